@@ -1,0 +1,185 @@
+"""The analysis of a branch: everything `analyze` reports, computed once.
+
+Data flows one way: git refs → changed files → migrations → classification →
+phases. Later commands (plan, split, open-pr) start from an ``Analysis``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.classify import CategorySummary, FileClass, classify, summarize
+from stager.diff import ChangedFile
+from stager.errors import StagerError
+from stager.findings import Finding, finding_order
+from stager.git import Commit, Repository
+from stager.migrations.compare import MigrationReport, analyze_migrations
+from stager.phases import Phase, group_phases
+from stager.rules import Rules, default_rules, load_rules
+from stager.types import RepoPath, Risk, Sha
+
+PROJECT_RULES = ".stager/rules.toml"
+FALLBACK_BASES = ("main", "master", "develop")
+
+
+@dataclass(frozen=True)
+class BranchRefs:
+    """What the user asked for and what it resolved to."""
+
+    base_ref: str
+    head_ref: str
+    base: Sha
+    head: Sha
+    merge_base: Sha
+
+
+@dataclass(frozen=True)
+class BaseDrift:
+    """What the base gained since the merge base, and where it meets the branch."""
+
+    commits: tuple[Commit, ...]
+    overlapping: tuple[RepoPath, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    refs: BranchRefs
+    rules: Rules
+    files: tuple[ChangedFile, ...]
+    classes: tuple[FileClass, ...]
+    categories: tuple[CategorySummary, ...]
+    migrations: MigrationReport
+    findings: tuple[Finding, ...]
+    commits: tuple[Commit, ...]
+    drift: BaseDrift
+    phases: tuple[Phase, ...]
+    warnings: tuple[str, ...]
+
+    def findings_at_or_above(self, level: Risk) -> list[Finding]:
+        return [finding for finding in self.findings if finding.risk >= level]
+
+
+def load_project_rules(repo: Repository, head: Sha, rules_path: Path | None) -> Rules:
+    """--rules PATH, else .stager/rules.toml (work tree, else head commit), else the default."""
+    default = default_rules()
+    if rules_path is not None:
+        try:
+            text = rules_path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise StagerError(
+                f"cannot read rules file {rules_path}: {error.strerror}",
+                "check the path given to --rules",
+            ) from None
+        return load_rules(text, str(rules_path), default=default)
+    if repo.work_tree is not None:
+        candidate = repo.work_tree / PROJECT_RULES
+        if candidate.is_file():
+            return load_rules(candidate.read_text(encoding="utf-8"), PROJECT_RULES, default=default)
+        return default
+    blob = repo.read_path(head, PROJECT_RULES)
+    if blob is None:
+        return default
+    return load_rules(blob.decode("utf-8", errors="replace"), PROJECT_RULES, default=default)
+
+
+def default_base_ref(repo: Repository, rules: Rules) -> str:
+    """``[stager] base``, else origin/HEAD, else the first of main/master/develop."""
+    if rules.base:
+        return rules.base
+    found = repo.first_existing(("origin/HEAD", *FALLBACK_BASES))
+    if found is None:
+        raise StagerError(
+            "no base branch given and none of origin/HEAD, main, master, develop exists",
+            "pass --base REF, or set `base` under [stager] in .stager/rules.toml",
+        )
+    return found
+
+
+def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
+    head = repo.resolve(head_ref)
+    base = repo.resolve(base_ref)
+    return BranchRefs(base_ref, head_ref, base, head, repo.merge_base(base, head))
+
+
+def analyze_branch(
+    repo: Repository,
+    base_ref: str | None,
+    head_ref: str | None,
+    rules_path: Path | None,
+) -> Analysis:
+    """Compute the full analysis of head against merge-base(base, head)."""
+    head_ref = head_ref or "HEAD"
+    rules = load_project_rules(repo, repo.resolve(head_ref), rules_path)
+    refs = resolve_refs(repo, base_ref or default_base_ref(repo, rules), head_ref)
+    warnings = [w for w in (repo.upstream_warning(refs.base_ref),) if w]
+    base_moved = refs.base != refs.merge_base
+
+    # The git processes are independent: run them side by side, not one after another.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        files_job = pool.submit(repo.changed_files, refs.merge_base, refs.head)
+        commits_job = pool.submit(repo.commits, refs.merge_base, refs.head)
+        base_tree_job = pool.submit(repo.list_tree, refs.merge_base)
+        head_tree_job = pool.submit(repo.list_tree, refs.head)
+        tip_tree_job = pool.submit(repo.list_tree, refs.base) if base_moved else None
+        drift_commits_job = (
+            pool.submit(repo.commits, refs.merge_base, refs.base) if base_moved else None
+        )
+        files = files_job.result()
+        migrations = analyze_migrations(
+            base_tree_job.result(),
+            head_tree_job.result(),
+            tip_tree_job.result() if tip_tree_job else None,
+            repo,
+        )
+        commits = commits_job.result()
+        drift_commits = drift_commits_job.result() if drift_commits_job else []
+
+    drift = base_drift(files, drift_commits)
+    findings = sorted([*migrations.findings, *drift_findings(drift, refs)], key=finding_order)
+    classes = classify(files, rules, migrations.by_path, findings)
+    return Analysis(
+        refs=refs,
+        rules=rules,
+        files=tuple(files),
+        classes=tuple(classes),
+        categories=tuple(summarize(classes, rules)),
+        migrations=migrations,
+        findings=tuple(findings),
+        commits=tuple(commits),
+        drift=drift,
+        phases=tuple(group_phases(classes, rules, migrations)),
+        warnings=tuple(warnings),
+    )
+
+
+def base_drift(files: list[ChangedFile], drift_commits: list[Commit]) -> BaseDrift:
+    """Files changed both on the branch and on the base since the merge base."""
+    branch_paths = {path for changed in files for path in changed.paths}
+    base_paths = {path for commit in drift_commits for path in commit.files}
+    return BaseDrift(tuple(drift_commits), tuple(sorted(branch_paths & base_paths)))
+
+
+def drift_findings(drift: BaseDrift, refs: BranchRefs) -> list[Finding]:
+    findings = []
+    for path in drift.overlapping:
+        shas = [c.sha[:10] for c in drift.commits if path in c.files]
+        findings.append(
+            Finding(
+                path=path,
+                line=None,
+                rule="SB001",
+                risk=Risk.HIGH,
+                message=(
+                    f"changed on the branch and on {refs.base_ref} since the merge base "
+                    f"(base commits {', '.join(shas)}): a likely conflict"
+                ),
+                hint=(
+                    "never copy the branch's version over the base: that silently reverts "
+                    f"the base's change; merge {refs.base_ref} into the branch, or split "
+                    "with --onto so git merges both sides"
+                ),
+            )
+        )
+    return findings

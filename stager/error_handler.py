@@ -1,0 +1,67 @@
+"""The one place errors become exit codes (modelled on pre-commit's error_handler).
+
+StagerError → its message on one line, exit 1. Ctrl-C → 130. Anything else is
+a bug in stager: exit 3, with the traceback in a log file whose path is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from stager.errors import StagerError
+
+EXIT_ERROR = 1
+EXIT_CRASH = 3
+EXIT_INTERRUPTED = 130
+
+
+def crash_log_path() -> Path:
+    """Where a crash traceback goes: the user's cache, never the analysed repository."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "stager" / "stager-crash.log"
+
+
+def _write_crash_log(error: BaseException) -> Path:
+    from stager import __version__
+
+    text = (
+        f"stager {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+        f"argv: {sys.argv}\npython: {sys.version}\n\n" + "".join(traceback.format_exception(error))
+    )
+    for candidate in (crash_log_path(), Path(tempfile.gettempdir()) / "stager-crash.log"):
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            candidate.write_text(text, encoding="utf-8")
+        except OSError:
+            continue
+        return candidate
+    return Path("(could not write a log)")
+
+
+@contextmanager
+def error_handler() -> Iterator[None]:
+    """Turn every exception into a message and an exit code."""
+    try:
+        yield
+    except StagerError as error:
+        print(f"stager: error: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
+    except KeyboardInterrupt:
+        print("stager: interrupted", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as error:
+        log = _write_crash_log(error)
+        print(
+            f"stager: unexpected error: {type(error).__name__}: {error}\n"
+            f"This is a bug in stager. The traceback is in {log}: "
+            "please attach it to a bug report.",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CRASH) from None

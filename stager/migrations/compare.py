@@ -1,0 +1,524 @@
+"""The migration side of ``stager analyze``: merge base vs head (vs the base's tip).
+
+Reads every tree's config files in one batch and every tree's revision files in
+a second one, parses each distinct blob once, builds one graph per tree and
+reports what the branch does to the Alembic history as :class:`Finding` s.
+
+Rules (stable ids):
+
+====== ========= ==========================================================
+SG001  high      several heads on head
+SG002  critical  a cycle of down_revision/depends_on
+SG003  high      a down_revision/depends_on naming no revision
+SG004  critical  one revision id defined by two files
+SG005  low       the docstring's ``Revises:`` line disagrees with down_revision
+SG006  high      a migration that exists on the merge base was edited
+SG007  high      a revision file stager (and alembic) cannot read
+SG008  high      the base gained revisions: merging gives two heads
+SG009  high      a migration that exists on the merge base was deleted
+SG010  medium    an alembic.ini / [tool.alembic] stager cannot fully resolve
+====== ========= ==========================================================
+
+Graph problems that already exist on the merge base are not the branch's doing:
+each rule reports them once, labelled, at low risk.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from stager.findings import Finding
+from stager.git import TreeEntry
+from stager.migrations.discovery import config_candidates, discover, migration_entries
+from stager.migrations.graph import RevisionGraph
+from stager.migrations.model import AlembicConfig, BlobSource, MigrationFile
+from stager.migrations.parse import parse_migration
+from stager.types import RepoPath, Revision, Risk, Sha
+
+Tree = Mapping[RepoPath, TreeEntry]
+
+HINTS = {
+    "SG001": "run `alembic merge heads` to join them, or re-chain the first migration of one "
+    "branch onto the other head (set its down_revision and Revises: line)",
+    "SG002": "fix the down_revision/depends_on of one of these revisions so none of them "
+    "requires itself",
+    "SG003": "point it at an existing revision id (a typo, or a revision renamed or deleted "
+    "on another branch?) or restore the missing revision",
+    "SG004": "give one file a new revision id (`alembic revision` makes one) and re-chain "
+    "the revisions that pointed at it",
+    "SG005": "make the Revises: line name the down_revision (alembic ignores the docstring; "
+    "reviewers read it)",
+    "SG006": "it may already have run in some database, which will never run it again: "
+    "revert the edit and put the change in a new revision",
+    "SG007": "make revision, down_revision, branch_labels and depends_on plain literals and "
+    "fix any syntax error: alembic cannot load the file either",
+    "SG008": "re-chain the branch onto the base's head (set down_revision and the Revises: "
+    "line), or run `alembic merge heads` after merging",
+    "SG009": "databases that ran it keep its effects and may have it in alembic_version: "
+    "restore the file, and undo its effect with a new revision if needed",
+    "SG010": "fix the Alembic configuration so it names folders of this repository",
+}
+
+RISKS = {
+    "SG001": Risk.HIGH,
+    "SG002": Risk.CRITICAL,
+    "SG003": Risk.HIGH,
+    "SG004": Risk.CRITICAL,
+    "SG005": Risk.LOW,
+    "SG006": Risk.HIGH,
+    "SG007": Risk.HIGH,
+    "SG008": Risk.HIGH,
+    "SG009": Risk.HIGH,
+    "SG010": Risk.MEDIUM,
+}
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    """What a branch does to the Alembic history of a repository."""
+
+    configs: tuple[AlembicConfig, ...]  # head's
+    versions_dirs: tuple[RepoPath, ...]
+    base: RevisionGraph  # the merge base
+    head: RevisionGraph
+    added: tuple[MigrationFile, ...]  # in head's upgrade order
+    modified: tuple[MigrationFile, ...]  # head versions, in head's upgrade order
+    deleted: tuple[MigrationFile, ...]  # merge-base versions
+    findings: list[Finding]
+    by_path: dict[RepoPath, MigrationFile]  # head version; base version for deleted files
+    previous: dict[RepoPath, MigrationFile] = field(default_factory=dict)  # modified: base version
+    tip: RevisionGraph | None = None  # the base branch's current tip, when it moved on
+
+    def change(self, path: RepoPath) -> str | None:
+        """``added``, ``modified``, ``deleted`` or None for a migration path."""
+        for name, group in (
+            ("added", self.added),
+            ("modified", self.modified),
+            ("deleted", self.deleted),
+        ):
+            if any(migration.path == path for migration in group):
+                return name
+        return None
+
+
+class _Blobs:
+    """Remembers what was read, so each side's reads cost one batch for all trees."""
+
+    def __init__(self, source: BlobSource) -> None:
+        self.source = source
+        self.data: dict[Sha, bytes] = {}
+
+    def prefetch(self, blobs: Iterable[Sha]) -> None:
+        missing = [blob for blob in dict.fromkeys(blobs) if blob not in self.data]
+        if missing:
+            self.data.update(self.source.read_blobs(missing))
+
+    def read_blobs(self, blobs: Iterable[Sha]) -> Mapping[Sha, bytes]:
+        wanted = list(blobs)
+        self.prefetch(wanted)
+        return {blob: self.data[blob] for blob in wanted if blob in self.data}
+
+
+@dataclass
+class _Side:
+    """One tree, loaded: its configs, revision files (load order) and graph."""
+
+    configs: list[AlembicConfig]
+    files: list[MigrationFile]
+    graph: RevisionGraph
+    environments: dict[tuple[RepoPath, ...], RevisionGraph]
+
+
+def _environments(
+    configs: list[AlembicConfig], files: list[MigrationFile], graph: RevisionGraph
+) -> dict[tuple[RepoPath, ...], RevisionGraph]:
+    """One graph per distinct set of version locations (a monorepo may hold several)."""
+    keys = list(
+        dict.fromkeys(config.version_locations for config in configs if config.version_locations)
+    )
+    if len(keys) <= 1:
+        return {keys[0] if keys else (): graph}
+    graphs: dict[tuple[RepoPath, ...], RevisionGraph] = {}
+    for key in keys:
+        prefixes = tuple(f"{location}/" if location else "" for location in key)
+        graphs[key] = RevisionGraph.build(
+            migration for migration in files if migration.path.startswith(prefixes)
+        )
+    return graphs
+
+
+def _side(
+    configs: list[AlembicConfig],
+    entries: dict[RepoPath, TreeEntry],
+    data: Mapping[Sha, bytes],
+    parsed: dict[Sha, MigrationFile],
+) -> _Side:
+    files: list[MigrationFile] = []
+    for path, entry in entries.items():
+        migration = parsed.get(entry.blob)
+        if migration is None:
+            migration = parse_migration(path, entry.blob, data.get(entry.blob, b""))
+            parsed[entry.blob] = migration
+        elif migration.path != path:
+            migration = replace(migration, path=path)
+        files.append(migration)
+    graph = RevisionGraph.build(files)
+    return _Side(configs, files, graph, _environments(configs, files, graph))
+
+
+def _line(value: int) -> int | None:
+    return value or None
+
+
+def _finding(
+    rule: str, path: RepoPath | None, line: int, message: str, hint: str | None = None
+) -> Finding:
+    return Finding(
+        path=path,
+        line=_line(line),
+        rule=rule,
+        risk=RISKS[rule],
+        message=message,
+        hint=hint or HINTS[rule],
+    )
+
+
+def _where(migration: MigrationFile) -> str:
+    return f"{migration.revision} ({migration.path})"
+
+
+def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
+    """Problems of one tree's history, each with a key that says 'the same problem' across trees."""
+    problems: list[tuple[Hashable, Finding]] = []
+    graph = side.graph
+    for environment, sub in side.environments.items():
+        heads = sub.heads()
+        if len(heads) > 1:
+            last = sub.revision(heads[-1])
+            problems.append(
+                (
+                    ("SG001", environment, len(heads)),
+                    _finding(
+                        "SG001",
+                        last.path,
+                        last.revision_line,
+                        f"{len(heads)} Alembic heads: "
+                        + ", ".join(_where(sub.revision(head)) for head in heads)
+                        + "; `alembic upgrade head` refuses to run",
+                    ),
+                )
+            )
+    for cycle in graph.cycles():
+        first = graph.revision(cycle[0])
+        problems.append(
+            (
+                ("SG002", frozenset(cycle)),
+                _finding(
+                    "SG002",
+                    first.path,
+                    first.down_revision_line,
+                    "revisions require each other in a cycle: "
+                    + " → ".join(_where(graph.revision(revision)) for revision in cycle),
+                ),
+            )
+        )
+    for dangling in graph.dangling():
+        migration = dangling.migration
+        problems.append(
+            (
+                ("SG003", migration.revision, dangling.target, dangling.field),
+                _finding(
+                    "SG003",
+                    migration.path,
+                    migration.down_revision_line if dangling.field == "down_revision" else 0,
+                    f"{dangling.field} of {_where(migration)} names {dangling.target!r}, "
+                    "which no revision file defines",
+                ),
+            )
+        )
+    for duplicate in graph.duplicates():
+        paths = [migration.path for migration in duplicate.migrations]
+        later = duplicate.migrations[-1]
+        problems.append(
+            (
+                ("SG004", duplicate.revision, frozenset(paths)),
+                _finding(
+                    "SG004",
+                    later.path,
+                    later.revision_line,
+                    f"revision {duplicate.revision!r} is defined by {len(paths)} files: "
+                    + " and ".join(paths),
+                ),
+            )
+        )
+    for migration in side.files:
+        if (
+            migration.revision is not None
+            and migration.revises is not None
+            and set(migration.revises) != set(migration.down_revisions)
+        ):
+            written = ", ".join(migration.revises) or "(nothing)"
+            actual = ", ".join(migration.down_revisions) or "None"
+            problems.append(
+                (
+                    ("SG005", migration.revision, migration.revises, migration.down_revisions),
+                    _finding(
+                        "SG005",
+                        migration.path,
+                        migration.down_revision_line,
+                        f"docstring of {_where(migration)} says Revises: {written} "
+                        f"but down_revision is {actual}",
+                    ),
+                )
+            )
+        for problem in migration.problems:
+            problems.append(
+                (
+                    ("SG007", migration.blob, problem.line, problem.message),
+                    _finding("SG007", migration.path, problem.line, problem.message),
+                )
+            )
+    for config in side.configs:
+        for problem in config.problems:
+            problems.append(
+                (
+                    ("SG010", config.source, problem.line, problem.message),
+                    _finding("SG010", config.source, problem.line, problem.message),
+                )
+            )
+    return problems
+
+
+def _introduced(head: _Side, base: _Side) -> list[Finding]:
+    """Head's problems the branch introduced, plus one low-risk note per rule for older ones."""
+    base_keys = {key for key, _ in _graph_problems(base)}
+    base_heads = {key: len(sub.heads()) for key, sub in base.environments.items()}
+    findings: list[Finding] = []
+    inherited: dict[str, list[Finding]] = {}
+    for key, finding in _graph_problems(head):
+        if isinstance(key, tuple) and key[0] == "SG001":
+            # Heads are compared by count: the branch adds a head, or it does not.
+            _, environment, count = key
+            if environment in base_heads:
+                before = base_heads[environment]
+            else:
+                before = next(iter(base_heads.values())) if len(base_heads) == 1 else 1
+            pre_existing = count <= before
+        else:
+            pre_existing = key in base_keys
+        if pre_existing:
+            inherited.setdefault(finding.rule, []).append(finding)
+        else:
+            findings.append(finding)
+    for rule, group in inherited.items():
+        first = group[0]
+        more = f" (and {len(group) - 1} more)" if len(group) > 1 else ""
+        findings.append(
+            Finding(
+                path=first.path if len(group) == 1 else None,
+                line=first.line if len(group) == 1 else None,
+                rule=rule,
+                risk=Risk.LOW,
+                message=f"already on the merge base, not introduced by this branch: "
+                f"{first.location()}: {first.message}{more}",
+                hint=HINTS[rule] + " — on the base branch",
+            )
+        )
+    return findings
+
+
+def _first_changed_line(old: bytes, new: bytes) -> int:
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    for number, (before, after) in enumerate(zip(old_lines, new_lines, strict=False), 1):
+        if before != after:
+            return number
+    return min(len(old_lines), len(new_lines)) + 1
+
+
+def _ordered(
+    migrations: Iterable[MigrationFile], graph: RevisionGraph
+) -> tuple[MigrationFile, ...]:
+    position = {revision: index for index, revision in enumerate(graph.upgrade_order())}
+    end = len(position)
+    return tuple(
+        sorted(
+            migrations,
+            key=lambda migration: (
+                position.get(migration.revision, end) if migration.revision else end,
+                migration.path,
+            ),
+        )
+    )
+
+
+@dataclass
+class _Changes:
+    added: list[MigrationFile] = field(default_factory=list)
+    modified: list[MigrationFile] = field(default_factory=list)
+    deleted: list[MigrationFile] = field(default_factory=list)
+    previous: dict[RepoPath, MigrationFile] = field(default_factory=dict)
+
+
+def _changes(base: _Side, head: _Side) -> _Changes:
+    """Pair head's files with the merge base's by path, then by revision id (moved files)."""
+    base_by_path = {migration.path: migration for migration in base.files}
+    head_paths = {migration.path for migration in head.files}
+    base_by_revision: dict[Revision, MigrationFile] = {}
+    for migration in base.files:
+        if migration.revision is not None:
+            base_by_revision.setdefault(migration.revision, migration)
+    changes = _Changes()
+    matched: set[RepoPath] = set()
+    for migration in head.files:
+        old = base_by_path.get(migration.path)
+        if old is None and migration.revision is not None:
+            moved = base_by_revision.get(migration.revision)
+            if moved is not None and moved.path not in head_paths and moved.path not in matched:
+                old = moved
+        if old is None:
+            changes.added.append(migration)
+            continue
+        matched.add(old.path)
+        if old.blob != migration.blob or old.path != migration.path:
+            changes.modified.append(migration)
+            changes.previous[migration.path] = old
+    changes.deleted = [migration for migration in base.files if migration.path not in matched]
+    return changes
+
+
+def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
+    findings: list[Finding] = []
+    for migration in changes.modified:
+        old = changes.previous[migration.path]
+        if old.blob == migration.blob:
+            continue  # moved unchanged: nothing runs differently
+        line = _first_changed_line(data.get(old.blob, b""), data.get(migration.blob, b""))
+        moved = f" (moved from {old.path})" if old.path != migration.path else ""
+        findings.append(
+            _finding(
+                "SG006",
+                migration.path,
+                line,
+                f"{_where(migration)} exists on the merge base and this branch edits it{moved}",
+            )
+        )
+    for migration in changes.deleted:
+        findings.append(
+            _finding(
+                "SG009",
+                migration.path,
+                migration.revision_line,
+                f"{_where(migration)} exists on the merge base and this branch deletes it",
+            )
+        )
+    return findings
+
+
+def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
+    """SG008: the base moved on; the branch's migrations would fork its history."""
+    gained = [revision for revision in tip.graph.files if revision not in base.graph]
+    branch_added = [migration for migration in changes.added if migration.revision is not None]
+    if not gained or not branch_added:
+        return []
+    merged_by_path = {migration.path: migration for migration in tip.files}
+    for migration in changes.deleted:
+        merged_by_path.pop(migration.path, None)
+    for migration in changes.modified:
+        merged_by_path.pop(changes.previous[migration.path].path, None)
+        merged_by_path[migration.path] = migration
+    for migration in changes.added:
+        merged_by_path[migration.path] = migration
+    merged = RevisionGraph.build(merged_by_path.values())
+    merged_heads = merged.heads()
+    if len(merged_heads) <= len(tip.graph.heads()):
+        return []
+    tip_heads = [head for head in tip.graph.heads() if head in set(gained)] or list(
+        tip.graph.heads()
+    )
+    roots = [
+        migration
+        for migration in branch_added
+        if any(parent in base.graph for parent in migration.down_revisions)
+    ]
+    heads_text = ", ".join(merged_heads)
+    gained_text = ", ".join(gained[:5]) + (
+        f" and {len(gained) - 5} more" if len(gained) > 5 else ""
+    )
+    findings: list[Finding] = []
+    for root in roots or branch_added[:1]:
+        onto = next(
+            (
+                head
+                for head in tip_heads
+                if any(parent in tip.graph.ancestors(head) for parent in root.down_revisions)
+            ),
+            tip_heads[0],
+        )
+        findings.append(
+            _finding(
+                "SG008",
+                root.path,
+                root.down_revision_line,
+                f"the base branch gained {gained_text} after the merge base; merging this branch "
+                f"gives Alembic {len(merged_heads)} heads ({heads_text}): re-chain "
+                f"{_where(root)} onto the base's head {onto}",
+                hint=f"set down_revision = {onto!r} in {posixpath.basename(root.path)} "
+                "(and its Revises: line), or run `alembic merge heads` after merging",
+            )
+        )
+    return findings
+
+
+def _risk_order(finding: Finding) -> tuple[int, str, str, int]:
+    return (-finding.risk, finding.rule, finding.path or "", finding.line or 0)
+
+
+def analyze_migrations(
+    base_tree: Tree, head_tree: Tree, tip_tree: Tree | None, blobs: BlobSource
+) -> MigrationReport:
+    """Compare the Alembic history of the merge base, the branch head and the base's tip.
+
+    ``tip_tree`` is None when the base branch has not moved since the merge base.
+    Reads blobs in two ``read_blobs`` calls whatever the number of trees.
+    """
+    trees: list[Tree] = [base_tree, head_tree] + ([tip_tree] if tip_tree is not None else [])
+    cache = _Blobs(blobs)
+    cache.prefetch(entry.blob for tree in trees for entry in config_candidates(tree))
+    discovered = []
+    for tree in trees:
+        configs = discover(tree, cache)
+        discovered.append((configs, migration_entries(configs, tree)))
+    cache.prefetch(entry.blob for _, entries in discovered for entry in entries.values())
+
+    parsed: dict[Sha, MigrationFile] = {}
+    sides = [_side(configs, entries, cache.data, parsed) for configs, entries in discovered]
+    base, head = sides[0], sides[1]
+    tip = sides[2] if len(sides) > 2 else None
+
+    changes = _changes(base, head)
+    findings = _introduced(head, base) + _edits(changes, cache.data)
+    if tip is not None:
+        findings += _tip_findings(base, tip, changes)
+    findings.sort(key=_risk_order)
+
+    by_path = {migration.path: migration for migration in head.files}
+    for migration in changes.deleted:
+        by_path.setdefault(migration.path, migration)
+    versions_dirs = tuple(
+        dict.fromkeys(location for config in head.configs for location in config.version_locations)
+    )
+    return MigrationReport(
+        configs=tuple(head.configs),
+        versions_dirs=versions_dirs,
+        base=base.graph,
+        head=head.graph,
+        added=_ordered(changes.added, head.graph),
+        modified=_ordered(changes.modified, head.graph),
+        deleted=_ordered(changes.deleted, base.graph),
+        findings=findings,
+        by_path=by_path,
+        previous=changes.previous,
+        tip=tip.graph if tip is not None else None,
+    )

@@ -1,0 +1,214 @@
+"""Read one Alembic revision file with ``ast``: identifiers, docstring, operations.
+
+Real revision files import their application, assign other module-level names
+from calls and build SQL at run time, so nothing here executes or imports
+them. :func:`parse_migration` never raises: anything it cannot read becomes a
+:class:`ParseProblem` with its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from dataclasses import dataclass
+
+from stager.migrations.model import MigrationFile, MigrationKind, ParseProblem
+from stager.migrations.operations import classify_kind, extract_operations
+from stager.types import RepoPath, Revision, Sha
+
+_FIELDS = frozenset({"revision", "down_revision", "branch_labels", "depends_on"})
+_REVISES = re.compile(r"^\s*Revises\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
+# alembic's own rule (script/revision.py: _revision_illegal_chars).
+_ILLEGAL_REVISION_CHARS = frozenset("@-+")
+# alembic's pre-0.2 files carry their id only in the file name.
+_LEGACY_NAME = re.compile(r"([a-f0-9]+)\.py$")
+# Used only when the file does not compile, to keep the graph connected.
+_FALLBACK_ASSIGNMENT = re.compile(
+    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: object
+    line: int
+
+
+def _literal(node: ast.expr) -> tuple[bool, object]:
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+def _assignments(module: ast.Module, problems: list[ParseProblem]) -> dict[str, _Value]:
+    """Module-level ``revision = ...``-style assignments; the last one wins, as at import."""
+    found: dict[str, _Value] = {}
+    for statement in module.body:
+        pairs: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Tuple | ast.List) and isinstance(
+                    statement.value, ast.Tuple | ast.List
+                ):
+                    pairs.extend(zip(target.elts, statement.value.elts, strict=False))
+                else:
+                    pairs.append((target, statement.value))
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            pairs.append((statement.target, statement.value))
+        for target, value in pairs:
+            if not (isinstance(target, ast.Name) and target.id in _FIELDS):
+                continue
+            ok, literal = _literal(value)
+            if not ok:
+                problems.append(
+                    ParseProblem(
+                        statement.lineno,
+                        f"{target.id} is not a literal (found `{_excerpt(value)}`): "
+                        "stager reads revision files without running them",
+                    )
+                )
+                continue
+            found[target.id] = _Value(literal, statement.lineno)
+    return found
+
+
+def _excerpt(node: ast.expr) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:
+        return "?"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _strings(name: str, assigned: _Value | None, problems: list[ParseProblem]) -> tuple[str, ...]:
+    """None, a string, or a tuple/list/set of strings, as ``alembic.util.to_tuple`` reads them."""
+    if assigned is None or assigned.value is None:
+        return ()
+    value = assigned.value
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list | set | frozenset) and all(
+        isinstance(item, str) for item in value
+    ):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return tuple(str(item) for item in items)
+    problems.append(
+        ParseProblem(
+            assigned.line,
+            f"{name} must be None, a string or a tuple of strings, not {type(value).__name__}",
+        )
+    )
+    return ()
+
+
+def _docstring(module: ast.Module) -> tuple[str, tuple[Revision, ...] | None]:
+    """First docstring line, and the ``Revises:`` line's revisions (None when absent)."""
+    docstring = ast.get_docstring(module, clean=False)
+    if not docstring:
+        return "", None
+    title = next((line.strip() for line in docstring.splitlines() if line.strip()), "")
+    match = _REVISES.search(docstring)
+    if match is None:
+        return title, None
+    revises = tuple(Revision(part.strip()) for part in match.group(1).split(",") if part.strip())
+    return title, revises
+
+
+def _fallback(text: str) -> dict[str, _Value]:
+    """Identifiers of a file that does not compile, read line by line."""
+    found: dict[str, _Value] = {}
+    for match in _FALLBACK_ASSIGNMENT.finditer(text):
+        ok, value = False, None
+        try:
+            value = ast.literal_eval(match.group(2))
+            ok = True
+        except Exception:
+            ok = False
+        if ok:
+            line = text.count("\n", 0, match.start()) + 1
+            found[match.group(1)] = _Value(value, line)
+    return found
+
+
+def _revision(
+    path: RepoPath, assigned: dict[str, _Value], problems: list[ParseProblem]
+) -> tuple[Revision | None, int]:
+    value = assigned.get("revision")
+    if value is None and any(p.message.startswith("revision is not") for p in problems):
+        return None, next(p.line for p in problems if p.message.startswith("revision is not"))
+    if value is None:
+        legacy = _LEGACY_NAME.match(posixpath.basename(path))
+        if legacy:
+            return Revision(legacy.group(1)), 0
+        problems.append(
+            ParseProblem(1, "no module-level `revision = '...'`: alembic cannot load this file")
+        )
+        return None, 0
+    if not isinstance(value.value, str) or not value.value:
+        problems.append(ParseProblem(value.line, "revision must be a non-empty string"))
+        return None, value.line
+    illegal = _ILLEGAL_REVISION_CHARS.intersection(value.value)
+    if illegal:
+        problems.append(
+            ParseProblem(
+                value.line,
+                f"revision {value.value!r} contains {', '.join(sorted(illegal))}, "
+                "which alembic does not allow",
+            )
+        )
+    return Revision(value.value), value.line
+
+
+def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
+    """Read a revision file's identifiers, docstring and operations; never raises."""
+    problems: list[ParseProblem] = []
+    module: ast.Module | None = None
+    try:
+        module = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        problems.append(ParseProblem(error.lineno or 1, f"cannot parse: {error.msg}"))
+    except (ValueError, MemoryError, RecursionError) as error:
+        # ValueError: NUL bytes or an undecodable encoding; the others: absurd nesting.
+        problems.append(ParseProblem(1, f"cannot parse: {error}"))
+
+    if module is not None:
+        assigned = _assignments(module, problems)
+        title, revises = _docstring(module)
+        try:
+            operations = extract_operations(module)
+            kind = classify_kind(operations)
+        except Exception as error:
+            # Deep nesting (RecursionError) or an AST shape stager does not
+            # know must not stop the analysis of the other files.
+            problems.append(
+                ParseProblem(1, f"cannot read operations: {type(error).__name__}: {error}")
+            )
+            operations, kind = (), MigrationKind.DATA
+    else:
+        assigned = _fallback(source.decode("utf-8", errors="replace"))
+        title, revises = "", None
+        # Nothing is known about what an unreadable file does: assume a data change.
+        operations, kind = (), MigrationKind.DATA
+
+    revision, revision_line = _revision(path, assigned, problems)
+    down = assigned.get("down_revision")
+    return MigrationFile(
+        path=path,
+        blob=blob,
+        revision=revision,
+        down_revisions=tuple(Revision(item) for item in _strings("down_revision", down, problems)),
+        branch_labels=_strings("branch_labels", assigned.get("branch_labels"), problems),
+        depends_on=tuple(
+            Revision(item) for item in _strings("depends_on", assigned.get("depends_on"), problems)
+        ),
+        title=title,
+        revises=revises,
+        revision_line=revision_line,
+        down_revision_line=down.line if down is not None else 0,
+        operations=operations,
+        kind=kind,
+        problems=tuple(sorted(problems, key=lambda problem: problem.line)),
+    )

@@ -1,0 +1,42 @@
+"""Typed identifiers and the risk scale shared by every layer."""
+
+from __future__ import annotations
+
+import enum
+from typing import NewType
+
+Sha = NewType("Sha", str)
+"""A full 40-hex object id (commit, tree or blob)."""
+
+Revision = NewType("Revision", str)
+"""An Alembic revision id, as written in a revision file."""
+
+RepoPath = NewType("RepoPath", str)
+"""A path relative to the repository root, '/'-separated, as git prints it."""
+
+
+class Risk(enum.IntEnum):
+    """Risk levels, lowest first; comparisons follow the scale."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(member.label for member in cls)
+
+    @classmethod
+    def parse(cls, text: str) -> Risk:
+        """Risk from its lower-case name; ValueError names the accepted ones."""
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown risk {text!r}; use one of {', '.join(cls.names())}"
+            ) from None

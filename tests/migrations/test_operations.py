@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from stager.migrations.model import MigrationKind, Operation
+from stager.migrations.operations import classify_kind, extract_operations, literal_sql
+from stager.migrations.sqlkind import statement_kinds
+
+
+def ops(upgrade: str, downgrade: str = "pass", prelude: str = "") -> tuple[Operation, ...]:
+    source = (
+        "from alembic import op\nimport sqlalchemy as sa\nfrom sqlalchemy import text\n"
+        + textwrap.dedent(prelude)
+        + "\ndef upgrade():\n"
+        + textwrap.indent(textwrap.dedent(upgrade), "    ")
+        + "\n\ndef downgrade():\n"
+        + textwrap.indent(textwrap.dedent(downgrade), "    ")
+        + "\n"
+    )
+    return extract_operations(ast.parse(source))
+
+
+def test_schema_operations_with_tables_and_columns() -> None:
+    found = ops(
+        """
+        op.create_table(
+            "users",
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("email", sa.String(200), nullable=False),
+            sa.PrimaryKeyConstraint("id"),
+        )
+        op.add_column("orgs", sa.Column("note", sa.Text(), nullable=True))
+        op.alter_column(
+            "orgs", "name", nullable=False, type_=sa.String(100), new_column_name="title"
+        )
+        op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True)
+        op.create_foreign_key("fk_u_o", "users", "orgs", ["org_id"], ["id"])
+        op.create_unique_constraint("uq", table_name="orgs", columns=["slug"])
+        op.drop_constraint("ck_old", "orgs", type_="check")
+        op.rename_table("old", "new")
+        op.drop_index("ix_old", table_name="orgs")
+        """,
+        'op.drop_table("users")',
+    )
+    summary = [(o.name, o.table, o.columns, o.function) for o in found]
+    assert summary == [
+        ("create_table", "users", ("id", "email"), "upgrade"),
+        ("add_column", "orgs", ("note",), "upgrade"),
+        ("alter_column", "orgs", ("name",), "upgrade"),
+        ("create_index", "users", ("email",), "upgrade"),
+        ("create_foreign_key", "users", ("org_id",), "upgrade"),
+        ("create_unique_constraint", "orgs", ("slug",), "upgrade"),
+        ("drop_constraint", "orgs", (), "upgrade"),
+        ("rename_table", "old", (), "upgrade"),
+        ("drop_index", "orgs", (), "upgrade"),
+        ("drop_table", "users", (), "downgrade"),
+    ]
+    alter = found[2]
+    assert alter.details["nullable"] == "False"
+    assert alter.details["type_"] == "sa.String(100)"
+    assert alter.details["new_column_name"] == "title"
+    assert found[3].details == {"name": "ix_users_email", "unique": "True"}
+    assert found[7].details["new_table_name"] == "new"
+    assert found[0].line == 7
+    assert classify_kind(found) is MigrationKind.ADDITIVE  # the drop is in downgrade
+
+
+def test_batch_alter_table_block() -> None:
+    found = ops(
+        """
+        with op.batch_alter_table("accounts", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("flag", sa.Boolean()))
+            batch_op.drop_column("legacy")
+            batch_op.create_index("ix_flag", ["flag"])
+        op.add_column("other", sa.Column("x", sa.Integer()))
+        """
+    )
+    assert [(o.name, o.table, o.columns, o.details.get("batch")) for o in found] == [
+        ("batch_alter_table", "accounts", (), None),
+        ("add_column", "accounts", ("flag",), "true"),
+        ("drop_column", "accounts", ("legacy",), "true"),
+        ("create_index", "accounts", ("flag",), "true"),
+        ("add_column", "other", ("x",), None),
+    ]
+    assert classify_kind(found) is MigrationKind.DESTRUCTIVE
+
+
+@pytest.mark.parametrize(
+    ("call", "sql"),
+    [
+        ('op.execute("UPDATE t SET a = 1")', "UPDATE t SET a = 1"),
+        ('op.execute(sa.text("DELETE FROM t"))', "DELETE FROM t"),
+        ('op.execute(text("INSERT INTO t VALUES (1)"))', "INSERT INTO t VALUES (1)"),
+        ('op.execute(sa.text("SELECT 1").bindparams(x=1))', "SELECT 1"),
+        ('op.execute("INSERT INTO t " "VALUES (1)")', "INSERT INTO t VALUES (1)"),
+        ('op.execute("INSERT INTO t " + "VALUES (2)")', "INSERT INTO t VALUES (2)"),
+        ('op.execute(f"DROP TABLE t")', "DROP TABLE t"),
+        ('op.execute(sqltext="TRUNCATE t")', "TRUNCATE t"),
+        ('op.execute(f"UPDATE {schema}.t SET a = 1")', None),
+        ('op.execute("UPDATE %s SET a = 1" % table)', None),
+        ('op.execute("UPDATE {} SET a = 1".format(table))', None),
+        ("op.execute(SQL)", None),
+        ("op.execute(sa.text(SQL))", None),
+    ],
+)
+def test_execute_literal_or_opaque(call: str, sql: str | None) -> None:
+    [found] = ops(call)
+    assert found.name == "execute"
+    assert found.sql == sql
+    if sql is None:
+        assert "statements" not in found.details
+        assert classify_kind([found]) is MigrationKind.DATA
+
+
+def test_execute_with_sqlalchemy_builders() -> None:
+    found = ops(
+        """
+        op.execute(accounts.update().where(accounts.c.id == 1).values(flag=True))
+        op.execute(sa.insert(accounts).values(id=1))
+        op.execute(sa.delete(accounts))
+        """,
+        prelude='accounts = sa.table("accounts", sa.column("id"))\n',
+    )
+    assert [o.details.get("statements") for o in found] == ["UPDATE", "INSERT", "DELETE"]
+    assert [o.sql for o in found] == [None, None, None]
+    assert classify_kind(found[1:2]) is MigrationKind.REFERENCE_DATA
+    assert classify_kind(found) is MigrationKind.DATA
+
+
+def test_bulk_insert_table_names() -> None:
+    found = ops(
+        """
+        roles = sa.table("roles", sa.column("name"))
+        op.bulk_insert(roles, [{"name": "admin"}])
+        op.bulk_insert(sa.table("kinds", sa.column("k")), [])
+        op.bulk_insert(MODULE_LEVEL, [])
+        """,
+        prelude='MODULE_LEVEL = sa.Table("levels", sa.MetaData())\n',
+    )
+    assert [(o.name, o.table) for o in found] == [
+        ("bulk_insert", "roles"),
+        ("bulk_insert", "kinds"),
+        ("bulk_insert", "levels"),
+    ]
+    assert classify_kind(found) is MigrationKind.REFERENCE_DATA
+
+
+def test_helpers_one_level_deep() -> None:
+    found = ops(
+        "_drop_legacy()\n_drop_legacy()\nop.add_column('t', sa.Column('c', sa.Integer()))",
+        prelude=textwrap.dedent(
+            """
+            def _drop_legacy():
+                op.drop_column("t", "legacy")
+                _deeper()
+
+            def _deeper():
+                op.drop_table("never_seen")
+            """
+        ),
+    )
+    assert [(o.name, o.function, o.line) for o in found] == [
+        ("drop_column", "upgrade", 6),
+        ("add_column", "upgrade", 15),
+    ]
+
+
+def test_connection_and_session_data_changes() -> None:
+    found = ops(
+        """
+        bind = op.get_bind()
+        if bind.dialect.name == "postgresql":
+            bind.execute(sa.text("UPDATE t SET a = 2"))
+        op.get_bind().execute(sa.text(f"DELETE FROM {name}"))
+        session = Session(bind=bind)
+        session.add(Thing())
+        session.query(Thing).filter_by(x=1).update({"x": 2})
+        session.commit()
+        """
+    )
+    assert [
+        (o.name, o.sql, o.details.get("receiver") or o.details.get("method")) for o in found
+    ] == [
+        ("execute", "UPDATE t SET a = 2", "connection"),
+        ("execute", None, "connection"),
+        ("orm", None, "add"),
+        ("orm", None, "update"),
+    ]
+    assert classify_kind(found) is MigrationKind.DATA
+
+
+def test_autocommit_block_and_aliased_op() -> None:
+    source = textwrap.dedent(
+        """
+        from alembic import op as alembic_op
+
+        def upgrade():
+            with alembic_op.get_context().autocommit_block():
+                alembic_op.execute("ALTER TYPE role ADD VALUE 'BETA'")
+        """
+    )
+    found = extract_operations(ast.parse(source))
+    assert [(o.name, o.details.get("statements")) for o in found] == [
+        ("autocommit_block", None),
+        ("execute", "ALTER TYPE ADD VALUE"),
+    ]
+    assert classify_kind(found) is MigrationKind.ADDITIVE
+
+
+def test_no_upgrade_function_and_pass() -> None:
+    assert extract_operations(ast.parse("x = 1\n")) == ()
+    assert ops("pass") == ()
+    assert classify_kind(()) is MigrationKind.EMPTY
+
+
+@pytest.mark.parametrize(
+    ("upgrade", "kind"),
+    [
+        ("op.create_table('t', sa.Column('id', sa.Integer()))", MigrationKind.ADDITIVE),
+        ("op.add_column('t', sa.Column('c', sa.Integer()))", MigrationKind.ADDITIVE),
+        ("op.execute('CREATE INDEX i ON t (c)')", MigrationKind.ADDITIVE),
+        ("op.execute(\"INSERT INTO roles VALUES ('a')\")", MigrationKind.REFERENCE_DATA),
+        ("op.create_table('t')\nop.bulk_insert(t, [])", MigrationKind.REFERENCE_DATA),
+        ("op.execute('UPDATE t SET a = 1')", MigrationKind.DATA),
+        ("op.execute('DELETE FROM t WHERE a = 1')", MigrationKind.DATA),
+        ("op.execute('this is not sql')", MigrationKind.DATA),
+        ("op.execute(f'UPDATE {t} SET a = 1')", MigrationKind.DATA),
+        ("op.drop_table('t')", MigrationKind.DESTRUCTIVE),
+        ("op.drop_column('t', 'c')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('DROP TABLE t')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('ALTER TABLE t DROP COLUMN c')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('UPDATE t SET a = 1')\nop.drop_column('t', 'c')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('')", MigrationKind.EMPTY),
+        ("pass", MigrationKind.EMPTY),
+    ],
+)
+def test_classify_kind(upgrade: str, kind: MigrationKind) -> None:
+    assert classify_kind(ops(upgrade, downgrade="op.drop_table('t')")) is kind
+
+
+def test_classify_kind_without_precomputed_statements() -> None:
+    operation = Operation("execute", "upgrade", 1, sql="DELETE FROM t")
+    assert classify_kind([operation]) is MigrationKind.DATA
+
+
+@pytest.mark.parametrize(
+    ("sql", "kinds"),
+    [
+        ("INSERT INTO a VALUES (1); UPDATE t SET x = 1", ["INSERT", "UPDATE"]),
+        (
+            "ALTER TABLE t DROP COLUMN x, ADD COLUMN y int",
+            ["ALTER TABLE DROP COLUMN", "ALTER TABLE ADD COLUMN"],
+        ),
+        ("ALTER TABLE ONLY t ALTER COLUMN x SET NOT NULL", ["ALTER TABLE SET NOT NULL"]),
+        (
+            "DROP TABLE t; DROP VIEW v; DROP MATERIALIZED VIEW m",
+            ["DROP TABLE", "DROP VIEW", "DROP MATERIALIZED VIEW"],
+        ),
+        (
+            "ALTER TYPE e ADD VALUE 'x'; ALTER TYPE e RENAME VALUE 'a' TO 'b'",
+            ["ALTER TYPE ADD VALUE", "ALTER TYPE RENAME VALUE"],
+        ),
+        (
+            "CREATE UNIQUE INDEX CONCURRENTLY i ON t (x); CREATE INDEX j ON t (y)",
+            ["CREATE UNIQUE INDEX", "CREATE INDEX"],
+        ),
+        ("CREATE OR REPLACE VIEW v AS SELECT 1", ["CREATE VIEW"]),
+        ("ALTER TABLE t RENAME COLUMN a TO b", ["RENAME COLUMN"]),
+        (
+            "WITH gone AS (DELETE FROM t RETURNING *) INSERT INTO u SELECT * FROM gone",
+            ["DELETE", "INSERT"],
+        ),
+        ("TRUNCATE t", ["TRUNCATE"]),
+        ("  ", []),
+        ("UPDATE t SET", ["UNPARSABLE"]),
+        ("{{ jinja }}", ["UNPARSABLE"]),
+    ],
+)
+def test_statement_kinds(sql: str, kinds: list[str]) -> None:
+    assert statement_kinds(sql) == kinds
+
+
+def test_literal_sql_helper() -> None:
+    assert literal_sql(ast.parse("'a' 'b'", mode="eval").body) == "ab"
+    assert literal_sql(ast.parse("1", mode="eval").body) is None
+
+
+def test_pglast_is_imported_only_when_there_is_sql() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from stager.migrations.compare import analyze_migrations
+        from stager.migrations.parse import parse_migration
+        assert "pglast" not in sys.modules and "networkx" not in sys.modules
+        src = b"from alembic import op\\nrevision = 'a'\\n"
+        src += b"def upgrade():\\n    op.add_column('t', c)\\n"
+        parse_migration("v/a.py", "0" * 40, src)
+        assert "pglast" not in sys.modules
+        parse_migration("v/b.py", "1" * 40, src + b"    op.execute('UPDATE t SET a = 1')\\n")
+        assert "pglast" in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
