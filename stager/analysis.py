@@ -14,7 +14,7 @@ from stager.classify import CategorySummary, FileClass, classify, summarize
 from stager.diff import ChangedFile
 from stager.errors import StagerError
 from stager.findings import Finding, finding_order
-from stager.git import Commit, Repository
+from stager.git import Commit, Repository, tree_after, tree_before
 from stager.migrations.compare import MigrationReport, analyze_migrations
 from stager.phases import Phase, group_phases
 from stager.rules import Rules, default_rules, load_rules
@@ -116,23 +116,22 @@ def analyze_branch(
     warnings = [w for w in (repo.upstream_warning(refs.base_ref),) if w]
     base_moved = refs.base != refs.merge_base
 
-    # The git processes are independent: run them side by side, not one after another.
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    # The git processes are independent: run them side by side. The merge base's
+    # tree is rebuilt from head's tree and the diff instead of listing it too.
+    with ThreadPoolExecutor(max_workers=5) as pool:
         files_job = pool.submit(repo.changed_files, refs.merge_base, refs.head)
-        commits_job = pool.submit(repo.commits, refs.merge_base, refs.head)
-        base_tree_job = pool.submit(repo.list_tree, refs.merge_base)
         head_tree_job = pool.submit(repo.list_tree, refs.head)
-        tip_tree_job = pool.submit(repo.list_tree, refs.base) if base_moved else None
+        commits_job = pool.submit(repo.commits, refs.merge_base, refs.head)
+        drift_files_job = (
+            pool.submit(repo.changed_files, refs.merge_base, refs.base) if base_moved else None
+        )
         drift_commits_job = (
             pool.submit(repo.commits, refs.merge_base, refs.base) if base_moved else None
         )
         files = files_job.result()
-        migrations = analyze_migrations(
-            base_tree_job.result(),
-            head_tree_job.result(),
-            tip_tree_job.result() if tip_tree_job else None,
-            repo,
-        )
+        base_tree = tree_before(head_tree_job.result(), files)
+        tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
+        migrations = analyze_migrations(base_tree, head_tree_job.result(), tip_tree, repo)
         commits = commits_job.result()
         drift_commits = drift_commits_job.result() if drift_commits_job else []
 

@@ -37,7 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from stager.diff import ChangedFile, parse_raw_numstat
+from stager.diff import SUBMODULE_MODE, ChangedFile, Status, parse_raw_numstat
 from stager.errors import GitError, GitTooOld, NoMergeBase, NotARepository, UnknownRef
 from stager.types import RepoPath, Sha
 
@@ -78,12 +78,53 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
+    """One file of a tree. A NamedTuple, not a dataclass: trees have ~10^4-10^5
+    entries and a frozen dataclass costs several times more to create."""
+
     path: RepoPath
     mode: str
     blob: Sha  # for a submodule (mode 160000) the commit the superproject records
     object_type: str = "blob"  # "blob" or "commit" (submodule)
+
+
+def tree_before(
+    after: Mapping[RepoPath, TreeEntry], changes: Iterable[ChangedFile]
+) -> dict[RepoPath, TreeEntry]:
+    """The old tree of a diff, rebuilt from the new tree and the diff itself.
+
+    ``changes`` must be the full diff old → new (``changed_files``): every path
+    it does not name is the same in both trees. Saves listing a second large
+    tree when the diff is already at hand.
+    """
+    before = dict(after)
+    for change in changes:
+        if change.status in (Status.ADDED, Status.COPIED, Status.RENAMED):
+            before.pop(change.path, None)  # a copy's source is the same in both trees
+        if change.status in (Status.ADDED, Status.COPIED):
+            continue
+        old_path = change.old_path or change.path
+        before[old_path] = _entry(old_path, change.old_mode, change.old_blob)
+    return before
+
+
+def tree_after(
+    before: Mapping[RepoPath, TreeEntry], changes: Iterable[ChangedFile]
+) -> dict[RepoPath, TreeEntry]:
+    """The new tree of a diff, from the old tree and the diff old → new."""
+    after = dict(before)
+    for change in changes:
+        if change.status is Status.RENAMED and change.old_path is not None:
+            after.pop(change.old_path, None)
+        if change.status is Status.DELETED:
+            after.pop(change.path, None)
+        else:
+            after[change.path] = _entry(change.path, change.new_mode, change.new_blob)
+    return after
+
+
+def _entry(path: RepoPath, mode: str, blob: Sha) -> TreeEntry:
+    return TreeEntry(path, mode, blob, "commit" if mode == SUBMODULE_MODE else "blob")
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,11 @@ def match_patterns(patterns: Sequence[Pattern], path: str) -> Pattern | None:
     combined = _combined(tuple(patterns))
     if combined is not None and combined.fullmatch(path) is None:
         return None  # the common case: one regex search rejects the whole list
+    return decide(patterns, path)
+
+
+def decide(patterns: Sequence[Pattern], path: str) -> Pattern | None:
+    """``match_patterns`` without the fast rejection (callers that did their own)."""
     for pattern in reversed(patterns):
         if pattern.match(path):
             return None if pattern.negated else pattern
@@ -117,6 +122,10 @@ def match_patterns(patterns: Sequence[Pattern], path: str) -> Pattern | None:
 
 @functools.lru_cache(maxsize=1024)
 def _combined(patterns: tuple[Pattern, ...]) -> re.Pattern[str] | None:
+    return combine(patterns)
+
+
+def combine(patterns: Sequence[Pattern]) -> re.Pattern[str] | None:
     """One alternation of the positive patterns, for a fast 'no match' answer."""
     positive = [pattern.regex.pattern for pattern in patterns if not pattern.negated]
     if not positive:

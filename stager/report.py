@@ -183,8 +183,12 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def render_json(analysis: Analysis) -> str:
-    return json.dumps(analysis_to_json(analysis), indent=2, ensure_ascii=False) + "\n"
+def render_json(analysis: Analysis, *, pretty: bool = True) -> str:
+    """Indented for people; compact for pipes (json's C encoder only runs without indent)."""
+    data = analysis_to_json(analysis)
+    if pretty:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 # --- Markdown ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stager.errors import RulesError
-from stager.globs import Pattern, compile_glob, match_patterns
+from stager.globs import Pattern, combine, compile_glob, decide
 from stager.migrations.model import MigrationKind
 from stager.types import Risk
 
@@ -91,7 +91,14 @@ class CategoryRule:
 
     def match_path(self, path: str) -> Pattern | None:
         """The pattern of ``paths`` that selects ``path``, or None."""
-        return match_patterns(self.paths, path)
+        combined = self._combined
+        if combined is not None and combined.fullmatch(path) is None:
+            return None  # one regex rejects the whole list: the common case, keep it cheap
+        return decide(self.paths, path)
+
+    @functools.cached_property
+    def _combined(self) -> re.Pattern[str] | None:
+        return combine(self.paths)
 
 
 @dataclass(frozen=True)

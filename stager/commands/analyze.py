@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def run(options: AnalyzeOptions) -> int:
 def emit(analysis: Analysis, output_format: Format, output: Path | None) -> None:
     """Render in the asked format to stdout or to --output FILE."""
     if output_format is Format.JSON:
-        text = render_json(analysis)
+        # Compact when piped into another program (as gh does), indented otherwise.
+        text = render_json(analysis, pretty=output is not None or sys.stdout.isatty())
     elif output_format is Format.MARKDOWN:
         text = render_markdown(analysis)
     else:

@@ -485,10 +485,11 @@ def analyze_migrations(
     """
     trees: list[Tree] = [base_tree, head_tree] + ([tip_tree] if tip_tree is not None else [])
     cache = _Blobs(blobs)
-    cache.prefetch(entry.blob for tree in trees for entry in config_candidates(tree))
+    candidates = [config_candidates(tree) for tree in trees]
+    cache.prefetch(entry.blob for found in candidates for entry in found)
     discovered = []
-    for tree in trees:
-        configs = discover(tree, cache)
+    for tree, found in zip(trees, candidates, strict=True):
+        configs = discover(tree, cache, candidates=found)
         discovered.append((configs, migration_entries(configs, tree)))
     cache.prefetch(entry.blob for _, entries in discovered for entry in entries.values())
 

@@ -290,10 +290,13 @@ def _config(settings: _Settings, tree: Mapping[RepoPath, TreeEntry], dirs: _Dirs
 
 
 def _declared(
-    tree: Mapping[RepoPath, TreeEntry], contents: Mapping[Sha, bytes], dirs: _Dirs
+    tree: Mapping[RepoPath, TreeEntry],
+    candidates: list[TreeEntry],
+    contents: Mapping[Sha, bytes],
+    dirs: _Dirs,
 ) -> list[AlembicConfig]:
     by_folder: dict[str, dict[str, TreeEntry]] = {}
-    for entry in config_candidates(tree):
+    for entry in candidates:
         by_folder.setdefault(_folder(entry.path), {})[posixpath.basename(entry.path)] = entry
     configs: list[AlembicConfig] = []
     for folder in sorted(by_folder):
@@ -358,13 +361,23 @@ def _fallback(tree: Mapping[RepoPath, TreeEntry], blobs: BlobSource) -> list[Ale
     return configs
 
 
-def discover(tree: Mapping[RepoPath, TreeEntry], blobs: BlobSource) -> list[AlembicConfig]:
-    """Every Alembic environment of ``tree``; reads all config files in one ``read_blobs`` call."""
-    candidates = config_candidates(tree)
+def discover(
+    tree: Mapping[RepoPath, TreeEntry],
+    blobs: BlobSource,
+    *,
+    candidates: list[TreeEntry] | None = None,
+) -> list[AlembicConfig]:
+    """Every Alembic environment of ``tree``; reads all config files in one ``read_blobs`` call.
+
+    ``candidates`` is ``config_candidates(tree)`` when the caller has it already
+    (each is a pass over every path of a large tree).
+    """
+    if candidates is None:
+        candidates = config_candidates(tree)
     contents = blobs.read_blobs({entry.blob for entry in candidates}) if candidates else {}
     dirs = _Dirs(tree)
-    configs = _declared(tree, contents, dirs)
-    if not migration_entries(configs, tree):
+    configs = _declared(tree, candidates, contents, dirs)
+    if not migration_entries(configs, tree, first_only=True):
         configs.extend(_fallback(tree, blobs))
     return configs
 
@@ -376,9 +389,15 @@ def _load_order(relative: str) -> tuple[tuple[int, str], ...]:
 
 
 def migration_entries(
-    configs: Iterable[AlembicConfig], tree: Mapping[RepoPath, TreeEntry]
+    configs: Iterable[AlembicConfig],
+    tree: Mapping[RepoPath, TreeEntry],
+    *,
+    first_only: bool = False,
 ) -> dict[RepoPath, TreeEntry]:
-    """The revision files of the configs' version locations, in the order alembic loads them."""
+    """The revision files of the configs' version locations, in the order alembic loads them.
+
+    ``first_only`` stops at the first file found: enough to know whether there are any.
+    """
     locations: dict[RepoPath, bool] = {}
     for config in configs:
         for location in config.version_locations:
@@ -395,6 +414,8 @@ def migration_entries(
                 continue
             if "__pycache__" in relative.split("/"):
                 continue
+            if first_only:
+                return {entry.path: entry}
             found.append((_load_order(relative), entry))
         for _, entry in sorted(found, key=lambda item: item[0]):
             entries.setdefault(entry.path, entry)

@@ -1,5 +1,11 @@
 """The Alembic revision graph of one tree, as a networkx DiGraph.
 
+The DiGraph is built on first use (``RevisionGraph.graph``): importing networkx
+costs ~110 ms, twice git's own diff of a large branch, and the questions
+``analyze`` asks (heads, bases, upgrade order, is there a cycle) are answered
+from the same adjacency without it. Algorithms that need more (cycle
+components, the planner's closures) use the DiGraph.
+
 Nodes are revision ids; an edge parent → child with ``kind="down_revision"``
 for each ``down_revision`` and ``kind="depends_on"`` for each ``depends_on``
 (which orders upgrades but never makes or unmakes a head, as in alembic).
@@ -39,6 +45,19 @@ class Duplicate:
     migrations: tuple[MigrationFile, ...]
 
 
+def _reachable(start: Revision, neighbours: dict[Revision, list[Revision]]) -> frozenset[Revision]:
+    """Revisions reachable from ``start`` (excluded) through ``neighbours``."""
+    seen: set[Revision] = set()
+    todo = list(neighbours.get(start, ()))
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(neighbours.get(current, ()))
+    seen.discard(start)
+    return frozenset(seen)
+
+
 def _dedupe(items: Iterable[Revision]) -> tuple[Revision, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -47,8 +66,8 @@ def _dedupe(items: Iterable[Revision]) -> tuple[Revision, ...]:
 class RevisionGraph:
     """Revisions of one tree; build it with :meth:`RevisionGraph.build`."""
 
-    graph: Any  # networkx.DiGraph; networkx ships no type hints
     files: dict[Revision, MigrationFile]  # in load order
+    edges: tuple[tuple[Revision, Revision, str], ...]  # (parent, child, DOWN_REVISION|DEPENDS_ON)
     unidentified: tuple[MigrationFile, ...]  # files without a readable revision id
     _dangling: tuple[Dangling, ...]
     _duplicates: tuple[Duplicate, ...]
@@ -57,9 +76,7 @@ class RevisionGraph:
     @classmethod
     def build(cls, migrations: Iterable[MigrationFile]) -> RevisionGraph:
         """The graph of ``migrations``, given in alembic's load order."""
-        import networkx as nx
-
-        graph = nx.DiGraph()
+        edges: dict[tuple[Revision, Revision], str] = {}
         files: dict[Revision, MigrationFile] = {}
         repeats: dict[Revision, list[MigrationFile]] = {}
         unidentified: list[MigrationFile] = []
@@ -71,7 +88,6 @@ class RevisionGraph:
                 repeats.setdefault(revision, [files[revision]]).append(migration)
             else:
                 files[revision] = migration
-                graph.add_node(revision, path=migration.path)
 
         labels: dict[str, Revision] = {}
         for revision, migration in files.items():
@@ -83,7 +99,7 @@ class RevisionGraph:
         for revision, migration in files.items():
             for parent in migration.down_revisions:
                 if parent in files:
-                    graph.add_edge(parent, revision, kind=DOWN_REVISION)
+                    edges[parent, revision] = DOWN_REVISION
                 else:
                     dangling.append(Dangling(migration, parent, DOWN_REVISION))
             resolved: list[Revision] = []
@@ -94,13 +110,44 @@ class RevisionGraph:
                     dangling.append(Dangling(migration, dependency, DEPENDS_ON))
                     continue
                 resolved.append(target)
-                if not graph.has_edge(target, revision):
-                    graph.add_edge(target, revision, kind=DEPENDS_ON)
+                edges.setdefault((target, revision), DEPENDS_ON)
             if resolved:
                 dependencies[revision] = _dedupe(resolved)
 
         duplicates = tuple(Duplicate(revision, tuple(found)) for revision, found in repeats.items())
-        return cls(graph, files, tuple(unidentified), tuple(dangling), duplicates, dependencies)
+        edge_list = tuple((parent, child, kind) for (parent, child), kind in edges.items())
+        return cls(files, edge_list, tuple(unidentified), tuple(dangling), duplicates, dependencies)
+
+    @cached_property
+    def graph(self) -> Any:  # networkx.DiGraph; networkx ships no type hints
+        """The networkx DiGraph: nodes are revisions (with ``path``), edges parent → child."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for revision, migration in self.files.items():
+            graph.add_node(revision, path=migration.path)
+        for parent, child, kind in self.edges:
+            graph.add_edge(parent, child, kind=kind)
+        return graph
+
+    @cached_property
+    def _acyclic(self) -> bool:
+        """Kahn's algorithm over the edges: True when every revision can be ordered."""
+        indegree = dict.fromkeys(self.files, 0)
+        children: dict[Revision, list[Revision]] = {}
+        for parent, child, _kind in self.edges:
+            indegree[child] += 1
+            children.setdefault(parent, []).append(child)
+        ready = [revision for revision, count in indegree.items() if count == 0]
+        ordered = 0
+        while ready:
+            revision = ready.pop()
+            ordered += 1
+            for child in children.get(revision, ()):
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    ready.append(child)
+        return ordered == len(self.files)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -135,18 +182,30 @@ class RevisionGraph:
 
     def ancestors(self, revision: Revision) -> frozenset[Revision]:
         """Every revision that must run before ``revision`` (down_revision and depends_on)."""
-        import networkx as nx
-
-        return frozenset(nx.ancestors(self.graph, revision))
+        return _reachable(revision, self._parents_of)
 
     def descendants(self, revision: Revision) -> frozenset[Revision]:
         """Every revision that runs after ``revision`` and needs it."""
-        import networkx as nx
+        return _reachable(revision, self._children_of)
 
-        return frozenset(nx.descendants(self.graph, revision))
+    @cached_property
+    def _parents_of(self) -> dict[Revision, list[Revision]]:
+        found: dict[Revision, list[Revision]] = {}
+        for parent, child, _kind in self.edges:
+            found.setdefault(child, []).append(parent)
+        return found
+
+    @cached_property
+    def _children_of(self) -> dict[Revision, list[Revision]]:
+        found: dict[Revision, list[Revision]] = {}
+        for parent, child, _kind in self.edges:
+            found.setdefault(parent, []).append(child)
+        return found
 
     def cycles(self) -> list[tuple[Revision, ...]]:
         """Groups of revisions that (transitively) require each other, each in load order."""
+        if self._acyclic:
+            return []
         import networkx as nx
 
         position = {revision: index for index, revision in enumerate(self.files)}
