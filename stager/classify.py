@@ -149,7 +149,11 @@ def _match(
 
 
 def summarize(classes: Sequence[FileClass], rules: Rules) -> list[CategorySummary]:
-    """The risk table: one row per category with files, in rules order (built-ins last)."""
+    """The risk table: one row per category with files, in staging order.
+
+    Rows follow the phases (the order the pull requests will merge in), then the
+    rules' order within a phase; built-in categories come last.
+    """
     by_category: dict[str, list[FileClass]] = defaultdict(list)
     for item in classes:
         by_category[item.category].append(item)
@@ -173,7 +177,11 @@ def summarize(classes: Sequence[FileClass], rules: Rules) -> list[CategorySummar
                 can_stage_first=_can_stage_first(title, items, first, rules),
             )
         )
-    return summaries
+    earliest = {
+        name: min((item.phase for item in items if item.phase is not None), default=10**9)
+        for name, items in by_category.items()
+    }
+    return sorted(summaries, key=lambda summary: earliest[summary.category])  # stable sort
 
 
 def _can_stage_first(

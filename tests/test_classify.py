@@ -355,9 +355,12 @@ def test_summary_yes_no_partial() -> None:
     ]
     findings = [finding(f"{VERSIONS}/a2.py", Risk.HIGH, "SG006")]
     rows = summarize(classify(files, rules, migrations, findings), rules)
+    # Rows follow the phases (merge order), then the rules' order within a phase.
     assert [(row.category, row.count, row.risk, row.can_stage_first) for row in rows] == [
         ("migration-additive", 2, Risk.HIGH, "partial — 1 of 2 files is high risk (SG006)"),
+        ("models", 3, Risk.LOW, "yes"),
         ("migration-data", 1, Risk.HIGH, "no — data migrations must go in phase 2 (data)"),
+        ("frontend", 1, Risk.MEDIUM, "no — frontend must go in phase 3 (application)"),
         (
             "migration-destructive",
             1,
@@ -370,10 +373,8 @@ def test_summary_yes_no_partial() -> None:
             Risk.HIGH,
             "no — ETL and scripts must go in the final phase 4 (etl-and-contract)",
         ),
-        ("models", 3, Risk.LOW, "yes"),
-        ("frontend", 1, Risk.MEDIUM, "no — frontend must go in phase 3 (application)"),
     ]
-    assert [row.title for row in rows][:2] == ["Schema migrations (additive)", "Data migrations"]
+    assert [row.title for row in rows][:2] == ["Schema migrations (additive)", "Models"]
 
 
 def test_summary_partial_when_only_some_files_are_in_the_first_phase() -> None:

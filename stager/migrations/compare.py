@@ -233,7 +233,7 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
                     "SG003",
                     migration.path,
                     migration.down_revision_line if dangling.field == "down_revision" else 0,
-                    f"{dangling.field} of {_where(migration)} names {dangling.target!r}, "
+                    f"{dangling.field} of {migration.revision} names {dangling.target!r}, "
                     "which no revision file defines",
                 ),
             )
@@ -268,7 +268,7 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
                         "SG005",
                         migration.path,
                         migration.down_revision_line,
-                        f"docstring of {_where(migration)} says Revises: {written} "
+                        f"docstring of {migration.revision} says Revises: {written} "
                         f"but down_revision is {actual}",
                     ),
                 )
@@ -401,7 +401,7 @@ def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
                 "SG006",
                 migration.path,
                 line,
-                f"{_where(migration)} exists on the merge base and this branch edits it{moved}",
+                f"{migration.revision} exists on the merge base and this branch edits it{moved}",
             )
         )
     for migration in changes.deleted:
@@ -410,7 +410,7 @@ def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
                 "SG009",
                 migration.path,
                 migration.revision_line,
-                f"{_where(migration)} exists on the merge base and this branch deletes it",
+                f"{migration.revision} exists on the merge base and this branch deletes it",
             )
         )
     return findings
@@ -463,7 +463,7 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
                 root.down_revision_line,
                 f"the base branch gained {gained_text} after the merge base; merging this branch "
                 f"gives Alembic {len(merged_heads)} heads ({heads_text}): re-chain "
-                f"{_where(root)} onto the base's head {onto}",
+                f"{root.revision} onto the base's head {onto}",
                 hint=f"set down_revision = {onto!r} in {posixpath.basename(root.path)} "
                 "(and its Revises: line), or run `alembic merge heads` after merging",
             )

@@ -82,7 +82,7 @@ def test_added_modified_deleted_moved(blobs: MemoryBlobs) -> None:
     assert sorted(rules(report)) == ["SG006", "SG009"]
     edit = only(report, "SG006")
     assert (edit.path, edit.line, edit.risk) == (f"{V}b.py", 21, Risk.HIGH)
-    assert "b (migrations/versions/b.py)" in edit.message
+    assert edit.message.startswith("b exists on the merge base and this branch edits it")
     assert "new revision" in edit.hint
     gone = only(report, "SG009")
     assert (gone.path, gone.risk) == (f"{V}c.py", Risk.HIGH)
@@ -202,7 +202,7 @@ def test_sg008_base_moved_on(blobs: MemoryBlobs) -> None:
     finding = only(report, "SG008")
     assert (finding.path, finding.line, finding.risk) == (f"{V}d.py", 15, Risk.HIGH)
     assert "gained t1, t2" in finding.message
-    assert "re-chain d (migrations/versions/d.py) onto the base's head t2" in finding.message
+    assert "re-chain d onto the base's head t2" in finding.message
     assert "down_revision = 't2'" in finding.hint
     assert report.tip is not None and report.tip.heads() == ("t2",)
     # the base did not move, or moved without revisions, or the branch adds none
