@@ -28,6 +28,21 @@ def _risk(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Ri
     return Risk.parse(value) if value else None
 
 
+def _log_to_stderr() -> None:
+    """-v: stager's debug log (every git call) on standard error, once per run."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("stager")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("stager: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+
 def branch_options(function: F) -> F:
     """--base/--head, shared by every command that reads the branch."""
     function = click.option(
@@ -69,13 +84,17 @@ def format_option(function: F) -> F:
     type=click.Path(dir_okay=False, path_type=Path),
     help="rules.toml to use instead of .stager/rules.toml or the packaged default.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Say more about what stager does.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show every git command stager runs, with its cost."
+)
 @click.pass_context
 def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: bool) -> None:
     """Split a monolithic feature branch into staged, reviewable pull requests.
 
     Start with `stager demo`, then `stager analyze` in your own repository.
     """
+    if verbose:
+        _log_to_stderr()
     ctx.obj = GlobalOptions(repo_path, rules_path, verbose)
 
 

@@ -27,10 +27,12 @@ state, so its methods may also be called from a thread pool.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -73,6 +75,8 @@ _UPGRADE_HINT = (
     "upgrade git (macOS: `brew install git`; Debian/Ubuntu: the git-core PPA or backports; "
     "Windows: https://git-scm.com/download/win) and run stager again"
 )
+
+_log = logging.getLogger("stager.git")
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -189,6 +193,8 @@ class _Process:
                 "`git --version` works in this shell",
             ) from None
         self._stdin = stdin
+        self._args = args
+        self._started = time.perf_counter()
         self._outcome: _Outcome | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -213,6 +219,14 @@ class _Process:
         if self._error is not None:
             raise self._error
         assert self._outcome is not None
+        if _log.isEnabledFor(logging.DEBUG):  # `stager -v` shows every git call and its cost
+            _log.debug(
+                "%s → exit %d, %d bytes, %.0f ms",
+                _shown(self._args),
+                self._outcome.returncode,
+                len(self._outcome.stdout),
+                (time.perf_counter() - self._started) * 1000,
+            )
         return self._outcome
 
 

@@ -26,3 +26,16 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 def repo(tmp_path: Path, git_env: dict[str, str]) -> GitRepo:
     """An empty repository on branch ``main``."""
     return GitRepo.init(tmp_path / "repo", git_env)
+
+
+@pytest.fixture(autouse=True)
+def _reset_stager_logging() -> Iterator[None]:
+    """`stager -v` attaches a handler to the stager logger; never let it leak between tests."""
+    yield
+    import logging
+
+    logger = logging.getLogger("stager")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True

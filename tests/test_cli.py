@@ -134,3 +134,10 @@ def test_errors_through_the_real_console_script(tmp_path: Path, git_env: dict[st
     )
     assert result.returncode == 1
     assert result.stderr.startswith("stager: error: ") and "Traceback" not in result.stderr
+
+
+def test_verbose_shows_each_git_command(branch: GitRepo) -> None:
+    result = invoke("-C", str(branch.path), "-v", "analyze", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "stager: git merge-base --all" in result.stderr
+    assert "stager: git diff --raw --numstat" in result.stderr
