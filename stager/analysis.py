@@ -15,6 +15,7 @@ from stager.diff import ChangedFile
 from stager.errors import StagerError
 from stager.findings import Finding, finding_order
 from stager.git import Commit, Repository, tree_after, tree_before
+from stager.migrations import parse_cache
 from stager.migrations.compare import MigrationReport, analyze_migrations
 from stager.phases import Phase, group_phases
 from stager.rules import Rules, default_rules, load_rules
@@ -131,7 +132,11 @@ def analyze_branch(
         files = files_job.result()
         base_tree = tree_before(head_tree_job.result(), files)
         tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
-        migrations = analyze_migrations(base_tree, head_tree_job.result(), tip_tree, repo)
+        cache = parse_cache.cache_file(str(repo.git_dir))
+        known = parse_cache.load(cache)
+        migrations = analyze_migrations(base_tree, head_tree_job.result(), tip_tree, repo, known)
+        if migrations.parsed.keys() != known.keys():
+            parse_cache.save(cache, migrations.parsed)
         commits = commits_job.result()
         drift_commits = drift_commits_job.result() if drift_commits_job else []
 

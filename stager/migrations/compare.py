@@ -90,6 +90,8 @@ class MigrationReport:
     by_path: dict[RepoPath, MigrationFile]  # head version; base version for deleted files
     previous: dict[RepoPath, MigrationFile] = field(default_factory=dict)  # modified: base version
     tip: RevisionGraph | None = None  # the base branch's current tip, when it moved on
+    # every revision file of the trees, by blob (what a parse cache keeps)
+    parsed: dict[Sha, MigrationFile] = field(default_factory=dict)
 
     def change(self, path: RepoPath) -> str | None:
         """``added``, ``modified``, ``deleted`` or None for a migration path."""
@@ -476,9 +478,16 @@ def _risk_order(finding: Finding) -> tuple[int, str, str, int]:
 
 
 def analyze_migrations(
-    base_tree: Tree, head_tree: Tree, tip_tree: Tree | None, blobs: BlobSource
+    base_tree: Tree,
+    head_tree: Tree,
+    tip_tree: Tree | None,
+    blobs: BlobSource,
+    known: Mapping[Sha, MigrationFile] | None = None,
 ) -> MigrationReport:
     """Compare the Alembic history of the merge base, the branch head and the base's tip.
+
+    ``known`` holds files parsed before (a cache by blob id): they are neither
+    read nor parsed again.
 
     ``tip_tree`` is None when the base branch has not moved since the merge base.
     Reads blobs in two ``read_blobs`` calls whatever the number of trees.
@@ -491,14 +500,25 @@ def analyze_migrations(
     for tree, found in zip(trees, candidates, strict=True):
         configs = discover(tree, cache, candidates=found)
         discovered.append((configs, migration_entries(configs, tree)))
-    cache.prefetch(entry.blob for _, entries in discovered for entry in entries.values())
-
-    parsed: dict[Sha, MigrationFile] = {}
+    parsed = dict(known or {})
+    cache.prefetch(
+        entry.blob
+        for _, entries in discovered
+        for entry in entries.values()
+        if entry.blob not in parsed
+    )
     sides = [_side(configs, entries, cache.data, parsed) for configs, entries in discovered]
     base, head = sides[0], sides[1]
     tip = sides[2] if len(sides) > 2 else None
 
     changes = _changes(base, head)
+    # Both versions of each edited migration, for the line of the first change
+    # (files parsed from the cache were not read).
+    cache.prefetch(
+        blob
+        for migration in changes.modified
+        for blob in (migration.blob, changes.previous[migration.path].blob)
+    )
     findings = _introduced(head, base) + _edits(changes, cache.data)
     if tip is not None:
         findings += _tip_findings(base, tip, changes)
@@ -522,4 +542,10 @@ def analyze_migrations(
         by_path=by_path,
         previous=changes.previous,
         tip=tip.graph if tip is not None else None,
+        parsed={
+            entry.blob: parsed[entry.blob]
+            for _, entries in discovered
+            for entry in entries.values()
+            if entry.blob in parsed
+        },
     )

@@ -1,0 +1,63 @@
+"""The parse cache: same results as parsing, bounded, and harmless when broken."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from stager.cli import cli
+from stager.demo import build_demo_repository
+from stager.migrations import parse_cache
+
+
+def analyze(path: Path) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["-C", str(path), "analyze", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def cache_files(home: Path) -> list[Path]:
+    return sorted((home / ".cache" / "stager" / "parsed").glob("*.pickle"))
+
+
+def test_a_cached_run_reports_exactly_what_a_fresh_run_does(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = build_demo_repository(tmp_path / "demo")
+    fresh = analyze(demo.path)
+    [cache] = cache_files(Path(git_env["HOME"]))
+    assert len(parse_cache.load(cache)) >= 20  # every revision file of the trees
+    mtime = cache.stat().st_mtime_ns
+    assert analyze(demo.path) == fresh
+    assert cache.stat().st_mtime_ns == mtime, "nothing new parsed: the cache is not rewritten"
+    monkeypatch.setenv("STAGER_NO_CACHE", "1")
+    assert analyze(demo.path) == fresh
+
+
+def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path: Path, git_env: dict[str, str]) -> None:
+    demo = build_demo_repository(tmp_path / "demo")
+    fresh = analyze(demo.path)
+    [cache] = cache_files(Path(git_env["HOME"]))
+    cache.write_bytes(b"not a pickle")
+    assert parse_cache.load(cache) == {}
+    assert analyze(demo.path) == fresh
+    assert len(parse_cache.load(cache)) >= 20
+
+
+def test_no_cache_file_when_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGER_NO_CACHE", "1")
+    assert parse_cache.cache_file("/some/repo/.git") is None
+
+
+def test_unwritable_cache_folder_is_only_a_slower_run(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    demo = build_demo_repository(tmp_path / "demo")
+    assert analyze(demo.path)["schema_version"] == 1
