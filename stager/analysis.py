@@ -17,7 +17,8 @@ from stager.findings import Finding, finding_order
 from stager.git import Commit, Repository, tree_after, tree_before
 from stager.migrations import parse_cache
 from stager.migrations.compare import MigrationReport, analyze_migrations
-from stager.phases import Phase, group_phases
+from stager.migrations.lint.engine import with_rule_findings
+from stager.plan import Phase, Plan, PlanInputs, annotate_classes, build_plan, read_texts
 from stager.rules import Rules, default_rules, load_rules
 from stager.types import RepoPath, Risk, Sha
 
@@ -57,6 +58,7 @@ class Analysis:
     drift: BaseDrift
     phases: tuple[Phase, ...]
     warnings: tuple[str, ...]
+    plan: Plan | None = None  # phases, conflicts and the dependencies behind them
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
         return [finding for finding in self.findings if finding.risk >= level]
@@ -130,6 +132,7 @@ def analyze_branch(
             pool.submit(repo.commits, refs.merge_base, refs.base) if base_moved else None
         )
         files = files_job.result()
+        texts_job = pool.submit(read_texts, files, repo)  # the planner's reads, meanwhile
         base_tree = tree_before(head_tree_job.result(), files)
         tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
         cache = parse_cache.cache_file(str(repo.git_dir))
@@ -141,8 +144,26 @@ def analyze_branch(
         drift_commits = drift_commits_job.result() if drift_commits_job else []
 
     drift = base_drift(files, drift_commits)
-    findings = sorted([*migrations.findings, *drift_findings(drift, refs)], key=finding_order)
+    # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.
+    findings = with_rule_findings(
+        [*migrations.findings, *drift_findings(drift, refs)],
+        migrations,
+        head_tree_job.result(),
+        rules,
+        repo,
+    )
+    findings.sort(key=finding_order)
     classes = classify(files, rules, migrations.by_path, findings)
+    # The planner moves files later when a dependency needs it: the classes,
+    # the risk table and the findings show the planned phases, as `plan` does.
+    plan = build_plan(
+        PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
+        repo,
+        head_tree_job.result().keys(),
+        texts_job.result(),
+    )
+    classes = annotate_classes(classes, plan)
+    findings = sorted([*findings, *plan.findings], key=finding_order)
     return Analysis(
         refs=refs,
         rules=rules,
@@ -153,8 +174,9 @@ def analyze_branch(
         findings=tuple(findings),
         commits=tuple(commits),
         drift=drift,
-        phases=tuple(group_phases(classes, rules, migrations)),
-        warnings=tuple(warnings),
+        phases=plan.phases,
+        warnings=(*warnings, *plan.warnings),
+        plan=plan,
     )
 
 

@@ -141,6 +141,97 @@ def analyze(
 
 
 @cli.command()
+@branch_options
+@format_option
+@click.option(
+    "--write",
+    "write",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the editable plan file (e.g. stager-plan.toml) that split and open-pr use.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail, listing each conflict, when the rules put a file before what it needs "
+    "(default: move it later and say why).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the plan to FILE instead of standard output.",
+)
+@click.pass_obj
+def plan(
+    options: GlobalOptions,
+    base: str | None,
+    head: str | None,
+    output_format: str,
+    write: Path | None,
+    strict: bool,
+    output: Path | None,
+) -> None:
+    """The phases with every file, why it is there, and what each phase depends on.
+
+    `--format markdown` is the full staging document (risk table, per phase
+    what it includes and excludes, database impact, rollback, PR title,
+    verification commands).
+    """
+    from stager.commands import plan as command
+
+    with error_handler():
+        code = command.run(
+            command.PlanOptions(
+                repo_path=options.repo_path,
+                rules_path=options.rules_path,
+                base=base,
+                head=head,
+                output_format=Format(output_format),
+                write=write,
+                strict=strict,
+                output=output,
+            )
+        )
+    raise SystemExit(code)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
+@format_option
+@click.option(
+    "--fail-on",
+    type=click.Choice(Risk.names()),
+    default=Risk.HIGH.label,
+    show_default=True,
+    callback=_risk,
+    help="Exit 4 when a finding at or above this risk exists.",
+)
+@click.pass_obj
+def lint(
+    options: GlobalOptions, paths: tuple[Path, ...], output_format: str, fail_on: Risk | None
+) -> None:
+    """Check Alembic revision files against the migration risk rules (docs/rules.md).
+
+    PATH: revision files or folders (a versions folder, or a project whose
+    alembic.ini names them); default: the current folder (-C). No git needed.
+    """
+    from stager.commands import lint as command
+
+    with error_handler():
+        code = command.run(
+            command.LintOptions(
+                root=options.repo_path,
+                rules_path=options.rules_path,
+                paths=paths,
+                output_format=Format(output_format),
+                fail_on=fail_on or Risk.HIGH,
+            )
+        )
+    raise SystemExit(code)
+
+
+@cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path | None) -> None:
     """Build a realistic monolithic branch in DIRECTORY (default: a temp folder), analyze it."""
@@ -148,6 +239,231 @@ def demo(directory: Path | None) -> None:
         from stager.commands import demo as command
 
         code = command.run(directory)
+    raise SystemExit(code)
+
+
+@cli.command("open-pr")
+@branch_options
+@format_option
+@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
+@click.option("--all", "all_phases", is_flag=True, help="Every phase that has files.")
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    metavar="NAME",
+    help="Git remote to push the phase branches to; its URL names the GitHub repository.",
+)
+@click.option(
+    "--github-repo",
+    metavar="OWNER/NAME",
+    help="GitHub repository, instead of [github] repo or the remote's URL.",
+)
+@click.option("--draft", is_flag=True, help="Open new pull requests as drafts.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Render every title and body and list the push and API calls; no network.",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Plan file the split followed (default: stager-plan.toml, if any).",
+)
+@click.pass_obj
+def open_pr(
+    options: GlobalOptions,
+    base: str | None,
+    head: str | None,
+    output_format: str,
+    phase: int | None,
+    all_phases: bool,
+    remote: str,
+    github_repo: str | None,
+    draft: bool,
+    dry_run: bool,
+    plan_path: Path | None,
+) -> None:
+    """Push the phase branches and open or update one GitHub pull request per phase.
+
+    Stacked: each pull request's base is the previous phase's branch. Re-running
+    updates titles, bases and the generated part of each body, and writes
+    nothing when nothing changed. Token: GITHUB_TOKEN, GH_TOKEN or the gh CLI.
+    """
+    if (phase is None) == (not all_phases):
+        raise click.UsageError("pass exactly one of --phase N and --all")
+    from stager.commands import open_pr as command
+
+    with error_handler():
+        code = command.run(
+            command.OpenPrOptions(
+                repo_path=options.repo_path,
+                rules_path=options.rules_path,
+                base=base,
+                head=head,
+                phase=phase,
+                remote=remote,
+                github_repo=github_repo,
+                draft=draft,
+                dry_run=dry_run,
+                output_format=Format(output_format),
+                plan_path=plan_path,
+            )
+        )
+    raise SystemExit(code)
+
+
+@cli.command()
+@branch_options
+@format_option
+@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Build phase N.")
+@click.option("--all", "all_phases", is_flag=True, help="Build every phase that has files.")
+@click.option("--undo", is_flag=True, help="Restore the branches the last split changed, and stop.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "cherry-pick", "patch"]),
+    default="auto",
+    show_default=True,
+    help="cherry-pick: replay the original commits, limited to the phase; patch: one commit "
+    "of the phase's changes; auto: cherry-pick where it gives exactly the planned tree.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["stacked", "independent"]),
+    default="stacked",
+    show_default=True,
+    help="stacked: phase N starts from phase N-1; independent: every phase from the merge base.",
+)
+@click.option(
+    "--onto",
+    metavar="REF",
+    help="Start from REF (e.g. the base's tip) with git's 3-way merge instead of the merge base.",
+)
+@click.option("--dry-run", is_flag=True, help="Show branches, commits and rewrites; write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace existing branches (their old tips are kept under refs/stager/backup/).",
+)
+@click.option(
+    "-S",
+    "--gpg-sign/--no-gpg-sign",
+    "sign",
+    default=None,
+    help="Sign the commits (default: commit.gpgsign).",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Plan file to follow (default: stager-plan.toml at the top of the work tree, if any).",
+)
+@click.pass_obj
+def split(
+    options: GlobalOptions,
+    base: str | None,
+    head: str | None,
+    output_format: str,
+    phase: int | None,
+    all_phases: bool,
+    undo: bool,
+    strategy: str,
+    layout: str,
+    onto: str | None,
+    dry_run: bool,
+    force: bool,
+    sign: bool | None,
+    plan_path: Path | None,
+) -> None:
+    """One branch per phase, named by [split] branch (default stage/{number}-{name}).
+
+    Built with git plumbing: the work tree, index, HEAD and stash are never
+    touched, and all branches move in one transaction (or none do).
+    """
+    if [phase is not None, all_phases, undo].count(True) != 1:
+        raise click.UsageError("pass exactly one of --phase N, --all and --undo")
+    if undo and dry_run:
+        raise click.UsageError(
+            "--undo has no --dry-run: `git show refs/stager/last-split` shows what it restores"
+        )
+    from stager.build import Layout, Strategy
+    from stager.commands import split as command
+
+    with error_handler():
+        code = command.run(
+            command.SplitCommandOptions(
+                repo_path=options.repo_path,
+                rules_path=options.rules_path,
+                base=base,
+                head=head,
+                phase=phase,
+                strategy=Strategy(strategy),
+                layout=Layout(layout),
+                onto=onto,
+                dry_run=dry_run,
+                force=force,
+                undo=undo,
+                sign=sign,
+                plan_path=plan_path,
+                output_format=Format(output_format),
+            )
+        )
+    raise SystemExit(code)
+
+
+@cli.command()
+@branch_options
+@format_option
+@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
+@click.option("--all", "all_phases", is_flag=True, help="Every phase (the default).")
+@click.option(
+    "--check",
+    "check",
+    metavar="CMD",
+    help="Run CMD (a shell command) in a temporary worktree of each phase; it must pass.",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Plan file the split followed (default: stager-plan.toml, if any).",
+)
+@click.pass_obj
+def verify(
+    options: GlobalOptions,
+    base: str | None,
+    head: str | None,
+    output_format: str,
+    phase: int | None,
+    all_phases: bool,
+    check: str | None,
+    plan_path: Path | None,
+) -> None:
+    """Prove the phase branches: plan, nothing lost, Alembic heads, compiling, --check.
+
+    Exit 4 when a check fails (1 when something stops the checks from running).
+    """
+    if phase is not None and all_phases:
+        raise click.UsageError("pass --phase N or --all, not both")
+    from stager.commands import verify as command
+
+    with error_handler():
+        code = command.run(
+            command.VerifyCommandOptions(
+                repo_path=options.repo_path,
+                rules_path=options.rules_path,
+                base=base,
+                head=head,
+                phase=phase,
+                check=check,
+                plan_path=plan_path,
+                output_format=Format(output_format),
+            )
+        )
     raise SystemExit(code)
 
 

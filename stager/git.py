@@ -176,12 +176,13 @@ class _Process:
         cwd: Path | None,
         stdin: bytes | None,
         background: bool,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         try:
             self._popen = subprocess.Popen(
                 ["git", *args],
                 cwd=cwd,
-                env=git_env(),
+                env={**git_env(), **env} if env else git_env(),
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -346,8 +347,13 @@ def _check_version_once(pending: Pending[bytes] | None) -> None:
         _version_checked = True
 
 
-def _start(args: Sequence[str], cwd: Path | None, stdin: bytes | None = None) -> Pending[bytes]:
-    process = _Process(args, cwd, stdin, background=True)
+def _start(
+    args: Sequence[str],
+    cwd: Path | None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Pending[bytes]:
+    process = _Process(args, cwd, stdin, background=True, env=env)
 
     def wait() -> bytes:
         outcome = process.wait()
@@ -530,22 +536,55 @@ class Repository:
 
     # -- running commands ----------------------------------------------------
 
-    def start(self, args: Sequence[str], *, stdin: bytes | None = None) -> Pending[bytes]:
+    def start(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Pending[bytes]:
         """Start ``git ARGS`` in this repository; ``result()`` is its stdout.
 
         A non-zero exit makes ``result()`` raise GitError with git's message.
+        ``env`` adds variables, e.g. ``GIT_INDEX_FILE`` for a temporary index.
         """
-        return _start(args, self._cwd, stdin)
+        return _start(args, self._cwd, stdin, env)
 
-    def run(self, args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> bytes:
         """Run ``git ARGS`` in this repository and return its stdout."""
-        outcome = self._call(args, stdin)
+        outcome = self._call(args, stdin, env)
         if outcome.returncode != 0:
             raise _failure(args, outcome, self._cwd)
         return outcome.stdout
 
-    def _call(self, args: Sequence[str], stdin: bytes | None = None) -> _Outcome:
-        return _Process(args, self._cwd, stdin, background=False).wait()
+    def call(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``git ARGS``: ``(exit code, stdout, stderr)``, whatever the exit code.
+
+        For commands whose non-zero exit is an answer (``merge-tree``: 1 means
+        conflicts), not a failure.
+        """
+        outcome = self._call(args, stdin, env)
+        return outcome.returncode, outcome.stdout, outcome.stderr
+
+    def _call(
+        self,
+        args: Sequence[str],
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> _Outcome:
+        return _Process(args, self._cwd, stdin, background=False, env=env).wait()
 
     # -- refs ------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stager.git import Commit
     from stager.migrations.model import MigrationFile, Operation
     from stager.phases import Phase
+    from stager.plan import Conflict, Dependency
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +71,11 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
+# Public names for other renderers (`stager lint`): the same keys everywhere.
+operation_to_json = _operation
+finding_to_json = _finding
+
+
 def _commit(commit: Commit) -> dict[str, Any]:
     return {
         "sha": commit.sha,
@@ -79,6 +85,31 @@ def _commit(commit: Commit) -> dict[str, Any]:
         "date": commit.author_date,
         "subject": commit.subject,
         "files": list(commit.files),
+    }
+
+
+def conflict_to_json(conflict: Conflict) -> dict[str, Any]:
+    """A file the rules put earlier than a dependency allows (docs/json-output.md)."""
+    edge = conflict.dependency
+    return {
+        "path": conflict.path,
+        "asked": conflict.asked,
+        "needed": conflict.needed,
+        "kind": edge.kind.value,
+        "dependency": edge.dependency,
+        "reason": edge.reason,
+        "strict": edge.strict,
+    }
+
+
+def dependency_to_json(edge: Dependency) -> dict[str, Any]:
+    return {
+        "dependent": edge.dependent,
+        "dependency": edge.dependency,
+        "kind": edge.kind.value,
+        "reason": edge.reason,
+        "strict": edge.strict,
+        "line": edge.line,
     }
 
 
@@ -173,6 +204,9 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         },
         "findings": [_finding(f) for f in findings],
         "phases": [phase_to_json(p) for p in analysis.phases],
+        "conflicts": [
+            conflict_to_json(c) for c in (analysis.plan.conflicts if analysis.plan else ())
+        ],
         "commits": [_commit(c) for c in analysis.commits],
         "base_drift": {
             "commits": [_commit(c) for c in analysis.drift.commits],

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stager.errors import RulesError
-from stager.globs import Pattern, combine, compile_glob, decide
+from stager.globs import Pattern, combine, compile_glob, decide, match_patterns
+from stager.migrations.lint.catalogue import DEFAULT_POSTGRES_VERSION, KNOWN_RULES
 from stager.migrations.model import MigrationKind
 from stager.types import Risk
 
@@ -25,6 +26,11 @@ DEFAULT_SOURCE = "rules.toml"
 """How the packaged default rules are named in reasons and errors."""
 
 ANY_MIGRATION = "any"
+RULE_TABLE = "rules.ID"
+"""SCHEMA section of each ``[rules.SM010]``-style table."""
+UNASSIGNED_LAST = "last"
+UNASSIGNED_ERROR = "error"
+DEFAULT_SPLIT_BRANCH = "stage/{number}-{name}"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -49,9 +55,56 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("stager", "table", "General settings."),
         Key("category", "array of tables", "File categories, first match wins."),
         Key("phase", "array of tables", "Phases, in merge order."),
+        Key("postgres", "table", "The PostgreSQL server the migrations run on."),
+        Key("rules", "table", "Per-rule settings, one [rules.ID] table per rule id."),
+        Key("github", "table", "Where `stager open-pr` opens pull requests, and who reviews."),
+        Key("split", "table", "How `stager split` names the phase branches."),
+    ),
+    "split": _keys(
+        Key(
+            "branch",
+            "string",
+            "Branch of each phase; {number} and {name} are replaced "
+            '(default "stage/{number}-{name}").',
+        ),
+    ),
+    "github": _keys(
+        Key(
+            "repo", "string", "OWNER/NAME of the GitHub repository; default: from the remote's URL."
+        ),
+        Key(
+            "api_url",
+            "string",
+            "REST API root (GitHub Enterprise: 'https://HOST/api/v3'); "
+            "default: GITHUB_API_URL, else from the remote's host.",
+        ),
+        Key("reviewers", "table", "Category name → GitHub logins asked to review its files."),
+        Key("team_reviewers", "table", "Category name → team slugs asked to review its files."),
+    ),
+    "postgres": _keys(
+        Key(
+            "version",
+            "integer",
+            f"Major version; rules and hints follow it (default {DEFAULT_POSTGRES_VERSION}).",
+        ),
+    ),
+    RULE_TABLE: _keys(
+        Key("enabled", "boolean", "false turns the rule off (default true)."),
+        Key("risk", "string", "Replaces the rule's risk: low, medium, high or critical."),
+        Key("ignore", "array of strings", "gitignore-style patterns of paths the rule skips."),
     ),
     "stager": _keys(
         Key("base", "string", "Base ref when --base is not given, e.g. 'develop'."),
+        Key(
+            "unassigned",
+            "string",
+            'Phase of files whose category no [[phase]] lists: "last", "error" or a phase name.',
+        ),
+        Key(
+            "rechain",
+            "boolean",
+            "Re-chain migrations onto the head the previous phase left (default true).",
+        ),
     ),
     "category": _keys(
         Key("name", "string", _NAME_DOC, required=True),
@@ -67,6 +120,13 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("title", "string", "Label in plans and PR titles; default: from the name."),
         Key("description", "string", "What the phase ships and why it is safe then."),
         Key("categories", "array of strings", "Categories whose files this phase takes."),
+        Key("paths", "array of strings", "gitignore-style patterns: files this phase takes."),
+        Key("migrations", "array of strings", "Alembic revision ids this phase takes."),
+        Key(
+            "maintenance_window",
+            "boolean",
+            "Flag the phase as needing a maintenance window; default: from its files.",
+        ),
     ),
 }
 
@@ -112,10 +172,36 @@ class PhaseRule:
     categories: tuple[str, ...]
     line: int = 0
     source: str = DEFAULT_SOURCE
+    paths: tuple[Pattern, ...] = ()  # files taken before any category
+    migrations: tuple[str, ...] = ()  # revision ids taken before paths and categories
+    maintenance_window: bool | None = None  # None: decided from the phase's files
 
     @property
     def label(self) -> str:
         return f"phase {self.number} ({self.name})"
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}"
+
+    def match_path(self, path: str) -> Pattern | None:
+        """The pattern of ``paths`` that selects ``path``, or None."""
+        return match_patterns(self.paths, path) if self.paths else None
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """A ``[rules.SM010]`` table: turn a rule off, change its risk, skip some paths."""
+
+    rule: str
+    enabled: bool = True
+    risk: Risk | None = None
+    ignore: tuple[Pattern, ...] = ()
+    line: int = 0
+    source: str = DEFAULT_SOURCE
+
+    def ignores(self, path: str) -> bool:
+        return match_patterns(self.ignore, path) is not None
 
 
 @dataclass(frozen=True)
@@ -127,6 +213,20 @@ class Rules:
     categories: tuple[CategoryRule, ...]
     phases: tuple[PhaseRule, ...]
     extends: str | None = None
+    unassigned: str = UNASSIGNED_LAST  # "last", "error" or a phase name
+    rechain: bool = True
+    postgres_version: int = DEFAULT_POSTGRES_VERSION
+    rule_settings: Mapping[str, RuleSetting] = dataclasses.field(default_factory=dict)
+    github: GitHubRules = dataclasses.field(default_factory=lambda: GitHubRules())  # noqa: PLW0108  # defined below
+    split: SplitRules = dataclasses.field(default_factory=lambda: SplitRules())  # noqa: PLW0108  # defined below
+
+    def unassigned_phase(self) -> PhaseRule | None:
+        """The phase of files no phase takes; None with ``unassigned = "error"`` or no phases."""
+        if not self.phases or self.unassigned == UNASSIGNED_ERROR:
+            return None
+        if self.unassigned == UNASSIGNED_LAST:
+            return self.phases[-1]
+        return next((phase for phase in self.phases if phase.name == self.unassigned), None)
 
     def category(self, name: str) -> CategoryRule | None:
         return next((category for category in self.categories if category.name == name), None)
@@ -159,10 +259,15 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
             "extends", f"unknown value {extends!r}", 'the only value is extends = "default"'
         )
     base = None
+    stager: _Table | None = None
+    unassigned: str | None = None
+    rechain: bool | None = None
     if "stager" in doc:
         stager = _Table(ctx, "stager", None, root.table("stager"))
         stager.check_keys()
         base = stager.string("base")
+        unassigned = stager.string("unassigned")
+        rechain = stager.boolean("rechain") if "rechain" in stager.data else None
     category_tables = root.tables("category")
     categories = [_category(table) for table in category_tables]
     _check_unique(categories, category_tables)
@@ -171,16 +276,235 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
     _check_unique([phase for phase, _ in phases], phase_tables)
 
     rules = Rules(source, base, tuple(categories), (), extends)
+    inherited: Rules | None = None
     if extends is not None:
-        rules = _extend(rules, default if default is not None else default_rules())
+        inherited = default if default is not None else default_rules()
+        rules = _extend(rules, inherited)
     if not rules.categories:
         raise RulesError(
             f"{source}:1: category: no [[category]] table",
             'add one, or set extends = "default" to build on the default rules',
         )
     _check_phase_categories(phases, {category.name for category in rules.categories})
+    _check_phase_migrations(phases)
     project_phases = tuple(phase for phase, _ in phases)
-    return _number(dataclasses.replace(rules, phases=_merge_phases(project_phases, rules.phases)))
+    rules = _number(dataclasses.replace(rules, phases=_merge_phases(project_phases, rules.phases)))
+    rules = dataclasses.replace(
+        rules,
+        unassigned=unassigned or (inherited.unassigned if inherited else UNASSIGNED_LAST),
+        rechain=rechain if rechain is not None else (inherited.rechain if inherited else True),
+    )
+    if stager is not None and unassigned is not None:
+        _check_unassigned(rules, stager)
+    rules = _with_github(_with_lint_settings(rules, root, inherited), root, inherited)
+    return _with_split(rules, root, inherited)
+
+
+# git check-ref-format's rules, for the branch names the template gives.
+_BAD_BRANCH = re.compile(
+    r"(^|/)\.|\.\.|[\x00-\x20\x7f~^:?*\[\\]|@\{|//|\.lock(/|$)|^/|/$|\.$|^@$|^-"
+)
+
+
+@dataclass(frozen=True)
+class SplitRules:
+    """``[split]``: how `stager split` names the phase branches."""
+
+    branch: str = DEFAULT_SPLIT_BRANCH
+
+    def branch_name(self, number: int, name: str) -> str:
+        return self.branch.format(number=number, name=name)
+
+
+def _with_split(rules: Rules, root: _Table, inherited: Rules | None) -> Rules:
+    """``[split] branch``: a template that gives every phase its own valid branch name."""
+    if "split" not in root.data:
+        return dataclasses.replace(rules, split=inherited.split) if inherited else rules
+    table = _Table(root.ctx, "split", None, root.table("split"))
+    table.check_keys()
+    template = table.string("branch")
+    if template is None:
+        return rules
+    fix = 'write e.g. branch = "stage/{number}-{name}"'
+    fields = set(re.findall(r"\{([^{}]*)\}", template))
+    if not fields <= {"number", "name"} or not fields:
+        raise table.error(
+            "branch",
+            f"{template!r} must use {{number}} or {{name}} (and no other {{field}})",
+            fix,
+            value=template,
+        )
+    try:
+        sample = template.format(number=12, name="foundation")
+    except (ValueError, IndexError, KeyError):
+        raise table.error("branch", f"{template!r} is not a valid template", fix) from None
+    if _BAD_BRANCH.search(sample):
+        raise table.error(
+            "branch",
+            f"{template!r} gives {sample!r}, which is not a valid git branch name",
+            "use letters, digits, '-', '_', '.' and '/'; " + fix,
+            value=template,
+        )
+    return dataclasses.replace(rules, split=SplitRules(template))
+
+
+def _with_lint_settings(rules: Rules, root: _Table, inherited: Rules | None) -> Rules:
+    """``[postgres] version`` and the ``[rules.ID]`` tables (project settings win)."""
+    version = inherited.postgres_version if inherited else DEFAULT_POSTGRES_VERSION
+    if "postgres" in root.data:
+        postgres = _Table(root.ctx, "postgres", None, root.table("postgres"))
+        postgres.check_keys()
+        value = postgres.data.get("version", version)
+        if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 99:
+            raise postgres.error(
+                "version",
+                f"expected a PostgreSQL major version, got {_kind(value)}",
+                "write version = 14 (the major version only: 9.6 → 9)",
+            )
+        version = value
+    settings = dict(inherited.rule_settings) if inherited else {}
+    for rule_id, data in (root.table("rules") if "rules" in root.data else {}).items():
+        table = _Table(root.ctx, f"rules.{rule_id}", None, data, schema=RULE_TABLE)
+        if rule_id not in KNOWN_RULES:
+            raise table.error(
+                None,
+                f"unknown rule id {rule_id!r}",
+                _suggest(rule_id, set(KNOWN_RULES), "rule ids") + " (docs/rules.md lists them)",
+            )
+        if not isinstance(data, dict):
+            raise table.error(
+                None, f"expected a table, got {_kind(data)}", f"write a [rules.{rule_id}] header"
+            )
+        table.check_keys()
+        risk_text = table.string("risk")
+        try:
+            risk = Risk.parse(risk_text) if risk_text is not None else None
+        except ValueError:
+            raise table.error(
+                "risk",
+                f"unknown risk {risk_text!r}",
+                _suggest(risk_text or "", Risk.names(), "risks"),
+            ) from None
+        settings[rule_id] = RuleSetting(
+            rule=rule_id,
+            enabled=table.boolean("enabled") if "enabled" in data else True,
+            risk=risk,
+            ignore=tuple(table.pattern(text, key="ignore") for text in table.strings("ignore")),
+            line=table.line(),
+            source=root.ctx.source,
+        )
+    return dataclasses.replace(rules, postgres_version=version, rule_settings=settings)
+
+
+@dataclass(frozen=True)
+class GitHubRules:
+    """``[github]``: where `stager open-pr` opens pull requests, and whom it asks to review."""
+
+    repo: str | None = None
+    api_url: str | None = None
+    reviewers: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (category, logins), file order
+    team_reviewers: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (category, team slugs)
+
+    def reviewers_for(self, categories: Sequence[str]) -> tuple[str, ...]:
+        """Logins for files of ``categories``, each once, in the order rules.toml lists them."""
+        return _members(self.reviewers, categories)
+
+    def team_reviewers_for(self, categories: Sequence[str]) -> tuple[str, ...]:
+        return _members(self.team_reviewers, categories)
+
+
+def _members(
+    table: tuple[tuple[str, tuple[str, ...]], ...], categories: Sequence[str]
+) -> tuple[str, ...]:
+    names = [name for category, names in table if category in categories for name in names]
+    return tuple(dict.fromkeys(names))
+
+
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+def _with_github(rules: Rules, root: _Table, inherited: Rules | None) -> Rules:
+    """``[github]``, checked against the merged categories; the project's replaces the default's."""
+    if "github" not in root.data:
+        return dataclasses.replace(rules, github=inherited.github) if inherited else rules
+    table = _Table(root.ctx, "github", None, root.table("github"))
+    table.check_keys()
+    repo = table.string("repo")
+    if repo is not None and not _REPO.fullmatch(repo):
+        raise table.error("repo", f"invalid repository {repo!r}", 'write repo = "OWNER/NAME"')
+    api_url = table.string("api_url")
+    if api_url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", api_url):
+        raise table.error(
+            "api_url",
+            f"invalid URL {api_url!r}",
+            'write the REST API root, e.g. api_url = "https://ghe.example.com/api/v3"',
+        )
+    known = [category.name for category in rules.categories]
+    return dataclasses.replace(
+        rules,
+        github=GitHubRules(
+            repo=repo,
+            api_url=api_url,
+            reviewers=_category_names(table, "reviewers", known, _LOGIN, "a GitHub login"),
+            team_reviewers=_category_names(table, "team_reviewers", known, _TEAM, "a team slug"),
+        ),
+    )
+
+
+def _category_names(
+    github: _Table, key: str, known: Sequence[str], pattern: re.Pattern[str], what: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A ``[github.KEY]`` table: category name → array of names matching ``pattern``."""
+    if key not in github.data:
+        return ()
+    table = _Table(github.ctx, f"github.{key}", None, github.table(key), schema="github")
+    entries = []
+    for category in table.data:
+        if category not in known:
+            raise table.error(
+                category, f"unknown category {category!r}", _suggest(category, known, "categories")
+            )
+        names = table.strings(category)
+        for name in names:
+            if not pattern.fullmatch(name):
+                fix = (
+                    "write the team's slug without the organisation, e.g. 'dbas'"
+                    if "/" in name
+                    else f"write {what}"
+                )
+                raise table.error(category, f"invalid name {name!r}", fix, value=name)
+        entries.append((category, tuple(names)))
+    return tuple(entries)
+
+
+def _check_unassigned(rules: Rules, stager: _Table) -> None:
+    """``unassigned`` is "last", "error" or the name of a phase of the merged rules."""
+    names = [phase.name for phase in rules.phases]
+    if rules.unassigned in (UNASSIGNED_LAST, UNASSIGNED_ERROR) or rules.unassigned in names:
+        return
+    raise stager.error(
+        "unassigned",
+        f"unknown value {rules.unassigned!r}: no phase has that name",
+        _suggest(rules.unassigned, [UNASSIGNED_LAST, UNASSIGNED_ERROR, *names], "values"),
+        value=rules.unassigned,
+    )
+
+
+def _check_phase_migrations(phases: Sequence[tuple[PhaseRule, _Table]]) -> None:
+    """A revision id is taken by one phase only."""
+    claimed: dict[str, str] = {}
+    for phase, table in phases:
+        for revision in phase.migrations:
+            if revision in claimed:
+                raise table.error(
+                    "migrations",
+                    f"revision {revision!r} is already in phase {claimed[revision]!r}",
+                    "a migration belongs to one phase; remove it from one of them",
+                    value=revision,
+                )
+            claimed[revision] = phase.name
 
 
 def _check_phase_categories(phases: Sequence[tuple[PhaseRule, _Table]], known: set[str]) -> None:
@@ -327,6 +651,12 @@ def _phase(table: _Table) -> tuple[PhaseRule, _Table]:
                 "categories", f"category {category!r} listed twice", "remove one", value=category
             )
         seen.add(category)
+    migrations = table.strings("migrations", nonempty=True)
+    for revision in migrations:
+        if migrations.count(revision) > 1:
+            raise table.error(
+                "migrations", f"revision {revision!r} listed twice", "remove one", value=revision
+            )
     phase = PhaseRule(
         number=0,  # numbered once merged
         name=name,
@@ -335,6 +665,11 @@ def _phase(table: _Table) -> tuple[PhaseRule, _Table]:
         categories=tuple(categories),
         line=table.line(),
         source=table.ctx.source,
+        paths=tuple(table.pattern(text) for text in table.strings("paths", nonempty=True)),
+        migrations=tuple(migrations),
+        maintenance_window=(
+            table.boolean("maintenance_window") if "maintenance_window" in table.data else None
+        ),
     )
     return phase, table
 
@@ -391,11 +726,19 @@ class _Context:
 class _Table:
     """One table of the document being validated, and where it sits in the text."""
 
-    def __init__(self, ctx: _Context, kind: str, index: int | None, data: dict[str, Any]):
+    def __init__(
+        self,
+        ctx: _Context,
+        kind: str,
+        index: int | None,
+        data: dict[str, Any],
+        schema: str | None = None,
+    ):
         self.ctx = ctx
         self.kind = kind  # "" for the root, else the table's name in SCHEMA
         self.index = index  # position among [[kind]] tables, None for a plain table
         self.data = data
+        self.schema = kind if schema is None else schema  # its SCHEMA section
 
     def line(self, key: str | None = None, value: str | None = None) -> int:
         return self.ctx.locator.find(self.kind, self.index, key, value)
@@ -407,12 +750,12 @@ class _Table:
         return RulesError(f"{self.ctx.source}:{self.line(key, value)}: {label}: {problem}", fix)
 
     def check_keys(self) -> None:
-        schema = SCHEMA[self.kind]
+        schema = SCHEMA[self.schema]
         for key in self.data:
             if key not in schema:
                 where = f"[[{self.kind}]]" if self.index is not None else "the top level"
-                if self.kind == "stager":
-                    where = "[stager]"
+                if self.kind and self.index is None:
+                    where = f"[{self.kind}]"
                 raise self.error(key, f"unknown key in {where}", _suggest(key, set(schema), "keys"))
 
     def tables(self, key: str) -> list[_Table]:
@@ -477,13 +820,13 @@ class _Table:
             raise self.error(key, "empty array matches nothing", f"list some or remove {key}")
         return value
 
-    def pattern(self, text: str) -> Pattern:
+    def pattern(self, text: str, key: str = "paths") -> Pattern:
         try:
             return compile_glob(text)
         except ValueError as error:
             problem, _, fix = str(error).partition("; ")
             raise self.error(
-                "paths",
+                key,
                 f"invalid pattern {text!r}: {problem}",
                 fix or "patterns follow .gitignore syntax",
                 value=text,

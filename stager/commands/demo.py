@@ -1,16 +1,21 @@
-"""`stager demo`: build the realistic demo repository and analyze it."""
+"""`stager demo`: build the realistic demo repository, analyze it, split it, verify the split."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
-from stager.analysis import analyze_branch
+from stager.analysis import Analysis, analyze_branch
+from stager.build import SplitOptions, split_branch
+from stager.build.report import render_split_terminal
 from stager.demo import build_demo_repository
 from stager.git import Repository
+from stager.git_write import identity_problem, read_config
 from stager.report import render_markdown, render_terminal
+from stager.verify import verify_split
 
 REPORT_NAME = "stager-report.md"
 
@@ -25,17 +30,41 @@ def run(directory: Path | None) -> int:
         f"  base branch [bold]{demo.base_branch}[/], feature branch [bold]{demo.head_branch}[/]"
         " (checked out)\n"
     )
-    analysis = analyze_branch(Repository(demo.path), demo.base_branch, demo.head_branch, None)
+    repo = Repository(demo.path)
+    analysis = analyze_branch(repo, demo.base_branch, demo.head_branch, None)
     render_terminal(analysis, console)
     report = demo.path.parent / f"{demo.path.name}-{REPORT_NAME}"
     report.write_text(render_markdown(analysis), encoding="utf-8")
+    console.print(f"\nMarkdown report (paste-ready for a PR or issue): {report}\n")
+    _split_and_verify(repo, analysis, console)
     console.print(
-        f"\nMarkdown report (paste-ready for a PR or issue): {report}\n\n"
-        "[bold]Try next:[/]\n"
+        "\n[bold]Try next:[/]\n"
         f"  cd {demo.path}\n"
         "  stager analyze                    # the same table, from inside the repository\n"
         "  stager analyze --format markdown  # GitHub-ready markdown\n"
         "  stager analyze --format json      # every file, migration and finding, for scripts\n"
         "  stager analyze --fail-on high     # exit 4 when a high-risk finding exists (for CI)\n"
+        "  git log --oneline stage/2-data    # a phase branch: its commits on the previous one\n"
+        "  stager verify --check 'CMD'       # also run your tests in each phase\n"
+        "  stager split --undo               # remove the phase branches again\n"
     )
     return 0
+
+
+def _split_and_verify(repo: Repository, analysis: Analysis, console: Console) -> None:
+    """split --all (stacked, auto) and verify, as a user would run them next."""
+    if identity_problem(read_config(repo), os.environ):
+        # The demo repository is the demo's own: give its commits a name when git has none.
+        repo.run(["config", "user.name", "stager demo"])
+        repo.run(["config", "user.email", "demo@stager.invalid"])
+    template = analysis.rules.split.branch
+    result = split_branch(repo, analysis, SplitOptions(branch_template=template))
+    console.print("[bold]stager split --all[/]: one branch per phase, the checkout untouched")
+    render_split_terminal(result, console)
+    verification = verify_split(repo, analysis, analysis.phases, branch_template=template)
+    verdict = "[green]every check passed[/]" if verification.ok else "[red]a check FAILED[/]"
+    console.print(
+        f"\n[bold]stager verify[/]: {verdict} — each branch is its phase of the plan, nothing "
+        "is lost (the last branch is the feature branch, except re-chained migrations), "
+        "every phase has one Alembic head and compiles"
+    )

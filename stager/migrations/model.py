@@ -54,6 +54,9 @@ class Operation:
     columns: tuple[str, ...] = ()
     sql: str | None = None  # literal SQL of op.execute, None when opaque
     details: Mapping[str, str] = field(default_factory=dict)
+    # String constants of rows and SQL builders (bulk_insert, insert().values(),
+    # bindparams): the migration rules look for a new enum value being used.
+    literals: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every ``op.<name>(...)`` call of ``upgrade()`` and ``downgrade()`` becomes an
 :class:`Operation`, as do the calls of module-level helper functions they call
 (one level deep), ``batch_alter_table`` blocks and ``execute`` on the
 connection of ``op.get_bind()``. Literal SQL is classified by
-:mod:`stager.migrations.sqlkind`; SQL built at run time is *opaque* (``sql``
+:mod:`stager.migrations.sql`; SQL built at run time is *opaque* (``sql``
 None), which :func:`classify_kind` treats as a data change.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from stager.migrations.model import MigrationKind, Operation
-from stager.migrations.sqlkind import UNPARSABLE, statement_kinds
+from stager.migrations.sql import UNPARSABLE, statement_kinds
 
 FUNCTIONS = ("upgrade", "downgrade")
 
@@ -118,6 +118,12 @@ _LEAVES = (
 )
 
 _TEXT_WRAPPERS = frozenset({"text", "DDL"})
+_FILTERS = frozenset({"where", "filter", "filter_by"})
+_ENUM_TYPES = frozenset({"Enum", "ENUM"})
+# Keywords of an added sa.Column that change what ADD COLUMN costs or checks.
+_COLUMN_KEYWORDS = frozenset(
+    {"nullable", "server_default", "primary_key", "unique", "type_", "server_onupdate"}
+)
 _TEXT_MODIFIERS = frozenset({"bindparams", "execution_options", "columns"})
 _DML_BUILDERS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
 _ORM_WRITES = frozenset(
@@ -273,6 +279,89 @@ def _with_sql(operation_details: dict[str, str], sql: str | None, node: ast.expr
         statement = _builder_statement(node)
         if statement:
             operation_details["statements"] = statement
+            if statement in {"UPDATE", "DELETE"}:
+                operation_details["where"] = "true" if _builder_filters(node) else "false"
+
+
+def _builder_filters(node: ast.expr) -> bool:
+    """True when a builder chain (``t.update().where(...)``) restricts its rows."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in _FILTERS:
+            return True
+        node = node.func.value
+    return False
+
+
+def _strings_in(node: ast.AST | None) -> frozenset[str]:
+    """String constants anywhere below ``node`` (rows, ``.values(...)``, bind parameters)."""
+    if node is None or isinstance(node, ast.Constant):
+        return frozenset()
+    return frozenset(
+        child.value
+        for child in ast.walk(node)
+        if isinstance(child, ast.Constant) and isinstance(child.value, str)
+    )
+
+
+def _call_literals(call: ast.Call, statement: ast.expr | None) -> frozenset[str]:
+    """Values an ``execute`` passes besides plain literal SQL (builders, bind parameters)."""
+    if isinstance(statement, ast.Constant | ast.JoinedStr | ast.BinOp) and len(call.args) < 2:
+        return frozenset()
+    return _strings_in(call)
+
+
+def enum_type(node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
+    """``(name, values)`` of ``sa.Enum("a", "b", name="t")``/``postgresql.ENUM(...)``, else None."""
+    if not (isinstance(node, ast.Call) and _name_of(node.func) in _ENUM_TYPES):
+        return None
+    name = None
+    for keyword in node.keywords:
+        if keyword.arg == "name":
+            name = _string(keyword.value)
+        elif (
+            keyword.arg == "create_type"
+            and isinstance(keyword.value, ast.Constant)
+            and keyword.value.value is False
+        ):
+            return None  # the type exists already: nothing is created
+    values = tuple(value for value in (_string(arg) for arg in node.args) if value is not None)
+    return name, values
+
+
+def _column_details(node: ast.expr | None, details: dict[str, str]) -> None:
+    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys."""
+    if not (isinstance(node, ast.Call) and _name_of(node.func) in {"Column", "column"}):
+        return
+    for position, argument in enumerate(node.args[1:], start=1):
+        called = _name_of(argument.func) if isinstance(argument, ast.Call) else None
+        if called == "ForeignKey":
+            details["foreign_key"] = "True"
+        elif called in {"Identity", "Computed"}:
+            details[called.lower()] = ast.unparse(argument)
+        elif position == 1:
+            details["type_"] = ast.unparse(argument)
+            enum = enum_type(argument)
+            if enum is not None and enum[0]:
+                details["enums"] = enum[0]
+    for keyword in node.keywords:
+        if keyword.arg in _COLUMN_KEYWORDS:
+            value = keyword.value
+            if isinstance(value, ast.Constant):
+                text = value.value if isinstance(value.value, str) else repr(value.value)
+            else:
+                text = ast.unparse(value)
+            details["type_" if keyword.arg == "type_" else keyword.arg] = text
+
+
+def _table_enums(call: ast.Call) -> str | None:
+    """Enum types ``create_table`` creates with its columns, comma-separated."""
+    names = []
+    for argument in call.args[1:]:
+        if isinstance(argument, ast.Call) and len(argument.args) > 1:
+            enum = enum_type(argument.args[1])
+            if enum is not None and enum[0]:
+                names.append(enum[0])
+    return ",".join(names) or None
 
 
 class _Extractor:
@@ -284,14 +373,24 @@ class _Extractor:
         receivers: frozenset[str],
         helpers: dict[str, ast.FunctionDef],
         tables: dict[str, str],
+        enums: dict[str, tuple[str | None, tuple[str, ...]]] | None = None,
     ) -> None:
         self.function = function
         self.receivers = receivers
         self.helpers = helpers
         self.tables = tables
+        self.enums = dict(enums or {})  # names bound to sa.Enum(...)/postgresql.ENUM(...)
         self.operations: list[Operation] = []
         self.entered: set[str] = set()
         self.uses_globals = False  # alembic's multidb template dispatches through globals()
+        self.autocommit = 0  # depth of `with op.get_context().autocommit_block():`
+
+    def _flags(self, details: dict[str, str]) -> dict[str, str]:
+        if self.autocommit:
+            # Runs outside the migration's transaction: rules about
+            # transactions (CONCURRENTLY, enum values) depend on it.
+            details["autocommit"] = "true"
+        return details
 
     def run(self, body: Iterable[ast.stmt], depth: int) -> None:
         batches: dict[str, str | None] = {}
@@ -314,6 +413,20 @@ class _Extractor:
             )
             self._bind(targets, node.value, binds, sessions)
         elif isinstance(node, ast.With):
+            if any(
+                isinstance(item.context_expr, ast.Call)
+                and _name_of(item.context_expr.func) == "autocommit_block"
+                for item in node.items
+            ):
+                for item in node.items:
+                    self._visit(item.context_expr, depth, batches, binds, sessions)
+                self.autocommit += 1
+                try:
+                    for statement in node.body:
+                        self._visit(statement, depth, batches, binds, sessions)
+                finally:
+                    self.autocommit -= 1
+                return
             for item in node.items:
                 if item.optional_vars is not None:
                     self._bind([item.optional_vars], item.context_expr, binds, sessions)
@@ -340,6 +453,10 @@ class _Extractor:
         names = {target.id for target in targets if isinstance(target, ast.Name)}
         if self._is_bind(value):
             binds.update(names)
+            return
+        enum = enum_type(value)
+        if enum is not None:
+            self.enums.update(dict.fromkeys(names, enum))
         elif isinstance(value, ast.Call):
             called = _name_of(value.func) or ""
             inner = value.func if isinstance(value.func, ast.Call) else None
@@ -350,6 +467,16 @@ class _Extractor:
             table = _table_name(value, {})
             if table is not None and called in {"table", "Table"}:
                 self.tables.update(dict.fromkeys(names, table))
+            elif (
+                called == "create_table"
+                and isinstance(value.func, ast.Attribute)
+                and self._is_op(value.func.value)
+                and value.args
+            ):
+                # `t = op.create_table("t", ...)` returns the Table bulk_insert fills
+                created = _string(value.args[0])
+                if created is not None:
+                    self.tables.update(dict.fromkeys(names, created))
 
     def _is_op(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Name) and node.id in self.receivers
@@ -396,7 +523,15 @@ class _Extractor:
         if not isinstance(func, ast.Attribute):
             return False
         receiver, name = func.value, func.attr
-        if self._is_op(receiver) and name not in _NOT_OPERATIONS:
+        if name in {"create", "drop"} and self._enum_of(receiver) is not None:
+            type_name, values = self._enum_of(receiver) or (None, ())
+            details = {"name": type_name} if type_name else {}
+            if values:
+                details["values"] = ",".join(values)
+            self.operations.append(
+                Operation(f"{name}_enum", self.function, call.lineno, details=self._flags(details))
+            )
+        elif self._is_op(receiver) and name not in _NOT_OPERATIONS:
             self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), None, batch=False)
         elif isinstance(receiver, ast.Name) and receiver.id in batches:
             self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), batches[receiver.id], batch=True)
@@ -411,7 +546,13 @@ class _Extractor:
                 self._execute(call, "session")
             elif name in _ORM_WRITES or (name in {"update", "delete"} and receiver != func):
                 self.operations.append(
-                    Operation("orm", self.function, call.lineno, details={"method": name})
+                    Operation(
+                        "orm",
+                        self.function,
+                        call.lineno,
+                        details=self._flags({"method": name}),
+                        literals=_strings_in(call),
+                    )
                 )
             else:
                 return False
@@ -422,23 +563,41 @@ class _Extractor:
     def _execute(self, call: ast.Call, receiver: str) -> None:
         node = _argument(call, 0, "statement")
         sql = literal_sql(node) if node is not None else None
-        details = {"receiver": receiver}
+        details = self._flags({"receiver": receiver})
         _with_sql(details, sql, node)
         self.operations.append(
-            Operation("execute", self.function, call.lineno, sql=sql, details=details)
+            Operation(
+                "execute",
+                self.function,
+                call.lineno,
+                sql=sql,
+                details=details,
+                literals=_call_literals(call, node),
+            )
         )
+
+    def _enum_of(self, node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
+        if isinstance(node, ast.Name):
+            return self.enums.get(node.id)
+        return enum_type(node)
 
     def _op(
         self, call: ast.Call, name: str, spec: _Spec, batch_table: str | None, *, batch: bool
     ) -> None:
-        details = _details(call, spec, batch)
+        details = self._flags(_details(call, spec, batch))
         if name == "execute":
             node = _argument(call, 0, "sqltext")
             sql = literal_sql(node) if node is not None else None
             _with_sql(details, sql, node)
             self.operations.append(
                 Operation(
-                    name, self.function, call.lineno, table=batch_table, sql=sql, details=details
+                    name,
+                    self.function,
+                    call.lineno,
+                    table=batch_table,
+                    sql=sql,
+                    details=details,
+                    literals=_call_literals(call, node),
                 )
             )
             return
@@ -448,10 +607,19 @@ class _Extractor:
         else:
             table = _table_name(_argument(call, spec.table, spec.table_kw), self.tables)
             columns_at = spec.columns
+        literals: frozenset[str] = frozenset()
         if name == "rename_table":
             new = _string(_argument(call, 1, "new_table_name"))
             if new is not None:
                 details["new_table_name"] = new
+        elif name == "add_column":
+            _column_details(_argument(call, columns_at, "column"), details)
+        elif name == "create_table":
+            enums = _table_enums(call)
+            if enums:
+                details["enums"] = enums
+        elif name == "bulk_insert":
+            literals = _strings_in(_argument(call, 1, "rows"))
         self.operations.append(
             Operation(
                 name,
@@ -460,26 +628,33 @@ class _Extractor:
                 table=table,
                 columns=_columns(call, spec, columns_at),
                 details=details,
+                literals=literals,
             )
         )
 
 
-def _module_names(module: ast.Module) -> tuple[frozenset[str], dict[str, str]]:
-    """Names ``op`` is imported as, and module-level names bound to ``sa.table("t")``."""
+_Enums = dict[str, tuple[str | None, tuple[str, ...]]]
+
+
+def _module_names(module: ast.Module) -> tuple[frozenset[str], dict[str, str], _Enums]:
+    """Names ``op`` is imported as, and module-level names bound to tables and enum types."""
     receivers = {"op"}
     tables: dict[str, str] = {}
+    enums: _Enums = {}
     for statement in module.body:
         if isinstance(statement, ast.ImportFrom) and statement.module == "alembic":
             receivers.update(
                 alias.asname or alias.name for alias in statement.names if alias.name == "op"
             )
-        elif isinstance(statement, ast.Assign):
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            names = [target.id for target in statement.targets if isinstance(target, ast.Name)]
             table = _table_name(statement.value, {})
-            if table is not None and isinstance(statement.value, ast.Call):
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        tables[target.id] = table
-    return frozenset(receivers), tables
+            if table is not None:
+                tables.update(dict.fromkeys(names, table))
+            enum = enum_type(statement.value)
+            if enum is not None:
+                enums.update(dict.fromkeys(names, enum))
+    return frozenset(receivers), tables, enums
 
 
 def _functions(module: ast.Module) -> dict[str, ast.FunctionDef]:
@@ -492,7 +667,7 @@ def _functions(module: ast.Module) -> dict[str, ast.FunctionDef]:
 
 def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
     """Every operation of ``upgrade()`` then ``downgrade()``, each in source order."""
-    receivers, tables = _module_names(tree)
+    receivers, tables, enums = _module_names(tree)
     defs = _functions(tree)
     helpers = {name: node for name, node in defs.items() if name not in FUNCTIONS}
     operations: list[Operation] = []
@@ -500,7 +675,7 @@ def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
         main = defs.get(function)
         if main is None:
             continue
-        extractor = _Extractor(function, receivers, helpers, dict(tables))
+        extractor = _Extractor(function, receivers, helpers, dict(tables), enums)
         extractor.run(main.body, 0)
         if extractor.uses_globals:
             # multidb template: upgrade(engine) calls globals()[f"upgrade_{engine}"]()

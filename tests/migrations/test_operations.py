@@ -9,7 +9,7 @@ import pytest
 
 from stager.migrations.model import MigrationKind, Operation
 from stager.migrations.operations import classify_kind, extract_operations, literal_sql
-from stager.migrations.sqlkind import statement_kinds
+from stager.migrations.sql import statement_kinds
 
 
 def ops(upgrade: str, downgrade: str = "pass", prelude: str = "") -> tuple[Operation, ...]:
@@ -306,3 +306,86 @@ def test_pglast_is_imported_only_when_there_is_sql() -> None:
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- what the migration rules need (issue 4) ---------------------------------------
+
+
+def test_autocommit_block_marks_its_operations() -> None:
+    found = ops(
+        """
+        op.execute("SELECT 1")
+        with op.get_context().autocommit_block():
+            op.create_index("ix", "t", ["c"], postgresql_concurrently=True)
+            op.get_bind().execute(sa.text("ALTER TYPE e ADD VALUE 'x'"))
+        op.drop_index("ix_old", table_name="t")
+        """
+    )
+    assert [(o.name, o.details.get("autocommit")) for o in found] == [
+        ("execute", None),
+        ("autocommit_block", None),
+        ("create_index", "true"),
+        ("execute", "true"),
+        ("drop_index", None),
+    ]
+
+
+def test_added_column_details() -> None:
+    [plain, strict, keyed, generated] = ops(
+        """
+        op.add_column("t", sa.Column("a", sa.Text()))
+        op.add_column("t", sa.Column("b", sa.Integer(), nullable=False, server_default="0"))
+        op.add_column(
+            "t", sa.Column("c", sa.Integer(), sa.ForeignKey("u.id"), unique=True, primary_key=True)
+        )
+        op.add_column("t", sa.Column("d", sa.Integer(), sa.Identity()))
+        """
+    )
+    assert plain.details == {"type_": "sa.Text()"}
+    assert strict.details == {"type_": "sa.Integer()", "nullable": "False", "server_default": "0"}
+    assert keyed.details["foreign_key"] == "True"
+    assert keyed.details["unique"] == keyed.details["primary_key"] == "True"
+    assert generated.details["identity"] == "sa.Identity()"
+
+
+def test_enum_types_created_and_dropped() -> None:
+    found = ops(
+        """
+        role.create(op.get_bind(), checkfirst=True)
+        sa.Enum("x", "y", name="kind").drop(op.get_bind())
+        local = postgresql.ENUM("p", name="level")
+        local.create(op.get_bind())
+        postgresql.ENUM(name="old", create_type=False).drop(op.get_bind())
+        op.create_table("t", sa.Column("r", sa.Enum("a", name="state")), sa.Column("i", sa.Integer))
+        """,
+        prelude='role = postgresql.ENUM("a", "b", name="user_role")\n',
+    )
+    assert [(o.name, o.details.get("name"), o.details.get("values")) for o in found] == [
+        ("create_enum", "user_role", "a,b"),
+        ("drop_enum", "kind", "x,y"),
+        ("create_enum", "level", "p"),
+        ("create_table", None, None),
+    ]
+    assert found[-1].details["enums"] == "state"
+    assert classify_kind(found) is MigrationKind.ADDITIVE
+
+
+def test_literals_of_rows_and_builders() -> None:
+    found = ops(
+        """
+        roles = op.create_table("roles", sa.Column("name", sa.Text()))
+        op.bulk_insert(roles, [{"name": "ADMIN"}, {"name": "BETA"}])
+        op.execute(accounts.update().where(accounts.c.id == 1).values(role="BETA"))
+        op.execute(accounts.delete())
+        op.execute(sa.text("UPDATE a SET r = :r").bindparams(r="GAMMA"))
+        op.execute("UPDATE a SET r = 'DELTA'")
+        """,
+        prelude='accounts = sa.table("accounts", sa.column("role"))\n',
+    )
+    bulk, update, delete, bound, literal = found[1:]
+    assert bulk.table == "roles"  # bound by `roles = op.create_table("roles", ...)`
+    assert bulk.literals == {"ADMIN", "BETA", "name"}
+    assert "BETA" in update.literals and update.details["where"] == "true"
+    assert delete.details["where"] == "false"
+    assert "GAMMA" in bound.literals
+    assert literal.literals == frozenset()  # literal SQL is read by pglast instead

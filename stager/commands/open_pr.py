@@ -1,0 +1,441 @@
+"""`stager open-pr`: push the phase branches, open or update one pull request per phase.
+
+The branches are the ones `stager split` built; this command never builds or
+changes a branch locally. ``--dry-run`` renders every title and body and lists
+the git push and the API calls a real run would make, without any network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stager.analysis import Analysis, analyze_branch
+from stager.errors import StagerError
+from stager.git import Repository
+from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
+from stager.github.push import BranchPush, plan_pushes, push_arguments, remote_url
+from stager.github.pygithub_client import ClientSettings
+from stager.github.remote_url import (
+    GitHubConfigError,
+    GitHubTarget,
+    parse_remote_url,
+    resolve_target,
+)
+from stager.github.render import render_body, render_title, template_folders
+from stager.github.sync import PullOutcome, PullPlan, describe_calls, risk_label
+from stager.phases import Phase
+from stager.report import SCHEMA_VERSION, Format
+from stager.rules import Rules
+from stager.types import Sha
+
+STACKED = "stacked"
+INDEPENDENT = "independent"
+
+CLIENT_SETTINGS = ClientSettings()
+"""How the GitHub client waits and retries (tests make it quicker)."""
+
+
+@dataclass(frozen=True)
+class OpenPrOptions:
+    repo_path: Path
+    rules_path: Path | None
+    base: str | None
+    head: str | None
+    phase: int | None  # None: every phase (--all)
+    remote: str
+    github_repo: str | None
+    draft: bool
+    dry_run: bool
+    output_format: Format
+    plan_path: Path | None = None  # --plan FILE; default: stager-plan.toml if present
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One phase's pull request as a dry run shows it."""
+
+    view: PhaseView
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Stale:
+    """An open pull request of a phase that has no file any more."""
+
+    phase: int
+    branch: str
+    number: int
+    url: str
+
+    @property
+    def note(self) -> str:
+        return (
+            f"#{self.number} ({self.branch}) is still open, but phase {self.phase} has no "
+            "file any more: close it yourself once its work is in the other pull requests "
+            "(stager never closes a pull request or deletes a branch)"
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a run needs, computed without network."""
+
+    repo: Repository
+    analysis: Analysis
+    views: tuple[PhaseView, ...]
+    layout: str
+    base_branch: str
+    head_name: str
+    target: GitHubTarget | None  # None only in a dry run that cannot tell the repository
+    folders: tuple[Path, ...]
+    plans: tuple[PullPlan, ...]
+    push_tips: tuple[tuple[str, Sha], ...]  # (branch, sha) of every branch to push
+    # --all: branches of the rules' phases that have no file now (an open PR there is stale)
+    empty_branches: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def repository(self) -> str:
+        return str(self.target.repo) if self.target else "OWNER/NAME"
+
+    def render(self, number: int, links: Mapping[int, PullLink]) -> tuple[str, str]:
+        """Title and generated body of phase ``number``'s pull request."""
+        view = next(view for view in self.views if view.number == number)
+        context = pull_context(
+            self.analysis,
+            self.views,
+            view,
+            links,
+            repository=self.repository,
+            base_branch=self.base_branch,
+            head_name=self.head_name,
+            layout=self.layout,
+        )
+        return render_title(context, self.folders), render_body(context, self.folders)
+
+
+def run(options: OpenPrOptions, env: Mapping[str, str] | None = None) -> int:
+    """Push the phase branches and create or update their pull requests (or show how)."""
+    env = os.environ if env is None else env
+    repo = Repository(options.repo_path)
+    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    for warning in analysis.warnings:
+        print(f"stager: warning: {warning}", file=sys.stderr)
+    prepared = prepare(repo, analysis, options, env)
+    if options.dry_run:
+        _dry_run(options, prepared)
+    else:
+        _open(options, prepared, env)
+    return 0
+
+
+def prepare(
+    repo: Repository, analysis: Analysis, options: OpenPrOptions, env: Mapping[str, str]
+) -> Prepared:
+    """The stack, its branches and bases, the GitHub target and the plans; no network."""
+    from stager.commands.split import plan_phases  # the phases split built, plan file included
+
+    planned = plan_phases(repo, analysis, options.plan_path)
+    phases = [phase for phase in planned if phase.files]  # an empty phase gets no PR
+    if not phases:
+        raise StagerError(
+            "no phase has any file: there is no pull request to open",
+            "check the branch with `stager analyze`",
+        )
+    selected = _selected(phases, options.phase)
+    branches = {phase.number: phase_branch(analysis.rules, phase) for phase in phases}
+    tips = _local_tips(repo, [branches[phase.number] for phase in phases])
+    layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
+    base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
+    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout)))
+    try:
+        target: GitHubTarget | None = resolve_target(
+            options.remote,
+            parse_remote_url(remote_url(repo, options.remote)),
+            repo_option=options.github_repo,
+            configured_repo=analysis.rules.github.repo,
+            configured_api_url=analysis.rules.github.api_url,
+            env=env,
+        )
+    except GitHubConfigError:
+        if not options.dry_run:
+            raise
+        target = None  # a dry run still shows the bodies; the real run will say what is missing
+    head_full = repo.symbolic_full_name(analysis.refs.head_ref) or ""
+    # Stacked: a pull request's base is the previous phase's branch, so it goes up too.
+    top = max(selected)
+    pushed = [
+        phase.number
+        for phase in phases
+        if phase.number in selected or (layout == STACKED and phase.number < top)
+    ]
+    return Prepared(
+        repo=repo,
+        analysis=analysis,
+        views=views,
+        layout=layout,
+        base_branch=base_branch,
+        head_name=(
+            head_full.removeprefix("refs/heads/")
+            if head_full.startswith("refs/heads/")
+            else analysis.refs.head_ref
+        ),
+        target=target,
+        folders=template_folders(repo.work_tree),
+        plans=tuple(_plan(analysis.rules, view, selected) for view in views),
+        push_tips=tuple((branches[number], tips[branches[number]]) for number in pushed),
+        empty_branches=tuple(
+            (rule.number, analysis.rules.split.branch_name(rule.number, rule.name))
+            for rule in analysis.rules.phases
+            if options.phase is None and rule.number not in branches
+        ),
+    )
+
+
+def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
+    selected = {plan.number for plan in prepared.plans if plan.selected}
+    rendered = [
+        Rendered(view, *prepared.render(view.number, {}))
+        for view in prepared.views
+        if view.number in selected
+    ]
+    pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips, online=False)
+    owner = prepared.target.repo.owner if prepared.target else "OWNER"
+    calls = describe_calls(prepared.plans, prepared.repository, owner, draft=options.draft)
+    _print_dry_run(options, prepared.target, rendered, pushes, calls)
+
+
+def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
+    from stager.github.auth import find_token
+    from stager.github.push import push_branches
+    from stager.github.pygithub_client import PyGithubClient
+    from stager.github.sync import sync_pulls
+
+    target = prepared.target
+    assert target is not None  # only a dry run goes on without one
+    token = find_token(target.host, env)
+    client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
+    pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips)
+    push_branches(prepared.repo, options.remote, pushes)
+    outcomes = sync_pulls(client, prepared.plans, prepared.render, draft=options.draft)
+    stale = []
+    for number, branch in prepared.empty_branches:
+        pull = client.find_open_pull(branch)
+        if pull is not None:
+            stale.append(Stale(number, branch, pull.number, pull.url))
+    _print_outcomes(options, target, token.source, pushes, outcomes, stale)
+
+
+def phase_branch(rules: Rules, phase: Phase) -> str:
+    """The phase's branch name, from ``[split] branch`` (default ``stage/{number}-{name}``)."""
+    return rules.split.branch_name(phase.number, phase.name)
+
+
+def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:
+    numbers = [phase.number for phase in phases]
+    if number is None:
+        return set(numbers)
+    if number not in numbers:
+        raise StagerError(
+            f"phase {number} has no files, or does not exist",
+            f"pick one of the phases with files: {', '.join(map(str, numbers))}",
+        )
+    return {number}
+
+
+def _local_tips(repo: Repository, branches: Sequence[str]) -> dict[str, Sha]:
+    """The tip of every phase branch (one ``for-each-ref``); an error names the missing ones."""
+    wanted = {f"refs/heads/{branch}": branch for branch in branches}
+    listing = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", *wanted])
+    tips: dict[str, Sha] = {}
+    for line in listing.decode("utf-8", "surrogateescape").splitlines():
+        sha, _, name = line.partition(" ")
+        if name in wanted:  # a pattern also matches refs below it: keep exact names
+            tips[wanted[name]] = Sha(sha)
+    missing = [branch for branch in branches if branch not in tips]
+    if missing:
+        raise StagerError(
+            f"phase branch{'es' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(b) for b in missing)} "
+            f"do{'' if len(missing) > 1 else 'es'} not exist in this repository",
+            "run `stager split --all` first: it builds one branch per phase",
+        )
+    return tips
+
+
+def detect_layout(repo: Repository, tips: Sequence[Sha]) -> str:
+    """``stacked`` when each phase branch contains the previous one, else ``independent``."""
+    if len(tips) < 2:
+        return STACKED
+    for previous, current in itertools.pairwise(tips):
+        missing = repo.run(["rev-list", "--count", "--end-of-options", f"{current}..{previous}"])
+        if int(missing.strip() or b"0") != 0:
+            return INDEPENDENT
+    return STACKED
+
+
+def remote_branch_name(repo: Repository, base_ref: str, remote: str) -> str:
+    """The base as a branch name on the remote: ``main``, ``origin/main`` → ``main``."""
+    full = repo.symbolic_full_name(base_ref)
+    if full is not None and full.startswith("refs/heads/"):
+        return full.removeprefix("refs/heads/")
+    if full is not None and full.startswith("refs/remotes/"):
+        rest = full.removeprefix("refs/remotes/")
+        own = f"{remote}/"
+        return rest.removeprefix(own) if rest.startswith(own) else rest.partition("/")[2]
+    raise StagerError(
+        f"the base {base_ref!r} is not a branch, so it cannot be a pull request's base",
+        "pass the branch the work merges into with --base (e.g. --base main)",
+    )
+
+
+def _stack(
+    phases: Sequence[Phase], branches: Mapping[int, str], base_branch: str, layout: str
+) -> list[StackPhase]:
+    stack = []
+    previous = base_branch
+    for phase in phases:
+        branch = branches[phase.number]
+        stack.append(StackPhase(phase, branch, previous if layout == STACKED else base_branch))
+        previous = branch
+    return stack
+
+
+def _plan(rules: Rules, view: PhaseView, selected: set[int]) -> PullPlan:
+    categories = [category.name for category in view.categories]
+    return PullPlan(
+        number=view.number,
+        name=view.name,
+        branch=view.branch,
+        base=view.base,
+        label=risk_label(view.risk),
+        reviewers=rules.github.reviewers_for(categories),
+        team_reviewers=rules.github.team_reviewers_for(categories),
+        selected=view.number in selected,
+    )
+
+
+# --- output ---------------------------------------------------------------------
+
+
+def _print_dry_run(
+    options: OpenPrOptions,
+    target: GitHubTarget | None,
+    rendered: Sequence[Rendered],
+    pushes: Sequence[BranchPush],
+    calls: Sequence[str],
+) -> None:
+    push = push_arguments(options.remote, pushes)
+    if options.output_format is Format.JSON:
+        data = {
+            "dry_run": True,
+            "remote": options.remote,
+            "repository": str(target.repo) if target else None,
+            "api_url": target.api_url if target else None,
+            "push": ["git", *push] if push else [],
+            "calls": list(calls),
+            "pull_requests": [
+                {
+                    **_phase_keys(item.view),
+                    "number": None,
+                    "url": None,
+                    "action": "dry-run",
+                    "title": item.title,
+                    "body": item.body,
+                }
+                for item in rendered
+            ],
+            "schema_version": SCHEMA_VERSION,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
+    if target is None:
+        lines += ["> the GitHub repository is unknown: pass --github-repo OWNER/NAME", ""]
+    else:
+        lines += [f"GitHub: {target.repo} at {target.api_url} ({target.repo_source})", ""]
+    for item in rendered:
+        lines += [
+            f"## Phase {item.view.number}: {item.view.branch} → {item.view.base}",
+            "",
+            f"Title: {item.title}",
+            "",
+            item.body.rstrip("\n"),
+            "",
+        ]
+    lines += ["## Would run", "", "```"]
+    lines.append(" ".join(["git", *push]) if push else "# git push: nothing to push")
+    lines += [*calls, "```"]
+    print("\n".join(lines))
+
+
+def _phase_keys(view: PhaseView) -> dict[str, Any]:
+    return {"phase": view.number, "name": view.name, "branch": view.branch, "base": view.base}
+
+
+def _print_outcomes(
+    options: OpenPrOptions,
+    target: GitHubTarget,
+    token_source: str,
+    pushes: Sequence[BranchPush],
+    outcomes: Sequence[PullOutcome],
+    stale: Sequence[Stale] = (),
+) -> None:
+    pushed = [push.branch for push in pushes if push.needed]
+    notes = [note for outcome in outcomes for note in outcome.notes] + [s.note for s in stale]
+    if options.output_format is Format.JSON:
+        data = {
+            "dry_run": False,
+            "remote": options.remote,
+            "repository": str(target.repo),
+            "api_url": target.api_url,
+            "pushed": pushed,
+            "pull_requests": [
+                {
+                    "phase": outcome.phase,
+                    "name": outcome.name,
+                    "branch": outcome.branch,
+                    "base": outcome.base,
+                    "number": outcome.number,
+                    "url": outcome.url,
+                    "action": outcome.action,
+                    "title": outcome.title,
+                    "writes": list(outcome.writes),
+                    "notes": list(outcome.notes),
+                }
+                for outcome in outcomes
+            ],
+            "stale": [
+                {"phase": s.phase, "branch": s.branch, "number": s.number, "url": s.url}
+                for s in stale
+            ],
+            "schema_version": SCHEMA_VERSION,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        for note in notes:
+            print(f"stager: note: {note}", file=sys.stderr)
+        return
+    if options.output_format is Format.MARKDOWN:
+        print("\n".join(f"- [#{o.number} {o.title}]({o.url}) — {o.action}" for o in outcomes))
+        for note in notes:
+            print(f"stager: note: {note}", file=sys.stderr)
+        return
+    lines = [
+        f"GitHub: {target.repo} at {target.api_url} (token from {token_source})",
+        f"Pushed to {options.remote} (atomic): {', '.join(pushed)}"
+        if pushed
+        else f"Phase branches already up to date on {options.remote}",
+    ]
+    lines += [
+        f"  phase {o.phase} {o.branch} → {o.base}: #{o.number} {o.action}  {o.url}"
+        for o in outcomes
+    ]
+    lines += [f"note: {note}" for note in notes]
+    print("\n".join(lines))

@@ -1,0 +1,129 @@
+"""`stager plan`: the phases with every file, why it is there, and what each phase needs."""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.analysis import Analysis, analyze_branch
+from stager.errors import OutputError
+from stager.git import Repository
+from stager.plan import Plan, PlanError, render_plan_file
+from stager.plan.phase import count
+from stager.report import Format
+
+_SHOWN = 50
+PROJECT_TEMPLATES = Path(".stager") / "templates"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    repo_path: Path
+    rules_path: Path | None
+    base: str | None
+    head: str | None
+    output_format: Format
+    write: Path | None = None
+    strict: bool = False
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    analysis: Analysis
+    plan: Plan
+    templates: tuple[Path, ...]  # the project's template folder first, when it has one
+
+
+def make_plan(options: PlanOptions) -> PlanResult:
+    """Analyze the branch and plan it.
+
+    PlanError when the rules have no phase, or with ``strict`` when they put a
+    file before what it needs (each conflict listed with the edge).
+    """
+    repo = Repository(options.repo_path)
+    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    plan = analysis.plan
+    if plan is None or not analysis.rules.phases:
+        raise PlanError(
+            f"the rules ({analysis.rules.source}) define no [[phase]]: there is nothing to plan",
+            'add [[phase]] tables, or write extends = "default" to use the default phases',
+        )
+    if options.strict and plan.conflicts:
+        names = {rule.number: rule.name for rule in analysis.rules.phases}
+        lines = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])
+        more = len(plan.conflicts) - _SHOWN
+        raise PlanError(
+            f"--strict: the rules put {count(len(plan.conflicts), 'file')} before what "
+            "it needs:\n" + lines + (f"\n  … and {more} more" if more > 0 else "") + "\n",
+            "change the rules' phases (paths, migrations, categories) so each file comes "
+            "after what it needs, or drop --strict to let stager move them",
+        )
+    templates = (repo.work_tree / PROJECT_TEMPLATES,) if repo.work_tree is not None else ()
+    return PlanResult(analysis, plan, templates)
+
+
+def run(options: PlanOptions) -> int:
+    """Print (or write) the plan; ``--write`` also writes the editable plan file."""
+    result = make_plan(options)
+    analysis, plan = result.analysis, result.plan
+    if options.write is not None:
+        text = render_plan_file(plan, analysis, str(options.write))
+        _write(options.write, text, "--write")
+    emit(result, options.output_format, options.output)
+    if options.write is not None:
+        print(
+            f"wrote {options.write}: move lines between phases if you like; "
+            "`stager split` and `stager open-pr` use it and check it again",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def render(result: PlanResult, output_format: Format) -> str:
+    """The plan as text: JSON, the markdown staging document, or the plain-text table."""
+    if output_format is Format.JSON:
+        from stager.plan.render import render_plan_json
+
+        return render_plan_json(result.analysis, result.plan)
+    if output_format is Format.MARKDOWN:
+        from stager.plan.render import render_plan_markdown
+
+        return render_plan_markdown(result.analysis, result.plan, result.templates)
+    return _table_text(result.analysis, result.plan, to_terminal=False)
+
+
+def emit(result: PlanResult, output_format: Format, output: Path | None) -> None:
+    """Print to stdout (the table live, with colours) or write to ``output``."""
+    if output_format is Format.TABLE and output is None:
+        _table_text(result.analysis, result.plan, to_terminal=True)
+        return
+    text = render(result, output_format)
+    if output is None:
+        print(text, end="")
+    else:
+        _write(output, text, "--output")
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OutputError(
+            f"cannot write {path}: {error.strerror}", f"choose a writable {option} path"
+        ) from None
+
+
+def _table_text(analysis: Analysis, plan: Plan, *, to_terminal: bool) -> str:
+    from rich.console import Console
+
+    from stager.plan.render import render_plan_terminal
+
+    if to_terminal:
+        render_plan_terminal(analysis, plan, Console(highlight=False))
+        return ""
+    console = Console(record=True, width=120, no_color=True, highlight=False, file=io.StringIO())
+    render_plan_terminal(analysis, plan, console)
+    return console.export_text()

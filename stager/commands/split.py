@@ -1,0 +1,101 @@
+"""`stager split`: one branch per phase, without touching the checkout; `--undo` puts them back."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.analysis import Analysis, analyze_branch
+from stager.build import (
+    Layout,
+    SplitOptions,
+    SplitResult,
+    Strategy,
+    split_branch,
+    undo_last_split,
+)
+from stager.build.report import (
+    render_split_json,
+    render_split_markdown,
+    render_split_terminal,
+    render_undo,
+)
+from stager.git import Repository
+from stager.phases import Phase
+from stager.report import Format
+
+
+@dataclass(frozen=True)
+class SplitCommandOptions:
+    repo_path: Path
+    rules_path: Path | None
+    base: str | None = None
+    head: str | None = None
+    phase: int | None = None  # None: --all
+    strategy: Strategy = Strategy.AUTO
+    layout: Layout = Layout.STACKED
+    onto: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    undo: bool = False
+    sign: bool | None = None
+    plan_path: Path | None = None
+    output_format: Format = Format.TABLE
+
+
+def plan_phases(repo: Repository, analysis: Analysis, plan_path: Path | None) -> tuple[Phase, ...]:
+    """The phases of ``--plan FILE``, else of ``stager-plan.toml`` at the top, else the rules'.
+
+    The plan file is checked again (same head, every dependency): a stale or
+    broken one is an error that says how to refresh it.
+    """
+    from stager.plan import DEFAULT_PLAN_FILE, load_plan_file
+
+    if plan_path is None and repo.work_tree is not None:
+        candidate = repo.work_tree / DEFAULT_PLAN_FILE
+        plan_path = candidate if candidate.is_file() else None
+    if plan_path is None:
+        return analysis.phases
+    return load_plan_file(plan_path, analysis).phases
+
+
+def split(options: SplitCommandOptions) -> SplitResult:
+    """Analyze the branch and build its phase branches (the data ``run`` prints)."""
+    repo = Repository(options.repo_path)
+    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    phases = plan_phases(repo, analysis, options.plan_path)
+    return split_branch(
+        repo,
+        analysis,
+        SplitOptions(
+            phase=options.phase,
+            strategy=options.strategy,
+            layout=options.layout,
+            onto=options.onto,
+            dry_run=options.dry_run,
+            force=options.force,
+            sign=options.sign,
+            branch_template=analysis.rules.split.branch,
+        ),
+        phases,
+    )
+
+
+def run(options: SplitCommandOptions) -> int:
+    """Split (or undo the last split) and print what was done."""
+    if options.undo:
+        print(
+            render_undo(undo_last_split(Repository(options.repo_path), force=options.force)), end=""
+        )
+        return 0
+    result = split(options)
+    if options.output_format is Format.JSON:
+        print(render_split_json(result, pretty=sys.stdout.isatty()), end="")
+    elif options.output_format is Format.MARKDOWN:
+        print(render_split_markdown(result), end="")
+    else:
+        from rich.console import Console
+
+        render_split_terminal(result, Console(highlight=False))
+    return 0

@@ -1,0 +1,327 @@
+"""What the pull request templates see: one ``PullContext`` per phase.
+
+Every field is documented in docs/open-pr.md (a test checks it): it is the
+contract a project's own templates in ``.stager/templates/`` rely on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+
+from stager import __version__
+from stager.analysis import Analysis
+from stager.classify import FileClass
+from stager.findings import Finding, finding_order
+from stager.github.assessment import (
+    Assessment,
+    MigrationView,
+    RollbackPlan,
+    assess,
+    migration_view,
+    pre_deployment_checklist,
+    rollback_plan,
+    testing_checklist,
+)
+from stager.phases import Phase
+from stager.report import RISK_BADGES
+from stager.types import RepoPath, Risk
+
+
+@dataclass(frozen=True)
+class FileView:
+    path: str
+    category: str
+    reason: str
+    status: str  # A, M, D, R, C or T
+    additions: int | None  # None for a binary file
+    deletions: int | None
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    """One row of the phase's change counts."""
+
+    name: str
+    title: str
+    count: int
+    risk: str
+    risk_badge: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    rule: str
+    risk: str
+    risk_badge: str
+    location: str  # path:line, path, or "-"
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """A phase as its pull request describes it (everything but the stack's PR links)."""
+
+    number: int  # the phase's number in the rules (branch names use it)
+    position: int  # 1-based place in the stack of pull requests
+    name: str
+    title: str
+    description: str
+    branch: str
+    base: str  # the pull request's base branch
+    risk: str
+    risk_badge: str
+    maintenance_window: bool
+    files: tuple[FileView, ...]
+    additions: int
+    deletions: int
+    categories: tuple[CategoryView, ...]
+    migrations: tuple[MigrationView, ...]
+    findings: tuple[FindingView, ...]
+    assessment: Assessment
+    rollback: RollbackPlan
+    testing: tuple[str, ...]
+    pre_deployment: tuple[str, ...]
+    depends_on: tuple[int, ...]  # phase numbers
+
+
+@dataclass(frozen=True)
+class PullLink:
+    number: int
+    url: str
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    """One phase of the stack, with its pull request when it is open."""
+
+    number: int
+    position: int
+    name: str
+    title: str
+    branch: str
+    base: str
+    risk: str
+    risk_badge: str
+    maintenance_window: bool
+    pr_number: int | None
+    pr_url: str | None
+    link: str  # "#12"; the branch name while no pull request is open; "this pull request"
+    current: bool  # the phase this pull request is for
+
+
+@dataclass(frozen=True)
+class PullContext:
+    """The variables of pr_title.j2 and pr_body.md.j2."""
+
+    phase: PhaseView
+    stack: tuple[StackEntry, ...]
+    depends_on: tuple[StackEntry, ...]
+    follow_ups: tuple[StackEntry, ...]
+    total: int
+    repository: str  # OWNER/NAME
+    base_branch: str
+    head_ref: str  # the feature branch's name (or the ref given with --head)
+    head_sha: str
+    layout: str  # "stacked" or "independent"
+    stager_version: str
+
+    def variables(self) -> dict[str, object]:
+        """The context as template variables: one per field."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True)
+class StackPhase:
+    """A phase with the branch and base its pull request uses."""
+
+    phase: Phase
+    branch: str
+    base: str
+
+
+def phase_views(analysis: Analysis, stack: Sequence[StackPhase]) -> list[PhaseView]:
+    """The PhaseView of every phase of the stack, in stack order."""
+    classes = {c.path: c for c in analysis.classes}
+    changed = {f.path: f for f in analysis.files}
+    titles = {c.category: c.title for c in analysis.categories}
+    numbers = [entry.phase.number for entry in stack]
+    views = []
+    for position, entry in enumerate(stack, start=1):
+        phase = entry.phase
+        paths = [planned.path for planned in phase.files]
+        files = tuple(
+            FileView(
+                path=planned.path,
+                category=classes[planned.path].category if planned.path in classes else "other",
+                reason=planned.reason,
+                status=str(changed[planned.path].status) if planned.path in changed else "M",
+                additions=changed[planned.path].additions if planned.path in changed else None,
+                deletions=changed[planned.path].deletions if planned.path in changed else None,
+            )
+            for planned in phase.files
+        )
+        migrations = _migrations(analysis, phase, paths)
+        findings = _findings(analysis.findings, set(paths))
+        plan = rollback_plan(phase.number, phase.name, migrations)
+        follow_ups = position < len(stack)
+        rule = analysis.rules.phase(phase.number)
+        views.append(
+            PhaseView(
+                number=phase.number,
+                position=position,
+                name=phase.name,
+                title=phase.title,
+                description=rule.description if rule is not None else "",
+                branch=entry.branch,
+                base=entry.base,
+                risk=phase.risk.label,
+                risk_badge=RISK_BADGES[phase.risk],
+                maintenance_window=phase.maintenance_window,
+                files=files,
+                additions=sum(f.additions or 0 for f in files),
+                deletions=sum(f.deletions or 0 for f in files),
+                categories=_categories(files, classes, titles),
+                migrations=migrations,
+                findings=findings,
+                assessment=assess(migrations, [f for f in analysis.findings if f.path in paths]),
+                rollback=plan,
+                testing=testing_checklist(
+                    migrations,
+                    [f.category for f in files],
+                    downgrade_to=plan.downgrade_to,
+                    has_follow_ups=follow_ups,
+                ),
+                pre_deployment=pre_deployment_checklist(
+                    migrations, plan, maintenance_window=phase.maintenance_window
+                ),
+                depends_on=tuple(n for n in phase.depends_on if n in numbers),
+            )
+        )
+    return views
+
+
+def _migrations(
+    analysis: Analysis, phase: Phase, paths: Sequence[RepoPath]
+) -> tuple[MigrationView, ...]:
+    """Planned (added) revisions in upgrade order, then edits of the base's revisions."""
+    report = analysis.migrations
+    views = [
+        migration_view(
+            report.by_path[planned.path],
+            "added",
+            planned.down_revision,
+            planned.original_down_revision,
+        )
+        for planned in phase.migrations
+        if planned.path in report.by_path
+    ]
+    for migration in report.modified:
+        if migration.path in paths:
+            views.append(
+                migration_view(
+                    migration, "modified", migration.down_revisions, migration.down_revisions
+                )
+            )
+    return tuple(views)
+
+
+def _findings(findings: Sequence[Finding], paths: set[RepoPath]) -> tuple[FindingView, ...]:
+    return tuple(
+        FindingView(
+            rule=f.rule,
+            risk=f.risk.label,
+            risk_badge=RISK_BADGES[f.risk],
+            location=f.location(),
+            message=f.message,
+            hint=f.hint,
+        )
+        for f in sorted(findings, key=finding_order)
+        if f.path in paths
+    )
+
+
+def _categories(
+    files: Sequence[FileView], classes: Mapping[RepoPath, FileClass], titles: Mapping[str, str]
+) -> tuple[CategoryView, ...]:
+    counts = Counter(f.category for f in files)
+    risks: dict[str, Risk] = {}
+    for f in files:
+        file_class = classes.get(RepoPath(f.path))
+        risk = file_class.risk if file_class is not None else Risk.LOW
+        risks[f.category] = max(risks.get(f.category, Risk.LOW), risk)
+    order = list(titles)  # the risk table's order (staging order)
+    ranked = sorted(counts, key=lambda name: order.index(name) if name in order else len(order))
+    return tuple(
+        CategoryView(
+            name=name,
+            title=titles.get(name, name),
+            count=counts[name],
+            risk=risks[name].label,
+            risk_badge=RISK_BADGES[risks[name]],
+        )
+        for name in ranked
+    )
+
+
+def stack_entries(
+    views: Sequence[PhaseView], links: Mapping[int, PullLink], current: int
+) -> tuple[StackEntry, ...]:
+    """The stack as pull request ``current`` shows it, with the links known so far."""
+    entries = []
+    for view in views:
+        link = links.get(view.number)
+        entries.append(
+            StackEntry(
+                number=view.number,
+                position=view.position,
+                name=view.name,
+                title=view.title,
+                branch=view.branch,
+                base=view.base,
+                risk=view.risk,
+                risk_badge=view.risk_badge,
+                maintenance_window=view.maintenance_window,
+                pr_number=link.number if link else None,
+                pr_url=link.url if link else None,
+                link=(
+                    "this pull request"
+                    if view.number == current
+                    else f"#{link.number}"
+                    if link
+                    else f"`{view.branch}`"
+                ),
+                current=view.number == current,
+            )
+        )
+    return tuple(entries)
+
+
+def pull_context(
+    analysis: Analysis,
+    views: Sequence[PhaseView],
+    view: PhaseView,
+    links: Mapping[int, PullLink],
+    *,
+    repository: str,
+    base_branch: str,
+    head_name: str,
+    layout: str,
+) -> PullContext:
+    """The template variables of ``view``'s pull request."""
+    stack = stack_entries(views, links, view.number)
+    return PullContext(
+        phase=view,
+        stack=stack,
+        depends_on=tuple(e for e in stack if e.number in view.depends_on),
+        follow_ups=tuple(e for e in stack if e.position > view.position),
+        total=len(stack),
+        repository=repository,
+        base_branch=base_branch,
+        head_ref=head_name,
+        head_sha=analysis.refs.head,
+        layout=layout,
+        stager_version=__version__,
+    )

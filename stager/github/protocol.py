@@ -1,0 +1,87 @@
+"""The small interface stager needs from GitHub, and the values it exchanges.
+
+``sync`` is written against ``GitHubApi`` only; ``pygithub_client`` implements
+it with PyGithub. Every write is its own method, so an implementation (or a
+test) can see exactly which calls change something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from stager.errors import StagerError
+
+
+class GitHubError(StagerError):
+    """GitHub refused a request; the message says which status, and what to do."""
+
+
+class PullRequestExists(Exception):
+    """Creating a pull request answered 422 "already exists": find and update that one."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """An open pull request, as much of it as stager compares."""
+
+    number: int
+    url: str  # the page people open (html_url)
+    head: str  # branch name
+    base: str  # branch name
+    title: str
+    body: str
+    draft: bool
+    labels: tuple[str, ...]
+    author: str | None
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Who was asked to review, and who already did (they are never asked again)."""
+
+    requested_users: frozenset[str]
+    requested_teams: frozenset[str]
+    reviewed_users: frozenset[str]
+
+
+class GitHubApi(Protocol):
+    """Pull requests, labels and review requests of one repository."""
+
+    def find_open_pull(self, head: str) -> PullRequest | None:
+        """The open pull request whose head is branch ``head`` of this repository."""
+        ...
+
+    def create_pull(
+        self, *, head: str, base: str, title: str, body: str, draft: bool
+    ) -> PullRequest:
+        """Open a pull request; PullRequestExists when one is already open for ``head``."""
+        ...
+
+    def update_pull(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        base: str | None = None,
+    ) -> PullRequest:
+        """Change what is given (None: leave as is)."""
+        ...
+
+    def label_names(self) -> frozenset[str]:
+        """Every label the repository has."""
+        ...
+
+    def create_label(self, name: str, color: str, description: str) -> None: ...
+
+    def add_labels(self, number: int, labels: Collection[str]) -> None: ...
+
+    def remove_label(self, number: int, label: str) -> None: ...
+
+    def review_state(self, number: int) -> ReviewState: ...
+
+    def request_reviewers(
+        self, number: int, users: Collection[str], teams: Collection[str]
+    ) -> None: ...

@@ -1,0 +1,180 @@
+"""Pushing the phase branches: one atomic ``git push`` that never overwrites anyone's work.
+
+Each branch is pushed with ``--force-with-lease=refs/heads/B:<expected>``,
+where ``<expected>`` is the sha stager itself last pushed there (kept under
+``refs/stager/pushed/<remote>/<branch>``), or empty for a branch stager never
+pushed, which makes git refuse if the branch exists. A freshly fetched sha
+would protect nothing: it is whatever is there, someone else's commits included.
+Never a plain ``--force``. ``--atomic``: either every branch moves or none does,
+so the stack on GitHub is never half old, half new.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stager.errors import GitError, StagerError
+from stager.git import Repository
+from stager.types import Sha
+
+PUSHED_PREFIX = "refs/stager/pushed/"
+
+_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
+class PushRefused(StagerError):
+    """A remote branch holds commits stager did not push: it will not overwrite them."""
+
+
+def pushed_ref(remote: str, branch: str) -> str:
+    """Where stager records the sha it last pushed to ``remote``'s ``branch``."""
+    return f"{PUSHED_PREFIX}{remote}/{branch}"
+
+
+@dataclass(frozen=True)
+class BranchPush:
+    """One phase branch: its local tip, what stager last pushed, what the remote has."""
+
+    branch: str
+    local: Sha
+    recorded: Sha | None  # what stager last pushed (refs/stager/pushed/…)
+    remote: Sha | None  # the remote's tip now; None: absent (or not asked, in a dry run)
+
+    @property
+    def needed(self) -> bool:
+        """Whether the remote must move (a dry run, knowing nothing, assumes so)."""
+        return self.remote != self.local
+
+    @property
+    def lease(self) -> str:
+        expected = self.remote or ""  # checked equal to ``recorded`` by ``check_pushes``
+        return f"--force-with-lease=refs/heads/{self.branch}:{expected}"
+
+    @property
+    def refspec(self) -> str:
+        return f"{self.local}:refs/heads/{self.branch}"
+
+
+def remote_url(repo: Repository, remote: str) -> str:
+    """The URL ``git push`` uses for ``remote`` (insteadOf/pushInsteadOf applied)."""
+    try:
+        output = repo.run(["remote", "get-url", "--push", "--end-of-options", remote])
+    except GitError:
+        names = repo.run(["remote"]).decode("utf-8", "replace").split()
+        raise StagerError(
+            f"no git remote named {remote!r}"
+            + (f" (remotes: {', '.join(names)})" if names else " (the repository has no remote)"),
+            "pass --remote NAME, or add one with `git remote add origin URL`",
+        ) from None
+    return output.decode("utf-8", "surrogateescape").strip()
+
+
+def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
+    """What stager last pushed to each branch of ``remote`` (absent: never pushed)."""
+    prefix = pushed_ref(remote, "")
+    listing = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix])
+    found: dict[str, Sha] = {}
+    for line in listing.decode("utf-8", "surrogateescape").splitlines():
+        sha, _, name = line.partition(" ")
+        branch = name.removeprefix(prefix)
+        if branch in branches:
+            found[branch] = Sha(sha)
+    return found
+
+
+def remote_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
+    """The tips of ``branches`` on ``remote`` now (one ``git ls-remote``)."""
+    wanted = {f"refs/heads/{branch}": branch for branch in branches}
+    try:
+        output = repo.run(["ls-remote", "--heads", "--end-of-options", remote, *wanted])
+    except GitError as error:
+        raise GitError(scrub(str(error.problem)), error.fix) from None
+    found: dict[str, Sha] = {}
+    for line in output.decode("utf-8", "surrogateescape").splitlines():
+        sha, _, name = line.partition("\t")
+        if name in wanted:  # ls-remote matches patterns on the ref's tail: keep exact names
+            found[wanted[name]] = Sha(sha)
+    return found
+
+
+def plan_pushes(
+    repo: Repository, remote: str, tips: Sequence[tuple[str, Sha]], *, online: bool = True
+) -> list[BranchPush]:
+    """What each branch needs; ``online=False`` (dry run) does not ask the remote."""
+    branches = [branch for branch, _ in tips]
+    recorded = recorded_shas(repo, remote, branches)
+    current = remote_shas(repo, remote, branches) if online else {}
+    return [
+        BranchPush(branch, sha, recorded.get(branch), current.get(branch) if online else None)
+        for branch, sha in tips
+    ]
+
+
+def check_pushes(remote: str, pushes: Sequence[BranchPush]) -> None:
+    """PushRefused when a remote branch holds commits stager did not push."""
+    for push in pushes:
+        if push.remote is None or push.remote in (push.recorded, push.local):
+            continue
+        if push.recorded is None:
+            raise PushRefused(
+                f"branch {push.branch!r} already exists on {remote} ({push.remote[:12]}) "
+                "and stager did not push it",
+                "stager never overwrites a branch it did not push: rename the phase branches "
+                "(`branch` under [split] in .stager/rules.toml), or, if that remote branch is "
+                f"an old copy nobody needs, delete it (`git push {remote} --delete {push.branch}`)",
+            )
+        raise PushRefused(
+            f"branch {push.branch!r} on {remote} is at {push.remote[:12]}, not at "
+            f"{push.recorded[:12]} where stager pushed it: someone else pushed to it",
+            f"look at their commits (`git fetch {remote} && git log "
+            f"{push.recorded[:12]}..{remote}/{push.branch}`), bring them into the feature "
+            "branch, run `stager split` again, then open-pr: stager will not overwrite them",
+        )
+
+
+def push_arguments(remote: str, pushes: Sequence[BranchPush]) -> list[str]:
+    """The one ``git push`` of every branch that must move (empty list: nothing to push)."""
+    moving = [push for push in pushes if push.needed]
+    if not moving:
+        return []
+    return [
+        "push",
+        "--atomic",
+        "--porcelain",
+        "--no-follow-tags",
+        "--recurse-submodules=no",
+        *(push.lease for push in moving),
+        "--end-of-options",
+        remote,
+        *(push.refspec for push in moving),
+    ]
+
+
+def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -> None:
+    """Push (atomically, with leases) and record what was pushed; refuses as ``check_pushes``."""
+    check_pushes(remote, pushes)
+    arguments = push_arguments(remote, pushes)
+    if arguments:
+        try:
+            repo.run(arguments)
+        except GitError as error:
+            raise GitError(
+                f"pushing the phase branches to {remote} failed: {scrub(error.problem)}",
+                "nothing was pushed (the push is atomic); if a branch moved on the remote "
+                "meanwhile, run open-pr again to see which; otherwise check your access with "
+                f"`git push --dry-run {remote}`",
+            ) from None
+    records = "".join(
+        f"update {pushed_ref(remote, push.branch)} {push.local}\n"
+        for push in pushes
+        if push.recorded != push.local
+    )
+    if records:
+        repo.run(["update-ref", "--stdin"], stdin=records.encode("utf-8"))
+
+
+def scrub(text: str) -> str:
+    """``text`` without ``user:password@`` in URLs (git may echo a remote's URL)."""
+    return _URL_CREDENTIALS.sub(r"\1", text)

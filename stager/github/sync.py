@@ -1,0 +1,240 @@
+"""Create or update one pull request per phase; a run with nothing new writes nothing.
+
+Order, and why:
+
+1. Every phase's open pull request is looked up first (reads only): the stack
+   section of each body links all of them.
+2. Missing pull requests are created lowest phase first: in a stacked layout a
+   pull request's base is the previous phase's branch, which the push (done
+   before any of this) has put on GitHub. Nothing is ever deleted: GitHub
+   closes, rather than retargets, a pull request whose base branch is deleted
+   outside its merge flow.
+3. Then each selected pull request, lowest first, gets its title, base and the
+   marked part of its body updated where they differ (a retarget only ever
+   points at a branch that exists), its risk label, and its reviewers.
+
+Bodies are compared with line endings normalised; a reviewer already asked,
+or who already reviewed, is not asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from stager.github.body import merge_body, same_body
+from stager.github.context import PullLink
+from stager.github.protocol import (
+    GitHubApi,
+    GitHubError,
+    PullRequest,
+    PullRequestExists,
+    ReviewState,
+)
+
+RISK_LABEL_PREFIX = "risk:"
+RISK_LABELS = {
+    "risk:low": ("0e8a16", "stager: low-risk phase"),
+    "risk:medium": ("fbca04", "stager: medium-risk phase"),
+    "risk:high": ("d93f0b", "stager: high-risk phase"),
+    "risk:critical": ("b60205", "stager: critical-risk phase, may need a maintenance window"),
+}
+
+Renderer = Callable[[int, Mapping[int, PullLink]], tuple[str, str]]
+"""(phase number, PR links known so far) → (title, generated part of the body)."""
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    """What one phase's pull request should be."""
+
+    number: int  # phase number
+    name: str
+    branch: str
+    base: str
+    label: str  # e.g. "risk:high"
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    selected: bool = True  # False: only looked up, for the stack's links
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    """What happened to one phase's pull request."""
+
+    phase: int
+    name: str
+    branch: str
+    base: str
+    number: int
+    url: str
+    action: str  # "created", "updated" or "unchanged"
+    title: str
+    writes: tuple[str, ...]  # e.g. "create", "title", "base", "body", "label risk:high"
+    notes: tuple[str, ...]
+
+
+def risk_label(risk: str) -> str:
+    return f"{RISK_LABEL_PREFIX}{risk}"
+
+
+def sync_pulls(
+    api: GitHubApi, plans: Sequence[PullPlan], render: Renderer, *, draft: bool
+) -> list[PullOutcome]:
+    """Bring every selected phase's pull request up to date (see the module's docstring)."""
+    ordered = sorted(plans, key=lambda plan: plan.number)
+    found: dict[int, PullRequest] = {}
+    for plan in ordered:
+        pull = api.find_open_pull(plan.branch)
+        if pull is not None:
+            found[plan.number] = pull
+    links = {number: PullLink(pull.number, pull.url) for number, pull in found.items()}
+
+    selected = [plan for plan in ordered if plan.selected]
+    created: set[int] = set()
+    for plan in selected:
+        if plan.number in found:
+            continue
+        title, generated = render(plan.number, links)
+        try:
+            pull = api.create_pull(
+                head=plan.branch,
+                base=plan.base,
+                title=title,
+                body=merge_body(None, generated),
+                draft=draft,
+            )
+            created.add(plan.number)
+        except PullRequestExists:
+            # Opened meanwhile (or by a create GitHub carried out before failing): update it.
+            existing = api.find_open_pull(plan.branch)
+            if existing is None:
+                raise GitHubError(
+                    f"GitHub says a pull request for {plan.branch!r} already exists, "
+                    "but no open one has it as head",
+                    "it may be closed: reopen it, or delete the phase branch's old pull "
+                    "request, and run open-pr again",
+                ) from None
+            pull = existing
+        found[plan.number] = pull
+        links[plan.number] = PullLink(pull.number, pull.url)
+
+    _ensure_labels(api, selected, found)
+    return [
+        _update(api, plan, found[plan.number], render, links, plan.number in created, draft)
+        for plan in selected
+    ]
+
+
+def _ensure_labels(
+    api: GitHubApi, plans: Sequence[PullPlan], found: Mapping[int, PullRequest]
+) -> None:
+    """Create the risk labels the pull requests lack, when the repository lacks them."""
+    lacking = {plan.label for plan in plans if plan.label not in found[plan.number].labels}
+    if not lacking:
+        return
+    existing = api.label_names()
+    for label in sorted(lacking - existing):
+        color, description = RISK_LABELS.get(label, ("ededed", "stager"))
+        api.create_label(label, color, description)
+
+
+def _update(
+    api: GitHubApi,
+    plan: PullPlan,
+    pull: PullRequest,
+    render: Renderer,
+    links: Mapping[int, PullLink],
+    created: bool,
+    draft: bool,
+) -> PullOutcome:
+    writes: list[str] = ["create"] if created else []
+    title, generated = render(plan.number, links)
+    body = merge_body(pull.body, generated)
+    changes: dict[str, str] = {}
+    if pull.title != title:
+        changes["title"] = title
+    if pull.base != plan.base:
+        changes["base"] = plan.base
+    if not same_body(pull.body, body):
+        changes["body"] = body
+    if changes:
+        pull = api.update_pull(pull.number, **changes)
+        writes += sorted(changes)
+
+    if plan.label not in pull.labels:
+        api.add_labels(pull.number, [plan.label])
+        writes.append(f"label {plan.label}")
+    for stale in pull.labels:
+        if stale.startswith(RISK_LABEL_PREFIX) and stale != plan.label:
+            api.remove_label(pull.number, stale)
+            writes.append(f"unlabel {stale}")
+
+    if plan.reviewers or plan.team_reviewers:
+        state = (
+            ReviewState(frozenset(), frozenset(), frozenset())
+            if created
+            else api.review_state(pull.number)
+        )
+        asked = {name.lower() for name in state.requested_users | state.reviewed_users}
+        author = (pull.author or "").lower()
+        users = [u for u in plan.reviewers if u.lower() not in asked and u.lower() != author]
+        teams_asked = {name.lower() for name in state.requested_teams}
+        teams = [t for t in plan.team_reviewers if t.lower() not in teams_asked]
+        if users or teams:
+            api.request_reviewers(pull.number, users, teams)
+            writes.append("reviewers " + ", ".join([*users, *(f"team {t}" for t in teams)]))
+
+    notes: list[str] = []
+    if draft and not created and not pull.draft:
+        notes.append(
+            f"#{pull.number} already exists: --draft applies only when stager opens a pull "
+            "request (GitHub's REST API cannot turn an open one into a draft); use "
+            "'Convert to draft' on its page"
+        )
+    action = "created" if created else "updated" if writes else "unchanged"
+    return PullOutcome(
+        phase=plan.number,
+        name=plan.name,
+        branch=plan.branch,
+        base=plan.base,
+        number=pull.number,
+        url=pull.url,
+        action=action,
+        title=title,
+        writes=tuple(writes),
+        notes=tuple(notes),
+    )
+
+
+def describe_calls(
+    plans: Sequence[PullPlan], repository: str, owner: str, *, draft: bool
+) -> list[str]:
+    """The API calls a real run would make, for ``--dry-run`` (no network)."""
+    api = f"/repos/{repository}"
+    calls = [f"GET {api}  (check the token and the repository)"]
+    for plan in sorted(plans, key=lambda plan: plan.number):
+        calls.append(f"GET {api}/pulls?state=open&head={owner}:{plan.branch}")
+    for plan in sorted(plans, key=lambda plan: plan.number):
+        if not plan.selected:
+            continue
+        calls.append(
+            f"POST {api}/pulls  head={plan.branch} base={plan.base} draft={str(draft).lower()}"
+            "  (when phase {0} has no open pull request)".format(plan.number)
+        )
+        calls.append(
+            f"PATCH {api}/pulls/<number>  title, base={plan.base}, body between the markers"
+            "  (only what differs)"
+        )
+        calls.append(
+            f"POST {api}/issues/<number>/labels  {plan.label}  (when missing; "
+            f"GET/POST {api}/labels creates the label first if the repository lacks it)"
+        )
+        if plan.reviewers or plan.team_reviewers:
+            who = ", ".join([*plan.reviewers, *(f"team {t}" for t in plan.team_reviewers)])
+            calls.append(
+                f"GET {api}/pulls/<number>/requested_reviewers, GET {api}/pulls/<number>/reviews,"
+                f" POST {api}/pulls/<number>/requested_reviewers  {who}"
+                "  (only who was neither asked nor reviewed)"
+            )
+    return calls

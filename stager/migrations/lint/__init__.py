@@ -1,0 +1,13 @@
+"""Migration risk rules (``SM001``…): every ``op.*`` call and SQL statement checked.
+
+* :mod:`.catalogue` — the rules: id, risk, title, hint (docs/rules.md has a
+  section for each);
+* :mod:`.actions` — ``op.*`` operations and SQL statements in one vocabulary,
+  so the same change written either way meets the same rule;
+* :mod:`.envpy` — what env.py says about transactions and lock_timeout;
+* :mod:`.checks` — the rules themselves, per file and over an upgrade path;
+* :mod:`.engine` — inline ignores, rules.toml settings, and the entry points
+  for ``stager lint`` and ``stager analyze``.
+
+Nothing here imports pglast at module level: only literal SQL pays for it.
+"""

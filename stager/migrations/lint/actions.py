@@ -1,0 +1,367 @@
+"""``op.*`` operations and literal SQL, translated into one vocabulary of actions.
+
+``op.drop_column("t", "c")`` and ``op.execute("ALTER TABLE t DROP COLUMN c")``
+both become ``Action(DROP_COLUMN, table="t", columns=("c",))``: the rules are
+written once, against actions, so the same change meets the same rule however
+it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+from stager.migrations.model import MigrationFile, Operation
+from stager.migrations.sql import UNPARSABLE, VOLATILE_FUNCTIONS, Statement, parse_statements
+
+# Verbs. Schema:
+CREATE_TABLE = "create_table"
+DROP_TABLE = "drop_table"
+RENAME_TABLE = "rename_table"
+ADD_COLUMN = "add_column"
+DROP_COLUMN = "drop_column"
+RENAME_COLUMN = "rename_column"
+ALTER_TYPE = "alter_type"
+SET_NOT_NULL = "set_not_null"
+DROP_NOT_NULL = "drop_not_null"
+SET_DEFAULT = "set_default"
+ALTER_OTHER = "alter_table"  # any other ALTER TABLE: still an ACCESS EXCLUSIVE lock
+CREATE_INDEX = "create_index"
+DROP_INDEX = "drop_index"
+ADD_FOREIGN_KEY = "add_foreign_key"
+ADD_CHECK = "add_check"
+ADD_UNIQUE = "add_unique"
+ADD_PRIMARY_KEY = "add_primary_key"
+DROP_CONSTRAINT = "drop_constraint"
+VALIDATE_CONSTRAINT = "validate_constraint"
+CREATE_ENUM = "create_enum"
+ENUM_ADD_VALUE = "enum_add_value"
+ENUM_RENAME_VALUE = "enum_rename_value"
+DROP_TYPE = "drop_type"
+DROP_OTHER = "drop_other"  # view, function, trigger, sequence, schema…
+# Data:
+INSERT = "insert"
+UPDATE = "update"
+DELETE = "delete"
+TRUNCATE = "truncate"
+OPAQUE = "opaque"
+# Transactions and settings:
+AUTOCOMMIT_BLOCK = "autocommit_block"
+COMMIT = "commit"
+SET_LOCK_TIMEOUT = "set_lock_timeout"
+OTHER = "other"
+
+# ALTER TABLE forms and friends: each takes a lock that blocks the table's
+# readers or writers, and waits behind every running query to get it.
+LOCKING = frozenset(
+    {
+        DROP_TABLE,
+        RENAME_TABLE,
+        ADD_COLUMN,
+        DROP_COLUMN,
+        RENAME_COLUMN,
+        ALTER_TYPE,
+        SET_NOT_NULL,
+        DROP_NOT_NULL,
+        SET_DEFAULT,
+        ALTER_OTHER,
+        ADD_FOREIGN_KEY,
+        ADD_CHECK,
+        ADD_UNIQUE,
+        ADD_PRIMARY_KEY,
+        DROP_CONSTRAINT,
+        TRUNCATE,
+    }
+)
+
+_VOLATILE_CALL = re.compile(
+    r"\b(" + "|".join(sorted(VOLATILE_FUNCTIONS)) + r")\s*\(|\b(?:big|small)?serial\b",
+    re.IGNORECASE,
+)
+_SQL_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
+class Action(NamedTuple):
+    """One change a migration makes, whichever way it is written.
+
+    ``flags`` (from :class:`~stager.migrations.sql.Statement` and ``op.*``
+    keywords): ``autocommit`` (inside ``autocommit_block``), ``concurrently``,
+    ``unique``, ``not_valid``, ``using_index``, ``not_null``, ``default``,
+    ``volatile_default``, ``primary_key``, ``where``, ``exclude``,
+    ``unparsable``, ``procedural``, ``built`` (SQL built at run time).
+    A NamedTuple (like :class:`~stager.migrations.sql.Statement`): cheap to
+    make and to copy with ``_replace``.
+    """
+
+    verb: str
+    function: str  # "upgrade" or "downgrade"
+    line: int
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    name: str | None = None  # index / constraint / type / dropped object
+    value: str | None = None  # enum value, new name
+    old_value: str | None = None
+    flags: frozenset[str] = frozenset()
+    literals: frozenset[str] = frozenset()
+    written: str = ""  # how the migration writes it, for messages
+
+    @property
+    def autocommit(self) -> bool:
+        return "autocommit" in self.flags
+
+
+def _true(details: Mapping[str, str], key: str) -> bool:
+    return details.get(key) == "True"
+
+
+def _default_literals(text: str | None) -> frozenset[str]:
+    """``'BETA'`` in ``server_default="BETA"`` or ``sa.text("'BETA'")``."""
+    if not text or text == "None":
+        return frozenset()
+    quoted = _SQL_LITERAL.findall(text)
+    return frozenset(value.replace("''", "'") for value in quoted) or frozenset({text})
+
+
+def _op_written(operation: Operation) -> str:
+    parts = [repr(part) for part in (operation.table, *operation.columns) if part]
+    name = operation.details.get("name")
+    if name and operation.name in {"create_index", "drop_index", "drop_constraint"}:
+        parts.insert(0, repr(name))
+    return f"op.{operation.name}({', '.join(parts)})"
+
+
+def _add_column(operation: Operation, base: Action) -> Iterator[Action]:
+    details = operation.details
+    flags = set(base.flags)
+    default = details.get("server_default")
+    primary = _true(details, "primary_key")
+    if default is not None and default != "None":
+        flags.add("default")
+        if _VOLATILE_CALL.search(default):
+            flags.add("volatile_default")
+    if (
+        "identity" in details
+        or "computed" in details
+        or _VOLATILE_CALL.search(details.get("type_", ""))
+    ):
+        flags.update({"default", "volatile_default"})
+    if details.get("nullable") == "False" or primary:
+        flags.add("not_null")
+    if primary:
+        flags.add("primary_key")
+    yield base._replace(
+        verb=ADD_COLUMN, flags=frozenset(flags), literals=_default_literals(default)
+    )
+    if details.get("enums"):
+        for enum in details["enums"].split(","):
+            yield base._replace(verb=CREATE_ENUM, name=enum)
+    if _true(details, "foreign_key"):
+        yield base._replace(verb=ADD_FOREIGN_KEY)
+    if _true(details, "unique"):
+        yield base._replace(verb=ADD_UNIQUE)
+    if primary:
+        yield base._replace(verb=ADD_PRIMARY_KEY)
+
+
+def _alter_column(operation: Operation, base: Action) -> Iterator[Action]:
+    details = operation.details
+    found = False
+    if details.get("new_column_name"):
+        found = True
+        yield base._replace(verb=RENAME_COLUMN, value=details["new_column_name"])
+    if details.get("type_") and details["type_"] != "None":
+        found = True
+        yield base._replace(verb=ALTER_TYPE, value=details["type_"])
+    if details.get("nullable") == "False":
+        found = True
+        yield base._replace(verb=SET_NOT_NULL)
+    elif details.get("nullable") == "True":
+        found = True
+        yield base._replace(verb=DROP_NOT_NULL)
+    if "server_default" in details:
+        found = True
+        yield base._replace(verb=SET_DEFAULT, literals=_default_literals(details["server_default"]))
+    if not found:
+        yield base._replace(verb=ALTER_OTHER)
+
+
+_SIMPLE_OPS = {
+    "drop_table": DROP_TABLE,
+    "drop_column": DROP_COLUMN,
+    "drop_constraint": DROP_CONSTRAINT,
+    "create_unique_constraint": ADD_UNIQUE,
+    "create_primary_key": ADD_PRIMARY_KEY,
+    "orm": UPDATE,
+    "autocommit_block": AUTOCOMMIT_BLOCK,
+}
+
+
+def _op_actions(operation: Operation) -> Iterator[Action]:
+    details = operation.details
+    flags = {"autocommit"} if details.get("autocommit") == "true" else set()
+    name = operation.name
+    base = Action(
+        OTHER,
+        operation.function,
+        operation.line,
+        table=operation.table,
+        columns=operation.columns,
+        name=details.get("name"),
+        flags=frozenset(flags),
+        literals=operation.literals,
+        written=_op_written(operation),
+    )
+    if name in {"execute", "exec_driver_sql"}:
+        yield from _execute_actions(operation, base)
+    elif name in _SIMPLE_OPS:
+        verb = _SIMPLE_OPS[name]
+        if name == "orm":
+            base = base._replace(flags=base.flags | {"where"}, written="session writes (ORM)")
+        yield base._replace(verb=verb)
+    elif name == "create_table":
+        yield base._replace(verb=CREATE_TABLE)
+        for enum in filter(None, details.get("enums", "").split(",")):
+            yield base._replace(verb=CREATE_ENUM, name=enum)
+    elif name == "rename_table":
+        yield base._replace(verb=RENAME_TABLE, value=details.get("new_table_name"))
+    elif name == "add_column":
+        yield from _add_column(operation, base)
+    elif name == "alter_column":
+        yield from _alter_column(operation, base)
+    elif name in {"create_index", "drop_index"}:
+        if _true(details, "postgresql_concurrently"):
+            flags.add("concurrently")
+        if _true(details, "unique"):
+            flags.add("unique")
+        verb = CREATE_INDEX if name == "create_index" else DROP_INDEX
+        yield base._replace(verb=verb, flags=frozenset(flags))
+    elif name in {"create_foreign_key", "create_check_constraint", "create_exclude_constraint"}:
+        if _true(details, "postgresql_not_valid"):
+            flags.add("not_valid")
+        verb = {"create_foreign_key": ADD_FOREIGN_KEY, "create_check_constraint": ADD_CHECK}.get(
+            name, ADD_UNIQUE
+        )
+        if name == "create_exclude_constraint":
+            flags.add("exclude")
+        yield base._replace(verb=verb, flags=frozenset(flags))
+    elif name == "bulk_insert":
+        yield base._replace(verb=INSERT, written=f"op.bulk_insert({operation.table!r}, ...)")
+    elif name == "create_enum":
+        yield base._replace(verb=CREATE_ENUM)
+    elif name == "drop_enum":
+        yield base._replace(verb=DROP_TYPE, flags=base.flags | {"enum"})
+    elif name != "batch_alter_table":
+        yield base
+
+
+_BUILDERS = {"INSERT": INSERT, "UPDATE": UPDATE, "DELETE": DELETE}
+
+
+def _execute_actions(operation: Operation, base: Action) -> Iterator[Action]:
+    if operation.sql is not None:
+        for statement in parse_statements(operation.sql):
+            yield from statement_actions(statement, base)
+        return
+    built = operation.details.get("statements")
+    if built in _BUILDERS:
+        flags = set(base.flags)
+        if operation.details.get("where") != "false":
+            flags.add("where")
+        yield base._replace(
+            verb=_BUILDERS[built],
+            flags=frozenset(flags),
+            written=f"{built} built with SQLAlchemy",
+        )
+        return
+    yield base._replace(verb=OPAQUE, flags=base.flags | {"built"}, written="SQL built at run time")
+
+
+_ALTER_TABLE = {
+    "ALTER TABLE ADD COLUMN": ADD_COLUMN,
+    "ALTER TABLE DROP COLUMN": DROP_COLUMN,
+    "ALTER TABLE ALTER COLUMN TYPE": ALTER_TYPE,
+    "ALTER TABLE SET NOT NULL": SET_NOT_NULL,
+    "ALTER TABLE DROP NOT NULL": DROP_NOT_NULL,
+    "ALTER TABLE COLUMN DEFAULT": SET_DEFAULT,
+    "ALTER TABLE DROP CONSTRAINT": DROP_CONSTRAINT,
+    "ALTER TABLE VALIDATE CONSTRAINT": VALIDATE_CONSTRAINT,
+}
+_CONSTRAINTS = (
+    ("foreign_key", ADD_FOREIGN_KEY),
+    ("check", ADD_CHECK),
+    ("unique", ADD_UNIQUE),
+    ("exclude", ADD_UNIQUE),
+    ("primary_key", ADD_PRIMARY_KEY),
+    ("not_null", SET_NOT_NULL),
+)
+_STATEMENTS = {
+    "CREATE TABLE": CREATE_TABLE,
+    "DROP TABLE": DROP_TABLE,
+    "DROP INDEX": DROP_INDEX,
+    "DROP TYPE": DROP_TYPE,
+    "RENAME COLUMN": RENAME_COLUMN,
+    "RENAME TABLE": RENAME_TABLE,
+    "CREATE INDEX": CREATE_INDEX,
+    "CREATE UNIQUE INDEX": CREATE_INDEX,
+    "ALTER TYPE ADD VALUE": ENUM_ADD_VALUE,
+    "ALTER TYPE RENAME VALUE": ENUM_RENAME_VALUE,
+    "INSERT": INSERT,
+    "UPDATE": UPDATE,
+    "DELETE": DELETE,
+    "MERGE": UPDATE,
+    "COPY": INSERT,
+    "TRUNCATE": TRUNCATE,
+    "DO": OPAQUE,
+    "CALL": OPAQUE,
+    UNPARSABLE: OPAQUE,
+    "COMMIT": COMMIT,
+    "ROLLBACK": COMMIT,
+}
+# Dropped objects that are neither tables, indexes nor types (those have rules of their own).
+_DROP_KEPT = frozenset({"DROP CONSTRAINT"})
+
+
+def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
+    """The actions of one SQL statement; ``base`` carries the line, function and flags."""
+    kind = statement.kind
+    flags = set(base.flags) | statement.flags
+    verb = _STATEMENTS.get(kind) or _ALTER_TABLE.get(kind)
+    if kind == "ALTER TABLE ADD CONSTRAINT":
+        verb = next((v for flag, v in _CONSTRAINTS if flag in statement.flags), ALTER_OTHER)
+    elif verb is None and kind.startswith("ALTER TABLE "):
+        verb = ALTER_OTHER
+    elif verb is None and kind.startswith("DROP ") and kind not in _DROP_KEPT:
+        verb = DROP_OTHER
+    elif kind == "CREATE TYPE" and "enum" in statement.flags:
+        verb = CREATE_ENUM
+    elif kind == "SET" and statement.name == "lock_timeout":
+        verb = SET_LOCK_TIMEOUT
+    if kind == UNPARSABLE:
+        flags.add("unparsable")
+    elif kind in {"DO", "CALL"}:
+        flags.add("procedural")
+    if kind == "MERGE":
+        flags.add("where")  # MERGE always joins on a condition
+    action = base._replace(
+        verb=verb or OTHER,
+        table=statement.table,
+        columns=statement.columns,
+        name=statement.name,
+        value=kind.removeprefix("DROP ").lower() if verb == DROP_OTHER else statement.value,
+        old_value=statement.old_value,
+        flags=frozenset(flags),
+        literals=statement.literals,
+        written=statement.text or kind,
+    )
+    yield action
+    if verb == ADD_COLUMN:
+        # Constraints declared with the new column are built like separate ones.
+        for flag, extra in _CONSTRAINTS[:-1]:
+            if flag in statement.flags:
+                yield action._replace(verb=extra)
+
+
+def migration_actions(migration: MigrationFile) -> tuple[Action, ...]:
+    """Every action of ``upgrade()`` then ``downgrade()``, in source order."""
+    return tuple(action for operation in migration.operations for action in _op_actions(operation))

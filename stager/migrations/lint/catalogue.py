@@ -1,0 +1,282 @@
+"""The migration rule catalogue: stable ids, default risks, titles and safe alternatives.
+
+Ids never change meaning and are never reused: rules.toml settings, inline
+``# stager: ignore[SM002]`` comments and CI scripts refer to them. Each rule
+has a section in docs/rules.md (a test checks it). Messages are written where
+a rule fires (:mod:`stager.migrations.lint.checks`), with the table, column or
+value at hand; the hint here names the safe way to make the same change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stager.types import Risk
+
+DEFAULT_POSTGRES_VERSION = 14
+"""Target PostgreSQL major version when rules.toml sets no ``[postgres] version``."""
+
+AUTOCOMMIT = "with op.get_context().autocommit_block():"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: ``hint`` names the safe alternative on the target PostgreSQL version."""
+
+    id: str
+    title: str
+    risk: Risk
+    hint: str
+    # (version, hint): on a target below ``version`` this hint replaces ``hint``.
+    older: tuple[tuple[int, str], ...] = ()
+
+    def hint_for(self, version: int) -> str:
+        for below, text in self.older:
+            if version < below:
+                return text
+        return self.hint
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {rule.id: rule for rule in rules}
+
+
+RULES: dict[str, Rule] = _rules(
+    Rule(
+        "SM001",
+        "Table dropped",
+        Risk.CRITICAL,
+        "expand/contract: remove every use of the table from the code and deploy that first; "
+        "drop it in a later release, after a backup (renaming it first, e.g. to "
+        "<name>_deprecated, flushes out late readers)",
+    ),
+    Rule(
+        "SM002",
+        "Column dropped",
+        Risk.CRITICAL,
+        "expand/contract: stop reading and writing the column (remove it from the SQLAlchemy "
+        "model) and deploy that first; drop it in a later release, keeping a copy of the "
+        "data if the downgrade must restore it",
+    ),
+    Rule(
+        "SM003",
+        "Column or table added and dropped in one migration",
+        Risk.HIGH,
+        "if this is a rename that autogenerate wrote as drop + add, use "
+        "op.alter_column(..., new_column_name=...) or op.rename_table(...) so the data "
+        "survives; otherwise move the drop to its own, later migration",
+    ),
+    Rule(
+        "SM004",
+        "Column renamed",
+        Risk.HIGH,
+        "code that is running still uses the old name: add the new column, write both, "
+        "backfill, switch reads, and drop the old column in a later release",
+    ),
+    Rule(
+        "SM005",
+        "Table renamed",
+        Risk.HIGH,
+        "code that is running still uses the old name: rename, then create a view with the "
+        "old name (CREATE VIEW old AS SELECT * FROM new) until every reader has moved, or "
+        "copy through a new table in expand/contract steps",
+    ),
+    Rule(
+        "SM006",
+        "NOT NULL column added without a server default",
+        Risk.HIGH,
+        "give it a constant server_default (cheap from PostgreSQL 11: no rewrite), or add it "
+        "nullable, backfill in batches, then enforce NOT NULL through a NOT VALID CHECK "
+        "(see SM008)",
+        older=(
+            (
+                11,
+                "add it nullable, backfill in batches, then enforce NOT NULL in a later "
+                "migration: before PostgreSQL 11 a DEFAULT rewrites the whole table",
+            ),
+        ),
+    ),
+    Rule(
+        "SM007",
+        "Column added with a default that rewrites the table",
+        Risk.HIGH,
+        "add the column without a default (or with a constant one), set the default for new "
+        "rows with op.alter_column(..., server_default=...), and backfill existing rows in "
+        "batches",
+        older=(
+            (
+                11,
+                "before PostgreSQL 11 every ADD COLUMN ... DEFAULT rewrites the table: add "
+                "the column without a default, then SET DEFAULT, then backfill in batches",
+            ),
+        ),
+    ),
+    Rule(
+        "SM008",
+        "SET NOT NULL on an existing column",
+        Risk.HIGH,
+        "add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT in a later migration, "
+        "then SET NOT NULL (PostgreSQL 12+ proves it from the validated CHECK without "
+        "scanning) and drop the CHECK",
+        older=(
+            (
+                12,
+                "before PostgreSQL 12, SET NOT NULL always scans the table under an ACCESS "
+                "EXCLUSIVE lock: enforce it with CHECK (column IS NOT NULL) NOT VALID + "
+                "VALIDATE CONSTRAINT instead, or run it in a maintenance window",
+            ),
+        ),
+    ),
+    Rule(
+        "SM009",
+        "Column type changed",
+        Risk.HIGH,
+        "add a column of the new type, backfill it in batches, switch the code, and drop the "
+        "old column later (varchar(n) → text or a longer varchar needs no rewrite)",
+    ),
+    Rule(
+        "SM010",
+        "Index created without CONCURRENTLY",
+        Risk.HIGH,
+        f"{AUTOCOMMIT} op.create_index(..., postgresql_concurrently=True) — "
+        "CREATE INDEX CONCURRENTLY does not block writes",
+    ),
+    Rule(
+        "SM011",
+        "Index dropped without CONCURRENTLY",
+        Risk.MEDIUM,
+        f"{AUTOCOMMIT} op.drop_index(..., postgresql_concurrently=True)",
+    ),
+    Rule(
+        "SM012",
+        "CONCURRENTLY inside a transaction",
+        Risk.HIGH,
+        f"PostgreSQL refuses it in a transaction block: put it in `{AUTOCOMMIT}`",
+    ),
+    Rule(
+        "SM013",
+        "Foreign key validated while it locks both tables",
+        Risk.HIGH,
+        "create it NOT VALID (op.create_foreign_key(..., postgresql_not_valid=True) or "
+        "ADD CONSTRAINT ... NOT VALID), then VALIDATE CONSTRAINT in a later migration",
+    ),
+    Rule(
+        "SM014",
+        "Check constraint validated while it locks the table",
+        Risk.HIGH,
+        "create it NOT VALID (op.create_check_constraint(..., postgresql_not_valid=True) or "
+        "ADD CONSTRAINT ... NOT VALID), then VALIDATE CONSTRAINT in a later migration",
+    ),
+    Rule(
+        "SM015",
+        "Unique constraint or index built on an existing table",
+        Risk.HIGH,
+        f"build the index first, `{AUTOCOMMIT}` CREATE UNIQUE INDEX CONCURRENTLY, then "
+        "ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX index_name",
+    ),
+    Rule(
+        "SM016",
+        "Primary key added to an existing table",
+        Risk.HIGH,
+        f"`{AUTOCOMMIT}` CREATE UNIQUE INDEX CONCURRENTLY, then ALTER TABLE ... ADD "
+        "CONSTRAINT name PRIMARY KEY USING INDEX index_name (make the columns NOT NULL "
+        "first, see SM008)",
+    ),
+    Rule(
+        "SM017",
+        "New enum value used in the transaction that adds it",
+        Risk.CRITICAL,
+        f"add the value in `{AUTOCOMMIT}` (it commits at once), or in its own migration with "
+        "transaction_per_migration=True in env.py's context.configure()",
+    ),
+    Rule(
+        "SM018",
+        "Enum value added inside a transaction (PostgreSQL < 12)",
+        Risk.CRITICAL,
+        f"put the ALTER TYPE ... ADD VALUE in `{AUTOCOMMIT}`",
+    ),
+    Rule(
+        "SM019",
+        "Enum value renamed or removed",
+        Risk.HIGH,
+        "code that is running still reads and writes the old value: add the new value, move "
+        "the rows, switch the code, and remove the old value (rebuild the type) in a later "
+        "release",
+    ),
+    Rule(
+        "SM020",
+        "Data migration: rows updated or deleted",
+        Risk.HIGH,
+        "make it idempotent and batch large updates; ship it in its own phase, after the "
+        "schema it needs and before the code that relies on it (or move it to a script)",
+    ),
+    Rule(
+        "SM021",
+        "Reference data inserted",
+        Risk.MEDIUM,
+        "make it idempotent (INSERT ... ON CONFLICT DO NOTHING) and give downgrade() the "
+        "matching DELETE: some databases may hold these rows already",
+    ),
+    Rule(
+        "SM022",
+        "Every row changed: UPDATE or DELETE without WHERE, or TRUNCATE",
+        Risk.HIGH,
+        "add a WHERE clause, or batch by primary-key ranges in separate transactions; "
+        "TRUNCATE locks the table (ACCESS EXCLUSIVE): DELETE ... WHERE in batches instead",
+    ),
+    Rule(
+        "SM023",
+        "Opaque SQL",
+        Risk.HIGH,
+        "write the SQL as a literal (sa.text('...') with bind parameters for values) so it "
+        "can be reviewed and checked, or review it and mark the line # stager: ignore[SM023]",
+    ),
+    Rule(
+        "SM024",
+        "Irreversible downgrade",
+        Risk.MEDIUM,
+        "write a downgrade() that undoes upgrade(), or say in the file why it cannot and "
+        "mark it # stager: ignore[SM024]",
+    ),
+    Rule(
+        "SM025",
+        "Lock on an existing table without lock_timeout",
+        Risk.MEDIUM,
+        "start upgrade() with op.execute(\"SET lock_timeout = '5s'\") (and retry on "
+        'timeout), or set it for every migration in env.py: connect_args={"options": '
+        '"-c lock_timeout=5s"}',
+    ),
+    Rule(
+        "SM026",
+        "View, function, trigger or other object dropped",
+        Risk.HIGH,
+        "code or other objects may still use it: drop it in a later release, once nothing "
+        "refers to it",
+    ),
+    Rule(
+        "SM027",
+        "Statements outside the migration's transaction (autocommit_block)",
+        Risk.LOW,
+        "keep the block small and idempotent (IF NOT EXISTS), ideally alone in its own "
+        "migration: it commits everything before it and is not rolled back if a later "
+        "statement fails",
+    ),
+)
+
+OTHER_RULES: dict[str, str] = {
+    "SG001": "Several Alembic heads",
+    "SG002": "Cycle in the revision graph",
+    "SG003": "down_revision or depends_on names no revision",
+    "SG004": "Revision id defined by two files",
+    "SG005": "Revises: line disagrees with down_revision",
+    "SG006": "Migration already on the merge base edited",
+    "SG007": "Revision file stager cannot read",
+    "SG008": "Base gained revisions: merging gives two heads",
+    "SG009": "Migration already on the merge base deleted",
+    "SG010": "Alembic configuration stager cannot resolve",
+    "SB001": "File changed on the branch and on the base",
+}
+"""Rules of the branch analysis (``stager analyze``), configurable like the SM rules."""
+
+KNOWN_RULES: frozenset[str] = frozenset(RULES) | frozenset(OTHER_RULES)
+"""Every rule id rules.toml may configure."""

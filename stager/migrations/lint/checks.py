@@ -1,0 +1,545 @@
+"""The migration rules: what each action does to a live PostgreSQL database.
+
+:func:`check_migration` judges one revision file on its own;
+:func:`check_upgrade_path` follows transactions across an ordered list of
+revisions (a branch, or a phase of one), because alembic runs a whole
+``alembic upgrade`` in one transaction unless env.py says otherwise.
+Both return :class:`Hit` s: a rule id, a line and a message naming the
+table, column or value; the engine adds path, risk and hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+from stager.migrations.lint import actions as a
+from stager.migrations.lint.actions import Action, migration_actions
+from stager.migrations.lint.envpy import EnvSettings
+from stager.migrations.model import MigrationFile
+
+UPGRADE = "upgrade"
+DOWNGRADE = "downgrade"
+
+
+class Hit(NamedTuple):
+    """A rule that fired at ``line`` of ``function`` (upgrade, downgrade or None)."""
+
+    rule: str
+    line: int
+    function: str | None
+    message: str
+
+
+class Downgrade(NamedTuple):
+    """What ``downgrade()`` looks like: ``missing``, ``empty``, ``raises`` or ``ok``."""
+
+    shape: str
+    line: int  # its ``def`` line, or the revision line when it is missing
+
+
+def _quote(name: str | None) -> str:
+    return f"'{name}'" if name else "(unnamed)"
+
+
+def _on(action: Action) -> str:
+    return _quote(action.table) if action.table else "a table"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _columns(action: Action) -> str:
+    return ", ".join(_quote(column) for column in action.columns) or "a column"
+
+
+class _Checker:
+    """The rules about one migration's upgrade(), in source order."""
+
+    def __init__(self, actions: Sequence[Action], env: EnvSettings, version: int) -> None:
+        self.up = [action for action in actions if action.function == UPGRADE]
+        self.env = env
+        self.version = version
+        self.hits: list[Hit] = []
+        self.created = {
+            action.table.lower()
+            for action in self.up
+            if action.verb == a.CREATE_TABLE and action.table
+        }
+        self.created_types = {
+            action.name.lower()
+            for action in self.up
+            if action.verb == a.CREATE_ENUM and action.name
+        }
+
+    def hit(self, rule: str, action: Action, message: str) -> None:
+        self.hits.append(Hit(rule, action.line, action.function, message))
+
+    def existing(self, action: Action) -> bool:
+        """True unless the table is created by this same migration (so it is still empty)."""
+        return action.table is None or action.table.lower() not in self.created
+
+    def in_transaction(self, action: Action) -> bool:
+        return self.env.transactional_ddl and not action.autocommit
+
+    def run(self) -> list[Hit]:
+        for action in self.up:
+            check = _BY_VERB.get(action.verb)
+            if check is not None:
+                check(self, action)
+        self._added_and_dropped()
+        self._inserts()
+        self._lock_timeout()
+        return self.hits
+
+    # -- schema ------------------------------------------------------------------
+
+    def _drop_table(self, action: Action) -> None:
+        if self.existing(action):
+            self.hit(
+                "SM001",
+                action,
+                f"drops table {_on(action)}: its data is gone, and code that is still running "
+                "fails on its next query",
+            )
+
+    def _drop_column(self, action: Action) -> None:
+        if self.existing(action):
+            self.hit(
+                "SM002",
+                action,
+                f"drops column {_columns(action)} of {_on(action)}: its data is gone, and code "
+                "that is still running (SQLAlchemy selects every mapped column) fails",
+            )
+
+    def _rename_column(self, action: Action) -> None:
+        if self.existing(action):
+            self.hit(
+                "SM004",
+                action,
+                f"renames column {_columns(action)} of {_on(action)} to {_quote(action.value)}: "
+                "code that is still running uses the old name and fails",
+            )
+
+    def _rename_table(self, action: Action) -> None:
+        if self.existing(action):
+            self.hit(
+                "SM005",
+                action,
+                f"renames table {_on(action)} to {_quote(action.value)}: code that is still "
+                "running uses the old name and fails",
+            )
+
+    def _add_column(self, action: Action) -> None:
+        if not self.existing(action):
+            return
+        flags = action.flags
+        what = f"column {_columns(action)} of {_on(action)}"
+        if "not_null" in flags and "default" not in flags and "primary_key" not in flags:
+            self.hit(
+                "SM006",
+                action,
+                f"adds NOT NULL {what} without a server default: fails as soon as the table "
+                "has a row (existing rows would be NULL)",
+            )
+        if "volatile_default" in flags:
+            self.hit(
+                "SM007",
+                action,
+                f"adds {what} with a volatile default (evaluated per row): PostgreSQL rewrites "
+                "the whole table and its indexes under an ACCESS EXCLUSIVE lock",
+            )
+        elif "default" in flags and self.version < 11:
+            self.hit(
+                "SM007",
+                action,
+                f"adds {what} with a DEFAULT: before PostgreSQL 11 (target: "
+                f"{self.version}) this rewrites the whole table under an ACCESS EXCLUSIVE lock",
+            )
+
+    def _set_not_null(self, action: Action) -> None:
+        if self.existing(action):
+            how = (
+                "the validated CHECK trick avoids the scan"
+                if self.version >= 12
+                else f"PostgreSQL {self.version} cannot skip the scan"
+            )
+            self.hit(
+                "SM008",
+                action,
+                f"sets NOT NULL on {_columns(action)} of {_on(action)}: PostgreSQL scans the "
+                f"whole table under an ACCESS EXCLUSIVE lock ({how})",
+            )
+
+    def _alter_type(self, action: Action) -> None:
+        if self.existing(action):
+            to = f" to {action.value}" if action.value else ""
+            self.hit(
+                "SM009",
+                action,
+                f"changes the type of {_columns(action)} of {_on(action)}{to}: most type "
+                "changes rewrite the table and its indexes under an ACCESS EXCLUSIVE lock, and "
+                "running code may not expect the new type",
+            )
+
+    def _create_index(self, action: Action) -> None:
+        if "concurrently" in action.flags:
+            self._concurrently(action, "CREATE INDEX CONCURRENTLY")
+            return
+        if not self.existing(action):
+            return
+        name = f"index {_quote(action.name)} on {_on(action)}"
+        if "unique" in action.flags:
+            self.hit(
+                "SM015",
+                action,
+                f"builds unique {name} without CONCURRENTLY: writes to the table are blocked "
+                "while it builds, and it fails if existing rows hold duplicates",
+            )
+        else:
+            self.hit(
+                "SM010",
+                action,
+                f"builds {name} without CONCURRENTLY: writes to the table are blocked (SHARE "
+                "lock) for the whole build",
+            )
+
+    def _drop_index(self, action: Action) -> None:
+        if "concurrently" in action.flags:
+            self._concurrently(action, "DROP INDEX CONCURRENTLY")
+        elif self.existing(action):
+            self.hit(
+                "SM011",
+                action,
+                f"drops index {_quote(action.name)} without CONCURRENTLY: takes an ACCESS "
+                "EXCLUSIVE lock on its table, queued behind every running query",
+            )
+
+    def _concurrently(self, action: Action, what: str) -> None:
+        if self.in_transaction(action):
+            self.hit(
+                "SM012",
+                action,
+                f"{what} inside the migration's transaction: PostgreSQL refuses it (cannot run "
+                "inside a transaction block) and the upgrade fails",
+            )
+
+    def _add_foreign_key(self, action: Action) -> None:
+        if self.existing(action) and "not_valid" not in action.flags:
+            self.hit(
+                "SM013",
+                action,
+                f"adds foreign key {_quote(action.name)} on {_on(action)} without NOT VALID: "
+                "PostgreSQL checks every row while it blocks writes to both tables",
+            )
+
+    def _add_check(self, action: Action) -> None:
+        if self.existing(action) and "not_valid" not in action.flags:
+            self.hit(
+                "SM014",
+                action,
+                f"adds check constraint {_quote(action.name)} on {_on(action)} without NOT "
+                "VALID: PostgreSQL checks every row under an ACCESS EXCLUSIVE lock",
+            )
+
+    def _add_unique(self, action: Action) -> None:
+        if self.existing(action) and "using_index" not in action.flags:
+            kind = "exclusion" if "exclude" in action.flags else "unique"
+            self.hit(
+                "SM015",
+                action,
+                f"adds {kind} constraint {_quote(action.name)} on {_on(action)}: builds its "
+                "index while it blocks the table, and fails if existing rows hold duplicates",
+            )
+
+    def _add_primary_key(self, action: Action) -> None:
+        if self.existing(action) and "using_index" not in action.flags:
+            self.hit(
+                "SM016",
+                action,
+                f"adds a primary key to {_on(action)}: builds a unique index and checks NOT "
+                "NULL under an ACCESS EXCLUSIVE lock",
+            )
+
+    # -- enums -------------------------------------------------------------------
+
+    def _enum_add_value(self, action: Action) -> None:
+        created = action.name is not None and action.name.lower() in self.created_types
+        if self.version < 12 and self.in_transaction(action) and not created:
+            self.hit(
+                "SM018",
+                action,
+                f"adds value {_quote(action.value)} to enum {_quote(action.name)} inside a "
+                f"transaction: PostgreSQL {self.version} refuses it (ALTER TYPE ... ADD cannot "
+                "run inside a transaction block before 12)",
+            )
+
+    def _enum_rename_value(self, action: Action) -> None:
+        self.hit(
+            "SM019",
+            action,
+            f"renames value {_quote(action.old_value)} of enum {_quote(action.name)} to "
+            f"{_quote(action.value)}: code that is still running writes the old value and fails",
+        )
+
+    def _drop_type(self, action: Action) -> None:
+        if action.name is None or action.name.lower() not in self.created_types:
+            self.hit(
+                "SM019",
+                action,
+                f"drops type {_quote(action.name)}: if it is an enum being rebuilt, the values "
+                "left out are removed, and code that still writes them fails",
+            )
+
+    def _drop_other(self, action: Action) -> None:
+        self.hit(
+            "SM026",
+            action,
+            f"drops {action.value or 'object'} {_quote(action.name)}, which code or other "
+            "objects may still use",
+        )
+
+    # -- data --------------------------------------------------------------------
+
+    def _update(self, action: Action) -> None:
+        self._data(action, "updates")
+
+    def _delete(self, action: Action) -> None:
+        self._data(action, "deletes")
+
+    def _data(self, action: Action, verb: str) -> None:
+        rows = f"rows of {_on(action)}" if action.table else "rows"
+        if "where" not in action.flags:
+            self.hit(
+                "SM022",
+                action,
+                f"{verb} every row of {_on(action)} (no WHERE) in one transaction: long row "
+                "locks, table bloat, and nothing to resume from if it fails",
+            )
+        else:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} {rows} while the application runs ({_short(action.written)}): a "
+                "data migration, hard to roll back",
+            )
+
+    def _truncate(self, action: Action) -> None:
+        self.hit(
+            "SM022",
+            action,
+            f"truncates {_on(action)}: every row is gone, under an ACCESS EXCLUSIVE lock",
+        )
+
+    def _opaque(self, action: Action) -> None:
+        if "unparsable" in action.flags:
+            why = "PostgreSQL's parser rejects this SQL"
+        elif "procedural" in action.flags:
+            why = "a DO block or CALL runs procedural code stager cannot read"
+        else:
+            why = "the SQL is built at run time (variable, f-string, % or .format)"
+        self.hit(
+            "SM023",
+            action,
+            f"{why}: stager cannot tell what it does, so it is treated as a data change",
+        )
+
+    def _autocommit_block(self, action: Action) -> None:
+        self.hit(
+            "SM027",
+            action,
+            "autocommit_block commits the transaction so far (with alembic's defaults, every "
+            "earlier migration of the same `alembic upgrade`) and runs its statements outside "
+            "any transaction: they are not rolled back if a later step fails",
+        )
+
+    # -- across the migration ----------------------------------------------------
+
+    def _added_and_dropped(self) -> None:
+        added: dict[str, list[str]] = {}
+        for action in self.up:
+            if action.verb == a.ADD_COLUMN and action.table and self.existing(action):
+                added.setdefault(action.table.lower(), []).extend(action.columns)
+        tables = [action for action in self.up if action.verb == a.CREATE_TABLE]
+        for action in self.up:
+            if action.verb == a.DROP_COLUMN and action.table and action.table.lower() in added:
+                new = ", ".join(_quote(c) for c in added[action.table.lower()])
+                self.hit(
+                    "SM003",
+                    action,
+                    f"adds {new} and drops {_columns(action)} on {_on(action)} in one "
+                    "migration: if this is a rename, the data of the dropped column is lost",
+                )
+            elif action.verb == a.DROP_TABLE and tables and self.existing(action):
+                new = ", ".join(_quote(t.table) for t in tables)
+                self.hit(
+                    "SM003",
+                    action,
+                    f"creates {new} and drops {_on(action)} in one migration: if this is a "
+                    "rename, the data of the dropped table is lost",
+                )
+
+    def _inserts(self) -> None:
+        inserts = [action for action in self.up if action.verb == a.INSERT]
+        if not inserts:
+            return
+        tables = ", ".join(dict.fromkeys(_on(action) for action in inserts))
+        count = f"{len(inserts)} statements" if len(inserts) > 1 else "1 statement"
+        self.hit(
+            "SM021",
+            inserts[0],
+            f"inserts rows into {tables} ({count}): reference data that must not already exist "
+            "in any database this runs on",
+        )
+
+    def _lock_timeout(self) -> None:
+        if self.env.lock_timeout:
+            return
+        locking: list[Action] = []
+        for action in self.up:
+            if action.verb == a.SET_LOCK_TIMEOUT:
+                return  # set before any lock is taken
+            if self._takes_lock(action):
+                locking.append(action)
+        if locking:
+            names = list(dict.fromkeys(_on(action) for action in locking))
+            tables = f"table {names[0]}" if len(names) == 1 else f"tables {', '.join(names)}"
+            self.hit(
+                "SM025",
+                locking[0],
+                f"locks existing {tables} with no lock_timeout: while it waits behind a long "
+                "query, every other query on the table queues behind it",
+            )
+
+    def _takes_lock(self, action: Action) -> bool:
+        if not self.existing(action):
+            return False
+        if action.verb in a.LOCKING:
+            return True
+        return action.verb in {a.CREATE_INDEX, a.DROP_INDEX} and "concurrently" not in action.flags
+
+
+_BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
+    a.DROP_TABLE: _Checker._drop_table,
+    a.DROP_COLUMN: _Checker._drop_column,
+    a.RENAME_COLUMN: _Checker._rename_column,
+    a.RENAME_TABLE: _Checker._rename_table,
+    a.ADD_COLUMN: _Checker._add_column,
+    a.SET_NOT_NULL: _Checker._set_not_null,
+    a.ALTER_TYPE: _Checker._alter_type,
+    a.CREATE_INDEX: _Checker._create_index,
+    a.DROP_INDEX: _Checker._drop_index,
+    a.ADD_FOREIGN_KEY: _Checker._add_foreign_key,
+    a.ADD_CHECK: _Checker._add_check,
+    a.ADD_UNIQUE: _Checker._add_unique,
+    a.ADD_PRIMARY_KEY: _Checker._add_primary_key,
+    a.ENUM_ADD_VALUE: _Checker._enum_add_value,
+    a.ENUM_RENAME_VALUE: _Checker._enum_rename_value,
+    a.DROP_TYPE: _Checker._drop_type,
+    a.DROP_OTHER: _Checker._drop_other,
+    a.UPDATE: _Checker._update,
+    a.DELETE: _Checker._delete,
+    a.TRUNCATE: _Checker._truncate,
+    a.OPAQUE: _Checker._opaque,
+    a.AUTOCOMMIT_BLOCK: _Checker._autocommit_block,
+}
+"""The per-action rules; inserts, add+drop pairs and locks are judged per migration."""
+
+
+def check_migration(
+    migration: MigrationFile,
+    env: EnvSettings,
+    version: int,
+    downgrade: Downgrade | None = None,
+    actions: Sequence[Action] | None = None,
+) -> list[Hit]:
+    """Every rule about one revision file on its own (SM017 needs the upgrade path)."""
+    found = list(actions) if actions is not None else list(migration_actions(migration))
+    hits = _Checker(found, env, version).run()
+    if downgrade is not None and downgrade.shape != "ok":
+        does_something = any(
+            action.function == UPGRADE and action.verb != a.OTHER for action in found
+        )
+        if does_something:
+            text = {
+                "missing": "has no downgrade()",
+                "empty": "has an empty downgrade() (pass)",
+                "raises": "has a downgrade() that raises",
+            }[downgrade.shape]
+            hits.append(
+                Hit(
+                    "SM024",
+                    downgrade.line,
+                    DOWNGRADE if downgrade.shape != "missing" else None,
+                    f"{text}: `alembic downgrade` cannot undo it, so rolling back a release "
+                    "means restoring a backup",
+                )
+            )
+    return hits
+
+
+class _Added(NamedTuple):
+    migration: MigrationFile
+    action: Action
+
+
+def check_upgrade_path(
+    migrations: Iterable[MigrationFile], env: EnvSettings, version: int
+) -> list[tuple[MigrationFile, Hit]]:
+    """SM017 over revisions in upgrade order: a new enum value used before its commit.
+
+    Transactions follow alembic: one for the whole upgrade, or one per
+    migration with ``transaction_per_migration``, none with
+    ``transactional_ddl=False``; ``autocommit_block`` (and a literal COMMIT)
+    commits what came before it.
+    """
+    if not env.transactional_ddl:
+        return []
+    pending: dict[str, _Added] = {}  # value → where it was added
+    created_types: set[str] = set()
+    found: list[tuple[MigrationFile, Hit]] = []
+    for migration in migrations:
+        for action in migration_actions(migration):
+            if action.function != UPGRADE:
+                continue
+            if action.verb in {a.AUTOCOMMIT_BLOCK, a.COMMIT}:
+                pending.clear()
+                created_types.clear()
+                continue
+            if action.verb == a.CREATE_ENUM:
+                created_types.add((action.name or "").lower())
+                continue
+            if action.verb == a.ENUM_ADD_VALUE and action.value is not None:
+                type_name = (action.name or "").lower()
+                if not action.autocommit and type_name not in created_types:
+                    pending[action.value] = _Added(migration, action)
+                continue
+            used = [value for value in pending if value in action.literals]
+            for value in used:
+                added = pending[value]
+                where = (
+                    "earlier in this migration"
+                    if added.migration is migration
+                    else f"by {added.migration.revision} ({added.migration.path}:"
+                    f"{added.action.line}) in the same transaction — alembic runs the whole "
+                    "upgrade in one transaction unless env.py sets transaction_per_migration"
+                )
+                found.append(
+                    (
+                        migration,
+                        Hit(
+                            "SM017",
+                            action.line,
+                            action.function,
+                            f"uses enum value {_quote(value)}, added to "
+                            f"{_quote(added.action.name)} {where}: PostgreSQL refuses it "
+                            "(unsafe use of new value) until "
+                            "that transaction commits",
+                        ),
+                    )
+                )
+        if env.transaction_per_migration:
+            pending.clear()
+            created_types.clear()
+    return found

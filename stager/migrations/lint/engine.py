@@ -1,0 +1,270 @@
+"""Running the migration rules: inline ignores, rules.toml settings, findings.
+
+Two entry points share everything below them:
+
+* :func:`lint_paths` — ``stager lint``: files and folders on disk, no git;
+* :func:`with_rule_findings` — ``stager analyze``: the branch's added and
+  modified revisions, read from git in one batch with their env.py.
+
+A rule is silenced by ``# stager: ignore[SM001]`` (or ``[SM001, SM002]``, or
+a bare ``# stager: ignore`` for every rule) on the line it reports, or on the
+``def upgrade``/``def downgrade`` line for the whole function; by
+``[rules.SM001] enabled = false`` or ``ignore = ["glob", ...]`` in rules.toml;
+and ``[rules.SM001] risk = "..."`` changes its risk.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, NamedTuple
+
+from stager.findings import Finding
+from stager.migrations.lint.catalogue import RULES
+from stager.migrations.lint.checks import (
+    DOWNGRADE,
+    UPGRADE,
+    Downgrade,
+    Hit,
+    check_migration,
+    check_upgrade_path,
+)
+from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.model import BlobSource, MigrationFile
+from stager.rules import Rules
+from stager.types import RepoPath, Sha
+
+if TYPE_CHECKING:
+    from stager.git import TreeEntry
+    from stager.migrations.compare import MigrationReport
+
+_IGNORE = re.compile(rb"#\s*stager:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
+_DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+(upgrade|downgrade)\b", re.MULTILINE)
+_ALL = frozenset({"*"})
+_UNREADABLE = "SG007"
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the rules need from a revision file's text beyond its operations."""
+
+    ignores: Mapping[int, frozenset[str]] = field(default_factory=dict)  # {"*"}: every rule
+    def_lines: Mapping[str, int] = field(default_factory=dict)  # upgrade/downgrade → line
+    downgrade: Downgrade | None = None  # None: not looked at, or nothing to undo
+
+    def ignored(self, hit: Hit) -> bool:
+        """True when an inline comment silences ``hit``."""
+        lines = [hit.line]
+        if hit.function is not None and hit.function in self.def_lines:
+            lines.append(self.def_lines[hit.function])
+        for line in lines:
+            rules = self.ignores.get(line)
+            if rules is not None and (rules is _ALL or "*" in rules or hit.rule in rules):
+                return True
+        return False
+
+
+def _ignores(source: bytes) -> dict[int, frozenset[str]]:
+    found: dict[int, frozenset[str]] = {}
+    for match in _IGNORE.finditer(source):
+        line = source.count(b"\n", 0, match.start()) + 1
+        listed = match.group(1)
+        if listed is None:
+            found[line] = _ALL
+        else:
+            ids = {part.strip().decode("ascii", "replace").upper() for part in listed.split(b",")}
+            found[line] = frozenset(ids - {""}) or _ALL
+    return found
+
+
+def _downgrade(module: ast.Module, fallback_line: int) -> Downgrade:
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == DOWNGRADE:
+            body = [
+                statement
+                for statement in node.body
+                if not (
+                    isinstance(statement, ast.Pass)
+                    or (
+                        isinstance(statement, ast.Expr)
+                        and isinstance(statement.value, ast.Constant)
+                    )
+                )
+            ]
+            if not body:
+                return Downgrade("empty", node.lineno)
+            if isinstance(body[0], ast.Raise):
+                return Downgrade("raises", node.lineno)
+            return Downgrade("ok", node.lineno)
+    return Downgrade("missing", fallback_line)
+
+
+def source_facts(migration: MigrationFile, source: bytes | None) -> SourceFacts:
+    """Inline ignores, ``def`` lines and the downgrade's shape; cheap when nothing is there."""
+    if source is None:
+        return SourceFacts()
+    ignores = _ignores(source)
+    def_lines = {
+        match.group(1).decode(): source.count(b"\n", 0, match.start()) + 1
+        for match in _DEF.finditer(source)
+    }
+    downgrade = None
+    has_downgrade_ops = any(op.function == DOWNGRADE for op in migration.operations)
+    has_upgrade_ops = any(op.function == UPGRADE for op in migration.operations)
+    if has_upgrade_ops and not has_downgrade_ops:
+        # Only now is the downgrade worth a parse: it may be missing, empty or raise.
+        try:
+            module = ast.parse(source)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            module = None
+        if module is not None:
+            downgrade = _downgrade(module, migration.revision_line or 1)
+    return SourceFacts(ignores, def_lines, downgrade)
+
+
+def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
+    rule = RULES[hit.rule]
+    return Finding(
+        path=path,
+        line=hit.line or None,
+        rule=hit.rule,
+        risk=rule.risk,
+        message=hit.message,
+        hint=rule.hint_for(version),
+    )
+
+
+def file_findings(
+    migration: MigrationFile, source: bytes | None, env: EnvSettings, version: int
+) -> list[Finding]:
+    """The rules about one revision file, minus what its inline comments silence."""
+    facts = source_facts(migration, source)
+    hits = check_migration(migration, env, version, facts.downgrade)
+    return [_finding(migration.path, hit, version) for hit in hits if not facts.ignored(hit)]
+
+
+def path_findings(
+    migrations: Sequence[MigrationFile],
+    env: EnvSettings,
+    version: int,
+    sources: Mapping[RepoPath, bytes] | None = None,
+) -> list[Finding]:
+    """SM017 over ``migrations`` in upgrade order (a branch, or one phase of it)."""
+    facts: dict[RepoPath, SourceFacts] = {}
+    found: list[Finding] = []
+    for migration, hit in check_upgrade_path(migrations, env, version):
+        if migration.path not in facts:
+            source = (sources or {}).get(migration.path)
+            facts[migration.path] = source_facts(migration, source)
+        if not facts[migration.path].ignored(hit):
+            found.append(_finding(migration.path, hit, version))
+    return found
+
+
+def apply_settings(findings: Iterable[Finding], rules: Rules) -> list[Finding]:
+    """rules.toml's ``[rules.ID]`` tables: drop disabled or ignored findings, change risks."""
+    settings = rules.rule_settings
+    if not settings:
+        return list(findings)
+    kept: list[Finding] = []
+    for finding in findings:
+        setting = settings.get(finding.rule)
+        if setting is None:
+            kept.append(finding)
+            continue
+        if not setting.enabled or (finding.path is not None and setting.ignores(finding.path)):
+            continue
+        kept.append(replace(finding, risk=setting.risk) if setting.risk else finding)
+    return kept
+
+
+def unreadable_findings(migration: MigrationFile) -> list[Finding]:
+    """SG007 for each problem of a revision file stager (and alembic) cannot read."""
+    from stager.migrations.compare import HINTS, RISKS
+
+    return [
+        Finding(
+            path=migration.path,
+            line=problem.line or None,
+            rule=_UNREADABLE,
+            risk=RISKS[_UNREADABLE],
+            message=problem.message,
+            hint=HINTS[_UNREADABLE],
+        )
+        for problem in migration.problems
+    ]
+
+
+class Linted(NamedTuple):
+    """Revision files checked together: one Alembic environment's upgrade path."""
+
+    migrations: tuple[MigrationFile, ...]  # in upgrade order
+    env: EnvSettings
+
+
+def lint_migrations(
+    groups: Sequence[Linted], sources: Mapping[RepoPath, bytes], version: int
+) -> list[Finding]:
+    """Per-file rules for every migration, and SM017 along each group's upgrade path."""
+    found: list[Finding] = []
+    for group in groups:
+        for migration in group.migrations:
+            found.extend(file_findings(migration, sources.get(migration.path), group.env, version))
+        found.extend(path_findings(group.migrations, group.env, version, sources))
+    return found
+
+
+def group_by_env(
+    migrations: Iterable[MigrationFile], env_of: Callable[[MigrationFile], EnvSettings]
+) -> list[Linted]:
+    """Migrations (kept in the order given) grouped by the env.py that runs them."""
+    groups: dict[str | None, tuple[EnvSettings, list[MigrationFile]]] = {}
+    for migration in migrations:
+        env = env_of(migration)
+        groups.setdefault(env.path, (env, []))[1].append(migration)
+    return [Linted(tuple(items), env) for env, items in groups.values()]
+
+
+def with_rule_findings(
+    findings: Sequence[Finding],
+    report: MigrationReport,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    rules: Rules,
+    blobs: BlobSource,
+) -> list[Finding]:
+    """``findings`` plus the migration rules of the branch, with rules.toml settings applied.
+
+    The branch's added revisions are checked one by one and along their
+    upgrade order (SM017); its modified ones (already run somewhere: SG006)
+    one by one. Revision files and their env.py are read in one batch.
+    """
+    added = [m for m in report.added if m.revision is not None]
+    modified = [m for m in report.modified if m.revision is not None]
+    if not added and not modified:
+        return apply_settings(findings, rules)
+    env_paths = {
+        m.path: find_env(m.path, lambda path: path in head_tree) for m in (*added, *modified)
+    }
+    wanted: dict[Sha, RepoPath] = {m.blob: m.path for m in (*added, *modified)}
+    for env_path in set(env_paths.values()):
+        if env_path is not None:
+            wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
+    data = blobs.read_blobs(wanted)
+    sources = {wanted[blob]: content for blob, content in data.items()}
+    envs = {
+        path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
+        for path in set(env_paths.values())
+    }
+    version = rules.postgres_version
+
+    def env_of(migration: MigrationFile) -> EnvSettings:
+        return envs[env_paths[migration.path]]
+
+    rule_findings = lint_migrations(group_by_env(added, env_of), sources, version)
+    for migration in modified:
+        rule_findings.extend(
+            file_findings(migration, sources.get(migration.path), env_of(migration), version)
+        )
+    return apply_settings([*findings, *rule_findings], rules)

@@ -1,0 +1,190 @@
+"""``stager lint``: revision files and folders on disk, no git, no branch.
+
+A folder is read like alembic would: its alembic.ini / pyproject.toml name
+the versions folders (stager's discovery, on the folder's files); a folder
+without any (a versions folder itself) is taken whole. Each file's env.py is
+the nearest one above it. Files that hold no ``revision = ...`` are not
+revision files and are skipped; files that do not parse are SG007 findings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.errors import StagerError
+from stager.findings import Finding, finding_order
+from stager.migrations.lint.engine import (
+    apply_settings,
+    group_by_env,
+    lint_migrations,
+    unreadable_findings,
+)
+from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.model import MigrationFile
+from stager.migrations.parse import parse_migration
+from stager.rules import Rules
+from stager.types import RepoPath, Sha
+
+# Folders never worth walking for revision files.
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages"})
+_NOT_REVISIONS = frozenset({"env.py", "__init__.py"})
+# An env.py further up than this is some other project's.
+_ENV_LEVELS = 3
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """What ``stager lint`` found; ``files`` in upgrade order per Alembic environment."""
+
+    files: tuple[MigrationFile, ...]
+    findings: tuple[Finding, ...]
+    postgres_version: int
+    environments: tuple[EnvSettings, ...]
+    skipped: tuple[RepoPath, ...]  # .py files that are no revision files
+
+
+class _DiskBlobs:
+    """A BlobSource over files on disk: the 'blob id' is the file's path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read_blobs(self, blobs: Iterable[Sha]) -> Mapping[Sha, bytes]:
+        found: dict[Sha, bytes] = {}
+        for blob in blobs:
+            try:
+                found[blob] = (self.root / blob).read_bytes()
+            except OSError:
+                continue
+        return found
+
+
+def _walk(folder: Path) -> list[str]:
+    """Files under ``folder`` ('/'-separated, relative), skipping hidden and vendored folders."""
+    found: list[str] = []
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(
+            name
+            for name in dirs
+            if not name.startswith(".")
+            and name not in _SKIPPED_DIRS
+            and not (Path(current) / name / "pyvenv.cfg").exists()
+        )
+        relative = Path(current).relative_to(folder).as_posix()
+        prefix = "" if relative == "." else f"{relative}/"
+        found.extend(prefix + name for name in sorted(files))
+    return found
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """Revision file candidates of a folder, in alembic's load order where it has one."""
+    from stager.git import TreeEntry
+    from stager.migrations.discovery import discover, migration_entries
+
+    paths = _walk(folder)
+    tree = {
+        RepoPath(path): TreeEntry(RepoPath(path), "100644", Sha(path))
+        for path in paths
+        if path.endswith((".py", ".ini", ".toml"))
+    }
+    configs = discover(tree, _DiskBlobs(folder))
+    entries = migration_entries(configs, tree)
+    if entries:
+        return [folder / path for path in entries]
+    return [
+        folder / path
+        for path in paths
+        if path.endswith(".py") and path.rsplit("/", 1)[-1] not in _NOT_REVISIONS
+    ]
+
+
+def _display(path: Path, root: Path) -> RepoPath:
+    try:
+        return RepoPath(path.resolve().relative_to(root.resolve()).as_posix())
+    except ValueError:
+        return RepoPath(path.resolve().as_posix())
+
+
+def collect(paths: Sequence[Path], root: Path) -> list[Path]:
+    """The files to lint: files as given, folders expanded; none given means ``root``."""
+    found: dict[Path, None] = {}
+    for given in paths or [root]:
+        path = given if given.is_absolute() else root / given
+        if path.is_dir():
+            found.update(dict.fromkeys(folder_files(path)))
+        elif path.is_file():
+            found[path] = None
+        else:
+            raise StagerError(
+                f"{given}: no such file or folder", "pass revision files or versions folders"
+            )
+    return list(found)
+
+
+def _blob_id(data: bytes) -> Sha:
+    return Sha(hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest())
+
+
+def _upgrade_order(migrations: Sequence[MigrationFile]) -> list[MigrationFile]:
+    from stager.migrations.graph import RevisionGraph
+
+    graph = RevisionGraph.build(migrations)
+    position = {revision: index for index, revision in enumerate(graph.upgrade_order())}
+    end = len(position)
+    return sorted(
+        migrations,
+        key=lambda m: (position.get(m.revision, end) if m.revision else end, m.path),
+    )
+
+
+def lint_paths(paths: Sequence[Path], root: Path, rules: Rules) -> LintReport:
+    """Lint revision files and folders (``root`` resolves relative paths and names files)."""
+    files = collect(paths, root)
+    migrations: list[MigrationFile] = []
+    sources: dict[RepoPath, bytes] = {}
+    absolute: dict[RepoPath, Path] = {}
+    skipped: list[RepoPath] = []
+    findings: list[Finding] = []
+    for file in files:
+        display = _display(file, root)
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise StagerError(
+                f"{display}: cannot read: {error.strerror}", "check the file's permissions"
+            ) from None
+        migration = parse_migration(display, _blob_id(data), data)
+        unreadable = any(p.message.startswith("cannot parse") for p in migration.problems)
+        if migration.revision is None and not unreadable:
+            skipped.append(display)
+            continue
+        findings.extend(unreadable_findings(migration))
+        if unreadable:
+            continue
+        migrations.append(migration)
+        sources[display] = data
+        absolute[display] = file
+
+    envs: dict[str | None, EnvSettings] = {None: EnvSettings()}
+
+    def env_of(migration: MigrationFile) -> EnvSettings:
+        path = find_env(absolute[migration.path].as_posix(), os.path.isfile, _ENV_LEVELS)
+        if path not in envs:
+            assert path is not None
+            envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), root))
+        return envs[path]
+
+    groups = group_by_env(_upgrade_order(migrations), env_of)
+    findings.extend(lint_migrations(groups, sources, rules.postgres_version))
+    ordered = tuple(migration for group in groups for migration in group.migrations)
+    return LintReport(
+        files=ordered,
+        findings=tuple(sorted(apply_settings(findings, rules), key=finding_order)),
+        postgres_version=rules.postgres_version,
+        environments=tuple(group.env for group in groups),
+        skipped=tuple(skipped),
+    )

@@ -1,0 +1,468 @@
+"""Literal SQL, read by pglast (the real PostgreSQL parser): what each statement does.
+
+:func:`parse_statements` turns SQL text into :class:`Statement` s, one per
+change (an ``ALTER TABLE`` with three actions gives three), with the table,
+columns and flags the migration rules need. :func:`statement_kinds` is the
+coarse view (``["INSERT", "ALTER TABLE DROP COLUMN"]``) the classification uses.
+
+pglast is imported inside :func:`parse_statements` only: most revision files
+hold no literal SQL, and the analyze path must not pay for the import. Results
+are cached by SQL text, so the extraction and the rules parse each string once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+UNPARSABLE = "UNPARSABLE"
+"""Kind of SQL pglast rejects: stager cannot tell what it does (opaque)."""
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_QUOTED = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")""")
+_PARAMETER = re.compile(r"(?<![:\w]):[A-Za-z_]\w*|%\([A-Za-z_]\w*\)s|%s")
+
+# Statement node names whose kind is not simply their CamelCase split.
+_STATEMENT_NAMES = {
+    "InsertStmt": "INSERT",
+    "UpdateStmt": "UPDATE",
+    "DeleteStmt": "DELETE",
+    "MergeStmt": "MERGE",
+    "SelectStmt": "SELECT",
+    "TruncateStmt": "TRUNCATE",
+    "CopyStmt": "COPY",
+    "DoStmt": "DO",
+    "CallStmt": "CALL",
+    "CreateStmt": "CREATE TABLE",
+    "ViewStmt": "CREATE VIEW",
+    "CreateEnumStmt": "CREATE TYPE",
+    "CompositeTypeStmt": "CREATE TYPE",
+    "CreateFunctionStmt": "CREATE FUNCTION",
+    "CreateTrigStmt": "CREATE TRIGGER",
+    "CreateSeqStmt": "CREATE SEQUENCE",
+    "AlterSeqStmt": "ALTER SEQUENCE",
+    "CreateExtensionStmt": "CREATE EXTENSION",
+    "CreateSchemaStmt": "CREATE SCHEMA",
+    "GrantStmt": "GRANT",
+    "VariableSetStmt": "SET",
+}
+
+# Functions PostgreSQL marks VOLATILE that people put in column defaults: such
+# a default is evaluated per row, so ADD COLUMN rewrites the whole table.
+VOLATILE_FUNCTIONS = frozenset(
+    {
+        "random",
+        "random_normal",
+        "gen_random_uuid",
+        "uuidv4",
+        "uuidv7",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "gen_random_bytes",
+        "clock_timestamp",
+        "timeofday",
+        "nextval",
+        "txid_current",
+    }
+)
+# Column types whose implicit default is a sequence (per-row, hence a rewrite).
+SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+
+# COMMIT / ROLLBACK inside a migration end alembic's transaction (a known hack).
+_TRANSACTION_KINDS = frozenset({"BEGIN", "START", "COMMIT", "ROLLBACK"})
+
+_CONSTRAINT_FLAGS = {
+    "CONSTR_FOREIGN": "foreign_key",
+    "CONSTR_CHECK": "check",
+    "CONSTR_UNIQUE": "unique",
+    "CONSTR_PRIMARY": "primary_key",
+    "CONSTR_EXCLUSION": "exclude",
+    "CONSTR_NOTNULL": "not_null",
+}
+
+
+class Statement(NamedTuple):
+    """One change made by literal SQL.
+
+    ``kind`` is the coarse kind (see :func:`statement_kinds`); ``flags`` holds
+    what the rules ask about: ``concurrently``, ``unique``, ``where``,
+    ``not_valid``, ``using_index``, ``not_null``, ``default``,
+    ``volatile_default``, ``foreign_key``, ``check``, ``primary_key``,
+    ``exclude``, ``if_exists``, ``local``. ``literals`` are the string
+    constants the statement uses (to spot a new enum value being used).
+    A NamedTuple, not a dataclass: one is made per statement, and the class
+    itself is built on the analyze path.
+    """
+
+    kind: str
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    name: str | None = None  # index, constraint, type, variable or dropped object
+    value: str | None = None  # enum value added / new name of a rename
+    old_value: str | None = None  # enum value renamed / column renamed
+    flags: frozenset[str] = frozenset()
+    literals: frozenset[str] = frozenset()
+    text: str = ""  # the statement as written, one line, shortened
+
+
+def _words(camel: str) -> str:
+    return _CAMEL.sub(" ", camel).upper()
+
+
+def _object_name(value: object) -> str:
+    """``OBJECT_MATVIEW`` → ``MATERIALIZED VIEW``."""
+    name = str(value or "OBJECT_UNKNOWN").removeprefix("OBJECT_")
+    return {"MATVIEW": "MATERIALIZED VIEW", "FOREIGN_TABLE": "FOREIGN TABLE"}.get(
+        name, name.replace("_", " ")
+    )
+
+
+def _strings(items: Any) -> list[str]:
+    """``[{"String": {"sval": "a"}}, ...]`` → ``["a", ...]``."""
+    return [
+        item["String"].get("sval", "")
+        for item in items or ()
+        if isinstance(item, dict) and "String" in item
+    ]
+
+
+def _relation(node: dict[str, Any] | None) -> str | None:
+    if not node:
+        return None
+    name = node.get("relname")
+    return str(name) if name is not None else None
+
+
+def _walk_literals(node: Any, found: set[str]) -> None:
+    """Every string constant (``A_Const`` ``sval``) below ``node``."""
+    if isinstance(node, dict):
+        constant = node.get("A_Const")
+        if constant is not None:
+            sval = constant.get("sval")
+            if isinstance(sval, dict) and "sval" in sval:
+                found.add(sval["sval"])
+            return
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _walk_literals(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict | list):
+                _walk_literals(item, found)
+
+
+def _literals(node: Any) -> frozenset[str]:
+    found: set[str] = set()
+    _walk_literals(node, found)
+    return frozenset(found)
+
+
+def _function_names(node: Any) -> Iterator[str]:
+    """Names of every function called below ``node`` (last part: ``public.f`` → ``f``)."""
+    if isinstance(node, dict):
+        call = node.get("FuncCall")
+        if call is not None:
+            names = _strings(call.get("funcname"))
+            if names:
+                yield names[-1].lower()
+        for value in node.values():
+            yield from _function_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _function_names(item)
+
+
+def is_volatile_expression(node: Any) -> bool:
+    """A default expression PostgreSQL evaluates per row (``random()``, ``nextval``…)."""
+    return any(name in VOLATILE_FUNCTIONS for name in _function_names(node))
+
+
+def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
+    """Flags and literals of a column added by ``ADD COLUMN``."""
+    flags: set[str] = set()
+    literals: set[str] = set()
+    type_names = _strings((column.get("typeName") or {}).get("names"))
+    if type_names and type_names[-1].lower() in SERIAL_TYPES:
+        flags.update({"default", "volatile_default", "not_null"})
+    for item in column.get("constraints") or ():
+        constraint = item.get("Constraint", {})
+        contype = constraint.get("contype")
+        if contype == "CONSTR_DEFAULT":
+            expression = constraint.get("raw_expr")
+            if not (
+                isinstance(expression, dict)
+                and "A_Const" in expression
+                and expression["A_Const"].get("isnull")
+            ):
+                flags.add("default")
+            if is_volatile_expression(expression):
+                flags.add("volatile_default")
+            _walk_literals(expression, literals)
+        elif contype in {"CONSTR_IDENTITY", "CONSTR_GENERATED"}:
+            # Filling an identity or stored generated column rewrites every row.
+            flags.update({"default", "volatile_default"})
+        elif contype in _CONSTRAINT_FLAGS:
+            flags.add(_CONSTRAINT_FLAGS[contype])
+            if contype == "CONSTR_FOREIGN" and constraint.get("skip_validation"):
+                flags.add("not_valid")
+    return flags, frozenset(literals)
+
+
+def _constraint(constraint: dict[str, Any]) -> tuple[set[str], tuple[str, ...]]:
+    flags: set[str] = set()
+    contype = constraint.get("contype")
+    if contype in _CONSTRAINT_FLAGS:
+        flags.add(_CONSTRAINT_FLAGS[contype])
+    if constraint.get("skip_validation"):
+        flags.add("not_valid")
+    if constraint.get("indexname"):
+        flags.add("using_index")
+    columns = _strings(constraint.get("fk_attrs") or constraint.get("keys"))
+    return flags, tuple(columns)
+
+
+def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
+    target = _object_name(node.get("objtype"))
+    table = _relation(node.get("relation"))
+    statements: list[Statement] = []
+    for raw in node.get("cmds", ()):
+        cmd = raw.get("AlterTableCmd", {})
+        action = str(cmd.get("subtype", "AT_Unknown")).removeprefix("AT_")
+        kind = f"ALTER {target} {_words(action)}"
+        definition = cmd.get("def") or {}
+        name = cmd.get("name")
+        flags: set[str] = set()
+        literals: frozenset[str] = frozenset()
+        columns: tuple[str, ...] = (name,) if name else ()
+        constraint_name = None
+        if action == "AddColumn" and "ColumnDef" in definition:
+            column = definition["ColumnDef"]
+            columns = (column.get("colname", ""),)
+            flags, literals = _column_def(column)
+        elif action == "AddConstraint" and "Constraint" in definition:
+            flags, columns = _constraint(definition["Constraint"])
+            constraint_name = definition["Constraint"].get("conname")
+        elif action in {"DropConstraint", "ValidateConstraint"}:
+            constraint_name, columns = name, ()
+        elif action == "ColumnDefault":
+            literals = _literals(definition)
+        statements.append(
+            Statement(
+                kind=kind,
+                table=table,
+                columns=columns,
+                name=constraint_name,
+                flags=frozenset(flags),
+                literals=literals,
+                text=text,
+            )
+        )
+    return statements
+
+
+def _drop(node: dict[str, Any], text: str) -> list[Statement]:
+    what = _object_name(node.get("removeType"))
+    flags = {"concurrently"} if node.get("concurrent") else set()
+    if node.get("missing_ok"):
+        flags.add("if_exists")
+    statements: list[Statement] = []
+    for item in node.get("objects") or [{}]:
+        if "List" in item:
+            parts = _strings(item["List"].get("items"))
+        elif "TypeName" in item:
+            parts = _strings(item["TypeName"].get("names"))
+        elif "ObjectWithArgs" in item:
+            parts = _strings(item["ObjectWithArgs"].get("objname"))
+        elif "String" in item:
+            parts = [item["String"].get("sval", "")]
+        else:
+            parts = []
+        # DROP TRIGGER name ON table: the list is [table, name]
+        name = parts[-1] if parts else None
+        table = None
+        if what == "TABLE":
+            table = name
+        elif what in {"TRIGGER", "RULE", "POLICY"} and len(parts) >= 2:
+            table = parts[-2]
+        statements.append(
+            Statement(f"DROP {what}", table=table, name=name, flags=frozenset(flags), text=text)
+        )
+    return statements
+
+
+def _rename(node: dict[str, Any], text: str) -> Statement:
+    what = _object_name(node.get("renameType"))
+    table = _relation(node.get("relation"))
+    old = node.get("subname")
+    if what == "TYPE":
+        old = ".".join(_strings(node.get("object", {}).get("List", {}).get("items"))) or None
+    return Statement(
+        f"RENAME {what}",
+        table=table,
+        columns=(old,) if what == "COLUMN" and old else (),
+        value=node.get("newname"),
+        old_value=old,
+        text=text,
+    )
+
+
+def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
+    """Statements of one parsed statement; data-modifying CTEs count too."""
+    ((name, node),) = statement.items()
+    found: list[Statement] = []
+    for cte in (node.get("withClause") or {}).get("ctes", ()):
+        found.extend(_statements_of(cte["CommonTableExpr"]["ctequery"], text))
+    if name == "AlterTableStmt":
+        found.extend(_alter_table(node, text))
+    elif name == "DropStmt":
+        found.extend(_drop(node, text))
+    elif name == "RenameStmt":
+        found.append(_rename(node, text))
+    elif name == "AlterEnumStmt":
+        type_name = ".".join(_strings(node.get("typeName")))
+        renamed = node.get("oldVal")
+        found.append(
+            Statement(
+                "ALTER TYPE RENAME VALUE" if renamed else "ALTER TYPE ADD VALUE",
+                name=type_name,
+                value=node.get("newVal"),
+                old_value=renamed,
+                text=text,
+            )
+        )
+    elif name == "IndexStmt":
+        flags = {
+            flag
+            for flag, key in (("unique", "unique"), ("concurrently", "concurrent"))
+            if node.get(key)
+        }
+        columns = tuple(
+            param["IndexElem"]["name"]
+            for param in node.get("indexParams", ())
+            if param.get("IndexElem", {}).get("name")
+        )
+        found.append(
+            Statement(
+                "CREATE UNIQUE INDEX" if node.get("unique") else "CREATE INDEX",
+                table=_relation(node.get("relation")),
+                columns=columns,
+                name=node.get("idxname"),
+                flags=frozenset(flags),
+                text=text,
+            )
+        )
+    elif name == "CreateTableAsStmt":
+        found.append(Statement(f"CREATE {_object_name(node.get('objtype'))}", text=text))
+    elif name == "CreateEnumStmt":
+        found.append(
+            Statement(
+                "CREATE TYPE",
+                name=".".join(_strings(node.get("typeName"))),
+                literals=frozenset(_strings(node.get("vals"))),
+                flags=frozenset({"enum"}),
+                text=text,
+            )
+        )
+    elif name == "TruncateStmt":
+        for relation in node.get("relations", ()):
+            found.append(
+                Statement("TRUNCATE", table=_relation(relation.get("RangeVar")), text=text)
+            )
+    elif name in {"UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt"}:
+        flags = {"where"} if node.get("whereClause") else set()
+        found.append(
+            Statement(
+                _STATEMENT_NAMES[name],
+                table=_relation(node.get("relation")),
+                flags=frozenset(flags),
+                literals=_literals(node),
+                text=text,
+            )
+        )
+    elif name == "CreateStmt":
+        found.append(Statement("CREATE TABLE", table=_relation(node.get("relation")), text=text))
+    elif name == "TransactionStmt":
+        kind = str(node.get("kind", "")).removeprefix("TRANS_STMT_")
+        found.append(Statement(kind if kind in _TRANSACTION_KINDS else f"TRANSACTION {kind}"))
+    elif name == "VariableSetStmt":
+        found.append(
+            Statement(
+                "SET",
+                name=node.get("name"),
+                flags=frozenset({"local"} if node.get("is_local") else ()),
+                text=text,
+            )
+        )
+    elif name in _STATEMENT_NAMES:
+        found.append(Statement(_STATEMENT_NAMES[name], literals=_literals(node), text=text))
+    else:
+        found.append(Statement(_words(name.removesuffix("Stmt")), text=text))
+    return found
+
+
+def _excerpt(sql: str, raw: dict[str, Any]) -> str:
+    start = raw.get("stmt_location", 0)
+    length = raw.get("stmt_len") or len(sql.encode("utf-8")) - start
+    # libpg_query's offsets count bytes
+    text = sql.encode("utf-8")[start : start + length].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _with_placeholders(sql: str) -> str:
+    """``:name`` (``sa.text``) and ``%(name)s``/``%s`` (DBAPI) parameters as ``$1``.
+
+    PostgreSQL's parser knows only ``$n``; quoted strings and ``::`` casts are kept.
+    """
+    parts = _QUOTED.split(sql)
+    # odd positions are the quoted strings the split kept
+    return "".join(
+        part if index % 2 else _PARAMETER.sub("$1", part) for index, part in enumerate(parts)
+    )
+
+
+def _parse(sql: str) -> list[Statement]:
+    # The JSON form of libpg_query's tree is 3x faster to get than pglast's
+    # Python node objects, and holds all the rules need.
+    from pglast.parser import parse_sql_json
+
+    tree = json.loads(parse_sql_json(sql))
+    found: list[Statement] = []
+    for raw in tree.get("stmts", ()):
+        found.extend(_statements_of(raw["stmt"], _excerpt(sql, raw)))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_statements(sql: str) -> tuple[Statement, ...]:
+    """Every change ``sql`` makes; SQL PostgreSQL's parser rejects gives one UNPARSABLE.
+
+    Bind parameters (``:name``, ``%(name)s``) are accepted. Never raises; an
+    empty string gives ``()``.
+    """
+    if not sql.strip():
+        return ()
+    try:
+        return tuple(_parse(sql))
+    except Exception:
+        # pglast raises ParseError for bad SQL; anything else that fails on odd
+        # input must not stop the analysis either: the SQL is simply opaque.
+        pass
+    if ":" in sql or "%" in sql:
+        try:
+            return tuple(_parse(_with_placeholders(sql)))
+        except Exception:
+            pass
+    return (Statement(UNPARSABLE, text=" ".join(sql.split())[:120]),)
+
+
+def statement_kinds(sql: str) -> list[str]:
+    """Kinds of every statement in ``sql``, e.g. ``["INSERT", "ALTER TABLE DROP COLUMN"]``.
+
+    SQL that PostgreSQL's parser rejects gives ``["UNPARSABLE"]``; this never raises.
+    """
+    return [statement.kind for statement in parse_statements(sql)]

@@ -1,0 +1,403 @@
+"""Import edges: a module never lands before the module code it needs.
+
+Python (module-level imports, read with ``ast``): a changed module that imports
+a module the branch adds, or uses a name the branch adds to a module it
+imports (directly or through changed packages that re-export it), needs that
+module's change. The other way round, a change that removes a module or a
+name waits for the changes that stop using it: until then, the old version of
+the user still imports it. Only first-party modules count: import names are
+resolved to files of the repository.
+
+JS/TS: relative imports (``import … from './x'``, ``require('./x')``,
+``import('./x')``, ``export … from './x'``) of a file the branch adds or changes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from stager.diff import ChangedFile, Status
+from stager.plan.phase import Dependency, DependencyKind
+from stager.plan.pyfacts import ImportRef, PyFacts
+from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
+from stager.types import RepoPath
+
+_MAX_NAMES = 3
+
+
+def _names(names: Iterable[str]) -> str:
+    ordered = sorted(names)
+    shown = ", ".join(f"`{name}`" for name in ordered[:_MAX_NAMES])
+    more = len(ordered) - _MAX_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+class ModuleIndex:
+    """Finds the file of a dotted module name among the repository's Python files."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._all = paths
+
+    @cached_property
+    def paths(self) -> set[str]:
+        # Built on first use: most files of a big branch import no changed module.
+        return {path for path in self._all if path.endswith((".py", ".pyi"))}
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        by_name: dict[str, list[str]] = {}
+        for path in sorted(self.paths):
+            by_name.setdefault(posixpath.basename(path), []).append(path)
+        return by_name
+
+    def resolve(self, dotted: str, importer: str) -> str | None:
+        """The file of absolute module ``dotted``, the one nearest ``importer`` if several."""
+        if not dotted:
+            return None
+        stem = dotted.replace(".", "/")
+        best: tuple[tuple[int, int], str] | None = None
+        for relative in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
+            for path in self._by_name.get(posixpath.basename(relative), ()):
+                if path != relative and not path.endswith("/" + relative):
+                    continue
+                root = path[: len(path) - len(relative)]
+                # A source root that contains the importer (backend/ for
+                # backend/app/x.py importing app.models) beats any other.
+                inside = importer.startswith(root)
+                shared = len(posixpath.commonprefix([root, importer]))
+                key = (1 if inside else 0, len(root) if inside else shared)
+                if best is None or key > best[0] or (key == best[0] and path < best[1]):
+                    best = (key, path)
+        return best[1] if best else None
+
+    def resolve_relative(self, importer: str, level: int, module: str) -> str | None:
+        folder = posixpath.dirname(importer)
+        for _ in range(level - 1):
+            folder = posixpath.dirname(folder)
+        target = posixpath.join(folder, *module.split(".")) if module else folder
+        for candidate in (f"{target}.py", f"{target}/__init__.py", f"{target}.pyi"):
+            if candidate in self.paths:
+                return candidate
+        return None
+
+    def targets(self, ref: ImportRef, importer: str) -> Iterator[tuple[str, str]]:
+        """(file, dotted name shown in reasons) of each module the import statement loads."""
+
+        def find(module: str) -> str | None:
+            if ref.level:
+                return self.resolve_relative(importer, ref.level, module)
+            return self.resolve(module, importer)
+
+        shown = "." * ref.level + ref.module
+        if not ref.names:
+            found = find(ref.module)
+            if found:
+                yield found, shown
+            return
+        for name in ref.names:
+            # ``from pkg import sub`` loads the submodule when there is one.
+            sub = find(f"{ref.module}.{name}" if ref.module else name) if name != "*" else None
+            if sub is not None:
+                yield sub, f"{shown}.{name}" if ref.module else f"{shown}{name}"
+        package = find(ref.module) if ref.module or ref.level else None
+        if package is not None:
+            yield package, shown  # the package itself runs (and may define the names)
+
+
+_IMPORT_STATEMENT = re.compile(
+    r"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import[ \t]*(?:\([^)]*\)|[^\n]*)|import[ \t]+[^\n]*)",
+    re.MULTILINE,
+)
+_IDENTIFIER = re.compile(r"\w+")
+
+
+def _tail(path: str) -> str:
+    """The last part of a module's dotted name: ``c`` for a/b/c.py, ``b`` for a/b/__init__.py."""
+    stem = posixpath.splitext(posixpath.basename(path))[0]
+    return posixpath.basename(posixpath.dirname(path)) if stem == "__init__" else stem
+
+
+def _may_import(text: str, tails: set[str]) -> bool:
+    """Cheap test before parsing: does an import statement name one of ``tails``?"""
+    return any(
+        not tails.isdisjoint(_IDENTIFIER.findall(match.group(0)))
+        for match in _IMPORT_STATEMENT.finditer(text)
+    )
+
+
+@dataclass(frozen=True)
+class _Link:
+    target: RepoPath
+    module: str
+    line: int
+
+
+class _PythonGraph:
+    """Direct imports between changed modules, on head and on the merge base."""
+
+    def __init__(self, code: Code, index: ModuleIndex) -> None:
+        self.code = code
+        self.index = index
+        self.head_owner: dict[str, RepoPath] = {}
+        self.base_owner: dict[str, RepoPath] = {}
+        for path, change in code.files.items():
+            if path in code.migrations:
+                continue
+            if not is_gone(change):
+                self.head_owner[change.path] = path
+            if change.status is not Status.ADDED:
+                self.base_owner[change.old_path or change.path] = path
+        self.modules = sorted(
+            path
+            for path, change in code.files.items()
+            if path not in code.migrations and any(is_python(p) for p in change.paths)
+        )
+        self.tails = {
+            _tail(name)
+            for path in self.modules
+            for name in code.files[path].paths
+            if is_python(name)
+        }
+        self.head_links = {path: self._links(path, head=True) for path in self.modules}
+        self.base_links = {path: self._links(path, head=False) for path in self.modules}
+
+    def _links(self, path: RepoPath, *, head: bool) -> list[_Link]:
+        change = self.code.files[path]
+        if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
+            return []
+        importer = change.path if head else (change.old_path or change.path)
+        text = (self.code.head if head else self.code.base).get(path)
+        if text is None or not _may_import(text, self.tails):
+            return []  # no import statement names a changed module: no need to parse it
+        owner = self.head_owner if head else self.base_owner
+        links: dict[RepoPath, _Link] = {}
+        for ref in self.code.facts(path, head=head).imports:
+            for found, module in self.index.targets(ref, importer):
+                target = owner.get(found)
+                if target is not None and target != path and target not in links:
+                    links[target] = _Link(target, module, ref.line)
+        return list(links.values())
+
+    def reach(self, path: RepoPath, *, head: bool) -> list[RepoPath]:
+        """Changed modules ``path`` loads, directly or through other changed modules."""
+        links = self.head_links if head else self.base_links
+        seen: dict[RepoPath, None] = {}
+        todo = [link.target for link in links.get(path, ())]
+        while todo:
+            current = todo.pop()
+            if current in seen or current == path:
+                continue
+            seen[current] = None
+            todo.extend(link.target for link in links.get(current, ()))
+        return sorted(seen)
+
+
+def _uses(user: PyFacts, top: frozenset[str], members: frozenset[str], before: PyFacts) -> set[str]:
+    """Names of ``top`` the user names, and members it starts using as attributes.
+
+    Members are attribute names (``id``, ``name``): one the user already used
+    before the branch proves nothing, so only new uses count.
+    """
+    started = user.attributes - before.attributes
+    return set((user.names | user.attributes) & top) | (started & members)
+
+
+def python_dependencies(code: Code, index: ModuleIndex) -> list[Dependency]:
+    """Edges between changed Python modules (migrations excluded: they import no app code)."""
+    graph = _PythonGraph(code, index)
+    edges: list[Dependency] = []
+    for path in graph.modules:
+        change = code.files[path]
+        direct_head = {link.target: link for link in graph.head_links[path]}
+        if not is_gone(change):
+            user = code.facts(path, head=True)
+            for target in graph.reach(path, head=True):
+                edges.extend(_needs(code, path, target, direct_head.get(target), user))
+        if change.status is not Status.ADDED:
+            direct_base = {link.target: link for link in graph.base_links[path]}
+            before = code.facts(path, head=False)
+            for target in graph.reach(path, head=False):
+                edges.extend(_removes(code, path, target, direct_base.get(target), before))
+    return edges
+
+
+def _needs(
+    code: Code, path: RepoPath, target: RepoPath, link: _Link | None, user: PyFacts
+) -> Iterator[Dependency]:
+    """``path`` (head version) needs what the branch adds to ``target``."""
+    change = code.files[target]
+    if link is not None and is_new_path(change):
+        verb = f"moves to {target}" if change.status is Status.RENAMED else "adds"
+        yield Dependency(
+            path,
+            target,
+            DependencyKind.IMPORT,
+            f"imports `{link.module}`, which the branch {verb} ({target})",
+            line=link.line,
+        )
+        return
+    after = code.facts(target, head=True)
+    before = code.facts(target, head=False)
+    # A name a module merely imports counts for its direct users (a package
+    # re-exporting it); further away it is that module's own business.
+    top = after.top if link is not None else after.top - after.imported
+    earlier = code.facts(path, head=False)
+    used = _uses(user, top - before.top, after.members - before.members, earlier)
+    if used:
+        via = f"imports `{link.module}`" if link else "loads it through changed packages"
+        yield Dependency(
+            path,
+            target,
+            DependencyKind.IMPORT,
+            f"uses {_names(used)}, which the branch adds to {target} ({via})",
+            line=link.line if link else None,
+        )
+
+
+def _removes(
+    code: Code, path: RepoPath, target: RepoPath, link: _Link | None, before: PyFacts
+) -> Iterator[Dependency]:
+    """``target``'s change removes what the merge-base version of ``path`` uses."""
+    change = code.files[target]
+    if link is not None and (is_gone(change) or change.status is Status.RENAMED):
+        what = "deletes" if is_gone(change) else f"moves to {change.path}"
+        yield Dependency(
+            target,
+            path,
+            DependencyKind.IMPORT,
+            f"{what} `{link.module}`, which the merge-base version of {path} imports "
+            "(it must not land before that file stops importing it)",
+        )
+        return
+    if is_gone(change):
+        return
+    old = code.facts(target, head=False)
+    new = code.facts(target, head=True)
+    now = code.facts(path, head=True)
+    removed_top = old.top - new.top
+    # An attribute name is common (``name``, ``id``): count it only when the
+    # user really stopped using it, not when it merely appears in both versions.
+    removed_members = (old.members - new.members) - now.attributes
+    used = set((before.names | before.attributes) & removed_top) | (
+        before.attributes & removed_members
+    )
+    if used:
+        yield Dependency(
+            target,
+            path,
+            DependencyKind.IMPORT,
+            f"removes {_names(used)}, which the merge-base version of {path} uses "
+            "(it must not land before that file stops using them)",
+        )
+
+
+# --- JS / TS -----------------------------------------------------------------------
+
+_JS_IMPORT = re.compile(
+    r"""(?:\bimport\s[^'";]*?\bfrom\s*|\bexport\s[^'";]*?\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)
+        (['"])(\.{1,2}/[^'"\n]*)\1""",
+    re.VERBOSE,
+)
+
+
+def js_specifiers(text: str) -> list[tuple[str, int]]:
+    """Relative module specifiers in JS/TS source, with their lines, in file order."""
+    found: list[tuple[str, int]] = []
+    if "./" not in text:
+        return found  # no relative specifier at all: skip the slower search
+    for match in _JS_IMPORT.finditer(text):
+        found.append((match.group(2), text.count("\n", 0, match.start()) + 1))
+    return found
+
+
+def resolve_js(importer: str, specifier: str, paths: Collection[str]) -> str | None:
+    """The file ``specifier`` names from ``importer``: exact, with an extension, or index."""
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), specifier))
+    if target.startswith("../") or target == "..":
+        return None
+    candidates = [target]
+    candidates += [target + ext for ext in JS_SUFFIXES]
+    candidates += [f"{target}/index{ext}" for ext in JS_SUFFIXES]
+    return next((candidate for candidate in candidates if candidate in paths), None)
+
+
+def js_dependencies(code: Code, tree_paths: Collection[str]) -> list[Dependency]:
+    """Edges between changed JS/TS files through relative imports."""
+    head_owner: dict[str, RepoPath] = {}
+    base_owner: dict[str, RepoPath] = {}
+    for path, change in code.files.items():
+        if not is_gone(change):
+            head_owner[change.path] = path
+        if change.status is not Status.ADDED:
+            base_owner[change.old_path or change.path] = path
+    scripts = sorted(path for path, change in code.files.items() if any(map(is_js, change.paths)))
+    if not scripts:
+        return []
+    head_paths = set(tree_paths) | set(head_owner)
+    base_paths = set(tree_paths) | set(base_owner)
+    edges: list[Dependency] = []
+    for path in scripts:
+        change = code.files[path]
+        text = code.head.get(path)
+        if text is not None:
+            edges.extend(_js_needs(code, change, text, head_paths, head_owner))
+        old_text = code.base.get(path)
+        if old_text is not None:
+            edges.extend(_js_removes(code, change, old_text, base_paths, base_owner))
+    return edges
+
+
+def _js_needs(
+    code: Code,
+    change: ChangedFile,
+    text: str,
+    paths: Collection[str],
+    owner: dict[str, RepoPath],
+) -> Iterator[Dependency]:
+    seen: set[RepoPath] = set()
+    for specifier, line in js_specifiers(text):
+        found = resolve_js(change.path, specifier, paths)
+        target = owner.get(found) if found else None
+        if target is None or target == change.path or target in seen:
+            continue
+        seen.add(target)
+        verb = "adds" if is_new_path(code.files[target]) else "changes"
+        yield Dependency(
+            change.path,
+            target,
+            DependencyKind.IMPORT,
+            f"imports '{specifier}', which the branch {verb} ({target})",
+            line=line,
+        )
+
+
+def _js_removes(
+    code: Code,
+    change: ChangedFile,
+    text: str,
+    paths: Collection[str],
+    owner: dict[str, RepoPath],
+) -> Iterator[Dependency]:
+    importer = change.old_path or change.path
+    seen: set[RepoPath] = set()
+    for specifier, _line in js_specifiers(text):
+        found = resolve_js(importer, specifier, paths)
+        target = owner.get(found) if found else None
+        if target is None or target == change.path or target in seen:
+            continue
+        gone = code.files[target]
+        if not (is_gone(gone) or gone.status is Status.RENAMED):
+            continue
+        seen.add(target)
+        what = "deletes" if is_gone(gone) else f"moves to {gone.path}"
+        yield Dependency(
+            target,
+            change.path,
+            DependencyKind.IMPORT,
+            f"{what} '{specifier}', which the merge-base version of {change.path} imports "
+            "(it must not land before that file stops importing it)",
+        )

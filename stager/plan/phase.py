@@ -1,0 +1,169 @@
+"""What a plan is made of: phases, their files and re-chained migrations, the edges between files.
+
+These frozen dataclasses are the contract between ``plan`` and the commands
+that consume it (``split``, ``verify``, ``open-pr``); their JSON form is
+documented in docs/json-output.md (``phases[]``, ``conflicts[]``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from stager.errors import StagerError
+from stager.findings import Finding
+from stager.types import RepoPath, Revision, Risk, Sha
+
+
+def count(number: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+class PlanError(StagerError):
+    """The plan cannot be made or used as asked (``--strict`` conflicts, a broken plan file)."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One changed file in its phase, and why it is there.
+
+    A rename is one change: ``path`` is the new path, ``old_path`` the old one,
+    and both ship in this phase.
+    """
+
+    path: RepoPath
+    reason: str
+    old_path: RepoPath | None = None
+    category: str = ""
+    risk: Risk = Risk.LOW
+    asked: int | None = None  # the phase the rules (or the plan file) asked for
+    note: str = ""  # what put it in the asked phase, when not its category's phase
+    moved: str = ""  # why it left the asked phase, naming the edge ("" when it did not)
+
+
+@dataclass(frozen=True)
+class PlannedMigration:
+    """A revision the branch adds, with its parents in the split.
+
+    ``down_revision`` is final: the split writes it once, in this phase, and no
+    later phase changes it back (a database already past it would take the
+    skipped revisions as applied).
+    """
+
+    revision: Revision
+    down_revision: tuple[Revision, ...]
+    original_down_revision: tuple[Revision, ...]
+    path: RepoPath
+    title: str
+    depends_on: tuple[Revision, ...] = ()
+    kind: str = ""  # MigrationKind value
+
+    @property
+    def rechained(self) -> bool:
+        return self.down_revision != self.original_down_revision
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One pull request: the files and migrations of one ``[[phase]]`` of the rules."""
+
+    number: int
+    name: str
+    title: str
+    files: tuple[PlannedFile, ...]
+    migrations: tuple[PlannedMigration, ...]
+    depends_on: tuple[int, ...]
+    risk: Risk
+    maintenance_window: bool
+    description: str = ""
+
+    @property
+    def paths(self) -> tuple[RepoPath, ...]:
+        """Every path the phase writes or removes: both paths of a rename."""
+        return tuple(
+            path for planned in self.files for path in (planned.old_path, planned.path) if path
+        )
+
+
+class DependencyKind(enum.StrEnum):
+    """Why one file needs another; the order is the order reasons are preferred in."""
+
+    MIGRATION = "migration"  # original down_revision (only when re-chaining is off)
+    DEPENDS_ON = "depends-on"  # alembic depends_on
+    SCHEMA = "schema"  # a migration touches a table/column/enum/index another one creates
+    MODEL = "model"  # a SQLAlchemy model and the migration or code behind its columns
+    CONTRACT = "contract"  # a drop comes after the code that stops using what it drops
+    IMPORT = "import"  # Python / JS module imports
+    TEST = "test"  # a test and its subject
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """``dependent`` needs ``dependency`` in the same phase or an earlier one.
+
+    ``strict``: strictly earlier (a drop after the code that stops using what it
+    drops). ``reason`` completes the sentence "<dependent> <reason>".
+    """
+
+    dependent: RepoPath
+    dependency: RepoPath
+    kind: DependencyKind
+    reason: str
+    strict: bool = False
+    line: int | None = None  # in the dependent file, when known
+
+    def describe(self) -> str:
+        return f"{self.dependent} {self.reason}"
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        order = list(DependencyKind).index(self.kind)
+        return (self.dependent, order, self.dependency, self.reason)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A file the rules put earlier than a dependency allows: moved to ``needed``."""
+
+    path: RepoPath
+    asked: int
+    needed: int
+    dependency: Dependency
+
+    def describe(self, names: Mapping[int, str]) -> str:
+        return (
+            f"{self.path}: asked for phase {self.asked} ({names.get(self.asked, '?')}), "
+            f"needs phase {self.needed} ({names.get(self.needed, '?')}) — "
+            f"{self.dependency.describe()}"
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The phases of a branch, every placement explained.
+
+    ``assignment`` maps every changed path (both paths of a rename) to its
+    phase; ``dependencies`` are the edges found in the files' contents, which
+    do not depend on the phases (a plan file is checked against them again).
+    """
+
+    merge_base: Sha
+    head: Sha
+    phases: tuple[Phase, ...]
+    conflicts: tuple[Conflict, ...]
+    dependencies: tuple[Dependency, ...]
+    findings: tuple[Finding, ...] = ()
+    warnings: tuple[str, ...] = ()
+    assignment: Mapping[RepoPath, int] = field(default_factory=dict)
+    source: str = "rules"  # "rules", or the plan file it was read from
+
+    def phase(self, number: int) -> Phase | None:
+        return next((phase for phase in self.phases if phase.number == number), None)
+
+    def phase_of(self, path: RepoPath) -> int | None:
+        return self.assignment.get(path)
+
+    def migrations(self) -> tuple[PlannedMigration, ...]:
+        """Every branch migration with its parents in the split, in the order it writes them."""
+        return tuple(migration for phase in self.phases for migration in phase.migrations)

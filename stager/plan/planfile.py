@@ -1,0 +1,232 @@
+"""The editable plan file (``stager plan --write stager-plan.toml``) and its loader.
+
+The file lists every changed file under the phase it goes in. People move
+lines between phases; ``split`` and ``open-pr`` read it back with
+:func:`load_plan_file`, which checks it again: the same head commit, every
+changed file exactly once, and every dependency still satisfied (a move that
+breaks one is an error naming the edge, never a silent fix).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stager.plan.assign import Ask, ask_phases
+from stager.plan.build import PlanInputs, assemble
+from stager.plan.phase import Plan, PlanError, count
+from stager.types import RepoPath
+
+if TYPE_CHECKING:
+    from stager.analysis import Analysis
+
+DEFAULT_PLAN_FILE = "stager-plan.toml"
+"""Where ``stager plan --write`` is usually pointed, at the repository root."""
+
+VERSION = 1
+_SHOWN = 20
+
+
+def _string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+def refresh_command(analysis: Analysis, path: str) -> str:
+    refs = analysis.refs
+    return f"stager plan --base {refs.base_ref} --head {refs.head_ref} --write {path}"
+
+
+def inputs_of(analysis: Analysis) -> PlanInputs:
+    return PlanInputs(
+        files=analysis.files,
+        classes=analysis.classes,
+        rules=analysis.rules,
+        migrations=analysis.migrations,
+        merge_base=analysis.refs.merge_base,
+        head=analysis.refs.head,
+    )
+
+
+def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FILE) -> str:
+    """The plan as an editable TOML file: every rules phase, every changed file once."""
+    refs = analysis.refs
+    lines = [
+        f"# stager plan: {refs.head_ref} against {refs.base_ref}, one pull request per phase.",
+        "#",
+        "# Move a file to another phase by moving its line. `stager split` and",
+        "# `stager open-pr` use this file and check it again: a move that puts a file",
+        "# before something it needs is an error naming that dependency. Migrations are",
+        "# re-chained from the phases you choose (the comments show the current chain).",
+        "# A renamed file is one change: it moves with both its paths.",
+        "# The plan is for one head commit; when the branch moves on, refresh it:",
+        f"#     {refresh_command(analysis, path)}",
+        "",
+        f"version = {VERSION}",
+        f"head = {_string(refs.head)}",
+        f"merge_base = {_string(refs.merge_base)}",
+        f"base_ref = {_string(refs.base_ref)}",
+        f"head_ref = {_string(refs.head_ref)}",
+    ]
+    planned = {phase.number: phase for phase in plan.phases}
+    for rule in analysis.rules.phases:
+        phase = planned.get(rule.number)
+        lines += ["", "[[phase]]", f"number = {rule.number}", f"name = {_string(rule.name)}"]
+        lines.append(f"# {_comment(rule.title)}")
+        if phase is None:
+            lines += ["# (no file: this phase is skipped)", "files = []"]
+            continue
+        window = ", maintenance window" if phase.maintenance_window else ""
+        depends = ", ".join(str(n) for n in phase.depends_on) or "none"
+        lines.append(f"# risk {phase.risk.label}{window}; depends on phases: {depends}")
+        if phase.migrations:
+            lines.append("# migrations, in upgrade order (down_revision in the split):")
+            for migration in phase.migrations:
+                parents = ", ".join(migration.down_revision) or "None"
+                was = (
+                    f", was {', '.join(migration.original_down_revision) or 'None'}"
+                    if migration.rechained
+                    else ""
+                )
+                lines.append(
+                    f"#   {migration.revision} {_comment(migration.title)} "
+                    f"(down_revision {parents}{was})"
+                )
+        lines.append("files = [")
+        for planned_file in phase.files:
+            renamed = f" (renamed from {planned_file.old_path})" if planned_file.old_path else ""
+            lines.append(
+                f"    {_string(planned_file.path)},  # {_comment(planned_file.reason)}{renamed}"
+            )
+        lines.append("]")
+    return "\n".join(lines) + "\n"
+
+
+def _fail(path: Path, problem: str, fix: str) -> PlanError:
+    return PlanError(f"{path}: {problem}", fix)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PlanError(
+            f"cannot read plan file {path}: {error.strerror}",
+            "check the path, or write one with `stager plan --write FILE`",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _fail(path, f"invalid TOML: {error}", "fix the syntax (https://toml.io)") from None
+
+
+def load_plan_file(path: Path, analysis: Analysis) -> Plan:
+    """Read an edited plan file and check it against ``analysis`` (same head, every edge).
+
+    PlanError, naming the file, when it was made for another head commit (with
+    the command that refreshes it), when it lists a file twice, an unknown
+    file, or misses one, or when a move breaks a dependency (naming the edge).
+    """
+    if analysis.plan is None:
+        raise PlanError("the analysis carries no plan", "this is a bug in stager")
+    doc = _read(path)
+    refresh = f"refresh it: {refresh_command(analysis, str(path))}"
+    if doc.get("version") != VERSION:
+        raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
+    head = doc.get("head")
+    if head != analysis.refs.head:
+        shown = head[:12] if isinstance(head, str) else repr(head)
+        raise _fail(
+            path,
+            f"made for head {shown}, but {analysis.refs.head_ref} is now at "
+            f"{analysis.refs.head[:12]}",
+            refresh,
+        )
+    listed = _listed(path, doc, analysis, refresh)
+    rules_asked, _ = ask_phases(
+        analysis.files, analysis.classes, analysis.rules, analysis.migrations.by_path
+    )
+    asked: dict[RepoPath, Ask] = {}
+    for change in analysis.files:
+        number = listed[change.path]
+        ask = rules_asked[change.path]
+        if ask.phase != number:
+            note = f"listed in phase {number} of {path}"
+            ask = Ask(number, f"{ask.reason}; {note}", note)
+        asked[change.path] = ask
+    plan = assemble(
+        inputs_of(analysis), asked, analysis.plan.dependencies, analysis.plan.warnings, str(path)
+    )
+    if plan.conflicts:
+        names = {phase.number: phase.name for phase in analysis.rules.phases}
+        shown = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])
+        more = (
+            f"\n  … and {len(plan.conflicts) - _SHOWN} more" if len(plan.conflicts) > _SHOWN else ""
+        )
+        raise _fail(
+            path,
+            f"{count(len(plan.conflicts), 'file')} planned before what it needs:\n{shown}{more}\n",
+            "move each to the phase it needs (or move what it needs earlier)",
+        )
+    return plan
+
+
+def _listed(
+    path: Path, doc: dict[str, Any], analysis: Analysis, refresh: str
+) -> dict[RepoPath, int]:
+    """Change path → phase number, from the file's [[phase]] tables."""
+    owner: dict[str, RepoPath] = {}
+    for change in analysis.files:
+        for name in change.paths:
+            owner[name] = change.path
+    tables = doc.get("phase", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise _fail(path, "expected [[phase]] tables", refresh)
+    listed: dict[RepoPath, tuple[int, str]] = {}
+    for table in tables:
+        number, name, files = table.get("number"), table.get("name"), table.get("files", [])
+        rule = analysis.rules.phase(number) if isinstance(number, int) else None
+        if rule is None or rule.name != name:
+            expected = f"'{rule.name}'" if rule is not None else "no phase"
+            raise _fail(
+                path,
+                f"phase {number!r} is named {name!r} here, but the rules have {expected} there",
+                f"use the rules' phase numbers and names, or {refresh}",
+            )
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise _fail(path, f"phase {number} ({name}): files must be a list of paths", refresh)
+        for entry in files:
+            key = owner.get(entry)
+            if key is None:
+                raise _fail(
+                    path,
+                    f"{entry!r} (phase {number}) is not a file this branch changes",
+                    f"remove the line, or {refresh}",
+                )
+            if key in listed:
+                first, first_entry = listed[key]
+                same = "" if first_entry == entry else f" as {first_entry!r}"
+                raise _fail(
+                    path,
+                    f"{entry!r} is listed twice: in phase {first}{same} and in phase {number}"
+                    + (" (a renamed file is one change: both paths ship together)" if same else ""),
+                    "keep one line for it",
+                )
+            listed[key] = (number, entry)
+    missing = [change.path for change in analysis.files if change.path not in listed]
+    if missing:
+        shown = ", ".join(missing[:_SHOWN]) + (
+            f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        )
+        raise _fail(
+            path,
+            f"{count(len(missing), 'changed file')} in no phase: {shown}",
+            f"add each to a phase's files, or {refresh}",
+        )
+    return {change: number for change, (number, _) in listed.items()}

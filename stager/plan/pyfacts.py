@@ -1,0 +1,340 @@
+"""What the planner needs to know about one Python file, read with ``ast`` (never imported).
+
+One parse and one walk per file version give its module-level imports, the
+names it defines (module level and class bodies), the names it uses, the
+words of its SQL strings, its SQLAlchemy tables and its enum classes.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A string is taken for SQL when it reads like a statement, not like prose.
+_SQL = re.compile(
+    r"\b(?:select\b[\s\S]*\bfrom|update\b[\s\S]*\bset|insert\s+into|delete\s+from"
+    r"|(?:alter|create|drop)\s+(?:table|index|type|view|materialized))\b",
+    re.IGNORECASE,
+)
+_COLUMN_CALLS = frozenset({"mapped_column", "Column"})
+
+
+@dataclass(frozen=True)
+class ImportRef:
+    """``import module`` (names empty) or ``from [.]module import names``."""
+
+    module: str  # dotted; "" for ``from . import x``
+    level: int  # 0 absolute, 1 for ``.``, 2 for ``..``
+    names: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """A table a SQLAlchemy model maps: ``__tablename__`` and its columns, or ``Table(...)``."""
+
+    table: str
+    class_name: str | None
+    columns: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class EnumClass:
+    """A Python enum class: its member names and string values."""
+
+    name: str
+    values: frozenset[str]
+    line: int
+
+
+class PyFacts:
+    """Facts of one version of a Python file, computed on first use.
+
+    Parsing, the module-level pass and the whole-file walk are separate and
+    lazy: most changed files of a large branch never need the walk.
+    """
+
+    def __init__(self, text: str | None) -> None:
+        self.text = text
+
+    @cached_property
+    def _tree(self) -> ast.Module | None:
+        if self.text is None:
+            return None
+        try:
+            return ast.parse(self.text)
+        except (SyntaxError, ValueError):
+            return None
+
+    @property
+    def parsed(self) -> bool:
+        return self._tree is not None
+
+    @cached_property
+    def _module(self) -> _Collector:
+        collector = _Collector()
+        if self._tree is not None:
+            collector.module(self._tree.body)
+        return collector
+
+    @cached_property
+    def _walked(self) -> _Collector:
+        collector = _Collector()
+        if self._tree is not None:
+            collector.walk(self._tree)
+        return collector
+
+    @property
+    def imports(self) -> tuple[ImportRef, ...]:
+        return tuple(self._module.imports)
+
+    @cached_property
+    def top(self) -> frozenset[str]:
+        """Bound at module level: def, class, assignment, import."""
+        return frozenset(self._module.top | self._module.imported)
+
+    @cached_property
+    def imported(self) -> frozenset[str]:
+        """The names of ``top`` bound by an import."""
+        return frozenset(self._module.imported)
+
+    @cached_property
+    def members(self) -> frozenset[str]:
+        """Bound in class bodies: attributes, methods."""
+        return frozenset(self._module.members)
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Plain names used, and names imported."""
+        return frozenset(self._walked.names)
+
+    @cached_property
+    def attributes(self) -> frozenset[str]:
+        """``x.attr`` and ``attr=`` keyword arguments."""
+        return frozenset(self._walked.attributes)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Identifiers inside string constants (docstrings left out)."""
+        return frozenset(self._walked.words)
+
+    @cached_property
+    def sql_words(self) -> frozenset[str]:
+        """Identifiers inside SQL-looking strings."""
+        return frozenset(self._walked.sql_words)
+
+    @property
+    def tables(self) -> tuple[ModelTable, ...]:
+        return tuple(self._module.tables)
+
+    @property
+    def enums(self) -> tuple[EnumClass, ...]:
+        return tuple(self._module.enums)
+
+    def uses(self, name: str) -> bool:
+        """Whether code (not prose) names ``name``: a name, an attribute or in SQL."""
+        return name in self.names or name in self.attributes or name in self.sql_words
+
+
+UNPARSED = PyFacts(None)
+
+
+def python_facts(text: str) -> PyFacts:
+    """Facts of one Python source (``parsed`` is False when it does not parse)."""
+    return PyFacts(text)
+
+
+def _call_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _string(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _targets(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Tuple | ast.List):
+        return [name for element in node.elts for name in _targets(element)]
+    return []
+
+
+def _docstring_ids(tree: ast.AST) -> set[int]:
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and _string(body[0].value) is not None:
+                found.add(id(body[0].value))
+    return found
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.imports: list[ImportRef] = []
+        self.top: set[str] = set()
+        self.imported: set[str] = set()
+        self.members: set[str] = set()
+        self.names: set[str] = set()
+        self.attributes: set[str] = set()
+        self.words: set[str] = set()
+        self.sql_words: set[str] = set()
+        self.tables: list[ModelTable] = []
+        self.enums: list[EnumClass] = []
+
+    # -- module level: imports and definitions ---------------------------------
+
+    def module(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            self._statement(statement)
+
+    def _statement(self, statement: ast.stmt) -> None:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                self.imports.append(ImportRef(alias.name, 0, (), statement.lineno))
+                self.imported.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(statement, ast.ImportFrom):
+            names = tuple(alias.name for alias in statement.names)
+            self.imports.append(
+                ImportRef(statement.module or "", statement.level, names, statement.lineno)
+            )
+            self.imported.update(alias.asname or alias.name for alias in statement.names)
+            self.imported.discard("*")
+        elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.top.add(statement.name)
+        elif isinstance(statement, ast.ClassDef):
+            self.top.add(statement.name)
+            self._class(statement)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                self.top.update(_targets(target))
+            if isinstance(statement.value, ast.Call) and _call_name(statement.value) == "Table":
+                self._table_call(statement.value)
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign):
+            self.top.update(_targets(statement.target))
+        elif isinstance(statement, ast.If):
+            # Imports only for the type checker never run: no dependency at run time.
+            if not _is_type_checking(statement.test):
+                self.module(statement.body)
+            self.module(statement.orelse)
+        elif isinstance(statement, ast.Try):
+            for block in (statement.body, statement.orelse, statement.finalbody):
+                self.module(block)
+            for handler in statement.handlers:
+                self.module(handler.body)
+        elif isinstance(statement, ast.With | ast.For | ast.While):
+            self.module(statement.body)
+
+    def _class(self, node: ast.ClassDef) -> None:
+        table: str | None = None
+        columns: list[str] = []
+        values: set[str] = set()
+        for statement in node.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.members.add(statement.name)
+            elif isinstance(statement, ast.ClassDef):
+                self.members.add(statement.name)
+                self._class(statement)
+            elif isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    for name in _targets(target):
+                        self.members.add(name)
+                        if name == "__tablename__":
+                            table = _string(statement.value) or table
+                        elif name == "__table__" and isinstance(statement.value, ast.Call):
+                            self._table_call(statement.value)
+                        elif not name.startswith("_"):
+                            values.add(name)
+                            value = _string(statement.value)
+                            if value is not None:
+                                values.add(value)
+                            if _call_name(statement.value) in _COLUMN_CALLS:
+                                columns.append(self._column_name(statement.value, name))
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                name = statement.target.id
+                self.members.add(name)
+                if name == "__tablename__":
+                    table = _string(statement.value) or table
+                elif not name.startswith("_") and self._annotated_column(statement):
+                    columns.append(self._column_name(statement.value, name))
+        if table is not None:
+            self.tables.append(ModelTable(table, node.name, tuple(columns), node.lineno))
+        if any((_call_name(base) or "").endswith("Enum") for base in node.bases) and values:
+            self.enums.append(EnumClass(node.name, frozenset(values), node.lineno))
+
+    @staticmethod
+    def _annotated_column(statement: ast.AnnAssign) -> bool:
+        value = statement.value
+        if value is not None:
+            return _call_name(value) in _COLUMN_CALLS
+        annotation = statement.annotation
+        if isinstance(annotation, ast.Subscript):
+            annotation = annotation.value
+        return _call_name(annotation) == "Mapped"
+
+    @staticmethod
+    def _column_name(value: ast.expr | None, attribute: str) -> str:
+        # Column("db_name", ...) maps an attribute to a column of another name.
+        if isinstance(value, ast.Call) and value.args:
+            name = _string(value.args[0])
+            if name is not None:
+                return name
+        return attribute
+
+    # -- the whole file: what it uses ----------------------------------------------
+
+    def walk(self, tree: ast.Module) -> None:
+        docstrings = _docstring_ids(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                self.names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                self.attributes.add(node.attr)
+            elif isinstance(node, ast.keyword):
+                if node.arg is not None:
+                    self.attributes.add(node.arg)
+            elif isinstance(node, ast.alias):
+                self.names.add(node.asname or node.name.split(".")[-1])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                words = _WORD.findall(node.value)
+                self.words.update(words)
+                if _SQL.search(node.value):
+                    self.sql_words.update(words)
+
+    def _table_call(self, node: ast.Call) -> None:
+        """``Table("name", metadata, Column("c", ...), ...)``: a table without a class."""
+        if len(node.args) < 2:
+            return
+        name = _string(node.args[0])
+        if name is None:
+            return
+        columns = [
+            column
+            for argument in node.args[2:]
+            if _call_name(argument) in _COLUMN_CALLS
+            and isinstance(argument, ast.Call)
+            and argument.args
+            and (column := _string(argument.args[0])) is not None
+        ]
+        self.tables.append(ModelTable(name, None, tuple(columns), node.lineno))

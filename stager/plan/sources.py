@@ -1,0 +1,146 @@
+"""The text of the changed files, both versions, read from git blobs in one batch.
+
+Nothing is read from the work tree: the plan describes the commits, not
+whatever the checkout holds. Binary files and submodules are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from stager.diff import ChangedFile, Status
+from stager.migrations.model import BlobSource
+from stager.plan.pyfacts import UNPARSED, PyFacts, python_facts
+from stager.types import RepoPath, Sha
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+JS_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
+# Files whose text is "code" when searching for a column or table name.
+CODE_SUFFIXES = (
+    *PYTHON_SUFFIXES,
+    *JS_SUFFIXES,
+    ".sql",
+    ".java",
+    ".kt",
+    ".go",
+    ".rb",
+    ".php",
+    ".cs",
+    ".scala",
+    ".rs",
+)
+_NULL = frozenset("0")
+
+
+def _is_null(sha: Sha) -> bool:
+    return not sha or set(sha) <= _NULL
+
+
+def is_code(path: str) -> bool:
+    return path.endswith(CODE_SUFFIXES)
+
+
+def is_python(path: str) -> bool:
+    return path.endswith(PYTHON_SUFFIXES)
+
+
+def is_js(path: str) -> bool:
+    return path.endswith(JS_SUFFIXES)
+
+
+def is_new_path(change: ChangedFile) -> bool:
+    """The change's path did not exist on the merge base (added, or a rename's target)."""
+    return change.status in (Status.ADDED, Status.RENAMED, Status.COPIED)
+
+
+def is_gone(change: ChangedFile) -> bool:
+    return change.status is Status.DELETED
+
+
+@dataclass
+class Code:
+    """Text and parsed facts of the changed code files, keyed by the change's path.
+
+    ``base`` holds the merge-base version (read at ``old_path`` for a rename).
+    """
+
+    files: Mapping[RepoPath, ChangedFile]
+    head: Mapping[RepoPath, str]
+    base: Mapping[RepoPath, str]
+    migrations: frozenset[RepoPath]  # revision files: not application code
+    _facts: dict[tuple[RepoPath, bool], PyFacts] = field(default_factory=dict)
+
+    def facts(self, path: RepoPath, *, head: bool) -> PyFacts:
+        """Python facts of one version of a changed file (UNPARSED when absent or broken)."""
+        key = (path, head)
+        found = self._facts.get(key)
+        if found is None:
+            text = (self.head if head else self.base).get(path)
+            found = python_facts(text) if text is not None and is_python(path) else UNPARSED
+            self._facts[key] = found
+        return found
+
+    def code_paths(self) -> list[RepoPath]:
+        """Changed application code files (not migrations), sorted."""
+        return sorted(
+            path
+            for path, change in self.files.items()
+            if path not in self.migrations
+            and (is_code(path) or (change.old_path is not None and is_code(change.old_path)))
+        )
+
+
+def _wanted(change: ChangedFile) -> bool:
+    if change.binary or change.submodule:
+        return False
+    return any(is_code(path) for path in change.paths)  # revision files are .py: code too
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Both versions of the changed code files, by the change's path."""
+
+    head: Mapping[RepoPath, str]
+    base: Mapping[RepoPath, str]
+
+
+def read_texts(files: Iterable[ChangedFile], blobs: BlobSource) -> Texts:
+    """Read both versions of every changed code file with ONE ``read_blobs`` call.
+
+    Independent of the rest of the analysis, so it can run next to it.
+    """
+    wanted = [change for change in files if _wanted(change)]
+    shas: list[Sha] = []
+    for change in wanted:
+        if not _is_null(change.new_blob):
+            shas.append(change.new_blob)
+        if _has_base(change):
+            shas.append(change.old_blob)
+    data = blobs.read_blobs(dict.fromkeys(shas)) if shas else {}
+    head: dict[RepoPath, str] = {}
+    base: dict[RepoPath, str] = {}
+    for change in wanted:
+        if not _is_null(change.new_blob) and change.new_blob in data:
+            head[change.path] = data[change.new_blob].decode("utf-8", "replace")
+        if _has_base(change) and change.old_blob in data:
+            base[change.path] = data[change.old_blob].decode("utf-8", "replace")
+    return Texts(head, base)
+
+
+def _has_base(change: ChangedFile) -> bool:
+    # A copy's old blob is its source's, which stays where it was: no base version.
+    return not _is_null(change.old_blob) and change.status is not Status.COPIED
+
+
+def read_code(
+    files: Iterable[ChangedFile],
+    blobs: BlobSource,
+    migrations: frozenset[RepoPath],
+    texts: Texts | None = None,
+) -> Code:
+    """The changed code files' texts (read now unless ``texts`` has them) and facts."""
+    files = list(files)
+    if texts is None:
+        texts = read_texts(files, blobs)
+    return Code({change.path: change for change in files}, texts.head, texts.base, migrations)

@@ -1,0 +1,402 @@
+"""`stager open-pr` end to end: real git, a bare remote, real PyGithub, the fake GitHub API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from stager.cli import cli
+from stager.demo import DemoRepository
+from stager.github.body import BEGIN, END
+from tests.github.fake_github import FakeGitHub
+from tests.github.fixtures import NAME, OWNER, TOKEN, Remote, github, remote
+from tests.github.phase_branches import analysis_of, build_phase_branches
+from tests.gitrepo import GitRepo
+
+__all__ = ["github", "remote"]  # fixtures
+
+REPO = f"{OWNER}/{NAME}"
+BRANCHES = ["stage/1-foundation", "stage/2-data", "stage/3-application", "stage/4-etl-and-contract"]
+
+
+@dataclass(frozen=True)
+class Stack:
+    path: Path
+    git: GitRepo
+    remote: Remote
+    fake: FakeGitHub
+
+    def open_pr(self, *args: str, repo: str | None = REPO) -> Result:
+        extra = ["--github-repo", repo] if repo else []
+        command = ["-C", str(self.path), "open-pr", *extra, *args]
+        return CliRunner().invoke(cli, command, catch_exceptions=False)
+
+    def open_pr_json(self, *args: str, repo: str | None = REPO) -> dict[str, Any]:
+        result = self.open_pr("--all", "--format", "json", *args, repo=repo)
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+
+def make_stack(path: Path, git_env: dict[str, str], remote: Remote, fake: FakeGitHub) -> Stack:
+    repo = GitRepo(path, git_env)
+    repo.git("remote", "add", "origin", str(remote.path))
+    repo.git("push", "-q", "origin", "main")
+    return Stack(path, repo, remote, fake)
+
+
+@pytest.fixture
+def stack(
+    demo: DemoRepository, git_env: dict[str, str], remote: Remote, github: FakeGitHub
+) -> Stack:
+    """The demo with one branch per phase (stacked) and a bare remote holding main."""
+    built = build_phase_branches(
+        demo.path, analysis_of(demo.path, demo.base_branch, demo.head_branch)
+    )
+    assert list(built.values()) == BRANCHES
+    return make_stack(demo.path, git_env, remote, github)
+
+
+SMALL_FEATURE = {
+    "backend/app/models/thing.py": "class Thing:\n    pass\n",
+    "backend/app/service.py": "def f():\n    return 1\n",
+    "etl/load.py": "x = 1\n",
+}
+SMALL_BRANCHES = ["stage/1-foundation", "stage/3-application", "stage/4-etl-and-contract"]
+
+
+@pytest.fixture
+def small(repo: GitRepo, git_env: dict[str, str], remote: Remote, github: FakeGitHub) -> Stack:
+    """A small project (no migrations, three phases): quick to analyse."""
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", SMALL_FEATURE)
+    built = build_phase_branches(repo.path, analysis_of(repo.path, "main", "feature"))
+    assert list(built.values()) == SMALL_BRANCHES
+    return make_stack(repo.path, git_env, remote, github)
+
+
+def test_first_run_pushes_and_creates_the_stack(stack: Stack) -> None:
+    result = stack.open_pr("--all")
+    assert result.exit_code == 0, result.output
+    for branch in BRANCHES:
+        assert stack.remote.branch(branch) == stack.git.git("rev-parse", branch)
+    pulls = sorted(stack.fake.pulls.values(), key=lambda p: p.number)
+    assert [(p.head, p.base) for p in pulls] == [
+        ("stage/1-foundation", "main"),
+        ("stage/2-data", "stage/1-foundation"),
+        ("stage/3-application", "stage/2-data"),
+        ("stage/4-etl-and-contract", "stage/3-application"),
+    ]
+    assert all(p.state == "open" and not p.draft for p in pulls)
+    assert pulls[0].title.startswith("Foundation") and pulls[0].title.endswith("(phase 1/4)")
+    assert "REQUIRES MAINTENANCE WINDOW" in pulls[3].title
+    for pull in pulls:
+        assert pull.body.startswith(BEGIN) and pull.body.endswith(END)
+        for other in pulls:  # every body links the whole stack
+            assert f"#{other.number}" in pull.body or other is pull
+    assert [p.labels for p in pulls] == [
+        ["risk:high"],
+        ["risk:high"],
+        ["risk:high"],
+        ["risk:critical"],
+    ]
+    assert (
+        "created" in result.stdout
+        and "https://github.example/acme/fuel-credits/pull/1" in result.stdout
+    )
+    assert "token from GITHUB_TOKEN" in result.stdout
+
+
+def test_second_run_makes_zero_writes(stack: Stack) -> None:
+    first = stack.open_pr_json()
+    assert [pr["action"] for pr in first["pull_requests"]] == ["created"] * 4
+    assert first["pushed"] == BRANCHES
+    writes = len(stack.fake.writes)
+    second = stack.open_pr_json()
+    assert len(stack.fake.writes) == writes
+    assert second["pushed"] == []
+    assert [pr["action"] for pr in second["pull_requests"]] == ["unchanged"] * 4
+    assert [pr["writes"] for pr in second["pull_requests"]] == [[]] * 4
+    entry = second["pull_requests"][1]
+    assert set(entry) >= {"phase", "branch", "base", "number", "url", "action"}
+    assert (entry["phase"], entry["branch"], entry["number"]) == (2, "stage/2-data", 2)
+    assert entry["url"] == "https://github.example/acme/fuel-credits/pull/2"
+
+
+def test_a_remote_branch_stager_did_not_push_is_refused(small: Stack) -> None:
+    theirs = small.git.git("rev-parse", "main")
+    small.git.git("push", "-q", "origin", "main:stage/3-application")  # someone's, same name
+    result = small.open_pr("--all")
+    assert result.exit_code == 1
+    assert "'stage/3-application' already exists on origin" in result.stderr
+    assert "stager did not push it" in result.stderr
+    assert small.remote.branch("stage/3-application") == theirs
+    assert small.remote.branch("stage/1-foundation") is None  # nothing was pushed
+    assert small.fake.writes == []
+
+
+def test_a_persons_edit_outside_the_markers_survives(stack: Stack) -> None:
+    assert stack.open_pr("--all").exit_code == 0
+    pull = stack.fake.pulls[2]
+    # GitHub's web editor stores CRLF; the reviewer adds notes above and below
+    pull.body = ("Reviewer notes: run on staging first.\n\n" + pull.body + "\n\nThanks!").replace(
+        "\n", "\r\n"
+    )
+    writes = len(stack.fake.writes)
+    assert stack.open_pr("--all").exit_code == 0
+    assert len(stack.fake.writes) == writes  # only people's text changed: nothing to write
+
+    generated = pull.body[pull.body.index(BEGIN) : pull.body.index(END)]
+    pull.body = pull.body.replace(generated, BEGIN + "\r\nstale text\r\n")
+    data = stack.open_pr_json()
+    assert data["pull_requests"][1]["action"] == "updated"
+    assert data["pull_requests"][1]["writes"] == ["body"]
+    assert pull.body.startswith("Reviewer notes: run on staging first.\r\n\r\n" + BEGIN)
+    assert pull.body.endswith(END + "\r\n\r\nThanks!")
+    assert "stale text" not in pull.body and "## Overview" in pull.body
+
+
+def test_retargeting_after_a_phase_is_added(
+    repo: GitRepo, git_env: dict[str, str], remote: Remote, github: FakeGitHub
+) -> None:
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit(
+        "feature", {"backend/app/service.py": "def f():\n    return 1\n", "etl/load.py": "x = 1\n"}
+    )
+    stack = make_stack(repo.path, git_env, remote, github)
+    built = build_phase_branches(repo.path, analysis_of(repo.path, "main", "feature"))
+    assert list(built.values()) == ["stage/3-application", "stage/4-etl-and-contract"]
+    first = stack.open_pr_json()
+    assert [(pr["number"], pr["base"]) for pr in first["pull_requests"]] == [
+        (1, "main"),
+        (2, "stage/3-application"),
+    ]
+    # the branch gains a model: a foundation phase appears below the others
+    repo.commit("model", {"backend/app/models/thing.py": "class Thing:\n    pass\n"})
+    rebuilt = build_phase_branches(repo.path, analysis_of(repo.path, "main", "feature"))
+    assert list(rebuilt) == [1, 3, 4]
+    second = stack.open_pr_json()
+    assert second["pushed"] == [
+        "stage/1-foundation",
+        "stage/3-application",
+        "stage/4-etl-and-contract",
+    ]
+    assert [
+        (pr["phase"], pr["number"], pr["base"], pr["action"]) for pr in second["pull_requests"]
+    ] == [
+        (1, 3, "main", "created"),
+        (3, 1, "stage/1-foundation", "updated"),  # retargeted, same pull request
+        (4, 2, "stage/3-application", "updated"),
+    ]
+    assert "base" in second["pull_requests"][1]["writes"]
+    assert all(pull.state == "open" for pull in github.pulls.values())  # none closed
+    assert github.pulls[1].base == "stage/1-foundation"
+    assert (len(github.writes), stack.open_pr_json()["pushed"]) == (len(github.writes), [])
+
+
+def test_independent_layout_bases_every_pull_request_on_the_base_branch(
+    demo: DemoRepository, git_env: dict[str, str], remote: Remote, github: FakeGitHub
+) -> None:
+    analysis = analysis_of(demo.path, demo.base_branch, demo.head_branch)
+    build_phase_branches(demo.path, analysis, stacked=False)
+    stack = make_stack(demo.path, git_env, remote, github)
+    data = stack.open_pr_json()
+    assert {pr["base"] for pr in data["pull_requests"]} == {"main"}
+
+
+def test_one_phase_pushes_its_bases_too(stack: Stack) -> None:
+    result = stack.open_pr("--phase", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["pushed"] == ["stage/1-foundation", "stage/2-data"]
+    assert [pr["phase"] for pr in data["pull_requests"]] == [2]
+    (pull,) = stack.fake.pulls.values()
+    assert pull.base == "stage/1-foundation"
+    assert "`stage/1-foundation`" in pull.body  # phase 1 has no pull request yet
+
+
+def test_draft_at_creation_only(small: Stack) -> None:
+    assert small.open_pr("--phase", "1").exit_code == 0
+    result = small.open_pr("--all", "--draft")
+    assert result.exit_code == 0
+    drafts = [p.draft for p in sorted(small.fake.pulls.values(), key=lambda p: p.number)]
+    assert drafts == [False, True, True]
+    assert "--draft applies only when stager opens a pull request" in result.stdout
+
+
+def test_reviewers_per_category_from_the_rules(stack: Stack) -> None:
+    rules = stack.path / ".stager" / "rules.toml"
+    rules.parent.mkdir()
+    rules.write_text(
+        'extends = "default"\n\n[github.reviewers]\nmigration-data = ["dba-alice"]\n'
+        'migration-destructive = ["dba-alice", "lead-bob"]\n\n'
+        '[github.team_reviewers]\netl-and-scripts = ["data-platform"]\n'
+    )
+    assert stack.open_pr("--all").exit_code == 0
+    pulls = stack.fake.pulls
+    assert (pulls[1].requested_users, pulls[1].requested_teams) == ([], [])
+    assert pulls[2].requested_users == ["dba-alice"]
+    assert pulls[4].requested_users == ["dba-alice", "lead-bob"]
+    assert pulls[4].requested_teams == ["data-platform"]
+    pulls[4].requested_users.remove("lead-bob")
+    pulls[4].reviews.append("lead-bob")  # reviewed: GitHub removes the request
+    writes = len(stack.fake.writes)
+    assert stack.open_pr("--all").exit_code == 0
+    assert len(stack.fake.writes) == writes  # nobody asked twice
+
+
+def test_dry_run_renders_everything_without_network(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")  # no token needed either
+    result = stack.open_pr("--all", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert stack.fake.requests == []
+    assert all(stack.remote.branch(branch) is None for branch in BRANCHES)
+    out = result.stdout
+    assert out.count("Title: ") == 4 and out.count("## Overview") == 4
+    assert "git push --atomic --porcelain" in out
+    assert "--force-with-lease=refs/heads/stage/1-foundation: " in out
+    assert f"POST /repos/{REPO}/pulls  head=stage/2-data base=stage/1-foundation" in out
+    data = stack.open_pr_json("--dry-run")
+    assert [pr["action"] for pr in data["pull_requests"]] == ["dry-run"] * 4
+    assert data["push"][:3] == ["git", "push", "--atomic"]
+    assert data["pull_requests"][0]["body"].startswith("## Overview")
+
+
+def test_dry_run_derives_a_ghe_api_from_the_remote(
+    small: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_API_URL")
+    small.git.git("remote", "set-url", "origin", "git@ghe.corp.example:fuel/credits.git")
+    data = small.open_pr_json("--dry-run", repo=None)
+    assert (data["repository"], data["api_url"]) == (
+        "fuel/credits",
+        "https://ghe.corp.example/api/v3",
+    )
+    result = small.open_pr("--all", "--dry-run", repo=None)
+    assert "GitHub: fuel/credits at https://ghe.corp.example/api/v3" in result.stdout
+
+
+def test_missing_phase_branches_say_to_split_first(
+    demo: DemoRepository, git_env: dict[str, str], remote: Remote, github: FakeGitHub
+) -> None:
+    stack = make_stack(demo.path, git_env, remote, github)
+    result = stack.open_pr("--all")
+    assert result.exit_code == 1
+    assert "stage/1-foundation" in result.stderr
+    assert "run `stager split --all` first" in result.stderr
+
+
+def test_phase_and_all_are_exclusive(small: Stack) -> None:
+    assert small.open_pr().exit_code == 2
+    assert small.open_pr("--all", "--phase", "1").exit_code == 2
+    result = small.open_pr("--phase", "9")
+    assert result.exit_code == 1 and "pick one of the phases with files: 1, 3, 4" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("bad-token", "401 Unauthorized"),
+        ("missing-repo", "404 Not Found"),
+        ("forbidden", "403 Forbidden"),
+        ("invalid", "422 Unprocessable Entity"),
+        ("outage", "GitHub answered 503"),
+    ],
+)
+def test_http_errors_are_clear_and_never_show_the_token(
+    small: Stack, monkeypatch: pytest.MonkeyPatch, setup: str, expected: str
+) -> None:
+    repo = REPO
+    if setup == "bad-token":
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN + "-revoked")
+    elif setup == "missing-repo":
+        repo = "acme/missing"
+    elif setup == "forbidden":
+        small.fake.fail("POST", "/pulls$", 403, message=f"token {TOKEN} may not create PRs")
+    elif setup == "invalid":
+        assert small.open_pr("--all").exit_code == 0
+        small.fake.pulls[1].title = "renamed by hand"
+        small.fake.fail("PATCH", "/pulls/", 422, message=f"Validation Failed for {TOKEN}")
+    else:
+        small.fake.fail("GET", f"/repos/{REPO}$", 503, times=100)
+    result = small.open_pr("--all", repo=repo)
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    for text in (result.stdout, result.stderr):
+        assert TOKEN not in text
+    if setup in ("bad-token", "missing-repo", "outage"):
+        assert small.remote.branch("stage/1-foundation") is None  # checked before pushing
+
+
+def test_the_real_split_then_open_pr(stack: Stack) -> None:
+    """With `stager split` building the branches (re-chained migrations and all)."""
+    split = CliRunner().invoke(cli, ["-C", str(stack.path), "split", "--all", "--force"])
+    assert split.exit_code == 0, split.output
+    first = stack.open_pr_json()
+    assert [pr["action"] for pr in first["pull_requests"]] == ["created"] * 4
+    writes = len(stack.fake.writes)
+    assert stack.open_pr_json()["pull_requests"][0]["action"] == "unchanged"
+    assert len(stack.fake.writes) == writes
+
+
+def test_verbose_logs_never_show_the_token(small: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        command = ["-v", "-C", str(small.path), "open-pr", "--all", "--github-repo", REPO]
+        result = CliRunner().invoke(cli, command, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert any("/pulls" in record.getMessage() for record in caplog.records)
+    assert TOKEN not in caplog.text and TOKEN not in result.output
+
+
+def test_markdown_lists_the_pull_requests(small: Stack) -> None:
+    result = small.open_pr("--all", "--format", "markdown")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("- [#1 ") and lines[0].endswith(
+        "](https://github.example/acme/fuel-credits/pull/1) — created"
+    )
+
+
+def test_a_phase_that_empties_leaves_its_pull_request_open_with_a_note(small: Stack) -> None:
+    first = small.open_pr_json()
+    assert [pr["phase"] for pr in first["pull_requests"]] == [1, 3, 4]
+    small.git.remove("backend/app/models/thing.py")
+    small.git.commit("drop the model")
+    rebuilt = build_phase_branches(small.path, analysis_of(small.path, "main", "feature"))
+    assert list(rebuilt) == [3, 4]
+    second = small.open_pr_json()
+    assert [(pr["phase"], pr["base"]) for pr in second["pull_requests"]] == [
+        (3, "main"),
+        (4, "stage/3-application"),
+    ]
+    assert second["stale"] == [
+        {
+            "phase": 1,
+            "branch": "stage/1-foundation",
+            "number": 1,
+            "url": "https://github.example/acme/fuel-credits/pull/1",
+        }
+    ]
+    assert small.fake.pulls[1].state == "open"  # never closed, its branch never deleted
+    assert small.remote.branch("stage/1-foundation") is not None
+    table = small.open_pr("--all")
+    assert "note: #1 (stage/1-foundation) is still open" in table.stdout
+
+
+def test_a_remote_tracking_base_is_the_remote_branch(small: Stack) -> None:
+    small.git.git("fetch", "-q", "origin")
+    data = small.open_pr_json("--base", "origin/main", "--head", "feature", "--dry-run")
+    assert data["pull_requests"][0]["base"] == "main"
+    tag = small.open_pr("--all", "--base", small.git.git("rev-parse", "main"), "--dry-run")
+    assert tag.exit_code == 1 and "is not a branch" in tag.stderr

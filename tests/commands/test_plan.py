@@ -1,0 +1,151 @@
+"""`stager plan` as a user types it: CliRunner, and real subprocesses for determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from stager.cli import cli
+from stager.demo import DemoRepository
+from tests.commands.test_analyze import check_snapshot
+
+MODEL = "backend/app/models/compliance_report.py"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def plan_json(demo: DemoRepository, *extra: str) -> dict[str, object]:
+    result = invoke("-C", str(demo.path), "plan", "--format", "json", *extra)
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_json_has_the_phases_of_analyze_and_the_conflicts(demo: DemoRepository) -> None:
+    data = plan_json(demo)
+    assert set(data) >= {"head", "merge_base", "phases", "conflicts", "dependencies", "findings"}
+    analyzed = json.loads(invoke("-C", str(demo.path), "analyze", "--format", "json").stdout)
+    assert data["phases"] == analyzed["phases"]  # analyze shows the plan's phases
+    assert data["conflicts"] == analyzed["conflicts"]
+    phases = data["phases"]
+    assert isinstance(phases, list)
+    for phase in phases:
+        assert set(phase) == {
+            "number",
+            "name",
+            "title",
+            "files",
+            "migrations",
+            "depends_on",
+            "risk",
+            "maintenance_window",
+        }
+    by_path = {f["path"]: p["number"] for p in phases for f in p["files"]}
+    versions = "backend/migrations/versions/"
+    snapshot_column = by_path[
+        f"{versions}2024_05_02_1600-8e2f4a6c8e0a_add_historical_snapshot_to_summary.py"
+    ]
+    backfill = by_path[f"{versions}2024_05_13_1000-c7a9e1b3d5f7_backfill_historical_snapshot.py"]
+    drop = by_path[f"{versions}2024_05_20_1130-4f6a8c0e2a4c_drop_credits_offset_columns.py"]
+    service = by_path["backend/app/services/compliance_service.py"]
+    # The model gaining historical_snapshot never lands before the column's migration;
+    assert by_path[MODEL] >= snapshot_column
+    # the backfill comes after the column it fills;
+    assert backfill > snapshot_column
+    # the drop lands strictly after the code that stops using the dropped columns.
+    assert drop > max(service, by_path[MODEL])
+    (conflict,) = data["conflicts"]  # type: ignore[misc]
+    assert conflict == {
+        "path": MODEL,
+        "asked": 1,
+        "needed": 3,
+        "kind": "model",
+        "dependency": "backend/app/services/compliance_service.py",
+        "reason": conflict["reason"],
+        "strict": False,
+    }
+
+
+def test_strict_fails_listing_each_conflict(demo: DemoRepository) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(demo.path), "plan", "--strict"])
+    assert result.exit_code == 1
+    assert "--strict: the rules put 1 file before what it needs" in result.stderr
+    assert f"{MODEL}: asked for phase 1 (foundation), needs phase 3 (application)" in result.stderr
+    assert "stops mapping ComplianceReportSummary.credits_offset_a" in result.stderr
+
+
+def test_write_makes_the_plan_file(demo: DemoRepository, tmp_path: Path) -> None:
+    target = tmp_path / "stager-plan.toml"
+    result = invoke("-C", str(demo.path), "plan", "--write", str(target), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["head"] == demo.head
+    assert f"wrote {target}" in result.stderr
+    text = target.read_text(encoding="utf-8")
+    assert f'head = "{demo.head}"' in text
+    assert text.count("[[phase]]") == 4
+
+
+def test_table_names_every_phase_and_the_move(demo: DemoRepository) -> None:
+    result = invoke("-C", str(demo.path), "plan")
+    assert result.exit_code == 0
+    for text in ("Phase 1: Foundation", "Phase 4: ETL and contract", "Moved by dependencies (1)"):
+        assert text in result.stdout
+    assert "4f6a8c0e2a4c ← c7a9e1b3d5f7" in result.stdout
+
+
+def test_markdown_staging_document_snapshot(demo: DemoRepository) -> None:
+    result = invoke("-C", str(demo.path), "plan", "--format", "markdown")
+    assert result.exit_code == 0
+    text = result.stdout
+    for heading in (
+        "## Executive summary",
+        "### Risk assessment",
+        "## Phase 1: Foundation",
+        "### What to include",
+        "### What to exclude",
+        "**Database impact:**",
+        "**Backward compatibility:**",
+        "**Rollback:**",
+        "### Dependencies",
+        "### PR title",
+        "### Testing and verification",
+        "alembic -c backend/alembic.ini upgrade head",
+        "alembic -c backend/alembic.ini downgrade d1f3b5d7f9b1   # back to the base (-6 steps)",
+        "### Rollback steps",
+    ):
+        assert heading in text, heading
+    check_snapshot("demo-plan.md", text)
+
+
+def test_no_phases_is_a_clear_error(demo: DemoRepository, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[category]]\nname = "all"\npaths = ["*"]\nrisk = "low"\n')
+    result = CliRunner().invoke(cli, ["-C", str(demo.path), "--rules", str(rules), "plan"])
+    assert result.exit_code == 1
+    assert "define no [[phase]]" in result.stderr
+
+
+def test_same_inputs_give_byte_identical_output(demo: DemoRepository) -> None:
+    # Separate processes with different hash seeds: no set order may leak into the output.
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-m", "stager", "-C", str(demo.path), "plan", "--format", "markdown"],
+            capture_output=True,
+            env=env,
+            check=True,
+        )
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
+    assert (
+        outputs[0].decode("utf-8")
+        == invoke("-C", str(demo.path), "plan", "--format", "markdown").stdout
+    )

@@ -1,0 +1,144 @@
+"""`stager split` as a user runs it, on the demo repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from stager.cli import cli
+from stager.demo import DemoRepository
+from tests.build.helpers import Checkout
+from tests.gitrepo import GitRepo
+
+BRANCHES = [
+    "stage/1-foundation",
+    "stage/2-data",
+    "stage/3-application",
+    "stage/4-etl-and-contract",
+]
+
+
+def stager(demo: DemoRepository, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["-C", str(demo.path), *args])
+
+
+def git(demo: DemoRepository, env: dict[str, str]) -> GitRepo:
+    return GitRepo(demo.path, env)
+
+
+def test_split_all_json_then_rerun_then_undo(demo: DemoRepository, git_env: dict[str, str]) -> None:
+    repo = git(demo, git_env)
+    before = Checkout.of(repo)
+    result = stager(demo, "split", "--all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [phase["branch"] for phase in data["phases"]] == BRANCHES
+    for phase in data["phases"]:
+        for key in ("number", "name", "files", "migrations", "depends_on", "risk"):
+            assert key in phase
+        assert phase["strategy"] in ("cherry-pick", "patch") and phase["status"] == "created"
+        assert repo.git("rev-parse", phase["branch"]) == phase["commit"]
+        assert phase["commits"][0]["parent"] == phase["parent"]
+    assert data["phases"][1]["parent"] == data["phases"][0]["commit"]
+    assert data["merge_base"] == demo.merge_base and data["layout"] == "stacked"
+    assert Checkout.of(repo) == before
+    assert repo.git("rev-parse", "stage/4-etl-and-contract^{tree}") == repo.git(
+        "rev-parse", f"{demo.head_branch}^{{tree}}"
+    )
+
+    again = stager(demo, "split", "--all", "--format", "json")
+    assert [p["status"] for p in json.loads(again.stdout)["phases"]] == ["unchanged"] * 4
+
+    undone = stager(demo, "split", "--undo")
+    assert undone.exit_code == 0, undone.output
+    assert "deleted stage/1-foundation (the split had created it)" in undone.stdout
+    assert repo.git("branch", "--list", "stage/*") == ""
+    assert Checkout.of(repo) == before
+
+
+def test_table_and_markdown(demo: DemoRepository, git_env: dict[str, str]) -> None:
+    table = stager(demo, "split", "--all", "--dry-run", "--strategy", "patch")
+    assert table.exit_code == 0, table.output
+    assert "dry run, nothing written" in table.stdout and "stage/2-data" in table.stdout
+    assert git(demo, git_env).git("branch", "--list", "stage/*") == ""
+    markdown = stager(demo, "split", "--phase", "2", "--format", "markdown")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.stdout.startswith("## Split")
+    assert "| 2. Data migrations | `stage/2-data` |" in markdown.stdout
+    assert "building phase 1 (foundation) first: phase 2 stacks on it" in markdown.stdout
+
+
+def test_usage_errors_exit_2(demo: DemoRepository) -> None:
+    assert stager(demo, "split").exit_code == 2
+    assert stager(demo, "split", "--all", "--phase", "1").exit_code == 2
+    assert stager(demo, "split", "--all", "--strategy", "rebase").exit_code == 2
+    assert stager(demo, "split", "--undo", "--dry-run").exit_code == 2
+
+
+def test_failure_modes_exit_1_with_the_fix(demo: DemoRepository, git_env: dict[str, str]) -> None:
+    unknown = stager(demo, "split", "--phase", "9")
+    assert unknown.exit_code == 1
+    assert "there is no phase 9 in the plan" in unknown.stderr
+    independent = stager(demo, "split", "--all", "--layout", "independent")
+    assert independent.exit_code == 1
+    assert "--layout independent is not possible" in independent.stderr
+    git(demo, git_env).git("branch", "stage/2-data", demo.merge_base)
+    existing = stager(demo, "split", "--all")
+    assert existing.exit_code == 1
+    assert "stage/2-data" in existing.stderr and "--force" in existing.stderr
+    assert git(demo, git_env).git("branch", "--list", "stage/*").split() == ["stage/2-data"]
+    nothing = stager(demo, "split", "--undo")
+    assert nothing.exit_code == 1 and "no stager split to undo" in nothing.stderr
+
+
+def test_the_plan_file_is_followed_and_a_stale_one_refused(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    plan = demo.path / "stager-plan.toml"
+    written = stager(demo, "plan", "--write", str(plan))
+    assert written.exit_code == 0, written.output
+    text = plan.read_text()
+    line = next(line for line in text.splitlines() if '"docs/etl.md"' in line)
+    text = text.replace(line + "\n", "")
+    marker = "files = [\n"
+    last = text.rindex(marker) + len(marker)
+    plan.write_text(text[:last] + '    "docs/etl.md",\n' + text[last:])
+    result = stager(demo, "split", "--all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    repo = git(demo, git_env)
+    assert (
+        repo.git("diff", "--name-only", "stage/2-data", "stage/3-application", "--", "docs") == ""
+    )
+    assert "docs/etl.md" in repo.git(
+        "diff", "--name-only", "stage/3-application", "stage/4-etl-and-contract"
+    )
+
+    repo.commit("one more commit", {"README.md": "moved on\n"})
+    stale = stager(demo, "split", "--all", "--force")
+    assert stale.exit_code == 1
+    assert "made for head" in stale.stderr and "stager plan" in stale.stderr
+
+
+def test_onto_the_base_tip(demo: DemoRepository, git_env: dict[str, str]) -> None:
+    result = stager(demo, "split", "--all", "--onto", demo.base_branch, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["start"] == demo.base and data["phases"][0]["parent"] == demo.base
+    rechained = [r for p in data["phases"] for r in p["rewrites"]]
+    assert rechained and rechained[0]["reason"] == "onto"  # main gained a migration
+    verified = CliRunner().invoke(cli, ["-C", str(demo.path), "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_demo_end_to_end(tmp_path: Path, git_env: dict[str, str]) -> None:
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(target)])
+    assert result.exit_code == 0, result.output
+    for text in ("stager split --all", "stage/4-etl-and-contract", "every check passed"):
+        assert text in result.stdout
+    repo = GitRepo(target, git_env)
+    assert repo.git("branch", "--list", "stage/*").split() == BRANCHES
+    assert repo.git("status", "--porcelain") == ""
+    assert repo.git("symbolic-ref", "--short", "HEAD") == "feature/fuel-credits-overhaul"

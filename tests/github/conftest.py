@@ -1,0 +1,3 @@
+from tests.github.fixtures import github, remote
+
+__all__ = ["github", "remote"]

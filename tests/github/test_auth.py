@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from stager.github.auth import AuthError, Token, find_token, hosts_yml_token, redact
+
+HOSTS_OLD = """\
+github.com:
+    user: monalisa
+    oauth_token: gho_OLDFORMAT
+    git_protocol: https
+ghe.corp.example:
+    oauth_token: "gho_ENTERPRISE"
+"""
+
+HOSTS_MULTI = """\
+github.com:
+    users:
+        hubot:
+            oauth_token: gho_HUBOT
+        monalisa:
+            oauth_token: gho_MONA
+    git_protocol: ssh
+    user: monalisa
+"""
+
+
+def fake_gh(folder: Path, tokens: dict[str, str]) -> Path:
+    """A `gh` on PATH answering `gh auth token --hostname HOST` like the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = "".join(f'  "{host}") echo "{token}" ;;\n' for host, token in tokens.items())
+    script = folder / "gh"
+    script.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2 $3" = "auth token --hostname" ] || exit 2\n'
+        f'case "$4" in\n{cases}  *) echo "no oauth token" >&2; exit 1 ;;\nesac\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    empty_bin = tmp_path / "empty-bin"
+    empty_bin.mkdir(exist_ok=True)
+    env = {"PATH": str(empty_bin), "HOME": str(tmp_path / "home"), "GH_CONFIG_DIR": str(tmp_path)}
+    env.update(extra)
+    return env
+
+
+def test_github_token_first(tmp_path: Path) -> None:
+    env = env_for(tmp_path, GITHUB_TOKEN="t1", GH_TOKEN="t2")
+    assert find_token("github.com", env) == Token("t1", "GITHUB_TOKEN")
+
+
+def test_then_gh_token(tmp_path: Path) -> None:
+    env = env_for(tmp_path, GITHUB_TOKEN="  ", GH_TOKEN="t2")
+    assert find_token("github.com", env) == Token("t2", "GH_TOKEN")
+
+
+def test_then_gh_auth_token_for_the_host(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text(HOSTS_OLD)
+    bin_dir = fake_gh(tmp_path / "bin", {"ghe.corp.example": "gho_KEYRING"})
+    env = env_for(tmp_path, PATH=str(bin_dir))
+    # the keyring (through gh) wins over hosts.yml
+    assert find_token("ghe.corp.example", env) == Token("gho_KEYRING", "gh auth token")
+    # gh has no login for github.com: hosts.yml is read next
+    assert find_token("github.com", env).value == "gho_OLDFORMAT"
+
+
+def test_then_hosts_yml_without_gh(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text(HOSTS_OLD)
+    token = find_token("ghe.corp.example", env_for(tmp_path))
+    assert token.value == "gho_ENTERPRISE"
+    assert token.source.startswith("gh hosts.yml")
+
+
+def test_gh_config_dir_fallbacks(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "gh"
+    config.mkdir(parents=True)
+    (config / "hosts.yml").write_text(HOSTS_OLD)
+    env = env_for(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+    del env["GH_CONFIG_DIR"]
+    assert find_token("github.com", env).value == "gho_OLDFORMAT"
+    home = tmp_path / "home" / ".config" / "gh"
+    home.mkdir(parents=True)
+    (home / "hosts.yml").write_text(HOSTS_MULTI)
+    del env["XDG_CONFIG_HOME"]
+    assert find_token("github.com", env).value == "gho_MONA"
+
+
+def test_hosts_yml_shapes() -> None:
+    assert hosts_yml_token(HOSTS_OLD, "github.com") == "gho_OLDFORMAT"
+    assert hosts_yml_token(HOSTS_OLD, "ghe.corp.example") == "gho_ENTERPRISE"
+    assert hosts_yml_token(HOSTS_MULTI, "github.com") == "gho_MONA"  # the active user's
+    assert hosts_yml_token(HOSTS_MULTI, "ghe.corp.example") is None
+    assert hosts_yml_token("", "github.com") is None
+    keyring_only = "github.com:\n    user: monalisa\n    git_protocol: https\n"
+    assert hosts_yml_token(keyring_only, "github.com") is None
+
+
+def test_a_ghe_token_is_not_used_for_github_com(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text("ghe.corp.example:\n    oauth_token: gho_GHE\n")
+    with pytest.raises(AuthError):
+        find_token("github.com", env_for(tmp_path))
+
+
+def test_no_token_names_every_source(tmp_path: Path) -> None:
+    with pytest.raises(AuthError) as raised:
+        find_token("ghe.corp.example", env_for(tmp_path))
+    message = str(raised.value)
+    for source in ("GITHUB_TOKEN", "GH_TOKEN", "gh auth login --hostname ghe.corp.example"):
+        assert source in message
+
+
+def test_a_failing_gh_is_skipped(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text("#!/bin/sh\necho 'gho_PARTIAL'\nexit 4\n")
+    (bin_dir / "gh").chmod(0o755)
+    with pytest.raises(AuthError):
+        find_token("github.com", env_for(tmp_path, PATH=str(bin_dir)))
+
+
+def test_token_value_never_in_repr() -> None:
+    token = Token("ghp_SECRET", "GH_TOKEN")
+    assert "ghp_SECRET" not in repr(token)
+    assert "GH_TOKEN" in repr(token)
+
+
+def test_redact() -> None:
+    assert (
+        redact("auth ghp_SECRET failed for ghp_SECRET", "ghp_SECRET") == "auth *** failed for ***"
+    )
+    assert redact("nothing", "") == "nothing"

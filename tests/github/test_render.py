@@ -1,0 +1,238 @@
+"""PR titles and bodies for the demo repository: snapshots, template lookup, errors, docs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from stager.analysis import Analysis, analyze_branch
+from stager.demo import build_demo_repository
+from stager.errors import StagerError
+from stager.git import Repository
+from stager.github import assessment, context
+from stager.github.assessment import MigrationView, assess, rollback_plan
+from stager.github.context import (
+    PhaseView,
+    PullContext,
+    PullLink,
+    StackPhase,
+    phase_views,
+    pull_context,
+)
+from stager.github.render import render_body, render_title
+from tests.gitrepo import sealed_env
+
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "open-pr.md"
+
+
+def check_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if os.environ.get("STAGER_UPDATE_SNAPSHOTS") or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} changed; rerun with STAGER_UPDATE_SNAPSHOTS=1 if intended"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_analysis(tmp_path_factory: pytest.TempPathFactory) -> Analysis:
+    """The demo's analysis, computed once for the module (it is plain data)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [key for key in os.environ if key.startswith("GIT_")]:
+            patch.delenv(key)
+        for key, value in sealed_env(tmp_path_factory.mktemp("home")).items():
+            patch.setenv(key, value)
+        demo = build_demo_repository(tmp_path_factory.mktemp("render") / "demo")
+        return analyze_branch(Repository(demo.path), demo.base_branch, demo.head_branch, None)
+
+
+def stacked(analysis: Analysis) -> list[StackPhase]:
+    stack, base = [], "main"
+    for phase in analysis.phases:
+        branch = f"stage/{phase.number}-{phase.name}"
+        stack.append(StackPhase(phase, branch, base))
+        base = branch
+    return stack
+
+
+def contexts(analysis: Analysis, links: dict[int, PullLink] | None = None) -> list[PullContext]:
+    views = phase_views(analysis, stacked(analysis))
+    if links is None:
+        links = {
+            view.number: PullLink(
+                100 + view.number, f"https://github.com/acme/fuel/pull/{100 + view.number}"
+            )
+            for view in views
+        }
+    return [
+        pull_context(
+            analysis,
+            views,
+            view,
+            links,
+            repository="acme/fuel-credits",
+            base_branch="main",
+            head_name="feature/fuel-credits-overhaul",
+            layout="stacked",
+        )
+        for view in views
+    ]
+
+
+def test_demo_bodies_snapshot(demo_analysis: Analysis) -> None:
+    for ctx in contexts(demo_analysis):
+        text = f"{render_title(ctx, ())}\n\n{render_body(ctx, ())}"
+        check_snapshot(f"demo-pr-{ctx.phase.number}-{ctx.phase.name}.md", text)
+
+
+def test_demo_bodies_hold_what_the_seed_bodies_hold(demo_analysis: Analysis) -> None:
+    rendered = {ctx.phase.name: (ctx, render_body(ctx, ())) for ctx in contexts(demo_analysis)}
+    for ctx, body in rendered.values():
+        for section in (
+            "## Overview",
+            "## Changes",
+            "## Migrations included",
+            "## Risk assessment",
+            "**Database impact:**",
+            "**Backward compatibility:**",
+            "**Rollback:**",
+            "## Testing",
+            "## Rollback plan",
+            "## Stack",
+        ):
+            assert section in body, (ctx.phase.name, section)
+        assert "👉" in body  # this phase is marked in the stack
+        banner = "MAINTENANCE WINDOW REQUIRED" in body
+        assert banner == ctx.phase.maintenance_window
+        assert ("## Pre-deployment checklist" in body) == ctx.phase.maintenance_window
+        for m in ctx.phase.migrations:
+            assert f"`{m.revision}`" in body and m.title in body
+    # migrations in upgrade order: the table lists them as the phase does
+    foundation, body = rendered["foundation"]
+    positions = [body.index(f"`{m.revision}`") for m in foundation.phase.migrations]
+    assert positions == sorted(positions)
+    assert "`alembic downgrade " in body
+    # the contract phase drops columns: restore from backup, with pg_dump
+    contract, body = rendered["etl-and-contract"]
+    assert contract.phase.assessment.backward_compatibility.level == "BREAKING"
+    assert contract.phase.rollback.restore_from_backup
+    assert "pg_dump --format=custom" in body and "pg_restore" in body
+    assert "#101" in body and "Follow-up PRs" not in body
+    assert "Follow-up PRs: #102" in rendered["foundation"][1]
+
+
+def test_title(demo_analysis: Analysis) -> None:
+    titles = [render_title(ctx, ()) for ctx in contexts(demo_analysis)]
+    assert titles[0].startswith("Foundation") and titles[0].endswith("(phase 1/4)")
+    assert titles[-1].endswith("REQUIRES MAINTENANCE WINDOW")
+    assert all("\n" not in title for title in titles)
+
+
+def test_unopened_pull_requests_show_their_branch(demo_analysis: Analysis) -> None:
+    ctx = contexts(demo_analysis, links={})[1]
+    body = render_body(ctx, ())
+    assert "`stage/1-foundation`" in body and "this pull request" in body
+
+
+def test_project_templates_come_first_and_phase_overrides_by_name(
+    demo_analysis: Analysis, tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    (folder / "phases" / "data").mkdir(parents=True)
+    (folder / "pr_title.j2").write_text("[{{ repository }}] {{ phase.name }}\n")
+    (folder / "phases" / "data" / "pr_body.md.j2").write_text(
+        "Data! {{ phase.migrations | length }}\n"
+    )
+    (folder / "risk_table.md.j2").write_text("RISK TABLE {{ phase.categories | length }}\n")
+    by_name = {ctx.phase.name: ctx for ctx in contexts(demo_analysis)}
+    assert render_title(by_name["foundation"], (folder,)) == "[acme/fuel-credits] foundation"
+    assert render_body(by_name["data"], (folder,)) == "Data! 1\n"
+    assert "RISK TABLE 3" in render_body(by_name["foundation"], (folder,))  # included table
+
+
+def test_a_template_typo_names_template_and_line(demo_analysis: Analysis, tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "pr_body.md.j2").write_text("## Overview\n\n{{ phase.titel }}\n")
+    ctx = contexts(demo_analysis)[0]
+    with pytest.raises(StagerError, match=r"pr_body\.md\.j2:3: .*titel"):
+        render_body(ctx, (folder,))
+    (folder / "pr_body.md.j2").write_text("{% if phase.risk %}\nno end\n")
+    with pytest.raises(StagerError, match=r"pr_body\.md\.j2:\d+: template syntax error"):
+        render_body(ctx, (folder,))
+    (folder / "pr_title.j2").write_text("{{ '' }}\n")
+    with pytest.raises(StagerError, match="empty title"):
+        render_title(ctx, (folder,))
+
+
+def view(**changes: object) -> MigrationView:
+    base = MigrationView(
+        revision="aaa",
+        title="t",
+        path="versions/aaa.py",
+        kind="additive",
+        change="added",
+        down_revision=("zzz",),
+        original_down_revision=("zzz",),
+        rechained=False,
+        reversible=True,
+        data_loss=False,
+        dropped=(),
+        operations=("add_column t.c",),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_an_irreversible_downgrade_means_restore_from_backup() -> None:
+    plan = rollback_plan(3, "data", [view(), view(revision="bbb", kind="data", reversible=False)])
+    assert plan.restore_from_backup and plan.irreversible == ("bbb",)
+    assert plan.downgrade_to == "zzz"
+    assert "pg_restore" in plan.steps[1] and "before-phase-3-data.dump" in plan.backup_command
+    assert (
+        assess([view(revision="bbb", kind="data", reversible=False)], []).rollback.level
+        == "DIFFICULT"
+    )
+
+
+def test_additive_migrations_roll_back_with_a_downgrade() -> None:
+    plan = rollback_plan(1, "foundation", [view(), view(revision="bbb", down_revision=("aaa",))])
+    assert not plan.restore_from_backup
+    assert plan.steps[0].startswith("`alembic downgrade zzz` (undoes `bbb`, `aaa`")
+    rating = assess([view()], [])
+    assert (
+        rating.database_impact.level,
+        rating.backward_compatibility.level,
+        rating.rollback.level,
+    ) == (
+        "LOW",
+        "HIGH",
+        "EASY",
+    )
+
+
+def test_code_only_phase() -> None:
+    plan = rollback_plan(3, "application", [])
+    assert plan.downgrade_to is None and "Revert" in plan.steps[0]
+    assert assess([], []).database_impact.level == "NONE"
+
+
+def test_every_template_variable_is_documented() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for cls in (
+        PullContext,
+        PhaseView,
+        context.StackEntry,
+        context.FileView,
+        context.CategoryView,
+        context.FindingView,
+        assessment.MigrationView,
+        assessment.Assessment,
+        assessment.Level,
+        assessment.RollbackPlan,
+    ):
+        for field in dataclasses.fields(cls):
+            assert f"`{field.name}`" in docs, (cls.__name__, field.name)

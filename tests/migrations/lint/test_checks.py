@@ -1,0 +1,391 @@
+"""One fixture per rule: a revision that breaks it and a close one that does not.
+
+Every revision goes through the real pipeline: ``ast`` extraction, pglast for
+the SQL, the checks, inline ignores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from stager.migrations.lint.catalogue import RULES
+from stager.migrations.lint.envpy import EnvSettings
+from stager.types import Risk
+from tests.migrations.lint.revisions import (
+    UNDO,
+    findings,
+    line_of,
+    revision_source,
+    rule_ids,
+)
+
+AUTOCOMMIT = "with op.get_context().autocommit_block():\n    "
+ENUM_PRELUDE = 'role = postgresql.ENUM("a", "b", name="user_role")\n'
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    bad: str
+    good: str
+    version: int = 14
+    env: EnvSettings = field(default_factory=EnvSettings)
+    good_version: int | None = None  # the same change, fine on another PostgreSQL
+    good_env: EnvSettings | None = None  # the same change, fine with another env.py
+    bad_downgrade: str = UNDO
+    good_downgrade: str = UNDO
+    prelude: str = ""
+
+    def __str__(self) -> str:
+        return self.rule
+
+
+CASES = [
+    Case(
+        "SM001", 'op.drop_table("orders")', 'op.create_table("orders", sa.Column("id", sa.Integer))'
+    ),
+    Case(
+        "SM001",
+        'op.execute("DROP TABLE orders")',
+        'op.create_table("tmp", sa.Column("id", sa.Integer))\nop.drop_table("tmp")',
+    ),
+    Case(
+        "SM002",
+        'op.drop_column("orders", "note")',
+        'op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))',
+    ),
+    Case(
+        "SM002",
+        'with op.batch_alter_table("orders") as batch_op:\n    batch_op.drop_column("note")',
+        'with op.batch_alter_table("orders") as batch_op:\n'
+        '    batch_op.alter_column("note", server_default="x")',
+    ),
+    Case(
+        "SM003",
+        'op.add_column("orders", sa.Column("title", sa.Text()))\nop.drop_column("orders", "name")',
+        'op.add_column("orders", sa.Column("title", sa.Text()))\nop.drop_column("users", "name")',
+    ),
+    Case(
+        "SM003",
+        'op.create_table("customer", sa.Column("id", sa.Integer))\nop.drop_table("client")',
+        'op.create_table("customer", sa.Column("id", sa.Integer))',
+    ),
+    Case(
+        "SM004",
+        'op.alter_column("orders", "name", new_column_name="title")',
+        'op.alter_column("orders", "name", comment="the name")',
+    ),
+    Case("SM005", 'op.rename_table("orders", "purchases")', 'op.create_table("purchases")'),
+    Case(
+        "SM006",
+        'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=False))',
+        'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=False, server_default="0"))',
+    ),
+    Case(
+        "SM006",
+        'op.execute("ALTER TABLE orders ADD COLUMN n integer NOT NULL")',
+        'op.execute("ALTER TABLE orders ADD COLUMN n integer NOT NULL DEFAULT 0")',
+    ),
+    Case(
+        "SM007",
+        'op.add_column("orders", sa.Column("u", sa.Uuid(), '
+        'server_default=sa.text("gen_random_uuid()")))',
+        'op.add_column("orders", sa.Column("t", sa.DateTime(), server_default=sa.text("now()")))',
+    ),
+    Case(
+        "SM007",
+        'op.execute("ALTER TABLE orders ADD COLUMN n bigserial")',
+        'op.execute("ALTER TABLE orders ADD COLUMN n bigint DEFAULT 0")',
+    ),
+    # Before PostgreSQL 11 even a constant default rewrites the table.
+    Case(
+        "SM007",
+        'op.add_column("orders", sa.Column("n", sa.Integer(), server_default="0"))',
+        'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=True))',
+        version=10,
+    ),
+    Case(
+        "SM008",
+        'op.alter_column("orders", "n", nullable=False)',
+        'op.alter_column("orders", "n", nullable=True)',
+    ),
+    Case(
+        "SM008",
+        'op.execute("ALTER TABLE orders ALTER COLUMN n SET NOT NULL")',
+        'op.execute("ALTER TABLE orders ADD CONSTRAINT n_nn CHECK (n IS NOT NULL) NOT VALID")',
+    ),
+    Case(
+        "SM009",
+        'op.alter_column("orders", "n", type_=sa.BigInteger(), existing_type=sa.Integer())',
+        'op.alter_column("orders", "n", server_default="0")',
+    ),
+    Case(
+        "SM010",
+        'op.create_index("ix_orders_n", "orders", ["n"])',
+        AUTOCOMMIT
+        + 'op.create_index("ix_orders_n", "orders", ["n"], postgresql_concurrently=True)',
+    ),
+    Case(
+        "SM010",
+        'op.execute("CREATE INDEX ix_orders_n ON orders (n)")',
+        'op.create_table("orders", sa.Column("n", sa.Integer))\n'
+        'op.execute("CREATE INDEX ix_orders_n ON orders (n)")',
+    ),
+    Case(
+        "SM011",
+        'op.drop_index("ix_orders_n", table_name="orders")',
+        AUTOCOMMIT
+        + 'op.drop_index("ix_orders_n", table_name="orders", postgresql_concurrently=True)',
+    ),
+    Case(
+        "SM012",
+        'op.create_index("ix_orders_n", "orders", ["n"], postgresql_concurrently=True)',
+        AUTOCOMMIT
+        + 'op.create_index("ix_orders_n", "orders", ["n"], postgresql_concurrently=True)',
+    ),
+    Case(
+        "SM012",
+        'op.execute("DROP INDEX CONCURRENTLY ix_orders_n")',
+        AUTOCOMMIT + 'op.execute("DROP INDEX CONCURRENTLY ix_orders_n")',
+    ),
+    Case(
+        "SM013",
+        'op.create_foreign_key("fk_o_c", "orders", "customer", ["customer_id"], ["id"])',
+        'op.create_foreign_key("fk_o_c", "orders", "customer", ["customer_id"], ["id"], '
+        "postgresql_not_valid=True)",
+    ),
+    Case(
+        "SM013",
+        'op.add_column("orders", sa.Column("c", sa.Integer(), sa.ForeignKey("customer.id")))',
+        'op.add_column("orders", sa.Column("c", sa.Integer()))',
+    ),
+    Case(
+        "SM014",
+        'op.create_check_constraint("ck_n", "orders", "n > 0")',
+        'op.create_check_constraint("ck_n", "orders", "n > 0", postgresql_not_valid=True)',
+    ),
+    Case(
+        "SM015",
+        'op.create_unique_constraint("uq_orders_n", "orders", ["n"])',
+        'op.execute("ALTER TABLE orders ADD CONSTRAINT uq_orders_n UNIQUE USING INDEX ix_n")',
+    ),
+    Case(
+        "SM015",
+        'op.create_index("ix_orders_n", "orders", ["n"], unique=True)',
+        AUTOCOMMIT + 'op.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_orders_n ON orders (n)")',
+    ),
+    Case(
+        "SM016",
+        'op.create_primary_key("pk_orders", "orders", ["id"])',
+        'op.execute("ALTER TABLE orders ADD CONSTRAINT pk_orders PRIMARY KEY USING INDEX ix_id")',
+    ),
+    Case(
+        "SM018",
+        "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+        AUTOCOMMIT + "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+        version=11,
+    ),
+    Case(
+        "SM018",
+        "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+        "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",  # allowed from 12
+        version=11,
+        good_version=12,
+    ),
+    Case(
+        "SM019",
+        "op.execute(\"ALTER TYPE user_role RENAME VALUE 'OLD' TO 'NEW'\")",
+        AUTOCOMMIT + "op.execute(\"ALTER TYPE user_role ADD VALUE 'NEW'\")",
+    ),
+    Case(
+        "SM019",
+        "role.drop(op.get_bind())",
+        "role.create(op.get_bind())",
+        prelude=ENUM_PRELUDE,
+    ),
+    Case(
+        "SM020",
+        "op.execute(\"UPDATE orders SET state = 'done' WHERE state IS NULL\")",
+        "op.execute(\"INSERT INTO state (name) VALUES ('done')\")",
+    ),
+    Case(
+        "SM020",
+        "bind = op.get_bind()\nsession = Session(bind=bind)\nsession.add(State(name='x'))",
+        "bind = op.get_bind()\nsession = Session(bind=bind)\nsession.query(State).all()",
+    ),
+    Case(
+        "SM021",
+        'states = sa.table("state", sa.column("name"))\nop.bulk_insert(states, [{"name": "a"}])',
+        "op.execute(\"UPDATE state SET name = 'a' WHERE id = 1\")",
+    ),
+    Case(
+        "SM022",
+        "op.execute(\"UPDATE orders SET state = 'done'\")",
+        "op.execute(\"UPDATE orders SET state = 'done' WHERE state IS NULL\")",
+    ),
+    Case(
+        "SM022", 'op.execute("TRUNCATE orders")', 'op.execute("DELETE FROM orders WHERE id < 10")'
+    ),
+    Case(
+        "SM023",
+        'op.execute(f"UPDATE {SCHEMA}.orders SET n = 1 WHERE id = 2")',
+        'op.execute("UPDATE public.orders SET n = 1 WHERE id = 2")',
+        prelude='SCHEMA = "public"\n',
+    ),
+    Case("SM023", 'op.execute("UPDATE orders SET")', 'op.execute("SELECT 1")'),
+    Case("SM023", 'op.execute("DO $$ BEGIN NULL; END $$")', 'op.execute("SELECT 1")'),
+    Case(
+        "SM024",
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        bad_downgrade="pass",
+        good_downgrade='op.drop_column("orders", "n")',
+    ),
+    Case(
+        "SM024",
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        "pass",  # nothing to undo: an empty downgrade is right
+        bad_downgrade='raise NotImplementedError("one way")',
+        good_downgrade="pass",
+    ),
+    Case(
+        "SM025",
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        "op.execute(\"SET lock_timeout = '5s'\")\n"
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+    ),
+    Case(
+        "SM025",
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        'op.add_column("orders", sa.Column("n", sa.Integer()))',
+        good_env=EnvSettings(path="env.py", lock_timeout_line=3),
+    ),
+    Case(
+        "SM012",
+        'op.create_index("ix_orders_n", "orders", ["n"], postgresql_concurrently=True)',
+        'op.create_index("ix_orders_n", "orders", ["n"], postgresql_concurrently=True)',
+        good_env=EnvSettings(path="env.py", transactional_ddl=False),
+    ),
+    Case(
+        "SM026", 'op.execute("DROP VIEW order_totals")', 'op.execute("CREATE VIEW v AS SELECT 1")'
+    ),
+    Case(
+        "SM026",
+        'op.execute("DROP FUNCTION IF EXISTS total(integer)")',
+        'op.execute("CREATE FUNCTION total() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql")',
+    ),
+    Case(
+        "SM027",
+        AUTOCOMMIT + "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+        "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fires_on_the_bad_revision_only(case: Case) -> None:
+    bad = rule_ids(
+        case.bad, case.bad_downgrade, version=case.version, env=case.env, prelude=case.prelude
+    )
+    good = rule_ids(
+        case.good,
+        case.good_downgrade,
+        version=case.good_version or case.version,
+        env=case.good_env or case.env,
+        prelude=case.prelude,
+    )
+    assert case.rule in bad, bad
+    assert case.rule not in good, good
+
+
+def test_every_rule_has_a_fixture() -> None:
+    from tests.migrations.lint.test_path import PATH_RULES
+
+    covered = {case.rule for case in CASES} | PATH_RULES
+    assert covered == set(RULES)
+
+
+def test_findings_carry_line_risk_hint_and_names() -> None:
+    body = 'op.add_column("t", sa.Column("x", sa.Integer()))\nop.drop_column("t", "y")'
+    [drop] = [f for f in findings(body) if f.rule == "SM002"]
+    assert drop.path == "versions/a1.py"
+    assert drop.line == line_of(revision_source(body), "op.drop_column")
+    assert drop.risk is Risk.CRITICAL
+    assert "'y'" in drop.message and "'t'" in drop.message
+    assert drop.hint == RULES["SM002"].hint
+
+
+def test_hints_follow_the_target_version() -> None:
+    body = 'op.alter_column("orders", "n", nullable=False)'
+    [new] = [f for f in findings(body, version=14) if f.rule == "SM008"]
+    [old] = [f for f in findings(body, version=11) if f.rule == "SM008"]
+    assert "PostgreSQL 12+" in new.hint
+    assert "before PostgreSQL 12" in old.hint
+    assert new.hint != old.hint
+    not_null = 'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=False))'
+    assert "cheap from PostgreSQL 11" in next(
+        f.hint for f in findings(not_null, version=11) if f.rule == "SM006"
+    )
+    assert "before PostgreSQL 11" in next(
+        f.hint for f in findings(not_null, version=10) if f.rule == "SM006"
+    )
+
+
+def test_tables_created_in_the_same_migration_are_not_existing_tables() -> None:
+    body = """
+    op.create_table("penalty", sa.Column("id", sa.Integer), sa.Column("org", sa.Integer))
+    op.create_index("ix_penalty_org", "penalty", ["org"])
+    op.create_foreign_key("fk", "penalty", "organization", ["org"], ["id"])
+    op.add_column("penalty", sa.Column("n", sa.Integer(), nullable=False))
+    op.alter_column("penalty", "org", nullable=False)
+    op.create_unique_constraint("uq", "penalty", ["org"])
+    """
+    assert rule_ids(body) == set()
+
+
+def test_data_migration_in_downgrade_is_not_an_upgrade_risk() -> None:
+    assert rule_ids(
+        'op.add_column("t", sa.Column("x", sa.Integer()))', 'op.execute("DELETE FROM t")'
+    ) == {"SM025"}
+
+
+def test_a_merge_revision_needs_no_downgrade() -> None:
+    assert rule_ids("pass", "pass") == set()
+
+
+def test_inline_ignore_on_the_line() -> None:
+    body = 'op.drop_column("t", "c")  # stager: ignore[SM002]'
+    assert "SM002" not in rule_ids(body)
+    assert "SM025" in rule_ids(body)  # only the listed rule is silenced
+    assert rule_ids('op.drop_column("t", "c")  # stager: ignore[SM002, SM025]') == set()
+    assert rule_ids('op.drop_column("t", "c")  # Stager: ignore[sm002,sm025]') == set()
+    assert rule_ids('op.drop_column("t", "c")  # stager: ignore') == set()
+    assert "SM002" in rule_ids('op.drop_column("t", "c")  # stager: ignore[SM001]')
+    # a helper's operation is reported, and silenced, at its own line
+    helper = 'def _contract():\n    op.drop_column("t", "c")  # stager: ignore[SM002]\n'
+    assert rule_ids("_contract()", prelude=helper) == {"SM025"}
+
+
+def test_inline_ignore_on_the_def_upgrade_line() -> None:
+    from stager.migrations.lint.engine import file_findings
+    from stager.migrations.lint.envpy import EnvSettings
+    from tests.migrations.lint.revisions import revision
+
+    source = revision_source('op.drop_column("t", "c")\nop.execute("UPDATE t SET a = 1")')
+    source = source.replace(b"def upgrade():", b"def upgrade():  # stager: ignore[SM002,SM022]")
+    found = {f.rule for f in file_findings(revision(source), source, EnvSettings(), 14)}
+    assert found == {"SM025"}
+    # …helpers called by upgrade() included
+    source = revision_source(
+        "_contract()", prelude='def _contract():\n    op.drop_column("t", "c")\n'
+    ).replace(b"def upgrade():", b"def upgrade():  # stager: ignore[SM002]")
+    found = {f.rule for f in file_findings(revision(source), source, EnvSettings(), 14)}
+    assert found == {"SM025"}
+    # an ignore on def downgrade does not cover upgrade()
+    source = revision_source('op.drop_column("t", "c")', "pass").replace(
+        b"def downgrade():", b"def downgrade():  # stager: ignore[SM002, SM024]"
+    )
+    found = {f.rule for f in file_findings(revision(source), source, EnvSettings(), 14)}
+    assert found == {"SM002", "SM025"}

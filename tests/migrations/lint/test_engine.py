@@ -1,0 +1,136 @@
+"""The rules inside `stager analyze`: the branch's revisions, read from git in one batch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stager.migrations.compare import Tree, analyze_migrations
+from stager.migrations.lint.catalogue import RULES
+from stager.migrations.lint.engine import file_findings, source_facts, with_rule_findings
+from stager.migrations.lint.envpy import EnvSettings
+from stager.migrations.sql import parse_statements
+from stager.rules import default_rules, load_rules
+from tests.migrations.builders import MemoryBlobs
+from tests.migrations.lint.revisions import revision, revision_source
+
+INI = "[alembic]\nscript_location = migrations\n"
+ENV = "from alembic import context\ncontext.configure(transaction_per_migration={flag})\n"
+ADD = "op.execute(\"ALTER TYPE role ADD VALUE 'BETA'\")"
+USE = "op.execute(\"UPDATE account SET role = 'BETA' WHERE id = 1\")"
+
+
+def trees(blobs: MemoryBlobs, per_migration: bool = False) -> tuple[Tree, Tree]:
+    base_files = {
+        "alembic.ini": INI,
+        "migrations/env.py": ENV.format(flag=per_migration),
+        "migrations/versions/r0.py": revision_source('op.create_table("t")', revision="r0"),
+    }
+    head_files = {
+        **base_files,
+        # edited on the branch: SG006, and judged on its own
+        "migrations/versions/r0.py": revision_source(
+            'op.create_table("t")\nop.drop_column("u", "c")', revision="r0"
+        ),
+        "migrations/versions/r1.py": revision_source(ADD, revision="r1", down="r0"),
+        "migrations/versions/r2.py": revision_source(USE, revision="r2", down="r1"),
+    }
+    return blobs.tree(base_files), blobs.tree(head_files)
+
+
+def test_branch_findings(blobs: MemoryBlobs) -> None:
+    base, head = trees(blobs)
+    report = analyze_migrations(base, head, None, blobs)
+    blobs.calls.clear()
+    found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
+    assert len(blobs.calls) == 1  # revisions and env.py in one batch
+    assert set(blobs.calls[0]) == {
+        head["migrations/versions/r0.py"].blob,
+        head["migrations/versions/r1.py"].blob,
+        head["migrations/versions/r2.py"].blob,
+        head["migrations/env.py"].blob,
+    }
+    where = sorted((f.rule, f.path) for f in found)
+    assert where == [
+        ("SG006", "migrations/versions/r0.py"),
+        ("SM002", "migrations/versions/r0.py"),
+        ("SM017", "migrations/versions/r2.py"),
+        ("SM020", "migrations/versions/r2.py"),
+        ("SM025", "migrations/versions/r0.py"),
+    ]
+
+
+def test_env_py_of_the_head_tree_is_honoured(blobs: MemoryBlobs) -> None:
+    base, head = trees(blobs, per_migration=True)
+    report = analyze_migrations(base, head, None, blobs)
+    found = with_rule_findings([], report, head, default_rules(), blobs)
+    assert "SM017" not in {f.rule for f in found}
+
+
+def test_settings_apply_to_every_finding(blobs: MemoryBlobs) -> None:
+    base, head = trees(blobs)
+    report = analyze_migrations(base, head, None, blobs)
+    rules = load_rules(
+        'extends = "default"\n[rules.SG006]\nenabled = false\n[rules.SM017]\nrisk = "low"\n',
+        "rules.toml",
+    )
+    found = with_rule_findings(report.findings, report, head, rules, blobs)
+    assert "SG006" not in {f.rule for f in found}
+    assert {f.risk.label for f in found if f.rule == "SM017"} == {"low"}
+
+
+def test_nothing_to_read_without_branch_migrations(blobs: MemoryBlobs) -> None:
+    base, _ = trees(blobs)
+    report = analyze_migrations(base, base, None, blobs)
+    blobs.calls.clear()
+    assert with_rule_findings([], report, base, default_rules(), blobs) == []
+    assert blobs.calls == []
+
+
+def test_source_facts_are_cheap_and_lazy() -> None:
+    source = revision_source('op.add_column("t", sa.Column("c", sa.Integer()))', "pass")
+    facts = source_facts(revision(source), source)
+    assert facts.ignores == {}
+    assert facts.downgrade is not None and facts.downgrade.shape == "empty"
+    assert set(facts.def_lines) == {"upgrade", "downgrade"}
+    # a downgrade with operations is not parsed again
+    source = revision_source('op.add_column("t", sa.Column("c", sa.Integer()))')
+    assert source_facts(revision(source), source).downgrade is None
+    assert source_facts(revision(source), None).def_lines == {}
+
+
+def test_pglast_is_imported_only_for_literal_sql(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from stager.migrations.lint.files import lint_paths
+        from stager.rules import default_rules
+        import stager.analysis
+        assert "pglast" not in sys.modules
+        report = lint_paths([Path("no_sql.py")], Path(sys.argv[1]), default_rules())
+        assert {f.rule for f in report.findings} == {"SM002", "SM025"}, report.findings
+        assert "pglast" not in sys.modules
+        lint_paths([Path("sql.py")], Path(sys.argv[1]), default_rules())
+        assert "pglast" in sys.modules
+        """
+    )
+    (tmp_path / "no_sql.py").write_bytes(revision_source('op.drop_column("t", "c")'))
+    (tmp_path / "sql.py").write_bytes(revision_source('op.execute("UPDATE t SET a = 1")'))
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_sql_text_is_read_or_opaque_never_a_crash(sql: str) -> None:
+    source = revision_source(f"op.execute({sql!r})")
+    migration = revision(source)
+    found = file_findings(migration, source, EnvSettings(), 14)
+    assert all(f.rule in RULES for f in found)
+    for statement in parse_statements(sql):
+        assert statement.kind

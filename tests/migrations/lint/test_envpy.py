@@ -1,0 +1,87 @@
+"""env.py settings read with ast: transactions and a global lock_timeout."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from stager.demo.alembic_files import ENV_PY
+from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+
+
+def settings(body: str) -> EnvSettings:
+    return read_env(textwrap.dedent(body).encode(), "migrations/env.py")
+
+
+def test_alembic_defaults() -> None:
+    env = read_env(ENV_PY.encode(), "backend/migrations/env.py")
+    assert env == EnvSettings(path="backend/migrations/env.py")
+    assert not env.transaction_per_migration and env.transactional_ddl and not env.lock_timeout
+
+
+def test_configure_keywords() -> None:
+    env = settings(
+        """
+        from alembic import context
+        def run_migrations_online():
+            with connectable.connect() as connection:
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    transaction_per_migration=True,
+                    transactional_ddl=False,
+                )
+        """
+    )
+    assert env.transaction_per_migration and not env.transactional_ddl
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "connection.execute(text(\"SET lock_timeout = '5s'\"))",
+        "connection.exec_driver_sql(\"SET lock_timeout TO '3s'\")",
+        'engine = create_engine(url, connect_args={"options": "-c lock_timeout=5000"})',
+        "engine = create_async_engine(\n"
+        '    url, connect_args={"server_settings": {"lock_timeout": "5s"}}\n)',
+        "context.configure(connection=connection)\n"
+        'connection.execute(text("SET LOCAL lock_timeout = 2000"))',
+    ],
+)
+def test_lock_timeout_set_for_every_migration(code: str) -> None:
+    env = settings(code)
+    assert env.lock_timeout
+    assert env.lock_timeout_line is not None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        '"""We do not set lock_timeout here."""',
+        "# SET lock_timeout = '5s' (commented out)\nx = 1",
+        'connection.execute(text("SET lock_timeout = 0"))',
+        "connection.execute(text(\"SET statement_timeout = '5s'\"))",
+    ],
+)
+def test_no_lock_timeout(code: str) -> None:
+    assert not settings(code).lock_timeout
+
+
+def test_unparsable_env_gives_the_defaults() -> None:
+    assert read_env(b"def (:\n", "env.py") == EnvSettings(path="env.py")
+
+
+def test_find_env_walks_up_from_the_revision() -> None:
+    files = {"backend/migrations/env.py", "other/env.py"}
+    assert (
+        find_env("backend/migrations/versions/a.py", files.__contains__)
+        == "backend/migrations/env.py"
+    )
+    assert (
+        find_env("backend/migrations/versions/2024/a.py", files.__contains__)
+        == "backend/migrations/env.py"
+    )
+    assert find_env("elsewhere/versions/a.py", files.__contains__) is None
+    assert find_env("versions/a.py", {"env.py"}.__contains__) == "env.py"
+    assert find_env("a/b/c/d/e/versions/x.py", {"a/env.py"}.__contains__, levels=2) is None

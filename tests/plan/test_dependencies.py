@@ -1,0 +1,391 @@
+"""Each kind of dependency, on a real git branch: what moves, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stager.plan.phase import DependencyKind
+from tests.gitrepo import GitRepo
+from tests.plan.helpers import (
+    RULES,
+    analyze,
+    edge_kinds,
+    make_branch,
+    phases,
+    plan_of,
+    revision_file,
+    version_path,
+)
+
+H0 = "h0000000000a"
+BASE = {version_path(H0): revision_file(H0, None, 'op.create_table("account")')}
+
+
+def conflict_for(analysis, path):  # type: ignore[no-untyped-def]
+    return next(c for c in plan_of(analysis).conflicts if c.path == path)
+
+
+def test_seed_case_rechains_phase_one_migration_below_the_data_migration(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    # The seed's trap: an additive migration whose parent is a data migration.
+    data, additive = "d000000000d1", "a000000000a1"
+    make_branch(
+        repo,
+        BASE,
+        {
+            version_path(data): revision_file(data, H0, 'op.execute("UPDATE account SET x = 1")'),
+            version_path(additive): revision_file(additive, data, 'op.create_table("penalty")'),
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    plan = plan_of(analysis)
+    assert phases(analysis)[version_path(additive)] == 1
+    assert phases(analysis)[version_path(data)] == 2
+    first, second = plan.phase(1), plan.phase(2)
+    assert first is not None and second is not None
+    (moved,) = first.migrations
+    assert (moved.revision, moved.down_revision, moved.original_down_revision) == (
+        additive,
+        (H0,),
+        (data,),
+    )
+    assert moved.rechained
+    (stacked,) = second.migrations
+    # Stacked on what phase 1 left, never back on its original parent's old place.
+    assert (stacked.revision, stacked.down_revision) == (data, (additive,))
+    assert plan.conflicts == ()
+
+
+def test_schema_object_created_later_moves_the_migration_that_uses_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    creates, indexes = "c000000000c1", "i000000000i1"
+    make_branch(
+        repo,
+        BASE,
+        {
+            # a data migration (phase 2) that also creates the table
+            version_path(creates): revision_file(
+                creates,
+                H0,
+                'op.create_table("penalty", sa.Column("id", sa.Integer()))\n'
+                'op.execute("UPDATE account SET x = 1")',
+            ),
+            # additive (phase 1), but it indexes the table above
+            version_path(indexes): revision_file(
+                indexes, creates, 'op.create_index("ix_penalty_id", "penalty", ["id"])'
+            ),
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert phases(analysis)[version_path(indexes)] == 2
+    conflict = conflict_for(analysis, version_path(indexes))
+    assert (conflict.asked, conflict.needed) == (1, 2)
+    assert conflict.dependency.kind is DependencyKind.SCHEMA
+    assert "table penalty" in conflict.dependency.reason
+    # Same phase, original order: no re-chaining needed.
+    phase = plan_of(analysis).phase(2)
+    assert phase is not None
+    assert [m.down_revision for m in phase.migrations] == [(H0,), (creates,)]
+
+
+MODEL_BASE = """\
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Summary(Base):
+    __tablename__ = "summary"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    legacy_total: Mapped[int | None]
+"""
+
+
+def test_model_column_whose_migration_is_in_a_later_phase_moves_the_model(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    adds = "b000000000b1"
+    make_branch(
+        repo,
+        {**BASE, "app/models/summary.py": MODEL_BASE},
+        {
+            # adds the column and backfills it: a data migration, phase 2
+            version_path(adds): revision_file(
+                adds,
+                H0,
+                'op.add_column("summary", sa.Column("snapshot", sa.JSON()))\n'
+                "op.execute(\"UPDATE summary SET snapshot = '{}'\")",
+            ),
+            "app/models/summary.py": MODEL_BASE + "    snapshot: Mapped[dict | None]\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert phases(analysis)["app/models/summary.py"] == 2
+    conflict = conflict_for(analysis, "app/models/summary.py")
+    assert conflict.dependency.kind is DependencyKind.MODEL
+    assert "summary.snapshot" in conflict.dependency.reason
+    assert adds in conflict.dependency.reason
+    planned = {f.path: f for p in plan_of(analysis).phases for f in p.files}
+    assert (
+        "moved from phase 1 (schema) to phase 2 (data)" in planned["app/models/summary.py"].reason
+    )
+
+
+SERVICE_BASE = """\
+from app.models import Summary
+
+
+def total(summary: Summary) -> int:
+    return summary.legacy_total or 0
+"""
+SERVICE_HEAD = """\
+from app.models import Summary
+
+
+def total(summary: Summary) -> int:
+    return 0
+"""
+CONTRACT_RULES = RULES.replace(
+    'categories = ["migration-data"]', 'categories = ["migration-data", "migration-destructive"]'
+).replace('categories = ["migration-destructive"]\n', "categories = []\n")
+
+
+def test_drop_lands_strictly_after_the_code_that_stops_using_the_column(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    drop = "e000000000e1"
+    make_branch(
+        repo,
+        {**BASE, "app/models/summary.py": MODEL_BASE, "app/service.py": SERVICE_BASE},
+        {
+            version_path(drop): revision_file(
+                drop, H0, 'op.drop_column("summary", "legacy_total")'
+            ),
+            "app/service.py": SERVICE_HEAD,
+        },
+    )
+    # These rules put drops in phase 2, before the code (phase 3): it must move to 4.
+    analysis = analyze(repo, tmp_path, CONTRACT_RULES)
+    assert phases(analysis)["app/service.py"] == 3
+    assert phases(analysis)[version_path(drop)] == 4
+    conflict = conflict_for(analysis, version_path(drop))
+    assert (conflict.asked, conflict.needed) == (2, 4)
+    assert conflict.dependency.kind is DependencyKind.CONTRACT
+    assert conflict.dependency.strict
+    assert conflict.dependency.dependency == "app/service.py"
+    assert "legacy_total" in conflict.dependency.reason
+
+
+def test_a_drop_with_no_later_phase_stays_and_is_reported(repo: GitRepo, tmp_path: Path) -> None:
+    drop = "e000000000e2"
+    make_branch(
+        repo,
+        {**BASE, "app/models/summary.py": MODEL_BASE, "app/service.py": SERVICE_BASE},
+        {
+            version_path(drop): revision_file(
+                drop, H0, 'op.drop_column("summary", "legacy_total")'
+            ),
+            "app/service.py": SERVICE_HEAD,
+        },
+    )
+    three_phases = CONTRACT_RULES.replace('\n[[phase]]\nname = "contract"\ncategories = []\n', "")
+    three_phases = three_phases.replace(
+        'categories = ["migration-data", "migration-destructive"]',
+        'categories = ["migration-data"]',
+    ).replace(
+        'categories = ["code", "tests"]', 'categories = ["code", "tests", "migration-destructive"]'
+    )
+    analysis = analyze(repo, tmp_path, three_phases)
+    assert phases(analysis)[version_path(drop)] == 3
+    (finding,) = [f for f in analysis.findings if f.rule == "SP002"]
+    assert finding.path == version_path(drop)
+    assert "last phase" in finding.message
+
+
+def test_expand_and_contract_in_one_migration_stay_together_with_a_finding(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    both = "f000000000f1"
+    model_head = MODEL_BASE.replace("legacy_total: Mapped[int | None]", "total: Mapped[int | None]")
+    service_head = SERVICE_BASE.replace("summary.legacy_total", "summary.total")
+    make_branch(
+        repo,
+        {**BASE, "app/models/summary.py": MODEL_BASE, "app/service.py": SERVICE_BASE},
+        {
+            version_path(both): revision_file(
+                both,
+                H0,
+                'op.add_column("summary", sa.Column("total", sa.Integer()))\n'
+                'op.drop_column("summary", "legacy_total")',
+            ),
+            "app/models/summary.py": model_head,
+            "app/service.py": service_head,
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    placed = phases(analysis)
+    # The new code needs the new column, the drop needs the old code gone: one phase.
+    assert placed[version_path(both)] == placed["app/service.py"] == placed["app/models/summary.py"]
+    (finding,) = [f for f in analysis.findings if f.rule == "SP001"]
+    assert finding.path == version_path(both)
+    assert "expand/contract" in finding.hint
+
+
+def test_python_import_of_a_module_the_branch_adds_later(repo: GitRepo, tmp_path: Path) -> None:
+    make_branch(
+        repo,
+        {**BASE, "app/models/thing.py": "X = 1\n", "app/shared.py": "OLD = 1\n"},
+        {
+            "app/helpers.py": "def fmt(x):\n    return str(x)\n",
+            "app/models/thing.py": "from app.helpers import fmt\n\nX = fmt(1)\n",
+            "app/models/other.py": "from app.shared import NEW\n",
+            "app/shared.py": "OLD = 1\nNEW = 2\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    placed = phases(analysis)
+    assert placed["app/helpers.py"] == placed["app/models/thing.py"] == 3
+    assert placed["app/models/other.py"] == 3
+    assert edge_kinds(analysis, "app/models/thing.py", "app/helpers.py") == ["import"]
+    reason = conflict_for(analysis, "app/models/other.py").dependency.reason
+    assert "`NEW`" in reason and "app/shared.py" in reason
+
+
+def test_python_removal_waits_for_the_code_that_stops_importing_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    make_branch(
+        repo,
+        {
+            **BASE,
+            "app/models/base.py": "def legacy_name():\n    return 1\n\nKEEP = 1\n",
+            "app/service.py": "from app.models.base import legacy_name\n\nY = legacy_name()\n",
+        },
+        {
+            "app/models/base.py": "KEEP = 1\n",
+            "app/service.py": "from app.models.base import KEEP\n\nY = KEEP\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    # The merge-base service imports legacy_name until phase 3: the removal waits.
+    assert phases(analysis)["app/models/base.py"] == 3
+    conflict = conflict_for(analysis, "app/models/base.py")
+    assert conflict.dependency.kind is DependencyKind.IMPORT
+    assert "legacy_name" in conflict.dependency.reason
+
+
+EARLY_JS_RULES = RULES.replace(
+    'name = "schema"\n',
+    'name = "schema"\npaths = ["frontend/src/early.js", "frontend/src/Widget.jsx"]\n',
+)
+
+
+def test_relative_js_imports_and_requires(repo: GitRepo, tmp_path: Path) -> None:
+    make_branch(
+        repo,
+        {**BASE, "frontend/src/early.js": "export const a = 1;\n", "frontend/src/util.js": "1\n"},
+        {
+            "frontend/src/early.js": (
+                "import { late } from './late';\nconst u = require('./util');\n"
+                "export const a = late;\n"
+            ),
+            "frontend/src/late.jsx": "export const late = 2;\n",
+            "frontend/src/util.js": "module.exports = 2;\n",
+            "frontend/src/Widget.jsx": "export default function Widget() { return null; }\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path, EARLY_JS_RULES)
+    placed = phases(analysis)
+    assert placed["frontend/src/early.js"] == 3
+    assert placed["frontend/src/Widget.jsx"] == 1  # asked by the phase's paths, needs nothing
+    kinds = edge_kinds(analysis, "frontend/src/early.js", "frontend/src/late.jsx")
+    assert kinds == ["import"]
+    assert edge_kinds(analysis, "frontend/src/early.js", "frontend/src/util.js") == ["import"]
+
+
+LATE_SUBJECT_RULES = RULES.replace(
+    'name = "contract"\n', 'name = "contract"\npaths = ["app/widget.py", "web/Foo.jsx"]\n'
+)
+
+
+def test_tests_follow_their_subject(repo: GitRepo, tmp_path: Path) -> None:
+    make_branch(
+        repo,
+        BASE,
+        {
+            "app/widget.py": "def widget():\n    return 1\n",
+            "tests/test_widget.py": "def test_nothing():\n    assert True\n",
+            "web/Foo.jsx": "export default 1;\n",
+            "web/Foo.test.jsx": "test('x', () => {});\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path, LATE_SUBJECT_RULES)
+    placed = phases(analysis)
+    assert placed["tests/test_widget.py"] == placed["app/widget.py"] == 4
+    assert placed["web/Foo.test.jsx"] == placed["web/Foo.jsx"] == 4
+    assert conflict_for(analysis, "tests/test_widget.py").dependency.kind is DependencyKind.TEST
+
+
+def test_a_rename_is_one_change_in_one_phase(repo: GitRepo, tmp_path: Path) -> None:
+    body = "".join(f"def function_{n}():\n    return {n}\n\n" for n in range(20))
+    make_branch(repo, {**BASE, "app/models/old_name.py": body}, {"app/models/old_name.py": None})
+    repo.commit("rename", {"app/models/new_name.py": body})
+    rules = RULES.replace('name = "data"\n', 'name = "data"\npaths = ["app/models/old_name.py"]\n')
+    analysis = analyze(repo, tmp_path, rules)
+    (change,) = [f for f in analysis.files if f.old_path is not None]
+    assert (change.old_path, change.path) == ("app/models/old_name.py", "app/models/new_name.py")
+    placed = phases(analysis)
+    # asked through its old path: both paths ship together in that phase
+    assert placed["app/models/old_name.py"] == placed["app/models/new_name.py"] == 2
+    phase = plan_of(analysis).phase(2)
+    assert phase is not None
+    (planned,) = phase.files
+    assert planned.old_path == "app/models/old_name.py"
+    assert set(phase.paths) == {"app/models/old_name.py", "app/models/new_name.py"}
+
+
+def test_depends_on_keeps_its_target_no_later(repo: GitRepo, tmp_path: Path) -> None:
+    data, early, needs = "d000000000d2", "a000000000a2", "a000000000a3"
+    make_branch(
+        repo,
+        BASE,
+        {
+            version_path(data): revision_file(data, H0, 'op.execute("UPDATE account SET x = 1")'),
+            version_path(early): revision_file(early, data, 'op.create_table("one")'),
+            version_path(needs): revision_file(
+                needs, early, 'op.create_table("two")', depends_on=data
+            ),
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    placed = phases(analysis)
+    assert placed[version_path(early)] == 1
+    assert placed[version_path(needs)] == 2
+    conflict = conflict_for(analysis, version_path(needs))
+    assert conflict.dependency.kind is DependencyKind.DEPENDS_ON
+    second = plan_of(analysis).phase(2)
+    assert second is not None
+    chain = {m.revision: m for m in second.migrations}
+    assert chain[needs].depends_on == (data,)  # kept as written
+    assert chain[data].down_revision == (early,)
+    assert chain[needs].down_revision == (data,)
+
+
+def test_without_rechaining_a_migration_waits_for_its_parent(repo: GitRepo, tmp_path: Path) -> None:
+    data, additive = "d000000000d3", "a000000000a4"
+    make_branch(
+        repo,
+        BASE,
+        {
+            version_path(data): revision_file(data, H0, 'op.execute("UPDATE account SET x = 1")'),
+            version_path(additive): revision_file(additive, data, 'op.create_table("penalty")'),
+        },
+    )
+    analysis = analyze(repo, tmp_path, "[stager]\nrechain = false\n" + RULES)
+    assert phases(analysis)[version_path(additive)] == 2
+    conflict = conflict_for(analysis, version_path(additive))
+    assert conflict.dependency.kind is DependencyKind.MIGRATION
+    assert not any(m.rechained for m in plan_of(analysis).migrations())

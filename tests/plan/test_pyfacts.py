@@ -1,0 +1,110 @@
+"""What the planner reads from Python and JS files, without importing them."""
+
+from __future__ import annotations
+
+from stager.plan.imports import ModuleIndex, js_specifiers, resolve_js
+from stager.plan.pyfacts import ImportRef, python_facts
+from stager.plan.subjects import subject_names
+
+MODELS = '''\
+"""Models mention credits_offset_z in prose only."""
+from typing import TYPE_CHECKING
+
+import enum
+from sqlalchemy import Column, Integer, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.only_for_types import Hint
+
+
+class Role(enum.Enum):
+    ADMIN = "ADMIN"
+    BETA = "BETA_TESTER"
+
+
+class Summary(Base):
+    __tablename__ = "summary"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    total: Mapped[int | None]
+    legacy = Column("legacy_total", Integer)
+    report: Mapped["Report"] = relationship(back_populates="summary")
+
+    def describe(self) -> str:
+        return self.report.title
+
+
+links = Table("link", metadata, Column("a_id", Integer), Column("b_id", Integer))
+QUERY = "SELECT credits_offset_a FROM summary"
+'''
+
+
+def test_models_enums_imports_and_names() -> None:
+    facts = python_facts(MODELS)
+    assert facts.parsed
+    tables = {table.table: table for table in facts.tables}
+    assert tables["summary"].columns == ("id", "total", "legacy_total")
+    assert tables["summary"].class_name == "Summary"
+    assert tables["link"].columns == ("a_id", "b_id")
+    (role,) = facts.enums
+    assert role.values == {"ADMIN", "BETA", "BETA_TESTER"}
+    modules = [ref.module for ref in facts.imports]
+    assert "app.only_for_types" not in modules  # type-checking imports never run
+    assert ImportRef("sqlalchemy.orm", 0, ("Mapped", "mapped_column", "relationship"), 6) in (
+        facts.imports
+    )
+    assert {"Summary", "Role", "links", "QUERY", "enum", "Column"} <= facts.top
+    assert {"describe", "total", "report"} <= facts.members
+    assert "title" in facts.attributes and "back_populates" in facts.attributes
+    assert facts.uses("credits_offset_a")  # in SQL
+    assert not facts.uses("credits_offset_z")  # only in the docstring
+
+
+def test_a_broken_file_is_not_parsed() -> None:
+    facts = python_facts("def broken(:\n")
+    assert not facts.parsed and facts.imports == () and facts.tables == ()
+
+
+def test_module_index_prefers_the_source_root_of_the_importer() -> None:
+    index = ModuleIndex(
+        ["backend/app/models/__init__.py", "other/app/models.py", "backend/app/x.py", "README.md"]
+    )
+    assert index.resolve("app.models", "backend/app/x.py") == "backend/app/models/__init__.py"
+    assert index.resolve("app.models", "other/run.py") == "other/app/models.py"
+    assert index.resolve("nothing.here", "backend/app/x.py") is None
+    assert index.resolve_relative("backend/app/x.py", 1, "models") == (
+        "backend/app/models/__init__.py"
+    )
+    assert index.resolve_relative("backend/app/models/__init__.py", 2, "x") == "backend/app/x.py"
+
+
+def test_js_relative_specifiers() -> None:
+    text = (
+        "import React from 'react';\n"
+        "import { a,\n  b } from './a';\n"
+        "export * from '../b';\n"
+        "const c = require('./c');\n"
+        "const d = await import('./d');\n"
+        "import './styles.css';\n"
+    )
+    assert js_specifiers(text) == [
+        ("./a", 2),
+        ("../b", 4),
+        ("./c", 5),
+        ("./d", 6),
+        ("./styles.css", 7),
+    ]
+    paths = {"src/a.jsx", "src/d/index.ts", "b.js"}
+    assert resolve_js("src/App.jsx", "./a", paths) == "src/a.jsx"
+    assert resolve_js("src/App.jsx", "./d", paths) == "src/d/index.ts"
+    assert resolve_js("src/App.jsx", "../b", paths) == "b.js"
+    assert resolve_js("src/App.jsx", "../../outside", paths) is None
+
+
+def test_subject_names() -> None:
+    assert subject_names("tests/unit/test_widget.py") == ("widget.py",)
+    assert subject_names("app/widget_test.py") == ("widget.py",)
+    assert "Foo.jsx" in subject_names("src/__tests__/Foo.test.jsx")
+    assert "Foo.ts" in subject_names("src/Foo.spec.ts")
+    assert subject_names("app/widget.py") == ()
