@@ -41,11 +41,15 @@ def run(directory: Path | None) -> int:
         "\n[bold]Try next:[/]\n"
         f"  cd {demo.path}\n"
         "  stager analyze                    # the same table, from inside the repository\n"
-        "  stager analyze --format markdown  # GitHub-ready markdown\n"
+        "  stager plan                       # every file's phase and the reason it is there\n"
+        "  stager plan --format markdown     # the full staging document, phase by phase\n"
+        "  stager plan --write stager-plan.toml  # an editable plan that split follows\n"
+        "  stager lint backend/migrations/versions  # the migration risk rules alone\n"
         "  stager analyze --format json      # every file, migration and finding, for scripts\n"
         "  stager analyze --fail-on high     # exit 4 when a high-risk finding exists (for CI)\n"
         "  git log --oneline stage/2-data    # a phase branch: its commits on the previous one\n"
         "  stager verify --check 'CMD'       # also run your tests in each phase\n"
+        "  stager open-pr --all --dry-run    # the pull requests it would open, without network\n"
         "  stager split --undo               # remove the phase branches again\n"
     )
     return 0

@@ -1,6 +1,6 @@
 """Write the demo repository with one ``git fast-import`` stream.
 
-Three git processes in all (init, fast-import, reset), so the build takes a
+Four git processes in all (init, fast-import, reset, remote add), so the build takes a
 few tens of milliseconds. Every commit carries fixed authors and dates and
 git runs with no system or global config, so two builds, on any machine,
 give the same commit ids.
@@ -83,6 +83,9 @@ def fast_import_stream(commits: Sequence[DemoCommit]) -> tuple[bytes, tuple[int,
     return bytes(out), marks
 
 
+DEMO_REMOTE = "https://github.com/example/fuel-credits.git"
+
+
 def _build(path: Path) -> DemoRepository:
     env = _sealed_env()
     _git(["init", "-q", f"--initial-branch={HEAD_BRANCH}", str(path)], env, cwd=path)
@@ -93,6 +96,9 @@ def _build(path: Path) -> DemoRepository:
     base, merge_base, head = (Sha(line) for line in output.decode().split())
     # HEAD already names the feature branch (init), so this fills index and work tree.
     _git(["reset", "-q", "--hard"], env, cwd=path)
+    # A fictional GitHub remote, so `stager open-pr --all --dry-run` can show the
+    # pull requests it would open; nothing is ever pushed there by the demo.
+    _git(["remote", "add", "origin", DEMO_REMOTE], env, cwd=path)
     return DemoRepository(
         path=path,
         base_branch=BASE_BRANCH,

@@ -45,3 +45,14 @@ def test_demo_in_a_real_subprocess_defaults_to_a_new_temp_folder(
     )
     assert result.returncode == 0, result.stderr
     assert "Demo repository" in result.stdout and str(tmp_path) in result.stdout
+
+
+def test_the_demo_suggests_open_pr_dry_run_and_it_works_offline(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    target = tmp_path / "demo"
+    assert "stager open-pr --all --dry-run" in CliRunner().invoke(cli, ["demo", str(target)]).stdout
+    result = CliRunner().invoke(cli, ["-C", str(target), "open-pr", "--all", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "GitHub was not contacted" in result.stdout
+    assert result.stdout.count("## Phase ") == 4

@@ -46,7 +46,9 @@ class Stack:
 
 def make_stack(path: Path, git_env: dict[str, str], remote: Remote, fake: FakeGitHub) -> Stack:
     repo = GitRepo(path, git_env)
-    repo.git("remote", "add", "origin", str(remote.path))
+    # The demo comes with a fictional GitHub origin: point it at the local bare remote.
+    verb = "set-url" if "origin" in repo.git("remote").split() else "add"
+    repo.git("remote", verb, "origin", str(remote.path))
     repo.git("push", "-q", "origin", "main")
     return Stack(path, repo, remote, fake)
 
