@@ -316,11 +316,16 @@ def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
         console.print(Text(f"           fix: {finding.hint}", style="dim"))
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
         console.print(
-            f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): {len(phase.files)} files, "
-            f"{len(phase.migrations)} migrations, risk {phase.risk.label}{window}"
+            f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
+            f"{_count(len(phase.files), 'file')}, {_count(len(phase.migrations), 'migration')}, "
+            f"risk {phase.risk.label}{window}"
         )
