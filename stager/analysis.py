@@ -9,18 +9,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stager.classify import CategorySummary, FileClass, classify, summarize
 from stager.diff import ChangedFile
 from stager.errors import StagerError
 from stager.findings import Finding, finding_order
 from stager.git import Commit, Repository, tree_after, tree_before
-from stager.migrations import parse_cache
-from stager.migrations.compare import MigrationReport, analyze_migrations
-from stager.migrations.lint.engine import with_rule_findings
-from stager.plan import Phase, Plan, PlanInputs, annotate_classes, build_plan, read_texts
 from stager.rules import Rules, default_rules, load_rules
 from stager.types import RepoPath, Risk, Sha
+
+if TYPE_CHECKING:
+    from stager.classify import CategorySummary, FileClass
+    from stager.migrations.compare import MigrationReport
+    from stager.plan import Phase, Plan
 
 PROJECT_RULES = ".stager/rules.toml"
 FALLBACK_BASES = ("main", "master", "develop")
@@ -131,6 +132,14 @@ def analyze_branch(
         drift_commits_job = (
             pool.submit(repo.commits, refs.merge_base, refs.base) if base_moved else None
         )
+        # Import the analysis proper while git works on the other core: these
+        # modules cost ~60 ms to import, about what git's diff takes.
+        from stager.classify import classify, summarize
+        from stager.migrations import parse_cache
+        from stager.migrations.compare import analyze_migrations
+        from stager.migrations.lint.engine import with_rule_findings
+        from stager.plan import PlanInputs, annotate_classes, build_plan, read_texts
+
         files = files_job.result()
         texts_job = pool.submit(read_texts, files, repo)  # the planner's reads, meanwhile
         base_tree = tree_before(head_tree_job.result(), files)
