@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stager.diff import ChangedFile
-from stager.errors import StagerError
+from stager.errors import RulesError, StagerError, UnknownRef
 from stager.findings import Finding, finding_order
 from stager.git import Commit, Repository, tree_after, tree_before
 from stager.rules import Rules, default_rules, load_rules
@@ -65,27 +65,42 @@ class Analysis:
         return [finding for finding in self.findings if finding.risk >= level]
 
 
+def rules_text(data: bytes | Path, source: str, fix: str) -> str:
+    """A rules file's text (read from disk for a Path); RulesError when unreadable or not UTF-8.
+
+    The one place rules files are read, for --rules, the work tree and the head commit.
+    """
+    if isinstance(data, Path):
+        try:
+            data = data.read_bytes()
+        except OSError as error:
+            raise RulesError(f"cannot read rules file {source}: {error.strerror}", fix) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise RulesError(
+            f"{source}:{line}: not UTF-8 (byte {data[error.start]:#04x})",
+            "save the file as UTF-8 (TOML files must be UTF-8)",
+        ) from None
+
+
 def load_project_rules(repo: Repository, head: Sha, rules_path: Path | None) -> Rules:
     """--rules PATH, else .stager/rules.toml (work tree, else head commit), else the default."""
     default = default_rules()
     if rules_path is not None:
-        try:
-            text = rules_path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise StagerError(
-                f"cannot read rules file {rules_path}: {error.strerror}",
-                "check the path given to --rules",
-            ) from None
+        text = rules_text(rules_path, str(rules_path), "check the path given to --rules")
         return load_rules(text, str(rules_path), default=default)
     if repo.work_tree is not None:
         candidate = repo.work_tree / PROJECT_RULES
         if candidate.is_file():
-            return load_rules(candidate.read_text(encoding="utf-8"), PROJECT_RULES, default=default)
+            text = rules_text(candidate, PROJECT_RULES, f"check the permissions of {candidate}")
+            return load_rules(text, PROJECT_RULES, default=default)
         return default
     blob = repo.read_path(head, PROJECT_RULES)
     if blob is None:
         return default
-    return load_rules(blob.decode("utf-8", errors="replace"), PROJECT_RULES, default=default)
+    return load_rules(rules_text(blob, PROJECT_RULES, ""), PROJECT_RULES, default=default)
 
 
 def default_base_ref(repo: Repository, rules: Rules) -> str:
@@ -104,7 +119,8 @@ def default_base_ref(repo: Repository, rules: Rules) -> str:
 def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
     head = repo.resolve(head_ref)
     base = repo.resolve(base_ref)
-    return BranchRefs(base_ref, head_ref, base, head, repo.merge_base(base, head))
+    merge_base = repo.merge_base(base, head, names=(base_ref, head_ref))
+    return BranchRefs(base_ref, head_ref, base, head, merge_base)
 
 
 def analyze_branch(
@@ -116,7 +132,16 @@ def analyze_branch(
     """Compute the full analysis of head against merge-base(base, head)."""
     head_ref = head_ref or "HEAD"
     rules = load_project_rules(repo, repo.resolve(head_ref), rules_path)
-    refs = resolve_refs(repo, base_ref or default_base_ref(repo, rules), head_ref)
+    try:
+        refs = resolve_refs(repo, base_ref or default_base_ref(repo, rules), head_ref)
+    except UnknownRef as error:
+        if base_ref is not None or not rules.base or rules.base not in error.problem:
+            raise
+        # The base came from the rules: point at the line that names it.
+        raise UnknownRef(
+            f"{rules.source}:{rules.base_line or 1}: stager.base: {error.problem}",
+            f"set base under [stager] to an existing branch, or pass --base REF; {error.fix}",
+        ) from None
     warnings = [w for w in (repo.upstream_warning(refs.base_ref),) if w]
     base_moved = refs.base != refs.merge_base
 
@@ -137,7 +162,7 @@ def analyze_branch(
         from stager.classify import classify, summarize
         from stager.migrations import parse_cache
         from stager.migrations.compare import analyze_migrations
-        from stager.migrations.lint.engine import with_rule_findings
+        from stager.migrations.lint.engine import with_phase_findings, with_rule_findings
         from stager.plan import PlanInputs, annotate_classes, build_plan, read_texts
 
         files = files_job.result()
@@ -152,6 +177,13 @@ def analyze_branch(
         commits = commits_job.result()
         drift_commits = drift_commits_job.result() if drift_commits_job else []
 
+    if not files:
+        # An empty table alone reads like a bug: say why it is empty.
+        warnings.append(
+            f"no changes between {refs.head_ref} and its merge base {refs.merge_base[:12]} "
+            f"with {refs.base_ref}: the branch has nothing to analyze (is {refs.head_ref} "
+            "already merged, or is --head the branch you meant?)"
+        )
     drift = base_drift(files, drift_commits)
     # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.
     findings = with_rule_findings(
@@ -173,6 +205,11 @@ def analyze_branch(
     )
     classes = annotate_classes(classes, plan)
     findings = sorted([*findings, *plan.findings], key=finding_order)
+    # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
+    findings = sorted(
+        with_phase_findings(findings, plan.phases, migrations, head_tree_job.result(), rules, repo),
+        key=finding_order,
+    )
     return Analysis(
         refs=refs,
         rules=rules,

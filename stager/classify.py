@@ -14,6 +14,7 @@ from stager.types import RepoPath, Risk
 
 OTHER = "other"
 SUBMODULE = "submodule"
+GITMODULES = ".gitmodules"
 # Used only when the rules name no category for a file: unknown files are not
 # presumed safe, hence medium.
 _BUILTIN_RISK = Risk.MEDIUM
@@ -89,8 +90,8 @@ def _classify_one(
             reasons.append(f"category {name!r} ({category.location}, {because})")
             break
     else:
-        name, risk = (SUBMODULE if file.submodule else OTHER), _BUILTIN_RISK
-        if file.submodule:
+        name, risk = (SUBMODULE if _submodule(file) else OTHER), _BUILTIN_RISK
+        if _submodule(file):
             reasons.append(f"submodule change; no category in {rules.source} sets submodule = true")
         else:
             reasons.append(f"no category in {rules.source} matched")
@@ -125,17 +126,22 @@ def _classify_one(
     )
 
 
+def _submodule(file: ChangedFile) -> bool:
+    """A gitlink, or the .gitmodules file that declares the submodules (it moves with them)."""
+    return file.submodule or file.path == GITMODULES
+
+
 def _match(
     category: CategoryRule, file: ChangedFile, migration: MigrationFile | None
 ) -> str | None:
     """Why ``category`` takes ``file`` ("pattern '…'", …), or None when it does not."""
     # Submodule categories take only submodules, and only they do: a gitlink
     # is no file, whatever its path looks like.
-    if category.submodule != file.submodule:
+    if category.submodule != _submodule(file):
         return None
     because: list[str] = []
     if category.submodule:
-        because.append("submodule change")
+        because.append("submodule change" if file.submodule else "submodule configuration")
     if category.migration:
         if migration is None or migration.kind not in category.migration:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,11 @@ def analyze(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the plan to FILE instead of standard output.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --write: replace the plan file even when it was edited since stager wrote it.",
+)
 @click.pass_obj
 def plan(
     options: GlobalOptions,
@@ -171,6 +177,7 @@ def plan(
     write: Path | None,
     strict: bool,
     output: Path | None,
+    force: bool,
 ) -> None:
     """The phases with every file, why it is there, and what each phase depends on.
 
@@ -191,6 +198,7 @@ def plan(
                 write=write,
                 strict=strict,
                 output=output,
+                force=force,
             )
         )
     raise SystemExit(code)
@@ -468,6 +476,18 @@ def verify(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    click runs non-standalone so that Ctrl-C while it parses exits 130 (not
+    click's "Aborted!" and 1) and a closed pipe exits quietly, like git.
+    """
     with error_handler():
-        cli.main(prog_name="stager")
+        try:
+            code = cli.main(prog_name="stager", standalone_mode=False)
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None
+        except click.ClickException as error:
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        sys.stdout.flush()  # inside the handler: a reader that went away is no crash
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -1,6 +1,7 @@
 """The one place errors become exit codes (modelled on pre-commit's error_handler).
 
-StagerError → its message on one line, exit 1. Ctrl-C → 130. Anything else is
+StagerError → its message on one line, exit 1. Ctrl-C → 130. A closed output
+pipe → 141, silently. Anything else is
 a bug in stager: exit 3, with the traceback in a log file whose path is printed.
 """
 
@@ -14,12 +15,17 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from stager.errors import StagerError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_ERROR = 1
 EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as git exits
 
 
 def crash_log_path() -> Path:
@@ -45,6 +51,28 @@ def _write_crash_log(error: BaseException) -> Path:
     return Path("(could not write a log)")
 
 
+def broken_pipe_exit() -> NoReturn:
+    """`stager analyze | head -1`: the reader has all it wanted; exit quietly.
+
+    Exits like git does on SIGPIPE, with stdout pointed at /dev/null so that the
+    interpreter's final flush does not fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_BROKEN_PIPE) from None
+
+
+def terminal_console(**options: Any) -> Console:
+    """A rich Console for stdout whose closed pipe exits 141 quietly (rich's own exits 1)."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            broken_pipe_exit()
+
+    return _Console(**options)
+
+
 @contextmanager
 def error_handler() -> Iterator[None]:
     """Turn every exception into a message and an exit code."""
@@ -56,6 +84,8 @@ def error_handler() -> Iterator[None]:
     except KeyboardInterrupt:
         print("stager: interrupted", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        broken_pipe_exit()
     except Exception as error:
         log = _write_crash_log(error)
         print(

@@ -478,7 +478,7 @@ class Repository:
         location = Path(path).absolute()
         if not location.is_dir():
             raise NotARepository(
-                f"{path} does not exist, so it is not inside a git repository",
+                f"{location} does not exist, so it is not inside a git repository",
                 "run stager inside your project or pass -C PATH",
             )
         version = None if _version_checked else _start(["version"], None)
@@ -497,7 +497,7 @@ class Repository:
             _check_version_once(version)
             if "not a git repository" in message:
                 raise NotARepository(
-                    f"{path} is not inside a git repository",
+                    f"{location} is not inside a git repository",
                     "run stager inside your project or pass -C PATH",
                 )
             raise GitError(
@@ -595,6 +595,15 @@ class Repository:
         )
         sha = outcome.stdout.decode("ascii", "replace").strip()
         if outcome.returncode != 0 or not sha or not ref.strip():
+            # `--base main` in a CI clone that only has origin/main
+            remote = f"origin/{ref}"
+            if ref.strip() and "/" not in ref and self.ref_exists(remote):
+                raise UnknownRef(
+                    f"unknown ref {ref!r}: no local branch {ref!r} in {self._cwd}, "
+                    f"but {remote!r} exists",
+                    f"use {remote} instead (e.g. --base {remote}), or create the branch: "
+                    f"git branch {ref} {remote}",
+                )
             raise UnknownRef(
                 f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
                 "check the spelling, run `git fetch` if it is a remote branch, "
@@ -628,31 +637,36 @@ class Repository:
                 return candidate
         return None
 
-    def merge_base(self, base: str, head: str) -> Sha:
+    def merge_base(self, base: str, head: str, *, names: tuple[str, str] | None = None) -> Sha:
         """The single best common ancestor of ``base`` and ``head`` (shas or refs).
 
         NoMergeBase when they share no history, or several merge bases
-        (criss-cross merges) make "the branch's changes" ambiguous.
+        (criss-cross merges) make "the branch's changes" ambiguous. ``names``
+        are the refs the user gave for them, for the messages.
         """
         outcome = self._call(["merge-base", "--all", "--end-of-options", base, head])
         if outcome.returncode not in (0, 1):
             raise _failure(["merge-base", "--all", base, head], outcome, self._cwd)
         bases = outcome.stdout.decode("ascii").split()
+        base_text, head_text = _short(base), _short(head)
+        if names is not None:
+            base_text = f"{names[0]!r} ({base_text})" if names[0] != base else base_text
+            head_text = f"{names[1]!r} ({head_text})" if names[1] != head else head_text
         if not bases:
             shallow = self._call(["rev-parse", "--is-shallow-repository"]).stdout.strip()
             if shallow == b"true":
                 raise NoMergeBase(
-                    f"no merge base between {_short(base)} and {_short(head)}: "
+                    f"no merge base between {base_text} and {head_text}: "
                     "this clone is shallow and does not reach their common history",
                     "run `git fetch --unshallow` (in CI: fetch-depth: 0)",
                 )
             raise NoMergeBase(
-                f"{_short(base)} and {_short(head)} have no common history (unrelated histories)",
+                f"{base_text} and {head_text} have no common history (unrelated histories)",
                 "pick a base that shares history with the branch (--base REF)",
             )
         if len(bases) > 1:
             raise NoMergeBase(
-                f"{_short(base)} and {_short(head)} have {len(bases)} merge bases "
+                f"{base_text} and {head_text} have {len(bases)} merge bases "
                 f"({', '.join(sha[:12] for sha in bases)}) after criss-cross merges",
                 "pass one of them explicitly with --base, or merge the base into the branch first",
             )

@@ -73,13 +73,23 @@ def update_refs(repo: Repository, updates: Sequence[RefUpdate]) -> None:
         ["update-ref", "--stdin"], stdin=("\n".join(lines) + "\n").encode("utf-8")
     )
     if code != 0:
-        detail = err.decode("utf-8", "replace").strip().splitlines()
         raise StagerError(
-            "no branch was changed: git refused the ref update"
-            + (f" ({detail[-1]})" if detail else ""),
-            "a branch moved while stager ran, or a branch name clashes with an existing one "
-            "(`stage` next to `stage/1-x`): check `git branch --list` and run the command again",
+            "no branch was changed: git refused the ref update" + _reason(err),
+            "a branch moved while stager ran, a branch name clashes with an existing one "
+            "(`stage` next to `stage/1-x`), or a `.lock` file is left over from a git process "
+            "that crashed (remove it if no git command is running): check `git branch --list` "
+            "and run the command again",
         )
+
+
+def _reason(err: bytes) -> str:
+    """git's own reason, `` (fatal: …)``: the fatal line, not the hint after it."""
+    lines = [line.strip() for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+    for prefix in ("fatal:", "error:"):
+        found = [line for line in lines if line.startswith(prefix)]
+        if found:
+            return f" ({found[0]})"
+    return f" ({lines[-1]})" if lines else ""
 
 
 def checked_out_branches(repo: Repository) -> dict[str, Path]:

@@ -8,9 +8,11 @@ the user's work tree, index, HEAD or stash:
   signed commit goes through ``git commit-tree -S``. No hook runs;
 * ``git apply --cached`` works on an index file of stager's own
   (``GIT_INDEX_FILE`` points at a temporary file);
-* a dry run writes its objects into a quarantine folder that is thrown away
-  (``GIT_OBJECT_DIRECTORY`` with the repository's own objects as an
-  alternate), and git itself refuses ref updates while it is set.
+* objects are written into a quarantine folder (``GIT_OBJECT_DIRECTORY``
+  with the repository's own objects as an alternate; git itself refuses ref
+  updates while it is set): a dry run, or a run that stops on a conflict or a
+  refused check, throws it away; a run that goes on ``migrate``s the objects
+  into the repository (as ``git receive-pack`` does) just before its refs move.
 
 Refs move in :mod:`stager.git_refs`; the history is read in
 :mod:`stager.git_history`. Every call runs through
@@ -189,10 +191,11 @@ def _parse_merge_tree(data: bytes) -> MergeOutcome:
 
 
 class Writer:
-    """Writes objects into a repository, or into a throw-away quarantine (``dry_run``).
+    """Writes objects into a quarantine; ``migrate`` moves them into the repository.
 
-    Use as a context manager: the quarantine and temporary index files are
-    removed on exit.
+    Use as a context manager: the quarantine (with whatever was not migrated)
+    and the temporary index files are removed on exit. A ``dry_run`` writer
+    never migrates.
     """
 
     def __init__(self, repo: Repository, *, dry_run: bool = False) -> None:
@@ -200,16 +203,15 @@ class Writer:
         self.dry_run = dry_run
         self.format = object_format(repo)
         self._folder = Path(tempfile.mkdtemp(prefix="stager-"))
-        self.env: dict[str, str] = {}
-        if dry_run:
-            quarantine = self._folder / "objects"
-            quarantine.mkdir()
-            self.env = {
-                "GIT_OBJECT_DIRECTORY": str(quarantine),
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(git_path(repo, "objects")),
-                # git refuses every ref update while this is set: a dry run cannot move one
-                "GIT_QUARANTINE_PATH": str(quarantine),
-            }
+        self._quarantine = self._folder / "objects"
+        self._quarantine.mkdir()
+        self.env: dict[str, str] = {
+            "GIT_OBJECT_DIRECTORY": str(self._quarantine),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(git_path(repo, "objects")),
+            # git refuses every ref update while this is set: no ref can name a
+            # quarantined object
+            "GIT_QUARANTINE_PATH": str(self._quarantine),
+        }
         self._files = 0
         self._pack: list[bytes] = []
         self._queued: set[Sha] = set()
@@ -223,6 +225,29 @@ class Writer:
 
     def close(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
+
+    def migrate(self) -> None:
+        """Move every object written so far into the repository (not for a dry run).
+
+        Loose objects first, then packs, each ``.idx`` after its ``.pack``: git
+        never sees an index without its pack. An object the repository has
+        already is left where it is.
+        """
+        if self.dry_run:
+            raise ValueError("a dry run's objects are never migrated")
+        self.flush()
+        target = git_path(self.repo, "objects")
+        loose = sorted(
+            path
+            for path in self._quarantine.glob("[0-9a-f][0-9a-f]/*")
+            if path.is_file() and path.parent.name != "pack"
+        )
+        packs = sorted(
+            (path for path in (self._quarantine / "pack").glob("pack-*") if path.is_file()),
+            key=lambda path: (path.suffix == ".idx", path.name),
+        )
+        for path in [*loose, *packs]:
+            _move_object(path, target / path.relative_to(self._quarantine))
 
     @property
     def empty_tree(self) -> Sha:
@@ -355,7 +380,19 @@ class Writer:
             args.append("-S")
         args.append(tree)
         data = message.encode("utf-8")
-        return Sha(self.run(args, stdin=data, env=env).decode("ascii").strip())
+        if "-S" not in args:
+            return Sha(self.run(args, stdin=data, env=env).decode("ascii").strip())
+        code, out, err = self.call(args, stdin=data, env=env)
+        if code != 0:
+            lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+            reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), "")
+            raise GitError(
+                "git could not sign a commit (commit.gpgsign or --gpg-sign); nothing was "
+                "changed" + (f": {reason.strip()}" if reason else ""),
+                "check that gpg works (`echo test | gpg --clearsign`) and user.signingkey, "
+                "or split with --no-gpg-sign",
+            )
+        return Sha(out.decode("ascii").strip())
 
     def merge_tree(self, ours: Sha, theirs: Sha) -> MergeOutcome:
         """git's own rename-aware 3-way merge of two commits, written as a tree (no checkout)."""
@@ -442,6 +479,22 @@ class TemporaryIndex:
 
 _RAW_DATE = re.compile(r"\d+ [+-]\d{4}")
 _PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
+
+
+def _move_object(source: Path, target: Path) -> None:
+    """Move one object file, keeping an existing copy (objects are immutable)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        source.unlink()
+        return
+    try:
+        os.link(source, target)  # never replaces a file another git process just wrote
+    except FileExistsError:
+        pass
+    except OSError:
+        source.replace(target)
+        return
+    source.unlink()
 
 
 def _git_date(date: str) -> str:

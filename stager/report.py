@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from stager.analysis import Analysis
     from stager.findings import Finding
     from stager.git import Commit
+    from stager.migrations.compare import MigrationReport
     from stager.migrations.model import MigrationFile, Operation
     from stager.phases import Phase
     from stager.plan import Conflict, Dependency
@@ -76,6 +77,24 @@ operation_to_json = _operation
 finding_to_json = _finding
 
 
+def _environments(report: MigrationReport) -> list[dict[str, Any]]:
+    """One entry per Alembic environment (keyed by its versions folders), head's first."""
+    keys = list(dict.fromkeys([*report.head_environments, *report.base_environments]))
+    entries = []
+    for key in keys:
+        head, base = report.head_environments.get(key), report.base_environments.get(key)
+        entries.append(
+            {
+                "versions_dirs": list(key),
+                "revisions": len(head) if head is not None else 0,
+                "revisions_base": len(base) if base is not None else 0,
+                "heads_base": sorted(base.heads()) if base is not None else [],
+                "heads_head": sorted(head.heads()) if head is not None else [],
+            }
+        )
+    return entries
+
+
 def _commit(commit: Commit) -> dict[str, Any]:
     return {
         "sha": commit.sha,
@@ -118,7 +137,9 @@ def phase_to_json(phase: Phase) -> dict[str, Any]:
         "number": phase.number,
         "name": phase.name,
         "title": phase.title,
-        "files": [{"path": f.path, "reason": f.reason} for f in phase.files],
+        "files": [
+            {"path": f.path, "reason": f.reason, "old_path": f.old_path} for f in phase.files
+        ],
         "migrations": [
             {
                 "revision": m.revision,
@@ -197,10 +218,11 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "migrations": [_migration(m, change, findings) for m, change in changed_migrations],
         "alembic": {
             "versions_dirs": list(report.versions_dirs),
-            "revisions": len(report.head),
-            "revisions_base": len(report.base),
-            "heads_base": sorted(report.base.heads()),
-            "heads_head": sorted(report.head.heads()),
+            "revisions": report.revision_count(),
+            "revisions_base": report.revision_count(base=True),
+            "heads_base": report.all_heads(base=True),
+            "heads_head": report.all_heads(),
+            "environments": _environments(report),
         },
         "findings": [_finding(f) for f in findings],
         "phases": [phase_to_json(p) for p in analysis.phases],
@@ -280,11 +302,11 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
     if not report.versions_dirs and not len(report.head):
         console.print("\n[bold]Alembic:[/] no migrations found")
         return
-    heads_before = ", ".join(sorted(report.base.heads())) or "-"
-    heads_after = ", ".join(sorted(report.head.heads())) or "-"
+    heads_before = ", ".join(report.all_heads(base=True)) or "-"
+    heads_after = ", ".join(report.all_heads()) or "-"
     console.print(
         f"\n[bold]Alembic[/] ({', '.join(report.versions_dirs) or '-'}): "
-        f"{len(report.head)} revisions; heads before {heads_before}, after {heads_after}; "
+        f"{report.revision_count()} revisions; heads before {heads_before}, after {heads_after}; "
         f"branch adds {len(report.added)}, modifies {len(report.modified)}, "
         f"deletes {len(report.deleted)}"
     )

@@ -219,6 +219,7 @@ class Rules:
     rule_settings: Mapping[str, RuleSetting] = dataclasses.field(default_factory=dict)
     github: GitHubRules = dataclasses.field(default_factory=lambda: GitHubRules())  # noqa: PLW0108  # defined below
     split: SplitRules = dataclasses.field(default_factory=lambda: SplitRules())  # noqa: PLW0108  # defined below
+    base_line: int = 0  # line of [stager] base in ``source`` (0: not set there)
 
     def unassigned_phase(self) -> PhaseRule | None:
         """The phase of files no phase takes; None with ``unassigned = "error"`` or no phases."""
@@ -297,7 +298,10 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
     if stager is not None and unassigned is not None:
         _check_unassigned(rules, stager)
     rules = _with_github(_with_lint_settings(rules, root, inherited), root, inherited)
-    return _with_split(rules, root, inherited)
+    rules = _with_split(rules, root, inherited)
+    if stager is not None and base is not None:
+        rules = dataclasses.replace(rules, base_line=stager.line("base"))
+    return rules
 
 
 # git check-ref-format's rules, for the branch names the template gives.
@@ -355,11 +359,13 @@ def _with_lint_settings(rules: Rules, root: _Table, inherited: Rules | None) -> 
         postgres = _Table(root.ctx, "postgres", None, root.table("postgres"))
         postgres.check_keys()
         value = postgres.data.get("version", version)
-        if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 99:
+        if isinstance(value, float) and value in {9.0, 9.1, 9.2, 9.3, 9.4, 9.5, 9.6}:
+            value = 9  # 9.x were major versions; the rules only tell 9 from 10+
+        if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 19:
             raise postgres.error(
                 "version",
-                f"expected a PostgreSQL major version, got {_kind(value)}",
-                "write version = 14 (the major version only: 9.6 → 9)",
+                f"expected a PostgreSQL major version (9.6 to 19), got {_kind(value)}",
+                "write version = 14 (the major version only: 14.5 → 14)",
             )
         version = value
     settings = dict(inherited.rule_settings) if inherited else {}
@@ -878,6 +884,11 @@ class _Locator:
             if key_pattern.match(self.lines[number - 1]):
                 if value is not None:
                     return self._value_line(number, end, value)
+                return number
+        # not a key: a table of its own ([stagr] at the top level, [split.x])
+        name = f"{kind}.{key}" if kind else key
+        for number, header, _array in self.headers:
+            if header == name or header.startswith(f"{name}."):
                 return number
         return start
 

@@ -7,6 +7,7 @@ naming the template and line.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,32 +16,89 @@ from stager.errors import StagerError
 from stager.resources import packaged_path
 
 if TYPE_CHECKING:
+    import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
 
 def render_template(name: str, search_path: tuple[Path, ...] = (), **context: Any) -> str:
-    """Render ``name`` looking first in ``search_path`` (e.g. .stager/templates)."""
+    """Render ``name`` looking first in ``search_path`` (e.g. .stager/templates).
+
+    Any error of a template — syntax, a missing variable or template, something
+    the sandbox refuses, a failing filter, a file that is not UTF-8 — becomes a
+    StagerError naming the template's file (project or packaged) and line: the
+    innermost template, when the error is in an included one.
+    """
     import jinja2
 
     folders = [str(p) for p in search_path if p.is_dir()] + [str(packaged_path("templates"))]
     environment = _environment(tuple(folders))
     try:
-        return environment.get_template(name).render(**context)
-    except jinja2.TemplateSyntaxError as error:
+        template = environment.get_template(name)
+    except UnicodeDecodeError as error:
+        raise _not_text(_resolved(name, folders), error) from None
+    except jinja2.TemplateError as error:
+        raise _template_error(error, None, folders) from None
+    where = template.filename or name
+    try:
+        return template.render(**context)
+    except StagerError:
+        raise
+    except UnicodeDecodeError as error:
+        raise _not_text(f"a template included by {_frame(error, folders, where)}", error) from None
+    except jinja2.TemplateError as error:
+        raise _template_error(error, _frame(error, folders, where), folders) from None
+    except Exception as error:  # a filter or test failing on a value: the template's error
         raise StagerError(
-            f"{error.filename or name}:{error.lineno}: template syntax error: {error.message}",
+            f"{_frame(error, folders, where)}: {type(error).__name__}: {error}",
+            "fix the template (every variable is described in docs/)",
+        ) from None
+
+
+def _template_error(
+    error: jinja2.TemplateError, where: str | None, folders: Sequence[str]
+) -> StagerError:
+    import jinja2
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return StagerError(
+            f"{error.filename or error.name}:{error.lineno}: template syntax error: "
+            f"{error.message}",
             "fix the template",
-        ) from None
-    except jinja2.TemplateNotFound:
-        raise StagerError(
-            f"template {name!r} not found in {', '.join(folders)}",
-            "restore the template or reinstall stager",
-        ) from None
-    except jinja2.UndefinedError as error:
-        raise StagerError(
-            f"{name}:{_template_line(error, name)}: {error.message}",
+        )
+    if isinstance(error, jinja2.TemplateNotFound):
+        included = f" (included by {where})" if where else ""
+        return StagerError(
+            f"template {error.name!r}{included} not found in {', '.join(folders)}",
+            "fix the template's name, restore the file or reinstall stager",
+        )
+    if isinstance(error, SecurityError):
+        return StagerError(
+            f"{where}: the template sandbox refused: {error.message}",
+            "templates may only read the documented variables (docs/), not Python internals",
+        )
+    if isinstance(error, jinja2.UndefinedError):
+        return StagerError(
+            f"{where}: {error.message}",
             "check the variable name against docs/ (templates use StrictUndefined)",
-        ) from None
+        )
+    return StagerError(f"{where}: {error.message or type(error).__name__}", "fix the template")
+
+
+def _not_text(what: str, error: UnicodeDecodeError) -> StagerError:
+    return StagerError(
+        f"{what}: the template is not UTF-8 text ({error.reason} at byte {error.start})",
+        "save the template as UTF-8",
+    )
+
+
+def _resolved(name: str, folders: Sequence[str]) -> str:
+    """The file ``name`` resolves to: the first of ``folders`` that has it."""
+    for folder in folders:
+        path = Path(folder) / name
+        if path.is_file():
+            return str(path)
+    return name
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,15 +117,23 @@ def _environment(folders: tuple[str, ...]) -> SandboxedEnvironment:
     )
 
 
-def _template_line(error: BaseException, name: str) -> str:
-    """Line of the template frame in a Jinja traceback (Jinja rewrites frames to it)."""
+def _frame(error: BaseException, folders: Sequence[str], fallback: str) -> str:
+    """``file:line`` of the innermost template frame of ``error``'s traceback.
+
+    Jinja rewrites the frames of compiled templates to their template's file and
+    line; the innermost one is where the error is (an included template's, when
+    the error is inside it). ``fallback`` (without a line) when none is found.
+    """
+    # Jinja's loader joins folder and name with "/" (posixpath), on Windows too.
+    roots = tuple({f"{folder}{sep}" for folder in folders for sep in ("/", os.sep)})
+    found = fallback
     traceback = error.__traceback__
-    line = "?"
     while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename.endswith(name):
-            line = str(traceback.tb_lineno)
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.startswith(roots):
+            found = f"{filename}:{traceback.tb_lineno}"
         traceback = traceback.tb_next
-    return line
+    return found
 
 
 def first_template(names: Sequence[str], search_path: tuple[Path, ...] = ()) -> str:

@@ -149,14 +149,32 @@ class _Verifier:
         self.base_graph = analysis.migrations.base
         mapping: dict[Revision, Revision] = {}
         self.base_renames: dict[RepoPath, RepoPath] = {}
+        # --onto: each changed path's node in the merge of REF and head (None: conflicts)
+        self.onto_nodes: dict[RepoPath, Node | None] | None = None
         if layout.onto is not None:
+            merged = writer.merge_tree(layout.start, analysis.refs.head)
+            if not merged.conflicts:
+                self.onto_nodes = {
+                    path: new
+                    for path, (_, new) in diff_entries(
+                        repo, layout.start, merged.tree, env=writer.env
+                    ).items()
+                }
             self.base_graph = GraphReader(repo).graph(repo.list_tree(layout.start))
-            mapping = onto_parents(analysis.migrations.base, self.base_graph, layout.onto)
+            mapping = onto_parents(
+                analysis.migrations.base, self.base_graph, layout.onto, analysis.migrations.head
+            )
             for changed in repo.changed_files(analysis.refs.merge_base, layout.start):
                 if changed.old_path:
                     self.base_renames[changed.old_path] = changed.path
         self.rechained = {
-            item.path: item.parents for item in rechains(phases, analysis.migrations, mapping)
+            item.path: item.parents
+            for item in rechains(
+                phases,
+                analysis.migrations,
+                mapping,
+                set(self.base_graph.files) if layout.onto is not None else (),
+            )
         }
         self.graphs = GraphReader(repo)
 
@@ -187,24 +205,30 @@ class _Verifier:
         if not is_ancestor(self.repo, parent, tip):
             problems.append(f"does not start from {parent[:12]}")
         own = set(self.taken[phase.number])
-        if self.layout.onto is not None:
+        onto = self.layout.onto
+        allowed, wanted_nodes, what = own, self.head_nodes, "head"
+        if onto is not None:
+            # With --onto a path of the phase holds the merge of REF's and head's versions
+            # (a rename on REF moves it): the merge of REF and HEAD has exactly that.
             allowed = own | {self.base_renames[path] for path in own if path in self.base_renames}
-            problems += [
-                f"{path}: changed, but not in this phase" for path in sorted(set(diff) - allowed)
-            ]
-            return CheckResult(PLAN, not problems, _shown(problems))
-        for path in sorted(set(diff) - own):
+            wanted_nodes, what = self.onto_nodes or {}, f"the merge of {onto} and head"
+        for path in sorted(set(diff) - allowed):
             problems.append(f"{path}: changed, but not in this phase")
-        for path in sorted(own - set(diff)):
-            problems.append(f"{path}: in this phase, but not changed")
-        for path in sorted(own & set(diff)):
-            found, wanted = diff[path][1], self.head_nodes[path]
-            if path in self.rechained and found is not None and wanted is not None:
-                why = self.relinked_ok(path, found[1], wanted[1])
-                if why:
-                    problems.append(why)
-            elif found != wanted:
-                problems.append(f"{path}: {_node(found)} where head has {_node(wanted)}")
+        if onto is None or self.onto_nodes is not None:
+            for path in sorted((allowed & set(wanted_nodes)) - set(diff)):
+                problems.append(f"{path}: in this phase, but not changed")
+            for path in sorted(allowed & set(diff)):
+                found = diff[path][1]
+                if path not in wanted_nodes:
+                    problems.append(f"{path}: changed, but {what} keeps {onto}'s version")
+                    continue
+                wanted = wanted_nodes[path]
+                if path in self.rechained and found is not None and wanted is not None:
+                    why = self.relinked_ok(path, found[1], wanted[1])
+                    if why:
+                        problems.append(why)
+                elif found != wanted:
+                    problems.append(f"{path}: {_node(found)} where {what} has {_node(wanted)}")
         recorded = {
             parsed[0]
             for message in commit_messages(self.repo, parent, tip)
@@ -212,6 +236,8 @@ class _Verifier:
             if (parsed := parse_trailer(line.strip())) is not None
         }
         for migration in phase.migrations:
+            if onto is not None and migration.path not in diff:
+                continue  # already on REF as it is: no commit of this phase re-chains it
             if migration.path in self.rechained and migration.revision not in recorded:
                 problems.append(
                     f"{migration.revision}: re-chained, but no commit message records it"
@@ -237,9 +263,17 @@ class _Verifier:
         return CheckResult(LOSSLESS, not problems, _shown(problems))
 
     def lossless_independent(
-        self, diffs: Mapping[int, Mapping[RepoPath, tuple[Node | None, Node | None]]]
+        self,
+        diffs: Mapping[int, Mapping[RepoPath, tuple[Node | None, Node | None]]],
+        expected: Mapping[RepoPath, Node | None] | None = None,
+        what: str = "head",
     ) -> CheckResult:
-        """Every changed path in exactly one phase, with head's blob (or its planned rewrite)."""
+        """Every changed path in exactly one phase, with head's blob (or its planned rewrite).
+
+        ``expected``: what the phases must add up to, by path (default: head's
+        changes; with --onto, the merge of REF and head against REF).
+        """
+        wanted_nodes = self.head_nodes if expected is None else expected
         owners: dict[RepoPath, list[int]] = {}
         for number, diff in diffs.items():
             for path in diff:
@@ -249,15 +283,15 @@ class _Verifier:
             if len(numbers) > 1:
                 problems.append(f"{path}: changed in phases {', '.join(map(str, numbers))}")
                 continue
-            found, wanted = diffs[numbers[0]][path][1], self.head_nodes.get(path, ())
+            found, wanted = diffs[numbers[0]][path][1], wanted_nodes.get(path, ())
             if path in self.rechained and found is not None and wanted:
                 why = self.relinked_ok(path, found[1], wanted[1])
                 problems += [why] if why else []
             elif found != wanted:
-                problems.append(f"{path}: {_node(found)} in phase {numbers[0]}, head differs")
+                problems.append(f"{path}: {_node(found)} in phase {numbers[0]}, {what} differs")
         problems += [
             f"{path}: changed on the branch, in no phase branch"
-            for path in sorted(set(self.head_nodes) - set(owners))
+            for path in sorted(set(wanted_nodes) - set(owners))
         ]
         return CheckResult(LOSSLESS, not problems, _shown(problems))
 
@@ -436,16 +470,24 @@ def _lossless(
             (f"phase {', '.join(map(str, missing))} has no branch: its files are missing",),
         )
     layout = verifier.layout
-    if layout.layout is Layout.INDEPENDENT:
-        return verifier.lossless_independent(diffs)
-    last = tips[numbers[-1]]
     head = verifier.analysis.refs.head
     if layout.onto is None:
-        return verifier.lossless_stacked(last, verifier.writer.tree_of(head), "head")
+        if layout.layout is Layout.INDEPENDENT:
+            return verifier.lossless_independent(diffs)
+        return verifier.lossless_stacked(tips[numbers[-1]], verifier.writer.tree_of(head), "head")
     merged = verifier.writer.merge_tree(layout.start, head)
     if merged.conflicts:
         paths = ", ".join(conflict.path for conflict in merged.conflicts[:_SHOWN])
         return CheckResult(
             LOSSLESS, False, (f"{layout.onto} and head do not merge cleanly: {paths}",)
         )
-    return verifier.lossless_stacked(last, merged.tree, f"the merge of {layout.onto} and head")
+    what = f"the merge of {layout.onto} and head"
+    if layout.layout is Layout.INDEPENDENT:
+        expected = {
+            path: new
+            for path, (_, new) in diff_entries(
+                verifier.repo, layout.start, merged.tree, env=verifier.writer.env
+            ).items()
+        }
+        return verifier.lossless_independent(diffs, expected, what)
+    return verifier.lossless_stacked(tips[numbers[-1]], merged.tree, what)

@@ -204,6 +204,15 @@ def test_submodule_uses_the_submodule_category() -> None:
     assert "submodule change" in item.reasons[0]
 
 
+def test_gitmodules_goes_with_the_submodules() -> None:
+    files = [changed(".gitmodules"), changed("vendor/lib", mode=SUBMODULE_MODE)]
+    gitmodules, submodule = classify(files, default_rules(), {}, [])
+    assert gitmodules.category == submodule.category == "submodule"
+    assert "submodule configuration" in gitmodules.reasons[0]
+    (nested,) = classify([changed("docs/.gitmodules")], default_rules(), {}, [])
+    assert nested.category != "submodule"  # only the root file declares submodules
+
+
 def test_submodule_without_a_rule_gets_the_builtin_category() -> None:
     rules = rules_from(
         """

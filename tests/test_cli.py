@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import stager.cli
 import stager.commands.analyze
 from stager import __version__
+from stager.analysis import rules_text
 from stager.cli import cli
+from stager.errors import RulesError
 from tests.gitrepo import GitRepo
 
 
@@ -66,6 +69,45 @@ def test_malformed_rules(branch: GitRepo) -> None:
 def test_missing_rules_file(branch: GitRepo) -> None:
     line = one_error_line(invoke("-C", str(branch.path), "--rules", "missing.toml", "analyze"))
     assert "missing.toml" in line
+
+
+def test_rules_file_not_utf8_in_the_work_tree(branch: GitRepo) -> None:
+    branch.write(".stager/rules.toml", b'extends = "default"\n# caf\xe9\n')
+    line = one_error_line(invoke("-C", str(branch.path), "analyze", "--base", "main"))
+    assert ".stager/rules.toml:2: not UTF-8" in line
+
+
+def test_rules_file_not_utf8_via_option(branch: GitRepo) -> None:
+    branch.write("custom.toml", b"\xff")
+    rules = str(branch.path / "custom.toml")
+    line = one_error_line(invoke("-C", str(branch.path), "--rules", rules, "analyze"))
+    assert "custom.toml:1: not UTF-8" in line
+
+
+def test_rules_file_not_utf8_in_the_head_commit_of_a_bare_repository(
+    branch: GitRepo, tmp_path: Path
+) -> None:
+    branch.commit("rules", {".stager/rules.toml": b"\xff"})
+    bare = tmp_path / "bare.git"
+    branch.git("clone", "-q", "--bare", str(branch.path), str(bare))
+    args = ("-C", str(bare), "analyze", "--base", "main", "--head", "feature")
+    line = one_error_line(invoke(*args))
+    assert ".stager/rules.toml:1: not UTF-8" in line
+
+
+def test_unreadable_rules_file_is_a_rules_error(tmp_path: Path) -> None:
+    # root reads any file, so an unreadable path is a folder here (IsADirectoryError)
+    with pytest.raises(RulesError, match=r"cannot read rules file x\.toml: .* — fix it"):
+        rules_text(tmp_path, "x.toml", "fix it")
+
+
+def test_unknown_base_from_the_rules_names_the_rules_line(branch: GitRepo) -> None:
+    branch.write(".stager/rules.toml", 'extends = "default"\n\n[stager]\nbase = "develop"\n')
+    line = one_error_line(invoke("-C", str(branch.path), "analyze"))
+    assert ".stager/rules.toml:4: stager.base: unknown ref 'develop'" in line
+    # --base wins over the rules: no rules location then
+    line = one_error_line(invoke("-C", str(branch.path), "analyze", "--base", "nope"))
+    assert "rules.toml" not in line
 
 
 def test_no_base_branch_found(repo: GitRepo) -> None:
@@ -141,3 +183,58 @@ def test_verbose_shows_each_git_command(branch: GitRepo) -> None:
     assert result.exit_code == 0, result.output
     assert "stager: git merge-base --all" in result.stderr
     assert "stager: git diff --raw --numstat" in result.stderr
+
+
+def test_ctrl_c_while_click_parses_exits_130(
+    branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Interrupting:
+        @staticmethod
+        def parse(_value: str) -> None:
+            raise KeyboardInterrupt
+
+    # --fail-on is converted by a click callback, while click parses the command line
+    monkeypatch.setattr(stager.cli, "Risk", Interrupting)
+    monkeypatch.setattr(
+        sys, "argv", ["stager", "-C", str(branch.path), "analyze", "--fail-on", "high"]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        stager.cli.main()
+    assert exit_info.value.code == 130
+    assert "Aborted!" not in capsys.readouterr().err
+
+
+def test_main_keeps_click_exit_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for argv, code in ((["--version"], 0), (["analyze", "--format", "yaml"], 2), (["nope"], 2)):
+        monkeypatch.setattr(sys, "argv", ["stager", *argv])
+        with pytest.raises(SystemExit) as exit_info:
+            stager.cli.main()
+        assert exit_info.value.code == code, argv
+
+
+@pytest.mark.parametrize("output_format", ["json", "table", "markdown"])
+def test_closed_output_pipe_exits_quietly(branch: GitRepo, output_format: str) -> None:
+    """`stager analyze | head -1`: the reader left before stager wrote; exit 141 like git."""
+    options = ["--base=main", f"--format={output_format}"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stager", "-C", str(branch.path), "analyze", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before stager writes anything: its first write fails
+    err = process.stderr.read().decode()
+    assert process.wait() == 141, err
+    assert err == ""
+
+
+def test_empty_branch_says_there_is_nothing_to_analyze(branch: GitRepo) -> None:
+    result = invoke("-C", str(branch.path), "analyze", "--base", "main", "--head", "main")
+    assert result.exit_code == 0, result.output
+    assert "warning: no changes between main and its merge base" in result.stdout
+    data = json.loads(
+        invoke(
+            "-C", str(branch.path), "analyze", "--base=main", "--head=main", "--format=json"
+        ).stdout
+    )
+    assert data["files"] == [] and any("no changes" in w for w in data["warnings"])

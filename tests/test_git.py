@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,25 @@ def test_unknown_ref_names_the_ref_and_the_fix(repo: GitRepo) -> None:
             found.resolve(bad)
 
 
+def test_unknown_local_branch_suggests_the_remote_one(repo: GitRepo) -> None:
+    head = repo.commit("first", {"a.txt": "1\n"})
+    repo.git("update-ref", "refs/remotes/origin/develop", head)
+    with pytest.raises(UnknownRef) as caught:
+        Repository(repo.path).resolve("develop")
+    assert "'origin/develop' exists" in str(caught.value)
+    assert "--base origin/develop" in str(caught.value)
+
+
+def test_not_a_repository_names_the_absolute_folder(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(plain)
+    with pytest.raises(NotARepository, match=f"^{re.escape(str(plain))} is not inside"):
+        Repository(Path())
+
+
 def test_ref_that_looks_like_an_option_is_a_ref(repo: GitRepo, tmp_path: Path) -> None:
     head = repo.commit("first", {"a.txt": "1\n"})
     repo.git("update-ref", "refs/tags/--foo", head)
@@ -272,6 +292,9 @@ def test_criss_cross_merge_bases(repo: GitRepo) -> None:
     with pytest.raises(NoMergeBase) as caught:
         found.merge_base("main", "b")
     message = str(caught.value)
+    with pytest.raises(NoMergeBase) as named:
+        found.merge_base(found.resolve("main"), found.resolve("b"), names=("main", "b"))
+    assert str(named.value).startswith(f"'main' ({found.resolve('main')[:12]}) and 'b' (")
     assert "2 merge bases" in message
     assert a1[:12] in message
     assert b1[:12] in message

@@ -52,3 +52,12 @@ def test_checked_out_branches_of_every_worktree(repo: GitRepo, tmp_path: Path) -
     busy = checked_out_branches(Repository(repo.path))
     assert busy["refs/heads/main"] == repo.path
     assert busy["refs/heads/other"] == tmp_path / "wt"
+
+
+def test_a_locked_ref_error_keeps_gits_reason(repo: GitRepo) -> None:
+    sha = Sha(repo.commit("one", {"a": "1\n"}))
+    (repo.path / ".git" / "refs" / "heads" / "x.lock").write_text("")
+    with pytest.raises(StagerError) as error:
+        update_refs(Repository(repo.path), [RefUpdate("refs/heads/x", sha, None)])
+    assert "cannot lock ref 'refs/heads/x'" in str(error.value)
+    assert "x.lock" in str(error.value)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from stager.errors import StagerError
 from stager.git import Repository
 from stager.git_write import Author, Writer, identity_problem
 from stager.types import Sha
@@ -61,6 +64,8 @@ def test_queued_objects_are_written_as_one_pack_with_gits_names(repo: GitRepo) -
         blobs = [writer.add_object("blob", data) for data in (b"crlf\r\nkept\r\n", big, b"")]
         writer.flush()
         writer.flush()  # nothing queued: no pack
+        assert repo.git("cat-file", "-t", blobs[0], check=False) == ""  # still quarantined
+        writer.migrate()
     assert repo.git("cat-file", "-p", blobs[0]) == "crlf\r\nkept"
     assert repo.git("cat-file", "-s", blobs[1]) == str(len(big))
     assert repo.git("cat-file", "-t", blobs[2]) == "blob"
@@ -77,7 +82,19 @@ def test_commits_are_what_commit_tree_writes(repo: GitRepo) -> None:
         direct = writer.commit_tree(tree, [head], "subject\n\nbody\n", author=author)
         mine = writer.commit(tree, [head], "by the user\n")
         by_git = writer.commit_tree(tree, [head], "by the user\n")
-        writer.flush()
+        writer.migrate()  # the loose objects commit-tree wrote, and the pack
     assert queued == direct and mine == by_git
     shown = repo.git("log", "-1", "--format=%an|%ae|%ad|%cn|%B", "--date=raw", queued)
     assert shown == "Mei Tanaka|mei@example.com|1700000000 -0700|Cy Committer|subject\n\nbody"
+
+
+def test_a_signing_failure_says_no_gpg_sign(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit("one", {"a": "1\n"})
+    failing = tmp_path / "failing-gpg"
+    failing.write_text("#!/bin/sh\necho 'gpg: no secret key' >&2\nexit 2\n")
+    failing.chmod(0o755)
+    repo.git("config", "gpg.program", str(failing))
+    found = Repository(repo.path)
+    with Writer(found) as writer, pytest.raises(StagerError) as error:
+        writer.commit(Sha(repo.git("rev-parse", "HEAD^{tree}")), [], "signed\n", sign=True)
+    assert "could not sign" in str(error.value) and "--no-gpg-sign" in str(error.value)

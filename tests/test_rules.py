@@ -438,6 +438,18 @@ def test_key_written_quoted_is_located() -> None:
     assert message.startswith("rules.toml:3: category.paths: "), message
 
 
+def test_unknown_table_is_located_at_its_header() -> None:
+    message = error_of(MINIMAL + '\n[stagr]\nbase = "main"\n')
+    assert message.startswith("rules.toml:6: stagr: unknown key"), message
+    nested = error_of(MINIMAL + '\n[stager]\nbase = "main"\n\n[stager.extra]\nx = 1\n')
+    assert nested.startswith("rules.toml:9: stager.extra: "), nested
+
+
+def test_base_line_is_kept() -> None:
+    assert load(MINIMAL + '\n[stager]\n\nbase = "develop"\n').base_line == 8
+    assert load(MINIMAL).base_line == 0
+
+
 # --- extends -------------------------------------------------------------------------------
 
 DEFAULT = """

@@ -148,14 +148,25 @@ def check_plan(
 
 
 def onto_parents(
-    base: RevisionGraph, ref: RevisionGraph, ref_name: str
+    base: RevisionGraph,
+    ref: RevisionGraph,
+    ref_name: str,
+    branch: RevisionGraph | None = None,
 ) -> dict[Revision, Revision]:
-    """Merge-base heads that --onto REF has built on: each → REF's head that replaces it."""
-    if all(revision in base for revision in ref.files):
+    """Revisions that --onto REF has built on: each → REF's head that replaces it as a parent.
+
+    ``branch``: head's graph. The branch's own revisions already on REF (an
+    earlier phase merged, squashed or not) are not new to the branch: they
+    never move anything, and a later revision of the branch on one of them
+    only moves when REF has built further on it.
+    """
+    own = {revision for revision in (branch.files if branch else {}) if revision not in base}
+    if all(revision in base or revision in own for revision in ref.files):
         return {}
     mapping: dict[Revision, Revision] = {}
     ref_heads = ref.heads()
-    for head in base.heads():
+    candidates = [*base.heads(), *(revision for revision in own if revision in ref)]
+    for head in candidates:
         if head in ref_heads or head not in ref:
             continue
         later = [candidate for candidate in ref_heads if head in ref.ancestors(candidate)]

@@ -28,6 +28,7 @@ class Status(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"  # existed, overwritten with --force (old tip kept as a backup)
     UNCHANGED = "unchanged"  # existed with exactly the planned content: kept as it is
+    REFUSED = "refused"  # dry run only: exists and differs, the real run needs --force
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from stager.build.cherry_pick import Recipe
 from stager.build.model import BuiltCommit
 from stager.errors import StagerError
 from stager.git import Commit
-from stager.git_write import Conflict, Writer
+from stager.git_write import Conflict, MergeOutcome, Writer
 from stager.types import RepoPath, Sha
 
 
@@ -49,9 +49,7 @@ def transplant(
     writer.flush()
     tip_tree = writer.tree_of(new_parent)
     for commit, recipe in zip(planned, recipes, strict=True):
-        helper = writer.commit(tip_tree, [commit.parent], "stager: merge base helper for --onto\n")
-        writer.flush()  # merge-tree reads the commits
-        outcome = writer.merge_tree(helper, commit.sha)
+        outcome = _merge(writer, tip_tree, commit.parent, commit.sha)
         if outcome.conflicts:
             return moved, outcome.conflicts, commit
         if outcome.tree == tip_tree:
@@ -60,6 +58,20 @@ def transplant(
         moved.append(BuiltCommit(sha, outcome.tree, tip, recipe.subject, recipe.source))
         tip, tip_tree = sha, outcome.tree
     return moved, (), None
+
+
+def _merge(writer: Writer, ours_tree: Sha, merge_base: Sha, theirs: Sha) -> MergeOutcome:
+    """``ours_tree`` merged with ``theirs``, ``merge_base`` being their merge base."""
+    helper = writer.commit(ours_tree, [merge_base], "stager: merge base helper for --onto\n")
+    writer.flush()  # merge-tree reads the commits
+    return writer.merge_tree(helper, theirs)
+
+
+def merge_phase(
+    writer: Writer, planned_base: Sha, planned_tip: Sha, new_parent: Sha
+) -> MergeOutcome:
+    """A whole phase (planned_base..planned_tip) merged onto ``new_parent``, conflicts or not."""
+    return _merge(writer, writer.tree_of(new_parent), planned_base, planned_tip)
 
 
 def conflict_error(

@@ -78,6 +78,7 @@ def _verb(built: BuiltPhase, dry_run: bool) -> str:
         Status.CREATED: ("would create", "created"),
         Status.UPDATED: ("would replace", "replaced"),
         Status.UNCHANGED: ("unchanged", "unchanged"),
+        Status.REFUSED: ("would refuse (--force)", "refused"),
     }
     return words[built.status][0 if dry_run else 1]
 
@@ -103,7 +104,29 @@ def render_split_markdown(result: SplitResult) -> str:
     details = _details(result)
     if details:
         lines += ["", *(f"- {line}" for line in details)]
+    for built in result.phases:
+        lines += ["", f"### {built.phase.number}. {built.phase.title} — `{built.branch}`", ""]
+        lines += [f"- `{commit.sha[:12]}` {commit.subject}" for commit in built.commits] or [
+            "- no new commit"
+        ]
+        lines += [f"- re-chained {rewrite.describe()}" for rewrite in built.rewrites]
+        paths = _paths(built)
+        lines += [
+            "",
+            f"<details><summary>{len(paths)} file{'s' if len(paths) != 1 else ''}</summary>",
+            "",
+            *(f"- `{path}`" for path in paths),
+            "",
+            "</details>",
+        ]
     return "\n".join(lines) + "\n"
+
+
+_SHOWN_FILES = 10
+
+
+def _paths(built: BuiltPhase) -> list[str]:
+    return sorted(planned.path for planned in built.phase.files)
 
 
 def _details(result: SplitResult) -> list[str]:
@@ -114,7 +137,25 @@ def _details(result: SplitResult) -> list[str]:
             lines.append(f"phase {built.phase.number}: re-chained {rewrite.describe()}")
         if built.backup:
             lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
+        if built.status is Status.REFUSED:
+            lines.append(
+                f"{built.branch}: would refuse: exists at {(built.previous or '')[:12]} and "
+                "differs (use --force to replace it, keeping a backup)"
+            )
     lines.extend(result.notes)
+    return lines
+
+
+def _phase_lines(built: BuiltPhase) -> list[str]:
+    """A phase's commits and files, for the terminal (the files cut short)."""
+    lines = [f"{built.phase.number}. {built.branch}"]
+    lines += [f"    {commit.sha[:10]} {commit.subject}" for commit in built.commits] or [
+        "    (no new commit)"
+    ]
+    paths = _paths(built)
+    shown = ", ".join(paths[:_SHOWN_FILES])
+    more = f" and {len(paths) - _SHOWN_FILES} more" if len(paths) > _SHOWN_FILES else ""
+    lines.append(f"    files: {shown}{more}")
     return lines
 
 
@@ -123,8 +164,9 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
 
     title = "Split — dry run, nothing written" if result.dry_run else "Split"
     table = Table(title=title, title_justify="left")
-    for column in ("#", "Branch", "Commit", "Strategy", "Files", "Status"):
+    for column in ("#", "Branch", "Commit", "Strategy", "Files"):
         table.add_column(column, no_wrap=True)
+    table.add_column("Status")  # "would refuse: …" wraps rather than squeeze the others
     for built in result.phases:
         table.add_row(
             str(built.phase.number),
@@ -137,6 +179,9 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     console.print(table)
     for line in _details(result):
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+    for built in result.phases:
+        for line in _phase_lines(built):
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
     if not result.dry_run and any(b.status is not Status.UNCHANGED for b in result.phases):
         console.print(
             "\nCheck them with `stager verify`; undo with `stager split --undo`.", highlight=False

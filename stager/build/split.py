@@ -9,7 +9,7 @@ transaction move all the branches, their backups and the run's record.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stager.analysis import Analysis
 from stager.build.alembic import GraphReader, check_plan, onto_parents
@@ -24,7 +24,7 @@ from stager.build.model import (
     Status,
     Strategy,
 )
-from stager.build.onto import PhaseConflicts, conflict_error, transplant
+from stager.build.onto import PhaseConflicts, conflict_error, merge_phase, transplant
 from stager.build.patch import apply_phase, check_planned
 from stager.build.refs import (
     BACKUP_PREFIX,
@@ -40,7 +40,13 @@ from stager.build.targets import PhaseTarget, phase_targets, relink_versions
 from stager.build.trees import TreeModel
 from stager.errors import StagerError
 from stager.git import Repository
-from stager.git_history import HistoryCommit, first_parent_history, is_ancestor, trees_of
+from stager.git_history import (
+    HistoryCommit,
+    commit_messages,
+    first_parent_history,
+    is_ancestor,
+    trees_of,
+)
 from stager.git_refs import list_refs, read_refs, update_refs
 from stager.git_write import Writer, require_identity, signs_by_default
 from stager.migrations.graph import RevisionGraph
@@ -58,6 +64,12 @@ class _Spec:
     recipes: tuple[Recipe, ...]
     tree: Sha  # the planned tree (from the merge base)
     prerequisite: bool
+    patch: Recipe  # the phase as one patch commit (what auto falls back to)
+
+    @property
+    def subjects(self) -> list[str]:
+        """The subjects of the commits the phase writes, in order."""
+        return [recipe.subject for recipe in self.recipes]
 
 
 def _label(phase: Phase) -> str:
@@ -132,14 +144,31 @@ def split_branch(
     onto_graph: RevisionGraph | None = None
     mapping: dict[Revision, Revision] = {}
     if onto_sha is not None and options.onto is not None:
+        if not is_ancestor(repo, merge_base, onto_sha):
+            raise StagerError(
+                f"--onto {options.onto} ({onto_sha[:12]}) does not contain the merge base "
+                f"{merge_base[:12]} of the branch and its base: the phases would undo "
+                "the base's changes",
+                f"use a ref that has built on the merge base (fetch first if {options.onto} "
+                "is a stale remote branch), e.g. the base's current tip",
+            )
         onto_graph = GraphReader(repo).graph(repo.list_tree(onto_sha))
-        mapping = onto_parents(analysis.migrations.base, onto_graph, options.onto)
+        mapping = onto_parents(
+            analysis.migrations.base, onto_graph, options.onto, analysis.migrations.head
+        )
 
     stacked = options.layout is Layout.STACKED
     with Writer(repo, dry_run=options.dry_run) as writer:
         targets = {
             target.phase.number: target
-            for target in phase_targets(writer, analysis.files, plan, analysis.migrations, mapping)
+            for target in phase_targets(
+                writer,
+                analysis.files,
+                plan,
+                analysis.migrations,
+                mapping,
+                set(onto_graph.files) if onto_graph is not None else (),
+            )
         }
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
         _check_alembic(analysis, list(targets.values()), chain, stacked, onto_graph)
@@ -173,6 +202,7 @@ def split_branch(
         )
         writer.flush()  # every object, in one pack, before a ref names one of them
         if not options.dry_run and any(item.status is not Status.UNCHANGED for item in built):
+            writer.migrate()  # every check passed: the objects leave the quarantine
             record = write_record(repo, record_of(result, options.strategy.value))
             update_refs(repo, ref_updates(repo, built, record))
     return result
@@ -248,20 +278,21 @@ def _specs(
                     strategy = Strategy.CHERRY_PICK
                     count = f"{len(made)} commit{'s' if len(made) != 1 else ''}"
                     note = f"cherry-pick: {count} replayed, giving exactly the planned tree"
+        message = patch_message(
+            target.phase,
+            total,
+            files=len(target.paths),
+            head=head,
+            merge_base=merge_base,
+            rewrites=target.rewrites,
+        )
+        patch = Recipe(planned, message, None, None)
         if made is None:
             model.flush()  # git reads the parent tree into the temporary index
             tree = apply_phase(writer, start_tree, target, merge_base, head)
             check_planned(tree, planned, target)
-            message = patch_message(
-                target.phase,
-                total,
-                files=len(target.paths),
-                head=head,
-                merge_base=merge_base,
-                rewrites=target.rewrites,
-            )
-            made = [Recipe(tree, message, None, None)]
-        specs.append(_Spec(target, strategy, note, tuple(made), planned, prerequisite))
+            made = [patch]
+        specs.append(_Spec(target, strategy, note, tuple(made), planned, prerequisite, patch))
         parent_tree = planned
     return specs
 
@@ -293,14 +324,24 @@ class _Branches:
         trees = dict(zip(existing.values(), trees_of(repo, list(existing.values())), strict=True))
         return cls(existing, trees, start, timestamp(), set(list_refs(repo, BACKUP_PREFIX)))
 
-    def keeps(self, repo: Repository, ref: str, tree: Sha, base: Sha) -> Sha | None:
-        """The existing tip when it already is the phase: same tree, on the same base."""
+    def keeps(
+        self, repo: Repository, ref: str, tree: Sha, base: Sha, subjects: Sequence[str]
+    ) -> Sha | None:
+        """The existing tip when it already is the phase: same tree, on the same base.
+
+        Its commits must have the ``subjects`` the run would write: a branch
+        built with another strategy (one patch commit, or replayed commits) is
+        rebuilt, not kept under the strategy asked for.
+        """
         previous = self.existing.get(ref)
         # A commit this run wrote cannot be in an existing branch: only check the others.
         reused = base == self.start or base in self.existing.values()
-        if previous is not None and self.trees[previous] == tree and reused:
-            return previous if is_ancestor(repo, base, previous) else None
-        return None
+        if previous is None or self.trees[previous] != tree or not reused:
+            return None
+        if not is_ancestor(repo, base, previous):
+            return None
+        found = [message.split("\n", 1)[0] for message in commit_messages(repo, base, previous)]
+        return previous if found == list(subjects) else None
 
     def backup(self, branch: str) -> str:
         name = backup_name(branch, self.stamp, self.taken)
@@ -340,6 +381,72 @@ def _built(
     )
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """A phase moved onto --onto REF (or onto the previous phase, moved)."""
+
+    spec: _Spec  # the patch fallback's when auto used it
+    commits: list[BuiltCommit]
+    tree: Sha
+    planned_tip: Sha  # the phase's tip as built from the merge base
+    note: str
+    conflicts: PhaseConflicts | None = None
+    stand_in: Sha | None = None  # on conflicts: the phase merged with git's markers
+
+
+def _move(
+    writer: Writer, spec: _Spec, planned_base: Sha, base: Sha, options: SplitOptions, *, sign: bool
+) -> _Moved:
+    """Transplant ``spec`` onto ``base``; auto retries a conflicting replay as one patch."""
+    onto = options.onto or ""
+    planned = _write_chain(writer, spec.recipes, planned_base, sign=False)
+    moved, found, failed = transplant(writer, planned, spec.recipes, base, sign=sign)
+    planned_tip = planned[-1].sha if planned else planned_base
+    if failed is not None and options.strategy is Strategy.AUTO and len(spec.recipes) > 1:
+        # Commit by commit, a file the base changed too conflicts with the branch's
+        # intermediate versions even when the phase's net change merges cleanly.
+        single = replace(
+            spec,
+            strategy=Strategy.PATCH,
+            recipes=(spec.patch,),
+            note=f"patch: the replayed commits do not merge onto {onto} "
+            f"(at {failed.subject!r}), the phase as one patch does",
+        )
+        planned_single = _write_chain(writer, single.recipes, planned_base, sign=False)
+        retried = transplant(writer, planned_single, single.recipes, base, sign=sign)
+        if retried[2] is None:
+            spec, planned_tip = single, planned_single[-1].sha
+            moved, found, failed = retried
+    if failed is not None:
+        merged = merge_phase(writer, planned_base, planned_tip, base)
+        stand_in = writer.commit(merged.tree, [base], "stager: stand-in for a conflicted phase\n")
+        conflicts = PhaseConflicts(_label(spec.target.phase), failed, found)
+        return _Moved(spec, [], merged.tree, planned_tip, spec.note, conflicts, stand_in)
+    tree = moved[-1].tree if moved else writer.tree_of(base)
+    return _Moved(spec, moved, tree, planned_tip, _onto_note(spec, len(moved), onto))
+
+
+def _onto_note(spec: _Spec, moved: int, onto: str) -> str:
+    """The strategy note, saying what --onto REF already had."""
+    if not moved and spec.recipes:
+        return f"nothing to add: {onto} already has all of this phase (an empty branch)"
+    left = len(spec.recipes) - moved
+    if left:
+        return f"{spec.note}; {left} commit{'s' if left != 1 else ''} already on {onto} left out"
+    return spec.note
+
+
+def refused_error(refused: Sequence[str], *, dry_run: bool = False) -> StagerError:
+    """Existing branches that differ from what the split builds, and --force was not given."""
+    done = "the real run would stop" if dry_run else "nothing was written"
+    return StagerError(
+        f"branch(es) {', '.join(refused)} already exist and differ from what the split "
+        f"builds; {done}",
+        "re-run with --force to replace them (their tips are kept under "
+        f"{BACKUP_PREFIX}<branch>/<time>), or delete them first",
+    )
+
+
 def _commits(
     writer: Writer,
     repo: Repository,
@@ -358,33 +465,33 @@ def _commits(
     branches = _Branches.read(repo, [refs[spec.target.phase.number] for spec in specs], start)
     built: list[BuiltPhase] = []
     refused: list[str] = []
+    conflicts: list[PhaseConflicts] = []
     parent = start  # the previous phase's tip (stacked)
     planned_parent = merge_base  # the same, before --onto moves it
-    for spec in specs:
+    for planned_spec in specs:
+        spec = planned_spec
         phase = spec.target.phase
         base = parent if stacked else start
         commits: list[BuiltCommit] | None = None
-        tree = spec.tree
+        tree, note = spec.tree, spec.note
         if onto is not None:
             planned_base = planned_parent if stacked else merge_base
-            planned = _write_chain(writer, spec.recipes, planned_base, sign=False)
-            moved, found, failed = transplant(writer, planned, spec.recipes, base, sign=sign)
-            if failed is not None:
-                raise conflict_error(
-                    [PhaseConflicts(_label(phase), failed, found)],
-                    options.onto or "",
-                    repo.commits(merge_base, onto),
-                    analysis.commits,
-                )
-            commits = moved
-            tree = moved[-1].tree if moved else writer.tree_of(base)
-            planned_parent = planned[-1].sha if planned else planned_base
+            moved = _move(writer, spec, planned_base, base, options, sign=sign)
+            planned_parent = moved.planned_tip
+            if moved.conflicts is not None:
+                # Go on with the phase merged as git leaves it (conflict markers and
+                # all), so that every phase's conflicts are reported at once.
+                conflicts.append(moved.conflicts)
+                parent = moved.stand_in or base
+                continue
+            spec, commits, tree, note = moved.spec, moved.commits, moved.tree, moved.note
         ref = refs[phase.number]
-        kept = None if options.force else branches.keeps(repo, ref, tree, base)
+        subjects = [c.subject for c in commits] if commits is not None else spec.subjects
+        kept = None if options.force else branches.keeps(repo, ref, tree, base, subjects)
         if kept is not None:
-            note = "unchanged: the branch already has exactly this content"
+            unchanged = "unchanged: the branch already has exactly this content"
             built.append(
-                _built(spec, names, ref, kept, base, tree, note, (), Status.UNCHANGED, kept)
+                _built(spec, names, ref, kept, base, tree, unchanged, (), Status.UNCHANGED, kept)
             )
             parent = kept
             continue
@@ -394,18 +501,19 @@ def _commits(
         previous = branches.existing.get(ref)
         status, backup = Status.CREATED, None
         if previous is not None:
+            status, backup = Status.UPDATED, branches.backup(names[phase.number])
             if not options.force:
                 refused.append(f"{names[phase.number]} (at {previous[:12]})")
-            status, backup = Status.UPDATED, branches.backup(names[phase.number])
+                if options.dry_run:  # say so in the table; the real run stops
+                    status, backup = Status.REFUSED, None
         built.append(
-            _built(spec, names, ref, tip, base, tree, spec.note, commits, status, previous, backup)
+            _built(spec, names, ref, tip, base, tree, note, commits, status, previous, backup)
         )
         parent = tip
-    if refused:
-        raise StagerError(
-            f"branch(es) {', '.join(refused)} already exist and differ from what the split "
-            "builds; nothing was written",
-            "re-run with --force to replace them (their tips are kept under "
-            f"{BACKUP_PREFIX}<branch>/<time>), or delete them first",
+    if conflicts:
+        raise conflict_error(
+            conflicts, options.onto or "", repo.commits(merge_base, start), analysis.commits
         )
+    if refused and not options.dry_run:
+        raise refused_error(refused)
     return built

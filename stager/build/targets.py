@@ -8,7 +8,7 @@ the split lossless, so a plan that leaves one out is refused here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.build.model import Rewrite
@@ -120,11 +120,13 @@ def rechains(
     phases: Sequence[Phase],
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
+    on_ref: Collection[Revision] = (),
 ) -> list[Rechain]:
     """Migrations whose ``down_revision`` in the split differs from head's file.
 
     ``onto_parents`` maps a merge-base head to the --onto REF head that
-    replaces it as a parent.
+    replaces it as a parent; ``on_ref`` are the revisions REF already has,
+    left as they are (an earlier phase that was merged keeps its parents).
     """
     found: list[Rechain] = []
     for phase in phases:
@@ -138,7 +140,7 @@ def rechains(
                 )
             wanted = tuple(planned.down_revision)
             reason = "plan"
-            if onto_parents:
+            if onto_parents and current.revision not in on_ref:
                 moved = tuple(onto_parents.get(parent, parent) for parent in wanted)
                 if moved != wanted:
                     wanted, reason = moved, "onto"
@@ -153,10 +155,11 @@ def phase_targets(
     phases: Sequence[Phase],
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
+    on_ref: Collection[Revision] = (),
 ) -> list[PhaseTarget]:
     """Every phase's target, with re-chained revision files written as new blobs."""
     taken = assign_paths(files, phases)
-    planned_rechains = rechains(phases, migrations, onto_parents)
+    planned_rechains = rechains(phases, migrations, onto_parents, on_ref)
     for rechain in planned_rechains:
         if rechain.path not in taken[rechain.phase]:
             raise StagerError(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch
+from stager.error_handler import terminal_console
 from stager.errors import OutputError
 from stager.git import Repository
 from stager.report import Format, render_json, render_markdown
@@ -67,7 +68,7 @@ def render_table_text(analysis: Analysis, *, to_terminal: bool) -> str:
     from stager.report import render_terminal
 
     if to_terminal:
-        render_terminal(analysis, Console(highlight=False))
+        render_terminal(analysis, terminal_console(highlight=False))
         return ""
     console = Console(record=True, width=120, no_color=True, highlight=False, file=io.StringIO())
     render_terminal(analysis, console)

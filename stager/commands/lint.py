@@ -49,12 +49,27 @@ def lint_rules(root: Path, rules_path: Path | None) -> Rules:
     return load_rules(text, source, default=default_rules())
 
 
+def project_root(folder: Path) -> Path:
+    """The project ``folder`` is in: the nearest folder upward holding ``.stager/`` or ``.git``.
+
+    ``stager lint`` run from ``migrations/`` still reads the project's
+    ``.stager/rules.toml`` and names files (and matches ignore globs) from
+    the project root; ``folder`` itself when no such folder is found.
+    """
+    start = folder.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".stager").is_dir() or (candidate / ".git").exists():
+            return candidate
+    return start
+
+
 def run(options: LintOptions) -> int:
     """Lint, print in the asked format; 4 when a finding is at or above --fail-on."""
     if not options.root.is_dir():
         raise StagerError(f"{options.root}: no such folder", "check the path given to -C")
-    rules = lint_rules(options.root, options.rules_path)
-    report = lint_paths(options.paths, options.root, rules)
+    project = project_root(options.root)
+    rules = lint_rules(project, options.rules_path)
+    report = lint_paths(options.paths, options.root, rules, project)
     if options.output_format is Format.JSON:
         print(render_json(report), end="")
     elif options.output_format is Format.MARKDOWN:

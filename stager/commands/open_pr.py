@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ from stager.github.remote_url import (
     resolve_target,
 )
 from stager.github.render import render_body, render_title, template_folders
-from stager.github.sync import PullOutcome, PullPlan, describe_calls, risk_label
+from stager.github.sync import ClosedPull, PullOutcome, PullPlan, describe_calls, risk_label
 from stager.phases import Phase
 from stager.report import SCHEMA_VERSION, Format
 from stager.rules import Rules
@@ -37,6 +38,9 @@ from stager.types import Sha
 
 STACKED = "stacked"
 INDEPENDENT = "independent"
+
+PLACEHOLDER_URL = "https://github.invalid/OWNER/NAME/pull/0"
+"""The URL of every pull request when the templates are checked before a run."""
 
 CLIENT_SETTINGS = ClientSettings()
 """How the GitHub client waits and retries (tests make it quicker)."""
@@ -100,6 +104,8 @@ class Prepared:
     push_tips: tuple[tuple[str, Sha], ...]  # (branch, sha) of every branch to push
     # --all: branches of the rules' phases that have no file now (an open PR there is stale)
     empty_branches: tuple[tuple[int, str], ...] = ()
+    # a dry run without a target: why (what a real run would stop with)
+    target_error: str | None = None
 
     @property
     def repository(self) -> str:
@@ -119,6 +125,20 @@ class Prepared:
             layout=self.layout,
         )
         return render_title(context, self.folders), render_body(context, self.folders)
+
+    def check_templates(self) -> None:
+        """Render every selected title and body once, so a template error stops the run
+        before anything is pushed or any pull request is opened.
+
+        Twice: without any pull request link (as a first run starts) and with a
+        placeholder link for every phase (as a later run, or the end of a first one,
+        renders), so both sides of ``{% if entry.pr_number %}`` are exercised.
+        """
+        placeholders = {view.number: PullLink(0, PLACEHOLDER_URL) for view in self.views}
+        for plan in self.plans:
+            if plan.selected:
+                self.render(plan.number, {})
+                self.render(plan.number, placeholders)
 
 
 def run(options: OpenPrOptions, env: Mapping[str, str] | None = None) -> int:
@@ -152,9 +172,17 @@ def prepare(
     selected = _selected(phases, options.phase)
     branches = {phase.number: phase_branch(analysis.rules, phase) for phase in phases}
     tips = _local_tips(repo, [branches[phase.number] for phase in phases])
+    head_full = repo.symbolic_full_name(analysis.refs.head_ref) or ""
+    head_name = (
+        head_full.removeprefix("refs/heads/")
+        if head_full.startswith("refs/heads/")
+        else analysis.refs.head_ref
+    )
+    _refuse_outdated(repo, analysis, phases, head_name)
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout)))
+    target_error = None
     try:
         target: GitHubTarget | None = resolve_target(
             options.remote,
@@ -164,11 +192,11 @@ def prepare(
             configured_api_url=analysis.rules.github.api_url,
             env=env,
         )
-    except GitHubConfigError:
+    except GitHubConfigError as error:
         if not options.dry_run:
             raise
-        target = None  # a dry run still shows the bodies; the real run will say what is missing
-    head_full = repo.symbolic_full_name(analysis.refs.head_ref) or ""
+        target = None  # a dry run still shows the bodies, and the error a real run would stop at
+        target_error = str(error)
     # Stacked: a pull request's base is the previous phase's branch, so it goes up too.
     top = max(selected)
     pushed = [
@@ -176,17 +204,13 @@ def prepare(
         for phase in phases
         if phase.number in selected or (layout == STACKED and phase.number < top)
     ]
-    return Prepared(
+    prepared = Prepared(
         repo=repo,
         analysis=analysis,
         views=views,
         layout=layout,
         base_branch=base_branch,
-        head_name=(
-            head_full.removeprefix("refs/heads/")
-            if head_full.startswith("refs/heads/")
-            else analysis.refs.head_ref
-        ),
+        head_name=head_name,
         target=target,
         folders=template_folders(repo.work_tree),
         plans=tuple(_plan(analysis.rules, view, selected) for view in views),
@@ -196,7 +220,10 @@ def prepare(
             for rule in analysis.rules.phases
             if options.phase is None and rule.number not in branches
         ),
+        target_error=target_error,
     )
+    prepared.check_templates()  # a template typo stops here: before any push or API call
+    return prepared
 
 
 def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
@@ -209,28 +236,40 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
     pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips, online=False)
     owner = prepared.target.repo.owner if prepared.target else "OWNER"
     calls = describe_calls(prepared.plans, prepared.repository, owner, draft=options.draft)
-    _print_dry_run(options, prepared.target, rendered, pushes, calls)
+    _print_dry_run(options, prepared.target, rendered, pushes, calls, prepared.target_error)
 
 
 def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
     from stager.github.auth import find_token
     from stager.github.push import push_branches
-    from stager.github.pygithub_client import PyGithubClient
-    from stager.github.sync import sync_pulls
+    from stager.github.pygithub_client import PyGithubClient, configure_logging
+    from stager.github.sync import after_merges, look_up, sync_pulls
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
     token = find_token(target.host, env)
+    configure_logging(logging.getLogger("stager").isEnabledFor(logging.DEBUG))  # -v
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
-    pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips)
+    # Before the push: a merged phase's branch is not pushed again, and the next
+    # phase's pull request goes where the merged one went.
+    lookup = look_up(client, prepared.plans)
+    plans = after_merges(prepared.plans, lookup)
+    merged = lookup.merged_branches
+    tips = tuple((branch, sha) for branch, sha in prepared.push_tips if branch not in merged)
+    pushes = plan_pushes(prepared.repo, options.remote, tips)
     push_branches(prepared.repo, options.remote, pushes)
-    outcomes = sync_pulls(client, prepared.plans, prepared.render, draft=options.draft)
+    outcomes = sync_pulls(client, plans, prepared.render, draft=options.draft, lookup=lookup)
     stale = []
     for number, branch in prepared.empty_branches:
         pull = client.find_open_pull(branch)
         if pull is not None:
             stale.append(Stale(number, branch, pull.number, pull.url))
-    _print_outcomes(options, target, token.source, pushes, outcomes, stale)
+    closed = [pull for pull in lookup.closed.values() if pull.phase in _chosen(prepared)]
+    _print_outcomes(options, target, token.source, pushes, outcomes, stale, closed)
+
+
+def _chosen(prepared: Prepared) -> set[int]:
+    return {plan.number for plan in prepared.plans if plan.selected}
 
 
 def phase_branch(rules: Rules, phase: Phase) -> str:
@@ -268,6 +307,31 @@ def _local_tips(repo: Repository, branches: Sequence[str]) -> dict[str, Sha]:
             "run `stager split --all` first: it builds one branch per phase",
         )
     return tips
+
+
+def _refuse_outdated(
+    repo: Repository, analysis: Analysis, phases: Sequence[Phase], head_name: str
+) -> None:
+    """Stop when the phase branches no longer hold the branch's current changes.
+
+    A commit on the branch after `stager split` changes the plan (and so the
+    bodies) but not the phase branches: pushing them would describe files they
+    lack. `stager verify`'s "nothing lost" check tells: stacked, the last phase's
+    tree is head's except the recorded re-chainings; independent, every changed
+    path is in one phase branch with head's content.
+    """
+    from stager.verify import verify_split
+
+    lossless = verify_split(
+        repo, analysis, phases, branch_template=analysis.rules.split.branch
+    ).lossless
+    if not lossless.ok:
+        raise StagerError(
+            f"the phase branches do not match {head_name} "
+            f"({analysis.refs.head[:12]}) any more: " + "; ".join(lossless.details),
+            "run `stager split --all --force` first (the branch changed since the last split), "
+            "then open-pr again",
+        )
 
 
 def detect_layout(repo: Repository, tips: Sequence[Sha]) -> str:
@@ -331,6 +395,7 @@ def _print_dry_run(
     rendered: Sequence[Rendered],
     pushes: Sequence[BranchPush],
     calls: Sequence[str],
+    target_error: str | None = None,
 ) -> None:
     push = push_arguments(options.remote, pushes)
     if options.output_format is Format.JSON:
@@ -339,6 +404,7 @@ def _print_dry_run(
             "remote": options.remote,
             "repository": str(target.repo) if target else None,
             "api_url": target.api_url if target else None,
+            "github_error": target_error,
             "push": ["git", *push] if push else [],
             "calls": list(calls),
             "pull_requests": [
@@ -358,7 +424,8 @@ def _print_dry_run(
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
     if target is None:
-        lines += ["> the GitHub repository is unknown: pass --github-repo OWNER/NAME", ""]
+        problem = target_error or "the GitHub repository is unknown — pass --github-repo OWNER/NAME"
+        lines += [f"> a real run would stop here: {problem}", ""]
     else:
         lines += [f"GitHub: {target.repo} at {target.api_url} ({target.repo_source})", ""]
     for item in rendered:
@@ -387,9 +454,11 @@ def _print_outcomes(
     pushes: Sequence[BranchPush],
     outcomes: Sequence[PullOutcome],
     stale: Sequence[Stale] = (),
+    closed: Sequence[ClosedPull] = (),
 ) -> None:
     pushed = [push.branch for push in pushes if push.needed]
-    notes = [note for outcome in outcomes for note in outcome.notes] + [s.note for s in stale]
+    notes = [note for outcome in outcomes for note in outcome.notes]
+    notes += [c.note for c in closed] + [s.note for s in stale]
     if options.output_format is Format.JSON:
         data = {
             "dry_run": False,
@@ -415,6 +484,16 @@ def _print_outcomes(
             "stale": [
                 {"phase": s.phase, "branch": s.branch, "number": s.number, "url": s.url}
                 for s in stale
+            ],
+            "closed": [
+                {
+                    "phase": c.phase,
+                    "branch": c.branch,
+                    "number": c.number,
+                    "url": c.url,
+                    "merged": c.merged,
+                }
+                for c in closed
             ],
             "schema_version": SCHEMA_VERSION,
         }

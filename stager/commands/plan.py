@@ -12,6 +12,7 @@ from stager.errors import OutputError
 from stager.git import Repository
 from stager.plan import Plan, PlanError, render_plan_file
 from stager.plan.phase import count
+from stager.plan.planfile import edited
 from stager.report import Format
 
 _SHOWN = 50
@@ -28,6 +29,7 @@ class PlanOptions:
     write: Path | None = None
     strict: bool = False
     output: Path | None = None
+    force: bool = False  # --write replaces a plan file edited since stager wrote it
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,22 @@ def make_plan(options: PlanOptions) -> PlanResult:
         more = len(plan.conflicts) - _SHOWN
         raise PlanError(
             f"--strict: the rules put {count(len(plan.conflicts), 'file')} before what "
-            "it needs:\n" + lines + (f"\n  … and {more} more" if more > 0 else "") + "\n",
+            + ("it needs" if len(plan.conflicts) == 1 else "they need")
+            + ":\n"
+            + lines
+            + (f"\n  … and {more} more" if more > 0 else "")
+            + "\n",
             "change the rules' phases (paths, migrations, categories) so each file comes "
             "after what it needs, or drop --strict to let stager move them",
+        )
+    broken = [finding for finding in plan.findings if finding.rule == "SP003"]
+    if options.strict and broken:
+        # The split would refuse these phases: --strict refuses the plan already.
+        raise PlanError(
+            "--strict: the phases would break the Alembic history:\n"
+            + "\n".join(f"  - {finding.message}" for finding in broken)
+            + "\n",
+            broken[0].hint,
         )
     templates = (repo.work_tree / PROJECT_TEMPLATES,) if repo.work_tree is not None else ()
     return PlanResult(analysis, plan, templates)
@@ -71,6 +86,7 @@ def run(options: PlanOptions) -> int:
     analysis, plan = result.analysis, result.plan
     if options.write is not None:
         text = render_plan_file(plan, analysis, str(options.write))
+        _refuse_edited(options.write, text, force=options.force)
         _write(options.write, text, "--write")
     emit(result, options.output_format, options.output)
     if options.write is not None:
@@ -105,6 +121,23 @@ def emit(result: PlanResult, output_format: Format, output: Path | None) -> None
         print(text, end="")
     else:
         _write(output, text, "--output")
+
+
+def _refuse_edited(path: Path, text: str, *, force: bool) -> None:
+    """PlanError when ``path`` holds a plan edited by hand (or another file) and no --force."""
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError):
+        old = None
+    if force or old == text or (old is not None and not edited(old)):
+        return
+    raise PlanError(
+        f"{path} was edited since stager wrote it (or is not a plan stager wrote): "
+        "--write would lose those edits",
+        "pass --force to replace it, write the plan elsewhere, or delete the file first",
+    )
 
 
 def _write(path: Path, text: str, option: str) -> None:

@@ -11,6 +11,7 @@ from stager.build import (
     Layout,
     SplitOptions,
     SplitResult,
+    Status,
     Strategy,
     split_branch,
     undo_last_split,
@@ -21,6 +22,7 @@ from stager.build.report import (
     render_split_terminal,
     render_undo,
 )
+from stager.build.split import refused_error
 from stager.git import Repository
 from stager.phases import Phase
 from stager.report import Format
@@ -90,6 +92,11 @@ def run(options: SplitCommandOptions) -> int:
         )
         return 0
     result = split(options)
+    refused = [
+        f"{built.branch} (at {built.previous[:12]})"
+        for built in result.phases
+        if built.status is Status.REFUSED and built.previous is not None
+    ]
     if options.output_format is Format.JSON:
         print(render_split_json(result, pretty=sys.stdout.isatty()), end="")
     elif options.output_format is Format.MARKDOWN:
@@ -98,4 +105,6 @@ def run(options: SplitCommandOptions) -> int:
         from rich.console import Console
 
         render_split_terminal(result, Console(highlight=False))
+    if refused:  # the table says "would refuse"; the exit status says the real run stops
+        raise refused_error(refused, dry_run=True)
     return 0

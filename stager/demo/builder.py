@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stager.demo.history import BASE_BRANCH, HEAD_BRANCH, HISTORY, DemoCommit
 from stager.errors import GitError, StagerError
+from stager.git import parse_git_version, require_git_version
 from stager.types import Sha
 
 
@@ -40,6 +41,10 @@ def build_demo_repository(path: Path) -> DemoRepository:
     ``stager analyze``. Raises StagerError when ``path`` holds anything.
     """
     path = Path(path).absolute()
+    # Before writing anything: analyzing the demo needs git 2.38, and a demo
+    # written by an older git would be left behind, half useful.
+    version = _git(["version"], _sealed_env(), cwd=Path(os.sep))
+    require_git_version(parse_git_version(version.decode("ascii", "replace")))
     created = _claim_folder(path)
     try:
         return _build(path)

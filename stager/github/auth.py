@@ -17,8 +17,12 @@ from pathlib import Path
 from stager.errors import StagerError
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+"""Read first for a host other than github.com, as gh does: a github.com token in
+GITHUB_TOKEN need not go to a company's GitHub Enterprise."""
 GH_TIMEOUT_SECONDS = 15
 REDACTED = "***"
+MIN_REDACTED_PART = 4  # a shorter line of a multi-line secret is left alone: it is no secret
 
 
 class AuthError(StagerError):
@@ -38,18 +42,22 @@ def find_token(
 ) -> Token:
     """The first token of GITHUB_TOKEN, GH_TOKEN, ``gh auth token --hostname HOST``, hosts.yml.
 
-    ``gh`` is the gh executable ("auto": found on PATH; None: do not run gh).
+    For a host other than github.com, GH_ENTERPRISE_TOKEN and
+    GITHUB_ENTERPRISE_TOKEN come first (gh's convention). ``gh`` is the gh
+    executable ("auto": found on PATH; None: do not run gh).
     """
     env = os.environ if env is None else env
-    for name in TOKEN_VARIABLES:
+    enterprise = ENTERPRISE_TOKEN_VARIABLES if host != "github.com" else ()
+    names = enterprise + TOKEN_VARIABLES
+    for name in names:
         variable = env.get(name, "").strip()
         if variable:
-            return Token(variable, name)
+            return _checked(Token(variable, name))
     executable = shutil.which("gh", path=env.get("PATH")) if gh == "auto" else gh
     if executable:
         from_gh = _gh_auth_token(executable, host, env)
         if from_gh:
-            return Token(from_gh, "gh auth token")
+            return _checked(Token(from_gh, "gh auth token"))
     hosts = gh_config_dir(env) / "hosts.yml"
     try:
         text = hosts.read_text(encoding="utf-8")
@@ -57,13 +65,30 @@ def find_token(
         text = ""
     from_file = hosts_yml_token(text, host)
     if from_file:
-        return Token(from_file, f"gh hosts.yml ({hosts})")
+        return _checked(Token(from_file, f"gh hosts.yml ({hosts})"))
+    unset = ", ".join(names[:-1]) + f" and {names[-1]}"
     raise AuthError(
-        f"no GitHub token for {host}: GITHUB_TOKEN and GH_TOKEN are unset and the gh CLI "
-        "has no login for it",
-        f"set GITHUB_TOKEN (or GH_TOKEN) to a token that can write pull requests, "
+        f"no GitHub token for {host}: {unset} are unset and the gh CLI has no login for it",
+        f"set {names[0]} to a token that can write pull requests, "
         f"or run `gh auth login --hostname {host}`",
     )
+
+
+def _checked(token: Token) -> Token:
+    """``token``, unless it holds whitespace or a control character (a pasted newline…).
+
+    Such a value cannot go in an HTTP header: the HTTP library would refuse it
+    with an error quoting the header, token included, and blaming the network.
+    """
+    if any(char.isspace() or not char.isprintable() for char in token.value):
+        raise AuthError(
+            f"the GitHub token from {token.source} contains whitespace or a control "
+            "character (a line break pasted with it?), so it cannot be sent",
+            f"set {token.source} to the token alone, on one line"
+            if token.source in ENTERPRISE_TOKEN_VARIABLES + TOKEN_VARIABLES
+            else "log in again with `gh auth login`",
+        )
+    return token
 
 
 def _gh_auth_token(executable: str, host: str, env: Mapping[str, str]) -> str | None:
@@ -153,8 +178,16 @@ def _unquote(text: str) -> str:
 
 
 def redact(text: str, *secrets: str) -> str:
-    """``text`` with every secret replaced by ``***`` (tokens never reach a message)."""
+    """``text`` with every secret replaced by ``***`` (tokens never reach a message).
+
+    Also the forms an error message may quote a secret in: its ``repr`` (control
+    characters escaped) and, for a secret of several lines, each line of it.
+    """
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
+        if not secret:
+            continue
+        escaped = repr(secret)[1:-1]
+        lines = [line for line in secret.splitlines() if len(line.strip()) >= MIN_REDACTED_PART]
+        for form in sorted({secret, escaped, *lines}, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
     return text

@@ -12,6 +12,16 @@ BEGIN = "<!-- stager:begin -->"
 END = "<!-- stager:end -->"
 MAX_BODY_CHARS = 65_536
 """GitHub rejects a pull request body longer than this (422)."""
+MIN_GENERATED_CHARS = 1_000
+"""Less room than this for the generated part: people's text must be shortened first."""
+
+
+class PeoplesTextTooLong(Exception):
+    """The text outside the markers leaves no room for the generated part under the limit."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        super().__init__(f"{length:,} characters outside the markers")
 
 
 def normalise(text: str) -> str:
@@ -19,15 +29,24 @@ def normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
 
 
+def _marked(text: str) -> tuple[int, int] | None:
+    """Where the marked part starts (its BEGIN) and ends (its END), or None.
+
+    The first END and the last BEGIN before it: a BEGIN whose END a person
+    deleted is their text now (stager appends a new marked part after it), so
+    it must never pair with a later END and swallow what follows it.
+    """
+    end = text.find(END)
+    start = text.rfind(BEGIN, 0, end) if end >= 0 else -1
+    return (start, end) if start >= 0 else None
+
+
 def generated_part(body: str | None) -> str | None:
     """The text between the markers, or None when the body has no (complete) marked part."""
-    if not body:
+    marked = _marked(body or "")
+    if marked is None or body is None:
         return None
-    start = body.find(BEGIN)
-    end = body.find(END, start + len(BEGIN)) if start >= 0 else -1
-    if start < 0 or end < 0:
-        return None
-    return body[start + len(BEGIN) : end]
+    return body[marked[0] + len(BEGIN) : marked[1]]
 
 
 def merge_body(existing: str | None, generated: str) -> str:
@@ -35,16 +54,19 @@ def merge_body(existing: str | None, generated: str) -> str:
 
     A body without markers (a PR opened by hand, or markers deleted) keeps all
     its text and gets the generated part appended. The result never exceeds
-    GitHub's limit: the generated part is shortened, with a note, if needed.
+    GitHub's limit: the generated part is shortened, with a note, if needed;
+    PeoplesTextTooLong when people's own text leaves no room for it (stager
+    never cuts what people wrote).
     """
     text = existing or ""
-    start = text.find(BEGIN)
-    end = text.find(END, start + len(BEGIN)) if start >= 0 else -1
-    if start >= 0 and end >= 0:
-        before, after = text[:start], text[end + len(END) :]
+    marked = _marked(text)
+    if marked is not None:
+        before, after = text[: marked[0]], text[marked[1] + len(END) :]
     else:
         before, after = (text.rstrip() + "\n\n" if text.strip() else ""), ""
     room = MAX_BODY_CHARS - len(before) - len(after) - len(BEGIN) - len(END) - 2
+    if room < MIN_GENERATED_CHARS:
+        raise PeoplesTextTooLong(len(before) + len(after))
     inner = shorten(normalise(generated), room)
     return f"{before}{BEGIN}\n{inner}\n{END}{after}"
 

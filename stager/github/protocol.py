@@ -18,6 +18,13 @@ class GitHubError(StagerError):
     """GitHub refused a request; the message says which status, and what to do."""
 
 
+class ReviewersRefused(Exception):
+    """GitHub refused a review request (422): e.g. a reviewer who is no collaborator.
+
+    Not fatal: the run goes on and says so; ``str()`` is GitHub's message.
+    """
+
+
 class PullRequestExists(Exception):
     """Creating a pull request answered 422 "already exists": find and update that one."""
 
@@ -35,6 +42,7 @@ class PullRequest:
     draft: bool
     labels: tuple[str, ...]
     author: str | None
+    merged: bool = False  # a closed pull request (find_closed_pull) that was merged
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,10 @@ class GitHubApi(Protocol):
 
     def find_open_pull(self, head: str) -> PullRequest | None:
         """The open pull request whose head is branch ``head`` of this repository."""
+        ...
+
+    def find_closed_pull(self, head: str) -> PullRequest | None:
+        """The most recently closed (or merged) pull request whose head is branch ``head``."""
         ...
 
     def create_pull(

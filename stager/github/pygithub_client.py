@@ -13,13 +13,20 @@ doing and what to do, with the token redacted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stager import __version__
 from stager.github.auth import Token, redact
-from stager.github.protocol import GitHubError, PullRequest, PullRequestExists, ReviewState
+from stager.github.protocol import (
+    GitHubError,
+    PullRequest,
+    PullRequestExists,
+    ReviewersRefused,
+    ReviewState,
+)
 from stager.github.push import scrub
 from stager.github.remote_url import GitHubTarget
 
@@ -31,6 +38,16 @@ T = TypeVar("T")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", "TRACE"})
 RATE_LIMIT_STATUSES = frozenset({403, 429})
+
+
+def configure_logging(verbose: bool) -> None:
+    """PyGithub's log ('github') on standard error with -v only.
+
+    PyGithub gives its logger a stderr handler at INFO when imported: without
+    -v, each retry or refused request would print a bare extra line next to
+    stager's own message.
+    """
+    logging.getLogger("github").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,23 @@ class PyGithubClient:
 
         return self._call(f"look for the open pull request of {head!r}", find)
 
+    def find_closed_pull(self, head: str) -> PullRequest | None:
+        owner = self._target.repo.owner
+
+        def find() -> PullRequest | None:
+            pulls = self._repo.get_pulls(
+                state="closed", head=f"{owner}:{head}", sort="updated", direction="desc"
+            )
+            for pull in pulls:
+                same_repo = pull.head.repo is None or pull.head.repo.full_name == str(
+                    self._target.repo
+                )
+                if pull.head.ref == head and same_repo:
+                    return self._remember(pull)
+            return None
+
+        return self._call(f"look for a closed pull request of {head!r}", find)
+
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest:
@@ -126,9 +160,11 @@ class PyGithubClient:
         except GithubException as error:
             if error.status == 422 and "already exists" in _details(error).lower():
                 raise PullRequestExists(head) from None
-            raise self._explain(error, f"open a pull request for {head!r} into {base!r}") from None
+            raise self._explain(
+                error, f"open a pull request for {head!r} into {base!r}", retried=False
+            ) from None
         except Exception as error:
-            raise self._explain(error, f"open a pull request for {head!r}") from None
+            raise self._explain(error, f"open a pull request for {head!r}", retried=False) from None
         return self._remember(pull)
 
     def update_pull(
@@ -166,13 +202,15 @@ class PyGithubClient:
         except GithubException as error:
             if error.status == 422 and "already_exists" in repr(error.data):
                 return  # made meanwhile by someone else: that is what we wanted
-            raise self._explain(error, f"create label {name!r}") from None
+            raise self._explain(error, f"create label {name!r}", retried=False) from None
         except Exception as error:
-            raise self._explain(error, f"create label {name!r}") from None
+            raise self._explain(error, f"create label {name!r}", retried=False) from None
 
     def add_labels(self, number: int, labels: Collection[str]) -> None:
         pull = self._pull(number)
-        self._call(f"label pull request #{number}", lambda: pull.add_to_labels(*labels))
+        self._call(
+            f"label pull request #{number}", lambda: pull.add_to_labels(*labels), retried=False
+        )
 
     def remove_label(self, number: int, label: str) -> None:
         from github.GithubException import GithubException
@@ -201,11 +239,19 @@ class PyGithubClient:
     def request_reviewers(
         self, number: int, users: Collection[str], teams: Collection[str]
     ) -> None:
+        from github.GithubException import GithubException
+
         pull = self._pull(number)
-        self._call(
-            f"request reviewers on #{number}",
-            lambda: pull.create_review_request(reviewers=list(users), team_reviewers=list(teams)),
-        )
+        action = f"request reviewers on #{number}"
+        try:
+            pull.create_review_request(reviewers=list(users), team_reviewers=list(teams))
+        except GithubException as error:
+            if error.status == 422:  # who cannot review here: the caller notes it, goes on
+                details = _details(error) or "Validation Failed"
+                raise ReviewersRefused(scrub(redact(details, self._token.value))) from None
+            raise self._explain(error, action, retried=False) from None
+        except Exception as error:
+            raise self._explain(error, action, retried=False) from None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -228,16 +274,19 @@ class PyGithubClient:
             draft=bool(pull.draft),
             labels=tuple(label.name for label in pull.labels),
             author=pull.user.login if pull.user else None,
+            # merged_at, not merged: a listing has no "merged" (PyGithub would fetch the PR)
+            merged=pull.state == "closed" and pull.merged_at is not None,
         )
 
-    def _call(self, action: str, function: Callable[[], T]) -> T:
+    def _call(self, action: str, function: Callable[[], T], *, retried: bool = True) -> T:
         try:
             return function()
         except Exception as error:
-            raise self._explain(error, action) from None
+            raise self._explain(error, action, retried=retried) from None
 
-    def _explain(self, error: Exception, action: str) -> GitHubError:
-        return explain(error, action, self._target, self._token)
+    def _explain(self, error: Exception, action: str, *, retried: bool = True) -> GitHubError:
+        """``retried``: False for a POST, which is never sent twice (see the module's doc)."""
+        return explain(error, action, self._target, self._token, retried=retried)
 
 
 def _details(error: Any) -> str:
@@ -257,7 +306,9 @@ def _details(error: Any) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def explain(error: Exception, action: str, target: GitHubTarget, token: Token) -> GitHubError:
+def explain(
+    error: Exception, action: str, target: GitHubTarget, token: Token, *, retried: bool = True
+) -> GitHubError:
     """A GitHubError for ``error``: which status, while doing what, and how to fix it."""
     from github.GithubException import GithubException, RateLimitExceededException
 
@@ -266,7 +317,9 @@ def explain(error: Exception, action: str, target: GitHubTarget, token: Token) -
         problem = f"GitHub's API rate limit is exhausted ({action}, {where})"
         fix = "stager waited as long as it reasonably could: run it again once the limit resets"
     elif isinstance(error, GithubException):
-        problem, fix = _status_message(error.status, _details(error), action, target, token)
+        problem, fix = _status_message(
+            error.status, _details(error), action, target, token, retried=retried
+        )
     else:
         name = type(error).__name__
         problem = f"cannot reach GitHub at {target.api_url} to {action}: {name}: {error}"
@@ -278,7 +331,13 @@ def explain(error: Exception, action: str, target: GitHubTarget, token: Token) -
 
 
 def _status_message(
-    status: int, details: str, action: str, target: GitHubTarget, token: Token
+    status: int,
+    details: str,
+    action: str,
+    target: GitHubTarget,
+    token: Token,
+    *,
+    retried: bool = True,
 ) -> tuple[str, str]:
     said = f": {details}" if details else ""
     if status == 401:
@@ -289,8 +348,9 @@ def _status_message(
             "GITHUB_TOKEN or GH_TOKEN to it",
         )
     if status == 403:
+        on_repo = "" if str(target.repo) in action else f" on {target.repo}"
         return (
-            f"GitHub answered 403 Forbidden to {action} on {target.repo}{said}",
+            f"GitHub answered 403 Forbidden to {action}{on_repo}{said}",
             f"the token from {token.source} lacks permission: it needs the `repo` scope "
             "(classic token) or Pull requests: read and write and Contents: read "
             "(fine-grained); an organisation with SAML SSO must authorise it",
@@ -311,8 +371,13 @@ def _status_message(
             fix = "GitHub's message above says which value it refused"
         return f"GitHub answered 422 Unprocessable Entity to {action}{said}", fix
     if status >= 500:
+        again = (
+            "also after retrying"
+            if retried
+            else "not retried: GitHub may have done it, and a second try could do it twice"
+        )
         return (
-            f"GitHub answered {status} to {action}, also after retrying{said}",
+            f"GitHub answered {status} to {action} ({again}){said}",
             "GitHub may be having trouble (https://www.githubstatus.com): run stager again "
             "later; re-running is safe, open pull requests are found and updated, never "
             "duplicated",

@@ -57,6 +57,8 @@ class RemoteUrl:
     shown: str
     host: str | None  # None for a local path or file:// URL
     repo: RepoId | None  # None when the path is not OWNER/NAME
+    # http(s) remotes: scheme, host and port of the web server (its API is below it)
+    web_root: str | None = None
 
 
 def strip_credentials(url: str) -> str:
@@ -76,12 +78,22 @@ def parse_remote_url(url: str) -> RemoteUrl:
         parts = urllib.parse.urlsplit(text)
         if parts.scheme == "file" or not parts.hostname:
             return RemoteUrl(shown, None, None)
-        return RemoteUrl(shown, _canonical_host(parts.hostname), _repo_from_path(parts.path))
+        host = _canonical_host(parts.hostname)
+        web_root = None
+        if parts.scheme in ("http", "https"):
+            port = parts.port  # an ssh port says nothing about where the API is
+            web_root = f"{parts.scheme}://{_bracketed(host)}{f':{port}' if port else ''}"
+        return RemoteUrl(shown, host, _repo_from_path(parts.path), web_root)
     scp = _SCP_LIKE.match(text)
     # "C:\\x" or "C:/x" is a Windows path, not host "C"
     if scp and len(scp["host"]) > 1:
         return RemoteUrl(shown, _canonical_host(scp["host"]), _repo_from_path(scp["path"]))
     return RemoteUrl(shown, None, None)  # a local path
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as a URL needs it."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _canonical_host(host: str) -> str:
@@ -102,13 +114,17 @@ def _repo_from_path(path: str) -> RepoId | None:
     return RepoId(owner, name)
 
 
-def api_url_for_host(host: str) -> str:
-    """The REST API root of a GitHub host: api.github.com, GHE.com or GitHub Enterprise Server."""
+def api_url_for_host(host: str, web_root: str | None = None) -> str:
+    """The REST API root of a GitHub host: api.github.com, GHE.com or GitHub Enterprise Server.
+
+    ``web_root`` (``https://host:port`` of an https remote) keeps a GitHub
+    Enterprise Server's scheme and port.
+    """
     if host == GITHUB_COM:
         return GITHUB_COM_API
     if host.endswith(".ghe.com"):  # GitHub Enterprise Cloud with data residency
         return f"https://api.{host}"
-    return f"https://{host}/api/v3"
+    return f"{web_root or f'https://{_bracketed(host)}'}/api/v3"
 
 
 def host_of_api_url(api_url: str) -> str:
@@ -189,6 +205,6 @@ def resolve_target(
                 f"set `api_url` under [github] in .stager/rules.toml, or unset {API_URL_ENV}",
             )
     else:
-        api_url = api_url_for_host(remote.host or GITHUB_COM)
+        api_url = api_url_for_host(remote.host or GITHUB_COM, remote.web_root)
         api_source = f"remote {remote_name!r}" if remote.host else "default (github.com)"
     return GitHubTarget(repo, api_url, host_of_api_url(api_url), repo_source, api_source)

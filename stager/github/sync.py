@@ -3,7 +3,9 @@
 Order, and why:
 
 1. Every phase's open pull request is looked up first (reads only): the stack
-   section of each body links all of them.
+   section of each body links all of them. A phase without one whose last pull
+   request was closed or merged gets no new one (it is reported instead); the
+   next phase of a stack is based where a merged one went (e.g. main).
 2. Missing pull requests are created lowest phase first: in a stacked layout a
    pull request's base is the previous phase's branch, which the push (done
    before any of this) has put on GitHub. Nothing is ever deleted: GitHub
@@ -19,16 +21,18 @@ or who already reviewed, is not asked again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from stager.github.body import merge_body, same_body
+from stager.github.body import MAX_BODY_CHARS, PeoplesTextTooLong, merge_body, same_body
 from stager.github.context import PullLink
 from stager.github.protocol import (
     GitHubApi,
     GitHubError,
     PullRequest,
     PullRequestExists,
+    ReviewersRefused,
     ReviewState,
 )
 
@@ -74,23 +78,106 @@ class PullOutcome:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ClosedPull:
+    """A phase with no open pull request whose last one was closed or merged."""
+
+    phase: int
+    branch: str
+    number: int
+    url: str
+    base: str  # where it went (merged) or would have gone
+    merged: bool
+
+    @property
+    def note(self) -> str:
+        if self.merged:
+            return (
+                f"#{self.number} ({self.branch}) was merged into {self.base}: phase "
+                f"{self.phase} is done, so stager neither pushes its branch nor opens a new "
+                "pull request for it"
+            )
+        return (
+            f"#{self.number} ({self.branch}) was closed without merging: stager does not open "
+            f"another pull request for phase {self.phase}; reopen #{self.number} on GitHub "
+            "to have stager update it again"
+        )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The pull requests the phases have: open ones, and the last closed one of the rest."""
+
+    open: Mapping[int, PullRequest] = field(default_factory=dict)
+    closed: Mapping[int, ClosedPull] = field(default_factory=dict)
+
+    @property
+    def merged_branches(self) -> frozenset[str]:
+        return frozenset(pull.branch for pull in self.closed.values() if pull.merged)
+
+
+def look_up(api: GitHubApi, plans: Sequence[PullPlan]) -> Lookup:
+    """Every phase's open pull request; for a phase without one, its last closed one (reads)."""
+    found: dict[int, PullRequest] = {}
+    closed: dict[int, ClosedPull] = {}
+    for plan in sorted(plans, key=lambda plan: plan.number):
+        pull = api.find_open_pull(plan.branch)
+        if pull is not None:
+            found[plan.number] = pull
+            continue
+        gone = api.find_closed_pull(plan.branch)
+        if gone is not None:
+            closed[plan.number] = ClosedPull(
+                plan.number, plan.branch, gone.number, gone.url, gone.base, gone.merged
+            )
+    return Lookup(found, closed)
+
+
+def after_merges(plans: Sequence[PullPlan], lookup: Lookup) -> tuple[PullPlan, ...]:
+    """``plans`` with a base that is a merged phase's branch replaced by where that phase went.
+
+    Phase 1 merged into main: phase 2's pull request now goes into main, not
+    into the finished (and perhaps deleted) stage/1 branch.
+    """
+    went: dict[str, str] = {
+        pull.branch: pull.base for pull in lookup.closed.values() if pull.merged
+    }
+    rebased = []
+    for plan in sorted(plans, key=lambda plan: plan.number):
+        base, seen = plan.base, set()
+        while base in went and base not in seen:  # a chain of merged phases
+            seen.add(base)
+            base = went[base]
+        rebased.append(dataclasses.replace(plan, base=base))
+    return tuple(rebased)
+
+
 def risk_label(risk: str) -> str:
     return f"{RISK_LABEL_PREFIX}{risk}"
 
 
 def sync_pulls(
-    api: GitHubApi, plans: Sequence[PullPlan], render: Renderer, *, draft: bool
+    api: GitHubApi,
+    plans: Sequence[PullPlan],
+    render: Renderer,
+    *,
+    draft: bool,
+    lookup: Lookup | None = None,
 ) -> list[PullOutcome]:
-    """Bring every selected phase's pull request up to date (see the module's docstring)."""
-    ordered = sorted(plans, key=lambda plan: plan.number)
-    found: dict[int, PullRequest] = {}
-    for plan in ordered:
-        pull = api.find_open_pull(plan.branch)
-        if pull is not None:
-            found[plan.number] = pull
-    links = {number: PullLink(pull.number, pull.url) for number, pull in found.items()}
+    """Bring every selected phase's pull request up to date (see the module's docstring).
 
-    selected = [plan for plan in ordered if plan.selected]
+    ``lookup``: what ``look_up`` found (looked up here when None). A phase whose
+    pull request was closed or merged is left alone: no outcome, see ``lookup.closed``.
+    """
+    ordered = sorted(plans, key=lambda plan: plan.number)
+    lookup = look_up(api, ordered) if lookup is None else lookup
+    found: dict[int, PullRequest] = dict(lookup.open)
+    links = {number: PullLink(pull.number, pull.url) for number, pull in found.items()}
+    links.update(
+        {number: PullLink(pull.number, pull.url) for number, pull in lookup.closed.items()}
+    )
+
+    selected = [plan for plan in ordered if plan.selected and plan.number not in lookup.closed]
     created: set[int] = set()
     for plan in selected:
         if plan.number in found:
@@ -149,8 +236,17 @@ def _update(
     draft: bool,
 ) -> PullOutcome:
     writes: list[str] = ["create"] if created else []
+    notes: list[str] = []
     title, generated = render(plan.number, links)
-    body = merge_body(pull.body, generated)
+    try:
+        body = merge_body(pull.body, generated)
+    except PeoplesTextTooLong as error:
+        body = pull.body  # left as it is: stager never cuts what people wrote
+        notes.append(
+            f"#{pull.number}: its description was not updated: the text people wrote outside "
+            f"the stager markers has {error.length:,} characters, which leaves no room under "
+            f"GitHub's limit of {MAX_BODY_CHARS:,}; shorten it on GitHub and run open-pr again"
+        )
     changes: dict[str, str] = {}
     if pull.title != title:
         changes["title"] = title
@@ -182,10 +278,17 @@ def _update(
         teams_asked = {name.lower() for name in state.requested_teams}
         teams = [t for t in plan.team_reviewers if t.lower() not in teams_asked]
         if users or teams:
-            api.request_reviewers(pull.number, users, teams)
-            writes.append("reviewers " + ", ".join([*users, *(f"team {t}" for t in teams)]))
-
-    notes: list[str] = []
+            who = ", ".join([*users, *(f"team {t}" for t in teams)])
+            try:
+                api.request_reviewers(pull.number, users, teams)
+                writes.append(f"reviewers {who}")
+            except ReviewersRefused as refused:
+                notes.append(
+                    f"#{pull.number}: GitHub refused to request reviews from {who} ({refused}); "
+                    "a reviewer must be a collaborator (a team: one with access to the "
+                    "repository): fix [github.reviewers] / [github.team_reviewers] in "
+                    ".stager/rules.toml"
+                )
     if draft and not created and not pull.draft:
         notes.append(
             f"#{pull.number} already exists: --draft applies only when stager opens a pull "
@@ -215,6 +318,10 @@ def describe_calls(
     calls = [f"GET {api}  (check the token and the repository)"]
     for plan in sorted(plans, key=lambda plan: plan.number):
         calls.append(f"GET {api}/pulls?state=open&head={owner}:{plan.branch}")
+        calls.append(
+            f"GET {api}/pulls?state=closed&head={owner}:{plan.branch}  (when none is open: "
+            "a closed or merged one gets no new pull request)"
+        )
     for plan in sorted(plans, key=lambda plan: plan.number):
         if not plan.selected:
             continue

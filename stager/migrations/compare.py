@@ -92,6 +92,25 @@ class MigrationReport:
     tip: RevisionGraph | None = None  # the base branch's current tip, when it moved on
     # every revision file of the trees, by blob (what a parse cache keeps)
     parsed: dict[Sha, MigrationFile] = field(default_factory=dict)
+    # One graph per Alembic environment (keyed by its version locations): a
+    # monorepo's services each have their own history, heads and revision ids.
+    base_environments: dict[tuple[RepoPath, ...], RevisionGraph] = field(default_factory=dict)
+    head_environments: dict[tuple[RepoPath, ...], RevisionGraph] = field(default_factory=dict)
+
+    def environment_graphs(self, *, base: bool = False) -> list[RevisionGraph]:
+        """Each environment's graph of the merge base (``base``) or of head."""
+        environments = self.base_environments if base else self.head_environments
+        return list(environments.values()) or [self.base if base else self.head]
+
+    def revision_count(self, *, base: bool = False) -> int:
+        """Revisions of every environment (the same id in two environments counts twice)."""
+        return sum(len(graph) for graph in self.environment_graphs(base=base))
+
+    def all_heads(self, *, base: bool = False) -> list[Revision]:
+        """Every environment's heads, sorted."""
+        return sorted(
+            {head for graph in self.environment_graphs(base=base) for head in graph.heads()}
+        )
 
     def change(self, path: RepoPath) -> str | None:
         """``added``, ``modified``, ``deleted`` or None for a migration path."""
@@ -170,6 +189,20 @@ def _side(
     return _Side(configs, files, graph, _environments(configs, files, graph))
 
 
+def _prefixes(key: tuple[RepoPath, ...]) -> tuple[str, ...]:
+    return tuple(f"{location}/" if location else "" for location in key) or ("",)
+
+
+def _restrict(side: _Side, key: tuple[RepoPath, ...]) -> _Side:
+    """The part of a side in one environment (the side itself when it has only that one)."""
+    if len(side.environments) <= 1 and (key in side.environments or not key):
+        return side
+    prefixes = _prefixes(key)
+    files = [migration for migration in side.files if migration.path.startswith(prefixes)]
+    graph = side.environments.get(key) or RevisionGraph.build(files)
+    return _Side(side.configs, files, graph, {key: graph})
+
+
 def _line(value: int) -> int | None:
     return value or None
 
@@ -191,27 +224,9 @@ def _where(migration: MigrationFile) -> str:
     return f"{migration.revision} ({migration.path})"
 
 
-def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
-    """Problems of one tree's history, each with a key that says 'the same problem' across trees."""
+def _environment_problems(graph: RevisionGraph) -> list[tuple[Hashable, Finding]]:
+    """Cycles, dangling references and duplicate ids of one environment's graph."""
     problems: list[tuple[Hashable, Finding]] = []
-    graph = side.graph
-    for environment, sub in side.environments.items():
-        heads = sub.heads()
-        if len(heads) > 1:
-            last = sub.revision(heads[-1])
-            problems.append(
-                (
-                    ("SG001", environment, len(heads)),
-                    _finding(
-                        "SG001",
-                        last.path,
-                        last.revision_line,
-                        f"{len(heads)} Alembic heads: "
-                        + ", ".join(_where(sub.revision(head)) for head in heads)
-                        + "; `alembic upgrade head` refuses to run",
-                    ),
-                )
-            )
     for cycle in graph.cycles():
         first = graph.revision(cycle[0])
         problems.append(
@@ -234,7 +249,9 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
                 _finding(
                     "SG003",
                     migration.path,
-                    migration.down_revision_line if dangling.field == "down_revision" else 0,
+                    migration.down_revision_line
+                    if dangling.field == "down_revision"
+                    else migration.depends_on_line,
                     f"{dangling.field} of {migration.revision} names {dangling.target!r}, "
                     "which no revision file defines",
                 ),
@@ -255,6 +272,35 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
                 ),
             )
         )
+    return problems
+
+
+def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
+    """Problems of one tree's history, each with a key that says 'the same problem' across trees."""
+    problems: list[tuple[Hashable, Finding]] = []
+    for environment, sub in side.environments.items():
+        heads = sub.heads()
+        if len(heads) > 1:
+            last = sub.revision(heads[-1])
+            problems.append(
+                (
+                    ("SG001", environment, len(heads)),
+                    _finding(
+                        "SG001",
+                        last.path,
+                        last.revision_line,
+                        f"{len(heads)} Alembic heads: "
+                        + ", ".join(_where(sub.revision(head)) for head in heads)
+                        + "; `alembic upgrade head` refuses to run",
+                    ),
+                )
+            )
+    seen: set[Hashable] = set()  # environments may share a versions folder
+    for graph in side.environments.values() or [side.graph]:
+        for key, finding in _environment_problems(graph):
+            if key not in seen:
+                seen.add(key)
+                problems.append((key, finding))
     for migration in side.files:
         if (
             migration.revision is not None
@@ -390,6 +436,18 @@ def _changes(base: _Side, head: _Side) -> _Changes:
     return changes
 
 
+def _restrict_changes(changes: _Changes, key: tuple[RepoPath, ...]) -> _Changes:
+    """The changes inside one environment."""
+    prefixes = _prefixes(key)
+
+    def inside(migrations: list[MigrationFile]) -> list[MigrationFile]:
+        return [migration for migration in migrations if migration.path.startswith(prefixes)]
+
+    return _Changes(
+        inside(changes.added), inside(changes.modified), inside(changes.deleted), changes.previous
+    )
+
+
 def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
     findings: list[Finding] = []
     for migration in changes.modified:
@@ -449,15 +507,29 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
         f" and {len(gained) - 5} more" if len(gained) > 5 else ""
     )
     findings: list[Finding] = []
+    first: tuple[MigrationFile, list[Revision]] | None = None
     for root in roots or branch_added[:1]:
-        onto = next(
-            (
-                head
-                for head in tip_heads
-                if any(parent in tip.graph.ancestors(head) for parent in root.down_revisions)
-            ),
-            tip_heads[0],
-        )
+        if root.revision is None:  # branch_added holds identified revisions only
+            continue
+        descendants = merged.descendants(root.revision) | {root.revision}
+        line_heads = [head for head in merged_heads if head in descendants]
+        if first is not None and line_heads and not set(line_heads) & set(first[1]):
+            # A second line of the branch's own: re-chaining it onto the base's
+            # head too would still leave two heads. It goes after the first line.
+            onto = first[1][0]
+            target = f"{onto} (the head of the branch's line from {first[0].revision})"
+        else:
+            onto = next(
+                (
+                    head
+                    for head in tip_heads
+                    if any(parent in tip.graph.ancestors(head) for parent in root.down_revisions)
+                ),
+                tip_heads[0],
+            )
+            target = f"the base's head {onto}"
+        if first is None and line_heads:
+            first = (root, line_heads)
         findings.append(
             _finding(
                 "SG008",
@@ -465,7 +537,7 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
                 root.down_revision_line,
                 f"the base branch gained {gained_text} after the merge base; merging this branch "
                 f"gives Alembic {len(merged_heads)} heads ({heads_text}): re-chain "
-                f"{root.revision} onto the base's head {onto}",
+                f"{root.revision} onto {target}",
                 hint=f"set down_revision = {onto!r} in {posixpath.basename(root.path)} "
                 "(and its Revises: line), or run `alembic merge heads` after merging",
             )
@@ -521,7 +593,12 @@ def analyze_migrations(
     )
     findings = _introduced(head, base) + _edits(changes, cache.data)
     if tip is not None:
-        findings += _tip_findings(base, tip, changes)
+        # Each environment has its own history: a revision gained by one service
+        # never forks another's.
+        for key in tip.environments:
+            findings += _tip_findings(
+                _restrict(base, key), _restrict(tip, key), _restrict_changes(changes, key)
+            )
     findings.sort(key=_risk_order)
 
     by_path = {migration.path: migration for migration in head.files}
@@ -542,6 +619,8 @@ def analyze_migrations(
         by_path=by_path,
         previous=changes.previous,
         tip=tip.graph if tip is not None else None,
+        base_environments=dict(base.environments),
+        head_environments=dict(head.environments),
         parsed={
             entry.blob: parsed[entry.blob]
             for _, entries in discovered

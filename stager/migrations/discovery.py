@@ -1,6 +1,7 @@
 """Find Alembic environments in a tree, the way alembic itself reads its config.
 
-Sources: every ``alembic.ini`` (section ``[alembic]``) and every
+Sources: every ``alembic.ini`` (section ``[alembic]``, and each other section
+that sets ``script_location``: an environment ``alembic -n NAME`` runs) and every
 ``pyproject.toml`` with ``[tool.alembic]``, at any depth. Paths are resolved
 against the folder of the file that declares them (``%(here)s``, and the
 folder alembic is normally run from). Without any usable configuration, any
@@ -98,11 +99,26 @@ def config_candidates(tree: Mapping[RepoPath, TreeEntry]) -> list[TreeEntry]:
     ]
 
 
-def _split_locations(raw: str, parser: configparser.ConfigParser, settings: _Settings) -> list[str]:
+def _line_in_section(text: str, section: str, key: str) -> int:
+    """Line of ``key = ...`` inside ``[section]`` of an ini file (0 when not found)."""
+    header = re.search(rf"^\s*\[{re.escape(section)}\]\s*$", text, re.MULTILINE)
+    if header is None:
+        return _line_of(text, key)
+    following = re.compile(r"^\s*\[[^\]\n]+\]\s*$", re.MULTILINE).search(text, header.end())
+    end = following.start() if following else len(text)
+    match = re.compile(rf"^\s*{re.escape(key)}\s*[=:]", re.MULTILINE).search(
+        text, header.end(), end
+    )
+    return text.count("\n", 0, match.start()) + 1 if match else 0
+
+
+def _split_locations(
+    raw: str, parser: configparser.ConfigParser, section: str, settings: _Settings
+) -> list[str]:
     """alembic.config.Config.get_version_locations_list, for an ini value."""
     for option in ("path_separator", "version_path_separator"):
-        if parser.has_option("alembic", option):
-            name = parser.get("alembic", option, raw=True).strip()
+        if parser.has_option(section, option):
+            name = parser.get(section, option, raw=True).strip()
             separator = _SEPARATORS.get(name)
             if separator is None:
                 settings.problems.append(
@@ -117,36 +133,66 @@ def _split_locations(raw: str, parser: configparser.ConfigParser, settings: _Set
     return [part for part in _LEGACY_SPLIT.split(raw) if part]
 
 
-def _read_ini(folder: str, path: RepoPath, data: bytes, settings: _Settings) -> None:
+def _ini_error(error: configparser.Error) -> ParseProblem:
+    """configparser's multi-line message as one line, at the line it names."""
+    line = getattr(error, "lineno", 0) or 0
+    errors = getattr(error, "errors", None)
+    if not line and errors:
+        line = errors[0][0]
+    return ParseProblem(line, "not a valid ini file: " + " ".join(str(error).split()))
+
+
+def _read_section(
+    parser: configparser.ConfigParser, text: str, section: str, settings: _Settings
+) -> None:
+    """One environment's options: ``[alembic]``, or the section ``alembic -n NAME`` reads."""
+    if parser.has_option(section, "script_location"):
+        settings.script_location = parser.get(section, "script_location")
+        settings.script_line = _line_in_section(text, section, "script_location")
+    raw = parser.get(section, "version_locations", fallback=None)
+    if raw:
+        settings.locations_line = _line_in_section(text, section, "version_locations")
+        settings.version_locations = _split_locations(raw, parser, section, settings)
+    if parser.has_option(section, "recursive_version_locations"):
+        value = parser.get(section, "recursive_version_locations")
+        # alembic compares with "true" exactly: "True" or "yes" mean false.
+        settings.recursive = value == "true"
+        settings.recursive_set = True
+        if value != "true" and value.strip().lower() in {"true", "yes", "on", "1"}:
+            settings.problems.append(
+                ParseProblem(
+                    _line_in_section(text, section, "recursive_version_locations"),
+                    f"recursive_version_locations = {value!r} is false for alembic, "
+                    "which only accepts 'true'",
+                )
+            )
+
+
+def _read_ini(folder: str, path: RepoPath, data: bytes, settings: _Settings) -> list[_Settings]:
+    """Fill ``settings`` from ``[alembic]``; other sections setting script_location are
+    environments of their own (``alembic -n NAME``), returned as extra settings."""
     text = data.decode("utf-8", errors="replace")
     here = f"{_ROOT}/{folder}" if folder else _ROOT
     parser = configparser.ConfigParser(defaults={"here": here})
+    others: list[_Settings] = []
     try:
         parser.read_string(text, source=path)
-        if not parser.has_section("alembic"):
-            return
-        if parser.has_option("alembic", "script_location"):
-            settings.script_location = parser.get("alembic", "script_location")
-            settings.script_line = _line_of(text, "script_location")
-        raw = parser.get("alembic", "version_locations", fallback=None)
-        if raw:
-            settings.locations_line = _line_of(text, "version_locations")
-            settings.version_locations = _split_locations(raw, parser, settings)
-        if parser.has_option("alembic", "recursive_version_locations"):
-            value = parser.get("alembic", "recursive_version_locations")
-            # alembic compares with "true" exactly: "True" or "yes" mean false.
-            settings.recursive = value == "true"
-            settings.recursive_set = True
-            if value != "true" and value.strip().lower() in {"true", "yes", "on", "1"}:
-                settings.problems.append(
-                    ParseProblem(
-                        _line_of(text, "recursive_version_locations"),
-                        f"recursive_version_locations = {value!r} is false for alembic, "
-                        "which only accepts 'true'",
-                    )
-                )
+        if parser.has_section("alembic"):
+            _read_section(parser, text, "alembic", settings)
+        for section in parser.sections():
+            if section == "alembic" or not parser.has_option(
+                section,
+                "script_location",
+            ):
+                continue
+            if section.startswith(("loggers", "handlers", "formatters", "logger_", "handler_")):
+                continue
+            extra = _Settings(folder=folder, source=path)
+            _read_section(parser, text, section, extra)
+            others.append(extra)
     except configparser.Error as error:
-        settings.problems.append(ParseProblem(getattr(error, "lineno", 0) or 0, str(error)))
+        settings.problems.append(_ini_error(error))
+    return others
 
 
 def _toml_string(value: object, here: str) -> str:
@@ -163,8 +209,17 @@ def _read_pyproject(folder: str, data: bytes, settings: _Settings, *, has_ini: b
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        settings.problems.append(ParseProblem(0, f"{PYPROJECT_NAME}: {error}"))
-        return False
+        found = re.search(r"\(at line (\d+), column \d+\)$", str(error))
+        settings.problems.append(
+            ParseProblem(
+                int(found[1]) if found else 0, f"{PYPROJECT_NAME} is not valid TOML: {error}"
+            )
+        )
+        # Unreadable, but it does declare an environment: keep it so the problem is reported.
+        declared = re.search(rb"^\s*\[tool\.alembic", data, re.MULTILINE) is not None
+        if declared and not has_ini:
+            settings.source = RepoPath(posixpath.join(folder, PYPROJECT_NAME))
+        return declared
     tool = document.get("tool")
     section = tool.get("alembic") if isinstance(tool, dict) else None
     if not isinstance(section, dict):
@@ -276,6 +331,15 @@ def _config(settings: _Settings, tree: Mapping[RepoPath, TreeEntry], dirs: _Dirs
     if settings.version_locations is not None:
         for raw in settings.version_locations:
             resolved = _resolve(raw, settings.folder, dirs, settings.locations_line, problems)
+            if resolved is not None and resolved and resolved not in dirs.all():
+                # alembic stops on a missing folder; stager reads no revisions from it.
+                problems.append(
+                    ParseProblem(
+                        settings.locations_line,
+                        f"version_locations names {resolved!r}, which is no folder of the "
+                        "repository (or holds no file)",
+                    )
+                )
             if resolved is not None and resolved not in locations:
                 locations.append(resolved)
     elif script is not None:
@@ -304,15 +368,27 @@ def _declared(
         ini, pyproject = files.get(INI_NAME), files.get(PYPROJECT_NAME)
         source = (ini or pyproject or next(iter(files.values()))).path
         settings = _Settings(folder=folder, source=source)
+        others: list[_Settings] = []
         if ini is not None:
-            _read_ini(folder, ini.path, contents.get(ini.blob, b""), settings)
-        found = ini is not None
+            others = _read_ini(folder, ini.path, contents.get(ini.blob, b""), settings)
+        # An ini whose only environments are named sections (`alembic -n users`)
+        # declares no [alembic] environment of its own.
+        found = ini is not None and (not others or _has_alembic_section(settings, ini, contents))
         if pyproject is not None:
             data = contents.get(pyproject.blob, b"")
             found = _read_pyproject(folder, data, settings, has_ini=ini is not None) or found
         if found:
             configs.append(_config(settings, tree, dirs))
+        configs.extend(_config(extra, tree, dirs) for extra in others)
     return configs
+
+
+def _has_alembic_section(
+    settings: _Settings, ini: TreeEntry, contents: Mapping[Sha, bytes]
+) -> bool:
+    if settings.script_location is not None or settings.problems:
+        return True
+    return re.search(rb"^\s*\[alembic\]", contents.get(ini.blob, b""), re.MULTILINE) is not None
 
 
 def _is_revision_file(path: str) -> bool:

@@ -57,6 +57,8 @@ class Operation:
     # String constants of rows and SQL builders (bulk_insert, insert().values(),
     # bindparams): the migration rules look for a new enum value being used.
     literals: frozenset[str] = frozenset()
+    # Last line of the call (0: unknown): an inline ignore after its closing ``)`` counts.
+    end_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,4 @@ class MigrationFile:
     operations: tuple[Operation, ...]
     kind: MigrationKind
     problems: tuple[ParseProblem, ...] = ()
+    depends_on_line: int = 0  # 0: not assigned

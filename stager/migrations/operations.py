@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from stager.migrations.model import MigrationKind, Operation
-from stager.migrations.sql import UNPARSABLE, statement_kinds
+from stager.migrations.sql import UNPARSABLE, parse_statements, statement_kinds
 
 FUNCTIONS = ("upgrade", "downgrade")
 
@@ -283,6 +283,18 @@ def _with_sql(operation_details: dict[str, str], sql: str | None, node: ast.expr
                 operation_details["where"] = "true" if _builder_filters(node) else "false"
 
 
+def _sql_target(sql: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The one table (and its columns) literal SQL changes, for the JSON; None when several."""
+    if sql is None:
+        return None, ()
+    statements = parse_statements(sql)  # parsed (and cached) for the statement kinds already
+    tables = {statement.table for statement in statements if statement.table}
+    if len(tables) != 1:
+        return None, ()
+    columns = (column for statement in statements for column in statement.columns)
+    return tables.pop(), tuple(dict.fromkeys(columns))
+
+
 def _builder_filters(node: ast.expr) -> bool:
     """True when a builder chain (``t.update().where(...)``) restricts its rows."""
     while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -290,6 +302,10 @@ def _builder_filters(node: ast.expr) -> bool:
             return True
         node = node.func.value
     return False
+
+
+def _end(call: ast.expr) -> int:
+    return call.end_lineno or call.lineno
 
 
 def _strings_in(node: ast.AST | None) -> frozenset[str]:
@@ -362,6 +378,29 @@ def _table_enums(call: ast.Call) -> str | None:
             if enum is not None and enum[0]:
                 names.append(enum[0])
     return ",".join(names) or None
+
+
+def _referenced_tables(call: ast.Call) -> str | None:
+    """The tables ``create_table``'s foreign keys point at (``ForeignKey("users.id")``).
+
+    Creating the table takes a SHARE ROW EXCLUSIVE lock on each of them.
+    """
+    names: list[str] = []
+    for node in ast.walk(call):
+        if not (isinstance(node, ast.Call) and _name_of(node.func) in _FOREIGN_KEYS):
+            continue
+        targets = node.args[0] if _name_of(node.func) == "ForeignKey" else None
+        if _name_of(node.func) == "ForeignKeyConstraint" and len(node.args) > 1:
+            targets = node.args[1]
+        items = targets.elts if isinstance(targets, ast.List | ast.Tuple) else [targets]
+        for item in items:
+            text = _string(item) if item is not None else None
+            if text and "." in text:
+                names.append(text.rsplit(".", 1)[0])
+    return ",".join(dict.fromkeys(names)) or None
+
+
+_FOREIGN_KEYS = frozenset({"ForeignKey", "ForeignKeyConstraint"})
 
 
 class _Extractor:
@@ -529,14 +568,20 @@ class _Extractor:
             if values:
                 details["values"] = ",".join(values)
             self.operations.append(
-                Operation(f"{name}_enum", self.function, call.lineno, details=self._flags(details))
+                Operation(
+                    f"{name}_enum",
+                    self.function,
+                    call.lineno,
+                    details=self._flags(details),
+                    end_line=_end(call),
+                )
             )
         elif self._is_op(receiver) and name not in _NOT_OPERATIONS:
             self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), None, batch=False)
         elif isinstance(receiver, ast.Name) and receiver.id in batches:
             self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), batches[receiver.id], batch=True)
         elif name == "autocommit_block":
-            self.operations.append(Operation(name, self.function, call.lineno))
+            self.operations.append(Operation(name, self.function, call.lineno, end_line=_end(call)))
         elif name in {"execute", "exec_driver_sql"} and (
             self._is_bind(receiver) or (isinstance(receiver, ast.Name) and receiver.id in binds)
         ):
@@ -552,6 +597,7 @@ class _Extractor:
                         call.lineno,
                         details=self._flags({"method": name}),
                         literals=_strings_in(call),
+                        end_line=_end(call),
                     )
                 )
             else:
@@ -565,14 +611,18 @@ class _Extractor:
         sql = literal_sql(node) if node is not None else None
         details = self._flags({"receiver": receiver})
         _with_sql(details, sql, node)
+        table, columns = _sql_target(sql)
         self.operations.append(
             Operation(
                 "execute",
                 self.function,
                 call.lineno,
+                table=table,
+                columns=columns,
                 sql=sql,
                 details=details,
                 literals=_call_literals(call, node),
+                end_line=_end(call),
             )
         )
 
@@ -589,15 +639,18 @@ class _Extractor:
             node = _argument(call, 0, "sqltext")
             sql = literal_sql(node) if node is not None else None
             _with_sql(details, sql, node)
+            table, columns = _sql_target(sql)
             self.operations.append(
                 Operation(
                     name,
                     self.function,
                     call.lineno,
-                    table=batch_table,
+                    table=batch_table or table,
+                    columns=columns if table == (batch_table or table) else (),
                     sql=sql,
                     details=details,
                     literals=_call_literals(call, node),
+                    end_line=_end(call),
                 )
             )
             return
@@ -618,6 +671,9 @@ class _Extractor:
             enums = _table_enums(call)
             if enums:
                 details["enums"] = enums
+            references = _referenced_tables(call)
+            if references:
+                details["references"] = references
         elif name == "bulk_insert":
             literals = _strings_in(_argument(call, 1, "rows"))
         self.operations.append(
@@ -629,6 +685,7 @@ class _Extractor:
                 columns=_columns(call, spec, columns_at),
                 details=details,
                 literals=literals,
+                end_line=_end(call),
             )
         )
 

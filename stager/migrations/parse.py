@@ -195,15 +195,14 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
 
     revision, revision_line = _revision(path, assigned, problems)
     down = assigned.get("down_revision")
+    depends = assigned.get("depends_on")
     return MigrationFile(
         path=path,
         blob=blob,
         revision=revision,
         down_revisions=tuple(Revision(item) for item in _strings("down_revision", down, problems)),
         branch_labels=_strings("branch_labels", assigned.get("branch_labels"), problems),
-        depends_on=tuple(
-            Revision(item) for item in _strings("depends_on", assigned.get("depends_on"), problems)
-        ),
+        depends_on=tuple(Revision(item) for item in _strings("depends_on", depends, problems)),
         title=title,
         revises=revises,
         revision_line=revision_line,
@@ -211,4 +210,5 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
         operations=operations,
         kind=kind,
         problems=tuple(sorted(problems, key=lambda problem: problem.line)),
+        depends_on_line=depends.line if depends is not None else 0,
     )

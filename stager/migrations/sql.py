@@ -225,6 +225,14 @@ def _constraint(constraint: dict[str, Any]) -> tuple[set[str], tuple[str, ...]]:
     return flags, tuple(columns)
 
 
+def _type_name(column: dict[str, Any]) -> str | None:
+    """``member_role`` of ``role member_role``; None for PostgreSQL's own (pg_catalog) types."""
+    names = _strings((column.get("typeName") or {}).get("names"))
+    if not names or names[0] == "pg_catalog":
+        return None
+    return ".".join(names)
+
+
 def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
     target = _object_name(node.get("objtype"))
     table = _relation(node.get("relation"))
@@ -239,10 +247,14 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
         literals: frozenset[str] = frozenset()
         columns: tuple[str, ...] = (name,) if name else ()
         constraint_name = None
+        type_name = None  # of an added column or the new type: which columns hold an enum
         if action == "AddColumn" and "ColumnDef" in definition:
             column = definition["ColumnDef"]
             columns = (column.get("colname", ""),)
             flags, literals = _column_def(column)
+            type_name = _type_name(column)
+        elif action == "AlterColumnType" and "ColumnDef" in definition:
+            type_name = _type_name(definition["ColumnDef"])
         elif action == "AddConstraint" and "Constraint" in definition:
             flags, columns = _constraint(definition["Constraint"])
             constraint_name = definition["Constraint"].get("conname")
@@ -256,6 +268,7 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
                 table=table,
                 columns=columns,
                 name=constraint_name,
+                value=type_name,
                 flags=frozenset(flags),
                 literals=literals,
                 text=text,
@@ -374,6 +387,8 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             )
     elif name in {"UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt"}:
         flags = {"where"} if node.get("whereClause") else set()
+        if node.get("onConflictClause"):
+            flags.add("on_conflict")  # INSERT ... ON CONFLICT: rows already there are fine
         found.append(
             Statement(
                 _STATEMENT_NAMES[name],
@@ -393,6 +408,7 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             Statement(
                 "SET",
                 name=node.get("name"),
+                value=_set_value(node),
                 flags=frozenset({"local"} if node.get("is_local") else ()),
                 text=text,
             )
@@ -402,6 +418,19 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
     else:
         found.append(Statement(_words(name.removesuffix("Stmt")), text=text))
     return found
+
+
+def _set_value(node: dict[str, Any]) -> str | None:
+    """The value a ``SET`` gives (``'5s'``, ``0``), None for ``RESET``/``TO DEFAULT``."""
+    args = node.get("args") or []
+    if node.get("kind") != "VAR_SET_VALUE" or not args:
+        return None
+    constant = args[0].get("A_Const", {}) if isinstance(args[0], dict) else {}
+    for key in ("sval", "ival", "fval"):
+        if key in constant:
+            # libpg_query leaves out zero values: ``{"ival": {}}`` is 0
+            return str(constant[key].get(key, 0))
+    return None
 
 
 def _excerpt(sql: str, raw: dict[str, Any]) -> str:

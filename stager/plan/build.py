@@ -29,7 +29,7 @@ from stager.plan.phase import (
     PlannedFile,
     PlannedMigration,
 )
-from stager.plan.rechain import rechain
+from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema import build_index, schema_dependencies
 from stager.plan.sources import Texts, read_code
 from stager.plan.subjects import subject_dependencies
@@ -149,7 +149,7 @@ def assemble(
     names = {phase.number: phase.name for phase in rules.phases}
     report = inputs.migrations
     added = [m for m in report.added if m.revision is not None and m.path in final]
-    chained = rechain(added, final, report.base, report.head)
+    chained = rechain(added, final, report.base, report.head, allowed=rules.rechain)
     by_class = {item.path: item for item in inputs.classes}
     edges = usable(dependencies, final)
 
@@ -199,7 +199,7 @@ def assemble(
         phases=tuple(phases),
         conflicts=conflicts,
         dependencies=tuple(dependencies),
-        findings=_findings(closure.relaxed),
+        findings=_findings(closure.relaxed) + _head_findings(chained, report, final, names),
         warnings=tuple(warnings),
         assignment=assignment,
         source=source,
@@ -278,6 +278,39 @@ def _findings(relaxed: Sequence[Relaxed]) -> tuple[Finding, ...]:
     for item in relaxed:
         groups.setdefault((item.dependency.dependent, item.why), []).append(item)
     return tuple(_finding(items) for items in groups.values())
+
+
+def _head_findings(
+    chained: Rechained,
+    report: MigrationReport,
+    final: Mapping[RepoPath, int],
+    names: Mapping[int, str],
+) -> tuple[Finding, ...]:
+    """One finding per phase that leaves another number of Alembic heads than the base has."""
+    found: list[Finding] = []
+    base_heads = report.base.heads()
+    for number, heads in sorted(chained.problems.items()):
+        first = next(m for m in chained.order if final.get(m.path) == number)
+        found.append(
+            Finding(
+                path=first.path,
+                line=None,
+                rule="SP003",
+                risk=Risk.HIGH,
+                message=(
+                    f"after phase {number} ({names.get(number, '?')}) the Alembic graph has "
+                    f"{len(heads)} head(s) ({', '.join(heads) or 'none'}) where the merge base "
+                    f"has {len(base_heads)} ({', '.join(base_heads) or 'none'}): `stager split` "
+                    "would refuse this plan"
+                ),
+                hint=(
+                    "move the migrations that branch or merge into the phase of the revisions "
+                    "they join, allow re-chaining ([stager] rechain = true), or add a merge "
+                    "revision to the branch"
+                ),
+            )
+        )
+    return tuple(found)
 
 
 def _finding(items: Sequence[Relaxed]) -> Finding:

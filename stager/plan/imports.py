@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,12 +60,19 @@ class ModuleIndex:
         if not dotted:
             return None
         stem = dotted.replace(".", "/")
+        # ``import logging`` is the standard library's unless a source root holding
+        # the importer shadows it (a first-party logging.py next to the code's root).
+        stdlib = dotted.partition(".")[0] in sys.stdlib_module_names
         best: tuple[tuple[int, int], str] | None = None
         for relative in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
             for path in self._by_name.get(posixpath.basename(relative), ()):
                 if path != relative and not path.endswith("/" + relative):
                     continue
                 root = path[: len(path) - len(relative)]
+                if root and f"{root}__init__.py" in self.paths:
+                    continue  # inside a package: an absolute import never starts there
+                if stdlib and not importer.startswith(root):
+                    continue
                 # A source root that contains the importer (backend/ for
                 # backend/app/x.py importing app.models) beats any other.
                 inside = importer.startswith(root)
@@ -247,8 +255,8 @@ def _needs(
     top = after.top if link is not None else after.top - after.imported
     earlier = code.facts(path, head=False)
     used = _uses(user, top - before.top, after.members - before.members, earlier)
+    via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
-        via = f"imports `{link.module}`" if link else "loads it through changed packages"
         yield Dependency(
             path,
             target,
@@ -256,6 +264,25 @@ def _needs(
             f"uses {_names(used)}, which the branch adds to {target} ({via})",
             line=link.line if link else None,
         )
+        return
+    # A call shape the user starts making to a function (or class) whose signature
+    # the branch changes: the merge-base version of the target does not accept it.
+    changed = _changed_signatures(before, after) & top
+    called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
+    if called:
+        yield Dependency(
+            path,
+            target,
+            DependencyKind.IMPORT,
+            f"calls {_names(called)} as the branch changes it in {target} (new signature; {via})",
+            line=link.line if link else None,
+        )
+
+
+def _changed_signatures(before: PyFacts, after: PyFacts) -> set[str]:
+    """Functions and classes defined on both sides whose signature differs."""
+    old = before.signatures
+    return {name for name, shape in after.signatures.items() if old.get(name, shape) != shape}
 
 
 def _removes(
@@ -292,6 +319,19 @@ def _removes(
             DependencyKind.IMPORT,
             f"removes {_names(used)}, which the merge-base version of {path} uses "
             "(it must not land before that file stops using them)",
+        )
+        return
+    # The merge-base user calls a function whose signature changes, in a way the
+    # user stops: the old call would break against the new signature.
+    changed = _changed_signatures(old, new)
+    dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
+    if dropped:
+        yield Dependency(
+            target,
+            path,
+            DependencyKind.IMPORT,
+            f"changes the signature of {_names(dropped)}, which the merge-base version of "
+            f"{path} calls the old way (it must not land before that file changes its calls)",
         )
 
 

@@ -50,6 +50,9 @@ def _mentions(facts: PyFacts, name: str) -> bool:
     )
 
 
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
 
@@ -88,6 +91,7 @@ def model_dependencies(code: Code, index: SchemaIndex) -> list[Dependency]:
     """Model → migration, model → code, code → model and drop → code edges."""
     models = _Models(code)
     edges = _contract(models, index)
+    edges.extend(_sql_users(code, index))
     for path in models.paths:
         enums = any("Enum" in text.get(path, "") for text in (code.head, code.base))
         if path not in models.modelled and not enums:
@@ -100,6 +104,37 @@ def model_dependencies(code: Code, index: SchemaIndex) -> list[Dependency]:
         if enums:
             edges.extend(_enum_gains(index, path, head, base))
     return edges
+
+
+def _sql_users(code: Code, index: SchemaIndex) -> Iterator[Dependency]:
+    """Code that starts naming a new table or column in its SQL needs the migration adding it.
+
+    Python: identifiers of SQL-looking strings; other code: a whole-word search.
+    """
+    created: dict[str, list[ObjectKey]] = defaultdict(list)  # last name part → objects
+    for migration in index.migrations:
+        for key in index.uses[migration.path].creates:
+            if key[0] in ("table", "column"):
+                created[key[-1]].append(key)
+    if not created:
+        return
+    for path in code.code_paths():
+        head, base = code.head.get(path), code.base.get(path) or ""
+        if head is None or not any(name in head for name in created):
+            continue  # cheap test first: most files name no new object
+        if is_python(path):
+            now = code.facts(path, head=True).sql_words
+            before = code.facts(path, head=False).sql_words
+        else:
+            now, before = frozenset(_WORDS.findall(head)), frozenset(_WORDS.findall(base))
+        started = {word.lower() for word in now} - {word.lower() for word in before}
+        words = {word.lower() for word in now}
+        for name in sorted(started & set(created)):
+            for key in created[name]:
+                if key[0] == "column" and key[1] not in words:
+                    continue  # a column counts with its table named in the same code
+                yield from _needs_creator(index, path, key, "names the new object in its SQL")
+                break
 
 
 def _gains(

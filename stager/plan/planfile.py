@@ -9,6 +9,7 @@ breaks one is an error naming the edge, never a silent fix).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -63,10 +64,14 @@ def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FI
         "# Move a file to another phase by moving its line. `stager split` and",
         "# `stager open-pr` use this file and check it again: a move that puts a file",
         "# before something it needs is an error naming that dependency. Migrations are",
-        "# re-chained from the phases you choose (the comments show the current chain).",
+        "# re-chained from the phases you choose: the migration comments below show the",
+        "# chain as written now, are informative only, and do not follow your moves",
+        "# (`stager split --dry-run` shows the chain for the edited plan).",
         "# A renamed file is one change: it moves with both its paths.",
         "# The plan is for one head commit; when the branch moves on, refresh it:",
         f"#     {refresh_command(analysis, path)}",
+        "# Keep this file untracked (e.g. list it in .git/info/exclude): committing it",
+        "# moves the head, which makes the plan stale, and ships it as a changed file.",
         "",
         f"version = {VERSION}",
         f"head = {_string(refs.head)}",
@@ -105,7 +110,24 @@ def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FI
                 f"    {_string(planned_file.path)},  # {_comment(planned_file.reason)}{renamed}"
             )
         lines.append("]")
-    return "\n".join(lines) + "\n"
+    body = "\n".join(lines) + "\n"
+    note = "(`stager plan --write` replaces this file only while unedited, or with --force)"
+    return f"{body}{_DIGEST}{_digest(body)} {note}\n"
+
+
+_DIGEST = "# stager-digest: "
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+
+
+def edited(text: str) -> bool:
+    """Whether a plan file was changed since stager wrote it (or was not written by stager)."""
+    body, found, last = text.rpartition(_DIGEST)
+    if not found or "\n" in last.rstrip("\n"):
+        return True
+    return last.split(" ", 1)[0].strip() != _digest(body)
 
 
 def _fail(path: Path, problem: str, fix: str) -> PlanError:
@@ -146,6 +168,15 @@ def load_plan_file(path: Path, analysis: Analysis) -> Plan:
             path,
             f"made for head {shown}, but {analysis.refs.head_ref} is now at "
             f"{analysis.refs.head[:12]}",
+            refresh,
+        )
+    merge_base = doc.get("merge_base")
+    if merge_base != analysis.refs.merge_base:
+        shown = merge_base[:12] if isinstance(merge_base, str) else repr(merge_base)
+        raise _fail(
+            path,
+            f"made for merge base {shown}, but {analysis.refs.head_ref} and "
+            f"{analysis.refs.base_ref} now meet at {analysis.refs.merge_base[:12]}",
             refresh,
         )
     listed = _listed(path, doc, analysis, refresh)

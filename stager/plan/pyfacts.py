@@ -135,6 +135,34 @@ class PyFacts:
     def enums(self) -> tuple[EnumClass, ...]:
         return tuple(self._module.enums)
 
+    @cached_property
+    def signatures(self) -> dict[str, str]:
+        """Module-level functions and classes → their signature (a class: bases and methods')."""
+        found: dict[str, str] = {}
+        for node in self._tree.body if self._tree is not None else ():
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                found[node.name] = ast.dump(node.args)
+            elif isinstance(node, ast.ClassDef):
+                parts = [ast.dump(base) for base in node.bases]
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                        parts.append(f"{item.name}{ast.dump(item.args)}")
+                    elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                        parts.append(f"{item.target.id}={item.value is not None}")  # fields
+                found[node.name] = ";".join(parts)
+        return found
+
+    @cached_property
+    def calls(self) -> frozenset[tuple[str, int, tuple[str, ...]]]:
+        """Shapes of the calls it makes: (callee name, positional count, keywords)."""
+        if self._tree is None:
+            return frozenset()
+        return frozenset(
+            (name, len(node.args), tuple(sorted(k.arg or "**" for k in node.keywords)))
+            for node in ast.walk(self._tree)
+            if isinstance(node, ast.Call) and (name := _call_name(node)) is not None
+        )
+
     def uses(self, name: str) -> bool:
         """Whether code (not prose) names ``name``: a name, an attribute or in SQL."""
         return name in self.names or name in self.attributes or name in self.sql_words

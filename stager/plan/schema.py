@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 
 from stager.migrations.model import MigrationFile, Operation
@@ -47,6 +47,11 @@ _CREATE_INDEX = re.compile(
 _DROP_INDEX = re.compile(
     rf"\bdrop\s+index\s+(?:concurrently\s+)?(?:if\s+exists\s+)?{_IDENT}", _FLAGS
 )
+_WRITE = re.compile(
+    rf"\b(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|truncate(?:\s+table)?)"
+    rf"\s+{_IDENT}",
+    _FLAGS,
+)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONSTRAINT_WORDS = frozenset({"constraint", "primary", "foreign", "unique", "check"})
 
@@ -74,6 +79,7 @@ class SchemaUse:
     touches: dict[ObjectKey, int]  # named by an operation (including the above)
     sql_words: set[str]
     strings: Callable[[], Iterable[str]]  # identifiers of its string constants, read lazily
+    writes: dict[ObjectKey, int] = field(default_factory=dict)  # tables whose rows it changes
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -117,6 +123,8 @@ def _sql(use: SchemaUse, sql: str, line: int) -> None:
         _add(use.touches, ("table", _norm(match.group(2))), line)
     for match in _DROP_INDEX.finditer(sql):
         _add(use.drops, ("index", _norm(match.group(1))), line)
+    for match in _WRITE.finditer(sql):
+        _add(use.writes, ("table", _norm(match.group(1))), line)
 
 
 def _operation(use: SchemaUse, op: Operation) -> None:
@@ -150,6 +158,8 @@ def _operation(use: SchemaUse, op: Operation) -> None:
             _add(use.creates, ("table", _norm(details["new_table_name"])), line)
     elif name == "create_index" and details.get("name"):
         _add(use.creates, ("index", _norm(details["name"])), line)
+    elif name == "bulk_insert" and table:
+        _add(use.writes, ("table", table), line)
     elif name == "drop_index" and details.get("name"):
         _add(use.drops, ("index", _norm(details["name"])), line)
     if details.get("referent_table"):
@@ -261,5 +271,17 @@ def _edge(
                 f"drops or alters the {describe(key)}, which migration {earlier.revision} "
                 "(earlier in upgrade order) still uses",
                 line=use.drops[key],
+            )
+    for key in sorted(use.writes, key=_key_order):
+        if key in before.writes:
+            # Two data changes to one table: swapping them changes the rows that remain
+            # (a DELETE then an INSERT of the same row is not an INSERT then a DELETE).
+            return Dependency(
+                later.path,
+                earlier.path,
+                DependencyKind.SCHEMA,
+                f"changes rows of the {describe(key)}, which migration {earlier.revision} "
+                "(earlier in upgrade order) changes too: their data changes keep their order",
+                line=use.writes[key],
             )
     return None

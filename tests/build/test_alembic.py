@@ -55,6 +55,15 @@ def test_onto_parents_maps_the_old_head_to_the_refs_head() -> None:
         onto_parents(BASE, forked, "main")
 
 
+def test_onto_parents_leaves_the_branchs_own_revisions_on_ref_alone() -> None:
+    branch = graph(("a", ()), ("b", ("a",)), ("c", ("b",)), ("d", ("c",)))
+    merged = graph(("a", ()), ("b", ("a",)), ("c", ("b",)))  # phase 1 (c) merged
+    assert onto_parents(BASE, merged, "main", branch) == {}
+    # REF built on the merged revision: the branch's d follows REF's head
+    built_on = graph(("a", ()), ("b", ("a",)), ("c", ("b",)), ("x", ("c",)))
+    assert onto_parents(BASE, built_on, "main", branch) == {"b": "x", "c": "x"}
+
+
 def phase(number: int, name: str) -> Phase:
     return Phase(number, name, name, (), (), (), Risk.LOW, False)
 

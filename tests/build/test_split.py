@@ -233,9 +233,19 @@ def test_a_phase_that_would_break_the_alembic_graph_is_refused(feature: GitRepo)
 
 def test_rerun_keeps_unchanged_branches_and_refuses_to_overwrite(feature: GitRepo) -> None:
     first = split(feature)
-    again = split(feature, strategy=Strategy.PATCH)
+    again = split(feature)
     assert [b.status for b in again.phases] == [Status.UNCHANGED] * 3
     assert [b.commit for b in again.phases] == [b.commit for b in first.phases]
+    # the same trees built with another strategy are other commits: not kept silently
+    with pytest.raises(StagerError, match="already exist"):
+        split(feature, strategy=Strategy.PATCH)
+    patched = split(feature, strategy=Strategy.PATCH, force=True)
+    assert [b.status for b in patched.phases] == [Status.UPDATED] * 3
+    assert all(len(b.commits) == 1 and b.strategy is Strategy.PATCH for b in patched.phases)
+    assert [b.status for b in split(feature, strategy=Strategy.PATCH).phases] == [
+        Status.UNCHANGED
+    ] * 3
+    split(feature, force=True)
     feature.git("branch", "-f", "stage/2-part2", "main")
     tips = feature.git("for-each-ref", "refs/heads/stage/")
     with pytest.raises(StagerError, match=r"stage/2-part2 \(at .*already exist.*--force"):
@@ -454,10 +464,12 @@ def test_onto_conflicts_are_listed_and_nothing_is_written(feature: GitRepo) -> N
     feature.checkout("main")
     fix = feature.commit("conflicting fix", {"app/a.py": module("a", 7)})
     feature.checkout("feature")
+    objects = feature.git("count-objects", "-v")
     with pytest.raises(StagerError) as error:
         split(feature, onto="main")
     message = str(error.value)
     assert "phase 2 (part2): app/a.py" in message and "CONFLICT" in message
+    assert feature.git("count-objects", "-v") == objects  # "nothing was written": not one
     assert f"changed on main by {fix[:10]}" in message
     assert f"on the branch by {feature.git('rev-parse', 'feature~2')[:10]}" in message
     assert feature.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""
@@ -489,3 +501,142 @@ def test_submodules_and_symlinks(repo: GitRepo, strategy: Strategy) -> None:
     assert tree(repo, "stage/2-part2") == tree(repo, "feature")
     assert repo.git("ls-tree", "stage/1-part1", "sub").startswith(f"160000 commit {'2' * 40}")
     assert repo.git("ls-tree", "stage/1-part1", "link") == ""
+
+
+@pytest.mark.parametrize("merge", ["fast-forward", "squash"])
+def test_onto_the_base_after_phase_1_merged(feature: GitRepo, merge: str) -> None:
+    # The normal workflow once the first PR merges: its migration is on main now and
+    # must be left alone (not re-chained onto itself), phase 1 has nothing left to add.
+    split(feature, onto="main")
+    if merge == "fast-forward":
+        feature.git("update-ref", "refs/heads/main", "stage/1-part1")
+    else:
+        squashed = feature.git(
+            "commit-tree", "-p", "main", "-m", "Part 1 (#1)", tree(feature, "stage/1-part1")
+        )
+        feature.git("update-ref", "refs/heads/main", squashed)
+    result = split(feature, onto="main", force=True)
+    main = feature.git("rev-parse", "main")
+    first = result.phases[0]
+    assert first.commits == () and first.commit == main and first.rewrites == ()
+    assert "already" in first.strategy_note
+    assert [r.revision for b in result.phases for r in b.rewrites if r.reason == "onto"] == []
+    assert tree(feature, "stage/3-part3") == tree(feature, "feature")
+    analysis = analyze(feature)
+    phases = make_phases(analysis, FEATURE_PHASES)
+    verified = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
+    assert verified.ok, verified
+
+
+LINES = "".join(f"line {n}\n" for n in range(10))
+
+
+def converging_repo(repo: GitRepo) -> None:
+    """The branch changes line 2 twice (x → y → z); main made the same final change."""
+    repo.commit("base", {"l.txt": LINES, "b.txt": LINES})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("y", {"l.txt": LINES.replace("line 2", "y"), "new.txt": "new\n"})
+    repo.commit("z", {"l.txt": LINES.replace("line 2", "z")})
+    repo.commit("b", {"b.txt": LINES.replace("line 5", "b")})
+    repo.checkout("main")
+    repo.commit("main", {"l.txt": LINES.replace("line 2", "z").replace("line 9", "main")})
+    repo.checkout("feature")
+
+
+def test_auto_onto_retries_a_conflicting_replay_as_one_patch(repo: GitRepo) -> None:
+    converging_repo(repo)
+    phase_of = {"l.txt": 1, "new.txt": 1, "b.txt": 2}
+    # the net change merges cleanly (`git merge-tree main feature` agrees)
+    assert Repository(repo.path).run(["merge-tree", "--write-tree", "main", "feature"])
+    with pytest.raises(StagerError, match=r"l\.txt"):
+        split(repo, phase_of, onto="main", strategy=Strategy.CHERRY_PICK)
+    result = split(repo, phase_of, onto="main")
+    first = result.phases[0]
+    assert first.strategy is Strategy.PATCH and len(first.commits) == 1
+    assert "the phase as one patch does" in first.strategy_note
+    assert result.phases[1].strategy is Strategy.CHERRY_PICK
+    main_l = LINES.replace("line 2", "z").replace("line 9", "main")
+    assert repo.git("show", "stage/2-part2:l.txt") + "\n" == main_l
+    assert repo.git("show", "stage/2-part2:b.txt") + "\n" == LINES.replace("line 5", "b")
+
+
+def test_onto_conflicts_of_every_phase_are_listed(repo: GitRepo) -> None:
+    repo.commit("base", {"a.txt": LINES, "b.txt": LINES})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("a", {"a.txt": LINES.replace("line 1", "branch")})
+    repo.commit("b", {"b.txt": LINES.replace("line 1", "branch")})
+    repo.checkout("main")
+    repo.commit(
+        "main",
+        {"a.txt": LINES.replace("line 1", "main"), "b.txt": LINES.replace("line 1", "main")},
+    )
+    repo.checkout("feature")
+    for strategy in Strategy:
+        with pytest.raises(StagerError) as error:
+            split(repo, {"a.txt": 1, "b.txt": 2}, onto="main", strategy=strategy)
+        message = str(error.value)
+        assert "phase 1 (part1): a.txt" in message and "phase 2 (part2): b.txt" in message
+    assert repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""
+
+
+def test_independent_onto_verifies_against_the_merge_of_ref_and_head(feature: GitRepo) -> None:
+    feature.checkout("main")
+    feature.commit("fix on main", {"docs/readme.md": README.replace("end\n", "the end\n")})
+    feature.checkout("feature")
+    phase_of = {**FEATURE_PHASES, f"{VERSIONS}/0004_backfill.py": 1}
+    split(feature, phase_of, layout=Layout.INDEPENDENT, onto="main")
+    analysis = analyze(feature)
+    phases = make_phases(analysis, phase_of, independent=True)
+    verified = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
+    assert verified.lossless.ok, verified.lossless
+    assert verified.ok
+    # and a phase that lost the base's change is caught
+    feature.git("update-ref", "refs/heads/stage/3-part3", "stage/3-part3~1")
+    lost = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
+    assert not lost.lossless.ok
+
+
+def _replace_tip(repo: GitRepo, branch: str, files: dict[str, str], message: str) -> None:
+    """Rewrite ``branch``'s tip commit with other contents or another message (plumbing)."""
+    index = repo.path / ".git" / "stager-test-index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    run = Repository(repo.path).run
+    run(["read-tree", branch], env=env)
+    for path, text in files.items():
+        blob = run(["hash-object", "-w", "--stdin"], stdin=text.encode()).decode().strip()
+        run(["update-index", "--cacheinfo", f"100644,{blob},{path}"], env=env)
+    new_tree = run(["write-tree"], env=env).decode().strip()
+    index.unlink()
+    sha = repo.git("commit-tree", "-p", f"{branch}~1", "-m", message, new_tree)
+    repo.git("update-ref", f"refs/heads/{branch}", sha)
+
+
+def test_verify_checks_the_blobs_and_records_of_onto_phases(feature: GitRepo) -> None:
+    feature.checkout("main")
+    feature.commit("main migration", {f"{VERSIONS}/0003_main.py": migration("m3", "base2", "main")})
+    feature.checkout("feature")
+    split(feature, onto="main", strategy=Strategy.PATCH)
+    analysis = analyze(feature)
+    phases = make_phases(analysis, FEATURE_PHASES)
+
+    def plan_problems() -> tuple[str, ...]:
+        verified = verify_split(
+            Repository(feature.path), analysis, phases, branch_template=TEMPLATE, only=1
+        )
+        return next(check for check in verified.phases[0].checks if check.name == "plan").details
+
+    assert plan_problems() == ()
+    models = feature.git("show", "stage/1-part1:app/models.py")
+    _replace_tip(feature, "stage/1-part1", {"app/models.py": "x = 666\n"}, "Part 1")
+    assert any("app/models.py" in problem for problem in plan_problems())
+    _replace_tip(feature, "stage/1-part1", {"app/models.py": models + "\n"}, "Part 1")
+    assert any("w1: re-chained, but no commit message" in p for p in plan_problems())
+
+
+def test_onto_a_ref_behind_the_merge_base_is_refused(feature: GitRepo) -> None:
+    # an unrelated commit, like a stale ref: the merge base is not in its history
+    older = feature.git("commit-tree", "-m", "older", feature.git("mktree", check=True))
+    feature.git("update-ref", "refs/heads/stale", older)
+    with pytest.raises(StagerError, match="does not contain the merge base"):
+        split(feature, onto="stale")
+    assert feature.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""

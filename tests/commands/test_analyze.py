@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,93 @@ def check_snapshot(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), (
         f"{name} changed; rerun with STAGER_UPDATE_SNAPSHOTS=1 if intended"
     )
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"
+
+
+def documented_tables() -> dict[str, dict[str, str]]:
+    """``stager analyze``'s key tables in docs/json-output.md: section → key → meaning."""
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("# `stager analyze --format json`")
+    section = text[start : text.index("\n# ", start + 1)]
+    tables: dict[str, dict[str, str]] = {}
+    for chunk in section.split("\n## ")[1:]:
+        heading, _, body = chunk.partition("\n")
+        rows: dict[str, str] = {}
+        in_key_table = False
+        for line in body.splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not line.startswith("|"):
+                if in_key_table:
+                    break  # only the first key table of a section
+                continue
+            if cells[0] == "key":
+                in_key_table = True
+            elif in_key_table and not set(cells[0]) <= {"-"}:
+                for key in re.findall(r"`([^`]+)`", cells[0]):
+                    rows[key] = cells[-1]
+        tables[heading.strip()] = rows
+    return tables
+
+
+def listed_keys(meaning: str) -> set[str]:
+    """The plain key names in a table cell (skipping rule ids, calls and dotted names)."""
+    return {key for key in re.findall(r"`([^`]+)`", meaning) if re.fullmatch(r"[a-z_]+", key)}
+
+
+def test_docs_json_keys_are_parsed() -> None:
+    tables = documented_tables()
+    assert {"base_ref", "head_ref", "conflicts", "commits", "base_drift", "warnings"} <= set(
+        tables["Top level"]
+    )
+    assert {"submodule", "old_mode", "new_mode"} <= set(tables["`files[]`"])
+    assert {"title", "kind", "branch_labels", "depends_on"} <= set(tables["`migrations[]`"])
+    assert listed_keys(tables["`migrations[]`"]["operations"]) == {
+        "name",
+        "function",
+        "line",
+        "table",
+        "columns",
+        "sql",
+        "details",
+    }
+    assert "revisions_base" in tables["`alembic`"] and "title" in tables["`categories[]`"]
+
+
+def test_json_has_exactly_the_documented_keys(demo: DemoRepository) -> None:
+    """Every key docs/json-output.md promises is there, and no undocumented one."""
+    data = analyze_json(demo)
+    tables = documented_tables()
+
+    def check(objects: object, section: str) -> None:
+        assert isinstance(objects, list) and objects, section
+        for item in objects:
+            assert set(item) == set(tables[section]), section
+
+    check([data], "Top level")
+    for section in ("files[]", "categories[]", "migrations[]", "findings[]", "phases[]"):
+        check(data[section[:-2]], f"`{section}`")
+    check([data["alembic"]], "`alembic`")
+    alembic = tables["`alembic`"]
+    environments = data["alembic"]["environments"]  # type: ignore[index]
+    assert environments and all(
+        set(entry) == listed_keys(alembic["environments"]) for entry in environments
+    )
+    migration = tables["`migrations[]`"]
+    operations = [op for m in data["migrations"] for op in m["operations"]]  # type: ignore[attr-defined]
+    assert operations and all(set(op) == listed_keys(migration["operations"]) for op in operations)
+    phase = tables["`phases[]`"]
+    for item in data["phases"]:  # type: ignore[attr-defined]
+        assert all(set(f) == listed_keys(phase["files"]) for f in item["files"])
+        assert all(set(m) == listed_keys(phase["migrations"]) for m in item["migrations"])
+    commit = {"sha", "parents", "author", "author_email", "date", "subject", "files"}
+    assert all(f"`{key}`" in DOCS.read_text(encoding="utf-8") for key in commit)
+    assert all(set(c) == commit for c in data["commits"])  # type: ignore[attr-defined]
+    assert set(data["base_drift"]) == {"commits", "files"}  # type: ignore[arg-type]
+    assert isinstance(data["conflicts"], list)
+    for conflict in data["conflicts"]:  # type: ignore[attr-defined]
+        assert set(conflict) == set(tables["`conflicts[]`"])
 
 
 def test_json_has_every_documented_key(demo: DemoRepository) -> None:
@@ -100,6 +188,15 @@ def test_json_has_every_documented_key(demo: DemoRepository) -> None:
         "revisions_base": 12,
         "heads_base": ["d1f3b5d7f9b1"],
         "heads_head": ["4f6a8c0e2a4c"],
+        "environments": [
+            {
+                "versions_dirs": ["backend/migrations/versions"],
+                "revisions": 20,
+                "revisions_base": 12,
+                "heads_base": ["d1f3b5d7f9b1"],
+                "heads_head": ["4f6a8c0e2a4c"],
+            }
+        ],
     }
     for finding in data["findings"]:  # type: ignore[attr-defined]
         assert set(finding) == {"rule", "risk", "path", "line", "message", "hint"}
@@ -232,3 +329,32 @@ def test_project_rules_from_the_head_commit_of_a_bare_repository(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {f["category"] for f in data["files"] if f["path"].startswith("etl/")} == {"etl-special"}
+
+
+def test_named_ini_sections_are_separate_environments(repo: GitRepo) -> None:
+    """`alembic -n users` / `-n orders`: two histories in one alembic.ini, ids may repeat."""
+
+    def rev(revision: str, down: str | None) -> str:
+        return f'"""{revision}"""\nrevision = {revision!r}\ndown_revision = {down!r}\n'
+
+    ini = "[users]\nscript_location = users_db\n\n[orders]\nscript_location = orders_db\n"
+    repo.commit(
+        "two environments",
+        {
+            "alembic.ini": ini,
+            "users_db/versions/0001.py": rev("0001", None),
+            "orders_db/versions/0001.py": rev("0001", None),
+        },
+    )
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("users 0002", {"users_db/versions/0002.py": rev("0002", "0001")})
+    result = invoke("-C", str(repo.path), "analyze", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [f["rule"] for f in data["findings"]] == []
+    assert data["alembic"]["revisions"] == 3 and data["alembic"]["heads_head"] == ["0001", "0002"]
+    assert [e["versions_dirs"] for e in data["alembic"]["environments"]] == [
+        ["users_db/versions"],
+        ["orders_db/versions"],
+    ]
+    assert [m["revision"] for m in data["migrations"]] == ["0002"]

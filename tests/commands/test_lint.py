@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from stager.cli import cli
 from stager.demo import DemoRepository
 from stager.demo.alembic_files import VERSIONS
+from tests.gitrepo import GitRepo
 from tests.migrations.lint.revisions import revision_source, write_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def test_lint_a_versions_folder(tmp_path: Path) -> None:
     assert f"{VERSIONS}/{DROP}:26: SM002 critical drops column 'credits_offset_c'" in lines[0]
     assert lines[1].startswith("    fix: expand/contract")
     assert lines[-1] == (
-        "16 findings in 20 revision files, PostgreSQL 14: 3 critical, 3 high, 9 medium, 1 low."
+        "23 findings in 20 revision files, PostgreSQL 14: 3 critical, 3 high, 17 medium."
     )
 
 
@@ -85,7 +86,7 @@ def test_json_and_markdown(tmp_path: Path) -> None:
     assert {f["rule"] for f in drop["findings"]} == {"SM002", "SM025"}
     assert set(data["findings"][0]) == {"rule", "risk", "path", "line", "message", "hint"}
     markdown = invoke("-C", str(tmp_path), "lint", "--format", "markdown").stdout
-    assert markdown.startswith("## Migration lint\n\n16 findings in 20 revision files")
+    assert markdown.startswith("## Migration lint\n\n23 findings in 20 revision files")
     assert "| Risk | Rule | Where | Finding | Fix |" in markdown
     assert f"| 🔴 CRITICAL | SM002 | `{VERSIONS}/{DROP}:26` |" in markdown
 
@@ -166,7 +167,8 @@ def test_analyze_reports_the_rules_of_the_branch_migrations(demo: DemoRepository
     findings = data["findings"]
     assert isinstance(findings, list)
     rules = sorted({f["rule"] for f in findings if f["rule"].startswith("SM")})
-    assert rules == ["SM002", "SM020", "SM021", "SM025", "SM027"]
+    # SM027 not: the demo's autocommit_block is alone in its revision (the safe form)
+    assert rules == ["SM002", "SM020", "SM021", "SM025"]
     # only the branch's revisions: the base's own SM010 indexes are not reported
     paths = {f["path"] for f in findings if f["rule"].startswith("SM")}
     assert not any("d1f3b5d7f9b1" in path for path in paths)
@@ -200,3 +202,30 @@ def test_nothing_to_lint(tmp_path: Path) -> None:
     result = invoke("-C", str(tmp_path), "lint")
     assert result.exit_code == 0
     assert result.stdout == "No revision files found (files assigning `revision = ...`).\n"
+
+
+def test_lint_from_a_subfolder_reads_the_project_config(repo: GitRepo) -> None:
+    write_demo(repo.path)
+    repo.write(
+        ".stager/rules.toml",
+        'extends = "default"\n[rules.SM025]\nenabled = false\n'
+        '[rules.SM002]\nignore = ["backend/migrations/versions/*drop_credits*"]\n',
+    )
+    repo.commit("demo")
+    for folder in ("backend", "backend/migrations", "backend/migrations/versions"):
+        result = invoke("-C", str(repo.path / folder), "lint", "--format", "json")
+        data = json.loads(result.stdout)
+        rules = {f["rule"] for f in data["findings"]}
+        assert "SM025" not in rules and "SM002" not in rules, folder
+        assert all(f["path"].startswith(f"{VERSIONS}/") for f in data["findings"]), folder
+    # a relative PATH is still the current folder's
+    result = invoke("-C", str(repo.path / "backend"), "lint", "--format", "json", "migrations")
+    assert len(json.loads(result.stdout)["files"]) == 20
+
+
+def test_lint_from_a_subfolder_of_a_git_repository_without_config(repo: GitRepo) -> None:
+    write_demo(repo.path)
+    repo.commit("demo")
+    result = invoke("-C", str(repo.path / "backend" / "migrations"), "lint", "--format", "json")
+    paths = {f["path"] for f in json.loads(result.stdout)["findings"]}
+    assert paths and all(path.startswith(f"{VERSIONS}/") for path in paths)

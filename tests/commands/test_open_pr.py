@@ -402,3 +402,125 @@ def test_a_remote_tracking_base_is_the_remote_branch(small: Stack) -> None:
     assert data["pull_requests"][0]["base"] == "main"
     tag = small.open_pr("--all", "--base", small.git.git("rev-parse", "main"), "--dry-run")
     assert tag.exit_code == 1 and "is not a branch" in tag.stderr
+
+
+def test_a_template_error_stops_before_any_push_or_api_call(small: Stack) -> None:
+    template = small.path / ".stager" / "templates" / "phases" / "application" / "pr_body.md.j2"
+    template.parent.mkdir(parents=True)
+    template.write_text("## Overview\n\n{{ phase.nmae }}\n")
+    result = small.open_pr("--all")
+    assert result.exit_code == 1
+    assert "phases/application/pr_body.md.j2:3" in result.stderr and "nmae" in result.stderr
+    assert all(small.remote.branch(branch) is None for branch in SMALL_BRANCHES)
+    assert small.fake.requests == []
+    assert small.fake.pulls == {}
+
+
+@pytest.mark.parametrize(
+    "change", [{"backend/app/extra.py": "y = 2\n"}, {"etl/load.py": "x = 2\n"}]
+)
+def test_phase_branches_older_than_the_branch_are_refused(
+    small: Stack, change: dict[str, str]
+) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    pushed = {branch: small.remote.branch(branch) for branch in SMALL_BRANCHES}
+    writes = len(small.fake.writes)
+    small.git.commit("after the split", change)  # no new split
+    result = small.open_pr("--all")
+    assert result.exit_code == 1
+    assert "do not match feature" in result.stderr and next(iter(change)) in result.stderr
+    assert "run `stager split --all --force` first" in result.stderr
+    assert {branch: small.remote.branch(branch) for branch in SMALL_BRANCHES} == pushed
+    assert len(small.fake.writes) == writes
+
+
+def test_a_merged_phase_is_neither_pushed_nor_reopened(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    # Merge #1 as GitHub does (main moves to its branch), delete its branch, retarget #2.
+    merged_sha = small.remote.branch("stage/1-foundation")
+    small.remote.repo.git("update-ref", "refs/heads/main", str(merged_sha))
+    small.remote.repo.git("update-ref", "-d", "refs/heads/stage/1-foundation")
+    small.fake.merge(1)
+    small.fake.pulls[2].base = "main"
+    data = small.open_pr_json()
+    assert data["closed"] == [
+        {
+            "phase": 1,
+            "branch": "stage/1-foundation",
+            "number": 1,
+            "url": "https://github.example/acme/fuel-credits/pull/1",
+            "merged": True,
+        }
+    ]
+    assert [(pr["phase"], pr["number"], pr["base"]) for pr in data["pull_requests"]] == [
+        (3, 2, "main"),
+        (4, 3, "stage/3-application"),
+    ]
+    assert small.remote.branch("stage/1-foundation") is None  # not pushed again
+    assert "stage/1-foundation" not in data["pushed"]
+    assert sorted(small.fake.pulls) == [1, 2, 3]  # no duplicate of #1
+    assert small.fake.pulls[2].base == "main"
+    table = small.open_pr("--all")
+    assert table.exit_code == 0 and "note: #1 (stage/1-foundation) was merged" in table.stdout
+
+
+def test_a_closed_phase_pull_request_is_not_reopened_as_a_new_one(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    small.fake.pulls[3].state = "closed"  # someone closed phase 4's pull request
+    data = small.open_pr_json()
+    assert [c["number"] for c in data["closed"]] == [3] and not data["closed"][0]["merged"]
+    assert sorted(small.fake.pulls) == [1, 2, 3]
+    assert [pr["phase"] for pr in data["pull_requests"]] == [1, 3]
+
+
+def test_a_refused_reviewer_is_a_note_and_the_run_goes_on(stack: Stack) -> None:
+    rules = stack.path / ".stager" / "rules.toml"
+    rules.parent.mkdir()
+    rules.write_text(
+        'extends = "default"\n\n[github.reviewers]\nmigration-data = ["outsider"]\n'
+        'migration-destructive = ["dba-alice"]\n'
+    )
+    refusal = (
+        "Reviews may only be requested from collaborators. One or more of the users or teams "
+        "you specified is not a collaborator of the acme/fuel-credits repository."
+    )
+    stack.fake.fail("POST", r"/pulls/2/requested_reviewers$", 422, message=refusal)
+    result = stack.open_pr("--all")
+    assert result.exit_code == 0, result.output
+    assert "note: #2: GitHub refused to request reviews from outsider" in result.stdout
+    assert "Reviews may only be requested from collaborators" in result.stdout
+    assert "[github.reviewers]" in result.stdout and ".stager/rules.toml" in result.stdout
+    assert len(stack.fake.pulls) == 4  # the later pull requests were still handled
+    assert stack.fake.pulls[4].requested_users == ["dba-alice"]
+    assert stack.fake.pulls[4].labels == ["risk:critical"]
+
+
+def test_dry_run_shows_the_configuration_error_a_real_run_would_stop_at(
+    small: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small.git.git("remote", "set-url", "origin", "git@ghe.corp.example:fuel/credits.git")
+    monkeypatch.setenv("GITHUB_API_URL", "https://api.github.com")  # another host's runner
+    result = small.open_pr("--all", "--dry-run", repo=None)
+    assert result.exit_code == 0
+    assert "GITHUB_API_URL is https://api.github.com, but remote 'origin' is on" in result.stdout
+    data = small.open_pr_json("--dry-run", repo=None)
+    assert data["repository"] is None and "ghe.corp.example" in data["github_error"]
+
+
+def test_pygithub_log_lines_stay_off_stderr_without_verbose(small: Stack) -> None:
+    small.fake.fail("POST", "/pulls$", 403, message="Resource not accessible by integration")
+    result = small.open_pr("--all")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stager: error: GitHub answered 403"), lines
+
+
+def test_a_token_with_a_line_break_is_refused_and_never_shown(
+    small: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", f"{TOKEN}\nsecond")
+    result = small.open_pr("--all")
+    assert result.exit_code == 1
+    assert "GITHUB_TOKEN contains whitespace or a control character" in result.stderr
+    assert TOKEN not in result.output and "second" not in result.stderr
+    assert small.fake.requests == [] and small.remote.branch("stage/1-foundation") is None

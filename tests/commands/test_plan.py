@@ -13,6 +13,8 @@ from click.testing import CliRunner, Result
 from stager.cli import cli
 from stager.demo import DemoRepository
 from tests.commands.test_analyze import check_snapshot
+from tests.gitrepo import GitRepo
+from tests.plan.helpers import RULES, make_branch
 
 MODEL = "backend/app/models/compliance_report.py"
 
@@ -149,3 +151,22 @@ def test_same_inputs_give_byte_identical_output(demo: DemoRepository) -> None:
         outputs[0].decode("utf-8")
         == invoke("-C", str(demo.path), "plan", "--format", "markdown").stdout
     )
+
+
+def test_strict_counts_several_conflicts_in_plain_words(repo: GitRepo, tmp_path: Path) -> None:
+    make_branch(
+        repo,
+        {},
+        {
+            "app/helpers.py": "def fmt(x):\n    return str(x)\n",
+            "app/models/a.py": "from app.helpers import fmt\n\nA = fmt(1)\n",
+            "app/models/b.py": "from app.helpers import fmt\n\nB = fmt(2)\n",
+        },
+    )
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["-C", str(repo.path), "--rules", str(rules), "plan", "--strict"]
+    )
+    assert result.exit_code == 1
+    assert "--strict: the rules put 2 files before what they need:" in result.stderr

@@ -142,3 +142,27 @@ def test_demo_end_to_end(tmp_path: Path, git_env: dict[str, str]) -> None:
     assert repo.git("branch", "--list", "stage/*").split() == BRANCHES
     assert repo.git("status", "--porcelain") == ""
     assert repo.git("symbolic-ref", "--short", "HEAD") == "feature/fuel-credits-overhaul"
+
+
+def test_dry_run_lists_commits_files_rewrites_and_refusals(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    table = stager(demo, "split", "--all", "--dry-run", "--strategy", "cherry-pick")
+    assert table.exit_code == 0, table.output
+    data = json.loads(stager(demo, "split", "--all", "--dry-run", "--format", "json").stdout)
+    first = data["phases"][0]
+    assert first["commits"][0]["sha"][:10] in table.stdout  # every commit, by its sha
+    assert first["commits"][0]["subject"] in table.stdout
+    assert "files: " + sorted(f["path"] for f in first["files"])[0] in table.stdout
+    markdown = stager(demo, "split", "--all", "--dry-run", "--format", "markdown").stdout
+    assert "### 1. " in markdown and f"- `{first['commits'][0]['sha'][:12]}`" in markdown
+    assert all(f"- `{f['path']}`" in markdown for f in first["files"])
+    rewrites = [r for p in data["phases"] for r in p["rewrites"]]
+    assert all(f"re-chained {r['revision']}" in markdown for r in rewrites)
+
+    git(demo, git_env).git("branch", "stage/2-data", demo.merge_base)
+    refused = stager(demo, "split", "--all", "--dry-run")
+    assert "stage/2-data: would refuse: exists at" in refused.stdout and "--force" in refused.stdout
+    assert refused.exit_code == 1 and "the real run would stop" in refused.stderr
+    assert "stage/2-data" in refused.stderr and "--force" in refused.stderr
+    assert git(demo, git_env).git("branch", "--list", "stage/*").split() == ["stage/2-data"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -234,3 +236,25 @@ def test_every_python_file_compiles(tmp_path: Path, git_env: dict[str, str]) -> 
     assert len(sources) > 40
     for source in sources:
         compile(source.read_text(encoding="utf-8"), str(source), "exec")
+
+
+def test_old_git_is_refused_before_anything_is_written(
+    tmp_path: Path, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real git, except that it says it is 2.30 (no git that old is at hand).
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        '#!/bin/sh\nif [ "$1" = version ] || [ "$1" = --version ]; then\n'
+        '  echo "git version 2.30.0"; exit 0\nfi\n'
+        f'exec {real_git} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    target = tmp_path / "demo"
+    with pytest.raises(StagerError, match=r"git 2\.30\.0 is too old"):
+        build_demo_repository(target)
+    assert not target.exists()

@@ -37,6 +37,7 @@ class FakePull:
     draft: bool
     user: str
     state: str = "open"
+    merged: bool = False
     labels: list[str] = field(default_factory=list)
     requested_users: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
@@ -111,6 +112,12 @@ class FakeGitHub:
 
     def open_pull(self, head: str) -> FakePull | None:
         return next((p for p in self.pulls.values() if p.head == head and p.state == "open"), None)
+
+    def merge(self, number: int) -> None:
+        """Merge pull request ``number`` as GitHub's button does (the branch stays)."""
+        with self._lock:
+            self.pulls[number].state = "closed"
+            self.pulls[number].merged = True
 
     def add_pull(self, head: str, base: str, title: str, body: str, user: str) -> FakePull:
         """A pull request someone opened by hand."""
@@ -202,7 +209,8 @@ class FakeGitHub:
             "title": pull.title,
             "body": pull.body,
             "draft": pull.draft,
-            "merged": False,
+            "merged": pull.merged,
+            "merged_at": "2026-01-02T03:04:05Z" if pull.merged else None,
             "user": self._user(pull.user),
             "head": part(pull.head),
             "base": part(pull.base),

@@ -135,3 +135,28 @@ def test_redact() -> None:
         redact("auth ghp_SECRET failed for ghp_SECRET", "ghp_SECRET") == "auth *** failed for ***"
     )
     assert redact("nothing", "") == "nothing"
+
+
+@pytest.mark.parametrize("value", ["ghp_PASTED\nsecond", "ghp_TAB\tX", "ghp_NUL\x00X"])
+def test_a_token_with_whitespace_or_control_characters_is_refused(value: str) -> None:
+    with pytest.raises(AuthError) as raised:
+        find_token("github.com", {"GITHUB_TOKEN": value}, gh=None)
+    message = str(raised.value)
+    assert "GITHUB_TOKEN contains whitespace or a control character" in message
+    assert value[:6] not in message
+
+
+def test_redact_also_hides_the_escaped_form_and_each_line() -> None:
+    secret = "ghp_PASTED\nsecond-line"
+    quoted = f"InvalidHeader: {{'Authorization': {'token ' + secret!r}}}"
+    assert "ghp_PASTED" in quoted and "\\n" in quoted
+    assert "ghp_PASTED" not in redact(quoted, secret)
+    assert redact("a ghp_PASTED b second-line c", secret) == "a *** b *** c"
+
+
+def test_an_enterprise_host_prefers_the_enterprise_token_variables() -> None:
+    env = {"GITHUB_TOKEN": "ghp_DOTCOM", "GH_ENTERPRISE_TOKEN": "ghe_CORP"}
+    assert find_token("ghe.corp.example", env, gh=None) == Token("ghe_CORP", "GH_ENTERPRISE_TOKEN")
+    assert find_token("github.com", env, gh=None) == Token("ghp_DOTCOM", "GITHUB_TOKEN")
+    only = {"GITHUB_ENTERPRISE_TOKEN": "ghe_OTHER"}
+    assert find_token("ghe.corp.example", only, gh=None).source == "GITHUB_ENTERPRISE_TOKEN"

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import pytest
+
 from stager.github.body import (
     BEGIN,
     END,
     MAX_BODY_CHARS,
+    PeoplesTextTooLong,
     generated_part,
     merge_body,
     same_body,
@@ -55,3 +58,24 @@ def test_a_too_long_body_is_shortened_with_a_note() -> None:
 def test_shorten_leaves_short_text_alone() -> None:
     assert shorten("abc", 10) == "abc"
     assert len(shorten("a\n" * 100, 150)) <= 150
+
+
+def test_a_begin_marker_without_its_end_is_peoples_text() -> None:
+    """Someone deleted the end marker: what follows the lone BEGIN is theirs, on every run."""
+    existing = f"Top notes\n\n{BEGIN}\nhuman notes I care about\n"
+    assert generated_part(existing) is None
+    first = merge_body(existing, "generated\n")
+    assert first.startswith(existing.rstrip())
+    assert generated_part(first) == "\ngenerated\n"
+    second = merge_body(first, "generated again\n")
+    assert "human notes I care about" in second and "Top notes" in second
+    assert generated_part(second) == "\ngenerated again\n"
+    assert merge_body(second, "generated again\n") == second
+
+
+def test_peoples_text_leaving_no_room_is_an_error_not_a_cut() -> None:
+    with pytest.raises(PeoplesTextTooLong) as raised:
+        merge_body("x" * MAX_BODY_CHARS, "generated\n")
+    assert raised.value.length >= MAX_BODY_CHARS
+    long_but_fitting = merge_body("y" * 60_000, "z\n" * 10_000)
+    assert len(long_but_fitting) <= MAX_BODY_CHARS and long_but_fitting.startswith("y" * 60_000)

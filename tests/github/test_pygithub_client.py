@@ -81,6 +81,7 @@ def test_403_forbidden_says_which_permission(fake: FakeGitHub) -> None:
         client(fake)
     message = str(raised.value)
     assert "403 Forbidden" in message and "Resource not accessible" in message
+    assert message.count(f"{OWNER}/{NAME}") == 1  # named once, not twice
     assert "Pull requests: read and write" in message
     assert len(fake.requests) == 1  # a 403 that is no rate limit is not retried
 
@@ -118,6 +119,7 @@ def test_5xx_that_lasts_is_a_clear_error(fake: FakeGitHub) -> None:
     with pytest.raises(GitHubError) as raised:
         client(fake)
     assert "500" in str(raised.value) and "githubstatus" in str(raised.value)
+    assert "also after retrying" in str(raised.value)
     assert len(fake.requests) == QUICK.retries + 1
 
 
@@ -128,6 +130,7 @@ def test_a_create_is_never_resent_after_a_5xx(fake: FakeGitHub) -> None:
         api.create_pull(head="stage/1", base="main", title="t", body="b", draft=False)
     assert "502" in str(raised.value)
     assert "never duplicated" in str(raised.value)
+    assert "not retried" in str(raised.value) and "after retrying" not in str(raised.value)
     assert [r.method for r in fake.requests].count("POST") == 1
 
 

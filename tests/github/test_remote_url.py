@@ -144,3 +144,22 @@ def test_invalid_api_urls() -> None:
         _target(DOTCOM, configured_api_url="ghe.corp.example/api/v3")
     with pytest.raises(GitHubConfigError, match="credentials"):
         _target(DOTCOM, configured_api_url="https://user:pw@ghe.corp.example/api/v3")
+
+
+@pytest.mark.parametrize(
+    ("url", "api"),
+    [
+        (
+            "https://u:pw@ghe.corp.example:8443/fuel/credits.git",
+            "https://ghe.corp.example:8443/api/v3",
+        ),
+        ("https://[::1]:8080/acme/fuel", "https://[::1]:8080/api/v3"),
+        ("ssh://git@[::1]:2222/acme/fuel", "https://[::1]/api/v3"),  # an ssh port is not the API's
+        ("ssh://git@ghe.corp.example:2222/acme/fuel", "https://ghe.corp.example/api/v3"),
+        ("https://github.com:443/acme/fuel", "https://api.github.com"),
+    ],
+)
+def test_the_api_keeps_an_https_remotes_port_and_brackets_ipv6(url: str, api: str) -> None:
+    target = _target(parse_remote_url(url))
+    assert target.api_url == api
+    assert target.host == parse_remote_url(url).host

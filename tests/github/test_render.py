@@ -236,3 +236,47 @@ def test_every_template_variable_is_documented() -> None:
     ):
         for field in dataclasses.fields(cls):
             assert f"`{field.name}`" in docs, (cls.__name__, field.name)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("## Overview\n\n{{ 1 / 0 }}\n", r"pr_body\.md\.j2:3: ZeroDivisionError"),
+        ("{{ phase.files | sum }}\n", r"pr_body\.md\.j2:1: TypeError"),
+        ("\n{{ ''.__class__ }}\n", r"pr_body\.md\.j2:2: the template sandbox refused"),
+    ],
+)
+def test_a_template_failing_at_run_time_is_a_clear_error(
+    demo_analysis: Analysis, tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "pr_body.md.j2").write_text(text)
+    with pytest.raises(StagerError, match=str(tmp_path) + "/" + expected):
+        render_body(contexts(demo_analysis)[0], (tmp_path,))
+
+
+def test_a_template_that_is_not_utf8_is_a_clear_error(
+    demo_analysis: Analysis, tmp_path: Path
+) -> None:
+    (tmp_path / "pr_title.j2").write_bytes(b"Phase \xff{{ phase.number }}\n")
+    with pytest.raises(StagerError, match=r"pr_title\.j2: the template is not UTF-8 text"):
+        render_title(contexts(demo_analysis)[0], (tmp_path,))
+
+
+def test_an_error_in_an_included_template_names_that_template(
+    demo_analysis: Analysis, tmp_path: Path
+) -> None:
+    """The project's risk table, included by the packaged body: its own file and line."""
+    (tmp_path / "risk_table.md.j2").write_text("| a |\n|---|\n{{ phase.riks }}\n")
+    ctx = contexts(demo_analysis)[0]
+    with pytest.raises(StagerError) as raised:
+        render_body(ctx, (tmp_path,))
+    assert str(raised.value).startswith(f"{tmp_path}/risk_table.md.j2:3: ")
+    assert "riks" in str(raised.value)
+    other = tmp_path / "other"  # a new folder: Jinja caches compiled templates per folder
+    other.mkdir()
+    (other / "pr_body.md.j2").write_text("# Body\n{% include 'nothere.j2' %}\n")
+    with pytest.raises(StagerError) as raised:
+        render_body(ctx, (other,))
+    assert str(raised.value).startswith(
+        f"template 'nothere.j2' (included by {other}/pr_body.md.j2:2) not found in"
+    )

@@ -152,3 +152,14 @@ def test_describe_calls_lists_the_requests_of_a_real_run() -> None:
         "POST /repos/acme/fuel/pulls  head=stage/2-data base=stage/1-foundation draft=true" in text
     )
     assert "requested_reviewers  alice, team dbas" in text
+
+
+def test_peoples_text_over_the_limit_is_kept_and_noted(fake: FakeGitHub) -> None:
+    sync_pulls(api(fake), PLANS[:1], render, draft=False)
+    pull = fake.pulls[1]
+    pull.body = "x" * 65_000 + "\n\n" + pull.body.replace("stack", "old stack")
+    before = pull.body
+    (outcome,) = sync_pulls(api(fake), PLANS[:1], render, draft=False)
+    assert pull.body == before  # neither cut nor over GitHub's limit
+    assert "body" not in outcome.writes
+    assert "65,002 characters" in outcome.notes[0] and "shorten it" in outcome.notes[0]

@@ -142,7 +142,7 @@ def test_sg003_dangling(blobs: MemoryBlobs) -> None:
         f"{V}e.py": migration("e", "c", depends_on="gone"),
     }
     findings = [f for f in run(blobs, BASE, head).findings if f.rule == "SG003"]
-    assert [(f.path, f.line) for f in findings] == [(f"{V}d.py", 15), (f"{V}e.py", None)]
+    assert [(f.path, f.line) for f in findings] == [(f"{V}d.py", 15), (f"{V}e.py", 17)]
     assert "'nope'" in findings[0].message and "depends_on" in findings[1].message
     assert all(f.risk is Risk.HIGH for f in findings)
     assert "SG003" not in rules(run(blobs, BASE, {**BASE, f"{V}d.py": migration("d", "c")}))
@@ -306,3 +306,101 @@ def test_on_a_real_git_repository(repo: GitRepo) -> None:
     assert report.added[0].kind is MigrationKind.DATA
     assert report.modified[0].kind is MigrationKind.DESTRUCTIVE
     assert "onto the base's head m" in only(report, "SG008").message
+
+
+# --- several Alembic environments (a monorepo's services) ------------------------------
+
+A, B = "svc_a/migrations/versions/", "svc_b/migrations/versions/"
+
+
+def two_services(repo: GitRepo, a: Files, b: Files) -> None:
+    repo.commit(
+        "two services",
+        {"svc_a/alembic.ini": INI, "svc_b/alembic.ini": INI}
+        | {f"{A}{stem}.py": text for stem, text in a.items()}
+        | {f"{B}{stem}.py": text for stem, text in b.items()},
+    )
+
+
+def analyze_refs(repo: GitRepo, base: str, head: str, tip: str | None) -> MigrationReport:
+    return analyze_migrations(
+        git_tree(repo, base),
+        git_tree(repo, head),
+        git_tree(repo, tip) if tip is not None else None,
+        GitBlobs(repo),
+    )
+
+
+def test_sg008_is_per_environment(repo: GitRepo) -> None:
+    two_services(repo, {"aaa1": migration("aaa1")}, {"bbb1": migration("bbb1")})
+    merge_base = repo.head()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit(
+        "both services",
+        {f"{A}aaa2.py": migration("aaa2", "aaa1"), f"{B}bbb2.py": migration("bbb2", "bbb1")},
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit("svc_a moves on", {f"{A}aaa3.py": migration("aaa3", "aaa1")})
+    report = analyze_refs(repo, merge_base, "feature", "main")
+    finding = only(report, "SG008")
+    assert finding.path == f"{A}aaa2.py"
+    assert "gives Alembic 2 heads (aaa3, aaa2)" in finding.message
+    assert "down_revision = 'aaa3'" in finding.hint
+    assert report.revision_count() == 4 and report.all_heads() == ["aaa2", "bbb2"]
+
+
+def test_same_revision_ids_in_two_environments_are_no_duplicates(repo: GitRepo) -> None:
+    ids = {"0001": migration("0001"), "0002": migration("0002", "0001")}
+    two_services(repo, ids, ids)
+    merge_base = repo.head()
+    repo.commit(
+        "third revision each",
+        {f"{A}0003.py": migration("0003", "0002"), f"{B}0003.py": migration("0003", "0002")},
+    )
+    report = analyze_refs(repo, merge_base, "HEAD", None)
+    assert report.findings == []
+    assert report.revision_count() == 6 and report.revision_count(base=True) == 4
+    assert report.all_heads() == ["0003"] and report.all_heads(base=True) == ["0002"]
+    assert [len(graph) for graph in report.environment_graphs()] == [3, 3]
+
+
+def test_sg008_two_lines_of_the_branch_are_chained_one_after_the_other(repo: GitRepo) -> None:
+    repo.commit("base", BASE)
+    merge_base = repo.head()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit(
+        "two lines",
+        {
+            f"{V}d.py": migration("d", "c"),
+            f"{V}d2.py": migration("d2", "d"),
+            f"{V}e.py": migration("e", "c", branch_labels="reports"),
+        },
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit("main moves on", {f"{V}t1.py": migration("t1", "c")})
+    report = analyze_refs(repo, merge_base, "feature", "main")
+    first, second = [f for f in report.findings if f.rule == "SG008"]
+    assert "re-chain d onto the base's head t1" in first.message
+    assert "re-chain e onto d2 (the head of the branch's line from d)" in second.message
+    assert "down_revision = 'd2'" in second.hint
+
+
+def test_sg008_two_roots_joined_by_a_merge_revision_both_go_onto_the_base(
+    repo: GitRepo,
+) -> None:
+    repo.commit("base", BASE)
+    merge_base = repo.head()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit(
+        "two roots, one merge",
+        {
+            f"{V}d.py": migration("d", "c"),
+            f"{V}e.py": migration("e", "c"),
+            f"{V}m.py": migration("m", ("d", "e")),
+        },
+    )
+    repo.git("checkout", "-q", "main")
+    repo.commit("main moves on", {f"{V}t1.py": migration("t1", "c")})
+    report = analyze_refs(repo, merge_base, "feature", "main")
+    messages = [f.message for f in report.findings if f.rule == "SG008"]
+    assert len(messages) == 2 and all("onto the base's head t1" in m for m in messages)

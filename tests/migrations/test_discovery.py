@@ -67,7 +67,7 @@ def test_version_locations_separators_agree_with_alembic(
     blobs: MemoryBlobs, tmp_path: Path, separator_lines: str, value: str
 ) -> None:
     ini = _ini(f"script_location = %(here)s/mig\n{separator_lines}\nversion_locations = {value}")
-    tree = blobs.tree({"svc/alembic.ini": ini})
+    tree = blobs.tree({"svc/alembic.ini": ini, "svc/one/a.py": REV, "svc/two/b.py": REV})
     [config] = discover(tree, blobs)
     assert config.version_locations == ("svc/one", "svc/two")
     assert config.problems == ()
@@ -287,3 +287,59 @@ def test_entries_agree_with_alembic_listing(blobs: MemoryBlobs, tmp_path: Path) 
     theirs = [Path(s.path).relative_to(tmp_path).as_posix() for s in script._load_revisions()]
     tree = blobs.tree(files)
     assert list(migration_entries(discover(tree, blobs), tree)) == theirs
+
+
+def test_named_sections_are_environments_of_their_own(blobs: MemoryBlobs) -> None:
+    ini = (
+        "[users]\nscript_location = users_db\n\n"
+        "[orders]\nscript_location = orders_db\nversion_locations = %(here)s/orders_db/v\n"
+        "\n[loggers]\nkeys = root\n"
+    )
+    tree = blobs.tree(
+        {
+            "alembic.ini": ini,
+            "users_db/versions/u1.py": migration("u1"),
+            "orders_db/v/o1.py": migration("o1"),
+        }
+    )
+    configs = discover(tree, blobs)
+    assert [(c.source, c.script_location, c.version_locations) for c in configs] == [
+        ("alembic.ini", "users_db", ("users_db/versions",)),
+        ("alembic.ini", "orders_db", ("orders_db/v",)),
+    ]
+    assert all(c.problems == () for c in configs)  # no "no script_location" for [alembic]
+    assert list(migration_entries(configs, tree)) == [
+        "users_db/versions/u1.py",
+        "orders_db/v/o1.py",
+    ]
+
+
+def test_named_sections_next_to_alembic_section(blobs: MemoryBlobs) -> None:
+    ini = "[alembic]\nscript_location = main_db\n\n[audit]\nscript_location = audit_db\n"
+    configs = discover(blobs.tree({"alembic.ini": ini}), blobs)
+    assert [c.script_location for c in configs] == ["main_db", "audit_db"]
+
+
+def test_malformed_ini_problem_is_one_line_with_its_line(blobs: MemoryBlobs) -> None:
+    ini = "[alembic]\nscript_location = m\nthis line is not an option\n"
+    [config] = discover(blobs.tree({"alembic.ini": ini}), blobs)
+    problem = config.problems[0]
+    assert problem.line == 3 and "\n" not in problem.message
+
+
+def test_missing_version_locations_folder_is_a_problem(blobs: MemoryBlobs) -> None:
+    ini = _ini("script_location = m\nversion_locations = %(here)s/m/versionz")
+    tree = blobs.tree({"alembic.ini": ini, "m/versions/a1.py": REV})
+    configs = discover(tree, blobs)
+    [problem] = configs[0].problems
+    assert problem.line == 3 and "'m/versionz'" in problem.message
+
+
+def test_malformed_pyproject_with_tool_alembic_is_reported(blobs: MemoryBlobs) -> None:
+    pyproject = '[project]\nname = "x"\n\n[tool.alembic]\nscript_location = "m\n'
+    [config] = discover(blobs.tree({"svc/pyproject.toml": pyproject}), blobs)
+    assert config.source == "svc/pyproject.toml"
+    assert config.problems[0].line == 5 and "not valid TOML" in config.problems[0].message
+    # a pyproject.toml that only mentions alembic declares nothing
+    other = '[project]\ndependencies = ["alembic"\n'
+    assert discover(blobs.tree({"pyproject.toml": other}), blobs) == []

@@ -389,3 +389,23 @@ def test_literals_of_rows_and_builders() -> None:
     assert delete.details["where"] == "false"
     assert "GAMMA" in bound.literals
     assert literal.literals == frozenset()  # literal SQL is read by pglast instead
+
+
+def test_execute_carries_the_table_and_columns_of_its_sql() -> None:
+    found = ops(
+        'op.execute("ALTER TABLE users DROP COLUMN legacy")\n'
+        'op.get_bind().execute(text("UPDATE users SET a = 1, b = 2 WHERE id = 3"))\n'
+        'op.execute("UPDATE a SET x = 1 WHERE id = 1; UPDATE b SET y = 2 WHERE id = 2")\n'
+        "op.execute(sql)"
+    )
+    assert [(op.table, op.columns) for op in found] == [
+        ("users", ("legacy",)),
+        ("users", ()),
+        (None, ()),  # two tables: none is the operation's
+        (None, ()),  # opaque
+    ]
+
+
+def test_a_call_remembers_its_last_line() -> None:
+    found = ops('op.alter_column(\n    "t",\n    "c",\n    nullable=False,\n)')
+    assert found[0].end_line == found[0].line + 4

@@ -389,3 +389,100 @@ def test_without_rechaining_a_migration_waits_for_its_parent(repo: GitRepo, tmp_
     conflict = conflict_for(analysis, version_path(additive))
     assert conflict.dependency.kind is DependencyKind.MIGRATION
     assert not any(m.rechained for m in plan_of(analysis).migrations())
+
+
+def test_two_data_changes_to_one_existing_table_keep_their_order(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    # DELETE the row, then INSERT it again: re-chaining the INSERT (reference data,
+    # phase 1) below the DELETE (data, phase 2) would leave the row deleted.
+    delete, insert = "d000000000d9", "r000000000r9"
+    make_branch(
+        repo,
+        BASE,
+        {
+            version_path(delete): revision_file(
+                delete, H0, "op.execute(\"DELETE FROM account WHERE code = 'BETA'\")"
+            ),
+            version_path(insert): revision_file(
+                insert, delete, "op.execute(\"INSERT INTO account (code) VALUES ('BETA')\")"
+            ),
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert edge_kinds(analysis, version_path(insert), version_path(delete)) == ["schema"]
+    assert phases(analysis)[version_path(insert)] >= phases(analysis)[version_path(delete)]
+    chain = {m.revision: m.down_revision for m in plan_of(analysis).migrations()}
+    assert chain[insert] == (delete,)
+
+
+def test_a_call_to_a_changed_signature_waits_for_the_change(repo: GitRepo, tmp_path: Path) -> None:
+    make_branch(
+        repo,
+        {
+            **BASE,
+            "app/__init__.py": "",
+            "app/lib.py": "def helper(x):\n    return x\n",
+            "app/models/__init__.py": "",
+            "app/models/thing.py": "from app.lib import helper\n\nY = helper(1)\n",
+        },
+        {
+            "app/lib.py": "def helper(x, y):\n    return x + y\n",
+            "app/models/thing.py": "from app.lib import helper\n\nY = helper(1, 2)\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    placed = phases(analysis)
+    assert placed["app/models/thing.py"] == placed["app/lib.py"] == 3
+    assert edge_kinds(analysis, "app/models/thing.py", "app/lib.py") == ["import"]
+    # The old call breaks against the new signature: the change waits for it too.
+    assert edge_kinds(analysis, "app/lib.py", "app/models/thing.py") == ["import"]
+    assert "`helper`" in conflict_for(analysis, "app/models/thing.py").dependency.reason
+
+
+def test_a_standard_library_import_is_not_a_first_party_module(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    model = "import logging\n\nclass User:\n    __tablename__ = 'users'\n"
+    make_branch(
+        repo,
+        {
+            **BASE,
+            "backend/app/__init__.py": "",
+            "backend/app/models/__init__.py": "",
+            "backend/app/models/user.py": model,
+        },
+        {
+            "backend/app/models/user.py": model + "\nLOG = logging.getLogger(__name__)\n",
+            "backend/app/utils/__init__.py": "",
+            "backend/app/utils/logging.py": "def setup():\n    pass\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert phases(analysis)["backend/app/models/user.py"] == 1
+    assert edge_kinds(analysis, "backend/app/models/user.py", "backend/app/utils/logging.py") == []
+
+
+def test_raw_sql_naming_a_new_column_needs_the_migration_adding_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    adds = "d000000000e1"  # adds the column and backfills it: a data migration (phase 2)
+    query = 'QUERY = "SELECT new_col FROM account WHERE id = 1"\n'
+    make_branch(
+        repo,
+        {**BASE, "app/models/report.py": 'QUERY = "SELECT id FROM account"\n'},
+        {
+            version_path(adds): revision_file(
+                adds,
+                H0,
+                'op.add_column("account", sa.Column("new_col", sa.Integer()))\n'
+                'op.execute("UPDATE account SET new_col = 1")',
+            ),
+            "app/models/report.py": query,
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert phases(analysis)[version_path(adds)] == 2
+    assert phases(analysis)["app/models/report.py"] == 2
+    reason = conflict_for(analysis, "app/models/report.py").dependency.reason
+    assert "new_col" in reason and adds in reason

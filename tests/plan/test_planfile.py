@@ -171,3 +171,53 @@ def test_the_plan_file_is_valid_toml_for_odd_paths(repo: GitRepo, tmp_path: Path
     analysis = analyze(repo, tmp_path)
     path = written(analysis, tmp_path)
     assert load_plan_file(path, analysis).assignment == plan_of(analysis).assignment
+
+
+def test_json_files_carry_the_old_path_of_a_rename(repo: GitRepo, tmp_path: Path) -> None:
+    import json
+
+    from stager.plan.render import render_plan_json
+
+    body = "".join(f"def function_{n}():\n    return {n}\n\n" for n in range(20))
+    make_branch(repo, {"app/old.py": body}, {"app/old.py": None})
+    repo.commit("rename", {"app/new.py": body, "app/other.py": "X = 1\n"})
+    analysis = analyze(repo, tmp_path)
+    data = json.loads(render_plan_json(analysis, plan_of(analysis)))
+    files = {f["path"]: f for phase in data["phases"] for f in phase["files"]}
+    assert files["app/new.py"]["old_path"] == "app/old.py"
+    assert files["app/other.py"]["old_path"] is None
+
+
+def test_a_plan_for_another_merge_base_is_refused(demo: DemoRepository, tmp_path: Path) -> None:
+    analysis = demo_analysis(demo)
+    path = written(analysis, tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(f'merge_base = "{analysis.refs.merge_base}"', f'merge_base = "{"0" * 40}"')
+    )
+    with pytest.raises(PlanError) as caught:
+        load_plan_file(path, analysis)
+    assert "made for merge base 000000000000" in str(caught.value)
+    assert "stager plan --base" in caught.value.fix
+
+
+def test_write_refuses_to_replace_an_edited_plan_without_force(
+    demo: DemoRepository, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from stager.cli import cli
+
+    path = tmp_path / "stager-plan.toml"
+    args = ["-C", str(demo.path), "plan", "--write", str(path), "--format", "json"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, args).exit_code == 0  # unedited: replaced quietly
+    assert "# Keep this file untracked" in path.read_text(encoding="utf-8")
+    move(path, MODEL, 4)
+    edited = path.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "was edited since stager wrote it" in result.stderr
+    assert path.read_text(encoding="utf-8") == edited
+    assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+    assert path.read_text(encoding="utf-8") != edited

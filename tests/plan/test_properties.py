@@ -42,17 +42,32 @@ def branches(draw: st.DrawFn) -> Branch:
     base: dict[str, tuple[str, ...]] = {}
     nodes: dict[int, list[str]] = {}
     heads: dict[int, list[str]] = {}
+    covers: dict[str, frozenset[str]] = {}  # a revision → the base heads it descends from
     for lineage in range(lineages):
         chain = [f"b{lineage}{i}" for i in range(draw(st.integers(1, 2)))]
         for index, revision in enumerate(chain):
             base[revision] = (chain[index - 1],) if index else ()
+            covers[revision] = frozenset()
         nodes[lineage] = list(chain)
         heads[lineage] = [chain[-1]]
+        if draw(st.booleans()):
+            # Several heads from one root: a second base head forks off the root.
+            fork = f"b{lineage}f"
+            base[fork] = (chain[0],)
+            nodes[lineage].append(fork)
+            heads[lineage].append(fork)
+        for revision in heads[lineage]:
+            covers[revision] = frozenset({revision})
+
+    def mergeable(first: str, second: str) -> bool:
+        # Merging two base heads' lines would leave fewer heads than the base has.
+        return len(covers[first] | covers[second]) <= 1
+
     added: list[tuple[str, tuple[str, ...], str, str | None]] = []
     for number in range(draw(st.integers(1, 7))):
         revision = f"m{number:02d}"
         lineage = draw(st.integers(0, lineages - 1))
-        if len(heads[lineage]) >= 2 and draw(st.booleans()):
+        if len(heads[lineage]) >= 2 and mergeable(*heads[lineage][-2:]) and draw(st.booleans()):
             parents = tuple(heads[lineage][-2:])
         else:
             parents = (draw(st.sampled_from(nodes[lineage])),)
@@ -60,17 +75,29 @@ def branches(draw: st.DrawFn) -> Branch:
         earlier = [a[0] for a in added]
         depends = draw(st.sampled_from(earlier)) if earlier and draw(st.booleans()) else None
         added.append((revision, parents, kind, depends))
+        covers[revision] = frozenset().union(*(covers[p] for p in parents))
         nodes[lineage].append(revision)
         heads[lineage] = [h for h in heads[lineage] if h not in parents] + [revision]
-    # Merge each lineage back to one head, as a branch ready to merge would.
+    # Merge each lineage back to as many heads as its base has, as a ready branch would.
     extra = 0
     for lineage in range(lineages):
-        while len(heads[lineage]) > 1:
+        while True:
+            pair = next(
+                (
+                    (first, second)
+                    for i, first in enumerate(heads[lineage])
+                    for second in heads[lineage][i + 1 :]
+                    if mergeable(first, second)
+                ),
+                None,
+            )
+            if pair is None:
+                break
             revision = f"z{extra:02d}"
             extra += 1
-            parents = tuple(heads[lineage][-2:])
-            added.append((revision, parents, "empty", None))
-            heads[lineage] = [h for h in heads[lineage] if h not in parents] + [revision]
+            added.append((revision, pair, "empty", None))
+            covers[revision] = covers[pair[0]] | covers[pair[1]]
+            heads[lineage] = [h for h in heads[lineage] if h not in pair] + [revision]
     code = [f"app/f{i}.py" for i in range(draw(st.integers(0, 3)))]
     phase_count = draw(st.integers(2, 4))
     owner = {c: draw(st.integers(0, phase_count)) for c in CATEGORIES}  # 0: no phase
@@ -94,7 +121,8 @@ def branches(draw: st.DrawFn) -> Branch:
             + (f"migrations = {listed!r}\n".replace("'", '"') if listed else "")
             + (f"paths = {paths!r}\n".replace("'", '"') if paths else "")
         )
-    return Branch(base, sum(1 for _ in range(lineages)), added, code, "\n".join(rules))
+    base_heads = len(set(base) - {p for ps in base.values() for p in ps})
+    return Branch(base, base_heads, added, code, "\n".join(rules))
 
 
 def _upgrade(kind: str, revision: str, tables: list[str]) -> str:

@@ -50,6 +50,7 @@ OPAQUE = "opaque"
 AUTOCOMMIT_BLOCK = "autocommit_block"
 COMMIT = "commit"
 SET_LOCK_TIMEOUT = "set_lock_timeout"
+REFERENCE = "reference"  # a new table's foreign key: SHARE ROW EXCLUSIVE on the table it names
 OTHER = "other"
 
 # ALTER TABLE forms and friends: each takes a lock that blocks the table's
@@ -72,6 +73,7 @@ LOCKING = frozenset(
         ADD_PRIMARY_KEY,
         DROP_CONSTRAINT,
         TRUNCATE,
+        REFERENCE,
     }
 )
 
@@ -105,6 +107,7 @@ class Action(NamedTuple):
     flags: frozenset[str] = frozenset()
     literals: frozenset[str] = frozenset()
     written: str = ""  # how the migration writes it, for messages
+    end_line: int = 0  # last line of the call (0: ``line``)
 
     @property
     def autocommit(self) -> bool:
@@ -164,6 +167,30 @@ def _add_column(operation: Operation, base: Action) -> Iterator[Action]:
         yield base._replace(verb=ADD_PRIMARY_KEY)
 
 
+_VARCHAR = re.compile(
+    r"(?:\w+\.)*(?:String|VARCHAR|Unicode|NVARCHAR)\(\s*(?:length\s*=\s*)?(\d*)", re.IGNORECASE
+)
+_TEXT = re.compile(r"(?:\w+\.)*(?:Text|UnicodeText)\(", re.IGNORECASE)
+
+
+def _text_length(type_: str | None) -> int | None:
+    """``String(255)`` → 255; ``Text()``/``String()`` → 0 (no limit); None for other types."""
+    if not type_:
+        return None
+    match = _VARCHAR.match(type_.strip())
+    if match:
+        return int(match.group(1)) if match.group(1) else 0
+    return 0 if _TEXT.match(type_.strip()) else None
+
+
+def _widens(old: str | None, new: str) -> bool:
+    """varchar(n) → varchar(m ≥ n) or text: PostgreSQL changes only the catalog, no rewrite."""
+    before, after = _text_length(old), _text_length(new)
+    if before is None or after is None:
+        return False
+    return after == 0 or (before != 0 and after >= before)
+
+
 def _alter_column(operation: Operation, base: Action) -> Iterator[Action]:
     details = operation.details
     found = False
@@ -172,7 +199,9 @@ def _alter_column(operation: Operation, base: Action) -> Iterator[Action]:
         yield base._replace(verb=RENAME_COLUMN, value=details["new_column_name"])
     if details.get("type_") and details["type_"] != "None":
         found = True
-        yield base._replace(verb=ALTER_TYPE, value=details["type_"])
+        widening = _widens(details.get("existing_type"), details["type_"])
+        flags = base.flags | {"no_rewrite"} if widening else base.flags
+        yield base._replace(verb=ALTER_TYPE, value=details["type_"], flags=flags)
     if details.get("nullable") == "False":
         found = True
         yield base._replace(verb=SET_NOT_NULL)
@@ -211,6 +240,7 @@ def _op_actions(operation: Operation) -> Iterator[Action]:
         flags=frozenset(flags),
         literals=operation.literals,
         written=_op_written(operation),
+        end_line=operation.end_line,
     )
     if name in {"execute", "exec_driver_sql"}:
         yield from _execute_actions(operation, base)
@@ -223,6 +253,8 @@ def _op_actions(operation: Operation) -> Iterator[Action]:
         yield base._replace(verb=CREATE_TABLE)
         for enum in filter(None, details.get("enums", "").split(",")):
             yield base._replace(verb=CREATE_ENUM, name=enum)
+        for referenced in filter(None, details.get("references", "").split(",")):
+            yield base._replace(verb=REFERENCE, table=referenced, columns=())
     elif name == "rename_table":
         yield base._replace(verb=RENAME_TABLE, value=details.get("new_table_name"))
     elif name == "add_column":
@@ -351,7 +383,9 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
         value=kind.removeprefix("DROP ").lower() if verb == DROP_OTHER else statement.value,
         old_value=statement.old_value,
         flags=frozenset(flags),
-        literals=statement.literals,
+        # Bind parameters (``.bindparams(s=...)``, ``execute(text, {"s": ...})``) are
+        # values the statement writes too.
+        literals=statement.literals | base.literals,
         written=statement.text or kind,
     )
     yield action

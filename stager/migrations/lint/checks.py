@@ -10,6 +10,7 @@ table, column or value; the engine adds path, risk and hint.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
@@ -17,6 +18,7 @@ from stager.migrations.lint import actions as a
 from stager.migrations.lint.actions import Action, migration_actions
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.model import MigrationFile
+from stager.types import Risk
 
 UPGRADE = "upgrade"
 DOWNGRADE = "downgrade"
@@ -29,6 +31,8 @@ class Hit(NamedTuple):
     line: int
     function: str | None
     message: str
+    end_line: int = 0  # last line of the call it reports (0: ``line``)
+    risk: Risk | None = None  # None: the rule's own risk
 
 
 class Downgrade(NamedTuple):
@@ -46,6 +50,14 @@ def _on(action: Action) -> str:
     return _quote(action.table) if action.table else "a table"
 
 
+_ZERO = re.compile(r"0*(?:\.0*)?\s*[a-z]*", re.IGNORECASE)
+
+
+def _sets_timeout(value: str | None) -> bool:
+    """True for ``SET lock_timeout = '5s'``; not for 0 (no timeout), RESET or DEFAULT."""
+    return value is not None and not _ZERO.fullmatch(value.strip())
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -59,6 +71,7 @@ class _Checker:
 
     def __init__(self, actions: Sequence[Action], env: EnvSettings, version: int) -> None:
         self.up = [action for action in actions if action.function == UPGRADE]
+        self.down = [action for action in actions if action.function == DOWNGRADE]
         self.env = env
         self.version = version
         self.hits: list[Hit] = []
@@ -74,7 +87,7 @@ class _Checker:
         }
 
     def hit(self, rule: str, action: Action, message: str) -> None:
-        self.hits.append(Hit(rule, action.line, action.function, message))
+        self.hits.append(Hit(rule, action.line, action.function, message, action.end_line))
 
     def existing(self, action: Action) -> bool:
         """True unless the table is created by this same migration (so it is still empty)."""
@@ -173,7 +186,8 @@ class _Checker:
             )
 
     def _alter_type(self, action: Action) -> None:
-        if self.existing(action):
+        # varchar(n) → longer varchar or text: a catalog change (the lock stays: SM025)
+        if self.existing(action) and "no_rewrite" not in action.flags:
             to = f" to {action.value}" if action.value else ""
             self.hit(
                 "SM009",
@@ -346,6 +360,8 @@ class _Checker:
         )
 
     def _autocommit_block(self, action: Action) -> None:
+        if all(x.autocommit or x.verb == a.AUTOCOMMIT_BLOCK for x in self.up):
+            return  # alone in its revision: the recommended form, nothing else to commit early
         self.hit(
             "SM027",
             action,
@@ -381,7 +397,16 @@ class _Checker:
                 )
 
     def _inserts(self) -> None:
-        inserts = [action for action in self.up if action.verb == a.INSERT]
+        deleted = {
+            action.table.lower() for action in self.down if action.verb == a.DELETE and action.table
+        }
+        # INSERT ... ON CONFLICT whose rows downgrade() deletes again: the safe form itself
+        inserts = [
+            action
+            for action in self.up
+            if action.verb == a.INSERT
+            and not ("on_conflict" in action.flags and (action.table or "").lower() in deleted)
+        ]
         if not inserts:
             return
         tables = ", ".join(dict.fromkeys(_on(action) for action in inserts))
@@ -398,18 +423,26 @@ class _Checker:
             return
         locking: list[Action] = []
         for action in self.up:
-            if action.verb == a.SET_LOCK_TIMEOUT:
-                return  # set before any lock is taken
+            if action.verb == a.SET_LOCK_TIMEOUT and _sets_timeout(action.value):
+                break  # the locks from here on wait at most that long
             if self._takes_lock(action):
                 locking.append(action)
         if locking:
-            names = list(dict.fromkeys(_on(action) for action in locking))
-            tables = f"table {names[0]}" if len(names) == 1 else f"tables {', '.join(names)}"
+            names = list(dict.fromkeys(_quote(x.table) for x in locking if x.table))
+            parts = [f"existing table{'s' if len(names) > 1 else ''} {', '.join(names)}"]
+            if not names:
+                parts = []
+            # DROP INDEX ix names no table: say whose lock it is
+            parts += dict.fromkeys(
+                f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
+                for x in locking
+                if not x.table
+            )
             self.hit(
                 "SM025",
                 locking[0],
-                f"locks existing {tables} with no lock_timeout: while it waits behind a long "
-                "query, every other query on the table queues behind it",
+                f"locks {' and '.join(parts)} with no lock_timeout: while it waits behind a "
+                "long query, every other query on the table queues behind it",
             )
 
     def _takes_lock(self, action: Action) -> bool:
@@ -471,7 +504,8 @@ def check_migration(
                 Hit(
                     "SM024",
                     downgrade.line,
-                    DOWNGRADE if downgrade.shape != "missing" else None,
+                    # no downgrade: `def upgrade():  # stager: ignore[SM024]` silences it too
+                    DOWNGRADE if downgrade.shape != "missing" else UPGRADE,
                     f"{text}: `alembic downgrade` cannot undo it, so rolling back a release "
                     "means restoring a backup",
                 )
@@ -482,6 +516,36 @@ def check_migration(
 class _Added(NamedTuple):
     migration: MigrationFile
     action: Action
+
+
+_ENUM_NAME = re.compile(r"\bname\s*=\s*['\"]([^'\"]+)['\"]")
+
+
+def _type_key(name: str | None) -> str:
+    """``public.Member_Role`` → ``member_role``: how a type is matched across statements."""
+    return (name or "").rsplit(".", 1)[-1].strip('"').lower()
+
+
+def _column_type(action: Action) -> str | None:
+    """The enum type a column gets: ``CREATE_ENUM`` with a table, ADD COLUMN/ALTER ... TYPE."""
+    if action.verb == a.CREATE_ENUM and action.table:
+        return action.name
+    if action.verb in {a.ADD_COLUMN, a.ALTER_TYPE} and action.value:
+        match = _ENUM_NAME.search(action.value)  # op.alter_column(type_=sa.Enum(name="t"))
+        return match.group(1) if match else action.value
+    return None
+
+
+def _sm017_risk(use: Action, tables: set[str] | None) -> Risk | None:
+    """The rule's own risk when ``use`` writes a table known to hold the type; lower otherwise.
+
+    A value alone ('owner') may well be an unrelated text column's: unconfirmed
+    uses are high when stager knows no table of the type, medium when it knows
+    others.
+    """
+    if use.table and tables and use.table.lower() in tables:
+        return None
+    return Risk.HIGH if not tables else Risk.MEDIUM
 
 
 def check_upgrade_path(
@@ -498,11 +562,18 @@ def check_upgrade_path(
         return []
     pending: dict[str, _Added] = {}  # value → where it was added
     created_types: set[str] = set()
+    type_tables: dict[str, set[str]] = {}  # enum type → tables with a column of it
     found: list[tuple[MigrationFile, Hit]] = []
     for migration in migrations:
+        # A database may stand at any earlier revision: only a type created by this
+        # same file (and transaction) is sure to be new, so sure to take its values.
+        created_types.clear()
         for action in migration_actions(migration):
             if action.function != UPGRADE:
                 continue
+            column_type = _column_type(action)
+            if column_type and action.table:
+                type_tables.setdefault(_type_key(column_type), set()).add(action.table.lower())
             if action.verb in {a.AUTOCOMMIT_BLOCK, a.COMMIT}:
                 pending.clear()
                 created_types.clear()
@@ -518,6 +589,14 @@ def check_upgrade_path(
             used = [value for value in pending if value in action.literals]
             for value in used:
                 added = pending[value]
+                tables = type_tables.get(_type_key(added.action.name))
+                risk = _sm017_risk(action, tables)
+                unsure = (
+                    ""
+                    if risk is None
+                    else f" (if {_on(action)} stores it in a column of that type: stager "
+                    "cannot tell which column the value goes to)"
+                )
                 where = (
                     "earlier in this migration"
                     if added.migration is migration
@@ -535,7 +614,9 @@ def check_upgrade_path(
                             f"uses enum value {_quote(value)}, added to "
                             f"{_quote(added.action.name)} {where}: PostgreSQL refuses it "
                             "(unsafe use of new value) until "
-                            "that transaction commits",
+                            f"that transaction commits{unsure}",
+                            action.end_line,
+                            risk,
                         ),
                     )
                 )

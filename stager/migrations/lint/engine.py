@@ -16,8 +16,10 @@ and ``[rules.SM001] risk = "..."`` changes its risk.
 from __future__ import annotations
 
 import ast
+import io
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import tokenize
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -39,8 +41,10 @@ from stager.types import RepoPath, Sha
 if TYPE_CHECKING:
     from stager.git import TreeEntry
     from stager.migrations.compare import MigrationReport
+    from stager.plan import Phase
 
-_IGNORE = re.compile(rb"#\s*stager:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
+_IGNORE = re.compile(r"\bstager:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
+_MAYBE_IGNORE = re.compile(rb"stager:\s*ignore", re.IGNORECASE)
 _DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+(upgrade|downgrade)\b", re.MULTILINE)
 _ALL = frozenset({"*"})
 _UNREADABLE = "SG007"
@@ -56,7 +60,8 @@ class SourceFacts:
 
     def ignored(self, hit: Hit) -> bool:
         """True when an inline comment silences ``hit``."""
-        lines = [hit.line]
+        # a call written over several lines: its comment may follow any of them
+        lines = list(range(hit.line, max(hit.line, hit.end_line) + 1))
         if hit.function is not None and hit.function in self.def_lines:
             lines.append(self.def_lines[hit.function])
         for line in lines:
@@ -66,15 +71,30 @@ class SourceFacts:
         return False
 
 
+def _comments(source: bytes) -> Iterator[tuple[int, str]]:
+    """(line, text) of each ``#`` comment: never the inside of a string literal."""
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.string
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return
+
+
 def _ignores(source: bytes) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
-    for match in _IGNORE.finditer(source):
-        line = source.count(b"\n", 0, match.start()) + 1
+    if not _MAYBE_IGNORE.search(source):
+        return found  # the usual case: no tokenizing
+    for line, comment in _comments(source):
+        # anywhere in the comment, after other tools' directives (noqa, type: ignore)
+        match = _IGNORE.search(comment)
+        if match is None:
+            continue
         listed = match.group(1)
         if listed is None:
             found[line] = _ALL
         else:
-            ids = {part.strip().decode("ascii", "replace").upper() for part in listed.split(b",")}
+            ids = {part.strip().upper() for part in listed.split(",")}
             found[line] = frozenset(ids - {""}) or _ALL
     return found
 
@@ -95,7 +115,8 @@ def _downgrade(module: ast.Module, fallback_line: int) -> Downgrade:
             ]
             if not body:
                 return Downgrade("empty", node.lineno)
-            if isinstance(body[0], ast.Raise):
+            if any(isinstance(statement, ast.Raise) for statement in body):
+                # ``log.warning(...); raise NotImplementedError``: it always raises
                 return Downgrade("raises", node.lineno)
             return Downgrade("ok", node.lineno)
     return Downgrade("missing", fallback_line)
@@ -130,7 +151,7 @@ def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
         path=path,
         line=hit.line or None,
         rule=hit.rule,
-        risk=rule.risk,
+        risk=hit.risk if hit.risk is not None else rule.risk,
         message=hit.message,
         hint=rule.hint_for(version),
     )
@@ -268,3 +289,62 @@ def with_rule_findings(
             file_findings(migration, sources.get(migration.path), env_of(migration), version)
         )
     return apply_settings([*findings, *rule_findings], rules)
+
+
+def with_phase_findings(
+    findings: Sequence[Finding],
+    phases: Sequence[Phase],
+    report: MigrationReport,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    rules: Rules,
+    blobs: BlobSource,
+) -> list[Finding]:
+    """``findings`` plus SM017 along each phase's own upgrade, in split order.
+
+    Each phase is deployed by its own ``alembic upgrade``, with its revisions
+    re-chained: a commit (an autocommit_block) that the branch's order puts
+    between a new enum value and its use may land in another phase. Files are
+    read only when a phase adds an enum value.
+    """
+    from stager.migrations.lint.actions import ENUM_ADD_VALUE, migration_actions
+
+    by_path = {m.path: m for m in report.added if m.revision is not None}
+    runs = [
+        (phase, [by_path[p.path] for p in phase.migrations if p.path in by_path])
+        for phase in phases
+    ]
+    runs = [
+        (phase, migrations)
+        for phase, migrations in runs
+        if any(action.verb == ENUM_ADD_VALUE for m in migrations for action in migration_actions(m))
+    ]
+    if len(phases) < 2 or not runs:
+        return list(findings)
+    env_paths = {
+        m.path: find_env(m.path, lambda path: path in head_tree)
+        for _, migrations in runs
+        for m in migrations
+    }
+    wanted: dict[Sha, RepoPath] = {m.blob: m.path for _, ms in runs for m in ms}
+    for env_path in set(env_paths.values()):
+        if env_path is not None:
+            wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
+    sources = {wanted[blob]: data for blob, data in blobs.read_blobs(wanted).items()}
+    envs = {
+        path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
+        for path in set(env_paths.values())
+    }
+    seen = {(f.rule, f.path, f.line) for f in findings}
+    extra: list[Finding] = []
+    for phase, migrations in runs:
+        groups = group_by_env(migrations, lambda m: envs[env_paths[m.path]])
+        for group in groups:
+            for finding in path_findings(
+                group.migrations, group.env, rules.postgres_version, sources
+            ):
+                if (finding.rule, finding.path, finding.line) in seen:
+                    continue
+                seen.add((finding.rule, finding.path, finding.line))
+                message = f"{finding.message} — in phase {phase.number}'s own upgrade"
+                extra.append(replace(finding, message=message))
+    return [*findings, *apply_settings(extra, rules)]

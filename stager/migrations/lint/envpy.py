@@ -65,6 +65,12 @@ def read_env(source: bytes, path: str | None = None) -> EnvSettings:
     per_migration = False
     transactional = True
     lock_line: int | None = None
+    # Docstrings and other bare strings only talk about lock_timeout.
+    bare = {
+        id(node.value)
+        for node in ast.walk(module)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
     for node in ast.walk(module):
         if isinstance(node, ast.Call):
             func = node.func
@@ -81,6 +87,7 @@ def read_env(source: bytes, path: str | None = None) -> EnvSettings:
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
             and lock_line is None
+            and id(node) not in bare
             and _sets_lock_timeout(node.value)
         ):
             lock_line = node.lineno

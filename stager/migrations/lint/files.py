@@ -141,16 +141,24 @@ def _upgrade_order(migrations: Sequence[MigrationFile]) -> list[MigrationFile]:
     )
 
 
-def lint_paths(paths: Sequence[Path], root: Path, rules: Rules) -> LintReport:
-    """Lint revision files and folders (``root`` resolves relative paths and names files)."""
+def lint_paths(
+    paths: Sequence[Path], root: Path, rules: Rules, project: Path | None = None
+) -> LintReport:
+    """Lint revision files and folders.
+
+    ``root`` (the current folder) resolves relative paths; files are named
+    relative to ``project`` (the project root; ``root`` when None), which
+    rules.toml's path globs are written against.
+    """
     files = collect(paths, root)
+    named_from = project if project is not None else root
     migrations: list[MigrationFile] = []
     sources: dict[RepoPath, bytes] = {}
     absolute: dict[RepoPath, Path] = {}
     skipped: list[RepoPath] = []
     findings: list[Finding] = []
     for file in files:
-        display = _display(file, root)
+        display = _display(file, named_from)
         try:
             data = file.read_bytes()
         except OSError as error:
@@ -175,7 +183,7 @@ def lint_paths(paths: Sequence[Path], root: Path, rules: Rules) -> LintReport:
         path = find_env(absolute[migration.path].as_posix(), os.path.isfile, _ENV_LEVELS)
         if path not in envs:
             assert path is not None
-            envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), root))
+            envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), named_from))
         return envs[path]
 
     groups = group_by_env(_upgrade_order(migrations), env_of)

@@ -278,8 +278,11 @@ CASES = [
     ),
     Case(
         "SM027",
+        'op.add_column("t", sa.Column("c", sa.Integer()))\n'
+        + AUTOCOMMIT
+        + "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
+        # alone in its revision: the form the other hints recommend
         AUTOCOMMIT + "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
-        "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
     ),
 ]
 
@@ -389,3 +392,122 @@ def test_inline_ignore_on_the_def_upgrade_line() -> None:
     )
     found = {f.rule for f in file_findings(revision(source), source, EnvSettings(), 14)}
     assert found == {"SM002", "SM025"}
+
+
+def test_lock_timeout_set_after_the_lock_or_to_zero_does_not_count() -> None:
+    drop = 'op.drop_column("t", "c")'
+    assert "SM025" not in rule_ids("op.execute(\"SET lock_timeout TO '5s'\")\n" + drop)
+    assert "SM025" in rule_ids(drop + "\nop.execute(\"SET lock_timeout TO '5s'\")")
+    for zero in ("0", "'0'", "'0s'", "DEFAULT"):
+        assert "SM025" in rule_ids(f'op.execute("SET lock_timeout = {zero}")\n' + drop), zero
+    assert "SM025" in rule_ids('op.execute("RESET lock_timeout")\n' + drop)
+
+
+def test_lock_message_names_the_object_when_there_is_no_table() -> None:
+    found = findings('op.execute("DROP INDEX ix_old")')
+    message = next(f.message for f in found if f.rule == "SM025")
+    assert message.startswith("locks the table of index 'ix_old' with no lock_timeout")
+    found = findings('op.drop_column("events", "c")')
+    message = next(f.message for f in found if f.rule == "SM025")
+    assert message.startswith("locks existing table 'events' with no lock_timeout")
+
+
+def test_inline_ignore_after_the_closing_parenthesis_of_a_multi_line_call() -> None:
+    call = 'op.alter_column(\n    "t",\n    "c",\n    nullable=False,\n)'
+    assert "SM008" in rule_ids(call)
+    assert "SM008" not in rule_ids(call + "  # stager: ignore[SM008]")
+    # the comment of the next statement does not reach back
+    assert "SM008" in rule_ids(call + '\nop.drop_column("t", "d")  # stager: ignore[SM008]')
+
+
+def test_inline_ignore_is_a_comment_anywhere_in_it_never_a_string() -> None:
+    drop = 'op.drop_column("t", "c")'
+    in_string = drop + '; x = "# stager: ignore[SM002]"'
+    assert "SM002" in rule_ids(in_string)
+    assert "SM002" not in rule_ids(drop + "  # noqa stager: ignore[SM002]")
+    assert "SM002" not in rule_ids(drop + "  # noqa: E501  stager: ignore[SM002]")
+
+
+def test_insert_on_conflict_undone_by_downgrade_is_the_safe_form() -> None:
+    insert = (
+        "op.execute(\"INSERT INTO fuel_type (name) VALUES ('x') ON CONFLICT (name) DO NOTHING\")"
+    )
+    undo = "op.execute(\"DELETE FROM fuel_type WHERE name = 'x'\")"
+    assert "SM021" not in rule_ids(insert, undo)
+    assert "SM021" in rule_ids(insert)  # downgrade leaves the rows behind
+    assert "SM021" in rule_ids(insert.replace(" ON CONFLICT (name) DO NOTHING", ""), undo)
+
+
+@pytest.mark.parametrize(
+    ("type_", "existing", "fires"),
+    [
+        ("sa.String(500)", "sa.String(255)", False),
+        ("sa.String(length=500)", "sa.VARCHAR(length=255)", False),
+        ("sa.Text()", "sa.String(255)", False),
+        ("sa.String()", "sa.String(255)", False),
+        ("sa.String(100)", "sa.String(255)", True),  # shorter: every row is checked
+        ("sa.String(255)", "sa.Text()", True),
+        ("sa.BigInteger()", "sa.Integer()", True),
+        ("sa.Text()", None, True),  # old type unknown
+    ],
+)
+def test_type_change_that_only_widens_a_varchar_is_no_rewrite(
+    type_: str, existing: str | None, fires: bool
+) -> None:
+    old = f", existing_type={existing}" if existing else ""
+    found = rule_ids(f'op.alter_column("t", "c", type_={type_}{old})')
+    assert ("SM009" in found) is fires
+    assert "SM025" in found  # the ALTER still takes its lock
+
+
+def test_downgrade_that_raises_after_logging_is_irreversible() -> None:
+    add = 'op.add_column("orders", sa.Column("n", sa.Integer()))'
+    logged = 'log.warning("cannot undo")\nraise NotImplementedError'
+    assert "SM024" in rule_ids(add, logged, prelude="import logging\nlog = logging.getLogger()\n")
+    guarded = 'if False:\n    raise NotImplementedError\nop.drop_column("orders", "n")'
+    assert "SM024" not in rule_ids(add, guarded)
+
+
+def test_missing_downgrade_is_silenced_on_def_upgrade() -> None:
+    from stager.migrations.lint.engine import file_findings
+    from stager.migrations.lint.envpy import EnvSettings
+    from tests.migrations.lint.revisions import revision
+
+    source = revision_source('op.add_column("orders", sa.Column("n", sa.Integer()))')
+    head, _, _ = source.partition(b"\n\ndef downgrade():")
+    missing = head + b"\n"
+    assert "SM024" in {f.rule for f in file_findings(revision(missing), missing, EnvSettings(), 14)}
+    marked = missing.replace(b"def upgrade():", b"def upgrade():  # stager: ignore[SM024]")
+    assert "SM024" not in {
+        f.rule for f in file_findings(revision(marked), marked, EnvSettings(), 14)
+    }
+
+
+def test_new_table_with_a_foreign_key_locks_the_table_it_references() -> None:
+    table = (
+        'op.create_table("orders", sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id")))'
+    )
+    found = findings(table)
+    assert [(f.rule, f.message.split(" with")[0]) for f in found] == [
+        ("SM025", "locks existing table 'users'")
+    ]
+    constraint = (
+        'op.create_table("orders", sa.Column("user_id", sa.Integer()), '
+        'sa.ForeignKeyConstraint(["user_id"], ["public.users.id"]))'
+    )
+    assert rule_ids(constraint) == {"SM025"}
+    # both tables new: nothing to wait for
+    users = 'op.create_table("users", sa.Column("id", sa.Integer(), primary_key=True))\n'
+    assert rule_ids(users + table) == set()
+    assert rule_ids('op.create_table("orders", sa.Column("n", sa.Integer()))') == set()
+
+
+def test_the_good_example_of_sm020_in_the_docs_is_silenced() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "rules.md").read_text()
+    section = docs.split("## SM020", 1)[1].split("\n## ", 1)[0]
+    good = section.split("**Good:**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    body = good.split("def upgrade():\n", 1)[1]
+    assert "SM020" in rule_ids(body.replace("stager: ignore[SM020]", "note"))
+    assert "SM020" not in rule_ids(body)

@@ -145,8 +145,10 @@ def test_extends_keeps_the_inherited_settings_and_project_wins() -> None:
         ("[rules.SM001]\nignore = ['a[']\n", "rules.SM001.ignore: invalid pattern 'a['"),
         ("[rules]\nSM001 = 'off'\n", "rules.SM001: expected a table, got a string"),
         ("[postgres]\nversion = '14'\n", "rules.toml:7: postgres.version: expected a PostgreSQL"),
-        ("[postgres]\nversion = 9.6\n", "postgres.version: expected a PostgreSQL major version"),
+        ("[postgres]\nversion = 14.5\n", "postgres.version: expected a PostgreSQL major version"),
         ("[postgres]\nversion = 140\n", "postgres.version: expected a PostgreSQL major version"),
+        ("[postgres]\nversion = 99\n", "expected a PostgreSQL major version (9.6 to 19)"),
+        ("[postgres]\nversion = 8\n", "postgres.version: expected a PostgreSQL major version"),
         ("[postgres]\nrelease = 14\n", "postgres.release: unknown key in [postgres]"),
     ],
 )
@@ -159,3 +161,8 @@ def test_known_rules_are_the_catalogue_and_the_analysis_rules() -> None:
 
     assert set(RULES) <= KNOWN_RULES
     assert KNOWN_RULES - set(RULES) == {*RISKS, "SB001"}
+
+
+def test_postgres_9_6_is_a_major_version() -> None:
+    assert load(MINIMAL + "\n[postgres]\nversion = 9.6\n").postgres_version == 9
+    assert load(MINIMAL + "\n[postgres]\nversion = 19\n").postgres_version == 19

@@ -134,3 +134,45 @@ def test_any_sql_text_is_read_or_opaque_never_a_crash(sql: str) -> None:
     assert all(f.rule in RULES for f in found)
     for statement in parse_statements(sql):
         assert statement.kind
+
+
+def test_each_phase_is_checked_along_its_own_upgrade(blobs: MemoryBlobs) -> None:
+    from stager.migrations.lint.engine import with_phase_findings
+    from stager.plan import Phase
+    from stager.plan.phase import PlannedMigration
+    from stager.types import RepoPath, Revision, Risk
+
+    block = "with op.get_context().autocommit_block():\n    op.execute('SELECT 1')"
+    base_files = {"alembic.ini": INI, "migrations/env.py": ENV.format(flag=False)}
+    head = blobs.tree(
+        {
+            **base_files,
+            "migrations/versions/r1.py": revision_source(ADD, revision="r1"),
+            "migrations/versions/r2.py": revision_source(block, revision="r2", down="r1"),
+            "migrations/versions/r3.py": revision_source(USE, revision="r3", down="r2"),
+        }
+    )
+    report = analyze_migrations(blobs.tree(base_files), head, None, blobs)
+    found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
+    assert "SM017" not in {f.rule for f in found}  # r2's block commits r1 in the branch's order
+
+    def planned(rev: str, down: str | None, original: str | None) -> PlannedMigration:
+        downs = (Revision(down),) if down else ()
+        originals = (Revision(original),) if original else ()
+        path = RepoPath(f"migrations/versions/{rev}.py")
+        return PlannedMigration(Revision(rev), downs, originals, path, rev)
+
+    def phase(number: int, *migrations: PlannedMigration) -> Phase:
+        return Phase(number, f"p{number}", f"p{number}", (), migrations, (), Risk.LOW, False)
+
+    # the split puts r1 and r3 in phase 1 (r3 re-chained onto r1), r2 in phase 2
+    phases = [
+        phase(1, planned("r1", None, None), planned("r3", "r1", "r2")),
+        phase(2, planned("r2", "r3", "r1")),
+    ]
+    more = with_phase_findings(found, phases, report, head, default_rules(), blobs)
+    new = [f for f in more if f not in found]
+    assert [(f.rule, f.path) for f in new] == [("SM017", "migrations/versions/r3.py")]
+    assert new[0].message.endswith("in phase 1's own upgrade")
+    # one phase: the branch's own order, already checked
+    assert with_phase_findings(found, phases[:1], report, head, default_rules(), blobs) == found

@@ -59,6 +59,8 @@ def test_lock_timeout_set_for_every_migration(code: str) -> None:
     "code",
     [
         '"""We do not set lock_timeout here."""',
+        '"""Ops set lock_timeout = 5s on the role, not here."""',
+        'def run():\n    """lock_timeout"""\n    context.run_migrations()',
         "# SET lock_timeout = '5s' (commented out)\nx = 1",
         'connection.execute(text("SET lock_timeout = 0"))',
         "connection.execute(text(\"SET statement_timeout = '5s'\"))",

@@ -60,7 +60,26 @@ def test_no_transactions_at_all() -> None:
 
 def test_a_type_created_in_the_same_transaction_may_use_its_new_values() -> None:
     create = "op.execute(\"CREATE TYPE user_role AS ENUM ('ADMIN')\")"
-    assert path_rule_ids([create, ADD, USE_SQL]) == []
+    assert path_rule_ids([create + "\n" + ADD + "\n" + USE_SQL]) == []
+
+
+def test_a_type_created_by_an_earlier_file_may_already_be_applied() -> None:
+    # The database may stand at r0: r1 and r2 then run in one transaction.
+    create = (
+        'op.create_table("user_profile", sa.Column("role", sa.Enum("ADMIN", name="user_role")))'
+    )
+    found = path_rule_ids([create, ADD, USE_SQL])
+    assert [(rule, path) for rule, path, _ in found] == [("SM017", "versions/r2.py")]
+
+
+def test_bind_parameter_values_are_uses() -> None:
+    sql = 'sa.text("UPDATE user_profile SET role = :r WHERE id = 1")'
+    for use in (
+        f'op.execute({sql}.bindparams(r="BETA_TESTER"))',
+        f'op.execute({sql}, {{"r": "BETA_TESTER"}})',
+        f'op.get_bind().execute({sql}, {{"r": "BETA_TESTER"}})',
+    ):
+        assert [rule for rule, _, _ in path_rule_ids([ADD, use])] == ["SM017"], use
 
 
 def test_unrelated_strings_and_other_values_are_no_use() -> None:
@@ -75,3 +94,30 @@ def test_inline_ignore_on_the_use() -> None:
 def test_sm017_is_not_a_per_file_rule() -> None:
     # check_migration alone cannot see transactions across files
     assert "SM017" not in rule_ids(ADD + "\n" + USE_SQL)
+
+
+def sm017_risks(bodies: list[str]) -> list[str]:
+    from stager.migrations.lint.engine import path_findings
+    from tests.migrations.lint.revisions import chain
+
+    made = chain(bodies)
+    sources = {migration.path: source for migration, source in made}
+    found = path_findings([m for m, _ in made], EnvSettings(), 14, sources)
+    return [f.risk.label for f in found if f.rule == "SM017"]
+
+
+def test_a_value_written_to_a_table_of_another_type_is_not_critical() -> None:
+    members = 'op.create_table("members", sa.Column("role", sa.Enum("admin", name="member_role")))'
+    add = "op.execute(\"ALTER TYPE member_role ADD VALUE 'owner'\")"
+    unrelated = "op.execute(\"UPDATE projects SET label = 'owner' WHERE label IS NULL\")"
+    related = "op.execute(\"UPDATE members SET role = 'owner' WHERE id = 1\")"
+    assert sm017_risks([members, add, unrelated]) == ["medium"]
+    assert sm017_risks([members, add, related]) == ["critical"]
+    # no table of the type known (created before the branch): high, still fails CI
+    assert sm017_risks([add, related]) == ["high"]
+    # a column switched to the type by SQL counts as holding it
+    switch = (
+        'op.execute("ALTER TABLE projects ALTER COLUMN label TYPE member_role '
+        'USING label::member_role")'
+    )
+    assert sm017_risks([switch, add, unrelated]) == ["critical"]
