@@ -179,10 +179,16 @@ def analyze_branch(
 
     if not files:
         # An empty table alone reads like a bug: say why it is empty.
+        # A defaulted base (origin/HEAD of a clone of a clone) may be the branch itself.
+        guess = (
+            f"; {refs.base_ref} is the default base: pass --base REF to compare with another"
+            if base_ref is None
+            else ""
+        )
         warnings.append(
             f"no changes between {refs.head_ref} and its merge base {refs.merge_base[:12]} "
             f"with {refs.base_ref}: the branch has nothing to analyze (is {refs.head_ref} "
-            "already merged, or is --head the branch you meant?)"
+            f"already merged, or is --head the branch you meant?{guess})"
         )
     drift = base_drift(files, drift_commits)
     # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.

@@ -24,6 +24,10 @@ class GlobalOptions:
     rules_path: Path | None
     verbose: bool
 
+    def at(self, path: Path | None) -> Path | None:
+        """A path the user typed, relative to -C PATH as git -C does (absolute stays)."""
+        return self.repo_path / path if path is not None else None
+
 
 def _risk(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Risk | None:
     return Risk.parse(value) if value else None
@@ -77,6 +81,7 @@ def format_option(function: F) -> F:
     "repo_path",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
+    metavar="PATH",
     help="Run as if stager was started in PATH (like git -C).",
 )
 @click.option(
@@ -96,10 +101,10 @@ def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: b
     """
     if verbose:
         _log_to_stderr()
-    ctx.obj = GlobalOptions(repo_path, rules_path, verbose)
+    ctx.obj = GlobalOptions(repo_path, repo_path / rules_path if rules_path else None, verbose)
 
 
-@cli.command()
+@cli.command(short_help="Risk table, migration summary, findings and phases of the branch.")
 @branch_options
 @format_option
 @click.option(
@@ -134,14 +139,14 @@ def analyze(
                 base=base,
                 head=head,
                 output_format=Format(output_format),
-                output=output,
+                output=options.at(output),
                 fail_on=fail_on,
             )
         )
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(short_help="Every file's phase, why it is there, and what each phase needs.")
 @branch_options
 @format_option
 @click.option(
@@ -195,16 +200,16 @@ def plan(
                 base=base,
                 head=head,
                 output_format=Format(output_format),
-                write=write,
+                write=options.at(write),
                 strict=strict,
-                output=output,
+                output=options.at(output),
                 force=force,
             )
         )
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(short_help="Check revision files against the migration risk rules (no git).")
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
 @format_option
 @click.option(
@@ -239,18 +244,26 @@ def lint(
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(short_help="Build a realistic demo branch, then analyze, split and verify it.")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-def demo(directory: Path | None) -> None:
-    """Build a realistic monolithic branch in DIRECTORY (default: a temp folder), analyze it."""
+@click.pass_obj
+def demo(options: GlobalOptions, directory: Path | None) -> None:
+    """Build a realistic monolithic branch, then analyze, split and verify it.
+
+    DIRECTORY must be empty or new (default: a new temporary folder); the
+    markdown report is written next to it.
+    """
     with error_handler():
         from stager.commands import demo as command
 
-        code = command.run(directory)
+        # -C PATH: a relative DIRECTORY is relative to PATH, as for git -C.
+        code = command.run(options.repo_path / directory if directory else None, options.rules_path)
     raise SystemExit(code)
 
 
-@cli.command("open-pr")
+@cli.command(
+    "open-pr", short_help="Push the phase branches and open or update their pull requests."
+)
 @branch_options
 @format_option
 @click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
@@ -317,13 +330,13 @@ def open_pr(
                 draft=draft,
                 dry_run=dry_run,
                 output_format=Format(output_format),
-                plan_path=plan_path,
+                plan_path=options.at(plan_path),
             )
         )
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(short_help="Write one branch per phase; the checkout is never touched.")
 @branch_options
 @format_option
 @click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Build phase N.")
@@ -415,14 +428,14 @@ def split(
                 force=force,
                 undo=undo,
                 sign=sign,
-                plan_path=plan_path,
+                plan_path=options.at(plan_path),
                 output_format=Format(output_format),
             )
         )
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(short_help="Prove the split: plan, nothing lost, Alembic heads, compiling.")
 @branch_options
 @format_option
 @click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
@@ -468,7 +481,7 @@ def verify(
                 head=head,
                 phase=phase,
                 check=check,
-                plan_path=plan_path,
+                plan_path=options.at(plan_path),
                 output_format=Format(output_format),
             )
         )

@@ -58,8 +58,11 @@ class ChangedFile:
         return (self.old_path, self.path) if self.old_path else (self.path,)
 
 
-def _decode_path(raw: bytes) -> RepoPath:
-    # -z output is raw bytes; surrogateescape keeps non-UTF-8 names round-trippable.
+def decode_path(raw: bytes) -> RepoPath:
+    """A path from git's ``-z`` output (raw bytes).
+
+    surrogateescape keeps non-UTF-8 names round-trippable.
+    """
     return RepoPath(raw.decode("utf-8", "surrogateescape"))
 
 
@@ -143,9 +146,9 @@ def parse_raw_numstat(data: bytes) -> list[ChangedFile]:
         additions, deletions = pending.pop(0)
         files.append(
             ChangedFile(
-                path=_decode_path(record.path),
+                path=decode_path(record.path),
                 status=record.status,
-                old_path=_decode_path(record.old_path) if record.old_path is not None else None,
+                old_path=decode_path(record.old_path) if record.old_path is not None else None,
                 old_mode=record.old_mode,
                 new_mode=record.new_mode,
                 old_blob=record.old_blob,

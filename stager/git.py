@@ -27,447 +27,63 @@ state, so its methods may also be called from a thread pool.
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
 
-from stager.diff import SUBMODULE_MODE, ChangedFile, Status, parse_raw_numstat
-from stager.errors import GitError, GitTooOld, NoMergeBase, NotARepository, UnknownRef
+from stager.diff import ChangedFile, decode_path, parse_raw_numstat
+from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
+from stager.git_objects import (
+    LOG_FORMAT,
+    Commit,
+    TreeEntry,
+    check_object_name,
+    parse_batch,
+    parse_log,
+    parse_ls_tree,
+    tree_after,
+    tree_before,
+)
+from stager.git_process import (
+    DIFF_FLAGS,
+    GIT_ENV,
+    MIN_GIT_VERSION,
+    NO_USER_ATTRIBUTES,
+    GitProcess,
+    Outcome,
+    Pending,
+    check_version_once,
+    failure,
+    first_line,
+    git_env,
+    known_fix,
+    parse_git_version,
+    require_git_version,
+    start_git,
+    version_probe,
+)
 from stager.types import RepoPath, Sha
 
-MIN_GIT_VERSION = (2, 38)
-"""``merge-tree --write-tree`` (used to rebase phases) and ``cat-file -z`` need it."""
-
-GIT_ENV = {
-    "GIT_OPTIONAL_LOCKS": "0",
-    "LC_ALL": "C",
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_PAGER": "cat",
-    "GIT_LITERAL_PATHSPECS": "1",
-}
-
-DIFF_FLAGS = (
-    "--no-ext-diff",
-    "--no-textconv",
-    "-M",
-    "-l0",
-    "--no-relative",
-    "--no-color",
-    "--diff-algorithm=myers",
-    "--ignore-submodules=none",
-    f"-O{os.devnull}",
-)
-"""Flags for every diff and log call, overriding whatever the user configured."""
-
-# A global attributes file (core.attributesFile) could mark files binary; the
-# repository's own .gitattributes still apply, as they are part of the project.
-_NO_USER_ATTRIBUTES = ("-c", f"core.attributesFile={os.devnull}")
-
-_UPGRADE_HINT = (
-    "upgrade git (macOS: `brew install git`; Debian/Ubuntu: the git-core PPA or backports; "
-    "Windows: https://git-scm.com/download/win) and run stager again"
-)
-
-_log = logging.getLogger("stager.git")
-
-T = TypeVar("T")
-U = TypeVar("U")
-
-
-class TreeEntry(NamedTuple):
-    """One file of a tree. A NamedTuple, not a dataclass: trees have ~10^4-10^5
-    entries and a frozen dataclass costs several times more to create."""
-
-    path: RepoPath
-    mode: str
-    blob: Sha  # for a submodule (mode 160000) the commit the superproject records
-    object_type: str = "blob"  # "blob" or "commit" (submodule)
-
-
-def tree_before(
-    after: Mapping[RepoPath, TreeEntry], changes: Iterable[ChangedFile]
-) -> dict[RepoPath, TreeEntry]:
-    """The old tree of a diff, rebuilt from the new tree and the diff itself.
-
-    ``changes`` must be the full diff old → new (``changed_files``): every path
-    it does not name is the same in both trees. Saves listing a second large
-    tree when the diff is already at hand.
-    """
-    before = dict(after)
-    for change in changes:
-        if change.status in (Status.ADDED, Status.COPIED, Status.RENAMED):
-            before.pop(change.path, None)  # a copy's source is the same in both trees
-        if change.status in (Status.ADDED, Status.COPIED):
-            continue
-        old_path = change.old_path or change.path
-        before[old_path] = _entry(old_path, change.old_mode, change.old_blob)
-    return before
-
-
-def tree_after(
-    before: Mapping[RepoPath, TreeEntry], changes: Iterable[ChangedFile]
-) -> dict[RepoPath, TreeEntry]:
-    """The new tree of a diff, from the old tree and the diff old → new."""
-    after = dict(before)
-    for change in changes:
-        if change.status is Status.RENAMED and change.old_path is not None:
-            after.pop(change.old_path, None)
-        if change.status is Status.DELETED:
-            after.pop(change.path, None)
-        else:
-            after[change.path] = _entry(change.path, change.new_mode, change.new_blob)
-    return after
-
-
-def _entry(path: RepoPath, mode: str, blob: Sha) -> TreeEntry:
-    return TreeEntry(path, mode, blob, "commit" if mode == SUBMODULE_MODE else "blob")
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: Sha
-    parents: tuple[Sha, ...]
-    author_name: str
-    author_email: str
-    author_date: str  # ISO 8601 strict, as git prints %aI
-    committer_date: str
-    subject: str
-    # paths the commit touches vs its first parent (both sides of a rename)
-    files: tuple[RepoPath, ...]
-    committer_name: str = ""
-    committer_email: str = ""
-
-    @property
-    def is_merge(self) -> bool:
-        return len(self.parents) > 1
-
-
-# ---------------------------------------------------------------------------
-# running git
-
-
-def git_env() -> dict[str, str]:
-    """The process environment plus the variables that make git safe to script."""
-    env = dict(os.environ)
-    env.update(GIT_ENV)
-    return env
-
-
-class _Outcome(NamedTuple):
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-
-
-class _Process:
-    """One git process; with ``background`` its pipes are drained by a thread."""
-
-    def __init__(
-        self,
-        args: Sequence[str],
-        cwd: Path | None,
-        stdin: bytes | None,
-        background: bool,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        try:
-            self._popen = subprocess.Popen(
-                ["git", *args],
-                cwd=cwd,
-                env={**git_env(), **env} if env else git_env(),
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise GitError(
-                "git is not installed or not on PATH",
-                f"install git {_version_text(MIN_GIT_VERSION)} or newer and make sure "
-                "`git --version` works in this shell",
-            ) from None
-        self._stdin = stdin
-        self._args = args
-        self._started = time.perf_counter()
-        self._outcome: _Outcome | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            # communicate() writes stdin and reads stdout/stderr together, so a
-            # large request or answer can never fill a pipe and deadlock.
-            self._thread = threading.Thread(target=self._communicate, daemon=True)
-            self._thread.start()
-
-    def _communicate(self) -> None:
-        try:
-            out, err = self._popen.communicate(self._stdin)
-            self._outcome = _Outcome(self._popen.returncode, out, err)
-        except BaseException as error:  # re-raised in the caller's thread by wait()
-            self._error = error
-
-    def wait(self) -> _Outcome:
-        if self._thread is not None:
-            self._thread.join()
-        elif self._outcome is None and self._error is None:
-            self._communicate()
-        if self._error is not None:
-            raise self._error
-        assert self._outcome is not None
-        if _log.isEnabledFor(logging.DEBUG):  # `stager -v` shows every git call and its cost
-            _log.debug(
-                "%s → exit %d, %d bytes, %.0f ms",
-                _shown(self._args),
-                self._outcome.returncode,
-                len(self._outcome.stdout),
-                (time.perf_counter() - self._started) * 1000,
-            )
-        return self._outcome
-
-
-class Pending(Generic[T]):
-    """A value still being computed by git; ``result()`` waits for it (once)."""
-
-    def __init__(self, wait: Callable[[], T]) -> None:
-        self._wait = wait
-        self._lock = threading.Lock()
-        self._done = False
-        self._value: T | None = None
-
-    @classmethod
-    def ready(cls, value: T) -> Pending[T]:
-        """A Pending that already holds its value."""
-        return cls(lambda: value)
-
-    def result(self) -> T:
-        """Wait for the command; raises GitError if it failed."""
-        with self._lock:
-            if not self._done:
-                self._value = self._wait()
-                self._done = True
-        return self._value  # type: ignore[return-value]  # T may itself include None
-
-    def map(self, function: Callable[[T], U]) -> Pending[U]:
-        """A Pending of ``function(self.result())``, computed when asked for."""
-        return Pending(lambda: function(self.result()))
-
-
-_NOISE = frozenset(DIFF_FLAGS) | {"--no-show-signature", "--end-of-options", *_NO_USER_ATTRIBUTES}
-
-
-def _shown(args: Sequence[str]) -> str:
-    """The command as a user would type it: without the flags every call carries."""
-    words = [arg for arg in args if arg not in _NOISE and not arg.startswith("--format=")]
-    text = " ".join(["git", *words])
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _first_line(stderr: bytes) -> str:
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        if line.strip():
-            return line.strip()
-    return "no message"
-
-
-def _known_fix(message: str, cwd: Path | None) -> str:
-    lowered = message.lower()
-    if "dubious ownership" in lowered:
-        return (
-            "mark the repository as safe with "
-            f"`git config --global --add safe.directory {cwd or '<path>'}`"
-        )
-    if "shallow" in lowered:
-        return "the clone is shallow: fetch the full history with `git fetch --unshallow`"
-    if any(
-        marker in lowered
-        for marker in ("unknown revision", "bad revision", "bad object", "not a valid object")
-    ):
-        return "check the ref's spelling, or `git fetch` if it exists only on the remote"
-    return "run the command yourself in the repository for git's full output"
-
-
-def _failure(args: Sequence[str], outcome: _Outcome, cwd: Path | None) -> GitError:
-    message = _first_line(outcome.stderr)
-    return GitError(
-        f"`{_shown(args)}` failed (exit {outcome.returncode}): {message}",
-        _known_fix(message, cwd),
-    )
-
-
-# ---------------------------------------------------------------------------
-# git version
-
-
-def parse_git_version(text: str) -> tuple[int, int, int]:
-    """``(major, minor, patch)`` from ``git version`` output, vendor suffixes ignored.
-
-    >>> parse_git_version("git version 2.37.1 (Apple Git-137)")
-    (2, 37, 1)
-    """
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if match is None:
-        raise GitError(
-            f"cannot read git's version from {text.strip()!r}",
-            "check that `git --version` prints e.g. 'git version 2.39.5'",
-        )
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch or 0)
-
-
-def _version_text(version: Sequence[int]) -> str:
-    return ".".join(str(part) for part in version)
-
-
-def require_git_version(found: tuple[int, int, int]) -> None:
-    """Raise GitTooOld when ``found`` is older than MIN_GIT_VERSION."""
-    if found[:2] < MIN_GIT_VERSION:
-        raise GitTooOld(
-            f"git {_version_text(found)} is too old: stager needs git "
-            f"{_version_text(MIN_GIT_VERSION)} or newer",
-            _UPGRADE_HINT,
-        )
-
-
-_version_lock = threading.Lock()
-_version_checked = False
-
-
-def _check_version_once(pending: Pending[bytes] | None) -> None:
-    global _version_checked  # noqa: PLW0603  # once per process, by design
-    with _version_lock:
-        if _version_checked or pending is None:
-            return
-        require_git_version(parse_git_version(pending.result().decode("ascii", "replace")))
-        _version_checked = True
-
-
-def _start(
-    args: Sequence[str],
-    cwd: Path | None,
-    stdin: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Pending[bytes]:
-    process = _Process(args, cwd, stdin, background=True, env=env)
-
-    def wait() -> bytes:
-        outcome = process.wait()
-        if outcome.returncode != 0:
-            raise _failure(args, outcome, cwd)
-        return outcome.stdout
-
-    return Pending(wait)
-
-
-# ---------------------------------------------------------------------------
-# output parsers (pure)
-
-
-def _decode_path(raw: bytes) -> RepoPath:
-    return RepoPath(raw.decode("utf-8", "surrogateescape"))
-
-
-def _parse_ls_tree(data: bytes) -> dict[RepoPath, TreeEntry]:
-    entries: dict[RepoPath, TreeEntry] = {}
-    for record in data.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw_path = record.partition(b"\t")
-        mode, object_type, sha = meta.decode("ascii").split(" ")
-        path = _decode_path(raw_path)
-        entries[path] = TreeEntry(path, mode, Sha(sha), object_type)
-    return entries
-
-
-def _parse_batch(names: Sequence[str], missing_ok: bool, data: bytes) -> dict[Sha, bytes]:
-    """Split ``cat-file --batch`` output; answers come in request order."""
-    blobs: dict[Sha, bytes] = {}
-    missing: list[str] = []
-    position = 0
-    for name in names:
-        end = data.index(b"\n", position)
-        header = data[position:end].split(b" ")
-        if len(header) == 2 and header[1] in (b"missing", b"ambiguous"):
-            missing.append(name)
-            position = end + 1
-            continue
-        size = int(header[2])
-        blobs[Sha(name)] = data[end + 1 : end + 1 + size]
-        position = end + 1 + size + 1  # content is followed by a newline
-    if missing and not missing_ok:
-        shown = ", ".join(name[:12] for name in missing[:5])
-        raise GitError(
-            f"{len(missing)} object(s) missing from the repository: {shown}",
-            "the clone may be shallow or partial: run `git fetch --unshallow` "
-            "(or `git fetch --refetch`) and try again",
-        )
-    return blobs
-
-
-_HEADER_FIELDS = 9  # sha, parents, author name/email/date, committer name/email/date, subject
-_LOG_FORMAT = "--format=%x01%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s"
-
-
-def _parse_log(data: bytes) -> list[Commit]:
-    """Parse ``git log -z --name-status`` with ``_LOG_FORMAT`` headers.
-
-    Every commit starts with a \\x01-marked header of fixed length; then come
-    status fields (``M``, ``R087`` …), each followed by one path, or two for
-    renames and copies. Paths are consumed by count, so any byte in them is fine.
-    """
-    tokens = data.split(b"\0")
-    commits: list[Commit] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i].lstrip(b"\n")
-        if not token:
-            i += 1
-            continue
-        if not token.startswith(b"\x01"):
-            raise ValueError(f"unexpected `git log` output near {token[:40]!r}")
-        fields = [token[1:], *tokens[i + 1 : i + _HEADER_FIELDS]]
-        i += _HEADER_FIELDS
-        text = [field.decode("utf-8", "replace") for field in fields]
-        files: list[RepoPath] = []
-        while i < len(tokens):
-            status = tokens[i].lstrip(b"\n")
-            if not status:
-                i += 1
-                continue
-            if status.startswith(b"\x01"):
-                break
-            count = 2 if status[:1] in (b"R", b"C") else 1
-            files.extend(_decode_path(raw) for raw in tokens[i + 1 : i + 1 + count])
-            i += 1 + count
-        commits.append(
-            Commit(
-                sha=Sha(text[0]),
-                parents=tuple(Sha(parent) for parent in text[1].split()),
-                author_name=text[2],
-                author_email=text[3],
-                author_date=text[4],
-                committer_name=text[5],
-                committer_email=text[6],
-                committer_date=text[7],
-                subject=text[8],
-                files=tuple(dict.fromkeys(files)),
-            )
-        )
-    return commits
-
-
-def _check_object_name(name: str) -> None:
-    if not name or any(char.isspace() or char == "\0" for char in name):
-        raise ValueError(f"not an object id: {name!r}")
-
-
-# ---------------------------------------------------------------------------
-# the repository
+# The public names of stager.git, wherever they are defined: callers import
+# them from here and need not know how the module is split.
+__all__ = [
+    "DIFF_FLAGS",
+    "GIT_ENV",
+    "MIN_GIT_VERSION",
+    "Commit",
+    "Pending",
+    "Repository",
+    "TreeEntry",
+    "git_env",
+    "parse_git_version",
+    "require_git_version",
+    "tree_after",
+    "tree_before",
+]
+
+# stager.git_write reads its objects back with the same batch parser.
+_parse_batch = parse_batch
 
 
 class Repository:
@@ -481,7 +97,7 @@ class Repository:
                 f"{location} does not exist, so it is not inside a git repository",
                 "run stager inside your project or pass -C PATH",
             )
-        version = None if _version_checked else _start(["version"], None)
+        version = version_probe()
         args = [
             "rev-parse",
             "--path-format=absolute",
@@ -493,8 +109,8 @@ class Repository:
             # Bare repository, or inside a .git folder: there is no top level to show.
             outcome = self._discover(args, location)
         if outcome.returncode != 0:
-            message = _first_line(outcome.stderr)
-            _check_version_once(version)
+            message = first_line(outcome.stderr)
+            check_version_once(version)
             if "not a git repository" in message:
                 raise NotARepository(
                     f"{location} is not inside a git repository",
@@ -502,9 +118,9 @@ class Repository:
                 )
             raise GitError(
                 f"cannot open the git repository at {path}: {message}",
-                _known_fix(message, location),
+                known_fix(message, location),
             )
-        _check_version_once(version)
+        check_version_once(version)
         lines = outcome.stdout.decode("utf-8", "surrogateescape").splitlines()
         self._git_dir = Path(lines[0])
         self._is_bare = lines[1] == "true"
@@ -517,8 +133,8 @@ class Repository:
         self._cwd = self._work_tree or self._git_dir
 
     @staticmethod
-    def _discover(args: Sequence[str], location: Path) -> _Outcome:
-        return _Process(args, location, None, background=False).wait()
+    def _discover(args: Sequence[str], location: Path) -> Outcome:
+        return GitProcess(args, location, None, background=False).wait()
 
     @property
     def git_dir(self) -> Path:
@@ -548,7 +164,7 @@ class Repository:
         A non-zero exit makes ``result()`` raise GitError with git's message.
         ``env`` adds variables, e.g. ``GIT_INDEX_FILE`` for a temporary index.
         """
-        return _start(args, self._cwd, stdin, env)
+        return start_git(args, self._cwd, stdin, env)
 
     def run(
         self,
@@ -560,7 +176,7 @@ class Repository:
         """Run ``git ARGS`` in this repository and return its stdout."""
         outcome = self._call(args, stdin, env)
         if outcome.returncode != 0:
-            raise _failure(args, outcome, self._cwd)
+            raise failure(args, outcome, self._cwd)
         return outcome.stdout
 
     def call(
@@ -583,8 +199,8 @@ class Repository:
         args: Sequence[str],
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
-    ) -> _Outcome:
-        return _Process(args, self._cwd, stdin, background=False, env=env).wait()
+    ) -> Outcome:
+        return GitProcess(args, self._cwd, stdin, background=False, env=env).wait()
 
     # -- refs ------------------------------------------------------------------
 
@@ -646,7 +262,7 @@ class Repository:
         """
         outcome = self._call(["merge-base", "--all", "--end-of-options", base, head])
         if outcome.returncode not in (0, 1):
-            raise _failure(["merge-base", "--all", base, head], outcome, self._cwd)
+            raise failure(["merge-base", "--all", base, head], outcome, self._cwd)
         bases = outcome.stdout.decode("ascii").split()
         base_text, head_text = _short(base), _short(head)
         if names is not None:
@@ -723,7 +339,7 @@ class Repository:
         """``changed_files`` running in the background."""
         copies = ["-C"] if find_copies else []
         args = [
-            *_NO_USER_ATTRIBUTES,
+            *NO_USER_ATTRIBUTES,
             "diff",
             "--raw",
             "--numstat",
@@ -757,7 +373,7 @@ class Repository:
             "--",
         ]
         return self.start(args).map(
-            lambda data: {_decode_path(raw) for raw in data.split(b"\0") if raw}
+            lambda data: {decode_path(raw) for raw in data.split(b"\0") if raw}
         )
 
     def list_tree(self, commit: Sha, paths: Iterable[str] = ()) -> dict[RepoPath, TreeEntry]:
@@ -773,7 +389,7 @@ class Repository:
         """``list_tree`` running in the background."""
         # No "--" after --end-of-options: ls-tree would take it for a path.
         args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, *paths]
-        return self.start(args).map(_parse_ls_tree)
+        return self.start(args).map(parse_ls_tree)
 
     # -- objects -----------------------------------------------------------------
 
@@ -793,10 +409,10 @@ class Repository:
         if not names:
             return Pending.ready({})
         for name in names:
-            _check_object_name(name)
+            check_object_name(name)
         request = "".join(f"{name}\n" for name in names).encode("ascii")
         pending = self.start(["cat-file", "--batch", "--buffer"], stdin=request)
-        return pending.map(partial(_parse_batch, names, missing_ok))
+        return pending.map(partial(parse_batch, names, missing_ok))
 
     def read_path(self, commit: Sha | str, path: str) -> bytes | None:
         """The content of file ``path`` in ``commit``; None when it is absent or not a file."""
@@ -823,7 +439,7 @@ class Repository:
     def commits_async(self, old: Sha, new: Sha) -> Pending[list[Commit]]:
         """``commits`` running in the background."""
         args = [
-            *_NO_USER_ATTRIBUTES,
+            *NO_USER_ATTRIBUTES,
             "log",
             "-z",
             "--topo-order",
@@ -834,12 +450,12 @@ class Repository:
             "--diff-merges=first-parent",
             "--name-status",
             *DIFF_FLAGS,
-            _LOG_FORMAT,
+            LOG_FORMAT,
             "--end-of-options",
             f"{old}..{new}",
             "--",
         ]
-        return self.start(args).map(_parse_log)
+        return self.start(args).map(parse_log)
 
 
 def _short(ref: str) -> str:

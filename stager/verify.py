@@ -10,7 +10,8 @@ says it did):
 (b) **nothing lost** — stacked: the last tree is head's tree except those
     rewrites; independent: every changed path is in exactly one phase, with
     head's blob; ``--onto``: the last tree is ``git merge-tree --write-tree
-    REF HEAD`` except those rewrites;
+    REF HEAD`` except those rewrites (head's revision files that REF already
+    has taken as REF has them re-chained);
 (c) **alembic** — each phase's revision graph has as many heads as the
     base's, no dangling parent, no cycle, and no parent that differs from the
     previous phase's;
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.analysis import Analysis
-from stager.build.alembic import GraphReader, check_graph, onto_parents
+from stager.build.alembic import GraphReader, check_graph, onto_parents, ref_parents
 from stager.build.model import Layout, parse_trailer
 from stager.build.refs import branch_name, read_record
 from stager.build.targets import assign_paths, rechains
@@ -151,15 +152,9 @@ class _Verifier:
         self.base_renames: dict[RepoPath, RepoPath] = {}
         # --onto: each changed path's node in the merge of REF and head (None: conflicts)
         self.onto_nodes: dict[RepoPath, Node | None] | None = None
+        # --onto: what REF merges (head, or head with REF's versions of merged revisions)
+        self.onto_head = analysis.refs.head
         if layout.onto is not None:
-            merged = writer.merge_tree(layout.start, analysis.refs.head)
-            if not merged.conflicts:
-                self.onto_nodes = {
-                    path: new
-                    for path, (_, new) in diff_entries(
-                        repo, layout.start, merged.tree, env=writer.env
-                    ).items()
-                }
             self.base_graph = GraphReader(repo).graph(repo.list_tree(layout.start))
             mapping = onto_parents(
                 analysis.migrations.base, self.base_graph, layout.onto, analysis.migrations.head
@@ -173,10 +168,56 @@ class _Verifier:
                 phases,
                 analysis.migrations,
                 mapping,
-                set(self.base_graph.files) if layout.onto is not None else (),
+                ref_parents(self.base_graph) if layout.onto is not None else None,
             )
         }
         self.graphs = GraphReader(repo)
+        if layout.onto is not None:
+            self.onto_head = self._merged_head(layout.start)
+            merged = writer.merge_tree(layout.start, self.onto_head)
+            if not merged.conflicts:
+                self.onto_nodes = {
+                    path: new
+                    for path, (_, new) in diff_entries(
+                        repo, layout.start, merged.tree, env=writer.env
+                    ).items()
+                }
+
+    def _merged_head(self, ref: Sha) -> Sha:
+        """Head as --onto REF merges it: a revision REF already has in its re-chained form.
+
+        Once a phase merged, REF has the branch's revision files as that phase
+        re-chained them; head's own versions would conflict with them (add/add).
+        The commit is written into the verification's throw-away quarantine.
+        """
+        head = self.analysis.refs.head
+        files = self.base_graph.files
+        entries: list[tuple[RepoPath, str, Sha]] = []
+        for path, parents in self.rechained.items():
+            current = self.analysis.migrations.by_path.get(path)
+            node = self.head_nodes.get(path)
+            if current is None or current.revision not in files or node is None:
+                continue
+            try:
+                source = relink(self.writer.read_blob(node[1]), parents).source
+            except RelinkError:
+                continue  # left as head has it: the merge shows the difference
+            entries.append((path, node[0], self.writer.add_object("blob", source)))
+        if not entries:
+            return head
+        self.writer.flush()
+        with self.writer.temporary_index() as index:
+            index.read_tree(self.writer.tree_of(head))
+            index.update_entries(entries)
+            tree = index.write_tree()
+        who = "stager <stager@localhost> 0 +0000"
+        text = (
+            f"tree {tree}\nparent {head}\nauthor {who}\ncommitter {who}\n\n"
+            f"head, as {ref} merges it\n"
+        )
+        commit = self.writer.add_object("commit", text.encode())
+        self.writer.flush()
+        return commit
 
     # -- (a) plan ----------------------------------------------------------------
 
@@ -475,7 +516,7 @@ def _lossless(
         if layout.layout is Layout.INDEPENDENT:
             return verifier.lossless_independent(diffs)
         return verifier.lossless_stacked(tips[numbers[-1]], verifier.writer.tree_of(head), "head")
-    merged = verifier.writer.merge_tree(layout.start, head)
+    merged = verifier.writer.merge_tree(layout.start, verifier.onto_head)
     if merged.conflicts:
         paths = ", ".join(conflict.path for conflict in merged.conflicts[:_SHOWN])
         return CheckResult(

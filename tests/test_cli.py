@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -238,3 +239,80 @@ def test_empty_branch_says_there_is_nothing_to_analyze(branch: GitRepo) -> None:
         ).stdout
     )
     assert data["files"] == [] and any("no changes" in w for w in data["warnings"])
+
+
+def test_help_names_the_global_options_as_the_docs_do() -> None:
+    """`stager --help` says `-C PATH` (as README and git do) and lists whole summaries."""
+    result = invoke("--help")
+    assert result.exit_code == 0
+    assert "-C PATH" in result.stdout
+    commands = result.stdout.split("Commands:", 1)[1]
+    assert "..." not in commands, commands
+    names = [line.split()[0] for line in commands.strip().splitlines()]
+    assert names == sorted(stager.cli.cli.commands)
+
+
+def test_every_command_documents_its_options_in_help() -> None:
+    """Every option of every command has a help line (what --help shows a newcomer)."""
+    for name, command in stager.cli.cli.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, (name, param.name)
+
+
+DOC_PAGE = {
+    "analyze": "getting-started.md",
+    "plan": "plan.md",
+    "split": "split.md",
+    "verify": "split.md",
+    "open-pr": "open-pr.md",
+    "lint": "rules.md",
+}
+
+
+def test_every_option_is_in_the_command_docs_page() -> None:
+    """A newcomer reads the command's page in docs/: every option of the command is there."""
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    missing = []
+    for name, page in DOC_PAGE.items():
+        text = (docs / page).read_text(encoding="utf-8")
+        for param in stager.cli.cli.commands[name].params:
+            if isinstance(param, click.Option) and param.name != "help":
+                flags = [
+                    flag for flag in param.opts + param.secondary_opts if flag.startswith("--")
+                ]
+                if not any(flag in text for flag in flags):
+                    missing.append(f"{name} {flags[0]} in docs/{page}")
+    assert not missing, missing
+
+
+def test_empty_branch_against_a_default_base_suggests_base(branch: GitRepo) -> None:
+    """origin/HEAD can point at the feature branch itself (a clone of a clone): say so."""
+    branch.git("update-ref", "refs/remotes/origin/feature", "feature")
+    branch.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/feature")
+    result = invoke("-C", str(branch.path), "analyze")
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stdout.split())
+    assert "nothing to analyze" in warning
+    assert "origin/HEAD is the default base" in warning and "--base" in warning
+
+
+def test_relative_paths_are_relative_to_dash_c(
+    branch: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like `git -C`: --rules, --output, --write and --plan name files inside PATH."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    branch.write("custom.toml", 'extends = "default"\n[stager]\nbase = "main"\n')
+    where = str(branch.path)
+    result = invoke("-C", where, "--rules", "custom.toml", "analyze", "-o", "a.json")
+    assert result.exit_code == 0, result.output
+    assert (branch.path / "a.json").is_file()
+    result = invoke("-C", where, "plan", "--base", "main", "--write", "p.toml", "-o", "p.txt")
+    assert result.exit_code == 0, result.output
+    assert (branch.path / "p.toml").is_file() and (branch.path / "p.txt").is_file()
+    result = invoke("-C", where, "split", "--all", "--dry-run", "--plan", "p.toml")
+    assert result.exit_code == 0, result.output
+    assert list(elsewhere.iterdir()) == []

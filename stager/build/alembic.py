@@ -179,3 +179,10 @@ def onto_parents(
         if later:
             mapping[head] = later[0]
     return mapping
+
+
+def ref_parents(graph: RevisionGraph | None) -> dict[Revision, tuple[Revision, ...]]:
+    """Each revision of --onto REF's graph → its parents there (empty without --onto)."""
+    if graph is None:
+        return {}
+    return {revision: file.down_revisions for revision, file in graph.files.items()}

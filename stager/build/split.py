@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from stager.analysis import Analysis
-from stager.build.alembic import GraphReader, check_plan, onto_parents
+from stager.build.alembic import GraphReader, check_plan, onto_parents, ref_parents
 from stager.build.cherry_pick import Recipe, ReplayConflict, recipes, simulate, versions
 from stager.build.messages import patch_message
 from stager.build.model import (
@@ -37,7 +37,7 @@ from stager.build.refs import (
     write_record,
 )
 from stager.build.targets import PhaseTarget, phase_targets, relink_versions
-from stager.build.trees import TreeModel
+from stager.build.trees import PathClash, TreeModel
 from stager.errors import StagerError
 from stager.git import Repository
 from stager.git_history import (
@@ -167,7 +167,7 @@ def split_branch(
                 plan,
                 analysis.migrations,
                 mapping,
-                set(onto_graph.files) if onto_graph is not None else (),
+                ref_parents(onto_graph),
             )
         }
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
@@ -178,6 +178,7 @@ def split_branch(
             for target, _ in chain
             for rewrite in target.rewrites
             if rewrite.reason == "onto"
+            and (onto_graph is None or rewrite.revision not in onto_graph.files)
         ]
         total = max(phase.number for phase in plan)  # "stage N of M": numbers are the rules'
         specs = _specs(writer, chain, options, stacked, merge_base, head, total)
@@ -246,55 +247,84 @@ def _specs(
         history = first_parent_history(writer.repo, merge_base, head)
     specs: list[_Spec] = []
     parent_tree = base_tree
-    for target, prerequisite in chain:
-        start_tree = parent_tree if stacked else base_tree
-        planned = model.build(start_tree, target.changes)
-        strategy, note, made = Strategy.PATCH, "patch (--strategy patch)", None
-        if options.strategy is not Strategy.PATCH:
-            outcome = simulate(history, target)
-            if isinstance(outcome, ReplayConflict):
-                if options.strategy is Strategy.CHERRY_PICK:
-                    raise StagerError(
-                        f"{_label(target.phase)} cannot be cherry-picked: {outcome.describe()}; "
-                        "nothing was written",
-                        "use --strategy patch (the phase's changes as one patch) or "
-                        "--strategy auto (patch only where cherry-pick cannot work)",
-                    )
-                note = f"patch: cherry-pick would stop at {outcome.describe()}"
-            else:
-                paths = [rewrite.path for rewrite in target.rewrites]
-                relinked = relink_versions(writer, target.rewrites, versions(outcome, paths))
-                made = recipes(model, outcome, target, start_tree, relinked, total)
-                end = made[-1].tree if made else start_tree
-                if end != planned:
+    current: PhaseTarget | None = None
+    try:
+        for target, prerequisite in chain:
+            current = target
+            start_tree = parent_tree if stacked else base_tree
+            planned = model.build(start_tree, target.changes)
+            strategy, note, made = Strategy.PATCH, "patch (--strategy patch)", None
+            if options.strategy is not Strategy.PATCH:
+                outcome = simulate(history, target)
+                if isinstance(outcome, ReplayConflict):
                     if options.strategy is Strategy.CHERRY_PICK:
                         raise StagerError(
-                            f"{_label(target.phase)}: the replayed commits do not reproduce the "
-                            "planned tree; nothing was written",
-                            "use --strategy patch or --strategy auto",
+                            f"{_label(target.phase)} cannot be cherry-picked: "
+                            f"{outcome.describe()}; nothing was written",
+                            "use --strategy patch (the phase's changes as one patch) or "
+                            "--strategy auto (patch only where cherry-pick cannot work)",
                         )
-                    made, note = None, "patch: the replayed commits do not reproduce the phase"
+                    note = f"patch: cherry-pick would stop at {outcome.describe()}"
                 else:
-                    strategy = Strategy.CHERRY_PICK
-                    count = f"{len(made)} commit{'s' if len(made) != 1 else ''}"
-                    note = f"cherry-pick: {count} replayed, giving exactly the planned tree"
-        message = patch_message(
-            target.phase,
-            total,
-            files=len(target.paths),
-            head=head,
-            merge_base=merge_base,
-            rewrites=target.rewrites,
-        )
-        patch = Recipe(planned, message, None, None)
-        if made is None:
-            model.flush()  # git reads the parent tree into the temporary index
-            tree = apply_phase(writer, start_tree, target, merge_base, head)
-            check_planned(tree, planned, target)
-            made = [patch]
-        specs.append(_Spec(target, strategy, note, tuple(made), planned, prerequisite, patch))
-        parent_tree = planned
+                    paths = [rewrite.path for rewrite in target.rewrites]
+                    relinked = relink_versions(writer, target.rewrites, versions(outcome, paths))
+                    made = recipes(model, outcome, target, start_tree, relinked, total)
+                    end = made[-1].tree if made else start_tree
+                    if end != planned:
+                        if options.strategy is Strategy.CHERRY_PICK:
+                            raise StagerError(
+                                f"{_label(target.phase)}: the replayed commits do not "
+                                "reproduce the planned tree; nothing was written",
+                                "use --strategy patch or --strategy auto",
+                            )
+                        made, note = None, "patch: the replayed commits do not reproduce the phase"
+                    else:
+                        strategy = Strategy.CHERRY_PICK
+                        count = f"{len(made)} commit{'s' if len(made) != 1 else ''}"
+                        note = f"cherry-pick: {count} replayed, giving exactly the planned tree"
+            message = patch_message(
+                target.phase,
+                total,
+                files=len(target.paths),
+                head=head,
+                merge_base=merge_base,
+                rewrites=target.rewrites,
+            )
+            patch = Recipe(planned, message, None, None)
+            if made is None:
+                model.flush()  # git reads the parent tree into the temporary index
+                tree = apply_phase(writer, start_tree, target, merge_base, head)
+                check_planned(tree, planned, target)
+                made = [patch]
+            specs.append(_Spec(target, strategy, note, tuple(made), planned, prerequisite, patch))
+            parent_tree = planned
+    except PathClash as clash:
+        assert current is not None  # raised while building a phase
+        raise _clash_error(current, clash, [item for item, _ in chain]) from None
     return specs
+
+
+def _clash_error(
+    target: PhaseTarget, clash: PathClash, targets: Sequence[PhaseTarget]
+) -> StagerError:
+    """A phase that would hold a file and a folder of the same name: refuse, naming both."""
+    inside = f"{clash.path}/"
+    owners = sorted(
+        {
+            f"{path} ({_label(other.phase)})"
+            for other in targets
+            for path in other.paths
+            if path == clash.path or path.startswith(inside)
+        }
+    )
+    shown = ", ".join(owners[:6]) + (f" and {len(owners) - 6} more" if len(owners) > 6 else "")
+    return StagerError(
+        f"{_label(target.phase)} cannot be built: {clash.path} would be a file and a folder "
+        f"at once (the branch replaces one by the other, and the plan splits that change: "
+        f"{shown}); nothing was written",
+        f"put {clash.path} and every path under it in the same phase "
+        "(edit stager-plan.toml or the [[phase]] rules)",
+    )
 
 
 def _write_chain(

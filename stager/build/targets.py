@@ -8,7 +8,7 @@ the split lossless, so a plan that leaves one out is refused here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.build.model import Rewrite
@@ -120,14 +120,16 @@ def rechains(
     phases: Sequence[Phase],
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
-    on_ref: Collection[Revision] = (),
+    on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
 ) -> list[Rechain]:
     """Migrations whose ``down_revision`` in the split differs from head's file.
 
     ``onto_parents`` maps a merge-base head to the --onto REF head that
     replaces it as a parent; ``on_ref`` are the revisions REF already has,
-    left as they are (an earlier phase that was merged keeps its parents).
+    with their parents there: they are left as REF has them (an earlier phase
+    that was merged keeps the parents it was merged with, re-chained or not).
     """
+    on_ref = on_ref or {}
     found: list[Rechain] = []
     for phase in phases:
         for planned in phase.migrations:
@@ -140,7 +142,12 @@ def rechains(
                 )
             wanted = tuple(planned.down_revision)
             reason = "plan"
-            if onto_parents and current.revision not in on_ref:
+            if current.revision in on_ref:
+                # Head's file would give REF a second version of a merged revision.
+                merged = tuple(on_ref[current.revision])
+                if merged != wanted:
+                    wanted, reason = merged, "onto"
+            elif onto_parents:
                 moved = tuple(onto_parents.get(parent, parent) for parent in wanted)
                 if moved != wanted:
                     wanted, reason = moved, "onto"
@@ -155,7 +162,7 @@ def phase_targets(
     phases: Sequence[Phase],
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
-    on_ref: Collection[Revision] = (),
+    on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
 ) -> list[PhaseTarget]:
     """Every phase's target, with re-chained revision files written as new blobs."""
     taken = assign_paths(files, phases)

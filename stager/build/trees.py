@@ -54,6 +54,18 @@ def _order(item: tuple[bytes, _Entry]) -> bytes:
     return item[1][2]
 
 
+class PathClash(Exception):
+    """A path would be a file and a folder at once in the tree being built."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _clash(prefix: bytes, name: bytes) -> PathClash:
+    return PathClash((prefix + name).decode("utf-8", "surrogateescape"))
+
+
 class TreeModel:
     """Builds trees from a base tree and path changes; ``flush`` writes them."""
 
@@ -98,26 +110,41 @@ class TreeModel:
         """The tree ``base`` with ``changes`` (None deletes a path) applied; not yet written."""
         if not changes:
             return base
-        built = self._apply(base, _group(changes))
+        built = self._apply(base, _group(changes), b"")
         if built is None:  # every file deleted: git reads the empty tree, a commit needs it written
             return self.writer.add_object("tree", b"")
         return built
 
-    def _apply(self, tree: Sha | None, changes: _Changes) -> Sha | None:
+    def _apply(self, tree: Sha | None, changes: _Changes, prefix: bytes) -> Sha | None:
+        """Raises ``PathClash`` rather than let a file and a folder replace each other.
+
+        A name is one entry: a file deleted where a folder is (or a folder's
+        files changed where a file is) would silently drop the other, with
+        everything in it. Deletions go first, then folders, then files, so
+        that one change set may replace a file by a folder or the reverse.
+        """
         listing = dict(self._listing(tree)) if tree is not None else {}
         for name, node in changes.files.items():
             if node is None:
+                current = listing.get(name)
+                if current is not None and current[0] == TREE_MODE:
+                    raise _clash(prefix, name)
                 listing.pop(name, None)
-            else:
-                listing[name] = _entry(name, *node)
         for name, sub in changes.folders.items():
             current = listing.get(name)
-            is_tree = current is not None and current[0] == TREE_MODE
-            built = self._apply(current[1] if is_tree and current else None, sub)
+            if current is not None and current[0] != TREE_MODE:
+                raise _clash(prefix, name)
+            built = self._apply(current[1] if current else None, sub, prefix + name + b"/")
             if built is not None:
                 listing[name] = _entry(name, TREE_MODE, built)
-            elif is_tree:
+            elif current is not None:
                 listing.pop(name)  # a folder left empty disappears, as in git
+        for name, node in changes.files.items():
+            if node is not None:
+                current = listing.get(name)
+                if current is not None and current[0] == TREE_MODE:
+                    raise _clash(prefix, name)
+                listing[name] = _entry(name, *node)
         if not listing:
             return None
         # Listings keep git's order but for what changed: sorting them is almost free.

@@ -34,8 +34,20 @@ def run(options: AnalyzeOptions) -> int:
         Repository(options.repo_path), options.base, options.head, options.rules_path
     )
     emit(analysis, options.output_format, options.output)
-    if options.fail_on is not None and analysis.findings_at_or_above(options.fail_on):
-        return EXIT_FINDINGS
+    if options.output is not None:
+        print(f"wrote {options.output}", file=sys.stderr)
+    if options.fail_on is not None:
+        failing = analysis.findings_at_or_above(options.fail_on)
+        if failing:
+            # A CI log should say why the job failed, whatever --format and --output say.
+            level = options.fail_on.label
+            noun = "finding" if len(failing) == 1 else "findings"
+            print(
+                f"stager: {len(failing)} {noun} at or above {level} (--fail-on {level}): "
+                f"exit {EXIT_FINDINGS}",
+                file=sys.stderr,
+            )
+            return EXIT_FINDINGS
     return 0
 
 

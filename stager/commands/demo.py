@@ -20,8 +20,11 @@ from stager.verify import verify_split
 REPORT_NAME = "stager-report.md"
 
 
-def run(directory: Path | None) -> int:
-    """Write the demo repository (to a new temp folder by default), analyze it, say what next."""
+def run(directory: Path | None, rules_path: Path | None = None) -> int:
+    """Write the demo repository (to a new temp folder by default), analyze it, say what next.
+
+    ``rules_path`` (``stager --rules FILE demo``) tries a project's rules on the demo.
+    """
     console = Console(highlight=False)
     target = directory or Path(tempfile.mkdtemp(prefix="stager-demo-")) / "fuel-credits"
     demo = build_demo_repository(target)
@@ -31,7 +34,7 @@ def run(directory: Path | None) -> int:
         " (checked out)\n"
     )
     repo = Repository(demo.path)
-    analysis = analyze_branch(repo, demo.base_branch, demo.head_branch, None)
+    analysis = analyze_branch(repo, demo.base_branch, demo.head_branch, rules_path)
     render_terminal(analysis, console)
     report = demo.path.parent / f"{demo.path.name}-{REPORT_NAME}"
     report.write_text(render_markdown(analysis), encoding="utf-8")
@@ -48,10 +51,12 @@ def run(directory: Path | None) -> int:
         "  stager analyze --format json      # every file, migration and finding, for scripts\n"
         "  stager analyze --fail-on high     # exit 4 when a high-risk finding exists (for CI)\n"
         "  git log --oneline stage/2-data    # a phase branch: its commits on the previous one\n"
-        "  stager verify --check 'CMD'       # also run your tests in each phase\n"
+        "  stager verify --check 'python3 -m compileall -q backend'  # your tests, per phase\n"
         "  stager open-pr --all --dry-run    # the pull requests it would open, without network\n"
         "  stager split --undo               # remove the phase branches again\n"
     )
+    if rules_path is not None:
+        console.print(f"  (add --rules {rules_path.resolve()} after `stager` to use your rules)")
     return 0
 
 

@@ -120,27 +120,26 @@ class PyGithubClient:
     # -- GitHubApi -------------------------------------------------------------
 
     def find_open_pull(self, head: str) -> PullRequest | None:
-        owner = self._target.repo.owner
-
-        def find() -> PullRequest | None:
-            for pull in self._repo.get_pulls(state="open", head=f"{owner}:{head}"):
-                same_repo = pull.head.repo is None or pull.head.repo.full_name == str(
-                    self._target.repo
-                )
-                if pull.head.ref == head and same_repo:
-                    return self._remember(pull)
-            return None
-
-        return self._call(f"look for the open pull request of {head!r}", find)
+        return self._find_pull(head, f"look for the open pull request of {head!r}", state="open")
 
     def find_closed_pull(self, head: str) -> PullRequest | None:
+        return self._find_pull(
+            head,
+            f"look for a closed pull request of {head!r}",
+            state="closed",
+            sort="updated",
+            direction="desc",
+        )
+
+    def _find_pull(self, head: str, action: str, **query: str) -> PullRequest | None:
+        """The first pull request ``query`` lists whose head is branch ``head`` of this repository.
+
+        A head repository that no longer exists (None) counts as this one.
+        """
         owner = self._target.repo.owner
 
         def find() -> PullRequest | None:
-            pulls = self._repo.get_pulls(
-                state="closed", head=f"{owner}:{head}", sort="updated", direction="desc"
-            )
-            for pull in pulls:
+            for pull in self._repo.get_pulls(head=f"{owner}:{head}", **query):
                 same_repo = pull.head.repo is None or pull.head.repo.full_name == str(
                     self._target.repo
                 )
@@ -148,7 +147,7 @@ class PyGithubClient:
                     return self._remember(pull)
             return None
 
-        return self._call(f"look for a closed pull request of {head!r}", find)
+        return self._call(action, find)
 
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool

@@ -6,16 +6,50 @@ Every ``op.<name>(...)`` call of ``upgrade()`` and ``downgrade()`` becomes an
 connection of ``op.get_bind()``. Literal SQL is classified by
 :mod:`stager.migrations.sql`; SQL built at run time is *opaque* (``sql``
 None), which :func:`classify_kind` treats as a data change.
+
+This module walks the code; what a call's arguments name is read by
+:mod:`~stager.migrations.op_arguments`, the SQL an ``execute`` runs by
+:mod:`~stager.migrations.executed_sql`, and the migration's kind is decided by
+:mod:`~stager.migrations.kinds`.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from stager.migrations.model import MigrationKind, Operation
-from stager.migrations.sql import UNPARSABLE, parse_statements, statement_kinds
+from stager.migrations.executed_sql import call_literals, literal_sql, record_statements, sql_target
+from stager.migrations.kinds import classify_kind, operation_kind, sql_kind
+from stager.migrations.model import Operation
+from stager.migrations.op_arguments import (
+    DEFAULT_SPEC,
+    SPECS,
+    Spec,
+    call_argument,
+    column_details,
+    column_names,
+    enum_type,
+    keyword_details,
+    last_line,
+    name_of,
+    referenced_tables,
+    root_name,
+    string_constant,
+    strings_in,
+    table_enums,
+    table_name,
+)
+
+# Callers import these from here; they live with the code they belong to.
+__all__ = [
+    "FUNCTIONS",
+    "classify_kind",
+    "enum_type",
+    "extract_operations",
+    "literal_sql",
+    "operation_kind",
+    "sql_kind",
+]
 
 FUNCTIONS = ("upgrade", "downgrade")
 
@@ -34,74 +68,6 @@ _NOT_OPERATIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """Where an ``op.<name>`` call keeps its table and columns.
-
-    Positions are those of ``op``; on a ``batch_op`` receiver the table
-    argument is absent, so every later position shifts down by one.
-    """
-
-    table: int | None = 0
-    table_kw: str = "table_name"
-    columns: int | None = None
-    columns_kw: str = ""
-    columns_form: str = "name"  # name | names | object | objects
-    named: bool = False  # first argument is an index/constraint name
-
-
-_SPECS: dict[str, _Spec] = {
-    "create_table": _Spec(columns=1, columns_form="objects"),
-    "drop_table": _Spec(),
-    "rename_table": _Spec(table_kw="old_table_name"),
-    "add_column": _Spec(columns=1, columns_kw="column", columns_form="object"),
-    "drop_column": _Spec(columns=1, columns_kw="column_name"),
-    "alter_column": _Spec(columns=1, columns_kw="column_name"),
-    "create_index": _Spec(
-        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
-    ),
-    "drop_index": _Spec(table=1, named=True),
-    "create_foreign_key": _Spec(
-        table=1,
-        table_kw="source_table",
-        columns=3,
-        columns_kw="local_cols",
-        columns_form="names",
-        named=True,
-    ),
-    "create_unique_constraint": _Spec(
-        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
-    ),
-    "create_primary_key": _Spec(
-        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
-    ),
-    "create_check_constraint": _Spec(table=1, named=True),
-    "create_exclude_constraint": _Spec(table=1, named=True),
-    "drop_constraint": _Spec(table=1, named=True),
-    "execute": _Spec(table=None),
-}
-_DEFAULT_SPEC = _Spec()
-
-# Keyword arguments worth keeping (as source text) for later risk rules.
-_DETAIL_KEYWORDS = frozenset(
-    {
-        "nullable",
-        "type_",
-        "server_default",
-        "new_column_name",
-        "existing_type",
-        "existing_nullable",
-        "existing_server_default",
-        "postgresql_using",
-        "unique",
-        "postgresql_concurrently",
-        "postgresql_not_valid",
-        "schema",
-        "referent_table",
-        "new_table_name",
-    }
-)
-
 # Nodes that never contain a call: not worth a recursive visit.
 _LEAVES = (
     ast.Constant,
@@ -117,15 +83,7 @@ _LEAVES = (
     ast.ImportFrom,
 )
 
-_TEXT_WRAPPERS = frozenset({"text", "DDL"})
-_FILTERS = frozenset({"where", "filter", "filter_by"})
-_ENUM_TYPES = frozenset({"Enum", "ENUM"})
-# Keywords of an added sa.Column that change what ADD COLUMN costs or checks.
-_COLUMN_KEYWORDS = frozenset(
-    {"nullable", "server_default", "primary_key", "unique", "type_", "server_onupdate"}
-)
-_TEXT_MODIFIERS = frozenset({"bindparams", "execution_options", "columns"})
-_DML_BUILDERS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
+
 _ORM_WRITES = frozenset(
     {
         "add",
@@ -137,270 +95,6 @@ _ORM_WRITES = frozenset(
         "bulk_update_mappings",
     }
 )
-
-
-def _string(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _root_name(node: ast.expr) -> str | None:
-    """``session`` for ``session.query(X).filter(...).update``."""
-    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _name_of(func: ast.expr) -> str | None:
-    """``text`` for ``text``, ``sa.text`` and ``sqlalchemy.sql.text``."""
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def literal_sql(node: ast.expr) -> str | None:
-    """The SQL text of ``node`` when it is written literally, else None (opaque).
-
-    Literal: a string constant, adjacent or ``+``-joined constants, an f-string
-    without placeholders, and those wrapped in ``text(...)``/``sa.text(...)``.
-    Variables, ``%``, ``.format`` and f-strings with placeholders are opaque.
-    """
-    if isinstance(node, ast.Constant):
-        return node.value if isinstance(node.value, str) else None
-    if isinstance(node, ast.JoinedStr):
-        parts = [_string(value) for value in node.values]
-        return None if any(part is None for part in parts) else "".join(p or "" for p in parts)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = literal_sql(node.left), literal_sql(node.right)
-        return None if left is None or right is None else left + right
-    if isinstance(node, ast.Call):
-        name = _name_of(node.func)
-        if name in _TEXT_WRAPPERS and node.args:
-            return literal_sql(node.args[0])
-        if name in _TEXT_MODIFIERS and isinstance(node.func, ast.Attribute):
-            return literal_sql(node.func.value)
-    return None
-
-
-def _builder_statement(node: ast.expr) -> str | None:
-    """``INSERT`` for ``table.insert().values(...)`` or ``sa.insert(t)``; None otherwise."""
-    while isinstance(node, ast.Call):
-        name = _name_of(node.func)
-        if name in _DML_BUILDERS:
-            return _DML_BUILDERS[name]
-        if not isinstance(node.func, ast.Attribute):
-            return None
-        node = node.func.value
-    return None
-
-
-def _table_name(node: ast.expr | None, tables: dict[str, str]) -> str | None:
-    """A table name: a string, ``sa.table("t")``/``Table("t")``, or a name bound to one."""
-    if node is None:
-        return None
-    text = _string(node)
-    if text is not None:
-        return text
-    if isinstance(node, ast.Call) and _name_of(node.func) in {"table", "Table"} and node.args:
-        return _string(node.args[0])
-    if isinstance(node, ast.Name):
-        return tables.get(node.id)
-    return None
-
-
-def _column_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Call) and _name_of(node.func) in {"Column", "column"} and node.args:
-        return _string(node.args[0])
-    return None
-
-
-def _unwrap_f(node: ast.expr) -> ast.expr:
-    """``op.f("ix_name")`` names an index exactly as written: read through it."""
-    if isinstance(node, ast.Call) and _name_of(node.func) == "f" and node.args:
-        return node.args[0]
-    return node
-
-
-def _argument(call: ast.Call, position: int | None, keyword: str) -> ast.expr | None:
-    if position is not None and position < len(call.args):
-        argument = call.args[position]
-        return None if isinstance(argument, ast.Starred) else argument
-    for kw in call.keywords:
-        if kw.arg == keyword and keyword:
-            return kw.value
-    return None
-
-
-def _columns(call: ast.Call, spec: _Spec, position: int | None) -> tuple[str, ...]:
-    if position is None:
-        return ()
-    if spec.columns_form == "objects":
-        names = (_column_name(arg) for arg in call.args[position:])
-        return tuple(name for name in names if name)
-    node = _argument(call, position, spec.columns_kw)
-    if node is None:
-        return ()
-    if spec.columns_form == "object":
-        name = _column_name(node)
-        return (name,) if name else ()
-    if spec.columns_form == "names" and isinstance(node, ast.List | ast.Tuple):
-        strings = (_string(element) for element in node.elts)
-        return tuple(s for s in strings if s is not None)
-    name = _string(node)
-    return (name,) if name is not None else ()
-
-
-def _details(call: ast.Call, spec: _Spec, batch: bool) -> dict[str, str]:
-    details: dict[str, str] = {}
-    if batch:
-        details["batch"] = "true"
-    if spec.named and call.args:
-        name = _string(_unwrap_f(call.args[0]))
-        if name is not None:
-            details["name"] = name
-    for kw in call.keywords:
-        if kw.arg in _DETAIL_KEYWORDS:
-            value = kw.value
-            if isinstance(value, ast.Constant):
-                details[kw.arg] = value.value if isinstance(value.value, str) else repr(value.value)
-            else:
-                details[kw.arg] = ast.unparse(value)
-    return details
-
-
-def _with_sql(operation_details: dict[str, str], sql: str | None, node: ast.expr | None) -> None:
-    """Record the statement kinds of an ``execute``: from its SQL, or from a SQL builder."""
-    if sql is not None:
-        operation_details["statements"] = ",".join(statement_kinds(sql))
-    elif node is not None:
-        statement = _builder_statement(node)
-        if statement:
-            operation_details["statements"] = statement
-            if statement in {"UPDATE", "DELETE"}:
-                operation_details["where"] = "true" if _builder_filters(node) else "false"
-
-
-def _sql_target(sql: str | None) -> tuple[str | None, tuple[str, ...]]:
-    """The one table (and its columns) literal SQL changes, for the JSON; None when several."""
-    if sql is None:
-        return None, ()
-    statements = parse_statements(sql)  # parsed (and cached) for the statement kinds already
-    tables = {statement.table for statement in statements if statement.table}
-    if len(tables) != 1:
-        return None, ()
-    columns = (column for statement in statements for column in statement.columns)
-    return tables.pop(), tuple(dict.fromkeys(columns))
-
-
-def _builder_filters(node: ast.expr) -> bool:
-    """True when a builder chain (``t.update().where(...)``) restricts its rows."""
-    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr in _FILTERS:
-            return True
-        node = node.func.value
-    return False
-
-
-def _end(call: ast.expr) -> int:
-    return call.end_lineno or call.lineno
-
-
-def _strings_in(node: ast.AST | None) -> frozenset[str]:
-    """String constants anywhere below ``node`` (rows, ``.values(...)``, bind parameters)."""
-    if node is None or isinstance(node, ast.Constant):
-        return frozenset()
-    return frozenset(
-        child.value
-        for child in ast.walk(node)
-        if isinstance(child, ast.Constant) and isinstance(child.value, str)
-    )
-
-
-def _call_literals(call: ast.Call, statement: ast.expr | None) -> frozenset[str]:
-    """Values an ``execute`` passes besides plain literal SQL (builders, bind parameters)."""
-    if isinstance(statement, ast.Constant | ast.JoinedStr | ast.BinOp) and len(call.args) < 2:
-        return frozenset()
-    return _strings_in(call)
-
-
-def enum_type(node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
-    """``(name, values)`` of ``sa.Enum("a", "b", name="t")``/``postgresql.ENUM(...)``, else None."""
-    if not (isinstance(node, ast.Call) and _name_of(node.func) in _ENUM_TYPES):
-        return None
-    name = None
-    for keyword in node.keywords:
-        if keyword.arg == "name":
-            name = _string(keyword.value)
-        elif (
-            keyword.arg == "create_type"
-            and isinstance(keyword.value, ast.Constant)
-            and keyword.value.value is False
-        ):
-            return None  # the type exists already: nothing is created
-    values = tuple(value for value in (_string(arg) for arg in node.args) if value is not None)
-    return name, values
-
-
-def _column_details(node: ast.expr | None, details: dict[str, str]) -> None:
-    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys."""
-    if not (isinstance(node, ast.Call) and _name_of(node.func) in {"Column", "column"}):
-        return
-    for position, argument in enumerate(node.args[1:], start=1):
-        called = _name_of(argument.func) if isinstance(argument, ast.Call) else None
-        if called == "ForeignKey":
-            details["foreign_key"] = "True"
-        elif called in {"Identity", "Computed"}:
-            details[called.lower()] = ast.unparse(argument)
-        elif position == 1:
-            details["type_"] = ast.unparse(argument)
-            enum = enum_type(argument)
-            if enum is not None and enum[0]:
-                details["enums"] = enum[0]
-    for keyword in node.keywords:
-        if keyword.arg in _COLUMN_KEYWORDS:
-            value = keyword.value
-            if isinstance(value, ast.Constant):
-                text = value.value if isinstance(value.value, str) else repr(value.value)
-            else:
-                text = ast.unparse(value)
-            details["type_" if keyword.arg == "type_" else keyword.arg] = text
-
-
-def _table_enums(call: ast.Call) -> str | None:
-    """Enum types ``create_table`` creates with its columns, comma-separated."""
-    names = []
-    for argument in call.args[1:]:
-        if isinstance(argument, ast.Call) and len(argument.args) > 1:
-            enum = enum_type(argument.args[1])
-            if enum is not None and enum[0]:
-                names.append(enum[0])
-    return ",".join(names) or None
-
-
-def _referenced_tables(call: ast.Call) -> str | None:
-    """The tables ``create_table``'s foreign keys point at (``ForeignKey("users.id")``).
-
-    Creating the table takes a SHARE ROW EXCLUSIVE lock on each of them.
-    """
-    names: list[str] = []
-    for node in ast.walk(call):
-        if not (isinstance(node, ast.Call) and _name_of(node.func) in _FOREIGN_KEYS):
-            continue
-        targets = node.args[0] if _name_of(node.func) == "ForeignKey" else None
-        if _name_of(node.func) == "ForeignKeyConstraint" and len(node.args) > 1:
-            targets = node.args[1]
-        items = targets.elts if isinstance(targets, ast.List | ast.Tuple) else [targets]
-        for item in items:
-            text = _string(item) if item is not None else None
-            if text and "." in text:
-                names.append(text.rsplit(".", 1)[0])
-    return ",".join(dict.fromkeys(names)) or None
-
-
-_FOREIGN_KEYS = frozenset({"ForeignKey", "ForeignKeyConstraint"})
 
 
 class _Extractor:
@@ -454,7 +148,7 @@ class _Extractor:
         elif isinstance(node, ast.With):
             if any(
                 isinstance(item.context_expr, ast.Call)
-                and _name_of(item.context_expr.func) == "autocommit_block"
+                and name_of(item.context_expr.func) == "autocommit_block"
                 for item in node.items
             ):
                 for item in node.items:
@@ -476,7 +170,7 @@ class _Extractor:
                         and isinstance(alias, ast.Name)
                     ):
                         # batch_op.<name>(...) inside the block acts on the batch's table
-                        table = _table_name(_argument(expr, 0, "table_name"), self.tables)
+                        table = table_name(call_argument(expr, 0, "table_name"), self.tables)
                         batches = {**batches, alias.id: table}
         elif isinstance(node, ast.Call) and self._call(node, depth, batches, binds, sessions):
             # An operation's arguments (columns, types, rows) hold no further
@@ -497,13 +191,13 @@ class _Extractor:
         if enum is not None:
             self.enums.update(dict.fromkeys(names, enum))
         elif isinstance(value, ast.Call):
-            called = _name_of(value.func) or ""
+            called = name_of(value.func) or ""
             inner = value.func if isinstance(value.func, ast.Call) else None
             if called.endswith("Session") or (
-                inner is not None and _name_of(inner.func) == "sessionmaker"
+                inner is not None and name_of(inner.func) == "sessionmaker"
             ):
                 sessions.update(names)
-            table = _table_name(value, {})
+            table = table_name(value, {})
             if table is not None and called in {"table", "Table"}:
                 self.tables.update(dict.fromkeys(names, table))
             elif (
@@ -513,7 +207,7 @@ class _Extractor:
                 and value.args
             ):
                 # `t = op.create_table("t", ...)` returns the Table bulk_insert fills
-                created = _string(value.args[0])
+                created = string_constant(value.args[0])
                 if created is not None:
                     self.tables.update(dict.fromkeys(names, created))
 
@@ -573,20 +267,22 @@ class _Extractor:
                     self.function,
                     call.lineno,
                     details=self._flags(details),
-                    end_line=_end(call),
+                    end_line=last_line(call),
                 )
             )
         elif self._is_op(receiver) and name not in _NOT_OPERATIONS:
-            self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), None, batch=False)
+            self._op(call, name, SPECS.get(name, DEFAULT_SPEC), None, batch=False)
         elif isinstance(receiver, ast.Name) and receiver.id in batches:
-            self._op(call, name, _SPECS.get(name, _DEFAULT_SPEC), batches[receiver.id], batch=True)
+            self._op(call, name, SPECS.get(name, DEFAULT_SPEC), batches[receiver.id], batch=True)
         elif name == "autocommit_block":
-            self.operations.append(Operation(name, self.function, call.lineno, end_line=_end(call)))
+            self.operations.append(
+                Operation(name, self.function, call.lineno, end_line=last_line(call))
+            )
         elif name in {"execute", "exec_driver_sql"} and (
             self._is_bind(receiver) or (isinstance(receiver, ast.Name) and receiver.id in binds)
         ):
             self._execute(call, "connection")
-        elif _root_name(func) in sessions:
+        elif root_name(func) in sessions:
             if name == "execute" and isinstance(receiver, ast.Name):
                 self._execute(call, "session")
             elif name in _ORM_WRITES or (name in {"update", "delete"} and receiver != func):
@@ -596,8 +292,8 @@ class _Extractor:
                         self.function,
                         call.lineno,
                         details=self._flags({"method": name}),
-                        literals=_strings_in(call),
-                        end_line=_end(call),
+                        literals=strings_in(call),
+                        end_line=last_line(call),
                     )
                 )
             else:
@@ -607,11 +303,11 @@ class _Extractor:
         return True
 
     def _execute(self, call: ast.Call, receiver: str) -> None:
-        node = _argument(call, 0, "statement")
+        node = call_argument(call, 0, "statement")
         sql = literal_sql(node) if node is not None else None
         details = self._flags({"receiver": receiver})
-        _with_sql(details, sql, node)
-        table, columns = _sql_target(sql)
+        record_statements(details, sql, node)
+        table, columns = sql_target(sql)
         self.operations.append(
             Operation(
                 "execute",
@@ -621,8 +317,8 @@ class _Extractor:
                 columns=columns,
                 sql=sql,
                 details=details,
-                literals=_call_literals(call, node),
-                end_line=_end(call),
+                literals=call_literals(call, node),
+                end_line=last_line(call),
             )
         )
 
@@ -632,14 +328,14 @@ class _Extractor:
         return enum_type(node)
 
     def _op(
-        self, call: ast.Call, name: str, spec: _Spec, batch_table: str | None, *, batch: bool
+        self, call: ast.Call, name: str, spec: Spec, batch_table: str | None, *, batch: bool
     ) -> None:
-        details = self._flags(_details(call, spec, batch))
+        details = self._flags(keyword_details(call, spec, batch))
         if name == "execute":
-            node = _argument(call, 0, "sqltext")
+            node = call_argument(call, 0, "sqltext")
             sql = literal_sql(node) if node is not None else None
-            _with_sql(details, sql, node)
-            table, columns = _sql_target(sql)
+            record_statements(details, sql, node)
+            table, columns = sql_target(sql)
             self.operations.append(
                 Operation(
                     name,
@@ -649,8 +345,8 @@ class _Extractor:
                     columns=columns if table == (batch_table or table) else (),
                     sql=sql,
                     details=details,
-                    literals=_call_literals(call, node),
-                    end_line=_end(call),
+                    literals=call_literals(call, node),
+                    end_line=last_line(call),
                 )
             )
             return
@@ -658,34 +354,34 @@ class _Extractor:
             table = batch_table
             columns_at = None if spec.columns is None else spec.columns - 1
         else:
-            table = _table_name(_argument(call, spec.table, spec.table_kw), self.tables)
+            table = table_name(call_argument(call, spec.table, spec.table_kw), self.tables)
             columns_at = spec.columns
         literals: frozenset[str] = frozenset()
         if name == "rename_table":
-            new = _string(_argument(call, 1, "new_table_name"))
+            new = string_constant(call_argument(call, 1, "new_table_name"))
             if new is not None:
                 details["new_table_name"] = new
         elif name == "add_column":
-            _column_details(_argument(call, columns_at, "column"), details)
+            column_details(call_argument(call, columns_at, "column"), details)
         elif name == "create_table":
-            enums = _table_enums(call)
+            enums = table_enums(call)
             if enums:
                 details["enums"] = enums
-            references = _referenced_tables(call)
+            references = referenced_tables(call)
             if references:
                 details["references"] = references
         elif name == "bulk_insert":
-            literals = _strings_in(_argument(call, 1, "rows"))
+            literals = strings_in(call_argument(call, 1, "rows"))
         self.operations.append(
             Operation(
                 name,
                 self.function,
                 call.lineno,
                 table=table,
-                columns=_columns(call, spec, columns_at),
+                columns=column_names(call, spec, columns_at),
                 details=details,
                 literals=literals,
-                end_line=_end(call),
+                end_line=last_line(call),
             )
         )
 
@@ -705,7 +401,7 @@ def _module_names(module: ast.Module) -> tuple[frozenset[str], dict[str, str], _
             )
         elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             names = [target.id for target in statement.targets if isinstance(target, ast.Name)]
-            table = _table_name(statement.value, {})
+            table = table_name(statement.value, {})
             if table is not None:
                 tables.update(dict.fromkeys(names, table))
             enum = enum_type(statement.value)
@@ -741,71 +437,3 @@ def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
                     extractor.run(definition.body, 0)
         operations.extend(extractor.operations)
     return tuple(operations)
-
-
-# Kind ranks: a migration is as risky as its riskiest operation.
-_RANK = {
-    MigrationKind.EMPTY: 0,
-    MigrationKind.ADDITIVE: 1,
-    MigrationKind.REFERENCE_DATA: 2,
-    MigrationKind.DATA: 3,
-    MigrationKind.DESTRUCTIVE: 4,
-}
-_DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column"})
-_CONTAINERS = frozenset({"batch_alter_table", "autocommit_block"})
-_DESTRUCTIVE_SQL = frozenset({"DROP TABLE", "ALTER TABLE DROP COLUMN"})
-_DATA_SQL = frozenset(
-    {"UPDATE", "DELETE", "TRUNCATE", "MERGE", "COPY", "DO", "CALL", "SELECT", UNPARSABLE}
-)
-
-
-def sql_kind(statements: Iterable[str]) -> MigrationKind:
-    """Kind of a list of statement kinds (see :func:`statement_kinds`)."""
-    kind = MigrationKind.EMPTY
-    for statement in statements:
-        if statement in _DESTRUCTIVE_SQL:
-            return MigrationKind.DESTRUCTIVE
-        if statement in _DATA_SQL:
-            current = MigrationKind.DATA
-        elif statement == "INSERT":
-            current = MigrationKind.REFERENCE_DATA
-        else:
-            current = MigrationKind.ADDITIVE
-        kind = max(kind, current, key=_RANK.__getitem__)
-    return kind
-
-
-def operation_kind(operation: Operation) -> MigrationKind:
-    """What one operation does to the data; opaque SQL counts as a data change."""
-    if operation.name in _DESTRUCTIVE_OPS:
-        return MigrationKind.DESTRUCTIVE
-    if operation.name == "bulk_insert":
-        return MigrationKind.REFERENCE_DATA
-    if operation.name == "orm":
-        return MigrationKind.DATA
-    if operation.name in {"execute", "exec_driver_sql"}:
-        statements = operation.details.get("statements")
-        if statements is None and operation.sql is not None:
-            statements = ",".join(statement_kinds(operation.sql))
-        if not statements:
-            # No literal SQL and no recognisable builder: stager cannot see
-            # what runs, so assume the worst a data change can do.
-            return MigrationKind.DATA if statements is None else MigrationKind.EMPTY
-        return sql_kind(statements.split(","))
-    if operation.name in _CONTAINERS:
-        return MigrationKind.EMPTY
-    # create/add/alter/rename/index/constraint: schema changes that keep every
-    # row and column; the per-operation rules (locks, renames) judge them further.
-    return MigrationKind.ADDITIVE
-
-
-def classify_kind(operations: Iterable[Operation]) -> MigrationKind:
-    """The coarse kind of a migration, from its ``upgrade()`` operations only."""
-    kind = MigrationKind.EMPTY
-    for operation in operations:
-        if operation.function != "upgrade":
-            continue
-        kind = max(kind, operation_kind(operation), key=_RANK.__getitem__)
-        if kind is MigrationKind.DESTRUCTIVE:
-            break
-    return kind

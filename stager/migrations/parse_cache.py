@@ -21,7 +21,15 @@ from pathlib import Path
 from stager.migrations.model import MigrationFile
 from stager.types import Sha
 
-_PARSER_MODULES = ("model.py", "parse.py", "operations.py", "sql.py", "sqlkind.py")
+_PARSER_MODULES = (
+    "model.py",
+    "parse.py",
+    "operations.py",
+    "op_arguments.py",
+    "executed_sql.py",
+    "kinds.py",
+    "sql.py",
+)
 
 
 @cache

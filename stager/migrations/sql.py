@@ -307,6 +307,21 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
     return statements
 
 
+def _created_name(name: str, node: dict[str, Any]) -> str | None:
+    """The view, sequence, trigger or function a CREATE statement makes (a DROP names it too)."""
+    if name == "ViewStmt":
+        return _relation(node.get("view"))
+    if name == "CreateSeqStmt":
+        return _relation(node.get("sequence"))
+    if name == "CreateTrigStmt":
+        trigger = node.get("trigname")
+        return str(trigger) if trigger is not None else None
+    if name == "CreateFunctionStmt":
+        parts = _strings(node.get("funcname"))
+        return parts[-1] if parts else None
+    return None
+
+
 def _rename(node: dict[str, Any], text: str) -> Statement:
     what = _object_name(node.get("renameType"))
     table = _relation(node.get("relation"))
@@ -369,7 +384,13 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             )
         )
     elif name == "CreateTableAsStmt":
-        found.append(Statement(f"CREATE {_object_name(node.get('objtype'))}", text=text))
+        found.append(
+            Statement(
+                f"CREATE {_object_name(node.get('objtype'))}",
+                name=_relation((node.get("into") or {}).get("rel")),
+                text=text,
+            )
+        )
     elif name == "CreateEnumStmt":
         found.append(
             Statement(
@@ -414,7 +435,16 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             )
         )
     elif name in _STATEMENT_NAMES:
-        found.append(Statement(_STATEMENT_NAMES[name], literals=_literals(node), text=text))
+        found.append(
+            Statement(
+                _STATEMENT_NAMES[name],
+                # CREATE TRIGGER ... ON t locks t (SHARE ROW EXCLUSIVE)
+                table=_relation(node.get("relation")) if name == "CreateTrigStmt" else None,
+                name=_created_name(name, node),
+                literals=_literals(node),
+                text=text,
+            )
+        )
     else:
         found.append(Statement(_words(name.removesuffix("Stmt")), text=text))
     return found

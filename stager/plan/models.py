@@ -5,6 +5,8 @@
 - A model that stops mapping a column waits for the code that stops using it:
   the merge-base version of that code reads the attribute until its phase.
 - Code that starts using a column a model gains needs that model.
+- Code that starts using a column the branch adds needs the data migration
+  that backfills it.
 - A migration that drops a table or column comes strictly after every phase
   whose code stops using it: during a rolling deploy, instances of the
   previous version still read it. ("Using" is found by searching the code for
@@ -14,14 +16,17 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from stager.migrations.model import MigrationKind
 from stager.plan.phase import Dependency, DependencyKind
-from stager.plan.pyfacts import PyFacts
-from stager.plan.schema import ObjectKey, SchemaIndex, describe
+from stager.plan.pyfacts import PyFacts, looks_like_sql
+from stager.plan.schema import ObjectKey, SchemaIndex, describe, names_object
 from stager.plan.sources import Code, is_python
+from stager.plan.subjects import subject_names
 from stager.types import RepoPath
 
 Column = tuple[str, str]  # (table, column), lower-case
@@ -53,8 +58,49 @@ def _mentions(facts: PyFacts, name: str) -> bool:
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+# String literals of other languages: "…", '…', `…` (JS templates, Go raw strings), """…""".
+_STRINGS = re.compile(
+    r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`(?:[^`\\]|\\.)*`'
+)
+
+
+def sql_words(path: str, text: str) -> frozenset[str]:
+    """Identifiers of the SQL in non-Python code: a ``.sql`` file whole, else SQL-looking strings.
+
+    A React component that shows ``payments`` names no table: only text
+    that reads like a statement counts.
+    """
+    if path.endswith(".sql"):
+        return frozenset(_WORDS.findall(text))
+    words: set[str] = set()
+    for literal in _STRINGS.finditer(text):
+        if looks_like_sql(literal.group(0)):
+            words.update(_WORDS.findall(literal.group(0)))
+    return frozenset(words)
+
+
 def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+
+
+def _packages(path: str) -> frozenset[str]:
+    """Names an import of the module at ``path`` may start with: its folders and its name."""
+    return frozenset(path.removesuffix(".py").split("/"))
+
+
+def _reaches_models(facts: PyFacts, packages: frozenset[str], owners: Iterable[str]) -> bool:
+    """Whether code can hold model instances: it imports the project's modules or names a model.
+
+    ``response.status`` of an HTTP client is not ``Product.status``: a file
+    that imports nothing of the models' package and never names the model
+    class does not use the column the model gains.
+    """
+    if not packages:
+        return True  # no model among the changed files: nothing to tell them apart by
+    for ref in facts.imports:
+        if ref.level or ref.module.split(".", maxsplit=1)[0] in packages:
+            return True
+    return any(owner in facts.names for owner in owners)
 
 
 class _Models:
@@ -85,6 +131,7 @@ class _Models:
                     tables[table].append(path)
                     if owner != table:
                         self.class_names[table].add(owner)
+        self.packages = frozenset(part for path in self.modelled for part in _packages(path))
 
 
 def model_dependencies(code: Code, index: SchemaIndex) -> list[Dependency]:
@@ -92,6 +139,7 @@ def model_dependencies(code: Code, index: SchemaIndex) -> list[Dependency]:
     models = _Models(code)
     edges = _contract(models, index)
     edges.extend(_sql_users(code, index))
+    edges.extend(_fill_users(models, index))
     for path in models.paths:
         enums = any("Enum" in text.get(path, "") for text in (code.head, code.base))
         if path not in models.modelled and not enums:
@@ -109,7 +157,7 @@ def model_dependencies(code: Code, index: SchemaIndex) -> list[Dependency]:
 def _sql_users(code: Code, index: SchemaIndex) -> Iterator[Dependency]:
     """Code that starts naming a new table or column in its SQL needs the migration adding it.
 
-    Python: identifiers of SQL-looking strings; other code: a whole-word search.
+    Python: identifiers of SQL-looking strings; other code: of its SQL-looking literals.
     """
     created: dict[str, list[ObjectKey]] = defaultdict(list)  # last name part → objects
     for migration in index.migrations:
@@ -126,7 +174,7 @@ def _sql_users(code: Code, index: SchemaIndex) -> Iterator[Dependency]:
             now = code.facts(path, head=True).sql_words
             before = code.facts(path, head=False).sql_words
         else:
-            now, before = frozenset(_WORDS.findall(head)), frozenset(_WORDS.findall(base))
+            now, before = sql_words(path, head), sql_words(path, base)
         started = {word.lower() for word in now} - {word.lower() for word in before}
         words = {word.lower() for word in now}
         for name in sorted(started & set(created)):
@@ -135,6 +183,49 @@ def _sql_users(code: Code, index: SchemaIndex) -> Iterator[Dependency]:
                     continue  # a column counts with its table named in the same code
                 yield from _needs_creator(index, path, key, "names the new object in its SQL")
                 break
+
+
+def _fill_users(models: _Models, index: SchemaIndex) -> Iterator[Dependency]:
+    """Code that starts reading a column the branch adds needs the data migration filling it.
+
+    Expand, migrate, contract: a column added and then backfilled by the
+    branch is empty until the backfill has run, and code that starts reading
+    it before then reads NULLs (a blank display name, a missing total).
+    """
+    for position, migration in enumerate(index.migrations):
+        if migration.kind is not MigrationKind.DATA:
+            continue
+        use = index.uses[migration.path]
+        filled = sorted(
+            {
+                key
+                for earlier in index.migrations[:position]
+                for key in index.uses[earlier.path].creates
+                if key[0] == "column" and names_object(use, key)
+            }
+        )
+        for key in filled:
+            name = key[2]
+            for path in models.paths:
+                if name not in models.code.head.get(path, "") or path in models.modelled:
+                    continue  # a model may map the column before it is filled
+                head = models.code.facts(path, head=True)
+                base = models.code.facts(path, head=False)
+                started = (
+                    name in head.attributes
+                    and name not in base.attributes
+                    and _reaches_models(head, models.packages, models.class_names[key[1]])
+                )
+                in_sql = key[1] in head.sql_words or key[1].lower() in head.sql_words
+                if started or (in_sql and name in head.sql_words and name not in base.sql_words):
+                    yield Dependency(
+                        path,
+                        migration.path,
+                        DependencyKind.MODEL,
+                        f"starts using `{name}`: the {describe(key)}, which the branch adds "
+                        f"and data migration {migration.revision} fills (before it runs, "
+                        "the column is empty)",
+                    )
 
 
 def _gains(
@@ -199,7 +290,8 @@ def _new_users(
             continue
         head = models.code.facts(path, head=True)
         base = models.code.facts(path, head=False)
-        if name in head.attributes and name not in base.attributes:
+        started = name in head.attributes and name not in base.attributes
+        if started and _reaches_models(head, _packages(model), {owner}):
             yield Dependency(
                 path,
                 model,
@@ -240,6 +332,20 @@ def _contract(models: _Models, index: SchemaIndex) -> list[Dependency]:
         for path in paths:
             name = next((n for n in names if _stops_using(code, path, n)), None)
             if name is None:
+                continue
+            if subject_names(path) or posixpath.basename(path) == "conftest.py":
+                # a test is never deployed: no old instance runs it, it only has to be
+                # updated no later than the drop (or CI fails in between)
+                edges.append(
+                    Dependency(
+                        migration.path,
+                        path,
+                        DependencyKind.CONTRACT,
+                        f"drops the {describe(key)}; the merge-base version of the test {path} "
+                        f"uses `{name}`, so the drop ships with that test's update or after it",
+                        line=line,
+                    )
+                )
                 continue
             edges.append(
                 Dependency(

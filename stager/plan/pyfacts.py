@@ -22,6 +22,11 @@ _SQL = re.compile(
 _COLUMN_CALLS = frozenset({"mapped_column", "Column"})
 
 
+def looks_like_sql(text: str) -> bool:
+    """Whether a string reads like an SQL statement rather than prose or a UI label."""
+    return _SQL.search(text) is not None
+
+
 @dataclass(frozen=True)
 class ImportRef:
     """``import module`` (names empty) or ``from [.]module import names``."""

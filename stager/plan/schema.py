@@ -190,6 +190,11 @@ def _key_order(key: ObjectKey) -> tuple[int, ObjectKey]:
     return (_KIND_ORDER.get(key[0], 5), key)
 
 
+def names_object(use: SchemaUse, key: ObjectKey) -> bool:
+    """Whether a migration's ``use`` names ``key`` (an operation, its SQL or its strings)."""
+    return _named(use, key)
+
+
 def _named(use: SchemaUse, key: ObjectKey) -> bool:
     """Whether ``use`` names ``key`` in an operation, or in its SQL / strings by name."""
     if key in use.touches:

@@ -2,10 +2,13 @@
 
 Histories add, modify, delete, rename and chmod text and binary files across
 interleaved commits, add Alembic revisions forming random linear or merge
-graphs, and sometimes merge the base back into the branch. Phases are drawn at
+graphs, and sometimes merge the base back into the branch (conflicts resolved
+by hand, the merge sometimes the branch's head). Phases are drawn at
 random per changed file. After ``split --all`` the branches verify, the last
-stacked tree is head's except the recorded re-chainings, and the checkout is
-byte-for-byte what it was.
+stacked tree is head's except the recorded re-chainings, independent phases
+add up to head's changes, and the checkout is byte-for-byte what it was.
+Stacked, the --onto workflow follows: main gets a migration of its own, the
+branches are split onto it, phase 1 is squash-merged, and they are split again.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stager.analysis import Analysis
 from stager.build import Layout, SplitOptions, Strategy, independent_problem, split_branch
 from stager.errors import StagerError
 from stager.git import Repository
 from stager.git_history import diff_entries
-from stager.types import Sha
+from stager.phases import Phase
+from stager.types import RepoPath, Sha
 from stager.verify import verify_split
 from tests.build.helpers import VERSIONS, Checkout, analyze, make_phases, with_phases
 from tests.gitrepo import GitRepo
@@ -75,6 +80,7 @@ def histories(draw: st.DrawFn) -> dict[str, object]:
         "base_files": draw(st.lists(contents(), min_size=2, max_size=5)),
         "commits": commits,
         "merge_base_into_branch": draw(st.booleans()),
+        "head_is_merge": draw(st.booleans()),
         "seed": draw(st.integers(0, 1000)),
     }
 
@@ -138,11 +144,18 @@ def build(repo: GitRepo, history: dict[str, object]) -> None:
             "main moves on", {"src/file0.txt": first + b"\nfrom main\n", "src/main.txt": "m\n"}
         )
         repo.checkout("feature")
-        merged = repo.git("merge", "-q", "--no-edit", "-X", "ours", "main", check=False)
-        if repo.git("ls-files", "--unmerged"):
-            repo.git("merge", "--abort")
-        del merged
-        repo.commit("after merging main", {"src/after.txt": "after\n"})
+        repo.git("merge", "-q", "--no-edit", "main", check=False)
+        unmerged = {
+            line.split("\t", 1)[1] for line in repo.git("ls-files", "--unmerged").splitlines()
+        }
+        for path in sorted(unmerged):  # resolve by hand: the merge's own change
+            repo.write(path, b"resolved by the merge\n")
+            repo.git("add", "--", path)
+        if unmerged:
+            repo.git("commit", "-q", "--no-edit")
+        assert len(repo.git("rev-list", "--merges", "main..feature").splitlines()) == 1
+        if not history["head_is_merge"]:
+            repo.commit("after merging main", {"src/after.txt": "after\n"})
 
 
 @pytest.mark.parametrize("layout", list(Layout))
@@ -162,11 +175,16 @@ def test_split_loses_nothing(
     if not analysis.files:
         return
     count = data.draw(st.integers(2, 3), label="phases")
+    independent = layout is Layout.INDEPENDENT
+    # Independent phases allow migrations in one phase only: keep them together there,
+    # or nearly every independent example would only check the refusal.
+    migrations_in = data.draw(st.integers(1, count), label="migrations") if independent else 0
     phase_of = {
-        changed.path: data.draw(st.integers(1, count), label=changed.path)
+        changed.path: migrations_in
+        if migrations_in and changed.path.startswith(VERSIONS)
+        else data.draw(st.integers(1, count), label=changed.path)
         for changed in analysis.files
     }
-    independent = layout is Layout.INDEPENDENT
     phases = make_phases(analysis, phase_of, independent=independent)
     planned = with_phases(analysis, phases)
     before = Checkout.of(repo)
@@ -192,8 +210,68 @@ def test_split_loses_nothing(
             continue
         verification = verify_split(git, planned, phases, branch_template=TEMPLATE)
         assert verification.ok, (strategy, verification)
+        head_changes = diff_entries(git, Sha(analysis.refs.merge_base), Sha(analysis.refs.head))
+        assert set(head_changes) >= {changed.path for changed in analysis.files}
         if layout is Layout.STACKED:
             last = result.phases[-1].commit
             differing = set(diff_entries(git, Sha(analysis.refs.head), last))
             assert differing == rewritten
+        else:  # the phases' changes add up to head's, each path in one phase
+            found: dict[RepoPath, object] = {}
+            for built in result.phases:
+                for path, (_, new) in diff_entries(git, built.parent, built.commit).items():
+                    assert path not in found, path
+                    found[path] = new
+            assert set(found) == set(head_changes)
+            assert {path: found[path] for path in set(found) - rewritten} == {
+                path: head_changes[path][1] for path in set(found) - rewritten
+            }
         assert Checkout.of(repo) == before
+    if layout is Layout.STACKED:
+        onto_after_merges(repo, planned, phases)
+
+
+def onto_after_merges(repo: GitRepo, analysis: Analysis, phases: tuple[Phase, ...]) -> None:
+    """The --onto workflow: main gets a migration of its own, phase 1 merges, split again.
+
+    Each time the branches verify against the merge of main and head, and the
+    last one has every change of head (the merge of main and head, except the
+    re-chainings).
+    """
+    git = Repository(repo.path)
+    # main moves on with plumbing: the checkout is dirty and stays as it is
+    blob_file = repo.path.parent / "main1.tmp"
+    blob_file.write_text(revision_file("main1", ("base1",)))
+    blob = repo.git("hash-object", "-w", str(blob_file))
+    saved = repo.env
+    with tempfile.TemporaryDirectory() as folder:
+        repo.env = {**saved, "GIT_INDEX_FILE": str(Path(folder) / "index")}
+        try:
+            repo.git("read-tree", "main")
+            repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{VERSIONS}/main1.py")
+            main_tree = repo.git("write-tree")
+        finally:
+            repo.env = saved
+    moved = repo.git("commit-tree", "-p", "main", "-m", "main's own migration", main_tree)
+    repo.git("update-ref", "refs/heads/main", moved)
+    before = Checkout.of(repo)
+    options = SplitOptions(onto="main", force=True)
+    for _ in range(2):
+        result = split_branch(git, analysis, options, phases)
+        verification = verify_split(git, analysis, phases, branch_template=TEMPLATE)
+        assert verification.ok, verification
+        assert Checkout.of(repo) == before
+        last = Sha(result.phases[-1].commit)
+        args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "main", "feature"]
+        merged = repo.git(*args, check=False).splitlines()
+        if len(merged) == 1:  # no conflict (else verify's own merge is the reference)
+            assert set(diff_entries(git, Sha(merged[0]), last)) <= {
+                rewrite.path for built in result.phases for rewrite in built.rewrites
+            }
+        # phase 1's pull request merges (squashed): the next split leaves its part alone
+        first = result.phases[0]
+        squash = repo.git(
+            "commit-tree", "-p", "main", "-m", "Part 1 (#1)", f"{first.commit}^{{tree}}"
+        )
+        repo.git("update-ref", "refs/heads/main", squash)
+        before = Checkout.of(repo)

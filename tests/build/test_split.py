@@ -331,6 +331,40 @@ def test_one_phase_builds_the_missing_earlier_ones_first(feature: GitRepo) -> No
     assert again.notes == ()
 
 
+@pytest.mark.parametrize("strategy", list(Strategy))
+@pytest.mark.parametrize("layout", list(Layout))
+def test_a_file_replaced_by_a_folder_split_across_phases_is_refused(
+    repo: GitRepo, strategy: Strategy, layout: Layout
+) -> None:
+    """Deleting file ``x`` in phase 2 must not take ``x/y.txt`` (added in phase 1) with it."""
+    repo.commit("base", {"x": "file\n", "a.txt": "a\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("rm", "-q", "x")
+    repo.commit("file to folder", {"x/y.txt": "y\n", "a.txt": "b\n"})
+    before = Checkout.of(repo)
+    with pytest.raises(StagerError, match=r"x would be a file and a folder at once") as raised:
+        split(repo, {"x/y.txt": 1, "a.txt": 1, "x": 2}, strategy=strategy, layout=layout)
+    assert "x/y.txt (phase 1 (part1))" in str(raised.value)
+    assert repo.git("for-each-ref", "refs/heads/stage", "refs/stager") == ""
+    assert Checkout.of(repo) == before
+    # Both sides of the change in one phase: it builds, and nothing is lost.
+    split(repo, {"x/y.txt": 2, "a.txt": 1, "x": 2}, strategy=strategy, layout=layout)
+    if layout is Layout.STACKED:
+        assert tree(repo, "stage/2-part2") == tree(repo, "feature")
+    assert repo.git("ls-tree", "-r", "--name-only", "stage/2-part2") == "a.txt\nx/y.txt"
+
+
+def test_a_folder_replaced_by_a_file_split_across_phases_is_refused(repo: GitRepo) -> None:
+    repo.commit("base", {"d/a.txt": "a\n", "b.txt": "b\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("rm", "-q", "d/a.txt")
+    repo.commit("folder to file", {"d": "now a file\n", "b.txt": "c\n"})
+    with pytest.raises(StagerError, match=r"d would be a file and a folder at once"):
+        split(repo, {"d": 1, "b.txt": 1, "d/a.txt": 2})
+    split(repo, {"d": 2, "b.txt": 1, "d/a.txt": 1})  # the folder goes first: fine
+    assert tree(repo, "stage/2-part2") == tree(repo, "feature")
+
+
 def test_unknown_phase(feature: GitRepo) -> None:
     with pytest.raises(
         StagerError, match=r"no phase 7 in the plan; its phases are phase 1 \(part1\)"
@@ -526,6 +560,38 @@ def test_onto_the_base_after_phase_1_merged(feature: GitRepo, merge: str) -> Non
     phases = make_phases(analysis, FEATURE_PHASES)
     verified = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
     assert verified.ok, verified
+
+
+@pytest.mark.parametrize("merge", ["fast-forward", "squash"])
+def test_onto_again_after_a_rechained_phase_1_merged(feature: GitRepo, merge: str) -> None:
+    # main has a migration of its own: the first --onto split re-chains w1 onto it. Once
+    # phase 1 merged, main has that re-chained w1: the next --onto split leaves it as main
+    # has it (no add/add conflict, no second Alembic head) and phase 1 comes out empty.
+    feature.checkout("main")
+    feature.commit("main migration", {f"{VERSIONS}/0003_main.py": migration("m3", "base2")})
+    feature.checkout("feature")
+    split(feature, onto="main")
+    if merge == "fast-forward":
+        feature.git("update-ref", "refs/heads/main", "stage/1-part1")
+    else:
+        squashed = feature.git(
+            "commit-tree", "-p", "main", "-m", "Part 1 (#1)", tree(feature, "stage/1-part1")
+        )
+        feature.git("update-ref", "refs/heads/main", squashed)
+    before = Checkout.of(feature)
+    result = split(feature, onto="main", force=True)
+    first = result.phases[0]
+    assert first.commits == () and first.commit == feature.git("rev-parse", "main")
+    widget = feature.git("show", f"stage/3-part3:{VERSIONS}/0003_widget.py")
+    assert 'down_revision: Union[str, None] = "m3"' in widget
+    backfill = feature.git("show", f"stage/3-part3:{VERSIONS}/0004_backfill.py")
+    assert 'down_revision: Union[str, None] = "w1"' in backfill
+    assert feature.git("show", "stage/3-part3:app/a.py") == module("a", 1).rstrip("\n")
+    analysis = analyze(feature)
+    phases = make_phases(analysis, FEATURE_PHASES)
+    verified = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
+    assert verified.ok, verified
+    assert Checkout.of(feature) == before
 
 
 LINES = "".join(f"line {n}\n" for n in range(10))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stager.build.trees import Node, TreeModel
+from stager.build.trees import Node, PathClash, TreeModel
 from stager.git import Repository
 from stager.git_write import Writer
 from stager.types import RepoPath, Sha
@@ -174,3 +174,33 @@ def test_random_changes_match_git(
         built = model.build(base, changes)
         model.flush()
     assert built == git_tree(seeded, base, changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "clash"),
+    [
+        # a file deleted where a folder is: popping the name would drop the folder
+        ({"dir": None}, "dir"),
+        # files added under a path that is still a file: the file would vanish
+        ({"a/inner": "100644"}, "a"),
+        # a file added where a folder still is: the folder's files would vanish
+        ({"dir/sub": "100644"}, "dir/sub"),
+    ],
+)
+def test_a_file_and_a_folder_of_one_name_clash(
+    seeded: GitRepo, changes: dict[str, str | None], clash: str
+) -> None:
+    base = Sha(seeded.git("rev-parse", "HEAD^{tree}"))
+    new = Sha(_hash(seeded, "n\n"))
+    with Writer(Repository(seeded.path)) as writer:
+        model = TreeModel(writer)
+        model.load(base)
+        with pytest.raises(PathClash) as raised:
+            model.build(
+                base,
+                {
+                    RepoPath(path): None if mode is None else (mode, new)
+                    for path, mode in changes.items()
+                },
+            )
+    assert raised.value.path == clash

@@ -358,3 +358,39 @@ def test_named_ini_sections_are_separate_environments(repo: GitRepo) -> None:
         ["orders_db/versions"],
     ]
     assert [m["revision"] for m in data["migrations"]] == ["0002"]
+
+
+def test_docs_list_every_branch_rule_id_with_its_risk() -> None:
+    """json-output.md's rule-id table names every SG/SB/SP finding stager can report."""
+    from stager.migrations.compare import RISKS
+    from stager.migrations.lint.catalogue import OTHER_RULES
+
+    text = DOCS.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(S[GBP]\d{3})` \| (\w+) \|", text, flags=re.MULTILINE))
+    for rule in [*OTHER_RULES, "SP001", "SP002", "SP003"]:
+        assert rule in rows, f"{rule} is missing from docs/json-output.md's rule-id table"
+        if rule in RISKS:
+            assert rows[rule] == RISKS[rule].label, rule
+
+
+def test_fail_on_and_output_say_so_on_stderr(demo: DemoRepository, tmp_path: Path) -> None:
+    """In a CI log, exit 4 says which findings caused it, and --output says where it went."""
+    target = tmp_path / "report.json"
+    result = invoke(
+        "-C",
+        str(demo.path),
+        "analyze",
+        "--format",
+        "json",
+        "-o",
+        str(target),
+        "--fail-on",
+        "critical",
+    )
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert f"wrote {target}" in result.stderr
+    assert "3 findings at or above critical (--fail-on critical): exit 4" in result.stderr
+    low = invoke("-C", str(demo.path), "analyze", "--format", "json", "--fail-on", "low")
+    assert low.exit_code == 4 and "findings at or above low" in low.stderr
+    assert json.loads(low.stdout)["schema_version"] == 1  # stdout stays pure JSON

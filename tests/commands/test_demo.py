@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,75 @@ def test_the_demo_suggests_open_pr_dry_run_and_it_works_offline(
     assert result.exit_code == 0, result.output
     assert "GitHub was not contacted" in result.stdout
     assert result.stdout.count("## Phase ") == 4
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_sample_is_what_stager_analyze_prints_on_the_demo(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """README's report is pasted output: every line of it must still be printed.
+
+    The sample was taken at 125 columns; a line ending in "…" is cut short on purpose.
+    """
+    sample = README.read_text(encoding="utf-8").split("$ stager analyze\n", 1)[1]
+    sample = sample.split("```", 1)[0]
+    assert CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")]).exit_code == 0
+    result = CliRunner().invoke(
+        cli, ["-C", str(tmp_path / "demo"), "analyze"], env={"COLUMNS": "125"}
+    )
+    assert result.exit_code == 0, result.output
+    printed = [line.rstrip() for line in result.stdout.splitlines()]
+    for line in sample.rstrip().splitlines():
+        if line.strip() == "…":
+            continue
+        if line.endswith("…"):
+            start = line[:-1].rstrip()
+            assert any(out.startswith(start) for out in printed), line
+        else:
+            assert line.rstrip() in printed, line
+
+
+def test_demo_directory_is_relative_to_dash_c(tmp_path: Path, git_env: dict[str, str]) -> None:
+    """`stager -C PATH demo DIR` runs as if started in PATH, like every other command."""
+    (tmp_path / "work").mkdir()
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path / "work"), "demo", "demo"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "work" / "demo" / "backend" / "alembic.ini").is_file()
+    assert (tmp_path / "work" / "demo-stager-report.md").is_file()
+
+
+def test_demo_follows_rules_given_with_dash_dash_rules(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """`stager --rules FILE demo` tries a project's rules on the demo instead of ignoring them."""
+    rules = tmp_path / "mine.toml"
+    rules.write_text('extends = "default"\n[split]\nbranch = "mine/{number}-{name}"\n')
+    result = CliRunner().invoke(cli, ["--rules", str(rules), "demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "mine/1-foundation" in result.stdout
+
+
+def test_every_command_the_demo_suggests_works(tmp_path: Path, git_env: dict[str, str]) -> None:
+    """A newcomer pastes the "Try next" lines one by one: each must do what it says."""
+    target = tmp_path / "demo"
+    output = CliRunner().invoke(cli, ["demo", str(target)], env={"COLUMNS": "200"}).stdout
+    lines = output.split("Try next:", 1)[1].splitlines()
+    commands = [line.split("  #")[0].strip() for line in lines if line.startswith("  stager ")]
+    assert len(commands) >= 10, commands
+    for command in commands:
+        args = shlex.split(command)[1:]
+        result = CliRunner().invoke(cli, ["-C", str(target), *args])
+        # 4: the demo has high-risk findings (lint fails on high by default).
+        expected = 4 if "--fail-on" in args or args[0] == "lint" else 0
+        assert result.exit_code == expected, (command, result.output)
+    assert (target / "stager-plan.toml").is_file()  # --write went into the demo, as -C says
+    git = subprocess.run(
+        ["git", "-C", str(target), "branch", "--list", "stage/*"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=git_env,
+    )
+    assert git.stdout == ""  # the last suggestion, split --undo, removed the branches

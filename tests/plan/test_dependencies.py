@@ -486,3 +486,122 @@ def test_raw_sql_naming_a_new_column_needs_the_migration_adding_it(
     assert phases(analysis)["app/models/report.py"] == 2
     reason = conflict_for(analysis, "app/models/report.py").dependency.reason
     assert "new_col" in reason and adds in reason
+
+
+def test_code_reading_a_backfilled_column_waits_for_the_backfill(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    # expand (add display_name), migrate (backfill it), then code reads it
+    add, fill = "e000000000a1", "e000000000a2"
+    service = "app/services/users.py"
+    make_branch(
+        repo,
+        {**BASE, service: "def label(user):\n    return user.email\n"},
+        {
+            version_path(add): revision_file(
+                add, H0, 'op.add_column("account", sa.Column("display_name", sa.String()))'
+            ),
+            version_path(fill): revision_file(
+                fill, add, "op.execute(\"UPDATE account SET display_name = 'x'\")"
+            ),
+            service: "def label(user):\n    return user.display_name\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert edge_kinds(analysis, service, version_path(fill)) == ["model"]
+    [code_phase] = [p for p in plan_of(analysis).phases if p.name == "code"]
+    assert 2 in code_phase.depends_on  # before the backfill, every display_name is NULL
+    # rules that put the code before the data phase: the code moves after the backfill
+    code_first = RULES.replace(
+        '[[phase]]\nname = "data"\ncategories = ["migration-data"]\n\n', ""
+    ).replace(
+        '[[phase]]\nname = "contract"',
+        '[[phase]]\nname = "data"\ncategories = ["migration-data"]\n\n[[phase]]\nname = "contract"',
+    )
+    moved = analyze(repo, tmp_path, code_first)
+    assert phases(moved)[version_path(fill)] == 3
+    assert phases(moved)[service] == 3
+    assert "data migration e000000000a2 fills" in conflict_for(moved, service).dependency.reason
+
+
+def test_a_test_that_stops_using_a_dropped_column_needs_no_later_phase(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    drop = "e000000000b1"
+    test = "tests/test_account.py"
+    make_branch(
+        repo,
+        {**BASE, test: "def test_legacy(account):\n    assert account.legacy_code\n"},
+        {
+            version_path(drop): revision_file(drop, H0, 'op.drop_column("account", "legacy_code")'),
+            test: "def test_legacy(account):\n    assert account.id\n",
+        },
+    )
+    # the tests ship with the contract migrations: no old instance ever runs a test
+    tests_last = RULES.replace('categories = ["code", "tests"]', 'categories = ["code"]').replace(
+        'categories = ["migration-destructive"]', 'categories = ["migration-destructive", "tests"]'
+    )
+    analysis = analyze(repo, tmp_path, tests_last)
+    assert phases(analysis)[version_path(drop)] == phases(analysis)[test] == 4
+    [edge] = [e for e in plan_of(analysis).dependencies if e.dependency == test]
+    assert edge.kind is DependencyKind.CONTRACT and not edge.strict
+    assert "the test tests/test_account.py" in edge.reason
+    assert not plan_of(analysis).findings  # no SP001/SP002: nothing to split
+
+
+def test_an_unrelated_attribute_of_the_same_name_is_not_a_model_column(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    add = "e000000000c1"
+    model = "app/models/product.py"
+    mapped = (
+        "from sqlalchemy.orm import Mapped, mapped_column\n\n\n"
+        "class Product(Base):\n"
+        '    __tablename__ = "product"\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+    )
+    health, service = "app/api/health.py", "app/services/products.py"
+    make_branch(
+        repo,
+        {**BASE, model: mapped, service: "from app.models.product import Product\n"},
+        {
+            version_path(add): revision_file(
+                add, H0, 'op.add_column("product", sa.Column("status", sa.String()))'
+            ),
+            model: mapped + "    status: Mapped[str | None] = mapped_column()\n",
+            # an HTTP client's response.status: nothing to do with Product.status
+            health: "import requests\n\n\ndef ping():\n    return requests.get('x').status\n",
+            service: "from app.models.product import Product\n\n\n"
+            "def label(product):\n    return product.status\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert edge_kinds(analysis, service, model) == ["model"]
+    assert edge_kinds(analysis, health, model) == []
+
+
+def test_other_code_names_a_new_table_only_in_its_sql(repo: GitRepo, tmp_path: Path) -> None:
+    adds = "e000000000d1"  # creates the table and fills it: a data migration (phase 2)
+    component, query, report = "web/Payments.jsx", "web/db.js", "sql/report.sql"
+    make_branch(
+        repo,
+        BASE,
+        {
+            version_path(adds): revision_file(
+                adds,
+                H0,
+                'op.create_table("payments", sa.Column("id", sa.Integer()))\n'
+                'op.execute("UPDATE account SET id = id WHERE id < 0")',
+            ),
+            # a React component's state and import: no SQL at all
+            component: "import Payments from './Payments';\nconst [payments] = useState([]);\n",
+            query: "export const q = `SELECT id FROM payments WHERE id = $1`;\n",
+            report: "SELECT count(*) FROM payments;\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert phases(analysis)[version_path(adds)] == 2
+    assert edge_kinds(analysis, component, version_path(adds)) == []
+    assert phases(analysis)[component] == 3  # the code phase, not dragged anywhere
+    assert edge_kinds(analysis, query, version_path(adds)) == ["model"]
+    assert edge_kinds(analysis, report, version_path(adds)) == ["model"]

@@ -40,6 +40,7 @@ ENUM_ADD_VALUE = "enum_add_value"
 ENUM_RENAME_VALUE = "enum_rename_value"
 DROP_TYPE = "drop_type"
 DROP_OTHER = "drop_other"  # view, function, trigger, sequence, schema…
+CREATE_TRIGGER = "create_trigger"  # SHARE ROW EXCLUSIVE on its table: blocks writes
 # Data:
 INSERT = "insert"
 UPDATE = "update"
@@ -74,6 +75,7 @@ LOCKING = frozenset(
         DROP_CONSTRAINT,
         TRUNCATE,
         REFERENCE,
+        CREATE_TRIGGER,
     }
 )
 
@@ -336,6 +338,7 @@ _STATEMENTS = {
     "RENAME TABLE": RENAME_TABLE,
     "CREATE INDEX": CREATE_INDEX,
     "CREATE UNIQUE INDEX": CREATE_INDEX,
+    "CREATE TRIGGER": CREATE_TRIGGER,
     "ALTER TYPE ADD VALUE": ENUM_ADD_VALUE,
     "ALTER TYPE RENAME VALUE": ENUM_RENAME_VALUE,
     "INSERT": INSERT,
@@ -380,7 +383,12 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
         table=statement.table,
         columns=statement.columns,
         name=statement.name,
-        value=kind.removeprefix("DROP ").lower() if verb == DROP_OTHER else statement.value,
+        value=kind.removeprefix("DROP ").lower()
+        if verb == DROP_OTHER
+        # CREATE VIEW/FUNCTION/TRIGGER …: what it makes, to tell a redefinition from a drop
+        else kind.removeprefix("CREATE ").lower()
+        if verb in (None, CREATE_TRIGGER) and kind.startswith("CREATE ") and statement.name
+        else statement.value,
         old_value=statement.old_value,
         flags=frozenset(flags),
         # Bind parameters (``.bindparams(s=...)``, ``execute(text, {"s": ...})``) are

@@ -261,6 +261,21 @@ RULES: dict[str, Rule] = _rules(
         "migration: it commits everything before it and is not rolled back if a later "
         "statement fails",
     ),
+    Rule(
+        "SM028",
+        "Function imported from another module called",
+        Risk.HIGH,
+        "read the helper and review what it does as part of this migration; better, write "
+        "its op.* calls in the revision file itself (a revision should not change when a "
+        "shared module does), or mark the line # stager: ignore[SM028] once reviewed",
+    ),
+    Rule(
+        "SM029",
+        "Table recreated by batch_alter_table(recreate='always')",
+        Risk.HIGH,
+        "on PostgreSQL, drop recreate='always' (the default 'auto' runs plain ALTER TABLE "
+        "there and recreates only on SQLite), or use op.alter_column and friends directly",
+    ),
 )
 
 OTHER_RULES: dict[str, str] = {

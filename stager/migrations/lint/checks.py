@@ -307,11 +307,26 @@ class _Checker:
             )
 
     def _drop_other(self, action: Action) -> None:
+        if self._recreated(action):
+            return  # DROP VIEW v; CREATE VIEW v AS …: a redefinition, the object stays
         self.hit(
             "SM026",
             action,
             f"drops {action.value or 'object'} {_quote(action.name)}, which code or other "
             "objects may still use",
+        )
+
+    def _recreated(self, drop: Action) -> bool:
+        """A later statement of the same upgrade creates the object ``drop`` drops again."""
+        if not drop.name:
+            return False
+        position = self.up.index(drop)
+        name = drop.name.lower()
+        return any(
+            later.verb in (a.OTHER, a.CREATE_TRIGGER)
+            and later.value == drop.value
+            and (later.name or "").lower() == name
+            for later in self.up[position + 1 :]
         )
 
     # -- data --------------------------------------------------------------------
@@ -594,8 +609,8 @@ def check_upgrade_path(
                 unsure = (
                     ""
                     if risk is None
-                    else f" (if {_on(action)} stores it in a column of that type: stager "
-                    "cannot tell which column the value goes to)"
+                    else f" (if {_on(action)} stores it in a column of that type: no "
+                    "migration stager read gives that table a column of the type)"
                 )
                 where = (
                     "earlier in this migration"

@@ -34,6 +34,7 @@ from stager.migrations.lint.checks import (
     check_upgrade_path,
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.lint.helpers import helper_hits, recreate_hits
 from stager.migrations.model import BlobSource, MigrationFile
 from stager.rules import Rules
 from stager.types import RepoPath, Sha
@@ -163,6 +164,9 @@ def file_findings(
     """The rules about one revision file, minus what its inline comments silence."""
     facts = source_facts(migration, source)
     hits = check_migration(migration, env, version, facts.downgrade)
+    if source is not None:
+        hits.extend(helper_hits(source))
+        hits.extend(recreate_hits(source))
     return [_finding(migration.path, hit, version) for hit in hits if not facts.ignored(hit)]
 
 

@@ -284,6 +284,19 @@ CASES = [
         # alone in its revision: the form the other hints recommend
         AUTOCOMMIT + "op.execute(\"ALTER TYPE user_role ADD VALUE 'BETA'\")",
     ),
+    Case(
+        "SM028",
+        'add_timestamps("product")',
+        'op.add_column("product", sa.Column("created_at", sa.DateTime(), nullable=True))',
+        prelude="from migrations.helpers import add_timestamps\n",
+    ),
+    Case(
+        "SM029",
+        'with op.batch_alter_table("account", recreate="always") as batch_op:\n'
+        '    batch_op.alter_column("email", nullable=True)',
+        'with op.batch_alter_table("account", recreate="auto") as batch_op:\n'
+        '    batch_op.alter_column("email", nullable=True)',
+    ),
 ]
 
 
@@ -511,3 +524,41 @@ def test_the_good_example_of_sm020_in_the_docs_is_silenced() -> None:
     body = good.split("def upgrade():\n", 1)[1]
     assert "SM020" in rule_ids(body.replace("stager: ignore[SM020]", "note"))
     assert "SM020" not in rule_ids(body)
+
+
+def test_a_view_dropped_and_created_again_is_a_redefinition() -> None:
+    # the usual way to change a view's columns (CREATE OR REPLACE cannot drop one)
+    redefine = (
+        'op.execute("DROP VIEW order_totals")\n'
+        'op.execute("CREATE VIEW order_totals AS SELECT id FROM orders")'
+    )
+    assert "SM026" not in rule_ids(redefine)
+    trigger = (
+        'op.execute("DROP TRIGGER trg_updated ON product")\n'
+        'op.execute("CREATE TRIGGER trg_updated BEFORE UPDATE ON product '
+        'FOR EACH ROW EXECUTE FUNCTION set_updated_at()")'
+    )
+    assert "SM026" not in rule_ids(trigger)
+    # another object, or another kind of object with that name: still a drop
+    other = 'op.execute("DROP VIEW order_totals")\nop.execute("CREATE VIEW totals AS SELECT 1")'
+    assert "SM026" in rule_ids(other)
+    matview = (
+        'op.execute("DROP VIEW order_totals")\n'
+        'op.execute("CREATE MATERIALIZED VIEW order_totals AS SELECT 1")'
+    )
+    assert "SM026" in rule_ids(matview)
+    # created first, dropped after: gone at the end of the migration
+    gone = 'op.execute("CREATE VIEW v AS SELECT 1")\nop.execute("DROP VIEW v")'
+    assert "SM026" in rule_ids(gone)
+
+
+def test_create_trigger_locks_its_existing_table() -> None:
+    trigger = (
+        'op.execute("CREATE TRIGGER trg_updated BEFORE UPDATE ON product '
+        'FOR EACH ROW EXECUTE FUNCTION set_updated_at()")'
+    )
+    [lock] = [f for f in findings(trigger) if f.rule == "SM025"]
+    assert "'product'" in lock.message
+    # on a table the same migration creates: empty, nothing waits
+    new_table = 'op.create_table("product", sa.Column("id", sa.Integer()))\n' + trigger
+    assert "SM025" not in rule_ids(new_table)

@@ -1,0 +1,280 @@
+"""What the arguments of an Alembic ``op`` call name: table, columns, keywords, column details.
+
+Pure ``ast`` readers used by :mod:`stager.migrations.operations`; ``SPECS`` says
+where each ``op.<name>`` call keeps its table and columns.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Where an ``op.<name>`` call keeps its table and columns.
+
+    Positions are those of ``op``; on a ``batch_op`` receiver the table
+    argument is absent, so every later position shifts down by one.
+    """
+
+    table: int | None = 0
+    table_kw: str = "table_name"
+    columns: int | None = None
+    columns_kw: str = ""
+    columns_form: str = "name"  # name | names | object | objects
+    named: bool = False  # first argument is an index/constraint name
+
+
+SPECS: dict[str, Spec] = {
+    "create_table": Spec(columns=1, columns_form="objects"),
+    "drop_table": Spec(),
+    "rename_table": Spec(table_kw="old_table_name"),
+    "add_column": Spec(columns=1, columns_kw="column", columns_form="object"),
+    "drop_column": Spec(columns=1, columns_kw="column_name"),
+    "alter_column": Spec(columns=1, columns_kw="column_name"),
+    "create_index": Spec(
+        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
+    ),
+    "drop_index": Spec(table=1, named=True),
+    "create_foreign_key": Spec(
+        table=1,
+        table_kw="source_table",
+        columns=3,
+        columns_kw="local_cols",
+        columns_form="names",
+        named=True,
+    ),
+    "create_unique_constraint": Spec(
+        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
+    ),
+    "create_primary_key": Spec(
+        table=1, columns=2, columns_kw="columns", columns_form="names", named=True
+    ),
+    "create_check_constraint": Spec(table=1, named=True),
+    "create_exclude_constraint": Spec(table=1, named=True),
+    "drop_constraint": Spec(table=1, named=True),
+    "execute": Spec(table=None),
+}
+DEFAULT_SPEC = Spec()
+
+# Keyword arguments worth keeping (as source text) for later risk rules.
+_DETAIL_KEYWORDS = frozenset(
+    {
+        "nullable",
+        "type_",
+        "server_default",
+        "new_column_name",
+        "existing_type",
+        "existing_nullable",
+        "existing_server_default",
+        "postgresql_using",
+        "unique",
+        "postgresql_concurrently",
+        "postgresql_not_valid",
+        "schema",
+        "referent_table",
+        "new_table_name",
+    }
+)
+
+
+_ENUM_TYPES = frozenset({"Enum", "ENUM"})
+_FOREIGN_KEYS = frozenset({"ForeignKey", "ForeignKeyConstraint"})
+# Keywords of an added sa.Column that change what ADD COLUMN costs or checks.
+_COLUMN_KEYWORDS = frozenset(
+    {"nullable", "server_default", "primary_key", "unique", "type_", "server_onupdate"}
+)
+
+
+def string_constant(node: ast.expr | None) -> str | None:
+    """The value of a string literal, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def root_name(node: ast.expr) -> str | None:
+    """``session`` for ``session.query(X).filter(...).update``."""
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def name_of(func: ast.expr) -> str | None:
+    """``text`` for ``text``, ``sa.text`` and ``sqlalchemy.sql.text``."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def table_name(node: ast.expr | None, tables: dict[str, str]) -> str | None:
+    """A table name: a string, ``sa.table("t")``/``Table("t")``, or a name bound to one."""
+    if node is None:
+        return None
+    text = string_constant(node)
+    if text is not None:
+        return text
+    if isinstance(node, ast.Call) and name_of(node.func) in {"table", "Table"} and node.args:
+        return string_constant(node.args[0])
+    if isinstance(node, ast.Name):
+        return tables.get(node.id)
+    return None
+
+
+def column_name(node: ast.expr) -> str | None:
+    """The name of ``sa.Column("name", ...)``/``sa.column(...)``, else None."""
+    if isinstance(node, ast.Call) and name_of(node.func) in {"Column", "column"} and node.args:
+        return string_constant(node.args[0])
+    return None
+
+
+def unwrap_f(node: ast.expr) -> ast.expr:
+    """``op.f("ix_name")`` names an index exactly as written: read through it."""
+    if isinstance(node, ast.Call) and name_of(node.func) == "f" and node.args:
+        return node.args[0]
+    return node
+
+
+def call_argument(call: ast.Call, position: int | None, keyword: str) -> ast.expr | None:
+    """The argument at ``position``, else the one passed as ``keyword``; None when absent."""
+    if position is not None and position < len(call.args):
+        argument = call.args[position]
+        return None if isinstance(argument, ast.Starred) else argument
+    for kw in call.keywords:
+        if kw.arg == keyword and keyword:
+            return kw.value
+    return None
+
+
+def column_names(call: ast.Call, spec: Spec, position: int | None) -> tuple[str, ...]:
+    """The columns a call names at ``position``, read as ``spec.columns_form`` says."""
+    if position is None:
+        return ()
+    if spec.columns_form == "objects":
+        names = (column_name(arg) for arg in call.args[position:])
+        return tuple(name for name in names if name)
+    node = call_argument(call, position, spec.columns_kw)
+    if node is None:
+        return ()
+    if spec.columns_form == "object":
+        name = column_name(node)
+        return (name,) if name else ()
+    if spec.columns_form == "names" and isinstance(node, ast.List | ast.Tuple):
+        strings = (string_constant(element) for element in node.elts)
+        return tuple(s for s in strings if s is not None)
+    name = string_constant(node)
+    return (name,) if name is not None else ()
+
+
+def keyword_details(call: ast.Call, spec: Spec, batch: bool) -> dict[str, str]:
+    """The keyword arguments risk rules read (``_DETAIL_KEYWORDS``), as source text."""
+    details: dict[str, str] = {}
+    if batch:
+        details["batch"] = "true"
+    if spec.named and call.args:
+        name = string_constant(unwrap_f(call.args[0]))
+        if name is not None:
+            details["name"] = name
+    for kw in call.keywords:
+        if kw.arg in _DETAIL_KEYWORDS:
+            value = kw.value
+            if isinstance(value, ast.Constant):
+                details[kw.arg] = value.value if isinstance(value.value, str) else repr(value.value)
+            else:
+                details[kw.arg] = ast.unparse(value)
+    return details
+
+
+def last_line(call: ast.expr) -> int:
+    """The last line of a call that spans several."""
+    return call.end_lineno or call.lineno
+
+
+def strings_in(node: ast.AST | None) -> frozenset[str]:
+    """String constants anywhere below ``node`` (rows, ``.values(...)``, bind parameters)."""
+    if node is None or isinstance(node, ast.Constant):
+        return frozenset()
+    return frozenset(
+        child.value
+        for child in ast.walk(node)
+        if isinstance(child, ast.Constant) and isinstance(child.value, str)
+    )
+
+
+def enum_type(node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
+    """``(name, values)`` of ``sa.Enum("a", "b", name="t")``/``postgresql.ENUM(...)``, else None."""
+    if not (isinstance(node, ast.Call) and name_of(node.func) in _ENUM_TYPES):
+        return None
+    name = None
+    for keyword in node.keywords:
+        if keyword.arg == "name":
+            name = string_constant(keyword.value)
+        elif (
+            keyword.arg == "create_type"
+            and isinstance(keyword.value, ast.Constant)
+            and keyword.value.value is False
+        ):
+            return None  # the type exists already: nothing is created
+    values = tuple(
+        value for value in (string_constant(arg) for arg in node.args) if value is not None
+    )
+    return name, values
+
+
+def column_details(node: ast.expr | None, details: dict[str, str]) -> None:
+    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys."""
+    if not (isinstance(node, ast.Call) and name_of(node.func) in {"Column", "column"}):
+        return
+    for position, argument in enumerate(node.args[1:], start=1):
+        called = name_of(argument.func) if isinstance(argument, ast.Call) else None
+        if called == "ForeignKey":
+            details["foreign_key"] = "True"
+        elif called in {"Identity", "Computed"}:
+            details[called.lower()] = ast.unparse(argument)
+        elif position == 1:
+            details["type_"] = ast.unparse(argument)
+            enum = enum_type(argument)
+            if enum is not None and enum[0]:
+                details["enums"] = enum[0]
+    for keyword in node.keywords:
+        if keyword.arg in _COLUMN_KEYWORDS:
+            value = keyword.value
+            if isinstance(value, ast.Constant):
+                text = value.value if isinstance(value.value, str) else repr(value.value)
+            else:
+                text = ast.unparse(value)
+            details["type_" if keyword.arg == "type_" else keyword.arg] = text
+
+
+def table_enums(call: ast.Call) -> str | None:
+    """Enum types ``create_table`` creates with its columns, comma-separated."""
+    names = []
+    for argument in call.args[1:]:
+        if isinstance(argument, ast.Call) and len(argument.args) > 1:
+            enum = enum_type(argument.args[1])
+            if enum is not None and enum[0]:
+                names.append(enum[0])
+    return ",".join(names) or None
+
+
+def referenced_tables(call: ast.Call) -> str | None:
+    """The tables ``create_table``'s foreign keys point at (``ForeignKey("users.id")``).
+
+    Creating the table takes a SHARE ROW EXCLUSIVE lock on each of them.
+    """
+    names: list[str] = []
+    for node in ast.walk(call):
+        if not (isinstance(node, ast.Call) and name_of(node.func) in _FOREIGN_KEYS):
+            continue
+        targets = node.args[0] if name_of(node.func) == "ForeignKey" else None
+        if name_of(node.func) == "ForeignKeyConstraint" and len(node.args) > 1:
+            targets = node.args[1]
+        items = targets.elts if isinstance(targets, ast.List | ast.Tuple) else [targets]
+        for item in items:
+            text = string_constant(item) if item is not None else None
+            if text and "." in text:
+                names.append(text.rsplit(".", 1)[0])
+    return ",".join(dict.fromkeys(names)) or None
