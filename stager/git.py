@@ -220,12 +220,29 @@ class Repository:
                     f"use {remote} instead (e.g. --base {remote}), or create the branch: "
                     f"git branch {ref} {remote}",
                 )
+            unborn = self._unborn_branch()
+            if unborn is not None and ref.strip() in ("HEAD", "@", unborn):
+                # `git init` with no commit yet: HEAD points at a branch that does not exist
+                raise UnknownRef(
+                    f"the repository {self._cwd} has no commits yet "
+                    f"(branch {unborn!r} is unborn), so {ref!r} names no commit",
+                    "make a first commit (git add … && git commit), then run stager again",
+                )
             raise UnknownRef(
                 f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
                 "check the spelling, run `git fetch` if it is a remote branch, "
                 "and list branches with `git branch -a`",
             )
         return Sha(sha)
+
+    def _unborn_branch(self) -> str | None:
+        """The short name of the branch HEAD points at when it has no commit yet, else None."""
+        outcome = self._call(["symbolic-ref", "--quiet", "HEAD"])
+        full = outcome.stdout.decode("utf-8", "replace").strip()
+        if outcome.returncode != 0 or not full.startswith("refs/heads/"):
+            return None
+        exists = self._call(["rev-parse", "--verify", "--quiet", "--end-of-options", full])
+        return None if exists.returncode == 0 else full.removeprefix("refs/heads/")
 
     def ref_exists(self, name: str) -> bool:
         """Whether ``name`` resolves to a commit (a branch, tag, remote branch, sha…)."""

@@ -197,6 +197,19 @@ def test_unknown_ref_names_the_ref_and_the_fix(repo: GitRepo) -> None:
             found.resolve(bad)
 
 
+def test_head_of_an_empty_repository_says_there_are_no_commits(repo: GitRepo) -> None:
+    found = Repository(repo.path)
+    for ref in ("HEAD", "main"):
+        with pytest.raises(UnknownRef) as caught:
+            found.resolve(ref)
+        message = str(caught.value)
+        assert "has no commits yet" in message
+        assert "'main' is unborn" in message
+        assert "git fetch" not in message
+    with pytest.raises(UnknownRef, match="git fetch"):
+        found.resolve("develop")
+
+
 def test_unknown_local_branch_suggests_the_remote_one(repo: GitRepo) -> None:
     head = repo.commit("first", {"a.txt": "1\n"})
     repo.git("update-ref", "refs/remotes/origin/develop", head)

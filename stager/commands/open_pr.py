@@ -26,6 +26,7 @@ from stager.github.pygithub_client import ClientSettings
 from stager.github.remote_url import (
     GitHubConfigError,
     GitHubTarget,
+    RemoteUrl,
     parse_remote_url,
     resolve_target,
 )
@@ -106,6 +107,8 @@ class Prepared:
     empty_branches: tuple[tuple[int, str], ...] = ()
     # a dry run without a target: why (what a real run would stop with)
     target_error: str | None = None
+    # a dry run without the git remote: the error a real run stops at first
+    remote_error: str | None = None
 
     @property
     def repository(self) -> str:
@@ -182,11 +185,19 @@ def prepare(
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout)))
-    target_error = None
+    target_error = remote_error = None
+    try:
+        remote = parse_remote_url(remote_url(repo, options.remote))
+    except StagerError as error:
+        if not options.dry_run:
+            raise
+        # A dry run needs no network, so no remote either: show what --github-repo or
+        # [github] repo can tell, and the error a real run would stop at.
+        remote, remote_error = RemoteUrl(f"no remote {options.remote!r}", None, None), str(error)
     try:
         target: GitHubTarget | None = resolve_target(
             options.remote,
-            parse_remote_url(remote_url(repo, options.remote)),
+            remote,
             repo_option=options.github_repo,
             configured_repo=analysis.rules.github.repo,
             configured_api_url=analysis.rules.github.api_url,
@@ -221,6 +232,7 @@ def prepare(
             if options.phase is None and rule.number not in branches
         ),
         target_error=target_error,
+        remote_error=remote_error,
     )
     prepared.check_templates()  # a template typo stops here: before any push or API call
     return prepared
@@ -236,7 +248,15 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
     pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips, online=False)
     owner = prepared.target.repo.owner if prepared.target else "OWNER"
     calls = describe_calls(prepared.plans, prepared.repository, owner, draft=options.draft)
-    _print_dry_run(options, prepared.target, rendered, pushes, calls, prepared.target_error)
+    _print_dry_run(
+        options,
+        prepared.target,
+        rendered,
+        pushes,
+        calls,
+        prepared.target_error,
+        prepared.remote_error,
+    )
 
 
 def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
@@ -396,6 +416,7 @@ def _print_dry_run(
     pushes: Sequence[BranchPush],
     calls: Sequence[str],
     target_error: str | None = None,
+    remote_error: str | None = None,
 ) -> None:
     push = push_arguments(options.remote, pushes)
     if options.output_format is Format.JSON:
@@ -405,6 +426,7 @@ def _print_dry_run(
             "repository": str(target.repo) if target else None,
             "api_url": target.api_url if target else None,
             "github_error": target_error,
+            "remote_error": remote_error,
             "push": ["git", *push] if push else [],
             "calls": list(calls),
             "pull_requests": [
@@ -423,6 +445,8 @@ def _print_dry_run(
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
+    if remote_error is not None:
+        lines += [f"> a real run would stop here: {remote_error}", ""]
     if target is None:
         problem = target_error or "the GitHub repository is unknown — pass --github-repo OWNER/NAME"
         lines += [f"> a real run would stop here: {problem}", ""]

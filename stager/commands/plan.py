@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from stager.analysis import Analysis, analyze_branch
 from stager.errors import OutputError
 from stager.git import Repository
-from stager.plan import Plan, PlanError, render_plan_file
+from stager.plan import DEFAULT_PLAN_FILE, Plan, PlanError, render_plan_file
 from stager.plan.phase import count
 from stager.plan.planfile import edited
 from stager.report import Format
@@ -37,6 +38,7 @@ class PlanResult:
     analysis: Analysis
     plan: Plan
     templates: tuple[Path, ...]  # the project's template folder first, when it has one
+    work_tree: Path | None = None  # where split/verify/open-pr look for stager-plan.toml
 
 
 def make_plan(options: PlanOptions) -> PlanResult:
@@ -77,7 +79,7 @@ def make_plan(options: PlanOptions) -> PlanResult:
             broken[0].hint,
         )
     templates = (repo.work_tree / PROJECT_TEMPLATES,) if repo.work_tree is not None else ()
-    return PlanResult(analysis, plan, templates)
+    return PlanResult(analysis, plan, templates, repo.work_tree)
 
 
 def run(options: PlanOptions) -> int:
@@ -90,12 +92,26 @@ def run(options: PlanOptions) -> int:
         _write(options.write, text, "--write")
     emit(result, options.output_format, options.output)
     if options.write is not None:
-        print(
-            f"wrote {options.write}: move lines between phases if you like; "
-            "`stager split` and `stager open-pr` use it and check it again",
-            file=sys.stderr,
-        )
+        print(_written_hint(options.write, result.work_tree), file=sys.stderr)
     return 0
+
+
+def _written_hint(path: Path, work_tree: Path | None) -> str:
+    """What to tell after --write: split/open-pr find only the top-level default by themselves."""
+    usage = "`stager split` and `stager open-pr` use it"
+    if work_tree is None or not _same_file(path, work_tree / DEFAULT_PLAN_FILE):
+        # A relative --write is relative to the current folder (or -C), like every
+        # other path option, so a plan written elsewhere must be named with --plan.
+        where = shlex.quote(str(path.absolute()))
+        usage = f"`stager split --plan {where}` and `stager open-pr --plan {where}` use it"
+    return f"wrote {path}: move lines between phases if you like; {usage} and check it again"
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve()
+    except OSError:
+        return False
 
 
 def render(result: PlanResult, output_format: Format) -> str:

@@ -15,6 +15,7 @@ from stager.findings import Finding
 from stager.migrations.model import MigrationFile, MigrationKind, Operation
 
 DROP_OPERATIONS = frozenset({"drop_column", "drop_table"})
+SQL_DROPS = frozenset({"DROP TABLE", "ALTER TABLE DROP COLUMN"})
 EDITED_MIGRATION_RULE = "SG006"
 
 
@@ -90,10 +91,17 @@ def migration_view(
         original_down_revision=tuple(original_down_revision),
         rechained=tuple(down_revision) != tuple(original_down_revision),
         reversible=bool(downgrade) or not upgrade,
-        data_loss=migration.kind is MigrationKind.DESTRUCTIVE or bool(dropped),
+        # Destructive also covers renames, which break running code but lose no data.
+        data_loss=bool(dropped) or any(_drops_in_sql(op) for op in upgrade),
         dropped=dropped,
         operations=tuple(_describe(op) for op in upgrade),
     )
+
+
+def _drops_in_sql(op: Operation) -> bool:
+    """A literal ``DROP TABLE`` / ``ALTER TABLE … DROP COLUMN`` inside ``op.execute``."""
+    statements = op.details.get("statements", "") if op.name == "execute" else ""
+    return any(kind.strip() in SQL_DROPS for kind in statements.split(","))
 
 
 def _describe(op: Operation) -> str:

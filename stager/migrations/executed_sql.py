@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from stager.migrations.op_arguments import name_of, string_constant, strings_in
+from stager.migrations.op_arguments import name_of, string_constant, strings_in, table_name
 from stager.migrations.sql import parse_statements, statement_kinds
 
 _TEXT_WRAPPERS = frozenset({"text", "DDL"})
@@ -53,6 +53,25 @@ def builder_statement(node: ast.expr) -> str | None:
         if not isinstance(node.func, ast.Attribute):
             return None
         node = node.func.value
+    return None
+
+
+def builder_table(node: ast.expr, tables: dict[str, str]) -> str | None:
+    """The table a builder writes: ``t`` of ``t.update()``/``sa.update(t)``, when known.
+
+    ``t`` is ``sa.table("user", ...)`` inline or a name bound to one (``tables``).
+    """
+    while isinstance(node, ast.Call):
+        func = node.func
+        if name_of(func) in _DML_BUILDERS:
+            if node.args:  # sa.update(t), sa.insert(t)
+                return table_name(node.args[0], tables)
+            if isinstance(func, ast.Attribute):  # t.update()
+                return table_name(func.value, tables)
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        node = func.value
     return None
 
 

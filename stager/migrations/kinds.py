@@ -15,9 +15,12 @@ _RANK = {
     MigrationKind.DATA: 3,
     MigrationKind.DESTRUCTIVE: 4,
 }
-_DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column"})
+_DESTRUCTIVE_OPS = frozenset({"drop_table", "drop_column", "rename_table"})
 _CONTAINERS = frozenset({"batch_alter_table", "autocommit_block"})
-_DESTRUCTIVE_SQL = frozenset({"DROP TABLE", "ALTER TABLE DROP COLUMN"})
+# A rename breaks the code still running (it reads the old name) as a drop does.
+_DESTRUCTIVE_SQL = frozenset(
+    {"DROP TABLE", "ALTER TABLE DROP COLUMN", "RENAME TABLE", "RENAME COLUMN"}
+)
 _DATA_SQL = frozenset(
     {"UPDATE", "DELETE", "TRUNCATE", "MERGE", "COPY", "DO", "CALL", "SELECT", UNPARSABLE}
 )
@@ -43,9 +46,13 @@ def operation_kind(operation: Operation) -> MigrationKind:
     """What one operation does to the data; opaque SQL counts as a data change."""
     if operation.name in _DESTRUCTIVE_OPS:
         return MigrationKind.DESTRUCTIVE
+    renamed = operation.details.get("new_column_name", "None") != "None"
+    if operation.name == "alter_column" and renamed:
+        return MigrationKind.DESTRUCTIVE  # a rename: running code still uses the old name
     if operation.name == "bulk_insert":
         return MigrationKind.REFERENCE_DATA
-    if operation.name == "orm":
+    if operation.name in {"orm", "call"}:
+        # a session write, or an imported helper stager cannot read: a data change
         return MigrationKind.DATA
     if operation.name in {"execute", "exec_driver_sql"}:
         statements = operation.details.get("statements")
@@ -58,8 +65,8 @@ def operation_kind(operation: Operation) -> MigrationKind:
         return sql_kind(statements.split(","))
     if operation.name in _CONTAINERS:
         return MigrationKind.EMPTY
-    # create/add/alter/rename/index/constraint: schema changes that keep every
-    # row and column; the per-operation rules (locks, renames) judge them further.
+    # create/add/alter/index/constraint: schema changes that keep every row and
+    # column under its name; the per-operation rules (locks) judge them further.
     return MigrationKind.ADDITIVE
 
 

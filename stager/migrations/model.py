@@ -39,8 +39,8 @@ class MigrationKind(enum.StrEnum):
     EMPTY = "empty"  # no operation found (merge revisions, pass)
     ADDITIVE = "additive"  # only create/add operations
     REFERENCE_DATA = "reference-data"  # INSERT / bulk_insert, no UPDATE/DELETE
-    DATA = "data"  # UPDATE / DELETE / opaque SQL
-    DESTRUCTIVE = "destructive"  # drop_table / drop_column
+    DATA = "data"  # UPDATE / DELETE / opaque SQL / imported helpers
+    DESTRUCTIVE = "destructive"  # drop_table / drop_column / renames
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ where each ``op.<name>`` call keeps its table and columns.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -75,6 +76,7 @@ _DETAIL_KEYWORDS = frozenset(
         "schema",
         "referent_table",
         "new_table_name",
+        "recreate",  # batch_alter_table: "always" copies the table even on PostgreSQL
     }
 )
 
@@ -204,8 +206,14 @@ def strings_in(node: ast.AST | None) -> frozenset[str]:
     )
 
 
-def enum_type(node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
-    """``(name, values)`` of ``sa.Enum("a", "b", name="t")``/``postgresql.ENUM(...)``, else None."""
+def enum_type(
+    node: ast.expr, *, existing: bool = False
+) -> tuple[str | None, tuple[str, ...]] | None:
+    """``(name, values)`` of ``sa.Enum("a", "b", name="t")``/``postgresql.ENUM(...)``, else None.
+
+    ``create_type=False`` (the type exists already: nothing is created) gives
+    None unless ``existing``: a column of such a type still holds the type.
+    """
     if not (isinstance(node, ast.Call) and name_of(node.func) in _ENUM_TYPES):
         return None
     name = None
@@ -216,16 +224,36 @@ def enum_type(node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
             keyword.arg == "create_type"
             and isinstance(keyword.value, ast.Constant)
             and keyword.value.value is False
+            and not existing
         ):
-            return None  # the type exists already: nothing is created
+            return None
     values = tuple(
         value for value in (string_constant(arg) for arg in node.args) if value is not None
     )
     return name, values
 
 
-def column_details(node: ast.expr | None, details: dict[str, str]) -> None:
-    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys."""
+def column_enum(node: ast.expr, type_names: Mapping[str, str]) -> str | None:
+    """The enum type a column is declared with: written inline, or a name bound to one.
+
+    ``type_names`` maps names bound to ``sa.Enum(...)``/``postgresql.ENUM(...)``
+    (autogenerate writes module-level ones, often with ``create_type=False``)
+    to the type's name.
+    """
+    if isinstance(node, ast.Name):
+        return type_names.get(node.id)
+    enum = enum_type(node, existing=True)
+    return enum[0] if enum is not None else None
+
+
+def column_details(
+    node: ast.expr | None, details: dict[str, str], type_names: Mapping[str, str] | None = None
+) -> None:
+    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys.
+
+    ``enums`` names the column's enum type (see :func:`column_enum`), as for
+    ``create_table``, so enum rules know which tables hold the type.
+    """
     if not (isinstance(node, ast.Call) and name_of(node.func) in {"Column", "column"}):
         return
     for position, argument in enumerate(node.args[1:], start=1):
@@ -236,9 +264,9 @@ def column_details(node: ast.expr | None, details: dict[str, str]) -> None:
             details[called.lower()] = ast.unparse(argument)
         elif position == 1:
             details["type_"] = ast.unparse(argument)
-            enum = enum_type(argument)
-            if enum is not None and enum[0]:
-                details["enums"] = enum[0]
+            enum = column_enum(argument, type_names or {})
+            if enum:
+                details["enums"] = enum
     for keyword in node.keywords:
         if keyword.arg in _COLUMN_KEYWORDS:
             value = keyword.value
@@ -249,15 +277,19 @@ def column_details(node: ast.expr | None, details: dict[str, str]) -> None:
             details["type_" if keyword.arg == "type_" else keyword.arg] = text
 
 
-def table_enums(call: ast.Call) -> str | None:
-    """Enum types ``create_table`` creates with its columns, comma-separated."""
+def table_enums(call: ast.Call, type_names: Mapping[str, str] | None = None) -> str | None:
+    """Enum types of ``create_table``'s columns, comma-separated (see :func:`column_enum`).
+
+    Created with the table or existing already (``create_type=False``), each is
+    a type the table holds: what the enum ADD VALUE-then-use rule (SM017) needs.
+    """
     names = []
     for argument in call.args[1:]:
         if isinstance(argument, ast.Call) and len(argument.args) > 1:
-            enum = enum_type(argument.args[1])
-            if enum is not None and enum[0]:
-                names.append(enum[0])
-    return ",".join(names) or None
+            enum = column_enum(argument.args[1], type_names or {})
+            if enum:
+                names.append(enum)
+    return ",".join(dict.fromkeys(names)) or None
 
 
 def referenced_tables(call: ast.Call) -> str | None:

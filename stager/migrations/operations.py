@@ -16,9 +16,17 @@ This module walks the code; what a call's arguments name is read by
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterable
 
-from stager.migrations.executed_sql import call_literals, literal_sql, record_statements, sql_target
+from stager.migrations.executed_sql import (
+    builder_statement,
+    builder_table,
+    call_literals,
+    literal_sql,
+    record_statements,
+    sql_target,
+)
 from stager.migrations.kinds import classify_kind, operation_kind, sql_kind
 from stager.migrations.model import Operation
 from stager.migrations.op_arguments import (
@@ -27,6 +35,7 @@ from stager.migrations.op_arguments import (
     Spec,
     call_argument,
     column_details,
+    column_enum,
     column_names,
     enum_type,
     keyword_details,
@@ -84,6 +93,26 @@ _LEAVES = (
 )
 
 
+# Modules whose functions stager knows are no migration step of their own.
+_KNOWN_MODULES = frozenset({"alembic", "sqlalchemy", "__future__"}) | frozenset(
+    sys.stdlib_module_names
+)
+
+
+def _callee(func: ast.expr) -> tuple[str, str] | None:
+    """(root name, dotted name) of ``f(...)`` or ``helpers.f(...)``."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    return func.id, ".".join([func.id, *reversed(parts)])
+
+
+# Calls on a connection that give a connection (or a transaction used as one).
+_CONNECTION_CALLS = frozenset({"begin", "begin_nested", "connect", "execution_options"})
+
 _ORM_WRITES = frozenset(
     {
         "add",
@@ -107,12 +136,18 @@ class _Extractor:
         helpers: dict[str, ast.FunctionDef],
         tables: dict[str, str],
         enums: dict[str, tuple[str | None, tuple[str, ...]]] | None = None,
+        type_names: dict[str, str] | None = None,
+        foreign: dict[str, str] | None = None,
     ) -> None:
         self.function = function
         self.receivers = receivers
         self.helpers = helpers
         self.tables = tables
         self.enums = dict(enums or {})  # names bound to sa.Enum(...)/postgresql.ENUM(...)
+        # ... and their type names, create_type=False ones too: columns declared with them
+        self.type_names = dict(type_names or {})
+        self.foreign = foreign or {}  # names imported from modules stager does not know
+        self.built: dict[str, ast.expr] = {}  # names bound to SQLAlchemy builder statements
         self.operations: list[Operation] = []
         self.entered: set[str] = set()
         self.uses_globals = False  # alembic's multidb template dispatches through globals()
@@ -140,6 +175,8 @@ class _Extractor:
         binds: set[str],
         sessions: set[str],
     ) -> None:
+        if isinstance(node, ast.Expr | ast.Assign) and isinstance(node.value, ast.Call):
+            self._foreign_step(node.value)
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets: list[ast.expr] = (
                 node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -184,10 +221,16 @@ class _Extractor:
         self, targets: list[ast.expr], value: ast.expr, binds: set[str], sessions: set[str]
     ) -> None:
         names = {target.id for target in targets if isinstance(target, ast.Name)}
-        if self._is_bind(value):
+        if self._is_bind(value, binds):
             binds.update(names)
             return
+        if builder_statement(value) is not None:
+            # `stmt = t.update().values(...)`, run by a later `op.execute(stmt)`
+            self.built.update(dict.fromkeys(names, value))
         enum = enum_type(value)
+        type_name = column_enum(value, {}) if isinstance(value, ast.Call) else None
+        if type_name:
+            self.type_names.update(dict.fromkeys(names, type_name))
         if enum is not None:
             self.enums.update(dict.fromkeys(names, enum))
         elif isinstance(value, ast.Call):
@@ -211,12 +254,42 @@ class _Extractor:
                 if created is not None:
                     self.tables.update(dict.fromkeys(names, created))
 
+    def _foreign_step(self, call: ast.Call) -> None:
+        """A step calling an imported helper (``add_timestamps("t")``): opaque, like built SQL.
+
+        stager never follows imports, so the helper may change anything; the
+        ``call`` operation makes the migration a data change instead of empty.
+        """
+        callee = _callee(call.func)
+        if callee is None or callee[0] not in self.foreign or callee[0] in self.receivers:
+            return
+        root, dotted = callee
+        details = {"function": dotted, "module": self.foreign[root]}
+        self.operations.append(
+            Operation(
+                "call",
+                self.function,
+                call.lineno,
+                details=self._flags(details),
+                end_line=last_line(call),
+            )
+        )
+
     def _is_op(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Name) and node.id in self.receivers
 
-    def _is_bind(self, node: ast.expr) -> bool:
-        """``op.get_bind()`` or ``op.get_context().bind``/``.connection``."""
+    def _is_bind(self, node: ast.expr, binds: set[str] | None = None) -> bool:
+        """``op.get_bind()`` or ``op.get_context().bind``/``.connection``.
+
+        A connection made from one (``bind.execution_options(...)``,
+        ``op.get_bind().begin()``) runs statements on the same database.
+        """
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _CONNECTION_CALLS:
+                source = node.func.value
+                return self._is_bind(source, binds) or (
+                    isinstance(source, ast.Name) and source.id in (binds or set())
+                )
             return node.func.attr == "get_bind" and self._is_op(node.func.value)
         if isinstance(node, ast.Attribute) and node.attr in {"bind", "connection"}:
             inner = node.value
@@ -279,7 +352,8 @@ class _Extractor:
                 Operation(name, self.function, call.lineno, end_line=last_line(call))
             )
         elif name in {"execute", "exec_driver_sql"} and (
-            self._is_bind(receiver) or (isinstance(receiver, ast.Name) and receiver.id in binds)
+            self._is_bind(receiver, binds)
+            or (isinstance(receiver, ast.Name) and receiver.id in binds)
         ):
             self._execute(call, "connection")
         elif root_name(func) in sessions:
@@ -302,12 +376,26 @@ class _Extractor:
             return False
         return True
 
+    def _statement(self, node: ast.expr | None) -> ast.expr | None:
+        """The statement ``execute`` runs: a builder bound to a name earlier, else ``node``."""
+        if isinstance(node, ast.Name) and node.id in self.built:
+            return self.built[node.id]
+        return node
+
+    def _built_literals(self, node: ast.expr | None) -> frozenset[str]:
+        """The values a builder bound to a name earlier writes (``.values(role="owner")``)."""
+        if node is None or node not in self.built.values():
+            return frozenset()
+        return strings_in(node)
+
     def _execute(self, call: ast.Call, receiver: str) -> None:
-        node = call_argument(call, 0, "statement")
+        node = self._statement(call_argument(call, 0, "statement"))
         sql = literal_sql(node) if node is not None else None
         details = self._flags({"receiver": receiver})
         record_statements(details, sql, node)
         table, columns = sql_target(sql)
+        if table is None and sql is None and node is not None:
+            table = builder_table(node, self.tables)
         self.operations.append(
             Operation(
                 "execute",
@@ -317,7 +405,7 @@ class _Extractor:
                 columns=columns,
                 sql=sql,
                 details=details,
-                literals=call_literals(call, node),
+                literals=call_literals(call, node) | self._built_literals(node),
                 end_line=last_line(call),
             )
         )
@@ -332,10 +420,12 @@ class _Extractor:
     ) -> None:
         details = self._flags(keyword_details(call, spec, batch))
         if name == "execute":
-            node = call_argument(call, 0, "sqltext")
+            node = self._statement(call_argument(call, 0, "sqltext"))
             sql = literal_sql(node) if node is not None else None
             record_statements(details, sql, node)
             table, columns = sql_target(sql)
+            if table is None and sql is None and node is not None:
+                table = builder_table(node, self.tables)
             self.operations.append(
                 Operation(
                     name,
@@ -345,7 +435,7 @@ class _Extractor:
                     columns=columns if table == (batch_table or table) else (),
                     sql=sql,
                     details=details,
-                    literals=call_literals(call, node),
+                    literals=call_literals(call, node) | self._built_literals(node),
                     end_line=last_line(call),
                 )
             )
@@ -362,9 +452,9 @@ class _Extractor:
             if new is not None:
                 details["new_table_name"] = new
         elif name == "add_column":
-            column_details(call_argument(call, columns_at, "column"), details)
+            column_details(call_argument(call, columns_at, "column"), details, self.type_names)
         elif name == "create_table":
-            enums = table_enums(call)
+            enums = table_enums(call, self.type_names)
             if enums:
                 details["enums"] = enums
             references = referenced_tables(call)
@@ -389,11 +479,35 @@ class _Extractor:
 _Enums = dict[str, tuple[str | None, tuple[str, ...]]]
 
 
-def _module_names(module: ast.Module) -> tuple[frozenset[str], dict[str, str], _Enums]:
-    """Names ``op`` is imported as, and module-level names bound to tables and enum types."""
+def _foreign_imports(module: ast.Module) -> dict[str, str]:
+    """Local name → the module it was imported from, for modules stager does not know."""
+    names: dict[str, str] = {}
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom):
+            origin = "." * node.level + (node.module or "")
+            if node.level or (node.module or "").split(".")[0] not in _KNOWN_MODULES:
+                for alias in node.names:
+                    names[alias.asname or alias.name] = origin
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top not in _KNOWN_MODULES:
+                    names[alias.asname or top] = alias.name if alias.asname else top
+    return names
+
+
+def _module_names(
+    module: ast.Module,
+) -> tuple[frozenset[str], dict[str, str], _Enums, dict[str, str]]:
+    """Names ``op`` is imported as, and module-level names bound to tables and enum types.
+
+    The last map gives the type name of every enum-bound name, ``create_type=False``
+    ones included (autogenerate declares ``postgresql.ENUM`` columns that way).
+    """
     receivers = {"op"}
     tables: dict[str, str] = {}
     enums: _Enums = {}
+    type_names: dict[str, str] = {}
     for statement in module.body:
         if isinstance(statement, ast.ImportFrom) and statement.module == "alembic":
             receivers.update(
@@ -407,7 +521,10 @@ def _module_names(module: ast.Module) -> tuple[frozenset[str], dict[str, str], _
             enum = enum_type(statement.value)
             if enum is not None:
                 enums.update(dict.fromkeys(names, enum))
-    return frozenset(receivers), tables, enums
+            type_name = column_enum(statement.value, {})
+            if type_name:
+                type_names.update(dict.fromkeys(names, type_name))
+    return frozenset(receivers), tables, enums, type_names
 
 
 def _functions(module: ast.Module) -> dict[str, ast.FunctionDef]:
@@ -420,7 +537,8 @@ def _functions(module: ast.Module) -> dict[str, ast.FunctionDef]:
 
 def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
     """Every operation of ``upgrade()`` then ``downgrade()``, each in source order."""
-    receivers, tables, enums = _module_names(tree)
+    receivers, tables, enums, type_names = _module_names(tree)
+    foreign = _foreign_imports(tree)
     defs = _functions(tree)
     helpers = {name: node for name, node in defs.items() if name not in FUNCTIONS}
     operations: list[Operation] = []
@@ -428,7 +546,9 @@ def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
         main = defs.get(function)
         if main is None:
             continue
-        extractor = _Extractor(function, receivers, helpers, dict(tables), enums)
+        extractor = _Extractor(
+            function, receivers, helpers, dict(tables), enums, type_names, foreign
+        )
         extractor.run(main.body, 0)
         if extractor.uses_globals:
             # multidb template: upgrade(engine) calls globals()[f"upgrade_{engine}"]()

@@ -23,6 +23,9 @@ _REVISES = re.compile(r"^\s*Revises\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
 _ILLEGAL_REVISION_CHARS = frozenset("@-+")
 # alembic's pre-0.2 files carry their id only in the file name.
 _LEGACY_NAME = re.compile(r"([a-f0-9]+)\.py$")
+# What makes such a file a revision at all (db.py, add.py, cafe.py are hex too).
+_MIGRATION_DEF = re.compile(r"^def[ \t]+(?:upgrade|downgrade)[ \t]*\(", re.MULTILINE)
+_FUNCTIONS = frozenset({"upgrade", "downgrade"})
 # Used only when the file does not compile, to keep the graph connected.
 _FALLBACK_ASSIGNMENT = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*$",
@@ -133,14 +136,35 @@ def _fallback(text: str) -> dict[str, _Value]:
     return found
 
 
+def _looks_like_revision(
+    module: ast.Module | None, source: bytes, assigned: dict[str, _Value]
+) -> bool:
+    """True when the file assigns ``down_revision`` or defines ``upgrade()``/``downgrade()``."""
+    if "down_revision" in assigned:
+        return True
+    if module is None:
+        return _MIGRATION_DEF.search(source.decode("utf-8", errors="replace")) is not None
+    return any(
+        isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+        and statement.name in _FUNCTIONS
+        for statement in module.body
+    )
+
+
 def _revision(
-    path: RepoPath, assigned: dict[str, _Value], problems: list[ParseProblem]
+    path: RepoPath,
+    assigned: dict[str, _Value],
+    problems: list[ParseProblem],
+    *,
+    legacy_name: bool = True,
 ) -> tuple[Revision | None, int]:
     value = assigned.get("revision")
     if value is None and any(p.message.startswith("revision is not") for p in problems):
         return None, next(p.line for p in problems if p.message.startswith("revision is not"))
     if value is None:
-        legacy = _LEGACY_NAME.match(posixpath.basename(path))
+        # Only a file that is a revision otherwise: a plain module named
+        # db.py or add.py is no pre-0.2 revision "db"/"add".
+        legacy = _LEGACY_NAME.match(posixpath.basename(path)) if legacy_name else None
         if legacy:
             return Revision(legacy.group(1)), 0
         problems.append(
@@ -193,7 +217,9 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
         # Nothing is known about what an unreadable file does: assume a data change.
         operations, kind = (), MigrationKind.DATA
 
-    revision, revision_line = _revision(path, assigned, problems)
+    revision, revision_line = _revision(
+        path, assigned, problems, legacy_name=_looks_like_revision(module, source, assigned)
+    )
     down = assigned.get("down_revision")
     depends = assigned.get("depends_on")
     return MigrationFile(

@@ -119,7 +119,10 @@ def assess(phase: Phase, analysis: Analysis) -> Assessment:
     deleted = [m for m in analysis.migrations.deleted if m.path in paths]
     irreversible = [m for m in phase.migrations if not _reversible(m.path, analysis)]
     if MigrationKind.DESTRUCTIVE.value in kinds:
-        database = "HIGH: drops tables or columns; their data is gone"
+        database = (
+            "HIGH: drops or renames tables or columns: dropped data is gone, and code "
+            "still using an old name breaks"
+        )
         compatibility = (
             "BREAKING: removes what older code read; deploy only once every instance runs "
             "the code of the earlier phases"

@@ -507,6 +507,26 @@ def test_dry_run_shows_the_configuration_error_a_real_run_would_stop_at(
     assert data["repository"] is None and "ghe.corp.example" in data["github_error"]
 
 
+def test_dry_run_needs_no_remote(small: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    small.git.git("remote", "remove", "origin")
+    data = small.open_pr_json("--dry-run")
+    assert (data["repository"], data["github_error"]) == (REPO, None)
+    assert "no git remote named 'origin'" in data["remote_error"]
+    assert len(data["pull_requests"]) == len(SMALL_BRANCHES)
+    wanted = f"POST /repos/{REPO}/pulls  head=stage/1-foundation base=main"
+    assert any(call.startswith(wanted) for call in data["calls"])
+    result = small.open_pr("--all", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "> a real run would stop here: no git remote named 'origin'" in result.stdout
+    assert f"GitHub: {REPO} at " in result.stdout
+    unknown = small.open_pr_json("--dry-run", repo=None)  # nothing tells the repository
+    assert unknown["repository"] is None and "--github-repo" in unknown["github_error"]
+    assert small.fake.requests == []
+    real = small.open_pr("--all")
+    assert real.exit_code == 1 and "no git remote named 'origin'" in real.stderr
+
+
 def test_pygithub_log_lines_stay_off_stderr_without_verbose(small: Stack) -> None:
     small.fake.fail("POST", "/pulls$", 403, message="Resource not accessible by integration")
     result = small.open_pr("--all")

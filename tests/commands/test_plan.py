@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
@@ -170,3 +171,36 @@ def test_strict_counts_several_conflicts_in_plain_words(repo: GitRepo, tmp_path:
     )
     assert result.exit_code == 1
     assert "--strict: the rules put 2 files before what they need:" in result.stderr
+
+
+def test_write_from_a_subfolder_names_the_plan_split_must_read(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_branch(repo, {}, {"app/models/a.py": "A = 1\n"})
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    sub = repo.path / "app"
+    monkeypatch.chdir(sub)
+    written = invoke("--rules", str(rules), "plan", "--write", "stager-plan.toml")
+    assert written.exit_code == 0, written.output
+    # relative to the current folder, like every path option; split only finds the
+    # top-level one by itself, so the hint must name this one with --plan
+    assert (sub / "stager-plan.toml").is_file()
+    assert not (repo.path / "stager-plan.toml").exists()
+    assert f"`stager split --plan {sub / 'stager-plan.toml'}`" in written.stderr
+    split = invoke(
+        "--rules",
+        str(rules),
+        "split",
+        "--all",
+        "--dry-run",
+        "--plan",
+        str(sub / "stager-plan.toml"),
+    )
+    assert split.exit_code == 0, split.output
+
+    top = invoke("--rules", str(rules), "plan", "--write", "../stager-plan.toml")
+    assert top.exit_code == 0, top.output
+    assert (repo.path / "stager-plan.toml").is_file()
+    assert "--plan" not in top.stderr
+    assert "`stager split` and `stager open-pr` use it" in top.stderr

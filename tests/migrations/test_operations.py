@@ -67,7 +67,9 @@ def test_schema_operations_with_tables_and_columns() -> None:
     assert found[3].details == {"name": "ix_users_email", "unique": "True"}
     assert found[7].details["new_table_name"] == "new"
     assert found[0].line == 7
-    assert classify_kind(found) is MigrationKind.ADDITIVE  # the drop is in downgrade
+    # the renames make it destructive; the drop is in downgrade and does not count
+    assert classify_kind(found) is MigrationKind.DESTRUCTIVE
+    assert classify_kind([*found[:2], *found[3:7], found[8], found[9]]) is MigrationKind.ADDITIVE
 
 
 def test_batch_alter_table_block() -> None:
@@ -130,6 +132,91 @@ def test_execute_with_sqlalchemy_builders() -> None:
     assert [o.sql for o in found] == [None, None, None]
     assert classify_kind(found[1:2]) is MigrationKind.REFERENCE_DATA
     assert classify_kind(found) is MigrationKind.DATA
+
+
+def test_sqlalchemy_builders_carry_their_table() -> None:
+    found = ops(
+        """
+        t = sa.table("user", sa.column("x"))
+        op.execute(t.update().values(x="owner"))
+        bind = op.get_bind()
+        bind.execute(t.update().where(t.c.x == "a").values(x="b"))
+        op.execute(t.delete().where(t.c.x == "a"))
+        op.execute(sa.update(accounts).values(x="c"))
+        op.execute(sa.table("inline").delete())
+        op.execute(unknown.delete())
+        """,
+        prelude='accounts = sa.table("accounts", sa.column("id"))\n',
+    )
+    assert [(o.table, o.details.get("statements"), o.details.get("where")) for o in found] == [
+        ("user", "UPDATE", "false"),
+        ("user", "UPDATE", "true"),
+        ("user", "DELETE", "true"),
+        ("accounts", "UPDATE", "false"),
+        ("inline", "DELETE", "false"),
+        (None, "DELETE", "false"),
+    ]
+
+
+def test_connections_made_from_the_bind_and_bound_builders_are_followed() -> None:
+    found = ops(
+        """
+        conn = op.get_bind().execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(sa.text("ALTER TYPE user_role ADD VALUE 'owner'"))
+        with op.get_bind().begin() as tx:
+            tx.execute(sa.text("DELETE FROM audit"))
+        t = sa.table("member", sa.column("role"))
+        stmt = t.update().values(role="owner")
+        op.execute(stmt)
+        """
+    )
+    assert [(o.name, o.table, o.details.get("statements")) for o in found] == [
+        ("execute", None, "ALTER TYPE ADD VALUE"),
+        ("execute", "audit", "DELETE"),
+        ("execute", "member", "UPDATE"),
+    ]
+    assert "owner" in found[2].literals
+    assert classify_kind(found) is MigrationKind.DATA
+
+
+def test_batch_alter_table_keeps_recreate() -> None:
+    found = ops(
+        """
+        with op.batch_alter_table("accounts", recreate="always") as batch_op:
+            batch_op.drop_column("legacy")
+        """
+    )
+    assert found[0].name == "batch_alter_table"
+    assert found[0].details.get("recreate") == "always"
+
+
+def test_enum_columns_record_their_type_even_when_it_exists_already() -> None:
+    found = ops(
+        """
+        op.create_table(
+            "member",
+            sa.Column("id", sa.Integer()),
+            sa.Column("role", role),
+            sa.Column("kind", kind),
+            sa.Column("status", postgresql.ENUM("p", name="status", create_type=False)),
+            sa.Column("plain", plain),
+        )
+        op.add_column("other", sa.Column("role", role))
+        local = postgresql.ENUM("x", name="local_type", create_type=False)
+        op.add_column("other", sa.Column("local", local))
+        """,
+        prelude=(
+            "from sqlalchemy.dialects import postgresql\n"
+            'role = postgresql.ENUM("a", "b", name="user_role", create_type=False)\n'
+            'kind = sa.Enum("x", name="kind")\n'
+            "plain = sa.Integer()\n"
+        ),
+    )
+    assert [(o.name, o.details.get("enums")) for o in found] == [
+        ("create_table", "user_role,kind,status"),
+        ("add_column", "user_role"),
+        ("add_column", "local_type"),
+    ]
 
 
 def test_bulk_insert_table_names() -> None:
@@ -234,6 +321,17 @@ def test_no_upgrade_function_and_pass() -> None:
         ("op.drop_column('t', 'c')", MigrationKind.DESTRUCTIVE),
         ("op.execute('DROP TABLE t')", MigrationKind.DESTRUCTIVE),
         ("op.execute('ALTER TABLE t DROP COLUMN c')", MigrationKind.DESTRUCTIVE),
+        # a rename breaks the code still running, as a drop does
+        ("op.rename_table('t', 'u')", MigrationKind.DESTRUCTIVE),
+        ("op.alter_column('t', 'c', new_column_name='d')", MigrationKind.DESTRUCTIVE),
+        ("op.alter_column('t', 'c', new_column_name=None)", MigrationKind.ADDITIVE),
+        (
+            "with op.batch_alter_table('t') as b:\n    b.alter_column('c', new_column_name='d')",
+            MigrationKind.DESTRUCTIVE,
+        ),
+        ("op.execute('ALTER TABLE t RENAME TO u')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('ALTER TABLE t RENAME COLUMN c TO d')", MigrationKind.DESTRUCTIVE),
+        ("op.execute('ALTER INDEX i RENAME TO j')", MigrationKind.ADDITIVE),
         ("op.execute('UPDATE t SET a = 1')\nop.drop_column('t', 'c')", MigrationKind.DESTRUCTIVE),
         ("op.execute('')", MigrationKind.EMPTY),
         ("pass", MigrationKind.EMPTY),
@@ -241,6 +339,41 @@ def test_no_upgrade_function_and_pass() -> None:
 )
 def test_classify_kind(upgrade: str, kind: MigrationKind) -> None:
     assert classify_kind(ops(upgrade, downgrade="op.drop_table('t')")) is kind
+
+
+def test_upgrade_calling_an_imported_helper_is_an_opaque_data_change() -> None:
+    source = textwrap.dedent(
+        """
+        from alembic import op
+        import logging
+        import sqlalchemy as sa
+        from app.migrations import helpers
+        from .util import add_timestamps as stamps
+
+        log = logging.getLogger(__name__)
+
+        def local():
+            stamps("product")
+
+        def upgrade():
+            log.info("start")
+            sa.Column("x", helpers.UUIDType())
+            helpers.backfill(op.get_bind(), "product")
+            local()
+
+        def downgrade():
+            pass
+        """
+    )
+    found = extract_operations(ast.parse(source))
+    assert [(o.name, o.details) for o in found] == [
+        ("call", {"function": "helpers.backfill", "module": "app.migrations"}),
+        ("call", {"function": "stamps", "module": ".util"}),
+    ]
+    assert classify_kind(found) is MigrationKind.DATA
+    assert classify_kind(ops("logging.info('x')\nprint('y')", prelude="import logging\n")) is (
+        MigrationKind.EMPTY
+    )
 
 
 def test_classify_kind_without_precomputed_statements() -> None:

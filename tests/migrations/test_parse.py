@@ -161,6 +161,19 @@ def test_missing_revision_and_legacy_file_name() -> None:
     assert legacy.problems == ()
 
 
+def test_hex_looking_plain_modules_are_not_legacy_revisions() -> None:
+    for name in ("db.py", "add.py", "cafe.py", "1975ea83b712.py"):
+        plain = parse("import os\nURL = os.environ.get('X')\n", path=f"app/{name}")
+        assert plain.revision is None, name
+        assert plain.problems[0].message.startswith("no module-level")
+    for body in ("def upgrade():\n    pass\n", "async def downgrade():\n    pass\n"):
+        assert parse(body, path="versions/cafe.py").revision == "cafe"
+    # a file that does not compile: the defs are read from its text
+    broken = parse("def upgrade():\n    op.drop_table(\n", path="versions/beef.py")
+    assert broken.revision == "beef"
+    assert parse("x = (\n", path="app/beef.py").revision is None
+
+
 def test_last_assignment_wins_and_tuple_unpacking() -> None:
     parsed = parse("revision = 'a'\nrevision = 'b'\nx, down_revision = 1, 'p'\n")
     assert parsed.revision == "b"
