@@ -7,6 +7,7 @@ the git push and the API calls a real run would make, without any network.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -128,6 +129,18 @@ class Prepared:
             layout=self.layout,
         )
         return render_title(context, self.folders), render_body(context, self.folders)
+
+    def in_base(self, sha: str) -> bool:
+        """Whether the base branch (as analysed) already has commit ``sha`` (unknown: no)."""
+        from stager.errors import GitError
+
+        try:
+            self.repo.run(
+                ["merge-base", "--is-ancestor", "--end-of-options", sha, self.analysis.refs.base]
+            )
+        except GitError:  # not an ancestor, or a commit this clone never fetched
+            return False
+        return True
 
     def check_templates(self) -> None:
         """Render every selected title and body once, so a template error stops the run
@@ -261,7 +274,7 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
 
 def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
     from stager.github.auth import find_token
-    from stager.github.push import push_branches
+    from stager.github.push import push_branches, remote_shas
     from stager.github.pygithub_client import PyGithubClient, configure_logging
     from stager.github.sync import after_merges, look_up, sync_pulls
 
@@ -272,12 +285,27 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
     # Before the push: a merged phase's branch is not pushed again, and the next
     # phase's pull request goes where the merged one went.
-    lookup = look_up(client, prepared.plans)
+    lookup = look_up(
+        client,
+        prepared.plans,
+        prepared.in_base,
+        lambda branch: not remote_shas(prepared.repo, options.remote, [branch]),
+    )
     plans = after_merges(prepared.plans, lookup)
     merged = lookup.merged_branches
     tips = tuple((branch, sha) for branch, sha in prepared.push_tips if branch not in merged)
     pushes = plan_pushes(prepared.repo, options.remote, tips)
     push_branches(prepared.repo, options.remote, pushes)
+    # Stacked --phase N pushes the phases below it too: an open pull request whose
+    # branch just moved is brought up to date as well (base and description), or it
+    # would describe, and be based for, what its branch no longer is.
+    moved = {push.branch for push in pushes if push.needed}
+    plans = tuple(
+        dataclasses.replace(plan, selected=True)
+        if plan.branch in moved and plan.number in lookup.open
+        else plan
+        for plan in plans
+    )
     outcomes = sync_pulls(client, plans, prepared.render, draft=options.draft, lookup=lookup)
     stale = []
     for number, branch in prepared.empty_branches:
@@ -285,7 +313,17 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
         if pull is not None:
             stale.append(Stale(number, branch, pull.number, pull.url))
     closed = [pull for pull in lookup.closed.values() if pull.phase in _chosen(prepared)]
-    _print_outcomes(options, target, token.source, pushes, outcomes, stale, closed)
+    local = dict(prepared.push_tips)
+    changed = [
+        f"phase {pull.phase}'s branch {pull.branch} has changed since #{pull.number} was "
+        f"merged ({pull.head_sha[:12]} → {local[pull.branch][:12]}): those changes are in no "
+        f"pull request's description; pull {prepared.base_branch} from {options.remote}, run "
+        "`stager split --all --force`, then open-pr again (the new work gets its own "
+        "pull request)"
+        for pull in closed
+        if pull.merged and pull.head_sha and local.get(pull.branch, pull.head_sha) != pull.head_sha
+    ]
+    _print_outcomes(options, target, token.source, pushes, outcomes, stale, closed, changed)
 
 
 def _chosen(prepared: Prepared) -> set[int]:
@@ -479,10 +517,11 @@ def _print_outcomes(
     outcomes: Sequence[PullOutcome],
     stale: Sequence[Stale] = (),
     closed: Sequence[ClosedPull] = (),
+    more_notes: Sequence[str] = (),
 ) -> None:
     pushed = [push.branch for push in pushes if push.needed]
     notes = [note for outcome in outcomes for note in outcome.notes]
-    notes += [c.note for c in closed] + [s.note for s in stale]
+    notes += [c.note for c in closed] + [s.note for s in stale] + list(more_notes)
     if options.output_format is Format.JSON:
         data = {
             "dry_run": False,

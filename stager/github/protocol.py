@@ -43,6 +43,8 @@ class PullRequest:
     labels: tuple[str, ...]
     author: str | None
     merged: bool = False  # a closed pull request (find_closed_pull) that was merged
+    head_sha: str = ""  # the head's commit (a merged one: the commit that was merged)
+    merge_commit_sha: str = ""  # merged: the commit the merge made in the base (squash too)
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,8 @@ class PyGithubClient:
             author=pull.user.login if pull.user else None,
             # merged_at, not merged: a listing has no "merged" (PyGithub would fetch the PR)
             merged=pull.state == "closed" and pull.merged_at is not None,
+            head_sha=pull.head.sha or "",
+            merge_commit_sha=pull.merge_commit_sha or "",
         )
 
     def _call(self, action: str, function: Callable[[], T], *, retried: bool = True) -> T:

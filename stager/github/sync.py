@@ -88,6 +88,7 @@ class ClosedPull:
     url: str
     base: str  # where it went (merged) or would have gone
     merged: bool
+    head_sha: str = ""  # the commit it had (merged: the one merged)
 
     @property
     def note(self) -> str:
@@ -116,21 +117,56 @@ class Lookup:
         return frozenset(pull.branch for pull in self.closed.values() if pull.merged)
 
 
-def look_up(api: GitHubApi, plans: Sequence[PullPlan]) -> Lookup:
-    """Every phase's open pull request; for a phase without one, its last closed one (reads)."""
+def look_up(
+    api: GitHubApi,
+    plans: Sequence[PullPlan],
+    in_base: Callable[[str], bool] = lambda sha: False,
+    base_gone: Callable[[str], bool] = lambda branch: False,
+) -> Lookup:
+    """Every phase's open pull request; for a phase without one, its last closed one (reads).
+
+    ``in_base(sha)``: whether the (local) base branch already has commit ``sha``.
+    A merged pull request whose merge (or head) commit is already in the base is
+    work the base has: the phase, which still has files on top of that base, is
+    new work (an earlier stack's branch names come back with every feature; or
+    more changes after the merge, re-split on the updated base) and gets a new
+    pull request.
+
+    A pull request closed unmerged whose base is a merged phase's branch, or a
+    branch ``base_gone`` says no longer exists, was closed by GitHub when that
+    branch was deleted (and cannot be reopened: its base is gone): the phase
+    gets a new pull request too.
+    """
     found: dict[int, PullRequest] = {}
     closed: dict[int, ClosedPull] = {}
+    merged: set[str] = set()
     for plan in sorted(plans, key=lambda plan: plan.number):
         pull = api.find_open_pull(plan.branch)
         if pull is not None:
             found[plan.number] = pull
             continue
         gone = api.find_closed_pull(plan.branch)
+        if gone is not None and gone.merged and _already_in_base(gone, in_base):
+            continue
+        if gone is not None and not gone.merged and (gone.base in merged or base_gone(gone.base)):
+            continue
+        if gone is not None and gone.merged:
+            merged.add(plan.branch)
         if gone is not None:
             closed[plan.number] = ClosedPull(
-                plan.number, plan.branch, gone.number, gone.url, gone.base, gone.merged
+                plan.number,
+                plan.branch,
+                gone.number,
+                gone.url,
+                gone.base,
+                gone.merged,
+                gone.head_sha,
             )
     return Lookup(found, closed)
+
+
+def _already_in_base(pull: PullRequest, in_base: Callable[[str], bool]) -> bool:
+    return any(sha and in_base(sha) for sha in (pull.merge_commit_sha, pull.head_sha))
 
 
 def after_merges(plans: Sequence[PullPlan], lookup: Lookup) -> tuple[PullPlan, ...]:

@@ -544,3 +544,154 @@ def test_a_token_with_a_line_break_is_refused_and_never_shown(
     assert "GITHUB_TOKEN contains whitespace or a control character" in result.stderr
     assert TOKEN not in result.output and "second" not in result.stderr
     assert small.fake.requests == [] and small.remote.branch("stage/1-foundation") is None
+
+
+def test_the_next_feature_reuses_the_branch_names_of_a_merged_stack(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    # The whole stack is merged (merge commits keep the heads in main), branches deleted.
+    small.remote.repo.git(
+        "update-ref", "refs/heads/main", str(small.remote.branch("stage/4-etl-and-contract"))
+    )
+    for number in (1, 2, 3):
+        small.fake.merge(number)
+    for branch in SMALL_BRANCHES:
+        small.remote.repo.git("update-ref", "-d", f"refs/heads/{branch}")
+    # The next feature, from the new main: same default branch names.
+    small.git.git("checkout", "-q", "main")
+    small.git.git("pull", "-q", "--ff-only", "origin", "main")
+    small.git.git("checkout", "-q", "-b", "feature2")
+    small.git.commit("f2", {"backend/app/models/other.py": "class O:\n    pass\n", "etl/b.py": ""})
+    built = build_phase_branches(small.path, analysis_of(small.path, "main", "feature2"))
+    assert list(built.values()) == ["stage/1-foundation", "stage/4-etl-and-contract"]
+    data = small.open_pr_json("--head", "feature2")
+    assert data["closed"] == []
+    assert data["pushed"] == ["stage/1-foundation", "stage/4-etl-and-contract"]
+    assert [(pr["number"], pr["base"], pr["action"]) for pr in data["pull_requests"]] == [
+        (4, "main", "created"),
+        (5, "stage/1-foundation", "created"),
+    ]
+    writes = len(small.fake.writes)
+    assert small.open_pr_json("--head", "feature2")["pushed"] == []
+    assert len(small.fake.writes) == writes
+
+
+def test_a_pull_request_github_closed_with_its_merged_base_gets_a_new_one(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    merged_sha = small.remote.branch("stage/1-foundation")
+    small.fake.merge(1)
+    small.remote.repo.git("update-ref", "refs/heads/main", str(merged_sha))
+    # deleted with `git push --delete`: GitHub closes #2, whose base it was
+    small.remote.repo.git("update-ref", "-d", "refs/heads/stage/1-foundation")
+    data = small.open_pr_json()
+    assert small.fake.pulls[2].state == "closed"
+    assert [c["number"] for c in data["closed"]] == [1]
+    assert [
+        (pr["phase"], pr["number"], pr["base"], pr["action"]) for pr in data["pull_requests"]
+    ] == [
+        (3, 4, "main", "created"),
+        (4, 3, "stage/3-application", "updated"),
+    ]
+    writes = len(small.fake.writes)
+    again = small.open_pr_json()
+    assert len(small.fake.writes) == writes and again["pushed"] == []
+    assert [pr["action"] for pr in again["pull_requests"]] == ["unchanged", "unchanged"]
+    assert small.remote.branch("stage/1-foundation") is None
+
+
+def test_new_work_on_a_merged_phase_is_pointed_out(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    merged_sha = small.remote.branch("stage/1-foundation")
+    small.remote.repo.git("update-ref", "refs/heads/main", str(merged_sha))
+    small.fake.merge(1)
+    small.fake.pulls[2].base = "main"
+    small.remote.repo.git("update-ref", "-d", "refs/heads/stage/1-foundation")
+    unchanged = small.open_pr("--all")
+    assert unchanged.exit_code == 0 and "has changed since #1" not in unchanged.stdout
+    small.git.commit("another model", {"backend/app/models/more.py": "class M:\n    pass\n"})
+    build_phase_branches(small.path, analysis_of(small.path, "main", "feature"))
+    result = small.open_pr("--all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "phase 1's branch stage/1-foundation has changed since #1 was merged" in result.stderr
+    assert "`stager split --all --force`" in result.stderr
+    assert small.remote.branch("stage/1-foundation") is None
+
+
+def test_after_a_squash_merge_and_a_new_split_the_next_phase_gets_a_new_pull_request(
+    small: Stack,
+) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    small.fake.merge(1)
+    small.git.git("checkout", "-q", "main")  # squash #1 into main
+    small.git.git("checkout", "stage/1-foundation", "--", ".")
+    small.git.git("commit", "-q", "-m", "Foundation (#1)")
+    small.git.git("push", "-q", "origin", "main")
+    small.remote.repo.git("update-ref", "-d", "refs/heads/stage/1-foundation")  # closes #2
+    small.git.git("checkout", "-q", "feature")
+    small.git.git("rebase", "-q", "main")
+    built = build_phase_branches(small.path, analysis_of(small.path, "main", "feature"))
+    assert list(built) == [3, 4]  # phase 1 is in main now
+    data = small.open_pr_json()
+    assert small.fake.pulls[2].state == "closed"
+    assert data["closed"] == []
+    assert [
+        (pr["phase"], pr["number"], pr["base"], pr["action"]) for pr in data["pull_requests"]
+    ] == [
+        (3, 4, "main", "created"),
+        (4, 3, "stage/3-application", "updated"),
+    ]
+    writes = len(small.fake.writes)
+    again = small.open_pr_json()
+    assert len(small.fake.writes) == writes and again["pushed"] == []
+    assert [pr["action"] for pr in again["pull_requests"]] == ["unchanged", "unchanged"]
+
+
+def test_new_work_on_a_squash_merged_phase_gets_a_new_pull_request(small: Stack) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    small.fake.pulls[2].base = "main"  # as GitHub retargets when the merge deletes the branch
+    small.git.git("checkout", "-q", "main")  # squash #1 into main
+    small.git.git("checkout", "stage/1-foundation", "--", ".")
+    small.git.git("commit", "-q", "-m", "Foundation (#1)")
+    small.git.git("push", "-q", "origin", "main")
+    small.fake.merge(1, merge_commit=small.git.git("rev-parse", "main"))
+    small.remote.repo.git("update-ref", "-d", "refs/heads/stage/1-foundation")
+    small.git.git("checkout", "-q", "feature")
+    small.git.commit("another model", {"backend/app/models/more.py": "class M:\n    pass\n"})
+    small.git.git("rebase", "-q", "main")
+    built = build_phase_branches(small.path, analysis_of(small.path, "main", "feature"))
+    assert list(built) == [1, 3, 4]
+    result = small.open_pr("--all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "has changed since" not in result.stderr
+    data = json.loads(result.stdout)
+    assert data["closed"] == []
+    first = data["pull_requests"][0]
+    assert (first["phase"], first["number"], first["base"], first["action"]) == (
+        1,
+        4,
+        "main",
+        "created",
+    )
+    assert small.remote.branch("stage/1-foundation") == small.git.git(
+        "rev-parse", "stage/1-foundation"
+    )
+
+
+def test_one_phase_also_updates_the_open_pull_requests_of_the_branches_it_pushes(
+    small: Stack,
+) -> None:
+    assert small.open_pr("--all").exit_code == 0
+    build_phase_branches(small.path, analysis_of(small.path, "main", "feature"), stacked=False)
+    assert small.open_pr("--all").exit_code == 0
+    assert {pull.base for pull in small.fake.pulls.values()} == {"main"}
+    build_phase_branches(small.path, analysis_of(small.path, "main", "feature"))  # stacked again
+    result = small.open_pr("--phase", "4", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["pushed"] == ["stage/3-application", "stage/4-etl-and-contract"]
+    # phase 3's branch now holds phase 1 too: its pull request must go into stage/1 again
+    assert [(pr["phase"], pr["base"]) for pr in data["pull_requests"]] == [
+        (3, "stage/1-foundation"),
+        (4, "stage/3-application"),
+    ]
+    pull = small.fake.open_pull("stage/3-application")
+    assert pull is not None and pull.base == "stage/1-foundation"

@@ -42,6 +42,8 @@ class FakePull:
     requested_users: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)  # logins of people who reviewed
+    merged_sha: str | None = None  # the head commit when merged (GitHub keeps it)
+    merge_commit: str | None = None  # merge_commit_sha (a squash: the squashed commit)
 
 
 @dataclass
@@ -113,11 +115,18 @@ class FakeGitHub:
     def open_pull(self, head: str) -> FakePull | None:
         return next((p for p in self.pulls.values() if p.head == head and p.state == "open"), None)
 
-    def merge(self, number: int) -> None:
-        """Merge pull request ``number`` as GitHub's button does (the branch stays)."""
+    def merge(self, number: int, merge_commit: str | None = None) -> None:
+        """Merge pull request ``number`` as GitHub's button does (the branch stays).
+
+        ``merge_commit``: the commit the merge made in the base (default: the
+        head's, as a fast-forward); the caller moves the base branch.
+        """
         with self._lock:
-            self.pulls[number].state = "closed"
-            self.pulls[number].merged = True
+            pull = self.pulls[number]
+            pull.state = "closed"
+            pull.merged = True
+            pull.merged_sha = self.branch_sha(pull.head)
+            pull.merge_commit = merge_commit or pull.merged_sha
 
     def add_pull(self, head: str, base: str, title: str, body: str, user: str) -> FakePull:
         """A pull request someone opened by hand."""
@@ -190,11 +199,11 @@ class FakeGitHub:
         }
 
     def _pull_json(self, pull: FakePull) -> dict[str, Any]:
-        def part(ref: str) -> dict[str, Any]:
+        def part(ref: str, sha: str | None = None) -> dict[str, Any]:
             return {
                 "ref": ref,
                 "label": f"{self.owner}:{ref}",
-                "sha": self.branch_sha(ref) or "0" * 40,
+                "sha": sha or self.branch_sha(ref) or "0" * 40,
                 "repo": self._repo_json(),
                 "user": self._user(self.owner),
             }
@@ -211,8 +220,9 @@ class FakeGitHub:
             "draft": pull.draft,
             "merged": pull.merged,
             "merged_at": "2026-01-02T03:04:05Z" if pull.merged else None,
+            "merge_commit_sha": pull.merge_commit,
             "user": self._user(pull.user),
-            "head": part(pull.head),
+            "head": part(pull.head, pull.merged_sha),
             "base": part(pull.base),
             "labels": [self._label_json(name) for name in pull.labels],
             "requested_reviewers": [self._user(u) for u in pull.requested_users],

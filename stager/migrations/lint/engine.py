@@ -158,16 +158,83 @@ def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
     )
 
 
-def file_findings(
+def _file_hits(
     migration: MigrationFile, source: bytes | None, env: EnvSettings, version: int
-) -> list[Finding]:
-    """The rules about one revision file, minus what its inline comments silence."""
+) -> list[Hit]:
     facts = source_facts(migration, source)
     hits = check_migration(migration, env, version, facts.downgrade)
     if source is not None:
         hits.extend(helper_hits(source))
         hits.extend(recreate_hits(source))
-    return [_finding(migration.path, hit, version) for hit in hits if not facts.ignored(hit)]
+    return [hit for hit in hits if not facts.ignored(hit)]
+
+
+def file_findings(
+    migration: MigrationFile,
+    source: bytes | None,
+    env: EnvSettings,
+    version: int,
+    edit: Edit | None = None,
+) -> list[Finding]:
+    """The rules about one revision file, minus what its inline comments silence.
+
+    With ``edit`` (a revision the branch modified), only what the edit brought:
+    the code that was already there has already run.
+    """
+    hits = _file_hits(migration, source, env, version)
+    if edit is not None:
+        hits = [hit for hit in hits if edit.brought(hit)]
+    return [_finding(migration.path, hit, version) for hit in hits]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """How the branch changed a revision file that exists on the merge base."""
+
+    lines: frozenset[int]  # head lines the branch wrote
+    gaps: frozenset[int]  # head line k: the branch deleted lines between k and k + 1
+    before: frozenset[tuple[str, int]]  # (rule, head line) of the base version's hits
+
+    def brought(self, hit: Hit) -> bool:
+        """True unless ``hit`` is about code the base already had, reported there already."""
+        if not hit.line:
+            return True  # about the whole file: nothing to scope
+        end = max(hit.line, hit.end_line)
+        if any(line in self.lines for line in range(hit.line, end + 1)):
+            return True  # the branch wrote (part of) the reported call
+        if any(hit.line <= gap < end for gap in self.gaps):
+            return True  # ... or deleted something inside it (an argument)
+        # An untouched line can still gain a finding through an edit elsewhere
+        # (a deleted ``SET lock_timeout``): keep it unless the base had it too.
+        return (hit.rule, hit.line) not in self.before
+
+
+def edit_of(
+    previous: MigrationFile,
+    before: bytes,
+    after: bytes,
+    env: EnvSettings,
+    version: int,
+) -> Edit:
+    """The lines the branch changed from ``before`` (merge base) to ``after`` (head)."""
+    import difflib
+
+    old = before.decode("utf-8", "replace").splitlines()
+    new = after.decode("utf-8", "replace").splitlines()
+    lines: set[int] = set()
+    gaps: set[int] = set()
+    moved: dict[int, int] = {}  # base line → head line, for the lines the edit kept
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            moved.update({i1 + k + 1: j1 + k + 1 for k in range(i2 - i1)})
+        elif j1 == j2:
+            gaps.add(j1)  # deleted after head line j1 (1-based)
+        else:
+            lines.update(range(j1 + 1, j2 + 1))
+    hits = _file_hits(previous, before, env, version)
+    known = frozenset((hit.rule, moved[hit.line]) for hit in hits if hit.line in moved)
+    return Edit(frozenset(lines), frozenset(gaps), known)
 
 
 def path_findings(
@@ -263,7 +330,9 @@ def with_rule_findings(
 
     The branch's added revisions are checked one by one and along their
     upgrade order (SM017); its modified ones (already run somewhere: SG006)
-    one by one. Revision files and their env.py are read in one batch.
+    one by one, keeping only what the edit brought (:func:`edit_of`).
+    Revision files, the base versions of modified ones and their env.py are
+    read in one batch.
     """
     added = [m for m in report.added if m.revision is not None]
     modified = [m for m in report.modified if m.revision is not None]
@@ -276,8 +345,10 @@ def with_rule_findings(
     for env_path in set(env_paths.values()):
         if env_path is not None:
             wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
-    data = blobs.read_blobs(wanted)
-    sources = {wanted[blob]: content for blob, content in data.items()}
+    # the merge-base versions of modified revisions: what the edit changed
+    previous = {m.path: report.previous[m.path] for m in modified if m.path in report.previous}
+    data = blobs.read_blobs({*wanted, *(m.blob for m in previous.values())})
+    sources = {wanted[blob]: content for blob, content in data.items() if blob in wanted}
     envs = {
         path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
         for path in set(env_paths.values())
@@ -289,9 +360,13 @@ def with_rule_findings(
 
     rule_findings = lint_migrations(group_by_env(added, env_of), sources, version)
     for migration in modified:
-        rule_findings.extend(
-            file_findings(migration, sources.get(migration.path), env_of(migration), version)
-        )
+        source = sources.get(migration.path)
+        before = previous.get(migration.path)
+        edit = None
+        if source is not None and before is not None and before.blob in data:
+            env = env_of(migration)
+            edit = edit_of(before, data[before.blob], source, env, version)
+        rule_findings.extend(file_findings(migration, source, env_of(migration), version, edit))
     return apply_settings([*findings, *rule_findings], rules)
 
 

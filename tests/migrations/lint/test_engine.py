@@ -48,8 +48,9 @@ def test_branch_findings(blobs: MemoryBlobs) -> None:
     report = analyze_migrations(base, head, None, blobs)
     blobs.calls.clear()
     found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
-    assert len(blobs.calls) == 1  # revisions and env.py in one batch
+    assert len(blobs.calls) == 1  # revisions, r0's base version and env.py in one batch
     assert set(blobs.calls[0]) == {
+        base["migrations/versions/r0.py"].blob,
         head["migrations/versions/r0.py"].blob,
         head["migrations/versions/r1.py"].blob,
         head["migrations/versions/r2.py"].blob,
