@@ -9,18 +9,16 @@ Both are timed in this run on the same generated repository (20,000 files,
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import ENV, generate
+from generate import ENV, benchmark_repository
 
 
 def median_seconds(command: list[str], cwd: Path, runs: int) -> float:
@@ -34,15 +32,7 @@ def median_seconds(command: list[str], cwd: Path, runs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
-    args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="stager-bench-")) / "repo"
-    if not folder.exists():
-        start = time.perf_counter()
-        generate(folder)
-        print(f"generated {folder} in {time.perf_counter() - start:.1f}s")
+    folder, runs, kept = benchmark_repository(__doc__, runs=7)
     merge_base = subprocess.run(
         ["git", "merge-base", "main", "feature"],
         cwd=folder,
@@ -75,12 +65,12 @@ def main() -> None:
     # Warm the page cache for both before measuring.
     median_seconds(git_diff, folder, 1)
     median_seconds(stager, folder, 1)
-    baseline = median_seconds(git_diff, folder, args.runs)
-    measured = median_seconds(stager, folder, args.runs)
-    print(f"git diff --raw --numstat -z : {baseline * 1000:8.1f} ms (median of {args.runs})")
-    print(f"stager analyze --format json: {measured * 1000:8.1f} ms (median of {args.runs})")
+    baseline = median_seconds(git_diff, folder, runs)
+    measured = median_seconds(stager, folder, runs)
+    print(f"git diff --raw --numstat -z : {baseline * 1000:8.1f} ms (median of {runs})")
+    print(f"stager analyze --format json: {measured * 1000:8.1f} ms (median of {runs})")
     print(f"ratio stager/git diff       : {measured / baseline:8.2f}x (target <= 2.0x)")
-    if args.keep is None:
+    if not kept:
         shutil.rmtree(folder.parent)
 
 

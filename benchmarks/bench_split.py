@@ -17,20 +17,18 @@ The manual method writes 20,000 files: its cost depends on the disk. Pass
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import ENV, generate
+from generate import ENV, benchmark_repository
 
 STAGER = [sys.executable, "-m", "stager"]
 RANGE = ["--base", "main", "--head", "feature"]
@@ -120,15 +118,7 @@ def manual_cleanup(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
-    args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="stager-bench-")) / "repo"
-    if not folder.exists():
-        start = time.perf_counter()
-        generate(folder)
-        print(f"generated {folder} in {time.perf_counter() - start:.1f}s")
+    folder, runs, kept = benchmark_repository(__doc__, runs=5)
     worktree = folder.parent / f"{folder.name}-manual-worktree"
     rules = folder.parent / f"{folder.name}-rules.toml"
     rules.write_text(RULES)
@@ -147,21 +137,21 @@ def main() -> None:
     baseline = median(
         lambda: manual(folder, worktree, phases),
         lambda: manual_cleanup(folder, worktree, phases),
-        args.runs,
+        runs,
     )
-    measured = median(lambda: run(split, folder), lambda: run(undo, folder), args.runs)
+    measured = median(lambda: run(split, folder), lambda: run(undo, folder), runs)
     analyze = median(
         lambda: run([*stager, "analyze", *RANGE, "--format", "json"], folder),
         lambda: None,
-        args.runs,
+        runs,
     )
     files = sum(len(present) + len(deleted) for _, present, deleted in phases)
-    print(f"{len(phases)} phases, {files} paths; medians of {args.runs} runs")
+    print(f"{len(phases)} phases, {files} paths; medians of {runs} runs")
     print(f"manual (worktree, checkout, commit) : {baseline * 1000:8.1f} ms")
     print(f"stager split --all                  : {measured * 1000:8.1f} ms")
     print(f"  of which stager analyze           : {analyze * 1000:8.1f} ms")
     print(f"ratio split / manual                : {measured / baseline:8.2f}x (target <= 0.5x)")
-    if args.keep is None:
+    if not kept:
         shutil.rmtree(folder.parent)
 
 

@@ -7,9 +7,12 @@ deletions, renames) and adds a share of the revisions. Deterministic.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ENV = {
@@ -167,6 +170,23 @@ def generate(target: Path, files: int = 20_000, changed: int = 2_000, revisions:
     subprocess.run(
         ["git", "symbolic-ref", "HEAD", "refs/heads/feature"], cwd=target, check=True, env=env
     )
+
+
+def benchmark_repository(description: str | None, runs: int) -> tuple[Path, int, bool]:
+    """``--runs N`` and ``--keep DIR`` of a benchmark; the repository, generated when missing.
+
+    Returns (folder, runs, kept): a folder not kept is a temporary one to remove.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="stager-bench-")) / "repo"
+    if not folder.exists():
+        start = time.perf_counter()
+        generate(folder)
+        print(f"generated {folder} in {time.perf_counter() - start:.1f}s")
+    return folder, args.runs, args.keep is not None
 
 
 if __name__ == "__main__":

@@ -63,6 +63,29 @@ def branch_options(function: F) -> F:
     )(function)
 
 
+def plan_file_option(help_text: str) -> Callable[[F], F]:
+    """--plan FILE, for the commands that follow an edited stager-plan.toml."""
+    return click.option(
+        "--plan",
+        "plan_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help=help_text,
+    )
+
+
+def phase_options(phase_help: str, all_help: str) -> Callable[[F], F]:
+    """--phase N and --all, for the commands that work phase by phase."""
+
+    def decorate(function: F) -> F:
+        function = click.option("--all", "all_phases", is_flag=True, help=all_help)(function)
+        return click.option(
+            "--phase", "phase", type=click.IntRange(min=1), metavar="N", help=phase_help
+        )(function)
+
+    return decorate
+
+
 def format_option(function: F) -> F:
     return click.option(
         "--format",
@@ -266,8 +289,7 @@ def demo(options: GlobalOptions, directory: Path | None) -> None:
 )
 @branch_options
 @format_option
-@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
-@click.option("--all", "all_phases", is_flag=True, help="Every phase that has files.")
+@phase_options("Only phase N.", "Every phase that has files.")
 @click.option(
     "--remote",
     default="origin",
@@ -286,13 +308,7 @@ def demo(options: GlobalOptions, directory: Path | None) -> None:
     is_flag=True,
     help="Render every title and body and list the push and API calls; no network.",
 )
-@click.option(
-    "--plan",
-    "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Plan file the split followed (default: stager-plan.toml, if any).",
-)
+@plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
 @click.pass_obj
 def open_pr(
     options: GlobalOptions,
@@ -339,8 +355,7 @@ def open_pr(
 @cli.command(short_help="Write one branch per phase; the checkout is never touched.")
 @branch_options
 @format_option
-@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Build phase N.")
-@click.option("--all", "all_phases", is_flag=True, help="Build every phase that has files.")
+@phase_options("Build phase N.", "Build every phase that has files.")
 @click.option("--undo", is_flag=True, help="Restore the branches the last split changed, and stop.")
 @click.option(
     "--strategy",
@@ -375,12 +390,8 @@ def open_pr(
     default=None,
     help="Sign the commits (default: commit.gpgsign).",
 )
-@click.option(
-    "--plan",
-    "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Plan file to follow (default: stager-plan.toml at the top of the work tree, if any).",
+@plan_file_option(
+    "Plan file to follow (default: stager-plan.toml at the top of the work tree, if any)."
 )
 @click.pass_obj
 def split(
@@ -438,21 +449,14 @@ def split(
 @cli.command(short_help="Prove the split: plan, nothing lost, Alembic heads, compiling.")
 @branch_options
 @format_option
-@click.option("--phase", "phase", type=click.IntRange(min=1), metavar="N", help="Only phase N.")
-@click.option("--all", "all_phases", is_flag=True, help="Every phase (the default).")
+@phase_options("Only phase N.", "Every phase (the default).")
 @click.option(
     "--check",
     "check",
     metavar="CMD",
     help="Run CMD (a shell command) in a temporary worktree of each phase; it must pass.",
 )
-@click.option(
-    "--plan",
-    "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Plan file the split followed (default: stager-plan.toml, if any).",
-)
+@plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
 @click.pass_obj
 def verify(
     options: GlobalOptions,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stager.errors import GitError
 from stager.git import DIFF_FLAGS, Repository
+from stager.git_objects import log_entries
 from stager.types import RepoPath, Sha
 
 
@@ -62,31 +63,14 @@ _HISTORY_FORMAT = "--format=%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%B%x00"
 
 def _parse_history(data: bytes) -> list[HistoryCommit]:
     """Parse ``git log -z --raw`` with ``_HISTORY_FORMAT`` headers (see ``stager.git``)."""
-    tokens = data.split(b"\0")
     commits: list[HistoryCommit] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i].lstrip(b"\n")
-        if not token:
-            i += 1
-            continue
-        if not token.startswith(b"\x01"):
-            raise ValueError(f"unexpected `git log` output near {token[:40]!r}")
-        fields = [token[1:], *tokens[i + 1 : i + _HISTORY_FIELDS]]
-        i += _HISTORY_FIELDS
-        text = [field.decode("utf-8", "replace") for field in fields]
-        changes: list[RawChange] = []
-        while i < len(tokens):
-            record = tokens[i].lstrip(b"\n")
-            if not record:
-                i += 1
-                continue
-            if record.startswith(b"\x01"):
-                break
-            old_mode, new_mode, old_blob, new_blob, _status = record[1:].decode("ascii").split(" ")
-            path = RepoPath(tokens[i + 1].decode("utf-8", "surrogateescape"))
+    # A --raw record is its ":old new old-blob new-blob status" field, then one path.
+    for text, records in log_entries(data, _HISTORY_FIELDS, lambda _first: 2):
+        changes = []
+        for meta, raw_path in records:
+            old_mode, new_mode, old_blob, new_blob, _status = meta[1:].decode("ascii").split(" ")
+            path = RepoPath(raw_path.decode("utf-8", "surrogateescape"))
             changes.append(RawChange(path, old_mode, new_mode, Sha(old_blob), Sha(new_blob)))
-            i += 2
         commits.append(
             HistoryCommit(
                 sha=Sha(text[0]),
