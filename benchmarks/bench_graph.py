@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from stager.git import TreeEntry  # noqa: E402
+from stager.git.repository import TreeEntry  # noqa: E402
 from stager.migrations.compare import analyze_migrations  # noqa: E402
 from stager.migrations.graph import RevisionGraph  # noqa: E402
 from stager.migrations.parse import parse_migration  # noqa: E402

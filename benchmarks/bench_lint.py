@@ -34,7 +34,7 @@ from stager.migrations.lint.engine import group_by_env, lint_migrations  # noqa:
 from stager.migrations.lint.envpy import read_env  # noqa: E402
 from stager.migrations.lint.files import lint_paths  # noqa: E402
 from stager.migrations.parse import parse_migration  # noqa: E402
-from stager.rules import default_rules  # noqa: E402
+from stager.rules.settings import default_rules  # noqa: E402
 from stager.types import RepoPath, Sha  # noqa: E402
 
 INI = "[alembic]\nscript_location = %(here)s/migrations\n"

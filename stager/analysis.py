@@ -11,31 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stager.diff import ChangedFile
 from stager.errors import RulesError, StagerError, UnknownRef
 from stager.findings import Finding, finding_order
-from stager.git import Commit, Repository, tree_after, tree_before
-from stager.rules import Rules, default_rules, load_rules
+from stager.git.diff import ChangedFile
+from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
+from stager.rules.settings import Rules, default_rules, load_rules
 from stager.types import RepoPath, Risk, Sha
 
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
     from stager.migrations.compare import MigrationReport
-    from stager.plan import Phase, Plan
+    from stager.plan import Phase, Plan, PlanInputs
 
 PROJECT_RULES = ".stager/rules.toml"
 FALLBACK_BASES = ("main", "master", "develop")
-
-
-@dataclass(frozen=True)
-class BranchRefs:
-    """What the user asked for and what it resolved to."""
-
-    base_ref: str
-    head_ref: str
-    base: Sha
-    head: Sha
-    merge_base: Sha
 
 
 @dataclass(frozen=True)
@@ -162,7 +151,11 @@ def analyze_branch(
         from stager.classify import classify, summarize
         from stager.migrations import parse_cache
         from stager.migrations.compare import analyze_migrations
-        from stager.migrations.lint.engine import with_phase_findings, with_rule_findings
+        from stager.migrations.lint.engine import (
+            PhaseUpgrade,
+            with_phase_findings,
+            with_rule_findings,
+        )
         from stager.plan import PlanInputs, annotate_classes, build_plan, read_texts
 
         files = files_job.result()
@@ -213,7 +206,14 @@ def analyze_branch(
     findings = sorted([*findings, *plan.findings], key=finding_order)
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
     findings = sorted(
-        with_phase_findings(findings, plan.phases, migrations, head_tree_job.result(), rules, repo),
+        with_phase_findings(
+            findings,
+            [PhaseUpgrade(p.number, tuple(m.path for m in p.migrations)) for p in plan.phases],
+            migrations,
+            head_tree_job.result(),
+            rules,
+            repo,
+        ),
         key=finding_order,
     )
     return Analysis(
@@ -230,6 +230,38 @@ def analyze_branch(
         warnings=(*warnings, *plan.warnings),
         plan=plan,
     )
+
+
+def plan_inputs(analysis: Analysis) -> PlanInputs:
+    """What the planner reads, taken from the analysis."""
+    from stager.plan import PlanInputs
+
+    return PlanInputs(
+        analysis.files,
+        analysis.classes,
+        analysis.rules,
+        analysis.migrations,
+        analysis.refs.merge_base,
+        analysis.refs.head,
+    )
+
+
+def chosen_plan(repo: Repository, analysis: Analysis, plan_path: Path | None) -> Plan:
+    """The one plan source: ``--plan FILE``, else ``stager-plan.toml`` at the top, else the rules.
+
+    The plan file is checked again (same head, every dependency): a stale or
+    broken one is an error that says how to refresh it.
+    """
+    from stager.plan import DEFAULT_PLAN_FILE, load_plan_file
+
+    if plan_path is None and repo.work_tree is not None:
+        candidate = repo.work_tree / DEFAULT_PLAN_FILE
+        plan_path = candidate if candidate.is_file() else None
+    if analysis.plan is None:
+        raise StagerError("the analysis carries no plan", "this is a bug in stager")
+    if plan_path is None:
+        return analysis.plan
+    return load_plan_file(plan_path, plan_inputs(analysis), analysis.refs, analysis.plan)
 
 
 def base_drift(files: list[ChangedFile], drift_commits: list[Commit]) -> BaseDrift:

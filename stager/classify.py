@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stager.diff import ChangedFile
 from stager.findings import Finding
-from stager.migrations.model import MigrationFile, MigrationKind
-from stager.rules import CategoryRule, PhaseRule, Rules
-from stager.types import RepoPath, Risk
+from stager.git.diff import ChangedFile
+from stager.migrations.revision_files import MigrationFile
+from stager.rules.settings import CategoryRule, PhaseRule, Rules
+from stager.types import MigrationKind, RepoPath, Risk
 
 OTHER = "other"
 SUBMODULE = "submodule"

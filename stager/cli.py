@@ -12,7 +12,7 @@ import click
 
 from stager import __version__
 from stager.error_handler import error_handler
-from stager.report import Format
+from stager.render.analysis import Format
 from stager.types import Risk
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -421,7 +421,7 @@ def split(
         raise click.UsageError(
             "--undo has no --dry-run: `git show refs/stager/last-split` shows what it restores"
         )
-    from stager.build import Layout, Strategy
+    from stager.branches import Layout, Strategy
     from stager.commands import split as command
 
     with error_handler():

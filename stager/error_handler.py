@@ -15,17 +15,13 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from stager.errors import StagerError
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from stager.render.console import broken_pipe_exit
 
 EXIT_ERROR = 1
 EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as git exits
 
 
 def crash_log_path() -> Path:
@@ -49,28 +45,6 @@ def _write_crash_log(error: BaseException) -> Path:
             continue
         return candidate
     return Path("(could not write a log)")
-
-
-def broken_pipe_exit() -> NoReturn:
-    """`stager analyze | head -1`: the reader has all it wanted; exit quietly.
-
-    Exits like git does on SIGPIPE, with stdout pointed at /dev/null so that the
-    interpreter's final flush does not fail again.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    raise SystemExit(EXIT_BROKEN_PIPE) from None
-
-
-def terminal_console(**options: Any) -> Console:
-    """A rich Console for stdout whose closed pipe exits 141 quietly (rich's own exits 1)."""
-    from rich.console import Console
-
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:
-            broken_pipe_exit()
-
-    return _Console(**options)
 
 
 @contextmanager

@@ -40,3 +40,13 @@ class Risk(enum.IntEnum):
             raise ValueError(
                 f"unknown risk {text!r}; use one of {', '.join(cls.names())}"
             ) from None
+
+
+class MigrationKind(enum.StrEnum):
+    """What a revision does to the database, coarsest signal first (used by rules)."""
+
+    EMPTY = "empty"  # no operation found (merge revisions, pass)
+    ADDITIVE = "additive"  # only create/add operations
+    REFERENCE_DATA = "reference-data"  # INSERT / bulk_insert, no UPDATE/DELETE
+    DATA = "data"  # UPDATE / DELETE / opaque SQL / imported helpers
+    DESTRUCTIVE = "destructive"  # drop_table / drop_column / renames

@@ -5,11 +5,11 @@ from textwrap import dedent
 import pytest
 
 from stager.classify import FileClass, classify, summarize
-from stager.diff import SUBMODULE_MODE, ChangedFile, Status
 from stager.findings import Finding
-from stager.migrations.model import MigrationFile, MigrationKind
-from stager.rules import Rules, default_rules, load_rules
-from stager.types import RepoPath, Revision, Risk, Sha
+from stager.git.diff import SUBMODULE_MODE, ChangedFile, Status
+from stager.migrations.revision_files import MigrationFile
+from stager.rules.settings import Rules, default_rules, load_rules
+from stager.types import MigrationKind, RepoPath, Revision, Risk, Sha
 
 VERSIONS = "backend/app/db/migrations/versions"
 

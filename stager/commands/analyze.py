@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch
-from stager.error_handler import terminal_console
 from stager.errors import OutputError
-from stager.git import Repository
-from stager.report import Format, render_json, render_markdown
+from stager.git.repository import Repository
+from stager.render.analysis import Format, render_json, render_markdown
+from stager.render.console import plain_console, terminal_console
 from stager.types import Risk
 
 EXIT_FINDINGS = 4
@@ -75,13 +74,12 @@ def emit(analysis: Analysis, output_format: Format, output: Path | None) -> None
 
 def render_table_text(analysis: Analysis, *, to_terminal: bool) -> str:
     """The rich table; printed live when to_terminal, else captured as plain text."""
-    from rich.console import Console
 
-    from stager.report import render_terminal
+    from stager.render.analysis import render_terminal
 
     if to_terminal:
         render_terminal(analysis, terminal_console(highlight=False))
         return ""
-    console = Console(record=True, width=120, no_color=True, highlight=False, file=io.StringIO())
+    console = plain_console()
     render_terminal(analysis, console)
     return console.export_text()

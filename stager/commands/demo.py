@@ -9,13 +9,14 @@ from pathlib import Path
 from rich.console import Console
 
 from stager.analysis import Analysis, analyze_branch
-from stager.build import SplitOptions, split_branch
-from stager.build.report import render_split_terminal
+from stager.branches import SplitOptions, split_branch
+from stager.branches.verify import verify_split
 from stager.demo import build_demo_repository
-from stager.git import Repository
-from stager.git_write import identity_problem, read_config
-from stager.report import render_markdown, render_terminal
-from stager.verify import verify_split
+from stager.git.repository import Repository
+from stager.git.write import identity_problem, read_config
+from stager.render.analysis import render_markdown, render_terminal
+from stager.render.console import terminal_console
+from stager.render.split import render_split_terminal
 
 REPORT_NAME = "stager-report.md"
 
@@ -25,7 +26,7 @@ def run(directory: Path | None, rules_path: Path | None = None) -> int:
 
     ``rules_path`` (``stager --rules FILE demo``) tries a project's rules on the demo.
     """
-    console = Console(highlight=False)
+    console = terminal_console(highlight=False)
     target = directory or Path(tempfile.mkdtemp(prefix="stager-demo-")) / "fuel-credits"
     demo = build_demo_repository(target)
     console.print(

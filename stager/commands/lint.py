@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from stager.errors import StagerError
 from stager.migrations.lint.files import LintReport, lint_paths
-from stager.report import RISK_BADGES, Format, finding_to_json, operation_to_json
-from stager.rules import Rules, default_rules, load_rules
+from stager.render.analysis import RISK_BADGES, Format, finding_to_json, operation_to_json
+from stager.render.console import terminal_console
+from stager.rules.settings import Rules, default_rules, load_rules
 from stager.types import Risk
 
 if TYPE_CHECKING:
@@ -150,12 +151,11 @@ def render_markdown(report: LintReport) -> str:
 
 def render_terminal(report: LintReport, console: Console | None = None) -> None:
     """Findings as `path:line` lines (editors and pre-commit link them), with colours."""
-    from rich.console import Console
     from rich.text import Text
 
-    from stager.report import RISK_STYLES
+    from stager.render.analysis import RISK_STYLES
 
-    console = console or Console(highlight=False)
+    console = console or terminal_console(highlight=False)
     for finding in report.findings:
         line = Text()
         line.append(finding.location(), style="bold")

@@ -18,10 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stager.analysis import Analysis, analyze_branch
+from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.errors import StagerError
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
+from stager.github.pull_requests import (
+    ClosedPull,
+    PullOutcome,
+    PullPlan,
+    describe_calls,
+    risk_label,
+)
 from stager.github.push import BranchPush, plan_pushes, push_arguments, remote_url
 from stager.github.pygithub_client import ClientSettings
 from stager.github.remote_url import (
@@ -32,10 +39,9 @@ from stager.github.remote_url import (
     resolve_target,
 )
 from stager.github.render import render_body, render_title, template_folders
-from stager.github.sync import ClosedPull, PullOutcome, PullPlan, describe_calls, risk_label
-from stager.phases import Phase
-from stager.report import SCHEMA_VERSION, Format
-from stager.rules import Rules
+from stager.plan.phase import Phase
+from stager.render.analysis import SCHEMA_VERSION, Format
+from stager.rules.settings import Rules
 from stager.types import Sha
 
 STACKED = "stacked"
@@ -176,9 +182,8 @@ def prepare(
     repo: Repository, analysis: Analysis, options: OpenPrOptions, env: Mapping[str, str]
 ) -> Prepared:
     """The stack, its branches and bases, the GitHub target and the plans; no network."""
-    from stager.commands.split import plan_phases  # the phases split built, plan file included
 
-    planned = plan_phases(repo, analysis, options.plan_path)
+    planned = chosen_plan(repo, analysis, options.plan_path).phases
     phases = [phase for phase in planned if phase.files]  # an empty phase gets no PR
     if not phases:
         raise StagerError(
@@ -274,9 +279,9 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
 
 def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
     from stager.github.auth import find_token
+    from stager.github.pull_requests import after_merges, look_up, sync_pulls
     from stager.github.push import push_branches, remote_shas
     from stager.github.pygithub_client import PyGithubClient, configure_logging
-    from stager.github.sync import after_merges, look_up, sync_pulls
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
@@ -378,7 +383,7 @@ def _refuse_outdated(
     tree is head's except the recorded re-chainings; independent, every changed
     path is in one phase branch with head's content.
     """
-    from stager.verify import verify_split
+    from stager.branches.verify import verify_split
 
     lossless = verify_split(
         repo, analysis, phases, branch_template=analysis.rules.split.branch

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.analysis import Analysis, analyze_branch
+from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.errors import OutputError
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.plan import DEFAULT_PLAN_FILE, Plan, PlanError, render_plan_file
 from stager.plan.phase import count
 from stager.plan.planfile import edited
-from stager.report import Format
+from stager.render.analysis import Format
+from stager.render.console import plain_console, terminal_console
 
 _SHOWN = 50
 PROJECT_TEMPLATES = Path(".stager") / "templates"
@@ -87,7 +87,7 @@ def run(options: PlanOptions) -> int:
     result = make_plan(options)
     analysis, plan = result.analysis, result.plan
     if options.write is not None:
-        text = render_plan_file(plan, analysis, str(options.write))
+        text = render_plan_file(plan, plan_inputs(analysis), analysis.refs, str(options.write))
         _refuse_edited(options.write, text, force=options.force)
         _write(options.write, text, "--write")
     emit(result, options.output_format, options.output)
@@ -117,11 +117,11 @@ def _same_file(one: Path, other: Path) -> bool:
 def render(result: PlanResult, output_format: Format) -> str:
     """The plan as text: JSON, the markdown staging document, or the plain-text table."""
     if output_format is Format.JSON:
-        from stager.plan.render import render_plan_json
+        from stager.render.plan import render_plan_json
 
         return render_plan_json(result.analysis, result.plan)
     if output_format is Format.MARKDOWN:
-        from stager.plan.render import render_plan_markdown
+        from stager.render.plan import render_plan_markdown
 
         return render_plan_markdown(result.analysis, result.plan, result.templates)
     return _table_text(result.analysis, result.plan, to_terminal=False)
@@ -166,13 +166,12 @@ def _write(path: Path, text: str, option: str) -> None:
 
 
 def _table_text(analysis: Analysis, plan: Plan, *, to_terminal: bool) -> str:
-    from rich.console import Console
 
-    from stager.plan.render import render_plan_terminal
+    from stager.render.plan import render_plan_terminal
 
     if to_terminal:
-        render_plan_terminal(analysis, plan, Console(highlight=False))
+        render_plan_terminal(analysis, plan, terminal_console(highlight=False))
         return ""
-    console = Console(record=True, width=120, no_color=True, highlight=False, file=io.StringIO())
+    console = plain_console()
     render_plan_terminal(analysis, plan, console)
     return console.export_text()

@@ -6,8 +6,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.analysis import Analysis, analyze_branch
-from stager.build import (
+from stager.analysis import analyze_branch, chosen_plan
+from stager.branches import (
     Layout,
     SplitOptions,
     SplitResult,
@@ -16,16 +16,16 @@ from stager.build import (
     split_branch,
     undo_last_split,
 )
-from stager.build.report import (
+from stager.branches.split import refused_error
+from stager.git.repository import Repository
+from stager.render.analysis import Format
+from stager.render.console import terminal_console
+from stager.render.split import (
     render_split_json,
     render_split_markdown,
     render_split_terminal,
     render_undo,
 )
-from stager.build.split import refused_error
-from stager.git import Repository
-from stager.phases import Phase
-from stager.report import Format
 
 
 @dataclass(frozen=True)
@@ -46,27 +46,11 @@ class SplitCommandOptions:
     output_format: Format = Format.TABLE
 
 
-def plan_phases(repo: Repository, analysis: Analysis, plan_path: Path | None) -> tuple[Phase, ...]:
-    """The phases of ``--plan FILE``, else of ``stager-plan.toml`` at the top, else the rules'.
-
-    The plan file is checked again (same head, every dependency): a stale or
-    broken one is an error that says how to refresh it.
-    """
-    from stager.plan import DEFAULT_PLAN_FILE, load_plan_file
-
-    if plan_path is None and repo.work_tree is not None:
-        candidate = repo.work_tree / DEFAULT_PLAN_FILE
-        plan_path = candidate if candidate.is_file() else None
-    if plan_path is None:
-        return analysis.phases
-    return load_plan_file(plan_path, analysis).phases
-
-
 def split(options: SplitCommandOptions) -> SplitResult:
     """Analyze the branch and build its phase branches (the data ``run`` prints)."""
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
-    phases = plan_phases(repo, analysis, options.plan_path)
+    phases = chosen_plan(repo, analysis, options.plan_path).phases
     return split_branch(
         repo,
         analysis,
@@ -102,9 +86,7 @@ def run(options: SplitCommandOptions) -> int:
     elif options.output_format is Format.MARKDOWN:
         print(render_split_markdown(result), end="")
     else:
-        from rich.console import Console
-
-        render_split_terminal(result, Console(highlight=False))
+        render_split_terminal(result, terminal_console(highlight=False))
     if refused:  # the table says "would refuse"; the exit status says the real run stops
         raise refused_error(refused, dry_run=True)
     return 0

@@ -1,4 +1,4 @@
-"""`stager verify`: the checks of stager.verify as a table; exit 4 when one fails."""
+"""`stager verify`: the checks of stager.branches.verify as a table; exit 4 when one fails."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stager.analysis import analyze_branch
-from stager.commands.split import plan_phases
-from stager.git import Repository
-from stager.report import SCHEMA_VERSION, Format
-from stager.verify import (
+from stager.analysis import analyze_branch, chosen_plan
+from stager.branches.verify import (
     ALEMBIC,
     CHECK,
     COMPILES,
@@ -21,6 +18,8 @@ from stager.verify import (
     Verification,
     verify_split,
 )
+from stager.git.repository import Repository
+from stager.render.analysis import SCHEMA_VERSION, Format
 
 EXIT_CHECK_FAILED = 4
 _COLUMNS = (PLAN, ALEMBIC, COMPILES, CHECK)
@@ -42,7 +41,7 @@ def verify(options: VerifyCommandOptions) -> Verification:
     """Analyze the branch and check its phase branches."""
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
-    phases = plan_phases(repo, analysis, options.plan_path)
+    phases = chosen_plan(repo, analysis, options.plan_path).phases
     return verify_split(
         repo,
         analysis,

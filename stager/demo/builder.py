@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stager.demo.history import BASE_BRANCH, HEAD_BRANCH, HISTORY, DemoCommit
 from stager.errors import GitError, StagerError
-from stager.git import parse_git_version, require_git_version
+from stager.git.repository import parse_git_version, require_git_version
 from stager.types import Sha
 
 

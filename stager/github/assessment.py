@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.findings import Finding
-from stager.migrations.model import MigrationFile, MigrationKind, Operation
+from stager.migrations.revision_files import MigrationFile, Operation
+from stager.types import MigrationKind
 
 DROP_OPERATIONS = frozenset({"drop_column", "drop_table"})
 SQL_DROPS = frozenset({"DROP TABLE", "ALTER TABLE DROP COLUMN"})

@@ -24,8 +24,8 @@ from stager.github.assessment import (
     rollback_plan,
     testing_checklist,
 )
-from stager.phases import Phase
-from stager.report import RISK_BADGES
+from stager.plan.phase import Phase
+from stager.render.analysis import RISK_BADGES
 from stager.types import RepoPath, Risk
 
 

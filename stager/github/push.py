@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import GitError, StagerError
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.types import Sha
 
 PUSHED_PREFIX = "refs/stager/pushed/"

@@ -6,7 +6,7 @@ Lookup order for each template, first found wins:
 2. ``.stager/templates/<template>`` in the project,
 3. the same two paths among stager's packaged templates.
 
-Templates run sandboxed with StrictUndefined (stager.templating): a typo is an
+Templates run sandboxed with StrictUndefined (stager.render.templating): a typo is an
 error naming the template and line, not an empty string in a pull request.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from stager.errors import StagerError
 from stager.github.context import PullContext
-from stager.templating import first_template, render_template
+from stager.render.templating import first_template, render_template
 
 TITLE_TEMPLATE = "pr_title.j2"
 BODY_TEMPLATE = "pr_body.md.j2"

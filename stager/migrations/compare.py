@@ -30,11 +30,11 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from stager.findings import Finding
-from stager.git import TreeEntry
+from stager.git.repository import TreeEntry
 from stager.migrations.discovery import config_candidates, discover, migration_entries
 from stager.migrations.graph import RevisionGraph
-from stager.migrations.model import AlembicConfig, BlobSource, MigrationFile
 from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import AlembicConfig, BlobSource, MigrationFile
 from stager.types import RepoPath, Revision, Risk, Sha
 
 Tree = Mapping[RepoPath, TreeEntry]

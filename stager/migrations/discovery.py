@@ -19,8 +19,8 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from stager.git import TreeEntry
-from stager.migrations.model import AlembicConfig, BlobSource, ParseProblem
+from stager.git.repository import TreeEntry
+from stager.migrations.revision_files import AlembicConfig, BlobSource, ParseProblem
 from stager.types import RepoPath, Sha
 
 INI_NAME = "alembic.ini"

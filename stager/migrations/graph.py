@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from stager.migrations.model import MigrationFile
+from stager.migrations.revision_files import MigrationFile
 from stager.types import Revision
 
 DOWN_REVISION = "down_revision"

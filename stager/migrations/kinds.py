@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stager.migrations.model import MigrationKind, Operation
+from stager.migrations.revision_files import Operation
 from stager.migrations.sql import UNPARSABLE, statement_kinds
+from stager.types import MigrationKind
 
 # Kind ranks: a migration is as risky as its riskiest operation.
 _RANK = {

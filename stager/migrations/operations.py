@@ -28,7 +28,6 @@ from stager.migrations.executed_sql import (
     sql_target,
 )
 from stager.migrations.kinds import classify_kind, operation_kind, sql_kind
-from stager.migrations.model import Operation
 from stager.migrations.op_arguments import (
     DEFAULT_SPEC,
     SPECS,
@@ -48,6 +47,7 @@ from stager.migrations.op_arguments import (
     table_enums,
     table_name,
 )
+from stager.migrations.revision_files import Operation
 
 # Callers import these from here; they live with the code they belong to.
 __all__ = [

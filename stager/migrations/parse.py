@@ -13,9 +13,9 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from stager.migrations.model import MigrationFile, MigrationKind, ParseProblem
 from stager.migrations.operations import classify_kind, extract_operations
-from stager.types import RepoPath, Revision, Sha
+from stager.migrations.revision_files import MigrationFile, ParseProblem
+from stager.types import MigrationKind, RepoPath, Revision, Sha
 
 _FIELDS = frozenset({"revision", "down_revision", "branch_labels", "depends_on"})
 _REVISES = re.compile(r"^\s*Revises\s*:(.*)$", re.IGNORECASE | re.MULTILINE)

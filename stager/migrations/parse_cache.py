@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from stager.migrations.model import MigrationFile
+from stager.migrations.revision_files import MigrationFile
 from stager.types import Sha
 
 _PARSER_MODULES = (
-    "model.py",
+    "revision_files.py",
     "parse.py",
     "operations.py",
     "op_arguments.py",

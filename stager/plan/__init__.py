@@ -6,7 +6,6 @@ rules ask, the dependencies between the changed files decide);
 same dependencies. See docs/plan.md.
 """
 
-from stager.plan.build import PlanInputs, annotate_classes, assemble, build_plan
 from stager.plan.phase import (
     Conflict,
     Dependency,
@@ -18,6 +17,7 @@ from stager.plan.phase import (
     PlannedMigration,
 )
 from stager.plan.planfile import DEFAULT_PLAN_FILE, load_plan_file, render_plan_file
+from stager.plan.planner import PlanInputs, annotate_classes, assemble, build_plan
 from stager.plan.sources import Texts, read_texts
 
 __all__ = [

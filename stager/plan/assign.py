@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.classify import FileClass
-from stager.diff import ChangedFile
-from stager.migrations.model import MigrationFile
+from stager.git.diff import ChangedFile
+from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import PlanError, count
-from stager.rules import UNASSIGNED_LAST, Rules
+from stager.rules.settings import UNASSIGNED_LAST, Rules
 from stager.types import RepoPath
 
 _SHOWN = 20

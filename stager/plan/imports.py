@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from stager.diff import ChangedFile, Status
+from stager.git.diff import ChangedFile, Status
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.pyfacts import ImportRef, PyFacts
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python

@@ -13,15 +13,13 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from stager.git.repository import BranchRefs
 from stager.plan.assign import Ask, ask_phases
-from stager.plan.build import PlanInputs, assemble
 from stager.plan.phase import Plan, PlanError, count
+from stager.plan.planner import PlanInputs, assemble
 from stager.types import RepoPath
-
-if TYPE_CHECKING:
-    from stager.analysis import Analysis
 
 DEFAULT_PLAN_FILE = "stager-plan.toml"
 """Where ``stager plan --write`` is usually pointed, at the repository root."""
@@ -39,25 +37,14 @@ def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
-def refresh_command(analysis: Analysis, path: str) -> str:
-    refs = analysis.refs
+def refresh_command(refs: BranchRefs, path: str) -> str:
     return f"stager plan --base {refs.base_ref} --head {refs.head_ref} --write {path}"
 
 
-def inputs_of(analysis: Analysis) -> PlanInputs:
-    return PlanInputs(
-        files=analysis.files,
-        classes=analysis.classes,
-        rules=analysis.rules,
-        migrations=analysis.migrations,
-        merge_base=analysis.refs.merge_base,
-        head=analysis.refs.head,
-    )
-
-
-def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FILE) -> str:
+def render_plan_file(
+    plan: Plan, inputs: PlanInputs, refs: BranchRefs, path: str = DEFAULT_PLAN_FILE
+) -> str:
     """The plan as an editable TOML file: every rules phase, every changed file once."""
-    refs = analysis.refs
     lines = [
         f"# stager plan: {refs.head_ref} against {refs.base_ref}, one pull request per phase.",
         "#",
@@ -69,7 +56,7 @@ def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FI
         "# (`stager split --dry-run` shows the chain for the edited plan).",
         "# A renamed file is one change: it moves with both its paths.",
         "# The plan is for one head commit; when the branch moves on, refresh it:",
-        f"#     {refresh_command(analysis, path)}",
+        f"#     {refresh_command(refs, path)}",
         "# Keep this file untracked (e.g. list it in .git/info/exclude): committing it",
         "# moves the head, which makes the plan stale, and ships it as a changed file.",
         "",
@@ -80,7 +67,7 @@ def render_plan_file(plan: Plan, analysis: Analysis, path: str = DEFAULT_PLAN_FI
         f"head_ref = {_string(refs.head_ref)}",
     ]
     planned = {phase.number: phase for phase in plan.phases}
-    for rule in analysis.rules.phases:
+    for rule in inputs.rules.phases:
         phase = planned.get(rule.number)
         lines += ["", "[[phase]]", f"number = {rule.number}", f"name = {_string(rule.name)}"]
         lines.append(f"# {_comment(rule.title)}")
@@ -148,54 +135,51 @@ def _read(path: Path) -> dict[str, Any]:
         raise _fail(path, f"invalid TOML: {error}", "fix the syntax (https://toml.io)") from None
 
 
-def load_plan_file(path: Path, analysis: Analysis) -> Plan:
-    """Read an edited plan file and check it against ``analysis`` (same head, every edge).
+def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Plan) -> Plan:
+    """Read an edited plan file and check it against the branch (same head, every edge).
+
+    ``planned`` is the rules' plan of the same inputs: its dependencies are checked again.
 
     PlanError, naming the file, when it was made for another head commit (with
     the command that refreshes it), when it lists a file twice, an unknown
     file, or misses one, or when a move breaks a dependency (naming the edge).
     """
-    if analysis.plan is None:
-        raise PlanError("the analysis carries no plan", "this is a bug in stager")
     doc = _read(path)
-    refresh = f"refresh it: {refresh_command(analysis, str(path))}"
+    refresh = f"refresh it: {refresh_command(refs, str(path))}"
     if doc.get("version") != VERSION:
         raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
     head = doc.get("head")
-    if head != analysis.refs.head:
+    if head != refs.head:
         shown = head[:12] if isinstance(head, str) else repr(head)
         raise _fail(
             path,
-            f"made for head {shown}, but {analysis.refs.head_ref} is now at "
-            f"{analysis.refs.head[:12]}",
+            f"made for head {shown}, but {refs.head_ref} is now at {refs.head[:12]}",
             refresh,
         )
     merge_base = doc.get("merge_base")
-    if merge_base != analysis.refs.merge_base:
+    if merge_base != refs.merge_base:
         shown = merge_base[:12] if isinstance(merge_base, str) else repr(merge_base)
         raise _fail(
             path,
-            f"made for merge base {shown}, but {analysis.refs.head_ref} and "
-            f"{analysis.refs.base_ref} now meet at {analysis.refs.merge_base[:12]}",
+            f"made for merge base {shown}, but {refs.head_ref} and "
+            f"{refs.base_ref} now meet at {refs.merge_base[:12]}",
             refresh,
         )
-    listed = _listed(path, doc, analysis, refresh)
+    listed = _listed(path, doc, inputs, refresh)
     rules_asked, _ = ask_phases(
-        analysis.files, analysis.classes, analysis.rules, analysis.migrations.by_path
+        inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
     )
     asked: dict[RepoPath, Ask] = {}
-    for change in analysis.files:
+    for change in inputs.files:
         number = listed[change.path]
         ask = rules_asked[change.path]
         if ask.phase != number:
             note = f"listed in phase {number} of {path}"
             ask = Ask(number, f"{ask.reason}; {note}", note)
         asked[change.path] = ask
-    plan = assemble(
-        inputs_of(analysis), asked, analysis.plan.dependencies, analysis.plan.warnings, str(path)
-    )
+    plan = assemble(inputs, asked, planned.dependencies, planned.warnings, str(path))
     if plan.conflicts:
-        names = {phase.number: phase.name for phase in analysis.rules.phases}
+        names = {phase.number: phase.name for phase in inputs.rules.phases}
         shown = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])
         more = (
             f"\n  … and {len(plan.conflicts) - _SHOWN} more" if len(plan.conflicts) > _SHOWN else ""
@@ -209,11 +193,11 @@ def load_plan_file(path: Path, analysis: Analysis) -> Plan:
 
 
 def _listed(
-    path: Path, doc: dict[str, Any], analysis: Analysis, refresh: str
+    path: Path, doc: dict[str, Any], inputs: PlanInputs, refresh: str
 ) -> dict[RepoPath, int]:
     """Change path → phase number, from the file's [[phase]] tables."""
     owner: dict[str, RepoPath] = {}
-    for change in analysis.files:
+    for change in inputs.files:
         for name in change.paths:
             owner[name] = change.path
     tables = doc.get("phase", [])
@@ -222,7 +206,7 @@ def _listed(
     listed: dict[RepoPath, tuple[int, str]] = {}
     for table in tables:
         number, name, files = table.get("number"), table.get("name"), table.get("files", [])
-        rule = analysis.rules.phase(number) if isinstance(number, int) else None
+        rule = inputs.rules.phase(number) if isinstance(number, int) else None
         if rule is None or rule.name != name:
             expected = f"'{rule.name}'" if rule is not None else "no phase"
             raise _fail(
@@ -250,7 +234,7 @@ def _listed(
                     "keep one line for it",
                 )
             listed[key] = (number, entry)
-    missing = [change.path for change in analysis.files if change.path not in listed]
+    missing = [change.path for change in inputs.files if change.path not in listed]
     if missing:
         shown = ", ".join(missing[:_SHOWN]) + (
             f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""

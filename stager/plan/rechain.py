@@ -32,7 +32,7 @@ from functools import cache
 from itertools import groupby
 
 from stager.migrations.graph import RevisionGraph
-from stager.migrations.model import MigrationFile
+from stager.migrations.revision_files import MigrationFile
 from stager.types import RepoPath, Revision
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from stager.diff import ChangedFile, Status
-from stager.migrations.model import BlobSource
+from stager.git.diff import ChangedFile, Status
+from stager.migrations.revision_files import BlobSource
 from stager.plan.pyfacts import UNPARSED, PyFacts, python_facts
 from stager.types import RepoPath, Sha
 

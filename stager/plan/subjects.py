@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from stager.diff import ChangedFile
+from stager.git.diff import ChangedFile
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.sources import is_gone
 from stager.types import RepoPath

@@ -363,7 +363,7 @@ def test_named_ini_sections_are_separate_environments(repo: GitRepo) -> None:
 def test_docs_list_every_branch_rule_id_with_its_risk() -> None:
     """json-output.md's rule-id table names every SG/SB/SP finding stager can report."""
     from stager.migrations.compare import RISKS
-    from stager.migrations.lint.catalogue import OTHER_RULES
+    from stager.rules.catalogue import OTHER_RULES
 
     text = DOCS.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(S[GBP]\d{3})` \| (\w+) \|", text, flags=re.MULTILINE))

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
-from tests.build.helpers import Checkout
+from tests.branches.helpers import Checkout
 from tests.gitrepo import GitRepo
 
 BRANCHES = [

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch
-from stager.git import Repository
-from stager.phases import Phase
+from stager.git.repository import Repository
+from stager.plan.phase import Phase
 
 
 def git(path: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stager.github.assessment import migration_view
-from stager.migrations.model import MigrationKind
 from stager.migrations.parse import parse_migration
-from stager.types import RepoPath, Sha
+from stager.types import MigrationKind, RepoPath, Sha
 
 TEMPLATE = '''"""step"""
 from alembic import op

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from stager.errors import GitError, StagerError
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.github.push import (
     BranchPush,
     PushRefused,

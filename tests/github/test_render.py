@@ -11,7 +11,7 @@ import pytest
 from stager.analysis import Analysis, analyze_branch
 from stager.demo import build_demo_repository
 from stager.errors import StagerError
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.github import assessment, context
 from stager.github.assessment import MigrationView, assess, rollback_plan
 from stager.github.context import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stager.errors import RulesError
-from stager.rules import GitHubRules, default_rules, load_rules
+from stager.rules.settings import GitHubRules, default_rules, load_rules
 
 FULL = """\
 extends = "default"

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from stager.git import TreeEntry
+from stager.git.repository import TreeEntry
 from stager.types import RepoPath, Sha
 
 

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 import pytest
 
 from stager.findings import Finding
-from stager.git import TreeEntry
+from stager.git.repository import TreeEntry
 from stager.migrations.compare import MigrationReport, analyze_migrations
-from stager.migrations.model import MigrationFile, MigrationKind
 from stager.migrations.parse import parse_migration
-from stager.types import RepoPath, Risk, Sha
+from stager.migrations.revision_files import MigrationFile
+from stager.types import MigrationKind, RepoPath, Risk, Sha
 from tests.gitrepo import GitRepo
 from tests.migrations.builders import MemoryBlobs, migration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 
-from stager.git import TreeEntry
+from stager.git.repository import TreeEntry
 from stager.migrations.discovery import discover, migration_entries
 from stager.types import RepoPath
 from tests.migrations.builders import MemoryBlobs, migration, write_files

@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 
 from stager.migrations.discovery import discover, migration_entries
 from stager.migrations.graph import RevisionGraph
-from stager.migrations.model import MigrationFile
 from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import MigrationFile
 from stager.types import RepoPath, Revision
 from tests.migrations.builders import MemoryBlobs, blob_sha, migration, write_files
 

@@ -7,9 +7,10 @@ import textwrap
 
 import pytest
 
-from stager.migrations.model import MigrationKind, Operation
 from stager.migrations.operations import classify_kind, extract_operations, literal_sql
+from stager.migrations.revision_files import Operation
 from stager.migrations.sql import statement_kinds
+from stager.types import MigrationKind
 
 
 def ops(upgrade: str, downgrade: str = "pass", prelude: str = "") -> tuple[Operation, ...]:

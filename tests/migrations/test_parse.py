@@ -5,9 +5,9 @@ import textwrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stager.migrations.model import MigrationFile, MigrationKind
 from stager.migrations.parse import parse_migration
-from stager.types import RepoPath, Sha
+from stager.migrations.revision_files import MigrationFile
+from stager.types import MigrationKind, RepoPath, Sha
 from tests.migrations.builders import blob_sha, migration
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.plan import Plan
 from tests.gitrepo import GitRepo
 from tests.migrations.builders import migration

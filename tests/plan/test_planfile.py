@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stager.analysis import Analysis, analyze_branch
+from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.demo import DemoRepository
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.plan import PlanError, load_plan_file, render_plan_file
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import analyze, make_branch, plan_of
@@ -24,7 +24,10 @@ def demo_analysis(demo: DemoRepository) -> Analysis:
 
 def written(analysis: Analysis, tmp_path: Path) -> Path:
     path = tmp_path / "stager-plan.toml"
-    path.write_text(render_plan_file(plan_of(analysis), analysis, str(path)), encoding="utf-8")
+    path.write_text(
+        render_plan_file(plan_of(analysis), plan_inputs(analysis), analysis.refs, str(path)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -46,9 +49,11 @@ def test_round_trip_gives_the_same_plan(demo: DemoRepository, tmp_path: Path) ->
     analysis = demo_analysis(demo)
     path = written(analysis, tmp_path)
     text = path.read_text(encoding="utf-8")
-    assert text == render_plan_file(plan_of(analysis), analysis, str(path))  # byte-identical
+    assert text == render_plan_file(
+        plan_of(analysis), plan_inputs(analysis), analysis.refs, str(path)
+    )  # byte-identical
     assert f'head = "{demo.head}"' in text
-    loaded = load_plan_file(path, analysis)
+    loaded = load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     plan = plan_of(analysis)
     assert loaded.assignment == plan.assignment
     assert [(p.number, p.migrations, p.depends_on) for p in loaded.phases] == [
@@ -65,7 +70,7 @@ def test_a_legal_move_is_honoured_and_migrations_are_rechained(
     reference = next(p for p in plan_of(analysis).assignment if REFERENCE in p)
     move(path, reference, 2)
     move(path, "docs/etl.md", 4)
-    loaded = load_plan_file(path, analysis)
+    loaded = load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert loaded.phase_of(reference) == 2
     assert loaded.phase_of("docs/etl.md") == 4  # type: ignore[arg-type]
     first, second = loaded.phase(1), loaded.phase(2)
@@ -88,7 +93,7 @@ def test_a_move_that_breaks_a_dependency_names_the_edge(
     path = written(analysis, tmp_path)
     move(path, MODEL, 1)
     with pytest.raises(PlanError) as caught:
-        load_plan_file(path, analysis)
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     message = str(caught.value)
     assert str(path) in message
     assert f"{MODEL}: asked for phase 1 (foundation), needs phase 3 (application)" in message
@@ -104,7 +109,7 @@ def test_a_plan_for_another_head_is_refused_with_the_refresh_command(
     repo.commit("more work", {"docs/more.md": "more\n"})
     moved_on = demo_analysis(demo)
     with pytest.raises(PlanError) as caught:
-        load_plan_file(path, moved_on)
+        load_plan_file(path, plan_inputs(moved_on), moved_on.refs, plan_of(moved_on))
     message = str(caught.value)
     assert f"made for head {demo.head[:12]}" in message
     assert f"stager plan --base main --head {demo.head_branch} --write {path}" in message
@@ -148,7 +153,7 @@ def test_broken_plan_files(demo: DemoRepository, tmp_path: Path, edit, expected)
     path = written(analysis, tmp_path)
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(PlanError) as caught:
-        load_plan_file(path, analysis)
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert expected in str(caught.value)
 
 
@@ -162,7 +167,7 @@ def test_a_rename_cannot_be_split_across_phases(repo: GitRepo, tmp_path: Path) -
     assert '"app/new.py",  # ' in text and "(renamed from app/old.py)" in text
     path.write_text(text.replace('    "app/other.py",', '    "app/other.py",\n    "app/old.py",'))
     with pytest.raises(PlanError) as caught:
-        load_plan_file(path, analysis)
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert "a renamed file is one change" in str(caught.value)
 
 
@@ -170,13 +175,16 @@ def test_the_plan_file_is_valid_toml_for_odd_paths(repo: GitRepo, tmp_path: Path
     make_branch(repo, {}, {'app/we"ird\\name.py': "X = 1\n", "app/ünï.py": "Y = 2\n"})
     analysis = analyze(repo, tmp_path)
     path = written(analysis, tmp_path)
-    assert load_plan_file(path, analysis).assignment == plan_of(analysis).assignment
+    assert (
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis)).assignment
+        == plan_of(analysis).assignment
+    )
 
 
 def test_json_files_carry_the_old_path_of_a_rename(repo: GitRepo, tmp_path: Path) -> None:
     import json
 
-    from stager.plan.render import render_plan_json
+    from stager.render.plan import render_plan_json
 
     body = "".join(f"def function_{n}():\n    return {n}\n\n" for n in range(20))
     make_branch(repo, {"app/old.py": body}, {"app/old.py": None})
@@ -196,7 +204,7 @@ def test_a_plan_for_another_merge_base_is_refused(demo: DemoRepository, tmp_path
         text.replace(f'merge_base = "{analysis.refs.merge_base}"', f'merge_base = "{"0" * 40}"')
     )
     with pytest.raises(PlanError) as caught:
-        load_plan_file(path, analysis)
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert "made for merge base 000000000000" in str(caught.value)
     assert "stager plan --base" in caught.value.fix
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stager.classify import classify
-from stager.diff import ChangedFile, Status
-from stager.git import TreeEntry
+from stager.git.diff import ChangedFile, Status
+from stager.git.repository import TreeEntry
 from stager.migrations.compare import analyze_migrations
 from stager.plan import Plan, PlanInputs, build_plan
-from stager.rules import load_rules
+from stager.rules.settings import load_rules
 from stager.types import RepoPath, Sha
 from tests.migrations.builders import MemoryBlobs, migration
 

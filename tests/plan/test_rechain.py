@@ -116,7 +116,7 @@ def test_a_cycle_and_a_duplicate_revision_are_findings_not_a_crash(
 def test_the_document_numbers_its_phases_and_checks_heads_per_phase(
     repo: GitRepo, tmp_path: Path
 ) -> None:
-    from stager.plan.render import render_plan_markdown
+    from stager.render.plan import render_plan_markdown
 
     _merge_branch(repo)
     good = analyze(repo, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stager.errors import RulesError
-from stager.rules import default_rules, load_rules
+from stager.rules.settings import default_rules, load_rules
 
 MINIMAL = '[[category]]\nname = "code"\npaths = ["*"]\nrisk = "low"\n'
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stager.migrations.parse import parse_migration
-from stager.plan.schema import build_index, schema_dependencies, schema_use
+from stager.plan.schema_objects import build_index, schema_dependencies, schema_use
 from stager.types import RepoPath, Sha
 from tests.migrations.builders import migration
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from stager.migrations.model import MigrationFile, Operation
+from stager.migrations.revision_files import MigrationFile, Operation
 from stager.migrations.sql import UNPARSABLE, VOLATILE_FUNCTIONS, Statement, parse_statements
 
 # Verbs. Schema:

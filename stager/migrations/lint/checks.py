@@ -17,7 +17,7 @@ from typing import NamedTuple
 from stager.migrations.lint import actions as a
 from stager.migrations.lint.actions import Action, migration_actions
 from stager.migrations.lint.envpy import EnvSettings
-from stager.migrations.model import MigrationFile
+from stager.migrations.revision_files import MigrationFile
 from stager.types import Risk
 
 UPGRADE = "upgrade"

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from stager.findings import Finding
-from stager.migrations.lint.catalogue import RULES
 from stager.migrations.lint.checks import (
     DOWNGRADE,
     UPGRADE,
@@ -34,15 +33,15 @@ from stager.migrations.lint.checks import (
     check_upgrade_path,
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
-from stager.migrations.lint.helpers import helper_hits, recreate_hits
-from stager.migrations.model import BlobSource, MigrationFile
-from stager.rules import Rules
+from stager.migrations.lint.source_rules import helper_hits, recreate_hits
+from stager.migrations.revision_files import BlobSource, MigrationFile
+from stager.rules.catalogue import RULES
+from stager.rules.settings import Rules
 from stager.types import RepoPath, Sha
 
 if TYPE_CHECKING:
-    from stager.git import TreeEntry
+    from stager.git.repository import TreeEntry
     from stager.migrations.compare import MigrationReport
-    from stager.plan import Phase
 
 _IGNORE = re.compile(r"\bstager:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
 _MAYBE_IGNORE = re.compile(rb"stager:\s*ignore", re.IGNORECASE)
@@ -370,9 +369,16 @@ def with_rule_findings(
     return apply_settings([*findings, *rule_findings], rules)
 
 
+class PhaseUpgrade(NamedTuple):
+    """One phase's own ``alembic upgrade``: its number and its revision files, in upgrade order."""
+
+    number: int
+    paths: tuple[RepoPath, ...]
+
+
 def with_phase_findings(
     findings: Sequence[Finding],
-    phases: Sequence[Phase],
+    phases: Sequence[PhaseUpgrade],
     report: MigrationReport,
     head_tree: Mapping[RepoPath, TreeEntry],
     rules: Rules,
@@ -388,10 +394,7 @@ def with_phase_findings(
     from stager.migrations.lint.actions import ENUM_ADD_VALUE, migration_actions
 
     by_path = {m.path: m for m in report.added if m.revision is not None}
-    runs = [
-        (phase, [by_path[p.path] for p in phase.migrations if p.path in by_path])
-        for phase in phases
-    ]
+    runs = [(phase, [by_path[path] for path in phase.paths if path in by_path]) for phase in phases]
     runs = [
         (phase, migrations)
         for phase, migrations in runs

@@ -24,9 +24,9 @@ from stager.migrations.lint.engine import (
     unreadable_findings,
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
-from stager.migrations.model import MigrationFile
 from stager.migrations.parse import parse_migration
-from stager.rules import Rules
+from stager.migrations.revision_files import MigrationFile
+from stager.rules.settings import Rules
 from stager.types import RepoPath, Sha
 
 # Folders never worth walking for revision files.
@@ -82,7 +82,7 @@ def _walk(folder: Path) -> list[str]:
 
 def folder_files(folder: Path) -> list[Path]:
     """Revision file candidates of a folder, in alembic's load order where it has one."""
-    from stager.git import TreeEntry
+    from stager.git.repository import TreeEntry
     from stager.migrations.discovery import discover, migration_entries
 
     paths = _walk(folder)

@@ -12,8 +12,8 @@ from stager.demo.migrations_branch import BRANCH_CHAIN
 from stager.findings import Finding
 from stager.migrations.lint.engine import file_findings, path_findings
 from stager.migrations.lint.envpy import EnvSettings
-from stager.migrations.model import MigrationFile
 from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import MigrationFile
 from stager.types import RepoPath
 from tests.migrations.builders import blob_sha
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stager.migrations.compare import RISKS
-from stager.migrations.lint.catalogue import OTHER_RULES, RULES
+from stager.rules.catalogue import OTHER_RULES, RULES
 from stager.types import Risk
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules.md"

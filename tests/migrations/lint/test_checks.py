@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from stager.migrations.lint.catalogue import RULES
 from stager.migrations.lint.envpy import EnvSettings
+from stager.rules.catalogue import RULES
 from stager.types import Risk
 from tests.migrations.lint.revisions import (
     UNDO,

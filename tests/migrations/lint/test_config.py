@@ -8,9 +8,9 @@ import pytest
 
 from stager.errors import RulesError
 from stager.findings import Finding
-from stager.migrations.lint.catalogue import DEFAULT_POSTGRES_VERSION, KNOWN_RULES, RULES
 from stager.migrations.lint.engine import apply_settings
-from stager.rules import Rules, default_rules, load_rules
+from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION, KNOWN_RULES, RULES
+from stager.rules.settings import Rules, default_rules, load_rules
 from stager.types import RepoPath, Risk
 
 MINIMAL = """

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stager.migrations.compare import Tree, analyze_migrations
-from stager.migrations.lint.catalogue import RULES
 from stager.migrations.lint.engine import file_findings, source_facts, with_rule_findings
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.sql import parse_statements
-from stager.rules import default_rules, load_rules
+from stager.rules.catalogue import RULES
+from stager.rules.settings import default_rules, load_rules
 from tests.migrations.builders import MemoryBlobs
 from tests.migrations.lint.revisions import revision, revision_source
 
@@ -111,7 +111,7 @@ def test_pglast_is_imported_only_for_literal_sql(tmp_path: Path) -> None:
         import sys
         from pathlib import Path
         from stager.migrations.lint.files import lint_paths
-        from stager.rules import default_rules
+        from stager.rules.settings import default_rules
         import stager.analysis
         assert "pglast" not in sys.modules
         report = lint_paths([Path("no_sql.py")], Path(sys.argv[1]), default_rules())
@@ -138,10 +138,8 @@ def test_any_sql_text_is_read_or_opaque_never_a_crash(sql: str) -> None:
 
 
 def test_each_phase_is_checked_along_its_own_upgrade(blobs: MemoryBlobs) -> None:
-    from stager.migrations.lint.engine import with_phase_findings
-    from stager.plan import Phase
-    from stager.plan.phase import PlannedMigration
-    from stager.types import RepoPath, Revision, Risk
+    from stager.migrations.lint.engine import PhaseUpgrade, with_phase_findings
+    from stager.types import RepoPath
 
     block = "with op.get_context().autocommit_block():\n    op.execute('SELECT 1')"
     base_files = {"alembic.ini": INI, "migrations/env.py": ENV.format(flag=False)}
@@ -157,20 +155,13 @@ def test_each_phase_is_checked_along_its_own_upgrade(blobs: MemoryBlobs) -> None
     found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
     assert "SM017" not in {f.rule for f in found}  # r2's block commits r1 in the branch's order
 
-    def planned(rev: str, down: str | None, original: str | None) -> PlannedMigration:
-        downs = (Revision(down),) if down else ()
-        originals = (Revision(original),) if original else ()
-        path = RepoPath(f"migrations/versions/{rev}.py")
-        return PlannedMigration(Revision(rev), downs, originals, path, rev)
-
-    def phase(number: int, *migrations: PlannedMigration) -> Phase:
-        return Phase(number, f"p{number}", f"p{number}", (), migrations, (), Risk.LOW, False)
+    def phase(number: int, *revisions: str) -> PhaseUpgrade:
+        return PhaseUpgrade(
+            number, tuple(RepoPath(f"migrations/versions/{r}.py") for r in revisions)
+        )
 
     # the split puts r1 and r3 in phase 1 (r3 re-chained onto r1), r2 in phase 2
-    phases = [
-        phase(1, planned("r1", None, None), planned("r3", "r1", "r2")),
-        phase(2, planned("r2", "r3", "r1")),
-    ]
+    phases = [phase(1, "r1", "r3"), phase(2, "r2")]
     more = with_phase_findings(found, phases, report, head, default_rules(), blobs)
     new = [f for f in more if f not in found]
     assert [(f.rule, f.path) for f in new] == [("SM017", "migrations/versions/r3.py")]

@@ -12,7 +12,7 @@ from stager.demo.migrations_base import BASE_CHAIN
 from stager.demo.migrations_branch import BRANCH_CHAIN
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
-from stager.rules import default_rules, load_rules
+from stager.rules.settings import default_rules, load_rules
 from tests.migrations.lint.revisions import revision_source, write_demo
 
 

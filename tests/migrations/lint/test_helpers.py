@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stager.migrations.lint.catalogue import RULES
-from stager.migrations.lint.helpers import helper_hits
+from stager.migrations.lint.source_rules import helper_hits
+from stager.rules.catalogue import RULES
 from tests.migrations.lint.revisions import findings, line_of, revision_source, rule_ids
 
 IMPORTED = "from migrations.helpers import add_timestamps\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stager.analysis import analyze_branch
-from stager.git import Repository
+from stager.git.repository import Repository
 from stager.migrations.lint.checks import Hit
 from stager.migrations.lint.engine import edit_of
 from stager.migrations.lint.envpy import EnvSettings

@@ -1,0 +1,35 @@
+"""Phase branches: trees, commits, strategies, backups (``stager split``).
+
+``split_branch`` builds them; ``undo_last_split`` puts back what the last run
+changed. See docs/split.md.
+"""
+
+from stager.branches.refs import RECORD_REF, UndoResult, read_record, undo_last_split
+from stager.branches.split import independent_problem, split_branch
+from stager.branches.split_types import (
+    BuiltCommit,
+    BuiltPhase,
+    Layout,
+    Rewrite,
+    SplitOptions,
+    SplitResult,
+    Status,
+    Strategy,
+)
+
+__all__ = [
+    "RECORD_REF",
+    "BuiltCommit",
+    "BuiltPhase",
+    "Layout",
+    "Rewrite",
+    "SplitOptions",
+    "SplitResult",
+    "Status",
+    "Strategy",
+    "UndoResult",
+    "independent_problem",
+    "read_record",
+    "split_branch",
+    "undo_last_split",
+]

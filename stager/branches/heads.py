@@ -1,0 +1,188 @@
+"""The Alembic graph of every phase: as many heads as the base, nothing dangling, no cycle.
+
+Used before a split writes anything (on the planned contents) and by
+``verify`` (on the branches' real trees).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from stager.errors import StagerError
+from stager.git.repository import TreeEntry
+from stager.migrations.compare import MigrationReport
+from stager.migrations.discovery import discover, migration_entries
+from stager.migrations.graph import RevisionGraph
+from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import BlobSource, MigrationFile
+from stager.types import RepoPath, Revision, Sha
+
+
+class GraphReader:
+    """Revision graphs of whole trees; each distinct revision file is parsed once."""
+
+    def __init__(self, blobs: BlobSource) -> None:
+        self.blobs = blobs
+        self._parsed: dict[Sha, MigrationFile] = {}
+
+    def files(self, tree: Mapping[RepoPath, TreeEntry]) -> list[MigrationFile]:
+        """The tree's revision files, in alembic's load order."""
+        entries = migration_entries(discover(tree, self.blobs), tree)
+        missing = [entry.blob for entry in entries.values() if entry.blob not in self._parsed]
+        contents = self.blobs.read_blobs(missing) if missing else {}
+        found: list[MigrationFile] = []
+        for path, entry in entries.items():
+            parsed = self._parsed.get(entry.blob)
+            if parsed is None:
+                parsed = parse_migration(path, entry.blob, contents.get(entry.blob, b""))
+                self._parsed[entry.blob] = parsed
+            found.append(parsed if parsed.path == path else replace(parsed, path=path))
+        return found
+
+    def graph(self, tree: Mapping[RepoPath, TreeEntry]) -> RevisionGraph:
+        return RevisionGraph.build(self.files(tree))
+
+
+@dataclass(frozen=True)
+class GraphCheck:
+    """Problems of one phase's graph compared with the base's and the previous phase's."""
+
+    heads: tuple[Revision, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_graph(graph: RevisionGraph, base: RevisionGraph, previous: RevisionGraph) -> GraphCheck:
+    """Heads as many as the base's; no new dangling parent or cycle; no parent changed."""
+    problems: list[str] = []
+    heads = graph.heads()
+    if len(heads) != len(base.heads()):
+        problems.append(
+            f"{len(heads)} Alembic head(s) ({', '.join(heads) or 'none'}) where the base has "
+            f"{len(base.heads())} ({', '.join(base.heads()) or 'none'})"
+        )
+    known = {(d.migration.revision, d.target) for d in base.dangling()}
+    for dangling in graph.dangling():
+        if (dangling.migration.revision, dangling.target) not in known:
+            problems.append(
+                f"{dangling.migration.revision} ({dangling.migration.path}): {dangling.field} "
+                f"{dangling.target} is not in this phase"
+            )
+    old_cycles = {frozenset(cycle) for cycle in base.cycles()}
+    for cycle in graph.cycles():
+        if frozenset(cycle) not in old_cycles:
+            problems.append("revisions require each other in a cycle: " + " → ".join(cycle))
+    for migration in graph:
+        if migration.revision is None or migration.revision not in previous:
+            continue
+        before = previous.revision(migration.revision).down_revisions
+        if before != migration.down_revisions:
+            problems.append(
+                f"{migration.revision} ({migration.path}): down_revision "
+                f"{', '.join(before) or 'None'} in the previous phase, "
+                f"{', '.join(migration.down_revisions) or 'None'} here: a database already "
+                "upgraded would skip revisions"
+            )
+    return GraphCheck(heads, tuple(problems))
+
+
+def planned_files(
+    start: Iterable[MigrationFile],
+    changes: Mapping[RepoPath, Sha | None],
+    report: MigrationReport,
+    new_parents: Mapping[RepoPath, tuple[Revision, ...]],
+) -> dict[RepoPath, MigrationFile]:
+    """The revision files after a phase, computed from the plan (no tree is read).
+
+    ``changes`` are the phase's paths with head's blob (None: deleted);
+    ``new_parents`` the re-chained parents by path.
+    """
+    files = {migration.path: migration for migration in start}
+    for path, blob in changes.items():
+        head = report.by_path.get(path)
+        if blob is None:
+            files.pop(path, None)
+        elif head is not None and head.blob == blob:
+            parents = new_parents.get(path)
+            files[path] = replace(head, down_revisions=parents) if parents is not None else head
+    return files
+
+
+def check_plan(
+    report: MigrationReport,
+    phases: Sequence[tuple[str, Mapping[RepoPath, Sha | None]]],
+    new_parents: Mapping[RepoPath, tuple[Revision, ...]],
+    *,
+    stacked: bool,
+    base: RevisionGraph | None = None,
+) -> None:
+    """Refuse a split whose phases would break the Alembic graph (nothing is written).
+
+    ``phases``: (label, the phase's paths with head's blob) in merge order.
+    ``base``: the graph the first phase starts from (the merge base's by default).
+    """
+    start_graph = base if base is not None else report.base
+    start = list(start_graph)
+    current = {migration.path: migration for migration in start}
+    previous = start_graph
+    problems: list[str] = []
+    for label, changes in phases:
+        files = planned_files(current.values() if stacked else start, changes, report, new_parents)
+        graph = RevisionGraph.build(files.values())
+        result = check_graph(graph, start_graph, previous if stacked else start_graph)
+        problems += [f"{label}: {problem}" for problem in result.problems]
+        if stacked:
+            current, previous = files, graph
+    if problems:
+        raise StagerError(
+            "the phases would break the Alembic history; nothing was written: "
+            + "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
+            "move the migration to the phase of its parent, or let stager re-chain it "
+            "([stager] rechain = true) and refresh the plan (`stager plan`)",
+        )
+
+
+def onto_parents(
+    base: RevisionGraph,
+    ref: RevisionGraph,
+    ref_name: str,
+    branch: RevisionGraph | None = None,
+) -> dict[Revision, Revision]:
+    """Revisions that --onto REF has built on: each → REF's head that replaces it as a parent.
+
+    ``branch``: head's graph. The branch's own revisions already on REF (an
+    earlier phase merged, squashed or not) are not new to the branch: they
+    never move anything, and a later revision of the branch on one of them
+    only moves when REF has built further on it.
+    """
+    own = {revision for revision in (branch.files if branch else {}) if revision not in base}
+    if all(revision in base or revision in own for revision in ref.files):
+        return {}
+    mapping: dict[Revision, Revision] = {}
+    ref_heads = ref.heads()
+    candidates = [*base.heads(), *(revision for revision in own if revision in ref)]
+    for head in candidates:
+        if head in ref_heads or head not in ref:
+            continue
+        later = [candidate for candidate in ref_heads if head in ref.ancestors(candidate)]
+        if len(later) > 1:
+            raise StagerError(
+                f"{ref_name} has {len(later)} Alembic heads after {head} "
+                f"({', '.join(later)}): stager cannot tell which one the branch goes on",
+                f"merge them on {ref_name} first (`alembic merge heads`), then split again",
+            )
+        if later:
+            mapping[head] = later[0]
+    return mapping
+
+
+def ref_parents(graph: RevisionGraph | None) -> dict[Revision, tuple[Revision, ...]]:
+    """Each revision of --onto REF's graph → its parents there (empty without --onto)."""
+    if graph is None:
+        return {}
+    return {revision: file.down_revisions for revision, file in graph.files.items()}

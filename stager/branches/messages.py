@@ -1,0 +1,71 @@
+"""Commit messages of phase commits: the original's where it is whole, else labelled parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stager.branches.split_types import Rewrite
+from stager.git.history import HistoryCommit
+from stager.plan.phase import Phase
+from stager.types import Sha
+
+
+def stage_label(phase: Phase, total: int) -> str:
+    return f"stage {phase.number} of {total}"
+
+
+def _with_trailers(message: str, rewrites: Sequence[Rewrite]) -> str:
+    message = message.rstrip("\n")
+    if not rewrites:
+        return message + "\n"
+    lines = "\n".join(rewrite.trailer() for rewrite in rewrites)
+    return f"{message}\n\n{lines}\n"
+
+
+def replay_message(
+    commit: HistoryCommit,
+    phase: Phase,
+    total: int,
+    *,
+    whole: bool,
+    rewrites: Sequence[Rewrite],
+) -> str:
+    """A commit wholly inside the phase keeps its message; a part says what it is part of."""
+    if whole and not commit.is_merge:
+        return _with_trailers(commit.message, rewrites)
+    _, _, body = commit.message.partition("\n")
+    body = body.strip("\n")
+    if commit.is_merge:
+        note = (
+            f"The changes merge commit {commit.sha} made against its first parent, "
+            f"limited to phase {phase.number} ({phase.name}): stager applies a merge's "
+            "own changes as a patch, never replays it as a merge."
+        )
+    else:
+        note = (
+            f"Part of commit {commit.sha}: the files of phase {phase.number} ({phase.name}); "
+            "its other files are in their own phases."
+        )
+    parts = [f"{commit.subject} ({stage_label(phase, total)})"]
+    if body:
+        parts.append(body)
+    parts.append(note)
+    return _with_trailers("\n\n".join(parts), rewrites)
+
+
+def patch_message(
+    phase: Phase,
+    total: int,
+    *,
+    files: int,
+    head: Sha,
+    merge_base: Sha,
+    rewrites: Sequence[Rewrite],
+) -> str:
+    """The single commit of a phase built with the patch strategy."""
+    count = f"{files} file{'s' if files != 1 else ''}"
+    body = (
+        f"{count} of {head[:12]} (compared with the merge base {merge_base[:12]}), "
+        f"applied as one patch by `stager split`."
+    )
+    return _with_trailers(f"{phase.title} ({stage_label(phase, total)})\n\n{body}", rewrites)

@@ -1,0 +1,103 @@
+"""--onto REF: move the phase commits onto REF with git's own rename-aware merge.
+
+Each phase commit is built from the merge base first; then it is merged onto
+REF (or the previous phase, moved): ``git merge-tree --write-tree`` of the
+moved parent and the commit, with the commit's own parent as the merge base.
+git before 2.40 has no ``--merge-base`` option, so the merge base is made so:
+a helper commit carrying the moved parent's tree has the original parent as
+its only parent (it is never referenced and git's gc removes it). A file the
+base changed since the merge base keeps the base's change: nothing is copied
+over it. Conflicts stop the split before any ref moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stager.branches.cherry_pick import Recipe
+from stager.branches.split_types import BuiltCommit
+from stager.errors import StagerError
+from stager.git.repository import Commit
+from stager.git.write import Conflict, MergeOutcome, Writer
+from stager.types import RepoPath, Sha
+
+
+@dataclass(frozen=True)
+class PhaseConflicts:
+    phase: str
+    commit: BuiltCommit
+    conflicts: tuple[Conflict, ...]
+
+
+def transplant(
+    writer: Writer,
+    planned: Sequence[BuiltCommit],
+    recipes: Sequence[Recipe],
+    new_parent: Sha,
+    *,
+    sign: bool,
+) -> tuple[list[BuiltCommit], tuple[Conflict, ...], BuiltCommit | None]:
+    """``planned`` (built on their own parents) rebuilt on ``new_parent``.
+
+    Returns the new commits, and the conflicts of the first commit that does
+    not merge (with that commit), if any. A commit whose changes are all on
+    REF already gives no commit.
+    """
+    moved: list[BuiltCommit] = []
+    tip = new_parent
+    writer.flush()
+    tip_tree = writer.tree_of(new_parent)
+    for commit, recipe in zip(planned, recipes, strict=True):
+        outcome = _merge(writer, tip_tree, commit.parent, commit.sha)
+        if outcome.conflicts:
+            return moved, outcome.conflicts, commit
+        if outcome.tree == tip_tree:
+            continue
+        sha = writer.commit(outcome.tree, [tip], recipe.message, author=recipe.author, sign=sign)
+        moved.append(BuiltCommit(sha, outcome.tree, tip, recipe.subject, recipe.source))
+        tip, tip_tree = sha, outcome.tree
+    return moved, (), None
+
+
+def _merge(writer: Writer, ours_tree: Sha, merge_base: Sha, theirs: Sha) -> MergeOutcome:
+    """``ours_tree`` merged with ``theirs``, ``merge_base`` being their merge base."""
+    helper = writer.commit(ours_tree, [merge_base], "stager: merge base helper for --onto\n")
+    writer.flush()  # merge-tree reads the commits
+    return writer.merge_tree(helper, theirs)
+
+
+def merge_phase(
+    writer: Writer, planned_base: Sha, planned_tip: Sha, new_parent: Sha
+) -> MergeOutcome:
+    """A whole phase (planned_base..planned_tip) merged onto ``new_parent``, conflicts or not."""
+    return _merge(writer, writer.tree_of(new_parent), planned_base, planned_tip)
+
+
+def conflict_error(
+    found: Sequence[PhaseConflicts],
+    onto: str,
+    base_commits: Sequence[Commit],
+    branch_commits: Sequence[Commit],
+) -> StagerError:
+    """One error naming every conflicted file, with the commits that changed it on each side."""
+
+    def touching(commits: Sequence[Commit], path: RepoPath) -> str:
+        shas = [commit.sha[:10] for commit in commits if path in commit.files]
+        return ", ".join(shas[-5:]) if shas else "none"
+
+    lines = []
+    for item in found:
+        for conflict in item.conflicts:
+            kind = f" ({conflict.messages[0]})" if conflict.messages else ""
+            lines.append(
+                f"{item.phase}: {conflict.path}{kind} — changed on {onto} by "
+                f"{touching(base_commits, conflict.path)}, on the branch by "
+                f"{touching(branch_commits, conflict.path)}"
+            )
+    return StagerError(
+        f"the phases do not merge cleanly onto {onto}; nothing was written. Conflicts: "
+        + "; ".join(lines),
+        f"merge {onto} into the branch and resolve them there (then split again), "
+        "or split without --onto",
+    )

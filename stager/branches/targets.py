@@ -1,0 +1,259 @@
+"""What each phase must contain: its paths, head's version of each, the re-chained migrations.
+
+Phase k's tree is phase k-1's tree plus head's version of every path planned
+in phase k (a deleted path removed), with the phase's migrations re-chained.
+Every path the branch changes must be in exactly one phase: that is what makes
+the split lossless, so a plan that leaves one out is refused here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from stager.branches.split_types import Rewrite
+from stager.errors import StagerError
+from stager.git.diff import ChangedFile, Status
+from stager.git.trees import Node
+from stager.git.write import Writer
+from stager.migrations.compare import MigrationReport
+from stager.migrations.rechain_file import RelinkError, relink
+from stager.plan.phase import Phase
+from stager.types import RepoPath, Revision, Sha
+
+
+@dataclass(frozen=True)
+class PhaseTarget:
+    """A phase's part of merge-base..head."""
+
+    phase: Phase
+    paths: frozenset[RepoPath]  # every path it changes (both sides of a rename)
+    start: Mapping[RepoPath, Node | None]  # the merge base's entries for them
+    head: Mapping[RepoPath, Node | None]  # head's entries (None: deleted)
+    changes: Mapping[RepoPath, Node | None]  # head's, with re-chained migrations substituted
+    rewrites: tuple[Rewrite, ...]
+
+
+def _shown(paths: Iterable[str], limit: int = 5) -> str:
+    items = sorted(paths)
+    text = ", ".join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def assign_paths(
+    files: Sequence[ChangedFile], phases: Sequence[Phase]
+) -> dict[int, dict[RepoPath, ChangedFile]]:
+    """Phase number → the changed paths it takes (with their change); every path exactly once.
+
+    A renamed file's old path goes with its new path unless the plan places
+    the old path itself.
+    """
+    by_path = {changed.path: changed for changed in files}
+    by_old = {changed.old_path: changed for changed in files if changed.old_path}
+    listed = {planned.path for phase in phases for planned in phase.files}
+    owner: dict[RepoPath, int] = {}
+    taken: dict[int, dict[RepoPath, ChangedFile]] = {phase.number: {} for phase in phases}
+    unknown: list[str] = []
+
+    def take(path: RepoPath, changed: ChangedFile, number: int) -> None:
+        if path in owner and owner[path] != number:
+            raise StagerError(
+                f"{path} is planned in phase {owner[path]} and in phase {number}",
+                "a changed file belongs to one phase: fix the plan (stager plan --write) "
+                "or the [[phase]] rules",
+            )
+        owner[path] = number
+        taken[number][path] = changed
+
+    for phase in phases:
+        for planned in phase.files:
+            changed = by_path.get(planned.path)
+            if changed is not None:
+                take(changed.path, changed, phase.number)
+                if changed.old_path and changed.old_path not in listed:
+                    take(changed.old_path, changed, phase.number)
+            elif planned.path in by_old:
+                take(planned.path, by_old[planned.path], phase.number)
+            else:
+                unknown.append(planned.path)
+    if unknown:
+        raise StagerError(
+            f"the plan lists {len(unknown)} path(s) the branch does not change: {_shown(unknown)}",
+            "the plan is out of date: refresh it with `stager plan --write stager-plan.toml`",
+        )
+    every = {path for changed in files for path in changed.paths}
+    missing = every - set(owner)
+    if missing:
+        raise StagerError(
+            f"{len(missing)} changed file(s) are in no phase: {_shown(missing)}",
+            "add a [[phase]] that takes them, or set `unassigned` under [stager] in the rules",
+        )
+    return taken
+
+
+def _entries(path: RepoPath, changed: ChangedFile) -> tuple[Node | None, Node | None]:
+    """(merge base's, head's) entry of ``path`` in ``changed``."""
+    if changed.old_path == path and path != changed.path:  # the old side of a rename
+        old = (changed.old_mode, changed.old_blob)
+        return old, None
+    before: Node | None = None
+    if changed.status not in (Status.ADDED, Status.RENAMED, Status.COPIED):
+        before = (changed.old_mode, changed.old_blob)
+    after: Node | None = None
+    if changed.status is not Status.DELETED:
+        after = (changed.new_mode, changed.new_blob)
+    return before, after
+
+
+@dataclass(frozen=True)
+class Rechain:
+    """One migration whose parents differ in the split from head's file."""
+
+    phase: int
+    path: RepoPath
+    revision: Revision
+    parents: tuple[Revision, ...]
+    reason: str
+
+
+def rechains(
+    phases: Sequence[Phase],
+    migrations: MigrationReport,
+    onto_parents: Mapping[Revision, Revision] | None = None,
+    on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
+) -> list[Rechain]:
+    """Migrations whose ``down_revision`` in the split differs from head's file.
+
+    ``onto_parents`` maps a merge-base head to the --onto REF head that
+    replaces it as a parent; ``on_ref`` are the revisions REF already has,
+    with their parents there: they are left as REF has them (an earlier phase
+    that was merged keeps the parents it was merged with, re-chained or not).
+    """
+    on_ref = on_ref or {}
+    found: list[Rechain] = []
+    for phase in phases:
+        for planned in phase.migrations:
+            current = migrations.by_path.get(planned.path)
+            if current is None or current.revision is None:
+                raise StagerError(
+                    f"the plan re-chains {planned.revision} in {planned.path}, "
+                    "which is not a revision file of the branch head",
+                    "refresh the plan with `stager plan --write stager-plan.toml`",
+                )
+            wanted = tuple(planned.down_revision)
+            reason = "plan"
+            if current.revision in on_ref:
+                # Head's file would give REF a second version of a merged revision.
+                merged = tuple(on_ref[current.revision])
+                if merged != wanted:
+                    wanted, reason = merged, "onto"
+            elif onto_parents:
+                moved = tuple(onto_parents.get(parent, parent) for parent in wanted)
+                if moved != wanted:
+                    wanted, reason = moved, "onto"
+            if wanted != current.down_revisions:
+                found.append(Rechain(phase.number, planned.path, current.revision, wanted, reason))
+    return found
+
+
+def phase_targets(
+    writer: Writer,
+    files: Sequence[ChangedFile],
+    phases: Sequence[Phase],
+    migrations: MigrationReport,
+    onto_parents: Mapping[Revision, Revision] | None = None,
+    on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
+) -> list[PhaseTarget]:
+    """Every phase's target, with re-chained revision files written as new blobs."""
+    taken = assign_paths(files, phases)
+    planned_rechains = rechains(phases, migrations, onto_parents, on_ref)
+    for rechain in planned_rechains:
+        if rechain.path not in taken[rechain.phase]:
+            raise StagerError(
+                f"the plan puts migration {rechain.revision} in phase {rechain.phase} "
+                f"but its file {rechain.path} in another phase",
+                "refresh the plan with `stager plan --write stager-plan.toml`",
+            )
+    rewrites = _rewrite(writer, planned_rechains, migrations)
+    targets: list[PhaseTarget] = []
+    for phase in phases:
+        start: dict[RepoPath, Node | None] = {}
+        head: dict[RepoPath, Node | None] = {}
+        for path, changed in taken[phase.number].items():
+            start[path], head[path] = _entries(path, changed)
+        own = tuple(rewrite for rewrite in rewrites if rewrite.path in head)
+        changes = dict(head)
+        for rewrite in own:
+            node = head[rewrite.path]
+            assert node is not None  # a revision file of head exists on head
+            changes[rewrite.path] = (node[0], rewrite.new_blob)
+        targets.append(PhaseTarget(phase, frozenset(head), start, head, changes, own))
+    return targets
+
+
+def _rewrite(
+    writer: Writer, planned: Sequence[Rechain], migrations: MigrationReport
+) -> list[Rewrite]:
+    if not planned:
+        return []
+    blobs = {rechain.path: migrations.by_path[rechain.path].blob for rechain in planned}
+    contents = writer.repo.read_blobs(blobs.values())
+    results = []
+    for rechain in planned:
+        try:
+            results.append(relink(contents[blobs[rechain.path]], rechain.parents))
+        except RelinkError as error:
+            raise StagerError(
+                f"cannot re-chain {rechain.revision} ({rechain.path}): {error.problem}",
+                error.fix,
+            ) from None
+    new_blobs = [writer.add_object("blob", result.source) for result in results]
+    return [
+        Rewrite(
+            path=rechain.path,
+            revision=rechain.revision,
+            old_parents=result.old_parents,
+            new_parents=rechain.parents,
+            old_blob=blobs[rechain.path],
+            new_blob=new_blob,
+            reason=rechain.reason,
+        )
+        for rechain, result, new_blob in zip(planned, results, new_blobs, strict=True)
+    ]
+
+
+def relink_versions(
+    writer: Writer, rewrites: Sequence[Rewrite], versions: Mapping[RepoPath, Iterable[Sha]]
+) -> dict[tuple[RepoPath, Sha], Sha]:
+    """Re-chained copies of the earlier versions of re-chained files (for replayed commits).
+
+    A version that cannot be re-chained (a work-in-progress that does not
+    parse) is kept as it was: only head's version must be re-chained.
+    """
+    by_path = {rewrite.path: rewrite for rewrite in rewrites}
+    mapping: dict[tuple[RepoPath, Sha], Sha] = {}
+    wanted = [
+        (path, blob)
+        for path, blobs in versions.items()
+        if path in by_path
+        for blob in dict.fromkeys(blobs)
+    ]
+    for rewrite in rewrites:
+        mapping[rewrite.path, rewrite.old_blob] = rewrite.new_blob
+    wanted = [key for key in wanted if key not in mapping]
+    if not wanted:
+        return mapping
+    contents = writer.repo.read_blobs(blob for _, blob in wanted)
+    sources: list[bytes] = []
+    keys: list[tuple[RepoPath, Sha]] = []
+    for path, blob in wanted:
+        try:
+            result = relink(contents[blob], by_path[path].new_parents)
+        except RelinkError:
+            mapping[path, blob] = blob
+            continue
+        sources.append(result.source)
+        keys.append((path, blob))
+    for key, source in zip(keys, sources, strict=True):
+        mapping[key] = writer.add_object("blob", source)
+    return mapping

@@ -1,0 +1,534 @@
+"""``stager verify``: prove the phase branches are the plan, lose nothing, and run.
+
+Five checks, each from the branches themselves (never from what ``split``
+says it did):
+
+(a) **plan** — each branch's diff against its parent is exactly the phase's
+    paths with head's blobs; a re-chained migration differs from head's only
+    by the rewrite (``relink`` of head's version gives its bytes) and the
+    rewrite is recorded in a commit message;
+(b) **nothing lost** — stacked: the last tree is head's tree except those
+    rewrites; independent: every changed path is in exactly one phase, with
+    head's blob; ``--onto``: the last tree is ``git merge-tree --write-tree
+    REF HEAD`` except those rewrites (head's revision files that REF already
+    has taken as REF has them re-chained);
+(c) **alembic** — each phase's revision graph has as many heads as the
+    base's, no dangling parent, no cycle, and no parent that differs from the
+    previous phase's;
+(d) **compiles** — every changed ``.py`` file of the phase compiles (from the
+    blob, in memory; nothing is imported or run);
+(e) **check** — ``--check CMD`` passes in a temporary worktree of the phase.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.analysis import Analysis
+from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
+from stager.branches.refs import branch_name, read_record
+from stager.branches.split_types import Layout, parse_trailer
+from stager.branches.targets import assign_paths, rechains
+from stager.errors import StagerError
+from stager.git.history import commit_messages, diff_entries, is_ancestor
+from stager.git.refs import read_refs, worktree_add, worktree_remove
+from stager.git.repository import Repository, TreeEntry
+from stager.git.write import SUBMODULE_OR_LINK, Writer, object_type
+from stager.migrations.graph import RevisionGraph
+from stager.migrations.rechain_file import RelinkError, relink
+from stager.plan.phase import Phase
+from stager.types import RepoPath, Revision, Sha
+
+PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK = "plan", "nothing lost", "alembic", "compiles", "check"
+CHECKS = (PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK)
+_TAIL = 20
+_SHOWN = 10
+
+Node = tuple[str, Sha]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    details: tuple[str, ...] = ()
+    skipped: bool = False  # not run (no --check, or the branch is missing)
+
+
+@dataclass(frozen=True)
+class PhaseVerification:
+    phase: Phase
+    branch: str
+    commit: Sha | None  # None: the branch does not exist
+    parent: Sha | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Verification:
+    head: Sha
+    merge_base: Sha
+    start: Sha
+    onto: str | None
+    layout: Layout
+    phases: tuple[PhaseVerification, ...]
+    lossless: CheckResult
+
+    @property
+    def ok(self) -> bool:
+        return self.lossless.ok and all(phase.ok for phase in self.phases)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    layout: Layout
+    start: Sha
+    onto: str | None
+
+
+def _layout(
+    repo: Repository, analysis: Analysis, tips: Mapping[int, Sha], branches: Mapping[int, str]
+) -> _Layout:
+    """The last split's layout and start when it split this head, else read from the branches."""
+    record = read_record(repo)
+    if record is not None and record.get("head") == analysis.refs.head:
+        recorded = {item.get("number"): item.get("branch") for item in record.get("phases", [])}
+        if all(recorded.get(number, name) == name for number, name in branches.items()):
+            return _Layout(
+                Layout(record.get("layout", Layout.STACKED.value)),
+                Sha(record.get("start") or analysis.refs.merge_base),
+                record.get("onto"),
+            )
+    ordered = [tips[number] for number in sorted(tips)]
+    stacked = all(is_ancestor(repo, before, after) for before, after in itertools.pairwise(ordered))
+    return _Layout(
+        Layout.STACKED if stacked or len(ordered) < 2 else Layout.INDEPENDENT,
+        analysis.refs.merge_base,
+        None,
+    )
+
+
+def _shown(lines: Sequence[str]) -> tuple[str, ...]:
+    if len(lines) <= _SHOWN:
+        return tuple(lines)
+    return (*lines[:_SHOWN], f"… and {len(lines) - _SHOWN} more")
+
+
+class _Verifier:
+    def __init__(
+        self,
+        repo: Repository,
+        writer: Writer,
+        analysis: Analysis,
+        phases: Sequence[Phase],
+        layout: _Layout,
+    ) -> None:
+        self.repo = repo
+        self.writer = writer
+        self.analysis = analysis
+        self.phases = phases
+        self.layout = layout
+        self.taken = assign_paths(analysis.files, phases)
+        self.head_nodes: dict[RepoPath, Node | None] = {}
+        for changed in analysis.files:
+            if changed.old_path and changed.old_path != changed.path:
+                self.head_nodes[changed.old_path] = None
+            self.head_nodes[changed.path] = (
+                None if changed.status.value == "D" else (changed.new_mode, changed.new_blob)
+            )
+        self.base_graph = analysis.migrations.base
+        mapping: dict[Revision, Revision] = {}
+        self.base_renames: dict[RepoPath, RepoPath] = {}
+        # --onto: each changed path's node in the merge of REF and head (None: conflicts)
+        self.onto_nodes: dict[RepoPath, Node | None] | None = None
+        # --onto: what REF merges (head, or head with REF's versions of merged revisions)
+        self.onto_head = analysis.refs.head
+        if layout.onto is not None:
+            self.base_graph = GraphReader(repo).graph(repo.list_tree(layout.start))
+            mapping = onto_parents(
+                analysis.migrations.base, self.base_graph, layout.onto, analysis.migrations.head
+            )
+            for changed in repo.changed_files(analysis.refs.merge_base, layout.start):
+                if changed.old_path:
+                    self.base_renames[changed.old_path] = changed.path
+        self.rechained = {
+            item.path: item.parents
+            for item in rechains(
+                phases,
+                analysis.migrations,
+                mapping,
+                ref_parents(self.base_graph) if layout.onto is not None else None,
+            )
+        }
+        self.graphs = GraphReader(repo)
+        if layout.onto is not None:
+            self.onto_head = self._merged_head(layout.start)
+            merged = writer.merge_tree(layout.start, self.onto_head)
+            if not merged.conflicts:
+                self.onto_nodes = {
+                    path: new
+                    for path, (_, new) in diff_entries(
+                        repo, layout.start, merged.tree, env=writer.env
+                    ).items()
+                }
+
+    def _merged_head(self, ref: Sha) -> Sha:
+        """Head as --onto REF merges it: a revision REF already has in its re-chained form.
+
+        Once a phase merged, REF has the branch's revision files as that phase
+        re-chained them; head's own versions would conflict with them (add/add).
+        The commit is written into the verification's throw-away quarantine.
+        """
+        head = self.analysis.refs.head
+        files = self.base_graph.files
+        entries: list[tuple[RepoPath, str, Sha]] = []
+        for path, parents in self.rechained.items():
+            current = self.analysis.migrations.by_path.get(path)
+            node = self.head_nodes.get(path)
+            if current is None or current.revision not in files or node is None:
+                continue
+            try:
+                source = relink(self.writer.read_blob(node[1]), parents).source
+            except RelinkError:
+                continue  # left as head has it: the merge shows the difference
+            entries.append((path, node[0], self.writer.add_object("blob", source)))
+        if not entries:
+            return head
+        self.writer.flush()
+        with self.writer.temporary_index() as index:
+            index.read_tree(self.writer.tree_of(head))
+            index.update_entries(entries)
+            tree = index.write_tree()
+        who = "stager <stager@localhost> 0 +0000"
+        text = (
+            f"tree {tree}\nparent {head}\nauthor {who}\ncommitter {who}\n\n"
+            f"head, as {ref} merges it\n"
+        )
+        commit = self.writer.add_object("commit", text.encode())
+        self.writer.flush()
+        return commit
+
+    # -- (a) plan ----------------------------------------------------------------
+
+    def relinked_ok(self, path: RepoPath, blob: Sha, source: Sha) -> str | None:
+        """None when ``blob`` is exactly ``source`` re-chained as planned, else why not."""
+        parents = self.rechained[path]
+        try:
+            expected = relink(self.writer.read_blob(source), parents).source
+        except RelinkError as error:
+            return f"{path}: cannot re-chain head's version: {error}"
+        if self.writer.read_blob(blob) != expected:
+            return (
+                f"{path}: differs from head's version by more than the re-chaining "
+                f"(down_revision → {', '.join(parents) or 'None'})"
+            )
+        return None
+
+    def plan_check(
+        self,
+        phase: Phase,
+        parent: Sha,
+        tip: Sha,
+        diff: Mapping[RepoPath, tuple[Node | None, Node | None]],
+    ) -> CheckResult:
+        problems: list[str] = []
+        if not is_ancestor(self.repo, parent, tip):
+            problems.append(f"does not start from {parent[:12]}")
+        own = set(self.taken[phase.number])
+        onto = self.layout.onto
+        allowed, wanted_nodes, what = own, self.head_nodes, "head"
+        if onto is not None:
+            # With --onto a path of the phase holds the merge of REF's and head's versions
+            # (a rename on REF moves it): the merge of REF and HEAD has exactly that.
+            allowed = own | {self.base_renames[path] for path in own if path in self.base_renames}
+            wanted_nodes, what = self.onto_nodes or {}, f"the merge of {onto} and head"
+        for path in sorted(set(diff) - allowed):
+            problems.append(f"{path}: changed, but not in this phase")
+        if onto is None or self.onto_nodes is not None:
+            for path in sorted((allowed & set(wanted_nodes)) - set(diff)):
+                problems.append(f"{path}: in this phase, but not changed")
+            for path in sorted(allowed & set(diff)):
+                found = diff[path][1]
+                if path not in wanted_nodes:
+                    problems.append(f"{path}: changed, but {what} keeps {onto}'s version")
+                    continue
+                wanted = wanted_nodes[path]
+                if path in self.rechained and found is not None and wanted is not None:
+                    why = self.relinked_ok(path, found[1], wanted[1])
+                    if why:
+                        problems.append(why)
+                elif found != wanted:
+                    problems.append(f"{path}: {_node(found)} where {what} has {_node(wanted)}")
+        recorded = {
+            parsed[0]
+            for message in commit_messages(self.repo, parent, tip)
+            for line in message.splitlines()
+            if (parsed := parse_trailer(line.strip())) is not None
+        }
+        for migration in phase.migrations:
+            if onto is not None and migration.path not in diff:
+                continue  # already on REF as it is: no commit of this phase re-chains it
+            if migration.path in self.rechained and migration.revision not in recorded:
+                problems.append(
+                    f"{migration.revision}: re-chained, but no commit message records it"
+                )
+        return CheckResult(PLAN, not problems, _shown(problems))
+
+    # -- (b) nothing lost --------------------------------------------------------
+
+    def lossless_stacked(self, last: Sha, expected: Sha, what: str) -> CheckResult:
+        """``last``'s tree equals ``expected`` except the planned re-chainings."""
+        problems: list[str] = []
+        for path, (want, found) in sorted(
+            diff_entries(self.repo, expected, last, env=self.writer.env).items()
+        ):
+            if path in self.rechained and want is not None and found is not None:
+                why = self.relinked_ok(path, found[1], want[1])
+                if why:
+                    problems.append(why)
+            else:
+                problems.append(
+                    f"{path}: {_node(found)} in the last phase, {_node(want)} in {what}"
+                )
+        return CheckResult(LOSSLESS, not problems, _shown(problems))
+
+    def lossless_independent(
+        self,
+        diffs: Mapping[int, Mapping[RepoPath, tuple[Node | None, Node | None]]],
+        expected: Mapping[RepoPath, Node | None] | None = None,
+        what: str = "head",
+    ) -> CheckResult:
+        """Every changed path in exactly one phase, with head's blob (or its planned rewrite).
+
+        ``expected``: what the phases must add up to, by path (default: head's
+        changes; with --onto, the merge of REF and head against REF).
+        """
+        wanted_nodes = self.head_nodes if expected is None else expected
+        owners: dict[RepoPath, list[int]] = {}
+        for number, diff in diffs.items():
+            for path in diff:
+                owners.setdefault(path, []).append(number)
+        problems: list[str] = []
+        for path, numbers in sorted(owners.items()):
+            if len(numbers) > 1:
+                problems.append(f"{path}: changed in phases {', '.join(map(str, numbers))}")
+                continue
+            found, wanted = diffs[numbers[0]][path][1], wanted_nodes.get(path, ())
+            if path in self.rechained and found is not None and wanted:
+                why = self.relinked_ok(path, found[1], wanted[1])
+                problems += [why] if why else []
+            elif found != wanted:
+                problems.append(f"{path}: {_node(found)} in phase {numbers[0]}, {what} differs")
+        problems += [
+            f"{path}: changed on the branch, in no phase branch"
+            for path in sorted(set(wanted_nodes) - set(owners))
+        ]
+        return CheckResult(LOSSLESS, not problems, _shown(problems))
+
+    # -- (d) compiles ------------------------------------------------------------
+
+    def compiles(self, diff: Mapping[RepoPath, tuple[Node | None, Node | None]]) -> CheckResult:
+        wanted = {
+            path: node[1]
+            for path, (_, node) in diff.items()
+            if node is not None and path.endswith(".py") and node[0] not in SUBMODULE_OR_LINK
+        }
+        contents = self.writer.read_blobs(wanted.values())
+        problems: list[str] = []
+        for path, blob in sorted(wanted.items()):
+            try:
+                compile(contents[blob], path, "exec", dont_inherit=True)
+            except SyntaxError as error:
+                problems.append(f"{path}:{error.lineno or 1}: {error.msg}")
+            except ValueError as error:  # NUL bytes, bad encoding
+                problems.append(f"{path}: {error}")
+        return CheckResult(COMPILES, not problems, _shown(problems))
+
+
+def _node(node: Node | None) -> str:
+    return "absent" if node is None else f"{node[1][:12]} ({node[0]})"
+
+
+def _tree(
+    entries: Mapping[RepoPath, TreeEntry], diff: Mapping[RepoPath, tuple[Node | None, Node | None]]
+) -> dict[RepoPath, TreeEntry]:
+    tree = dict(entries)
+    for path, (_, node) in diff.items():
+        if node is None:
+            tree.pop(path, None)
+        else:
+            tree[path] = TreeEntry(path, node[0], node[1], object_type(node[0]))
+    return tree
+
+
+def run_check(repo: Repository, tip: Sha, command: str, phase: Phase, branch: str) -> CheckResult:
+    """``command`` in a temporary detached worktree of ``tip`` (removed afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stager-verify-{phase.number}-"))
+    worktree = folder / "tree"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+    }
+    env.update(STAGER_PHASE=str(phase.number), STAGER_PHASE_NAME=phase.name, STAGER_BRANCH=branch)
+    try:
+        worktree_add(repo, worktree, tip)
+        completed = subprocess.run(  # the user's own command, as they typed it
+            command,
+            shell=True,
+            cwd=worktree,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    finally:
+        worktree_remove(repo, worktree)
+        shutil.rmtree(folder, ignore_errors=True)
+    output = completed.stdout.decode("utf-8", "replace").rstrip().splitlines()
+    tail = tuple(output[-_TAIL:])
+    status = f"exit {completed.returncode}"
+    return CheckResult(CHECK, completed.returncode == 0, (status, *tail))
+
+
+def verify_split(
+    repo: Repository,
+    analysis: Analysis,
+    phases: Sequence[Phase],
+    *,
+    branch_template: str,
+    only: int | None = None,
+    check: str | None = None,
+) -> Verification:
+    """Run every check on the phase branches of ``phases`` (``only``: one phase)."""
+    if not phases:
+        raise StagerError("the plan has no phase: there is nothing to verify", "run `stager plan`")
+    numbers = [phase.number for phase in phases]
+    if only is not None and only not in numbers:
+        raise StagerError(
+            f"there is no phase {only} in the plan; its phases are {', '.join(map(str, numbers))}",
+            "pick one of these numbers, or verify --all",
+        )
+    branches = {phase.number: branch_name(branch_template, phase) for phase in phases}
+    refs = read_refs(repo, [f"refs/heads/{name}" for name in branches.values()])
+    tips = {
+        number: refs[f"refs/heads/{name}"]
+        for number, name in branches.items()
+        if f"refs/heads/{name}" in refs
+    }
+    if not tips:
+        raise StagerError(
+            f"no phase branch exists ({', '.join(branches.values())})",
+            "build them with `stager split --all`",
+        )
+    layout = _layout(repo, analysis, tips, branches)
+    with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
+        verifier = _Verifier(repo, writer, analysis, phases, layout)
+        return _verify(verifier, branches, tips, only, check)
+
+
+def _verify(
+    verifier: _Verifier,
+    branches: Mapping[int, str],
+    tips: Mapping[int, Sha],
+    only: int | None,
+    check: str | None,
+) -> Verification:
+    repo, analysis, layout = verifier.repo, verifier.analysis, verifier.layout
+    stacked = layout.layout is Layout.STACKED
+    start_entries = repo.list_tree(layout.start)
+    previous_tip, previous_entries = layout.start, start_entries
+    previous_graph: RevisionGraph = verifier.base_graph
+    results: list[PhaseVerification] = []
+    diffs: dict[int, dict[RepoPath, tuple[Node | None, Node | None]]] = {}
+    for phase in verifier.phases:
+        tip = tips.get(phase.number)
+        parent = previous_tip if stacked else layout.start
+        if tip is None:
+            if only is None or only == phase.number:
+                missing = CheckResult(
+                    PLAN, False, (f"branch {branches[phase.number]} does not exist",)
+                )
+                results.append(
+                    PhaseVerification(phase, branches[phase.number], None, parent, (missing,))
+                )
+            continue
+        diff = diff_entries(repo, parent, tip)
+        diffs[phase.number] = diff
+        entries = _tree(previous_entries if stacked else start_entries, diff)
+        graph = verifier.graphs.graph(entries)
+        if only is None or only == phase.number:
+            alembic = check_graph(
+                graph, verifier.base_graph, previous_graph if stacked else verifier.base_graph
+            )
+            checks = [
+                verifier.plan_check(phase, parent, tip, diff),
+                CheckResult(ALEMBIC, alembic.ok, alembic.problems),
+                verifier.compiles(diff),
+            ]
+            if check is not None:
+                checks.append(run_check(repo, tip, check, phase, branches[phase.number]))
+            results.append(
+                PhaseVerification(phase, branches[phase.number], tip, parent, tuple(checks))
+            )
+        previous_tip, previous_entries, previous_graph = tip, entries, graph
+    return Verification(
+        head=analysis.refs.head,
+        merge_base=analysis.refs.merge_base,
+        start=layout.start,
+        onto=layout.onto,
+        layout=layout.layout,
+        phases=tuple(results),
+        lossless=_lossless(verifier, tips, diffs, only),
+    )
+
+
+def _lossless(
+    verifier: _Verifier,
+    tips: Mapping[int, Sha],
+    diffs: Mapping[int, Mapping[RepoPath, tuple[Node | None, Node | None]]],
+    only: int | None,
+) -> CheckResult:
+    if only is not None:
+        return CheckResult(LOSSLESS, True, ("checked with --all only",), skipped=True)
+    numbers = [phase.number for phase in verifier.phases]
+    missing = [number for number in numbers if number not in tips]
+    if missing:
+        return CheckResult(
+            LOSSLESS,
+            False,
+            (f"phase {', '.join(map(str, missing))} has no branch: its files are missing",),
+        )
+    layout = verifier.layout
+    head = verifier.analysis.refs.head
+    if layout.onto is None:
+        if layout.layout is Layout.INDEPENDENT:
+            return verifier.lossless_independent(diffs)
+        return verifier.lossless_stacked(tips[numbers[-1]], verifier.writer.tree_of(head), "head")
+    merged = verifier.writer.merge_tree(layout.start, verifier.onto_head)
+    if merged.conflicts:
+        paths = ", ".join(conflict.path for conflict in merged.conflicts[:_SHOWN])
+        return CheckResult(
+            LOSSLESS, False, (f"{layout.onto} and head do not merge cleanly: {paths}",)
+        )
+    what = f"the merge of {layout.onto} and head"
+    if layout.layout is Layout.INDEPENDENT:
+        expected = {
+            path: new
+            for path, (_, new) in diff_entries(
+                verifier.repo, layout.start, merged.tree, env=verifier.writer.env
+            ).items()
+        }
+        return verifier.lossless_independent(diffs, expected, what)
+    return verifier.lossless_stacked(tips[numbers[-1]], merged.tree, what)

@@ -1,0 +1,283 @@
+"""Running git: the safe environment, one process per call, errors with a fix.
+
+Every git command of stager starts here (through :class:`stager.git.repository.Repository`):
+the environment and flags that keep the user's configuration from changing a
+result, the background ``Pending`` that lets several commands run at once, the
+translation of git's stderr into a ``GitError`` that says how to fix it, and the
+one-time check of git's version. See :mod:`stager.git.repository` for the rules every call
+follows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Generic, NamedTuple, TypeVar
+
+from stager.errors import GitError, GitTooOld
+
+MIN_GIT_VERSION = (2, 38)
+"""``merge-tree --write-tree`` (used to rebase phases) and ``cat-file -z`` need it."""
+
+GIT_ENV = {
+    "GIT_OPTIONAL_LOCKS": "0",
+    "LC_ALL": "C",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "GIT_LITERAL_PATHSPECS": "1",
+}
+
+DIFF_FLAGS = (
+    "--no-ext-diff",
+    "--no-textconv",
+    "-M",
+    "-l0",
+    "--no-relative",
+    "--no-color",
+    "--diff-algorithm=myers",
+    "--ignore-submodules=none",
+    f"-O{os.devnull}",
+)
+"""Flags for every diff and log call, overriding whatever the user configured."""
+
+# A global attributes file (core.attributesFile) could mark files binary; the
+# repository's own .gitattributes still apply, as they are part of the project.
+NO_USER_ATTRIBUTES = ("-c", f"core.attributesFile={os.devnull}")
+
+_UPGRADE_HINT = (
+    "upgrade git (macOS: `brew install git`; Debian/Ubuntu: the git-core PPA or backports; "
+    "Windows: https://git-scm.com/download/win) and run stager again"
+)
+
+_log = logging.getLogger("stager.git.repository")
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def git_env() -> dict[str, str]:
+    """The process environment plus the variables that make git safe to script."""
+    env = dict(os.environ)
+    env.update(GIT_ENV)
+    return env
+
+
+class Outcome(NamedTuple):
+    """How a finished git process ended."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class GitProcess:
+    """One git process; with ``background`` its pipes are drained by a thread."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        cwd: Path | None,
+        stdin: bytes | None,
+        background: bool,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        try:
+            self._popen = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd,
+                env={**git_env(), **env} if env else git_env(),
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise GitError(
+                "git is not installed or not on PATH",
+                f"install git {_version_text(MIN_GIT_VERSION)} or newer and make sure "
+                "`git --version` works in this shell",
+            ) from None
+        self._stdin = stdin
+        self._args = args
+        self._started = time.perf_counter()
+        self._outcome: Outcome | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            # communicate() writes stdin and reads stdout/stderr together, so a
+            # large request or answer can never fill a pipe and deadlock.
+            self._thread = threading.Thread(target=self._communicate, daemon=True)
+            self._thread.start()
+
+    def _communicate(self) -> None:
+        try:
+            out, err = self._popen.communicate(self._stdin)
+            self._outcome = Outcome(self._popen.returncode, out, err)
+        except BaseException as error:  # re-raised in the caller's thread by wait()
+            self._error = error
+
+    def wait(self) -> Outcome:
+        if self._thread is not None:
+            self._thread.join()
+        elif self._outcome is None and self._error is None:
+            self._communicate()
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        if _log.isEnabledFor(logging.DEBUG):  # `stager -v` shows every git call and its cost
+            _log.debug(
+                "%s → exit %d, %d bytes, %.0f ms",
+                _shown(self._args),
+                self._outcome.returncode,
+                len(self._outcome.stdout),
+                (time.perf_counter() - self._started) * 1000,
+            )
+        return self._outcome
+
+
+class Pending(Generic[T]):
+    """A value still being computed by git; ``result()`` waits for it (once)."""
+
+    def __init__(self, wait: Callable[[], T]) -> None:
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: T | None = None
+
+    @classmethod
+    def ready(cls, value: T) -> Pending[T]:
+        """A Pending that already holds its value."""
+        return cls(lambda: value)
+
+    def result(self) -> T:
+        """Wait for the command; raises GitError if it failed."""
+        with self._lock:
+            if not self._done:
+                self._value = self._wait()
+                self._done = True
+        return self._value  # type: ignore[return-value]  # T may itself include None
+
+    def map(self, function: Callable[[T], U]) -> Pending[U]:
+        """A Pending of ``function(self.result())``, computed when asked for."""
+        return Pending(lambda: function(self.result()))
+
+
+_NOISE = frozenset(DIFF_FLAGS) | {"--no-show-signature", "--end-of-options", *NO_USER_ATTRIBUTES}
+
+
+def _shown(args: Sequence[str]) -> str:
+    """The command as a user would type it: without the flags every call carries."""
+    words = [arg for arg in args if arg not in _NOISE and not arg.startswith("--format=")]
+    text = " ".join(["git", *words])
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def first_line(stderr: bytes) -> str:
+    """git's message: the first non-blank line it wrote to stderr."""
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            return line.strip()
+    return "no message"
+
+
+def known_fix(message: str, cwd: Path | None) -> str:
+    """The fix for a git failure stager recognises, else how to see git's full output."""
+    lowered = message.lower()
+    if "dubious ownership" in lowered:
+        return (
+            "mark the repository as safe with "
+            f"`git config --global --add safe.directory {cwd or '<path>'}`"
+        )
+    if "shallow" in lowered:
+        return "the clone is shallow: fetch the full history with `git fetch --unshallow`"
+    if any(
+        marker in lowered
+        for marker in ("unknown revision", "bad revision", "bad object", "not a valid object")
+    ):
+        return "check the ref's spelling, or `git fetch` if it exists only on the remote"
+    return "run the command yourself in the repository for git's full output"
+
+
+def failure(args: Sequence[str], outcome: Outcome, cwd: Path | None) -> GitError:
+    """The GitError for a failed ``git ARGS``: the command, git's message and a fix."""
+    message = first_line(outcome.stderr)
+    return GitError(
+        f"`{_shown(args)}` failed (exit {outcome.returncode}): {message}",
+        known_fix(message, cwd),
+    )
+
+
+# ---------------------------------------------------------------------------
+# git version
+
+
+def parse_git_version(text: str) -> tuple[int, int, int]:
+    """``(major, minor, patch)`` from ``git version`` output, vendor suffixes ignored.
+
+    >>> parse_git_version("git version 2.37.1 (Apple Git-137)")
+    (2, 37, 1)
+    """
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if match is None:
+        raise GitError(
+            f"cannot read git's version from {text.strip()!r}",
+            "check that `git --version` prints e.g. 'git version 2.39.5'",
+        )
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def _version_text(version: Sequence[int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def require_git_version(found: tuple[int, int, int]) -> None:
+    """Raise GitTooOld when ``found`` is older than MIN_GIT_VERSION."""
+    if found[:2] < MIN_GIT_VERSION:
+        raise GitTooOld(
+            f"git {_version_text(found)} is too old: stager needs git "
+            f"{_version_text(MIN_GIT_VERSION)} or newer",
+            _UPGRADE_HINT,
+        )
+
+
+_version_lock = threading.Lock()
+_version_checked = False
+
+
+def check_version_once(pending: Pending[bytes] | None) -> None:
+    """Check the answer of :func:`version_probe` (the first one only)."""
+    global _version_checked  # noqa: PLW0603  # once per process, by design
+    with _version_lock:
+        if _version_checked or pending is None:
+            return
+        require_git_version(parse_git_version(pending.result().decode("ascii", "replace")))
+        _version_checked = True
+
+
+def version_probe() -> Pending[bytes] | None:
+    """``git version`` started in the background, or None once the version was checked."""
+    return None if _version_checked else start_git(["version"], None)
+
+
+def start_git(
+    args: Sequence[str],
+    cwd: Path | None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Pending[bytes]:
+    """Start ``git ARGS`` in ``cwd``; ``result()`` is its stdout or raises GitError."""
+    process = GitProcess(args, cwd, stdin, background=True, env=env)
+
+    def wait() -> bytes:
+        outcome = process.wait()
+        if outcome.returncode != 0:
+            raise failure(args, outcome, cwd)
+        return outcome.stdout
+
+    return Pending(wait)

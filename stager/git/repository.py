@@ -1,0 +1,494 @@
+"""Every call to git. Nothing here touches the user's work tree, index or HEAD.
+
+git is driven through ``subprocess`` and plumbing commands, not GitPython:
+importing GitPython alone costs ~100 ms, more than the whole budget ``stager
+analyze`` has on top of git's own diff.
+
+Rules every call follows:
+
+* The environment adds ``GIT_OPTIONAL_LOCKS=0`` (git never refreshes or writes
+  the user's index behind their back), ``LC_ALL=C`` (stable messages),
+  ``GIT_TERMINAL_PROMPT=0`` (never wait for a password), ``GIT_PAGER=cat`` and
+  ``GIT_LITERAL_PATHSPECS=1`` (a path is a path, never a glob).
+* The user's configuration cannot change a result: diff and log calls pin rename
+  detection, algorithm, order file, submodule handling, colour and external
+  tools (see ``DIFF_FLAGS``); every path is printed with ``-z``.
+* A ref is always passed after ``--end-of-options``: ``--foo`` is a ref name.
+* A failing call raises ``GitError`` (or a subclass) naming the command, git's
+  own message and a fix; never a traceback for a user mistake.
+
+Concurrency: ``Repository.start`` launches a git command and returns a
+``Pending`` whose ``result()`` waits for it; its output is drained by a
+background thread, so several commands really run at once. The ``*_async``
+methods are the ``Pending`` twins of ``changed_files``, ``changed_paths``,
+``list_tree``, ``read_blobs`` and ``commits``. A ``Repository`` holds no mutable
+state, so its methods may also be called from a thread pool.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
+from stager.git.diff import ChangedFile, decode_path, parse_raw_numstat
+from stager.git.objects import (
+    LOG_FORMAT,
+    Commit,
+    TreeEntry,
+    check_object_name,
+    parse_batch,
+    parse_log,
+    parse_ls_tree,
+    tree_after,
+    tree_before,
+)
+from stager.git.process import (
+    DIFF_FLAGS,
+    GIT_ENV,
+    MIN_GIT_VERSION,
+    NO_USER_ATTRIBUTES,
+    GitProcess,
+    Outcome,
+    Pending,
+    check_version_once,
+    failure,
+    first_line,
+    git_env,
+    known_fix,
+    parse_git_version,
+    require_git_version,
+    start_git,
+    version_probe,
+)
+from stager.types import RepoPath, Sha
+
+# The public names of stager.git.repository, wherever they are defined: callers import
+# them from here and need not know how the module is split.
+__all__ = [
+    "DIFF_FLAGS",
+    "GIT_ENV",
+    "MIN_GIT_VERSION",
+    "Commit",
+    "Pending",
+    "Repository",
+    "TreeEntry",
+    "git_env",
+    "parse_git_version",
+    "require_git_version",
+    "tree_after",
+    "tree_before",
+]
+
+# stager.git.write reads its objects back with the same batch parser.
+_parse_batch = parse_batch
+
+
+@dataclass(frozen=True)
+class BranchRefs:
+    """What the user asked for and what it resolved to."""
+
+    base_ref: str
+    head_ref: str
+    base: Sha
+    head: Sha
+    merge_base: Sha
+
+
+class Repository:
+    """A git repository (work tree, linked worktree or bare), read through plumbing."""
+
+    def __init__(self, path: Path) -> None:
+        """Find the repository containing ``path`` and check git's version (once per process)."""
+        location = Path(path).absolute()
+        if not location.is_dir():
+            raise NotARepository(
+                f"{location} does not exist, so it is not inside a git repository",
+                "run stager inside your project or pass -C PATH",
+            )
+        version = version_probe()
+        args = [
+            "rev-parse",
+            "--path-format=absolute",
+            "--absolute-git-dir",
+            "--is-bare-repository",
+        ]
+        outcome = self._discover([*args, "--show-toplevel"], location)
+        if outcome.returncode != 0 and b"must be run in a work tree" in outcome.stderr:
+            # Bare repository, or inside a .git folder: there is no top level to show.
+            outcome = self._discover(args, location)
+        if outcome.returncode != 0:
+            message = first_line(outcome.stderr)
+            check_version_once(version)
+            if "not a git repository" in message:
+                raise NotARepository(
+                    f"{location} is not inside a git repository",
+                    "run stager inside your project or pass -C PATH",
+                )
+            raise GitError(
+                f"cannot open the git repository at {path}: {message}",
+                known_fix(message, location),
+            )
+        check_version_once(version)
+        lines = outcome.stdout.decode("utf-8", "surrogateescape").splitlines()
+        self._git_dir = Path(lines[0])
+        self._is_bare = lines[1] == "true"
+        if len(lines) > 2:
+            self._work_tree: Path | None = Path(lines[2])
+        elif not self._is_bare and self._git_dir.name == ".git":
+            self._work_tree = self._git_dir.parent  # opened from inside its .git folder
+        else:
+            self._work_tree = None
+        self._cwd = self._work_tree or self._git_dir
+
+    @staticmethod
+    def _discover(args: Sequence[str], location: Path) -> Outcome:
+        return GitProcess(args, location, None, background=False).wait()
+
+    @property
+    def git_dir(self) -> Path:
+        """Absolute path of the git directory (``.git/worktrees/X`` for a linked worktree)."""
+        return self._git_dir
+
+    @property
+    def work_tree(self) -> Path | None:
+        """None for a bare repository."""
+        return self._work_tree
+
+    @property
+    def is_bare(self) -> bool:
+        return self._is_bare
+
+    # -- running commands ----------------------------------------------------
+
+    def start(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Pending[bytes]:
+        """Start ``git ARGS`` in this repository; ``result()`` is its stdout.
+
+        A non-zero exit makes ``result()`` raise GitError with git's message.
+        ``env`` adds variables, e.g. ``GIT_INDEX_FILE`` for a temporary index.
+        """
+        return start_git(args, self._cwd, stdin, env)
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """Run ``git ARGS`` in this repository and return its stdout."""
+        outcome = self._call(args, stdin, env)
+        if outcome.returncode != 0:
+            raise failure(args, outcome, self._cwd)
+        return outcome.stdout
+
+    def call(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``git ARGS``: ``(exit code, stdout, stderr)``, whatever the exit code.
+
+        For commands whose non-zero exit is an answer (``merge-tree``: 1 means
+        conflicts), not a failure.
+        """
+        outcome = self._call(args, stdin, env)
+        return outcome.returncode, outcome.stdout, outcome.stderr
+
+    def _call(
+        self,
+        args: Sequence[str],
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Outcome:
+        return GitProcess(args, self._cwd, stdin, background=False, env=env).wait()
+
+    # -- refs ------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> Sha:
+        """The commit ``ref`` names: branch, remote branch, tag (peeled), sha, ``HEAD~3``…"""
+        outcome = self._call(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
+        )
+        sha = outcome.stdout.decode("ascii", "replace").strip()
+        if outcome.returncode != 0 or not sha or not ref.strip():
+            # `--base main` in a CI clone that only has origin/main
+            remote = f"origin/{ref}"
+            if ref.strip() and "/" not in ref and self.ref_exists(remote):
+                raise UnknownRef(
+                    f"unknown ref {ref!r}: no local branch {ref!r} in {self._cwd}, "
+                    f"but {remote!r} exists",
+                    f"use {remote} instead (e.g. --base {remote}), or create the branch: "
+                    f"git branch {ref} {remote}",
+                )
+            unborn = self._unborn_branch()
+            if unborn is not None and ref.strip() in ("HEAD", "@", unborn):
+                # `git init` with no commit yet: HEAD points at a branch that does not exist
+                raise UnknownRef(
+                    f"the repository {self._cwd} has no commits yet "
+                    f"(branch {unborn!r} is unborn), so {ref!r} names no commit",
+                    "make a first commit (git add … && git commit), then run stager again",
+                )
+            raise UnknownRef(
+                f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
+                "check the spelling, run `git fetch` if it is a remote branch, "
+                "and list branches with `git branch -a`",
+            )
+        return Sha(sha)
+
+    def _unborn_branch(self) -> str | None:
+        """The short name of the branch HEAD points at when it has no commit yet, else None."""
+        outcome = self._call(["symbolic-ref", "--quiet", "HEAD"])
+        full = outcome.stdout.decode("utf-8", "replace").strip()
+        if outcome.returncode != 0 or not full.startswith("refs/heads/"):
+            return None
+        exists = self._call(["rev-parse", "--verify", "--quiet", "--end-of-options", full])
+        return None if exists.returncode == 0 else full.removeprefix("refs/heads/")
+
+    def ref_exists(self, name: str) -> bool:
+        """Whether ``name`` resolves to a commit (a branch, tag, remote branch, sha…)."""
+        if not name.strip():
+            return False
+        outcome = self._call(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"]
+        )
+        return outcome.returncode == 0
+
+    def symbolic_full_name(self, ref: str) -> str | None:
+        """The full ref name (``main`` → ``refs/heads/main``); None for a sha or expression."""
+        if not ref.strip():
+            return None
+        outcome = self._call(
+            ["rev-parse", "--verify", "--quiet", "--symbolic-full-name", "--end-of-options", ref]
+        )
+        name = outcome.stdout.decode("utf-8", "surrogateescape").strip()
+        return name if outcome.returncode == 0 and name.startswith("refs/") else None
+
+    def first_existing(self, candidates: Iterable[str]) -> str | None:
+        """The first candidate that resolves to a commit, e.g. of main, master, develop."""
+        for candidate in candidates:
+            if self.ref_exists(candidate):
+                return candidate
+        return None
+
+    def merge_base(self, base: str, head: str, *, names: tuple[str, str] | None = None) -> Sha:
+        """The single best common ancestor of ``base`` and ``head`` (shas or refs).
+
+        NoMergeBase when they share no history, or several merge bases
+        (criss-cross merges) make "the branch's changes" ambiguous. ``names``
+        are the refs the user gave for them, for the messages.
+        """
+        outcome = self._call(["merge-base", "--all", "--end-of-options", base, head])
+        if outcome.returncode not in (0, 1):
+            raise failure(["merge-base", "--all", base, head], outcome, self._cwd)
+        bases = outcome.stdout.decode("ascii").split()
+        base_text, head_text = _short(base), _short(head)
+        if names is not None:
+            base_text = f"{names[0]!r} ({base_text})" if names[0] != base else base_text
+            head_text = f"{names[1]!r} ({head_text})" if names[1] != head else head_text
+        if not bases:
+            shallow = self._call(["rev-parse", "--is-shallow-repository"]).stdout.strip()
+            if shallow == b"true":
+                raise NoMergeBase(
+                    f"no merge base between {base_text} and {head_text}: "
+                    "this clone is shallow and does not reach their common history",
+                    "run `git fetch --unshallow` (in CI: fetch-depth: 0)",
+                )
+            raise NoMergeBase(
+                f"{base_text} and {head_text} have no common history (unrelated histories)",
+                "pick a base that shares history with the branch (--base REF)",
+            )
+        if len(bases) > 1:
+            raise NoMergeBase(
+                f"{base_text} and {head_text} have {len(bases)} merge bases "
+                f"({', '.join(sha[:12] for sha in bases)}) after criss-cross merges",
+                "pass one of them explicitly with --base, or merge the base into the branch first",
+            )
+        return Sha(bases[0])
+
+    def upstream_warning(self, base_ref: str) -> str | None:
+        """A one-line warning when local branch ``base_ref`` lags its upstream, else None.
+
+        The upstream is the configured one (``branch.X.merge``) when it exists,
+        else ``refs/remotes/origin/X``.
+        """
+        full = self.symbolic_full_name(base_ref)
+        if full is None or not full.startswith("refs/heads/"):
+            return None
+        fallback = "refs/remotes/origin/" + full.removeprefix("refs/heads/")
+        # One listing answers both questions: the configured upstream, and
+        # whether origin/<branch> exists (for-each-ref prints only existing refs).
+        listing = self.run(["for-each-ref", "--format=%(refname)%00%(upstream)", full, fallback])
+        found: dict[str, str] = {}
+        for line in listing.decode("utf-8", "surrogateescape").splitlines():
+            name, _, configured = line.partition("\0")
+            found[name] = configured
+        candidates = [found.get(full, ""), fallback if fallback in found else ""]
+        for upstream in filter(None, candidates):
+            count = self._call(["rev-list", "--count", "--end-of-options", f"{full}..{upstream}"])
+            if count.returncode == 0:  # else: configured but never fetched
+                break
+        else:
+            return None
+        behind = int(count.stdout.strip() or b"0")
+        if behind == 0:
+            return None
+        short = upstream.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+        commits = "commit" if behind == 1 else "commits"
+        return (
+            f"base {base_ref!r} is {behind} {commits} behind {short!r} — pass --base {short} "
+            "to compare against the fresher base (or git pull)"
+        )
+
+    # -- trees and diffs -------------------------------------------------------
+
+    def changed_files(self, old: Sha, new: Sha, *, find_copies: bool = False) -> list[ChangedFile]:
+        """Files changed from ``old`` to ``new`` (commits or trees), sorted by path.
+
+        Renames are always detected (``-M -l0``). Copies only with
+        ``find_copies``: a new file that happens to resemble an old one is, for
+        the analysis, an added file, and must not make the old one look touched.
+        """
+        return self.changed_files_async(old, new, find_copies=find_copies).result()
+
+    def changed_files_async(
+        self, old: Sha, new: Sha, *, find_copies: bool = False
+    ) -> Pending[list[ChangedFile]]:
+        """``changed_files`` running in the background."""
+        copies = ["-C"] if find_copies else []
+        args = [
+            *NO_USER_ATTRIBUTES,
+            "diff",
+            "--raw",
+            "--numstat",
+            "-z",
+            "--no-abbrev",
+            *DIFF_FLAGS,
+            *copies,
+            "--end-of-options",
+            old,
+            new,
+            "--",
+        ]
+        return self.start(args).map(parse_raw_numstat)
+
+    def changed_paths(self, old: Sha, new: Sha) -> set[RepoPath]:
+        """Every path that differs between ``old`` and ``new``, both sides of a rename."""
+        return self.changed_paths_async(old, new).result()
+
+    def changed_paths_async(self, old: Sha, new: Sha) -> Pending[set[RepoPath]]:
+        """``changed_paths`` running in the background."""
+        flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
+        args = [
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",  # a rename is a deletion and an addition: both paths listed
+            *flags,
+            "--end-of-options",
+            old,
+            new,
+            "--",
+        ]
+        return self.start(args).map(
+            lambda data: {decode_path(raw) for raw in data.split(b"\0") if raw}
+        )
+
+    def list_tree(self, commit: Sha, paths: Iterable[str] = ()) -> dict[RepoPath, TreeEntry]:
+        """Every file (and submodule) of ``commit``, optionally only under ``paths``.
+
+        ``paths`` are literal files or folders relative to the repository root.
+        """
+        return self.list_tree_async(commit, paths).result()
+
+    def list_tree_async(
+        self, commit: Sha, paths: Iterable[str] = ()
+    ) -> Pending[dict[RepoPath, TreeEntry]]:
+        """``list_tree`` running in the background."""
+        # No "--" after --end-of-options: ls-tree would take it for a path.
+        args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, *paths]
+        return self.start(args).map(parse_ls_tree)
+
+    # -- objects -----------------------------------------------------------------
+
+    def read_blobs(self, blobs: Iterable[Sha], *, missing_ok: bool = False) -> Mapping[Sha, bytes]:
+        """Contents of many objects from ONE ``git cat-file --batch`` process.
+
+        Duplicates are read once. A missing object raises GitError, or is left
+        out of the result with ``missing_ok``.
+        """
+        return self.read_blobs_async(blobs, missing_ok=missing_ok).result()
+
+    def read_blobs_async(
+        self, blobs: Iterable[Sha], *, missing_ok: bool = False
+    ) -> Pending[dict[Sha, bytes]]:
+        """``read_blobs`` running in the background."""
+        names = list(dict.fromkeys(blobs))
+        if not names:
+            return Pending.ready({})
+        for name in names:
+            check_object_name(name)
+        request = "".join(f"{name}\n" for name in names).encode("ascii")
+        pending = self.start(["cat-file", "--batch", "--buffer"], stdin=request)
+        return pending.map(partial(parse_batch, names, missing_ok))
+
+    def read_path(self, commit: Sha | str, path: str) -> bytes | None:
+        """The content of file ``path`` in ``commit``; None when it is absent or not a file."""
+        request = f"{commit}:{path}".encode("utf-8", "surrogateescape")
+        data = self.run(["cat-file", "--batch", "-z"], stdin=request + b"\0")
+        for answer in (b" missing\n", b" ambiguous\n"):
+            if data == request + answer:
+                return None
+        header, _, rest = data.partition(b"\n")
+        fields = header.split(b" ")
+        if len(fields) != 3 or fields[1] != b"blob":
+            return None
+        return rest[: int(fields[2])]
+
+    # -- history -------------------------------------------------------------------
+
+    def commits(self, old: Sha, new: Sha) -> list[Commit]:
+        """Commits of ``old..new``, oldest first in topological order, with their files.
+
+        A merge commit's files are its changes against its first parent.
+        """
+        return self.commits_async(old, new).result()
+
+    def commits_async(self, old: Sha, new: Sha) -> Pending[list[Commit]]:
+        """``commits`` running in the background."""
+        args = [
+            *NO_USER_ATTRIBUTES,
+            "log",
+            "-z",
+            "--topo-order",
+            "--reverse",
+            "--root",
+            "--no-show-signature",
+            "--encoding=UTF-8",
+            "--diff-merges=first-parent",
+            "--name-status",
+            *DIFF_FLAGS,
+            LOG_FORMAT,
+            "--end-of-options",
+            f"{old}..{new}",
+            "--",
+        ]
+        return self.start(args).map(parse_log)
+
+
+def _short(ref: str) -> str:
+    """A sha shortened for messages; a ref name as given."""
+    if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref):
+        return ref[:12]
+    return repr(ref)

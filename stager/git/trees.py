@@ -1,0 +1,158 @@
+"""Trees held in memory: change some paths, write only the trees that changed.
+
+A phase commit changes a few hundred paths of a tree of tens of thousands.
+Loading an index of the whole tree for every commit costs more than the rest
+of the split; instead the merge base's trees are listed once (``ls-tree -r
+-t``), each commit's new trees are serialized here exactly as git does and
+queued on the ``Writer``, which writes them all as one pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from stager.git.write import TREE_MODE, Writer
+from stager.types import RepoPath, Sha
+
+Node = tuple[str, Sha]
+"""A tree entry: (mode, object id); mode 040000 for a tree."""
+
+_Entry = tuple[str, Sha, bytes, bytes]
+"""(mode, object id, git's sort key, the entry's bytes in a tree object)."""
+
+_Listing = dict[bytes, _Entry]
+
+
+@dataclass
+class _Changes:
+    """Changes under one folder: its own entries, and those of its subfolders."""
+
+    files: dict[bytes, Node | None] = field(default_factory=dict)
+    folders: dict[bytes, _Changes] = field(default_factory=dict)
+
+
+def _group(changes: Mapping[RepoPath, Node | None]) -> _Changes:
+    root = _Changes()
+    for path, node in changes.items():
+        parts = path.encode("utf-8", "surrogateescape").split(b"/")
+        current = root
+        for part in parts[:-1]:
+            current = current.folders.setdefault(part, _Changes())
+        current.files[parts[-1]] = node
+    return root
+
+
+def _entry(name: bytes, mode: str, sha: Sha) -> _Entry:
+    raw_mode = b"40000" if mode == TREE_MODE else mode.encode()
+    # git sorts a tree's entries by name, a folder as if its name ended in "/"
+    order = name + b"/" if mode == TREE_MODE else name
+    return (mode, sha, order, raw_mode + b" " + name + b"\0" + bytes.fromhex(sha))
+
+
+def _order(item: tuple[bytes, _Entry]) -> bytes:
+    return item[1][2]
+
+
+class PathClash(Exception):
+    """A path would be a file and a folder at once in the tree being built."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _clash(prefix: bytes, name: bytes) -> PathClash:
+    return PathClash((prefix + name).decode("utf-8", "surrogateescape"))
+
+
+class TreeModel:
+    """Builds trees from a base tree and path changes; ``flush`` writes them."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._listings: dict[Sha, _Listing] = {}
+
+    def load(self, root: Sha) -> None:
+        """List every tree below ``root`` in one ``git ls-tree -r -t`` call."""
+        out = self.writer.run(
+            ["ls-tree", "-r", "-t", "-z", "--full-tree", "--end-of-options", root]
+        )
+        folders: dict[bytes, _Listing] = {b"": {}}
+        names: dict[bytes, Sha] = {b"": root}
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, kind, sha = meta.decode("ascii").split(" ")
+            parent, _, name = path.rpartition(b"/")
+            folders.setdefault(parent, {})[name] = _entry(name, mode, Sha(sha))
+            if kind == "tree":
+                names[path] = Sha(sha)
+                folders.setdefault(path, {})
+        for path, listing in folders.items():
+            self._listings.setdefault(names[path], listing)
+
+    def _listing(self, tree: Sha) -> _Listing:
+        found = self._listings.get(tree)
+        if found is None:  # a tree not below the loaded root: list it alone
+            out = self.writer.run(["ls-tree", "-z", "--full-tree", "--end-of-options", tree])
+            found = {}
+            for record in out.split(b"\0"):
+                if record:
+                    meta, _, name = record.partition(b"\t")
+                    mode, _kind, sha = meta.decode("ascii").split(" ")
+                    found[name] = _entry(name, mode, Sha(sha))
+            self._listings[tree] = found
+        return found
+
+    def build(self, base: Sha, changes: Mapping[RepoPath, Node | None]) -> Sha:
+        """The tree ``base`` with ``changes`` (None deletes a path) applied; not yet written."""
+        if not changes:
+            return base
+        built = self._apply(base, _group(changes), b"")
+        if built is None:  # every file deleted: git reads the empty tree, a commit needs it written
+            return self.writer.add_object("tree", b"")
+        return built
+
+    def _apply(self, tree: Sha | None, changes: _Changes, prefix: bytes) -> Sha | None:
+        """Raises ``PathClash`` rather than let a file and a folder replace each other.
+
+        A name is one entry: a file deleted where a folder is (or a folder's
+        files changed where a file is) would silently drop the other, with
+        everything in it. Deletions go first, then folders, then files, so
+        that one change set may replace a file by a folder or the reverse.
+        """
+        listing = dict(self._listing(tree)) if tree is not None else {}
+        for name, node in changes.files.items():
+            if node is None:
+                current = listing.get(name)
+                if current is not None and current[0] == TREE_MODE:
+                    raise _clash(prefix, name)
+                listing.pop(name, None)
+        for name, sub in changes.folders.items():
+            current = listing.get(name)
+            if current is not None and current[0] != TREE_MODE:
+                raise _clash(prefix, name)
+            built = self._apply(current[1] if current else None, sub, prefix + name + b"/")
+            if built is not None:
+                listing[name] = _entry(name, TREE_MODE, built)
+            elif current is not None:
+                listing.pop(name)  # a folder left empty disappears, as in git
+        for name, node in changes.files.items():
+            if node is not None:
+                current = listing.get(name)
+                if current is not None and current[0] == TREE_MODE:
+                    raise _clash(prefix, name)
+                listing[name] = _entry(name, *node)
+        if not listing:
+            return None
+        # Listings keep git's order but for what changed: sorting them is almost free.
+        items = sorted(listing.items(), key=_order)
+        sha = self.writer.add_object("tree", b"".join(entry[3] for _, entry in items))
+        self._listings.setdefault(sha, dict(items))
+        return sha
+
+    def flush(self) -> None:
+        """Write every tree built so far (git needs them before reading them)."""
+        self.writer.flush()

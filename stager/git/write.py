@@ -1,0 +1,529 @@
+"""Plumbing that writes objects: blobs, trees, commits, a temporary index, merges.
+
+Everything ``stager split`` creates goes through here, and nothing here touches
+the user's work tree, index, HEAD or stash:
+
+* objects are serialized as git does, named with its hash, and written all at
+  once as one pack (``git index-pack --stdin``, which hashes them again); a
+  signed commit goes through ``git commit-tree -S``. No hook runs;
+* ``git apply --cached`` works on an index file of stager's own
+  (``GIT_INDEX_FILE`` points at a temporary file);
+* objects are written into a quarantine folder (``GIT_OBJECT_DIRECTORY``
+  with the repository's own objects as an alternate; git itself refuses ref
+  updates while it is set): a dry run, or a run that stops on a conflict or a
+  refused check, throws it away; a run that goes on ``migrate``s the objects
+  into the repository (as ``git receive-pack`` does) just before its refs move.
+
+Refs move in :mod:`stager.git.refs`; the history is read in
+:mod:`stager.git.history`. Every call runs through
+:class:`stager.git.repository.Repository`, with its safe environment; ``Writer.env`` adds
+the quarantine's variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.errors import GitError, StagerError
+from stager.git.repository import DIFF_FLAGS, Repository, _parse_batch
+from stager.types import RepoPath, Sha
+
+EMPTY_TREE = {
+    "sha1": Sha("4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+    "sha256": Sha("6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"),
+}
+TREE_MODE = "040000"
+GITLINK_MODE = "160000"
+SUBMODULE_OR_LINK = frozenset({GITLINK_MODE, "120000"})
+"""Modes whose "content" is not a file's: a submodule commit, a symlink target."""
+
+
+def object_type(mode: str) -> str:
+    """``tree``, ``commit`` (a submodule) or ``blob`` for a git file mode."""
+    if mode in (TREE_MODE, "40000"):
+        return "tree"
+    return "commit" if mode == GITLINK_MODE else "blob"
+
+
+# ---------------------------------------------------------------------------
+# reading what a write needs
+
+
+def object_format(repo: Repository) -> str:
+    """``sha1`` or ``sha256``: the hash of the repository's object names."""
+    return repo.run(["rev-parse", "--show-object-format"]).decode("ascii").strip() or "sha1"
+
+
+def git_path(repo: Repository, name: str) -> Path:
+    """Absolute path of ``name`` inside the git directory (``objects``, ``info/…``)."""
+    out = repo.run(["rev-parse", "--path-format=absolute", "--git-path", name])
+    return Path(out.decode("utf-8", "surrogateescape").strip())
+
+
+_CONFIG_KEYS = re.compile(
+    r"^(user|author|committer)\.(name|email)$|^commit\.gpgsign$|^user\.signingkey$"
+)
+
+
+def read_config(repo: Repository) -> dict[str, str]:
+    """The identity and signing settings of the repository's config (keys lower-case)."""
+    code, out, err = repo.call(
+        ["config", "-z", "--get-regexp", r"^(user|author|committer|commit)\."]
+    )
+    if code not in (0, 1):  # 1: no such key
+        raise GitError(
+            f"`git config` failed: {err.decode('utf-8', 'replace').strip()}",
+            "fix the git configuration files (`git config --list --show-origin`)",
+        )
+    found: dict[str, str] = {}
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        key, _, value = record.partition("\n")
+        key = key.lower()
+        if _CONFIG_KEYS.match(key):
+            found[key] = value
+    return found
+
+
+def config_bool(value: str | None) -> bool:
+    """git's boolean spelling: true/yes/on/1 (empty counts as true, as git says)."""
+    return value is not None and value.strip().lower() in ("", "true", "yes", "on", "1")
+
+
+def identity_problem(config: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
+    """What is missing for git to name the author and committer of new commits, or None.
+
+    git would guess an address from the host name; branches meant for pull
+    requests must not carry ``root@localhost``, so a guess counts as missing.
+    """
+    missing: list[str] = []
+    for role in ("author", "committer"):
+        name = environ.get(f"GIT_{role.upper()}_NAME") or config.get(f"{role}.name")
+        email = environ.get(f"GIT_{role.upper()}_EMAIL") or config.get(f"{role}.email")
+        if not (name or config.get("user.name")):
+            missing.append("user.name")
+        if not (email or config.get("user.email") or environ.get("EMAIL")):
+            missing.append("user.email")
+    unique = list(dict.fromkeys(missing))
+    return " and ".join(unique) if unique else None
+
+
+def require_identity(repo: Repository) -> None:
+    """Raise StagerError when commits would have no configured author or committer."""
+    missing = identity_problem(read_config(repo), os.environ)
+    if missing:
+        raise StagerError(
+            f"git has no {missing} configured, which the phase commits need",
+            'set them with `git config --global user.name "Your Name"` and '
+            "`git config --global user.email you@example.com`",
+        )
+
+
+def signs_by_default(repo: Repository) -> bool:
+    """``commit.gpgsign`` (``git commit-tree`` itself ignores it, so stager reads it)."""
+    return config_bool(read_config(repo).get("commit.gpgsign"))
+
+
+# ---------------------------------------------------------------------------
+# writing objects
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote a commit, and when (git's raw or ISO date); None fields: git's default."""
+
+    name: str
+    email: str
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One path ``git merge-tree`` could not merge, with git's messages about it."""
+
+    path: RepoPath
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    tree: Sha
+    conflicts: tuple[Conflict, ...]
+
+
+def _parse_merge_tree(data: bytes) -> MergeOutcome:
+    """``git merge-tree --write-tree --name-only -z`` output: tree, conflicted paths, messages."""
+    tokens = data.split(b"\0")
+    tree = Sha(tokens[0].decode("ascii").strip())
+    i = 1
+    paths: list[RepoPath] = []
+    while i < len(tokens) and tokens[i]:
+        paths.append(RepoPath(tokens[i].decode("utf-8", "surrogateescape")))
+        i += 1
+    i += 1  # the empty record that ends the conflicted paths
+    messages: dict[RepoPath, list[str]] = {}
+    # Each message: <count of paths> NUL <path>... NUL <type> NUL <text> NUL
+    while i < len(tokens) and tokens[i].isdigit():
+        count = int(tokens[i])
+        named = [
+            RepoPath(raw.decode("utf-8", "surrogateescape"))
+            for raw in tokens[i + 1 : i + 1 + count]
+        ]
+        kind = tokens[i + 1 + count].decode("utf-8", "replace")
+        text = tokens[i + 2 + count].decode("utf-8", "replace").strip()
+        if kind.startswith("CONFLICT"):
+            for path in named:
+                messages.setdefault(path, []).append(text)
+        i += 3 + count
+    conflicts = tuple(
+        Conflict(path, tuple(messages.get(path, ()))) for path in dict.fromkeys(paths)
+    )
+    return MergeOutcome(tree, conflicts)
+
+
+class Writer:
+    """Writes objects into a quarantine; ``migrate`` moves them into the repository.
+
+    Use as a context manager: the quarantine (with whatever was not migrated)
+    and the temporary index files are removed on exit. A ``dry_run`` writer
+    never migrates.
+    """
+
+    def __init__(self, repo: Repository, *, dry_run: bool = False) -> None:
+        self.repo = repo
+        self.dry_run = dry_run
+        self.format = object_format(repo)
+        self._folder = Path(tempfile.mkdtemp(prefix="stager-"))
+        self._quarantine = self._folder / "objects"
+        self._quarantine.mkdir()
+        self.env: dict[str, str] = {
+            "GIT_OBJECT_DIRECTORY": str(self._quarantine),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(git_path(repo, "objects")),
+            # git refuses every ref update while this is set: no ref can name a
+            # quarantined object
+            "GIT_QUARANTINE_PATH": str(self._quarantine),
+        }
+        self._files = 0
+        self._pack: list[bytes] = []
+        self._queued: set[Sha] = set()
+        self._idents: dict[str, str] = {}
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def migrate(self) -> None:
+        """Move every object written so far into the repository (not for a dry run).
+
+        Loose objects first, then packs, each ``.idx`` after its ``.pack``: git
+        never sees an index without its pack. An object the repository has
+        already is left where it is.
+        """
+        if self.dry_run:
+            raise ValueError("a dry run's objects are never migrated")
+        self.flush()
+        target = git_path(self.repo, "objects")
+        loose = sorted(
+            path
+            for path in self._quarantine.glob("[0-9a-f][0-9a-f]/*")
+            if path.is_file() and path.parent.name != "pack"
+        )
+        packs = sorted(
+            (path for path in (self._quarantine / "pack").glob("pack-*") if path.is_file()),
+            key=lambda path: (path.suffix == ".idx", path.name),
+        )
+        for path in [*loose, *packs]:
+            _move_object(path, target / path.relative_to(self._quarantine))
+
+    @property
+    def empty_tree(self) -> Sha:
+        return EMPTY_TREE[self.format]
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """``git ARGS`` seeing the objects written so far (the quarantine's too)."""
+        return self.repo.run(args, stdin=stdin, env={**self.env, **(env or {})})
+
+    def call(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes, bytes]:
+        return self.repo.call(args, stdin=stdin, env={**self.env, **(env or {})})
+
+    def _scratch(self, suffix: str) -> Path:
+        self._files += 1
+        return self._folder / f"{self._files}{suffix}"
+
+    def tree_of(self, commit: Sha) -> Sha:
+        """The tree of ``commit`` (one the run wrote, or any other)."""
+        self.flush()
+        out = self.run(["rev-parse", "--verify", "--end-of-options", f"{commit}^{{tree}}"])
+        return Sha(out.decode("ascii").strip())
+
+    def read_blobs(self, blobs: Iterable[Sha]) -> dict[Sha, bytes]:
+        """Contents of objects (queued or quarantined too), in one ``cat-file --batch`` call."""
+        self.flush()
+        names = list(dict.fromkeys(blobs))
+        if not names:
+            return {}
+        request = "".join(f"{name}\n" for name in names).encode("ascii")
+        # the batch parser of stager.git.repository: this module is its write-side half
+        return _parse_batch(names, False, self.run(["cat-file", "--batch"], stdin=request))
+
+    def read_blob(self, blob: Sha) -> bytes:
+        return self.read_blobs([blob])[blob]
+
+    # -- objects ------------------------------------------------------------------
+
+    def object_id(self, kind: str, body: bytes) -> Sha:
+        """The name git gives an object of ``kind`` (blob, tree, commit) holding ``body``."""
+        return Sha(
+            hashlib.new(self.format, b"%s %d\0" % (kind.encode(), len(body)) + body).hexdigest()
+        )
+
+    def add_object(self, kind: str, body: bytes) -> Sha:
+        """Queue an object for the next ``flush`` and return its name, computed as git does."""
+        sha = self.object_id(kind, body)
+        if sha not in self._queued:
+            self._queued.add(sha)
+            self._pack.append(_pack_entry(kind, body))
+        return sha
+
+    def flush(self) -> None:
+        """Write every queued object as one pack: a single ``git index-pack --stdin``.
+
+        git inflates and hashes each object again, so a wrong name cannot slip in.
+        """
+        if not self._pack:
+            return
+        data = b"PACK" + struct.pack(">II", 2, len(self._pack)) + b"".join(self._pack)
+        data += hashlib.new(self.format, data).digest()
+        self.run(["index-pack", "--stdin"], stdin=data)
+        self._pack.clear()
+
+    def ident(self, role: str) -> str:
+        """``Name <email> <epoch> <zone>`` of the user as ``role`` (AUTHOR or COMMITTER), now."""
+        if role not in self._idents:
+            out = self.run(["var", f"GIT_{role}_IDENT"])
+            self._idents[role] = out.decode("utf-8", "surrogateescape").strip()
+        return self._idents[role]
+
+    def commit(
+        self,
+        tree: Sha,
+        parents: Sequence[Sha],
+        message: str,
+        *,
+        author: Author | None = None,
+        sign: bool = False,
+    ) -> Sha:
+        """A commit object, exactly as ``git commit-tree`` writes it; no hook runs.
+
+        Unsigned commits are queued with the trees (one process for all); a
+        signed one goes through ``commit-tree -S``, which asks gpg.
+        """
+        raw_date = author is not None and author.date and _RAW_DATE.fullmatch(author.date)
+        if (sign and not self.dry_run) or (author is not None and not raw_date):
+            self.flush()
+            return self.commit_tree(tree, parents, message, author=author, sign=sign)
+        who = (
+            f"{author.name} <{author.email}> {author.date}"
+            if author is not None
+            else self.ident("AUTHOR")
+        )
+        lines = [f"tree {tree}", *(f"parent {parent}" for parent in parents)]
+        lines += [f"author {who}", f"committer {self.ident('COMMITTER')}", "", message]
+        return self.add_object("commit", "\n".join(lines).encode("utf-8", "surrogateescape"))
+
+    def commit_tree(
+        self,
+        tree: Sha,
+        parents: Sequence[Sha],
+        message: str,
+        *,
+        author: Author | None = None,
+        sign: bool = False,
+    ) -> Sha:
+        """``git commit-tree`` (no hook runs); ``author`` None: the user's identity, now."""
+        env: dict[str, str] = {}
+        if author is not None:
+            env["GIT_AUTHOR_NAME"] = author.name
+            env["GIT_AUTHOR_EMAIL"] = author.email
+            if author.date:
+                env["GIT_AUTHOR_DATE"] = _git_date(author.date)
+        args = ["commit-tree", "-F", "-"]
+        for parent in parents:
+            args += ["-p", parent]
+        if sign and not self.dry_run:  # a dry run never asks gpg for a passphrase
+            args.append("-S")
+        args.append(tree)
+        data = message.encode("utf-8")
+        if "-S" not in args:
+            return Sha(self.run(args, stdin=data, env=env).decode("ascii").strip())
+        code, out, err = self.call(args, stdin=data, env=env)
+        if code != 0:
+            lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+            reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), "")
+            raise GitError(
+                "git could not sign a commit (commit.gpgsign or --gpg-sign); nothing was "
+                "changed" + (f": {reason.strip()}" if reason else ""),
+                "check that gpg works (`echo test | gpg --clearsign`) and user.signingkey, "
+                "or split with --no-gpg-sign",
+            )
+        return Sha(out.decode("ascii").strip())
+
+    def merge_tree(self, ours: Sha, theirs: Sha) -> MergeOutcome:
+        """git's own rename-aware 3-way merge of two commits, written as a tree (no checkout)."""
+        code, out, err = self.call(
+            ["merge-tree", "--write-tree", "--name-only", "-z", "--end-of-options", ours, theirs]
+        )
+        if code not in (0, 1):
+            message = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                f"`git merge-tree --write-tree {ours[:12]} {theirs[:12]}` failed: "
+                + (message[-1] if message else f"exit {code}"),
+                "git 2.38 or newer is needed; run the command yourself for git's full output",
+            )
+        return _parse_merge_tree(out)
+
+    def diff_binary(self, old: Sha, new: Sha, paths: Iterable[RepoPath]) -> bytes:
+        """``git diff --binary --full-index`` of ``paths`` only: a patch git apply takes back."""
+        flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
+        base = [
+            "-c",
+            f"core.attributesFile={os.devnull}",
+            "diff",
+            "--binary",
+            "--full-index",
+            "--no-renames",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            *flags,
+            "--end-of-options",
+            old,
+            new,
+            "--",
+        ]
+        patch = b""
+        # Several calls when the paths would not fit on one command line.
+        for chunk in _chunks(sorted(paths), limit=60_000):
+            patch += self.run([*base, *chunk])
+        return patch
+
+    @contextmanager
+    def temporary_index(self) -> Iterator[TemporaryIndex]:
+        """An index file of stager's own (``GIT_INDEX_FILE``): the user's index is never read."""
+        path = self._scratch(".index")
+        try:
+            yield TemporaryIndex(self, path)
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class TemporaryIndex:
+    """read-tree / apply --cached / update-index / write-tree on a private index file."""
+
+    def __init__(self, writer: Writer, path: Path) -> None:
+        self.writer = writer
+        self.env = {"GIT_INDEX_FILE": str(path)}
+
+    def read_tree(self, tree: Sha) -> None:
+        self.writer.run(["read-tree", "--end-of-options", tree], env=self.env)
+
+    def apply_cached(self, patch: bytes) -> None:
+        """``git apply --cached``: git applies modes, binary data, missing final newlines."""
+        if not patch:
+            return
+        self.writer.run(
+            ["apply", "--cached", "--whitespace=nowarn", "-"],
+            stdin=patch,
+            env=self.env,
+        )
+
+    def update_entries(self, entries: Iterable[tuple[RepoPath, str, Sha]]) -> None:
+        """Set paths to (mode, object); mode ``000000`` removes the path."""
+        lines = [
+            f"{mode} {sha}\t".encode() + path.encode("utf-8", "surrogateescape") + b"\0"
+            for path, mode, sha in entries
+        ]
+        if lines:
+            self.writer.run(
+                ["update-index", "-z", "--index-info"], stdin=b"".join(lines), env=self.env
+            )
+
+    def write_tree(self) -> Sha:
+        return Sha(self.writer.run(["write-tree"], env=self.env).decode("ascii").strip())
+
+
+_RAW_DATE = re.compile(r"\d+ [+-]\d{4}")
+_PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
+
+
+def _move_object(source: Path, target: Path) -> None:
+    """Move one object file, keeping an existing copy (objects are immutable)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        source.unlink()
+        return
+    try:
+        os.link(source, target)  # never replaces a file another git process just wrote
+    except FileExistsError:
+        pass
+    except OSError:
+        source.replace(target)
+        return
+    source.unlink()
+
+
+def _git_date(date: str) -> str:
+    """git's raw "<epoch> <zone>" needs an @ to be read as such in GIT_AUTHOR_DATE."""
+    return "@" + date if _RAW_DATE.fullmatch(date) else date
+
+
+def _pack_entry(kind: str, body: bytes) -> bytes:
+    """One undeltified object of a version 2 pack: type and size header, zlib data."""
+    size = len(body)
+    byte = (_PACK_TYPES[kind] << 4) | (size & 0x0F)
+    size >>= 4
+    header = bytearray()
+    while size:
+        header.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    header.append(byte)
+    return bytes(header) + zlib.compress(body, 0)
+
+
+def _chunks(paths: Sequence[str], *, limit: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for path in paths:
+        if chunk and size + len(path) > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(path)
+        size += len(path) + 1
+    if chunk:
+        yield chunk

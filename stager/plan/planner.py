@@ -1,0 +1,371 @@
+"""The planner: rules ask, dependencies decide, migrations are re-chained, phases come out.
+
+``find_dependencies`` reads the changed files (one blob batch) and returns
+the edges between them; they depend on the contents only, so a plan file is
+checked against the same edges later without reading anything again.
+``assemble`` turns asked phases and edges into a :class:`Plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from stager.classify import FileClass
+from stager.findings import Finding
+from stager.git.diff import ChangedFile, Status
+from stager.migrations.compare import MigrationReport
+from stager.migrations.revision_files import BlobSource, MigrationFile
+from stager.plan.assign import Ask, ask_phases
+from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
+from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
+from stager.plan.model_links import model_dependencies
+from stager.plan.phase import (
+    Conflict,
+    Dependency,
+    DependencyKind,
+    Phase,
+    Plan,
+    PlannedFile,
+    PlannedMigration,
+)
+from stager.plan.rechain import Rechained, rechain
+from stager.plan.schema_objects import build_index, schema_dependencies
+from stager.plan.sources import Texts, read_code
+from stager.plan.subjects import subject_dependencies
+from stager.rules.settings import Rules
+from stager.types import MigrationKind, RepoPath, Revision, Risk, Sha
+
+_WINDOW_KINDS = (MigrationKind.DATA, MigrationKind.DESTRUCTIVE)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What the planner starts from: the analysis of the branch up to classification."""
+
+    files: tuple[ChangedFile, ...]
+    classes: tuple[FileClass, ...]
+    rules: Rules
+    migrations: MigrationReport
+    merge_base: Sha
+    head: Sha
+
+
+def build_plan(
+    inputs: PlanInputs,
+    blobs: BlobSource,
+    tree_paths: Collection[str] = (),
+    texts: Texts | None = None,
+) -> Plan:
+    """Plan the branch: phases from the rules, closed under every dependency.
+
+    ``tree_paths``: every path of head's tree, to resolve imports to the right
+    file (the changed paths are always known). ``texts``: the changed files'
+    contents when already read (``read_texts``), else they are read here.
+    """
+    if not inputs.rules.phases:
+        return Plan(inputs.merge_base, inputs.head, (), (), ())
+    asked, warnings = ask_phases(
+        inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
+    )
+    dependencies = find_dependencies(inputs, blobs, tree_paths, texts)
+    return assemble(inputs, asked, dependencies, warnings)
+
+
+def find_dependencies(
+    inputs: PlanInputs,
+    blobs: BlobSource,
+    tree_paths: Collection[str] = (),
+    texts: Texts | None = None,
+) -> tuple[Dependency, ...]:
+    """Every edge between the changed files, found in their contents."""
+    report = inputs.migrations
+    changed = {change.path for change in inputs.files}
+    revision_files = frozenset(path for path in changed if path in report.by_path)
+    code = read_code(inputs.files, blobs, revision_files, texts)
+    added = [m for m in report.added if m.revision is not None]
+    index = build_index(added, lambda path: code.facts(path, head=True).words)
+    every_path = set(tree_paths) | {p for change in inputs.files for p in change.paths}
+    edges: list[Dependency] = [
+        *_migration_dependencies(report, changed, rechain=inputs.rules.rechain),
+        *schema_dependencies(index),
+        *model_dependencies(code, index),
+        *python_dependencies(code, ModuleIndex(every_path)),
+        *js_dependencies(code, every_path),
+        *subject_dependencies(inputs.files),
+    ]
+    return tuple(usable(edges, dict.fromkeys(changed, 0)))
+
+
+def _migration_dependencies(
+    report: MigrationReport, changed: Collection[RepoPath], *, rechain: bool
+) -> Iterable[Dependency]:
+    """depends_on always; down_revision when it cannot be re-chained."""
+    head = report.head
+    added = {m.path for m in report.added}
+    labels = {label: m.revision for m in head for label in m.branch_labels}
+    for migration in (*report.added, *report.modified):
+        for target in migration.depends_on:
+            revision = target if target in head else labels.get(target)
+            if revision is None or revision not in head:
+                continue
+            path = head.revision(Revision(revision)).path
+            if path in changed:
+                yield Dependency(
+                    migration.path,
+                    path,
+                    DependencyKind.DEPENDS_ON,
+                    f"depends on revision {revision} (depends_on)",
+                )
+        for parent in migration.down_revisions:
+            if parent not in head:
+                continue
+            path = head.revision(parent).path
+            # A revision that exists on the merge base keeps its parent: it is
+            # never re-chained, so its parent must ship no later than it does.
+            if path in added and (not rechain or migration.path not in added):
+                why = "re-chaining is off" if migration.path in added else "it is not re-chained"
+                yield Dependency(
+                    migration.path,
+                    path,
+                    DependencyKind.MIGRATION,
+                    f"revises {parent} (its down_revision; {why})",
+                )
+
+
+def assemble(
+    inputs: PlanInputs,
+    asked: Mapping[RepoPath, Ask],
+    dependencies: Sequence[Dependency],
+    warnings: Sequence[str] = (),
+    source: str = "rules",
+) -> Plan:
+    """The plan for ``asked`` phases, each file moved later as far as its edges need."""
+    rules = inputs.rules
+    closure = close(
+        {path: ask.phase for path, ask in asked.items()}, dependencies, len(rules.phases)
+    )
+    final = closure.final
+    names = {phase.number: phase.name for phase in rules.phases}
+    report = inputs.migrations
+    added = [m for m in report.added if m.revision is not None and m.path in final]
+    chained = rechain(added, final, report.base, report.head, allowed=rules.rechain)
+    by_class = {item.path: item for item in inputs.classes}
+    edges = usable(dependencies, final)
+
+    phases: list[Phase] = []
+    for rule in rules.phases:
+        members = [change for change in inputs.files if final[change.path] == rule.number]
+        if not members:
+            continue  # an empty phase gets no branch and no PR; the others keep their numbers
+        files = tuple(
+            _planned_file(change, by_class[change.path], asked[change.path], closure, names)
+            for change in members
+        )
+        migrations = tuple(
+            _planned_migration(migration, chained.parents[migration.revision])  # type: ignore[index]
+            for migration in chained.order
+            if final[migration.path] == rule.number
+        )
+        risk = max(planned.risk for planned in files)
+        window = rule.maintenance_window
+        if window is None:
+            window = risk is Risk.CRITICAL or any(
+                report.by_path[change.path].kind in _WINDOW_KINDS
+                for change in members
+                if change.path in report.by_path
+            )
+        phases.append(
+            Phase(
+                number=rule.number,
+                name=rule.name,
+                title=rule.title,
+                files=files,
+                migrations=migrations,
+                depends_on=_depends_on(rule.number, members, migrations, edges, final, report),
+                risk=risk,
+                maintenance_window=window,
+                description=rule.description,
+            )
+        )
+    conflicts = tuple(
+        Conflict(path, asked[path].phase, final[path], edge)
+        for path, edge in sorted(closure.forced.items())
+    )
+    assignment = {path: final[change.path] for change in inputs.files for path in change.paths}
+    return Plan(
+        merge_base=inputs.merge_base,
+        head=inputs.head,
+        phases=tuple(phases),
+        conflicts=conflicts,
+        dependencies=tuple(dependencies),
+        findings=_findings(closure.relaxed) + _head_findings(chained, report, final, names),
+        warnings=tuple(warnings),
+        assignment=assignment,
+        source=source,
+    )
+
+
+def _planned_file(
+    change: ChangedFile,
+    item: FileClass,
+    ask: Ask,
+    closure: Closure,
+    names: Mapping[int, str],
+) -> PlannedFile:
+    edge = closure.forced.get(change.path)
+    moved = moved_reason(edge, ask.phase, closure.final, names) if edge is not None else ""
+    return PlannedFile(
+        path=change.path,
+        reason=f"{ask.reason}; {moved}" if moved else ask.reason,
+        old_path=change.old_path if change.status is Status.RENAMED else None,
+        category=item.category,
+        risk=item.risk,
+        asked=ask.phase,
+        note=ask.note,
+        moved=moved,
+    )
+
+
+def moved_reason(
+    edge: Dependency, asked: int, final: Mapping[RepoPath, int], names: Mapping[int, str]
+) -> str:
+    """Why a file left the phase it was asked for, naming the edge."""
+    there = final[edge.dependency]
+    return (
+        f"moved from phase {asked} ({names.get(asked, '?')}) to phase {final[edge.dependent]} "
+        f"({names.get(final[edge.dependent], '?')}) because it {edge.reason} "
+        f"[{edge.kind}: {edge.dependency} is in phase {there}]"
+    )
+
+
+def _planned_migration(migration: MigrationFile, parents: tuple[Revision, ...]) -> PlannedMigration:
+    assert migration.revision is not None
+    return PlannedMigration(
+        revision=migration.revision,
+        down_revision=parents,
+        original_down_revision=migration.down_revisions,
+        path=migration.path,
+        title=migration.title,
+        depends_on=migration.depends_on,
+        kind=migration.kind.value,
+    )
+
+
+def _depends_on(
+    number: int,
+    members: Sequence[ChangedFile],
+    migrations: Sequence[PlannedMigration],
+    edges: Sequence[Dependency],
+    final: Mapping[RepoPath, int],
+    report: MigrationReport,
+) -> tuple[int, ...]:
+    """Earlier phases this one needs: its files' dependencies and its migrations' parents."""
+    paths = {change.path for change in members}
+    needed = {final[edge.dependency] for edge in edges if edge.dependent in paths}
+    for migration in migrations:
+        for parent in migration.down_revision:
+            if parent in report.head:
+                parent_path = report.head.revision(parent).path
+                if parent_path in final:
+                    needed.add(final[parent_path])
+    return tuple(sorted(phase for phase in needed if phase < number))
+
+
+def _findings(relaxed: Sequence[Relaxed]) -> tuple[Finding, ...]:
+    """One finding per migration whose drop could not come strictly after its users."""
+    groups: dict[tuple[RepoPath, str], list[Relaxed]] = {}
+    for item in relaxed:
+        groups.setdefault((item.dependency.dependent, item.why), []).append(item)
+    return tuple(_finding(items) for items in groups.values())
+
+
+def _head_findings(
+    chained: Rechained,
+    report: MigrationReport,
+    final: Mapping[RepoPath, int],
+    names: Mapping[int, str],
+) -> tuple[Finding, ...]:
+    """One finding per phase that leaves another number of Alembic heads than the base has."""
+    found: list[Finding] = []
+    base_heads = report.base.heads()
+    for number, heads in sorted(chained.problems.items()):
+        first = next(m for m in chained.order if final.get(m.path) == number)
+        found.append(
+            Finding(
+                path=first.path,
+                line=None,
+                rule="SP003",
+                risk=Risk.HIGH,
+                message=(
+                    f"after phase {number} ({names.get(number, '?')}) the Alembic graph has "
+                    f"{len(heads)} head(s) ({', '.join(heads) or 'none'}) where the merge base "
+                    f"has {len(base_heads)} ({', '.join(base_heads) or 'none'}): `stager split` "
+                    "would refuse this plan"
+                ),
+                hint=(
+                    "move the migrations that branch or merge into the phase of the revisions "
+                    "they join, allow re-chaining ([stager] rechain = true), or add a merge "
+                    "revision to the branch"
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def _finding(items: Sequence[Relaxed]) -> Finding:
+    first = items[0]
+    edge = first.dependency
+    users = ", ".join(dict.fromkeys(item.dependency.dependency for item in items))
+    if first.why == CYCLE:
+        return Finding(
+            path=edge.dependent,
+            line=edge.line,
+            rule="SP001",
+            risk=Risk.HIGH,
+            message=(
+                f"{edge.reason.split(';')[0]}, which the merge-base version of {users} uses; yet "
+                f"it must ship with that code in phase {first.phase}, which needs what it adds: "
+                "old instances still use what it drops while that phase deploys"
+            ),
+            hint=(
+                "split the migration (expand/contract): keep what the new code needs (expand) "
+                f"in phase {first.phase}, and move the drop (contract) to a new migration in a "
+                "later phase, once every instance runs the new code"
+            ),
+        )
+    return Finding(
+        path=edge.dependent,
+        line=edge.line,
+        rule="SP002",
+        risk=Risk.HIGH,
+        message=(
+            f"{edge.reason.split(';')[0]}, which the merge-base version of {users} uses; but "
+            f"that code is in phase {first.phase}, the last phase: the drop ships with the code "
+            "that stops using it"
+        ),
+        hint=(
+            "add a [[phase]] after the last one for contract (drop) migrations, or plan the "
+            "code that stops using it earlier, so the drop ships once that code runs everywhere"
+        ),
+    )
+
+
+def annotate_classes(classes: Sequence[FileClass], plan: Plan) -> list[FileClass]:
+    """``classes`` with their planned phase, and reasons that say what put them there."""
+    planned = {f.path: f for phase in plan.phases for f in phase.files}
+    result: list[FileClass] = []
+    for item in classes:
+        entry = planned.get(item.path)
+        if entry is None:
+            result.append(item)
+            continue
+        # classify's own "unassigned → last phase" guess is replaced by the plan's answer.
+        reasons = [
+            reason
+            for reason in item.reasons
+            if not reason.startswith(f"category {item.category!r} is in no [[phase]]")
+        ]
+        reasons += [text for text in (entry.note, entry.moved) if text]
+        result.append(replace(item, phase=plan.phase_of(item.path), reasons=tuple(reasons)))
+    return result

@@ -1,0 +1,292 @@
+"""Schema objects of the branch's migrations: what each creates, touches and drops.
+
+Objects are tables, columns, indexes, enum types and enum values, found in
+the ``op.*`` operations of ``upgrade()`` (and in the literal SQL of
+``op.execute``). A migration that alters, fills, reads or drops an object
+another branch migration creates comes after it; a migration that drops or
+alters an object an earlier migration of the branch still reads comes after
+that one too (the backfill before the drop of the column it reads).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+
+from stager.migrations.revision_files import MigrationFile, Operation
+from stager.plan.phase import Dependency, DependencyKind
+from stager.types import RepoPath
+
+ObjectKey = tuple[
+    str, ...
+]  # ("table", t) ("column", t, c) ("index", n) ("enum", n) ("enum_value", v)
+
+_IDENT = r'"?(?:[A-Za-z_][A-Za-z0-9_]*"?\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?'
+_FLAGS = re.IGNORECASE
+_CREATE_TABLE = re.compile(
+    rf"\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?{_IDENT}", _FLAGS
+)
+_DROP_TABLE = re.compile(rf"\bdrop\s+table\s+(?:if\s+exists\s+)?{_IDENT}", _FLAGS)
+_ALTER_TABLE = re.compile(
+    rf"\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?{_IDENT}(?P<rest>[^;]*)", _FLAGS
+)
+_ADD_COLUMN = re.compile(rf"\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?{_IDENT}", _FLAGS)
+_DROP_COLUMN = re.compile(rf"\bdrop\s+(?:column\s+)?(?:if\s+exists\s+)?{_IDENT}", _FLAGS)
+_ALTER_COLUMN = re.compile(rf"\b(?:alter|rename)\s+(?:column\s+)?{_IDENT}", _FLAGS)
+_CREATE_TYPE = re.compile(rf"\bcreate\s+type\s+{_IDENT}", _FLAGS)
+_ADD_VALUE = re.compile(
+    rf"\balter\s+type\s+{_IDENT}\s+add\s+value\s+(?:if\s+not\s+exists\s+)?'([^']*)'", _FLAGS
+)
+_CREATE_INDEX = re.compile(
+    rf"\bcreate\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?{_IDENT}"
+    rf"\s+on\s+(?:only\s+)?{_IDENT}",
+    _FLAGS,
+)
+_DROP_INDEX = re.compile(
+    rf"\bdrop\s+index\s+(?:concurrently\s+)?(?:if\s+exists\s+)?{_IDENT}", _FLAGS
+)
+_WRITE = re.compile(
+    rf"\b(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|truncate(?:\s+table)?)"
+    rf"\s+{_IDENT}",
+    _FLAGS,
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONSTRAINT_WORDS = frozenset({"constraint", "primary", "foreign", "unique", "check"})
+
+
+def _norm(name: str | None) -> str:
+    return (name or "").strip('"').split(".")[-1].lower()
+
+
+def describe(key: ObjectKey) -> str:
+    """``column compliance_report_summary.historical_snapshot`` and the like."""
+    kind = key[0]
+    if kind == "column":
+        return f"column {key[1]}.{key[2]}"
+    if kind == "enum_value":
+        return f"enum value '{key[1]}'"
+    return f"{kind} {key[1]}"
+
+
+@dataclass
+class SchemaUse:
+    """One migration's objects: created, dropped or altered, and every object it names."""
+
+    creates: dict[ObjectKey, int]  # object → line
+    drops: dict[ObjectKey, int]  # dropped, altered or renamed away
+    touches: dict[ObjectKey, int]  # named by an operation (including the above)
+    sql_words: set[str]
+    strings: Callable[[], Iterable[str]]  # identifiers of its string constants, read lazily
+    writes: dict[ObjectKey, int] = field(default_factory=dict)  # tables whose rows it changes
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every identifier of its SQL and string constants (lower-cased too)."""
+        words = self.sql_words | set(self.strings())
+        return frozenset(words) | frozenset(word.lower() for word in words)
+
+
+def _add(target: dict[ObjectKey, int], key: ObjectKey, line: int) -> None:
+    target.setdefault(key, line)
+
+
+def _sql(use: SchemaUse, sql: str, line: int) -> None:
+    for match in _CREATE_TABLE.finditer(sql):
+        _add(use.creates, ("table", _norm(match.group(1))), line)
+    for match in _DROP_TABLE.finditer(sql):
+        _add(use.drops, ("table", _norm(match.group(1))), line)
+    for match in _ALTER_TABLE.finditer(sql):
+        table = _norm(match.group(1))
+        rest = match.group("rest")
+        _add(use.touches, ("table", table), line)
+        for column in _ADD_COLUMN.finditer(rest):
+            name = _norm(column.group(1))
+            if name not in _CONSTRAINT_WORDS:
+                _add(use.creates, ("column", table, name), line)
+        for column in _DROP_COLUMN.finditer(rest):
+            name = _norm(column.group(1))
+            if name not in _CONSTRAINT_WORDS and name != "constraint":
+                _add(use.drops, ("column", table, name), line)
+        for column in _ALTER_COLUMN.finditer(rest):
+            name = _norm(column.group(1))
+            if name not in _CONSTRAINT_WORDS and name not in ("to", "constraint"):
+                _add(use.drops, ("column", table, name), line)
+    for match in _CREATE_TYPE.finditer(sql):
+        _add(use.creates, ("enum", _norm(match.group(1))), line)
+    for match in _ADD_VALUE.finditer(sql):
+        _add(use.touches, ("enum", _norm(match.group(1))), line)
+        _add(use.creates, ("enum_value", match.group(2)), line)
+    for match in _CREATE_INDEX.finditer(sql):
+        _add(use.creates, ("index", _norm(match.group(1))), line)
+        _add(use.touches, ("table", _norm(match.group(2))), line)
+    for match in _DROP_INDEX.finditer(sql):
+        _add(use.drops, ("index", _norm(match.group(1))), line)
+    for match in _WRITE.finditer(sql):
+        _add(use.writes, ("table", _norm(match.group(1))), line)
+
+
+def _operation(use: SchemaUse, op: Operation) -> None:
+    table = _norm(op.table) if op.table else None
+    line = op.line
+    columns = [_norm(column) for column in op.columns]
+    details = op.details
+    if table:
+        _add(use.touches, ("table", table), line)
+        for column in columns:
+            _add(use.touches, ("column", table, column), line)
+    name = op.name
+    if name == "create_table" and table:
+        _add(use.creates, ("table", table), line)
+        for column in columns:
+            _add(use.creates, ("column", table, column), line)
+    elif name == "add_column" and table:
+        for column in columns:
+            _add(use.creates, ("column", table, column), line)
+    elif name in ("drop_column", "alter_column") and table:
+        for column in columns:
+            _add(use.drops, ("column", table, column), line)
+        renamed = details.get("new_column_name")
+        if renamed:
+            _add(use.creates, ("column", table, _norm(renamed)), line)
+    elif name == "drop_table" and table:
+        _add(use.drops, ("table", table), line)
+    elif name == "rename_table" and table:
+        _add(use.drops, ("table", table), line)
+        if details.get("new_table_name"):
+            _add(use.creates, ("table", _norm(details["new_table_name"])), line)
+    elif name == "create_index" and details.get("name"):
+        _add(use.creates, ("index", _norm(details["name"])), line)
+    elif name == "bulk_insert" and table:
+        _add(use.writes, ("table", table), line)
+    elif name == "drop_index" and details.get("name"):
+        _add(use.drops, ("index", _norm(details["name"])), line)
+    if details.get("referent_table"):
+        _add(use.touches, ("table", _norm(details["referent_table"])), line)
+    if op.sql:
+        _sql(use, op.sql, line)
+
+
+def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = tuple) -> SchemaUse:
+    """Objects of ``migration``'s ``upgrade()``; ``strings``: identifiers of its strings."""
+    use = SchemaUse({}, {}, {}, set(), strings)
+    for op in migration.operations:
+        if op.sql:
+            use.sql_words.update(_WORD.findall(op.sql))
+        if op.function != "upgrade":
+            continue
+        _operation(use, op)
+    for key, line in use.drops.items():
+        _add(use.touches, key, line)
+    return use
+
+
+_KIND_ORDER = {"table": 0, "enum": 1, "enum_value": 2, "index": 3, "column": 4}
+
+
+def _key_order(key: ObjectKey) -> tuple[int, ObjectKey]:
+    """Whole objects before their parts: "uses table t" explains more than "column t.c"."""
+    return (_KIND_ORDER.get(key[0], 5), key)
+
+
+def names_object(use: SchemaUse, key: ObjectKey) -> bool:
+    """Whether a migration's ``use`` names ``key`` (an operation, its SQL or its strings)."""
+    return _named(use, key)
+
+
+def _named(use: SchemaUse, key: ObjectKey) -> bool:
+    """Whether ``use`` names ``key`` in an operation, or in its SQL / strings by name."""
+    if key in use.touches:
+        return True
+    kind = key[0]
+    if kind == "column":
+        return key[2] in use.words and (key[1] in use.words or ("table", key[1]) in use.touches)
+    return key[1] in use.words
+
+
+@dataclass(frozen=True)
+class SchemaIndex:
+    """The branch's migrations (upgrade order) and the objects each one uses."""
+
+    migrations: tuple[MigrationFile, ...]
+    uses: Mapping[RepoPath, SchemaUse]  # by path
+
+    def creator(self, key: ObjectKey) -> tuple[MigrationFile, int] | None:
+        """The first branch migration (upgrade order) that creates ``key``, and the line."""
+        for migration in self.migrations:
+            line = self.uses[migration.path].creates.get(key)
+            if line is not None:
+                return migration, line
+        return None
+
+    def drops(self) -> list[tuple[MigrationFile, ObjectKey, int]]:
+        """Every (migration, dropped table or column, line), in upgrade order."""
+        return [
+            (migration, key, line)
+            for migration in self.migrations
+            for key, line in sorted(self.uses[migration.path].drops.items())
+            if key[0] in ("table", "column") and key not in self.uses[migration.path].creates
+        ]
+
+
+def build_index(
+    migrations: Sequence[MigrationFile],
+    strings: Callable[[RepoPath], Iterable[str]] = lambda path: (),
+) -> SchemaIndex:
+    """``migrations`` in upgrade order; ``strings(path)``: identifiers of a file's strings."""
+    uses = {m.path: schema_use(m, partial(strings, m.path)) for m in migrations}
+    return SchemaIndex(tuple(migrations), uses)
+
+
+def schema_dependencies(index: SchemaIndex) -> list[Dependency]:
+    """Migration → earlier migration edges through shared schema objects."""
+    edges: list[Dependency] = []
+    ordered = index.migrations
+    for position, later in enumerate(ordered):
+        use = index.uses[later.path]
+        for earlier in ordered[:position]:
+            edge = _edge(later, use, earlier, index.uses[earlier.path])
+            if edge is not None:
+                edges.append(edge)
+    return edges
+
+
+def _edge(
+    later: MigrationFile, use: SchemaUse, earlier: MigrationFile, before: SchemaUse
+) -> Dependency | None:
+    for key in sorted(before.creates, key=_key_order):
+        if key in use.creates and key[0] != "enum_value":
+            continue  # both create it (IF NOT EXISTS): no order between them
+        if _named(use, key):
+            verb = "drops or alters" if key in use.drops else "uses"
+            return Dependency(
+                later.path,
+                earlier.path,
+                DependencyKind.SCHEMA,
+                f"{verb} the {describe(key)}, which migration {earlier.revision} creates",
+                line=use.touches.get(key),
+            )
+    for key in sorted(use.drops, key=_key_order):
+        if key not in before.creates and _named(before, key):
+            return Dependency(
+                later.path,
+                earlier.path,
+                DependencyKind.SCHEMA,
+                f"drops or alters the {describe(key)}, which migration {earlier.revision} "
+                "(earlier in upgrade order) still uses",
+                line=use.drops[key],
+            )
+    for key in sorted(use.writes, key=_key_order):
+        if key in before.writes:
+            # Two data changes to one table: swapping them changes the rows that remain
+            # (a DELETE then an INSERT of the same row is not an INSERT then a DELETE).
+            return Dependency(
+                later.path,
+                earlier.path,
+                DependencyKind.SCHEMA,
+                f"changes rows of the {describe(key)}, which migration {earlier.revision} "
+                "(earlier in upgrade order) changes too: their data changes keep their order",
+                line=use.writes[key],
+            )
+    return None

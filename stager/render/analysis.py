@@ -1,0 +1,353 @@
+"""Rendering an Analysis: JSON (stable keys), markdown (Jinja) and the terminal (rich).
+
+Computing happens elsewhere; this module only turns data into text. The JSON
+path imports neither rich nor jinja2: it is the one scripts and CI call.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import TYPE_CHECKING, Any
+
+from stager.types import Risk
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stager.analysis import Analysis
+    from stager.findings import Finding
+    from stager.git.repository import Commit
+    from stager.migrations.compare import MigrationReport
+    from stager.migrations.revision_files import MigrationFile, Operation
+    from stager.plan import Conflict, Dependency
+    from stager.plan.phase import Phase
+
+SCHEMA_VERSION = 1
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+RISK_BADGES = {
+    Risk.LOW: "🟢 LOW",
+    Risk.MEDIUM: "🟡 MEDIUM",
+    Risk.HIGH: "🟠 HIGH",
+    Risk.CRITICAL: "🔴 CRITICAL",
+}
+RISK_STYLES = {
+    Risk.LOW: "green",
+    Risk.MEDIUM: "yellow",
+    Risk.HIGH: "dark_orange",
+    Risk.CRITICAL: "bold red",
+}
+
+
+# --- JSON -------------------------------------------------------------------
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    return {
+        "name": op.name,
+        "function": op.function,
+        "line": op.line,
+        "table": op.table,
+        "columns": list(op.columns),
+        "sql": op.sql,
+        "details": dict(op.details),
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "risk": finding.risk.label,
+        "path": finding.path,
+        "line": finding.line,
+        "message": finding.message,
+        "hint": finding.hint,
+    }
+
+
+# Public names for other renderers (`stager lint`): the same keys everywhere.
+operation_to_json = _operation
+finding_to_json = _finding
+
+
+def _environments(report: MigrationReport) -> list[dict[str, Any]]:
+    """One entry per Alembic environment (keyed by its versions folders), head's first."""
+    keys = list(dict.fromkeys([*report.head_environments, *report.base_environments]))
+    entries = []
+    for key in keys:
+        head, base = report.head_environments.get(key), report.base_environments.get(key)
+        entries.append(
+            {
+                "versions_dirs": list(key),
+                "revisions": len(head) if head is not None else 0,
+                "revisions_base": len(base) if base is not None else 0,
+                "heads_base": sorted(base.heads()) if base is not None else [],
+                "heads_head": sorted(head.heads()) if head is not None else [],
+            }
+        )
+    return entries
+
+
+def _commit(commit: Commit) -> dict[str, Any]:
+    return {
+        "sha": commit.sha,
+        "parents": list(commit.parents),
+        "author": commit.author_name,
+        "author_email": commit.author_email,
+        "date": commit.author_date,
+        "subject": commit.subject,
+        "files": list(commit.files),
+    }
+
+
+def conflict_to_json(conflict: Conflict) -> dict[str, Any]:
+    """A file the rules put earlier than a dependency allows (docs/json-output.md)."""
+    edge = conflict.dependency
+    return {
+        "path": conflict.path,
+        "asked": conflict.asked,
+        "needed": conflict.needed,
+        "kind": edge.kind.value,
+        "dependency": edge.dependency,
+        "reason": edge.reason,
+        "strict": edge.strict,
+    }
+
+
+def dependency_to_json(edge: Dependency) -> dict[str, Any]:
+    return {
+        "dependent": edge.dependent,
+        "dependency": edge.dependency,
+        "kind": edge.kind.value,
+        "reason": edge.reason,
+        "strict": edge.strict,
+        "line": edge.line,
+    }
+
+
+def phase_to_json(phase: Phase) -> dict[str, Any]:
+    return {
+        "number": phase.number,
+        "name": phase.name,
+        "title": phase.title,
+        "files": [
+            {"path": f.path, "reason": f.reason, "old_path": f.old_path} for f in phase.files
+        ],
+        "migrations": [
+            {
+                "revision": m.revision,
+                "down_revision": list(m.down_revision),
+                "original_down_revision": list(m.original_down_revision),
+                "path": m.path,
+            }
+            for m in phase.migrations
+        ],
+        "depends_on": list(phase.depends_on),
+        "risk": phase.risk.label,
+        "maintenance_window": phase.maintenance_window,
+    }
+
+
+def _migration(migration: MigrationFile, change: str, findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "revision": migration.revision,
+        "down_revision": list(migration.down_revisions),
+        "path": migration.path,
+        "change": change,
+        "title": migration.title,
+        "kind": migration.kind.value,
+        "branch_labels": list(migration.branch_labels),
+        "depends_on": list(migration.depends_on),
+        "operations": [_operation(op) for op in migration.operations],
+        "findings": [_finding(f) for f in findings if f.path == migration.path],
+    }
+
+
+def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
+    """The analyze JSON document; keys are a contract (docs/json-output.md)."""
+    refs = analysis.refs
+    report = analysis.migrations
+    findings = list(analysis.findings)
+    changed_migrations = [
+        *((m, "added") for m in report.added),
+        *((m, "modified") for m in report.modified),
+        *((m, "deleted") for m in report.deleted),
+    ]
+    by_path = {c.path: c for c in analysis.classes}
+    return {
+        "base": refs.base,
+        "head": refs.head,
+        "merge_base": refs.merge_base,
+        "base_ref": refs.base_ref,
+        "head_ref": refs.head_ref,
+        "files": [
+            {
+                "path": f.path,
+                "old_path": f.old_path,
+                "status": f.status.value,
+                "additions": f.additions,
+                "deletions": f.deletions,
+                "binary": f.binary,
+                "submodule": f.submodule,
+                "old_mode": f.old_mode,
+                "new_mode": f.new_mode,
+                "category": by_path[f.path].category,
+                "risk": by_path[f.path].risk.label,
+                "phase": by_path[f.path].phase,
+                "reasons": list(by_path[f.path].reasons),
+            }
+            for f in analysis.files
+        ],
+        "categories": [
+            {
+                "category": s.category,
+                "title": s.title,
+                "count": s.count,
+                "risk": s.risk.label,
+                "can_stage_first": s.can_stage_first,
+            }
+            for s in analysis.categories
+        ],
+        "migrations": [_migration(m, change, findings) for m, change in changed_migrations],
+        "alembic": {
+            "versions_dirs": list(report.versions_dirs),
+            "revisions": report.revision_count(),
+            "revisions_base": report.revision_count(base=True),
+            "heads_base": report.all_heads(base=True),
+            "heads_head": report.all_heads(),
+            "environments": _environments(report),
+        },
+        "findings": [_finding(f) for f in findings],
+        "phases": [phase_to_json(p) for p in analysis.phases],
+        "conflicts": [
+            conflict_to_json(c) for c in (analysis.plan.conflicts if analysis.plan else ())
+        ],
+        "commits": [_commit(c) for c in analysis.commits],
+        "base_drift": {
+            "commits": [_commit(c) for c in analysis.drift.commits],
+            "files": list(analysis.drift.overlapping),
+        },
+        "warnings": list(analysis.warnings),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def render_json(analysis: Analysis, *, pretty: bool = True) -> str:
+    """Indented for people; compact for pipes (json's C encoder only runs without indent)."""
+    data = analysis_to_json(analysis)
+    if pretty:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# --- Markdown ---------------------------------------------------------------
+
+
+def render_markdown(analysis: Analysis) -> str:
+    """Paste-ready GitHub markdown, from templates/analyze.md.j2."""
+    from stager.render.templating import render_template
+
+    return render_template(
+        "analyze.md.j2",
+        analysis=analysis,
+        data=analysis_to_json(analysis),
+        risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
+    )
+
+
+# --- Terminal ---------------------------------------------------------------
+
+
+def render_terminal(analysis: Analysis, console: Console) -> None:
+    """The risk table and summaries, with rich."""
+    from rich.table import Table
+    from rich.text import Text
+
+    refs = analysis.refs
+    console.print(
+        f"[bold]{refs.head_ref}[/] ({refs.head[:10]}) against merge base "
+        f"{refs.merge_base[:10]} of [bold]{refs.base_ref}[/] — "
+        f"{len(analysis.files)} files changed in {len(analysis.commits)} commits"
+    )
+    for warning in analysis.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+    table = Table(title="Risk assessment", title_justify="left")
+    table.add_column("Category")
+    table.add_column("Count", justify="right")
+    table.add_column("Risk")
+    table.add_column("Can stage first?")
+    for summary in analysis.categories:
+        table.add_row(
+            summary.title,
+            str(summary.count),
+            Text(RISK_BADGES[summary.risk], style=RISK_STYLES[summary.risk]),
+            summary.can_stage_first,
+        )
+    console.print(table)
+    _print_migrations(analysis, console)
+    _print_findings(analysis.findings, console)
+    _print_phases(analysis.phases, console)
+
+
+def _print_migrations(analysis: Analysis, console: Console) -> None:
+    report = analysis.migrations
+    if not report.versions_dirs and not len(report.head):
+        console.print("\n[bold]Alembic:[/] no migrations found")
+        return
+    heads_before = ", ".join(report.all_heads(base=True)) or "-"
+    heads_after = ", ".join(report.all_heads()) or "-"
+    console.print(
+        f"\n[bold]Alembic[/] ({', '.join(report.versions_dirs) or '-'}): "
+        f"{report.revision_count()} revisions; heads before {heads_before}, after {heads_after}; "
+        f"branch adds {len(report.added)}, modifies {len(report.modified)}, "
+        f"deletes {len(report.deleted)}"
+    )
+    for migration in report.added:
+        console.print(
+            f"  + {migration.revision}  {migration.kind.value:<14} {migration.title}",
+            markup=False,
+            highlight=False,
+        )
+    for migration in report.modified:
+        console.print(f"  ~ {migration.revision}  {migration.title}", markup=False, highlight=False)
+    for migration in report.deleted:
+        console.print(f"  - {migration.revision}  {migration.title}", markup=False, highlight=False)
+
+
+def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
+    from rich.text import Text
+
+    if not findings:
+        console.print("\n[bold]Findings:[/] none")
+        return
+    console.print(f"\n[bold]Findings[/] ({len(findings)}):")
+    for finding in findings:
+        line = Text("  ")
+        line.append(f"{finding.risk.label.upper():<8}", style=RISK_STYLES[finding.risk])
+        line.append(f" {finding.rule}  {finding.location()}", style="bold")
+        console.print(line)
+        console.print(Text(f"           {finding.message}"))
+        console.print(Text(f"           fix: {finding.hint}", style="dim"))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
+    console.print("\n[bold]Proposed phases:[/]")
+    for phase in phases:
+        window = " — maintenance window" if phase.maintenance_window else ""
+        console.print(
+            f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
+            f"{_count(len(phase.files), 'file')}, {_count(len(phase.migrations), 'migration')}, "
+            f"risk {phase.risk.label}{window}"
+        )

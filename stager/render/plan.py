@@ -1,0 +1,125 @@
+"""`stager plan` output: JSON (stable keys), the markdown staging document, the terminal.
+
+The JSON path imports neither rich nor jinja2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from stager.plan.phase import Plan, count
+from stager.render.analysis import (
+    RISK_BADGES,
+    SCHEMA_VERSION,
+    conflict_to_json,
+    dependency_to_json,
+    finding_to_json,
+    phase_to_json,
+)
+from stager.types import Risk
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from stager.analysis import Analysis
+
+
+def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
+    """The plan document: analyze's ``phases[]`` (same keys), ``conflicts[]``, the edges."""
+    refs = analysis.refs
+    return {
+        "base": refs.base,
+        "head": refs.head,
+        "merge_base": refs.merge_base,
+        "base_ref": refs.base_ref,
+        "head_ref": refs.head_ref,
+        "source": plan.source,
+        "phases": [phase_to_json(phase) for phase in plan.phases],
+        "conflicts": [conflict_to_json(conflict) for conflict in plan.conflicts],
+        "dependencies": [dependency_to_json(edge) for edge in plan.dependencies],
+        "findings": [finding_to_json(finding) for finding in analysis.findings],
+        "warnings": list(analysis.warnings),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def render_plan_json(analysis: Analysis, plan: Plan) -> str:
+    return json.dumps(plan_to_json(analysis, plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_plan_markdown(analysis: Analysis, plan: Plan, search_path: tuple[Path, ...] = ()) -> str:
+    """The staging document, from templates/plan.md.j2 (a project's .stager/templates first)."""
+    from stager.render.analysis import analysis_to_json
+    from stager.render.staging_document import alembic_command, build_document
+    from stager.render.templating import render_template
+
+    return render_template(
+        "plan.md.j2",
+        search_path,
+        analysis=analysis,
+        plan=plan,
+        data=analysis_to_json(analysis),
+        phases=build_document(analysis, plan),
+        alembic=alembic_command(analysis),
+        phase_count=len(analysis.rules.phases),
+        risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
+        cell=lambda text: str(text).replace("|", "\\|").replace("\n", " "),
+    )
+
+
+def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> None:
+    """Each phase with its migrations and files, the moves and the plan's findings."""
+    from rich.text import Text
+
+    from stager.render.analysis import RISK_STYLES
+
+    refs = analysis.refs
+    console.print(
+        f"[bold]{refs.head_ref}[/] ({refs.head[:10]}) against merge base "
+        f"{refs.merge_base[:10]} of [bold]{refs.base_ref}[/] — "
+        f"{count(len(analysis.files), 'file')} in {count(len(plan.phases), 'phase')} "
+        f"(plan from {plan.source})"
+    )
+    for warning in analysis.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+    for phase in plan.phases:
+        depends = ", ".join(str(n) for n in phase.depends_on) or "none"
+        header = Text(f"\nPhase {phase.number}: ", style="bold")
+        header.append(f"{phase.title} ({phase.name})", style="bold")
+        header.append(" — risk ")
+        header.append(phase.risk.label, style=RISK_STYLES[phase.risk])
+        header.append(f", depends on {depends}")
+        if phase.maintenance_window:
+            header.append(" — maintenance window", style="bold red")
+        console.print(header)
+        if phase.migrations:
+            console.print("  migrations, in upgrade order:")
+            for migration in phase.migrations:
+                parents = ", ".join(migration.down_revision) or "None"
+                was = (
+                    f" (re-chained; was {', '.join(migration.original_down_revision) or 'None'})"
+                    if migration.rechained
+                    else ""
+                )
+                console.print(Text(f"    {migration.revision} ← {parents}{was}  {migration.title}"))
+        console.print(f"  files ({len(phase.files)}):")
+        for planned in phase.files:
+            shown = Text(f"    {planned.path}")
+            if planned.old_path:
+                shown.append(f" (renamed from {planned.old_path})")
+            console.print(shown)
+            console.print(
+                Text(f"        {planned.reason}", style="yellow" if planned.moved else "dim")
+            )
+    if plan.conflicts:
+        names = {rule.number: rule.name for rule in analysis.rules.phases}
+        console.print(f"\n[bold]Moved by dependencies[/] ({len(plan.conflicts)}):")
+        for conflict in plan.conflicts:
+            console.print(Text(f"  {conflict.describe(names)}"))
+    for finding in plan.findings:
+        console.print(Text(f"\n{finding.risk.label.upper()} {finding.rule} {finding.location()}"))
+        console.print(Text(f"  {finding.message}"))
+        console.print(Text(f"  fix: {finding.hint}", style="dim"))

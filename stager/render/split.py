@@ -1,0 +1,202 @@
+"""Rendering a split: JSON (the plan's ``phases[]`` plus the branch keys), markdown, table."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from stager.branches.refs import UndoResult
+from stager.branches.split_types import BuiltPhase, SplitResult, Status
+from stager.render.analysis import SCHEMA_VERSION, phase_to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def built_to_json(built: BuiltPhase) -> dict[str, Any]:
+    """``phase_to_json`` + ``branch``, ``commit``, ``parent``, ``strategy`` and the details."""
+    data = phase_to_json(built.phase)
+    data.update(
+        {
+            "branch": built.branch,
+            "ref": built.ref,
+            "commit": built.commit,
+            "parent": built.parent,
+            "tree": built.tree,
+            "strategy": built.strategy.value,
+            "strategy_note": built.strategy_note,
+            "status": built.status.value,
+            "previous": built.previous,
+            "backup": built.backup,
+            "prerequisite": built.prerequisite,
+            "commits": [
+                {
+                    "sha": commit.sha,
+                    "parent": commit.parent,
+                    "subject": commit.subject,
+                    "source": commit.source,
+                }
+                for commit in built.commits
+            ],
+            "rewrites": [
+                {
+                    "path": rewrite.path,
+                    "revision": rewrite.revision,
+                    "original_down_revision": list(rewrite.old_parents),
+                    "down_revision": list(rewrite.new_parents),
+                    "reason": rewrite.reason,
+                }
+                for rewrite in built.rewrites
+            ],
+        }
+    )
+    return data
+
+
+def split_to_json(result: SplitResult) -> dict[str, Any]:
+    return {
+        "base": result.base,
+        "head": result.head,
+        "merge_base": result.merge_base,
+        "start": result.start,
+        "onto": result.onto,
+        "layout": result.layout.value,
+        "dry_run": result.dry_run,
+        "phases": [built_to_json(built) for built in result.phases],
+        "notes": list(result.notes),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def render_split_json(result: SplitResult, *, pretty: bool = True) -> str:
+    text = json.dumps(split_to_json(result), indent=2 if pretty else None, ensure_ascii=False)
+    return text + "\n"
+
+
+def _verb(built: BuiltPhase, dry_run: bool) -> str:
+    words = {
+        Status.CREATED: ("would create", "created"),
+        Status.UPDATED: ("would replace", "replaced"),
+        Status.UNCHANGED: ("unchanged", "unchanged"),
+        Status.REFUSED: ("would refuse (--force)", "refused"),
+    }
+    return words[built.status][0 if dry_run else 1]
+
+
+def render_split_markdown(result: SplitResult) -> str:
+    title = "Split (dry run: nothing written)" if result.dry_run else "Split"
+    lines = [
+        f"## {title}",
+        "",
+        f"Head `{result.head[:12]}`, phases start at `{result.start[:12]}` "
+        f"({'--onto ' + result.onto if result.onto else 'the merge base'}), "
+        f"{result.layout.value} layout.",
+        "",
+        "| Phase | Branch | Commit | Parent | Strategy | Files | Status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for built in result.phases:
+        lines.append(
+            f"| {built.phase.number}. {built.phase.title} | `{built.branch}` | "
+            f"`{built.commit[:12]}` | `{built.parent[:12]}` | {built.strategy.value} | "
+            f"{len(built.phase.files)} | {_verb(built, result.dry_run)} |"
+        )
+    details = _details(result)
+    if details:
+        lines += ["", *(f"- {line}" for line in details)]
+    for built in result.phases:
+        lines += ["", f"### {built.phase.number}. {built.phase.title} — `{built.branch}`", ""]
+        lines += [f"- `{commit.sha[:12]}` {commit.subject}" for commit in built.commits] or [
+            "- no new commit"
+        ]
+        lines += [f"- re-chained {rewrite.describe()}" for rewrite in built.rewrites]
+        paths = _paths(built)
+        lines += [
+            "",
+            f"<details><summary>{len(paths)} file{'s' if len(paths) != 1 else ''}</summary>",
+            "",
+            *(f"- `{path}`" for path in paths),
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_SHOWN_FILES = 10
+
+
+def _paths(built: BuiltPhase) -> list[str]:
+    return sorted(planned.path for planned in built.phase.files)
+
+
+def _details(result: SplitResult) -> list[str]:
+    lines: list[str] = []
+    for built in result.phases:
+        lines.append(f"phase {built.phase.number}: {built.strategy_note}")
+        for rewrite in built.rewrites:
+            lines.append(f"phase {built.phase.number}: re-chained {rewrite.describe()}")
+        if built.backup:
+            lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
+        if built.status is Status.REFUSED:
+            lines.append(
+                f"{built.branch}: would refuse: exists at {(built.previous or '')[:12]} and "
+                "differs (use --force to replace it, keeping a backup)"
+            )
+    lines.extend(result.notes)
+    return lines
+
+
+def _phase_lines(built: BuiltPhase) -> list[str]:
+    """A phase's commits and files, for the terminal (the files cut short)."""
+    lines = [f"{built.phase.number}. {built.branch}"]
+    lines += [f"    {commit.sha[:10]} {commit.subject}" for commit in built.commits] or [
+        "    (no new commit)"
+    ]
+    paths = _paths(built)
+    shown = ", ".join(paths[:_SHOWN_FILES])
+    more = f" and {len(paths) - _SHOWN_FILES} more" if len(paths) > _SHOWN_FILES else ""
+    lines.append(f"    files: {shown}{more}")
+    return lines
+
+
+def render_split_terminal(result: SplitResult, console: Console) -> None:
+    from rich.table import Table
+
+    title = "Split — dry run, nothing written" if result.dry_run else "Split"
+    table = Table(title=title, title_justify="left")
+    for column in ("#", "Branch", "Commit", "Strategy", "Files"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Status")  # "would refuse: …" wraps rather than squeeze the others
+    for built in result.phases:
+        table.add_row(
+            str(built.phase.number),
+            built.branch,
+            built.commit[:10],
+            built.strategy.value,
+            str(len(built.phase.files)),
+            _verb(built, result.dry_run),
+        )
+    console.print(table)
+    for line in _details(result):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    for built in result.phases:
+        for line in _phase_lines(built):
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+    if not result.dry_run and any(b.status is not Status.UNCHANGED for b in result.phases):
+        console.print(
+            "\nCheck them with `stager verify`; undo with `stager split --undo`.", highlight=False
+        )
+
+
+def render_undo(result: UndoResult) -> str:
+    if not result.restored:
+        return "Nothing to restore: the last split changed no branch that still exists.\n"
+    lines = [f"Undid the split of {result.time}:"]
+    for item in result.restored:
+        if item.now is None:
+            lines.append(f"  deleted {item.branch} (the split had created it)")
+        else:
+            lines.append(f"  {item.branch}: back to {item.now[:12]}")
+    for backup in result.removed_backups:
+        lines.append(f"  removed backup {backup}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,218 @@
+"""The settings sections of rules.toml: ``[split]``, ``[postgres]``/``[rules.ID]`` and ``[github]``.
+
+Each reader validates its section and returns its value; a project that does
+not write a section keeps the one it inherits (``extends = "default"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from stager.rules.catalogue import KNOWN_RULES
+from stager.rules.globs import Pattern, match_patterns
+from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE
+from stager.rules.toml_tables import Table, suggest, value_kind
+from stager.types import Risk
+
+DEFAULT_SPLIT_BRANCH = "stage/{number}-{name}"
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """A ``[rules.SM010]`` table: turn a rule off, change its risk, skip some paths."""
+
+    rule: str
+    enabled: bool = True
+    risk: Risk | None = None
+    ignore: tuple[Pattern, ...] = ()
+    line: int = 0
+    source: str = DEFAULT_SOURCE
+
+    def ignores(self, path: str) -> bool:
+        return match_patterns(self.ignore, path) is not None
+
+
+# git check-ref-format's rules, for the branch names the template gives.
+_BAD_BRANCH = re.compile(
+    r"(^|/)\.|\.\.|[\x00-\x20\x7f~^:?*\[\\]|@\{|//|\.lock(/|$)|^/|/$|\.$|^@$|^-"
+)
+
+
+@dataclass(frozen=True)
+class SplitRules:
+    """``[split]``: how `stager split` names the phase branches."""
+
+    branch: str = DEFAULT_SPLIT_BRANCH
+
+    def branch_name(self, number: int, name: str) -> str:
+        return self.branch.format(number=number, name=name)
+
+
+def split_rules(root: Table, inherited: SplitRules | None) -> SplitRules:
+    """``[split] branch``: a template that gives every phase its own valid branch name."""
+    if "split" not in root.data:
+        return inherited or SplitRules()
+    table = Table(root.ctx, "split", None, root.table("split"))
+    table.check_keys()
+    template = table.string("branch")
+    if template is None:
+        return SplitRules()
+    fix = 'write e.g. branch = "stage/{number}-{name}"'
+    fields = set(re.findall(r"\{([^{}]*)\}", template))
+    if not fields <= {"number", "name"} or not fields:
+        raise table.error(
+            "branch",
+            f"{template!r} must use {{number}} or {{name}} (and no other {{field}})",
+            fix,
+            value=template,
+        )
+    try:
+        sample = template.format(number=12, name="foundation")
+    except (ValueError, IndexError, KeyError):
+        raise table.error("branch", f"{template!r} is not a valid template", fix) from None
+    if _BAD_BRANCH.search(sample):
+        raise table.error(
+            "branch",
+            f"{template!r} gives {sample!r}, which is not a valid git branch name",
+            "use letters, digits, '-', '_', '.' and '/'; " + fix,
+            value=template,
+        )
+    return SplitRules(template)
+
+
+def lint_settings(
+    root: Table, version: int, inherited: Mapping[str, RuleSetting]
+) -> tuple[int, dict[str, RuleSetting]]:
+    """``[postgres] version`` and the ``[rules.ID]`` tables, over the inherited ones.
+
+    ``version`` and ``inherited`` are what the rules build on; the project's
+    settings win.
+    """
+    if "postgres" in root.data:
+        postgres = Table(root.ctx, "postgres", None, root.table("postgres"))
+        postgres.check_keys()
+        value = postgres.data.get("version", version)
+        if isinstance(value, float) and value in {9.0, 9.1, 9.2, 9.3, 9.4, 9.5, 9.6}:
+            value = 9  # 9.x were major versions; the rules only tell 9 from 10+
+        if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 19:
+            raise postgres.error(
+                "version",
+                f"expected a PostgreSQL major version (9.6 to 19), got {value_kind(value)}",
+                "write version = 14 (the major version only: 14.5 → 14)",
+            )
+        version = value
+    settings = dict(inherited)
+    for rule_id, data in (root.table("rules") if "rules" in root.data else {}).items():
+        table = Table(root.ctx, f"rules.{rule_id}", None, data, schema=RULE_TABLE)
+        if rule_id not in KNOWN_RULES:
+            raise table.error(
+                None,
+                f"unknown rule id {rule_id!r}",
+                suggest(rule_id, set(KNOWN_RULES), "rule ids") + " (docs/rules.md lists them)",
+            )
+        if not isinstance(data, dict):
+            raise table.error(
+                None,
+                f"expected a table, got {value_kind(data)}",
+                f"write a [rules.{rule_id}] header",
+            )
+        table.check_keys()
+        risk_text = table.string("risk")
+        try:
+            risk = Risk.parse(risk_text) if risk_text is not None else None
+        except ValueError:
+            raise table.error(
+                "risk",
+                f"unknown risk {risk_text!r}",
+                suggest(risk_text or "", Risk.names(), "risks"),
+            ) from None
+        settings[rule_id] = RuleSetting(
+            rule=rule_id,
+            enabled=table.boolean("enabled") if "enabled" in data else True,
+            risk=risk,
+            ignore=tuple(table.pattern(text, key="ignore") for text in table.strings("ignore")),
+            line=table.line(),
+            source=root.ctx.source,
+        )
+    return version, settings
+
+
+@dataclass(frozen=True)
+class GitHubRules:
+    """``[github]``: where `stager open-pr` opens pull requests, and whom it asks to review."""
+
+    repo: str | None = None
+    api_url: str | None = None
+    reviewers: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (category, logins), file order
+    team_reviewers: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (category, team slugs)
+
+    def reviewers_for(self, categories: Sequence[str]) -> tuple[str, ...]:
+        """Logins for files of ``categories``, each once, in the order rules.toml lists them."""
+        return _members(self.reviewers, categories)
+
+    def team_reviewers_for(self, categories: Sequence[str]) -> tuple[str, ...]:
+        return _members(self.team_reviewers, categories)
+
+
+def _members(
+    table: tuple[tuple[str, tuple[str, ...]], ...], categories: Sequence[str]
+) -> tuple[str, ...]:
+    names = [name for category, names in table if category in categories for name in names]
+    return tuple(dict.fromkeys(names))
+
+
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+def github_rules(root: Table, inherited: GitHubRules | None, known: Sequence[str]) -> GitHubRules:
+    """``[github]``, checked against the merged categories ``known``; replaces the inherited one."""
+    if "github" not in root.data:
+        return inherited or GitHubRules()
+    table = Table(root.ctx, "github", None, root.table("github"))
+    table.check_keys()
+    repo = table.string("repo")
+    if repo is not None and not _REPO.fullmatch(repo):
+        raise table.error("repo", f"invalid repository {repo!r}", 'write repo = "OWNER/NAME"')
+    api_url = table.string("api_url")
+    if api_url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", api_url):
+        raise table.error(
+            "api_url",
+            f"invalid URL {api_url!r}",
+            'write the REST API root, e.g. api_url = "https://ghe.example.com/api/v3"',
+        )
+    return GitHubRules(
+        repo=repo,
+        api_url=api_url,
+        reviewers=_category_names(table, "reviewers", known, _LOGIN, "a GitHub login"),
+        team_reviewers=_category_names(table, "team_reviewers", known, _TEAM, "a team slug"),
+    )
+
+
+def _category_names(
+    github: Table, key: str, known: Sequence[str], pattern: re.Pattern[str], what: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A ``[github.KEY]`` table: category name → array of names matching ``pattern``."""
+    if key not in github.data:
+        return ()
+    table = Table(github.ctx, f"github.{key}", None, github.table(key), schema="github")
+    entries = []
+    for category in table.data:
+        if category not in known:
+            raise table.error(
+                category, f"unknown category {category!r}", suggest(category, known, "categories")
+            )
+        names = table.strings(category)
+        for name in names:
+            if not pattern.fullmatch(name):
+                fix = (
+                    "write the team's slug without the organisation, e.g. 'dbas'"
+                    if "/" in name
+                    else f"write {what}"
+                )
+                raise table.error(category, f"invalid name {name!r}", fix, value=name)
+        entries.append((category, tuple(names)))
+    return tuple(entries)

@@ -1,0 +1,438 @@
+"""rules.toml: categories (which files carry which risk) and phases (what ships when).
+
+Loaded with tomllib and validated against ``SCHEMA`` (:mod:`stager.rules.toml_schema`), the one
+place each key is declared and documented (docs/rules-toml.md must describe every key; a test
+checks it). Every problem is a ``RulesError`` reading
+``SOURCE:LINE: key: problem — how to fix``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from stager.errors import RulesError
+from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
+from stager.rules.globs import Pattern, combine, decide, match_patterns
+from stager.rules.sections import (
+    DEFAULT_SPLIT_BRANCH,
+    GitHubRules,
+    RuleSetting,
+    SplitRules,
+    github_rules,
+    lint_settings,
+    split_rules,
+)
+from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE, SCHEMA, Key
+from stager.rules.toml_tables import Context, Locator, Table, parse_toml, suggest
+from stager.types import MigrationKind, Risk
+
+# Callers import these from here, wherever the split of the module put them.
+__all__ = [
+    "ANY_MIGRATION",
+    "DEFAULT_SOURCE",
+    "DEFAULT_SPLIT_BRANCH",
+    "RULE_TABLE",
+    "SCHEMA",
+    "UNASSIGNED_ERROR",
+    "UNASSIGNED_LAST",
+    "CategoryRule",
+    "GitHubRules",
+    "Key",
+    "PhaseRule",
+    "RuleSetting",
+    "Rules",
+    "SplitRules",
+    "default_rules",
+    "load_rules",
+]
+
+ANY_MIGRATION = "any"
+UNASSIGNED_LAST = "last"
+UNASSIGNED_ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    """A ``[[category]]``: a file belongs to it when every condition given holds."""
+
+    name: str
+    title: str
+    description: str
+    paths: tuple[Pattern, ...]
+    migration: tuple[MigrationKind, ...]  # empty: no condition on the revision kind
+    submodule: bool
+    risk: Risk
+    line: int
+    source: str = DEFAULT_SOURCE
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}"
+
+    def match_path(self, path: str) -> Pattern | None:
+        """The pattern of ``paths`` that selects ``path``, or None."""
+        combined = self._combined
+        if combined is not None and combined.fullmatch(path) is None:
+            return None  # one regex rejects the whole list: the common case, keep it cheap
+        return decide(self.paths, path)
+
+    @functools.cached_property
+    def _combined(self) -> re.Pattern[str] | None:
+        return combine(self.paths)
+
+
+@dataclass(frozen=True)
+class PhaseRule:
+    """A ``[[phase]]``; ``number`` is its 1-based position in the merged rules."""
+
+    number: int
+    name: str
+    title: str
+    description: str
+    categories: tuple[str, ...]
+    line: int = 0
+    source: str = DEFAULT_SOURCE
+    paths: tuple[Pattern, ...] = ()  # files taken before any category
+    migrations: tuple[str, ...] = ()  # revision ids taken before paths and categories
+    maintenance_window: bool | None = None  # None: decided from the phase's files
+
+    @property
+    def label(self) -> str:
+        return f"phase {self.number} ({self.name})"
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}"
+
+    def match_path(self, path: str) -> Pattern | None:
+        """The pattern of ``paths`` that selects ``path``, or None."""
+        return match_patterns(self.paths, path) if self.paths else None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Validated rules: categories in match order, phases in merge order."""
+
+    source: str
+    base: str | None
+    categories: tuple[CategoryRule, ...]
+    phases: tuple[PhaseRule, ...]
+    extends: str | None = None
+    unassigned: str = UNASSIGNED_LAST  # "last", "error" or a phase name
+    rechain: bool = True
+    postgres_version: int = DEFAULT_POSTGRES_VERSION
+    rule_settings: Mapping[str, RuleSetting] = dataclasses.field(default_factory=dict)
+    github: GitHubRules = dataclasses.field(default_factory=GitHubRules)
+    split: SplitRules = dataclasses.field(default_factory=SplitRules)
+    base_line: int = 0  # line of [stager] base in ``source`` (0: not set there)
+
+    def unassigned_phase(self) -> PhaseRule | None:
+        """The phase of files no phase takes; None with ``unassigned = "error"`` or no phases."""
+        if not self.phases or self.unassigned == UNASSIGNED_ERROR:
+            return None
+        if self.unassigned == UNASSIGNED_LAST:
+            return self.phases[-1]
+        return next((phase for phase in self.phases if phase.name == self.unassigned), None)
+
+    def category(self, name: str) -> CategoryRule | None:
+        return next((category for category in self.categories if category.name == name), None)
+
+    def phase(self, number: int) -> PhaseRule | None:
+        return self.phases[number - 1] if 0 < number <= len(self.phases) else None
+
+    def phase_of_category(self, name: str) -> PhaseRule | None:
+        """The phase listing category ``name``, None when no phase does."""
+        return self._phase_by_category.get(name)
+
+    @functools.cached_property
+    def _phase_by_category(self) -> dict[str, PhaseRule]:
+        return {name: phase for phase in self.phases for name in phase.categories}
+
+
+def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules:
+    """Parse and validate rules.toml text; ``source`` names it in errors and reasons.
+
+    With ``extends = "default"`` the result is merged with ``default`` (the
+    packaged rules when None): see ``_extend``.
+    """
+    doc = parse_toml(text, source)
+    ctx = Context(source, Locator(text))
+    root = Table(ctx, "", None, doc)
+    root.check_keys()
+    extends = root.string("extends")
+    if extends is not None and extends != "default":
+        raise root.error(
+            "extends", f"unknown value {extends!r}", 'the only value is extends = "default"'
+        )
+    base = None
+    stager: Table | None = None
+    unassigned: str | None = None
+    rechain: bool | None = None
+    if "stager" in doc:
+        stager = Table(ctx, "stager", None, root.table("stager"))
+        stager.check_keys()
+        base = stager.string("base")
+        unassigned = stager.string("unassigned")
+        rechain = stager.boolean("rechain") if "rechain" in stager.data else None
+    category_tables = root.tables("category")
+    categories = [_category(table) for table in category_tables]
+    _check_unique(categories, category_tables)
+    phase_tables = root.tables("phase")
+    phases = [_phase(table) for table in phase_tables]
+    _check_unique([phase for phase, _ in phases], phase_tables)
+
+    rules = Rules(source, base, tuple(categories), (), extends)
+    inherited: Rules | None = None
+    if extends is not None:
+        inherited = default if default is not None else default_rules()
+        rules = _extend(rules, inherited)
+    if not rules.categories:
+        raise RulesError(
+            f"{source}:1: category: no [[category]] table",
+            'add one, or set extends = "default" to build on the default rules',
+        )
+    _check_phase_categories(phases, {category.name for category in rules.categories})
+    _check_phase_migrations(phases)
+    project_phases = tuple(phase for phase, _ in phases)
+    rules = _number(dataclasses.replace(rules, phases=_merge_phases(project_phases, rules.phases)))
+    rules = dataclasses.replace(
+        rules,
+        unassigned=unassigned or (inherited.unassigned if inherited else UNASSIGNED_LAST),
+        rechain=rechain if rechain is not None else (inherited.rechain if inherited else True),
+    )
+    if stager is not None and unassigned is not None:
+        _check_unassigned(rules, stager)
+    version, settings = lint_settings(
+        root,
+        inherited.postgres_version if inherited else DEFAULT_POSTGRES_VERSION,
+        inherited.rule_settings if inherited else {},
+    )
+    rules = dataclasses.replace(
+        rules,
+        postgres_version=version,
+        rule_settings=settings,
+        github=github_rules(
+            root,
+            inherited.github if inherited else None,
+            [category.name for category in rules.categories],
+        ),
+        split=split_rules(root, inherited.split if inherited else None),
+    )
+    if stager is not None and base is not None:
+        rules = dataclasses.replace(rules, base_line=stager.line("base"))
+    return rules
+
+
+def _check_unassigned(rules: Rules, stager: Table) -> None:
+    """``unassigned`` is "last", "error" or the name of a phase of the merged rules."""
+    names = [phase.name for phase in rules.phases]
+    if rules.unassigned in (UNASSIGNED_LAST, UNASSIGNED_ERROR) or rules.unassigned in names:
+        return
+    raise stager.error(
+        "unassigned",
+        f"unknown value {rules.unassigned!r}: no phase has that name",
+        suggest(rules.unassigned, [UNASSIGNED_LAST, UNASSIGNED_ERROR, *names], "values"),
+        value=rules.unassigned,
+    )
+
+
+def _check_phase_migrations(phases: Sequence[tuple[PhaseRule, Table]]) -> None:
+    """A revision id is taken by one phase only."""
+    claimed: dict[str, str] = {}
+    for phase, table in phases:
+        for revision in phase.migrations:
+            if revision in claimed:
+                raise table.error(
+                    "migrations",
+                    f"revision {revision!r} is already in phase {claimed[revision]!r}",
+                    "a migration belongs to one phase; remove it from one of them",
+                    value=revision,
+                )
+            claimed[revision] = phase.name
+
+
+def _check_phase_categories(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
+    """Every category a phase lists exists, and is in no other phase."""
+    claimed: dict[str, str] = {}
+    for phase, table in phases:
+        for name in phase.categories:
+            if name not in known:
+                raise table.error(
+                    "categories",
+                    f"unknown category {name!r} in phase {phase.name!r}",
+                    suggest(name, known, "categories"),
+                    value=name,
+                )
+            if name in claimed:
+                raise table.error(
+                    "categories",
+                    f"category {name!r} is already in phase {claimed[name]!r}",
+                    "a category belongs to one phase; remove it from one of them",
+                    value=name,
+                )
+            claimed[name] = phase.name
+
+
+@functools.cache
+def default_rules() -> Rules:
+    """The packaged default rules.toml."""
+    from stager.resources import packaged_path
+
+    path = packaged_path("rules.toml")
+    return load_rules(path.read_text(encoding="utf-8"), DEFAULT_SOURCE)
+
+
+def _extend(rules: Rules, default: Rules) -> Rules:
+    """The project's categories first, then the default ones it does not replace.
+
+    A project entry named like a default one replaces it in place, so
+    redefining e.g. 'other' cannot move a catch-all ahead of everything.
+    """
+    own = {category.name: category for category in rules.categories}
+    replaced = [own.pop(category.name, category) for category in default.categories]
+    categories = tuple(category for category in rules.categories if category.name in own) + tuple(
+        replaced
+    )
+    return dataclasses.replace(
+        rules,
+        base=rules.base if rules.base is not None else default.base,
+        categories=categories,
+        phases=default.phases,
+    )
+
+
+def _merge_phases(
+    project: tuple[PhaseRule, ...], inherited: tuple[PhaseRule, ...]
+) -> tuple[PhaseRule, ...]:
+    """Project phases before inherited ones; same name replaces in place.
+
+    A category the project puts in one of its phases leaves the inherited phase
+    that listed it, so every category still has exactly one phase.
+    """
+    if not inherited:
+        return project
+    own = {phase.name: phase for phase in project}
+    claimed = {name for phase in project for name in phase.categories}
+    merged = [
+        own.pop(phase.name)
+        if phase.name in own
+        else dataclasses.replace(
+            phase, categories=tuple(c for c in phase.categories if c not in claimed)
+        )
+        for phase in inherited
+    ]
+    return tuple(phase for phase in project if phase.name in own) + tuple(merged)
+
+
+def _number(rules: Rules) -> Rules:
+    phases = tuple(
+        dataclasses.replace(phase, number=number)
+        for number, phase in enumerate(rules.phases, start=1)
+    )
+    return dataclasses.replace(rules, phases=phases)
+
+
+def _category(table: Table) -> CategoryRule:
+    table.check_keys()
+    name = table.name()
+    paths = tuple(table.pattern(text) for text in table.strings("paths"))
+    migration: list[MigrationKind] = []
+    kinds = [kind.value for kind in MigrationKind]
+    for value in table.strings("migration", nonempty=True):
+        if value == ANY_MIGRATION:
+            migration.extend(kind for kind in MigrationKind if kind not in migration)
+        elif value in kinds:
+            if MigrationKind(value) not in migration:
+                migration.append(MigrationKind(value))
+        else:
+            raise table.error(
+                "migration",
+                f"unknown migration kind {value!r}",
+                suggest(value, [*kinds, ANY_MIGRATION], "kinds"),
+                value=value,
+            )
+    submodule = table.boolean("submodule")
+    risk_text = table.required_string("risk")
+    try:
+        risk = Risk.parse(risk_text)
+    except ValueError:
+        raise table.error(
+            "risk", f"unknown risk {risk_text!r}", suggest(risk_text, Risk.names(), "risks")
+        ) from None
+    if submodule and migration:
+        raise table.error(
+            "submodule",
+            f"category {name!r} sets both submodule and migration",
+            "a submodule is never a revision file; split it into two categories",
+        )
+    if not (paths or migration or submodule):
+        raise table.error(
+            None,
+            f"category {name!r} matches nothing",
+            "give it paths, migration or submodule = true",
+        )
+    return CategoryRule(
+        name=name,
+        title=table.string("title") or _title(name),
+        description=table.string("description") or "",
+        paths=paths,
+        migration=tuple(migration),
+        submodule=submodule,
+        risk=risk,
+        line=table.line(),
+        source=table.ctx.source,
+    )
+
+
+def _phase(table: Table) -> tuple[PhaseRule, Table]:
+    table.check_keys()
+    name = table.name()
+    categories = table.strings("categories")
+    seen: set[str] = set()
+    for category in categories:
+        if category in seen:
+            raise table.error(
+                "categories", f"category {category!r} listed twice", "remove one", value=category
+            )
+        seen.add(category)
+    migrations = table.strings("migrations", nonempty=True)
+    for revision in migrations:
+        if migrations.count(revision) > 1:
+            raise table.error(
+                "migrations", f"revision {revision!r} listed twice", "remove one", value=revision
+            )
+    phase = PhaseRule(
+        number=0,  # numbered once merged
+        name=name,
+        title=table.string("title") or _title(name),
+        description=table.string("description") or "",
+        categories=tuple(categories),
+        line=table.line(),
+        source=table.ctx.source,
+        paths=tuple(table.pattern(text) for text in table.strings("paths", nonempty=True)),
+        migrations=tuple(migrations),
+        maintenance_window=(
+            table.boolean("maintenance_window") if "maintenance_window" in table.data else None
+        ),
+    )
+    return phase, table
+
+
+def _check_unique(entries: Sequence[CategoryRule | PhaseRule], tables: Sequence[Table]) -> None:
+    first: dict[str, int] = {}
+    for entry, table in zip(entries, tables, strict=True):
+        if entry.name in first:
+            raise table.error(
+                "name",
+                f"duplicate {table.kind} {entry.name!r} (first at line {first[entry.name]})",
+                "rename one or merge the two",
+            )
+        first[entry.name] = entry.line
+
+
+def _title(name: str) -> str:
+    return name.replace("-", " ").capitalize()

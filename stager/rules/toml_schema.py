@@ -1,0 +1,111 @@
+"""The rules.toml schema: every key, its type and the doc line docs/rules-toml.md repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
+
+DEFAULT_SOURCE = "rules.toml"
+"""How the packaged default rules are named in reasons and errors."""
+
+RULE_TABLE = "rules.ID"
+"""SCHEMA section of each ``[rules.SM010]``-style table."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of the rules.toml schema, with the doc line the docs page repeats."""
+
+    name: str
+    kind: str
+    doc: str
+    required: bool = False
+
+
+def _keys(*keys: Key) -> dict[str, Key]:
+    return {key.name: key for key in keys}
+
+
+_NAME_DOC = "Unique id: lower-case letters, digits, '-'."
+SCHEMA: Mapping[str, Mapping[str, Key]] = {
+    "": _keys(
+        Key("extends", "string", 'Build on the packaged default rules: only "default".'),
+        Key("stager", "table", "General settings."),
+        Key("category", "array of tables", "File categories, first match wins."),
+        Key("phase", "array of tables", "Phases, in merge order."),
+        Key("postgres", "table", "The PostgreSQL server the migrations run on."),
+        Key("rules", "table", "Per-rule settings, one [rules.ID] table per rule id."),
+        Key("github", "table", "Where `stager open-pr` opens pull requests, and who reviews."),
+        Key("split", "table", "How `stager split` names the phase branches."),
+    ),
+    "split": _keys(
+        Key(
+            "branch",
+            "string",
+            "Branch of each phase; {number} and {name} are replaced "
+            '(default "stage/{number}-{name}").',
+        ),
+    ),
+    "github": _keys(
+        Key(
+            "repo", "string", "OWNER/NAME of the GitHub repository; default: from the remote's URL."
+        ),
+        Key(
+            "api_url",
+            "string",
+            "REST API root (GitHub Enterprise: 'https://HOST/api/v3'); "
+            "default: GITHUB_API_URL, else from the remote's host.",
+        ),
+        Key("reviewers", "table", "Category name → GitHub logins asked to review its files."),
+        Key("team_reviewers", "table", "Category name → team slugs asked to review its files."),
+    ),
+    "postgres": _keys(
+        Key(
+            "version",
+            "integer",
+            f"Major version; rules and hints follow it (default {DEFAULT_POSTGRES_VERSION}).",
+        ),
+    ),
+    RULE_TABLE: _keys(
+        Key("enabled", "boolean", "false turns the rule off (default true)."),
+        Key("risk", "string", "Replaces the rule's risk: low, medium, high or critical."),
+        Key("ignore", "array of strings", "gitignore-style patterns of paths the rule skips."),
+    ),
+    "stager": _keys(
+        Key("base", "string", "Base ref when --base is not given, e.g. 'develop'."),
+        Key(
+            "unassigned",
+            "string",
+            'Phase of files whose category no [[phase]] lists: "last", "error" or a phase name.',
+        ),
+        Key(
+            "rechain",
+            "boolean",
+            "Re-chain migrations onto the head the previous phase left (default true).",
+        ),
+    ),
+    "category": _keys(
+        Key("name", "string", _NAME_DOC, required=True),
+        Key("title", "string", "Label in tables and reports; default: from the name."),
+        Key("description", "string", "What belongs here and why it carries its risk."),
+        Key("paths", "array of strings", "gitignore-style patterns the path must match."),
+        Key("migration", "array of strings", "Alembic revision kinds the file must be."),
+        Key("submodule", "boolean", "Match submodule changes (gitlinks) only."),
+        Key("risk", "string", "low, medium, high or critical.", required=True),
+    ),
+    "phase": _keys(
+        Key("name", "string", _NAME_DOC, required=True),
+        Key("title", "string", "Label in plans and PR titles; default: from the name."),
+        Key("description", "string", "What the phase ships and why it is safe then."),
+        Key("categories", "array of strings", "Categories whose files this phase takes."),
+        Key("paths", "array of strings", "gitignore-style patterns: files this phase takes."),
+        Key("migrations", "array of strings", "Alembic revision ids this phase takes."),
+        Key(
+            "maintenance_window",
+            "boolean",
+            "Flag the phase as needing a maintenance window; default: from its files.",
+        ),
+    ),
+}
