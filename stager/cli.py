@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -31,6 +31,32 @@ class GlobalOptions:
 
 def _risk(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Risk | None:
     return Risk.parse(value) if value else None
+
+
+def _format(_ctx: click.Context, _param: click.Parameter, value: str) -> Format:
+    return Format(value)
+
+
+def _at(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """A path the user typed, relative to -C PATH as git -C does."""
+    options = ctx.find_object(GlobalOptions)
+    assert options is not None  # the group's callback runs before any subcommand's options
+    return options.at(value)
+
+
+def _run(make_options: Callable[..., Any], run: Callable[[Any], int], **params: Any) -> NoReturn:
+    """Build the command's options from the global ones and its own, run it, exit with its code.
+
+    Each command's options dataclass names its fields after its click parameters,
+    so an option is written once: in its decorator.
+    """
+    options = click.get_current_context().find_object(GlobalOptions)
+    assert options is not None  # the group's callback always sets it
+    with error_handler():
+        code = run(
+            make_options(repo_path=options.repo_path, rules_path=options.rules_path, **params)
+        )
+    raise SystemExit(code)
 
 
 def _log_to_stderr() -> None:
@@ -70,6 +96,7 @@ def plan_file_option(help_text: str) -> Callable[[F], F]:
         "plan_path",
         type=click.Path(dir_okay=False, path_type=Path),
         metavar="FILE",
+        callback=_at,
         help=help_text,
     )
 
@@ -93,6 +120,7 @@ def format_option(function: F) -> F:
         type=click.Choice([f.value for f in Format]),
         default=Format.TABLE.value,
         show_default=True,
+        callback=_format,
         help="table: for people; markdown: paste-ready GitHub text; json: stable keys for scripts.",
     )(function)
 
@@ -134,6 +162,7 @@ def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: b
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=_at,
     help="Write the report to FILE instead of standard output.",
 )
 @click.option(
@@ -142,31 +171,11 @@ def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: b
     callback=_risk,
     help="Exit 4 when a finding at or above this risk exists (for CI).",
 )
-@click.pass_obj
-def analyze(
-    options: GlobalOptions,
-    base: str | None,
-    head: str | None,
-    output_format: str,
-    output: Path | None,
-    fail_on: Risk | None,
-) -> None:
+def analyze(**params: Any) -> NoReturn:
     """Risk table, Alembic migration summary, findings and proposed phases of the branch."""
     from stager.commands import analyze as command
 
-    with error_handler():
-        code = command.run(
-            command.AnalyzeOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=base,
-                head=head,
-                output_format=Format(output_format),
-                output=options.at(output),
-                fail_on=fail_on,
-            )
-        )
-    raise SystemExit(code)
+    _run(command.AnalyzeOptions, command.run, **params)
 
 
 @cli.command(short_help="Every file's phase, why it is there, and what each phase needs.")
@@ -177,6 +186,7 @@ def analyze(
     "write",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
+    callback=_at,
     help="Also write the editable plan file (e.g. stager-plan.toml) that split and open-pr use.",
 )
 @click.option(
@@ -189,6 +199,7 @@ def analyze(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=_at,
     help="Write the plan to FILE instead of standard output.",
 )
 @click.option(
@@ -196,17 +207,7 @@ def analyze(
     is_flag=True,
     help="With --write: replace the plan file even when it was edited since stager wrote it.",
 )
-@click.pass_obj
-def plan(
-    options: GlobalOptions,
-    base: str | None,
-    head: str | None,
-    output_format: str,
-    write: Path | None,
-    strict: bool,
-    output: Path | None,
-    force: bool,
-) -> None:
+def plan(**params: Any) -> NoReturn:
     """The phases with every file, why it is there, and what each phase depends on.
 
     `--format markdown` is the full staging document (risk table, per phase
@@ -215,21 +216,9 @@ def plan(
     """
     from stager.commands import plan as command
 
-    with error_handler():
-        code = command.run(
-            command.PlanOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=base,
-                head=head,
-                output_format=Format(output_format),
-                write=options.at(write),
-                strict=strict,
-                output=options.at(output),
-                force=force,
-            )
-        )
-    raise SystemExit(code)
+    if params["force"] and params["write"] is None:
+        raise click.UsageError("--force goes with --write FILE")
+    _run(command.PlanOptions, command.run, **params)
 
 
 @cli.command(short_help="Check revision files against the migration risk rules (no git).")
@@ -243,10 +232,7 @@ def plan(
     callback=_risk,
     help="Exit 4 when a finding at or above this risk exists.",
 )
-@click.pass_obj
-def lint(
-    options: GlobalOptions, paths: tuple[Path, ...], output_format: str, fail_on: Risk | None
-) -> None:
+def lint(**params: Any) -> NoReturn:
     """Check Alembic revision files against the migration risk rules (docs/rules.md).
 
     PATH: revision files or folders (a versions folder, or a project whose
@@ -254,17 +240,7 @@ def lint(
     """
     from stager.commands import lint as command
 
-    with error_handler():
-        code = command.run(
-            command.LintOptions(
-                root=options.repo_path,
-                rules_path=options.rules_path,
-                paths=paths,
-                output_format=Format(output_format),
-                fail_on=fail_on or Risk.HIGH,
-            )
-        )
-    raise SystemExit(code)
+    _run(command.LintOptions, command.run, **params)
 
 
 @cli.command(short_help="Build a realistic demo branch, then analyze, split and verify it.")
@@ -309,47 +285,18 @@ def demo(options: GlobalOptions, directory: Path | None) -> None:
     help="Render every title and body and list the push and API calls; no network.",
 )
 @plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
-@click.pass_obj
-def open_pr(
-    options: GlobalOptions,
-    base: str | None,
-    head: str | None,
-    output_format: str,
-    phase: int | None,
-    all_phases: bool,
-    remote: str,
-    github_repo: str | None,
-    draft: bool,
-    dry_run: bool,
-    plan_path: Path | None,
-) -> None:
+def open_pr(all_phases: bool, **params: Any) -> NoReturn:
     """Push the phase branches and open or update one GitHub pull request per phase.
 
     Stacked: each pull request's base is the previous phase's branch. Re-running
     updates titles, bases and the generated part of each body, and writes
     nothing when nothing changed. Token: GITHUB_TOKEN, GH_TOKEN or the gh CLI.
     """
-    if (phase is None) == (not all_phases):
+    if (params["phase"] is None) == (not all_phases):
         raise click.UsageError("pass exactly one of --phase N and --all")
     from stager.commands import open_pr as command
 
-    with error_handler():
-        code = command.run(
-            command.OpenPrOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=base,
-                head=head,
-                phase=phase,
-                remote=remote,
-                github_repo=github_repo,
-                draft=draft,
-                dry_run=dry_run,
-                output_format=Format(output_format),
-                plan_path=options.at(plan_path),
-            )
-        )
-    raise SystemExit(code)
+    _run(command.OpenPrOptions, command.run, **params)
 
 
 @cli.command(short_help="Write one branch per phase; the checkout is never touched.")
@@ -393,57 +340,28 @@ def open_pr(
 @plan_file_option(
     "Plan file to follow (default: stager-plan.toml at the top of the work tree, if any)."
 )
-@click.pass_obj
-def split(
-    options: GlobalOptions,
-    base: str | None,
-    head: str | None,
-    output_format: str,
-    phase: int | None,
-    all_phases: bool,
-    undo: bool,
-    strategy: str,
-    layout: str,
-    onto: str | None,
-    dry_run: bool,
-    force: bool,
-    sign: bool | None,
-    plan_path: Path | None,
-) -> None:
+def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoReturn:
     """One branch per phase, named by [split] branch (default stage/{number}-{name}).
 
     Built with git plumbing: the work tree, index, HEAD and stash are never
     touched, and all branches move in one transaction (or none do).
     """
-    if [phase is not None, all_phases, undo].count(True) != 1:
+    if [params["phase"] is not None, all_phases, params["undo"]].count(True) != 1:
         raise click.UsageError("pass exactly one of --phase N, --all and --undo")
-    if undo and dry_run:
+    if params["undo"] and params["dry_run"]:
         raise click.UsageError(
             "--undo has no --dry-run: `git show refs/stager/last-split` shows what it restores"
         )
     from stager.branches import Layout, Strategy
     from stager.commands import split as command
 
-    with error_handler():
-        code = command.run(
-            command.SplitCommandOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=base,
-                head=head,
-                phase=phase,
-                strategy=Strategy(strategy),
-                layout=Layout(layout),
-                onto=onto,
-                dry_run=dry_run,
-                force=force,
-                undo=undo,
-                sign=sign,
-                plan_path=options.at(plan_path),
-                output_format=Format(output_format),
-            )
-        )
-    raise SystemExit(code)
+    _run(
+        command.SplitCommandOptions,
+        command.run,
+        strategy=Strategy(strategy),
+        layout=Layout(layout),
+        **params,
+    )
 
 
 @cli.command(short_help="Prove the split: plan, nothing lost, Alembic heads, compiling.")
@@ -457,39 +375,16 @@ def split(
     help="Run CMD (a shell command) in a temporary worktree of each phase; it must pass.",
 )
 @plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
-@click.pass_obj
-def verify(
-    options: GlobalOptions,
-    base: str | None,
-    head: str | None,
-    output_format: str,
-    phase: int | None,
-    all_phases: bool,
-    check: str | None,
-    plan_path: Path | None,
-) -> None:
+def verify(all_phases: bool, **params: Any) -> NoReturn:
     """Prove the phase branches: plan, nothing lost, Alembic heads, compiling, --check.
 
     Exit 4 when a check fails (1 when something stops the checks from running).
     """
-    if phase is not None and all_phases:
+    if params["phase"] is not None and all_phases:
         raise click.UsageError("pass --phase N or --all, not both")
     from stager.commands import verify as command
 
-    with error_handler():
-        code = command.run(
-            command.VerifyCommandOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=base,
-                head=head,
-                phase=phase,
-                check=check,
-                plan_path=options.at(plan_path),
-                output_format=Format(output_format),
-            )
-        )
-    raise SystemExit(code)
+    _run(command.VerifyCommandOptions, command.run, **params)
 
 
 def main() -> None:

@@ -316,3 +316,20 @@ def test_relative_paths_are_relative_to_dash_c(
     result = invoke("-C", where, "split", "--all", "--dry-run", "--plan", "p.toml")
     assert result.exit_code == 0, result.output
     assert list(elsewhere.iterdir()) == []
+
+
+def test_plan_force_without_write_is_a_usage_error(branch: GitRepo) -> None:
+    result = invoke("-C", str(branch.path), "plan", "--base", "main", "--force")
+    assert result.exit_code == 2
+    assert "--force goes with --write FILE" in result.output
+
+
+def test_paths_typed_after_the_command_are_relative_to_dash_c(
+    branch: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-C PATH then --output FILE: FILE lands under PATH, as git -C treats paths."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("-C", str(branch.path), "analyze", "--base", "main", "--output", "out.md")
+    assert result.exit_code == 0, result.output
+    assert (branch.path / "out.md").is_file()
+    assert not (tmp_path / "out.md").exists()

@@ -28,7 +28,7 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class LintOptions:
-    root: Path  # -C: relative paths and the printed paths start here
+    repo_path: Path  # -C: relative paths and the printed paths start here
     rules_path: Path | None
     paths: tuple[Path, ...]
     output_format: Format
@@ -66,11 +66,11 @@ def project_root(folder: Path) -> Path:
 
 def run(options: LintOptions) -> int:
     """Lint, print in the asked format; 4 when a finding is at or above --fail-on."""
-    if not options.root.is_dir():
-        raise StagerError(f"{options.root}: no such folder", "check the path given to -C")
-    project = project_root(options.root)
+    if not options.repo_path.is_dir():
+        raise StagerError(f"{options.repo_path}: no such folder", "check the path given to -C")
+    project = project_root(options.repo_path)
     rules = lint_rules(project, options.rules_path)
-    report = lint_paths(options.paths, options.root, rules, project)
+    report = lint_paths(options.paths, options.repo_path, rules, project)
     if options.output_format is Format.JSON:
         print(render_json(report), end="")
     elif options.output_format is Format.MARKDOWN:
