@@ -12,7 +12,7 @@ import click
 
 from stager import __version__
 from stager.error_handler import error_handler
-from stager.render.analysis import Format
+from stager.render.formats import Format
 from stager.types import Risk
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,8 +9,9 @@ from pathlib import Path
 from stager.analysis import Analysis, analyze_branch
 from stager.errors import OutputError
 from stager.git.repository import Repository
-from stager.render.analysis import Format, render_json, render_markdown
+from stager.render.analysis import render_json, render_markdown
 from stager.render.console import plain_console, terminal_console
+from stager.render.formats import Format
 from stager.types import Risk
 
 EXIT_FINDINGS = 4

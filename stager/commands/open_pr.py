@@ -40,7 +40,7 @@ from stager.github.remote_url import (
 )
 from stager.github.render import render_body, render_title, template_folders
 from stager.plan.phase import Phase
-from stager.render.analysis import SCHEMA_VERSION, Format
+from stager.render.formats import SCHEMA_VERSION, Format
 from stager.rules.settings import Rules
 from stager.types import Sha
 

@@ -13,8 +13,8 @@ from stager.git.repository import Repository
 from stager.plan import DEFAULT_PLAN_FILE, Plan, PlanError, render_plan_file
 from stager.plan.phase import count
 from stager.plan.planfile import edited
-from stager.render.analysis import Format
 from stager.render.console import plain_console, terminal_console
+from stager.render.formats import Format
 
 _SHOWN = 50
 PROJECT_TEMPLATES = Path(".stager") / "templates"

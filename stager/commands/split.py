@@ -18,8 +18,8 @@ from stager.branches import (
 )
 from stager.branches.split import refused_error
 from stager.git.repository import Repository
-from stager.render.analysis import Format
 from stager.render.console import terminal_console
+from stager.render.formats import Format
 from stager.render.split import (
     render_split_json,
     render_split_markdown,

@@ -19,7 +19,7 @@ from stager.branches.verify import (
     verify_split,
 )
 from stager.git.repository import Repository
-from stager.render.analysis import SCHEMA_VERSION, Format
+from stager.render.formats import SCHEMA_VERSION, Format
 
 EXIT_CHECK_FAILED = 4
 _COLUMNS = (PLAN, ALEMBIC, COMPILES, CHECK)

@@ -25,7 +25,7 @@ from stager.github.assessment import (
     testing_checklist,
 )
 from stager.plan.phase import Phase
-from stager.render.analysis import RISK_BADGES
+from stager.render.formats import RISK_BADGES
 from stager.types import RepoPath, Risk
 
 

@@ -6,10 +6,10 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
-import enum
 import json
 from typing import TYPE_CHECKING, Any
 
+from stager.render.formats import RISK_BADGES, RISK_STYLES, SCHEMA_VERSION
 from stager.types import Risk
 
 if TYPE_CHECKING:
@@ -22,29 +22,6 @@ if TYPE_CHECKING:
     from stager.migrations.revision_files import MigrationFile, Operation
     from stager.plan import Conflict, Dependency
     from stager.plan.phase import Phase
-
-SCHEMA_VERSION = 1
-
-
-class Format(enum.StrEnum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    JSON = "json"
-
-
-RISK_BADGES = {
-    Risk.LOW: "🟢 LOW",
-    Risk.MEDIUM: "🟡 MEDIUM",
-    Risk.HIGH: "🟠 HIGH",
-    Risk.CRITICAL: "🔴 CRITICAL",
-}
-RISK_STYLES = {
-    Risk.LOW: "green",
-    Risk.MEDIUM: "yellow",
-    Risk.HIGH: "dark_orange",
-    Risk.CRITICAL: "bold red",
-}
-
 
 # --- JSON -------------------------------------------------------------------
 

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from stager.plan.phase import Plan, count
 from stager.render.analysis import (
-    RISK_BADGES,
-    SCHEMA_VERSION,
     conflict_to_json,
     dependency_to_json,
     finding_to_json,
     phase_to_json,
 )
+from stager.render.formats import RISK_BADGES, SCHEMA_VERSION
 from stager.types import Risk
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
     """Each phase with its migrations and files, the moves and the plan's findings."""
     from rich.text import Text
 
-    from stager.render.analysis import RISK_STYLES
+    from stager.render.formats import RISK_STYLES
 
     refs = analysis.refs
     console.print(

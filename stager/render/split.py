@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from stager.branches.refs import UndoResult
 from stager.branches.split_types import BuiltPhase, SplitResult, Status
-from stager.render.analysis import SCHEMA_VERSION, phase_to_json
+from stager.render.analysis import phase_to_json
+from stager.render.formats import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -1,0 +1,99 @@
+"""`stager lint` output: JSON (stable keys), a markdown table, `path:line` lines for terminals."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from stager.migrations.lint.files import LintReport
+from stager.render.analysis import finding_to_json, operation_to_json
+from stager.render.formats import RISK_BADGES, RISK_STYLES, SCHEMA_VERSION
+from stager.types import Risk
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def report_to_json(report: LintReport) -> dict[str, Any]:
+    """The lint JSON document; keys are a contract (docs/json-output.md)."""
+    return {
+        "postgres_version": report.postgres_version,
+        "files": [
+            {
+                "path": migration.path,
+                "revision": migration.revision,
+                "down_revision": list(migration.down_revisions),
+                "title": migration.title,
+                "kind": migration.kind.value,
+                "operations": [operation_to_json(op) for op in migration.operations],
+                "findings": [
+                    finding_to_json(f) for f in report.findings if f.path == migration.path
+                ],
+            }
+            for migration in report.files
+        ],
+        "findings": [finding_to_json(finding) for finding in report.findings],
+        "environments": [
+            {
+                "env_py": env.path,
+                "transaction_per_migration": env.transaction_per_migration,
+                "transactional_ddl": env.transactional_ddl,
+                "lock_timeout": env.lock_timeout,
+            }
+            for env in report.environments
+        ],
+        "skipped": list(report.skipped),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def render_json(report: LintReport) -> str:
+    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _summary(report: LintReport) -> str:
+    if not report.files and not report.findings:
+        return "No revision files found (files assigning `revision = ...`)."
+    files = f"{len(report.files)} revision file{'s' if len(report.files) != 1 else ''}"
+    where = f"{files}, PostgreSQL {report.postgres_version}"
+    if not report.findings:
+        return f"No findings in {where}."
+    counts = [
+        f"{sum(1 for f in report.findings if f.risk is risk)} {risk.label}"
+        for risk in sorted(Risk, reverse=True)
+        if any(f.risk is risk for f in report.findings)
+    ]
+    total = len(report.findings)
+    return f"{total} finding{'s' if total != 1 else ''} in {where}: {', '.join(counts)}."
+
+
+def render_markdown(report: LintReport) -> str:
+    """A paste-ready GitHub table of the findings."""
+    lines = ["## Migration lint", "", _summary(report), ""]
+    if report.findings:
+        lines += ["| Risk | Rule | Where | Finding | Fix |", "|---|---|---|---|---|"]
+        for f in report.findings:
+            message = f.message.replace("|", "\\|")
+            hint = f.hint.replace("|", "\\|")
+            lines.append(
+                f"| {RISK_BADGES[f.risk]} | {f.rule} | `{f.location()}` | {message} | {hint} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_terminal(report: LintReport, console: Console) -> None:
+    """Findings as `path:line` lines (editors and pre-commit link them), with colours."""
+    from rich.text import Text
+
+    for finding in report.findings:
+        line = Text()
+        line.append(finding.location(), style="bold")
+        line.append(": ")
+        line.append(finding.rule, style="bold")
+        line.append(" ")
+        line.append(finding.risk.label, style=RISK_STYLES[finding.risk])
+        line.append(f" {finding.message}")
+        console.print(line, soft_wrap=True)
+        console.print(Text(f"    fix: {finding.hint}", style="dim"), soft_wrap=True)
+    console.print(Text(_summary(report)), soft_wrap=True)
