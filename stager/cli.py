@@ -419,7 +419,7 @@ def split(
         raise click.UsageError("pass exactly one of --phase N, --all and --undo")
     if undo and dry_run:
         raise click.UsageError(
-            "--undo has no --dry-run: `git show refs/stager/last-split` shows what it restores"
+            "--undo has no --dry-run: `git show refs/stager/record/BRANCH` shows what it restores"
         )
     from stager.branches import Layout, Strategy
     from stager.commands import split as command
