@@ -121,8 +121,8 @@ class SplitRecord:
                 "(`stager split --all --force`)",
             )
         try:
-            record = _decode(cls, data)
-        except (TypeError, ValueError, KeyError) as error:
+            record = _decode(cls, data, "")
+        except (TypeError, ValueError) as error:
             raise StagerError(
                 f"{where} is damaged: {error}",
                 "split again (`stager split --all --force`) to write a new one",
@@ -146,32 +146,39 @@ def _encode(value: object) -> object:
     return value
 
 
-def _decode(kind: Any, value: object) -> object:
+def _decode(kind: Any, value: object, where: str) -> object:
+    """``value`` as a ``kind``; ``where`` names it in errors (``phases[0].commit``)."""
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(value, dict):
-            raise TypeError(f"{kind.__name__}: an object expected, found {value!r}")
+            raise TypeError(f"{where}: an object expected, found {value!r}")
         hints = typing.get_type_hints(kind)
         given: dict[str, object] = {}
         for field in dataclasses.fields(kind):
+            inner = f"{where}.{field.name}".lstrip(".")
             if field.name in value:
-                given[field.name] = _decode(hints[field.name], value[field.name])
+                given[field.name] = _decode(hints[field.name], value[field.name], inner)
             elif field.default is dataclasses.MISSING:
-                raise KeyError(f"{kind.__name__} without {field.name!r}")
+                raise ValueError(f"{inner} is missing")
         return kind(**given)
     origin = typing.get_origin(kind)
     if origin is tuple:
         if not isinstance(value, list):
-            raise TypeError(f"a list expected, found {value!r}")
-        return tuple(_decode(typing.get_args(kind)[0], item) for item in value)
+            raise TypeError(f"{where}: a list expected, found {value!r}")
+        item = typing.get_args(kind)[0]
+        return tuple(_decode(item, part, f"{where}[{n}]") for n, part in enumerate(value))
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None
-        return _decode(next(arg for arg in typing.get_args(kind) if arg is not type(None)), value)
+        optional = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        return _decode(optional, value, where)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        return kind(value)
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is not a {kind.__name__}") from None
     plain = getattr(kind, "__supertype__", kind)  # Sha, Revision, RepoPath: NewTypes of str
     if not isinstance(value, plain) or isinstance(value, bool):
-        raise TypeError(f"{plain.__name__} expected, found {value!r}")
+        raise TypeError(f"{where}: {plain.__name__} expected, found {value!r}")
     return value
 
 
