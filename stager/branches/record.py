@@ -101,9 +101,6 @@ class SplitRecord:
     phases: tuple[RecordedPhase, ...]
     moved: tuple[MovedRef, ...]
 
-    def phase(self, number: int) -> RecordedPhase | None:
-        return next((phase for phase in self.phases if phase.number == number), None)
-
     def to_json(self) -> dict[str, Any]:
         data = _encode(self)
         assert isinstance(data, dict)
