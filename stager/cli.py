@@ -350,7 +350,7 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
         raise click.UsageError("pass exactly one of --phase N, --all and --undo")
     if params["undo"] and params["dry_run"]:
         raise click.UsageError(
-            "--undo has no --dry-run: `git show refs/stager/last-split` shows what it restores"
+            "--undo has no --dry-run: `git show refs/stager/record/BRANCH` shows what it restores"
         )
     from stager.branches import Layout, Strategy
     from stager.commands import split as command

@@ -4,7 +4,8 @@
 changed. See docs/split.md.
 """
 
-from stager.branches.refs import RECORD_REF, UndoResult, read_record, undo_last_split
+from stager.branches.record import SplitRecord, built_record, read_record
+from stager.branches.refs import UndoResult, undo_last_split
 from stager.branches.split import independent_problem, split_branch
 from stager.branches.split_types import (
     BuiltCommit,
@@ -18,16 +19,17 @@ from stager.branches.split_types import (
 )
 
 __all__ = [
-    "RECORD_REF",
     "BuiltCommit",
     "BuiltPhase",
     "Layout",
     "Rewrite",
     "SplitOptions",
+    "SplitRecord",
     "SplitResult",
     "Status",
     "Strategy",
     "UndoResult",
+    "built_record",
     "independent_problem",
     "read_record",
     "split_branch",

@@ -119,22 +119,25 @@ def check_plan(
     *,
     stacked: bool,
     base: RevisionGraph | None = None,
-) -> None:
+) -> list[tuple[tuple[Revision, ...], tuple[Revision, ...]]]:
     """Refuse a split whose phases would break the Alembic graph (nothing is written).
 
     ``phases``: (label, the phase's paths with head's blob) in merge order.
     ``base``: the graph the first phase starts from (the merge base's by default).
+    Returns each phase's Alembic heads before and after it.
     """
     start_graph = base if base is not None else report.base
     start = list(start_graph)
     current = {migration.path: migration for migration in start}
     previous = start_graph
     problems: list[str] = []
+    heads: list[tuple[tuple[Revision, ...], tuple[Revision, ...]]] = []
     for label, changes in phases:
         files = planned_files(current.values() if stacked else start, changes, report, new_parents)
         graph = RevisionGraph.build(files.values())
         result = check_graph(graph, start_graph, previous if stacked else start_graph)
         problems += [f"{label}: {problem}" for problem in result.problems]
+        heads.append(((previous if stacked else start_graph).heads(), result.heads))
         if stacked:
             current, previous = files, graph
     if problems:
@@ -145,6 +148,7 @@ def check_plan(
             "move the migration to the phase of its parent, or let stager re-chain it "
             "([stager] rechain = true) and refresh the plan (`stager plan`)",
         )
+    return heads
 
 
 def onto_parents(

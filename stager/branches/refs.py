@@ -1,31 +1,34 @@
-"""Branch names, backups, the record of the last run, and ``--undo``.
+"""Branch names, backups, and ``--undo``.
 
 Every ref a run changes — phase branches, backups of the branches it
-overwrites, and ``refs/stager/last-split`` (a blob holding the run's record,
-in the git directory, never the work tree) — moves in one ``update-ref``
-transaction with old-value checks. ``--undo`` reads the record back and
-restores every branch it names in one transaction too.
+overwrites, and the record (:mod:`stager.branches.record`) — moves in one
+``update-ref`` transaction with old-value checks. ``--undo`` reads the record
+back and restores every branch it names in one transaction too.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from stager.branches.split_types import BuiltPhase, SplitResult, Status
+from stager.branches.record import (
+    RECORD_PREFIX,
+    MovedRef,
+    previous_record,
+    read_record,
+    record_name,
+    record_ref,
+)
+from stager.branches.split_types import BuiltPhase, Status
 from stager.errors import StagerError
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
 from stager.git.repository import Repository
 from stager.plan.phase import Phase
 from stager.types import Sha
 
-RECORD_REF = "refs/stager/last-split"
 BACKUP_PREFIX = "refs/stager/backup/"
-RECORD_VERSION = 1
 
 # git check-ref-format's rules, for a name made from the rules' template.
 _BAD_REF = re.compile(r"(^|/)\.|\.\.|[\x00-\x20\x7f~^:?*\[\\]|@\{|//|\.lock(/|$)|^/|/$|\.$|^@$")
@@ -71,10 +74,8 @@ def timestamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-def ref_updates(
-    repo: Repository, phases: Sequence[BuiltPhase], record: Sha | None
-) -> list[RefUpdate]:
-    """The transaction of a run: branches, backups, the record."""
+def ref_updates(phases: Sequence[BuiltPhase]) -> list[RefUpdate]:
+    """The branches and backups a run moves (the record joins them in the same transaction)."""
     updates: list[RefUpdate] = []
     for built in phases:
         if built.status is Status.UNCHANGED:
@@ -82,73 +83,16 @@ def ref_updates(
         updates.append(RefUpdate(built.ref, built.commit, built.previous))
         if built.backup is not None and built.previous is not None:
             updates.append(RefUpdate(built.backup, built.previous, None))
-    if record is not None:
-        current = read_refs(repo, [RECORD_REF]).get(RECORD_REF)
-        updates.append(RefUpdate(RECORD_REF, record, current))
     return updates
 
 
-def record_of(result: SplitResult, strategy: str) -> dict[str, Any]:
-    """What the run did, for ``--undo`` and ``verify``."""
-    return {
-        "version": RECORD_VERSION,
-        "time": timestamp(),
-        "base": result.base,
-        "head": result.head,
-        "merge_base": result.merge_base,
-        "start": result.start,
-        "onto": result.onto,
-        "layout": result.layout.value,
-        "strategy": strategy,
-        "refs": [
-            {"ref": built.ref, "old": built.previous, "new": built.commit, "backup": built.backup}
-            for built in result.phases
-            if built.status is not Status.UNCHANGED
-        ],
-        "phases": [
-            {
-                "number": built.phase.number,
-                "name": built.phase.name,
-                "branch": built.branch,
-                "commit": built.commit,
-                "parent": built.parent,
-                "strategy": built.strategy.value,
-                "rewrites": [
-                    {
-                        "path": rewrite.path,
-                        "revision": rewrite.revision,
-                        "old": list(rewrite.old_parents),
-                        "new": list(rewrite.new_parents),
-                    }
-                    for rewrite in built.rewrites
-                ],
-            }
-            for built in result.phases
-        ],
-    }
-
-
-def write_record(repo: Repository, record: Mapping[str, Any]) -> Sha:
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    out = repo.run(["hash-object", "-w", "--stdin"], stdin=text.encode("utf-8"))
-    return Sha(out.decode("ascii").strip())
-
-
-def read_record(repo: Repository) -> dict[str, Any] | None:
-    """The last run's record, None when there is none (or it cannot be read)."""
-    sha = read_refs(repo, [RECORD_REF]).get(RECORD_REF)
-    if sha is None:
-        return None
-    data = repo.read_blobs([sha], missing_ok=True).get(sha)
-    if data is None:
-        return None
-    try:
-        record = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(record, dict) or record.get("version") != RECORD_VERSION:
-        return None
-    return record
+def moved_refs(phases: Sequence[BuiltPhase]) -> tuple[MovedRef, ...]:
+    """What the run changes, as the record keeps it for ``--undo``."""
+    return tuple(
+        MovedRef(built.ref, built.previous, built.commit, built.backup)
+        for built in phases
+        if built.status is not Status.UNCHANGED
+    )
 
 
 @dataclass(frozen=True)
@@ -165,23 +109,32 @@ class UndoResult:
     time: str
 
 
-def undo_last_split(repo: Repository, *, force: bool = False) -> UndoResult:
-    """Put back every branch the last ``stager split`` changed, in one transaction."""
-    record = read_record(repo)
-    if record is None:
+def undo_last_split(repo: Repository, head_ref: str = "HEAD", *, force: bool = False) -> UndoResult:
+    """Put back every branch the last ``stager split`` of ``head_ref`` changed, in one transaction.
+
+    The record goes back to the one before it (or away, when it was the first).
+    """
+    name = record_name(repo, head_ref)
+    found = read_record(repo, name)
+    if found is None:
+        others = sorted(ref.removeprefix(RECORD_PREFIX) for ref in list_refs(repo, RECORD_PREFIX))
         raise StagerError(
-            "there is no stager split to undo in this repository",
-            "`stager split --undo` restores the branches of the last split run",
+            f"there is no stager split to undo for {name} in this repository",
+            (
+                f"splits are recorded for {', '.join(others)}: pass --head BRANCH"
+                if others
+                else "`stager split --undo` restores the branches of the last split run"
+            ),
         )
-    entries = record.get("refs", [])
-    names = [entry["ref"] for entry in entries]
+    commit, record = found.commit, found.record
+    names = [moved.ref for moved in record.moved]
     refuse_checked_out(repo, names)
     current = read_refs(repo, names)
-    moved = [entry["ref"] for entry in entries if current.get(entry["ref"]) != entry["new"]]
-    if moved and not force:
+    changed = [moved.ref for moved in record.moved if current.get(moved.ref) != moved.new]
+    if changed and not force:
         raise StagerError(
             "branch(es) changed since the split: "
-            + ", ".join(name.removeprefix("refs/heads/") for name in moved)
+            + ", ".join(name.removeprefix("refs/heads/") for name in changed)
             + "; nothing was undone",
             "re-run with --undo --force to restore them anyway (their new commits are then "
             "only in the reflog)",
@@ -190,17 +143,15 @@ def undo_last_split(repo: Repository, *, force: bool = False) -> UndoResult:
     updates: list[RefUpdate] = []
     restored: list[Restored] = []
     removed: list[str] = []
-    for entry in entries:
-        ref, old = entry["ref"], entry.get("old")
-        now = current.get(ref)
-        if old is None and now is None:
+    for moved in record.moved:
+        now = current.get(moved.ref)
+        if moved.old is None and now is None:
             continue
-        updates.append(RefUpdate(ref, Sha(old) if old else None, now))
-        restored.append(Restored(ref.removeprefix("refs/heads/"), now, Sha(old) if old else None))
-        backup = entry.get("backup")
-        if backup and backup in backups:
-            updates.append(RefUpdate(backup, None, backups[backup]))
-            removed.append(backup)
-    updates.append(RefUpdate(RECORD_REF, None, read_refs(repo, [RECORD_REF])[RECORD_REF]))
+        updates.append(RefUpdate(moved.ref, moved.old, now))
+        restored.append(Restored(moved.ref.removeprefix("refs/heads/"), now, moved.old))
+        if moved.backup and moved.backup in backups:
+            updates.append(RefUpdate(moved.backup, None, backups[moved.backup]))
+            removed.append(moved.backup)
+    updates.append(RefUpdate(record_ref(name), previous_record(repo, commit), commit))
     update_refs(repo, updates)
-    return UndoResult(tuple(restored), tuple(removed), str(record.get("time", "")))
+    return UndoResult(tuple(restored), tuple(removed), record.time)

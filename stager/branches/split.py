@@ -17,15 +17,23 @@ from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_par
 from stager.branches.messages import patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_phase, transplant
 from stager.branches.patch import apply_phase, check_planned
+from stager.branches.record import (
+    PhaseChain,
+    RecordedMigration,
+    RecordedPhase,
+    SplitRecord,
+    record_name,
+    record_ref,
+    write_record,
+)
 from stager.branches.refs import (
     BACKUP_PREFIX,
     backup_name,
     branch_name,
-    record_of,
+    moved_refs,
     ref_updates,
     refuse_checked_out,
     timestamp,
-    write_record,
 )
 from stager.branches.split_types import (
     BuiltCommit,
@@ -45,7 +53,7 @@ from stager.git.history import (
     is_ancestor,
     trees_of,
 )
-from stager.git.refs import list_refs, read_refs, update_refs
+from stager.git.refs import RefUpdate, list_refs, read_refs, update_refs
 from stager.git.repository import Repository
 from stager.git.trees import PathClash, TreeModel
 from stager.git.write import Writer, require_identity, signs_by_default
@@ -171,7 +179,7 @@ def split_branch(
             )
         }
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
-        _check_alembic(analysis, list(targets.values()), chain, stacked, onto_graph)
+        heads = _check_alembic(analysis, list(targets.values()), chain, stacked, onto_graph)
         notes = [
             f"{rewrite.revision} re-chained onto {options.onto}'s Alembic head "
             f"{', '.join(rewrite.new_parents)}"
@@ -203,10 +211,66 @@ def split_branch(
         )
         writer.flush()  # every object, in one pack, before a ref names one of them
         if not options.dry_run and any(item.status is not Status.UNCHANGED for item in built):
+            # The record moves with the branches: a transaction that fails writes neither.
+            ref = record_ref(record_name(repo, analysis.refs.head_ref))
+            previous = read_refs(repo, [ref]).get(ref)
+            head_ref = repo.symbolic_full_name(analysis.refs.head_ref) or analysis.refs.head_ref
+            record = _record(analysis, head_ref, options, result, heads)
+            commit = write_record(writer, record, previous)
             writer.migrate()  # every check passed: the objects leave the quarantine
-            record = write_record(repo, record_of(result, options.strategy.value))
-            update_refs(repo, ref_updates(repo, built, record))
+            update_refs(repo, [*ref_updates(built), RefUpdate(ref, commit, previous)])
     return result
+
+
+def _record(
+    analysis: Analysis,
+    head_ref: str,
+    options: SplitOptions,
+    result: SplitResult,
+    heads: Sequence[tuple[tuple[Revision, ...], tuple[Revision, ...]]],
+) -> SplitRecord:
+    """What the run built, for ``verify``, ``open-pr`` and ``--undo`` (docs/split.md)."""
+    report = analysis.migrations
+    phases: list[RecordedPhase] = []
+    for built, (start_heads, end_heads) in zip(result.phases, heads, strict=True):
+        written = {rewrite.path: rewrite.new_parents for rewrite in built.rewrites}
+        migrations = tuple(
+            RecordedMigration(
+                planned.revision,
+                planned.path,
+                written.get(planned.path, report.by_path[planned.path].down_revisions),
+                report.by_path[planned.path].down_revisions,
+            )
+            for planned in built.phase.migrations
+        )
+        phases.append(
+            RecordedPhase(
+                number=built.phase.number,
+                name=built.phase.name,
+                title=built.phase.title,
+                branch=built.branch,
+                commit=built.commit,
+                parent=built.parent,
+                strategy=built.strategy,
+                files=tuple(sorted(built.phase.paths)),
+                chain=PhaseChain(start_heads, end_heads, migrations),
+                rewrites=built.rewrites,
+            )
+        )
+    return SplitRecord(
+        time=timestamp(),
+        head_ref=head_ref,
+        head=result.head,
+        base_ref=analysis.refs.base_ref,
+        base=result.base,
+        merge_base=result.merge_base,
+        start=result.start,
+        onto=result.onto,
+        layout=result.layout,
+        strategy=options.strategy,
+        phases=tuple(phases),
+        moved=moved_refs(result.phases),
+    )
 
 
 def _check_alembic(
@@ -215,8 +279,11 @@ def _check_alembic(
     chain: Sequence[tuple[PhaseTarget, bool]],
     stacked: bool,
     onto_graph: RevisionGraph | None,
-) -> None:
-    """Refuse phases that would break the Alembic graph, before anything is written."""
+) -> list[tuple[tuple[Revision, ...], tuple[Revision, ...]]]:
+    """Refuse phases that would break the Alembic graph, before anything is written.
+
+    Returns each phase's Alembic heads before and after it.
+    """
     new_parents = {
         rewrite.path: rewrite.new_parents for target in targets for rewrite in target.rewrites
     }
@@ -227,7 +294,7 @@ def _check_alembic(
         )
         for target, _ in chain
     ]
-    check_plan(analysis.migrations, phases, new_parents, stacked=stacked, base=onto_graph)
+    return check_plan(analysis.migrations, phases, new_parents, stacked=stacked, base=onto_graph)
 
 
 def _specs(

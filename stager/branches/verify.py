@@ -1,7 +1,10 @@
 """``stager verify``: prove the phase branches are the plan, lose nothing, and run.
 
-Five checks, each from the branches themselves (never from what ``split``
-says it did):
+Five checks, each reading the branches themselves; only the layout and
+where phase 1 starts come from the record of the split of this head
+(``refs/stager/record/<branch>``), else from the branches. A clone without the
+phase branches but with the record verifies the remote branches that are at
+the recorded commits:
 
 (a) **plan** — each branch's diff against its parent is exactly the phase's
     paths with head's blobs; a re-chained migration differs from head's only
@@ -33,12 +36,13 @@ from pathlib import Path
 
 from stager.analysis import Analysis
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
-from stager.branches.refs import branch_name, read_record
+from stager.branches.record import SplitRecord, built_record
+from stager.branches.refs import branch_name
 from stager.branches.split_types import Layout, parse_trailer
 from stager.branches.targets import assign_paths, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
-from stager.git.refs import read_refs, worktree_add, worktree_remove
+from stager.git.refs import list_refs, read_refs, worktree_add, worktree_remove
 from stager.git.repository import Repository, TreeEntry
 from stager.git.write import SUBMODULE_OR_LINK, Writer, object_type
 from stager.migrations.graph import RevisionGraph
@@ -97,19 +101,25 @@ class _Layout:
     onto: str | None
 
 
+def _recorded(
+    repo: Repository, analysis: Analysis, branches: Mapping[int, str]
+) -> SplitRecord | None:
+    """The record of the split of this head, when its branches are the plan's."""
+    found = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
+    record = found.record if found is not None else None
+    if record is None or any(
+        branches.get(phase.number, phase.branch) != phase.branch for phase in record.phases
+    ):
+        return None
+    return record
+
+
 def _layout(
-    repo: Repository, analysis: Analysis, tips: Mapping[int, Sha], branches: Mapping[int, str]
+    repo: Repository, analysis: Analysis, tips: Mapping[int, Sha], record: SplitRecord | None
 ) -> _Layout:
-    """The last split's layout and start when it split this head, else read from the branches."""
-    record = read_record(repo)
-    if record is not None and record.get("head") == analysis.refs.head:
-        recorded = {item.get("number"): item.get("branch") for item in record.get("phases", [])}
-        if all(recorded.get(number, name) == name for number, name in branches.items()):
-            return _Layout(
-                Layout(record.get("layout", Layout.STACKED.value)),
-                Sha(record.get("start") or analysis.refs.merge_base),
-                record.get("onto"),
-            )
+    """The recorded layout and start, else read from the branches."""
+    if record is not None:
+        return _Layout(record.layout, record.start, record.onto)
     ordered = [tips[number] for number in sorted(tips)]
     stacked = all(is_ancestor(repo, before, after) for before, after in itertools.pairwise(ordered))
     return _Layout(
@@ -427,12 +437,24 @@ def verify_split(
         for number, name in branches.items()
         if f"refs/heads/{name}" in refs
     }
+    record = _recorded(repo, analysis, branches)
+    if record is not None:
+        # A clone has the phase branches as remote branches (origin/stage/…): those at
+        # the recorded commit are the branches the record describes.
+        remote = set(list_refs(repo, "refs/remotes/").items())
+        for recorded in record.phases:
+            pushed = any(
+                name.endswith(f"/{recorded.branch}") and sha == recorded.commit
+                for name, sha in remote
+            )
+            if recorded.number not in tips and pushed:
+                tips[recorded.number] = recorded.commit
     if not tips:
         raise StagerError(
             f"no phase branch exists ({', '.join(branches.values())})",
             "build them with `stager split --all`",
         )
-    layout = _layout(repo, analysis, tips, branches)
+    layout = _layout(repo, analysis, tips, record)
     with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
         verifier = _Verifier(repo, writer, analysis, phases, layout)
         return _verify(verifier, branches, tips, only, check)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
+from stager.branches.record import built_record
 from stager.errors import StagerError
 from stager.git.repository import Repository
 from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
@@ -202,7 +203,9 @@ def prepare(
     _refuse_outdated(repo, analysis, phases, head_name)
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
-    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout)))
+    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head, tips)
+    record = stored.record if stored is not None else None
+    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout), record))
     target_error = remote_error = None
     try:
         remote = parse_remote_url(remote_url(repo, options.remote))
@@ -243,7 +246,9 @@ def prepare(
         target=target,
         folders=template_folders(repo.work_tree),
         plans=tuple(_plan(analysis.rules, view, selected) for view in views),
-        push_tips=tuple((branches[number], tips[branches[number]]) for number in pushed),
+        # the record goes with the branches, in the same atomic push
+        push_tips=tuple((branches[number], tips[branches[number]]) for number in pushed)
+        + (((stored.ref, stored.commit),) if stored is not None else ()),
         empty_branches=tuple(
             (rule.number, analysis.rules.split.branch_name(rule.number, rule.name))
             for rule in analysis.rules.phases

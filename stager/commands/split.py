@@ -71,9 +71,9 @@ def split(options: SplitCommandOptions) -> SplitResult:
 def run(options: SplitCommandOptions) -> int:
     """Split (or undo the last split) and print what was done."""
     if options.undo:
-        print(
-            render_undo(undo_last_split(Repository(options.repo_path), force=options.force)), end=""
-        )
+        repo = Repository(options.repo_path)
+        undone = undo_last_split(repo, options.head or "HEAD", force=options.force)
+        print(render_undo(undone), end="")
         return 0
     result = split(options)
     refused = [

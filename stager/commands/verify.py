@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from stager.analysis import analyze_branch, chosen_plan
+from stager.branches.record import built_record
 from stager.branches.verify import (
     ALEMBIC,
     CHECK,
@@ -40,7 +41,13 @@ class VerifyCommandOptions:
 def verify(options: VerifyCommandOptions) -> Verification:
     """Analyze the branch and check its phase branches."""
     repo = Repository(options.repo_path)
-    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    base = options.base
+    if base is None:  # the base the record says the branches were built on (a CI clone's
+        # origin/HEAD may well be the feature branch itself)
+        head_ref = options.head or "HEAD"
+        found = built_record(repo, head_ref, repo.resolve(head_ref))
+        base = found.record.base if found and repo.ref_exists(found.record.base) else None
+    analysis = analyze_branch(repo, base, options.head, options.rules_path)
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     return verify_split(
         repo,

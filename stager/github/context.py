@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from stager import __version__
 from stager.analysis import Analysis
+from stager.branches.record import PhaseChain, SplitRecord, open_findings, phase_chains
 from stager.classify import FileClass
 from stager.findings import Finding, finding_order
 from stager.github.assessment import (
@@ -142,8 +143,16 @@ class StackPhase:
     base: str
 
 
-def phase_views(analysis: Analysis, stack: Sequence[StackPhase]) -> list[PhaseView]:
-    """The PhaseView of every phase of the stack, in stack order."""
+def phase_views(
+    analysis: Analysis, stack: Sequence[StackPhase], record: SplitRecord | None = None
+) -> list[PhaseView]:
+    """The PhaseView of every phase of the stack, in stack order.
+
+    ``record``: what split built; its revisions' parents as written and its
+    settled findings win over the plan's.
+    """
+    chains = phase_chains(record) if record is not None else {}
+    found = open_findings(record, analysis.findings, analysis.refs.base)
     classes = {c.path: c for c in analysis.classes}
     changed = {f.path: f for f in analysis.files}
     titles = {c.category: c.title for c in analysis.categories}
@@ -163,8 +172,8 @@ def phase_views(analysis: Analysis, stack: Sequence[StackPhase]) -> list[PhaseVi
             )
             for planned in phase.files
         )
-        migrations = _migrations(analysis, phase, paths)
-        findings = _findings(analysis.findings, set(paths))
+        migrations = _migrations(analysis, phase, paths, chains.get(phase.number))
+        findings = _findings(found, set(paths))
         plan = rollback_plan(phase.number, phase.name, migrations)
         follow_ups = position < len(stack)
         rule = analysis.rules.phase(phase.number)
@@ -186,7 +195,7 @@ def phase_views(analysis: Analysis, stack: Sequence[StackPhase]) -> list[PhaseVi
                 categories=_categories(files, classes, titles),
                 migrations=migrations,
                 findings=findings,
-                assessment=assess(migrations, [f for f in analysis.findings if f.path in paths]),
+                assessment=assess(migrations, [f for f in found if f.path in paths]),
                 rollback=plan,
                 testing=testing_checklist(
                     migrations,
@@ -204,15 +213,16 @@ def phase_views(analysis: Analysis, stack: Sequence[StackPhase]) -> list[PhaseVi
 
 
 def _migrations(
-    analysis: Analysis, phase: Phase, paths: Sequence[RepoPath]
+    analysis: Analysis, phase: Phase, paths: Sequence[RepoPath], chain: PhaseChain | None
 ) -> tuple[MigrationView, ...]:
     """Planned (added) revisions in upgrade order, then edits of the base's revisions."""
     report = analysis.migrations
+    written = {m.path: m.parents for m in chain.migrations} if chain is not None else {}
     views = [
         migration_view(
             report.by_path[planned.path],
             "added",
-            planned.down_revision,
+            written.get(planned.path, planned.down_revision),
             planned.original_down_revision,
         )
         for planned in phase.migrations

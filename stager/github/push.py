@@ -6,7 +6,9 @@ where ``<expected>`` is the sha stager itself last pushed there (kept under
 pushed, which makes git refuse if the branch exists. A freshly fetched sha
 would protect nothing: it is whatever is there, someone else's commits included.
 Never a plain ``--force``. ``--atomic``: either every branch moves or none does,
-so the stack on GitHub is never half old, half new.
+so the stack on GitHub is never half old, half new. The record of the split
+(``refs/stager/record/<branch>``, a full ref name among the branches) goes in
+the same push, with its lease, so that any clone can read what was built.
 """
 
 from __future__ import annotations
@@ -48,13 +50,22 @@ class BranchPush:
         return self.remote != self.local
 
     @property
+    def ref(self) -> str:
+        return _full(self.branch)
+
+    @property
     def lease(self) -> str:
         expected = self.remote or ""  # checked equal to ``recorded`` by ``check_pushes``
-        return f"--force-with-lease=refs/heads/{self.branch}:{expected}"
+        return f"--force-with-lease={self.ref}:{expected}"
 
     @property
     def refspec(self) -> str:
-        return f"{self.local}:refs/heads/{self.branch}"
+        return f"{self.local}:{self.ref}"
+
+
+def _full(branch: str) -> str:
+    """A branch's full ref name; a full name (the record, ``refs/stager/record/…``) as it is."""
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
 
 
 def remote_url(repo: Repository, remote: str) -> str:
@@ -85,10 +96,10 @@ def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dic
 
 
 def remote_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
-    """The tips of ``branches`` on ``remote`` now (one ``git ls-remote``)."""
-    wanted = {f"refs/heads/{branch}": branch for branch in branches}
+    """The tips of ``branches`` (or full ref names) on ``remote`` now (one ``git ls-remote``)."""
+    wanted = {_full(branch): branch for branch in branches}
     try:
-        output = repo.run(["ls-remote", "--heads", "--end-of-options", remote, *wanted])
+        output = repo.run(["ls-remote", "--end-of-options", remote, *wanted])
     except GitError as error:
         raise GitError(scrub(str(error.problem)), error.fix) from None
     found: dict[str, Sha] = {}

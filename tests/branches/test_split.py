@@ -262,8 +262,8 @@ def test_force_keeps_a_backup_and_undo_restores_every_branch(feature: GitRepo) -
     backup = result.phases[1].backup
     assert backup is not None and backup.startswith("refs/stager/backup/stage/2-part2/")
     assert feature.git("rev-parse", backup) == main
-    record = read_record(Repository(feature.path))
-    assert record is not None and record["head"] == feature.git("rev-parse", "feature")
+    found = read_record(Repository(feature.path), "feature")
+    assert found is not None and found.record.head == feature.git("rev-parse", "feature")
     undone = undo_last_split(Repository(feature.path))
     assert [item.now for item in undone.restored] == [None, main, None]
     assert feature.git("branch", "--list", "stage/*").split() == ["stage/2-part2"]

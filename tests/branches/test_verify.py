@@ -149,7 +149,7 @@ def test_one_phase_only(feature: GitRepo) -> None:
 
 def test_branches_made_without_stager_are_still_verified(feature: GitRepo) -> None:
     do_split(feature)
-    feature.git("update-ref", "-d", "refs/stager/last-split")
+    feature.git("update-ref", "-d", "refs/stager/record/feature")
     assert check(feature).ok
 
 

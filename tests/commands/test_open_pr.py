@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -695,3 +696,43 @@ def test_one_phase_also_updates_the_open_pull_requests_of_the_branches_it_pushes
     ]
     pull = small.fake.open_pull("stage/3-application")
     assert pull is not None and pull.base == "stage/1-foundation"
+
+
+def recorded(stack: Stack) -> dict[str, Any]:
+    ref = "refs/stager/record/feature/fuel-credits-overhaul"
+    data: dict[str, Any] = json.loads(stack.git.git("show", f"{ref}:record.json"))
+    return data
+
+
+def test_bodies_read_what_split_onto_the_base_built(stack: Stack) -> None:
+    """Split --onto main re-chains phase 1 onto main's head 0c2e4a6c8e0f: its rollback goes
+    back there (not to the merge base's d1f3b5d7f9b1, which would undo main's migration too),
+    and no finding asks for the re-chaining the branch already has."""
+    split = CliRunner().invoke(
+        cli, ["-C", str(stack.path), "split", "--all", "--onto", "main", "--force"]
+    )
+    assert split.exit_code == 0, split.output
+    data = stack.open_pr_json("--dry-run")
+    bodies = {pr["phase"]: pr["body"] for pr in data["pull_requests"]}
+    one = bodies[1]
+    assert "`alembic downgrade 0c2e4a6c8e0f`" in one and "downgrade d1f3b5d7f9b1" not in one
+    assert "SG008" not in one and "re-chain a3c5e7f9b1d3" not in one
+    starts = {phase["number"]: phase["chain"]["start_heads"] for phase in recorded(stack)["phases"]}
+    for number, body in bodies.items():  # every downgrade names the head the phase sits on
+        targets = set(re.findall(r"alembic downgrade (\w+)", body))
+        assert targets <= {"+".join(starts[number])}, (number, targets)
+    assert {number for number, body in bodies.items() if "alembic downgrade" in body} == {1, 2, 4}
+
+
+def test_the_record_is_pushed_with_the_branches_in_one_atomic_push(stack: Stack) -> None:
+    split = CliRunner().invoke(cli, ["-C", str(stack.path), "split", "--all", "--force"])
+    assert split.exit_code == 0, split.output
+    ref = "refs/stager/record/feature/fuel-credits-overhaul"
+    local = stack.git.git("rev-parse", ref)
+    dry = stack.open_pr_json("--dry-run")
+    assert f"--force-with-lease={ref}:" in dry["push"] and f"{local}:{ref}" in dry["push"]
+    assert dry["push"].count("--atomic") == 1
+    first = stack.open_pr_json()
+    assert first["pushed"] == [*BRANCHES, ref]
+    assert stack.remote.repo.git("rev-parse", ref) == local
+    assert stack.open_pr_json()["pushed"] == []

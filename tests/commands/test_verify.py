@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
 from tests.gitrepo import GitRepo
+
+BRANCHES = ("stage/1-foundation", "stage/2-data", "stage/3-application", "stage/4-etl-and-contract")
 
 
 def stager(demo: DemoRepository, *args: str) -> Result:
@@ -48,3 +51,37 @@ def test_errors_that_stop_verify_exit_1(demo: DemoRepository) -> None:
     missing = stager(demo, "verify")
     assert missing.exit_code == 1 and "stager split --all" in missing.stderr
     assert stager(demo, "verify", "--phase", "1", "--all").exit_code == 2
+
+
+def test_a_clone_verifies_from_the_record(
+    demo: DemoRepository, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A clone has the phase branches as origin/…, and its origin/HEAD is the feature
+    branch itself: the fetched record says the base, the start (--onto main) and the commits."""
+    assert stager(demo, "split", "--all", "--onto", "main").exit_code == 0
+    clone = GitRepo(tmp_path / "clone", git_env)
+    GitRepo(tmp_path, git_env).git("clone", "-q", str(demo.path), str(clone.path))
+    assert clone.git("branch", "--list", "stage/*") == ""
+    without = CliRunner().invoke(cli, ["-C", str(clone.path), "verify"])
+    assert without.exit_code == 1, without.output
+    clone.git("fetch", "-q", "origin", "refs/stager/record/*:refs/stager/record/*")
+    result = CliRunner().invoke(cli, ["-C", str(clone.path), "verify", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] and data["lossless"]["ok"] and data["onto"] == "main"
+    assert data["start"] == demo.base and data["merge_base"] == demo.merge_base
+    original = GitRepo(demo.path, git_env)
+    tips = {p["branch"]: p["commit"] for p in data["phases"]}
+    assert tips == {branch: original.git("rev-parse", branch) for branch in BRANCHES}
+
+
+def test_without_a_record_verify_reads_the_layout_from_the_branches(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    assert stager(demo, "split", "--all", "--onto", "main").exit_code == 0
+    repo = GitRepo(demo.path, git_env)
+    repo.git("update-ref", "-d", f"refs/stager/record/{demo.head_branch}")
+    result = stager(demo, "verify", "--format", "json")
+    data = json.loads(result.stdout)  # today's behaviour: from the merge base, so it fails
+    assert result.exit_code == 4 and data["onto"] is None
+    assert data["start"] == demo.merge_base

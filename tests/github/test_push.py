@@ -140,3 +140,22 @@ def test_scrub_removes_credentials_from_urls() -> None:
 def test_branch_push_properties() -> None:
     push = BranchPush("stage/1", Sha("a" * 40), None, None)
     assert push.needed and push.refspec == f"{'a' * 40}:refs/heads/stage/1"
+
+
+def test_a_full_ref_name_is_pushed_as_it_is_with_its_lease(local: GitRepo, remote: Remote) -> None:
+    """The split's record (refs/stager/record/<branch>) goes in the branches' atomic push."""
+    record = "refs/stager/record/feature"
+    local.git("update-ref", record, "stage/1")
+    stager = Repository(local.path)
+    pushes = plan_pushes(stager, "origin", tips(local, "stage/2", record))
+    arguments = push_arguments("origin", pushes)
+    assert f"--force-with-lease={record}:" in arguments
+    assert f"{local.git('rev-parse', record)}:{record}" in arguments
+    push_branches(stager, "origin", pushes)
+    assert remote.repo.git("rev-parse", record) == local.git("rev-parse", "stage/1")
+    assert local.git("rev-parse", pushed_ref("origin", record)) == local.git("rev-parse", record)
+    local.git("update-ref", record, "stage/2")
+    again = plan_pushes(stager, "origin", tips(local, record))
+    assert again[0].lease == f"--force-with-lease={record}:{local.git('rev-parse', 'stage/1')}"
+    push_branches(stager, "origin", again)
+    assert remote.repo.git("rev-parse", record) == local.git("rev-parse", "stage/2")

@@ -1,0 +1,295 @@
+"""The record of what ``stager split`` built, under ``refs/stager/record/<feature branch>``.
+
+A commit whose tree holds one file, ``record.json``: the versioned JSON form
+of ``SplitRecord``. It is written in the same ``update-ref`` transaction as
+the phase branches, its parent is the branch's previous record (the history of
+its splits), ``split --undo`` pops it, and ``open-pr`` pushes it with the
+branches, so that any clone reads what was built instead of planning again.
+
+The JSON keys are the dataclasses' field names. A field added later with a
+default reads older records of the same version; an unknown version stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stager.branches.split_types import Layout, Rewrite, Strategy
+from stager.errors import StagerError
+from stager.findings import Finding
+from stager.git.refs import read_refs
+from stager.git.repository import Repository
+from stager.git.trees import TreeModel
+from stager.git.write import Writer
+from stager.types import RepoPath, Revision, Sha
+
+RECORD_PREFIX = "refs/stager/record/"
+RECORD_FILE = RepoPath("record.json")
+RECORD_VERSION = 1
+DETACHED = "detached"  # the record name of a head that is no branch
+_REPLACED_BY_THE_SPLIT = "SG008"  # "re-chain onto the base's head": what --onto does
+
+
+@dataclass(frozen=True)
+class RecordedMigration:
+    """A revision the phase adds, with its parents as the phase's file writes them."""
+
+    revision: Revision
+    path: RepoPath
+    parents: tuple[Revision, ...]  # down_revision as written in the phase
+    original_parents: tuple[Revision, ...]  # down_revision on the feature branch
+
+    @property
+    def rechained(self) -> bool:
+        return self.parents != self.original_parents
+
+
+@dataclass(frozen=True)
+class PhaseChain:
+    """A phase's Alembic part: the heads it starts from and ends at, its revisions in order."""
+
+    start_heads: tuple[Revision, ...]  # `alembic downgrade` of the phase goes back here
+    end_heads: tuple[Revision, ...]  # `alembic current` prints these once it is deployed
+    migrations: tuple[RecordedMigration, ...]  # upgrade order
+
+
+@dataclass(frozen=True)
+class RecordedPhase:
+    number: int
+    name: str
+    title: str
+    branch: str  # short name, e.g. stage/1-foundation
+    commit: Sha  # the branch's tip as built
+    parent: Sha  # what the phase starts from
+    strategy: Strategy  # cherry-pick or patch: what was used
+    files: tuple[RepoPath, ...]
+    chain: PhaseChain
+    rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
+
+
+@dataclass(frozen=True)
+class MovedRef:
+    """A ref the run changed, for ``split --undo``."""
+
+    ref: str
+    old: Sha | None  # None: the run created it
+    new: Sha
+    backup: str | None  # refs/stager/backup/... holding ``old``
+
+
+@dataclass(frozen=True)
+class SplitRecord:
+    """What one ``stager split`` run built."""
+
+    time: str
+    head_ref: str  # the feature branch (full name), or the ref the run was given
+    head: Sha
+    base_ref: str
+    base: Sha
+    merge_base: Sha
+    start: Sha  # where phase 1 starts: the merge base, or --onto REF's tip
+    onto: str | None  # --onto REF as given
+    layout: Layout
+    strategy: Strategy  # as asked (auto, cherry-pick, patch)
+    phases: tuple[RecordedPhase, ...]
+    moved: tuple[MovedRef, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        data = _encode(self)
+        assert isinstance(data, dict)
+        return {"schema_version": RECORD_VERSION, **data}
+
+    @classmethod
+    def from_json(cls, data: object, where: str = "the record") -> SplitRecord:
+        """The record from its JSON form; StagerError for another version or a damaged one."""
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != RECORD_VERSION:
+            raise StagerError(
+                f"{where} has schema version {version!r}; this stager reads version "
+                f"{RECORD_VERSION}",
+                "upgrade stager (`pip install -U stager`), or split again with this one "
+                "(`stager split --all --force`)",
+            )
+        try:
+            record = _decode(cls, data, "")
+        except (TypeError, ValueError) as error:
+            raise StagerError(
+                f"{where} is damaged: {error}",
+                "split again (`stager split --all --force`) to write a new one",
+            ) from None
+        assert isinstance(record, SplitRecord)
+        return record
+
+
+# -- the JSON form, from the dataclasses' fields ---------------------------------------
+
+
+def _encode(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: _encode(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    return value
+
+
+def _decode(kind: Any, value: object, where: str) -> object:
+    """``value`` as a ``kind``; ``where`` names it in errors (``phases[0].commit``)."""
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        if not isinstance(value, dict):
+            raise TypeError(f"{where}: an object expected, found {value!r}")
+        hints = typing.get_type_hints(kind)
+        given: dict[str, object] = {}
+        for field in dataclasses.fields(kind):
+            inner = f"{where}.{field.name}".lstrip(".")
+            if field.name in value:
+                given[field.name] = _decode(hints[field.name], value[field.name], inner)
+            elif field.default is dataclasses.MISSING:
+                raise ValueError(f"{inner} is missing")
+        return kind(**given)
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise TypeError(f"{where}: a list expected, found {value!r}")
+        item = typing.get_args(kind)[0]
+        return tuple(_decode(item, part, f"{where}[{n}]") for n, part in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        optional = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        return _decode(optional, value, where)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is not a {kind.__name__}") from None
+    plain = getattr(kind, "__supertype__", kind)  # Sha, Revision, RepoPath: NewTypes of str
+    if not isinstance(value, plain) or isinstance(value, bool):
+        raise TypeError(f"{where}: {plain.__name__} expected, found {value!r}")
+    return value
+
+
+# -- where records live ----------------------------------------------------------------
+
+
+def record_name(repo: Repository, head_ref: str) -> str:
+    """The feature branch a record is kept under: ``feature/x`` for ``feature/x``,
+    ``origin/feature/x`` or a checked-out ``feature/x``; ``detached`` for any other head."""
+    full = repo.symbolic_full_name(head_ref) or ""
+    if full.startswith("refs/heads/"):
+        return full.removeprefix("refs/heads/")
+    if full.startswith("refs/remotes/"):
+        return full.removeprefix("refs/remotes/").partition("/")[2] or DETACHED
+    return DETACHED
+
+
+def record_ref(name: str) -> str:
+    return f"{RECORD_PREFIX}{name}"
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as a repository keeps it."""
+
+    ref: str  # refs/stager/record/<branch>
+    commit: Sha
+    record: SplitRecord
+
+
+def read_record(repo: Repository, name: str) -> StoredRecord | None:
+    """The record of branch ``name`` (its latest split); None when there is none."""
+    ref = record_ref(name)
+    commit = read_refs(repo, [ref]).get(ref)
+    if commit is None:
+        return None
+    data = repo.read_path(commit, RECORD_FILE)
+    if data is None:
+        raise StagerError(
+            f"{ref} ({commit[:12]}) has no {RECORD_FILE}: it is not a stager record",
+            f"delete it (`git update-ref -d {ref}`) and split again",
+        )
+    try:
+        parsed = json.loads(data)
+    except ValueError as error:
+        raise StagerError(
+            f"{ref}:{RECORD_FILE} is not JSON ({error})",
+            f"delete it (`git update-ref -d {ref}`) and split again",
+        ) from None
+    return StoredRecord(ref, commit, SplitRecord.from_json(parsed, f"{ref}:{RECORD_FILE}"))
+
+
+def previous_record(repo: Repository, commit: Sha) -> Sha | None:
+    """The record commit before ``commit`` (its parent), None for the branch's first one."""
+    parent = f"{commit}^"
+    return repo.resolve(parent) if repo.ref_exists(parent) else None
+
+
+def write_record(writer: Writer, record: SplitRecord, previous: Sha | None) -> Sha:
+    """The record's commit (on ``previous``), written by ``writer`` with the phases' objects."""
+    text = json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n"
+    blob = writer.add_object("blob", text.encode("utf-8"))
+    tree = TreeModel(writer).build(writer.empty_tree, {RECORD_FILE: ("100644", blob)})
+    branch = record.head_ref.removeprefix("refs/heads/")
+    message = f"stager split of {branch}: {len(record.phases)} phase(s)\n"
+    return writer.commit(tree, [previous] if previous else [], message)
+
+
+# -- what readers ask ------------------------------------------------------------------
+
+
+def built_record(
+    repo: Repository, head_ref: str, head: Sha, tips: Mapping[str, Sha] | None = None
+) -> StoredRecord | None:
+    """The record of ``head_ref`` when it describes ``head`` (and ``tips``: branch → its tip).
+
+    None when there is no record, or the branch or a phase branch moved since:
+    the record then describes something else, and readers fall back.
+    """
+    found = read_record(repo, record_name(repo, head_ref))
+    if found is None or found.record.head != head:
+        return None
+    if tips is not None and any(
+        tips.get(phase.branch, phase.commit) != phase.commit for phase in found.record.phases
+    ):
+        return None
+    return found
+
+
+def phase_chains(record: SplitRecord) -> dict[int, PhaseChain]:
+    """Each phase's revisions with their parents as written, and the heads it starts from and
+    ends at: what a rollback or upgrade command of the phase must name."""
+    return {phase.number: phase.chain for phase in record.phases}
+
+
+def open_findings(
+    record: SplitRecord | None, findings: Sequence[Finding], base: Sha
+) -> list[Finding]:
+    """``findings`` without those the built branches already settle.
+
+    SG008 asks to re-chain the branch's first revision onto the base's new
+    head: a split ``--onto`` the base's tip ``base`` (the Alembic check of every
+    phase passed) whose phase re-chained that revision has done exactly that.
+    """
+    if record is None or record.start != base or record.onto is None:
+        return list(findings)
+    rechained = {
+        migration.path
+        for phase in record.phases
+        for migration in phase.chain.migrations
+        if migration.rechained
+    }
+    return [
+        finding
+        for finding in findings
+        if not (finding.rule == _REPLACED_BY_THE_SPLIT and finding.path in rechained)
+    ]
