@@ -15,14 +15,13 @@ from stager.errors import StagerError
 from stager.migrations.lint.files import LintReport, lint_paths
 from stager.render.analysis import RISK_BADGES, Format, finding_to_json, operation_to_json
 from stager.render.console import terminal_console
-from stager.rules.settings import Rules, default_rules, load_rules
+from stager.rules.project import load_project_rules
 from stager.types import Risk
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_FINDINGS = 4
-PROJECT_RULES = ".stager/rules.toml"
 SCHEMA_VERSION = 1
 
 
@@ -33,21 +32,6 @@ class LintOptions:
     paths: tuple[Path, ...]
     output_format: Format
     fail_on: Risk
-
-
-def lint_rules(root: Path, rules_path: Path | None) -> Rules:
-    """--rules PATH, else ROOT/.stager/rules.toml, else the packaged rules."""
-    path = rules_path if rules_path is not None else root / PROJECT_RULES
-    if rules_path is None and not path.is_file():
-        return default_rules()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StagerError(
-            f"cannot read rules file {path}: {error.strerror}", "check the path given to --rules"
-        ) from None
-    source = str(rules_path) if rules_path is not None else PROJECT_RULES
-    return load_rules(text, source, default=default_rules())
 
 
 def project_root(folder: Path) -> Path:
@@ -69,7 +53,7 @@ def run(options: LintOptions) -> int:
     if not options.root.is_dir():
         raise StagerError(f"{options.root}: no such folder", "check the path given to -C")
     project = project_root(options.root)
-    rules = lint_rules(project, options.rules_path)
+    rules = load_project_rules(options.rules_path, project)
     report = lint_paths(options.paths, options.root, rules, project)
     if options.output_format is Format.JSON:
         print(render_json(report), end="")

@@ -26,8 +26,9 @@ from stager.rules.sections import (
     lint_settings,
     split_rules,
 )
+from stager.rules.toml_file import parse_toml, toml_text
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE, SCHEMA, Key
-from stager.rules.toml_tables import Context, Locator, Table, parse_toml, suggest
+from stager.rules.toml_tables import Context, Locator, Table, suggest
 from stager.types import MigrationKind, Risk
 
 # Callers import these from here, wherever the split of the module put them.
@@ -282,8 +283,7 @@ def default_rules() -> Rules:
     """The packaged default rules.toml."""
     from stager.resources import packaged_path
 
-    path = packaged_path("rules.toml")
-    return load_rules(path.read_text(encoding="utf-8"), DEFAULT_SOURCE)
+    return load_rules(toml_text(packaged_path("rules.toml"), DEFAULT_SOURCE), DEFAULT_SOURCE)
 
 
 def _extend(rules: Rules, default: Rules) -> Rules:
