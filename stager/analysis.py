@@ -15,6 +15,7 @@ from stager.errors import StagerError, UnknownRef
 from stager.findings import Finding, finding_order
 from stager.git.diff import ChangedFile
 from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
+from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.rules.settings import Rules
 from stager.types import RepoPath, Risk
@@ -237,24 +238,13 @@ def base_drift(files: list[ChangedFile], drift_commits: list[Commit]) -> BaseDri
 
 
 def drift_findings(drift: BaseDrift, refs: BranchRefs) -> list[Finding]:
+    """SB001 for each file both the branch and the base changed since the merge base."""
     findings = []
     for path in drift.overlapping:
         shas = [c.sha[:10] for c in drift.commits if path in c.files]
-        findings.append(
-            Finding(
-                path=path,
-                line=None,
-                rule="SB001",
-                risk=Risk.HIGH,
-                message=(
-                    f"changed on the branch and on {refs.base_ref} since the merge base "
-                    f"(base commits {', '.join(shas)}): a likely conflict"
-                ),
-                hint=(
-                    "never copy the branch's version over the base: that silently reverts "
-                    f"the base's change; merge {refs.base_ref} into the branch, or split "
-                    "with --onto so git merges both sides"
-                ),
-            )
+        message = (
+            f"changed on the branch and on {refs.base_ref} since the merge base "
+            f"(base commits {', '.join(shas)}): a likely conflict"
         )
+        findings.append(RULES["SB001"].finding(path, None, message, base=refs.base_ref))
     return findings

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.errors import RulesError
+from stager.findings import Finding
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
 from stager.rules.globs import Pattern, combine, decide, match_patterns
 from stager.rules.sections import (
@@ -47,6 +48,7 @@ __all__ = [
     "RuleSetting",
     "Rules",
     "SplitRules",
+    "apply_settings",
     "default_rules",
     "load_rules",
 ]
@@ -152,6 +154,23 @@ class Rules:
     @functools.cached_property
     def _phase_by_category(self) -> dict[str, PhaseRule]:
         return {name: phase for phase in self.phases for name in phase.categories}
+
+
+def apply_settings(findings: Iterable[Finding], rules: Rules) -> list[Finding]:
+    """rules.toml's ``[rules.ID]`` tables: drop disabled or ignored findings, change risks."""
+    settings = rules.rule_settings
+    if not settings:
+        return list(findings)
+    kept: list[Finding] = []
+    for finding in findings:
+        setting = settings.get(finding.rule)
+        if setting is None:
+            kept.append(finding)
+            continue
+        if not setting.enabled or (finding.path is not None and setting.ignores(finding.path)):
+            continue
+        kept.append(dataclasses.replace(finding, risk=setting.risk) if setting.risk else finding)
+    return kept
 
 
 def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules:
