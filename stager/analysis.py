@@ -11,19 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stager.errors import RulesError, StagerError, UnknownRef
+from stager.errors import StagerError, UnknownRef
 from stager.findings import Finding, finding_order
 from stager.git.diff import ChangedFile
 from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
-from stager.rules.settings import Rules, default_rules, load_rules
-from stager.types import RepoPath, Risk, Sha
+from stager.rules.catalogue import RULES
+from stager.rules.project import PROJECT_RULES, load_project_rules
+from stager.rules.settings import Rules
+from stager.types import RepoPath, Risk
 
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
     from stager.migrations.compare import MigrationReport
     from stager.plan import Phase, Plan, PlanInputs
 
-PROJECT_RULES = ".stager/rules.toml"
 FALLBACK_BASES = ("main", "master", "develop")
 
 
@@ -54,44 +55,6 @@ class Analysis:
         return [finding for finding in self.findings if finding.risk >= level]
 
 
-def rules_text(data: bytes | Path, source: str, fix: str) -> str:
-    """A rules file's text (read from disk for a Path); RulesError when unreadable or not UTF-8.
-
-    The one place rules files are read, for --rules, the work tree and the head commit.
-    """
-    if isinstance(data, Path):
-        try:
-            data = data.read_bytes()
-        except OSError as error:
-            raise RulesError(f"cannot read rules file {source}: {error.strerror}", fix) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise RulesError(
-            f"{source}:{line}: not UTF-8 (byte {data[error.start]:#04x})",
-            "save the file as UTF-8 (TOML files must be UTF-8)",
-        ) from None
-
-
-def load_project_rules(repo: Repository, head: Sha, rules_path: Path | None) -> Rules:
-    """--rules PATH, else .stager/rules.toml (work tree, else head commit), else the default."""
-    default = default_rules()
-    if rules_path is not None:
-        text = rules_text(rules_path, str(rules_path), "check the path given to --rules")
-        return load_rules(text, str(rules_path), default=default)
-    if repo.work_tree is not None:
-        candidate = repo.work_tree / PROJECT_RULES
-        if candidate.is_file():
-            text = rules_text(candidate, PROJECT_RULES, f"check the permissions of {candidate}")
-            return load_rules(text, PROJECT_RULES, default=default)
-        return default
-    blob = repo.read_path(head, PROJECT_RULES)
-    if blob is None:
-        return default
-    return load_rules(rules_text(blob, PROJECT_RULES, ""), PROJECT_RULES, default=default)
-
-
 def default_base_ref(repo: Repository, rules: Rules) -> str:
     """``[stager] base``, else origin/HEAD, else the first of main/master/develop."""
     if rules.base:
@@ -120,7 +83,10 @@ def analyze_branch(
 ) -> Analysis:
     """Compute the full analysis of head against merge-base(base, head)."""
     head_ref = head_ref or "HEAD"
-    rules = load_project_rules(repo, repo.resolve(head_ref), rules_path)
+    head = repo.resolve(head_ref)
+    rules = load_project_rules(
+        rules_path, repo.work_tree, lambda: repo.read_path(head, PROJECT_RULES)
+    )
     try:
         refs = resolve_refs(repo, base_ref or default_base_ref(repo, rules), head_ref)
     except UnknownRef as error:
@@ -272,24 +238,13 @@ def base_drift(files: list[ChangedFile], drift_commits: list[Commit]) -> BaseDri
 
 
 def drift_findings(drift: BaseDrift, refs: BranchRefs) -> list[Finding]:
+    """SB001 for each file both the branch and the base changed since the merge base."""
     findings = []
     for path in drift.overlapping:
         shas = [c.sha[:10] for c in drift.commits if path in c.files]
-        findings.append(
-            Finding(
-                path=path,
-                line=None,
-                rule="SB001",
-                risk=Risk.HIGH,
-                message=(
-                    f"changed on the branch and on {refs.base_ref} since the merge base "
-                    f"(base commits {', '.join(shas)}): a likely conflict"
-                ),
-                hint=(
-                    "never copy the branch's version over the base: that silently reverts "
-                    f"the base's change; merge {refs.base_ref} into the branch, or split "
-                    "with --onto so git merges both sides"
-                ),
-            )
+        message = (
+            f"changed on the branch and on {refs.base_ref} since the merge base "
+            f"(base commits {', '.join(shas)}): a likely conflict"
         )
+        findings.append(RULES["SB001"].finding(path, None, message, base=refs.base_ref))
     return findings

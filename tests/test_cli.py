@@ -14,9 +14,7 @@ from click.testing import CliRunner, Result
 import stager.cli
 import stager.commands.analyze
 from stager import __version__
-from stager.analysis import rules_text
 from stager.cli import cli
-from stager.errors import RulesError
 from tests.gitrepo import GitRepo
 
 
@@ -94,12 +92,6 @@ def test_rules_file_not_utf8_in_the_head_commit_of_a_bare_repository(
     args = ("-C", str(bare), "analyze", "--base", "main", "--head", "feature")
     line = one_error_line(invoke(*args))
     assert ".stager/rules.toml:1: not UTF-8" in line
-
-
-def test_unreadable_rules_file_is_a_rules_error(tmp_path: Path) -> None:
-    # root reads any file, so an unreadable path is a folder here (IsADirectoryError)
-    with pytest.raises(RulesError, match=r"cannot read rules file x\.toml: .* — fix it"):
-        rules_text(tmp_path, "x.toml", "fix it")
 
 
 def test_unknown_base_from_the_rules_names_the_rules_line(branch: GitRepo) -> None:

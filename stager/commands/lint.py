@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
 from stager.render.console import terminal_console
 from stager.render.formats import Format
 from stager.render.lint import render_json, render_markdown, render_terminal
-from stager.rules.settings import Rules, default_rules, load_rules
+from stager.rules.project import load_project_rules
 from stager.types import Risk
 
-if TYPE_CHECKING:
-    pass
-
 EXIT_FINDINGS = 4
-PROJECT_RULES = ".stager/rules.toml"
 
 
 @dataclass(frozen=True)
@@ -32,21 +27,6 @@ class LintOptions:
     paths: tuple[Path, ...]
     output_format: Format
     fail_on: Risk
-
-
-def lint_rules(root: Path, rules_path: Path | None) -> Rules:
-    """--rules PATH, else ROOT/.stager/rules.toml, else the packaged rules."""
-    path = rules_path if rules_path is not None else root / PROJECT_RULES
-    if rules_path is None and not path.is_file():
-        return default_rules()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StagerError(
-            f"cannot read rules file {path}: {error.strerror}", "check the path given to --rules"
-        ) from None
-    source = str(rules_path) if rules_path is not None else PROJECT_RULES
-    return load_rules(text, source, default=default_rules())
 
 
 def project_root(folder: Path) -> Path:
@@ -68,7 +48,7 @@ def run(options: LintOptions) -> int:
     if not options.repo_path.is_dir():
         raise StagerError(f"{options.repo_path}: no such folder", "check the path given to -C")
     project = project_root(options.repo_path)
-    rules = lint_rules(project, options.rules_path)
+    rules = load_project_rules(options.rules_path, project)
     report = lint_paths(options.paths, options.repo_path, rules, project)
     if options.output_format is Format.JSON:
         print(render_json(report), end="")

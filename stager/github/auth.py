@@ -1,7 +1,10 @@
 """The GitHub token: GITHUB_TOKEN, then GH_TOKEN, then the gh CLI. Never printed.
 
 gh keeps tokens in the OS keyring since 2.40, where only ``gh auth token`` can
-read them; older installs (and ``--insecure-storage``) keep them in hosts.yml.
+read them; older installs (and ``--insecure-storage``) keep them in hosts.yml,
+which ``gh auth token`` reads too (it exists since gh 2.17). stager asks gh
+rather than read gh's files: gh knows its own storage, its active account and
+its config folder, in every version that has the command.
 """
 
 from __future__ import annotations
@@ -9,10 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from stager.errors import StagerError
 
@@ -34,13 +35,13 @@ class Token:
     """A token and where it came from; its value never shows in ``repr``."""
 
     value: str = field(repr=False)
-    source: str  # e.g. "GH_TOKEN", "gh auth token", "gh hosts.yml"
+    source: str  # "GITHUB_TOKEN", "GH_TOKEN", "gh auth token"…
 
 
 def find_token(
     host: str, env: Mapping[str, str] | None = None, *, gh: str | None = "auto"
 ) -> Token:
-    """The first token of GITHUB_TOKEN, GH_TOKEN, ``gh auth token --hostname HOST``, hosts.yml.
+    """The first token of GITHUB_TOKEN, GH_TOKEN and ``gh auth token --hostname HOST``.
 
     For a host other than github.com, GH_ENTERPRISE_TOKEN and
     GITHUB_ENTERPRISE_TOKEN come first (gh's convention). ``gh`` is the gh
@@ -58,17 +59,10 @@ def find_token(
         from_gh = _gh_auth_token(executable, host, env)
         if from_gh:
             return _checked(Token(from_gh, "gh auth token"))
-    hosts = gh_config_dir(env) / "hosts.yml"
-    try:
-        text = hosts.read_text(encoding="utf-8")
-    except OSError:
-        text = ""
-    from_file = hosts_yml_token(text, host)
-    if from_file:
-        return _checked(Token(from_file, f"gh hosts.yml ({hosts})"))
     unset = ", ".join(names[:-1]) + f" and {names[-1]}"
+    gh_state = "has no login for it" if executable else "is not on PATH"
     raise AuthError(
-        f"no GitHub token for {host}: {unset} are unset and the gh CLI has no login for it",
+        f"no GitHub token for {host}: {unset} are unset and the gh CLI {gh_state}",
         f"set {names[0]} to a token that can write pull requests, "
         f"or run `gh auth login --hostname {host}`",
     )
@@ -108,73 +102,6 @@ def _gh_auth_token(executable: str, host: str, env: Mapping[str, str]) -> str | 
         return None
     value = result.stdout.decode("utf-8", "replace").strip()
     return value if result.returncode == 0 and value and "\n" not in value else None
-
-
-def gh_config_dir(env: Mapping[str, str]) -> Path:
-    """Where gh keeps hosts.yml: GH_CONFIG_DIR, XDG_CONFIG_HOME/gh, %AppData%, ~/.config/gh."""
-    if env.get("GH_CONFIG_DIR"):
-        return Path(env["GH_CONFIG_DIR"])
-    if env.get("XDG_CONFIG_HOME"):
-        return Path(env["XDG_CONFIG_HOME"]) / "gh"
-    if sys.platform == "win32" and env.get("AppData"):
-        return Path(env["AppData"]) / "GitHub CLI"
-    home = env.get("HOME") or str(Path.home())
-    return Path(home) / ".config" / "gh"
-
-
-def hosts_yml_token(text: str, host: str) -> str | None:
-    """The ``oauth_token`` of ``host`` in gh's hosts.yml (both its old and multi-account shape).
-
-    A small reader of the nested ``key: value`` mappings gh writes: stager does
-    not depend on a YAML library for one value.
-    """
-    tree = _read_mappings(text)
-    entry = tree.get(host)
-    if not isinstance(entry, dict):
-        return None
-    token = entry.get("oauth_token")
-    if isinstance(token, str) and token:
-        return token
-    users, user = entry.get("users"), entry.get("user")
-    if isinstance(users, dict) and isinstance(user, str):
-        account = users.get(user)
-        if isinstance(account, dict):
-            token = account.get("oauth_token")
-            if isinstance(token, str) and token:
-                return token
-    return None
-
-
-_Tree = dict[str, "str | _Tree"]
-
-
-def _read_mappings(text: str) -> _Tree:
-    root: _Tree = {}
-    stack: list[tuple[int, _Tree]] = [(-1, root)]
-    for raw in text.splitlines():
-        if not raw.strip() or raw.lstrip().startswith(("#", "-")):
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        key, colon, value = raw.strip().partition(":")
-        if not colon:
-            continue
-        while stack[-1][0] >= indent:
-            stack.pop()
-        parent = stack[-1][1]
-        key, value = _unquote(key.strip()), _unquote(value.split(" #")[0].strip())
-        if value:
-            parent[key] = value
-        else:
-            child: _Tree = {}
-            parent[key] = child
-            stack.append((indent, child))
-    return root
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
 
 
 def redact(text: str, *secrets: str) -> str:

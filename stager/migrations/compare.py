@@ -4,20 +4,7 @@ Reads every tree's config files in one batch and every tree's revision files in
 a second one, parses each distinct blob once, builds one graph per tree and
 reports what the branch does to the Alembic history as :class:`Finding` s.
 
-Rules (stable ids):
-
-====== ========= ==========================================================
-SG001  high      several heads on head
-SG002  critical  a cycle of down_revision/depends_on
-SG003  high      a down_revision/depends_on naming no revision
-SG004  critical  one revision id defined by two files
-SG005  low       the docstring's ``Revises:`` line disagrees with down_revision
-SG006  high      a migration that exists on the merge base was edited
-SG007  high      a revision file stager (and alembic) cannot read
-SG008  high      the base gained revisions: merging gives two heads
-SG009  high      a migration that exists on the merge base was deleted
-SG010  medium    an alembic.ini / [tool.alembic] stager cannot fully resolve
-====== ========= ==========================================================
+Its rules, SG001 to SG010, are in :data:`stager.rules.catalogue.RULES`.
 
 Graph problems that already exist on the merge base are not the branch's doing:
 each rule reports them once, labelled, at low risk.
@@ -35,44 +22,10 @@ from stager.migrations.discovery import config_candidates, discover, migration_e
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import AlembicConfig, BlobSource, MigrationFile
+from stager.rules.catalogue import RULES
 from stager.types import RepoPath, Revision, Risk, Sha
 
 Tree = Mapping[RepoPath, TreeEntry]
-
-HINTS = {
-    "SG001": "run `alembic merge heads` to join them, or re-chain the first migration of one "
-    "branch onto the other head (set its down_revision and Revises: line)",
-    "SG002": "fix the down_revision/depends_on of one of these revisions so none of them "
-    "requires itself",
-    "SG003": "point it at an existing revision id (a typo, or a revision renamed or deleted "
-    "on another branch?) or restore the missing revision",
-    "SG004": "give one file a new revision id (`alembic revision` makes one) and re-chain "
-    "the revisions that pointed at it",
-    "SG005": "make the Revises: line name the down_revision (alembic ignores the docstring; "
-    "reviewers read it)",
-    "SG006": "it may already have run in some database, which will never run it again: "
-    "revert the edit and put the change in a new revision",
-    "SG007": "make revision, down_revision, branch_labels and depends_on plain literals and "
-    "fix any syntax error: alembic cannot load the file either",
-    "SG008": "re-chain the branch onto the base's head (set down_revision and the Revises: "
-    "line), or run `alembic merge heads` after merging",
-    "SG009": "databases that ran it keep its effects and may have it in alembic_version: "
-    "restore the file, and undo its effect with a new revision if needed",
-    "SG010": "fix the Alembic configuration so it names folders of this repository",
-}
-
-RISKS = {
-    "SG001": Risk.HIGH,
-    "SG002": Risk.CRITICAL,
-    "SG003": Risk.HIGH,
-    "SG004": Risk.CRITICAL,
-    "SG005": Risk.LOW,
-    "SG006": Risk.HIGH,
-    "SG007": Risk.HIGH,
-    "SG008": Risk.HIGH,
-    "SG009": Risk.HIGH,
-    "SG010": Risk.MEDIUM,
-}
 
 
 @dataclass(frozen=True)
@@ -207,17 +160,8 @@ def _line(value: int) -> int | None:
     return value or None
 
 
-def _finding(
-    rule: str, path: RepoPath | None, line: int, message: str, hint: str | None = None
-) -> Finding:
-    return Finding(
-        path=path,
-        line=_line(line),
-        rule=rule,
-        risk=RISKS[rule],
-        message=message,
-        hint=hint or HINTS[rule],
-    )
+def _finding(rule: str, path: RepoPath | None, line: int, message: str, **fields: str) -> Finding:
+    return RULES[rule].finding(path, _line(line), message, **fields)
 
 
 def _where(migration: MigrationFile) -> str:
@@ -371,7 +315,7 @@ def _introduced(head: _Side, base: _Side) -> list[Finding]:
                 risk=Risk.LOW,
                 message=f"already on the merge base, not introduced by this branch: "
                 f"{first.location()}: {first.message}{more}",
-                hint=HINTS[rule] + " — on the base branch",
+                hint=RULES[rule].hint + " — on the base branch",
             )
         )
     return findings
@@ -538,8 +482,8 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
                 f"the base branch gained {gained_text} after the merge base; merging this branch "
                 f"gives Alembic {len(merged_heads)} heads ({heads_text}): re-chain "
                 f"{root.revision} onto {target}",
-                hint=f"set down_revision = {onto!r} in {posixpath.basename(root.path)} "
-                "(and its Revises: line), or run `alembic merge heads` after merging",
+                onto=onto,
+                file=posixpath.basename(root.path),
             )
         )
     return findings

@@ -15,12 +15,12 @@ import configparser
 import os
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from stager.git.repository import TreeEntry
 from stager.migrations.revision_files import AlembicConfig, BlobSource, ParseProblem
+from stager.rules.toml_file import TomlError, read_toml
 from stager.types import RepoPath, Sha
 
 INI_NAME = "alembic.ini"
@@ -205,20 +205,15 @@ def _read_pyproject(folder: str, data: bytes, settings: _Settings, *, has_ini: b
     """Fill settings from ``[tool.alembic]`` (after the ini, which wins); False when absent."""
     if b"alembic" not in data:
         return False
-    text = data.decode("utf-8", errors="replace")
+    source = posixpath.join(folder, PYPROJECT_NAME)
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"\(at line (\d+), column \d+\)$", str(error))
-        settings.problems.append(
-            ParseProblem(
-                int(found[1]) if found else 0, f"{PYPROJECT_NAME} is not valid TOML: {error}"
-            )
-        )
+        text, document = read_toml(data, source)
+    except TomlError as error:
+        settings.problems.append(ParseProblem(error.line, f"{error.detail} — {error.fix}"))
         # Unreadable, but it does declare an environment: keep it so the problem is reported.
         declared = re.search(rb"^\s*\[tool\.alembic", data, re.MULTILINE) is not None
         if declared and not has_ini:
-            settings.source = RepoPath(posixpath.join(folder, PYPROJECT_NAME))
+            settings.source = RepoPath(source)
         return declared
     tool = document.get("tool")
     section = tool.get("alembic") if isinstance(tool, dict) else None
@@ -230,7 +225,7 @@ def _read_pyproject(folder: str, data: bytes, settings: _Settings, *, has_ini: b
             settings.script_location = _toml_string(section["script_location"], here)
             settings.script_line = _line_of(text, "script_location")
             if not has_ini:
-                settings.source = RepoPath(posixpath.join(folder, PYPROJECT_NAME))
+                settings.source = RepoPath(source)
         if settings.version_locations is None and "version_locations" in section:
             value = section["version_locations"]
             if not isinstance(value, list):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from stager.git.repository import BranchRefs
 from stager.plan.assign import Ask, ask_phases
 from stager.plan.phase import Plan, PlanError, count
 from stager.plan.planner import PlanInputs, assemble
+from stager.rules.toml_file import read_toml
 from stager.types import RepoPath
 
 DEFAULT_PLAN_FILE = "stager-plan.toml"
@@ -121,20 +121,6 @@ def _fail(path: Path, problem: str, fix: str) -> PlanError:
     return PlanError(f"{path}: {problem}", fix)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PlanError(
-            f"cannot read plan file {path}: {error.strerror}",
-            "check the path, or write one with `stager plan --write FILE`",
-        ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise _fail(path, f"invalid TOML: {error}", "fix the syntax (https://toml.io)") from None
-
-
 def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Plan) -> Plan:
     """Read an edited plan file and check it against the branch (same head, every edge).
 
@@ -144,7 +130,12 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
     the command that refreshes it), when it lists a file twice, an unknown
     file, or misses one, or when a move breaks a dependency (naming the edge).
     """
-    doc = _read(path)
+    _, doc = read_toml(
+        path,
+        str(path),
+        what="plan file",
+        fix="check the path, or write one with `stager plan --write FILE`",
+    )
     refresh = f"refresh it: {refresh_command(refs, str(path))}"
     if doc.get("version") != VERSION:
         raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)

@@ -33,7 +33,8 @@ from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
 from stager.plan.sources import Texts, read_code
 from stager.plan.subjects import subject_dependencies
-from stager.rules.settings import Rules
+from stager.rules.catalogue import RULES
+from stager.rules.settings import Rules, apply_settings
 from stager.types import MigrationKind, RepoPath, Revision, Risk, Sha
 
 _WINDOW_KINDS = (MigrationKind.DATA, MigrationKind.DESTRUCTIVE)
@@ -199,7 +200,13 @@ def assemble(
         phases=tuple(phases),
         conflicts=conflicts,
         dependencies=tuple(dependencies),
-        findings=_findings(closure.relaxed) + _head_findings(chained, report, final, names),
+        # rules.toml's [rules.SP001] etc., here so an edited plan file honours them too
+        findings=tuple(
+            apply_settings(
+                _findings(closure.relaxed) + _head_findings(chained, report, final, names),
+                inputs.rules,
+            )
+        ),
         warnings=tuple(warnings),
         assignment=assignment,
         source=source,
@@ -292,22 +299,13 @@ def _head_findings(
     for number, heads in sorted(chained.problems.items()):
         first = next(m for m in chained.order if final.get(m.path) == number)
         found.append(
-            Finding(
-                path=first.path,
-                line=None,
-                rule="SP003",
-                risk=Risk.HIGH,
-                message=(
-                    f"after phase {number} ({names.get(number, '?')}) the Alembic graph has "
-                    f"{len(heads)} head(s) ({', '.join(heads) or 'none'}) where the merge base "
-                    f"has {len(base_heads)} ({', '.join(base_heads) or 'none'}): `stager split` "
-                    "would refuse this plan"
-                ),
-                hint=(
-                    "move the migrations that branch or merge into the phase of the revisions "
-                    "they join, allow re-chaining ([stager] rechain = true), or add a merge "
-                    "revision to the branch"
-                ),
+            RULES["SP003"].finding(
+                first.path,
+                None,
+                f"after phase {number} ({names.get(number, '?')}) the Alembic graph has "
+                f"{len(heads)} head(s) ({', '.join(heads) or 'none'}) where the merge base "
+                f"has {len(base_heads)} ({', '.join(base_heads) or 'none'}): `stager split` "
+                "would refuse this plan",
             )
         )
     return tuple(found)
@@ -317,37 +315,20 @@ def _finding(items: Sequence[Relaxed]) -> Finding:
     first = items[0]
     edge = first.dependency
     users = ", ".join(dict.fromkeys(item.dependency.dependency for item in items))
+    drop = f"{edge.reason.split(';')[0]}, which the merge-base version of {users} uses"
     if first.why == CYCLE:
-        return Finding(
-            path=edge.dependent,
-            line=edge.line,
-            rule="SP001",
-            risk=Risk.HIGH,
-            message=(
-                f"{edge.reason.split(';')[0]}, which the merge-base version of {users} uses; yet "
-                f"it must ship with that code in phase {first.phase}, which needs what it adds: "
-                "old instances still use what it drops while that phase deploys"
-            ),
-            hint=(
-                "split the migration (expand/contract): keep what the new code needs (expand) "
-                f"in phase {first.phase}, and move the drop (contract) to a new migration in a "
-                "later phase, once every instance runs the new code"
-            ),
+        return RULES["SP001"].finding(
+            edge.dependent,
+            edge.line,
+            f"{drop}; yet it must ship with that code in phase {first.phase}, which needs what "
+            "it adds: old instances still use what it drops while that phase deploys",
+            phase=str(first.phase),
         )
-    return Finding(
-        path=edge.dependent,
-        line=edge.line,
-        rule="SP002",
-        risk=Risk.HIGH,
-        message=(
-            f"{edge.reason.split(';')[0]}, which the merge-base version of {users} uses; but "
-            f"that code is in phase {first.phase}, the last phase: the drop ships with the code "
-            "that stops using it"
-        ),
-        hint=(
-            "add a [[phase]] after the last one for contract (drop) migrations, or plan the "
-            "code that stops using it earlier, so the drop ships once that code runs everywhere"
-        ),
+    return RULES["SP002"].finding(
+        edge.dependent,
+        edge.line,
+        f"{drop}; but that code is in phase {first.phase}, the last phase: the drop ships "
+        "with the code that stops using it",
     )
 
 

@@ -1,27 +1,34 @@
-"""The migration rule catalogue: stable ids, default risks, titles and safe alternatives.
+"""Every rule id stager reports: SM (migrations), SG (Alembic history), SB (branch), SP (plan).
 
-Ids never change meaning and are never reused: rules.toml settings, inline
-``# stager: ignore[SM002]`` comments and CI scripts refer to them. Each rule
-has a section in docs/rules.md (a test checks it). Messages are written where
-a rule fires (:mod:`stager.migrations.lint.checks`), with the table, column or
-value at hand; the hint here names the safe way to make the same change.
+Ids never change meaning and are never reused: rules.toml ``[rules.ID]``
+settings, inline ``# stager: ignore[SM002]`` comments and CI scripts refer to
+them. Each rule has a section in docs/rules.md (a test checks it). The code
+that reports a rule takes its risk and hint from here; the message is written
+where the rule fires, with the table, column, revision or phase at hand.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from stager.types import Risk
+from stager.findings import Finding
+from stager.types import RepoPath, Risk
 
 DEFAULT_POSTGRES_VERSION = 14
 """Target PostgreSQL major version when rules.toml sets no ``[postgres] version``."""
 
 AUTOCOMMIT = "with op.get_context().autocommit_block():"
+DOCS = "docs/rules.md"
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule: ``hint`` names the safe alternative on the target PostgreSQL version."""
+    """One rule: ``hint`` names the safe alternative (on the target PostgreSQL version).
+
+    A hint naming what only the finding knows (a ref, a phase) writes it as a
+    ``{field}`` listed in ``fields``; :meth:`finding` fills it in.
+    """
 
     id: str
     title: str
@@ -29,6 +36,7 @@ class Rule:
     hint: str
     # (version, hint): on a target below ``version`` this hint replaces ``hint``.
     older: tuple[tuple[int, str], ...] = ()
+    fields: tuple[str, ...] = ()
 
     def hint_for(self, version: int) -> str:
         for below, text in self.older:
@@ -36,12 +44,27 @@ class Rule:
                 return text
         return self.hint
 
+    @property
+    def anchor(self) -> str:
+        """Where docs/rules.md documents the rule (GitHub's anchor of its heading)."""
+        heading = f"{self.id} — {self.title}".lower()
+        return f"{DOCS}#" + re.sub(r"[^\w\- ]", "", heading).replace(" ", "-")
+
+    def finding(
+        self, path: RepoPath | None, line: int | None, message: str, **fields: str
+    ) -> Finding:
+        """A finding of this rule, at its default risk, its hint filled with ``fields``."""
+        assert set(fields) == set(self.fields), (self.id, sorted(fields))
+        hint = self.hint.format(**fields) if self.fields else self.hint
+        return Finding(path, line, self.id, self.risk, message, hint)
+
 
 def _rules(*rules: Rule) -> dict[str, Rule]:
     return {rule.id: rule for rule in rules}
 
 
 RULES: dict[str, Rule] = _rules(
+    # SM: what a revision file's code does to the database (stager lint, stager analyze)
     Rule(
         "SM001",
         "Table dropped",
@@ -276,22 +299,109 @@ RULES: dict[str, Rule] = _rules(
         "on PostgreSQL, drop recreate='always' (the default 'auto' runs plain ALTER TABLE "
         "there and recreates only on SQLite), or use op.alter_column and friends directly",
     ),
+    # SG: what the branch does to the Alembic history (stager analyze)
+    Rule(
+        "SG001",
+        "Several Alembic heads",
+        Risk.HIGH,
+        "run `alembic merge heads` to join them, or re-chain the first migration of one "
+        "branch onto the other head (set its down_revision and Revises: line)",
+    ),
+    Rule(
+        "SG002",
+        "Cycle in the revision graph",
+        Risk.CRITICAL,
+        "fix the down_revision/depends_on of one of these revisions so none of them "
+        "requires itself",
+    ),
+    Rule(
+        "SG003",
+        "down_revision or depends_on names no revision",
+        Risk.HIGH,
+        "point it at an existing revision id (a typo, or a revision renamed or deleted "
+        "on another branch?) or restore the missing revision",
+    ),
+    Rule(
+        "SG004",
+        "Revision id defined by two files",
+        Risk.CRITICAL,
+        "give one file a new revision id (`alembic revision` makes one) and re-chain "
+        "the revisions that pointed at it",
+    ),
+    Rule(
+        "SG005",
+        "Revises: line disagrees with down_revision",
+        Risk.LOW,
+        "make the Revises: line name the down_revision (alembic ignores the docstring; "
+        "reviewers read it)",
+    ),
+    Rule(
+        "SG006",
+        "Migration already on the merge base edited",
+        Risk.HIGH,
+        "it may already have run in some database, which will never run it again: "
+        "revert the edit and put the change in a new revision",
+    ),
+    Rule(
+        "SG007",
+        "Revision file stager cannot read",
+        Risk.HIGH,
+        "make revision, down_revision, branch_labels and depends_on plain literals and "
+        "fix any syntax error: alembic cannot load the file either",
+    ),
+    Rule(
+        "SG008",
+        "Base gained revisions: merging gives two heads",
+        Risk.HIGH,
+        "set down_revision = {onto!r} in {file} (and its Revises: line), or run "
+        "`alembic merge heads` after merging",
+        fields=("onto", "file"),
+    ),
+    Rule(
+        "SG009",
+        "Migration already on the merge base deleted",
+        Risk.HIGH,
+        "databases that ran it keep its effects and may have it in alembic_version: "
+        "restore the file, and undo its effect with a new revision if needed",
+    ),
+    Rule(
+        "SG010",
+        "Alembic configuration stager cannot resolve",
+        Risk.MEDIUM,
+        "fix the Alembic configuration so it names folders of this repository",
+    ),
+    # SB: where the branch meets its base (stager analyze)
+    Rule(
+        "SB001",
+        "File changed on the branch and on the base",
+        Risk.HIGH,
+        "never copy the branch's version over the base: that silently reverts the base's "
+        "change; merge {base} into the branch, or split with --onto so git merges both sides",
+        fields=("base",),
+    ),
+    # SP: what the plan cannot honour (stager analyze, stager plan)
+    Rule(
+        "SP001",
+        "Drop needed by the code of its own phase",
+        Risk.HIGH,
+        "split the migration (expand/contract): keep what the new code needs (expand) in "
+        "phase {phase}, and move the drop (contract) to a new migration in a later phase, "
+        "once every instance runs the new code",
+        fields=("phase",),
+    ),
+    Rule(
+        "SP002",
+        "Drop shipped in the last phase with the code that stops using it",
+        Risk.HIGH,
+        "add a [[phase]] after the last one for contract (drop) migrations, or plan the "
+        "code that stops using it earlier, so the drop ships once that code runs everywhere",
+    ),
+    Rule(
+        "SP003",
+        "Phase leaves another number of Alembic heads than the base",
+        Risk.HIGH,
+        "move the migrations that branch or merge into the phase of the revisions they "
+        "join, allow re-chaining ([stager] rechain = true), or add a merge revision to the "
+        "branch",
+    ),
 )
-
-OTHER_RULES: dict[str, str] = {
-    "SG001": "Several Alembic heads",
-    "SG002": "Cycle in the revision graph",
-    "SG003": "down_revision or depends_on names no revision",
-    "SG004": "Revision id defined by two files",
-    "SG005": "Revises: line disagrees with down_revision",
-    "SG006": "Migration already on the merge base edited",
-    "SG007": "Revision file stager cannot read",
-    "SG008": "Base gained revisions: merging gives two heads",
-    "SG009": "Migration already on the merge base deleted",
-    "SG010": "Alembic configuration stager cannot resolve",
-    "SB001": "File changed on the branch and on the base",
-}
-"""Rules of the branch analysis (``stager analyze``), configurable like the SM rules."""
-
-KNOWN_RULES: frozenset[str] = frozenset(RULES) | frozenset(OTHER_RULES)
-"""Every rule id rules.toml may configure."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stager.rules.catalogue import KNOWN_RULES
+from stager.rules.catalogue import RULES
 from stager.rules.globs import Pattern, match_patterns
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE
 from stager.rules.toml_tables import Table, suggest, value_kind
@@ -106,11 +106,11 @@ def lint_settings(
     settings = dict(inherited)
     for rule_id, data in (root.table("rules") if "rules" in root.data else {}).items():
         table = Table(root.ctx, f"rules.{rule_id}", None, data, schema=RULE_TABLE)
-        if rule_id not in KNOWN_RULES:
+        if rule_id not in RULES:
             raise table.error(
                 None,
                 f"unknown rule id {rule_id!r}",
-                suggest(rule_id, set(KNOWN_RULES), "rule ids") + " (docs/rules.md lists them)",
+                suggest(rule_id, set(RULES), "rule ids") + " (docs/rules.md lists them)",
             )
         if not isinstance(data, dict):
             raise table.error(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.errors import RulesError
+from stager.findings import Finding
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
 from stager.rules.globs import Pattern, combine, decide, match_patterns
 from stager.rules.sections import (
@@ -26,8 +27,9 @@ from stager.rules.sections import (
     lint_settings,
     split_rules,
 )
+from stager.rules.toml_file import parse_toml, toml_text
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE, SCHEMA, Key
-from stager.rules.toml_tables import Context, Locator, Table, parse_toml, suggest
+from stager.rules.toml_tables import Context, Locator, Table, suggest
 from stager.types import MigrationKind, Risk
 
 # Callers import these from here, wherever the split of the module put them.
@@ -46,6 +48,7 @@ __all__ = [
     "RuleSetting",
     "Rules",
     "SplitRules",
+    "apply_settings",
     "default_rules",
     "load_rules",
 ]
@@ -151,6 +154,23 @@ class Rules:
     @functools.cached_property
     def _phase_by_category(self) -> dict[str, PhaseRule]:
         return {name: phase for phase in self.phases for name in phase.categories}
+
+
+def apply_settings(findings: Iterable[Finding], rules: Rules) -> list[Finding]:
+    """rules.toml's ``[rules.ID]`` tables: drop disabled or ignored findings, change risks."""
+    settings = rules.rule_settings
+    if not settings:
+        return list(findings)
+    kept: list[Finding] = []
+    for finding in findings:
+        setting = settings.get(finding.rule)
+        if setting is None:
+            kept.append(finding)
+            continue
+        if not setting.enabled or (finding.path is not None and setting.ignores(finding.path)):
+            continue
+        kept.append(dataclasses.replace(finding, risk=setting.risk) if setting.risk else finding)
+    return kept
 
 
 def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules:
@@ -282,8 +302,7 @@ def default_rules() -> Rules:
     """The packaged default rules.toml."""
     from stager.resources import packaged_path
 
-    path = packaged_path("rules.toml")
-    return load_rules(path.read_text(encoding="utf-8"), DEFAULT_SOURCE)
+    return load_rules(toml_text(packaged_path("rules.toml"), DEFAULT_SOURCE), DEFAULT_SOURCE)
 
 
 def _extend(rules: Rules, default: Rules) -> Rules:

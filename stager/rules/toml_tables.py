@@ -8,7 +8,6 @@ against :data:`stager.rules.toml_schema.SCHEMA`.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,25 +27,6 @@ def suggest(value: str, choices: Sequence[str] | set[str], what: str) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"known {what}: {', '.join(sorted(choices))}"
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """The document, or a RulesError at the line and column tomllib names."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-        if found:
-            line, where = int(found[1]), f" at column {found[2]}"
-            message = message[: found.start()]
-        else:
-            line, where = max(1, len(text.splitlines())), ""
-            message = re.sub(r"\s*\(at end of document\)$", "", message)
-        raise RulesError(
-            f"{source}:{line}: toml: invalid TOML: {message}{where}",
-            "fix the syntax (https://toml.io)",
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -229,3 +229,26 @@ def test_lint_from_a_subfolder_of_a_git_repository_without_config(repo: GitRepo)
     result = invoke("-C", str(repo.path / "backend" / "migrations"), "lint", "--format", "json")
     paths = {f["path"] for f in json.loads(result.stdout)["findings"]}
     assert paths and all(path.startswith(f"{VERSIONS}/") for path in paths)
+
+
+def test_a_rules_file_not_utf8_is_a_clean_error(tmp_path: Path) -> None:
+    """The pre-commit hook's own path: .stager/rules.toml at the project root, not UTF-8."""
+    write_demo(tmp_path)
+    (tmp_path / ".stager").mkdir()
+    (tmp_path / ".stager" / "rules.toml").write_bytes(b'extends = "default"\n# caf\xe9\n')
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "lint"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "stager: error: .stager/rules.toml:2: not UTF-8 (byte 0xe9) — "
+        "save the file as UTF-8 (TOML files must be UTF-8)\n"
+    )
+    hook = subprocess.run(
+        [sys.executable, "-m", "stager", "lint", f"{VERSIONS}/{DROP}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hook.returncode == 1, hook.stderr
+    assert hook.stderr == result.stderr
+    assert "bug" not in hook.stderr

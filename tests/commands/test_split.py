@@ -166,3 +166,16 @@ def test_dry_run_lists_commits_files_rewrites_and_refusals(
     assert refused.exit_code == 1 and "the real run would stop" in refused.stderr
     assert "stage/2-data" in refused.stderr and "--force" in refused.stderr
     assert git(demo, git_env).git("branch", "--list", "stage/*").split() == ["stage/2-data"]
+
+
+def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[str, str]) -> None:
+    plan = demo.path / "stager-plan.toml"
+    assert stager(demo, "plan", "--write", str(plan)).exit_code == 0
+    plan.write_text(plan.read_text(encoding="utf-8"), encoding="utf-16")  # what Notepad may save
+    result = stager(demo, "split", "--all")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"stager: error: {plan}:1: UTF-16 text (byte order mark 0xff 0xfe) — "
+        "save the file as UTF-8 (TOML files must be UTF-8)\n"
+    )
+    assert git(demo, git_env).git("branch", "--list", "stage/*") == ""

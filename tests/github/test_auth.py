@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.github.auth import AuthError, Token, find_token, hosts_yml_token, redact
+from stager.github.auth import AuthError, Token, find_token, redact
 
 HOSTS_OLD = """\
 github.com:
@@ -14,17 +14,6 @@ github.com:
     git_protocol: https
 ghe.corp.example:
     oauth_token: "gho_ENTERPRISE"
-"""
-
-HOSTS_MULTI = """\
-github.com:
-    users:
-        hubot:
-            oauth_token: gho_HUBOT
-        monalisa:
-            oauth_token: gho_MONA
-    git_protocol: ssh
-    user: monalisa
 """
 
 
@@ -61,50 +50,22 @@ def test_then_gh_token(tmp_path: Path) -> None:
 
 
 def test_then_gh_auth_token_for_the_host(tmp_path: Path) -> None:
-    (tmp_path / "hosts.yml").write_text(HOSTS_OLD)
     bin_dir = fake_gh(tmp_path / "bin", {"ghe.corp.example": "gho_KEYRING"})
     env = env_for(tmp_path, PATH=str(bin_dir))
-    # the keyring (through gh) wins over hosts.yml
     assert find_token("ghe.corp.example", env) == Token("gho_KEYRING", "gh auth token")
-    # gh has no login for github.com: hosts.yml is read next
-    assert find_token("github.com", env).value == "gho_OLDFORMAT"
+    # a token gh keeps for a GitHub Enterprise host is never sent to github.com
+    with pytest.raises(AuthError) as raised:
+        find_token("github.com", env)
+    assert "the gh CLI has no login for it" in str(raised.value)
 
 
-def test_then_hosts_yml_without_gh(tmp_path: Path) -> None:
+def test_gh_files_are_gh_s_to_read(tmp_path: Path) -> None:
+    """hosts.yml is read through `gh auth token` (gh >= 2.17), never by stager itself."""
     (tmp_path / "hosts.yml").write_text(HOSTS_OLD)
-    token = find_token("ghe.corp.example", env_for(tmp_path))
-    assert token.value == "gho_ENTERPRISE"
-    assert token.source.startswith("gh hosts.yml")
-
-
-def test_gh_config_dir_fallbacks(tmp_path: Path) -> None:
-    config = tmp_path / "xdg" / "gh"
-    config.mkdir(parents=True)
-    (config / "hosts.yml").write_text(HOSTS_OLD)
-    env = env_for(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
-    del env["GH_CONFIG_DIR"]
-    assert find_token("github.com", env).value == "gho_OLDFORMAT"
-    home = tmp_path / "home" / ".config" / "gh"
-    home.mkdir(parents=True)
-    (home / "hosts.yml").write_text(HOSTS_MULTI)
-    del env["XDG_CONFIG_HOME"]
-    assert find_token("github.com", env).value == "gho_MONA"
-
-
-def test_hosts_yml_shapes() -> None:
-    assert hosts_yml_token(HOSTS_OLD, "github.com") == "gho_OLDFORMAT"
-    assert hosts_yml_token(HOSTS_OLD, "ghe.corp.example") == "gho_ENTERPRISE"
-    assert hosts_yml_token(HOSTS_MULTI, "github.com") == "gho_MONA"  # the active user's
-    assert hosts_yml_token(HOSTS_MULTI, "ghe.corp.example") is None
-    assert hosts_yml_token("", "github.com") is None
-    keyring_only = "github.com:\n    user: monalisa\n    git_protocol: https\n"
-    assert hosts_yml_token(keyring_only, "github.com") is None
-
-
-def test_a_ghe_token_is_not_used_for_github_com(tmp_path: Path) -> None:
-    (tmp_path / "hosts.yml").write_text("ghe.corp.example:\n    oauth_token: gho_GHE\n")
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as raised:
         find_token("github.com", env_for(tmp_path))
+    assert "the gh CLI is not on PATH" in str(raised.value)
+    assert "gho_OLDFORMAT" not in str(raised.value)
 
 
 def test_no_token_names_every_source(tmp_path: Path) -> None:

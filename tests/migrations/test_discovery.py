@@ -9,6 +9,7 @@ from alembic.config import Config
 
 from stager.git.repository import TreeEntry
 from stager.migrations.discovery import discover, migration_entries
+from stager.migrations.revision_files import ParseProblem
 from stager.types import RepoPath
 from tests.migrations.builders import MemoryBlobs, migration, write_files
 
@@ -320,6 +321,18 @@ def test_named_sections_next_to_alembic_section(blobs: MemoryBlobs) -> None:
     assert [c.script_location for c in configs] == ["main_db", "audit_db"]
 
 
+def test_a_pyproject_that_is_not_utf8_is_reported_as_every_toml_file_is(
+    blobs: MemoryBlobs,
+) -> None:
+    # alembic reads pyproject.toml with tomllib, which refuses it too
+    pyproject = b'[project]\nname = "caf\xe9"\n[tool.alembic]\nscript_location = "m"\n'
+    [config] = discover(blobs.tree({"svc/pyproject.toml": pyproject}), blobs)
+    assert config.source == "svc/pyproject.toml"
+    assert config.problems[0] == ParseProblem(
+        2, "not UTF-8 (byte 0xe9) — save the file as UTF-8 (TOML files must be UTF-8)"
+    )
+
+
 def test_malformed_ini_problem_is_one_line_with_its_line(blobs: MemoryBlobs) -> None:
     ini = "[alembic]\nscript_location = m\nthis line is not an option\n"
     [config] = discover(blobs.tree({"alembic.ini": ini}), blobs)
@@ -339,7 +352,8 @@ def test_malformed_pyproject_with_tool_alembic_is_reported(blobs: MemoryBlobs) -
     pyproject = '[project]\nname = "x"\n\n[tool.alembic]\nscript_location = "m\n'
     [config] = discover(blobs.tree({"svc/pyproject.toml": pyproject}), blobs)
     assert config.source == "svc/pyproject.toml"
-    assert config.problems[0].line == 5 and "not valid TOML" in config.problems[0].message
+    assert config.problems[0].line == 5
+    assert config.problems[0].message.startswith("toml: invalid TOML: ")
     # a pyproject.toml that only mentions alembic declares nothing
     other = '[project]\ndependencies = ["alembic"\n'
     assert discover(blobs.tree({"pyproject.toml": other}), blobs) == []

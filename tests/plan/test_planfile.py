@@ -11,6 +11,7 @@ from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.demo import DemoRepository
 from stager.git.repository import Repository
 from stager.plan import PlanError, load_plan_file, render_plan_file
+from stager.rules.toml_file import TomlError
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import analyze, make_branch, plan_of
 
@@ -141,11 +142,6 @@ def test_a_plan_for_another_head_is_refused_with_the_refresh_command(
             "phase 2 is named 'daat' here, but the rules have 'data' there",
             id="renamed-phase",
         ),
-        pytest.param(
-            lambda text: text.replace("files = [", "files = [[", 1),
-            "invalid TOML",
-            id="toml",
-        ),
     ],
 )
 def test_broken_plan_files(demo: DemoRepository, tmp_path: Path, edit, expected) -> None:  # type: ignore[no-untyped-def]
@@ -155,6 +151,19 @@ def test_broken_plan_files(demo: DemoRepository, tmp_path: Path, edit, expected)
     with pytest.raises(PlanError) as caught:
         load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert expected in str(caught.value)
+
+
+def test_a_plan_file_that_is_not_toml_is_an_error_at_its_line(
+    demo: DemoRepository, tmp_path: Path
+) -> None:
+    analysis = demo_analysis(demo)
+    path = written(analysis, tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("files = [", "files = [[", 1), encoding="utf-8")
+    with pytest.raises(TomlError) as caught:
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
+    assert re.match(rf"{re.escape(str(path))}:\d+: toml: invalid TOML: ", str(caught.value))
+    assert str(caught.value).endswith(" — fix the syntax (https://toml.io)")
 
 
 def test_a_rename_cannot_be_split_across_phases(repo: GitRepo, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stager.types import Risk
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import RULES, analyze, make_branch, plan_of, revision_file, version_path
 
@@ -66,6 +67,13 @@ def test_rechain_off_reports_a_phase_that_leaves_two_heads(repo: GitRepo, tmp_pa
     assert not any(m.rechained for m in plan_of(analysis).migrations())
     (finding,) = [f for f in plan_of(analysis).findings if f.rule == "SP003"]
     assert "after phase 1" in finding.message and "2 head(s)" in finding.message
+    # rules.toml configures the plan's rules as every other: SP003 turned off, and its risk
+    for setting, expected in (("enabled = false", []), ('risk = "critical"', [Risk.CRITICAL])):
+        configured = analyze(
+            repo, tmp_path, f"[stager]\nrechain = false\n{RULES}\n[rules.SP003]\n{setting}\n"
+        )
+        for findings in (plan_of(configured).findings, configured.findings):
+            assert [f.risk for f in findings if f.rule == "SP003"] == expected
     # Re-chaining allowed: phase 1 is flattened onto one head instead.
     allowed = analyze(repo, tmp_path)
     chain = _chain(allowed)

@@ -1,7 +1,7 @@
 """Migration risk rules (``SM001``…): every ``op.*`` call and SQL statement checked.
 
-* :mod:`.catalogue` — the rules: id, risk, title, hint (docs/rules.md has a
-  section for each);
+* :mod:`stager.rules.catalogue` — the registry of every rule: id, risk, title,
+  hint (docs/rules.md has a section for each);
 * :mod:`.actions` — ``op.*`` operations and SQL statements in one vocabulary,
   so the same change written either way meets the same rule;
 * :mod:`.envpy` — what env.py says about transactions and lock_timeout;

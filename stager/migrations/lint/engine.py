@@ -36,7 +36,7 @@ from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.lint.source_rules import helper_hits, recreate_hits
 from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.rules.catalogue import RULES
-from stager.rules.settings import Rules
+from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Sha
 
 if TYPE_CHECKING:
@@ -254,36 +254,11 @@ def path_findings(
     return found
 
 
-def apply_settings(findings: Iterable[Finding], rules: Rules) -> list[Finding]:
-    """rules.toml's ``[rules.ID]`` tables: drop disabled or ignored findings, change risks."""
-    settings = rules.rule_settings
-    if not settings:
-        return list(findings)
-    kept: list[Finding] = []
-    for finding in findings:
-        setting = settings.get(finding.rule)
-        if setting is None:
-            kept.append(finding)
-            continue
-        if not setting.enabled or (finding.path is not None and setting.ignores(finding.path)):
-            continue
-        kept.append(replace(finding, risk=setting.risk) if setting.risk else finding)
-    return kept
-
-
 def unreadable_findings(migration: MigrationFile) -> list[Finding]:
     """SG007 for each problem of a revision file stager (and alembic) cannot read."""
-    from stager.migrations.compare import HINTS, RISKS
-
+    rule = RULES[_UNREADABLE]
     return [
-        Finding(
-            path=migration.path,
-            line=problem.line or None,
-            rule=_UNREADABLE,
-            risk=RISKS[_UNREADABLE],
-            message=problem.message,
-            hint=HINTS[_UNREADABLE],
-        )
+        rule.finding(migration.path, problem.line or None, problem.message)
         for problem in migration.problems
     ]
 

@@ -17,16 +17,11 @@ from pathlib import Path
 
 from stager.errors import StagerError
 from stager.findings import Finding, finding_order
-from stager.migrations.lint.engine import (
-    apply_settings,
-    group_by_env,
-    lint_migrations,
-    unreadable_findings,
-)
+from stager.migrations.lint.engine import group_by_env, lint_migrations, unreadable_findings
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile
-from stager.rules.settings import Rules
+from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Sha
 
 # Folders never worth walking for revision files.

@@ -8,9 +8,8 @@ import pytest
 
 from stager.errors import RulesError
 from stager.findings import Finding
-from stager.migrations.lint.engine import apply_settings
-from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION, KNOWN_RULES, RULES
-from stager.rules.settings import Rules, default_rules, load_rules
+from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
+from stager.rules.settings import Rules, apply_settings, default_rules, load_rules
 from stager.types import RepoPath, Risk
 
 MINIMAL = """
@@ -154,13 +153,6 @@ def test_extends_keeps_the_inherited_settings_and_project_wins() -> None:
 )
 def test_validation_errors(text: str, expected: str) -> None:
     assert expected in error_of(MINIMAL + "\n" + text)
-
-
-def test_known_rules_are_the_catalogue_and_the_analysis_rules() -> None:
-    from stager.migrations.compare import RISKS
-
-    assert set(RULES) <= KNOWN_RULES
-    assert KNOWN_RULES - set(RULES) == {*RISKS, "SB001"}
 
 
 def test_postgres_9_6_is_a_major_version() -> None:

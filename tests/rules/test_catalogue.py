@@ -1,0 +1,96 @@
+"""The registry of every rule id: stable ids, and docs/rules.md documents every rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from stager.rules.catalogue import DOCS, RULES
+from stager.rules.settings import default_rules, load_rules
+from stager.types import RepoPath
+
+ROOT = Path(__file__).resolve().parents[2]
+FAMILIES = ("SM", "SG", "SB", "SP")
+
+
+def docs_text() -> str:
+    return (ROOT / DOCS).read_text(encoding="utf-8")
+
+
+def sections() -> dict[str, str]:
+    """Rule id → its section of docs/rules.md (heading included)."""
+    parts = re.split(r"^(?=## )", docs_text(), flags=re.MULTILINE)
+    found: dict[str, str] = {}
+    for part in parts:
+        match = re.match(r"## ([A-Z]{2}\d{3}) — ", part)
+        if match:
+            found[match.group(1)] = part
+    return found
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_ids_are_stable_and_consecutive() -> None:
+    for family in FAMILIES:
+        ids = [rule for rule in RULES if rule.startswith(family)]
+        assert ids == [f"{family}{number:03d}" for number in range(1, len(ids) + 1)], family
+    assert {rule[:2] for rule in RULES} == set(FAMILIES)
+    for rule in RULES.values():
+        assert rule.title and rule.hint and rule.hint == rule.hint_for(99)
+
+
+@pytest.mark.parametrize("rule_id", list(RULES))
+def test_every_rule_has_a_documentation_section(rule_id: str) -> None:
+    rule = RULES[rule_id]
+    section = sections().get(rule_id)
+    assert section is not None, f"docs/rules.md has no '## {rule_id} — ...' section"
+    heading = section.splitlines()[0]
+    assert heading == f"## {rule_id} — {rule.title}"
+    assert rule.anchor == f"{DOCS}#{github_slug(heading[3:])}"
+    assert f"**Risk:** {rule.risk.label}" in section
+    assert "**What:**" in section
+    if rule_id.startswith("SM"):
+        assert "**Why it is dangerous on PostgreSQL:**" in section
+        assert "**Bad:**" in section and "**Good" in section
+        assert section.count("```python") >= 2, "a bad and a good example"
+    else:
+        assert "**Why:**" in section and "**What to do:**" in section
+    row = f"| [{rule_id}](#{rule.anchor.split('#')[1]}) | {rule.risk.label} | {rule.title} |"
+    assert row in docs_text(), row
+
+
+def test_no_section_for_an_unknown_rule() -> None:
+    assert set(sections()) == set(RULES)
+
+
+def test_edits_to_base_migrations_are_referenced_before_the_sections() -> None:
+    assert "SG006" in docs_text().split("## SM001")[0]
+
+
+@pytest.mark.parametrize("rule_id", list(RULES))
+def test_rules_toml_configures_every_registered_rule(rule_id: str) -> None:
+    rules = load_rules(
+        f'extends = "default"\n[rules.{rule_id}]\nrisk = "low"\nignore = ["legacy/"]\n',
+        "rules.toml",
+        default=default_rules(),
+    )
+    setting = rules.rule_settings[rule_id]
+    assert setting.line == 2 and setting.ignores("legacy/a.py")
+
+
+@pytest.mark.parametrize("rule_id", [rule for rule in RULES if RULES[rule].fields])
+def test_a_hint_with_fields_is_filled_in(rule_id: str) -> None:
+    rule = RULES[rule_id]
+    finding = rule.finding(
+        RepoPath("a.py"), 3, "message", **{name: f"<{name}>" for name in rule.fields}
+    )
+    assert (finding.rule, finding.risk, finding.line) == (rule_id, rule.risk, 3)
+    assert "{" not in finding.hint
+    assert all(f"<{name}>" in finding.hint for name in rule.fields)
+    with pytest.raises(AssertionError):
+        rule.finding(RepoPath("a.py"), 3, "message")
