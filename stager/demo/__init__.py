@@ -1,10 +1,9 @@
 """``stager demo``: a realistic monolithic branch to try stager on.
 
-The content (migrations, models, services, ETL, frontend) lives in one module
-per area; ``history`` arranges it into commits; ``builder`` writes them.
+The repository lives as data in ``fuel-credits/`` (its ``history.toml`` says how
+to edit it); ``history`` reads it and ``builder`` replays it into git.
 """
 
 from stager.demo.builder import DemoRepository, build_demo_repository
-from stager.demo.history import BASE_BRANCH, HEAD_BRANCH
 
-__all__ = ["BASE_BRANCH", "HEAD_BRANCH", "DemoRepository", "build_demo_repository"]
+__all__ = ["DemoRepository", "build_demo_repository"]

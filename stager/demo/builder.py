@@ -1,8 +1,8 @@
-"""Write the demo repository with one ``git fast-import`` stream.
+"""Write the demo repository by replaying its history with one ``git fast-import`` stream.
 
-Four git processes in all (init, fast-import, reset, remote add), so the build takes a
-few tens of milliseconds. Every commit carries fixed authors and dates and
-git runs with no system or global config, so two builds, on any machine,
+Four git calls in all (init, fast-import, reset, remote add), so the build takes
+a few tens of milliseconds. Every commit carries fixed authors and dates and git
+runs with no system or global configuration, so two builds, on any machine,
 give the same commit ids.
 """
 
@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from stager.demo.history import BASE_BRANCH, HEAD_BRANCH, HISTORY, DemoCommit
-from stager.errors import GitError, StagerError
-from stager.git.repository import parse_git_version, require_git_version
+from stager.demo.history import DemoHistory, raw_date, read_history
+from stager.errors import StagerError
+from stager.git.create import init_repository
 from stager.types import Sha
+
+# Added to every git call: nothing of the user's setup reaches the demo's objects.
+_SEALED = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_DEFAULT_HASH": "sha1",
+    # reflog entries need an identity; commits carry their own
+    "GIT_COMMITTER_NAME": "stager demo",
+    "GIT_COMMITTER_EMAIL": "demo@stager.invalid",
+}
 
 
 @dataclass(frozen=True)
@@ -41,37 +49,33 @@ def build_demo_repository(path: Path) -> DemoRepository:
     ``stager analyze``. Raises StagerError when ``path`` holds anything.
     """
     path = Path(path).absolute()
-    # Before writing anything: analyzing the demo needs git 2.38, and a demo
-    # written by an older git would be left behind, half useful.
-    version = _git(["version"], _sealed_env(), cwd=Path(os.sep))
-    require_git_version(parse_git_version(version.decode("ascii", "replace")))
+    history = read_history()
     created = _claim_folder(path)
     try:
-        return _build(path)
+        return _build(path, history)
     except BaseException:
         # Leave the folder as it was, so that running the command again works.
         _clear(path, remove_folder=created)
         raise
 
 
-def fast_import_stream(commits: Sequence[DemoCommit]) -> tuple[bytes, tuple[int, int, int]]:
-    """The fast-import stream for ``commits``, and the marks of base, merge base and head.
+def fast_import_stream(history: DemoHistory) -> bytes:
+    """The fast-import stream of ``history``, ending with the ids of base, merge base and head.
 
-    A branch's first commit forks from the base branch's tip of that moment;
-    the stream ends with ``get-mark`` for the three commits so that their ids
-    come back on fast-import's standard output.
+    The head branch's first commit forks from the base branch's tip of that
+    moment; ``get-mark`` makes fast-import print the three commit ids.
     """
     out = bytearray()
     tips: dict[str, int] = {}
     merge_base = 0
-    for mark, commit in enumerate(commits, start=1):
+    for mark, commit in enumerate(history.commits, start=1):
         parent = tips.get(commit.branch)
-        if parent is None and commit.branch != BASE_BRANCH:
-            parent = merge_base = tips[BASE_BRANCH]
-        who = f"{commit.author.name} <{commit.author.email}> {_raw_date(commit)}"
+        if parent is None and commit.branch != history.base_branch:
+            parent = merge_base = tips[history.base_branch]
+        who = f"{commit.author} {raw_date(commit.date)}"
         out += f"commit refs/heads/{commit.branch}\nmark :{mark}\n".encode()
         out += f"author {who}\ncommitter {who}\n".encode()
-        out += _data(commit.message.rstrip("\n") + "\n")
+        out += _data(commit.message.rstrip("\n").encode() + b"\n")
         if parent is not None:
             out += f"from :{parent}\n".encode()
         for file_path, content in sorted(commit.files.items()):
@@ -81,33 +85,28 @@ def fast_import_stream(commits: Sequence[DemoCommit]) -> tuple[bytes, tuple[int,
                 out += f"M 100644 inline {file_path}\n".encode() + _data(content)
         out += b"\n"
         tips[commit.branch] = mark
-    marks = (tips[BASE_BRANCH], merge_base, tips[HEAD_BRANCH])
-    for mark in marks:
+    for mark in (tips[history.base_branch], merge_base, tips[history.head_branch]):
         out += f"get-mark :{mark}\n".encode()
-    out += b"done\n"
-    return bytes(out), marks
+    return bytes(out + b"done\n")
 
 
-DEMO_REMOTE = "https://github.com/example/fuel-credits.git"
-
-
-def _build(path: Path) -> DemoRepository:
-    env = _sealed_env()
-    _git(["init", "-q", f"--initial-branch={HEAD_BRANCH}", str(path)], env, cwd=path)
-    stream, _ = fast_import_stream(HISTORY)
-    output = _git(
-        ["fast-import", "--quiet", "--done", "--date-format=raw"], env, cwd=path, stdin=stream
+def _build(path: Path, history: DemoHistory) -> DemoRepository:
+    repo = init_repository(path, branch=history.head_branch, env=_SEALED)
+    output = repo.run(
+        ["fast-import", "--quiet", "--done", "--date-format=raw"],
+        stdin=fast_import_stream(history),
+        env=_SEALED,
     )
     base, merge_base, head = (Sha(line) for line in output.decode().split())
     # HEAD already names the feature branch (init), so this fills index and work tree.
-    _git(["reset", "-q", "--hard"], env, cwd=path)
+    repo.run(["reset", "--quiet", "--hard"], env=_SEALED)
     # A fictional GitHub remote, so `stager open-pr --all --dry-run` can show the
     # pull requests it would open; nothing is ever pushed there by the demo.
-    _git(["remote", "add", "origin", DEMO_REMOTE], env, cwd=path)
+    repo.run(["remote", "add", "origin", history.remote], env=_SEALED)
     return DemoRepository(
         path=path,
-        base_branch=BASE_BRANCH,
-        head_branch=HEAD_BRANCH,
+        base_branch=history.base_branch,
+        head_branch=history.head_branch,
         base=base,
         merge_base=merge_base,
         head=head,
@@ -150,48 +149,5 @@ def _children(path: Path) -> Iterable[Path]:
         return []
 
 
-def _sealed_env() -> dict[str, str]:
-    """The environment minus anything that could make git behave differently."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env.update(
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_TERMINAL_PROMPT="0",
-        # reflog entries need an identity; commits carry their own
-        GIT_COMMITTER_NAME="stager demo",
-        GIT_COMMITTER_EMAIL="demo@stager.invalid",
-        LC_ALL="C",
-    )
-    return env
-
-
-def _git(
-    args: list[str], env: Mapping[str, str], *, cwd: Path, stdin: bytes | None = None
-) -> bytes:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False
-        )
-    except FileNotFoundError as error:
-        raise GitError(
-            "git is not installed or not on PATH", "install git 2.38 or newer"
-        ) from error
-    if result.returncode != 0:
-        detail = result.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(
-            f"git {args[0]} failed while writing the demo repository"
-            + (f": {detail[-1]}" if detail else ""),
-            "check that git 2.38 or newer is installed, then run the command again",
-        )
-    return result.stdout
-
-
-def _raw_date(commit: DemoCommit) -> str:
-    """``<epoch> <offset>`` for git's raw date format, from the author's local time."""
-    local = datetime.fromisoformat(f"{commit.date}{commit.author.utc_offset}")
-    return f"{int(local.timestamp())} {commit.author.utc_offset}"
-
-
-def _data(text: str) -> bytes:
-    payload = text.encode()
+def _data(payload: bytes) -> bytes:
     return f"data {len(payload)}\n".encode() + payload + b"\n"

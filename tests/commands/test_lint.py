@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
-from stager.demo.alembic_files import VERSIONS
+from tests.demo.files import VERSIONS
 from tests.gitrepo import GitRepo
 from tests.migrations.lint.revisions import revision_source, write_demo
 

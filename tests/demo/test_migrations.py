@@ -15,10 +15,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from stager.demo import build_demo_repository
-from stager.demo.builder import DemoRepository
-from stager.demo.migrations_base import BASE_CHAIN
-from stager.demo.migrations_branch import BRANCH_CHAIN
+from stager.demo import DemoRepository, build_demo_repository
+from tests.demo.files import BASE_REVISIONS, BRANCH_REVISIONS
 from tests.gitrepo import GitRepo
 
 BASE_HEAD = "d1f3b5d7f9b1"
@@ -73,9 +71,9 @@ def _sql(backend: Path, action: str, target: str) -> str:
 @pytest.mark.parametrize(
     ("commit", "order"),
     [
-        ("merge_base", [m.revision for m in BASE_CHAIN]),
-        ("head", [m.revision for m in BASE_CHAIN + BRANCH_CHAIN]),
-        ("base", [*(m.revision for m in BASE_CHAIN), MAIN_HEAD]),
+        ("merge_base", [*BASE_REVISIONS]),
+        ("head", [*BASE_REVISIONS, *BRANCH_REVISIONS]),
+        ("base", [*BASE_REVISIONS, MAIN_HEAD]),
     ],
 )
 def test_alembic_loads_each_tree_as_one_linear_chain(

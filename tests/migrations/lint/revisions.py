@@ -6,15 +6,13 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from stager.demo.alembic_files import ALEMBIC_INI, ENV_PY, VERSIONS
-from stager.demo.migrations_base import BASE_CHAIN
-from stager.demo.migrations_branch import BRANCH_CHAIN
 from stager.findings import Finding
 from stager.migrations.lint.engine import file_findings, path_findings
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile
 from stager.types import RepoPath
+from tests.demo.files import ENV_PY, VERSIONS, demo_alembic_files
 from tests.migrations.builders import blob_sha
 
 HEADER = '''"""{title}
@@ -118,11 +116,11 @@ def line_of(source: bytes, needle: str) -> int:
     raise AssertionError(f"{needle!r} not in source")
 
 
-def write_demo(root: Path, env_py: str = ENV_PY) -> Path:
+def write_demo(root: Path, env_py: str | None = None) -> Path:
     """The demo's Alembic project (head of the branch) as plain files; returns versions/."""
-    (root / "backend" / "migrations" / "versions").mkdir(parents=True)
-    (root / "backend" / "alembic.ini").write_text(ALEMBIC_INI)
-    (root / "backend" / "migrations" / "env.py").write_text(env_py)
-    for migration in (*BASE_CHAIN, *BRANCH_CHAIN):
-        (root / migration.path).write_text(migration.render())
+    (root / VERSIONS).mkdir(parents=True)
+    for path, content in demo_alembic_files().items():
+        (root / path).write_bytes(content)
+    if env_py is not None:
+        (root / ENV_PY).write_text(env_py)
     return root / VERSIONS

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from stager.demo.alembic_files import ENV_PY
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from tests.demo.files import ENV_PY, demo_file
 
 
 def settings(body: str) -> EnvSettings:
@@ -15,7 +15,7 @@ def settings(body: str) -> EnvSettings:
 
 
 def test_alembic_defaults() -> None:
-    env = read_env(ENV_PY.encode(), "backend/migrations/env.py")
+    env = read_env(demo_file(ENV_PY).encode(), ENV_PY)
     assert env == EnvSettings(path="backend/migrations/env.py")
     assert not env.transaction_per_migration and env.transactional_ddl and not env.lock_timeout
 

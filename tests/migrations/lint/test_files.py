@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stager.demo.alembic_files import ENV_PY, VERSIONS
-from stager.demo.migrations_base import BASE_CHAIN
-from stager.demo.migrations_branch import BRANCH_CHAIN
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
 from stager.rules.settings import default_rules, load_rules
+from tests.demo.files import BASE_REVISIONS, BRANCH_REVISIONS, ENV_PY, VERSIONS, demo_file
 from tests.migrations.lint.revisions import revision_source, write_demo
 
 
@@ -24,11 +22,9 @@ def summary(root: Path, *paths: Path | str) -> Counter[tuple[str, str]]:
 def test_lint_of_the_demo_versions_folder(tmp_path: Path) -> None:
     versions = write_demo(tmp_path)
     report = lint_paths([versions], tmp_path, default_rules())
-    assert len(report.files) == len(BASE_CHAIN) + len(BRANCH_CHAIN)
+    assert len(report.files) == len(BASE_REVISIONS) + len(BRANCH_REVISIONS)
     # upgrade order, not file-name order
-    assert [m.revision for m in report.files][-len(BRANCH_CHAIN) :] == [
-        m.revision for m in BRANCH_CHAIN
-    ]
+    assert [m.revision for m in report.files][-len(BRANCH_REVISIONS) :] == list(BRANCH_REVISIONS)
     assert report.environments[0].path == "backend/migrations/env.py"
     assert report.skipped == ()
     found = Counter((f.rule, Path(f.path or "").name.split("-", 1)[1]) for f in report.findings)
@@ -72,11 +68,12 @@ def test_project_folder_is_read_through_alembic_ini(tmp_path: Path) -> None:
 
 
 def test_env_py_lock_timeout_silences_sm025(tmp_path: Path) -> None:
-    env_py = ENV_PY.replace(
+    original = demo_file(ENV_PY)
+    env_py = original.replace(
         "poolclass=pool.NullPool)",
         'poolclass=pool.NullPool, connect_args={"options": "-c lock_timeout=5s"})',
     )
-    assert env_py != ENV_PY
+    assert env_py != original
     write_demo(tmp_path, env_py)
     report = lint_paths([tmp_path / VERSIONS], tmp_path, default_rules())
     assert report.environments[0].lock_timeout
