@@ -147,23 +147,23 @@ def _operation(use: SchemaUse, op: Operation) -> None:
     elif name in ("drop_column", "alter_column") and table:
         for column in columns:
             _add(use.drops, ("column", table, column), line)
-        renamed = details.get("new_column_name")
+        renamed = details.new_column_name
         if renamed:
             _add(use.creates, ("column", table, _norm(renamed)), line)
     elif name == "drop_table" and table:
         _add(use.drops, ("table", table), line)
     elif name == "rename_table" and table:
         _add(use.drops, ("table", table), line)
-        if details.get("new_table_name"):
-            _add(use.creates, ("table", _norm(details["new_table_name"])), line)
-    elif name == "create_index" and details.get("name"):
-        _add(use.creates, ("index", _norm(details["name"])), line)
+        if details.new_table_name:
+            _add(use.creates, ("table", _norm(details.new_table_name)), line)
+    elif name == "create_index" and details.name:
+        _add(use.creates, ("index", _norm(details.name)), line)
     elif name == "bulk_insert" and table:
         _add(use.writes, ("table", table), line)
-    elif name == "drop_index" and details.get("name"):
-        _add(use.drops, ("index", _norm(details["name"])), line)
-    if details.get("referent_table"):
-        _add(use.touches, ("table", _norm(details["referent_table"])), line)
+    elif name == "drop_index" and details.name:
+        _add(use.drops, ("index", _norm(details.name)), line)
+    if details.referent_table:
+        _add(use.touches, ("table", _norm(details.referent_table)), line)
     if op.sql:
         _sql(use, op.sql, line)
 
