@@ -1,8 +1,9 @@
 """A cache of parsed revision files, keyed by blob id, in the user's cache folder.
 
 A blob id names its content, so an entry can never be stale for the same
-parser; the file name carries a hash of the parser's own source, so a new
-stager (or an edited checkout) starts a fresh cache. Like black's cache it is
+parser; the file name carries a hash of the source of every module the parser
+imports (:func:`parser_sources`: the classes pickled and the code that fills
+them), so a new stager (or an edited checkout) starts a fresh cache. Like black's cache it is
 a pickle in the user's own cache folder, written atomically; anything wrong
 with it (missing, corrupt, unwritable) just means parsing again. It never
 lives in the analysed repository. ``STAGER_NO_CACHE=1`` turns it off.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 from collections.abc import Mapping
 from functools import cache
@@ -21,26 +23,50 @@ from pathlib import Path
 from stager.migrations.revision_files import MigrationFile
 from stager.types import Sha
 
-_PARSER_MODULES = (
-    "revision_files.py",
-    "parse.py",
-    "operations.py",
-    "op_arguments.py",
-    "executed_sql.py",
-    "kinds.py",
-    "sql.py",
-)
+# `from stager.a.b import c`: the module a.b, or a.b.c when c is a module itself.
+_IMPORT = re.compile(r"^\s*from (stager(?:\.\w+)*) import (\([^)]*\)|[\w, ]+)", re.MULTILINE)
+_NAME = re.compile(r"(\w+)(?:\s+as\s+\w+)?")
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _module_file(dotted: str) -> Path | None:
+    path = _PACKAGE.joinpath(*dotted.split(".")[1:])
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parser_sources() -> list[Path]:
+    """Every stager module the parser imports, directly or not: what a cached entry depends on.
+
+    Its classes give the pickles their shape (``MigrationFile``, ``Operation``,
+    ``MigrationKind`` …) and its code their content (the kind of a revision).
+    """
+    found: list[Path] = []
+    pending = [Path(__file__).resolve(), _PACKAGE / "migrations" / "parse.py"]
+    while pending:
+        path = pending.pop()
+        if path in found:
+            continue
+        found.append(path)
+        for module, names in _IMPORT.findall(path.read_text(encoding="utf-8")):
+            for dotted in (module, *(f"{module}.{name}" for name in _NAME.findall(names))):
+                imported = _module_file(dotted)
+                if imported is not None:
+                    pending.append(imported)
+    return sorted(found)
 
 
 @cache
-def _parser_fingerprint() -> str:
+def _parser_fingerprint() -> str | None:
+    """A hash of :func:`parser_sources`; None when one cannot be read (no cache then)."""
     digest = hashlib.sha1(usedforsecurity=False)
-    folder = Path(__file__).resolve().parent
-    for name in _PARSER_MODULES:
-        try:
-            digest.update((folder / name).read_bytes())
-        except OSError:
-            digest.update(name.encode())
+    try:
+        for path in parser_sources():
+            digest.update(path.read_bytes())
+    except OSError:
+        return None
     return digest.hexdigest()[:16]
 
 
@@ -48,9 +74,12 @@ def cache_file(repository_key: str) -> Path | None:
     """Where the cache for one repository lives; None when caching is off."""
     if os.environ.get("STAGER_NO_CACHE"):
         return None
+    fingerprint = _parser_fingerprint()
+    if fingerprint is None:
+        return None
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     name = hashlib.sha1(
-        f"{repository_key}\0{_parser_fingerprint()}".encode(), usedforsecurity=False
+        f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
     ).hexdigest()
     return Path(root) / "stager" / "parsed" / f"{name}.pickle"
 

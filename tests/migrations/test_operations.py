@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from stager.migrations.kinds import classify_kind
 from stager.migrations.operations import extract_operations, literal_sql
 from stager.migrations.revision_files import Operation, OperationDetails, Receiver
 from stager.migrations.sql import statement_kinds
+from stager.render.analysis import operation_to_json
 from stager.types import MigrationKind
 
 
@@ -544,3 +548,42 @@ def test_execute_carries_the_table_and_columns_of_its_sql() -> None:
 def test_a_call_remembers_its_last_line() -> None:
     found = ops('op.alter_column(\n    "t",\n    "c",\n    nullable=False,\n)')
     assert found[0].end_line == found[0].line + 4
+
+
+# --- details as the JSON shows them (docs/json-output.md) -----------------------------
+
+
+def json_details(upgrade: str) -> list[dict[str, str]]:
+    return [operation_to_json(o)["details"] for o in ops(upgrade)]
+
+
+def test_details_in_json_are_the_strings_documented() -> None:
+    assert json_details(
+        """
+        op.alter_column("t", "c", server_default=None, nullable=False, new_column_name=None)
+        op.alter_column("t", "c", type_=None, nullable=flag, existing_nullable=True)
+        op.create_index("ix", "t", ["c"], unique=True, postgresql_concurrently=False)
+        op.create_table("t", sa.Column("r", sa.Enum("a", name="e"), sa.ForeignKey("u.id")))
+        op.execute(sa.table("t").delete())
+        op.execute("")
+        with op.batch_alter_table("t") as batch_op:
+            batch_op.add_column(sa.Column("a", sa.Integer(), sa.ForeignKey("u.id")))
+        """
+    ) == [
+        {"server_default": "None", "nullable": "False"},
+        {"existing_nullable": "True"},
+        {"name": "ix", "unique": "True", "postgresql_concurrently": "False"},
+        {"enums": "e", "references": "u"},
+        {"statements": "DELETE", "where": "false"},
+        {"statements": ""},
+        {},
+        {"batch": "true", "type_": "sa.Integer()", "foreign_key": "True"},
+    ]
+
+
+def test_every_detail_is_documented() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "json-output.md").read_text(encoding="utf-8")
+    table = docs[docs.index("| detail | on | meaning |") : docs.index("## `alembic`")]
+    documented = set(re.findall(r"`(\w+)`", table.split("\n", 2)[2]))
+    shown = {field.name for field in dataclasses.fields(OperationDetails)} - {"drops_default"}
+    assert shown <= documented
