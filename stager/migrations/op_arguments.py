@@ -7,8 +7,9 @@ where each ``op.<name>`` call keeps its table and columns.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from stager.migrations.revision_files import OperationDetails
 
@@ -169,34 +170,45 @@ def _is_none(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
-def _keywords(call: ast.Call) -> dict[str, ast.expr]:
-    return {kw.arg: kw.value for kw in call.keywords if kw.arg}
+# Keyword arguments the rules read, as source text or as a literal True/False.
+_TEXT_KEYWORDS = (
+    "type_",
+    "server_default",
+    "new_column_name",
+    "new_table_name",
+    "existing_type",
+    "existing_server_default",
+    "postgresql_using",
+    "schema",
+    "referent_table",
+    "recreate",
+)
+_FLAG_KEYWORDS = (
+    "nullable",
+    "existing_nullable",
+    "unique",
+    "postgresql_concurrently",
+    "postgresql_not_valid",
+)
+# Those of an added sa.Column that change what ADD COLUMN costs or checks.
+_COLUMN_TEXT = ("type_", "server_default", "server_onupdate")
+_COLUMN_FLAGS = ("nullable", "primary_key", "unique")
+
+
+def _keyword_fields(call: ast.Call, text: Iterable[str], flags: Iterable[str]) -> dict[str, Any]:
+    """``OperationDetails`` fields of ``call``'s keywords (None: not written)."""
+    keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+    fields: dict[str, Any] = {name: _text(keywords.get(name)) for name in text}
+    fields.update({name: _flag(keywords.get(name)) for name in flags})
+    fields["drops_default"] = _is_none(keywords.get("server_default"))
+    return fields
 
 
 def keyword_details(call: ast.Call, spec: Spec, batch: bool) -> OperationDetails:
     """The keyword arguments (and the literal name) of an ``op.<name>`` call the rules read."""
-    keywords = _keywords(call)
     name = string_constant(unwrap_f(call.args[0])) if spec.named and call.args else None
-    return OperationDetails(
-        batch=batch,
-        name=name,
-        type_=_text(keywords.get("type_")),
-        nullable=_flag(keywords.get("nullable")),
-        server_default=_text(keywords.get("server_default")),
-        drops_default=_is_none(keywords.get("server_default")),
-        new_column_name=_text(keywords.get("new_column_name")),
-        new_table_name=_text(keywords.get("new_table_name")),
-        existing_type=_text(keywords.get("existing_type")),
-        existing_nullable=_flag(keywords.get("existing_nullable")),
-        existing_server_default=_text(keywords.get("existing_server_default")),
-        postgresql_using=_text(keywords.get("postgresql_using")),
-        unique=_flag(keywords.get("unique")),
-        postgresql_concurrently=_flag(keywords.get("postgresql_concurrently")),
-        postgresql_not_valid=_flag(keywords.get("postgresql_not_valid")),
-        schema=_text(keywords.get("schema")),
-        referent_table=_text(keywords.get("referent_table")),
-        recreate=_text(keywords.get("recreate")),
-    )
+    fields = _keyword_fields(call, _TEXT_KEYWORDS, _FLAG_KEYWORDS)
+    return OperationDetails(batch=batch, name=name, **fields)
 
 
 def last_line(call: ast.expr) -> int:
@@ -277,19 +289,14 @@ def column_details(
             generated[called] = ast.unparse(argument)
         elif position == 1:
             type_node = argument
-    keywords = _keywords(node)
+    fields = _keyword_fields(node, _COLUMN_TEXT, _COLUMN_FLAGS)
+    if fields["type_"] is None and type_node is not None:
+        fields["type_"] = ast.unparse(type_node)
     enum = column_enum(type_node, type_names) if type_node is not None else None
     return replace(
         details,
-        type_=_text(keywords.get("type_"))
-        or (ast.unparse(type_node) if type_node is not None else None),
+        **fields,
         enums=(enum,) if enum else (),
-        nullable=_flag(keywords.get("nullable")),
-        server_default=_text(keywords.get("server_default")),
-        drops_default=_is_none(keywords.get("server_default")),
-        primary_key=_flag(keywords.get("primary_key")),
-        unique=_flag(keywords.get("unique")),
-        server_onupdate=_text(keywords.get("server_onupdate")),
         foreign_key=foreign_key,
         identity=generated.get("Identity"),
         computed=generated.get("Computed"),

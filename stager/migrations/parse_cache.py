@@ -2,8 +2,7 @@
 
 A blob id names its content, so an entry can never be stale for the same
 parser; the file name carries a hash of the source of every module the parser
-imports (:func:`parser_sources`: the classes pickled and the code that fills
-them), so a new stager (or an edited checkout) starts a fresh cache. Like black's cache it is
+imports, so a new stager (or an edited checkout) starts a fresh cache. Like black's cache it is
 a pickle in the user's own cache folder, written atomically; anything wrong
 with it (missing, corrupt, unwritable) just means parsing again. It never
 lives in the analysed repository. ``STAGER_NO_CACHE=1`` turns it off.
@@ -14,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import re
 import tempfile
 from collections.abc import Mapping
 from functools import cache
@@ -23,39 +21,26 @@ from pathlib import Path
 from stager.migrations.revision_files import MigrationFile
 from stager.types import Sha
 
-# `from stager.a.b import c`: the module a.b, or a.b.c when c is a module itself.
-_IMPORT = re.compile(r"^\s*from (stager(?:\.\w+)*) import (\([^)]*\)|[\w, ]+)", re.MULTILINE)
-_NAME = re.compile(r"(\w+)(?:\s+as\s+\w+)?")
-_PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def _module_file(dotted: str) -> Path | None:
-    path = _PACKAGE.joinpath(*dotted.split(".")[1:])
-    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+# Every stager module the parser imports (tests/migrations/test_parse_cache.py checks
+# against Python's own imports): their classes give the pickles their shape
+# (MigrationFile, Operation, MigrationKind …), their code the content (a revision's kind).
+_PARSER_MODULES = (
+    "types.py",
+    "migrations/revision_files.py",
+    "migrations/parse.py",
+    "migrations/parse_cache.py",
+    "migrations/operations.py",
+    "migrations/op_arguments.py",
+    "migrations/executed_sql.py",
+    "migrations/actions.py",
+    "migrations/kinds.py",
+    "migrations/sql.py",
+)
 
 
 def parser_sources() -> list[Path]:
-    """Every stager module the parser imports, directly or not: what a cached entry depends on.
-
-    Its classes give the pickles their shape (``MigrationFile``, ``Operation``,
-    ``MigrationKind`` …) and its code their content (the kind of a revision).
-    """
-    found: list[Path] = []
-    pending = [Path(__file__).resolve(), _PACKAGE / "migrations" / "parse.py"]
-    while pending:
-        path = pending.pop()
-        if path in found:
-            continue
-        found.append(path)
-        for module, names in _IMPORT.findall(path.read_text(encoding="utf-8")):
-            for dotted in (module, *(f"{module}.{name}" for name in _NAME.findall(names))):
-                imported = _module_file(dotted)
-                if imported is not None:
-                    pending.append(imported)
-    return sorted(found)
+    package = Path(__file__).resolve().parent.parent
+    return [package / name for name in _PARSER_MODULES]
 
 
 @cache

@@ -100,3 +100,7 @@ def test_a_literal_none_keyword_is_no_change() -> None:
 def test_a_data_change_stager_cannot_read_needs_a_downgrade_as_an_update_does() -> None:
     for body in ("op.execute('UPDATE t SET c = 1')", "helpers.backfill(op.get_bind())"):
         assert "SM024" in rule_ids(body, "pass", prelude="from app import helpers\n"), body
+
+
+def test_copy_loads_rows_as_an_insert_does() -> None:
+    assert "SM021" in rule_ids("op.execute('COPY roles FROM STDIN')")

@@ -419,7 +419,7 @@ class _Checker:
         inserts = [
             action
             for action in self.up
-            if action.verb == a.INSERT
+            if action.verb in (a.INSERT, a.COPY)
             and not ("on_conflict" in action.flags and (action.table or "").lower() in deleted)
         ]
         if not inserts:
