@@ -101,8 +101,8 @@ def migration_view(
 
 def _drops_in_sql(op: Operation) -> bool:
     """A literal ``DROP TABLE`` / ``ALTER TABLE … DROP COLUMN`` inside ``op.execute``."""
-    statements = op.details.get("statements", "") if op.name == "execute" else ""
-    return any(kind.strip() in SQL_DROPS for kind in statements.split(","))
+    statements = op.details.statements or () if op.name == "execute" else ()
+    return any(kind in SQL_DROPS for kind in statements)
 
 
 def _describe(op: Operation) -> str:

@@ -75,18 +75,19 @@ def builder_table(node: ast.expr, tables: dict[str, str]) -> str | None:
     return None
 
 
-def record_statements(
-    operation_details: dict[str, str], sql: str | None, node: ast.expr | None
-) -> None:
-    """Record the statement kinds of an ``execute``: from its SQL, or from a SQL builder."""
+def executed_statements(
+    sql: str | None, node: ast.expr | None
+) -> tuple[tuple[str, ...] | None, bool | None]:
+    """The statement kinds an ``execute`` runs, from its SQL or a SQL builder (None: opaque).
+
+    The second value says whether a builder's UPDATE/DELETE restricts its rows.
+    """
     if sql is not None:
-        operation_details["statements"] = ",".join(statement_kinds(sql))
-    elif node is not None:
-        statement = builder_statement(node)
-        if statement:
-            operation_details["statements"] = statement
-            if statement in {"UPDATE", "DELETE"}:
-                operation_details["where"] = "true" if builder_filters(node) else "false"
+        return tuple(statement_kinds(sql)), None
+    statement = builder_statement(node) if node is not None else None
+    if statement is None or node is None:
+        return None, None
+    return (statement,), builder_filters(node) if statement in {"UPDATE", "DELETE"} else None
 
 
 def sql_target(sql: str | None) -> tuple[str | None, tuple[str, ...]]:

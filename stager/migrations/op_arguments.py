@@ -7,8 +7,11 @@ where each ``op.<name>`` call keeps its table and columns.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stager.migrations.revision_files import OperationDetails
 
 
 @dataclass(frozen=True)
@@ -59,34 +62,8 @@ SPECS: dict[str, Spec] = {
 }
 DEFAULT_SPEC = Spec()
 
-# Keyword arguments worth keeping (as source text) for later risk rules.
-_DETAIL_KEYWORDS = frozenset(
-    {
-        "nullable",
-        "type_",
-        "server_default",
-        "new_column_name",
-        "existing_type",
-        "existing_nullable",
-        "existing_server_default",
-        "postgresql_using",
-        "unique",
-        "postgresql_concurrently",
-        "postgresql_not_valid",
-        "schema",
-        "referent_table",
-        "new_table_name",
-        "recreate",  # batch_alter_table: "always" copies the table even on PostgreSQL
-    }
-)
-
-
 _ENUM_TYPES = frozenset({"Enum", "ENUM"})
 _FOREIGN_KEYS = frozenset({"ForeignKey", "ForeignKeyConstraint"})
-# Keywords of an added sa.Column that change what ADD COLUMN costs or checks.
-_COLUMN_KEYWORDS = frozenset(
-    {"nullable", "server_default", "primary_key", "unique", "type_", "server_onupdate"}
-)
 
 
 def string_constant(node: ast.expr | None) -> str | None:
@@ -171,23 +148,67 @@ def column_names(call: ast.Call, spec: Spec, position: int | None) -> tuple[str,
     return (name,) if name is not None else ()
 
 
-def keyword_details(call: ast.Call, spec: Spec, batch: bool) -> dict[str, str]:
-    """The keyword arguments risk rules read (``_DETAIL_KEYWORDS``), as source text."""
-    details: dict[str, str] = {}
-    if batch:
-        details["batch"] = "true"
-    if spec.named and call.args:
-        name = string_constant(unwrap_f(call.args[0]))
-        if name is not None:
-            details["name"] = name
-    for kw in call.keywords:
-        if kw.arg in _DETAIL_KEYWORDS:
-            value = kw.value
-            if isinstance(value, ast.Constant):
-                details[kw.arg] = value.value if isinstance(value.value, str) else repr(value.value)
-            else:
-                details[kw.arg] = ast.unparse(value)
-    return details
+def _text(node: ast.expr | None) -> str | None:
+    """A string argument's value, else its source text; None when absent or ``None``."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return None
+        return node.value if isinstance(node.value, str) else repr(node.value)
+    return ast.unparse(node)
+
+
+def _flag(node: ast.expr | None) -> bool | None:
+    """A literal ``True``/``False`` argument; None when absent or not literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _is_none(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+# Keyword arguments the rules read, as source text or as a literal True/False.
+_TEXT_KEYWORDS = (
+    "type_",
+    "server_default",
+    "new_column_name",
+    "new_table_name",
+    "existing_type",
+    "existing_server_default",
+    "postgresql_using",
+    "schema",
+    "referent_table",
+    "recreate",
+)
+_FLAG_KEYWORDS = (
+    "nullable",
+    "existing_nullable",
+    "unique",
+    "postgresql_concurrently",
+    "postgresql_not_valid",
+)
+# Those of an added sa.Column that change what ADD COLUMN costs or checks.
+_COLUMN_TEXT = ("type_", "server_default", "server_onupdate")
+_COLUMN_FLAGS = ("nullable", "primary_key", "unique")
+
+
+def _keyword_fields(call: ast.Call, text: Iterable[str], flags: Iterable[str]) -> dict[str, Any]:
+    """``OperationDetails`` fields of ``call``'s keywords (None: not written)."""
+    keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+    fields: dict[str, Any] = {name: _text(keywords.get(name)) for name in text}
+    fields.update({name: _flag(keywords.get(name)) for name in flags})
+    fields["drops_default"] = _is_none(keywords.get("server_default"))
+    return fields
+
+
+def keyword_details(call: ast.Call, spec: Spec, batch: bool) -> OperationDetails:
+    """The keyword arguments (and the literal name) of an ``op.<name>`` call the rules read."""
+    name = string_constant(unwrap_f(call.args[0])) if spec.named and call.args else None
+    fields = _keyword_fields(call, _TEXT_KEYWORDS, _FLAG_KEYWORDS)
+    return OperationDetails(batch=batch, name=name, **fields)
 
 
 def last_line(call: ast.expr) -> int:
@@ -247,38 +268,43 @@ def column_enum(node: ast.expr, type_names: Mapping[str, str]) -> str | None:
 
 
 def column_details(
-    node: ast.expr | None, details: dict[str, str], type_names: Mapping[str, str] | None = None
-) -> None:
-    """What the database sees of an added ``sa.Column(...)``: type, NOT NULL, default, keys.
+    node: ast.expr | None, details: OperationDetails, type_names: Mapping[str, str]
+) -> OperationDetails:
+    """``details`` with what the database sees of an added ``sa.Column(...)``.
 
-    ``enums`` names the column's enum type (see :func:`column_enum`), as for
-    ``create_table``, so enum rules know which tables hold the type.
+    Its type, NOT NULL, default and keys; ``enums`` names the column's enum
+    type (see :func:`column_enum`), as for ``create_table``, so enum rules know
+    which tables hold the type.
     """
     if not (isinstance(node, ast.Call) and name_of(node.func) in {"Column", "column"}):
-        return
+        return details
+    type_node: ast.expr | None = None
+    generated: dict[str, str] = {}
+    foreign_key = False
     for position, argument in enumerate(node.args[1:], start=1):
         called = name_of(argument.func) if isinstance(argument, ast.Call) else None
         if called == "ForeignKey":
-            details["foreign_key"] = "True"
+            foreign_key = True
         elif called in {"Identity", "Computed"}:
-            details[called.lower()] = ast.unparse(argument)
+            generated[called] = ast.unparse(argument)
         elif position == 1:
-            details["type_"] = ast.unparse(argument)
-            enum = column_enum(argument, type_names or {})
-            if enum:
-                details["enums"] = enum
-    for keyword in node.keywords:
-        if keyword.arg in _COLUMN_KEYWORDS:
-            value = keyword.value
-            if isinstance(value, ast.Constant):
-                text = value.value if isinstance(value.value, str) else repr(value.value)
-            else:
-                text = ast.unparse(value)
-            details["type_" if keyword.arg == "type_" else keyword.arg] = text
+            type_node = argument
+    fields = _keyword_fields(node, _COLUMN_TEXT, _COLUMN_FLAGS)
+    if fields["type_"] is None and type_node is not None:
+        fields["type_"] = ast.unparse(type_node)
+    enum = column_enum(type_node, type_names) if type_node is not None else None
+    return replace(
+        details,
+        **fields,
+        enums=(enum,) if enum else (),
+        foreign_key=foreign_key,
+        identity=generated.get("Identity"),
+        computed=generated.get("Computed"),
+    )
 
 
-def table_enums(call: ast.Call, type_names: Mapping[str, str] | None = None) -> str | None:
-    """Enum types of ``create_table``'s columns, comma-separated (see :func:`column_enum`).
+def table_enums(call: ast.Call, type_names: Mapping[str, str]) -> tuple[str, ...]:
+    """Enum types of ``create_table``'s columns (see :func:`column_enum`).
 
     Created with the table or existing already (``create_type=False``), each is
     a type the table holds: what the enum ADD VALUE-then-use rule (SM017) needs.
@@ -286,13 +312,13 @@ def table_enums(call: ast.Call, type_names: Mapping[str, str] | None = None) -> 
     names = []
     for argument in call.args[1:]:
         if isinstance(argument, ast.Call) and len(argument.args) > 1:
-            enum = column_enum(argument.args[1], type_names or {})
+            enum = column_enum(argument.args[1], type_names)
             if enum:
                 names.append(enum)
-    return ",".join(dict.fromkeys(names)) or None
+    return tuple(dict.fromkeys(names))
 
 
-def referenced_tables(call: ast.Call) -> str | None:
+def referenced_tables(call: ast.Call) -> tuple[str, ...]:
     """The tables ``create_table``'s foreign keys point at (``ForeignKey("users.id")``).
 
     Creating the table takes a SHARE ROW EXCLUSIVE lock on each of them.
@@ -309,4 +335,4 @@ def referenced_tables(call: ast.Call) -> str | None:
             text = string_constant(item) if item is not None else None
             if text and "." in text:
                 names.append(text.rsplit(".", 1)[0])
-    return ",".join(dict.fromkeys(names)) or None
+    return tuple(dict.fromkeys(names))

@@ -5,7 +5,7 @@ Every ``op.<name>(...)`` call of ``upgrade()`` and ``downgrade()`` becomes an
 (one level deep), ``batch_alter_table`` blocks and ``execute`` on the
 connection of ``op.get_bind()``. Literal SQL is classified by
 :mod:`stager.migrations.sql`; SQL built at run time is *opaque* (``sql``
-None), which :func:`classify_kind` treats as a data change.
+None), which :mod:`~stager.migrations.actions` treats as a data change.
 
 This module walks the code; what a call's arguments name is read by
 :mod:`~stager.migrations.op_arguments`, the SQL an ``execute`` runs by
@@ -18,16 +18,16 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 
 from stager.migrations.executed_sql import (
     builder_statement,
     builder_table,
     call_literals,
+    executed_statements,
     literal_sql,
-    record_statements,
     sql_target,
 )
-from stager.migrations.kinds import classify_kind, operation_kind, sql_kind
 from stager.migrations.op_arguments import (
     DEFAULT_SPEC,
     SPECS,
@@ -47,17 +47,13 @@ from stager.migrations.op_arguments import (
     table_enums,
     table_name,
 )
-from stager.migrations.revision_files import Operation
+from stager.migrations.revision_files import Operation, OperationDetails, Receiver
 
 # Callers import these from here; they live with the code they belong to.
 __all__ = [
     "FUNCTIONS",
-    "classify_kind",
-    "enum_type",
     "extract_operations",
     "literal_sql",
-    "operation_kind",
-    "sql_kind",
 ]
 
 FUNCTIONS = ("upgrade", "downgrade")
@@ -153,12 +149,10 @@ class _Extractor:
         self.uses_globals = False  # alembic's multidb template dispatches through globals()
         self.autocommit = 0  # depth of `with op.get_context().autocommit_block():`
 
-    def _flags(self, details: dict[str, str]) -> dict[str, str]:
-        if self.autocommit:
-            # Runs outside the migration's transaction: rules about
-            # transactions (CONCURRENTLY, enum values) depend on it.
-            details["autocommit"] = "true"
-        return details
+    def _flags(self, details: OperationDetails) -> OperationDetails:
+        # Inside autocommit_block it runs outside the migration's transaction:
+        # rules about transactions (CONCURRENTLY, enum values) depend on it.
+        return replace(details, autocommit=True) if self.autocommit else details
 
     def run(self, body: Iterable[ast.stmt], depth: int) -> None:
         batches: dict[str, str | None] = {}
@@ -264,7 +258,7 @@ class _Extractor:
         if callee is None or callee[0] not in self.foreign or callee[0] in self.receivers:
             return
         root, dotted = callee
-        details = {"function": dotted, "module": self.foreign[root]}
+        details = OperationDetails(function=dotted, module=self.foreign[root])
         self.operations.append(
             Operation(
                 "call",
@@ -331,9 +325,7 @@ class _Extractor:
         receiver, name = func.value, func.attr
         if name in {"create", "drop"} and self._enum_of(receiver) is not None:
             type_name, values = self._enum_of(receiver) or (None, ())
-            details = {"name": type_name} if type_name else {}
-            if values:
-                details["values"] = ",".join(values)
+            details = OperationDetails(name=type_name or None, values=values)
             self.operations.append(
                 Operation(
                     f"{name}_enum",
@@ -355,17 +347,17 @@ class _Extractor:
             self._is_bind(receiver, binds)
             or (isinstance(receiver, ast.Name) and receiver.id in binds)
         ):
-            self._execute(call, "connection")
+            self._execute(call, Receiver.CONNECTION)
         elif root_name(func) in sessions:
             if name == "execute" and isinstance(receiver, ast.Name):
-                self._execute(call, "session")
+                self._execute(call, Receiver.SESSION)
             elif name in _ORM_WRITES or (name in {"update", "delete"} and receiver != func):
                 self.operations.append(
                     Operation(
                         "orm",
                         self.function,
                         call.lineno,
-                        details=self._flags({"method": name}),
+                        details=self._flags(OperationDetails(method=name)),
                         literals=strings_in(call),
                         end_line=last_line(call),
                     )
@@ -388,11 +380,12 @@ class _Extractor:
             return frozenset()
         return strings_in(node)
 
-    def _execute(self, call: ast.Call, receiver: str) -> None:
+    def _execute(self, call: ast.Call, receiver: Receiver) -> None:
         node = self._statement(call_argument(call, 0, "statement"))
         sql = literal_sql(node) if node is not None else None
-        details = self._flags({"receiver": receiver})
-        record_statements(details, sql, node)
+        statements, where = executed_statements(sql, node)
+        details = OperationDetails(receiver=receiver, statements=statements, where=where)
+        details = self._flags(details)
         table, columns = sql_target(sql)
         if table is None and sql is None and node is not None:
             table = builder_table(node, self.tables)
@@ -422,7 +415,8 @@ class _Extractor:
         if name == "execute":
             node = self._statement(call_argument(call, 0, "sqltext"))
             sql = literal_sql(node) if node is not None else None
-            record_statements(details, sql, node)
+            statements, where = executed_statements(sql, node)
+            details = replace(details, statements=statements, where=where)
             table, columns = sql_target(sql)
             if table is None and sql is None and node is not None:
                 table = builder_table(node, self.tables)
@@ -450,16 +444,16 @@ class _Extractor:
         if name == "rename_table":
             new = string_constant(call_argument(call, 1, "new_table_name"))
             if new is not None:
-                details["new_table_name"] = new
+                details = replace(details, new_table_name=new)
         elif name == "add_column":
-            column_details(call_argument(call, columns_at, "column"), details, self.type_names)
+            column = call_argument(call, columns_at, "column")
+            details = column_details(column, details, self.type_names)
         elif name == "create_table":
-            enums = table_enums(call, self.type_names)
-            if enums:
-                details["enums"] = enums
-            references = referenced_tables(call)
-            if references:
-                details["references"] = references
+            details = replace(
+                details,
+                enums=table_enums(call, self.type_names),
+                references=referenced_tables(call),
+            )
         elif name == "bulk_insert":
             literals = strings_in(call_argument(call, 1, "rows"))
         self.operations.append(

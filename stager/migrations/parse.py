@@ -13,7 +13,8 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from stager.migrations.operations import classify_kind, extract_operations
+from stager.migrations.kinds import classify_kind
+from stager.migrations.operations import extract_operations
 from stager.migrations.revision_files import MigrationFile, ParseProblem
 from stager.types import MigrationKind, RepoPath, Revision, Sha
 

@@ -1,8 +1,8 @@
 """A cache of parsed revision files, keyed by blob id, in the user's cache folder.
 
 A blob id names its content, so an entry can never be stale for the same
-parser; the file name carries a hash of the parser's own source, so a new
-stager (or an edited checkout) starts a fresh cache. Like black's cache it is
+parser; the file name carries a hash of the source of every module the parser
+imports, so a new stager (or an edited checkout) starts a fresh cache. Like black's cache it is
 a pickle in the user's own cache folder, written atomically; anything wrong
 with it (missing, corrupt, unwritable) just means parsing again. It never
 lives in the analysed repository. ``STAGER_NO_CACHE=1`` turns it off.
@@ -21,26 +21,37 @@ from pathlib import Path
 from stager.migrations.revision_files import MigrationFile
 from stager.types import Sha
 
+# Every stager module the parser imports (tests/migrations/test_parse_cache.py checks
+# against Python's own imports): their classes give the pickles their shape
+# (MigrationFile, Operation, MigrationKind …), their code the content (a revision's kind).
 _PARSER_MODULES = (
-    "revision_files.py",
-    "parse.py",
-    "operations.py",
-    "op_arguments.py",
-    "executed_sql.py",
-    "kinds.py",
-    "sql.py",
+    "types.py",
+    "migrations/revision_files.py",
+    "migrations/parse.py",
+    "migrations/parse_cache.py",
+    "migrations/operations.py",
+    "migrations/op_arguments.py",
+    "migrations/executed_sql.py",
+    "migrations/actions.py",
+    "migrations/kinds.py",
+    "migrations/sql.py",
 )
 
 
+def parser_sources() -> list[Path]:
+    package = Path(__file__).resolve().parent.parent
+    return [package / name for name in _PARSER_MODULES]
+
+
 @cache
-def _parser_fingerprint() -> str:
+def _parser_fingerprint() -> str | None:
+    """A hash of :func:`parser_sources`; None when one cannot be read (no cache then)."""
     digest = hashlib.sha1(usedforsecurity=False)
-    folder = Path(__file__).resolve().parent
-    for name in _PARSER_MODULES:
-        try:
-            digest.update((folder / name).read_bytes())
-        except OSError:
-            digest.update(name.encode())
+    try:
+        for path in parser_sources():
+            digest.update(path.read_bytes())
+    except OSError:
+        return None
     return digest.hexdigest()[:16]
 
 
@@ -48,9 +59,12 @@ def cache_file(repository_key: str) -> Path | None:
     """Where the cache for one repository lives; None when caching is off."""
     if os.environ.get("STAGER_NO_CACHE"):
         return None
+    fingerprint = _parser_fingerprint()
+    if fingerprint is None:
+        return None
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     name = hashlib.sha1(
-        f"{repository_key}\0{_parser_fingerprint()}".encode(), usedforsecurity=False
+        f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
     ).hexdigest()
     return Path(root) / "stager" / "parsed" / f"{name}.pickle"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from stager.types import MigrationKind, RepoPath, Revision, Sha
@@ -32,6 +33,58 @@ class AlembicConfig:
     problems: tuple[ParseProblem, ...] = ()
 
 
+class Receiver(enum.StrEnum):
+    """What an ``execute`` that is not ``op.execute`` runs on."""
+
+    CONNECTION = "connection"  # op.get_bind() and connections made from it
+    SESSION = "session"  # an ORM session bound to one
+
+
+@dataclass(frozen=True)
+class OperationDetails:
+    """What the rules read of an operation's arguments; None, () or False: not written.
+
+    Text fields hold a string argument's value, else the argument's source
+    (``sa.String(100)``); a literal ``None`` counts as not written, except
+    ``server_default=None``, which makes ``alter_column`` drop the default.
+    """
+
+    batch: bool = False  # inside op.batch_alter_table(...)
+    name: str | None = None  # index, constraint or enum type name, when literal
+    type_: str | None = None
+    nullable: bool | None = None
+    server_default: str | None = None
+    drops_default: bool = False  # server_default=None
+    new_column_name: str | None = None
+    new_table_name: str | None = None
+    existing_type: str | None = None
+    existing_nullable: bool | None = None
+    existing_server_default: str | None = None
+    postgresql_using: str | None = None
+    unique: bool | None = None
+    primary_key: bool | None = None
+    postgresql_concurrently: bool | None = None
+    postgresql_not_valid: bool | None = None
+    schema: str | None = None
+    referent_table: str | None = None
+    recreate: str | None = None  # batch_alter_table: "always" copies the table
+    server_onupdate: str | None = None
+    foreign_key: bool = False  # an added column with a sa.ForeignKey
+    identity: str | None = None  # an added column's sa.Identity(...)
+    computed: str | None = None  # an added column's sa.Computed(...)
+    enums: tuple[str, ...] = ()  # enum types of the columns created or added
+    references: tuple[str, ...] = ()  # tables create_table's foreign keys point at
+    values: tuple[str, ...] = ()  # create_enum / drop_enum: the enum's values
+    receiver: Receiver | None = None
+    function: str | None = None  # call: the imported helper, as called
+    module: str | None = None  # call: the module it comes from
+    method: str | None = None  # orm: the session method
+    autocommit: bool = False  # inside autocommit_block: outside the migration's transaction
+    # execute: statement kinds of its literal SQL or SQLAlchemy builder; None: opaque
+    statements: tuple[str, ...] | None = None
+    where: bool | None = None  # a builder update()/delete() restricts its rows
+
+
 @dataclass(frozen=True)
 class Operation:
     """One database operation found in ``upgrade()`` or ``downgrade()``."""
@@ -42,7 +95,7 @@ class Operation:
     table: str | None = None
     columns: tuple[str, ...] = ()
     sql: str | None = None  # literal SQL of op.execute, None when opaque
-    details: Mapping[str, str] = field(default_factory=dict)
+    details: OperationDetails = OperationDetails()
     # String constants of rows and SQL builders (bulk_insert, insert().values(),
     # bindparams): the migration rules look for a new enum value being used.
     literals: frozenset[str] = frozenset()

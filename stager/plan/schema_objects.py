@@ -1,8 +1,8 @@
 """Schema objects of the branch's migrations: what each creates, touches and drops.
 
 Objects are tables, columns, indexes, enum types and enum values, found in
-the ``op.*`` operations of ``upgrade()`` (and in the literal SQL of
-``op.execute``). A migration that alters, fills, reads or drops an object
+the actions of ``upgrade()`` (:mod:`stager.migrations.actions`: ``op.*``
+calls and literal SQL read alike). A migration that alters, fills, reads or drops an object
 another branch migration creates comes after it; a migration that drops or
 alters an object an earlier migration of the branch still reads comes after
 that one too (the backfill before the drop of the column it reads).
@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
-from stager.migrations.revision_files import MigrationFile, Operation
+from stager.migrations import actions as a
+from stager.migrations.actions import Action, operation_actions
+from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import Dependency, DependencyKind
 from stager.types import RepoPath
 
@@ -23,37 +25,7 @@ ObjectKey = tuple[
     str, ...
 ]  # ("table", t) ("column", t, c) ("index", n) ("enum", n) ("enum_value", v)
 
-_IDENT = r'"?(?:[A-Za-z_][A-Za-z0-9_]*"?\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?'
-_FLAGS = re.IGNORECASE
-_CREATE_TABLE = re.compile(
-    rf"\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?{_IDENT}", _FLAGS
-)
-_DROP_TABLE = re.compile(rf"\bdrop\s+table\s+(?:if\s+exists\s+)?{_IDENT}", _FLAGS)
-_ALTER_TABLE = re.compile(
-    rf"\balter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?{_IDENT}(?P<rest>[^;]*)", _FLAGS
-)
-_ADD_COLUMN = re.compile(rf"\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?{_IDENT}", _FLAGS)
-_DROP_COLUMN = re.compile(rf"\bdrop\s+(?:column\s+)?(?:if\s+exists\s+)?{_IDENT}", _FLAGS)
-_ALTER_COLUMN = re.compile(rf"\b(?:alter|rename)\s+(?:column\s+)?{_IDENT}", _FLAGS)
-_CREATE_TYPE = re.compile(rf"\bcreate\s+type\s+{_IDENT}", _FLAGS)
-_ADD_VALUE = re.compile(
-    rf"\balter\s+type\s+{_IDENT}\s+add\s+value\s+(?:if\s+not\s+exists\s+)?'([^']*)'", _FLAGS
-)
-_CREATE_INDEX = re.compile(
-    rf"\bcreate\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?{_IDENT}"
-    rf"\s+on\s+(?:only\s+)?{_IDENT}",
-    _FLAGS,
-)
-_DROP_INDEX = re.compile(
-    rf"\bdrop\s+index\s+(?:concurrently\s+)?(?:if\s+exists\s+)?{_IDENT}", _FLAGS
-)
-_WRITE = re.compile(
-    rf"\b(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|truncate(?:\s+table)?)"
-    rf"\s+{_IDENT}",
-    _FLAGS,
-)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONSTRAINT_WORDS = frozenset({"constraint", "primary", "foreign", "unique", "check"})
 
 
 def _norm(name: str | None) -> str:
@@ -92,80 +64,58 @@ def _add(target: dict[ObjectKey, int], key: ObjectKey, line: int) -> None:
     target.setdefault(key, line)
 
 
-def _sql(use: SchemaUse, sql: str, line: int) -> None:
-    for match in _CREATE_TABLE.finditer(sql):
-        _add(use.creates, ("table", _norm(match.group(1))), line)
-    for match in _DROP_TABLE.finditer(sql):
-        _add(use.drops, ("table", _norm(match.group(1))), line)
-    for match in _ALTER_TABLE.finditer(sql):
-        table = _norm(match.group(1))
-        rest = match.group("rest")
-        _add(use.touches, ("table", table), line)
-        for column in _ADD_COLUMN.finditer(rest):
-            name = _norm(column.group(1))
-            if name not in _CONSTRAINT_WORDS:
-                _add(use.creates, ("column", table, name), line)
-        for column in _DROP_COLUMN.finditer(rest):
-            name = _norm(column.group(1))
-            if name not in _CONSTRAINT_WORDS and name != "constraint":
-                _add(use.drops, ("column", table, name), line)
-        for column in _ALTER_COLUMN.finditer(rest):
-            name = _norm(column.group(1))
-            if name not in _CONSTRAINT_WORDS and name not in ("to", "constraint"):
-                _add(use.drops, ("column", table, name), line)
-    for match in _CREATE_TYPE.finditer(sql):
-        _add(use.creates, ("enum", _norm(match.group(1))), line)
-    for match in _ADD_VALUE.finditer(sql):
-        _add(use.touches, ("enum", _norm(match.group(1))), line)
-        _add(use.creates, ("enum_value", match.group(2)), line)
-    for match in _CREATE_INDEX.finditer(sql):
-        _add(use.creates, ("index", _norm(match.group(1))), line)
-        _add(use.touches, ("table", _norm(match.group(2))), line)
-    for match in _DROP_INDEX.finditer(sql):
-        _add(use.drops, ("index", _norm(match.group(1))), line)
-    for match in _WRITE.finditer(sql):
-        _add(use.writes, ("table", _norm(match.group(1))), line)
+# Actions that change a column in place: code reading it may break, so it counts as dropped.
+_COLUMN_CHANGES = frozenset(
+    {
+        a.DROP_COLUMN,
+        a.RENAME_COLUMN,
+        a.ALTER_TYPE,
+        a.SET_NOT_NULL,
+        a.DROP_NOT_NULL,
+        a.SET_DEFAULT,
+        a.ALTER_OTHER,
+    }
+)
+_WRITES = frozenset({a.INSERT, a.UPDATE, a.DELETE, a.TRUNCATE, a.COPY})
 
 
-def _operation(use: SchemaUse, op: Operation) -> None:
-    table = _norm(op.table) if op.table else None
-    line = op.line
-    columns = [_norm(column) for column in op.columns]
-    details = op.details
+def _action(use: SchemaUse, action: Action, referent: str | None) -> None:
+    """The objects one action creates, drops, touches or writes."""
+    table = _norm(action.table) if action.table else None
+    line = action.line
+    columns = [_norm(column) for column in action.columns]
+    verb = action.verb
     if table:
         _add(use.touches, ("table", table), line)
         for column in columns:
             _add(use.touches, ("column", table, column), line)
-    name = op.name
-    if name == "create_table" and table:
+    if verb == a.CREATE_TABLE and table:
         _add(use.creates, ("table", table), line)
+    if verb in (a.CREATE_TABLE, a.ADD_COLUMN) and table:
         for column in columns:
             _add(use.creates, ("column", table, column), line)
-    elif name == "add_column" and table:
-        for column in columns:
-            _add(use.creates, ("column", table, column), line)
-    elif name in ("drop_column", "alter_column") and table:
+    elif verb in _COLUMN_CHANGES and table:
         for column in columns:
             _add(use.drops, ("column", table, column), line)
-        renamed = details.get("new_column_name")
-        if renamed:
-            _add(use.creates, ("column", table, _norm(renamed)), line)
-    elif name == "drop_table" and table:
+        if verb == a.RENAME_COLUMN and action.value:
+            _add(use.creates, ("column", table, _norm(action.value)), line)
+    elif verb in (a.DROP_TABLE, a.RENAME_TABLE) and table:
         _add(use.drops, ("table", table), line)
-    elif name == "rename_table" and table:
-        _add(use.drops, ("table", table), line)
-        if details.get("new_table_name"):
-            _add(use.creates, ("table", _norm(details["new_table_name"])), line)
-    elif name == "create_index" and details.get("name"):
-        _add(use.creates, ("index", _norm(details["name"])), line)
-    elif name == "bulk_insert" and table:
+        if verb == a.RENAME_TABLE and action.value:
+            _add(use.creates, ("table", _norm(action.value)), line)
+    elif verb in (a.CREATE_INDEX, a.DROP_INDEX) and action.name:
+        target = use.creates if verb == a.CREATE_INDEX else use.drops
+        _add(target, ("index", _norm(action.name)), line)
+    elif verb == a.CREATE_ENUM and action.name and not table:
+        # A type of its own; one a table's column declares may exist already.
+        _add(use.creates, ("enum", _norm(action.name)), line)
+    elif verb == a.ENUM_ADD_VALUE and action.name and action.value is not None:
+        _add(use.touches, ("enum", _norm(action.name)), line)
+        _add(use.creates, ("enum_value", action.value), line)
+    elif verb in _WRITES and table:
         _add(use.writes, ("table", table), line)
-    elif name == "drop_index" and details.get("name"):
-        _add(use.drops, ("index", _norm(details["name"])), line)
-    if details.get("referent_table"):
-        _add(use.touches, ("table", _norm(details["referent_table"])), line)
-    if op.sql:
-        _sql(use, op.sql, line)
+    if referent:
+        _add(use.touches, ("table", _norm(referent)), line)
 
 
 def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = tuple) -> SchemaUse:
@@ -176,7 +126,8 @@ def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = 
             use.sql_words.update(_WORD.findall(op.sql))
         if op.function != "upgrade":
             continue
-        _operation(use, op)
+        for action in operation_actions(op):
+            _action(use, action, op.details.referent_table)
     for key, line in use.drops.items():
         _add(use.touches, key, line)
     return use

@@ -6,6 +6,7 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from stager.findings import Finding
     from stager.git.repository import Commit
     from stager.migrations.compare import MigrationReport
-    from stager.migrations.revision_files import MigrationFile, Operation
+    from stager.migrations.revision_files import MigrationFile, Operation, OperationDetails
     from stager.plan import Conflict, Dependency
     from stager.plan.phase import Phase
 
@@ -34,8 +35,31 @@ def _operation(op: Operation) -> dict[str, Any]:
         "table": op.table,
         "columns": list(op.columns),
         "sql": op.sql,
-        "details": dict(op.details),
+        "details": _details(op.details),
     }
+
+
+# Flags of stager's own are lower-case; the keyword arguments read as Python writes them.
+_OWN_FLAGS = frozenset({"autocommit", "batch", "where"})
+
+
+def _details(details: OperationDetails) -> dict[str, str]:
+    """The details as strings: lists comma-joined, those not written left out."""
+    found: dict[str, str] = {}
+    for item in dataclasses.fields(details):
+        value = getattr(details, item.name)
+        if item.name == "drops_default":
+            if value and details.server_default is None:
+                found["server_default"] = "None"
+        elif value == item.default:
+            continue
+        elif isinstance(value, tuple):
+            found[item.name] = ",".join(value)
+        elif isinstance(value, bool):
+            found[item.name] = str(value).lower() if item.name in _OWN_FLAGS else str(value)
+        else:
+            found[item.name] = str(value)
+    return found
 
 
 def _finding(finding: Finding) -> dict[str, Any]:

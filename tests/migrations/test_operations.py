@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from stager.migrations.operations import classify_kind, extract_operations, literal_sql
-from stager.migrations.revision_files import Operation
+from stager.migrations.kinds import classify_kind
+from stager.migrations.operations import extract_operations, literal_sql
+from stager.migrations.revision_files import Operation, OperationDetails, Receiver
 from stager.migrations.sql import statement_kinds
+from stager.render.analysis import operation_to_json
 from stager.types import MigrationKind
 
 
@@ -62,11 +67,11 @@ def test_schema_operations_with_tables_and_columns() -> None:
         ("drop_table", "users", (), "downgrade"),
     ]
     alter = found[2]
-    assert alter.details["nullable"] == "False"
-    assert alter.details["type_"] == "sa.String(100)"
-    assert alter.details["new_column_name"] == "title"
-    assert found[3].details == {"name": "ix_users_email", "unique": "True"}
-    assert found[7].details["new_table_name"] == "new"
+    assert alter.details.nullable is False
+    assert alter.details.type_ == "sa.String(100)"
+    assert alter.details.new_column_name == "title"
+    assert found[3].details == OperationDetails(name="ix_users_email", unique=True)
+    assert found[7].details.new_table_name == "new"
     assert found[0].line == 7
     # the renames make it destructive; the drop is in downgrade and does not count
     assert classify_kind(found) is MigrationKind.DESTRUCTIVE
@@ -83,12 +88,12 @@ def test_batch_alter_table_block() -> None:
         op.add_column("other", sa.Column("x", sa.Integer()))
         """
     )
-    assert [(o.name, o.table, o.columns, o.details.get("batch")) for o in found] == [
-        ("batch_alter_table", "accounts", (), None),
-        ("add_column", "accounts", ("flag",), "true"),
-        ("drop_column", "accounts", ("legacy",), "true"),
-        ("create_index", "accounts", ("flag",), "true"),
-        ("add_column", "other", ("x",), None),
+    assert [(o.name, o.table, o.columns, o.details.batch) for o in found] == [
+        ("batch_alter_table", "accounts", (), False),
+        ("add_column", "accounts", ("flag",), True),
+        ("drop_column", "accounts", ("legacy",), True),
+        ("create_index", "accounts", ("flag",), True),
+        ("add_column", "other", ("x",), False),
     ]
     assert classify_kind(found) is MigrationKind.DESTRUCTIVE
 
@@ -116,7 +121,7 @@ def test_execute_literal_or_opaque(call: str, sql: str | None) -> None:
     assert found.name == "execute"
     assert found.sql == sql
     if sql is None:
-        assert "statements" not in found.details
+        assert found.details.statements is None
         assert classify_kind([found]) is MigrationKind.DATA
 
 
@@ -129,7 +134,7 @@ def test_execute_with_sqlalchemy_builders() -> None:
         """,
         prelude='accounts = sa.table("accounts", sa.column("id"))\n',
     )
-    assert [o.details.get("statements") for o in found] == ["UPDATE", "INSERT", "DELETE"]
+    assert [o.details.statements for o in found] == [("UPDATE",), ("INSERT",), ("DELETE",)]
     assert [o.sql for o in found] == [None, None, None]
     assert classify_kind(found[1:2]) is MigrationKind.REFERENCE_DATA
     assert classify_kind(found) is MigrationKind.DATA
@@ -149,13 +154,13 @@ def test_sqlalchemy_builders_carry_their_table() -> None:
         """,
         prelude='accounts = sa.table("accounts", sa.column("id"))\n',
     )
-    assert [(o.table, o.details.get("statements"), o.details.get("where")) for o in found] == [
-        ("user", "UPDATE", "false"),
-        ("user", "UPDATE", "true"),
-        ("user", "DELETE", "true"),
-        ("accounts", "UPDATE", "false"),
-        ("inline", "DELETE", "false"),
-        (None, "DELETE", "false"),
+    assert [(o.table, o.details.statements, o.details.where) for o in found] == [
+        ("user", ("UPDATE",), False),
+        ("user", ("UPDATE",), True),
+        ("user", ("DELETE",), True),
+        ("accounts", ("UPDATE",), False),
+        ("inline", ("DELETE",), False),
+        (None, ("DELETE",), False),
     ]
 
 
@@ -171,10 +176,10 @@ def test_connections_made_from_the_bind_and_bound_builders_are_followed() -> Non
         op.execute(stmt)
         """
     )
-    assert [(o.name, o.table, o.details.get("statements")) for o in found] == [
-        ("execute", None, "ALTER TYPE ADD VALUE"),
-        ("execute", "audit", "DELETE"),
-        ("execute", "member", "UPDATE"),
+    assert [(o.name, o.table, o.details.statements) for o in found] == [
+        ("execute", None, ("ALTER TYPE ADD VALUE",)),
+        ("execute", "audit", ("DELETE",)),
+        ("execute", "member", ("UPDATE",)),
     ]
     assert "owner" in found[2].literals
     assert classify_kind(found) is MigrationKind.DATA
@@ -188,7 +193,7 @@ def test_batch_alter_table_keeps_recreate() -> None:
         """
     )
     assert found[0].name == "batch_alter_table"
-    assert found[0].details.get("recreate") == "always"
+    assert found[0].details.recreate == "always"
 
 
 def test_enum_columns_record_their_type_even_when_it_exists_already() -> None:
@@ -213,10 +218,10 @@ def test_enum_columns_record_their_type_even_when_it_exists_already() -> None:
             "plain = sa.Integer()\n"
         ),
     )
-    assert [(o.name, o.details.get("enums")) for o in found] == [
-        ("create_table", "user_role,kind,status"),
-        ("add_column", "user_role"),
-        ("add_column", "local_type"),
+    assert [(o.name, o.details.enums) for o in found] == [
+        ("create_table", ("user_role", "kind", "status")),
+        ("add_column", ("user_role",)),
+        ("add_column", ("local_type",)),
     ]
 
 
@@ -271,11 +276,9 @@ def test_connection_and_session_data_changes() -> None:
         session.commit()
         """
     )
-    assert [
-        (o.name, o.sql, o.details.get("receiver") or o.details.get("method")) for o in found
-    ] == [
-        ("execute", "UPDATE t SET a = 2", "connection"),
-        ("execute", None, "connection"),
+    assert [(o.name, o.sql, o.details.receiver or o.details.method) for o in found] == [
+        ("execute", "UPDATE t SET a = 2", Receiver.CONNECTION),
+        ("execute", None, Receiver.CONNECTION),
         ("orm", None, "add"),
         ("orm", None, "update"),
     ]
@@ -293,9 +296,9 @@ def test_autocommit_block_and_aliased_op() -> None:
         """
     )
     found = extract_operations(ast.parse(source))
-    assert [(o.name, o.details.get("statements")) for o in found] == [
+    assert [(o.name, o.details.statements) for o in found] == [
         ("autocommit_block", None),
-        ("execute", "ALTER TYPE ADD VALUE"),
+        ("execute", ("ALTER TYPE ADD VALUE",)),
     ]
     assert classify_kind(found) is MigrationKind.ADDITIVE
 
@@ -368,8 +371,8 @@ def test_upgrade_calling_an_imported_helper_is_an_opaque_data_change() -> None:
     )
     found = extract_operations(ast.parse(source))
     assert [(o.name, o.details) for o in found] == [
-        ("call", {"function": "helpers.backfill", "module": "app.migrations"}),
-        ("call", {"function": "stamps", "module": ".util"}),
+        ("call", OperationDetails(function="helpers.backfill", module="app.migrations")),
+        ("call", OperationDetails(function="stamps", module=".util")),
     ]
     assert classify_kind(found) is MigrationKind.DATA
     assert classify_kind(ops("logging.info('x')\nprint('y')", prelude="import logging\n")) is (
@@ -455,12 +458,12 @@ def test_autocommit_block_marks_its_operations() -> None:
         op.drop_index("ix_old", table_name="t")
         """
     )
-    assert [(o.name, o.details.get("autocommit")) for o in found] == [
-        ("execute", None),
-        ("autocommit_block", None),
-        ("create_index", "true"),
-        ("execute", "true"),
-        ("drop_index", None),
+    assert [(o.name, o.details.autocommit) for o in found] == [
+        ("execute", False),
+        ("autocommit_block", False),
+        ("create_index", True),
+        ("execute", True),
+        ("drop_index", False),
     ]
 
 
@@ -475,11 +478,13 @@ def test_added_column_details() -> None:
         op.add_column("t", sa.Column("d", sa.Integer(), sa.Identity()))
         """
     )
-    assert plain.details == {"type_": "sa.Text()"}
-    assert strict.details == {"type_": "sa.Integer()", "nullable": "False", "server_default": "0"}
-    assert keyed.details["foreign_key"] == "True"
-    assert keyed.details["unique"] == keyed.details["primary_key"] == "True"
-    assert generated.details["identity"] == "sa.Identity()"
+    assert plain.details == OperationDetails(type_="sa.Text()")
+    assert strict.details == OperationDetails(
+        type_="sa.Integer()", nullable=False, server_default="0"
+    )
+    assert keyed.details.foreign_key
+    assert keyed.details.unique is keyed.details.primary_key is True
+    assert generated.details.identity == "sa.Identity()"
 
 
 def test_enum_types_created_and_dropped() -> None:
@@ -494,13 +499,13 @@ def test_enum_types_created_and_dropped() -> None:
         """,
         prelude='role = postgresql.ENUM("a", "b", name="user_role")\n',
     )
-    assert [(o.name, o.details.get("name"), o.details.get("values")) for o in found] == [
-        ("create_enum", "user_role", "a,b"),
-        ("drop_enum", "kind", "x,y"),
-        ("create_enum", "level", "p"),
-        ("create_table", None, None),
+    assert [(o.name, o.details.name, o.details.values) for o in found] == [
+        ("create_enum", "user_role", ("a", "b")),
+        ("drop_enum", "kind", ("x", "y")),
+        ("create_enum", "level", ("p",)),
+        ("create_table", None, ()),
     ]
-    assert found[-1].details["enums"] == "state"
+    assert found[-1].details.enums == ("state",)
     assert classify_kind(found) is MigrationKind.ADDITIVE
 
 
@@ -519,8 +524,8 @@ def test_literals_of_rows_and_builders() -> None:
     bulk, update, delete, bound, literal = found[1:]
     assert bulk.table == "roles"  # bound by `roles = op.create_table("roles", ...)`
     assert bulk.literals == {"ADMIN", "BETA", "name"}
-    assert "BETA" in update.literals and update.details["where"] == "true"
-    assert delete.details["where"] == "false"
+    assert "BETA" in update.literals and update.details.where is True
+    assert delete.details.where is False
     assert "GAMMA" in bound.literals
     assert literal.literals == frozenset()  # literal SQL is read by pglast instead
 
@@ -543,3 +548,42 @@ def test_execute_carries_the_table_and_columns_of_its_sql() -> None:
 def test_a_call_remembers_its_last_line() -> None:
     found = ops('op.alter_column(\n    "t",\n    "c",\n    nullable=False,\n)')
     assert found[0].end_line == found[0].line + 4
+
+
+# --- details as the JSON shows them (docs/json-output.md) -----------------------------
+
+
+def json_details(upgrade: str) -> list[dict[str, str]]:
+    return [operation_to_json(o)["details"] for o in ops(upgrade)]
+
+
+def test_details_in_json_are_the_strings_documented() -> None:
+    assert json_details(
+        """
+        op.alter_column("t", "c", server_default=None, nullable=False, new_column_name=None)
+        op.alter_column("t", "c", type_=None, nullable=flag, existing_nullable=True)
+        op.create_index("ix", "t", ["c"], unique=True, postgresql_concurrently=False)
+        op.create_table("t", sa.Column("r", sa.Enum("a", name="e"), sa.ForeignKey("u.id")))
+        op.execute(sa.table("t").delete())
+        op.execute("")
+        with op.batch_alter_table("t") as batch_op:
+            batch_op.add_column(sa.Column("a", sa.Integer(), sa.ForeignKey("u.id")))
+        """
+    ) == [
+        {"server_default": "None", "nullable": "False"},
+        {"existing_nullable": "True"},
+        {"name": "ix", "unique": "True", "postgresql_concurrently": "False"},
+        {"enums": "e", "references": "u"},
+        {"statements": "DELETE", "where": "false"},
+        {"statements": ""},
+        {},
+        {"batch": "true", "type_": "sa.Integer()", "foreign_key": "True"},
+    ]
+
+
+def test_every_detail_is_documented() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "json-output.md").read_text(encoding="utf-8")
+    table = docs[docs.index("| detail | on | meaning |") : docs.index("## `alembic`")]
+    documented = set(re.findall(r"`(\w+)`", table.split("\n", 2)[2]))
+    shown = {field.name for field in dataclasses.fields(OperationDetails)} - {"drops_default"}
+    assert shown <= documented

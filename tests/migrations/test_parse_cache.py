@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,41 @@ def test_unwritable_cache_folder_is_only_a_slower_run(
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     demo = build_demo_repository(tmp_path / "demo")
     assert analyze(demo.path)["schema_version"] == 1
+
+
+def test_the_fingerprint_covers_every_module_the_parser_imports() -> None:
+    """Old entries are never loaded with a new shape: every class pickled is in the hash.
+
+    Python's own import system is the oracle: whatever importing the parser
+    loads (``stager/types.py`` for ``MigrationKind`` included) is fingerprinted.
+    """
+    code = (
+        "import sys, stager.migrations.parse, stager.migrations.parse_cache\n"
+        "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('stager')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    modules = {Path(path).resolve() for path in loaded if not path.endswith("__init__.py")}
+    sources = set(parse_cache.parser_sources())
+    assert modules <= sources
+    names = {path.name for path in sources}
+    assert {"types.py", "revision_files.py", "actions.py", "kinds.py"} <= names
+
+
+def test_a_changed_module_gives_another_cache_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "types.py"
+    sources = parse_cache.parser_sources()
+    real = next(path for path in sources if path.name == "types.py")
+    copy.write_text(real.read_text(encoding="utf-8") + "\n# a new field\n", encoding="utf-8")
+    before = parse_cache.cache_file("/repo/.git")
+    changed = [copy if path == real else path for path in sources]
+    monkeypatch.setattr(parse_cache, "parser_sources", lambda: changed)
+    parse_cache._parser_fingerprint.cache_clear()
+    try:
+        assert parse_cache.cache_file("/repo/.git") != before
+    finally:
+        monkeypatch.undo()
+        parse_cache._parser_fingerprint.cache_clear()

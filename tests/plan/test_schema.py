@@ -45,3 +45,30 @@ def test_operations_make_edges_in_upgrade_order_only() -> None:
     assert set(pairs) == {("v/a2.py", "v/a1.py"), ("v/a4.py", "v/a1.py"), ("v/a4.py", "v/a2.py")}
     assert pairs[("v/a2.py", "v/a1.py")] == "uses the table penalty, which migration a1 creates"
     assert "still uses" in pairs[("v/a4.py", "v/a2.py")]
+
+
+def test_op_calls_and_sql_name_the_same_objects() -> None:
+    """Both read through the one vocabulary of actions, so neither knows more than the other."""
+    as_sql = schema_use(
+        parsed(
+            "a1",
+            None,
+            'op.execute("ALTER TABLE summary RENAME COLUMN old TO new")\n'
+            "op.execute(\"CREATE TYPE level AS ENUM ('a')\")\n"
+            "op.execute(\"UPDATE account SET level = 'a'\")",
+        )
+    )
+    as_calls = schema_use(
+        parsed(
+            "a2",
+            None,
+            'op.alter_column("summary", "old", new_column_name="new")\n'
+            'sa.Enum("a", name="level").create(op.get_bind())\n'
+            'account = sa.table("account", sa.column("level"))\n'
+            'op.execute(account.update().values(level="a"))',
+        )
+    )
+    for use in (as_sql, as_calls):
+        assert set(use.creates) == {("column", "summary", "new"), ("enum", "level")}
+        assert set(use.drops) == {("column", "summary", "old")}
+        assert set(use.writes) == {("table", "account")}

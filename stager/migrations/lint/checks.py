@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from stager.migrations.lint import actions as a
-from stager.migrations.lint.actions import Action, migration_actions
+from stager.migrations import actions as a
+from stager.migrations.actions import Action, migration_actions
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.revision_files import MigrationFile
 from stager.types import Risk
@@ -419,7 +419,7 @@ class _Checker:
         inserts = [
             action
             for action in self.up
-            if action.verb == a.INSERT
+            if action.verb in (a.INSERT, a.COPY)
             and not ("on_conflict" in action.flags and (action.table or "").lower() in deleted)
         ]
         if not inserts:

@@ -366,7 +366,7 @@ def with_phase_findings(
     between a new enum value and its use may land in another phase. Files are
     read only when a phase adds an enum value.
     """
-    from stager.migrations.lint.actions import ENUM_ADD_VALUE, migration_actions
+    from stager.migrations.actions import ENUM_ADD_VALUE, migration_actions
 
     by_path = {m.path: m for m in report.added if m.revision is not None}
     runs = [(phase, [by_path[path] for path in phase.paths if path in by_path]) for phase in phases]

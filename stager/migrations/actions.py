@@ -1,15 +1,19 @@
-"""``op.*`` operations and literal SQL, translated into one vocabulary of actions.
+"""What a migration operation does: ``op.*`` calls and literal SQL in one vocabulary.
 
 ``op.drop_column("t", "c")`` and ``op.execute("ALTER TABLE t DROP COLUMN c")``
-both become ``Action(DROP_COLUMN, table="t", columns=("c",))``: the rules are
-written once, against actions, so the same change meets the same rule however
-it is written.
+both become ``Action(DROP_COLUMN, table="t", columns=("c",))``, whose
+:attr:`~Action.effect` is :attr:`Effect.DROP`. Everything that asks what an
+operation does reads it here, so the same change gets the same answer however
+it is written: the lint rules (by verb), the migration's kind
+(:mod:`~stager.migrations.kinds`, by effect), the schema objects a migration
+creates and drops (``plan/schema_objects.py``) and the phase assessment.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from stager.migrations.revision_files import MigrationFile, Operation
@@ -46,7 +50,10 @@ INSERT = "insert"
 UPDATE = "update"
 DELETE = "delete"
 TRUNCATE = "truncate"
+COPY = "copy"
+SELECT = "select"  # may call functions that write (setval, set_config …)
 OPAQUE = "opaque"
+CALL = "call"  # a function imported from the project: stager cannot read it
 # Transactions and settings:
 AUTOCOMMIT_BLOCK = "autocommit_block"
 COMMIT = "commit"
@@ -78,6 +85,40 @@ LOCKING = frozenset(
         CREATE_TRIGGER,
     }
 )
+
+
+class Effect(enum.StrEnum):
+    """What an action does to the data a running application sees, mildest first."""
+
+    NONE = "none"  # a container (autocommit_block): its operations count on their own
+    # Create, add, alter, index, constraint, type: every row and column keeps its name.
+    ADDITIVE = "additive"
+    REFERENCE_DATA = "reference-data"  # inserts rows
+    DATA = "data"  # changes or deletes rows, or runs what stager cannot read
+    RENAME = "rename"  # code still running reads the old name; no row is lost
+    DROP = "drop"  # a table or column is gone: a downgrade cannot bring its data back
+
+
+_EFFECT_ORDER = tuple(Effect)
+
+DESTRUCTIVE = frozenset({Effect.RENAME, Effect.DROP})
+"""Effects that break the code still running on the old schema (the contract step)."""
+
+_EFFECTS = {
+    AUTOCOMMIT_BLOCK: Effect.NONE,
+    INSERT: Effect.REFERENCE_DATA,
+    UPDATE: Effect.DATA,
+    DELETE: Effect.DATA,
+    TRUNCATE: Effect.DATA,
+    COPY: Effect.DATA,
+    SELECT: Effect.DATA,
+    OPAQUE: Effect.DATA,
+    CALL: Effect.DATA,
+    RENAME_TABLE: Effect.RENAME,
+    RENAME_COLUMN: Effect.RENAME,
+    DROP_TABLE: Effect.DROP,
+    DROP_COLUMN: Effect.DROP,
+}
 
 _VOLATILE_CALL = re.compile(
     r"\b(" + "|".join(sorted(VOLATILE_FUNCTIONS)) + r")\s*\(|\b(?:big|small)?serial\b",
@@ -115,14 +156,15 @@ class Action(NamedTuple):
     def autocommit(self) -> bool:
         return "autocommit" in self.flags
 
-
-def _true(details: Mapping[str, str], key: str) -> bool:
-    return details.get(key) == "True"
+    @property
+    def effect(self) -> Effect:
+        """What the action does to the data; every verb not listed changes the schema only."""
+        return _EFFECTS.get(self.verb, Effect.ADDITIVE)
 
 
 def _default_literals(text: str | None) -> frozenset[str]:
     """``'BETA'`` in ``server_default="BETA"`` or ``sa.text("'BETA'")``."""
-    if not text or text == "None":
+    if not text:
         return frozenset()
     quoted = _SQL_LITERAL.findall(text)
     return frozenset(value.replace("''", "'") for value in quoted) or frozenset({text})
@@ -130,7 +172,7 @@ def _default_literals(text: str | None) -> frozenset[str]:
 
 def _op_written(operation: Operation) -> str:
     parts = [repr(part) for part in (operation.table, *operation.columns) if part]
-    name = operation.details.get("name")
+    name = operation.details.name
     if name and operation.name in {"create_index", "drop_index", "drop_constraint"}:
         parts.insert(0, repr(name))
     return f"op.{operation.name}({', '.join(parts)})"
@@ -139,31 +181,30 @@ def _op_written(operation: Operation) -> str:
 def _add_column(operation: Operation, base: Action) -> Iterator[Action]:
     details = operation.details
     flags = set(base.flags)
-    default = details.get("server_default")
-    primary = _true(details, "primary_key")
-    if default is not None and default != "None":
+    default = details.server_default
+    primary = details.primary_key is True
+    if default is not None:
         flags.add("default")
         if _VOLATILE_CALL.search(default):
             flags.add("volatile_default")
     if (
-        "identity" in details
-        or "computed" in details
-        or _VOLATILE_CALL.search(details.get("type_", ""))
+        details.identity is not None
+        or details.computed is not None
+        or _VOLATILE_CALL.search(details.type_ or "")
     ):
         flags.update({"default", "volatile_default"})
-    if details.get("nullable") == "False" or primary:
+    if details.nullable is False or primary:
         flags.add("not_null")
     if primary:
         flags.add("primary_key")
     yield base._replace(
         verb=ADD_COLUMN, flags=frozenset(flags), literals=_default_literals(default)
     )
-    if details.get("enums"):
-        for enum in details["enums"].split(","):
-            yield base._replace(verb=CREATE_ENUM, name=enum)
-    if _true(details, "foreign_key"):
+    for enum_type in details.enums:
+        yield base._replace(verb=CREATE_ENUM, name=enum_type)
+    if details.foreign_key:
         yield base._replace(verb=ADD_FOREIGN_KEY)
-    if _true(details, "unique"):
+    if details.unique is True:
         yield base._replace(verb=ADD_UNIQUE)
     if primary:
         yield base._replace(verb=ADD_PRIMARY_KEY)
@@ -196,23 +237,23 @@ def _widens(old: str | None, new: str) -> bool:
 def _alter_column(operation: Operation, base: Action) -> Iterator[Action]:
     details = operation.details
     found = False
-    if details.get("new_column_name"):
+    if details.new_column_name:
         found = True
-        yield base._replace(verb=RENAME_COLUMN, value=details["new_column_name"])
-    if details.get("type_") and details["type_"] != "None":
+        yield base._replace(verb=RENAME_COLUMN, value=details.new_column_name)
+    if details.type_:
         found = True
-        widening = _widens(details.get("existing_type"), details["type_"])
+        widening = _widens(details.existing_type, details.type_)
         flags = base.flags | {"no_rewrite"} if widening else base.flags
-        yield base._replace(verb=ALTER_TYPE, value=details["type_"], flags=flags)
-    if details.get("nullable") == "False":
+        yield base._replace(verb=ALTER_TYPE, value=details.type_, flags=flags)
+    if details.nullable is False:
         found = True
         yield base._replace(verb=SET_NOT_NULL)
-    elif details.get("nullable") == "True":
+    elif details.nullable is True:
         found = True
         yield base._replace(verb=DROP_NOT_NULL)
-    if "server_default" in details:
+    if details.server_default is not None or details.drops_default:
         found = True
-        yield base._replace(verb=SET_DEFAULT, literals=_default_literals(details["server_default"]))
+        yield base._replace(verb=SET_DEFAULT, literals=_default_literals(details.server_default))
     if not found:
         yield base._replace(verb=ALTER_OTHER)
 
@@ -224,13 +265,15 @@ _SIMPLE_OPS = {
     "create_unique_constraint": ADD_UNIQUE,
     "create_primary_key": ADD_PRIMARY_KEY,
     "orm": UPDATE,
+    "call": CALL,
     "autocommit_block": AUTOCOMMIT_BLOCK,
 }
 
 
-def _op_actions(operation: Operation) -> Iterator[Action]:
+def operation_actions(operation: Operation) -> Iterator[Action]:
+    """The actions of one operation: one or more per ``op.*`` call, one per SQL statement."""
     details = operation.details
-    flags = {"autocommit"} if details.get("autocommit") == "true" else set()
+    flags = {"autocommit"} if details.autocommit else set()
     name = operation.name
     base = Action(
         OTHER,
@@ -238,7 +281,7 @@ def _op_actions(operation: Operation) -> Iterator[Action]:
         operation.line,
         table=operation.table,
         columns=operation.columns,
-        name=details.get("name"),
+        name=details.name,
         flags=frozenset(flags),
         literals=operation.literals,
         written=_op_written(operation),
@@ -253,25 +296,25 @@ def _op_actions(operation: Operation) -> Iterator[Action]:
         yield base._replace(verb=verb)
     elif name == "create_table":
         yield base._replace(verb=CREATE_TABLE)
-        for enum in filter(None, details.get("enums", "").split(",")):
-            yield base._replace(verb=CREATE_ENUM, name=enum)
-        for referenced in filter(None, details.get("references", "").split(",")):
+        for enum_type in details.enums:
+            yield base._replace(verb=CREATE_ENUM, name=enum_type)
+        for referenced in details.references:
             yield base._replace(verb=REFERENCE, table=referenced, columns=())
     elif name == "rename_table":
-        yield base._replace(verb=RENAME_TABLE, value=details.get("new_table_name"))
+        yield base._replace(verb=RENAME_TABLE, value=details.new_table_name)
     elif name == "add_column":
         yield from _add_column(operation, base)
     elif name == "alter_column":
         yield from _alter_column(operation, base)
     elif name in {"create_index", "drop_index"}:
-        if _true(details, "postgresql_concurrently"):
+        if details.postgresql_concurrently:
             flags.add("concurrently")
-        if _true(details, "unique"):
+        if details.unique:
             flags.add("unique")
         verb = CREATE_INDEX if name == "create_index" else DROP_INDEX
         yield base._replace(verb=verb, flags=frozenset(flags))
     elif name in {"create_foreign_key", "create_check_constraint", "create_exclude_constraint"}:
-        if _true(details, "postgresql_not_valid"):
+        if details.postgresql_not_valid:
             flags.add("not_valid")
         verb = {"create_foreign_key": ADD_FOREIGN_KEY, "create_check_constraint": ADD_CHECK}.get(
             name, ADD_UNIQUE
@@ -297,15 +340,15 @@ def _execute_actions(operation: Operation, base: Action) -> Iterator[Action]:
         for statement in parse_statements(operation.sql):
             yield from statement_actions(statement, base)
         return
-    built = operation.details.get("statements")
-    if built in _BUILDERS:
+    built = operation.details.statements or ()
+    if len(built) == 1 and built[0] in _BUILDERS:
         flags = set(base.flags)
-        if operation.details.get("where") != "false":
+        if operation.details.where is not False:
             flags.add("where")
         yield base._replace(
-            verb=_BUILDERS[built],
+            verb=_BUILDERS[built[0]],
             flags=frozenset(flags),
-            written=f"{built} built with SQLAlchemy",
+            written=f"{built[0]} built with SQLAlchemy",
         )
         return
     yield base._replace(verb=OPAQUE, flags=base.flags | {"built"}, written="SQL built at run time")
@@ -345,7 +388,8 @@ _STATEMENTS = {
     "UPDATE": UPDATE,
     "DELETE": DELETE,
     "MERGE": UPDATE,
-    "COPY": INSERT,
+    "COPY": COPY,
+    "SELECT": SELECT,
     "TRUNCATE": TRUNCATE,
     "DO": OPAQUE,
     "CALL": OPAQUE,
@@ -406,4 +450,16 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
 
 def migration_actions(migration: MigrationFile) -> tuple[Action, ...]:
     """Every action of ``upgrade()`` then ``downgrade()``, in source order."""
-    return tuple(action for operation in migration.operations for action in _op_actions(operation))
+    return tuple(
+        action for operation in migration.operations for action in operation_actions(operation)
+    )
+
+
+def strongest(effects: Iterable[Effect]) -> Effect:
+    """The strongest of ``effects`` (NONE when there is none)."""
+    return max(effects, key=_EFFECT_ORDER.index, default=Effect.NONE)
+
+
+def operation_effect(operation: Operation) -> Effect:
+    """What one operation (an ``op.*`` call, or the SQL an ``execute`` runs) does to the data."""
+    return strongest(action.effect for action in operation_actions(operation))
