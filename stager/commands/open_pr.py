@@ -39,6 +39,7 @@ from stager.github.remote_url import (
     resolve_target,
 )
 from stager.github.render import render_body, render_title, template_folders
+from stager.plan.assessment import plan_chains
 from stager.plan.phase import Phase
 from stager.render.analysis import SCHEMA_VERSION, Format
 from stager.rules.settings import Rules
@@ -191,7 +192,9 @@ def prepare(
             "check the branch with `stager analyze`",
         )
     selected = _selected(phases, options.phase)
-    branches = {phase.number: phase_branch(analysis.rules, phase) for phase in phases}
+    branches = {
+        phase.number: analysis.rules.split.branch_name(phase.number, phase.name) for phase in phases
+    }
     tips = _local_tips(repo, [branches[phase.number] for phase in phases])
     head_full = repo.symbolic_full_name(analysis.refs.head_ref) or ""
     head_name = (
@@ -202,7 +205,8 @@ def prepare(
     _refuse_outdated(repo, analysis, phases, head_name)
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
-    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout)))
+    chains = plan_chains(phases, analysis.migrations.base.heads())
+    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout), chains))
     target_error = remote_error = None
     try:
         remote = parse_remote_url(remote_url(repo, options.remote))
@@ -333,11 +337,6 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
 
 def _chosen(prepared: Prepared) -> set[int]:
     return {plan.number for plan in prepared.plans if plan.selected}
-
-
-def phase_branch(rules: Rules, phase: Phase) -> str:
-    """The phase's branch name, from ``[split] branch`` (default ``stage/{number}-{name}``)."""
-    return rules.split.branch_name(phase.number, phase.name)
 
 
 def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:
