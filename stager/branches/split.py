@@ -184,7 +184,7 @@ def split_branch(
             if rewrite.reason == "onto"
             and (onto_graph is None or rewrite.revision not in onto_graph.files)
         ]
-        total = phase_total(plan)  # "stage N of M", as the titles say
+        total = phase_total(analysis.rules)  # "stage N of M", as the titles say
         specs = _specs(writer, chain, options, stacked, merge_base, head, total)
         built = _commits(writer, repo, analysis, specs, refs, names, options, onto_sha, sign)
         result = SplitResult(

@@ -104,7 +104,7 @@ class PullContext:
     stack: tuple[StackEntry, ...]
     depends_on: tuple[StackEntry, ...]
     follow_ups: tuple[StackEntry, ...]
-    total: int  # the number of the stack's last phase: "phase 3 of 4"
+    total: int  # every phase the rules define: "phase 3 of 4" with phase 2 empty
     repository: str  # OWNER/NAME
     base_branch: str
     head_ref: str  # the feature branch's name (or the ref given with --head)
@@ -134,7 +134,7 @@ def phase_views(
     changed = {f.path: f for f in analysis.files}
     titles = {c.category: c.title for c in analysis.categories}
     phases = [entry.phase for entry in stack]
-    assessments = assess_plan(phases, chains, analysis.migrations)
+    assessments = assess_plan(phases, chains, analysis.rules, analysis.migrations)
     views = []
     for entry, assessment in zip(stack, assessments, strict=True):
         phase = entry.phase

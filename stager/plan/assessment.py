@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import AlembicConfig, MigrationFile, Operation
 from stager.plan.phase import Phase, count
+from stager.rules.settings import Rules
 from stager.types import MigrationKind, RepoPath, Revision, Risk
 
 _DROPS = frozenset({"drop_column", "drop_table"})
@@ -121,7 +122,7 @@ class PhaseAssessment:
     """Everything judged about one phase."""
 
     number: int  # the rules' phase number, as in the branch name
-    total: int  # the number of the stack's last phase (see phase_total)
+    total: int  # every phase the rules define, empty ones included (see phase_total)
     title: str  # the pull request's title
     risk: Risk
     maintenance_window: bool
@@ -165,23 +166,27 @@ def _inside(path: str, folders: Sequence[str]) -> bool:
     return any(path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
-def phase_total(phases: Sequence[Phase]) -> int:
-    """The M of "phase N of M": the number of the stack's last phase.
+def phase_total(rules: Rules) -> int:
+    """The M of "phase N of M": every phase the rules define.
 
     Numbers are the rules' and an empty phase keeps its number (no branch, no
-    pull request): with phase 2 empty the stack is 1, 3, 4, each "of 4".
+    pull request) and still counts: with phase 2 empty the stack is 1, 3, 4,
+    each "of 4", and stays so whichever phases fill up or empty later.
     """
-    return max((phase.number for phase in phases), default=0)
+    return len(rules.phases)
 
 
 def assess_plan(
-    phases: Sequence[Phase], chains: Mapping[int, PhaseChain], report: MigrationReport
+    phases: Sequence[Phase],
+    chains: Mapping[int, PhaseChain],
+    rules: Rules,
+    report: MigrationReport,
 ) -> tuple[PhaseAssessment, ...]:
     """The judgement of every phase of the stack, in merge order.
 
     ``chains``: each phase's Alembic chain (``plan_chains``, or what split recorded).
     """
-    total = phase_total(phases)
+    total = phase_total(rules)
     return tuple(_assess(phase, chains[phase.number], report, phases, total) for phase in phases)
 
 

@@ -52,6 +52,7 @@ def render_plan_json(analysis: Analysis, plan: Plan) -> str:
 
 def render_plan_markdown(analysis: Analysis, plan: Plan, search_path: tuple[Path, ...] = ()) -> str:
     """The staging document, from templates/plan.md.j2 (a project's .stager/templates first)."""
+    from stager.plan.assessment import phase_total
     from stager.render.analysis import analysis_to_json
     from stager.render.staging_document import build_document
     from stager.render.templating import render_template
@@ -63,7 +64,7 @@ def render_plan_markdown(analysis: Analysis, plan: Plan, search_path: tuple[Path
         plan=plan,
         data=analysis_to_json(analysis),
         phases=build_document(analysis, plan),
-        phase_count=len(analysis.rules.phases),
+        phase_count=phase_total(analysis.rules),
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
         cell=lambda text: str(text).replace("|", "\\|").replace("\n", " "),
     )

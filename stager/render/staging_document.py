@@ -57,7 +57,7 @@ def build_document(analysis: Analysis, plan: Plan) -> tuple[PhaseDoc, ...]:
     """One PhaseDoc per planned phase, in merge order."""
     names = {rule.number: rule.name for rule in analysis.rules.phases}
     chains = plan_chains(plan.phases, analysis.migrations.base.heads())
-    assessments = assess_plan(plan.phases, chains, analysis.migrations)
+    assessments = assess_plan(plan.phases, chains, analysis.rules, analysis.migrations)
     docs: list[PhaseDoc] = []
     parent = analysis.refs.base_ref
     for index, (phase, assessment) in enumerate(zip(plan.phases, assessments, strict=True)):

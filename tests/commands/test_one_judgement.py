@@ -77,7 +77,7 @@ def test_the_staging_document_and_the_pull_requests_render_one_judgement(
 
 
 def test_an_empty_phase_keeps_every_number_in_step(repo: GitRepo, tmp_path: Path) -> None:
-    """Phase 2 has no file: branches, commits, titles, bodies and JSON say 1 and 3, of 3."""
+    """Phase 2 has no file: branches, commits, titles, bodies and JSON say 1 and 3, of 4."""
     make_branch(
         repo,
         {version_path("a0"): revision_file("a0", None)},
@@ -94,7 +94,7 @@ def test_an_empty_phase_keeps_every_number_in_step(repo: GitRepo, tmp_path: Path
         "stage/1-schema",
         "stage/3-code",
     ]
-    assert repo.git("log", "-1", "--format=%s", "stage/3-code") == "Code (stage 3 of 3)"
+    assert repo.git("log", "-1", "--format=%s", "stage/3-code") == "Code (stage 3 of 4)"
     data = json.loads(
         invoke(
             *base, "open-pr", "--all", "--dry-run", "--format", "json", "--github-repo", "a/b"
@@ -105,11 +105,11 @@ def test_an_empty_phase_keeps_every_number_in_step(repo: GitRepo, tmp_path: Path
         (1, "stage/1-schema"),
         (3, "stage/3-code"),
     ]
-    assert pulls[1]["title"] == "Code (phase 3/3)"
-    assert "Phase 3 of 3 split from" in pulls[1]["body"]
+    assert pulls[1]["title"] == "Code (phase 3/4)"
+    assert "Phase 3 of 4 split from" in pulls[1]["body"]
     assert "| 👉 | 3. Code |" in pulls[1]["body"]
     plan = invoke(*base, "plan", "--format", "markdown").stdout
-    assert "Code (phase 3/3)" in plan and "`stage/3-code`" in plan
+    assert "Code (phase 3/4)" in plan and "`stage/3-code`" in plan
     assert "alembic current" in plan  # alembic.ini at the root: plain alembic
 
 

@@ -89,7 +89,7 @@ def demo_analysis(tmp_path_factory: pytest.TempPathFactory, git_env: dict[str, s
 def test_the_demo_phases_as_judged(demo_analysis: Analysis) -> None:
     phases = demo_analysis.phases
     chains = plan_chains(phases, demo_analysis.migrations.base.heads())
-    judged = assess_plan(phases, chains, demo_analysis.migrations)
+    judged = assess_plan(phases, chains, demo_analysis.rules, demo_analysis.migrations)
     ratings = [
         (a.database_impact.level, a.backward_compatibility.level, a.rollback.level) for a in judged
     ]
@@ -128,7 +128,9 @@ def test_the_downgrade_goes_to_the_head_the_chain_starts_from(demo_analysis: Ana
         (onto,),
         (ChainLink(first.revision, (onto,), first.original, first.path), *rest),
     )
-    (judged,) = assess_plan([phase], {phase.number: chain}, demo_analysis.migrations)
+    (judged,) = assess_plan(
+        [phase], {phase.number: chain}, demo_analysis.rules, demo_analysis.migrations
+    )
     assert judged.heads_before == (onto,)
     downgrade = judged.commands.downgrade
     assert downgrade is not None and downgrade.endswith("downgrade 0c2e4a6c8e0f")

@@ -123,7 +123,7 @@ def test_the_document_numbers_its_phases_and_checks_heads_per_phase(
     text = render_plan_markdown(good, plan_of(good), ())
     # Only phase 1 of 4 holds files: the heading says so, as the PR titles do.
     assert "## Staging strategy: 1-phase approach (phases 1 of 4:" in text
-    assert "(Phase 1/4)" in text
+    assert "(phase 1/4)" in text
     assert "keeps 1 head after every phase" in text
     bad = analyze(
         repo,
