@@ -28,6 +28,8 @@ from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
 from stager.git.write import Writer
+from stager.plan.assessment import ChainLink, PhaseChain, plan_chains
+from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
 
 RECORD_PREFIX = "refs/stager/record/"
@@ -52,8 +54,8 @@ class RecordedMigration:
 
 
 @dataclass(frozen=True)
-class PhaseChain:
-    """A phase's Alembic part: the heads it starts from and ends at, its revisions in order."""
+class RecordedChain:
+    """A phase's Alembic part as built: the heads it starts from and ends at, its revisions."""
 
     start_heads: tuple[Revision, ...]  # `alembic downgrade` of the phase goes back here
     end_heads: tuple[Revision, ...]  # `alembic current` prints these once it is deployed
@@ -70,7 +72,7 @@ class RecordedPhase:
     parent: Sha  # what the phase starts from
     strategy: Strategy  # cherry-pick or patch: what was used
     files: tuple[RepoPath, ...]
-    chain: PhaseChain
+    chain: RecordedChain
     rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
 
 
@@ -266,9 +268,34 @@ def built_record(
 
 
 def phase_chains(record: SplitRecord) -> dict[int, PhaseChain]:
-    """Each phase's revisions with their parents as written, and the heads it starts from and
-    ends at: what a rollback or upgrade command of the phase must name."""
-    return {phase.number: phase.chain for phase in record.phases}
+    """Each built phase's chain, as the phase assessment reads it: the heads it starts from
+    and its revisions with their parents as written (what its rollback commands must name)."""
+    return {
+        phase.number: PhaseChain(
+            phase.chain.start_heads,
+            tuple(
+                ChainLink(m.revision, m.parents, m.original_parents, m.path)
+                for m in phase.chain.migrations
+            ),
+        )
+        for phase in record.phases
+    }
+
+
+def built_chains(
+    stored: StoredRecord | None, phases: Sequence[Phase], base_heads: Sequence[Revision]
+) -> dict[int, PhaseChain]:
+    """Each phase's chain: as split built it, where the record holds that phase with the same
+    files; else as the plan re-chains it from the merge base's heads."""
+    chains = plan_chains(phases, base_heads)
+    if stored is None:
+        return chains
+    planned = {phase.number: set(phase.paths) for phase in phases}
+    built = phase_chains(stored.record)
+    for phase in stored.record.phases:
+        if planned.get(phase.number) == set(phase.files):
+            chains[phase.number] = built[phase.number]
+    return chains
 
 
 def open_findings(

@@ -8,7 +8,6 @@ back and restores every branch it names in one transaction too.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,25 +24,9 @@ from stager.branches.split_types import BuiltPhase, Status
 from stager.errors import StagerError
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
 from stager.git.repository import Repository
-from stager.plan.phase import Phase
 from stager.types import Sha
 
 BACKUP_PREFIX = "refs/stager/backup/"
-
-# git check-ref-format's rules, for a name made from the rules' template.
-_BAD_REF = re.compile(r"(^|/)\.|\.\.|[\x00-\x20\x7f~^:?*\[\\]|@\{|//|\.lock(/|$)|^/|/$|\.$|^@$")
-
-
-def branch_name(template: str, phase: Phase) -> str:
-    """The phase's branch from ``[split] branch`` (e.g. ``stage/{number}-{name}``)."""
-    name = template.format(number=phase.number, name=phase.name)
-    if not name or _BAD_REF.search(name):
-        raise StagerError(
-            f"branch name {name!r} (from [split] branch = {template!r}) is not a valid git branch",
-            "use letters, digits, '-', '_' and '/' in [split] branch, e.g. "
-            '"stage/{number}-{name}"',
-        )
-    return name
 
 
 def refuse_checked_out(repo: Repository, refs: Iterable[str]) -> None:

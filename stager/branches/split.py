@@ -18,7 +18,7 @@ from stager.branches.messages import patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_phase, transplant
 from stager.branches.patch import apply_phase, check_planned
 from stager.branches.record import (
-    PhaseChain,
+    RecordedChain,
     RecordedMigration,
     RecordedPhase,
     SplitRecord,
@@ -29,7 +29,6 @@ from stager.branches.record import (
 from stager.branches.refs import (
     BACKUP_PREFIX,
     backup_name,
-    branch_name,
     moved_refs,
     ref_updates,
     refuse_checked_out,
@@ -58,7 +57,9 @@ from stager.git.repository import Repository
 from stager.git.trees import PathClash, TreeModel
 from stager.git.write import Writer, require_identity, signs_by_default
 from stager.migrations.graph import RevisionGraph
+from stager.plan.assessment import phase_total
 from stager.plan.phase import Phase
+from stager.rules.sections import branch_name
 from stager.types import Revision, Sha
 
 
@@ -143,7 +144,10 @@ def split_branch(
             )
     require_identity(repo)
     sign = options.sign if options.sign is not None else signs_by_default(repo)
-    names = {phase.number: branch_name(options.branch_template, phase) for phase in plan}
+    names = {
+        phase.number: branch_name(options.branch_template, phase.number, phase.name)
+        for phase in plan
+    }
     refs = {number: f"refs/heads/{name}" for number, name in names.items()}
     refuse_checked_out(repo, [refs[phase.number] for phase, _ in selected])
 
@@ -188,7 +192,7 @@ def split_branch(
             if rewrite.reason == "onto"
             and (onto_graph is None or rewrite.revision not in onto_graph.files)
         ]
-        total = max(phase.number for phase in plan)  # "stage N of M": numbers are the rules'
+        total = phase_total(analysis.rules)  # "stage N of M", as the titles say
         specs = _specs(writer, chain, options, stacked, merge_base, head, total)
         built = _commits(writer, repo, analysis, specs, refs, names, options, onto_sha, sign)
         result = SplitResult(
@@ -253,7 +257,7 @@ def _record(
                 parent=built.parent,
                 strategy=built.strategy,
                 files=tuple(sorted(built.phase.paths)),
-                chain=PhaseChain(start_heads, end_heads, migrations),
+                chain=RecordedChain(start_heads, end_heads, migrations),
                 rewrites=built.rewrites,
             )
         )

@@ -37,7 +37,6 @@ from pathlib import Path
 from stager.analysis import Analysis
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
-from stager.branches.refs import branch_name
 from stager.branches.split_types import Layout, parse_trailer
 from stager.branches.targets import assign_paths, rechains
 from stager.errors import StagerError
@@ -48,6 +47,7 @@ from stager.git.write import SUBMODULE_OR_LINK, Writer, object_type
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.rechain_file import RelinkError, relink
 from stager.plan.phase import Phase
+from stager.rules.sections import branch_name
 from stager.types import RepoPath, Revision, Sha
 
 PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK = "plan", "nothing lost", "alembic", "compiles", "check"
@@ -430,7 +430,9 @@ def verify_split(
             f"there is no phase {only} in the plan; its phases are {', '.join(map(str, numbers))}",
             "pick one of these numbers, or verify --all",
         )
-    branches = {phase.number: branch_name(branch_template, phase) for phase in phases}
+    branches = {
+        phase.number: branch_name(branch_template, phase.number, phase.name) for phase in phases
+    }
     refs = read_refs(repo, [f"refs/heads/{name}" for name in branches.values()])
     tips = {
         number: refs[f"refs/heads/{name}"]

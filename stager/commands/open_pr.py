@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
-from stager.branches.record import built_record
+from stager.branches.record import built_chains, built_record, open_findings
 from stager.errors import StagerError
+from stager.findings import Finding
 from stager.git.repository import Repository
 from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
 from stager.github.pull_requests import (
@@ -192,7 +193,9 @@ def prepare(
             "check the branch with `stager analyze`",
         )
     selected = _selected(phases, options.phase)
-    branches = {phase.number: phase_branch(analysis.rules, phase) for phase in phases}
+    branches = {
+        phase.number: analysis.rules.split.branch_name(phase.number, phase.name) for phase in phases
+    }
     tips = _local_tips(repo, [branches[phase.number] for phase in phases])
     head_full = repo.symbolic_full_name(analysis.refs.head_ref) or ""
     head_name = (
@@ -205,7 +208,13 @@ def prepare(
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head, tips)
     record = stored.record if stored is not None else None
-    views = tuple(phase_views(analysis, _stack(phases, branches, base_branch, layout), record))
+    # What split built wins over the plan: the parents as written, the findings left open.
+    chains = built_chains(stored, phases, analysis.migrations.base.heads())
+    findings: Sequence[Finding] = analysis.findings
+    if record is not None:
+        findings = open_findings(record, analysis.findings, analysis.refs.base)
+    stack = _stack(phases, branches, base_branch, layout)
+    views = tuple(phase_views(analysis, stack, chains, findings))
     target_error = remote_error = None
     try:
         remote = parse_remote_url(remote_url(repo, options.remote))
@@ -338,11 +347,6 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
 
 def _chosen(prepared: Prepared) -> set[int]:
     return {plan.number for plan in prepared.plans if plan.selected}
-
-
-def phase_branch(rules: Rules, phase: Phase) -> str:
-    """The phase's branch name, from ``[split] branch`` (default ``stage/{number}-{name}``)."""
-    return rules.split.branch_name(phase.number, phase.name)
 
 
 def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:

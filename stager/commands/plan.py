@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, plan_inputs
+from stager.branches.record import built_chains, built_record
 from stager.errors import OutputError
 from stager.git.repository import Repository
 from stager.plan import DEFAULT_PLAN_FILE, Plan, PlanError, render_plan_file
+from stager.plan.assessment import PhaseChain
 from stager.plan.phase import count
 from stager.plan.planfile import edited
 from stager.render.console import plain_console, terminal_console
@@ -37,6 +40,7 @@ class PlanOptions:
 class PlanResult:
     analysis: Analysis
     plan: Plan
+    chains: Mapping[int, PhaseChain]  # each phase's Alembic chain: as split built it, if it did
     templates: tuple[Path, ...]  # the project's template folder first, when it has one
     work_tree: Path | None = None  # where split/verify/open-pr look for stager-plan.toml
 
@@ -79,7 +83,9 @@ def make_plan(options: PlanOptions) -> PlanResult:
             broken[0].hint,
         )
     templates = (repo.work_tree / PROJECT_TEMPLATES,) if repo.work_tree is not None else ()
-    return PlanResult(analysis, plan, templates, repo.work_tree)
+    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
+    chains = built_chains(stored, plan.phases, analysis.migrations.base.heads())
+    return PlanResult(analysis, plan, chains, templates, repo.work_tree)
 
 
 def run(options: PlanOptions) -> int:
@@ -123,7 +129,7 @@ def render(result: PlanResult, output_format: Format) -> str:
     if output_format is Format.MARKDOWN:
         from stager.render.plan import render_plan_markdown
 
-        return render_plan_markdown(result.analysis, result.plan, result.templates)
+        return render_plan_markdown(result.analysis, result.plan, result.chains, result.templates)
     return _table_text(result.analysis, result.plan, to_terminal=False)
 
 

@@ -12,19 +12,9 @@ from dataclasses import dataclass, fields
 
 from stager import __version__
 from stager.analysis import Analysis
-from stager.branches.record import PhaseChain, SplitRecord, open_findings, phase_chains
 from stager.classify import FileClass
 from stager.findings import Finding, finding_order
-from stager.github.assessment import (
-    Assessment,
-    MigrationView,
-    RollbackPlan,
-    assess,
-    migration_view,
-    pre_deployment_checklist,
-    rollback_plan,
-    testing_checklist,
-)
+from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
 from stager.plan.phase import Phase
 from stager.render.formats import RISK_BADGES
 from stager.types import RepoPath, Risk
@@ -65,8 +55,7 @@ class FindingView:
 class PhaseView:
     """A phase as its pull request describes it (everything but the stack's PR links)."""
 
-    number: int  # the phase's number in the rules (branch names use it)
-    position: int  # 1-based place in the stack of pull requests
+    number: int  # the phase's number in the rules, as in its branch and title
     name: str
     title: str
     description: str
@@ -74,18 +63,13 @@ class PhaseView:
     base: str  # the pull request's base branch
     risk: str
     risk_badge: str
-    maintenance_window: bool
     files: tuple[FileView, ...]
     additions: int
     deletions: int
     categories: tuple[CategoryView, ...]
-    migrations: tuple[MigrationView, ...]
     findings: tuple[FindingView, ...]
-    assessment: Assessment
-    rollback: RollbackPlan
-    testing: tuple[str, ...]
-    pre_deployment: tuple[str, ...]
     depends_on: tuple[int, ...]  # phase numbers
+    assessment: PhaseAssessment  # the judgement the staging document renders too
 
 
 @dataclass(frozen=True)
@@ -99,7 +83,6 @@ class StackEntry:
     """One phase of the stack, with its pull request when it is open."""
 
     number: int
-    position: int
     name: str
     title: str
     branch: str
@@ -121,7 +104,7 @@ class PullContext:
     stack: tuple[StackEntry, ...]
     depends_on: tuple[StackEntry, ...]
     follow_ups: tuple[StackEntry, ...]
-    total: int
+    total: int  # every phase the rules define: "phase 3 of 4" with phase 2 empty
     repository: str  # OWNER/NAME
     base_branch: str
     head_ref: str  # the feature branch's name (or the ref given with --head)
@@ -144,23 +127,25 @@ class StackPhase:
 
 
 def phase_views(
-    analysis: Analysis, stack: Sequence[StackPhase], record: SplitRecord | None = None
+    analysis: Analysis,
+    stack: Sequence[StackPhase],
+    chains: Mapping[int, PhaseChain],
+    findings: Sequence[Finding],
 ) -> list[PhaseView]:
     """The PhaseView of every phase of the stack, in stack order.
 
-    ``record``: what split built; its revisions' parents as written and its
-    settled findings win over the plan's.
+    ``chains`` and ``findings`` come from the record of what split built when
+    there is one: the revisions' parents as written, and only the findings the
+    built branches have not already settled.
     """
-    chains = phase_chains(record) if record is not None else {}
-    found = open_findings(record, analysis.findings, analysis.refs.base)
     classes = {c.path: c for c in analysis.classes}
     changed = {f.path: f for f in analysis.files}
     titles = {c.category: c.title for c in analysis.categories}
-    numbers = [entry.phase.number for entry in stack]
+    phases = [entry.phase for entry in stack]
+    assessments = assess_plan(phases, chains, analysis.rules, analysis.migrations)
     views = []
-    for position, entry in enumerate(stack, start=1):
+    for entry, assessment in zip(stack, assessments, strict=True):
         phase = entry.phase
-        paths = [planned.path for planned in phase.files]
         files = tuple(
             FileView(
                 path=planned.path,
@@ -172,70 +157,27 @@ def phase_views(
             )
             for planned in phase.files
         )
-        migrations = _migrations(analysis, phase, paths, chains.get(phase.number))
-        findings = _findings(found, set(paths))
-        plan = rollback_plan(phase.number, phase.name, migrations)
-        follow_ups = position < len(stack)
         rule = analysis.rules.phase(phase.number)
         views.append(
             PhaseView(
                 number=phase.number,
-                position=position,
                 name=phase.name,
                 title=phase.title,
                 description=rule.description if rule is not None else "",
                 branch=entry.branch,
                 base=entry.base,
-                risk=phase.risk.label,
-                risk_badge=RISK_BADGES[phase.risk],
-                maintenance_window=phase.maintenance_window,
+                risk=assessment.risk.label,
+                risk_badge=RISK_BADGES[assessment.risk],
                 files=files,
                 additions=sum(f.additions or 0 for f in files),
                 deletions=sum(f.deletions or 0 for f in files),
                 categories=_categories(files, classes, titles),
-                migrations=migrations,
-                findings=findings,
-                assessment=assess(migrations, [f for f in found if f.path in paths]),
-                rollback=plan,
-                testing=testing_checklist(
-                    migrations,
-                    [f.category for f in files],
-                    downgrade_to=plan.downgrade_to,
-                    has_follow_ups=follow_ups,
-                ),
-                pre_deployment=pre_deployment_checklist(
-                    migrations, plan, maintenance_window=phase.maintenance_window
-                ),
-                depends_on=tuple(n for n in phase.depends_on if n in numbers),
+                findings=_findings(findings, set(phase.paths)),
+                depends_on=tuple(n for n in phase.depends_on if n in {p.number for p in phases}),
+                assessment=assessment,
             )
         )
     return views
-
-
-def _migrations(
-    analysis: Analysis, phase: Phase, paths: Sequence[RepoPath], chain: PhaseChain | None
-) -> tuple[MigrationView, ...]:
-    """Planned (added) revisions in upgrade order, then edits of the base's revisions."""
-    report = analysis.migrations
-    written = {m.path: m.parents for m in chain.migrations} if chain is not None else {}
-    views = [
-        migration_view(
-            report.by_path[planned.path],
-            "added",
-            written.get(planned.path, planned.down_revision),
-            planned.original_down_revision,
-        )
-        for planned in phase.migrations
-        if planned.path in report.by_path
-    ]
-    for migration in report.modified:
-        if migration.path in paths:
-            views.append(
-                migration_view(
-                    migration, "modified", migration.down_revisions, migration.down_revisions
-                )
-            )
-    return tuple(views)
 
 
 def _findings(findings: Sequence[Finding], paths: set[RepoPath]) -> tuple[FindingView, ...]:
@@ -286,14 +228,13 @@ def stack_entries(
         entries.append(
             StackEntry(
                 number=view.number,
-                position=view.position,
                 name=view.name,
                 title=view.title,
                 branch=view.branch,
                 base=view.base,
                 risk=view.risk,
                 risk_badge=view.risk_badge,
-                maintenance_window=view.maintenance_window,
+                maintenance_window=view.assessment.maintenance_window,
                 pr_number=link.number if link else None,
                 pr_url=link.url if link else None,
                 link=(
@@ -326,8 +267,8 @@ def pull_context(
         phase=view,
         stack=stack,
         depends_on=tuple(e for e in stack if e.number in view.depends_on),
-        follow_ups=tuple(e for e in stack if e.position > view.position),
-        total=len(stack),
+        follow_ups=tuple(e for e in stack if e.number > view.number),
+        total=view.assessment.total,
         repository=repository,
         base_branch=base_branch,
         head_ref=head_name,

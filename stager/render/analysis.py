@@ -349,6 +349,6 @@ def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
         window = " — maintenance window" if phase.maintenance_window else ""
         console.print(
             f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
-            f"{_count(len(phase.files), 'file')}, {_count(len(phase.migrations), 'migration')}, "
-            f"risk {phase.risk.label}{window}"
+            f"{_count(len(phase.files), 'file')}, "
+            f"{_count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
         )

@@ -6,8 +6,10 @@ The JSON path imports neither rich nor jinja2.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from stager.plan.assessment import PhaseChain
 from stager.plan.phase import Plan, count
 from stager.render.analysis import (
     conflict_to_json,
@@ -49,10 +51,16 @@ def render_plan_json(analysis: Analysis, plan: Plan) -> str:
     return json.dumps(plan_to_json(analysis, plan), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_plan_markdown(analysis: Analysis, plan: Plan, search_path: tuple[Path, ...] = ()) -> str:
+def render_plan_markdown(
+    analysis: Analysis,
+    plan: Plan,
+    chains: Mapping[int, PhaseChain],
+    search_path: tuple[Path, ...] = (),
+) -> str:
     """The staging document, from templates/plan.md.j2 (a project's .stager/templates first)."""
+    from stager.plan.assessment import phase_total
     from stager.render.analysis import analysis_to_json
-    from stager.render.staging_document import alembic_command, build_document
+    from stager.render.staging_document import build_document
     from stager.render.templating import render_template
 
     return render_template(
@@ -61,9 +69,8 @@ def render_plan_markdown(analysis: Analysis, plan: Plan, search_path: tuple[Path
         analysis=analysis,
         plan=plan,
         data=analysis_to_json(analysis),
-        phases=build_document(analysis, plan),
-        alembic=alembic_command(analysis),
-        phase_count=len(analysis.rules.phases),
+        phases=build_document(analysis, plan, chains),
+        phase_count=phase_total(analysis.rules),
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
         cell=lambda text: str(text).replace("|", "\\|").replace("\n", " "),
     )

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from stager.errors import StagerError
 from stager.rules.catalogue import RULES
 from stager.rules.globs import Pattern, match_patterns
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE
@@ -40,6 +41,19 @@ _BAD_BRANCH = re.compile(
 )
 
 
+def branch_name(template: str, number: int, name: str) -> str:
+    """A phase's branch from a ``[split] branch`` template, refused unless git accepts it."""
+    branch = template.format(number=number, name=name)
+    if not branch or _BAD_BRANCH.search(branch):
+        raise StagerError(
+            f"branch name {branch!r} (from [split] branch = {template!r}) is not a valid git "
+            "branch",
+            "use letters, digits, '-', '_' and '/' in [split] branch and in the phase names, "
+            'e.g. "stage/{number}-{name}"',
+        )
+    return branch
+
+
 @dataclass(frozen=True)
 class SplitRules:
     """``[split]``: how `stager split` names the phase branches."""
@@ -47,7 +61,8 @@ class SplitRules:
     branch: str = DEFAULT_SPLIT_BRANCH
 
     def branch_name(self, number: int, name: str) -> str:
-        return self.branch.format(number=number, name=name)
+        """Phase ``number``'s branch: what split builds, open-pr pushes and the plan names."""
+        return branch_name(self.branch, number, name)
 
 
 def split_rules(root: Table, inherited: SplitRules | None) -> SplitRules:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from stager.branches.heads import check_graph, onto_parents
-from stager.branches.refs import branch_name
 from stager.errors import StagerError
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.parse import parse_migration
-from stager.plan.phase import Phase
-from stager.types import RepoPath, Risk, Sha
+from stager.types import RepoPath, Sha
 
 
 def graph(*edges: tuple[str, tuple[str, ...]]) -> RevisionGraph:
@@ -62,14 +60,3 @@ def test_onto_parents_leaves_the_branchs_own_revisions_on_ref_alone() -> None:
     # REF built on the merged revision: the branch's d follows REF's head
     built_on = graph(("a", ()), ("b", ("a",)), ("c", ("b",)), ("x", ("c",)))
     assert onto_parents(BASE, built_on, "main", branch) == {"b": "x", "c": "x"}
-
-
-def phase(number: int, name: str) -> Phase:
-    return Phase(number, name, name, (), (), (), Risk.LOW, False)
-
-
-def test_branch_names() -> None:
-    assert branch_name("stage/{number}-{name}", phase(2, "data")) == "stage/2-data"
-    for bad in ("stage {number}", "stage/{number}.lock", "x..{number}", "x/{name}/"):
-        with pytest.raises(StagerError, match="not a valid git branch"):
-            branch_name(bad, phase(1, "a"))

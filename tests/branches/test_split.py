@@ -115,13 +115,13 @@ def test_cherry_pick_keeps_whole_commits_and_labels_parts(feature: GitRepo) -> N
     assert log(feature, "main..stage/1-part1") == ["Add the widget table"]
     assert log(feature, "stage/1-part1..stage/2-part2") == [
         "Widget service",
-        "Backfill widgets (stage 2 of 3)",
+        "Backfill widgets (stage 2 of 4)",
     ]
     mixed = feature.git("log", "-1", "--format=%B", "stage/2-part2")
     assert "Part of commit " in mixed and feature.git("rev-parse", "feature") in mixed
     assert log(feature, "stage/2-part2..stage/3-part3") == [
         "Docs, a rename, a binary file",
-        "Backfill widgets (stage 3 of 3)",
+        "Backfill widgets (stage 3 of 4)",
     ]
     assert result.phases[0].commits[0].source == feature.git("rev-parse", "feature~3")
 
@@ -130,9 +130,9 @@ def test_patch_is_one_commit_per_phase_by_the_user(feature: GitRepo) -> None:
     result = split(feature, strategy=Strategy.PATCH)
     assert [len(built.commits) for built in result.phases] == [1, 1, 1]
     assert log(feature, "main..stage/3-part3", "%s%x00%an") == [
-        "Part 1 (stage 1 of 3)\x00Ada Author",
-        "Part 2 (stage 2 of 3)\x00Ada Author",
-        "Part 3 (stage 3 of 3)\x00Ada Author",
+        "Part 1 (stage 1 of 4)\x00Ada Author",
+        "Part 2 (stage 2 of 4)\x00Ada Author",
+        "Part 3 (stage 3 of 4)\x00Ada Author",
     ]
     assert feature.git("ls-tree", "stage/2-part2", "app/run.sh").startswith("100755")
     assert feature.git("cat-file", "-p", "stage/3-part3:crlf.txt") == "one\r\ntwo\r\nthree"
@@ -170,7 +170,7 @@ def test_merge_commits_are_replayed_as_their_own_changes(repo: GitRepo) -> None:
         phases,
     )
     assert [c.subject for c in result.phases[1].commits] == [
-        "Merge branch 'side' into feature (stage 2 of 2)"
+        "Merge branch 'side' into feature (stage 2 of 4)"
     ]
     assert "as a patch, never replays it as a merge" in repo.git(
         "log", "-1", "--format=%B", "stage/2-part2"

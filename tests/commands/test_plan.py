@@ -120,7 +120,9 @@ def test_markdown_staging_document_snapshot(demo: DemoRepository) -> None:
         "### PR title",
         "### Testing and verification",
         "alembic -c backend/alembic.ini upgrade head",
-        "alembic -c backend/alembic.ini downgrade d1f3b5d7f9b1   # back to the base (-6 steps)",
+        # the downgrade starts with its precondition: the database is at phase 1's head
+        "test \"$(alembic -c backend/alembic.ini current | cut -d' ' -f1)\" = 8e2f4a6c8e0a "
+        "&& alembic -c backend/alembic.ini downgrade d1f3b5d7f9b1\n",
         "### Rollback steps",
     ):
         assert heading in text, heading

@@ -12,8 +12,7 @@ from stager.analysis import Analysis, analyze_branch
 from stager.demo import build_demo_repository
 from stager.errors import StagerError
 from stager.git.repository import Repository
-from stager.github import assessment, context
-from stager.github.assessment import MigrationView, assess, rollback_plan
+from stager.github import context
 from stager.github.context import (
     PhaseView,
     PullContext,
@@ -23,6 +22,8 @@ from stager.github.context import (
     pull_context,
 )
 from stager.github.render import render_body, render_title
+from stager.plan import assessment
+from stager.plan.assessment import plan_chains
 from tests.gitrepo import sealed_env
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
@@ -60,7 +61,8 @@ def stacked(analysis: Analysis) -> list[StackPhase]:
 
 
 def contexts(analysis: Analysis, links: dict[int, PullLink] | None = None) -> list[PullContext]:
-    views = phase_views(analysis, stacked(analysis))
+    chains = plan_chains(analysis.phases, analysis.migrations.base.heads())
+    views = phase_views(analysis, stacked(analysis), chains, analysis.findings)
     if links is None:
         links = {
             view.number: PullLink(
@@ -107,19 +109,23 @@ def test_demo_bodies_hold_what_the_seed_bodies_hold(demo_analysis: Analysis) -> 
             assert section in body, (ctx.phase.name, section)
         assert "👉" in body  # this phase is marked in the stack
         banner = "MAINTENANCE WINDOW REQUIRED" in body
-        assert banner == ctx.phase.maintenance_window
-        assert ("## Pre-deployment checklist" in body) == ctx.phase.maintenance_window
-        for m in ctx.phase.migrations:
+        assert banner == ctx.phase.assessment.maintenance_window
+        assert ("## Pre-deployment checklist" in body) == ctx.phase.assessment.maintenance_window
+        for m in ctx.phase.assessment.migrations:
             assert f"`{m.revision}`" in body and m.title in body
     # migrations in upgrade order: the table lists them as the phase does
     foundation, body = rendered["foundation"]
-    positions = [body.index(f"`{m.revision}`") for m in foundation.phase.migrations]
+    positions = [body.index(f"`{m.revision}`") for m in foundation.phase.assessment.migrations]
     assert positions == sorted(positions)
-    assert "`alembic downgrade " in body
+    assert "`alembic -c backend/alembic.ini downgrade " not in body  # never without its check
+    assert (
+        "`test \"$(alembic -c backend/alembic.ini current | cut -d' ' -f1)\" = 8e2f4a6c8e0a "
+        "&& alembic -c backend/alembic.ini downgrade d1f3b5d7f9b1`"
+    ) in body
     # the contract phase drops columns: restore from backup, with pg_dump
     contract, body = rendered["etl-and-contract"]
     assert contract.phase.assessment.backward_compatibility.level == "BREAKING"
-    assert contract.phase.rollback.restore_from_backup
+    assert contract.phase.assessment.restore_from_backup
     assert "pg_dump --format=custom" in body and "pg_restore" in body
     assert "#101" in body and "Follow-up PRs" not in body
     assert "Follow-up PRs: #102" in rendered["foundation"][1]
@@ -145,7 +151,7 @@ def test_project_templates_come_first_and_phase_overrides_by_name(
     (folder / "phases" / "data").mkdir(parents=True)
     (folder / "pr_title.j2").write_text("[{{ repository }}] {{ phase.name }}\n")
     (folder / "phases" / "data" / "pr_body.md.j2").write_text(
-        "Data! {{ phase.migrations | length }}\n"
+        "Data! {{ phase.assessment.migrations | length }}\n"
     )
     (folder / "risk_table.md.j2").write_text("RISK TABLE {{ phase.categories | length }}\n")
     by_name = {ctx.phase.name: ctx for ctx in contexts(demo_analysis)}
@@ -169,57 +175,6 @@ def test_a_template_typo_names_template_and_line(demo_analysis: Analysis, tmp_pa
         render_title(ctx, (folder,))
 
 
-def view(**changes: object) -> MigrationView:
-    base = MigrationView(
-        revision="aaa",
-        title="t",
-        path="versions/aaa.py",
-        kind="additive",
-        change="added",
-        down_revision=("zzz",),
-        original_down_revision=("zzz",),
-        rechained=False,
-        reversible=True,
-        data_loss=False,
-        dropped=(),
-        operations=("add_column t.c",),
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-def test_an_irreversible_downgrade_means_restore_from_backup() -> None:
-    plan = rollback_plan(3, "data", [view(), view(revision="bbb", kind="data", reversible=False)])
-    assert plan.restore_from_backup and plan.irreversible == ("bbb",)
-    assert plan.downgrade_to == "zzz"
-    assert "pg_restore" in plan.steps[1] and "before-phase-3-data.dump" in plan.backup_command
-    assert (
-        assess([view(revision="bbb", kind="data", reversible=False)], []).rollback.level
-        == "DIFFICULT"
-    )
-
-
-def test_additive_migrations_roll_back_with_a_downgrade() -> None:
-    plan = rollback_plan(1, "foundation", [view(), view(revision="bbb", down_revision=("aaa",))])
-    assert not plan.restore_from_backup
-    assert plan.steps[0].startswith("`alembic downgrade zzz` (undoes `bbb`, `aaa`")
-    rating = assess([view()], [])
-    assert (
-        rating.database_impact.level,
-        rating.backward_compatibility.level,
-        rating.rollback.level,
-    ) == (
-        "LOW",
-        "HIGH",
-        "EASY",
-    )
-
-
-def test_code_only_phase() -> None:
-    plan = rollback_plan(3, "application", [])
-    assert plan.downgrade_to is None and "Revert" in plan.steps[0]
-    assert assess([], []).database_impact.level == "NONE"
-
-
 def test_every_template_variable_is_documented() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     for cls in (
@@ -229,10 +184,10 @@ def test_every_template_variable_is_documented() -> None:
         context.FileView,
         context.CategoryView,
         context.FindingView,
-        assessment.MigrationView,
-        assessment.Assessment,
-        assessment.Level,
-        assessment.RollbackPlan,
+        assessment.PhaseAssessment,
+        assessment.PhaseMigration,
+        assessment.Rating,
+        assessment.PhaseCommands,
     ):
         for field in dataclasses.fields(cls):
             assert f"`{field.name}`" in docs, (cls.__name__, field.name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stager.analysis import Analysis
+from stager.plan.assessment import PhaseChain, plan_chains
 from stager.types import Risk
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import RULES, analyze, make_branch, plan_of, revision_file, version_path
@@ -126,12 +128,15 @@ def test_the_document_numbers_its_phases_and_checks_heads_per_phase(
 ) -> None:
     from stager.render.plan import render_plan_markdown
 
+    def chains_of(analysis: Analysis) -> dict[int, PhaseChain]:
+        return plan_chains(plan_of(analysis).phases, analysis.migrations.base.heads())
+
     _merge_branch(repo)
     good = analyze(repo, tmp_path)
-    text = render_plan_markdown(good, plan_of(good), ())
+    text = render_plan_markdown(good, plan_of(good), chains_of(good), ())
     # Only phase 1 of 4 holds files: the heading says so, as the PR titles do.
     assert "## Staging strategy: 1-phase approach (phases 1 of 4:" in text
-    assert "(Phase 1/4)" in text
+    assert "(phase 1/4)" in text
     assert "keeps 1 head after every phase" in text
     bad = analyze(
         repo,
@@ -142,7 +147,7 @@ def test_the_document_numbers_its_phases_and_checks_heads_per_phase(
             'categories = ["models"]\nmigrations = ["p1", "p2"]',
         ),
     )
-    text = render_plan_markdown(bad, plan_of(bad), ())
+    text = render_plan_markdown(bad, plan_of(bad), chains_of(bad), ())
     assert "keeps 1 head after every phase" not in text
     assert "would not keep its 1 head after phase 1 (finding SP003)" in text
 
