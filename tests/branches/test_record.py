@@ -76,7 +76,7 @@ def test_split_records_what_it_built_in_a_commit_under_the_feature_branch(
     ]
     # the heads each phase starts from and ends at: m3 (main's), then the branch's
     chains = phase_chains(record)
-    assert [(c.start_heads, c.end_heads) for c in chains.values()] == [
+    assert [(c.start, c.end) for c in chains.values()] == [
         (("m3",), ("w1",)),
         (("w1",), ("w1",)),
         (("w1",), ("w2",)),
