@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +62,6 @@ def _run(make_options: Callable[..., Any], run: Callable[[Any], int], **params: 
 
 def _log_to_stderr() -> None:
     """-v: stager's debug log (every git call) on standard error, once per run."""
-    import logging
-    import sys
-
     logger = logging.getLogger("stager")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)

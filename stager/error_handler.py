@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stager import __version__
 from stager.errors import StagerError
 from stager.render.console import broken_pipe_exit
 
@@ -31,7 +32,6 @@ def crash_log_path() -> Path:
 
 
 def _write_crash_log(error: BaseException) -> Path:
-    from stager import __version__
 
     text = (
         f"stager {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 from stager.analysis import Analysis, analyze_branch
 from stager.errors import OutputError
 from stager.git.repository import Repository
-from stager.render.analysis import render_json, render_markdown
+from stager.render.analysis import render_json, render_markdown, render_terminal
 from stager.render.console import plain_console, terminal_console
 from stager.render.formats import Format
 from stager.types import Risk
@@ -75,8 +75,6 @@ def emit(analysis: Analysis, output_format: Format, output: Path | None) -> None
 
 def render_table_text(analysis: Analysis, *, to_terminal: bool) -> str:
     """The rich table; printed live when to_terminal, else captured as plain text."""
-
-    from stager.render.analysis import render_terminal
 
     if to_terminal:
         render_terminal(analysis, terminal_console(highlight=False))

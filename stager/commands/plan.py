@@ -18,6 +18,7 @@ from stager.plan.phase import count
 from stager.plan.planfile import edited
 from stager.render.console import plain_console, terminal_console
 from stager.render.formats import Format
+from stager.render.plan import render_plan_json, render_plan_markdown, render_plan_terminal
 
 _SHOWN = 50
 PROJECT_TEMPLATES = Path(".stager") / "templates"
@@ -123,12 +124,8 @@ def _same_file(one: Path, other: Path) -> bool:
 def render(result: PlanResult, output_format: Format) -> str:
     """The plan as text: JSON, the markdown staging document, or the plain-text table."""
     if output_format is Format.JSON:
-        from stager.render.plan import render_plan_json
-
         return render_plan_json(result.analysis, result.plan)
     if output_format is Format.MARKDOWN:
-        from stager.render.plan import render_plan_markdown
-
         return render_plan_markdown(result.analysis, result.plan, result.chains, result.templates)
     return _table_text(result.analysis, result.plan, to_terminal=False)
 
@@ -172,8 +169,6 @@ def _write(path: Path, text: str, option: str) -> None:
 
 
 def _table_text(analysis: Analysis, plan: Plan, *, to_terminal: bool) -> str:
-
-    from stager.render.plan import render_plan_terminal
 
     if to_terminal:
         render_plan_terminal(analysis, plan, terminal_console(highlight=False))

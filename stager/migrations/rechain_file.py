@@ -11,6 +11,7 @@ The file is read, never imported.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
@@ -210,7 +211,6 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
 
 def _line_of(lines: _Lines, offset: int) -> int:
     """1-based line holding text index ``offset``."""
-    import bisect
 
     return bisect.bisect_right(lines.starts, offset)
 

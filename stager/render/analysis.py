@@ -6,76 +6,30 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
-from stager.render.formats import RISK_BADGES, RISK_STYLES, SCHEMA_VERSION
+from stager.analysis import Analysis
+from stager.findings import Finding
+from stager.git.repository import Commit
+from stager.migrations.compare import MigrationReport
+from stager.migrations.revision_files import MigrationFile
+from stager.plan import Conflict, Dependency
+from stager.plan.phase import Phase
+from stager.render.formats import (
+    RISK_BADGES,
+    RISK_STYLES,
+    SCHEMA_VERSION,
+    finding_to_json,
+    operation_to_json,
+)
+from stager.render.templating import render_template
 from stager.types import Risk
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from stager.analysis import Analysis
-    from stager.findings import Finding
-    from stager.git.repository import Commit
-    from stager.migrations.compare import MigrationReport
-    from stager.migrations.revision_files import MigrationFile, Operation, OperationDetails
-    from stager.plan import Conflict, Dependency
-    from stager.plan.phase import Phase
-
 # --- JSON -------------------------------------------------------------------
-
-
-def _operation(op: Operation) -> dict[str, Any]:
-    return {
-        "name": op.name,
-        "function": op.function,
-        "line": op.line,
-        "table": op.table,
-        "columns": list(op.columns),
-        "sql": op.sql,
-        "details": _details(op.details),
-    }
-
-
-# Flags of stager's own are lower-case; the keyword arguments read as Python writes them.
-_OWN_FLAGS = frozenset({"autocommit", "batch", "where"})
-
-
-def _details(details: OperationDetails) -> dict[str, str]:
-    """The details as strings: lists comma-joined, those not written left out."""
-    found: dict[str, str] = {}
-    for item in dataclasses.fields(details):
-        value = getattr(details, item.name)
-        if item.name == "drops_default":
-            if value and details.server_default is None:
-                found["server_default"] = "None"
-        elif value == item.default:
-            continue
-        elif isinstance(value, tuple):
-            found[item.name] = ",".join(value)
-        elif isinstance(value, bool):
-            found[item.name] = str(value).lower() if item.name in _OWN_FLAGS else str(value)
-        else:
-            found[item.name] = str(value)
-    return found
-
-
-def _finding(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "risk": finding.risk.label,
-        "path": finding.path,
-        "line": finding.line,
-        "message": finding.message,
-        "hint": finding.hint,
-    }
-
-
-# Public names for other renderers (`stager lint`): the same keys everywhere.
-operation_to_json = _operation
-finding_to_json = _finding
 
 
 def _environments(report: MigrationReport) -> list[dict[str, Any]]:
@@ -166,8 +120,8 @@ def _migration(migration: MigrationFile, change: str, findings: list[Finding]) -
         "kind": migration.kind.value,
         "branch_labels": list(migration.branch_labels),
         "depends_on": list(migration.depends_on),
-        "operations": [_operation(op) for op in migration.operations],
-        "findings": [_finding(f) for f in findings if f.path == migration.path],
+        "operations": [operation_to_json(op) for op in migration.operations],
+        "findings": [finding_to_json(f) for f in findings if f.path == migration.path],
     }
 
 
@@ -225,7 +179,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
             "heads_head": report.all_heads(),
             "environments": _environments(report),
         },
-        "findings": [_finding(f) for f in findings],
+        "findings": [finding_to_json(f) for f in findings],
         "phases": [phase_to_json(p) for p in analysis.phases],
         "conflicts": [
             conflict_to_json(c) for c in (analysis.plan.conflicts if analysis.plan else ())
@@ -253,7 +207,6 @@ def render_json(analysis: Analysis, *, pretty: bool = True) -> str:
 
 def render_markdown(analysis: Analysis) -> str:
     """Paste-ready GitHub markdown, from templates/analyze.md.j2."""
-    from stager.render.templating import render_template
 
     return render_template(
         "analyze.md.j2",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from typing import Any
 
+from stager.findings import Finding
+from stager.migrations.revision_files import Operation, OperationDetails
 from stager.types import Risk
 
 SCHEMA_VERSION = 1
@@ -34,3 +37,52 @@ RISK_STYLES = {
 def json_text(document: dict[str, Any], *, pretty: bool) -> str:
     """A JSON document as stager prints it: indented for people, compact for pipes."""
     return json.dumps(document, indent=2 if pretty else None, ensure_ascii=False) + "\n"
+
+
+# The same keys in every JSON document (analyze, plan, lint).
+
+
+def operation_to_json(op: Operation) -> dict[str, Any]:
+    return {
+        "name": op.name,
+        "function": op.function,
+        "line": op.line,
+        "table": op.table,
+        "columns": list(op.columns),
+        "sql": op.sql,
+        "details": _details(op.details),
+    }
+
+
+# Flags of stager's own are lower-case; the keyword arguments read as Python writes them.
+_OWN_FLAGS = frozenset({"autocommit", "batch", "where"})
+
+
+def _details(details: OperationDetails) -> dict[str, str]:
+    """The details as strings: lists comma-joined, those not written left out."""
+    found: dict[str, str] = {}
+    for item in dataclasses.fields(details):
+        value = getattr(details, item.name)
+        if item.name == "drops_default":
+            if value and details.server_default is None:
+                found["server_default"] = "None"
+        elif value == item.default:
+            continue
+        elif isinstance(value, tuple):
+            found[item.name] = ",".join(value)
+        elif isinstance(value, bool):
+            found[item.name] = str(value).lower() if item.name in _OWN_FLAGS else str(value)
+        else:
+            found[item.name] = str(value)
+    return found
+
+
+def finding_to_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "risk": finding.risk.label,
+        "path": finding.path,
+        "line": finding.line,
+        "message": finding.message,
+        "hint": finding.hint,
+    }

@@ -6,8 +6,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from stager.migrations.lint.files import LintReport
-from stager.render.analysis import finding_to_json, operation_to_json
-from stager.render.formats import RISK_BADGES, RISK_STYLES, SCHEMA_VERSION
+from stager.render.formats import (
+    RISK_BADGES,
+    RISK_STYLES,
+    SCHEMA_VERSION,
+    finding_to_json,
+    operation_to_json,
+)
 from stager.types import Risk
 
 if TYPE_CHECKING:

@@ -7,25 +7,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stager.plan.assessment import PhaseChain
+from stager.analysis import Analysis
+from stager.plan.assessment import PhaseChain, phase_total
 from stager.plan.phase import Plan, count
 from stager.render.analysis import (
+    analysis_to_json,
     conflict_to_json,
     dependency_to_json,
-    finding_to_json,
     phase_to_json,
 )
-from stager.render.formats import RISK_BADGES, SCHEMA_VERSION
+from stager.render.formats import (
+    RISK_BADGES,
+    RISK_STYLES,
+    SCHEMA_VERSION,
+    finding_to_json,
+)
+from stager.render.staging_document import build_document
+from stager.render.templating import render_template
 from stager.types import Risk
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from rich.console import Console
-
-    from stager.analysis import Analysis
 
 
 def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
@@ -58,10 +63,6 @@ def render_plan_markdown(
     search_path: tuple[Path, ...] = (),
 ) -> str:
     """The staging document, from templates/plan.md.j2 (a project's .stager/templates first)."""
-    from stager.plan.assessment import phase_total
-    from stager.render.analysis import analysis_to_json
-    from stager.render.staging_document import build_document
-    from stager.render.templating import render_template
 
     return render_template(
         "plan.md.j2",
@@ -79,8 +80,6 @@ def render_plan_markdown(
 def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> None:
     """Each phase with its migrations and files, the moves and the plan's findings."""
     from rich.text import Text
-
-    from stager.render.formats import RISK_STYLES
 
     refs = analysis.refs
     console.print(

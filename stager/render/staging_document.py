@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from stager.analysis import Analysis
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
 from stager.plan.phase import Phase, Plan
 from stager.types import RepoPath, Risk
-
-if TYPE_CHECKING:
-    from stager.analysis import Analysis
 
 
 @dataclass(frozen=True)

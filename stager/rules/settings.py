@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from stager.errors import RulesError
 from stager.findings import Finding
+from stager.resources import packaged_path
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
 from stager.rules.globs import Pattern, combine, decide, match_patterns
 from stager.rules.sections import (
@@ -300,7 +301,6 @@ def _check_phase_categories(phases: Sequence[tuple[PhaseRule, Table]], known: se
 @functools.cache
 def default_rules() -> Rules:
     """The packaged default rules.toml."""
-    from stager.resources import packaged_path
 
     return load_rules(toml_text(packaged_path("rules.toml"), DEFAULT_SOURCE), DEFAULT_SOURCE)
 

@@ -7,6 +7,7 @@ against :data:`stager.rules.toml_schema.SCHEMA`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 def suggest(value: str, choices: Sequence[str] | set[str], what: str) -> str:
     """``did you mean …?`` for a near miss, else the list of what is known."""
-    import difflib
 
     close = difflib.get_close_matches(value, sorted(choices), n=1)
     if close:

@@ -16,14 +16,18 @@ and ``[rules.SM001] risk = "..."`` changes its risk.
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import re
 import tokenize
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from stager.findings import Finding
+from stager.git.repository import TreeEntry
+from stager.migrations.actions import ENUM_ADD_VALUE, migration_actions
+from stager.migrations.compare import MigrationReport
 from stager.migrations.lint.checks import (
     DOWNGRADE,
     UPGRADE,
@@ -38,10 +42,6 @@ from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Sha
-
-if TYPE_CHECKING:
-    from stager.git.repository import TreeEntry
-    from stager.migrations.compare import MigrationReport
 
 _IGNORE = re.compile(r"\bstager:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
 _MAYBE_IGNORE = re.compile(rb"stager:\s*ignore", re.IGNORECASE)
@@ -216,7 +216,6 @@ def edit_of(
     version: int,
 ) -> Edit:
     """The lines the branch changed from ``before`` (merge base) to ``after`` (head)."""
-    import difflib
 
     old = before.decode("utf-8", "replace").splitlines()
     new = after.decode("utf-8", "replace").splitlines()
@@ -366,7 +365,6 @@ def with_phase_findings(
     between a new enum value and its use may land in another phase. Files are
     read only when a phase adds an enum value.
     """
-    from stager.migrations.actions import ENUM_ADD_VALUE, migration_actions
 
     by_path = {m.path: m for m in report.added if m.revision is not None}
     runs = [(phase, [by_path[path] for path in phase.paths if path in by_path]) for phase in phases]

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from stager.errors import StagerError
 from stager.findings import Finding, finding_order
+from stager.git.repository import TreeEntry
+from stager.migrations.discovery import discover, migration_entries
+from stager.migrations.graph import RevisionGraph
 from stager.migrations.lint.engine import group_by_env, lint_migrations, unreadable_findings
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.parse import parse_migration
@@ -77,8 +80,6 @@ def _walk(folder: Path) -> list[str]:
 
 def folder_files(folder: Path) -> list[Path]:
     """Revision file candidates of a folder, in alembic's load order where it has one."""
-    from stager.git.repository import TreeEntry
-    from stager.migrations.discovery import discover, migration_entries
 
     paths = _walk(folder)
     tree = {
@@ -125,7 +126,6 @@ def _blob_id(data: bytes) -> Sha:
 
 
 def _upgrade_order(migrations: Sequence[MigrationFile]) -> list[MigrationFile]:
-    from stager.migrations.graph import RevisionGraph
 
     graph = RevisionGraph.build(migrations)
     position = {revision: index for index, revision in enumerate(graph.upgrade_order())}
