@@ -20,6 +20,7 @@ from stager.branches.split_types import BuiltPhase, SplitResult, Status
 from stager.errors import StagerError
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
 from stager.git.repository import Repository
+from stager.git.write import write_blob
 from stager.plan.phase import Phase
 from stager.types import Sha
 
@@ -130,8 +131,7 @@ def record_of(result: SplitResult, strategy: str) -> dict[str, Any]:
 
 def write_record(repo: Repository, record: Mapping[str, Any]) -> Sha:
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    out = repo.run(["hash-object", "-w", "--stdin"], stdin=text.encode("utf-8"))
-    return Sha(out.decode("ascii").strip())
+    return write_blob(repo, text.encode("utf-8"))
 
 
 def read_record(repo: Repository) -> dict[str, Any] | None:

@@ -136,8 +136,18 @@ def signs_by_default(repo: Repository) -> bool:
     return config_bool(read_config(repo).get("commit.gpgsign"))
 
 
+def set_config(repo: Repository, key: str, value: str) -> None:
+    """``git config key value`` in the repository's own config file."""
+    repo.run(["config", "--local", "--end-of-options", key, value])
+
+
 # ---------------------------------------------------------------------------
 # writing objects
+
+
+def write_blob(repo: Repository, data: bytes) -> Sha:
+    """``data`` as a blob straight into the repository (no quarantine): a ref names it next."""
+    return Sha(repo.run(["hash-object", "-w", "--stdin"], stdin=data).decode("ascii").strip())
 
 
 @dataclass(frozen=True)
