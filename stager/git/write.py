@@ -247,10 +247,10 @@ class Writer:
         """
         assert not self.dry_run, "a dry run's objects are never migrated"
         self.flush()
-        alone = {"GIT_OBJECT_DIRECTORY": self.env["GIT_OBJECT_DIRECTORY"]}
+        quarantine_only = {"GIT_OBJECT_DIRECTORY": str(self._quarantine)}
         names = self.repo.run(
             ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"],
-            env={**alone, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""},
+            env={**quarantine_only, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""},
         )
         if names:
             pack = self.run(["pack-objects", "--stdout", "-q", "--window=0"], stdin=names)
