@@ -13,7 +13,7 @@ from stager.branches import SplitOptions, split_branch
 from stager.branches.verify import verify_split
 from stager.demo import build_demo_repository
 from stager.git.repository import Repository
-from stager.git.write import identity_problem, read_config
+from stager.git.write import identity_problem, read_config, set_config
 from stager.render.analysis import render_markdown, render_terminal
 from stager.render.console import terminal_console
 from stager.render.split import render_split_terminal
@@ -65,8 +65,8 @@ def _split_and_verify(repo: Repository, analysis: Analysis, console: Console) ->
     """split --all (stacked, auto) and verify, as a user would run them next."""
     if identity_problem(read_config(repo), os.environ):
         # The demo repository is the demo's own: give its commits a name when git has none.
-        repo.run(["config", "user.name", "stager demo"])
-        repo.run(["config", "user.email", "demo@stager.invalid"])
+        set_config(repo, "user.name", "stager demo")
+        set_config(repo, "user.email", "demo@stager.invalid")
     template = analysis.rules.split.branch
     result = split_branch(repo, analysis, SplitOptions(branch_template=template))
     console.print("[bold]stager split --all[/]: one branch per phase, the checkout untouched")

@@ -20,8 +20,10 @@ from typing import Any
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches.record import built_chains, built_record, open_findings
-from stager.errors import StagerError
+from stager.errors import GitError, StagerError
 from stager.findings import Finding
+from stager.git.history import is_ancestor
+from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
 from stager.github.pull_requests import (
@@ -140,15 +142,10 @@ class Prepared:
 
     def in_base(self, sha: str) -> bool:
         """Whether the base branch (as analysed) already has commit ``sha`` (unknown: no)."""
-        from stager.errors import GitError
-
         try:
-            self.repo.run(
-                ["merge-base", "--is-ancestor", "--end-of-options", sha, self.analysis.refs.base]
-            )
-        except GitError:  # not an ancestor, or a commit this clone never fetched
+            return is_ancestor(self.repo, Sha(sha), self.analysis.refs.base)
+        except GitError:  # a commit this clone never fetched
             return False
-        return True
 
     def check_templates(self) -> None:
         """Render every selected title and body once, so a template error stops the run
@@ -363,13 +360,9 @@ def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:
 
 def _local_tips(repo: Repository, branches: Sequence[str]) -> dict[str, Sha]:
     """The tip of every phase branch (one ``for-each-ref``); an error names the missing ones."""
-    wanted = {f"refs/heads/{branch}": branch for branch in branches}
-    listing = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", *wanted])
-    tips: dict[str, Sha] = {}
-    for line in listing.decode("utf-8", "surrogateescape").splitlines():
-        sha, _, name = line.partition(" ")
-        if name in wanted:  # a pattern also matches refs below it: keep exact names
-            tips[wanted[name]] = Sha(sha)
+    refs = {branch: f"refs/heads/{branch}" for branch in branches}
+    found = read_refs(repo, refs.values())
+    tips = {branch: found[ref] for branch, ref in refs.items() if ref in found}
     missing = [branch for branch in branches if branch not in tips]
     if missing:
         raise StagerError(
@@ -411,8 +404,7 @@ def detect_layout(repo: Repository, tips: Sequence[Sha]) -> str:
     if len(tips) < 2:
         return STACKED
     for previous, current in itertools.pairwise(tips):
-        missing = repo.run(["rev-list", "--count", "--end-of-options", f"{current}..{previous}"])
-        if int(missing.strip() or b"0") != 0:
+        if not is_ancestor(repo, previous, current):
             return INDEPENDENT
     return STACKED
 

@@ -17,7 +17,7 @@ def init_repository(path: Path, *, branch: str, env: Mapping[str, str] | None = 
     """
     check_version_once(version_probe())
     args = ["init", "--quiet", f"--initial-branch={branch}", str(path)]
-    outcome = GitProcess(args, path, None, background=False, env=env).wait()
+    outcome = GitProcess(args, path, None, env=env).wait()
     if outcome.returncode != 0:
         raise failure(args, outcome, path)
     return Repository(path)

@@ -2,10 +2,9 @@
 
 Every git command of stager starts here (through :class:`stager.git.repository.Repository`):
 the environment and flags that keep the user's configuration from changing a
-result, the background ``Pending`` that lets several commands run at once, the
-translation of git's stderr into a ``GitError`` that says how to fix it, and the
-one-time check of git's version. See :mod:`stager.git.repository` for the rules every call
-follows.
+result, the translation of git's stderr into a ``GitError`` that says how to
+fix it, and the one-time check of git's version. See
+:mod:`stager.git.repository` for the rules every call follows.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple
 
 from stager.errors import GitError, GitTooOld
 
@@ -57,9 +56,6 @@ _UPGRADE_HINT = (
 
 _log = logging.getLogger("stager.git.repository")
 
-T = TypeVar("T")
-U = TypeVar("U")
-
 
 def git_env() -> dict[str, str]:
     """The process environment plus the variables that make git safe to script."""
@@ -77,14 +73,13 @@ class Outcome(NamedTuple):
 
 
 class GitProcess:
-    """One git process; with ``background`` its pipes are drained by a thread."""
+    """One git process, started at once; ``wait`` writes its stdin and collects its output."""
 
     def __init__(
         self,
         args: Sequence[str],
         cwd: Path | None,
-        stdin: bytes | None,
-        background: bool,
+        stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         try:
@@ -105,66 +100,21 @@ class GitProcess:
         self._stdin = stdin
         self._args = args
         self._started = time.perf_counter()
-        self._outcome: Outcome | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            # communicate() writes stdin and reads stdout/stderr together, so a
-            # large request or answer can never fill a pipe and deadlock.
-            self._thread = threading.Thread(target=self._communicate, daemon=True)
-            self._thread.start()
-
-    def _communicate(self) -> None:
-        try:
-            out, err = self._popen.communicate(self._stdin)
-            self._outcome = Outcome(self._popen.returncode, out, err)
-        except BaseException as error:  # re-raised in the caller's thread by wait()
-            self._error = error
 
     def wait(self) -> Outcome:
-        if self._thread is not None:
-            self._thread.join()
-        elif self._outcome is None and self._error is None:
-            self._communicate()
-        if self._error is not None:
-            raise self._error
-        assert self._outcome is not None
+        # communicate() writes stdin and reads stdout/stderr together, so a
+        # large request or answer can never fill a pipe and deadlock.
+        out, err = self._popen.communicate(self._stdin)
+        outcome = Outcome(self._popen.returncode, out, err)
         if _log.isEnabledFor(logging.DEBUG):  # `stager -v` shows every git call and its cost
             _log.debug(
                 "%s → exit %d, %d bytes, %.0f ms",
                 _shown(self._args),
-                self._outcome.returncode,
-                len(self._outcome.stdout),
+                outcome.returncode,
+                len(outcome.stdout),
                 (time.perf_counter() - self._started) * 1000,
             )
-        return self._outcome
-
-
-class Pending(Generic[T]):
-    """A value still being computed by git; ``result()`` waits for it (once)."""
-
-    def __init__(self, wait: Callable[[], T]) -> None:
-        self._wait = wait
-        self._lock = threading.Lock()
-        self._done = False
-        self._value: T | None = None
-
-    @classmethod
-    def ready(cls, value: T) -> Pending[T]:
-        """A Pending that already holds its value."""
-        return cls(lambda: value)
-
-    def result(self) -> T:
-        """Wait for the command; raises GitError if it failed."""
-        with self._lock:
-            if not self._done:
-                self._value = self._wait()
-                self._done = True
-        return self._value  # type: ignore[return-value]  # T may itself include None
-
-    def map(self, function: Callable[[T], U]) -> Pending[U]:
-        """A Pending of ``function(self.result())``, computed when asked for."""
-        return Pending(lambda: function(self.result()))
+        return outcome
 
 
 _NOISE = frozenset(DIFF_FLAGS) | {"--no-show-signature", "--end-of-options", *NO_USER_ATTRIBUTES}
@@ -250,34 +200,21 @@ _version_lock = threading.Lock()
 _version_checked = False
 
 
-def check_version_once(pending: Pending[bytes] | None) -> None:
+def check_version_once(probe: GitProcess | None) -> None:
     """Check the answer of :func:`version_probe` (the first one only)."""
     global _version_checked  # noqa: PLW0603  # once per process, by design
+    if probe is None:
+        return
+    outcome = probe.wait()
     with _version_lock:
-        if _version_checked or pending is None:
+        if _version_checked:
             return
-        require_git_version(parse_git_version(pending.result().decode("ascii", "replace")))
+        if outcome.returncode != 0:
+            raise failure(["version"], outcome, None)
+        require_git_version(parse_git_version(outcome.stdout.decode("ascii", "replace")))
         _version_checked = True
 
 
-def version_probe() -> Pending[bytes] | None:
-    """``git version`` started in the background, or None once the version was checked."""
-    return None if _version_checked else start_git(["version"], None)
-
-
-def start_git(
-    args: Sequence[str],
-    cwd: Path | None,
-    stdin: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Pending[bytes]:
-    """Start ``git ARGS`` in ``cwd``; ``result()`` is its stdout or raises GitError."""
-    process = GitProcess(args, cwd, stdin, background=True, env=env)
-
-    def wait() -> bytes:
-        outcome = process.wait()
-        if outcome.returncode != 0:
-            raise failure(args, outcome, cwd)
-        return outcome.stdout
-
-    return Pending(wait)
+def version_probe() -> GitProcess | None:
+    """``git version``, running while the caller starts its own command; None once checked."""
+    return None if _version_checked else GitProcess(["version"], None)

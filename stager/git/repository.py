@@ -17,12 +17,8 @@ Rules every call follows:
 * A failing call raises ``GitError`` (or a subclass) naming the command, git's
   own message and a fix; never a traceback for a user mistake.
 
-Concurrency: ``Repository.start`` launches a git command and returns a
-``Pending`` whose ``result()`` waits for it; its output is drained by a
-background thread, so several commands really run at once. The ``*_async``
-methods are the ``Pending`` twins of ``changed_files``, ``changed_paths``,
-``list_tree``, ``read_blobs`` and ``commits``. A ``Repository`` holds no mutable
-state, so its methods may also be called from a thread pool.
+Concurrency: a ``Repository`` holds no mutable state, so its methods may be
+called from a thread pool (``stager.analysis`` runs its reads so).
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
@@ -53,7 +48,6 @@ from stager.git.process import (
     NO_USER_ATTRIBUTES,
     GitProcess,
     Outcome,
-    Pending,
     check_version_once,
     failure,
     first_line,
@@ -61,7 +55,6 @@ from stager.git.process import (
     known_fix,
     parse_git_version,
     require_git_version,
-    start_git,
     version_probe,
 )
 from stager.types import RepoPath, Sha
@@ -73,7 +66,6 @@ __all__ = [
     "GIT_ENV",
     "MIN_GIT_VERSION",
     "Commit",
-    "Pending",
     "Repository",
     "TreeEntry",
     "git_env",
@@ -82,9 +74,6 @@ __all__ = [
     "tree_after",
     "tree_before",
 ]
-
-# stager.git.write reads its objects back with the same batch parser.
-_parse_batch = parse_batch
 
 
 @dataclass(frozen=True)
@@ -146,7 +135,7 @@ class Repository:
 
     @staticmethod
     def _discover(args: Sequence[str], location: Path) -> Outcome:
-        return GitProcess(args, location, None, background=False).wait()
+        return GitProcess(args, location).wait()
 
     @property
     def git_dir(self) -> Path:
@@ -163,20 +152,6 @@ class Repository:
         return self._is_bare
 
     # -- running commands ----------------------------------------------------
-
-    def start(
-        self,
-        args: Sequence[str],
-        *,
-        stdin: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> Pending[bytes]:
-        """Start ``git ARGS`` in this repository; ``result()`` is its stdout.
-
-        A non-zero exit makes ``result()`` raise GitError with git's message.
-        ``env`` adds variables, e.g. ``GIT_INDEX_FILE`` for a temporary index.
-        """
-        return start_git(args, self._cwd, stdin, env)
 
     def run(
         self,
@@ -212,7 +187,7 @@ class Repository:
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Outcome:
-        return GitProcess(args, self._cwd, stdin, background=False, env=env).wait()
+        return GitProcess(args, self._cwd, stdin, env).wait()
 
     # -- refs ------------------------------------------------------------------
 
@@ -360,12 +335,6 @@ class Repository:
         ``find_copies``: a new file that happens to resemble an old one is, for
         the analysis, an added file, and must not make the old one look touched.
         """
-        return self.changed_files_async(old, new, find_copies=find_copies).result()
-
-    def changed_files_async(
-        self, old: Sha, new: Sha, *, find_copies: bool = False
-    ) -> Pending[list[ChangedFile]]:
-        """``changed_files`` running in the background."""
         copies = ["-C"] if find_copies else []
         args = [
             *NO_USER_ATTRIBUTES,
@@ -381,14 +350,10 @@ class Repository:
             new,
             "--",
         ]
-        return self.start(args).map(parse_raw_numstat)
+        return parse_raw_numstat(self.run(args))
 
     def changed_paths(self, old: Sha, new: Sha) -> set[RepoPath]:
         """Every path that differs between ``old`` and ``new``, both sides of a rename."""
-        return self.changed_paths_async(old, new).result()
-
-    def changed_paths_async(self, old: Sha, new: Sha) -> Pending[set[RepoPath]]:
-        """``changed_paths`` running in the background."""
         flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
         args = [
             "diff",
@@ -401,24 +366,16 @@ class Repository:
             new,
             "--",
         ]
-        return self.start(args).map(
-            lambda data: {decode_path(raw) for raw in data.split(b"\0") if raw}
-        )
+        return {decode_path(raw) for raw in self.run(args).split(b"\0") if raw}
 
     def list_tree(self, commit: Sha, paths: Iterable[str] = ()) -> dict[RepoPath, TreeEntry]:
         """Every file (and submodule) of ``commit``, optionally only under ``paths``.
 
         ``paths`` are literal files or folders relative to the repository root.
         """
-        return self.list_tree_async(commit, paths).result()
-
-    def list_tree_async(
-        self, commit: Sha, paths: Iterable[str] = ()
-    ) -> Pending[dict[RepoPath, TreeEntry]]:
-        """``list_tree`` running in the background."""
         # No "--" after --end-of-options: ls-tree would take it for a path.
         args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, *paths]
-        return self.start(args).map(parse_ls_tree)
+        return parse_ls_tree(self.run(args))
 
     # -- objects -----------------------------------------------------------------
 
@@ -428,20 +385,14 @@ class Repository:
         Duplicates are read once. A missing object raises GitError, or is left
         out of the result with ``missing_ok``.
         """
-        return self.read_blobs_async(blobs, missing_ok=missing_ok).result()
-
-    def read_blobs_async(
-        self, blobs: Iterable[Sha], *, missing_ok: bool = False
-    ) -> Pending[dict[Sha, bytes]]:
-        """``read_blobs`` running in the background."""
         names = list(dict.fromkeys(blobs))
         if not names:
-            return Pending.ready({})
+            return {}
         for name in names:
             check_object_name(name)
         request = "".join(f"{name}\n" for name in names).encode("ascii")
-        pending = self.start(["cat-file", "--batch", "--buffer"], stdin=request)
-        return pending.map(partial(parse_batch, names, missing_ok))
+        out = self.run(["cat-file", "--batch", "--buffer"], stdin=request)
+        return parse_batch(names, missing_ok, out)
 
     def read_path(self, commit: Sha | str, path: str) -> bytes | None:
         """The content of file ``path`` in ``commit``; None when it is absent or not a file."""
@@ -463,10 +414,6 @@ class Repository:
 
         A merge commit's files are its changes against its first parent.
         """
-        return self.commits_async(old, new).result()
-
-    def commits_async(self, old: Sha, new: Sha) -> Pending[list[Commit]]:
-        """``commits`` running in the background."""
         args = [
             *NO_USER_ATTRIBUTES,
             "log",
@@ -484,7 +431,7 @@ class Repository:
             f"{old}..{new}",
             "--",
         ]
-        return self.start(args).map(parse_log)
+        return parse_log(self.run(args))
 
 
 def _short(ref: str) -> str:

@@ -4,7 +4,7 @@ A phase commit changes a few hundred paths of a tree of tens of thousands.
 Loading an index of the whole tree for every commit costs more than the rest
 of the split; instead the merge base's trees are listed once (``ls-tree -r
 -t``), each commit's new trees are serialized here exactly as git does and
-queued on the ``Writer``, which writes them all as one pack.
+queued on the ``Writer``, whose ``flush`` has git write those it lacks.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from stager.errors import StagerError
 from stager.git.write import TREE_MODE, Writer
 from stager.types import RepoPath, Sha
 
@@ -54,11 +55,17 @@ def _order(item: tuple[bytes, _Entry]) -> bytes:
     return item[1][2]
 
 
-class PathClash(Exception):
-    """A path would be a file and a folder at once in the tree being built."""
+class PathClash(StagerError):
+    """A path would be a file and a folder at once in the tree being built.
+
+    ``stager split`` catches it to name the phases that clash.
+    """
 
     def __init__(self, path: str) -> None:
-        super().__init__(path)
+        super().__init__(
+            f"{path} would be a file and a folder at once in the same tree",
+            f"keep {path} and every path under it together",
+        )
         self.path = path
 
 

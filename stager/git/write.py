@@ -3,16 +3,20 @@
 Everything ``stager split`` creates goes through here, and nothing here touches
 the user's work tree, index, HEAD or stash:
 
-* objects are serialized as git does, named with its hash, and written all at
-  once as one pack (``git index-pack --stdin``, which hashes them again); a
-  signed commit goes through ``git commit-tree -S``. No hook runs;
+* git writes every object: queued objects go to ``git hash-object -w`` (one
+  process per kind and flush; git hashes and checks each one again, and its
+  names must be the ones stager computed); a signed commit goes through
+  ``git commit-tree -S``. No hook runs;
 * ``git apply --cached`` works on an index file of stager's own
   (``GIT_INDEX_FILE`` points at a temporary file);
 * objects are written into a quarantine folder (``GIT_OBJECT_DIRECTORY``
   with the repository's own objects as an alternate; git itself refuses ref
   updates while it is set): a dry run, or a run that stops on a conflict or a
-  refused check, throws it away; a run that goes on ``migrate``s the objects
-  into the repository (as ``git receive-pack`` does) just before its refs move.
+  refused check, throws it away and leaves no object behind; a run that goes
+  on ``migrate``s them, just before its refs move: ``git pack-objects`` packs
+  the quarantine and ``git index-pack`` stores that pack in the repository, as
+  a push does. git moves the objects, so the quarantine may be on any
+  filesystem.
 
 Refs move in :mod:`stager.git.refs`; the history is read in
 :mod:`stager.git.history`. Every call runs through
@@ -26,16 +30,15 @@ import hashlib
 import os
 import re
 import shutil
-import struct
 import tempfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import GitError, StagerError
-from stager.git.repository import DIFF_FLAGS, Repository, _parse_batch
+from stager.git.objects import parse_batch
+from stager.git.repository import DIFF_FLAGS, Repository
 from stager.types import RepoPath, Sha
 
 EMPTY_TREE = {
@@ -133,8 +136,18 @@ def signs_by_default(repo: Repository) -> bool:
     return config_bool(read_config(repo).get("commit.gpgsign"))
 
 
+def set_config(repo: Repository, key: str, value: str) -> None:
+    """``git config key value`` in the repository's own config file."""
+    repo.run(["config", "--local", "--end-of-options", key, value])
+
+
 # ---------------------------------------------------------------------------
 # writing objects
+
+
+def write_blob(repo: Repository, data: bytes) -> Sha:
+    """``data`` as a blob straight into the repository (no quarantine): a ref names it next."""
+    return Sha(repo.run(["hash-object", "-w", "--stdin"], stdin=data).decode("ascii").strip())
 
 
 @dataclass(frozen=True)
@@ -191,7 +204,7 @@ def _parse_merge_tree(data: bytes) -> MergeOutcome:
 
 
 class Writer:
-    """Writes objects into a quarantine; ``migrate`` moves them into the repository.
+    """Has git write objects into a quarantine; ``migrate`` has git copy them into the repository.
 
     Use as a context manager: the quarantine (with whatever was not migrated)
     and the temporary index files are removed on exit. A ``dry_run`` writer
@@ -213,8 +226,8 @@ class Writer:
             "GIT_QUARANTINE_PATH": str(self._quarantine),
         }
         self._files = 0
-        self._pack: list[bytes] = []
-        self._queued: set[Sha] = set()
+        self._queued: dict[str, dict[Sha, bytes]] = {"blob": {}, "tree": {}, "commit": {}}
+        self._written: set[Sha] = set()
         self._idents: dict[str, str] = {}
 
     def __enter__(self) -> Writer:
@@ -227,27 +240,21 @@ class Writer:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def migrate(self) -> None:
-        """Move every object written so far into the repository (not for a dry run).
+        """Store every object written so far in the repository, as one pack (not for a dry run).
 
-        Loose objects first, then packs, each ``.idx`` after its ``.pack``: git
-        never sees an index without its pack. An object the repository has
-        already is left where it is.
+        git lists the quarantine (without its alternate), packs what it lists
+        and indexes the pack into the repository's own object folder.
         """
-        if self.dry_run:
-            raise ValueError("a dry run's objects are never migrated")
+        assert not self.dry_run, "a dry run's objects are never migrated"
         self.flush()
-        target = git_path(self.repo, "objects")
-        loose = sorted(
-            path
-            for path in self._quarantine.glob("[0-9a-f][0-9a-f]/*")
-            if path.is_file() and path.parent.name != "pack"
+        quarantine_only = {"GIT_OBJECT_DIRECTORY": str(self._quarantine)}
+        names = self.repo.run(
+            ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"],
+            env={**quarantine_only, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""},
         )
-        packs = sorted(
-            (path for path in (self._quarantine / "pack").glob("pack-*") if path.is_file()),
-            key=lambda path: (path.suffix == ".idx", path.name),
-        )
-        for path in [*loose, *packs]:
-            _move_object(path, target / path.relative_to(self._quarantine))
+        if names:
+            pack = self.run(["pack-objects", "--stdout", "-q", "--window=0"], stdin=names)
+            self.repo.run(["index-pack", "--stdin"], stdin=pack)
 
     @property
     def empty_tree(self) -> Sha:
@@ -289,8 +296,7 @@ class Writer:
         if not names:
             return {}
         request = "".join(f"{name}\n" for name in names).encode("ascii")
-        # the batch parser of stager.git.repository: this module is its write-side half
-        return _parse_batch(names, False, self.run(["cat-file", "--batch"], stdin=request))
+        return parse_batch(names, False, self.run(["cat-file", "--batch"], stdin=request))
 
     def read_blob(self, blob: Sha) -> bytes:
         return self.read_blobs([blob])[blob]
@@ -306,22 +312,45 @@ class Writer:
     def add_object(self, kind: str, body: bytes) -> Sha:
         """Queue an object for the next ``flush`` and return its name, computed as git does."""
         sha = self.object_id(kind, body)
-        if sha not in self._queued:
-            self._queued.add(sha)
-            self._pack.append(_pack_entry(kind, body))
+        if sha not in self._written:
+            self._queued[kind][sha] = body
         return sha
 
     def flush(self) -> None:
-        """Write every queued object as one pack: a single ``git index-pack --stdin``.
+        """git writes every queued object it does not have yet: one ``hash-object -w`` per kind.
 
-        git inflates and hashes each object again, so a wrong name cannot slip in.
+        Most trees a split builds exist already (the phases converge on the
+        branch's own trees): one ``cat-file --batch-check`` finds them, so git
+        writes only the new ones. git hashes each object again and checks its
+        format: the names it gives must be the ones stager computed.
         """
-        if not self._pack:
+        names = [sha for queued in self._queued.values() for sha in queued]
+        if not names:
             return
-        data = b"PACK" + struct.pack(">II", 2, len(self._pack)) + b"".join(self._pack)
-        data += hashlib.new(self.format, data).digest()
-        self.run(["index-pack", "--stdin"], stdin=data)
-        self._pack.clear()
+        request = "".join(f"{sha}\n" for sha in names).encode("ascii")
+        # a partial clone must not fetch what is simply new (git 2.44 reads this)
+        answer = self.run(
+            ["cat-file", "--batch-check=%(objectname)"],
+            stdin=request,
+            env={"GIT_NO_LAZY_FETCH": "1"},
+        )
+        missing = {line.split(" ")[0] for line in answer.decode().splitlines() if " " in line}
+        for kind, queued in self._queued.items():
+            new = {sha: body for sha, body in queued.items() if sha in missing}
+            self._written.update(queued)
+            queued.clear()
+            if not new:
+                continue
+            paths = []  # hash-object reads files: one scratch file each
+            for body in new.values():
+                paths.append(self._scratch(f".{kind}"))
+                paths[-1].write_bytes(body)
+            args = ["hash-object", "-w", "-t", kind, "--no-filters", "--stdin-paths"]
+            written = self.run(args, stdin=b"".join(bytes(path) + b"\n" for path in paths))
+            for path in paths:
+                path.unlink()
+            if written.decode().split() != list(new):  # a bug: exit 3 with a log
+                raise RuntimeError(f"git named {kind} objects differently from stager")
 
     def ident(self, role: str) -> str:
         """``Name <email> <epoch> <zone>`` of the user as ``role`` (AUTHOR or COMMITTER), now."""
@@ -478,42 +507,11 @@ class TemporaryIndex:
 
 
 _RAW_DATE = re.compile(r"\d+ [+-]\d{4}")
-_PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
-
-
-def _move_object(source: Path, target: Path) -> None:
-    """Move one object file, keeping an existing copy (objects are immutable)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        source.unlink()
-        return
-    try:
-        os.link(source, target)  # never replaces a file another git process just wrote
-    except FileExistsError:
-        pass
-    except OSError:
-        source.replace(target)
-        return
-    source.unlink()
 
 
 def _git_date(date: str) -> str:
     """git's raw "<epoch> <zone>" needs an @ to be read as such in GIT_AUTHOR_DATE."""
     return "@" + date if _RAW_DATE.fullmatch(date) else date
-
-
-def _pack_entry(kind: str, body: bytes) -> bytes:
-    """One undeltified object of a version 2 pack: type and size header, zlib data."""
-    size = len(body)
-    byte = (_PACK_TYPES[kind] << 4) | (size & 0x0F)
-    size >>= 4
-    header = bytearray()
-    while size:
-        header.append(byte | 0x80)
-        byte = size & 0x7F
-        size >>= 7
-    header.append(byte)
-    return bytes(header) + zlib.compress(body, 0)
 
 
 def _chunks(paths: Sequence[str], *, limit: int) -> Iterator[list[str]]:

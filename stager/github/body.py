@@ -8,6 +8,8 @@ changed writes nothing.
 
 from __future__ import annotations
 
+from stager.errors import StagerError
+
 BEGIN = "<!-- stager:begin -->"
 END = "<!-- stager:end -->"
 MAX_BODY_CHARS = 65_536
@@ -16,12 +18,19 @@ MIN_GENERATED_CHARS = 1_000
 """Less room than this for the generated part: people's text must be shortened first."""
 
 
-class PeoplesTextTooLong(Exception):
-    """The text outside the markers leaves no room for the generated part under the limit."""
+class PeoplesTextTooLong(StagerError):
+    """The text outside the markers leaves no room for the generated part under the limit.
+
+    open-pr catches it, leaves the body as people wrote it and says so.
+    """
 
     def __init__(self, length: int) -> None:
         self.length = length
-        super().__init__(f"{length:,} characters outside the markers")
+        super().__init__(
+            f"{length:,} characters outside the stager markers leave no room for the "
+            f"generated part under GitHub's limit of {MAX_BODY_CHARS:,}",
+            "shorten the pull request's description on GitHub",
+        )
 
 
 def normalise(text: str) -> str:

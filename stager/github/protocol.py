@@ -18,15 +18,24 @@ class GitHubError(StagerError):
     """GitHub refused a request; the message says which status, and what to do."""
 
 
-class ReviewersRefused(Exception):
+class ReviewersRefused(GitHubError):
     """GitHub refused a review request (422): e.g. a reviewer who is no collaborator.
 
     Not fatal: the run goes on and says so; ``str()`` is GitHub's message.
     """
 
 
-class PullRequestExists(Exception):
-    """Creating a pull request answered 422 "already exists": find and update that one."""
+class PullRequestExists(GitHubError):
+    """Creating a pull request answered 422 "already exists": find and update that one.
+
+    open-pr catches it and updates the existing pull request instead.
+    """
+
+    def __init__(self, head: str) -> None:
+        super().__init__(
+            f"a pull request for {head!r} is already open",
+            "run open-pr again: it updates the open pull request",
+        )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import GitError, StagerError
+from stager.git import remote as git_remote
+from stager.git.refs import RefUpdate, list_refs, update_refs
 from stager.git.repository import Repository
 from stager.types import Sha
 
@@ -51,7 +53,7 @@ class BranchPush:
 
     @property
     def ref(self) -> str:
-        return _full(self.branch)
+        return git_remote.full_ref(self.branch)
 
     @property
     def lease(self) -> str:
@@ -63,51 +65,36 @@ class BranchPush:
         return f"{self.local}:{self.ref}"
 
 
-def _full(branch: str) -> str:
-    """A branch's full ref name; a full name (the record, ``refs/stager/record/…``) as it is."""
-    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
-
-
 def remote_url(repo: Repository, remote: str) -> str:
     """The URL ``git push`` uses for ``remote`` (insteadOf/pushInsteadOf applied)."""
-    try:
-        output = repo.run(["remote", "get-url", "--push", "--end-of-options", remote])
-    except GitError:
-        names = repo.run(["remote"]).decode("utf-8", "replace").split()
+    url = git_remote.push_url(repo, remote)
+    if url is None:
+        names = git_remote.remote_names(repo)
         raise StagerError(
             f"no git remote named {remote!r}"
             + (f" (remotes: {', '.join(names)})" if names else " (the repository has no remote)"),
             "pass --remote NAME, or add one with `git remote add origin URL`",
-        ) from None
-    return output.decode("utf-8", "surrogateescape").strip()
+        )
+    return url
 
 
 def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
     """What stager last pushed to each branch of ``remote`` (absent: never pushed)."""
     prefix = pushed_ref(remote, "")
-    listing = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix])
     found: dict[str, Sha] = {}
-    for line in listing.decode("utf-8", "surrogateescape").splitlines():
-        sha, _, name = line.partition(" ")
+    for name, sha in list_refs(repo, prefix).items():
         branch = name.removeprefix(prefix)
         if branch in branches:
-            found[branch] = Sha(sha)
+            found[branch] = sha
     return found
 
 
 def remote_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
     """The tips of ``branches`` (or full ref names) on ``remote`` now (one ``git ls-remote``)."""
-    wanted = {_full(branch): branch for branch in branches}
     try:
-        output = repo.run(["ls-remote", "--end-of-options", remote, *wanted])
+        return git_remote.remote_refs(repo, remote, branches)
     except GitError as error:
         raise GitError(scrub(str(error.problem)), error.fix) from None
-    found: dict[str, Sha] = {}
-    for line in output.decode("utf-8", "surrogateescape").splitlines():
-        sha, _, name = line.partition("\t")
-        if name in wanted:  # ls-remote matches patterns on the ref's tail: keep exact names
-            found[wanted[name]] = Sha(sha)
-    return found
 
 
 def plan_pushes(
@@ -150,26 +137,18 @@ def push_arguments(remote: str, pushes: Sequence[BranchPush]) -> list[str]:
     moving = [push for push in pushes if push.needed]
     if not moving:
         return []
-    return [
-        "push",
-        "--atomic",
-        "--porcelain",
-        "--no-follow-tags",
-        "--recurse-submodules=no",
-        *(push.lease for push in moving),
-        "--end-of-options",
-        remote,
-        *(push.refspec for push in moving),
-    ]
+    leases = [push.lease for push in moving]
+    return git_remote.push_arguments(remote, leases, [push.refspec for push in moving])
 
 
 def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -> None:
     """Push (atomically, with leases) and record what was pushed; refuses as ``check_pushes``."""
     check_pushes(remote, pushes)
-    arguments = push_arguments(remote, pushes)
-    if arguments:
+    moving = [push for push in pushes if push.needed]
+    if moving:
+        leases = [push.lease for push in moving]
         try:
-            repo.run(arguments)
+            git_remote.push(repo, remote, leases, [push.refspec for push in moving])
         except GitError as error:
             raise GitError(
                 f"pushing the phase branches to {remote} failed: {scrub(error.problem)}",
@@ -177,13 +156,14 @@ def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -
                 "meanwhile, run open-pr again to see which; otherwise check your access with "
                 f"`git push --dry-run {remote}`",
             ) from None
-    records = "".join(
-        f"update {pushed_ref(remote, push.branch)} {push.local}\n"
-        for push in pushes
-        if push.recorded != push.local
+    update_refs(
+        repo,
+        [
+            RefUpdate(pushed_ref(remote, push.branch), push.local, push.recorded)
+            for push in pushes
+            if push.recorded != push.local
+        ],
     )
-    if records:
-        repo.run(["update-ref", "--stdin"], stdin=records.encode("utf-8"))
 
 
 def scrub(text: str) -> str:

@@ -37,7 +37,11 @@ _WILDCARDS = "*?[\\"
 
 
 class _ClassError(Exception):
-    """An unclosed bracket expression at ``index`` of the pattern body."""
+    """An unclosed bracket expression at ``index`` of the pattern body.
+
+    Control flow only: ``compile_glob`` always catches it, and its ValueError
+    becomes a RulesError naming the file and line where the pattern is.
+    """
 
     def __init__(self, index: int) -> None:
         super().__init__(index)

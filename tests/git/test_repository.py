@@ -685,34 +685,14 @@ def test_commits_with_files_and_first_parent_merge_diff(repo: GitRepo) -> None:
     assert Repository(repo.path).commits(Sha(merge), Sha(merge)) == []
 
 
-# -- concurrency and errors -----------------------------------------------------------------
-
-
-def test_commands_run_concurrently(repo: GitRepo) -> None:
-    base = repo.commit("base", {"a.txt": "a\n"})
-    head = repo.commit("head", {"a.txt": "b\n", "n.txt": "n\n"})
-    found = Repository(repo.path)
-    diff = found.changed_files_async(Sha(base), Sha(head))
-    log = found.commits_async(Sha(base), Sha(head))
-    tree = found.list_tree_async(Sha(head))
-    paths = found.changed_paths_async(Sha(base), Sha(head))
-    raw = found.start(["rev-parse", "HEAD"])
-    blobs = found.read_blobs_async([Sha(repo.git("rev-parse", f"{head}:n.txt"))])
-    assert raw.result().strip().decode() == head
-    assert [c.path for c in diff.result()] == ["a.txt", "n.txt"]
-    assert [c.sha for c in log.result()] == [head]
-    assert set(tree.result()) == {"a.txt", "n.txt"}
-    assert paths.result() == {"a.txt", "n.txt"}
-    assert list(blobs.result().values()) == [b"n\n"]
-    assert diff.result() is diff.result()  # computed once
+# -- errors -----------------------------------------------------------------
 
 
 def test_failing_command_raises_git_error_with_stderr(repo: GitRepo) -> None:
     repo.commit("one", {"a.txt": "a\n"})
     found = Repository(repo.path)
-    pending = found.start(["cat-file", "-p", "f" * 40])  # no exception until result()
     with pytest.raises(GitError) as caught:
-        pending.result()
+        found.run(["cat-file", "-p", "f" * 40])
     message = str(caught.value)
     assert message.startswith(f"`git cat-file -p {'f' * 40}` failed (exit 128): fatal: ")
     assert " — " in message
@@ -765,6 +745,6 @@ def test_read_methods_leave_the_repository_untouched(repo: GitRepo) -> None:
     found.read_blobs([entry.blob for entry in tree.values()])
     found.read_path(Sha(head), "a.txt")
     found.commits(Sha(base), Sha(head))
-    found.start(["rev-parse", "HEAD"]).result()
+    found.run(["rev-parse", "HEAD"])
 
     assert _snapshot(repo) == before

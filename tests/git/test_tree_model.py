@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stager.errors import StagerError
 from stager.git.repository import Repository
 from stager.git.trees import Node, PathClash, TreeModel
 from stager.git.write import Writer
@@ -204,3 +205,4 @@ def test_a_file_and_a_folder_of_one_name_clash(
                 },
             )
     assert raised.value.path == clash
+    assert isinstance(raised.value, StagerError)  # a clear message even if uncaught

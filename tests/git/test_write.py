@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,48 @@ def test_dry_run_objects_stay_in_the_quarantine(repo: GitRepo) -> None:
     assert repo.git("count-objects", "-v") == before
     assert repo.git("cat-file", "-t", blob, check=False) == ""  # not in the repository
     assert repo.git("branch", "--list", "dry") == ""
+
+
+def test_a_run_that_stops_leaves_no_object(repo: GitRepo) -> None:
+    repo.commit("one", {"a": "1\n"})
+    before = repo.git("count-objects", "-v")
+    with Writer(Repository(repo.path)) as writer:
+        blob = writer.add_object("blob", b"written, never migrated\n")
+        writer.flush()
+        assert writer.read_blob(blob) == b"written, never migrated\n"
+    assert repo.git("count-objects", "-v") == before
+
+
+def test_migrate_lets_git_copy_the_objects_across_filesystems(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stager moves no object file itself: a quarantine on another filesystem works."""
+    repo.commit("one", {"a": "1\n"})
+
+    def cross_device(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    with Writer(Repository(repo.path)) as writer:
+        blob = writer.add_object("blob", b"from another filesystem\n")
+        monkeypatch.setattr(os, "link", cross_device)
+        monkeypatch.setattr(os, "rename", cross_device)
+        monkeypatch.setattr(os, "replace", cross_device)
+        writer.migrate()
+    assert repo.git("cat-file", "-p", blob) == "from another filesystem"
+
+
+def test_objects_the_repository_has_are_not_written_again(repo: GitRepo) -> None:
+    repo.commit("one", {"a": "1\n"})
+    found = Repository(repo.path)
+    with Writer(found) as writer:
+        tree = writer.add_object(
+            "tree", b"100644 a\0" + bytes.fromhex(repo.git("rev-parse", "HEAD:a"))
+        )
+        assert tree == repo.git("rev-parse", "HEAD^{tree}")
+        writer.flush()
+        quarantine = {"GIT_OBJECT_DIRECTORY": writer.env["GIT_OBJECT_DIRECTORY"]}
+        listed = found.run(["cat-file", "--batch-all-objects", "--batch-check"], env=quarantine)
+        assert listed == b""
 
 
 def test_queued_objects_are_written_as_one_pack_with_gits_names(repo: GitRepo) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from stager.errors import StagerError
 from stager.github.body import (
     BEGIN,
     END,
@@ -77,5 +78,6 @@ def test_peoples_text_leaving_no_room_is_an_error_not_a_cut() -> None:
     with pytest.raises(PeoplesTextTooLong) as raised:
         merge_body("x" * MAX_BODY_CHARS, "generated\n")
     assert raised.value.length >= MAX_BODY_CHARS
+    assert isinstance(raised.value, StagerError)  # uncaught, still one clear line
     long_but_fitting = merge_body("y" * 60_000, "z\n" * 10_000)
     assert len(long_but_fitting) <= MAX_BODY_CHARS and long_but_fitting.startswith("y" * 60_000)

@@ -107,6 +107,19 @@ def test_the_lease_protects_against_a_push_after_the_check(local: GitRepo, remot
     assert local.git("for-each-ref", "refs/stager/") == ""
 
 
+def test_the_record_of_what_was_pushed_moves_only_from_what_was_read(
+    local: GitRepo, remote: Remote
+) -> None:
+    """Another run recorded a push meanwhile: stager does not overwrite its record."""
+    stager = Repository(local.path)
+    pushes = plan_pushes(stager, "origin", tips(local, "stage/1"))
+    theirs = local.git("rev-parse", "main")
+    local.git("update-ref", pushed_ref("origin", "stage/1"), theirs)
+    with pytest.raises(StagerError, match="git refused the ref update"):
+        push_branches(stager, "origin", pushes)
+    assert local.git("rev-parse", pushed_ref("origin", "stage/1")) == theirs
+
+
 def test_same_sha_on_the_remote_is_just_recorded(local: GitRepo, remote: Remote) -> None:
     sha = local.git("rev-parse", "stage/1")
     local.git("push", "-q", "origin", "stage/1")

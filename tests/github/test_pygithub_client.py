@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from stager.errors import StagerError
 from stager.github.auth import Token
-from stager.github.protocol import GitHubError, PullRequestExists
+from stager.github.protocol import GitHubError, PullRequestExists, ReviewersRefused
 from stager.github.pygithub_client import PyGithubClient
 from stager.github.remote_url import GitHubTarget, RepoId
 from tests.github.fake_github import FakeGitHub, serve
@@ -60,8 +61,10 @@ def test_pull_request_round_trip(fake: FakeGitHub) -> None:
 def test_create_of_an_existing_pull_request_raises_pull_request_exists(fake: FakeGitHub) -> None:
     api = client(fake)
     api.create_pull(head="stage/1", base="main", title="t", body="b", draft=False)
-    with pytest.raises(PullRequestExists):
+    with pytest.raises(PullRequestExists) as raised:
         api.create_pull(head="stage/1", base="main", title="t", body="b", draft=False)
+    assert isinstance(raised.value, StagerError)  # uncaught, still one clear line
+    assert "'stage/1'" in str(raised.value)
 
 
 def test_401_bad_token(fake: FakeGitHub) -> None:
@@ -163,3 +166,13 @@ def test_unreachable_api(fake: FakeGitHub) -> None:
     unreachable = GitHubTarget(RepoId("acme", "fuel"), "http://127.0.0.1:9", "x", "t", "t")
     with pytest.raises(GitHubError, match=r"cannot reach GitHub at http://127\.0\.0\.1:9"):
         PyGithubClient(unreachable, Token(TOKEN, "GITHUB_TOKEN"), QUICK)
+
+
+def test_a_refused_review_request_is_a_stager_error_with_githubs_reason(fake: FakeGitHub) -> None:
+    api = client(fake)
+    api.create_pull(head="stage/1", base="main", title="t", body="b", draft=False)
+    fake.fail("POST", "/requested_reviewers$", 422, message="Reviews may only be requested")
+    with pytest.raises(ReviewersRefused) as raised:
+        api.request_reviewers(1, ["mallory"], [])
+    assert isinstance(raised.value, StagerError)  # uncaught, still one clear line
+    assert "Reviews may only be requested" in str(raised.value)
