@@ -23,7 +23,7 @@ from stager.types import RepoPath, Risk
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
     from stager.migrations.compare import MigrationReport
-    from stager.plan import Phase, Plan, PlanInputs
+    from stager.plan import Plan, PlanInputs
 
 FALLBACK_BASES = ("main", "master", "develop")
 
@@ -47,9 +47,8 @@ class Analysis:
     findings: tuple[Finding, ...]
     commits: tuple[Commit, ...]
     drift: BaseDrift
-    phases: tuple[Phase, ...]
     warnings: tuple[str, ...]
-    plan: Plan | None = None  # phases, conflicts and the dependencies behind them
+    plan: Plan  # the rules' plan: phases, conflicts and the dependencies behind them
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
         return [finding for finding in self.findings if finding.risk >= level]
@@ -192,7 +191,6 @@ def analyze_branch(
         findings=tuple(findings),
         commits=tuple(commits),
         drift=drift,
-        phases=plan.phases,
         warnings=(*warnings, *plan.warnings),
         plan=plan,
     )
@@ -223,8 +221,6 @@ def chosen_plan(repo: Repository, analysis: Analysis, plan_path: Path | None) ->
     if plan_path is None and repo.work_tree is not None:
         candidate = repo.work_tree / DEFAULT_PLAN_FILE
         plan_path = candidate if candidate.is_file() else None
-    if analysis.plan is None:
-        raise StagerError("the analysis carries no plan", "this is a bug in stager")
     if plan_path is None:
         return analysis.plan
     return load_plan_file(plan_path, plan_inputs(analysis), analysis.refs, analysis.plan)

@@ -124,10 +124,10 @@ def split_branch(
     repo: Repository,
     analysis: Analysis,
     options: SplitOptions,
-    phases: Sequence[Phase] | None = None,
+    phases: Sequence[Phase],
 ) -> SplitResult:
-    """Build the phase branches of ``phases`` (default: the analysis's) and move them."""
-    plan = list(phases if phases is not None else analysis.phases)
+    """Build the phase branches of ``phases`` (the chosen plan's) and move them."""
+    plan = list(phases)
     if not plan:
         raise StagerError(
             "the plan has no phase: there is nothing to split",

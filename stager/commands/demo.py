@@ -68,10 +68,11 @@ def _split_and_verify(repo: Repository, analysis: Analysis, console: Console) ->
         set_config(repo, "user.name", "stager demo")
         set_config(repo, "user.email", "demo@stager.invalid")
     template = analysis.rules.split.branch
-    result = split_branch(repo, analysis, SplitOptions(branch_template=template))
+    phases = analysis.plan.phases
+    result = split_branch(repo, analysis, SplitOptions(branch_template=template), phases)
     console.print("[bold]stager split --all[/]: one branch per phase, the checkout untouched")
     render_split_terminal(result, console)
-    verification = verify_split(repo, analysis, analysis.phases, branch_template=template)
+    verification = verify_split(repo, analysis, phases, branch_template=template)
     verdict = "[green]every check passed[/]" if verification.ok else "[red]a check FAILED[/]"
     console.print(
         f"\n[bold]stager verify[/]: {verdict} — each branch is its phase of the plan, nothing "

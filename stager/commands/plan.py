@@ -55,7 +55,7 @@ def make_plan(options: PlanOptions) -> PlanResult:
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     plan = analysis.plan
-    if plan is None or not analysis.rules.phases:
+    if not analysis.rules.phases:
         raise PlanError(
             f"the rules ({analysis.rules.source}) define no [[phase]]: there is nothing to plan",
             'add [[phase]] tables, or write extends = "default" to use the default phases',

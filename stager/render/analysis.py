@@ -180,10 +180,8 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
             "environments": _environments(report),
         },
         "findings": [finding_to_json(f) for f in findings],
-        "phases": [phase_to_json(p) for p in analysis.phases],
-        "conflicts": [
-            conflict_to_json(c) for c in (analysis.plan.conflicts if analysis.plan else ())
-        ],
+        "phases": [phase_to_json(p) for p in analysis.plan.phases],
+        "conflicts": [conflict_to_json(c) for c in analysis.plan.conflicts],
         "commits": [_commit(c) for c in analysis.commits],
         "base_drift": {
             "commits": [_commit(c) for c in analysis.drift.commits],
@@ -248,7 +246,7 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     console.print(table)
     _print_migrations(analysis, console)
     _print_findings(analysis.findings, console)
-    _print_phases(analysis.phases, console)
+    _print_phases(analysis.plan.phases, console)
 
 
 def _print_migrations(analysis: Analysis, console: Console) -> None:

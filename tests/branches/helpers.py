@@ -221,7 +221,9 @@ def analyze(repo: GitRepo, base: str = "main", head: str = "feature") -> Analysi
 
 
 def with_phases(analysis: Analysis, phases: Sequence[Phase]) -> Analysis:
-    return dataclasses.replace(analysis, phases=tuple(phases))
+    return dataclasses.replace(
+        analysis, plan=dataclasses.replace(analysis.plan, phases=tuple(phases))
+    )
 
 
 FEATURE_PHASES = {

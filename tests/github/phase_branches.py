@@ -48,7 +48,7 @@ def build_phase_branches(
     parent: str = analysis.refs.merge_base
     git(path, "read-tree", parent, env=env)
     branches: dict[int, str] = {}
-    for phase in phases if phases is not None else analysis.phases:
+    for phase in phases if phases is not None else analysis.plan.phases:
         if not phase.files:
             continue
         if not stacked:

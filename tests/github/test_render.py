@@ -53,7 +53,7 @@ def demo_analysis(tmp_path_factory: pytest.TempPathFactory) -> Analysis:
 
 def stacked(analysis: Analysis) -> list[StackPhase]:
     stack, base = [], "main"
-    for phase in analysis.phases:
+    for phase in analysis.plan.phases:
         branch = f"stage/{phase.number}-{phase.name}"
         stack.append(StackPhase(phase, branch, base))
         base = branch
@@ -61,7 +61,7 @@ def stacked(analysis: Analysis) -> list[StackPhase]:
 
 
 def contexts(analysis: Analysis, links: dict[int, PullLink] | None = None) -> list[PullContext]:
-    chains = plan_chains(analysis.phases, analysis.migrations.base.heads())
+    chains = plan_chains(analysis.plan.phases, analysis.migrations.base.heads())
     views = phase_views(analysis, stacked(analysis), chains, analysis.findings)
     if links is None:
         links = {

@@ -96,7 +96,6 @@ def analyze(repo: GitRepo, tmp_path: Path, rules: str = RULES) -> Analysis:
 
 
 def plan_of(analysis: Analysis) -> Plan:
-    assert analysis.plan is not None
     return analysis.plan
 
 

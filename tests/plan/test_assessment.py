@@ -87,7 +87,7 @@ def demo_analysis(tmp_path_factory: pytest.TempPathFactory, git_env: dict[str, s
 
 
 def test_the_demo_phases_as_judged(demo_analysis: Analysis) -> None:
-    phases = demo_analysis.phases
+    phases = demo_analysis.plan.phases
     chains = plan_chains(phases, demo_analysis.migrations.base.heads())
     judged = assess_plan(phases, chains, demo_analysis.rules, demo_analysis.migrations)
     ratings = [
@@ -120,7 +120,7 @@ def test_the_demo_phases_as_judged(demo_analysis: Analysis) -> None:
 
 def test_the_downgrade_goes_to_the_head_the_chain_starts_from(demo_analysis: Analysis) -> None:
     """Split with --onto main re-chains phase 1 onto main's head: that is its downgrade target."""
-    phase = demo_analysis.phases[0]
+    phase = demo_analysis.plan.phases[0]
     planned = plan_chains([phase], demo_analysis.migrations.base.heads())[phase.number]
     onto = Revision("0c2e4a6c8e0f")
     first, *rest = planned.links
