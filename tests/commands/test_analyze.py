@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,8 +14,7 @@ from click.testing import CliRunner, Result
 from stager.cli import cli
 from stager.demo import DemoRepository
 from tests.gitrepo import GitRepo
-
-SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
+from tests.snapshot_files import check_snapshot
 
 
 def invoke(*args: str) -> Result:
@@ -28,15 +26,6 @@ def analyze_json(demo: DemoRepository, *extra: str) -> dict[str, object]:
     assert result.exit_code == 0, result.output
     data: dict[str, object] = json.loads(result.stdout)
     return data
-
-
-def check_snapshot(name: str, text: str) -> None:
-    path = SNAPSHOTS / name
-    if os.environ.get("STAGER_UPDATE_SNAPSHOTS") or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{name} changed; rerun with STAGER_UPDATE_SNAPSHOTS=1 if intended"
-    )
 
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"

@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
-from tests.commands.test_analyze import check_snapshot
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import RULES, make_branch
+from tests.snapshot_files import check_snapshot
 
 MODEL = "backend/app/models/compliance_report.py"
 
