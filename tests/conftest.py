@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,10 +32,20 @@ def _seal(patch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _sealed_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Seal the session, so that fixtures wider than a test run sealed too."""
+    """Seal the session, so that fixtures wider than a test run sealed too.
+
+    Temporary files go to a folder of the session (TMPDIR, for stager, git and
+    subprocesses too), which must be empty at the end: a test or a property
+    example that leaves a temporary folder behind fails the run.
+    """
+    temporary = tmp_path_factory.mktemp("tmp")
     with pytest.MonkeyPatch.context() as patch:
         _seal(patch, tmp_path_factory.mktemp("session-home"))
+        patch.setenv("TMPDIR", str(temporary))
+        patch.setattr(tempfile, "tempdir", str(temporary))
         yield
+    left = sorted(path.name for path in temporary.iterdir())
+    assert not left, f"tests left temporary files behind in {temporary}: {left}"
 
 
 @pytest.fixture(autouse=True)

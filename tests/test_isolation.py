@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,9 @@ def test_sealed_env_drops_what_the_machine_sets(
     )
     assert env["STAGER_UPDATE_SNAPSHOTS"] == "1"
     assert env["HOME"] == str(tmp_path)
+
+
+def test_temporary_files_go_to_the_sessions_folder() -> None:
+    folder = Path(tempfile.gettempdir())
+    assert os.environ["TMPDIR"] == str(folder)
+    assert folder.name.startswith("tmp") and folder.parent.name.startswith("pytest-")

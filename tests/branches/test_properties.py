@@ -168,7 +168,14 @@ def build(repo: GitRepo, history: dict[str, object]) -> None:
 def test_split_loses_nothing(
     git_env: dict[str, str], layout: Layout, history: dict[str, object], data: st.DataObject
 ) -> None:
-    repo = GitRepo.init(Path(tempfile.mkdtemp(prefix="stager-prop-")) / "repo", git_env)
+    with tempfile.TemporaryDirectory(prefix="stager-prop-") as folder:
+        split_loses_nothing(GitRepo.init(Path(folder) / "repo", git_env), layout, history, data)
+
+
+def split_loses_nothing(
+    repo: GitRepo, layout: Layout, history: dict[str, object], data: st.DataObject
+) -> None:
+    """One example, in a repository that is deleted afterwards."""
     build(repo, history)
     dirty(repo)
     analysis = analyze(repo)
