@@ -166,8 +166,8 @@ def statements(draw: st.DrawFn) -> Generated:
         else:
             sql = f"{k('DELETE FROM')} {table_sql}"
             kind, verb = "DELETE", actions.DELETE
-        flags = frozenset({"where"} if where else ())
-        return Generated(sql + condition, kind, verb, table, flags=flags)
+        where_flag = frozenset({"where"} if where else ())
+        return Generated(sql + condition, kind, verb, table, flags=where_flag)
     if operation == "insert":
         sql = f"{k('INSERT INTO')} {table_sql} ({column_sql}) {k('VALUES')} ({draw(LITERALS)})"
         return Generated(sql, "INSERT", actions.INSERT, table)
