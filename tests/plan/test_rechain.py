@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stager.analysis import Analysis
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import RULES, analyze, make_branch, plan_of, revision_file, version_path
 
@@ -28,7 +29,7 @@ def _merge_branch(repo: GitRepo) -> None:
     )
 
 
-def _chain(analysis):  # type: ignore[no-untyped-def]
+def _chain(analysis: Analysis) -> dict[str, tuple[str, ...]]:
     return {m.revision: m.down_revision for m in plan_of(analysis).migrations()}
 
 

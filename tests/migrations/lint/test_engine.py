@@ -10,6 +10,7 @@ from pathlib import Path
 from stager.migrations.compare import Tree, analyze_migrations
 from stager.migrations.lint.engine import source_facts, with_rule_findings
 from stager.rules.settings import default_rules, load_rules
+from stager.types import RepoPath
 from tests.migrations.builders import MemoryBlobs
 from tests.migrations.lint.revisions import revision, revision_source
 
@@ -20,12 +21,12 @@ USE = "op.execute(\"UPDATE account SET role = 'BETA' WHERE id = 1\")"
 
 
 def trees(blobs: MemoryBlobs, per_migration: bool = False) -> tuple[Tree, Tree]:
-    base_files = {
+    base_files: dict[str, str | bytes] = {
         "alembic.ini": INI,
         "migrations/env.py": ENV.format(flag=per_migration),
         "migrations/versions/r0.py": revision_source('op.create_table("t")', revision="r0"),
     }
-    head_files = {
+    head_files: dict[str, str | bytes] = {
         **base_files,
         # edited on the branch: SG006, and judged on its own
         "migrations/versions/r0.py": revision_source(
@@ -44,11 +45,11 @@ def test_branch_findings(blobs: MemoryBlobs) -> None:
     found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
     assert len(blobs.calls) == 1  # revisions, r0's base version and env.py in one batch
     assert set(blobs.calls[0]) == {
-        base["migrations/versions/r0.py"].blob,
-        head["migrations/versions/r0.py"].blob,
-        head["migrations/versions/r1.py"].blob,
-        head["migrations/versions/r2.py"].blob,
-        head["migrations/env.py"].blob,
+        base[RepoPath("migrations/versions/r0.py")].blob,
+        head[RepoPath("migrations/versions/r0.py")].blob,
+        head[RepoPath("migrations/versions/r1.py")].blob,
+        head[RepoPath("migrations/versions/r2.py")].blob,
+        head[RepoPath("migrations/env.py")].blob,
     }
     where = sorted((f.rule, f.path) for f in found)
     assert where == [
