@@ -10,16 +10,27 @@ from pathlib import Path
 FIXED_DATE = "2024-01-01T12:00:00+00:00"
 
 
+# Inherited variables that would let the machine's setup reach a test: git's own,
+# GitHub's tokens and hosts, and stager's switches (only the snapshot update passes).
+_DROPPED_PREFIXES = ("GIT_", "GH_", "GITHUB_", "STAGER_")
+_KEPT = frozenset({"STAGER_UPDATE_SNAPSHOTS"})
+
+
 def sealed_env(home: Path) -> dict[str, str]:
-    """An environment in which no user or system git config can leak in."""
+    """An environment in which no user or system config, token or cache can leak in.
+
+    ``home`` holds HOME, the XDG config and cache folders (git's and gh's config,
+    stager's parse cache and crash log) and the global git config.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("GIT_") and key not in {"HOME", "XDG_CONFIG_HOME"}
+        if key in _KEPT or not key.startswith(_DROPPED_PREFIXES)
     }
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
         GIT_AUTHOR_NAME="Ada Author",

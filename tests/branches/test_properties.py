@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -67,8 +68,16 @@ OPS = st.sampled_from(
 )
 
 
+class History(TypedDict):
+    base_files: list[bytes]
+    commits: list[list[tuple[str, int, bytes]]]  # per commit: (operation, pick, content)
+    merge_base_into_branch: bool
+    head_is_merge: bool
+    seed: int
+
+
 @st.composite
-def histories(draw: st.DrawFn) -> dict[str, object]:
+def histories(draw: st.DrawFn) -> History:
     commits = draw(
         st.lists(
             st.lists(st.tuples(OPS, st.integers(0, 50), contents()), min_size=2, max_size=5),
@@ -95,16 +104,18 @@ def dirty(repo: GitRepo) -> None:
     repo.git("add", "src/staged.txt")
 
 
-def build(repo: GitRepo, history: dict[str, object]) -> None:
+def build(repo: GitRepo, history: History) -> None:
     """Write the history: main, then the branch ``feature`` (checked out)."""
-    base_files: list[bytes] = history["base_files"]  # type: ignore[assignment]
-    files = {f"src/file{i}.txt": content for i, content in enumerate(base_files)}
+    base_files = history["base_files"]
+    files: dict[str, str | bytes] = {
+        f"src/file{i}.txt": content for i, content in enumerate(base_files)
+    }
     files[f"{VERSIONS}/base1.py"] = revision_file("base1", ()).encode()
-    repo.commit("base", files)  # type: ignore[arg-type]
+    repo.commit("base", files)
     repo.git("checkout", "-q", "-b", "feature")
     heads = ["base1"]
     counter = 0
-    for number, ops in enumerate(history["commits"]):  # type: ignore[attr-defined]
+    for number, ops in enumerate(history["commits"]):
         for op, pick, content in ops:
             present = sorted(
                 path for path in repo.git("ls-files").splitlines() if path.startswith("src/")
@@ -125,6 +136,7 @@ def build(repo: GitRepo, history: dict[str, object]) -> None:
                 target.chmod(target.stat().st_mode ^ 0o111)
             else:
                 revision = f"rev{counter}"
+                parents: tuple[str, ...]
                 if op == "merge-migration" and len(heads) > 1:
                     parents = (heads[-1], heads[-2])
                     heads = [h for h in heads if h not in parents]
@@ -166,9 +178,16 @@ def build(repo: GitRepo, history: dict[str, object]) -> None:
 )
 @given(history=histories(), data=st.data())
 def test_split_loses_nothing(
-    git_env: dict[str, str], layout: Layout, history: dict[str, object], data: st.DataObject
+    git_env: dict[str, str], layout: Layout, history: History, data: st.DataObject
 ) -> None:
-    repo = GitRepo.init(Path(tempfile.mkdtemp(prefix="stager-prop-")) / "repo", git_env)
+    with tempfile.TemporaryDirectory(prefix="stager-prop-") as folder:
+        split_loses_nothing(GitRepo.init(Path(folder) / "repo", git_env), layout, history, data)
+
+
+def split_loses_nothing(
+    repo: GitRepo, layout: Layout, history: History, data: st.DataObject
+) -> None:
+    """One example, in a repository that is deleted afterwards."""
     build(repo, history)
     dirty(repo)
     analysis = analyze(repo)
@@ -179,7 +198,7 @@ def test_split_loses_nothing(
     # Independent phases allow migrations in one phase only: keep them together there,
     # or nearly every independent example would only check the refusal.
     migrations_in = data.draw(st.integers(1, count), label="migrations") if independent else 0
-    phase_of = {
+    phase_of: dict[str, int] = {
         changed.path: migrations_in
         if migrations_in and changed.path.startswith(VERSIONS)
         else data.draw(st.integers(1, count), label=changed.path)

@@ -164,7 +164,7 @@ def test_a_record_of_another_version_or_damaged_is_a_clear_error(feature: GitRep
     feature.git("update-ref", RECORD, commit)
     with pytest.raises(StagerError, match=r"record\.json has schema version None") as error:
         read_record(Repository(feature.path), "feature")
-    assert "upgrade stager" in error.value.fix
+    assert "upgrade stager" in (error.value.fix or "")
 
 
 def test_findings_the_built_branches_settle(feature: GitRepo) -> None:

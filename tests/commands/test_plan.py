@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
-from tests.commands.test_analyze import check_snapshot
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import RULES, make_branch
+from tests.snapshot_files import check_snapshot
 
 MODEL = "backend/app/models/compliance_report.py"
 
@@ -64,7 +64,9 @@ def test_json_has_the_phases_of_analyze_and_the_conflicts(demo: DemoRepository) 
     assert backfill > snapshot_column
     # the drop lands strictly after the code that stops using the dropped columns.
     assert drop > max(service, by_path[MODEL])
-    (conflict,) = data["conflicts"]  # type: ignore[misc]
+    conflicts = data["conflicts"]
+    assert isinstance(conflicts, list)
+    (conflict,) = conflicts
     assert conflict == {
         "path": MODEL,
         "asked": 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stager.git.history import diff_entries, first_parent_history, is_ancestor
 from stager.git.repository import Repository
-from stager.types import Sha
+from stager.types import RepoPath, Sha
 from tests.gitrepo import GitRepo
 
 
@@ -40,5 +40,5 @@ def test_diff_entries_and_ancestry(repo: GitRepo) -> None:
     found = Repository(repo.path)
     entries = diff_entries(found, one, two)
     assert set(entries) == {"a", "b", "c"}  # a rename is a deletion and an addition
-    assert entries["b"][1] is None and entries["c"][0] is None
+    assert entries[RepoPath("b")][1] is None and entries[RepoPath("c")][0] is None
     assert is_ancestor(found, one, two) and not is_ancestor(found, two, one)

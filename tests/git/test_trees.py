@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stager.git.repository import Repository, tree_after, tree_before
-from stager.types import Sha
+from stager.types import RepoPath, Sha
 from tests.gitrepo import GitRepo
 
 
@@ -56,6 +56,7 @@ def test_submodule_entries_round_trip(
     git = Repository(repo.path)
     changes = git.changed_files(Sha(old), Sha(new))
     after = git.list_tree(Sha(new))
-    assert after["lib"].object_type == "commit" and after["lib"].blob == first
+    lib = after[RepoPath("lib")]
+    assert lib.object_type == "commit" and lib.blob == first
     assert tree_before(after, changes) == git.list_tree(Sha(old))
     assert tree_after(git.list_tree(Sha(old)), changes) == after

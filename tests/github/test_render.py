@@ -25,18 +25,9 @@ from stager.github.render import render_body, render_title
 from stager.plan import assessment
 from stager.plan.assessment import plan_chains
 from tests.gitrepo import sealed_env
+from tests.snapshot_files import check_snapshot
 
-SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "open-pr.md"
-
-
-def check_snapshot(name: str, text: str) -> None:
-    path = SNAPSHOTS / name
-    if os.environ.get("STAGER_UPDATE_SNAPSHOTS") or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{name} changed; rerun with STAGER_UPDATE_SNAPSHOTS=1 if intended"
-    )
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from stager.migrations.kinds import classify_kind
 from stager.migrations.operations import extract_operations, literal_sql
 from stager.migrations.revision_files import Operation, OperationDetails, Receiver
 from stager.migrations.sql import statement_kinds
-from stager.render.analysis import operation_to_json
+from stager.render.formats import operation_to_json
 from stager.types import MigrationKind
 
 

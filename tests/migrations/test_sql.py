@@ -95,7 +95,11 @@ def test_dml_where_and_literals() -> None:
 
 def test_set_commit_and_unparsable() -> None:
     set_stmt, commit = parse_statements("SET LOCAL lock_timeout = '5s'; COMMIT")
-    assert (set_stmt.kind, set_stmt.name, set_stmt.flags) == ("SET", "lock_timeout", {"local"})
+    assert (set_stmt.kind, set_stmt.name, set_stmt.flags) == (
+        "SET",
+        "lock_timeout",
+        frozenset({"local"}),
+    )
     assert commit.kind == "COMMIT"
     assert parse_statements("UPDATE t SET")[0].kind == UNPARSABLE
     assert parse_statements("") == ()
@@ -109,6 +113,6 @@ def test_results_are_cached() -> None:
 
 def test_bind_parameters_are_not_opaque() -> None:
     [update] = parse_statements("UPDATE a SET r = :r, t = 'x:y'::text WHERE id = %(id)s AND z = %s")
-    assert (update.kind, update.table, update.flags) == ("UPDATE", "a", {"where"})
+    assert (update.kind, update.table, update.flags) == ("UPDATE", "a", frozenset({"where"}))
     assert update.literals == {"x:y"}  # quoted text is left alone
     assert statement_kinds("DELETE FROM a WHERE b = :b") == ["DELETE"]

@@ -101,7 +101,7 @@ def plan_of(analysis: Analysis) -> Plan:
 
 def phases(analysis: Analysis) -> dict[str, int]:
     """Every changed path → its planned phase."""
-    return dict(plan_of(analysis).assignment)
+    return dict(plan_of(analysis).assignment.items())
 
 
 def edge_kinds(analysis: Analysis, dependent: str, dependency: str) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stager.plan import PlanError
+from stager.plan import PlanError, PlannedFile
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import (
     RULES,
@@ -42,7 +42,7 @@ def test_a_listed_revision_goes_to_its_phase_before_its_category(
     rules = RULES.replace('name = "data"\n', f'name = "data"\nmigrations = ["{ONE}", "zzz"]\n')
     analysis = analyze(repo, tmp_path, rules)
     assert phases(analysis)[version_path(ONE)] == 2
-    planned = {f.path: f for p in plan_of(analysis).phases for f in p.files}
+    planned: dict[str, PlannedFile] = {f.path: f for p in plan_of(analysis).phases for f in p.files}
     assert planned[version_path(ONE)].reason.startswith(f"revision {ONE} is listed in [[phase]]")
     # a listed revision the branch does not change is a warning, not an error
     assert any("zzz" in warning for warning in analysis.warnings)

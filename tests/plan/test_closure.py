@@ -28,18 +28,18 @@ def test_a_file_moves_to_its_dependency_and_the_edge_says_why() -> None:
 def test_moves_are_transitive_and_never_earlier_than_asked() -> None:
     result = close(paths({"a": 1, "b": 2, "c": 3, "d": 4}), [edge("a", "b"), edge("b", "c")], 4)
     assert result.final == {"a": 3, "b": 3, "c": 3, "d": 4}
-    assert result.forced["a"].dependency == "b"
+    assert result.forced[RepoPath("a")].dependency == "b"
 
 
 def test_strict_edge_means_a_strictly_later_phase() -> None:
     result = close(paths({"drop": 2, "code": 3}), [edge("drop", "code", strict=True)], last=4)
-    assert result.final["drop"] == 4
+    assert result.final[RepoPath("drop")] == 4
 
 
 def test_strict_edge_with_no_later_phase_is_relaxed_and_reported() -> None:
     drop = edge("drop", "code", strict=True)
     result = close(paths({"drop": 2, "code": 3}), [drop], last=3)
-    assert result.final["drop"] == 3
+    assert result.final[RepoPath("drop")] == 3
     assert [(r.dependency, r.why, r.phase) for r in result.relaxed] == [(drop, NO_LATER_PHASE, 3)]
 
 
@@ -48,7 +48,7 @@ def test_a_cycle_shares_one_phase_and_relaxes_its_strict_edge() -> None:
     result = close(paths({"drop": 4, "code": 3}), [drop, edge("code", "drop")], last=4)
     assert result.final == {"drop": 4, "code": 4}
     assert [r.why for r in result.relaxed] == [CYCLE]
-    assert result.forced["code"].dependency == "drop"
+    assert result.forced[RepoPath("code")].dependency == "drop"
 
 
 def test_usable_keeps_one_edge_per_pair_preferring_strict_and_known_files() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stager.plan.phase import DependencyKind
+from stager.analysis import Analysis
+from stager.plan.phase import Conflict, DependencyKind, PlannedFile, PlannedMigration
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import (
     RULES,
@@ -21,7 +22,7 @@ H0 = "h0000000000a"
 BASE = {version_path(H0): revision_file(H0, None, 'op.create_table("account")')}
 
 
-def conflict_for(analysis, path):  # type: ignore[no-untyped-def]
+def conflict_for(analysis: Analysis, path: str) -> Conflict:
     return next(c for c in plan_of(analysis).conflicts if c.path == path)
 
 
@@ -128,7 +129,7 @@ def test_model_column_whose_migration_is_in_a_later_phase_moves_the_model(
     assert conflict.dependency.kind is DependencyKind.MODEL
     assert "summary.snapshot" in conflict.dependency.reason
     assert adds in conflict.dependency.reason
-    planned = {f.path: f for p in plan_of(analysis).phases for f in p.files}
+    planned: dict[str, PlannedFile] = {f.path: f for p in plan_of(analysis).phases for f in p.files}
     assert (
         "moved from phase 1 (schema) to phase 2 (data)" in planned["app/models/summary.py"].reason
     )
@@ -368,7 +369,7 @@ def test_depends_on_keeps_its_target_no_later(repo: GitRepo, tmp_path: Path) -> 
     assert conflict.dependency.kind is DependencyKind.DEPENDS_ON
     second = plan_of(analysis).phase(2)
     assert second is not None
-    chain = {m.revision: m for m in second.migrations}
+    chain: dict[str, PlannedMigration] = {m.revision: m for m in second.migrations}
     assert chain[needs].depends_on == (data,)  # kept as written
     assert chain[data].down_revision == (early,)
     assert chain[needs].down_revision == (data,)
@@ -412,7 +413,9 @@ def test_two_data_changes_to_one_existing_table_keep_their_order(
     analysis = analyze(repo, tmp_path)
     assert edge_kinds(analysis, version_path(insert), version_path(delete)) == ["schema"]
     assert phases(analysis)[version_path(insert)] >= phases(analysis)[version_path(delete)]
-    chain = {m.revision: m.down_revision for m in plan_of(analysis).migrations()}
+    chain: dict[str, tuple[str, ...]] = {
+        m.revision: m.down_revision for m in plan_of(analysis).migrations()
+    }
     assert chain[insert] == (delete,)
 
 

@@ -10,7 +10,7 @@ import pytest
 from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.demo import DemoRepository
 from stager.git.repository import Repository
-from stager.plan import PlanError, load_plan_file, render_plan_file
+from stager.plan import PlanError, PlannedMigration, load_plan_file, render_plan_file
 from stager.rules.toml_file import TomlError
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import analyze, make_branch, plan_of
@@ -76,7 +76,9 @@ def test_a_legal_move_is_honoured_and_migrations_are_rechained(
     assert loaded.phase_of("docs/etl.md") == 4  # type: ignore[arg-type]
     first, second = loaded.phase(1), loaded.phase(2)
     assert first is not None and second is not None
-    chain = {m.revision: m for m in (*first.migrations, *second.migrations)}
+    chain: dict[str, PlannedMigration] = {
+        m.revision: m for m in (*first.migrations, *second.migrations)
+    }
     # 9a1c… lost its parent to phase 2: it stacks on what phase 1 has instead,
     assert chain["9a1c3e5a7c9e"].down_revision == ("6b8d0f2a4c6e",)
     # and the moved revision stacks on phase 1's head, below the backfill.
@@ -215,7 +217,7 @@ def test_a_plan_for_another_merge_base_is_refused(demo: DemoRepository, tmp_path
     with pytest.raises(PlanError) as caught:
         load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
     assert "made for merge base 000000000000" in str(caught.value)
-    assert "stager plan --base" in caught.value.fix
+    assert "stager plan --base" in (caught.value.fix or "")
 
 
 def test_write_refuses_to_replace_an_edited_plan_without_force(

@@ -31,7 +31,7 @@ def _merge_branch(repo: GitRepo) -> None:
     )
 
 
-def _chain(analysis):  # type: ignore[no-untyped-def]
+def _chain(analysis: Analysis) -> dict[str, tuple[str, ...]]:
     return {m.revision: m.down_revision for m in plan_of(analysis).migrations()}
 
 

@@ -41,7 +41,9 @@ def test_operations_make_edges_in_upgrade_order_only() -> None:
     unrelated = parsed("a3", "a2", 'op.create_table("other")')
     renames = parsed("a4", "a3", 'op.alter_column("penalty", "id", new_column_name="pid")')
     edges = schema_dependencies(build_index([creates, fills, unrelated, renames]))
-    pairs = {(edge.dependent, edge.dependency): edge.reason for edge in edges}
+    pairs: dict[tuple[str, str], str] = {
+        (edge.dependent, edge.dependency): edge.reason for edge in edges
+    }
     assert set(pairs) == {("v/a2.py", "v/a1.py"), ("v/a4.py", "v/a1.py"), ("v/a4.py", "v/a2.py")}
     assert pairs[("v/a2.py", "v/a1.py")] == "uses the table penalty, which migration a1 creates"
     assert "still uses" in pairs[("v/a4.py", "v/a2.py")]
