@@ -34,7 +34,6 @@ from stager.git.objects import (
     LOG_FORMAT,
     Commit,
     TreeEntry,
-    check_object_name,
     parse_batch,
     parse_log,
     parse_ls_tree,
@@ -60,7 +59,6 @@ from stager.types import RepoPath, Sha
 # The public names of stager.git.repository, wherever they are defined: callers import
 # them from here and need not know how the module is split.
 __all__ = [
-    "DIFF_FLAGS",
     "MIN_GIT_VERSION",
     "Commit",
     "Repository",
@@ -235,10 +233,7 @@ class Repository:
 
     def first_existing(self, candidates: Iterable[str]) -> str | None:
         """The first candidate that resolves to a commit, e.g. of main, master, develop."""
-        for candidate in candidates:
-            if self.ref_exists(candidate):
-                return candidate
-        return None
+        return next(filter(self.ref_exists, candidates), None)
 
     def merge_base(self, base: str, head: str, *, names: tuple[str, str] | None = None) -> Sha:
         """The single best common ancestor of ``base`` and ``head`` (shas or refs).
@@ -355,8 +350,9 @@ class Repository:
         names = list(dict.fromkeys(blobs))
         if not names:
             return {}
-        for name in names:
-            check_object_name(name)
+        for name in names:  # one name a line: a space would break the request
+            if not name or any(char.isspace() or char == "\0" for char in name):
+                raise ValueError(f"not an object id: {name!r}")
         request = "".join(f"{name}\n" for name in names).encode("ascii")
         out = self.run(["cat-file", "--batch", "--buffer"], stdin=request)
         return parse_batch(names, missing_ok, out)
