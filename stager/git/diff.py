@@ -69,30 +69,6 @@ def decode_path(raw: bytes) -> RepoPath:
 _STATUS_LETTERS = frozenset(status.value for status in Status)
 
 
-@dataclass(frozen=True)
-class _RawRecord:
-    old_mode: str
-    new_mode: str
-    old_blob: Sha
-    new_blob: Sha
-    status: Status
-    similarity: int | None
-    old_path: bytes | None
-    path: bytes
-
-
-def _parse_raw_header(token: bytes) -> tuple[str, str, Sha, Sha, str, int | None]:
-    fields = token[1:].split(b" ")
-    if len(fields) != 5:
-        raise ValueError(f"unexpected `git diff --raw` record: {token!r}")
-    old_mode, new_mode, old_blob, new_blob, status = (f.decode("ascii") for f in fields)
-    letter, score = status[:1], status[1:]
-    if letter not in _STATUS_LETTERS:
-        raise ValueError(f"unexpected `git diff --raw` status {status!r}")
-    similarity = int(score) if score and letter in ("R", "C") else None
-    return old_mode, new_mode, Sha(old_blob), Sha(new_blob), letter, similarity
-
-
 def parse_raw_numstat(data: bytes) -> list[ChangedFile]:
     """Parse ``git diff --raw --numstat -z --no-abbrev`` output, sorted by path.
 
@@ -106,21 +82,20 @@ def parse_raw_numstat(data: bytes) -> list[ChangedFile]:
     tokens = data.split(b"\0")
     if tokens and tokens[-1] == b"":
         tokens.pop()
-    records: list[_RawRecord] = []
+    records: list[tuple[list[str], bytes | None, bytes]] = []  # fields, old path, path
     i = 0
     while i < len(tokens) and tokens[i].startswith(b":"):
-        old_mode, new_mode, old_blob, new_blob, letter, similarity = _parse_raw_header(tokens[i])
-        if letter in ("R", "C"):
-            old_path, path = tokens[i + 1], tokens[i + 2]
+        fields = tokens[i][1:].decode("ascii").split(" ")
+        if len(fields) != 5:
+            raise ValueError(f"unexpected `git diff --raw` record: {tokens[i]!r}")
+        if fields[4][:1] not in _STATUS_LETTERS:
+            raise ValueError(f"unexpected `git diff --raw` status {fields[4]!r}")
+        if fields[4][:1] in ("R", "C"):
+            records.append((fields, tokens[i + 1], tokens[i + 2]))
             i += 3
         else:
-            old_path, path = None, tokens[i + 1]
+            records.append((fields, None, tokens[i + 1]))
             i += 2
-        records.append(
-            _RawRecord(
-                old_mode, new_mode, old_blob, new_blob, Status(letter), similarity, old_path, path
-            )
-        )
 
     counts: dict[tuple[bytes, bytes], list[tuple[int | None, int | None]]] = {}
     while i < len(tokens):
@@ -138,24 +113,24 @@ def parse_raw_numstat(data: bytes) -> list[ChangedFile]:
         counts.setdefault(key, []).append(pair)
 
     files: list[ChangedFile] = []
-    for record in records:
-        key = (record.old_path or record.path, record.path)
-        pending = counts.get(key)
+    for (old_mode, new_mode, old_blob, new_blob, status), old_path, path in records:
+        pending = counts.get((old_path or path, path))
         if not pending:
-            raise ValueError(f"`git diff --numstat` has no line for {record.path!r}")
+            raise ValueError(f"`git diff --numstat` has no line for {path!r}")
         additions, deletions = pending.pop(0)
+        letter, score = status[:1], status[1:]
         files.append(
             ChangedFile(
-                path=decode_path(record.path),
-                status=record.status,
-                old_path=decode_path(record.old_path) if record.old_path is not None else None,
-                old_mode=record.old_mode,
-                new_mode=record.new_mode,
-                old_blob=record.old_blob,
-                new_blob=record.new_blob,
+                path=decode_path(path),
+                status=Status(letter),
+                old_path=decode_path(old_path) if old_path is not None else None,
+                old_mode=old_mode,
+                new_mode=new_mode,
+                old_blob=Sha(old_blob),
+                new_blob=Sha(new_blob),
                 additions=additions,
                 deletions=deletions,
-                similarity=record.similarity,
+                similarity=int(score) if score and letter in ("R", "C") else None,
             )
         )
     files.sort(key=lambda changed: changed.path.encode("utf-8", "surrogateescape"))

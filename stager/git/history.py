@@ -7,13 +7,13 @@ The read side of ``stager split`` and ``stager verify``, next to
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stager.errors import GitError
 from stager.git.objects import log_entries
-from stager.git.repository import DIFF_FLAGS, Repository
+from stager.git.process import NO_RENAME_FLAGS, NO_USER_ATTRIBUTES
+from stager.git.repository import Repository
 from stager.types import RepoPath, Sha
 
 
@@ -91,10 +91,8 @@ def first_parent_history(repo: Repository, old: Sha, new: Sha) -> list[HistoryCo
     A merge commit's changes are its diff against its first parent: the
     resolutions and whatever the merged side brought.
     """
-    flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
     args = [
-        "-c",
-        f"core.attributesFile={os.devnull}",
+        *NO_USER_ATTRIBUTES,
         "log",
         "-z",
         "--first-parent",
@@ -106,7 +104,7 @@ def first_parent_history(repo: Repository, old: Sha, new: Sha) -> list[HistoryCo
         "--no-show-signature",
         "--encoding=UTF-8",
         "--date=raw",
-        *flags,
+        *NO_RENAME_FLAGS,
         _HISTORY_FORMAT,
         "--end-of-options",
         f"{old}..{new}",
@@ -162,8 +160,7 @@ def diff_entries(
 
     No rename pairing: a rename is a deletion and an addition.
     """
-    flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
-    args = ["diff", "--raw", "-z", "--no-abbrev", "--no-renames", *flags]
+    args = ["diff", "--raw", "-z", "--no-abbrev", "--no-renames", *NO_RENAME_FLAGS]
     out = repo.run([*args, "--end-of-options", old, new, "--"], env=env)
     tokens = out.split(b"\0")
     found: dict[RepoPath, tuple[tuple[str, Sha] | None, tuple[str, Sha] | None]] = {}

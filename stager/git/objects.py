@@ -187,9 +187,3 @@ def parse_log(data: bytes) -> list[Commit]:
             )
         )
     return commits
-
-
-def check_object_name(name: str) -> None:
-    """Refuse a name that would break ``cat-file --batch``'s one-name-a-line request."""
-    if not name or any(char.isspace() or char == "\0" for char in name):
-        raise ValueError(f"not an object id: {name!r}")

@@ -32,18 +32,18 @@ GIT_ENV = {
     "GIT_LITERAL_PATHSPECS": "1",
 }
 
-DIFF_FLAGS = (
+NO_RENAME_FLAGS = (
     "--no-ext-diff",
     "--no-textconv",
-    "-M",
-    "-l0",
     "--no-relative",
     "--no-color",
     "--diff-algorithm=myers",
     "--ignore-submodules=none",
     f"-O{os.devnull}",
 )
-"""Flags for every diff and log call, overriding whatever the user configured."""
+"""Flags for every diff and log call, overriding whatever the user configured..."""
+DIFF_FLAGS = ("-M", "-l0", *NO_RENAME_FLAGS)
+"""... and rename detection, for the calls that pair renames."""
 
 # A global attributes file (core.attributesFile) could mark files binary; the
 # repository's own .gitattributes still apply, as they are part of the project.
@@ -55,13 +55,6 @@ _UPGRADE_HINT = (
 )
 
 _log = logging.getLogger("stager.git.repository")
-
-
-def git_env() -> dict[str, str]:
-    """The process environment plus the variables that make git safe to script."""
-    env = dict(os.environ)
-    env.update(GIT_ENV)
-    return env
 
 
 class Outcome(NamedTuple):
@@ -86,7 +79,7 @@ class GitProcess:
             self._popen = subprocess.Popen(
                 ["git", *args],
                 cwd=cwd,
-                env={**git_env(), **env} if env else git_env(),
+                env={**os.environ, **GIT_ENV, **(env or {})},
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -129,10 +122,8 @@ def _shown(args: Sequence[str]) -> str:
 
 def first_line(stderr: bytes) -> str:
     """git's message: the first non-blank line it wrote to stderr."""
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        if line.strip():
-            return line.strip()
-    return "no message"
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    return next((line.strip() for line in lines if line.strip()), "no message")
 
 
 def known_fix(message: str, cwd: Path | None) -> str:

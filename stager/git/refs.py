@@ -36,23 +36,15 @@ def read_refs(repo: Repository, names: Iterable[str]) -> dict[str, Sha]:
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    out = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", *wanted])
-    found: dict[str, Sha] = {}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        sha, _, name = line.partition(" ")
-        if name in wanted:  # a pattern also matches refs below it: keep exact names
-            found[name] = Sha(sha)
-    return found
+    # a pattern also matches refs below it: keep exact names
+    return {name: sha for name, sha in list_refs(repo, *wanted).items() if name in wanted}
 
 
-def list_refs(repo: Repository, prefix: str) -> dict[str, Sha]:
-    """Every ref under ``prefix`` (e.g. ``refs/stager/backup/``) with its value."""
-    out = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix])
-    found: dict[str, Sha] = {}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        sha, _, name = line.partition(" ")
-        found[name] = Sha(sha)
-    return found
+def list_refs(repo: Repository, *prefixes: str) -> dict[str, Sha]:
+    """Every ref under ``prefixes`` (e.g. ``refs/stager/backup/``) with its value."""
+    out = repo.run(["for-each-ref", "--format=%(objectname) %(refname)", *prefixes])
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    return {name: Sha(sha) for sha, _, name in (line.partition(" ") for line in lines)}
 
 
 def update_refs(repo: Repository, updates: Sequence[RefUpdate]) -> None:

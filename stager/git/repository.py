@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
-from stager.git.diff import ChangedFile, decode_path, parse_raw_numstat
+from stager.git.diff import ChangedFile, parse_raw_numstat
 from stager.git.objects import (
     LOG_FORMAT,
     Commit,
     TreeEntry,
-    check_object_name,
     parse_batch,
     parse_log,
     parse_ls_tree,
@@ -43,7 +42,6 @@ from stager.git.objects import (
 )
 from stager.git.process import (
     DIFF_FLAGS,
-    GIT_ENV,
     MIN_GIT_VERSION,
     NO_USER_ATTRIBUTES,
     GitProcess,
@@ -51,7 +49,6 @@ from stager.git.process import (
     check_version_once,
     failure,
     first_line,
-    git_env,
     known_fix,
     parse_git_version,
     require_git_version,
@@ -62,13 +59,10 @@ from stager.types import RepoPath, Sha
 # The public names of stager.git.repository, wherever they are defined: callers import
 # them from here and need not know how the module is split.
 __all__ = [
-    "DIFF_FLAGS",
-    "GIT_ENV",
     "MIN_GIT_VERSION",
     "Commit",
     "Repository",
     "TreeEntry",
-    "git_env",
     "parse_git_version",
     "require_git_version",
     "tree_after",
@@ -105,10 +99,10 @@ class Repository:
             "--absolute-git-dir",
             "--is-bare-repository",
         ]
-        outcome = self._discover([*args, "--show-toplevel"], location)
+        outcome = GitProcess([*args, "--show-toplevel"], location).wait()
         if outcome.returncode != 0 and b"must be run in a work tree" in outcome.stderr:
             # Bare repository, or inside a .git folder: there is no top level to show.
-            outcome = self._discover(args, location)
+            outcome = GitProcess(args, location).wait()
         if outcome.returncode != 0:
             message = first_line(outcome.stderr)
             check_version_once(version)
@@ -132,10 +126,6 @@ class Repository:
         else:
             self._work_tree = None
         self._cwd = self._work_tree or self._git_dir
-
-    @staticmethod
-    def _discover(args: Sequence[str], location: Path) -> Outcome:
-        return GitProcess(args, location).wait()
 
     @property
     def git_dir(self) -> Path:
@@ -161,7 +151,7 @@ class Repository:
         env: Mapping[str, str] | None = None,
     ) -> bytes:
         """Run ``git ARGS`` in this repository and return its stdout."""
-        outcome = self._call(args, stdin, env)
+        outcome = self.call(args, stdin=stdin, env=env)
         if outcome.returncode != 0:
             raise failure(args, outcome, self._cwd)
         return outcome.stdout
@@ -172,28 +162,19 @@ class Repository:
         *,
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
-    ) -> tuple[int, bytes, bytes]:
+    ) -> Outcome:
         """Run ``git ARGS``: ``(exit code, stdout, stderr)``, whatever the exit code.
 
         For commands whose non-zero exit is an answer (``merge-tree``: 1 means
         conflicts), not a failure.
         """
-        outcome = self._call(args, stdin, env)
-        return outcome.returncode, outcome.stdout, outcome.stderr
-
-    def _call(
-        self,
-        args: Sequence[str],
-        stdin: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> Outcome:
         return GitProcess(args, self._cwd, stdin, env).wait()
 
     # -- refs ------------------------------------------------------------------
 
     def resolve(self, ref: str) -> Sha:
         """The commit ``ref`` names: branch, remote branch, tag (peeled), sha, ``HEAD~3``…"""
-        outcome = self._call(
+        outcome = self.call(
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
         )
         sha = outcome.stdout.decode("ascii", "replace").strip()
@@ -224,18 +205,18 @@ class Repository:
 
     def _unborn_branch(self) -> str | None:
         """The short name of the branch HEAD points at when it has no commit yet, else None."""
-        outcome = self._call(["symbolic-ref", "--quiet", "HEAD"])
+        outcome = self.call(["symbolic-ref", "--quiet", "HEAD"])
         full = outcome.stdout.decode("utf-8", "replace").strip()
         if outcome.returncode != 0 or not full.startswith("refs/heads/"):
             return None
-        exists = self._call(["rev-parse", "--verify", "--quiet", "--end-of-options", full])
+        exists = self.call(["rev-parse", "--verify", "--quiet", "--end-of-options", full])
         return None if exists.returncode == 0 else full.removeprefix("refs/heads/")
 
     def ref_exists(self, name: str) -> bool:
         """Whether ``name`` resolves to a commit (a branch, tag, remote branch, sha…)."""
         if not name.strip():
             return False
-        outcome = self._call(
+        outcome = self.call(
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"]
         )
         return outcome.returncode == 0
@@ -244,7 +225,7 @@ class Repository:
         """The full ref name (``main`` → ``refs/heads/main``); None for a sha or expression."""
         if not ref.strip():
             return None
-        outcome = self._call(
+        outcome = self.call(
             ["rev-parse", "--verify", "--quiet", "--symbolic-full-name", "--end-of-options", ref]
         )
         name = outcome.stdout.decode("utf-8", "surrogateescape").strip()
@@ -252,10 +233,7 @@ class Repository:
 
     def first_existing(self, candidates: Iterable[str]) -> str | None:
         """The first candidate that resolves to a commit, e.g. of main, master, develop."""
-        for candidate in candidates:
-            if self.ref_exists(candidate):
-                return candidate
-        return None
+        return next(filter(self.ref_exists, candidates), None)
 
     def merge_base(self, base: str, head: str, *, names: tuple[str, str] | None = None) -> Sha:
         """The single best common ancestor of ``base`` and ``head`` (shas or refs).
@@ -264,7 +242,7 @@ class Repository:
         (criss-cross merges) make "the branch's changes" ambiguous. ``names``
         are the refs the user gave for them, for the messages.
         """
-        outcome = self._call(["merge-base", "--all", "--end-of-options", base, head])
+        outcome = self.call(["merge-base", "--all", "--end-of-options", base, head])
         if outcome.returncode not in (0, 1):
             raise failure(["merge-base", "--all", base, head], outcome, self._cwd)
         bases = outcome.stdout.decode("ascii").split()
@@ -273,7 +251,7 @@ class Repository:
             base_text = f"{names[0]!r} ({base_text})" if names[0] != base else base_text
             head_text = f"{names[1]!r} ({head_text})" if names[1] != head else head_text
         if not bases:
-            shallow = self._call(["rev-parse", "--is-shallow-repository"]).stdout.strip()
+            shallow = self.call(["rev-parse", "--is-shallow-repository"]).stdout.strip()
             if shallow == b"true":
                 raise NoMergeBase(
                     f"no merge base between {base_text} and {head_text}: "
@@ -311,7 +289,7 @@ class Repository:
             found[name] = configured
         candidates = [found.get(full, ""), fallback if fallback in found else ""]
         for upstream in filter(None, candidates):
-            count = self._call(["rev-list", "--count", "--end-of-options", f"{full}..{upstream}"])
+            count = self.call(["rev-list", "--count", "--end-of-options", f"{full}..{upstream}"])
             if count.returncode == 0:  # else: configured but never fetched
                 break
         else:
@@ -352,22 +330,6 @@ class Repository:
         ]
         return parse_raw_numstat(self.run(args))
 
-    def changed_paths(self, old: Sha, new: Sha) -> set[RepoPath]:
-        """Every path that differs between ``old`` and ``new``, both sides of a rename."""
-        flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
-        args = [
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",  # a rename is a deletion and an addition: both paths listed
-            *flags,
-            "--end-of-options",
-            old,
-            new,
-            "--",
-        ]
-        return {decode_path(raw) for raw in self.run(args).split(b"\0") if raw}
-
     def list_tree(self, commit: Sha, paths: Iterable[str] = ()) -> dict[RepoPath, TreeEntry]:
         """Every file (and submodule) of ``commit``, optionally only under ``paths``.
 
@@ -388,8 +350,9 @@ class Repository:
         names = list(dict.fromkeys(blobs))
         if not names:
             return {}
-        for name in names:
-            check_object_name(name)
+        for name in names:  # one name a line: a space would break the request
+            if not name or any(char.isspace() or char == "\0" for char in name):
+                raise ValueError(f"not an object id: {name!r}")
         request = "".join(f"{name}\n" for name in names).encode("ascii")
         out = self.run(["cat-file", "--batch", "--buffer"], stdin=request)
         return parse_batch(names, missing_ok, out)

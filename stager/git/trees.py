@@ -9,7 +9,7 @@ queued on the ``Writer``, whose ``flush`` has git write those it lacks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from stager.errors import StagerError
@@ -51,10 +51,6 @@ def _entry(name: bytes, mode: str, sha: Sha) -> _Entry:
     return (mode, sha, order, raw_mode + b" " + name + b"\0" + bytes.fromhex(sha))
 
 
-def _order(item: tuple[bytes, _Entry]) -> bytes:
-    return item[1][2]
-
-
 class PathClash(StagerError):
     """A path would be a file and a folder at once in the tree being built.
 
@@ -80,22 +76,23 @@ class TreeModel:
         self.writer = writer
         self._listings: dict[Sha, _Listing] = {}
 
-    def load(self, root: Sha) -> None:
-        """List every tree below ``root`` in one ``git ls-tree -r -t`` call."""
-        out = self.writer.run(
-            ["ls-tree", "-r", "-t", "-z", "--full-tree", "--end-of-options", root]
-        )
-        folders: dict[bytes, _Listing] = {b"": {}}
-        names: dict[bytes, Sha] = {b"": root}
-        for record in out.split(b"\0"):
-            if not record:
-                continue
+    def _ls_tree(self, *args: str) -> Iterator[tuple[bytes, str, str, Sha]]:
+        """``(path, mode, kind, object id)`` of each entry ``git ls-tree -z ARGS`` lists."""
+        out = self.writer.run(["ls-tree", "-z", "--full-tree", *args])
+        for record in filter(None, out.split(b"\0")):
             meta, _, path = record.partition(b"\t")
             mode, kind, sha = meta.decode("ascii").split(" ")
+            yield path, mode, kind, Sha(sha)
+
+    def load(self, root: Sha) -> None:
+        """List every tree below ``root`` in one ``git ls-tree -r -t`` call."""
+        folders: dict[bytes, _Listing] = {b"": {}}
+        names: dict[bytes, Sha] = {b"": root}
+        for path, mode, kind, sha in self._ls_tree("-r", "-t", "--end-of-options", root):
             parent, _, name = path.rpartition(b"/")
-            folders.setdefault(parent, {})[name] = _entry(name, mode, Sha(sha))
+            folders.setdefault(parent, {})[name] = _entry(name, mode, sha)
             if kind == "tree":
-                names[path] = Sha(sha)
+                names[path] = sha
                 folders.setdefault(path, {})
         for path, listing in folders.items():
             self._listings.setdefault(names[path], listing)
@@ -103,13 +100,8 @@ class TreeModel:
     def _listing(self, tree: Sha) -> _Listing:
         found = self._listings.get(tree)
         if found is None:  # a tree not below the loaded root: list it alone
-            out = self.writer.run(["ls-tree", "-z", "--full-tree", "--end-of-options", tree])
-            found = {}
-            for record in out.split(b"\0"):
-                if record:
-                    meta, _, name = record.partition(b"\t")
-                    mode, _kind, sha = meta.decode("ascii").split(" ")
-                    found[name] = _entry(name, mode, Sha(sha))
+            entries = self._ls_tree("--end-of-options", tree)
+            found = {name: _entry(name, mode, sha) for name, mode, _kind, sha in entries}
             self._listings[tree] = found
         return found
 
@@ -155,7 +147,7 @@ class TreeModel:
         if not listing:
             return None
         # Listings keep git's order but for what changed: sorting them is almost free.
-        items = sorted(listing.items(), key=_order)
+        items = sorted(listing.items(), key=lambda item: item[1][2])
         sha = self.writer.add_object("tree", b"".join(entry[3] for _, entry in items))
         self._listings.setdefault(sha, dict(items))
         return sha

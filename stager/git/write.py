@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.errors import GitError, StagerError
+from stager.git.diff import SUBMODULE_MODE, SYMLINK_MODE
 from stager.git.objects import parse_batch
-from stager.git.repository import DIFF_FLAGS, Repository
+from stager.git.process import NO_RENAME_FLAGS, NO_USER_ATTRIBUTES
+from stager.git.repository import Repository
 from stager.types import RepoPath, Sha
 
 EMPTY_TREE = {
@@ -46,8 +48,7 @@ EMPTY_TREE = {
     "sha256": Sha("6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"),
 }
 TREE_MODE = "040000"
-GITLINK_MODE = "160000"
-SUBMODULE_OR_LINK = frozenset({GITLINK_MODE, "120000"})
+SUBMODULE_OR_LINK = frozenset({SUBMODULE_MODE, SYMLINK_MODE})
 """Modes whose "content" is not a file's: a submodule commit, a symlink target."""
 
 
@@ -55,22 +56,11 @@ def object_type(mode: str) -> str:
     """``tree``, ``commit`` (a submodule) or ``blob`` for a git file mode."""
     if mode in (TREE_MODE, "40000"):
         return "tree"
-    return "commit" if mode == GITLINK_MODE else "blob"
+    return "commit" if mode == SUBMODULE_MODE else "blob"
 
 
 # ---------------------------------------------------------------------------
 # reading what a write needs
-
-
-def object_format(repo: Repository) -> str:
-    """``sha1`` or ``sha256``: the hash of the repository's object names."""
-    return repo.run(["rev-parse", "--show-object-format"]).decode("ascii").strip() or "sha1"
-
-
-def git_path(repo: Repository, name: str) -> Path:
-    """Absolute path of ``name`` inside the git directory (``objects``, ``info/…``)."""
-    out = repo.run(["rev-parse", "--path-format=absolute", "--git-path", name])
-    return Path(out.decode("utf-8", "surrogateescape").strip())
 
 
 _CONFIG_KEYS = re.compile(
@@ -95,11 +85,6 @@ def read_config(repo: Repository) -> dict[str, str]:
         if _CONFIG_KEYS.match(key):
             found[key] = value
     return found
-
-
-def config_bool(value: str | None) -> bool:
-    """git's boolean spelling: true/yes/on/1 (empty counts as true, as git says)."""
-    return value is not None and value.strip().lower() in ("", "true", "yes", "on", "1")
 
 
 def identity_problem(config: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
@@ -133,7 +118,9 @@ def require_identity(repo: Repository) -> None:
 
 def signs_by_default(repo: Repository) -> bool:
     """``commit.gpgsign`` (``git commit-tree`` itself ignores it, so stager reads it)."""
-    return config_bool(read_config(repo).get("commit.gpgsign"))
+    value = read_config(repo).get("commit.gpgsign")
+    # git's boolean spelling: true/yes/on/1 (empty counts as true, as git says)
+    return value is not None and value.strip().lower() in ("", "true", "yes", "on", "1")
 
 
 def set_config(repo: Repository, key: str, value: str) -> None:
@@ -143,11 +130,6 @@ def set_config(repo: Repository, key: str, value: str) -> None:
 
 # ---------------------------------------------------------------------------
 # writing objects
-
-
-def write_blob(repo: Repository, data: bytes) -> Sha:
-    """``data`` as a blob straight into the repository (no quarantine): a ref names it next."""
-    return Sha(repo.run(["hash-object", "-w", "--stdin"], stdin=data).decode("ascii").strip())
 
 
 @dataclass(frozen=True)
@@ -214,13 +196,16 @@ class Writer:
     def __init__(self, repo: Repository, *, dry_run: bool = False) -> None:
         self.repo = repo
         self.dry_run = dry_run
-        self.format = object_format(repo)
+        # sha1 or sha256: the hash of the repository's object names
+        self.format = repo.run(["rev-parse", "--show-object-format"]).decode().strip() or "sha1"
+        objects = repo.run(["rev-parse", "--path-format=absolute", "--git-path", "objects"])
+        objects_path = Path(objects.decode("utf-8", "surrogateescape").strip())
         self._folder = Path(tempfile.mkdtemp(prefix="stager-"))
         self._quarantine = self._folder / "objects"
         self._quarantine.mkdir()
         self.env: dict[str, str] = {
             "GIT_OBJECT_DIRECTORY": str(self._quarantine),
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(git_path(repo, "objects")),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects_path),
             # git refuses every ref update while this is set: no ref can name a
             # quarantined object
             "GIT_QUARANTINE_PATH": str(self._quarantine),
@@ -234,9 +219,6 @@ class Writer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def migrate(self) -> None:
@@ -303,15 +285,10 @@ class Writer:
 
     # -- objects ------------------------------------------------------------------
 
-    def object_id(self, kind: str, body: bytes) -> Sha:
-        """The name git gives an object of ``kind`` (blob, tree, commit) holding ``body``."""
-        return Sha(
-            hashlib.new(self.format, b"%s %d\0" % (kind.encode(), len(body)) + body).hexdigest()
-        )
-
     def add_object(self, kind: str, body: bytes) -> Sha:
         """Queue an object for the next ``flush`` and return its name, computed as git does."""
-        sha = self.object_id(kind, body)
+        header = b"%s %d\0" % (kind.encode(), len(body))
+        sha = Sha(hashlib.new(self.format, header + body).hexdigest())
         if sha not in self._written:
             self._queued[kind][sha] = body
         return sha
@@ -439,17 +416,15 @@ class Writer:
 
     def diff_binary(self, old: Sha, new: Sha, paths: Iterable[RepoPath]) -> bytes:
         """``git diff --binary --full-index`` of ``paths`` only: a patch git apply takes back."""
-        flags = [flag for flag in DIFF_FLAGS if flag not in ("-M", "-l0")]
         base = [
-            "-c",
-            f"core.attributesFile={os.devnull}",
+            *NO_USER_ATTRIBUTES,
             "diff",
             "--binary",
             "--full-index",
             "--no-renames",
             "--src-prefix=a/",
             "--dst-prefix=b/",
-            *flags,
+            *NO_RENAME_FLAGS,
             "--end-of-options",
             old,
             new,

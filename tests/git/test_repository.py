@@ -499,7 +499,6 @@ def test_user_config_cannot_change_the_result(repo: GitRepo, tmp_path: Path) -> 
     def everything() -> tuple[Any, ...]:
         return (
             found.changed_files(Sha(base), Sha(head)),
-            found.changed_paths(Sha(base), Sha(head)),
             found.commits(Sha(base), Sha(head)),
             found.list_tree(Sha(head)),
         )
@@ -541,18 +540,6 @@ def test_user_config_cannot_change_the_result(repo: GitRepo, tmp_path: Path) -> 
     assert not marker.exists()
     repo.git("diff", base, head)
     assert marker.exists()  # ... and the external tool would have run
-
-
-def test_changed_paths_lists_both_sides_of_a_rename(repo: GitRepo) -> None:
-    base = repo.commit("base", {"old name.py": lines(20, "x"), "same.py": "s\n", "edit.py": "e\n"})
-    repo.git("mv", "old name.py", "new name.py")
-    repo.write("edit.py", "e2\n")
-    head = repo.commit("rename")
-    assert Repository(repo.path).changed_paths(Sha(base), Sha(head)) == {
-        "old name.py",
-        "new name.py",
-        "edit.py",
-    }
 
 
 def test_list_tree(repo: GitRepo) -> None:
@@ -740,7 +727,6 @@ def test_read_methods_leave_the_repository_untouched(repo: GitRepo) -> None:
     found.merge_base("main", "side")
     found.upstream_warning("main")
     found.changed_files(Sha(base), Sha(head), find_copies=True)
-    found.changed_paths(Sha(base), Sha(head))
     tree = found.list_tree(Sha(head))
     found.read_blobs([entry.blob for entry in tree.values()])
     found.read_path(Sha(head), "a.txt")
