@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from stager.migrations.kinds import classify_kind
-from stager.migrations.operations import extract_operations
+from stager.migrations.operations import FUNCTIONS, extract_operations
 from stager.migrations.revision_files import MigrationFile, ParseProblem
 from stager.types import MigrationKind, RepoPath, Revision, Sha
 
@@ -26,7 +26,6 @@ _ILLEGAL_REVISION_CHARS = frozenset("@-+")
 _LEGACY_NAME = re.compile(r"([a-f0-9]+)\.py$")
 # What makes such a file a revision at all (db.py, add.py, cafe.py are hex too).
 _MIGRATION_DEF = re.compile(r"^def[ \t]+(?:upgrade|downgrade)[ \t]*\(", re.MULTILINE)
-_FUNCTIONS = frozenset({"upgrade", "downgrade"})
 # Used only when the file does not compile, to keep the graph connected.
 _FALLBACK_ASSIGNMENT = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*$",
@@ -125,15 +124,12 @@ def _fallback(text: str) -> dict[str, _Value]:
     """Identifiers of a file that does not compile, read line by line."""
     found: dict[str, _Value] = {}
     for match in _FALLBACK_ASSIGNMENT.finditer(text):
-        ok, value = False, None
         try:
             value = ast.literal_eval(match.group(2))
-            ok = True
         except Exception:
-            ok = False
-        if ok:
-            line = text.count("\n", 0, match.start()) + 1
-            found[match.group(1)] = _Value(value, line)
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        found[match.group(1)] = _Value(value, line)
     return found
 
 
@@ -147,7 +143,7 @@ def _looks_like_revision(
         return _MIGRATION_DEF.search(source.decode("utf-8", errors="replace")) is not None
     return any(
         isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
-        and statement.name in _FUNCTIONS
+        and statement.name in FUNCTIONS
         for statement in module.body
     )
 
