@@ -46,22 +46,27 @@ def _literal(node: ast.expr) -> tuple[bool, object]:
         return False, None
 
 
+def assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
+    """The (target, value) pairs a statement assigns; ``a, b = 1, 2`` gives two."""
+    pairs: list[tuple[ast.expr, ast.expr]] = []
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Tuple | ast.List) and isinstance(
+                statement.value, ast.Tuple | ast.List
+            ):
+                pairs.extend(zip(target.elts, statement.value.elts, strict=False))
+            else:
+                pairs.append((target, statement.value))
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        pairs.append((statement.target, statement.value))
+    return pairs
+
+
 def _assignments(module: ast.Module, problems: list[ParseProblem]) -> dict[str, _Value]:
     """Module-level ``revision = ...``-style assignments; the last one wins, as at import."""
     found: dict[str, _Value] = {}
     for statement in module.body:
-        pairs: list[tuple[ast.expr, ast.expr]] = []
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Tuple | ast.List) and isinstance(
-                    statement.value, ast.Tuple | ast.List
-                ):
-                    pairs.extend(zip(target.elts, statement.value.elts, strict=False))
-                else:
-                    pairs.append((target, statement.value))
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            pairs.append((statement.target, statement.value))
-        for target, value in pairs:
+        for target, value in assignments(statement):
             if not (isinstance(target, ast.Name) and target.id in _FIELDS):
                 continue
             ok, literal = _literal(value)

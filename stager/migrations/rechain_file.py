@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import MigrationError
+from stager.migrations.parse import assignments
 from stager.types import Revision
 
 FIELD = "down_revision"
@@ -86,23 +87,9 @@ def _assignment(module: ast.Module) -> ast.expr | None:
     """The value of the last module-level ``down_revision = ...`` (the one import keeps)."""
     found: ast.expr | None = None
     for statement in module.body:
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name) and target.id == FIELD:
-                    found = statement.value
-                elif isinstance(target, ast.Tuple | ast.List) and isinstance(
-                    statement.value, ast.Tuple | ast.List
-                ):
-                    for element, value in zip(target.elts, statement.value.elts, strict=False):
-                        if isinstance(element, ast.Name) and element.id == FIELD:
-                            found = value
-        elif (
-            isinstance(statement, ast.AnnAssign)
-            and statement.value is not None
-            and isinstance(statement.target, ast.Name)
-            and statement.target.id == FIELD
-        ):
-            found = statement.value
+        for target, value in assignments(statement):
+            if isinstance(target, ast.Name) and target.id == FIELD:
+                found = value
     return found
 
 
