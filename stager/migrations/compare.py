@@ -462,10 +462,6 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
     return findings
 
 
-def _risk_order(finding: Finding) -> tuple[int, str, str, int]:
-    return (-finding.risk, finding.rule, finding.path or "", finding.line or 0)
-
-
 def analyze_migrations(
     base_tree: Tree,
     head_tree: Tree,
@@ -516,7 +512,7 @@ def analyze_migrations(
             findings += _tip_findings(
                 _restrict(base, key), _restrict(tip, key), _restrict_changes(changes, key)
             )
-    findings.sort(key=_risk_order)
+    findings.sort(key=lambda f: (-f.risk, f.rule, f.path or "", f.line or 0))
 
     by_path = {migration.path: migration for migration in head.files}
     for migration in changes.deleted:

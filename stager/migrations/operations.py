@@ -356,18 +356,6 @@ class _Extractor:
             return False
         return True
 
-    def _statement(self, node: ast.expr | None) -> ast.expr | None:
-        """The statement ``execute`` runs: a builder bound to a name earlier, else ``node``."""
-        if isinstance(node, ast.Name) and node.id in self.built:
-            return self.built[node.id]
-        return node
-
-    def _built_literals(self, node: ast.expr | None) -> frozenset[str]:
-        """The values a builder bound to a name earlier writes (``.values(role="owner")``)."""
-        if node is None or node not in self.built.values():
-            return frozenset()
-        return strings_in(node)
-
     def _execute(
         self,
         call: ast.Call,
@@ -376,7 +364,12 @@ class _Extractor:
         batch_table: str | None = None,
     ) -> None:
         """An ``execute``: the SQL it runs, written literally or built with SQLAlchemy."""
-        node = self._statement(call_argument(call, 0, keyword))
+        node = call_argument(call, 0, keyword)
+        built: frozenset[str] = frozenset()
+        if isinstance(node, ast.Name) and node.id in self.built:
+            # a builder bound to a name earlier, and the values it writes (`.values(role="owner")`)
+            node = self.built[node.id]
+            built = strings_in(node)
         sql = literal_sql(node) if node is not None else None
         statements, where = executed_statements(sql, node)
         table, columns = sql_target(sql)
@@ -389,7 +382,7 @@ class _Extractor:
             table=batch_table or table,
             columns=columns if table == (batch_table or table) else (),
             sql=sql,
-            literals=call_literals(call, node) | self._built_literals(node),
+            literals=call_literals(call, node) | built,
         )
 
     def _enum_of(self, node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:

@@ -39,13 +39,6 @@ class _Value:
     line: int
 
 
-def _literal(node: ast.expr) -> tuple[bool, object]:
-    try:
-        return True, ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False, None
-
-
 def assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
     """The (target, value) pairs a statement assigns; ``a, b = 1, 2`` gives two."""
     pairs: list[tuple[ast.expr, ast.expr]] = []
@@ -69,8 +62,9 @@ def _assignments(module: ast.Module, problems: list[ParseProblem]) -> dict[str, 
         for target, value in assignments(statement):
             if not (isinstance(target, ast.Name) and target.id in _FIELDS):
                 continue
-            ok, literal = _literal(value)
-            if not ok:
+            try:
+                literal = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 problems.append(
                     ParseProblem(
                         statement.lineno,

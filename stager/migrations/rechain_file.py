@@ -42,9 +42,6 @@ class Relinked:
     revises_line: int | None  # 1-based line of the Revises: line rewritten, None when absent
     down_revision_line: int  # 1-based line of the assignment rewritten
 
-    def changed(self, original: bytes) -> bool:
-        return self.source != original
-
 
 @dataclass(frozen=True)
 class _Edit:
@@ -192,14 +189,9 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
         new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
     result = new_text.encode(encoding)
     _check(result, parents)
-    revises_line = _line_of(lines, revises.start) if revises is not None else None
+    # the 1-based line holding the edit's start
+    revises_line = bisect.bisect_right(lines.starts, revises.start) if revises is not None else None
     return Relinked(result, old_parents, revises_line, value.lineno)
-
-
-def _line_of(lines: _Lines, offset: int) -> int:
-    """1-based line holding text index ``offset``."""
-
-    return bisect.bisect_right(lines.starts, offset)
 
 
 def _check(result: bytes, parents: Sequence[Revision]) -> None:
