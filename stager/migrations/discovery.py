@@ -172,10 +172,7 @@ def _read_ini(folder: str, path: RepoPath, data: bytes, settings: _Settings) -> 
         if parser.has_section("alembic"):
             _read_section(parser, text, "alembic", settings)
         for section in parser.sections():
-            if section == "alembic" or not parser.has_option(
-                section,
-                "script_location",
-            ):
+            if section == "alembic" or not parser.has_option(section, "script_location"):
                 continue
             if section.startswith(("loggers", "handlers", "formatters", "logger_", "handler_")):
                 continue

@@ -132,9 +132,7 @@ def source_facts(migration: MigrationFile, source: bytes | None) -> SourceFacts:
         for match in _DEF.finditer(source)
     }
     downgrade = None
-    has_downgrade_ops = any(op.function == DOWNGRADE for op in migration.operations)
-    has_upgrade_ops = any(op.function == UPGRADE for op in migration.operations)
-    if has_upgrade_ops and not has_downgrade_ops:
+    if {op.function for op in migration.operations} == {UPGRADE}:
         # Only now is the downgrade worth a parse: it may be missing, empty or raise.
         try:
             module = ast.parse(source)
