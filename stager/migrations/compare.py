@@ -114,13 +114,7 @@ def _environments(
     )
     if len(keys) <= 1:
         return {keys[0] if keys else (): graph}
-    graphs: dict[tuple[RepoPath, ...], RevisionGraph] = {}
-    for key in keys:
-        prefixes = tuple(f"{location}/" if location else "" for location in key)
-        graphs[key] = RevisionGraph.build(
-            migration for migration in files if migration.path.startswith(prefixes)
-        )
-    return graphs
+    return {key: RevisionGraph.build(_inside(files, key)) for key in keys}
 
 
 def _side(
@@ -142,26 +136,23 @@ def _side(
     return _Side(configs, files, graph, _environments(configs, files, graph))
 
 
-def _prefixes(key: tuple[RepoPath, ...]) -> tuple[str, ...]:
-    return tuple(f"{location}/" if location else "" for location in key) or ("",)
+def _inside(migrations: Iterable[MigrationFile], key: tuple[RepoPath, ...]) -> list[MigrationFile]:
+    """The migrations in the version locations ``key`` (every one when it names none)."""
+    prefixes = tuple(f"{location}/" if location else "" for location in key) or ("",)
+    return [migration for migration in migrations if migration.path.startswith(prefixes)]
 
 
 def _restrict(side: _Side, key: tuple[RepoPath, ...]) -> _Side:
     """The part of a side in one environment (the side itself when it has only that one)."""
     if len(side.environments) <= 1 and (key in side.environments or not key):
         return side
-    prefixes = _prefixes(key)
-    files = [migration for migration in side.files if migration.path.startswith(prefixes)]
+    files = _inside(side.files, key)
     graph = side.environments.get(key) or RevisionGraph.build(files)
     return _Side(side.configs, files, graph, {key: graph})
 
 
-def _line(value: int) -> int | None:
-    return value or None
-
-
 def _finding(rule: str, path: RepoPath | None, line: int, message: str, **fields: str) -> Finding:
-    return RULES[rule].finding(path, _line(line), message, **fields)
+    return RULES[rule].finding(path, line or None, message, **fields)
 
 
 def _where(migration: MigrationFile) -> str:
@@ -329,22 +320,6 @@ def _first_changed_line(old: bytes, new: bytes) -> int:
     return min(len(old_lines), len(new_lines)) + 1
 
 
-def _ordered(
-    migrations: Iterable[MigrationFile], graph: RevisionGraph
-) -> tuple[MigrationFile, ...]:
-    position = {revision: index for index, revision in enumerate(graph.upgrade_order())}
-    end = len(position)
-    return tuple(
-        sorted(
-            migrations,
-            key=lambda migration: (
-                position.get(migration.revision, end) if migration.revision else end,
-                migration.path,
-            ),
-        )
-    )
-
-
 @dataclass
 class _Changes:
     added: list[MigrationFile] = field(default_factory=list)
@@ -382,13 +357,11 @@ def _changes(base: _Side, head: _Side) -> _Changes:
 
 def _restrict_changes(changes: _Changes, key: tuple[RepoPath, ...]) -> _Changes:
     """The changes inside one environment."""
-    prefixes = _prefixes(key)
-
-    def inside(migrations: list[MigrationFile]) -> list[MigrationFile]:
-        return [migration for migration in migrations if migration.path.startswith(prefixes)]
-
     return _Changes(
-        inside(changes.added), inside(changes.modified), inside(changes.deleted), changes.previous
+        _inside(changes.added, key),
+        _inside(changes.modified, key),
+        _inside(changes.deleted, key),
+        changes.previous,
     )
 
 
@@ -489,10 +462,6 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
     return findings
 
 
-def _risk_order(finding: Finding) -> tuple[int, str, str, int]:
-    return (-finding.risk, finding.rule, finding.path or "", finding.line or 0)
-
-
 def analyze_migrations(
     base_tree: Tree,
     head_tree: Tree,
@@ -543,7 +512,7 @@ def analyze_migrations(
             findings += _tip_findings(
                 _restrict(base, key), _restrict(tip, key), _restrict_changes(changes, key)
             )
-    findings.sort(key=_risk_order)
+    findings.sort(key=lambda f: (-f.risk, f.rule, f.path or "", f.line or 0))
 
     by_path = {migration.path: migration for migration in head.files}
     for migration in changes.deleted:
@@ -556,9 +525,9 @@ def analyze_migrations(
         versions_dirs=versions_dirs,
         base=base.graph,
         head=head.graph,
-        added=_ordered(changes.added, head.graph),
-        modified=_ordered(changes.modified, head.graph),
-        deleted=_ordered(changes.deleted, base.graph),
+        added=head.graph.in_upgrade_order(changes.added),
+        modified=head.graph.in_upgrade_order(changes.modified),
+        deleted=base.graph.in_upgrade_order(changes.deleted),
         findings=findings,
         by_path=by_path,
         previous=changes.previous,

@@ -17,6 +17,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from stager.git.repository import TreeEntry
 from stager.migrations.revision_files import AlembicConfig, BlobSource, ParseProblem
@@ -62,27 +63,22 @@ class _Dirs:
 
     def __init__(self, tree: Mapping[RepoPath, TreeEntry]) -> None:
         self._tree = tree
-        self._dirs: frozenset[str] | None = None
 
+    @cached_property
     def all(self) -> frozenset[str]:
-        if self._dirs is None:
-            dirs: set[str] = set()
-            for path in self._tree:
-                parent = posixpath.dirname(path)
-                while parent and parent not in dirs:
-                    dirs.add(parent)
-                    parent = posixpath.dirname(parent)
-            self._dirs = frozenset(dirs)
-        return self._dirs
+        dirs: set[str] = set()
+        for path in self._tree:
+            parent = posixpath.dirname(path)
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                parent = posixpath.dirname(parent)
+        return frozenset(dirs)
 
 
-def _folder(path: str) -> str:
-    return posixpath.dirname(path)
-
-
-def _line_of(text: str, key: str) -> int:
+def _line_of(text: str, key: str, start: int = 0, end: int | None = None) -> int:
     """Line of ``key = ...`` in a config file (0 when not found): findings point at it."""
-    match = re.search(rf"^\s*{re.escape(key)}\s*[=:]", text, re.MULTILINE)
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*[=:]", re.MULTILINE)
+    match = pattern.search(text, start, len(text) if end is None else end)
     return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
@@ -105,11 +101,7 @@ def _line_in_section(text: str, section: str, key: str) -> int:
     if header is None:
         return _line_of(text, key)
     following = re.compile(r"^\s*\[[^\]\n]+\]\s*$", re.MULTILINE).search(text, header.end())
-    end = following.start() if following else len(text)
-    match = re.compile(rf"^\s*{re.escape(key)}\s*[=:]", re.MULTILINE).search(
-        text, header.end(), end
-    )
-    return text.count("\n", 0, match.start()) + 1 if match else 0
+    return _line_of(text, key, header.end(), following.start() if following else None)
 
 
 def _split_locations(
@@ -180,10 +172,7 @@ def _read_ini(folder: str, path: RepoPath, data: bytes, settings: _Settings) -> 
         if parser.has_section("alembic"):
             _read_section(parser, text, "alembic", settings)
         for section in parser.sections():
-            if section == "alembic" or not parser.has_option(
-                section,
-                "script_location",
-            ):
+            if section == "alembic" or not parser.has_option(section, "script_location"):
                 continue
             if section.startswith(("loggers", "handlers", "formatters", "logger_", "handler_")):
                 continue
@@ -275,7 +264,7 @@ def _resolve_resource(
     matches = sorted(
         (
             directory
-            for directory in dirs.all()
+            for directory in dirs.all
             if directory == target or directory.endswith("/" + target)
         ),
         key=lambda directory: (not directory.startswith(folder), len(directory), directory),
@@ -299,7 +288,7 @@ def _resolve_absolute(
     parts = [part for part in value.split("/") if part]
     for start in range(len(parts)):
         candidate = "/".join(parts[start:])
-        if candidate in dirs.all():
+        if candidate in dirs.all:
             return RepoPath(candidate)
     problems.append(
         ParseProblem(line, f"absolute path {value!r} matches no folder of the repository")
@@ -326,7 +315,7 @@ def _config(settings: _Settings, tree: Mapping[RepoPath, TreeEntry], dirs: _Dirs
     if settings.version_locations is not None:
         for raw in settings.version_locations:
             resolved = _resolve(raw, settings.folder, dirs, settings.locations_line, problems)
-            if resolved is not None and resolved and resolved not in dirs.all():
+            if resolved is not None and resolved and resolved not in dirs.all:
                 # alembic stops on a missing folder; stager reads no revisions from it.
                 problems.append(
                     ParseProblem(
@@ -356,7 +345,8 @@ def _declared(
 ) -> list[AlembicConfig]:
     by_folder: dict[str, dict[str, TreeEntry]] = {}
     for entry in candidates:
-        by_folder.setdefault(_folder(entry.path), {})[posixpath.basename(entry.path)] = entry
+        folder, name = posixpath.split(entry.path)
+        by_folder.setdefault(folder, {})[name] = entry
     configs: list[AlembicConfig] = []
     for folder in sorted(by_folder):
         files = by_folder[folder]
@@ -420,11 +410,11 @@ def _fallback(tree: Mapping[RepoPath, TreeEntry], blobs: BlobSource) -> list[Ale
             and _ASSIGNS_DOWN_REVISION.search(contents.get(entry.blob, b""))
         ]
         if matching:
-            nested = any(_folder(entry.path) != versions for entry in matching)
+            nested = any(posixpath.dirname(entry.path) != versions for entry in matching)
             configs.append(
                 AlembicConfig(
                     source=None,
-                    script_location=RepoPath(_folder(versions)),
+                    script_location=RepoPath(posixpath.dirname(versions)),
                     version_locations=(RepoPath(versions),),
                     recursive=nested,
                 )

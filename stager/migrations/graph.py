@@ -16,7 +16,7 @@ bases and the upgrade order follow alembic's own rules for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -45,7 +45,9 @@ class Duplicate:
     migrations: tuple[MigrationFile, ...]
 
 
-def _reachable(start: Revision, neighbours: dict[Revision, list[Revision]]) -> frozenset[Revision]:
+def _reachable(
+    start: Revision, neighbours: Mapping[Revision, Sequence[Revision]]
+) -> frozenset[Revision]:
     """Revisions reachable from ``start`` (excluded) through ``neighbours``."""
     seen: set[Revision] = set()
     todo = list(neighbours.get(start, ()))
@@ -232,6 +234,17 @@ class RevisionGraph:
         """
         return self._upgrade_order
 
+    def in_upgrade_order(self, migrations: Iterable[MigrationFile]) -> tuple[MigrationFile, ...]:
+        """``migrations`` in upgrade order; those not in the graph last, by path."""
+        position = {revision: index for index, revision in enumerate(self.upgrade_order())}
+        end = len(position)
+        return tuple(
+            sorted(
+                migrations,
+                key=lambda m: (position.get(m.revision, end) if m.revision else end, m.path),
+            )
+        )
+
     @cached_property
     def _upgrade_order(self) -> tuple[Revision, ...]:
         if self.cycles():
@@ -254,26 +267,16 @@ class _AlembicWalk:
 
     def __init__(self, graph: RevisionGraph) -> None:
         self.graph = graph
-        self.position = {revision: index for index, revision in enumerate(graph.files)}
+        self.parents = {revision: graph._parents(revision) for revision in graph.files}
         self.normalized_dependencies = {
             revision: self._normalized_dependencies(revision) for revision in graph._dependencies
         }
         self.normalized_down = {
             revision: _dedupe(
-                (*graph._parents(revision), *self.normalized_dependencies.get(revision, ()))
+                (*self.parents[revision], *self.normalized_dependencies.get(revision, ()))
             )
             for revision in graph.files
         }
-
-    def _versioned_ancestors(self, revision: Revision) -> set[Revision]:
-        seen: set[Revision] = set()
-        todo = list(self.graph._parents(revision))
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.graph._parents(current))
-        return seen
 
     def _normalized_dependencies(self, revision: Revision) -> tuple[Revision, ...]:
         """depends_on minus what an ancestor already depends on (alembic: _normalize_depends_on)."""
@@ -281,21 +284,14 @@ class _AlembicWalk:
         if not resolved:
             return ()
         inherited: set[Revision] = set()
-        for ancestor in self._versioned_ancestors(revision):
+        for ancestor in _reachable(revision, self.parents):
             inherited.update(self.graph._dependencies.get(ancestor, ()))
         # alembic keeps these in a set (its order varies between runs); stager
         # keeps the order they are written in, to be deterministic.
         return tuple(dependency for dependency in resolved if dependency not in inherited)
 
     def ancestors(self, revision: Revision) -> set[Revision]:
-        seen: set[Revision] = set()
-        todo = [revision]
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.normalized_down[current])
-        return seen
+        return {revision, *_reachable(revision, self.normalized_down)}
 
     def run(self) -> list[Revision] | None:
         """Revisions heads first (``walk_revisions`` order); None if the walk does not finish."""
@@ -334,7 +330,7 @@ class _AlembicWalk:
                     candidate_index = max(candidate_index - 1, 0)
                 elif (
                     not self.normalized_dependencies.get(candidate)
-                    and len(self.graph._parents(candidate)) == 1
+                    and len(self.parents[candidate]) == 1
                 ):
                     current_heads[candidate_index] = heads_to_add[0]
                     ancestors_by_index[candidate_index].discard(candidate)

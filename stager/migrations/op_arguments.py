@@ -166,10 +166,6 @@ def _flag(node: ast.expr | None) -> bool | None:
     return None
 
 
-def _is_none(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
-
-
 # Keyword arguments the rules read, as source text or as a literal True/False.
 _TEXT_KEYWORDS = (
     "type_",
@@ -200,7 +196,8 @@ def _keyword_fields(call: ast.Call, text: Iterable[str], flags: Iterable[str]) -
     keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
     fields: dict[str, Any] = {name: _text(keywords.get(name)) for name in text}
     fields.update({name: _flag(keywords.get(name)) for name in flags})
-    fields["drops_default"] = _is_none(keywords.get("server_default"))
+    default = keywords.get("server_default")
+    fields["drops_default"] = isinstance(default, ast.Constant) and default.value is None
     return fields
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 
 from stager.migrations.executed_sql import (
     builder_statement,
@@ -31,7 +31,6 @@ from stager.migrations.executed_sql import (
 from stager.migrations.op_arguments import (
     DEFAULT_SPEC,
     SPECS,
-    Spec,
     call_argument,
     column_details,
     column_enum,
@@ -52,7 +51,10 @@ from stager.migrations.revision_files import Operation, OperationDetails, Receiv
 # Callers import these from here; they live with the code they belong to.
 __all__ = [
     "FUNCTIONS",
+    "KNOWN_MODULES",
+    "callee",
     "extract_operations",
+    "foreign_imports",
     "literal_sql",
 ]
 
@@ -90,12 +92,12 @@ _LEAVES = (
 
 
 # Modules whose functions stager knows are no migration step of their own.
-_KNOWN_MODULES = frozenset({"alembic", "sqlalchemy", "__future__"}) | frozenset(
+KNOWN_MODULES = frozenset({"alembic", "sqlalchemy", "__future__"}) | frozenset(
     sys.stdlib_module_names
 )
 
 
-def _callee(func: ast.expr) -> tuple[str, str] | None:
+def callee(func: ast.expr) -> tuple[str, str] | None:
     """(root name, dotted name) of ``f(...)`` or ``helpers.f(...)``."""
     parts: list[str] = []
     while isinstance(func, ast.Attribute):
@@ -130,29 +132,49 @@ class _Extractor:
         function: str,
         receivers: frozenset[str],
         helpers: dict[str, ast.FunctionDef],
-        tables: dict[str, str],
-        enums: dict[str, tuple[str | None, tuple[str, ...]]] | None = None,
-        type_names: dict[str, str] | None = None,
-        foreign: dict[str, str] | None = None,
+        names: _Names,
+        foreign: dict[str, str],
     ) -> None:
         self.function = function
         self.receivers = receivers
         self.helpers = helpers
-        self.tables = tables
-        self.enums = dict(enums or {})  # names bound to sa.Enum(...)/postgresql.ENUM(...)
-        # ... and their type names, create_type=False ones too: columns declared with them
-        self.type_names = dict(type_names or {})
-        self.foreign = foreign or {}  # names imported from modules stager does not know
+        self.names = names.copy()  # the module's names, and those the function binds
+        self.foreign = foreign  # names imported from modules stager does not know
         self.built: dict[str, ast.expr] = {}  # names bound to SQLAlchemy builder statements
         self.operations: list[Operation] = []
         self.entered: set[str] = set()
         self.uses_globals = False  # alembic's multidb template dispatches through globals()
         self.autocommit = 0  # depth of `with op.get_context().autocommit_block():`
 
-    def _flags(self, details: OperationDetails) -> OperationDetails:
-        # Inside autocommit_block it runs outside the migration's transaction:
-        # rules about transactions (CONCURRENTLY, enum values) depend on it.
-        return replace(details, autocommit=True) if self.autocommit else details
+    def _add(
+        self,
+        name: str,
+        call: ast.Call,
+        details: OperationDetails,
+        *,
+        table: str | None = None,
+        columns: tuple[str, ...] = (),
+        sql: str | None = None,
+        literals: frozenset[str] = frozenset(),
+    ) -> None:
+        """Record ``call`` as the operation ``name``."""
+        if self.autocommit:
+            # Inside autocommit_block it runs outside the migration's transaction:
+            # rules about transactions (CONCURRENTLY, enum values) depend on it.
+            details = replace(details, autocommit=True)
+        self.operations.append(
+            Operation(
+                name,
+                self.function,
+                call.lineno,
+                table,
+                columns,
+                sql,
+                details,
+                literals,
+                last_line(call),
+            )
+        )
 
     def run(self, body: Iterable[ast.stmt], depth: int) -> None:
         batches: dict[str, str | None] = {}
@@ -201,7 +223,7 @@ class _Extractor:
                         and isinstance(alias, ast.Name)
                     ):
                         # batch_op.<name>(...) inside the block acts on the batch's table
-                        table = table_name(call_argument(expr, 0, "table_name"), self.tables)
+                        table = table_name(call_argument(expr, 0, "table_name"), self.names.tables)
                         batches = {**batches, alias.id: table}
         elif isinstance(node, ast.Call) and self._call(node, depth, batches, binds, sessions):
             # An operation's arguments (columns, types, rows) hold no further
@@ -221,32 +243,25 @@ class _Extractor:
         if builder_statement(value) is not None:
             # `stmt = t.update().values(...)`, run by a later `op.execute(stmt)`
             self.built.update(dict.fromkeys(names, value))
-        enum = enum_type(value)
-        type_name = column_enum(value, {}) if isinstance(value, ast.Call) else None
-        if type_name:
-            self.type_names.update(dict.fromkeys(names, type_name))
-        if enum is not None:
-            self.enums.update(dict.fromkeys(names, enum))
-        elif isinstance(value, ast.Call):
-            called = name_of(value.func) or ""
-            inner = value.func if isinstance(value.func, ast.Call) else None
-            if called.endswith("Session") or (
-                inner is not None and name_of(inner.func) == "sessionmaker"
-            ):
-                sessions.update(names)
-            table = table_name(value, {})
-            if table is not None and called in {"table", "Table"}:
-                self.tables.update(dict.fromkeys(names, table))
-            elif (
-                called == "create_table"
-                and isinstance(value.func, ast.Attribute)
-                and self._is_op(value.func.value)
-                and value.args
-            ):
-                # `t = op.create_table("t", ...)` returns the Table bulk_insert fills
-                created = string_constant(value.args[0])
-                if created is not None:
-                    self.tables.update(dict.fromkeys(names, created))
+        self.names.bind(names, value)
+        if not isinstance(value, ast.Call):
+            return
+        called = name_of(value.func) or ""
+        inner = value.func if isinstance(value.func, ast.Call) else None
+        if called.endswith("Session") or (
+            inner is not None and name_of(inner.func) == "sessionmaker"
+        ):
+            sessions.update(names)
+        if (
+            called == "create_table"
+            and isinstance(value.func, ast.Attribute)
+            and self._is_op(value.func.value)
+            and value.args
+        ):
+            # `t = op.create_table("t", ...)` returns the Table bulk_insert fills
+            created = string_constant(value.args[0])
+            if created is not None:
+                self.names.tables.update(dict.fromkeys(names, created))
 
     def _foreign_step(self, call: ast.Call) -> None:
         """A step calling an imported helper (``add_timestamps("t")``): opaque, like built SQL.
@@ -254,20 +269,11 @@ class _Extractor:
         stager never follows imports, so the helper may change anything; the
         ``call`` operation makes the migration a data change instead of empty.
         """
-        callee = _callee(call.func)
-        if callee is None or callee[0] not in self.foreign or callee[0] in self.receivers:
+        called = callee(call.func)
+        if called is None or called[0] not in self.foreign or called[0] in self.receivers:
             return
-        root, dotted = callee
-        details = OperationDetails(function=dotted, module=self.foreign[root])
-        self.operations.append(
-            Operation(
-                "call",
-                self.function,
-                call.lineno,
-                details=self._flags(details),
-                end_line=last_line(call),
-            )
-        )
+        root, dotted = called
+        self._add("call", call, OperationDetails(function=dotted, module=self.foreign[root]))
 
     def _is_op(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Name) and node.id in self.receivers
@@ -325,20 +331,11 @@ class _Extractor:
         receiver, name = func.value, func.attr
         if name in {"create", "drop"} and self._enum_of(receiver) is not None:
             type_name, values = self._enum_of(receiver) or (None, ())
-            details = OperationDetails(name=type_name or None, values=values)
-            self.operations.append(
-                Operation(
-                    f"{name}_enum",
-                    self.function,
-                    call.lineno,
-                    details=self._flags(details),
-                    end_line=last_line(call),
-                )
-            )
+            self._add(f"{name}_enum", call, OperationDetails(name=type_name or None, values=values))
         elif self._is_op(receiver) and name not in _NOT_OPERATIONS:
-            self._op(call, name, SPECS.get(name, DEFAULT_SPEC), None, batch=False)
+            self._op(call, name, None, batch=False)
         elif isinstance(receiver, ast.Name) and receiver.id in batches:
-            self._op(call, name, SPECS.get(name, DEFAULT_SPEC), batches[receiver.id], batch=True)
+            self._op(call, name, batches[receiver.id], batch=True)
         elif name == "autocommit_block":
             self.operations.append(
                 Operation(name, self.function, call.lineno, end_line=last_line(call))
@@ -347,98 +344,63 @@ class _Extractor:
             self._is_bind(receiver, binds)
             or (isinstance(receiver, ast.Name) and receiver.id in binds)
         ):
-            self._execute(call, Receiver.CONNECTION)
+            self._execute(call, "statement", OperationDetails(receiver=Receiver.CONNECTION))
         elif root_name(func) in sessions:
             if name == "execute" and isinstance(receiver, ast.Name):
-                self._execute(call, Receiver.SESSION)
+                self._execute(call, "statement", OperationDetails(receiver=Receiver.SESSION))
             elif name in _ORM_WRITES or (name in {"update", "delete"} and receiver != func):
-                self.operations.append(
-                    Operation(
-                        "orm",
-                        self.function,
-                        call.lineno,
-                        details=self._flags(OperationDetails(method=name)),
-                        literals=strings_in(call),
-                        end_line=last_line(call),
-                    )
-                )
+                self._add("orm", call, OperationDetails(method=name), literals=strings_in(call))
             else:
                 return False
         else:
             return False
         return True
 
-    def _statement(self, node: ast.expr | None) -> ast.expr | None:
-        """The statement ``execute`` runs: a builder bound to a name earlier, else ``node``."""
+    def _execute(
+        self,
+        call: ast.Call,
+        keyword: str,
+        details: OperationDetails,
+        batch_table: str | None = None,
+    ) -> None:
+        """An ``execute``: the SQL it runs, written literally or built with SQLAlchemy."""
+        node = call_argument(call, 0, keyword)
+        built: frozenset[str] = frozenset()
         if isinstance(node, ast.Name) and node.id in self.built:
-            return self.built[node.id]
-        return node
-
-    def _built_literals(self, node: ast.expr | None) -> frozenset[str]:
-        """The values a builder bound to a name earlier writes (``.values(role="owner")``)."""
-        if node is None or node not in self.built.values():
-            return frozenset()
-        return strings_in(node)
-
-    def _execute(self, call: ast.Call, receiver: Receiver) -> None:
-        node = self._statement(call_argument(call, 0, "statement"))
+            # a builder bound to a name earlier, and the values it writes (`.values(role="owner")`)
+            node = self.built[node.id]
+            built = strings_in(node)
         sql = literal_sql(node) if node is not None else None
         statements, where = executed_statements(sql, node)
-        details = OperationDetails(receiver=receiver, statements=statements, where=where)
-        details = self._flags(details)
         table, columns = sql_target(sql)
         if table is None and sql is None and node is not None:
-            table = builder_table(node, self.tables)
-        self.operations.append(
-            Operation(
-                "execute",
-                self.function,
-                call.lineno,
-                table=table,
-                columns=columns,
-                sql=sql,
-                details=details,
-                literals=call_literals(call, node) | self._built_literals(node),
-                end_line=last_line(call),
-            )
+            table = builder_table(node, self.names.tables)
+        self._add(
+            "execute",
+            call,
+            replace(details, statements=statements, where=where),
+            table=batch_table or table,
+            columns=columns if table == (batch_table or table) else (),
+            sql=sql,
+            literals=call_literals(call, node) | built,
         )
 
     def _enum_of(self, node: ast.expr) -> tuple[str | None, tuple[str, ...]] | None:
         if isinstance(node, ast.Name):
-            return self.enums.get(node.id)
+            return self.names.enums.get(node.id)
         return enum_type(node)
 
-    def _op(
-        self, call: ast.Call, name: str, spec: Spec, batch_table: str | None, *, batch: bool
-    ) -> None:
-        details = self._flags(keyword_details(call, spec, batch))
+    def _op(self, call: ast.Call, name: str, batch_table: str | None, *, batch: bool) -> None:
+        spec = SPECS.get(name, DEFAULT_SPEC)
+        details = keyword_details(call, spec, batch)
         if name == "execute":
-            node = self._statement(call_argument(call, 0, "sqltext"))
-            sql = literal_sql(node) if node is not None else None
-            statements, where = executed_statements(sql, node)
-            details = replace(details, statements=statements, where=where)
-            table, columns = sql_target(sql)
-            if table is None and sql is None and node is not None:
-                table = builder_table(node, self.tables)
-            self.operations.append(
-                Operation(
-                    name,
-                    self.function,
-                    call.lineno,
-                    table=batch_table or table,
-                    columns=columns if table == (batch_table or table) else (),
-                    sql=sql,
-                    details=details,
-                    literals=call_literals(call, node) | self._built_literals(node),
-                    end_line=last_line(call),
-                )
-            )
+            self._execute(call, "sqltext", details, batch_table)
             return
         if batch:
             table = batch_table
             columns_at = None if spec.columns is None else spec.columns - 1
         else:
-            table = table_name(call_argument(call, spec.table, spec.table_kw), self.tables)
+            table = table_name(call_argument(call, spec.table, spec.table_kw), self.names.tables)
             columns_at = spec.columns
         literals: frozenset[str] = frozenset()
         if name == "rename_table":
@@ -447,102 +409,97 @@ class _Extractor:
                 details = replace(details, new_table_name=new)
         elif name == "add_column":
             column = call_argument(call, columns_at, "column")
-            details = column_details(column, details, self.type_names)
+            details = column_details(column, details, self.names.type_names)
         elif name == "create_table":
             details = replace(
                 details,
-                enums=table_enums(call, self.type_names),
+                enums=table_enums(call, self.names.type_names),
                 references=referenced_tables(call),
             )
         elif name == "bulk_insert":
             literals = strings_in(call_argument(call, 1, "rows"))
-        self.operations.append(
-            Operation(
-                name,
-                self.function,
-                call.lineno,
-                table=table,
-                columns=column_names(call, spec, columns_at),
-                details=details,
-                literals=literals,
-                end_line=last_line(call),
-            )
+        self._add(
+            name,
+            call,
+            details,
+            table=table,
+            columns=column_names(call, spec, columns_at),
+            literals=literals,
         )
 
 
-_Enums = dict[str, tuple[str | None, tuple[str, ...]]]
+@dataclass
+class _Names:
+    """Names bound to tables and enum types, at module level or in a function."""
+
+    tables: dict[str, str] = field(default_factory=dict)
+    enums: dict[str, tuple[str | None, tuple[str, ...]]] = field(default_factory=dict)
+    # The type name of every enum-bound name, ``create_type=False`` ones included
+    # (autogenerate declares ``postgresql.ENUM`` columns that way).
+    type_names: dict[str, str] = field(default_factory=dict)
+
+    def bind(self, names: Collection[str], value: ast.expr) -> None:
+        """``names`` are assigned ``value``: ``sa.table("t")``, ``sa.Enum(...)``, ..."""
+        if not isinstance(value, ast.Call):
+            return
+        table = table_name(value, {})
+        if table is not None:
+            self.tables.update(dict.fromkeys(names, table))
+        enum = enum_type(value)
+        if enum is not None:
+            self.enums.update(dict.fromkeys(names, enum))
+        type_name = column_enum(value, {})
+        if type_name:
+            self.type_names.update(dict.fromkeys(names, type_name))
+
+    def copy(self) -> _Names:
+        return _Names(dict(self.tables), dict(self.enums), dict(self.type_names))
 
 
-def _foreign_imports(module: ast.Module) -> dict[str, str]:
+def foreign_imports(module: ast.Module) -> dict[str, str]:
     """Local name → the module it was imported from, for modules stager does not know."""
     names: dict[str, str] = {}
     for node in module.body:
         if isinstance(node, ast.ImportFrom):
             origin = "." * node.level + (node.module or "")
-            if node.level or (node.module or "").split(".")[0] not in _KNOWN_MODULES:
+            if node.level or (node.module or "").split(".")[0] not in KNOWN_MODULES:
                 for alias in node.names:
                     names[alias.asname or alias.name] = origin
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 top = alias.name.split(".")[0]
-                if top not in _KNOWN_MODULES:
+                if top not in KNOWN_MODULES:
                     names[alias.asname or top] = alias.name if alias.asname else top
     return names
 
 
-def _module_names(
-    module: ast.Module,
-) -> tuple[frozenset[str], dict[str, str], _Enums, dict[str, str]]:
-    """Names ``op`` is imported as, and module-level names bound to tables and enum types.
-
-    The last map gives the type name of every enum-bound name, ``create_type=False``
-    ones included (autogenerate declares ``postgresql.ENUM`` columns that way).
-    """
+def _module_names(module: ast.Module) -> tuple[frozenset[str], _Names]:
+    """Names ``op`` is imported as, and module-level names bound to tables and enum types."""
     receivers = {"op"}
-    tables: dict[str, str] = {}
-    enums: _Enums = {}
-    type_names: dict[str, str] = {}
+    names = _Names()
     for statement in module.body:
         if isinstance(statement, ast.ImportFrom) and statement.module == "alembic":
             receivers.update(
                 alias.asname or alias.name for alias in statement.names if alias.name == "op"
             )
-        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-            names = [target.id for target in statement.targets if isinstance(target, ast.Name)]
-            table = table_name(statement.value, {})
-            if table is not None:
-                tables.update(dict.fromkeys(names, table))
-            enum = enum_type(statement.value)
-            if enum is not None:
-                enums.update(dict.fromkeys(names, enum))
-            type_name = column_enum(statement.value, {})
-            if type_name:
-                type_names.update(dict.fromkeys(names, type_name))
-    return frozenset(receivers), tables, enums, type_names
-
-
-def _functions(module: ast.Module) -> dict[str, ast.FunctionDef]:
-    return {
-        statement.name: statement
-        for statement in module.body
-        if isinstance(statement, ast.FunctionDef)
-    }
+        elif isinstance(statement, ast.Assign):
+            targets = [target.id for target in statement.targets if isinstance(target, ast.Name)]
+            names.bind(targets, statement.value)
+    return frozenset(receivers), names
 
 
 def extract_operations(tree: ast.Module) -> tuple[Operation, ...]:
     """Every operation of ``upgrade()`` then ``downgrade()``, each in source order."""
-    receivers, tables, enums, type_names = _module_names(tree)
-    foreign = _foreign_imports(tree)
-    defs = _functions(tree)
+    receivers, names = _module_names(tree)
+    foreign = foreign_imports(tree)
+    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     helpers = {name: node for name, node in defs.items() if name not in FUNCTIONS}
     operations: list[Operation] = []
     for function in FUNCTIONS:
         main = defs.get(function)
         if main is None:
             continue
-        extractor = _Extractor(
-            function, receivers, helpers, dict(tables), enums, type_names, foreign
-        )
+        extractor = _Extractor(function, receivers, helpers, names, foreign)
         extractor.run(main.body, 0)
         if extractor.uses_globals:
             # multidb template: upgrade(engine) calls globals()[f"upgrade_{engine}"]()

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from stager.migrations.kinds import classify_kind
-from stager.migrations.operations import extract_operations
+from stager.migrations.operations import FUNCTIONS, extract_operations
 from stager.migrations.revision_files import MigrationFile, ParseProblem
 from stager.types import MigrationKind, RepoPath, Revision, Sha
 
@@ -26,7 +26,6 @@ _ILLEGAL_REVISION_CHARS = frozenset("@-+")
 _LEGACY_NAME = re.compile(r"([a-f0-9]+)\.py$")
 # What makes such a file a revision at all (db.py, add.py, cafe.py are hex too).
 _MIGRATION_DEF = re.compile(r"^def[ \t]+(?:upgrade|downgrade)[ \t]*\(", re.MULTILINE)
-_FUNCTIONS = frozenset({"upgrade", "downgrade"})
 # Used only when the file does not compile, to keep the graph connected.
 _FALLBACK_ASSIGNMENT = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*$",
@@ -40,33 +39,32 @@ class _Value:
     line: int
 
 
-def _literal(node: ast.expr) -> tuple[bool, object]:
-    try:
-        return True, ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False, None
+def assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
+    """The (target, value) pairs a statement assigns; ``a, b = 1, 2`` gives two."""
+    pairs: list[tuple[ast.expr, ast.expr]] = []
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Tuple | ast.List) and isinstance(
+                statement.value, ast.Tuple | ast.List
+            ):
+                pairs.extend(zip(target.elts, statement.value.elts, strict=False))
+            else:
+                pairs.append((target, statement.value))
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        pairs.append((statement.target, statement.value))
+    return pairs
 
 
 def _assignments(module: ast.Module, problems: list[ParseProblem]) -> dict[str, _Value]:
     """Module-level ``revision = ...``-style assignments; the last one wins, as at import."""
     found: dict[str, _Value] = {}
     for statement in module.body:
-        pairs: list[tuple[ast.expr, ast.expr]] = []
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Tuple | ast.List) and isinstance(
-                    statement.value, ast.Tuple | ast.List
-                ):
-                    pairs.extend(zip(target.elts, statement.value.elts, strict=False))
-                else:
-                    pairs.append((target, statement.value))
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            pairs.append((statement.target, statement.value))
-        for target, value in pairs:
+        for target, value in assignments(statement):
             if not (isinstance(target, ast.Name) and target.id in _FIELDS):
                 continue
-            ok, literal = _literal(value)
-            if not ok:
+            try:
+                literal = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 problems.append(
                     ParseProblem(
                         statement.lineno,
@@ -125,15 +123,12 @@ def _fallback(text: str) -> dict[str, _Value]:
     """Identifiers of a file that does not compile, read line by line."""
     found: dict[str, _Value] = {}
     for match in _FALLBACK_ASSIGNMENT.finditer(text):
-        ok, value = False, None
         try:
             value = ast.literal_eval(match.group(2))
-            ok = True
         except Exception:
-            ok = False
-        if ok:
-            line = text.count("\n", 0, match.start()) + 1
-            found[match.group(1)] = _Value(value, line)
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        found[match.group(1)] = _Value(value, line)
     return found
 
 
@@ -147,7 +142,7 @@ def _looks_like_revision(
         return _MIGRATION_DEF.search(source.decode("utf-8", errors="replace")) is not None
     return any(
         isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
-        and statement.name in _FUNCTIONS
+        and statement.name in FUNCTIONS
         for statement in module.body
     )
 

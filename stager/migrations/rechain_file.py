@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import MigrationError
+from stager.migrations.parse import assignments
 from stager.types import Revision
 
 FIELD = "down_revision"
@@ -40,9 +41,6 @@ class Relinked:
     old_parents: tuple[Revision, ...]
     revises_line: int | None  # 1-based line of the Revises: line rewritten, None when absent
     down_revision_line: int  # 1-based line of the assignment rewritten
-
-    def changed(self, original: bytes) -> bool:
-        return self.source != original
 
 
 @dataclass(frozen=True)
@@ -86,23 +84,9 @@ def _assignment(module: ast.Module) -> ast.expr | None:
     """The value of the last module-level ``down_revision = ...`` (the one import keeps)."""
     found: ast.expr | None = None
     for statement in module.body:
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name) and target.id == FIELD:
-                    found = statement.value
-                elif isinstance(target, ast.Tuple | ast.List) and isinstance(
-                    statement.value, ast.Tuple | ast.List
-                ):
-                    for element, value in zip(target.elts, statement.value.elts, strict=False):
-                        if isinstance(element, ast.Name) and element.id == FIELD:
-                            found = value
-        elif (
-            isinstance(statement, ast.AnnAssign)
-            and statement.value is not None
-            and isinstance(statement.target, ast.Name)
-            and statement.target.id == FIELD
-        ):
-            found = statement.value
+        for target, value in assignments(statement):
+            if isinstance(target, ast.Name) and target.id == FIELD:
+                found = value
     return found
 
 
@@ -205,14 +189,9 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
         new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
     result = new_text.encode(encoding)
     _check(result, parents)
-    revises_line = _line_of(lines, revises.start) if revises is not None else None
+    # the 1-based line holding the edit's start
+    revises_line = bisect.bisect_right(lines.starts, revises.start) if revises is not None else None
     return Relinked(result, old_parents, revises_line, value.lineno)
-
-
-def _line_of(lines: _Lines, offset: int) -> int:
-    """1-based line holding text index ``offset``."""
-
-    return bisect.bisect_right(lines.starts, offset)
 
 
 def _check(result: bytes, parents: Sequence[Revision]) -> None:

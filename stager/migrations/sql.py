@@ -137,43 +137,34 @@ def _relation(node: dict[str, Any] | None) -> str | None:
     return str(name) if name is not None else None
 
 
-def _walk_literals(node: Any, found: set[str]) -> None:
-    """Every string constant (``A_Const`` ``sval``) below ``node``."""
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """``node`` and every node below it (the dicts of libpg_query's JSON tree)."""
     if isinstance(node, dict):
-        constant = node.get("A_Const")
-        if constant is not None:
-            sval = constant.get("sval")
-            if isinstance(sval, dict) and "sval" in sval:
-                found.add(sval["sval"])
-            return
+        yield node
         for value in node.values():
-            if isinstance(value, dict | list):
-                _walk_literals(value, found)
+            yield from _nodes(value)
     elif isinstance(node, list):
         for item in node:
-            if isinstance(item, dict | list):
-                _walk_literals(item, found)
+            yield from _nodes(item)
 
 
 def _literals(node: Any) -> frozenset[str]:
-    found: set[str] = set()
-    _walk_literals(node, found)
-    return frozenset(found)
+    """Every string constant (``A_Const`` ``sval``) below ``node``."""
+    return frozenset(
+        constant["sval"]["sval"]
+        for found in _nodes(node)
+        if isinstance(constant := found.get("A_Const"), dict)
+        and isinstance(constant.get("sval"), dict)
+        and "sval" in constant["sval"]
+    )
 
 
 def _function_names(node: Any) -> Iterator[str]:
     """Names of every function called below ``node`` (last part: ``public.f`` → ``f``)."""
-    if isinstance(node, dict):
-        call = node.get("FuncCall")
-        if call is not None:
-            names = _strings(call.get("funcname"))
-            if names:
-                yield names[-1].lower()
-        for value in node.values():
-            yield from _function_names(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _function_names(item)
+    for found in _nodes(node):
+        names = _strings(found.get("FuncCall", {}).get("funcname"))
+        if names:
+            yield names[-1].lower()
 
 
 def is_volatile_expression(node: Any) -> bool:
@@ -184,7 +175,7 @@ def is_volatile_expression(node: Any) -> bool:
 def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
     """Flags and literals of a column added by ``ADD COLUMN``."""
     flags: set[str] = set()
-    literals: set[str] = set()
+    literals: frozenset[str] = frozenset()
     type_names = _strings((column.get("typeName") or {}).get("names"))
     if type_names and type_names[-1].lower() in SERIAL_TYPES:
         flags.update({"default", "volatile_default", "not_null"})
@@ -201,7 +192,7 @@ def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
                 flags.add("default")
             if is_volatile_expression(expression):
                 flags.add("volatile_default")
-            _walk_literals(expression, literals)
+            literals |= _literals(expression)
         elif contype in {"CONSTR_IDENTITY", "CONSTR_GENERATED"}:
             # Filling an identity or stored generated column rewrites every row.
             flags.update({"default", "volatile_default"})
@@ -209,7 +200,7 @@ def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
             flags.add(_CONSTRAINT_FLAGS[contype])
             if contype == "CONSTR_FOREIGN" and constraint.get("skip_validation"):
                 flags.add("not_valid")
-    return flags, frozenset(literals)
+    return flags, literals
 
 
 def _constraint(constraint: dict[str, Any]) -> tuple[set[str], tuple[str, ...]]:

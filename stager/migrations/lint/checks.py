@@ -331,12 +331,6 @@ class _Checker:
 
     # -- data --------------------------------------------------------------------
 
-    def _update(self, action: Action) -> None:
-        self._data(action, "updates")
-
-    def _delete(self, action: Action) -> None:
-        self._data(action, "deletes")
-
     def _data(self, action: Action, verb: str) -> None:
         rows = f"rows of {_on(action)}" if action.table else "rows"
         if "where" not in action.flags:
@@ -444,9 +438,8 @@ class _Checker:
                 locking.append(action)
         if locking:
             names = list(dict.fromkeys(_quote(x.table) for x in locking if x.table))
-            parts = [f"existing table{'s' if len(names) > 1 else ''} {', '.join(names)}"]
-            if not names:
-                parts = []
+            plural = "s" if len(names) > 1 else ""
+            parts = [f"existing table{plural} {', '.join(names)}"] if names else []
             # DROP INDEX ix names no table: say whose lock it is
             parts += dict.fromkeys(
                 f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
@@ -486,8 +479,8 @@ _BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
     a.ENUM_RENAME_VALUE: _Checker._enum_rename_value,
     a.DROP_TYPE: _Checker._drop_type,
     a.DROP_OTHER: _Checker._drop_other,
-    a.UPDATE: _Checker._update,
-    a.DELETE: _Checker._delete,
+    a.UPDATE: lambda checker, action: checker._data(action, "updates"),
+    a.DELETE: lambda checker, action: checker._data(action, "deletes"),
     a.TRUNCATE: _Checker._truncate,
     a.OPAQUE: _Checker._opaque,
     a.AUTOCOMMIT_BLOCK: _Checker._autocommit_block,
@@ -500,10 +493,9 @@ def check_migration(
     env: EnvSettings,
     version: int,
     downgrade: Downgrade | None = None,
-    actions: Sequence[Action] | None = None,
 ) -> list[Hit]:
     """Every rule about one revision file on its own (SM017 needs the upgrade path)."""
-    found = list(actions) if actions is not None else list(migration_actions(migration))
+    found = migration_actions(migration)
     hits = _Checker(found, env, version).run()
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(

@@ -66,7 +66,7 @@ class SourceFacts:
             lines.append(self.def_lines[hit.function])
         for line in lines:
             rules = self.ignores.get(line)
-            if rules is not None and (rules is _ALL or "*" in rules or hit.rule in rules):
+            if rules is not None and ("*" in rules or hit.rule in rules):
                 return True
         return False
 
@@ -132,9 +132,7 @@ def source_facts(migration: MigrationFile, source: bytes | None) -> SourceFacts:
         for match in _DEF.finditer(source)
     }
     downgrade = None
-    has_downgrade_ops = any(op.function == DOWNGRADE for op in migration.operations)
-    has_upgrade_ops = any(op.function == UPGRADE for op in migration.operations)
-    if has_upgrade_ops and not has_downgrade_ops:
+    if {op.function for op in migration.operations} == {UPGRADE}:
         # Only now is the downgrade worth a parse: it may be missing, empty or raise.
         try:
             module = ast.parse(source)
@@ -292,6 +290,30 @@ def group_by_env(
     return [Linted(tuple(items), env) for env, items in groups.values()]
 
 
+def _read(
+    migrations: Sequence[MigrationFile],
+    head_tree: Mapping[RepoPath, TreeEntry],
+    blobs: BlobSource,
+    more: Iterable[Sha] = (),
+) -> tuple[dict[RepoPath, bytes], Callable[[MigrationFile], EnvSettings], Mapping[Sha, bytes]]:
+    """The revision files' sources, the env.py settings of each, and every blob read.
+
+    One ``read_blobs`` call reads the files, their env.py and ``more``.
+    """
+    env_paths = {m.path: find_env(m.path, lambda path: path in head_tree) for m in migrations}
+    wanted: dict[Sha, RepoPath] = {m.blob: m.path for m in migrations}
+    for env_path in set(env_paths.values()):
+        if env_path is not None:
+            wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
+    data = blobs.read_blobs({*wanted, *more})
+    sources = {wanted[blob]: content for blob, content in data.items() if blob in wanted}
+    envs = {
+        path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
+        for path in set(env_paths.values())
+    }
+    return sources, lambda migration: envs[env_paths[migration.path]], data
+
+
 def with_rule_findings(
     findings: Sequence[Finding],
     report: MigrationReport,
@@ -311,26 +333,12 @@ def with_rule_findings(
     modified = [m for m in report.modified if m.revision is not None]
     if not added and not modified:
         return apply_settings(findings, rules)
-    env_paths = {
-        m.path: find_env(m.path, lambda path: path in head_tree) for m in (*added, *modified)
-    }
-    wanted: dict[Sha, RepoPath] = {m.blob: m.path for m in (*added, *modified)}
-    for env_path in set(env_paths.values()):
-        if env_path is not None:
-            wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
     # the merge-base versions of modified revisions: what the edit changed
     previous = {m.path: report.previous[m.path] for m in modified if m.path in report.previous}
-    data = blobs.read_blobs({*wanted, *(m.blob for m in previous.values())})
-    sources = {wanted[blob]: content for blob, content in data.items() if blob in wanted}
-    envs = {
-        path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
-        for path in set(env_paths.values())
-    }
+    sources, env_of, data = _read(
+        [*added, *modified], head_tree, blobs, [m.blob for m in previous.values()]
+    )
     version = rules.postgres_version
-
-    def env_of(migration: MigrationFile) -> EnvSettings:
-        return envs[env_paths[migration.path]]
-
     rule_findings = lint_migrations(group_by_env(added, env_of), sources, version)
     for migration in modified:
         source = sources.get(migration.path)
@@ -375,25 +383,11 @@ def with_phase_findings(
     ]
     if len(phases) < 2 or not runs:
         return list(findings)
-    env_paths = {
-        m.path: find_env(m.path, lambda path: path in head_tree)
-        for _, migrations in runs
-        for m in migrations
-    }
-    wanted: dict[Sha, RepoPath] = {m.blob: m.path for _, ms in runs for m in ms}
-    for env_path in set(env_paths.values()):
-        if env_path is not None:
-            wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
-    sources = {wanted[blob]: data for blob, data in blobs.read_blobs(wanted).items()}
-    envs = {
-        path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
-        for path in set(env_paths.values())
-    }
+    sources, env_of, _ = _read([m for _, ms in runs for m in ms], head_tree, blobs)
     seen = {(f.rule, f.path, f.line) for f in findings}
     extra: list[Finding] = []
     for phase, migrations in runs:
-        groups = group_by_env(migrations, lambda m: envs[env_paths[m.path]])
-        for group in groups:
+        for group in group_by_env(migrations, env_of):
             for finding in path_findings(
                 group.migrations, group.env, rules.postgres_version, sources
             ):

@@ -42,10 +42,6 @@ class EnvSettings:
         return self.lock_timeout_line is not None
 
 
-def _constant(node: ast.expr) -> object:
-    return node.value if isinstance(node, ast.Constant) else None
-
-
 def _sets_lock_timeout(text: str) -> bool:
     """``SET lock_timeout = '5s'``, ``-c lock_timeout=5000``, a ``"lock_timeout"`` key; not 0."""
     if "lock_timeout" not in text.lower():
@@ -78,7 +74,7 @@ def read_env(source: bytes, path: str | None = None) -> EnvSettings:
             if name != "configure":
                 continue
             for keyword in node.keywords:
-                value = _constant(keyword.value)
+                value = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
                 if keyword.arg == "transaction_per_migration" and value is True:
                     per_migration = True
                 elif keyword.arg == "transactional_ddl" and value is False:

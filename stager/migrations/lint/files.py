@@ -125,17 +125,6 @@ def _blob_id(data: bytes) -> Sha:
     return Sha(hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest())
 
 
-def _upgrade_order(migrations: Sequence[MigrationFile]) -> list[MigrationFile]:
-
-    graph = RevisionGraph.build(migrations)
-    position = {revision: index for index, revision in enumerate(graph.upgrade_order())}
-    end = len(position)
-    return sorted(
-        migrations,
-        key=lambda m: (position.get(m.revision, end) if m.revision else end, m.path),
-    )
-
-
 def lint_paths(
     paths: Sequence[Path], root: Path, rules: Rules, project: Path | None = None
 ) -> LintReport:
@@ -181,7 +170,7 @@ def lint_paths(
             envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), named_from))
         return envs[path]
 
-    groups = group_by_env(_upgrade_order(migrations), env_of)
+    groups = group_by_env(RevisionGraph.build(migrations).in_upgrade_order(migrations), env_of)
     findings.extend(lint_migrations(groups, sources, rules.postgres_version))
     ordered = tuple(migration for group in groups for migration in group.migrations)
     return LintReport(

@@ -19,61 +19,26 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from collections.abc import Iterator
 
 from stager.migrations.lint.checks import UPGRADE, Hit
+from stager.migrations.operations import KNOWN_MODULES, callee, foreign_imports
 
 RULE = "SM028"
 RECREATE_RULE = "SM029"
 
-_KNOWN = frozenset({"alembic", "sqlalchemy", "__future__"}) | frozenset(sys.stdlib_module_names)
 _IMPORT = re.compile(
     rb"^[ \t]*(?:from[ \t]+(\.+|[A-Za-z_]\w*)|import[ \t]+([A-Za-z_]\w*))", re.MULTILINE
 )
-
-
-def _top(module: str) -> str:
-    return module.split(".", maxsplit=1)[0]
 
 
 def _may_import_helpers(source: bytes) -> bool:
     """Cheap test on the text: an import of something else than the known modules."""
     for match in _IMPORT.finditer(source):
         name = (match.group(1) or match.group(2)).decode()
-        if name.startswith(".") or name not in _KNOWN:
+        if name.startswith(".") or name not in KNOWN_MODULES:
             return True
     return False
-
-
-def _foreign(module: ast.Module) -> dict[str, str]:
-    """Local name → the module it was imported from, for the unknown modules."""
-    names: dict[str, str] = {}
-    for node in module.body:
-        if isinstance(node, ast.ImportFrom):
-            origin = "." * node.level + (node.module or "")
-            if node.level or _top(node.module or "") not in _KNOWN:
-                for alias in node.names:
-                    names[alias.asname or alias.name] = origin
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if _top(alias.name) not in _KNOWN:
-                    if alias.asname:
-                        names[alias.asname] = alias.name
-                    else:
-                        names[_top(alias.name)] = _top(alias.name)
-    return names
-
-
-def _callee(func: ast.expr) -> tuple[str, str] | None:
-    """(root name, dotted name) of ``f(...)`` or ``helpers.f(...)``."""
-    parts: list[str] = []
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if not isinstance(func, ast.Name):
-        return None
-    return func.id, ".".join([func.id, *reversed(parts)])
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -102,7 +67,7 @@ def helper_hits(source: bytes) -> list[Hit]:
         module = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
-    foreign = _foreign(module)
+    foreign = foreign_imports(module)
     if not foreign:
         return []
     local = {
@@ -120,10 +85,10 @@ def helper_hits(source: bytes) -> list[Hit]:
         function = pending.pop(0)
         for node in _statements(function.body):
             call = _step_call(node)
-            callee = _callee(call.func) if call is not None else None
-            if call is None or callee is None:
+            called = callee(call.func) if call is not None else None
+            if call is None or called is None:
                 continue
-            root, dotted = callee
+            root, dotted = called
             if root in local and root not in entered and root == dotted:
                 entered.add(root)  # a helper of this file: follow it once
                 pending.append(local[root])
