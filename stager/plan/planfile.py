@@ -16,7 +16,7 @@ from typing import Any
 
 from stager.git.repository import BranchRefs
 from stager.plan.assign import Ask, ask_phases
-from stager.plan.phase import Plan, PlanError, count
+from stager.plan.phase import Plan, PlanError, count, first_few
 from stager.plan.planner import PlanInputs, assemble
 from stager.rules.toml_file import read_toml
 from stager.types import RepoPath
@@ -227,12 +227,9 @@ def _listed(
             listed[key] = (number, entry)
     missing = [change.path for change in inputs.files if change.path not in listed]
     if missing:
-        shown = ", ".join(missing[:_SHOWN]) + (
-            f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
-        )
         raise _fail(
             path,
-            f"{count(len(missing), 'changed file')} in no phase: {shown}",
+            f"{count(len(missing), 'changed file')} in no phase: {first_few(missing, _SHOWN)}",
             f"add each to a phase's files, or {refresh}",
         )
     return {change: number for change, (number, _) in listed.items()}

@@ -15,7 +15,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase
+from stager.plan.phase import Phase, count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -290,16 +290,12 @@ def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
         console.print(Text(f"           fix: {finding.hint}", style="dim"))
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
         console.print(
             f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
-            f"{_count(len(phase.files), 'file')}, "
-            f"{_count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
+            f"{count(len(phase.files), 'file')}, "
+            f"{count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
         )

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from stager.migrations.lint.files import LintReport
+from stager.plan.phase import count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
     SCHEMA_VERSION,
     finding_to_json,
+    json_text,
     operation_to_json,
 )
-from stager.types import Risk
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,23 +54,18 @@ def report_to_json(report: LintReport) -> dict[str, Any]:
 
 
 def render_json(report: LintReport) -> str:
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_to_json(report), pretty=True)
 
 
 def _summary(report: LintReport) -> str:
     if not report.files and not report.findings:
         return "No revision files found (files assigning `revision = ...`)."
-    files = f"{len(report.files)} revision file{'s' if len(report.files) != 1 else ''}"
-    where = f"{files}, PostgreSQL {report.postgres_version}"
+    where = f"{count(len(report.files), 'revision file')}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."
-    counts = [
-        f"{sum(1 for f in report.findings if f.risk is risk)} {risk.label}"
-        for risk in sorted(Risk, reverse=True)
-        if any(f.risk is risk for f in report.findings)
-    ]
-    total = len(report.findings)
-    return f"{total} finding{'s' if total != 1 else ''} in {where}: {', '.join(counts)}."
+    risks = Counter(f.risk for f in report.findings)
+    counts = ", ".join(f"{risks[risk]} {risk.label}" for risk in sorted(risks, reverse=True))
+    return f"{count(len(report.findings), 'finding')} in {where}: {counts}."
 
 
 def render_markdown(report: LintReport) -> str:

@@ -65,10 +65,10 @@ class SplitRules:
         return branch_name(self.branch, number, name)
 
 
-def split_rules(root: Table, inherited: SplitRules | None) -> SplitRules:
+def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
     """``[split] branch``: a template that gives every phase its own valid branch name."""
     if "split" not in root.data:
-        return inherited or SplitRules()
+        return inherited
     table = Table(root.ctx, "split", None, root.table("split"))
     table.check_keys()
     template = table.string("branch")
@@ -183,10 +183,10 @@ _TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
-def github_rules(root: Table, inherited: GitHubRules | None, known: Sequence[str]) -> GitHubRules:
+def github_rules(root: Table, inherited: GitHubRules, known: Sequence[str]) -> GitHubRules:
     """``[github]``, checked against the merged categories ``known``; replaces the inherited one."""
     if "github" not in root.data:
-        return inherited or GitHubRules()
+        return inherited
     table = Table(root.ctx, "github", None, root.table("github"))
     table.check_keys()
     repo = table.string("repo")
