@@ -139,23 +139,15 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
     refresh = f"refresh it: {refresh_command(refs, str(path))}"
     if doc.get("version") != VERSION:
         raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
-    head = doc.get("head")
-    if head != refs.head:
-        shown = head[:12] if isinstance(head, str) else repr(head)
-        raise _fail(
-            path,
-            f"made for head {shown}, but {refs.head_ref} is now at {refs.head[:12]}",
-            refresh,
-        )
-    merge_base = doc.get("merge_base")
-    if merge_base != refs.merge_base:
-        shown = merge_base[:12] if isinstance(merge_base, str) else repr(merge_base)
-        raise _fail(
-            path,
-            f"made for merge base {shown}, but {refs.head_ref} and "
-            f"{refs.base_ref} now meet at {refs.merge_base[:12]}",
-            refresh,
-        )
+    for key, expected, now in (
+        ("head", refs.head, f"{refs.head_ref} is now at"),
+        ("merge_base", refs.merge_base, f"{refs.head_ref} and {refs.base_ref} now meet at"),
+    ):
+        found = doc.get(key)
+        if found != expected:
+            shown = found[:12] if isinstance(found, str) else repr(found)
+            made_for = key.replace("_", " ")
+            raise _fail(path, f"made for {made_for} {shown}, but {now} {expected[:12]}", refresh)
     listed = _listed(path, doc, inputs, refresh)
     rules_asked, _ = ask_phases(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path

@@ -262,16 +262,11 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
         f"branch adds {len(report.added)}, modifies {len(report.modified)}, "
         f"deletes {len(report.deleted)}"
     )
-    for migration in report.added:
-        console.print(
-            f"  + {migration.revision}  {migration.kind.value:<14} {migration.title}",
-            markup=False,
-            highlight=False,
-        )
-    for migration in report.modified:
-        console.print(f"  ~ {migration.revision}  {migration.title}", markup=False, highlight=False)
-    for migration in report.deleted:
-        console.print(f"  - {migration.revision}  {migration.title}", markup=False, highlight=False)
+    for sign, group in (("+", report.added), ("~", report.modified), ("-", report.deleted)):
+        for migration in group:
+            kind = f"{migration.kind.value:<14} " if sign == "+" else ""
+            line = f"  {sign} {migration.revision}  {kind}{migration.title}"
+            console.print(line, markup=False, highlight=False)
 
 
 def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:

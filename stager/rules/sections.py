@@ -135,14 +135,7 @@ def lint_settings(
             )
         table.check_keys()
         risk_text = table.string("risk")
-        try:
-            risk = Risk.parse(risk_text) if risk_text is not None else None
-        except ValueError:
-            raise table.error(
-                "risk",
-                f"unknown risk {risk_text!r}",
-                suggest(risk_text or "", Risk.names(), "risks"),
-            ) from None
+        risk = table.risk(risk_text) if risk_text is not None else None
         settings[rule_id] = RuleSetting(
             rule=rule_id,
             enabled=table.boolean("enabled") if "enabled" in data else True,

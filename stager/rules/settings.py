@@ -195,8 +195,7 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
             f"{source}:1: category: no [[category]] table",
             'add one, or set extends = "default" to build on the default rules',
         )
-    _check_phase_categories(phases, {category.name for category in rules.categories})
-    _check_phase_migrations(phases)
+    _check_phases(phases, {category.name for category in rules.categories})
     merged = _merge_phases(tuple(phase for phase, _ in phases), rules.phases)
     rules = dataclasses.replace(
         rules,
@@ -234,41 +233,30 @@ def _check_unassigned(rules: Rules, stager: Table) -> None:
     )
 
 
-def _check_phase_migrations(phases: Sequence[tuple[PhaseRule, Table]]) -> None:
-    """A revision id is taken by one phase only."""
-    claimed: dict[str, str] = {}
-    for phase, table in phases:
-        for revision in phase.migrations:
-            if revision in claimed:
-                raise table.error(
-                    "migrations",
-                    f"revision {revision!r} is already in phase {claimed[revision]!r}",
-                    "a migration belongs to one phase; remove it from one of them",
-                    value=revision,
-                )
-            claimed[revision] = phase.name
-
-
-def _check_phase_categories(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
-    """Every category a phase lists exists, and is in no other phase."""
-    claimed: dict[str, str] = {}
-    for phase, table in phases:
-        for name in phase.categories:
-            if name not in known:
-                raise table.error(
-                    "categories",
-                    f"unknown category {name!r} in phase {phase.name!r}",
-                    suggest(name, known, "categories"),
-                    value=name,
-                )
-            if name in claimed:
-                raise table.error(
-                    "categories",
-                    f"category {name!r} is already in phase {claimed[name]!r}",
-                    "a category belongs to one phase; remove it from one of them",
-                    value=name,
-                )
-            claimed[name] = phase.name
+def _check_phases(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
+    """Every category a phase lists exists; a category or a revision id is in one phase only."""
+    for key, noun, owner in (
+        ("categories", "category", "category"),
+        ("migrations", "revision", "migration"),
+    ):
+        claimed: dict[str, str] = {}
+        for phase, table in phases:
+            for name in phase.categories if key == "categories" else phase.migrations:
+                if key == "categories" and name not in known:
+                    raise table.error(
+                        key,
+                        f"unknown category {name!r} in phase {phase.name!r}",
+                        suggest(name, known, "categories"),
+                        value=name,
+                    )
+                if name in claimed:
+                    raise table.error(
+                        key,
+                        f"{noun} {name!r} is already in phase {claimed[name]!r}",
+                        f"a {owner} belongs to one phase; remove it from one of them",
+                        value=name,
+                    )
+                claimed[name] = phase.name
 
 
 @functools.cache
@@ -339,13 +327,7 @@ def _category(table: Table) -> CategoryRule:
                 value=value,
             )
     submodule = table.boolean("submodule")
-    risk_text = table.required_string("risk")
-    try:
-        risk = Risk.parse(risk_text)
-    except ValueError:
-        raise table.error(
-            "risk", f"unknown risk {risk_text!r}", suggest(risk_text, Risk.names(), "risks")
-        ) from None
+    risk = table.risk(table.required_string("risk"))
     if submodule and migration:
         raise table.error(
             "submodule",
