@@ -179,10 +179,7 @@ def _listed(
     path: Path, doc: dict[str, Any], inputs: PlanInputs, refresh: str
 ) -> dict[RepoPath, int]:
     """Change path → phase number, from the file's [[phase]] tables."""
-    owner: dict[str, RepoPath] = {}
-    for change in inputs.files:
-        for name in change.paths:
-            owner[name] = change.path
+    owner = {name: change.path for change in inputs.files for name in change.paths}
     tables = doc.get("phase", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise _fail(path, "expected [[phase]] tables", refresh)
