@@ -6,7 +6,6 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from stager.migrations.lint.files import LintReport
-from stager.plan.phase import count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -60,12 +59,14 @@ def render_json(report: LintReport) -> str:
 def _summary(report: LintReport) -> str:
     if not report.files and not report.findings:
         return "No revision files found (files assigning `revision = ...`)."
-    where = f"{count(len(report.files), 'revision file')}, PostgreSQL {report.postgres_version}"
+    files = f"{len(report.files)} revision file{'s' if len(report.files) != 1 else ''}"
+    where = f"{files}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."
     risks = Counter(f.risk for f in report.findings)
     counts = ", ".join(f"{risks[risk]} {risk.label}" for risk in sorted(risks, reverse=True))
-    return f"{count(len(report.findings), 'finding')} in {where}: {counts}."
+    total = len(report.findings)
+    return f"{total} finding{'s' if total != 1 else ''} in {where}: {counts}."
 
 
 def render_markdown(report: LintReport) -> str:
