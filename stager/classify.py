@@ -90,11 +90,13 @@ def _classify_one(
             reasons.append(f"category {name!r} ({category.location}, {because})")
             break
     else:
-        name, risk = (SUBMODULE if _submodule(file) else OTHER), _BUILTIN_RISK
-        if _submodule(file):
-            reasons.append(f"submodule change; no category in {rules.source} sets submodule = true")
-        else:
-            reasons.append(f"no category in {rules.source} matched")
+        submodule = _submodule(file)
+        name, risk = (SUBMODULE if submodule else OTHER), _BUILTIN_RISK
+        reasons.append(
+            f"submodule change; no category in {rules.source} sets submodule = true"
+            if submodule
+            else f"no category in {rules.source} matched"
+        )
     if migration is not None:
         reasons.append(f"alembic revision {migration.revision}: {_KIND_TEXT[migration.kind]}")
 

@@ -24,10 +24,6 @@ class Finding:
         return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
-def max_risk(findings: list[Finding], default: Risk = Risk.LOW) -> Risk:
-    return max((finding.risk for finding in findings), default=default)
-
-
 def finding_order(finding: Finding) -> tuple[int, str, int, str]:
     """Highest risk first, then by place: the order people read findings in."""
     return (-finding.risk, finding.path or "", finding.line or 0, finding.rule)

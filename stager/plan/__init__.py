@@ -6,34 +6,19 @@ rules ask, the dependencies between the changed files decide);
 same dependencies. See docs/plan.md.
 """
 
-from stager.plan.phase import (
-    Conflict,
-    Dependency,
-    DependencyKind,
-    Phase,
-    Plan,
-    PlanError,
-    PlannedFile,
-    PlannedMigration,
-)
+from stager.plan.phase import Conflict, Dependency, Plan, PlanError
 from stager.plan.planfile import DEFAULT_PLAN_FILE, load_plan_file, render_plan_file
-from stager.plan.planner import PlanInputs, annotate_classes, assemble, build_plan
-from stager.plan.sources import Texts, read_texts
+from stager.plan.planner import PlanInputs, annotate_classes, build_plan
+from stager.plan.sources import read_texts
 
 __all__ = [
     "DEFAULT_PLAN_FILE",
     "Conflict",
     "Dependency",
-    "DependencyKind",
-    "Phase",
     "Plan",
     "PlanError",
     "PlanInputs",
-    "PlannedFile",
-    "PlannedMigration",
-    "Texts",
     "annotate_classes",
-    "assemble",
     "build_plan",
     "load_plan_file",
     "read_texts",

@@ -429,7 +429,7 @@ def _rollback_steps(
             "Revert this pull request's merge commit.",
         ]
         return tuple(steps)
-    undone = ", ".join(f"`{m.revision}`" for m in reversed(added))
+    undone = _ids(added[::-1])
     steps += [
         f"Downgrade, only while `{commands.alembic} current` prints `{at}` (otherwise later "
         f"phases' or other teams' migrations have run, and the downgrade would undo them "
@@ -472,9 +472,8 @@ def _testing(
         "is a new revision needed instead?"
         for m in edited
     ]
-    dropped = [f"`{name}`" for m in added for name in m.dropped]
-    if dropped:
-        items.append(f"no code reads {', '.join(dropped)} any more")
+    if any(m.dropped for m in added):
+        items.append(f"no code reads {_dropped(added)} any more")
     categories = {planned.category for planned in phase.files}
     if any("frontend" in name for name in categories):
         items.append("the changed pages work in a browser")
@@ -496,7 +495,6 @@ def _pre_deployment(
     ]
     if _of(added, MigrationKind.DATA):
         items.append("data migration results validated on that copy")
-    dropped = [f"`{name}`" for m in added for name in m.dropped]
-    if dropped:
-        items.append(f"no deployed code reads {', '.join(dropped)} any more")
+    if any(m.dropped for m in added):
+        items.append(f"no deployed code reads {_dropped(added)} any more")
     return (*items, "rollback plan below rehearsed", "maintenance window scheduled and announced")

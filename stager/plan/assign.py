@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from stager.classify import FileClass
 from stager.git.diff import ChangedFile
 from stager.migrations.revision_files import MigrationFile
-from stager.plan.phase import PlanError, count
+from stager.plan.phase import PlanError, count, first_few
 from stager.rules.settings import UNASSIGNED_LAST, Rules
 from stager.types import RepoPath
 
@@ -83,11 +83,10 @@ def ask_phases(
         else:
             unassigned.append(f"{change.path} (category {item.category!r})")
     if unassigned:
-        shown = "; ".join(unassigned[:_SHOWN])
-        more = f" and {len(unassigned) - _SHOWN} more" if len(unassigned) > _SHOWN else ""
+        shown = first_few(unassigned, _SHOWN, "; ")
         raise PlanError(
             f'{rules.source}: unassigned = "error" and {count(len(unassigned), "changed file")} '
-            f"{'is' if len(unassigned) == 1 else 'are'} in no phase: {shown}{more}",
+            f"{'is' if len(unassigned) == 1 else 'are'} in no phase: {shown}",
             "list their categories (or paths) in a [[phase]], "
             'or set unassigned = "last" under [stager]',
         )

@@ -167,7 +167,6 @@ def close(asked: Mapping[RepoPath, int], edges: Sequence[Dependency], last: int)
                 phase = max(phase, need)
         for node in component:
             final[node] = phase
-        for node in component:
             for edge in outgoing[node]:
                 if edge in loose:
                     why = CYCLE if edge.dependency in inside else NO_LATER_PHASE

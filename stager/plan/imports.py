@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from stager.git.diff import ChangedFile, Status
-from stager.plan.phase import Dependency, DependencyKind
+from stager.plan.phase import Dependency, DependencyKind, first_few
 from stager.plan.pyfacts import ImportRef, PyFacts
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
@@ -31,10 +31,7 @@ _MAX_NAMES = 3
 
 
 def _names(names: Iterable[str]) -> str:
-    ordered = sorted(names)
-    shown = ", ".join(f"`{name}`" for name in ordered[:_MAX_NAMES])
-    more = len(ordered) - _MAX_NAMES
-    return shown + (f" and {more} more" if more > 0 else "")
+    return first_few([f"`{name}`" for name in sorted(names)], _MAX_NAMES)
 
 
 class ModuleIndex:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from stager.plan.phase import Dependency, DependencyKind
-from stager.plan.pyfacts import PyFacts, looks_like_sql
+from stager.plan.pyfacts import IDENTIFIER, PyFacts, looks_like_sql
 from stager.plan.schema_objects import ObjectKey, SchemaIndex, describe, names_object
 from stager.plan.sources import Code, is_python
 from stager.plan.subjects import subject_names
@@ -54,9 +54,6 @@ def _mentions(facts: PyFacts, name: str) -> bool:
     )
 
 
-_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 # String literals of other languages: "…", '…', `…` (JS templates, Go raw strings), """…""".
 _STRINGS = re.compile(
     r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`(?:[^`\\]|\\.)*`'
@@ -70,11 +67,11 @@ def sql_words(path: str, text: str) -> frozenset[str]:
     that reads like a statement counts.
     """
     if path.endswith(".sql"):
-        return frozenset(_WORDS.findall(text))
+        return frozenset(IDENTIFIER.findall(text))
     words: set[str] = set()
     for literal in _STRINGS.finditer(text):
         if looks_like_sql(literal.group(0)):
-            words.update(_WORDS.findall(literal.group(0)))
+            words.update(IDENTIFIER.findall(literal.group(0)))
     return frozenset(words)
 
 

@@ -8,7 +8,7 @@ documented in docs/json-output.md (``phases[]``, ``conflicts[]``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stager.errors import StagerError
@@ -19,6 +19,12 @@ from stager.types import RepoPath, Revision, Risk, Sha
 def count(number: int, noun: str) -> str:
     """``1 file``, ``3 files``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def first_few(items: Sequence[str], limit: int, separator: str = ", ") -> str:
+    """``a, b and 3 more``: the first ``limit`` of ``items``, and how many are left out."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return separator.join(items[:limit]) + more
 
 
 class PlanError(StagerError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from stager.git.repository import BranchRefs
 from stager.plan.assign import Ask, ask_phases
-from stager.plan.phase import Plan, PlanError, count
+from stager.plan.phase import Plan, PlanError, count, first_few
 from stager.plan.planner import PlanInputs, assemble
 from stager.rules.toml_file import read_toml
 from stager.types import RepoPath
@@ -139,23 +139,15 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
     refresh = f"refresh it: {refresh_command(refs, str(path))}"
     if doc.get("version") != VERSION:
         raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
-    head = doc.get("head")
-    if head != refs.head:
-        shown = head[:12] if isinstance(head, str) else repr(head)
-        raise _fail(
-            path,
-            f"made for head {shown}, but {refs.head_ref} is now at {refs.head[:12]}",
-            refresh,
-        )
-    merge_base = doc.get("merge_base")
-    if merge_base != refs.merge_base:
-        shown = merge_base[:12] if isinstance(merge_base, str) else repr(merge_base)
-        raise _fail(
-            path,
-            f"made for merge base {shown}, but {refs.head_ref} and "
-            f"{refs.base_ref} now meet at {refs.merge_base[:12]}",
-            refresh,
-        )
+    for key, expected, now in (
+        ("head", refs.head, f"{refs.head_ref} is now at"),
+        ("merge_base", refs.merge_base, f"{refs.head_ref} and {refs.base_ref} now meet at"),
+    ):
+        found = doc.get(key)
+        if found != expected:
+            shown = found[:12] if isinstance(found, str) else repr(found)
+            made_for = key.replace("_", " ")
+            raise _fail(path, f"made for {made_for} {shown}, but {now} {expected[:12]}", refresh)
     listed = _listed(path, doc, inputs, refresh)
     rules_asked, _ = ask_phases(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
@@ -187,10 +179,7 @@ def _listed(
     path: Path, doc: dict[str, Any], inputs: PlanInputs, refresh: str
 ) -> dict[RepoPath, int]:
     """Change path → phase number, from the file's [[phase]] tables."""
-    owner: dict[str, RepoPath] = {}
-    for change in inputs.files:
-        for name in change.paths:
-            owner[name] = change.path
+    owner = {name: change.path for change in inputs.files for name in change.paths}
     tables = doc.get("phase", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise _fail(path, "expected [[phase]] tables", refresh)
@@ -227,12 +216,9 @@ def _listed(
             listed[key] = (number, entry)
     missing = [change.path for change in inputs.files if change.path not in listed]
     if missing:
-        shown = ", ".join(missing[:_SHOWN]) + (
-            f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
-        )
         raise _fail(
             path,
-            f"{count(len(missing), 'changed file')} in no phase: {shown}",
+            f"{count(len(missing), 'changed file')} in no phase: {first_few(missing, _SHOWN)}",
             f"add each to a phase's files, or {refresh}",
         )
     return {change: number for change, (number, _) in listed.items()}

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A string is taken for SQL when it reads like a statement, not like prose.
 _SQL = re.compile(
     r"\b(?:select\b[\s\S]*\bfrom|update\b[\s\S]*\bset|insert\s+into|delete\s+from"
@@ -350,7 +350,7 @@ class _Collector:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if id(node) in docstrings:
                     continue
-                words = _WORD.findall(node.value)
+                words = IDENTIFIER.findall(node.value)
                 self.words.update(words)
                 if _SQL.search(node.value):
                     self.sql_words.update(words)

@@ -10,7 +10,6 @@ that one too (the backfill before the drop of the column it reads).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -19,13 +18,11 @@ from stager.migrations import actions as a
 from stager.migrations.actions import Action, operation_actions
 from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import Dependency, DependencyKind
+from stager.plan.pyfacts import IDENTIFIER
 from stager.types import RepoPath
 
-ObjectKey = tuple[
-    str, ...
-]  # ("table", t) ("column", t, c) ("index", n) ("enum", n) ("enum_value", v)
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ("table", t) ("column", t, c) ("index", n) ("enum", n) ("enum_value", v)
+ObjectKey = tuple[str, ...]
 
 
 def _norm(name: str | None) -> str:
@@ -60,10 +57,6 @@ class SchemaUse:
         return frozenset(words) | frozenset(word.lower() for word in words)
 
 
-def _add(target: dict[ObjectKey, int], key: ObjectKey, line: int) -> None:
-    target.setdefault(key, line)
-
-
 # Actions that change a column in place: code reading it may break, so it counts as dropped.
 _COLUMN_CHANGES = frozenset(
     {
@@ -86,36 +79,36 @@ def _action(use: SchemaUse, action: Action, referent: str | None) -> None:
     columns = [_norm(column) for column in action.columns]
     verb = action.verb
     if table:
-        _add(use.touches, ("table", table), line)
+        use.touches.setdefault(("table", table), line)
         for column in columns:
-            _add(use.touches, ("column", table, column), line)
+            use.touches.setdefault(("column", table, column), line)
     if verb == a.CREATE_TABLE and table:
-        _add(use.creates, ("table", table), line)
+        use.creates.setdefault(("table", table), line)
     if verb in (a.CREATE_TABLE, a.ADD_COLUMN) and table:
         for column in columns:
-            _add(use.creates, ("column", table, column), line)
+            use.creates.setdefault(("column", table, column), line)
     elif verb in _COLUMN_CHANGES and table:
         for column in columns:
-            _add(use.drops, ("column", table, column), line)
+            use.drops.setdefault(("column", table, column), line)
         if verb == a.RENAME_COLUMN and action.value:
-            _add(use.creates, ("column", table, _norm(action.value)), line)
+            use.creates.setdefault(("column", table, _norm(action.value)), line)
     elif verb in (a.DROP_TABLE, a.RENAME_TABLE) and table:
-        _add(use.drops, ("table", table), line)
+        use.drops.setdefault(("table", table), line)
         if verb == a.RENAME_TABLE and action.value:
-            _add(use.creates, ("table", _norm(action.value)), line)
+            use.creates.setdefault(("table", _norm(action.value)), line)
     elif verb in (a.CREATE_INDEX, a.DROP_INDEX) and action.name:
         target = use.creates if verb == a.CREATE_INDEX else use.drops
-        _add(target, ("index", _norm(action.name)), line)
+        target.setdefault(("index", _norm(action.name)), line)
     elif verb == a.CREATE_ENUM and action.name and not table:
         # A type of its own; one a table's column declares may exist already.
-        _add(use.creates, ("enum", _norm(action.name)), line)
+        use.creates.setdefault(("enum", _norm(action.name)), line)
     elif verb == a.ENUM_ADD_VALUE and action.name and action.value is not None:
-        _add(use.touches, ("enum", _norm(action.name)), line)
-        _add(use.creates, ("enum_value", action.value), line)
+        use.touches.setdefault(("enum", _norm(action.name)), line)
+        use.creates.setdefault(("enum_value", action.value), line)
     elif verb in _WRITES and table:
-        _add(use.writes, ("table", table), line)
+        use.writes.setdefault(("table", table), line)
     if referent:
-        _add(use.touches, ("table", _norm(referent)), line)
+        use.touches.setdefault(("table", _norm(referent)), line)
 
 
 def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = tuple) -> SchemaUse:
@@ -123,13 +116,13 @@ def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = 
     use = SchemaUse({}, {}, {}, set(), strings)
     for op in migration.operations:
         if op.sql:
-            use.sql_words.update(_WORD.findall(op.sql))
+            use.sql_words.update(IDENTIFIER.findall(op.sql))
         if op.function != "upgrade":
             continue
         for action in operation_actions(op):
             _action(use, action, op.details.referent_table)
     for key, line in use.drops.items():
-        _add(use.touches, key, line)
+        use.touches.setdefault(key, line)
     return use
 
 
@@ -142,12 +135,7 @@ def _key_order(key: ObjectKey) -> tuple[int, ObjectKey]:
 
 
 def names_object(use: SchemaUse, key: ObjectKey) -> bool:
-    """Whether a migration's ``use`` names ``key`` (an operation, its SQL or its strings)."""
-    return _named(use, key)
-
-
-def _named(use: SchemaUse, key: ObjectKey) -> bool:
-    """Whether ``use`` names ``key`` in an operation, or in its SQL / strings by name."""
+    """Whether a migration's ``use`` names ``key`` in an operation, or in its SQL / strings."""
     if key in use.touches:
         return True
     kind = key[0]
@@ -209,7 +197,7 @@ def _edge(
     for key in sorted(before.creates, key=_key_order):
         if key in use.creates and key[0] != "enum_value":
             continue  # both create it (IF NOT EXISTS): no order between them
-        if _named(use, key):
+        if names_object(use, key):
             verb = "drops or alters" if key in use.drops else "uses"
             return Dependency(
                 later.path,
@@ -219,7 +207,7 @@ def _edge(
                 line=use.touches.get(key),
             )
     for key in sorted(use.drops, key=_key_order):
-        if key not in before.creates and _named(before, key):
+        if key not in before.creates and names_object(before, key):
             return Dependency(
                 later.path,
                 earlier.path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from itertools import takewhile
 
 from stager.git.diff import ChangedFile
 from stager.plan.phase import Dependency, DependencyKind
@@ -35,14 +36,8 @@ def subject_names(path: str) -> tuple[str, ...]:
 
 def _shared(a: str, b: str) -> int:
     """How many leading folders two paths share."""
-    count = 0
-    for left, right in zip(
-        posixpath.dirname(a).split("/"), posixpath.dirname(b).split("/"), strict=False
-    ):
-        if left != right:
-            break
-        count += 1
-    return count
+    pairs = zip(posixpath.dirname(a).split("/"), posixpath.dirname(b).split("/"), strict=False)
+    return len(list(takewhile(lambda pair: pair[0] == pair[1], pairs)))
 
 
 def subject_dependencies(files: Iterable[ChangedFile]) -> list[Dependency]:
@@ -59,14 +54,9 @@ def subject_dependencies(files: Iterable[ChangedFile]) -> list[Dependency]:
         if not candidates:
             continue
         best = max(_shared(change.path, path) for path in candidates)
-        for subject in candidates:
-            if _shared(change.path, subject) == best:
-                edges.append(
-                    Dependency(
-                        change.path,
-                        subject,
-                        DependencyKind.TEST,
-                        f"tests {subject}",
-                    )
-                )
+        edges += [
+            Dependency(change.path, subject, DependencyKind.TEST, f"tests {subject}")
+            for subject in candidates
+            if _shared(change.path, subject) == best
+        ]
     return edges

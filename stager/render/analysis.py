@@ -15,7 +15,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase
+from stager.plan.phase import Phase, count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -262,16 +262,11 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
         f"branch adds {len(report.added)}, modifies {len(report.modified)}, "
         f"deletes {len(report.deleted)}"
     )
-    for migration in report.added:
-        console.print(
-            f"  + {migration.revision}  {migration.kind.value:<14} {migration.title}",
-            markup=False,
-            highlight=False,
-        )
-    for migration in report.modified:
-        console.print(f"  ~ {migration.revision}  {migration.title}", markup=False, highlight=False)
-    for migration in report.deleted:
-        console.print(f"  - {migration.revision}  {migration.title}", markup=False, highlight=False)
+    for sign, group in (("+", report.added), ("~", report.modified), ("-", report.deleted)):
+        for migration in group:
+            kind = f"{migration.kind.value:<14} " if sign == "+" else ""
+            line = f"  {sign} {migration.revision}  {kind}{migration.title}"
+            console.print(line, markup=False, highlight=False)
 
 
 def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
@@ -290,16 +285,12 @@ def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
         console.print(Text(f"           fix: {finding.hint}", style="dim"))
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
         console.print(
             f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
-            f"{_count(len(phase.files), 'file')}, "
-            f"{_count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
+            f"{count(len(phase.files), 'file')}, "
+            f"{count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from stager.migrations.lint.files import LintReport
@@ -11,9 +11,9 @@ from stager.render.formats import (
     RISK_STYLES,
     SCHEMA_VERSION,
     finding_to_json,
+    json_text,
     operation_to_json,
 )
-from stager.types import Risk
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,7 +53,7 @@ def report_to_json(report: LintReport) -> dict[str, Any]:
 
 
 def render_json(report: LintReport) -> str:
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_to_json(report), pretty=True)
 
 
 def _summary(report: LintReport) -> str:
@@ -63,13 +63,10 @@ def _summary(report: LintReport) -> str:
     where = f"{files}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."
-    counts = [
-        f"{sum(1 for f in report.findings if f.risk is risk)} {risk.label}"
-        for risk in sorted(Risk, reverse=True)
-        if any(f.risk is risk for f in report.findings)
-    ]
+    risks = Counter(f.risk for f in report.findings)
+    counts = ", ".join(f"{risks[risk]} {risk.label}" for risk in sorted(risks, reverse=True))
     total = len(report.findings)
-    return f"{total} finding{'s' if total != 1 else ''} in {where}: {', '.join(counts)}."
+    return f"{total} finding{'s' if total != 1 else ''} in {where}: {counts}."
 
 
 def render_markdown(report: LintReport) -> str:

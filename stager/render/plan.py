@@ -5,7 +5,6 @@ The JSON path imports neither rich nor jinja2.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from stager.render.formats import (
     RISK_STYLES,
     SCHEMA_VERSION,
     finding_to_json,
+    json_text,
 )
 from stager.render.staging_document import build_document
 from stager.render.templating import render_template
@@ -53,7 +53,7 @@ def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
 
 
 def render_plan_json(analysis: Analysis, plan: Plan) -> str:
-    return json.dumps(plan_to_json(analysis, plan), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan_to_json(analysis, plan), pretty=True)
 
 
 def render_plan_markdown(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from stager.branches.refs import UndoResult
 from stager.branches.split_types import BuiltPhase, SplitResult, Status
+from stager.plan.phase import count, first_few
 from stager.render.analysis import phase_to_json
-from stager.render.formats import SCHEMA_VERSION
+from stager.render.formats import SCHEMA_VERSION, json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,8 +70,7 @@ def split_to_json(result: SplitResult) -> dict[str, Any]:
 
 
 def render_split_json(result: SplitResult, *, pretty: bool = True) -> str:
-    text = json.dumps(split_to_json(result), indent=2 if pretty else None, ensure_ascii=False)
-    return text + "\n"
+    return json_text(split_to_json(result), pretty=pretty)
 
 
 def _verb(built: BuiltPhase, dry_run: bool) -> str:
@@ -114,7 +113,7 @@ def render_split_markdown(result: SplitResult) -> str:
         paths = _paths(built)
         lines += [
             "",
-            f"<details><summary>{len(paths)} file{'s' if len(paths) != 1 else ''}</summary>",
+            f"<details><summary>{count(len(paths), 'file')}</summary>",
             "",
             *(f"- `{path}`" for path in paths),
             "",
@@ -153,10 +152,7 @@ def _phase_lines(built: BuiltPhase) -> list[str]:
     lines += [f"    {commit.sha[:10]} {commit.subject}" for commit in built.commits] or [
         "    (no new commit)"
     ]
-    paths = _paths(built)
-    shown = ", ".join(paths[:_SHOWN_FILES])
-    more = f" and {len(paths) - _SHOWN_FILES} more" if len(paths) > _SHOWN_FILES else ""
-    lines.append(f"    files: {shown}{more}")
+    lines.append(f"    files: {first_few(_paths(built), _SHOWN_FILES)}")
     return lines
 
 

@@ -7,6 +7,7 @@ which the pull request bodies render too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -123,9 +124,7 @@ def _excluded(
     ]
     titles = {summary.category: summary.title for summary in analysis.categories}
     for other in later:
-        counts: dict[str, int] = {}
-        for planned in other.files:
-            counts[planned.category] = counts.get(planned.category, 0) + 1
+        counts = Counter(planned.category for planned in other.files)
         what = ", ".join(f"{titles.get(c, c)} ({n})" for c, n in counts.items())
         excluded.append(
             ExcludedDoc(what, f"phase {other.number} ({other.name})", other.description or "")

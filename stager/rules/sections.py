@@ -65,10 +65,10 @@ class SplitRules:
         return branch_name(self.branch, number, name)
 
 
-def split_rules(root: Table, inherited: SplitRules | None) -> SplitRules:
+def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
     """``[split] branch``: a template that gives every phase its own valid branch name."""
     if "split" not in root.data:
-        return inherited or SplitRules()
+        return inherited
     table = Table(root.ctx, "split", None, root.table("split"))
     table.check_keys()
     template = table.string("branch")
@@ -135,14 +135,7 @@ def lint_settings(
             )
         table.check_keys()
         risk_text = table.string("risk")
-        try:
-            risk = Risk.parse(risk_text) if risk_text is not None else None
-        except ValueError:
-            raise table.error(
-                "risk",
-                f"unknown risk {risk_text!r}",
-                suggest(risk_text or "", Risk.names(), "risks"),
-            ) from None
+        risk = table.risk(risk_text) if risk_text is not None else None
         settings[rule_id] = RuleSetting(
             rule=rule_id,
             enabled=table.boolean("enabled") if "enabled" in data else True,
@@ -183,10 +176,10 @@ _TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
-def github_rules(root: Table, inherited: GitHubRules | None, known: Sequence[str]) -> GitHubRules:
+def github_rules(root: Table, inherited: GitHubRules, known: Sequence[str]) -> GitHubRules:
     """``[github]``, checked against the merged categories ``known``; replaces the inherited one."""
     if "github" not in root.data:
-        return inherited or GitHubRules()
+        return inherited
     table = Table(root.ctx, "github", None, root.table("github"))
     table.check_keys()
     repo = table.string("repo")

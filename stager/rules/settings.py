@@ -20,7 +20,6 @@ from stager.resources import packaged_path
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
 from stager.rules.globs import Pattern, combine, decide, match_patterns
 from stager.rules.sections import (
-    DEFAULT_SPLIT_BRANCH,
     GitHubRules,
     RuleSetting,
     SplitRules,
@@ -29,30 +28,9 @@ from stager.rules.sections import (
     split_rules,
 )
 from stager.rules.toml_file import parse_toml, toml_text
-from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE, SCHEMA, Key
+from stager.rules.toml_schema import DEFAULT_SOURCE
 from stager.rules.toml_tables import Context, Locator, Table, suggest
 from stager.types import MigrationKind, Risk
-
-# Callers import these from here, wherever the split of the module put them.
-__all__ = [
-    "ANY_MIGRATION",
-    "DEFAULT_SOURCE",
-    "DEFAULT_SPLIT_BRANCH",
-    "RULE_TABLE",
-    "SCHEMA",
-    "UNASSIGNED_ERROR",
-    "UNASSIGNED_LAST",
-    "CategoryRule",
-    "GitHubRules",
-    "Key",
-    "PhaseRule",
-    "RuleSetting",
-    "Rules",
-    "SplitRules",
-    "apply_settings",
-    "default_rules",
-    "load_rules",
-]
 
 ANY_MIGRATION = "any"
 UNASSIGNED_LAST = "last"
@@ -207,7 +185,8 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
     _check_unique([phase for phase, _ in phases], phase_tables)
 
     rules = Rules(source, base, tuple(categories), (), extends)
-    inherited: Rules | None = None
+    # What the project's settings build on: the defaults of Rules, or the extended rules'.
+    inherited = Rules(source, None, (), ())
     if extends is not None:
         inherited = default if default is not None else default_rules()
         rules = _extend(rules, inherited)
@@ -216,36 +195,29 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
             f"{source}:1: category: no [[category]] table",
             'add one, or set extends = "default" to build on the default rules',
         )
-    _check_phase_categories(phases, {category.name for category in rules.categories})
-    _check_phase_migrations(phases)
-    project_phases = tuple(phase for phase, _ in phases)
-    rules = _number(dataclasses.replace(rules, phases=_merge_phases(project_phases, rules.phases)))
+    _check_phases(phases, {category.name for category in rules.categories})
+    merged = _merge_phases(tuple(phase for phase, _ in phases), rules.phases)
     rules = dataclasses.replace(
         rules,
-        unassigned=unassigned or (inherited.unassigned if inherited else UNASSIGNED_LAST),
-        rechain=rechain if rechain is not None else (inherited.rechain if inherited else True),
+        phases=tuple(
+            dataclasses.replace(phase, number=number) for number, phase in enumerate(merged, 1)
+        ),
+        unassigned=unassigned or inherited.unassigned,
+        rechain=inherited.rechain if rechain is None else rechain,
     )
     if stager is not None and unassigned is not None:
         _check_unassigned(rules, stager)
-    version, settings = lint_settings(
-        root,
-        inherited.postgres_version if inherited else DEFAULT_POSTGRES_VERSION,
-        inherited.rule_settings if inherited else {},
-    )
-    rules = dataclasses.replace(
+    version, settings = lint_settings(root, inherited.postgres_version, inherited.rule_settings)
+    return dataclasses.replace(
         rules,
         postgres_version=version,
         rule_settings=settings,
         github=github_rules(
-            root,
-            inherited.github if inherited else None,
-            [category.name for category in rules.categories],
+            root, inherited.github, [category.name for category in rules.categories]
         ),
-        split=split_rules(root, inherited.split if inherited else None),
+        split=split_rules(root, inherited.split),
+        base_line=stager.line("base") if stager is not None and base is not None else 0,
     )
-    if stager is not None and base is not None:
-        rules = dataclasses.replace(rules, base_line=stager.line("base"))
-    return rules
 
 
 def _check_unassigned(rules: Rules, stager: Table) -> None:
@@ -261,41 +233,30 @@ def _check_unassigned(rules: Rules, stager: Table) -> None:
     )
 
 
-def _check_phase_migrations(phases: Sequence[tuple[PhaseRule, Table]]) -> None:
-    """A revision id is taken by one phase only."""
-    claimed: dict[str, str] = {}
-    for phase, table in phases:
-        for revision in phase.migrations:
-            if revision in claimed:
-                raise table.error(
-                    "migrations",
-                    f"revision {revision!r} is already in phase {claimed[revision]!r}",
-                    "a migration belongs to one phase; remove it from one of them",
-                    value=revision,
-                )
-            claimed[revision] = phase.name
-
-
-def _check_phase_categories(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
-    """Every category a phase lists exists, and is in no other phase."""
-    claimed: dict[str, str] = {}
-    for phase, table in phases:
-        for name in phase.categories:
-            if name not in known:
-                raise table.error(
-                    "categories",
-                    f"unknown category {name!r} in phase {phase.name!r}",
-                    suggest(name, known, "categories"),
-                    value=name,
-                )
-            if name in claimed:
-                raise table.error(
-                    "categories",
-                    f"category {name!r} is already in phase {claimed[name]!r}",
-                    "a category belongs to one phase; remove it from one of them",
-                    value=name,
-                )
-            claimed[name] = phase.name
+def _check_phases(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
+    """Every category a phase lists exists; a category or a revision id is in one phase only."""
+    for key, noun, owner in (
+        ("categories", "category", "category"),
+        ("migrations", "revision", "migration"),
+    ):
+        claimed: dict[str, str] = {}
+        for phase, table in phases:
+            for name in phase.categories if key == "categories" else phase.migrations:
+                if key == "categories" and name not in known:
+                    raise table.error(
+                        key,
+                        f"unknown category {name!r} in phase {phase.name!r}",
+                        suggest(name, known, "categories"),
+                        value=name,
+                    )
+                if name in claimed:
+                    raise table.error(
+                        key,
+                        f"{noun} {name!r} is already in phase {claimed[name]!r}",
+                        f"a {owner} belongs to one phase; remove it from one of them",
+                        value=name,
+                    )
+                claimed[name] = phase.name
 
 
 @functools.cache
@@ -347,26 +308,17 @@ def _merge_phases(
     return tuple(phase for phase in project if phase.name in own) + tuple(merged)
 
 
-def _number(rules: Rules) -> Rules:
-    phases = tuple(
-        dataclasses.replace(phase, number=number)
-        for number, phase in enumerate(rules.phases, start=1)
-    )
-    return dataclasses.replace(rules, phases=phases)
-
-
 def _category(table: Table) -> CategoryRule:
     table.check_keys()
     name = table.name()
     paths = tuple(table.pattern(text) for text in table.strings("paths"))
-    migration: list[MigrationKind] = []
+    migration: dict[MigrationKind, None] = {}  # in the order first named
     kinds = [kind.value for kind in MigrationKind]
     for value in table.strings("migration", nonempty=True):
         if value == ANY_MIGRATION:
-            migration.extend(kind for kind in MigrationKind if kind not in migration)
+            migration.update(dict.fromkeys(MigrationKind))
         elif value in kinds:
-            if MigrationKind(value) not in migration:
-                migration.append(MigrationKind(value))
+            migration[MigrationKind(value)] = None
         else:
             raise table.error(
                 "migration",
@@ -375,13 +327,7 @@ def _category(table: Table) -> CategoryRule:
                 value=value,
             )
     submodule = table.boolean("submodule")
-    risk_text = table.required_string("risk")
-    try:
-        risk = Risk.parse(risk_text)
-    except ValueError:
-        raise table.error(
-            "risk", f"unknown risk {risk_text!r}", suggest(risk_text, Risk.names(), "risks")
-        ) from None
+    risk = table.risk(table.required_string("risk"))
     if submodule and migration:
         raise table.error(
             "submodule",

@@ -16,6 +16,7 @@ from typing import Any
 from stager.errors import RulesError
 from stager.rules.globs import Pattern, compile_glob
 from stager.rules.toml_schema import SCHEMA
+from stager.types import Risk
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -147,6 +148,15 @@ class Table:
         if nonempty and key in self.data and not value:
             raise self.error(key, "empty array matches nothing", f"list some or remove {key}")
         return value
+
+    def risk(self, text: str) -> Risk:
+        """The ``risk`` key's value: low, medium, high or critical."""
+        try:
+            return Risk.parse(text)
+        except ValueError:
+            raise self.error(
+                "risk", f"unknown risk {text!r}", suggest(text, Risk.names(), "risks")
+            ) from None
 
     def pattern(self, text: str, key: str = "paths") -> Pattern:
         """A gitignore-style pattern, compiled."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stager.errors import RulesError
-from stager.rules.settings import GitHubRules, default_rules, load_rules
+from stager.rules.sections import GitHubRules
+from stager.rules.settings import default_rules, load_rules
 
 FULL = """\
 extends = "default"

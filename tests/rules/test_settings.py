@@ -11,7 +11,8 @@ import pytest
 
 from stager.errors import RulesError, StagerError
 from stager.resources import packaged_path
-from stager.rules.settings import SCHEMA, Rules, default_rules, load_rules
+from stager.rules.settings import Rules, default_rules, load_rules
+from stager.rules.toml_schema import SCHEMA
 from stager.types import MigrationKind, Risk
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
