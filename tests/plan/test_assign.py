@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stager.plan import PlanError, PlannedFile
+from stager.plan import PlanError
+from stager.plan.phase import PlannedFile
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import (
     RULES,

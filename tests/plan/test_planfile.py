@@ -10,7 +10,8 @@ import pytest
 from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.demo import DemoRepository
 from stager.git.repository import Repository
-from stager.plan import PlanError, PlannedMigration, load_plan_file, render_plan_file
+from stager.plan import PlanError, load_plan_file, render_plan_file
+from stager.plan.phase import PlannedMigration
 from stager.rules.toml_file import TomlError
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import analyze, make_branch, plan_of
