@@ -156,7 +156,7 @@ class MergeOutcome:
 
 
 def _parse_merge_tree(data: bytes) -> MergeOutcome:
-    """``git merge-tree --write-tree --name-only -z`` output: tree, conflicted paths, messages."""
+    """``git merge-tree --write-tree --messages --name-only -z``: tree, conflicts, messages."""
     tokens = data.split(b"\0")
     tree = Sha(tokens[0].decode("ascii").strip())
     i = 1
@@ -178,6 +178,11 @@ def _parse_merge_tree(data: bytes) -> MergeOutcome:
         if kind.startswith("CONFLICT"):
             for path in named:
                 messages.setdefault(path, []).append(text)
+            if named and not set(named) & set(paths):
+                # git calls a rename/add collision clean when the add/add of the rename's
+                # conflicted content merge passes; the tree then has the inner conflict
+                # markers, and only this message (about its first path) says so.
+                paths.append(named[0])
         i += 3 + count
     conflicts = tuple(
         Conflict(path, tuple(messages.get(path, ()))) for path in dict.fromkeys(paths)
@@ -402,9 +407,9 @@ class Writer:
 
     def merge_tree(self, ours: Sha, theirs: Sha) -> MergeOutcome:
         """git's own rename-aware 3-way merge of two commits, written as a tree (no checkout)."""
-        code, out, err = self.call(
-            ["merge-tree", "--write-tree", "--name-only", "-z", "--end-of-options", ours, theirs]
-        )
+        # --messages: git prints them for a merge it calls clean too (see _parse_merge_tree)
+        flags = ["--write-tree", "--messages", "--name-only", "-z", "--end-of-options"]
+        code, out, err = self.call(["merge-tree", *flags, ours, theirs])
         if code not in (0, 1):
             message = err.decode("utf-8", "replace").strip().splitlines()
             raise GitError(

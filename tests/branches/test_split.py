@@ -626,6 +626,31 @@ def test_auto_onto_retries_a_conflicting_replay_as_one_patch(repo: GitRepo) -> N
     assert repo.git("show", "stage/2-part2:b.txt") + "\n" == LINES.replace("line 5", "b")
 
 
+def test_onto_never_writes_conflict_markers_git_calls_clean(repo: GitRepo) -> None:
+    # main renamed f to g; the branch edits f (as main did, otherwise), adds main's g, then
+    # drops f. Replaying the first commit onto main, git's merge-tree pairs f with g, its
+    # content merge conflicts, and the add/add of that result with the branch's identical
+    # g passes: git calls the merge clean, says "CONFLICT (rename involved in collision)"
+    # only in words, and its tree has conflict markers in g. The phase as one patch merges.
+    g = "one\nzwei\nthree\n"
+    repo.commit("base", {"f.txt": "one\ntwo\nthree\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("edit f, add g", {"f.txt": "one\nTWO\nthree\n", "g.txt": g})
+    repo.remove("f.txt")
+    repo.commit("drop f")
+    repo.checkout("main")
+    repo.remove("f.txt")
+    repo.commit("f becomes g", {"g.txt": g})
+    repo.checkout("feature")
+    phase_of = dict.fromkeys(("f.txt", "g.txt"), 1)
+    with pytest.raises(StagerError, match=r"g\.txt \(CONFLICT \(rename involved in collision\)"):
+        split(repo, phase_of, onto="main", strategy=Strategy.CHERRY_PICK)
+    result = split(repo, phase_of, onto="main")
+    assert result.phases[0].strategy is Strategy.PATCH
+    assert tree(repo, "stage/1-part1") == tree(repo, "main")
+    assert repo.git("show", "stage/1-part1:g.txt") + "\n" == g
+
+
 def test_onto_conflicts_of_every_phase_are_listed(repo: GitRepo) -> None:
     repo.commit("base", {"a.txt": LINES, "b.txt": LINES})
     repo.git("checkout", "-q", "-b", "feature")

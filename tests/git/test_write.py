@@ -142,3 +142,19 @@ def test_a_signing_failure_says_no_gpg_sign(repo: GitRepo, tmp_path: Path) -> No
     with Writer(found) as writer, pytest.raises(StagerError) as error:
         writer.commit(Sha(repo.git("rev-parse", "HEAD^{tree}")), [], "signed\n", sign=True)
     assert "could not sign" in str(error.value) and "--no-gpg-sign" in str(error.value)
+
+
+def test_merge_tree_reports_a_conflict_git_only_says_in_words(repo: GitRepo) -> None:
+    # ours renamed f to g; theirs changed f's same line and added ours' g. git calls the
+    # merge clean (exit 0, no conflicted path) but g holds the rename's conflict markers.
+    repo.commit("base", {"f": "one\ntwo\nthree\n"})
+    repo.git("checkout", "-q", "-b", "theirs")
+    theirs = repo.commit("theirs", {"f": "one\nTWO\nthree\n", "g": "one\nzwei\nthree\n"})
+    repo.checkout("main")
+    repo.remove("f")
+    ours = repo.commit("ours", {"g": "one\nzwei\nthree\n"})
+    with Writer(Repository(repo.path)) as writer:
+        outcome = writer.merge_tree(Sha(ours), Sha(theirs))
+        assert b"<<<<<<<" in writer.run(["cat-file", "-p", f"{outcome.tree}:g"])
+    assert [conflict.path for conflict in outcome.conflicts] == ["g"]
+    assert "CONFLICT (rename involved in collision)" in outcome.conflicts[0].messages[0]
