@@ -64,7 +64,7 @@ class PullPlan:
 
 @dataclass(frozen=True)
 class PullOutcome:
-    """What happened to one phase's pull request."""
+    """What happened to one phase's pull request (its fields are open-pr's JSON keys)."""
 
     phase: int
     name: str
