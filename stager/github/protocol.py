@@ -1,6 +1,6 @@
 """The small interface stager needs from GitHub, and the values it exchanges.
 
-``sync`` is written against ``GitHubApi`` only; ``pygithub_client`` implements
+``pull_requests`` is written against ``GitHubApi`` only; ``pygithub_client`` implements
 it with PyGithub. Every write is its own method, so an implementation (or a
 test) can see exactly which calls change something.
 """

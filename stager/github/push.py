@@ -80,13 +80,9 @@ def remote_url(repo: Repository, remote: str) -> str:
 
 def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
     """What stager last pushed to each branch of ``remote`` (absent: never pushed)."""
-    prefix = pushed_ref(remote, "")
-    found: dict[str, Sha] = {}
-    for name, sha in list_refs(repo, prefix).items():
-        branch = name.removeprefix(prefix)
-        if branch in branches:
-            found[branch] = sha
-    return found
+    wanted = {pushed_ref(remote, branch): branch for branch in branches}
+    refs = list_refs(repo, pushed_ref(remote, ""))
+    return {wanted[name]: sha for name, sha in refs.items() if name in wanted}
 
 
 def remote_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
