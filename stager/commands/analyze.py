@@ -8,13 +8,11 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import analyze_branch
-from stager.commands.output import emit
+from stager.commands.output import EXIT_FINDINGS, emit
 from stager.git.repository import Repository
 from stager.render.analysis import render_json, render_markdown, render_terminal
 from stager.render.formats import Format
 from stager.types import Risk
-
-EXIT_FINDINGS = 4
 
 
 @dataclass(frozen=True)

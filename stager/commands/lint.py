@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stager.commands.output import emit
+from stager.commands.output import EXIT_FINDINGS, emit
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
 from stager.render.formats import Format
 from stager.render.lint import render_json, render_markdown, render_terminal
 from stager.rules.project import load_project_rules
 from stager.types import Risk
-
-EXIT_FINDINGS = 4
 
 
 @dataclass(frozen=True)

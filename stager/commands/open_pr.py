@@ -155,26 +155,22 @@ class Prepared:
                 self.render(plan.number, placeholders)
 
 
-def run(options: OpenPrOptions, env: Mapping[str, str] | None = None) -> int:
+def run(options: OpenPrOptions) -> int:
     """Push the phase branches and create or update their pull requests (or show how)."""
-    env = os.environ if env is None else env
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     for warning in analysis.warnings:
         print(f"stager: warning: {warning}", file=sys.stderr)
-    prepared = prepare(repo, analysis, options, env)
+    prepared = prepare(repo, analysis, options)
     if options.dry_run:
         _dry_run(options, prepared)
     else:
-        _open(options, prepared, env)
+        _open(options, prepared)
     return 0
 
 
-def prepare(
-    repo: Repository, analysis: Analysis, options: OpenPrOptions, env: Mapping[str, str]
-) -> Prepared:
+def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Prepared:
     """The stack, its branches and bases, the GitHub target and the plans; no network."""
-
     planned = chosen_plan(repo, analysis, options.plan_path).phases
     phases = [phase for phase in planned if phase.files]  # an empty phase gets no PR
     if not phases:
@@ -197,12 +193,11 @@ def prepare(
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head, tips)
-    record = stored.record if stored is not None else None
     # What split built wins over the plan: the parents as written, the findings left open.
     chains = built_chains(stored, phases, analysis.migrations.base.heads())
     findings: Sequence[Finding] = analysis.findings
-    if record is not None:
-        findings = open_findings(record, analysis.findings, analysis.refs.base)
+    if stored is not None:
+        findings = open_findings(stored.record, analysis.findings, analysis.refs.base)
     stack = _stack(phases, branches, base_branch, layout)
     views = tuple(phase_views(analysis, stack, chains, findings))
     target_error = remote_error = None
@@ -221,7 +216,7 @@ def prepare(
             repo_option=options.github_repo,
             configured_repo=analysis.rules.github.repo,
             configured_api_url=analysis.rules.github.api_url,
-            env=env,
+            env=os.environ,
         )
     except GitHubConfigError as error:
         if not options.dry_run:
@@ -260,7 +255,7 @@ def prepare(
     return prepared
 
 
-def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
+def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
     from stager.github.push import push_branches, remote_shas
@@ -268,7 +263,7 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
-    token = find_token(target.host, env)
+    token = find_token(target.host)
     configure_logging(logging.getLogger("stager").isEnabledFor(logging.DEBUG))  # -v
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
     # Before the push: a merged phase's branch is not pushed again, and the next
@@ -295,11 +290,11 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
         for plan in plans
     )
     outcomes = sync_pulls(client, plans, prepared.render, draft=options.draft, lookup=lookup)
-    stale = []
-    for number, branch in prepared.empty_branches:
-        pull = client.find_open_pull(branch)
-        if pull is not None:
-            stale.append(Stale(number, branch, pull.number, pull.url))
+    stale = [
+        Stale(number, branch, pull.number, pull.url)
+        for number, branch in prepared.empty_branches
+        if (pull := client.find_open_pull(branch)) is not None
+    ]
     closed = [pull for pull in lookup.closed.values() if pull.phase in prepared.selected]
     local = dict(prepared.push_tips)
     changed = [

@@ -13,6 +13,9 @@ from stager.render.formats import Format
 if TYPE_CHECKING:
     from rich.console import Console
 
+EXIT_FINDINGS = 4
+"""The exit code when a finding reaches --fail-on, or a check of verify fails."""
+
 
 def emit(
     output_format: Format,

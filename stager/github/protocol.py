@@ -70,17 +70,14 @@ class GitHubApi(Protocol):
 
     def find_open_pull(self, head: str) -> PullRequest | None:
         """The open pull request whose head is branch ``head`` of this repository."""
-        ...
 
     def find_closed_pull(self, head: str) -> PullRequest | None:
         """The most recently closed (or merged) pull request whose head is branch ``head``."""
-        ...
 
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest:
         """Open a pull request; PullRequestExists when one is already open for ``head``."""
-        ...
 
     def update_pull(
         self,
@@ -91,11 +88,9 @@ class GitHubApi(Protocol):
         base: str | None = None,
     ) -> PullRequest:
         """Change what is given (None: leave as is)."""
-        ...
 
     def label_names(self) -> frozenset[str]:
         """Every label the repository has."""
-        ...
 
     def create_label(self, name: str, color: str, description: str) -> None: ...
 
