@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -259,12 +258,11 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
     from stager.github.push import push_branches, remote_shas
-    from stager.github.pygithub_client import PyGithubClient, configure_logging
+    from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
     token = find_token(target.host)
-    configure_logging(logging.getLogger("stager").isEnabledFor(logging.DEBUG))  # -v
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
     # Before the push: a merged phase's branch is not pushed again, and the next
     # phase's pull request goes where the merged one went.

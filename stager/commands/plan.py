@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,7 +14,6 @@ from stager.commands.output import emit, write_file
 from stager.git.repository import Repository
 from stager.github.render import template_folders
 from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
-from stager.plan.assessment import PhaseChain
 from stager.plan.phase import count
 from stager.plan.planfile import edited
 from stager.render.formats import Format
@@ -37,28 +35,44 @@ class PlanOptions:
     force: bool = False  # --write replaces a plan file edited since stager wrote it
 
 
-@dataclass(frozen=True)
-class PlanResult:
-    analysis: Analysis  # its plan is the plan
-    chains: Mapping[int, PhaseChain]  # each phase's Alembic chain: as split built it, if it did
-    work_tree: Path | None  # where split/verify/open-pr look for stager-plan.toml
-
-
-def make_plan(options: PlanOptions) -> PlanResult:
-    """Analyze the branch and plan it.
-
-    PlanError when the rules have no phase, or with ``strict`` when they put a
-    file before what it needs (each conflict listed with the edge).
-    """
+def run(options: PlanOptions) -> int:
+    """Print (or write) the plan; ``--write`` also writes the editable plan file."""
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    plan = analysis.plan
+    _check(analysis, strict=options.strict)
+    # Each phase's Alembic chain: as split built it, if it did.
+    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
+    chains = built_chains(stored, plan.phases, analysis.migrations.base.heads())
+    if options.write is not None:
+        text = render_plan_file(plan, plan_inputs(analysis), analysis.refs, str(options.write))
+        _refuse_edited(options.write, text, force=options.force)
+        write_file(options.write, text, "--write")
+    templates = template_folders(repo.work_tree)
+    emit(
+        options.output_format,
+        partial(render_plan_terminal, analysis, plan),
+        partial(render_plan_markdown, analysis, plan, chains, templates),
+        partial(render_plan_json, analysis, plan),
+        options.output,
+    )
+    if options.write is not None:
+        print(_written_hint(options.write, repo.work_tree), file=sys.stderr)
+    return 0
+
+
+def _check(analysis: Analysis, *, strict: bool) -> None:
+    """PlanError when the rules have no phase, or with ``strict`` when they put a
+    file before what it needs (each conflict listed with the edge) or break the
+    Alembic history.
+    """
     plan = analysis.plan
     if not analysis.rules.phases:
         raise PlanError(
             f"the rules ({analysis.rules.source}) define no [[phase]]: there is nothing to plan",
             'add [[phase]] tables, or write extends = "default" to use the default phases',
         )
-    if options.strict and plan.conflicts:
+    if strict and plan.conflicts:
         names = {rule.number: rule.name for rule in analysis.rules.phases}
         lines = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])
         more = len(plan.conflicts) - _SHOWN
@@ -73,7 +87,7 @@ def make_plan(options: PlanOptions) -> PlanResult:
             "after what it needs, or drop --strict to let stager move them",
         )
     broken = [finding for finding in plan.findings if finding.rule == "SP003"]
-    if options.strict and broken:
+    if strict and broken:
         # The split would refuse these phases: --strict refuses the plan already.
         raise PlanError(
             "--strict: the phases would break the Alembic history:\n"
@@ -81,30 +95,6 @@ def make_plan(options: PlanOptions) -> PlanResult:
             + "\n",
             broken[0].hint,
         )
-    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
-    chains = built_chains(stored, plan.phases, analysis.migrations.base.heads())
-    return PlanResult(analysis, chains, repo.work_tree)
-
-
-def run(options: PlanOptions) -> int:
-    """Print (or write) the plan; ``--write`` also writes the editable plan file."""
-    result = make_plan(options)
-    analysis, plan = result.analysis, result.analysis.plan
-    if options.write is not None:
-        text = render_plan_file(plan, plan_inputs(analysis), analysis.refs, str(options.write))
-        _refuse_edited(options.write, text, force=options.force)
-        write_file(options.write, text, "--write")
-    templates = template_folders(result.work_tree)
-    emit(
-        options.output_format,
-        partial(render_plan_terminal, analysis, plan),
-        partial(render_plan_markdown, analysis, plan, result.chains, templates),
-        partial(render_plan_json, analysis, plan),
-        options.output,
-    )
-    if options.write is not None:
-        print(_written_hint(options.write, result.work_tree), file=sys.stderr)
-    return 0
 
 
 def _written_hint(path: Path, work_tree: Path | None) -> str:

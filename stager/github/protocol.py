@@ -26,10 +26,7 @@ class ReviewersRefused(GitHubError):
 
 
 class PullRequestExists(GitHubError):
-    """Creating a pull request answered 422 "already exists": find and update that one.
-
-    open-pr catches it and updates the existing pull request instead.
-    """
+    """Creating a pull request answered 422 "already exists": open-pr updates that one."""
 
     def __init__(self, head: str) -> None:
         super().__init__(

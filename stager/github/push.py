@@ -52,17 +52,13 @@ class BranchPush:
         return self.remote != self.local
 
     @property
-    def ref(self) -> str:
-        return git_remote.full_ref(self.branch)
-
-    @property
     def lease(self) -> str:
         expected = self.remote or ""  # checked equal to ``recorded`` by ``check_pushes``
-        return f"--force-with-lease={self.ref}:{expected}"
+        return f"--force-with-lease={git_remote.full_ref(self.branch)}:{expected}"
 
     @property
     def refspec(self) -> str:
-        return f"{self.local}:{self.ref}"
+        return f"{self.local}:{git_remote.full_ref(self.branch)}"
 
 
 def remote_url(repo: Repository, remote: str) -> str:

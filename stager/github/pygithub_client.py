@@ -40,16 +40,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 RATE_LIMIT_STATUSES = frozenset({403, 429})
 
 
-def configure_logging(verbose: bool) -> None:
-    """PyGithub's log ('github') on standard error with -v only.
-
-    PyGithub gives its logger a stderr handler at INFO when imported: without
-    -v, each retry or refused request would print a bare extra line next to
-    stager's own message.
-    """
-    logging.getLogger("github").setLevel(logging.INFO if verbose else logging.ERROR)
-
-
 @dataclass(frozen=True)
 class ClientSettings:
     """Network behaviour; tests shorten the waits."""
@@ -95,6 +85,11 @@ class PyGithubClient:
     ) -> None:
         from github import Auth, Github
 
+        # PyGithub's log ('github') on standard error with -v only: PyGithub gives it a
+        # stderr handler at INFO when imported, so without -v each retry or refused
+        # request would print a bare extra line next to stager's own message.
+        verbose = logging.getLogger("stager").isEnabledFor(logging.DEBUG)
+        logging.getLogger("github").setLevel(logging.INFO if verbose else logging.ERROR)
         settings = settings or ClientSettings()
         self._target = target
         self._token = token
