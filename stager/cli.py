@@ -23,11 +23,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 class GlobalOptions:
     repo_path: Path
     rules_path: Path | None
-    verbose: bool
-
-    def at(self, path: Path | None) -> Path | None:
-        """A path the user typed, relative to -C PATH as git -C does (absolute stays)."""
-        return self.repo_path / path if path is not None else None
 
 
 def _risk(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Risk | None:
@@ -39,10 +34,10 @@ def _format(_ctx: click.Context, _param: click.Parameter, value: str) -> Format:
 
 
 def _at(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """A path the user typed, relative to -C PATH as git -C does."""
+    """A path the user typed, relative to -C PATH as git -C does (absolute stays)."""
     options = ctx.find_object(GlobalOptions)
     assert options is not None  # the group's callback runs before any subcommand's options
-    return options.at(value)
+    return options.repo_path / value if value is not None else None
 
 
 def _run(make_options: Callable[..., Any], run: Callable[[Any], int], **params: Any) -> NoReturn:
@@ -111,6 +106,17 @@ def phase_options(phase_help: str, all_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def output_option(what: str) -> Callable[[F], F]:
+    """--output/-o FILE, for the commands whose report can go to a file."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_at,
+        help=f"Write the {what} to FILE instead of standard output.",
+    )
+
+
 def format_option(function: F) -> F:
     return click.option(
         "--format",
@@ -150,19 +156,13 @@ def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: b
     """
     if verbose:
         _log_to_stderr()
-    ctx.obj = GlobalOptions(repo_path, repo_path / rules_path if rules_path else None, verbose)
+    ctx.obj = GlobalOptions(repo_path, repo_path / rules_path if rules_path else None)
 
 
 @cli.command(short_help="Risk table, migration summary, findings and phases of the branch.")
 @branch_options
 @format_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=_at,
-    help="Write the report to FILE instead of standard output.",
-)
+@output_option("report")
 @click.option(
     "--fail-on",
     type=click.Choice(Risk.names()),
@@ -193,13 +193,7 @@ def analyze(**params: Any) -> NoReturn:
     help="Fail, listing each conflict, when the rules put a file before what it needs "
     "(default: move it later and say why).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=_at,
-    help="Write the plan to FILE instead of standard output.",
-)
+@output_option("plan")
 @click.option(
     "--force",
     is_flag=True,

@@ -20,24 +20,19 @@ from stager import __version__
 from stager.errors import StagerError
 from stager.render.console import broken_pipe_exit
 
-EXIT_ERROR = 1
 EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
 
 
-def crash_log_path() -> Path:
-    """Where a crash traceback goes: the user's cache, never the analysed repository."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "stager" / "stager-crash.log"
-
-
 def _write_crash_log(error: BaseException) -> Path:
-
+    """The traceback in the user's cache (never the analysed repository), else the temp folder."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     text = (
         f"stager {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         f"argv: {sys.argv}\npython: {sys.version}\n\n" + "".join(traceback.format_exception(error))
     )
-    for candidate in (crash_log_path(), Path(tempfile.gettempdir()) / "stager-crash.log"):
+    for folder in (cache / "stager", Path(tempfile.gettempdir())):
+        candidate = folder / "stager-crash.log"
         try:
             candidate.parent.mkdir(parents=True, exist_ok=True)
             candidate.write_text(text, encoding="utf-8")

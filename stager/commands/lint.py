@@ -7,17 +7,16 @@ changed revision files; exit 4 when a finding reaches ``--fail-on``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from stager.commands.output import EXIT_FINDINGS, emit
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
-from stager.render.console import terminal_console
 from stager.render.formats import Format
 from stager.render.lint import render_json, render_markdown, render_terminal
 from stager.rules.project import load_project_rules
 from stager.types import Risk
-
-EXIT_FINDINGS = 4
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,11 @@ def run(options: LintOptions) -> int:
     project = project_root(options.repo_path)
     rules = load_project_rules(options.rules_path, project)
     report = lint_paths(options.paths, options.repo_path, rules, project)
-    if options.output_format is Format.JSON:
-        print(render_json(report), end="")
-    elif options.output_format is Format.MARKDOWN:
-        print(render_markdown(report), end="")
-    else:
-        render_terminal(report, terminal_console(highlight=False))
+    emit(
+        options.output_format,
+        partial(render_terminal, report),
+        partial(render_markdown, report),
+        partial(render_json, report),
+    )
     failing = [finding for finding in report.findings if finding.risk >= options.fail_on]
     return EXIT_FINDINGS if failing else 0

@@ -10,15 +10,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
+from stager.branches import Layout
 from stager.branches.record import built_chains, built_record, open_findings
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
@@ -48,9 +47,6 @@ from stager.render.formats import SCHEMA_VERSION, Format
 from stager.rules.settings import Rules
 from stager.types import Sha
 
-STACKED = "stacked"
-INDEPENDENT = "independent"
-
 PLACEHOLDER_URL = "https://github.invalid/OWNER/NAME/pull/0"
 """The URL of every pull request when the templates are checked before a run."""
 
@@ -74,17 +70,8 @@ class OpenPrOptions:
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """One phase's pull request as a dry run shows it."""
-
-    view: PhaseView
-    title: str
-    body: str
-
-
-@dataclass(frozen=True)
 class Stale:
-    """An open pull request of a phase that has no file any more."""
+    """An open pull request of a phase that has no file any more (fields: the JSON keys)."""
 
     phase: int
     branch: str
@@ -107,7 +94,7 @@ class Prepared:
     repo: Repository
     analysis: Analysis
     views: tuple[PhaseView, ...]
-    layout: str
+    layout: Layout
     base_branch: str
     head_name: str
     target: GitHubTarget | None  # None only in a dry run that cannot tell the repository
@@ -124,6 +111,11 @@ class Prepared:
     @property
     def repository(self) -> str:
         return str(self.target.repo) if self.target else "OWNER/NAME"
+
+    @property
+    def selected(self) -> set[int]:
+        """The phases whose pull requests this run opens or updates."""
+        return {plan.number for plan in self.plans if plan.selected}
 
     def render(self, number: int, links: Mapping[int, PullLink]) -> tuple[str, str]:
         """Title and generated body of phase ``number``'s pull request."""
@@ -162,26 +154,22 @@ class Prepared:
                 self.render(plan.number, placeholders)
 
 
-def run(options: OpenPrOptions, env: Mapping[str, str] | None = None) -> int:
+def run(options: OpenPrOptions) -> int:
     """Push the phase branches and create or update their pull requests (or show how)."""
-    env = os.environ if env is None else env
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     for warning in analysis.warnings:
         print(f"stager: warning: {warning}", file=sys.stderr)
-    prepared = prepare(repo, analysis, options, env)
+    prepared = prepare(repo, analysis, options)
     if options.dry_run:
         _dry_run(options, prepared)
     else:
-        _open(options, prepared, env)
+        _open(options, prepared)
     return 0
 
 
-def prepare(
-    repo: Repository, analysis: Analysis, options: OpenPrOptions, env: Mapping[str, str]
-) -> Prepared:
+def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Prepared:
     """The stack, its branches and bases, the GitHub target and the plans; no network."""
-
     planned = chosen_plan(repo, analysis, options.plan_path).phases
     phases = [phase for phase in planned if phase.files]  # an empty phase gets no PR
     if not phases:
@@ -204,12 +192,11 @@ def prepare(
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head, tips)
-    record = stored.record if stored is not None else None
     # What split built wins over the plan: the parents as written, the findings left open.
     chains = built_chains(stored, phases, analysis.migrations.base.heads())
     findings: Sequence[Finding] = analysis.findings
-    if record is not None:
-        findings = open_findings(record, analysis.findings, analysis.refs.base)
+    if stored is not None:
+        findings = open_findings(stored.record, analysis.findings, analysis.refs.base)
     stack = _stack(phases, branches, base_branch, layout)
     views = tuple(phase_views(analysis, stack, chains, findings))
     target_error = remote_error = None
@@ -228,7 +215,7 @@ def prepare(
             repo_option=options.github_repo,
             configured_repo=analysis.rules.github.repo,
             configured_api_url=analysis.rules.github.api_url,
-            env=env,
+            env=os.environ,
         )
     except GitHubConfigError as error:
         if not options.dry_run:
@@ -240,7 +227,7 @@ def prepare(
     pushed = [
         phase.number
         for phase in phases
-        if phase.number in selected or (layout == STACKED and phase.number < top)
+        if phase.number in selected or (layout is Layout.STACKED and phase.number < top)
     ]
     prepared = Prepared(
         repo=repo,
@@ -267,37 +254,15 @@ def prepare(
     return prepared
 
 
-def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
-    selected = {plan.number for plan in prepared.plans if plan.selected}
-    rendered = [
-        Rendered(view, *prepared.render(view.number, {}))
-        for view in prepared.views
-        if view.number in selected
-    ]
-    pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips, online=False)
-    owner = prepared.target.repo.owner if prepared.target else "OWNER"
-    calls = describe_calls(prepared.plans, prepared.repository, owner, draft=options.draft)
-    _print_dry_run(
-        options,
-        prepared.target,
-        rendered,
-        pushes,
-        calls,
-        prepared.target_error,
-        prepared.remote_error,
-    )
-
-
-def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) -> None:
+def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
     from stager.github.push import push_branches, remote_shas
-    from stager.github.pygithub_client import PyGithubClient, configure_logging
+    from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
-    token = find_token(target.host, env)
-    configure_logging(logging.getLogger("stager").isEnabledFor(logging.DEBUG))  # -v
+    token = find_token(target.host)
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
     # Before the push: a merged phase's branch is not pushed again, and the next
     # phase's pull request goes where the merged one went.
@@ -323,12 +288,12 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
         for plan in plans
     )
     outcomes = sync_pulls(client, plans, prepared.render, draft=options.draft, lookup=lookup)
-    stale = []
-    for number, branch in prepared.empty_branches:
-        pull = client.find_open_pull(branch)
-        if pull is not None:
-            stale.append(Stale(number, branch, pull.number, pull.url))
-    closed = [pull for pull in lookup.closed.values() if pull.phase in _chosen(prepared)]
+    stale = [
+        Stale(number, branch, pull.number, pull.url)
+        for number, branch in prepared.empty_branches
+        if (pull := client.find_open_pull(branch)) is not None
+    ]
+    closed = [pull for pull in lookup.closed.values() if pull.phase in prepared.selected]
     local = dict(prepared.push_tips)
     changed = [
         f"phase {pull.phase}'s branch {pull.branch} has changed since #{pull.number} was "
@@ -340,10 +305,6 @@ def _open(options: OpenPrOptions, prepared: Prepared, env: Mapping[str, str]) ->
         if pull.merged and pull.head_sha and local.get(pull.branch, pull.head_sha) != pull.head_sha
     ]
     _print_outcomes(options, target, token.source, pushes, outcomes, stale, closed, changed)
-
-
-def _chosen(prepared: Prepared) -> set[int]:
-    return {plan.number for plan in prepared.plans if plan.selected}
 
 
 def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:
@@ -399,14 +360,11 @@ def _refuse_outdated(
         )
 
 
-def detect_layout(repo: Repository, tips: Sequence[Sha]) -> str:
-    """``stacked`` when each phase branch contains the previous one, else ``independent``."""
-    if len(tips) < 2:
-        return STACKED
-    for previous, current in itertools.pairwise(tips):
-        if not is_ancestor(repo, previous, current):
-            return INDEPENDENT
-    return STACKED
+def detect_layout(repo: Repository, tips: Sequence[Sha]) -> Layout:
+    """Stacked when each phase branch contains the previous one, else independent."""
+    if all(is_ancestor(repo, before, after) for before, after in itertools.pairwise(tips)):
+        return Layout.STACKED
+    return Layout.INDEPENDENT
 
 
 def remote_branch_name(repo: Repository, base_ref: str, remote: str) -> str:
@@ -425,15 +383,15 @@ def remote_branch_name(repo: Repository, base_ref: str, remote: str) -> str:
 
 
 def _stack(
-    phases: Sequence[Phase], branches: Mapping[int, str], base_branch: str, layout: str
+    phases: Sequence[Phase], branches: Mapping[int, str], base_branch: str, layout: Layout
 ) -> list[StackPhase]:
-    stack = []
-    previous = base_branch
-    for phase in phases:
-        branch = branches[phase.number]
-        stack.append(StackPhase(phase, branch, previous if layout == STACKED else base_branch))
-        previous = branch
-    return stack
+    """Each phase with its branch and its base: stacked, the previous phase's branch."""
+    previous = [base_branch, *(branches[phase.number] for phase in phases)]
+    stacked = layout is Layout.STACKED
+    return [
+        StackPhase(phase, branches[phase.number], previous[index] if stacked else base_branch)
+        for index, phase in enumerate(phases)
+    ]
 
 
 def _plan(rules: Rules, view: PhaseView, selected: set[int]) -> PullPlan:
@@ -453,66 +411,70 @@ def _plan(rules: Rules, view: PhaseView, selected: set[int]) -> PullPlan:
 # --- output ---------------------------------------------------------------------
 
 
-def _print_dry_run(
-    options: OpenPrOptions,
-    target: GitHubTarget | None,
-    rendered: Sequence[Rendered],
-    pushes: Sequence[BranchPush],
-    calls: Sequence[str],
-    target_error: str | None = None,
-    remote_error: str | None = None,
-) -> None:
+def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
+    """Print every title and body, and the push and API calls a real run would make."""
+    target = prepared.target
+    rendered = [
+        (view, *prepared.render(view.number, {}))
+        for view in prepared.views
+        if view.number in prepared.selected
+    ]
+    pushes = plan_pushes(prepared.repo, options.remote, prepared.push_tips, online=False)
     push = push_arguments(options.remote, pushes)
+    owner = target.repo.owner if target else "OWNER"
+    calls = describe_calls(prepared.plans, prepared.repository, owner, draft=options.draft)
     if options.output_format is Format.JSON:
         data = {
             "dry_run": True,
             "remote": options.remote,
             "repository": str(target.repo) if target else None,
             "api_url": target.api_url if target else None,
-            "github_error": target_error,
-            "remote_error": remote_error,
+            "github_error": prepared.target_error,
+            "remote_error": prepared.remote_error,
             "push": ["git", *push] if push else [],
-            "calls": list(calls),
+            "calls": calls,
             "pull_requests": [
                 {
-                    **_phase_keys(item.view),
+                    "phase": view.number,
+                    "name": view.name,
+                    "branch": view.branch,
+                    "base": view.base,
                     "number": None,
                     "url": None,
                     "action": "dry-run",
-                    "title": item.title,
-                    "body": item.body,
+                    "title": title,
+                    "body": body,
                 }
-                for item in rendered
+                for view, title, body in rendered
             ],
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
-    if remote_error is not None:
-        lines += [f"> a real run would stop here: {remote_error}", ""]
+    if prepared.remote_error is not None:
+        lines += [f"> a real run would stop here: {prepared.remote_error}", ""]
     if target is None:
-        problem = target_error or "the GitHub repository is unknown — pass --github-repo OWNER/NAME"
+        problem = (
+            prepared.target_error
+            or "the GitHub repository is unknown — pass --github-repo OWNER/NAME"
+        )
         lines += [f"> a real run would stop here: {problem}", ""]
     else:
         lines += [f"GitHub: {target.repo} at {target.api_url} ({target.repo_source})", ""]
-    for item in rendered:
+    for view, title, body in rendered:
         lines += [
-            f"## Phase {item.view.number}: {item.view.branch} → {item.view.base}",
+            f"## Phase {view.number}: {view.branch} → {view.base}",
             "",
-            f"Title: {item.title}",
+            f"Title: {title}",
             "",
-            item.body.rstrip("\n"),
+            body.rstrip("\n"),
             "",
         ]
     lines += ["## Would run", "", "```"]
     lines.append(" ".join(["git", *push]) if push else "# git push: nothing to push")
     lines += [*calls, "```"]
     print("\n".join(lines))
-
-
-def _phase_keys(view: PhaseView) -> dict[str, Any]:
-    return {"phase": view.number, "name": view.name, "branch": view.branch, "base": view.base}
 
 
 def _print_outcomes(
@@ -535,25 +497,8 @@ def _print_outcomes(
             "repository": str(target.repo),
             "api_url": target.api_url,
             "pushed": pushed,
-            "pull_requests": [
-                {
-                    "phase": outcome.phase,
-                    "name": outcome.name,
-                    "branch": outcome.branch,
-                    "base": outcome.base,
-                    "number": outcome.number,
-                    "url": outcome.url,
-                    "action": outcome.action,
-                    "title": outcome.title,
-                    "writes": list(outcome.writes),
-                    "notes": list(outcome.notes),
-                }
-                for outcome in outcomes
-            ],
-            "stale": [
-                {"phase": s.phase, "branch": s.branch, "number": s.number, "url": s.url}
-                for s in stale
-            ],
+            "pull_requests": [dataclasses.asdict(outcome) for outcome in outcomes],
+            "stale": [dataclasses.asdict(s) for s in stale],
             "closed": [
                 {
                     "phase": c.phase,
@@ -567,23 +512,21 @@ def _print_outcomes(
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
-        for note in notes:
-            print(f"stager: note: {note}", file=sys.stderr)
-        return
-    if options.output_format is Format.MARKDOWN:
+    elif options.output_format is Format.MARKDOWN:
         print("\n".join(f"- [#{o.number} {o.title}]({o.url}) — {o.action}" for o in outcomes))
-        for note in notes:
-            print(f"stager: note: {note}", file=sys.stderr)
+    else:
+        lines = [
+            f"GitHub: {target.repo} at {target.api_url} (token from {token_source})",
+            f"Pushed to {options.remote} (atomic): {', '.join(pushed)}"
+            if pushed
+            else f"Phase branches already up to date on {options.remote}",
+        ]
+        lines += [
+            f"  phase {o.phase} {o.branch} → {o.base}: #{o.number} {o.action}  {o.url}"
+            for o in outcomes
+        ]
+        lines += [f"note: {note}" for note in notes]
+        print("\n".join(lines))
         return
-    lines = [
-        f"GitHub: {target.repo} at {target.api_url} (token from {token_source})",
-        f"Pushed to {options.remote} (atomic): {', '.join(pushed)}"
-        if pushed
-        else f"Phase branches already up to date on {options.remote}",
-    ]
-    lines += [
-        f"  phase {o.phase} {o.branch} → {o.base}: #{o.number} {o.action}  {o.url}"
-        for o in outcomes
-    ]
-    lines += [f"note: {note}" for note in notes]
-    print("\n".join(lines))
+    for note in notes:
+        print(f"stager: note: {note}", file=sys.stderr)

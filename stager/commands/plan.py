@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.branches.record import built_chains, built_record
-from stager.errors import OutputError
+from stager.commands.output import emit, write_file
 from stager.git.repository import Repository
-from stager.plan import DEFAULT_PLAN_FILE, Plan, PlanError, render_plan_file
-from stager.plan.assessment import PhaseChain
+from stager.github.render import template_folders
+from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
 from stager.plan.phase import count
 from stager.plan.planfile import edited
-from stager.render.console import plain_console, terminal_console
 from stager.render.formats import Format
 from stager.render.plan import render_plan_json, render_plan_markdown, render_plan_terminal
 
 _SHOWN = 50
-PROJECT_TEMPLATES = Path(".stager") / "templates"
 
 
 @dataclass(frozen=True)
@@ -37,30 +35,44 @@ class PlanOptions:
     force: bool = False  # --write replaces a plan file edited since stager wrote it
 
 
-@dataclass(frozen=True)
-class PlanResult:
-    analysis: Analysis
-    plan: Plan
-    chains: Mapping[int, PhaseChain]  # each phase's Alembic chain: as split built it, if it did
-    templates: tuple[Path, ...]  # the project's template folder first, when it has one
-    work_tree: Path | None = None  # where split/verify/open-pr look for stager-plan.toml
-
-
-def make_plan(options: PlanOptions) -> PlanResult:
-    """Analyze the branch and plan it.
-
-    PlanError when the rules have no phase, or with ``strict`` when they put a
-    file before what it needs (each conflict listed with the edge).
-    """
+def run(options: PlanOptions) -> int:
+    """Print (or write) the plan; ``--write`` also writes the editable plan file."""
     repo = Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    plan = analysis.plan
+    _check(analysis, strict=options.strict)
+    # Each phase's Alembic chain: as split built it, if it did.
+    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
+    chains = built_chains(stored, plan.phases, analysis.migrations.base.heads())
+    if options.write is not None:
+        text = render_plan_file(plan, plan_inputs(analysis), analysis.refs, str(options.write))
+        _refuse_edited(options.write, text, force=options.force)
+        write_file(options.write, text, "--write")
+    templates = template_folders(repo.work_tree)
+    emit(
+        options.output_format,
+        partial(render_plan_terminal, analysis, plan),
+        partial(render_plan_markdown, analysis, plan, chains, templates),
+        partial(render_plan_json, analysis, plan),
+        options.output,
+    )
+    if options.write is not None:
+        print(_written_hint(options.write, repo.work_tree), file=sys.stderr)
+    return 0
+
+
+def _check(analysis: Analysis, *, strict: bool) -> None:
+    """PlanError when the rules have no phase, or with ``strict`` when they put a
+    file before what it needs (each conflict listed with the edge) or break the
+    Alembic history.
+    """
     plan = analysis.plan
     if not analysis.rules.phases:
         raise PlanError(
             f"the rules ({analysis.rules.source}) define no [[phase]]: there is nothing to plan",
             'add [[phase]] tables, or write extends = "default" to use the default phases',
         )
-    if options.strict and plan.conflicts:
+    if strict and plan.conflicts:
         names = {rule.number: rule.name for rule in analysis.rules.phases}
         lines = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])
         more = len(plan.conflicts) - _SHOWN
@@ -75,7 +87,7 @@ def make_plan(options: PlanOptions) -> PlanResult:
             "after what it needs, or drop --strict to let stager move them",
         )
     broken = [finding for finding in plan.findings if finding.rule == "SP003"]
-    if options.strict and broken:
+    if strict and broken:
         # The split would refuse these phases: --strict refuses the plan already.
         raise PlanError(
             "--strict: the phases would break the Alembic history:\n"
@@ -83,24 +95,6 @@ def make_plan(options: PlanOptions) -> PlanResult:
             + "\n",
             broken[0].hint,
         )
-    templates = (repo.work_tree / PROJECT_TEMPLATES,) if repo.work_tree is not None else ()
-    stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head)
-    chains = built_chains(stored, plan.phases, analysis.migrations.base.heads())
-    return PlanResult(analysis, plan, chains, templates, repo.work_tree)
-
-
-def run(options: PlanOptions) -> int:
-    """Print (or write) the plan; ``--write`` also writes the editable plan file."""
-    result = make_plan(options)
-    analysis, plan = result.analysis, result.plan
-    if options.write is not None:
-        text = render_plan_file(plan, plan_inputs(analysis), analysis.refs, str(options.write))
-        _refuse_edited(options.write, text, force=options.force)
-        _write(options.write, text, "--write")
-    emit(result, options.output_format, options.output)
-    if options.write is not None:
-        print(_written_hint(options.write, result.work_tree), file=sys.stderr)
-    return 0
 
 
 def _written_hint(path: Path, work_tree: Path | None) -> str:
@@ -121,27 +115,6 @@ def _same_file(one: Path, other: Path) -> bool:
         return False
 
 
-def render(result: PlanResult, output_format: Format) -> str:
-    """The plan as text: JSON, the markdown staging document, or the plain-text table."""
-    if output_format is Format.JSON:
-        return render_plan_json(result.analysis, result.plan)
-    if output_format is Format.MARKDOWN:
-        return render_plan_markdown(result.analysis, result.plan, result.chains, result.templates)
-    return _table_text(result.analysis, result.plan, to_terminal=False)
-
-
-def emit(result: PlanResult, output_format: Format, output: Path | None) -> None:
-    """Print to stdout (the table live, with colours) or write to ``output``."""
-    if output_format is Format.TABLE and output is None:
-        _table_text(result.analysis, result.plan, to_terminal=True)
-        return
-    text = render(result, output_format)
-    if output is None:
-        print(text, end="")
-    else:
-        _write(output, text, "--output")
-
-
 def _refuse_edited(path: Path, text: str, *, force: bool) -> None:
     """PlanError when ``path`` holds a plan edited by hand (or another file) and no --force."""
     try:
@@ -157,22 +130,3 @@ def _refuse_edited(path: Path, text: str, *, force: bool) -> None:
         "--write would lose those edits",
         "pass --force to replace it, write the plan elsewhere, or delete the file first",
     )
-
-
-def _write(path: Path, text: str, option: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise OutputError(
-            f"cannot write {path}: {error.strerror}", f"choose a writable {option} path"
-        ) from None
-
-
-def _table_text(analysis: Analysis, plan: Plan, *, to_terminal: bool) -> str:
-
-    if to_terminal:
-        render_plan_terminal(analysis, plan, terminal_console(highlight=False))
-        return ""
-    console = plain_console()
-    render_plan_terminal(analysis, plan, console)
-    return console.export_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from stager.analysis import analyze_branch, chosen_plan
@@ -17,8 +18,8 @@ from stager.branches import (
     undo_last_split,
 )
 from stager.branches.split import refused_error
+from stager.commands.output import emit
 from stager.git.repository import Repository
-from stager.render.console import terminal_console
 from stager.render.formats import Format
 from stager.render.split import (
     render_split_json,
@@ -81,12 +82,12 @@ def run(options: SplitCommandOptions) -> int:
         for built in result.phases
         if built.status is Status.REFUSED and built.previous is not None
     ]
-    if options.output_format is Format.JSON:
-        print(render_split_json(result, pretty=sys.stdout.isatty()), end="")
-    elif options.output_format is Format.MARKDOWN:
-        print(render_split_markdown(result), end="")
-    else:
-        render_split_terminal(result, terminal_console(highlight=False))
+    emit(
+        options.output_format,
+        partial(render_split_terminal, result),
+        partial(render_split_markdown, result),
+        lambda: render_split_json(result, pretty=sys.stdout.isatty()),
+    )
     if refused:  # the table says "would refuse"; the exit status says the real run stops
         raise refused_error(refused, dry_run=True)
     return 0

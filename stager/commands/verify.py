@@ -9,11 +9,10 @@ from pathlib import Path
 from stager.analysis import analyze_branch, chosen_plan
 from stager.branches.record import built_record
 from stager.branches.verify import Verification, verify_split
+from stager.commands.output import EXIT_FINDINGS
 from stager.git.repository import Repository
 from stager.render.formats import Format, json_text
 from stager.render.verify import render_markdown, render_text, verification_to_json
-
-EXIT_CHECK_FAILED = 4
 
 
 @dataclass(frozen=True)
@@ -58,4 +57,4 @@ def run(options: VerifyCommandOptions) -> int:
         print(render_markdown(result), end="")
     else:
         print(render_text(result), end="")
-    return 0 if result.ok else EXIT_CHECK_FAILED
+    return 0 if result.ok else EXIT_FINDINGS

@@ -8,9 +8,10 @@ Submodules, by what they own:
 * ``protocol`` — the small interface the rest of stager uses to talk to GitHub;
 * ``pygithub_client`` — that interface through PyGithub (imported lazily: it is slow);
 * ``body`` — the marked, generated part of a pull request's body;
-* ``context`` / ``assessment`` — what the PR templates see, computed from the analysis;
+* ``context`` — what the PR templates see, computed from the analysis;
 * ``render`` — titles and bodies from the Jinja templates;
-* ``sync`` — create or update one pull request per phase, making no write that changes nothing.
+* ``pull_requests`` — create or update one pull request per phase, making no write that
+  changes nothing.
 
 Nothing here prints a token: errors pass through ``auth.redact``.
 """

@@ -1,6 +1,6 @@
 """The small interface stager needs from GitHub, and the values it exchanges.
 
-``sync`` is written against ``GitHubApi`` only; ``pygithub_client`` implements
+``pull_requests`` is written against ``GitHubApi`` only; ``pygithub_client`` implements
 it with PyGithub. Every write is its own method, so an implementation (or a
 test) can see exactly which calls change something.
 """
@@ -26,10 +26,7 @@ class ReviewersRefused(GitHubError):
 
 
 class PullRequestExists(GitHubError):
-    """Creating a pull request answered 422 "already exists": find and update that one.
-
-    open-pr catches it and updates the existing pull request instead.
-    """
+    """Creating a pull request answered 422 "already exists": open-pr updates that one."""
 
     def __init__(self, head: str) -> None:
         super().__init__(
@@ -70,17 +67,14 @@ class GitHubApi(Protocol):
 
     def find_open_pull(self, head: str) -> PullRequest | None:
         """The open pull request whose head is branch ``head`` of this repository."""
-        ...
 
     def find_closed_pull(self, head: str) -> PullRequest | None:
         """The most recently closed (or merged) pull request whose head is branch ``head``."""
-        ...
 
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest:
         """Open a pull request; PullRequestExists when one is already open for ``head``."""
-        ...
 
     def update_pull(
         self,
@@ -91,11 +85,9 @@ class GitHubApi(Protocol):
         base: str | None = None,
     ) -> PullRequest:
         """Change what is given (None: leave as is)."""
-        ...
 
     def label_names(self) -> frozenset[str]:
         """Every label the repository has."""
-        ...
 
     def create_label(self, name: str, color: str, description: str) -> None: ...
 

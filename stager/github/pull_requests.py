@@ -64,7 +64,7 @@ class PullPlan:
 
 @dataclass(frozen=True)
 class PullOutcome:
-    """What happened to one phase's pull request."""
+    """What happened to one phase's pull request (its fields are open-pr's JSON keys)."""
 
     phase: int
     name: str
@@ -146,27 +146,18 @@ def look_up(
             found[plan.number] = pull
             continue
         gone = api.find_closed_pull(plan.branch)
-        if gone is not None and gone.merged and _already_in_base(gone, in_base):
+        if gone is None:
             continue
-        if gone is not None and not gone.merged and (gone.base in merged or base_gone(gone.base)):
-            continue
-        if gone is not None and gone.merged:
+        if gone.merged:
+            if any(sha and in_base(sha) for sha in (gone.merge_commit_sha, gone.head_sha)):
+                continue
             merged.add(plan.branch)
-        if gone is not None:
-            closed[plan.number] = ClosedPull(
-                plan.number,
-                plan.branch,
-                gone.number,
-                gone.url,
-                gone.base,
-                gone.merged,
-                gone.head_sha,
-            )
+        elif gone.base in merged or base_gone(gone.base):
+            continue
+        closed[plan.number] = ClosedPull(
+            plan.number, plan.branch, gone.number, gone.url, gone.base, gone.merged, gone.head_sha
+        )
     return Lookup(found, closed)
-
-
-def _already_in_base(pull: PullRequest, in_base: Callable[[str], bool]) -> bool:
-    return any(sha and in_base(sha) for sha in (pull.merge_commit_sha, pull.head_sha))
 
 
 def after_merges(plans: Sequence[PullPlan], lookup: Lookup) -> tuple[PullPlan, ...]:

@@ -52,17 +52,13 @@ class BranchPush:
         return self.remote != self.local
 
     @property
-    def ref(self) -> str:
-        return git_remote.full_ref(self.branch)
-
-    @property
     def lease(self) -> str:
         expected = self.remote or ""  # checked equal to ``recorded`` by ``check_pushes``
-        return f"--force-with-lease={self.ref}:{expected}"
+        return f"--force-with-lease={git_remote.full_ref(self.branch)}:{expected}"
 
     @property
     def refspec(self) -> str:
-        return f"{self.local}:{self.ref}"
+        return f"{self.local}:{git_remote.full_ref(self.branch)}"
 
 
 def remote_url(repo: Repository, remote: str) -> str:
@@ -80,13 +76,9 @@ def remote_url(repo: Repository, remote: str) -> str:
 
 def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
     """What stager last pushed to each branch of ``remote`` (absent: never pushed)."""
-    prefix = pushed_ref(remote, "")
-    found: dict[str, Sha] = {}
-    for name, sha in list_refs(repo, prefix).items():
-        branch = name.removeprefix(prefix)
-        if branch in branches:
-            found[branch] = sha
-    return found
+    wanted = {pushed_ref(remote, branch): branch for branch in branches}
+    refs = list_refs(repo, pushed_ref(remote, ""))
+    return {wanted[name]: sha for name, sha in refs.items() if name in wanted}
 
 
 def remote_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:

@@ -40,16 +40,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 RATE_LIMIT_STATUSES = frozenset({403, 429})
 
 
-def configure_logging(verbose: bool) -> None:
-    """PyGithub's log ('github') on standard error with -v only.
-
-    PyGithub gives its logger a stderr handler at INFO when imported: without
-    -v, each retry or refused request would print a bare extra line next to
-    stager's own message.
-    """
-    logging.getLogger("github").setLevel(logging.INFO if verbose else logging.ERROR)
-
-
 @dataclass(frozen=True)
 class ClientSettings:
     """Network behaviour; tests shorten the waits."""
@@ -95,6 +85,11 @@ class PyGithubClient:
     ) -> None:
         from github import Auth, Github
 
+        # PyGithub's log ('github') on standard error with -v only: PyGithub gives it a
+        # stderr handler at INFO when imported, so without -v each retry or refused
+        # request would print a bare extra line next to stager's own message.
+        verbose = logging.getLogger("stager").isEnabledFor(logging.DEBUG)
+        logging.getLogger("github").setLevel(logging.INFO if verbose else logging.ERROR)
         settings = settings or ClientSettings()
         self._target = target
         self._token = token
@@ -241,16 +236,14 @@ class PyGithubClient:
         from github.GithubException import GithubException
 
         pull = self._pull(number)
-        action = f"request reviewers on #{number}"
         try:
             pull.create_review_request(reviewers=list(users), team_reviewers=list(teams))
-        except GithubException as error:
-            if error.status == 422:  # who cannot review here: the caller notes it, goes on
+        except Exception as error:
+            if isinstance(error, GithubException) and error.status == 422:
+                # who cannot review here: the caller notes it, goes on
                 details = _details(error) or "Validation Failed"
                 raise ReviewersRefused(scrub(redact(details, self._token.value))) from None
-            raise self._explain(error, action, retried=False) from None
-        except Exception as error:
-            raise self._explain(error, action, retried=False) from None
+            raise self._explain(error, f"request reviewers on #{number}", retried=False) from None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -286,8 +279,29 @@ class PyGithubClient:
             raise self._explain(error, action, retried=retried) from None
 
     def _explain(self, error: Exception, action: str, *, retried: bool = True) -> GitHubError:
-        """``retried``: False for a POST, which is never sent twice (see the module's doc)."""
-        return explain(error, action, self._target, self._token, retried=retried)
+        """A GitHubError for ``error``: which status, while doing what, and how to fix it.
+
+        ``retried``: False for a POST, which is never sent twice (see the module's doc).
+        """
+        from github.GithubException import GithubException, RateLimitExceededException
+
+        target, token = self._target, self._token
+        where = f"{target.repo} at {target.api_url}"
+        if isinstance(error, RateLimitExceededException):
+            problem = f"GitHub's API rate limit is exhausted ({action}, {where})"
+            fix = "stager waited as long as it reasonably could: run it again once the limit resets"
+        elif isinstance(error, GithubException):
+            problem, fix = _status_message(
+                error.status, _details(error), action, target, token, retried=retried
+            )
+        else:
+            name = type(error).__name__
+            problem = f"cannot reach GitHub at {target.api_url} to {action}: {name}: {error}"
+            fix = (
+                "check the network and the API URL (`api_url` under [github] in "
+                ".stager/rules.toml, or GITHUB_API_URL)"
+            )
+        return GitHubError(scrub(redact(problem, token.value)), scrub(redact(fix, token.value)))
 
 
 def _details(error: Any) -> str:
@@ -305,30 +319,6 @@ def _details(error: Any) -> str:
         else:
             parts.append(str(entry))
     return "; ".join(part for part in parts if part)
-
-
-def explain(
-    error: Exception, action: str, target: GitHubTarget, token: Token, *, retried: bool = True
-) -> GitHubError:
-    """A GitHubError for ``error``: which status, while doing what, and how to fix it."""
-    from github.GithubException import GithubException, RateLimitExceededException
-
-    where = f"{target.repo} at {target.api_url}"
-    if isinstance(error, RateLimitExceededException):
-        problem = f"GitHub's API rate limit is exhausted ({action}, {where})"
-        fix = "stager waited as long as it reasonably could: run it again once the limit resets"
-    elif isinstance(error, GithubException):
-        problem, fix = _status_message(
-            error.status, _details(error), action, target, token, retried=retried
-        )
-    else:
-        name = type(error).__name__
-        problem = f"cannot reach GitHub at {target.api_url} to {action}: {name}: {error}"
-        fix = (
-            "check the network and the API URL (`api_url` under [github] in "
-            ".stager/rules.toml, or GITHUB_API_URL)"
-        )
-    return GitHubError(scrub(redact(problem, token.value)), scrub(redact(fix, token.value)))
 
 
 def _status_message(
