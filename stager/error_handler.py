@@ -24,15 +24,19 @@ EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
 
 
-def _write_crash_log(error: BaseException) -> Path:
-    """The traceback in the user's cache (never the analysed repository), else the temp folder."""
+def crash_log_path() -> Path:
+    """Where a crash traceback goes: the user's cache, never the analysed repository."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "stager" / "stager-crash.log"
+
+
+def _write_crash_log(error: BaseException) -> Path:
+    """The traceback in :func:`crash_log_path`, else in the temporary folder."""
     text = (
         f"stager {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         f"argv: {sys.argv}\npython: {sys.version}\n\n" + "".join(traceback.format_exception(error))
     )
-    for folder in (cache / "stager", Path(tempfile.gettempdir())):
-        candidate = folder / "stager-crash.log"
+    for candidate in (crash_log_path(), Path(tempfile.gettempdir()) / "stager-crash.log"):
         try:
             candidate.parent.mkdir(parents=True, exist_ok=True)
             candidate.write_text(text, encoding="utf-8")
