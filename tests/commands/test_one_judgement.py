@@ -31,6 +31,14 @@ def sections(text: str, heading: str) -> dict[int, str]:
     return {int(parts[i]): parts[i + 1] for i in range(1, len(parts), 2)}
 
 
+def phase_sections(path: Path) -> tuple[dict[int, str], dict[int, str]]:
+    """Each phase's section of the staging document and of the pull requests (dry run)."""
+    plan = invoke("-C", str(path), "plan", "--format", "markdown").stdout
+    pulls = invoke("-C", str(path), "open-pr", "--all", "--dry-run", "--github-repo", "acme/fuel")
+    documented = sections(plan.split("\n## Building the branches")[0], "## Phase")
+    return documented, sections(pulls.stdout.split("\n## Would run")[0], "## Phase")
+
+
 def judgement(section: str) -> tuple[list[str], set[str]]:
     ratings = [
         line
@@ -44,12 +52,7 @@ def test_the_staging_document_and_the_pull_requests_render_one_judgement(
     demo: DemoRepository,
 ) -> None:
     build_phase_branches(demo.path, analysis_of(demo.path, demo.base_branch, demo.head_branch))
-    plan = invoke("-C", str(demo.path), "plan", "--format", "markdown").stdout
-    pulls = invoke(
-        "-C", str(demo.path), "open-pr", "--all", "--dry-run", "--github-repo", "acme/fuel"
-    ).stdout
-    documented = sections(plan.split("\n## Building the branches")[0], "## Phase")
-    opened = sections(pulls.split("\n## Would run")[0], "## Phase")
+    documented, opened = phase_sections(demo.path)
     assert sorted(documented) == sorted(opened) == [1, 2, 3, 4]
     for number in documented:
         doc, pull = documented[number], opened[number]
@@ -132,12 +135,7 @@ def test_after_a_split_onto_the_base_both_render_what_was_built(demo: DemoReposi
     and the pull requests both roll phase 1 back there, never to the merge base's d1f3b5d7f9b1
     (which would also undo main's own migration)."""
     invoke("-C", str(demo.path), "split", "--all", "--onto", "main", "--force")
-    plan = invoke("-C", str(demo.path), "plan", "--format", "markdown").stdout
-    pulls = invoke(
-        "-C", str(demo.path), "open-pr", "--all", "--dry-run", "--github-repo", "acme/fuel"
-    ).stdout
-    documented = sections(plan.split("\n## Building the branches")[0], "## Phase")
-    opened = sections(pulls.split("\n## Would run")[0], "## Phase")
+    documented, opened = phase_sections(demo.path)
     for text in (documented[1], opened[1]):
         assert "alembic -c backend/alembic.ini downgrade 0c2e4a6c8e0f" in text
         assert "downgrade d1f3b5d7f9b1" not in text
