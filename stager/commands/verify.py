@@ -11,8 +11,9 @@ from stager.branches.record import built_record
 from stager.branches.verify import Verification, verify_split
 from stager.commands.output import EXIT_FINDINGS
 from stager.git.repository import Repository
+from stager.render.console import plain_console, terminal_console
 from stager.render.formats import Format, json_text
-from stager.render.verify import render_markdown, render_text, verification_to_json
+from stager.render.verify import render_markdown, render_terminal, verification_to_json
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ def run(options: VerifyCommandOptions) -> int:
         print(json_text(verification_to_json(result), pretty=sys.stdout.isatty()), end="")
     elif options.output_format is Format.MARKDOWN:
         print(render_markdown(result), end="")
-    else:
-        print(render_text(result), end="")
+    elif sys.stdout.isatty():
+        render_terminal(result, terminal_console(highlight=False))
+    else:  # a pipe or a CI log: plain text, 120 columns
+        console = plain_console()
+        render_terminal(result, console)
+        print(console.export_text(), end="")
     return 0 if result.ok else EXIT_FINDINGS

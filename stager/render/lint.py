@@ -14,6 +14,7 @@ from stager.render.formats import (
     json_text,
     operation_to_json,
 )
+from stager.render.templating import render_template
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,18 +71,21 @@ def _summary(report: LintReport) -> str:
 
 
 def render_markdown(report: LintReport) -> str:
-    """A paste-ready GitHub table of the findings."""
-    lines = ["## Migration lint", "", _summary(report), ""]
-    if report.findings:
-        lines += ["| Risk | Rule | Where | Finding | Fix |", "|---|---|---|---|---|"]
-        for f in report.findings:
-            message = f.message.replace("|", "\\|")
-            hint = f.hint.replace("|", "\\|")
-            lines.append(
-                f"| {RISK_BADGES[f.risk]} | {f.rule} | `{f.location()}` | {message} | {hint} |"
-            )
-        lines.append("")
-    return "\n".join(lines)
+    """A paste-ready GitHub table of the findings, from templates/lint.md.j2."""
+    return render_template(
+        "lint.md.j2",
+        summary=_summary(report),
+        findings=[
+            {
+                "badge": RISK_BADGES[f.risk],
+                "rule": f.rule,
+                "where": f.location(),
+                "message": f.message,
+                "hint": f.hint,
+            }
+            for f in report.findings
+        ],
+    )
 
 
 def render_terminal(report: LintReport, console: Console) -> None:

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from stager.branches.refs import UndoResult
 from stager.branches.split_types import BuiltPhase, SplitResult, Status
-from stager.plan.phase import count, first_few
+from stager.plan.phase import first_few
 from stager.render.analysis import phase_to_json
 from stager.render.formats import SCHEMA_VERSION, json_text
+from stager.render.templating import render_template
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -84,42 +85,12 @@ def _verb(built: BuiltPhase, dry_run: bool) -> str:
 
 
 def render_split_markdown(result: SplitResult) -> str:
-    title = "Split (dry run: nothing written)" if result.dry_run else "Split"
-    lines = [
-        f"## {title}",
-        "",
-        f"Head `{result.head[:12]}`, phases start at `{result.start[:12]}` "
-        f"({'--onto ' + result.onto if result.onto else 'the merge base'}), "
-        f"{result.layout.value} layout.",
-        "",
-        "| Phase | Branch | Commit | Parent | Strategy | Files | Status |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for built in result.phases:
-        lines.append(
-            f"| {built.phase.number}. {built.phase.title} | `{built.branch}` | "
-            f"`{built.commit[:12]}` | `{built.parent[:12]}` | {built.strategy.value} | "
-            f"{len(built.phase.files)} | {_verb(built, result.dry_run)} |"
-        )
-    details = _details(result)
-    if details:
-        lines += ["", *(f"- {line}" for line in details)]
-    for built in result.phases:
-        lines += ["", f"### {built.phase.number}. {built.phase.title} — `{built.branch}`", ""]
-        lines += [f"- `{commit.sha[:12]}` {commit.subject}" for commit in built.commits] or [
-            "- no new commit"
-        ]
-        lines += [f"- re-chained {rewrite.describe()}" for rewrite in built.rewrites]
-        paths = _paths(built)
-        lines += [
-            "",
-            f"<details><summary>{count(len(paths), 'file')}</summary>",
-            "",
-            *(f"- `{path}`" for path in paths),
-            "",
-            "</details>",
-        ]
-    return "\n".join(lines) + "\n"
+    """Paste-ready GitHub markdown, from templates/split.md.j2."""
+    data = split_to_json(result)
+    for phase, built in zip(data["phases"], result.phases, strict=True):
+        phase["verb"] = _verb(built, result.dry_run)
+        phase["rechained"] = [rewrite.describe() for rewrite in built.rewrites]
+    return render_template("split.md.j2", data=data, details=_details(result))
 
 
 _SHOWN_FILES = 10

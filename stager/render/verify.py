@@ -1,13 +1,18 @@
-"""`stager verify` output: JSON (stable keys), a markdown table, a plain-text table."""
+"""`stager verify` output: JSON (stable keys), a markdown table, a rich table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stager.branches.verify import ALEMBIC, CHECK, COMPILES, PLAN, CheckResult, Verification
 from stager.render.formats import SCHEMA_VERSION
+from stager.render.templating import render_template
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _COLUMNS = (PLAN, ALEMBIC, COMPILES, CHECK)
+_CELL_STYLES = {"ok": "green", "FAIL": "bold red", "-": "dim"}
 
 
 def _check_json(check: CheckResult) -> dict[str, Any]:
@@ -76,40 +81,37 @@ def _summary(result: Verification) -> str:
     )
 
 
-def render_text(result: Verification) -> str:
-    rows = [("Phase", "Branch", *(name.capitalize() for name in _COLUMNS))]
-    for item in result.phases:
-        rows.append(
-            (
-                f"{item.phase.number}. {item.phase.title}",
-                item.branch,
-                *(_cell(item.checks, name) for name in _COLUMNS),
-            )
-        )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+def _rows(result: Verification) -> list[dict[str, Any]]:
+    return [
+        {
+            "phase": f"{item.phase.number}. {item.phase.title}",
+            "branch": item.branch,
+            "checks": [_cell(item.checks, name) for name in _COLUMNS],
+        }
+        for item in result.phases
     ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    lines += ["", _summary(result)]
-    lines += [f"  {line}" for line in _failures(result)]
-    return "\n".join(lines) + "\n"
+
+
+def render_terminal(result: Verification, console: Console) -> None:
+    """The checks as a rich table, then the verdict and what failed."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)  # fits a 120-column CI log
+    table.add_column("Phase")
+    for column in ("Branch", *(name.capitalize() for name in _COLUMNS)):
+        table.add_column(column, no_wrap=True)
+    for row in _rows(result):
+        cells = (Text(cell, style=_CELL_STYLES[cell]) for cell in row["checks"])
+        table.add_row(Text(row["phase"]), Text(row["branch"]), *cells)
+    console.print(table)
+    for line in ["", _summary(result), *(f"  {line}" for line in _failures(result))]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def render_markdown(result: Verification) -> str:
-    lines = [
-        "## Verify",
-        "",
-        _summary(result),
-        "",
-        "| Phase | Branch | " + " | ".join(name.capitalize() for name in _COLUMNS) + " |",
-        "|---|---|" + "---|" * len(_COLUMNS),
-    ]
-    for item in result.phases:
-        cells = " | ".join(_cell(item.checks, name) for name in _COLUMNS)
-        lines.append(f"| {item.phase.number}. {item.phase.title} | `{item.branch}` | {cells} |")
-    failures = _failures(result)
-    if failures:
-        lines += ["", *(f"- {line}" for line in failures)]
-    return "\n".join(lines) + "\n"
+    """Paste-ready GitHub markdown, from templates/verify.md.j2."""
+    return render_template(
+        "verify.md.j2", summary=_summary(result), rows=_rows(result), failures=_failures(result)
+    )

@@ -12,6 +12,10 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
+from stager.findings import Finding
+from stager.migrations.lint.files import LintReport
+from stager.render.lint import render_markdown
+from stager.types import RepoPath, Risk
 from tests.demo.files import VERSIONS
 from tests.gitrepo import GitRepo
 from tests.migrations.lint.revisions import revision_source, write_demo
@@ -252,3 +256,16 @@ def test_a_rules_file_not_utf8_is_a_clean_error(tmp_path: Path) -> None:
     assert hook.returncode == 1, hook.stderr
     assert hook.stderr == result.stderr
     assert "bug" not in hook.stderr
+
+
+def test_markdown_escapes_pipes_in_table_cells() -> None:
+    """templates/lint.md.j2: a `|` in a finding's text would end its table cell."""
+    finding = Finding(RepoPath("a.py"), 3, "SM002", Risk.HIGH, "drops x|y", "use a|b")
+    report = LintReport(
+        files=(), findings=(finding,), postgres_version=14, environments=(), skipped=()
+    )
+    assert render_markdown(report) == (
+        "## Migration lint\n\n1 finding in 0 revision files, PostgreSQL 14: 1 high.\n\n"
+        "| Risk | Rule | Where | Finding | Fix |\n|---|---|---|---|---|\n"
+        "| 🟠 HIGH | SM002 | `a.py:3` | drops x\\|y | use a\\|b |\n"
+    )

@@ -23,6 +23,13 @@ def test_verify_passes_after_split(demo: DemoRepository) -> None:
     table = stager(demo, "verify")
     assert table.exit_code == 0, table.output
     assert "stage/3-application" in table.stdout and "every check passed" in table.stdout
+    lines = table.stdout.splitlines()  # a pipe gets rich's table as 120 columns of plain text
+    assert lines[0].split() == ["Phase", "Branch", "Plan", "Alembic", "Compiles", "Check"]
+    assert set(lines[1]) == {"─"}
+    for branch, line in zip(BRANCHES, lines[2:6], strict=True):
+        assert line.split()[-5:] == [branch, "ok", "ok", "ok", "-"]
+    assert "1. Foundation: additive schema, reference data, models" in lines[2]  # no wrap
+    assert lines[6:8] == ["", next(line for line in lines if "every check passed" in line)]
     data = json.loads(stager(demo, "verify", "--format", "json").stdout)
     assert data["ok"] and data["lossless"]["ok"]
     assert [p["branch"] for p in data["phases"]] == [
@@ -43,6 +50,9 @@ def test_a_failing_check_exits_4(demo: DemoRepository, git_env: dict[str, str]) 
     result = stager(demo, "verify")
     assert result.exit_code == 4, result.output
     assert "FAIL" in result.stdout and "nothing lost:" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if BRANCHES[3] in line)
+    assert row.split()[-5:] == [BRANCHES[3], "FAIL", "ok", "ok", "-"]
+    assert "\n  phase 4 plan: " in result.stdout
     checked = stager(demo, "verify", "--phase", "1", "--check", "exit 3")
     assert checked.exit_code == 4 and "phase 1 check: exit 3" in checked.stdout
 
