@@ -460,6 +460,19 @@ def strongest(effects: Iterable[Effect]) -> Effect:
     return max(effects, key=_EFFECT_ORDER.index, default=Effect.NONE)
 
 
+# Operations whose actions' effect depends on their arguments or SQL; every other
+# operation's effect follows from its name alone (the parser asks for each one).
+_ARGUMENT_EFFECTS = frozenset({"execute", "exec_driver_sql", "add_column", "alter_column"})
+_NAME_EFFECTS = {
+    **{name: _EFFECTS.get(verb, Effect.ADDITIVE) for name, verb in _SIMPLE_OPS.items()},
+    "rename_table": Effect.RENAME,
+    "bulk_insert": Effect.REFERENCE_DATA,
+    "batch_alter_table": Effect.NONE,
+}
+
+
 def operation_effect(operation: Operation) -> Effect:
     """What one operation (an ``op.*`` call, or the SQL an ``execute`` runs) does to the data."""
+    if operation.name not in _ARGUMENT_EFFECTS:
+        return _NAME_EFFECTS.get(operation.name, Effect.ADDITIVE)
     return strongest(action.effect for action in operation_actions(operation))

@@ -7,8 +7,8 @@ where each ``op.<name>`` call keeps its table and columns.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stager.migrations.revision_files import OperationDetails
@@ -167,37 +167,49 @@ def _flag(node: ast.expr | None) -> bool | None:
 
 
 # Keyword arguments the rules read, as source text or as a literal True/False.
-_TEXT_KEYWORDS = (
-    "type_",
-    "server_default",
-    "new_column_name",
-    "new_table_name",
-    "existing_type",
-    "existing_server_default",
-    "postgresql_using",
-    "schema",
-    "referent_table",
-    "recreate",
+_TEXT_KEYWORDS = frozenset(
+    {
+        "type_",
+        "server_default",
+        "new_column_name",
+        "new_table_name",
+        "existing_type",
+        "existing_server_default",
+        "postgresql_using",
+        "schema",
+        "referent_table",
+        "recreate",
+    }
 )
-_FLAG_KEYWORDS = (
-    "nullable",
-    "existing_nullable",
-    "unique",
-    "postgresql_concurrently",
-    "postgresql_not_valid",
+_FLAG_KEYWORDS = frozenset(
+    {
+        "nullable",
+        "existing_nullable",
+        "unique",
+        "postgresql_concurrently",
+        "postgresql_not_valid",
+    }
 )
 # Those of an added sa.Column that change what ADD COLUMN costs or checks.
-_COLUMN_TEXT = ("type_", "server_default", "server_onupdate")
-_COLUMN_FLAGS = ("nullable", "primary_key", "unique")
+_COLUMN_TEXT = frozenset(("type_", "server_default", "server_onupdate"))
+_COLUMN_FLAGS = frozenset(("nullable", "primary_key", "unique"))
 
 
-def _keyword_fields(call: ast.Call, text: Iterable[str], flags: Iterable[str]) -> dict[str, Any]:
-    """``OperationDetails`` fields of ``call``'s keywords (None: not written)."""
-    keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-    fields: dict[str, Any] = {name: _text(keywords.get(name)) for name in text}
-    fields.update({name: _flag(keywords.get(name)) for name in flags})
-    default = keywords.get("server_default")
-    fields["drops_default"] = isinstance(default, ast.Constant) and default.value is None
+def _keyword_fields(call: ast.Call, text: frozenset[str], flags: frozenset[str]) -> dict[str, Any]:
+    """``OperationDetails`` fields of ``call``'s keywords (None: not written).
+
+    Only the keywords the call writes are read: this runs for every ``op`` call.
+    """
+    fields: dict[str, Any] = dict.fromkeys(text | flags)
+    fields["drops_default"] = False
+    for keyword in call.keywords:
+        name, value = keyword.arg, keyword.value
+        if name in text:
+            fields[name] = _text(value)
+        elif name in flags:
+            fields[name] = _flag(value)
+        if name == "server_default":  # the last one written wins, as in Python
+            fields["drops_default"] = isinstance(value, ast.Constant) and value.value is None
     return fields
 
 
@@ -290,8 +302,7 @@ def column_details(
     if fields["type_"] is None and type_node is not None:
         fields["type_"] = ast.unparse(type_node)
     enum = column_enum(type_node, type_names) if type_node is not None else None
-    return replace(
-        details,
+    return details._replace(
         **fields,
         enums=(enum,) if enum else (),
         foreign_key=foreign_key,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from stager.migrations.executed_sql import (
     builder_statement,
@@ -161,7 +161,7 @@ class _Extractor:
         if self.autocommit:
             # Inside autocommit_block it runs outside the migration's transaction:
             # rules about transactions (CONCURRENTLY, enum values) depend on it.
-            details = replace(details, autocommit=True)
+            details = details._replace(autocommit=True)
         self.operations.append(
             Operation(
                 name,
@@ -378,7 +378,7 @@ class _Extractor:
         self._add(
             "execute",
             call,
-            replace(details, statements=statements, where=where),
+            details._replace(statements=statements, where=where),
             table=batch_table or table,
             columns=columns if table == (batch_table or table) else (),
             sql=sql,
@@ -406,13 +406,12 @@ class _Extractor:
         if name == "rename_table":
             new = string_constant(call_argument(call, 1, "new_table_name"))
             if new is not None:
-                details = replace(details, new_table_name=new)
+                details = details._replace(new_table_name=new)
         elif name == "add_column":
             column = call_argument(call, columns_at, "column")
             details = column_details(column, details, self.names.type_names)
         elif name == "create_table":
-            details = replace(
-                details,
+            details = details._replace(
                 enums=table_enums(call, self.names.type_names),
                 references=referenced_tables(call),
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 from typing import Any
@@ -61,19 +60,18 @@ _OWN_FLAGS = frozenset({"autocommit", "batch", "where"})
 def _details(details: OperationDetails) -> dict[str, str]:
     """The details as strings: lists comma-joined, those not written left out."""
     found: dict[str, str] = {}
-    for item in dataclasses.fields(details):
-        value = getattr(details, item.name)
-        if item.name == "drops_default":
+    for name, value in details._asdict().items():
+        if name == "drops_default":
             if value and details.server_default is None:
                 found["server_default"] = "None"
-        elif value == item.default:
+        elif value == OperationDetails._field_defaults[name]:
             continue
         elif isinstance(value, tuple):
-            found[item.name] = ",".join(value)
+            found[name] = ",".join(value)
         elif isinstance(value, bool):
-            found[item.name] = str(value).lower() if item.name in _OWN_FLAGS else str(value)
+            found[name] = str(value).lower() if name in _OWN_FLAGS else str(value)
         else:
-            found[item.name] = str(value)
+            found[name] = str(value)
     return found
 
 

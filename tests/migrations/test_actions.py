@@ -10,8 +10,9 @@ import pytest
 from stager.migrations import actions as a
 from stager.migrations.actions import DESTRUCTIVE, Effect, operation_actions, operation_effect
 from stager.migrations.kinds import classify_kind
+from stager.migrations.op_arguments import SPECS
 from stager.migrations.operations import extract_operations
-from stager.migrations.revision_files import Operation
+from stager.migrations.revision_files import Operation, OperationDetails
 from stager.types import MigrationKind
 from tests.migrations.lint.revisions import rule_ids
 
@@ -104,3 +105,21 @@ def test_a_data_change_stager_cannot_read_needs_a_downgrade_as_an_update_does() 
 
 def test_copy_loads_rows_as_an_insert_does() -> None:
     assert "SM021" in rule_ids("op.execute('COPY roles FROM STDIN')")
+
+
+@pytest.mark.parametrize(
+    "name", sorted({*SPECS, "orm", "call", "autocommit_block", "batch_alter_table", "create_enum"})
+)
+@pytest.mark.parametrize("enums", [(), ("kind",)])
+def test_the_effect_by_name_is_the_effect_of_the_actions(name: str, enums: tuple[str, ...]) -> None:
+    """operation_effect skips building actions for most operations: it must agree with them."""
+    operation = Operation(
+        name,
+        "upgrade",
+        1,
+        table="t",
+        columns=("c",),
+        details=OperationDetails(enums=enums, references=("u",), new_table_name="v"),
+    )
+    expected = a.strongest(action.effect for action in operation_actions(operation))
+    assert operation_effect(operation) is expected
