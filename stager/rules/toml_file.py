@@ -72,6 +72,13 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     """The document, or a TomlError at the line and column tomllib names."""
     try:
         return tomllib.loads(text)
+    except RecursionError:  # tomllib descends once per nested array or inline table
+        raise TomlError(
+            source,
+            _deepest_line(text),
+            "toml: arrays or inline tables nested too deeply to read",
+            "flatten the nesting: stager's files need a few levels at most",
+        ) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
@@ -87,6 +94,21 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
             f"toml: invalid TOML: {message}{where}",
             "fix the syntax (https://toml.io)",
         ) from None
+
+
+def _deepest_line(text: str) -> int:
+    """The line where brackets and braces first nest deeper than any stager file needs."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for character in line:
+            depth += character in "[{"
+            depth -= character in "]}"
+            if depth > _DEEP:
+                return number
+    return 1
+
+
+_DEEP = 100
 
 
 def read_toml(

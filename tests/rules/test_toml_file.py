@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from stager.cli import cli
 from stager.errors import RulesError
-from stager.rules.toml_file import TomlError, read_toml, toml_text
+from stager.rules.toml_file import TomlError, parse_toml, read_toml, toml_text
 
 UTF8_FIX = " — save the file as UTF-8 (TOML files must be UTF-8)"
 
@@ -76,3 +78,21 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
     assert error.line == 0
     with pytest.raises(TomlError, match=r"^cannot read plan file a\.toml: No such file"):
         toml_text(tmp_path / "a.toml", "a.toml", what="plan file", fix="f")
+
+
+def test_nesting_too_deep_for_the_parser_is_an_error_at_its_line() -> None:
+    text = 'extends = "default"\nx = ' + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(TomlError) as error:
+        parse_toml(text, "rules.toml")
+    assert (error.value.line, error.value.detail) == (
+        2,
+        "toml: arrays or inline tables nested too deeply to read",
+    )
+
+
+def test_a_deeply_nested_rules_file_exits_1_in_lint(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--rules", str(rules), "-C", str(tmp_path), "lint"])
+    assert result.exit_code == 1, result.output
+    assert "rules.toml:1: toml: arrays or inline tables nested too deeply" in result.output
