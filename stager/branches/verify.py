@@ -363,6 +363,8 @@ class _Verifier:
                 problems.append(f"{path}:{error.lineno or 1}: {error.msg}")
             except ValueError as error:  # NUL bytes, bad encoding
                 problems.append(f"{path}: {error}")
+            except (RecursionError, MemoryError):  # CPython's own limit: importing it fails too
+                problems.append(f"{path}: too deeply nested to compile")
         return CheckResult(COMPILES, not problems, _shown(problems))
 
 
