@@ -250,7 +250,9 @@ def _resolve(
     if normal == ".":
         return RepoPath("")
     if normal.startswith("../") or normal == "..":
-        problems.append(ParseProblem(line, f"{value!r} points outside the repository"))
+        here = f"{_ROOT}/{folder}" if folder else _ROOT
+        written = "%(here)s" + value[len(here) :] if value.startswith(here) else value
+        problems.append(ParseProblem(line, f"{written!r} points outside the repository"))
         return None
     return RepoPath(normal)
 

@@ -357,3 +357,18 @@ def test_malformed_pyproject_with_tool_alembic_is_reported(blobs: MemoryBlobs) -
     # a pyproject.toml that only mentions alembic declares nothing
     other = '[project]\ndependencies = ["alembic"\n'
     assert discover(blobs.tree({"pyproject.toml": other}), blobs) == []
+
+
+def test_a_location_outside_the_repository_is_named_as_written(blobs: MemoryBlobs) -> None:
+    """%(here)s is shown as the user wrote it, never as stager's internal placeholder."""
+    tree = blobs.tree(
+        {
+            "backend/alembic.ini": _ini(
+                "script_location = %(here)s/migrations\nversion_locations = %(here)s/../../x"
+            ),
+            "backend/migrations/env.py": "",
+        }
+    )
+    [config] = discover(tree, blobs)
+    messages = [problem.message for problem in config.problems]
+    assert messages == ["'%(here)s/../../x' points outside the repository"], messages
