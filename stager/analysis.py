@@ -220,7 +220,8 @@ def chosen_plan(repo: Repository, analysis: Analysis, plan_path: Path | None) ->
 
     if plan_path is None and repo.work_tree is not None:
         candidate = repo.work_tree / DEFAULT_PLAN_FILE
-        plan_path = candidate if candidate.is_file() else None
+        # Not is_file(): a folder or a pipe in its place is an error, never silently skipped.
+        plan_path = candidate if candidate.exists() or candidate.is_symlink() else None
     if plan_path is None:
         return analysis.plan
     return load_plan_file(plan_path, plan_inputs(analysis), analysis.refs, analysis.plan)

@@ -8,6 +8,7 @@ an editor, a byte order mark) or invalid TOML reads the same whichever it is.
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -40,17 +41,30 @@ class TomlError(RulesError):
         super().__init__(f"{where}:{line}: {detail}" if line else f"{where}: {detail}", fix)
 
 
+MAX_BYTES = 16 * 1024 * 1024  # far beyond any rules or plan file; /dev/zero never ends
+
+
+def _read_regular_file(path: Path, where: str, fix: str) -> bytes:
+    """A regular file's bytes; a folder, device, pipe or huge file is a TomlError, never a hang."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise TomlError(where, 0, "not a regular file (a folder, a device or a pipe)", fix)
+        if info.st_size > MAX_BYTES:
+            size = f"{info.st_size / 2**20:.0f} MiB"
+            raise TomlError(where, 0, f"{size}: larger than stager reads", fix)
+        return path.read_bytes()
+    except OSError as error:
+        raise TomlError(where, 0, error.strerror or str(error), fix) from None
+
+
 def toml_text(data: bytes | Path, source: str, *, what: str = "file", fix: str = "") -> str:
     """The text of a TOML file (read from disk for a Path); TomlError unless it is UTF-8.
 
     ``what`` and ``fix`` name the file and the fix when it cannot be read at all.
     """
     if isinstance(data, Path):
-        try:
-            data = data.read_bytes()
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise TomlError(f"cannot read {what} {source}", 0, reason, fix) from None
+        data = _read_regular_file(data, f"cannot read {what} {source}", fix)
     for mark, detail, mark_fix in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
             shown = " ".join(f"{byte:#04x}" for byte in mark)

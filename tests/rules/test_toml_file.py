@@ -72,9 +72,11 @@ def test_the_line_and_the_problem_apart_for_findings() -> None:
 
 
 def test_an_unreadable_file(tmp_path: Path) -> None:
-    # root reads any file, so an unreadable path is a folder here (IsADirectoryError)
+    # root reads any file, so an unreadable path is a folder here: no regular file to read
     error = error_of(tmp_path)
-    assert str(error) == "cannot read rules file x.toml: Is a directory — fix it"
+    assert str(error) == (
+        "cannot read rules file x.toml: not a regular file (a folder, a device or a pipe) — fix it"
+    )
     assert error.line == 0
     with pytest.raises(TomlError, match=r"^cannot read plan file a\.toml: No such file"):
         toml_text(tmp_path / "a.toml", "a.toml", what="plan file", fix="f")
