@@ -2,30 +2,37 @@
 
 A blob id names its content, so an entry can never be stale for the same
 parser; the file name carries a hash of the source of every module the parser
-imports, so a new stager (or an edited checkout) starts a fresh cache. Like black's cache it is
-a pickle in the user's own cache folder, written atomically; anything wrong
-with it (missing, corrupt, unwritable) just means parsing again. It never
-lives in the analysed repository. ``STAGER_NO_CACHE=1`` turns it off.
+imports, so a new stager (or an edited checkout) starts a fresh cache. It is
+plain JSON read back by type (:mod:`stager.plain_data`), never a pickle: a
+file planted in the cache folder cannot run code. Written atomically in the
+user's own cache folder; anything wrong with it (missing, corrupt, unwritable)
+just means parsing again. It never lives in the analysed repository.
+``STAGER_NO_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from stager.migrations.revision_files import MigrationFile
+from stager.plain_data import from_plain, to_plain
 from stager.types import Sha
 
-# Every stager module the parser imports (tests/migrations/test_parse_cache.py checks
-# against Python's own imports): their classes give the pickles their shape
-# (MigrationFile, Operation, MigrationKind …), their code the content (a revision's kind).
+_VERSION = 1  # of the file's layout; the parser itself is in the name
+
+# Every stager module the parser and the cache import (tests/migrations/test_parse_cache.py
+# checks against Python's own imports): their classes give the entries their shape
+# (MigrationFile, Operation, MigrationKind …), their code the content (a revision's kind)
+# and the JSON form (plain_data).
 _PARSER_MODULES = (
     "types.py",
+    "plain_data.py",
     "migrations/revision_files.py",
     "migrations/parse.py",
     "migrations/parse_cache.py",
@@ -66,20 +73,22 @@ def cache_file(repository_key: str) -> Path | None:
     name = hashlib.sha1(
         f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
     ).hexdigest()
-    return Path(root) / "stager" / "parsed" / f"{name}.pickle"
+    return Path(root) / "stager" / "parsed" / f"{name}.json"
 
 
 def load(path: Path | None) -> dict[Sha, MigrationFile]:
     if path is None:
         return {}
     try:
-        with path.open("rb") as stream:
-            data = pickle.load(stream)
-    except Exception:  # a broken cache (truncated, old classes) is only a slower run
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("version") != _VERSION:
+            return {}
+        return {
+            Sha(blob): from_plain(MigrationFile, entry, blob)
+            for blob, entry in data["files"].items()
+        }
+    except Exception:  # a broken or foreign cache is only a slower run, never trusted
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, MigrationFile)}
 
 
 def save(path: Path | None, parsed: Mapping[Sha, MigrationFile]) -> None:
@@ -89,8 +98,9 @@ def save(path: Path | None, parsed: Mapping[Sha, MigrationFile]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(dict(parsed), stream, protocol=pickle.HIGHEST_PROTOCOL)
+        files = {blob: to_plain(migration) for blob, migration in parsed.items()}
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump({"version": _VERSION, "files": files}, stream, separators=(",", ":"))
         Path(temporary).replace(path)
     except Exception:  # an unwritable cache is only a slower next run
         return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +25,7 @@ def analyze(path: Path) -> dict[str, object]:
 
 
 def cache_files(home: Path) -> list[Path]:
-    return sorted((home / ".cache" / "stager" / "parsed").glob("*.pickle"))
+    return sorted((home / ".cache" / "stager" / "parsed").glob("*.json"))
 
 
 def test_a_cached_run_reports_exactly_what_a_fresh_run_does(
@@ -44,7 +46,7 @@ def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path: Path, git_env: dict[s
     demo = build_demo_repository(tmp_path / "demo")
     fresh = analyze(demo.path)
     [cache] = cache_files(Path(git_env["HOME"]))
-    cache.write_bytes(b"not a pickle")
+    cache.write_bytes(b"not JSON")
     assert parse_cache.load(cache) == {}
     assert analyze(demo.path) == fresh
     assert len(parse_cache.load(cache)) >= 20
@@ -101,3 +103,26 @@ def test_a_changed_module_gives_another_cache_file(
     finally:
         monkeypatch.undo()
         parse_cache._parser_fingerprint.cache_clear()
+
+
+class _Planted:
+    """What a planted pickle would run on load: it writes a file."""
+
+    def __reduce__(self) -> tuple[object, tuple[Path, str]]:
+        return (Path.write_text, (Path(os.environ["HOME"]) / "pwned", "ran"))
+
+
+def test_a_planted_cache_file_runs_no_code_and_is_not_trusted(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    demo = build_demo_repository(tmp_path / "demo")
+    fresh = analyze(demo.path)
+    [cache] = cache_files(Path(git_env["HOME"]))
+    cache.write_bytes(pickle.dumps(_Planted()))
+    assert parse_cache.load(cache) == {}
+    assert not (Path(git_env["HOME"]) / "pwned").exists()
+    # well-formed JSON of the wrong shape is not trusted either
+    entry = {"version": 1, "files": {"a" * 40: {"path": 1}}}
+    cache.write_text(json.dumps(entry), encoding="utf-8")
+    assert parse_cache.load(cache) == {}
+    assert analyze(demo.path) == fresh
