@@ -96,7 +96,11 @@ def analyze_branch(
             f"{rules.source}:{rules.base_line or 1}: stager.base: {error.problem}",
             f"set base under [stager] to an existing branch, or pass --base REF; {error.fix}",
         ) from None
-    warnings = [w for w in (repo.upstream_warning(refs.base_ref),) if w]
+    candidates = (
+        repo.upstream_warning(refs.base_ref),
+        repo.ambiguity_warning(refs.base_ref, refs.head_ref),
+    )
+    warnings = [w for w in candidates if w]
     base_moved = refs.base != refs.merge_base
 
     # The git processes are independent: run them side by side. The merge base's

@@ -173,10 +173,18 @@ class Repository:
     # -- refs ------------------------------------------------------------------
 
     def resolve(self, ref: str) -> Sha:
-        """The commit ``ref`` names: branch, remote branch, tag (peeled), sha, ``HEAD~3``…"""
+        """The commit ``ref`` names: branch, remote branch, tag (peeled), sha, ``HEAD~3``…
+
+        A local branch wins over a tag of the same name (git itself would take
+        the tag and only warn): ``--base main`` means the branch main.
+        """
         outcome = self.call(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{ref}^{{commit}}"]
         )
+        if outcome.returncode != 0 or not ref.strip():
+            outcome = self.call(
+                ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
+            )
         sha = outcome.stdout.decode("ascii", "replace").strip()
         if outcome.returncode != 0 or not sha or not ref.strip():
             # `--base main` in a CI clone that only has origin/main
@@ -269,6 +277,20 @@ class Repository:
                 "pass one of them explicitly with --base, or merge the base into the branch first",
             )
         return Sha(bases[0])
+
+    def ambiguity_warning(self, *names: str) -> str | None:
+        """A warning when one of ``names`` is both a branch and a tag, else None."""
+        patterns = [f"refs/{kind}/{name}" for name in names for kind in ("heads", "tags")]
+        found = set(self.run(["for-each-ref", "--format=%(refname)", *patterns]).split())
+        both = [
+            n for n in names if {f"refs/heads/{n}".encode(), f"refs/tags/{n}".encode()} <= found
+        ]
+        if not both:
+            return None
+        return (
+            f"{', '.join(dict.fromkeys(both))} names both a branch and a tag: stager uses the "
+            "branch (git would take the tag); rename the tag to silence this"
+        )
 
     def upstream_warning(self, base_ref: str) -> str | None:
         """A one-line warning when local branch ``base_ref`` lags its upstream, else None.

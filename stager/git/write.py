@@ -427,6 +427,8 @@ class Writer:
             "--binary",
             "--full-index",
             "--no-renames",
+            "--unified=3",  # the user's diff.context = 0 gives patches git apply refuses
+            "--inter-hunk-context=0",
             "--src-prefix=a/",
             "--dst-prefix=b/",
             *NO_RENAME_FLAGS,

@@ -734,3 +734,37 @@ def test_read_methods_leave_the_repository_untouched(repo: GitRepo) -> None:
     found.run(["rev-parse", "HEAD"])
 
     assert _snapshot(repo) == before
+
+
+def test_a_branch_wins_over_a_tag_of_the_same_name_and_the_analysis_says_so(repo: GitRepo) -> None:
+    from click.testing import CliRunner
+
+    from stager.cli import cli
+
+    first = repo.commit("base", {"a.txt": "a\n"})
+    repo.git("tag", "main", first)  # the tag stays behind; the branch main moves on
+    main = repo.commit("main moves", {"b.txt": "b\n"})
+    repo.checkout("-q", "-b", "feature")
+    repo.commit("feature", {"c.txt": "c\n"})
+    assert Repository(repo.path).resolve("main") == main
+    result = CliRunner().invoke(cli, ["-C", str(repo.path), "analyze", "--base", "main"])
+    assert result.exit_code == 0, result.output
+    assert "main names both a branch and a tag: stager uses the branch" in result.output
+    assert f"against merge base {main[:10]} of main" in result.output  # the branch's tip
+
+
+def test_the_users_diff_context_cannot_break_the_patch_strategy(repo: GitRepo) -> None:
+    from click.testing import CliRunner
+
+    from stager.cli import cli
+
+    lines = "".join(f"line {n}\n" for n in range(20))
+    repo.commit("base", {"a.txt": lines, "b.txt": lines})
+    repo.checkout("-q", "-b", "feature")
+    repo.commit("change", {"a.txt": lines.replace("line 9", "nine"), "b.txt": lines + "end\n"})
+    repo.git("config", "diff.context", "0")
+    args = ["-C", str(repo.path), "split", "--all", "--base", "main", "--strategy", "patch"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    verify = CliRunner().invoke(cli, ["-C", str(repo.path), "verify", "--base", "main"])
+    assert verify.exit_code == 0, verify.output
