@@ -18,7 +18,7 @@ import posixpath
 import re
 import sys
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from stager.git.diff import ChangedFile, Status
@@ -139,6 +139,7 @@ class _Link:
     target: RepoPath
     module: str
     line: int
+    names: frozenset[str] = frozenset()  # what ``from module import …`` takes from it
 
 
 class _PythonGraph:
@@ -183,8 +184,10 @@ class _PythonGraph:
         for ref in self.code.facts(path, head=head).imports:
             for found, module in self.index.targets(ref, importer):
                 target = owner.get(found)
-                if target is not None and target != path and target not in links:
-                    links[target] = _Link(target, module, ref.line)
+                if target is None or target == path:
+                    continue
+                first = links.get(target, _Link(target, module, ref.line))
+                links[target] = replace(first, names=first.names | set(ref.names))
         return list(links.values())
 
     def reach(self, path: RepoPath, *, head: bool) -> list[RepoPath]:
@@ -251,7 +254,10 @@ def _needs(
     # re-exporting it); further away it is that module's own business.
     top = after.top if link is not None else after.top - after.imported
     earlier = code.facts(path, head=False)
-    used = _uses(user, top - before.top, after.members - before.members, earlier)
+    # A name the user binds by its own import from elsewhere (its own `import datetime`)
+    # is not the target's, whatever the target defines or imports under that name.
+    own = user.imported - (link.names if link else frozenset())
+    used = _uses(user, top - before.top - own, after.members - before.members, earlier)
     via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
         yield Dependency(

@@ -608,3 +608,20 @@ def test_other_code_names_a_new_table_only_in_its_sql(repo: GitRepo, tmp_path: P
     assert phases(analysis)[component] == 3  # the code phase, not dragged anywhere
     assert edge_kinds(analysis, query, version_path(adds)) == ["model"]
     assert edge_kinds(analysis, report, version_path(adds)) == ["model"]
+
+
+def test_a_name_the_user_imports_itself_is_not_the_targets(repo: GitRepo, tmp_path: Path) -> None:
+    """app/service.py has its own `import datetime`; the branch adds `import datetime` to the
+    ETL module it imports: its use of datetime needs nothing from that module."""
+    service = "import datetime\n\nfrom etl import jobs\n\nNOW = datetime.date.today()\n"
+    make_branch(
+        repo,
+        {**BASE, "etl/__init__.py": "", "etl/jobs.py": "def run():\n    pass\n"},
+        {
+            "etl/jobs.py": "import datetime\n\ndef run():\n    return datetime.date.today()\n",
+            "app/service.py": service + "RUN = jobs.run\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert edge_kinds(analysis, "app/service.py", "etl/jobs.py") == []
+    assert phases(analysis)["app/service.py"] == 3
