@@ -269,3 +269,24 @@ def test_markdown_escapes_pipes_in_table_cells() -> None:
         "| Risk | Rule | Where | Finding | Fix |\n|---|---|---|---|---|\n"
         "| 🟠 HIGH | SM002 | `a.py:3` | drops x\\|y | use a\\|b |\n"
     )
+
+
+def test_lint_says_what_a_path_is_when_it_is_neither_file_nor_folder(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    expected = {
+        str(fifo): "not a regular file or folder (a device, a pipe or a socket)",
+        "/dev/zero": "not a regular file or folder (a device, a pipe or a socket)",
+        str(tmp_path / "a"): "a symbolic link that loops",
+        str(tmp_path / "dangling"): "a symbolic link to nothing",
+        str(tmp_path / "missing.py"): "no such file or folder",
+    }
+    for path, message in expected.items():
+        result = CliRunner().invoke(cli, ["-C", str(tmp_path), "lint", path])
+        assert result.exit_code == 1, result.output
+        assert f"{path}: {message}" in result.output

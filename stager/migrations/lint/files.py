@@ -115,10 +115,25 @@ def collect(paths: Sequence[Path], root: Path) -> list[Path]:
         elif path.is_file():
             found[path] = None
         else:
-            raise StagerError(
-                f"{given}: no such file or folder", "pass revision files or versions folders"
-            )
+            problem = f"{given}: {_what_it_is(path)}"
+            raise StagerError(problem, "pass revision files or versions folders")
     return list(found)
+
+
+def _what_it_is(path: Path) -> str:
+    """Why ``path`` is neither a file nor a folder to lint, as the user should hear it."""
+    if path.is_symlink() and not path.exists():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11: a loop
+            return "a symbolic link that loops"
+        except OSError as error:
+            if "loop" in str(error).lower():
+                return "a symbolic link that loops"
+        return "a symbolic link to nothing"
+    if path.exists():
+        return "not a regular file or folder (a device, a pipe or a socket)"
+    return "no such file or folder"
 
 
 def _blob_id(data: bytes) -> Sha:
