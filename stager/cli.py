@@ -364,7 +364,16 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
     "--check",
     "check",
     metavar="CMD",
-    help="Run CMD (a shell command) in a temporary worktree of each phase; it must pass.",
+    help="Run CMD (a shell command) in a temporary worktree of each phase; it must pass. "
+    "It gets PATH, HOME, the locale, TMPDIR, VIRTUAL_ENV, PYTHONPATH and a few more, "
+    "not the rest of the environment (no tokens); GitHub tokens are redacted from its output.",
+)
+@click.option(
+    "--check-env",
+    "check_env",
+    metavar="NAME",
+    multiple=True,
+    help="Also pass environment variable NAME to the --check command (repeatable).",
 )
 @plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
 def verify(all_phases: bool, **params: Any) -> NoReturn:
@@ -374,6 +383,8 @@ def verify(all_phases: bool, **params: Any) -> NoReturn:
     """
     if params["phase"] is not None and all_phases:
         raise click.UsageError("pass --phase N or --all, not both")
+    if params["check_env"] and params["check"] is None:
+        raise click.UsageError("--check-env passes variables to the --check command: add --check")
     from stager.commands import verify as command
 
     _run(command.VerifyCommandOptions, command.run, **params)

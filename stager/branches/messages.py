@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stager.branches.split_types import Rewrite
+from stager.errors import StagerError
 from stager.git.history import HistoryCommit
 from stager.plan.phase import Phase
 from stager.types import Sha
@@ -14,11 +15,23 @@ def stage_label(phase: Phase, total: int) -> str:
     return f"stage {phase.number} of {total}"
 
 
+def _trailer(rewrite: Rewrite) -> str:
+    """One trailer line; an id that would break the line never reaches a message."""
+    line = rewrite.trailer()
+    if not line.isprintable():
+        raise StagerError(
+            f"cannot record the re-chaining of {rewrite.path}: a revision id in it "
+            "contains control characters",
+            "rename the revision to letters, digits and underscores",
+        )
+    return line
+
+
 def _with_trailers(message: str, rewrites: Sequence[Rewrite]) -> str:
     message = message.rstrip("\n")
     if not rewrites:
         return message + "\n"
-    lines = "\n".join(rewrite.trailer() for rewrite in rewrites)
+    lines = "\n".join(_trailer(rewrite) for rewrite in rewrites)
     return f"{message}\n\n{lines}\n"
 
 

@@ -204,7 +204,7 @@ def _rewrite(
             results.append(relink(contents[blobs[rechain.path]], rechain.parents))
         except RelinkError as error:
             raise StagerError(
-                f"cannot re-chain {rechain.revision} ({rechain.path}): {error.problem}",
+                f"cannot re-chain {rechain.path}: {error.problem}",
                 error.fix,
             ) from None
     new_blobs = [writer.add_object("blob", result.source) for result in results]

@@ -384,16 +384,72 @@ def _tree(
     return tree
 
 
-def run_check(repo: Repository, tip: Sha, command: str, phase: Phase, branch: str) -> CheckResult:
+# What a --check command gets from stager's environment: enough to find its
+# tools, its interpreter and its locale, and nothing that holds a credential.
+CHECK_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "PYTHONPATH",
+        "XDG_CACHE_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "SYSTEMROOT",
+        "COMSPEC",
+        "PATHEXT",
+    }
+)
+# These would point the check's git at the user's checkout, not the phase's worktree.
+_WORKTREE_GIT = frozenset({"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"})
+# The variables whose values are secrets stager knows: never printed, even when passed.
+SECRET_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+REDACTED = "[redacted]"
+
+
+def check_environment(
+    phase: Phase, branch: str, passed: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The check's environment: :data:`CHECK_ENV`, ``LC_*``, the ``passed`` names, STAGER_*."""
+    source = os.environ if environ is None else environ
+    wanted = CHECK_ENV.union(passed) - _WORKTREE_GIT
+    env = {key: value for key, value in source.items() if key in wanted or key.startswith("LC_")}
+    env.update(STAGER_PHASE=str(phase.number), STAGER_PHASE_NAME=phase.name, STAGER_BRANCH=branch)
+    return env
+
+
+def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """``text`` with the values of :data:`SECRET_VARIABLES` replaced."""
+    source = os.environ if environ is None else environ
+    secrets = {source.get(name, "").strip() for name in SECRET_VARIABLES} - {""}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def run_check(
+    repo: Repository,
+    tip: Sha,
+    command: str,
+    phase: Phase,
+    branch: str,
+    passed: Sequence[str] = (),
+) -> CheckResult:
     """``command`` in a temporary detached worktree of ``tip`` (removed afterwards)."""
     folder = Path(tempfile.mkdtemp(prefix=f"stager-verify-{phase.number}-"))
     worktree = folder / "tree"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
-    }
-    env.update(STAGER_PHASE=str(phase.number), STAGER_PHASE_NAME=phase.name, STAGER_BRANCH=branch)
+    env = check_environment(phase, branch, passed)
     try:
         worktree_add(repo, worktree, tip)
         completed = subprocess.run(  # the user's own command, as they typed it
@@ -408,7 +464,7 @@ def run_check(repo: Repository, tip: Sha, command: str, phase: Phase, branch: st
     finally:
         worktree_remove(repo, worktree)
         shutil.rmtree(folder, ignore_errors=True)
-    output = completed.stdout.decode("utf-8", "replace").rstrip().splitlines()
+    output = redact(completed.stdout.decode("utf-8", "replace")).rstrip().splitlines()
     tail = tuple(output[-_TAIL:])
     status = f"exit {completed.returncode}"
     return CheckResult(CHECK, completed.returncode == 0, (status, *tail))
@@ -422,8 +478,12 @@ def verify_split(
     branch_template: str,
     only: int | None = None,
     check: str | None = None,
+    check_env: Sequence[str] = (),
 ) -> Verification:
-    """Run every check on the phase branches of ``phases`` (``only``: one phase)."""
+    """Run every check on the phase branches of ``phases`` (``only``: one phase).
+
+    ``check`` runs with :func:`check_environment` (``check_env``: more names to pass).
+    """
     if not phases:
         raise StagerError("the plan has no phase: there is nothing to verify", "run `stager plan`")
     numbers = [phase.number for phase in phases]
@@ -461,7 +521,7 @@ def verify_split(
     layout = _layout(repo, analysis, tips, record)
     with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
         verifier = _Verifier(repo, writer, analysis, phases, layout)
-        return _verify(verifier, branches, tips, only, check)
+        return _verify(verifier, branches, tips, only, check, check_env)
 
 
 def _verify(
@@ -470,6 +530,7 @@ def _verify(
     tips: Mapping[int, Sha],
     only: int | None,
     check: str | None,
+    check_env: Sequence[str],
 ) -> Verification:
     repo, analysis, layout = verifier.repo, verifier.analysis, verifier.layout
     stacked = layout.layout is Layout.STACKED
@@ -504,7 +565,7 @@ def _verify(
                 verifier.compiles(diff),
             ]
             if check is not None:
-                checks.append(run_check(repo, tip, check, phase, branches[phase.number]))
+                checks.append(run_check(repo, tip, check, phase, branches[phase.number], check_env))
             results.append(
                 PhaseVerification(phase, branches[phase.number], tip, parent, tuple(checks))
             )

@@ -24,6 +24,7 @@ class VerifyCommandOptions:
     head: str | None = None
     phase: int | None = None  # None: every phase
     check: str | None = None
+    check_env: tuple[str, ...] = ()
     plan_path: Path | None = None
     output_format: Format = Format.TABLE
 
@@ -46,6 +47,7 @@ def verify(options: VerifyCommandOptions) -> Verification:
         branch_template=analysis.rules.split.branch,
         only=options.phase,
         check=options.check,
+        check_env=options.check_env,
     )
 
 

@@ -132,6 +132,32 @@ def _fallback(text: str) -> dict[str, _Value]:
     return found
 
 
+def revision_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a revision id stager uses, None when it can.
+
+    An id goes into commit trailers and other files' ``Revises:`` lines, so a
+    line break or any other whitespace or control character would forge lines.
+    """
+    if not value:
+        return "is empty"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return "contains whitespace or control characters"
+    return None
+
+
+def _check_ids(name: str, values: tuple[str, ...], line: int, problems: list[ParseProblem]) -> None:
+    for value in values:
+        why = revision_id_problem(value)
+        if why is not None:
+            problems.append(
+                ParseProblem(
+                    line,
+                    f"{name} {value!r} {why}: use letters, digits and underscores "
+                    "(stager refuses to re-chain it)",
+                )
+            )
+
+
 def _looks_like_revision(
     module: ast.Module | None, source: bytes, assigned: dict[str, _Value]
 ) -> bool:
@@ -170,6 +196,7 @@ def _revision(
     if not isinstance(value.value, str) or not value.value:
         problems.append(ParseProblem(value.line, "revision must be a non-empty string"))
         return None, value.line
+    _check_ids("revision", (value.value,), value.line, problems)
     illegal = _ILLEGAL_REVISION_CHARS.intersection(value.value)
     if illegal:
         problems.append(
@@ -218,13 +245,17 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
     )
     down = assigned.get("down_revision")
     depends = assigned.get("depends_on")
+    down_revisions = _strings("down_revision", down, problems)
+    depends_on = _strings("depends_on", depends, problems)
+    _check_ids("down_revision", down_revisions, down.line if down else 0, problems)
+    _check_ids("depends_on", depends_on, depends.line if depends else 0, problems)
     return MigrationFile(
         path=path,
         blob=blob,
         revision=revision,
-        down_revisions=tuple(Revision(item) for item in _strings("down_revision", down, problems)),
+        down_revisions=tuple(Revision(item) for item in down_revisions),
         branch_labels=_strings("branch_labels", assigned.get("branch_labels"), problems),
-        depends_on=tuple(Revision(item) for item in _strings("depends_on", depends, problems)),
+        depends_on=tuple(Revision(item) for item in depends_on),
         title=title,
         revises=revises,
         revision_line=revision_line,

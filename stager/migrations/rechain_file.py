@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import MigrationError
-from stager.migrations.parse import assignments
+from stager.migrations.parse import assignments, revision_id_problem
 from stager.types import Revision
 
 FIELD = "down_revision"
@@ -80,14 +80,32 @@ def _decode(source: bytes) -> tuple[str, str]:
         raise RelinkError(f"cannot decode the file: {error}", "save it as UTF-8") from None
 
 
-def _assignment(module: ast.Module) -> ast.expr | None:
+def _assignment(module: ast.Module, field: str = FIELD) -> ast.expr | None:
     """The value of the last module-level ``down_revision = ...`` (the one import keeps)."""
     found: ast.expr | None = None
     for statement in module.body:
         for target, value in assignments(statement):
-            if isinstance(target, ast.Name) and target.id == FIELD:
+            if isinstance(target, ast.Name) and target.id == field:
                 found = value
     return found
+
+
+def _check_ids(module: ast.Module, old: Sequence[Revision], new: Sequence[Revision]) -> None:
+    """Refuse ids that would forge lines in the docstring or the commit's trailers."""
+    own = _assignment(module, "revision")
+    try:
+        literal = ast.literal_eval(own) if own is not None else None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        literal = None
+    ids = [literal] if isinstance(literal, str) else []
+    for revision in (*ids, *old, *new):
+        why = revision_id_problem(revision)
+        if why is not None:
+            raise RelinkError(
+                f"the revision id {revision!r} {why}",
+                "rename the revision (and every down_revision naming it) to letters, "
+                "digits and underscores",
+            )
 
 
 def _parents(value: ast.expr) -> tuple[Revision, ...]:
@@ -177,6 +195,7 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
             f"add one: alembic needs {FIELD} to chain the revision",
         )
     old_parents = _parents(value)
+    _check_ids(module, old_parents, parents)
     lines = _Lines(text)
     start = lines.offset(value.lineno, value.col_offset)
     end = lines.offset(value.end_lineno, value.end_col_offset)

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
-from tests.branches.helpers import Checkout
+from tests.branches.helpers import Checkout, migration
 from tests.gitrepo import GitRepo
 
 BRANCHES = [
@@ -179,3 +179,48 @@ def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[
         "save the file as UTF-8 (TOML files must be UTF-8)\n"
     )
     assert git(demo, git_env).git("branch", "--list", "stage/*") == ""
+
+
+def test_a_revision_id_with_a_newline_is_a_finding_and_never_rechained(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    # s1 (schema) goes to phase 1 and d1 (data, its parent) to phase 2: both are
+    # re-chained, which would put the id into trailers and into d1's Revises: line.
+    repo = GitRepo.init(tmp_path / "r", git_env)
+    versions = "migrations/versions"
+    repo.commit(
+        "base",
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            f"{versions}/0001_base.py": migration("base1", None),
+        },
+    )
+    repo.git("checkout", "-q", "-b", "feature")
+    data = migration("d1", "base1", "backfill").replace(
+        'op.add_column("t", sa.Column("d1", sa.Integer(), nullable=True))',
+        'op.execute("UPDATE t SET x = 1 WHERE x IS NULL")',
+    )
+    schema = migration("s1", "d1", "schema").replace(
+        'revision: str = "s1"', 'revision: str = "s1\\nSigned-off-by: Mallory <m@evil.example>"'
+    )
+    repo.commit("Add both", {f"{versions}/0002_d1.py": data, f"{versions}/0003_s1.py": schema})
+    refs_before = repo.git("for-each-ref")
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["-C", str(repo.path), *args])
+
+    lint = run("lint")
+    assert lint.exit_code == 4, lint.output
+    assert (
+        "0003_s1.py:12: SG007 high revision 's1\\nSigned-off-by: Mallory <m@evil.example>' "
+        "contains whitespace or control characters" in lint.stdout
+    )
+    split_all = run("split", "--all")
+    assert split_all.exit_code == 1, split_all.output
+    assert (
+        "cannot re-chain migrations/versions/0003_s1.py: the revision id "
+        "'s1\\nSigned-off-by: Mallory <m@evil.example>' contains whitespace or control "
+        "characters — rename the revision" in split_all.output
+    )
+    assert repo.git("for-each-ref") == refs_before
+    assert "Signed-off-by" not in repo.git("log", "--all", "--format=%B")

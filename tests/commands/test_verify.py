@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
@@ -95,3 +96,32 @@ def test_without_a_record_verify_reads_the_layout_from_the_branches(
     data = json.loads(result.stdout)  # today's behaviour: from the merge base, so it fails
     assert result.exit_code == 4 and data["onto"] is None
     assert data["start"] == demo.merge_base
+
+
+def test_the_check_gets_no_token_and_its_output_is_redacted(
+    demo: DemoRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "ghp_s3cretTokenValue0123456789"
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    monkeypatch.setenv("GH_ENTERPRISE_TOKEN", "ghe_other_secret_value")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret")
+    assert stager(demo, "split", "--all").exit_code == 0
+    show = (
+        'echo "token=[$GITHUB_TOKEN] ghe=[$GH_ENTERPRISE_TOKEN] aws=[$AWS_SECRET_ACCESS_KEY] '
+        'path=[${PATH:+set}] phase=[$STAGER_PHASE]"; exit 1'
+    )
+    sealed = stager(demo, "verify", "--phase", "1", "--check", show)
+    assert sealed.exit_code == 4, sealed.output
+    assert "token=[] ghe=[] aws=[] path=[set] phase=[1]" in sealed.stdout
+
+    passed = ("--check-env", "GITHUB_TOKEN", "--check-env", "GH_ENTERPRISE_TOKEN")
+    for output_format in ("table", "json", "markdown"):
+        opted = stager(
+            demo, "verify", "--phase", "1", *passed, "--check", show, "--format", output_format
+        )
+        assert opted.exit_code == 4, opted.output
+        assert secret not in opted.output and "ghe_other_secret_value" not in opted.output
+        assert "token=[[redacted]] ghe=[[redacted]] aws=[]" in opted.stdout
+
+    usage = stager(demo, "verify", "--check-env", "GITHUB_TOKEN")
+    assert usage.exit_code == 2 and "add --check" in usage.output

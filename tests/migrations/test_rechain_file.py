@@ -215,3 +215,18 @@ def test_any_parents_round_trip_and_nothing_else_changes(
     differing = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert all("down_revision" in before[i] or "Revises:" in before[i] for i in differing)
     assert after[-2] == "x = 1" and "# keep" in result.source.decode()
+
+
+@pytest.mark.parametrize(
+    ("source", "parents"),
+    [
+        (TEMPLATE, ("base\nSigned-off-by: Mallory <m@evil>",)),
+        (TEMPLATE.replace('"a1"  #', '"a 1"  #'), ("base",)),
+        (TEMPLATE.replace('revision: str = "b2"', 'revision: str = "b2\\x1b]0;x"'), ("base",)),
+    ],
+)
+def test_an_id_with_whitespace_or_control_characters_is_refused(
+    source: str, parents: tuple[str, ...]
+) -> None:
+    with pytest.raises(RelinkError, match="contains whitespace or control characters"):
+        relink(source.encode(), tuple(Revision(parent) for parent in parents))
