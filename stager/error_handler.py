@@ -31,19 +31,36 @@ def crash_log_path() -> Path:
 
 
 def _write_crash_log(error: BaseException) -> Path:
-    """The traceback in :func:`crash_log_path`, else in the temporary folder."""
+    """The traceback in :func:`crash_log_path`, else in a new file of the temporary folder.
+
+    Neither is opened through a symbolic link: the temporary folder is shared,
+    so its log gets a fresh name (``mkstemp``: ``O_EXCL``, mode 0600), and the
+    cache's log is opened with ``O_NOFOLLOW``.
+    """
     text = (
         f"stager {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         f"argv: {sys.argv}\npython: {sys.version}\n\n" + "".join(traceback.format_exception(error))
     )
-    for candidate in (crash_log_path(), Path(tempfile.gettempdir()) / "stager-crash.log"):
-        try:
-            candidate.parent.mkdir(parents=True, exist_ok=True)
-            candidate.write_text(text, encoding="utf-8")
-        except OSError:
-            continue
-        return candidate
-    return Path("(could not write a log)")
+    try:
+        return _write_new(crash_log_path(), text)
+    except OSError:
+        pass
+    try:
+        descriptor, name = tempfile.mkstemp(prefix="stager-crash-", suffix=".log")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError:
+        return Path("(could not write a log)")
+    return Path(name)
+
+
+def _write_new(path: Path, text: str) -> Path:
+    """``text`` in ``path``, replacing a regular file, never following a link."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as file:
+        file.write(text)
+    return path
 
 
 @contextmanager

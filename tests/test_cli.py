@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -325,3 +326,30 @@ def test_paths_typed_after_the_command_are_relative_to_dash_c(
     assert result.exit_code == 0, result.output
     assert (branch.path / "out.md").is_file()
     assert not (tmp_path / "out.md").exists()
+
+
+def test_the_crash_log_fallback_never_follows_a_planted_symlink(
+    branch: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def explode(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the cache cannot be made: the log falls back to $TMPDIR
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (temporary / "stager-crash.log").symlink_to(victim)
+    monkeypatch.setattr(stager.commands.analyze, "analyze_branch", explode)
+    for _ in range(2):  # a log already there is never overwritten either
+        result = invoke("-C", str(branch.path), "analyze")
+        assert result.exit_code == 3
+        assert victim.read_text() == "precious\n"
+    logs = sorted(temporary.glob("stager-crash*.log"))
+    written = [log for log in logs if not log.is_symlink()]
+    assert len(written) == 2 and all("RuntimeError: boom" in log.read_text() for log in written)
+    assert any(str(log) in result.stderr for log in written)
+    assert all(log.stat().st_mode & 0o077 == 0 for log in written)

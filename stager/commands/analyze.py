@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import analyze_branch
-from stager.commands.output import EXIT_FINDINGS, emit
+from stager.commands.output import EXIT_FINDINGS, check_writable, emit
 from stager.git.repository import Repository
 from stager.render.analysis import render_json, render_markdown, render_terminal
 from stager.render.formats import Format
@@ -28,6 +28,8 @@ class AnalyzeOptions:
 
 def run(options: AnalyzeOptions) -> int:
     """Analyze the branch, print or write the report; 4 when --fail-on is met."""
+    if options.output is not None:
+        check_writable(options.output, "--output")  # before the analysis: refused at once
     analysis = analyze_branch(
         Repository(options.repo_path), options.base, options.head, options.rules_path
     )

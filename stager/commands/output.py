@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stager.errors import OutputError
+from stager.git.repository import git_dir_holding
 from stager.render.console import plain_console, terminal_console
 from stager.render.formats import Format
 
@@ -46,10 +48,34 @@ def emit(
         write_file(output, text, "--output")
 
 
+def check_writable(path: Path, option: str) -> None:
+    """OutputError unless ``path`` is a file stager may write for ``option``.
+
+    Never through a symbolic link (a committed link would overwrite its target,
+    anywhere), never inside a git directory (``-o .git/HEAD`` would break the
+    repository).
+    """
+    if path.is_symlink():
+        raise OutputError(
+            f"{option} {path} is a symbolic link: stager never writes through a link",
+            f"remove the link or choose another {option} path",
+        )
+    git_dir = git_dir_holding(path)
+    if git_dir is not None:
+        raise OutputError(
+            f"{option} {path} is inside the git directory {git_dir}",
+            f"choose an {option} path outside {git_dir}",
+        )
+
+
 def write_file(path: Path, text: str, option: str) -> None:
     """Write what ``option`` asked for; OutputError naming the option when it cannot."""
+    check_writable(path, option)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
-        path.write_text(text, encoding="utf-8")
+        # O_NOFOLLOW: a link planted after the check is refused (ELOOP), not followed.
+        with os.fdopen(os.open(path, flags, 0o666), "w", encoding="utf-8") as file:
+            file.write(text)
     except OSError as error:
         raise OutputError(
             f"cannot write {path}: {error.strerror}", f"choose a writable {option} path"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, plan_inputs
 from stager.branches.record import built_chains, built_record
-from stager.commands.output import emit, write_file
+from stager.commands.output import check_writable, emit, write_file
 from stager.git.repository import Repository
 from stager.github.render import template_folders
 from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
@@ -38,6 +38,9 @@ class PlanOptions:
 def run(options: PlanOptions) -> int:
     """Print (or write) the plan; ``--write`` also writes the editable plan file."""
     repo = Repository(options.repo_path)
+    for path, option in ((options.write, "--write"), (options.output, "--output")):
+        if path is not None:
+            check_writable(path, option)  # before the analysis: refused at once
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     plan = analysis.plan
     _check(analysis, strict=options.strict)

@@ -23,6 +23,7 @@ called from a thread pool (``stager.analysis`` runs its reads so).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -424,3 +425,29 @@ def _short(ref: str) -> str:
     if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref):
         return ref[:12]
     return repr(ref)
+
+
+def git_dir_holding(path: Path) -> Path | None:
+    """The git directory (or common directory) that ``path`` would be written in, if any.
+
+    Asks git from the nearest existing folder of ``path``, so a path reached
+    through a symbolic link, a linked worktree's ``.git/worktrees/X`` or a
+    separate ``--git-dir`` is found too. A ``.git`` on the way (a linked
+    worktree's ``.git`` file, a ``.git`` folder) counts as the git directory.
+    """
+    target = Path(os.path.normpath(path.absolute()))
+    if ".git" in target.parts:
+        return Path(*target.parts[: target.parts.index(".git") + 1])
+    folder = target.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    args = ["rev-parse", "--path-format=absolute", "--absolute-git-dir", "--git-common-dir"]
+    outcome = GitProcess(args, folder).wait()
+    if outcome.returncode != 0:
+        return None
+    real = target.parent.resolve() / target.name
+    for line in outcome.stdout.decode("utf-8", "surrogateescape").splitlines():
+        git_dir = Path(line).resolve()
+        if real.is_relative_to(git_dir):
+            return git_dir
+    return None

@@ -17,6 +17,7 @@ from pathlib import Path
 from stager.errors import StagerError
 from stager.github.context import PullContext
 from stager.render.templating import first_template, render_template
+from stager.rules.project import in_tree
 
 TITLE_TEMPLATE = "pr_title.j2"
 BODY_TEMPLATE = "pr_body.md.j2"
@@ -25,8 +26,14 @@ MAX_TITLE_CHARS = 256  # GitHub's limit for a pull request title
 
 
 def template_folders(work_tree: Path | None) -> tuple[Path, ...]:
-    """The project's template folder, when the repository has a work tree."""
-    return (work_tree / PROJECT_TEMPLATES,) if work_tree is not None else ()
+    """The project's template folder, when the repository has a work tree.
+
+    Neither ``.stager`` nor its ``templates`` may be a symbolic link; the
+    templates in it are checked as they are read (stager.render.templating).
+    """
+    if work_tree is None:
+        return ()
+    return (in_tree(work_tree, PROJECT_TEMPLATES.as_posix(), "template folder"),)
 
 
 def render_title(context: PullContext, folders: tuple[Path, ...]) -> str:

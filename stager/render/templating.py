@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.errors import StagerError
 from stager.resources import packaged_path
+from stager.rules.project import in_tree
 
 if TYPE_CHECKING:
     import jinja2
@@ -30,8 +31,9 @@ def render_template(name: str, search_path: tuple[Path, ...] = (), **context: An
     """
     import jinja2
 
-    folders = [str(p) for p in search_path if p.is_dir()] + [str(packaged_path("templates"))]
-    environment = _environment(tuple(folders))
+    project = [str(p) for p in search_path if p.is_dir()]
+    folders = [*project, str(packaged_path("templates"))]
+    environment = _environment(tuple(folders), len(project))
     try:
         template = environment.get_template(name)
     except UnicodeDecodeError as error:
@@ -102,13 +104,27 @@ def _resolved(name: str, folders: Sequence[str]) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...]) -> SandboxedEnvironment:
-    """One environment per search path: it keeps compiled templates (open-pr renders many)."""
+def _environment(folders: tuple[str, ...], project: int) -> SandboxedEnvironment:
+    """One environment per search path: it keeps compiled templates (open-pr renders many).
+
+    The first ``project`` folders are the project's: a template there, or a
+    folder on its way, that is a symbolic link is refused, never followed.
+    """
     import jinja2
+    from jinja2.loaders import split_template_path
     from jinja2.sandbox import SandboxedEnvironment
 
+    class NoLinksLoader(jinja2.FileSystemLoader):
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str, Callable[[], bool]]:
+            pieces = "/".join(split_template_path(template))  # TemplateNotFound for ".."
+            for folder in folders[:project]:
+                in_tree(Path(folder), pieces, "template")
+            return super().get_source(environment, template)
+
     return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(list(folders)),
+        loader=NoLinksLoader(list(folders)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from stager.errors import StagerError
 from stager.rules.settings import Rules, default_rules, load_rules
 from stager.rules.toml_file import toml_text
 
@@ -32,7 +33,7 @@ def load_project_rules(
         text = toml_text(rules_path, source, what="rules file", fix=fix)
         return load_rules(text, source, default=default)
     if work_tree is not None:
-        path = work_tree / PROJECT_RULES
+        path = in_tree(work_tree, PROJECT_RULES, "rules file")
         if not path.is_file():
             return default
         fix = f"check the permissions of {path}"
@@ -42,3 +43,24 @@ def load_project_rules(
     if data is None:
         return default
     return load_rules(toml_text(data, PROJECT_RULES), PROJECT_RULES, default=default)
+
+
+def in_tree(work_tree: Path, relative: str, what: str) -> Path:
+    """``work_tree/relative``; StagerError when it, or a folder on the way, is a symbolic link.
+
+    A project file (rules, templates) committed as a link could point anywhere
+    (gh's hosts.yml): stager never follows a link out of the tree, and refuses
+    every link rather than telling those that stay inside from those that do
+    not. ``relative`` never holds ``..`` (constants, and template names that
+    Jinja has split).
+    """
+    path = work_tree
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            raise StagerError(
+                f"{what} {work_tree / relative}: {path} is a symbolic link; stager reads "
+                "project files only from inside the repository and never follows a link",
+                f"replace {path.name} with the file (or folder) itself",
+            )
+    return path

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
@@ -382,3 +383,22 @@ def test_fail_on_and_output_say_so_on_stderr(demo: DemoRepository, tmp_path: Pat
     low = invoke("-C", str(demo.path), "analyze", "--format", "json", "--fail-on", "low")
     assert low.exit_code == 4 and "findings at or above low" in low.stderr
     assert json.loads(low.stdout)["schema_version"] == 1  # stdout stays pure JSON
+
+
+@pytest.mark.parametrize("link", [".stager/rules.toml", ".stager"])
+def test_project_rules_linked_out_of_the_tree_are_refused(
+    repo: GitRepo, tmp_path: Path, link: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "rules.toml").write_text('extends = "default"\n')
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    path = repo.path / link
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(outside / "rules.toml" if link.endswith(".toml") else outside)
+    repo.commit("work", {"app.py": "x = 2\n"})
+    for command in ("analyze", "lint"):
+        result = CliRunner().invoke(cli, ["-C", str(repo.path), command])
+        assert result.exit_code == 1, result.output
+        assert link in result.stderr and "symbolic link" in result.stderr

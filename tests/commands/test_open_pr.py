@@ -738,3 +738,37 @@ def test_the_record_is_pushed_with_the_branches_in_one_atomic_push(stack: Stack)
     assert first["pushed"] == [*BRANCHES, ref]
     assert stack.remote.repo.git("rev-parse", ref) == local
     assert stack.open_pr_json()["pushed"] == []
+
+
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        (".stager/templates/pr_title.j2", "hosts.yml"),
+        (".stager/templates/phases/application", "folder"),
+        (".stager/templates", "folder"),
+        (".stager", "dot-stager"),
+    ],
+)
+def test_a_template_that_links_out_of_the_tree_is_refused(
+    small: Stack, tmp_path: Path, link: str, target: str
+) -> None:
+    """A template linked to gh's hosts.yml would print and post the token (issue 11, A)."""
+    outside = tmp_path / "outside"
+    for folder in (outside / "folder", outside / "folder" / "phases" / "application"):
+        folder.mkdir(parents=True)
+    secret = "oauth_token: gho_0123456789secret\n"
+    for name in ("hosts.yml", "folder/pr_title.j2", "folder/pr_body.md.j2"):
+        (outside / name).write_text(secret)
+    (outside / "folder" / "phases" / "application" / "pr_body.md.j2").write_text(secret)
+    (outside / "dot-stager").mkdir()
+    (outside / "dot-stager" / "templates").symlink_to(outside / "folder")
+    path = small.path / link
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(outside / target)
+    for args in (("--all", "--dry-run"), ("--all",)):
+        result = small.open_pr(*args)
+        assert result.exit_code == 1, result.output
+        assert "gho_" not in result.output
+        assert "symbolic link" in result.stderr and link in result.stderr
+    assert all(small.remote.branch(branch) is None for branch in SMALL_BRANCHES)
+    assert small.fake.requests == []

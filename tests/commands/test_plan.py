@@ -208,3 +208,19 @@ def test_write_from_a_subfolder_names_the_plan_split_must_read(
     assert (repo.path / "stager-plan.toml").is_file()
     assert "--plan" not in top.stderr
     assert "`stager split` and `stager open-pr` use it" in top.stderr
+
+
+def test_a_template_linked_out_of_the_tree_is_refused(repo: GitRepo, tmp_path: Path) -> None:
+    secret = tmp_path / "hosts.yml"
+    secret.write_text("oauth_token: gho_secret\n")
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("work", {"backend/app/models/thing.py": "class Thing:\n    pass\n"})
+    link = repo.path / ".stager" / "templates" / "plan.md.j2"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+    repo.commit("a template that is a link")
+    result = invoke("-C", str(repo.path), "plan", "--format", "markdown")
+    assert result.exit_code == 1
+    assert "gho_secret" not in result.output
+    assert ".stager/templates/plan.md.j2" in result.stderr and "symbolic link" in result.stderr
