@@ -33,11 +33,19 @@ def _format(_ctx: click.Context, _param: click.Parameter, value: str) -> Format:
     return Format(value)
 
 
-def _at(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """A path the user typed, relative to -C PATH as git -C does (absolute stays)."""
+def _at(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A file path the user typed, relative to -C PATH as git -C does (absolute stays).
+
+    Checked here, after joining: click's own check would look in the current folder.
+    """
     options = ctx.find_object(GlobalOptions)
     assert options is not None  # the group's callback runs before any subcommand's options
-    return options.repo_path / value if value is not None else None
+    if value is None:
+        return None
+    path = options.repo_path / value
+    if path.is_dir():
+        raise click.BadParameter(f"{str(value)!r} is a folder; give a file", ctx, param)
+    return path
 
 
 def _run(make_options: Callable[..., Any], run: Callable[[Any], int], **params: Any) -> NoReturn:
@@ -87,7 +95,7 @@ def plan_file_option(help_text: str) -> Callable[[F], F]:
     return click.option(
         "--plan",
         "plan_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         metavar="FILE",
         callback=_at,
         help=help_text,
@@ -111,7 +119,7 @@ def output_option(what: str) -> Callable[[F], F]:
     return click.option(
         "--output",
         "-o",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         callback=_at,
         help=f"Write the {what} to FILE instead of standard output.",
     )
@@ -182,7 +190,7 @@ def analyze(**params: Any) -> NoReturn:
 @click.option(
     "--write",
     "write",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     metavar="FILE",
     callback=_at,
     help="Also write the editable plan file (e.g. stager-plan.toml) that split and open-pr use.",
