@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
+from stager.git.repository import Repository
 from tests.branches.helpers import Checkout
 from tests.gitrepo import GitRepo
 
@@ -179,3 +182,70 @@ def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[
         "save the file as UTF-8 (TOML files must be UTF-8)\n"
     )
     assert git(demo, git_env).git("branch", "--list", "stage/*") == ""
+
+
+def _forge_record(
+    demo: DemoRepository, repo: GitRepo, edit: Callable[[dict[str, Any]], None]
+) -> str:
+    """Replace the feature branch's record by a hand-made commit: what a mirror clone copies."""
+    ref = f"refs/stager/record/{demo.head_branch}"
+    data = json.loads(repo.git("show", f"{ref}:record.json"))
+    edit(data)
+    run = Repository(demo.path).run
+    blob = run(["hash-object", "-w", "--stdin"], stdin=json.dumps(data).encode()).decode().strip()
+    tree = run(["mktree"], stdin=f"100644 blob {blob}\trecord.json\n".encode()).decode().strip()
+    forged = repo.git("commit-tree", "-m", "forged", tree)
+    repo.git("update-ref", ref, forged)
+    return forged
+
+
+def test_undo_refuses_a_forged_record_naming_main_or_a_tag(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    repo.git("tag", "v1", demo.base)
+    main, tag = repo.git("rev-parse", "refs/heads/main"), repo.git("rev-parse", "refs/tags/v1")
+
+    def main_as_a_phase(data: dict[str, Any]) -> None:
+        data["phases"].append({**data["phases"][0], "branch": "main"})
+        data["moved"].append({"ref": "refs/heads/main", "old": None, "new": main, "backup": None})
+
+    def a_tag(data: dict[str, Any]) -> None:
+        data["moved"].append({"ref": "refs/tags/v1", "old": None, "new": tag, "backup": None})
+
+    record = repo.git("rev-parse", f"refs/stager/record/{demo.head_branch}")
+    for edit, named in ((main_as_a_phase, "refs/heads/main"), (a_tag, "refs/tags/v1")):
+        repo.git("update-ref", f"refs/stager/record/{demo.head_branch}", record)
+        forged = _forge_record(demo, repo, edit)
+        refs = repo.git("for-each-ref")
+        for force in ((), ("--force",)):
+            undone = stager(demo, "split", "--undo", *force)
+            assert undone.exit_code == 1, undone.output
+            assert f"names {named}, which is not a phase branch of [split] branch" in undone.stderr
+            assert "nothing was undone" in undone.stderr and "git update-ref -d" in undone.stderr
+            assert repo.git("for-each-ref") == refs
+        assert repo.git("rev-parse", f"refs/stager/record/{demo.head_branch}") == forged
+    assert repo.git("rev-parse", "refs/heads/main") == main
+    assert repo.git("rev-parse", "refs/tags/v1") == tag
+
+
+def test_undo_force_keeps_a_commit_made_on_a_created_branch(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    tree = repo.git("rev-parse", "stage/2-data^{tree}")
+    work = repo.git("commit-tree", "-p", "stage/2-data", "-m", "review fix", tree)
+    repo.git("update-ref", "refs/heads/stage/2-data", work)
+    refused = stager(demo, "split", "--undo")
+    assert refused.exit_code == 1 and "stage/2-data" in refused.stderr
+    assert "only in the reflog" not in refused.stderr
+    assert "refs/stager/backup/" in refused.stderr
+    undone = stager(demo, "split", "--undo", "--force")
+    assert undone.exit_code == 0, undone.output
+    assert repo.git("branch", "--list", "stage/*") == ""
+    kept = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/stager/backup/")
+    ref, sha = kept.split()
+    assert ref.startswith("refs/stager/backup/stage/2-data/") and sha == work
+    assert f"its tip {work[:12]} is kept under {ref}" in undone.stdout
