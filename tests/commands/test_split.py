@@ -249,3 +249,39 @@ def test_undo_force_keeps_a_commit_made_on_a_created_branch(
     ref, sha = kept.split()
     assert ref.startswith("refs/stager/backup/stage/2-data/") and sha == work
     assert f"its tip {work[:12]} is kept under {ref}" in undone.stdout
+
+
+def test_a_template_onto_the_base_the_head_or_someone_s_branch_is_refused(
+    demo: DemoRepository, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = git(demo, git_env)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('extends = "default"\n[split]\nbranch = "{name}"\n')
+    cases = (
+        ("foundation", demo.base_branch, ("--base", "foundation"), "which is the base branch"),
+        ("data", demo.head_branch, ("--head", "data"), "which is the branch being split"),
+        ("application", f"{demo.head_branch}~1", (), "which is an existing branch with commits"),
+    )
+    for branch, start, args, problem in cases:
+        repo.git("branch", branch, start)
+        refs = repo.git("for-each-ref")
+        for force in ((), ("--force",)):
+            result = stager(demo, "--rules", str(rules), "split", "--all", *args, *force)
+            assert result.exit_code == 1, result.output
+            assert f"a phase branch {branch}, {problem}" in result.stderr
+            assert "nothing was written" in result.stderr and "[split] branch" in result.stderr
+            assert "stage/{number}-{name}" in result.stderr
+            assert repo.git("for-each-ref") == refs
+        repo.git("branch", "-D", branch)
+
+
+def test_a_template_that_starts_with_refs_is_refused(
+    demo: DemoRepository, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('extends = "default"\n[split]\nbranch = "refs/heads/{number}-{name}"\n')
+    result = stager(demo, "--rules", str(rules), "split", "--all")
+    assert result.exit_code == 1, result.output
+    assert "a branch name, not a ref, is expected" in result.stderr
+    assert "leave out the leading refs/heads/" in result.stderr
+    assert git(demo, git_env).git("for-each-ref", "refs/heads/refs/", "refs/stager/") == ""
