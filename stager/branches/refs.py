@@ -23,7 +23,6 @@ from stager.branches.record import (
 )
 from stager.branches.split_types import BuiltPhase, Status
 from stager.errors import StagerError
-from stager.git.history import is_ancestor
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
 from stager.git.repository import BranchRefs, Repository
 from stager.rules.sections import SplitRules
@@ -49,16 +48,13 @@ def refuse_foreign_branches(
     repo: Repository,
     refs: Sequence[str],
     analysis_refs: BranchRefs,
-    starts: Sequence[Sha],
     template: str,
     source: str,
 ) -> None:
-    """Phase branches are stager's own: never the base, the head, or a branch of someone's work.
+    """Phase branches are stager's own: never the base or the head.
 
     A ``[split] branch`` template can map a phase onto any name. A ref that is
-    the base or the head is refused; so is an existing branch that no record
-    of this head lists as a phase and that holds commits beyond ``starts``
-    (where the phases start from): it is someone's work, even with --force.
+    the base or the head is refused, even with --force.
     """
     special = {
         full: role
@@ -71,22 +67,8 @@ def refuse_foreign_branches(
     for full, kind in list(special.items()):  # origin/main: the local main is the base too
         if full.startswith("refs/remotes/"):
             special[f"refs/heads/{full.removeprefix('refs/remotes/').partition('/')[2]}"] = kind
-    existing = read_refs(repo, refs)
-    try:
-        found = read_record(repo, record_name(repo, analysis_refs.head_ref))
-    except StagerError:  # a damaged record: it names no phase branch
-        found = None
-    recorded = {f"refs/heads/{p.branch}" for p in found.record.phases} if found else set()
     for ref in refs:
         role = special.get(ref)
-        tip = existing.get(ref)
-        if (
-            role is None
-            and tip is not None
-            and ref not in recorded
-            and not any(is_ancestor(repo, tip, start) for start in starts)
-        ):
-            role = "an existing branch with commits of its own that stager did not write"
         if role is not None:
             raise StagerError(
                 f"[split] branch = {template!r} ({source}) names a phase branch "

@@ -156,7 +156,6 @@ def split_branch(
         repo,
         list(refs.values()),
         analysis.refs,
-        [merge_base] + ([onto_sha] if onto_sha else []),
         options.branch_template,
         analysis.rules.source,
     )

@@ -260,7 +260,6 @@ def test_a_template_onto_the_base_the_head_or_someone_s_branch_is_refused(
     cases = (
         ("foundation", demo.base_branch, ("--base", "foundation"), "which is the base branch"),
         ("data", demo.head_branch, ("--head", "data"), "which is the branch being split"),
-        ("application", f"{demo.head_branch}~1", (), "which is an existing branch with commits"),
     )
     for branch, start, args, problem in cases:
         repo.git("branch", branch, start)
