@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from stager.branches.record import (
     RECORD_PREFIX,
     MovedRef,
+    SplitRecord,
     previous_record,
     read_record,
     record_name,
@@ -23,7 +24,8 @@ from stager.branches.record import (
 from stager.branches.split_types import BuiltPhase, Status
 from stager.errors import StagerError
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
-from stager.git.repository import Repository
+from stager.git.repository import BranchRefs, Repository
+from stager.rules.sections import SplitRules
 from stager.types import Sha
 
 BACKUP_PREFIX = "refs/stager/backup/"
@@ -40,6 +42,41 @@ def refuse_checked_out(repo: Repository, refs: Iterable[str]) -> None:
             "moves a checked-out branch",
             "switch that worktree to another branch (`git switch -`), then run stager again",
         )
+
+
+def refuse_foreign_branches(
+    repo: Repository,
+    refs: Sequence[str],
+    analysis_refs: BranchRefs,
+    template: str,
+    source: str,
+) -> None:
+    """Phase branches are stager's own: never the base or the head.
+
+    A ``[split] branch`` template can map a phase onto any name. A ref that is
+    the base or the head is refused, even with --force.
+    """
+    special = {
+        full: role
+        for ref, role in (
+            (analysis_refs.base_ref, "the base branch"),
+            (analysis_refs.head_ref, "the branch being split"),
+        )
+        if (full := repo.symbolic_full_name(ref)) is not None
+    }
+    for full, kind in list(special.items()):  # origin/main: the local main is the base too
+        if full.startswith("refs/remotes/"):
+            special[f"refs/heads/{full.removeprefix('refs/remotes/').partition('/')[2]}"] = kind
+    for ref in refs:
+        role = special.get(ref)
+        if role is not None:
+            raise StagerError(
+                f"[split] branch = {template!r} ({source}) names a phase branch "
+                f"{ref.removeprefix('refs/heads/')}, which is {role}; stager only writes its "
+                "own phase branches, even with --force; nothing was written",
+                "give the phase branches their own prefix in [split] branch, e.g. "
+                '"stage/{number}-{name}"',
+            )
 
 
 def backup_name(branch: str, stamp: str, taken: Iterable[str]) -> str:
@@ -83,6 +120,7 @@ class Restored:
     branch: str
     was: Sha | None  # before the undo
     now: Sha | None  # after: None when the run had created the branch (deleted again)
+    kept: str | None = None  # refs/stager/backup/... holding ``was``: it moved since the split
 
 
 @dataclass(frozen=True)
@@ -92,10 +130,40 @@ class UndoResult:
     time: str
 
 
-def undo_last_split(repo: Repository, head_ref: str = "HEAD", *, force: bool = False) -> UndoResult:
+def _refuse_foreign_refs(record: SplitRecord, ref: str, split: SplitRules) -> None:
+    """Undo moves only phase branches of the ``[split] branch`` template, and their backups.
+
+    A record is a commit anyone can make (mirror clones copy ``refs/stager/*``):
+    one that names ``refs/heads/main`` or a tag must not make undo touch it.
+    """
+    phases = {f"refs/heads/{phase.branch}" for phase in record.phases}
+    for moved in record.moved:
+        branch = moved.ref.removeprefix("refs/heads/")
+        foreign = (
+            not moved.ref.startswith("refs/heads/")
+            or moved.ref not in phases
+            or not split.is_phase_branch(branch)
+        )
+        if foreign or (moved.backup is not None and not moved.backup.startswith(BACKUP_PREFIX)):
+            named = moved.ref if foreign else f"the backup {moved.backup}"
+            raise StagerError(
+                f"the record {ref} names {named}, which is not a phase branch of [split] branch = "
+                f"{split.branch!r}: it was not written by stager split; nothing was undone",
+                f"inspect it (`git show {ref}`); delete a record you did not make "
+                f"(`git update-ref -d {ref}`), or restore the [split] branch template the split "
+                "used",
+            )
+
+
+def undo_last_split(
+    repo: Repository, head_ref: str = "HEAD", *, split: SplitRules, force: bool = False
+) -> UndoResult:
     """Put back every branch the last ``stager split`` of ``head_ref`` changed, in one transaction.
 
-    The record goes back to the one before it (or away, when it was the first).
+    Only phase branches of the ``split`` template move. A branch that changed
+    since the split moves only with ``force``, and its tip is then kept under
+    ``refs/stager/backup/``. The record goes back to the one before it (or
+    away, when it was the first).
     """
     name = record_name(repo, head_ref)
     found = read_record(repo, name)
@@ -110,6 +178,7 @@ def undo_last_split(repo: Repository, head_ref: str = "HEAD", *, force: bool = F
             ),
         )
     commit, record = found.commit, found.record
+    _refuse_foreign_refs(record, found.ref, split)
     names = [moved.ref for moved in record.moved]
     refuse_checked_out(repo, names)
     current = read_refs(repo, names)
@@ -119,10 +188,11 @@ def undo_last_split(repo: Repository, head_ref: str = "HEAD", *, force: bool = F
             "branch(es) changed since the split: "
             + ", ".join(name.removeprefix("refs/heads/") for name in changed)
             + "; nothing was undone",
-            "re-run with --undo --force to restore them anyway (their new commits are then "
-            "only in the reflog)",
+            "re-run with --undo --force to restore them anyway (their tips are then kept under "
+            f"{BACKUP_PREFIX}<branch>/<time>)",
         )
     backups = list_refs(repo, BACKUP_PREFIX)
+    taken, stamp = set(backups), timestamp()
     updates: list[RefUpdate] = []
     restored: list[Restored] = []
     removed: list[str] = []
@@ -131,7 +201,13 @@ def undo_last_split(repo: Repository, head_ref: str = "HEAD", *, force: bool = F
         if moved.old is None and now is None:
             continue
         updates.append(RefUpdate(moved.ref, moved.old, now))
-        restored.append(Restored(moved.ref.removeprefix("refs/heads/"), now, moved.old))
+        kept = None
+        if now is not None and now not in (moved.new, moved.old):
+            # Someone committed to it since the split: keep that tip reachable.
+            kept = backup_name(moved.ref.removeprefix("refs/heads/"), stamp, taken)
+            taken.add(kept)
+            updates.append(RefUpdate(kept, now, None))
+        restored.append(Restored(moved.ref.removeprefix("refs/heads/"), now, moved.old, kept))
         if moved.backup and moved.backup in backups:
             updates.append(RefUpdate(moved.backup, None, backups[moved.backup]))
             removed.append(moved.backup)

@@ -32,6 +32,7 @@ from stager.branches.refs import (
     moved_refs,
     ref_updates,
     refuse_checked_out,
+    refuse_foreign_branches,
     timestamp,
 )
 from stager.branches.split_types import (
@@ -149,10 +150,17 @@ def split_branch(
         for phase in plan
     }
     refs = {number: f"refs/heads/{name}" for number, name in names.items()}
-    refuse_checked_out(repo, [refs[phase.number] for phase, _ in selected])
-
     merge_base, head = analysis.refs.merge_base, analysis.refs.head
     onto_sha = repo.resolve(options.onto) if options.onto else None
+    refuse_foreign_branches(
+        repo,
+        list(refs.values()),
+        analysis.refs,
+        options.branch_template,
+        analysis.rules.source,
+    )
+    refuse_checked_out(repo, [refs[phase.number] for phase, _ in selected])
+
     onto_graph: RevisionGraph | None = None
     mapping: dict[Revision, Revision] = {}
     if onto_sha is not None and options.onto is not None:

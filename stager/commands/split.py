@@ -27,6 +27,7 @@ from stager.render.split import (
     render_split_terminal,
     render_undo,
 )
+from stager.rules.project import PROJECT_RULES, load_project_rules
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,13 @@ def run(options: SplitCommandOptions) -> int:
     """Split (or undo the last split) and print what was done."""
     if options.undo:
         repo = Repository(options.repo_path)
-        undone = undo_last_split(repo, options.head or "HEAD", force=options.force)
+        head = options.head or "HEAD"
+        rules = load_project_rules(
+            options.rules_path,
+            repo.work_tree,
+            lambda: repo.read_path(repo.resolve(head), PROJECT_RULES),
+        )
+        undone = undo_last_split(repo, head, split=rules.split, force=options.force)
         print(render_undo(undone), end="")
         return 0
     result = split(options)

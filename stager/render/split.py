@@ -165,6 +165,11 @@ def render_undo(result: UndoResult) -> str:
             lines.append(f"  deleted {item.branch} (the split had created it)")
         else:
             lines.append(f"  {item.branch}: back to {item.now[:12]}")
+        if item.kept is not None and item.was is not None:
+            lines.append(
+                f"    it had moved since the split: its tip {item.was[:12]} is kept under "
+                f"{item.kept}"
+            )
     for backup in result.removed_backups:
         lines.append(f"  removed backup {backup}")
     return "\n".join(lines) + "\n"

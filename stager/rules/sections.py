@@ -7,6 +7,7 @@ not write a section keeps the one it inherits (``extends = "default"``).
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,12 @@ _BAD_BRANCH = re.compile(
 def branch_name(template: str, number: int, name: str) -> str:
     """A phase's branch from a ``[split] branch`` template, refused unless git accepts it."""
     branch = template.format(number=number, name=name)
+    if branch.startswith("refs/"):
+        raise StagerError(
+            f"branch name {branch!r} (from [split] branch = {template!r}) starts with 'refs/': "
+            f"git would create refs/heads/{branch}",
+            'write the short branch name in [split] branch, e.g. "stage/{number}-{name}"',
+        )
     if not branch or _BAD_BRANCH.search(branch):
         raise StagerError(
             f"branch name {branch!r} (from [split] branch = {template!r}) is not a valid git "
@@ -63,6 +70,22 @@ class SplitRules:
     def branch_name(self, number: int, name: str) -> str:
         """Phase ``number``'s branch: what split builds, open-pr pushes and the plan names."""
         return branch_name(self.branch, number, name)
+
+    def is_phase_branch(self, branch: str) -> bool:
+        """Whether the short name ``branch`` is one the template gives (some number and name)."""
+        return phase_branch_pattern(self.branch).fullmatch(branch) is not None
+
+
+def phase_branch_pattern(template: str) -> re.Pattern[str]:
+    """The branch names ``template`` gives: ``{number}`` digits, ``{name}`` any text."""
+    parts: list[str] = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field == "number":
+            parts.append("[0-9]+")
+        elif field is not None:
+            parts.append(".+")
+    return re.compile("".join(parts))
 
 
 def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
@@ -87,6 +110,14 @@ def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
         sample = template.format(number=12, name="foundation")
     except (ValueError, IndexError, KeyError):
         raise table.error("branch", f"{template!r} is not a valid template", fix) from None
+    if sample.startswith("refs/"):
+        raise table.error(
+            "branch",
+            f"{template!r} gives {sample!r}: a branch name, not a ref, is expected (git would "
+            f"create refs/heads/{sample})",
+            "leave out the leading refs/heads/; " + fix,
+            value=template,
+        )
     if _BAD_BRANCH.search(sample):
         raise table.error(
             "branch",

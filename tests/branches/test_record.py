@@ -19,6 +19,7 @@ from stager.branches.record import (
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.git.repository import Repository
+from stager.rules.sections import SplitRules
 from stager.types import RepoPath, Risk, Sha
 from tests.branches.helpers import VERSIONS, feature_repo, migration
 from tests.branches.test_split import split
@@ -100,10 +101,10 @@ def test_each_record_commit_is_on_the_previous_one_and_undo_pops_it(feature: Git
     second = stored(feature)
     assert feature.git("rev-parse", f"{second.commit}^") == first
     assert second.record.strategy is Strategy.AUTO
-    undo_last_split(Repository(feature.path), "feature")
+    undo_last_split(Repository(feature.path), "feature", split=SplitRules())
     assert feature.git("rev-parse", RECORD) == first
     assert feature.git("for-each-ref", "refs/heads/stage/") == tips
-    undo_last_split(Repository(feature.path), "feature")
+    undo_last_split(Repository(feature.path), "feature", split=SplitRules())
     assert feature.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""
 
 
@@ -133,7 +134,7 @@ def test_undo_of_a_branch_without_a_record_names_the_branches_that_have_one(
 ) -> None:
     split(feature)
     with pytest.raises(StagerError, match="no stager split to undo for main") as error:
-        undo_last_split(Repository(feature.path), "main")
+        undo_last_split(Repository(feature.path), "main", split=SplitRules())
     assert "splits are recorded for feature: pass --head BRANCH" in str(error.value)
     assert record_name(Repository(feature.path), "HEAD") == "feature"
 

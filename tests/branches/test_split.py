@@ -21,6 +21,7 @@ from stager.branches import (
 from stager.branches.verify import verify_split
 from stager.errors import StagerError
 from stager.git.repository import Repository
+from stager.rules.sections import SplitRules
 from stager.types import Sha
 from tests.branches.helpers import (
     FEATURE_PHASES,
@@ -264,26 +265,26 @@ def test_force_keeps_a_backup_and_undo_restores_every_branch(feature: GitRepo) -
     assert feature.git("rev-parse", backup) == main
     found = read_record(Repository(feature.path), "feature")
     assert found is not None and found.record.head == feature.git("rev-parse", "feature")
-    undone = undo_last_split(Repository(feature.path))
+    undone = undo_last_split(Repository(feature.path), split=SplitRules())
     assert [item.now for item in undone.restored] == [None, main, None]
     assert feature.git("branch", "--list", "stage/*").split() == ["stage/2-part2"]
     assert feature.git("rev-parse", "stage/2-part2") == main
     assert feature.git("for-each-ref", "refs/stager/") == ""
     with pytest.raises(StagerError, match="no stager split to undo"):
-        undo_last_split(Repository(feature.path))
+        undo_last_split(Repository(feature.path), split=SplitRules())
 
 
 def test_undo_refuses_a_branch_that_moved_unless_forced(feature: GitRepo) -> None:
     split(feature)
     feature.git("branch", "-f", "stage/1-part1", "main")
     with pytest.raises(StagerError, match="changed since the split"):
-        undo_last_split(Repository(feature.path))
+        undo_last_split(Repository(feature.path), split=SplitRules())
     assert feature.git("branch", "--list", "stage/*").split() == [
         "stage/1-part1",
         "stage/2-part2",
         "stage/3-part3",
     ]
-    undo_last_split(Repository(feature.path), force=True)
+    undo_last_split(Repository(feature.path), split=SplitRules(), force=True)
     assert feature.git("branch", "--list", "stage/*") == ""
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
+from stager.git.repository import Repository
 from tests.branches.helpers import Checkout, migration
 from tests.gitrepo import GitRepo
 
@@ -224,3 +227,105 @@ def test_a_revision_id_with_a_newline_is_a_finding_and_never_rechained(
     )
     assert repo.git("for-each-ref") == refs_before
     assert "Signed-off-by" not in repo.git("log", "--all", "--format=%B")
+
+
+def _forge_record(
+    demo: DemoRepository, repo: GitRepo, edit: Callable[[dict[str, Any]], None]
+) -> str:
+    """Replace the feature branch's record by a hand-made commit: what a mirror clone copies."""
+    ref = f"refs/stager/record/{demo.head_branch}"
+    data = json.loads(repo.git("show", f"{ref}:record.json"))
+    edit(data)
+    run = Repository(demo.path).run
+    blob = run(["hash-object", "-w", "--stdin"], stdin=json.dumps(data).encode()).decode().strip()
+    tree = run(["mktree"], stdin=f"100644 blob {blob}\trecord.json\n".encode()).decode().strip()
+    forged = repo.git("commit-tree", "-m", "forged", tree)
+    repo.git("update-ref", ref, forged)
+    return forged
+
+
+def test_undo_refuses_a_forged_record_naming_main_or_a_tag(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    repo.git("tag", "v1", demo.base)
+    main, tag = repo.git("rev-parse", "refs/heads/main"), repo.git("rev-parse", "refs/tags/v1")
+
+    def main_as_a_phase(data: dict[str, Any]) -> None:
+        data["phases"].append({**data["phases"][0], "branch": "main"})
+        data["moved"].append({"ref": "refs/heads/main", "old": None, "new": main, "backup": None})
+
+    def a_tag(data: dict[str, Any]) -> None:
+        data["moved"].append({"ref": "refs/tags/v1", "old": None, "new": tag, "backup": None})
+
+    record = repo.git("rev-parse", f"refs/stager/record/{demo.head_branch}")
+    for edit, named in ((main_as_a_phase, "refs/heads/main"), (a_tag, "refs/tags/v1")):
+        repo.git("update-ref", f"refs/stager/record/{demo.head_branch}", record)
+        forged = _forge_record(demo, repo, edit)
+        refs = repo.git("for-each-ref")
+        for force in ((), ("--force",)):
+            undone = stager(demo, "split", "--undo", *force)
+            assert undone.exit_code == 1, undone.output
+            assert f"names {named}, which is not a phase branch of [split] branch" in undone.stderr
+            assert "nothing was undone" in undone.stderr and "git update-ref -d" in undone.stderr
+            assert repo.git("for-each-ref") == refs
+        assert repo.git("rev-parse", f"refs/stager/record/{demo.head_branch}") == forged
+    assert repo.git("rev-parse", "refs/heads/main") == main
+    assert repo.git("rev-parse", "refs/tags/v1") == tag
+
+
+def test_undo_force_keeps_a_commit_made_on_a_created_branch(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    tree = repo.git("rev-parse", "stage/2-data^{tree}")
+    work = repo.git("commit-tree", "-p", "stage/2-data", "-m", "review fix", tree)
+    repo.git("update-ref", "refs/heads/stage/2-data", work)
+    refused = stager(demo, "split", "--undo")
+    assert refused.exit_code == 1 and "stage/2-data" in refused.stderr
+    assert "only in the reflog" not in refused.stderr
+    assert "refs/stager/backup/" in refused.stderr
+    undone = stager(demo, "split", "--undo", "--force")
+    assert undone.exit_code == 0, undone.output
+    assert repo.git("branch", "--list", "stage/*") == ""
+    kept = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/stager/backup/")
+    ref, sha = kept.split()
+    assert ref.startswith("refs/stager/backup/stage/2-data/") and sha == work
+    assert f"its tip {work[:12]} is kept under {ref}" in undone.stdout
+
+
+def test_a_template_onto_the_base_the_head_or_someone_s_branch_is_refused(
+    demo: DemoRepository, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = git(demo, git_env)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('extends = "default"\n[split]\nbranch = "{name}"\n')
+    cases = (
+        ("foundation", demo.base_branch, ("--base", "foundation"), "which is the base branch"),
+        ("data", demo.head_branch, ("--head", "data"), "which is the branch being split"),
+    )
+    for branch, start, args, problem in cases:
+        repo.git("branch", branch, start)
+        refs = repo.git("for-each-ref")
+        for force in ((), ("--force",)):
+            result = stager(demo, "--rules", str(rules), "split", "--all", *args, *force)
+            assert result.exit_code == 1, result.output
+            assert f"a phase branch {branch}, {problem}" in result.stderr
+            assert "nothing was written" in result.stderr and "[split] branch" in result.stderr
+            assert "stage/{number}-{name}" in result.stderr
+            assert repo.git("for-each-ref") == refs
+        repo.git("branch", "-D", branch)
+
+
+def test_a_template_that_starts_with_refs_is_refused(
+    demo: DemoRepository, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('extends = "default"\n[split]\nbranch = "refs/heads/{number}-{name}"\n')
+    result = stager(demo, "--rules", str(rules), "split", "--all")
+    assert result.exit_code == 1, result.output
+    assert "a branch name, not a ref, is expected" in result.stderr
+    assert "leave out the leading refs/heads/" in result.stderr
+    assert git(demo, git_env).git("for-each-ref", "refs/heads/refs/", "refs/stager/") == ""
