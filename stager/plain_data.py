@@ -24,9 +24,9 @@ Reader = Callable[[object], Any]
 class _Unreadable(ValueError):
     """A value not of its type; ``path`` is filled in on the way out (nothing on success)."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str | None) -> None:
         super().__init__(problem)
-        self.problem = problem
+        self.problem = problem  # None: the value is missing
         self.path: list[str] = []
 
 
@@ -54,8 +54,9 @@ def from_plain(kind: Any, value: object, where: str = "") -> Any:
     try:
         return _reader(kind)(value)
     except _Unreadable as error:
-        place = "".join(error.path)
-        raise ValueError(f"{where}{place}: {error.problem}".lstrip(".: ")) from None
+        place = f"{where}{''.join(error.path)}".lstrip(".")
+        shown = f"{place} is missing" if error.problem is None else f"{place}: {error.problem}"
+        raise ValueError(shown.lstrip(": ")) from None
 
 
 def _is_record(kind: Any) -> bool:
@@ -126,7 +127,7 @@ def _record_reader(kind: type) -> Reader:
                     error.path.insert(0, f".{name}")
                     raise
             elif required:
-                missing = _Unreadable("missing")
+                missing = _Unreadable(None)
                 missing.path.append(f".{name}")
                 raise missing
         return kind(**given)
@@ -141,10 +142,20 @@ def _list_reader(origin: type, item: Reader) -> Reader:
         try:
             return origin(map(item, value))
         except _Unreadable as error:
-            error.path.insert(0, "[]")
+            error.path.insert(0, f"[{_failing(item, value)}]")
             raise
 
     return read_list
+
+
+def _failing(item: Reader, values: list[object]) -> int:
+    """The index of the first value ``item`` refuses (only asked once one was refused)."""
+    for number, value in enumerate(values):
+        try:
+            item(value)
+        except _Unreadable:
+            return number
+    return -1
 
 
 def _enum_reader(kind: type[enum.Enum]) -> Reader:

@@ -30,13 +30,16 @@ def test_a_typed_value_round_trips_and_defaults_are_left_out() -> None:
 @pytest.mark.parametrize(
     ("plain", "message"),
     [
-        ({"name": "x", "function": "upgrade"}, r"^op\.line: missing$"),
+        ({"name": "x", "function": "upgrade"}, r"^op\.line is missing$"),
         ({"name": "x", "function": "upgrade", "line": "3"}, r"^op\.line: int expected"),
         (
             {"name": "x", "function": "upgrade", "line": 3, "details": {"receiver": "pipe"}},
             r"^op\.details\.receiver: 'pipe' is not a Receiver$",
         ),
-        ({"name": "x", "function": "upgrade", "line": 3, "columns": [1]}, r"^op\.columns\[\]"),
+        (
+            {"name": "x", "function": "upgrade", "line": 3, "columns": [1]},
+            r"^op\.columns\[0\]: str expected, found 1$",
+        ),
         (["not", "an", "object"], r"^op: an object expected"),
     ],
 )

@@ -12,11 +12,7 @@ default reads older records of the same version; an unknown version stops.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +24,7 @@ from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
 from stager.git.write import Writer
+from stager.plain_data import from_plain, to_plain
 from stager.plan.assessment import ChainLink, PhaseChain, plan_chains
 from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
@@ -104,7 +101,7 @@ class SplitRecord:
     moved: tuple[MovedRef, ...]
 
     def to_json(self) -> dict[str, Any]:
-        data = _encode(self)
+        data = to_plain(self)
         assert isinstance(data, dict)
         return {"schema_version": RECORD_VERSION, **data}
 
@@ -120,65 +117,14 @@ class SplitRecord:
                 "(`stager split --all --force`)",
             )
         try:
-            record = _decode(cls, data, "")
-        except (TypeError, ValueError) as error:
+            record = from_plain(cls, data)
+        except ValueError as error:
             raise StagerError(
                 f"{where} is damaged: {error}",
                 "split again (`stager split --all --force`) to write a new one",
             ) from None
         assert isinstance(record, SplitRecord)
         return record
-
-
-# -- the JSON form, from the dataclasses' fields ---------------------------------------
-
-
-def _encode(value: object) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _encode(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_encode(item) for item in value]
-    return value
-
-
-def _decode(kind: Any, value: object, where: str) -> object:
-    """``value`` as a ``kind``; ``where`` names it in errors (``phases[0].commit``)."""
-    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
-        if not isinstance(value, dict):
-            raise TypeError(f"{where}: an object expected, found {value!r}")
-        hints = typing.get_type_hints(kind)
-        given: dict[str, object] = {}
-        for field in dataclasses.fields(kind):
-            inner = f"{where}.{field.name}".lstrip(".")
-            if field.name in value:
-                given[field.name] = _decode(hints[field.name], value[field.name], inner)
-            elif field.default is dataclasses.MISSING:
-                raise ValueError(f"{inner} is missing")
-        return kind(**given)
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise TypeError(f"{where}: a list expected, found {value!r}")
-        item = typing.get_args(kind)[0]
-        return tuple(_decode(item, part, f"{where}[{n}]") for n, part in enumerate(value))
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        optional = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-        return _decode(optional, value, where)
-    if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        try:
-            return kind(value)
-        except ValueError:
-            raise ValueError(f"{where}: {value!r} is not a {kind.__name__}") from None
-    plain = getattr(kind, "__supertype__", kind)  # Sha, Revision, RepoPath: NewTypes of str
-    if not isinstance(value, plain) or isinstance(value, bool):
-        raise TypeError(f"{where}: {plain.__name__} expected, found {value!r}")
-    return value
 
 
 # -- where records live ----------------------------------------------------------------
