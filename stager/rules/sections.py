@@ -72,20 +72,18 @@ class SplitRules:
         return branch_name(self.branch, number, name)
 
     def is_phase_branch(self, branch: str) -> bool:
-        """Whether the short name ``branch`` is one the template gives (some number and name)."""
-        return phase_branch_pattern(self.branch).fullmatch(branch) is not None
+        """Whether the short name ``branch`` is one the template gives (some number and name).
 
-
-def phase_branch_pattern(template: str) -> re.Pattern[str]:
-    """The branch names ``template`` gives: ``{number}`` digits, ``{name}`` any text."""
-    parts: list[str] = []
-    for literal, field, _, _ in string.Formatter().parse(template):
-        parts.append(re.escape(literal))
-        if field == "number":
-            parts.append("[0-9]+")
-        elif field is not None:
-            parts.append(".+")
-    return re.compile("".join(parts))
+        ``{number}`` stands for digits, ``{name}`` for any text.
+        """
+        parts: list[str] = []
+        for literal, field, _, _ in string.Formatter().parse(self.branch):
+            parts.append(re.escape(literal))
+            if field == "number":
+                parts.append("[0-9]+")
+            elif field is not None:
+                parts.append(".+")
+        return re.fullmatch("".join(parts), branch) is not None
 
 
 def split_rules(root: Table, inherited: SplitRules) -> SplitRules:

@@ -182,7 +182,7 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
     _check_unique(categories, category_tables)
     phase_tables = root.tables("phase")
     phases = [_phase(table) for table in phase_tables]
-    _check_unique([phase for phase, _ in phases], phase_tables)
+    _check_unique(phases, phase_tables)
 
     rules = Rules(source, base, tuple(categories), (), extends)
     # What the project's settings build on: the defaults of Rules, or the extended rules'.
@@ -195,8 +195,8 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
             f"{source}:1: category: no [[category]] table",
             'add one, or set extends = "default" to build on the default rules',
         )
-    _check_phases(phases, {category.name for category in rules.categories})
-    merged = _merge_phases(tuple(phase for phase, _ in phases), rules.phases)
+    _check_phases(phases, phase_tables, {category.name for category in rules.categories})
+    merged = _merge_phases(tuple(phases), rules.phases)
     rules = dataclasses.replace(
         rules,
         phases=tuple(
@@ -233,14 +233,14 @@ def _check_unassigned(rules: Rules, stager: Table) -> None:
     )
 
 
-def _check_phases(phases: Sequence[tuple[PhaseRule, Table]], known: set[str]) -> None:
+def _check_phases(phases: Sequence[PhaseRule], tables: Sequence[Table], known: set[str]) -> None:
     """Every category a phase lists exists; a category or a revision id is in one phase only."""
     for key, noun, owner in (
         ("categories", "category", "category"),
         ("migrations", "revision", "migration"),
     ):
         claimed: dict[str, str] = {}
-        for phase, table in phases:
+        for phase, table in zip(phases, tables, strict=True):
             for name in phase.categories if key == "categories" else phase.migrations:
                 if key == "categories" and name not in known:
                     raise table.error(
@@ -353,7 +353,7 @@ def _category(table: Table) -> CategoryRule:
     )
 
 
-def _phase(table: Table) -> tuple[PhaseRule, Table]:
+def _phase(table: Table) -> PhaseRule:
     table.check_keys()
     name = table.name()
     categories = table.strings("categories")
@@ -370,7 +370,7 @@ def _phase(table: Table) -> tuple[PhaseRule, Table]:
             raise table.error(
                 "migrations", f"revision {revision!r} listed twice", "remove one", value=revision
             )
-    phase = PhaseRule(
+    return PhaseRule(
         number=0,  # numbered once merged
         name=name,
         title=table.string("title") or _title(name),
@@ -384,7 +384,6 @@ def _phase(table: Table) -> tuple[PhaseRule, Table]:
             table.boolean("maintenance_window") if "maintenance_window" in table.data else None
         ),
     )
-    return phase, table
 
 
 def _check_unique(entries: Sequence[CategoryRule | PhaseRule], tables: Sequence[Table]) -> None:
