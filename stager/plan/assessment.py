@@ -151,7 +151,11 @@ def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPat
         (
             config
             for config in configs
-            if any(_inside(path, config.version_locations) for path in paths)
+            if any(
+                path.startswith(folder.rstrip("/") + "/")
+                for path in paths
+                for folder in config.version_locations
+            )
         ),
         configs[0] if configs else None,
     )
@@ -159,10 +163,6 @@ def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPat
     if source is None or "/" not in source:
         return "alembic"
     return f"alembic -c {source}"
-
-
-def _inside(path: str, folders: Sequence[str]) -> bool:
-    return any(path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 def phase_total(rules: Rules) -> int:
@@ -247,17 +247,12 @@ def phase_migration(
     upgrade = [op for op in migration.operations if op.function == "upgrade"]
     downgrade = [op for op in migration.operations if op.function == "downgrade"]
     # What the upgrade drops, written as op.* calls or as SQL alike.
-    drops = [
-        action for op in upgrade for action in operation_actions(op) if action.effect is Effect.DROP
-    ]
     dropped = tuple(
-        name
-        for action in drops
-        for name in (
-            [f"{action.table}.{column}" for column in action.columns]
-            if action.columns
-            else [action.table or "?"]
-        )
+        f"{action.table}.{column}" if column else action.table or "?"
+        for op in upgrade
+        for action in operation_actions(op)
+        if action.effect is Effect.DROP
+        for column in action.columns or ("",)
     )
     return PhaseMigration(
         revision=migration.revision or Revision(""),
