@@ -209,7 +209,16 @@ def _assess(
         if m.path in paths
     )
     alembic = alembic_invocation(report.configs, [m.path for m in (*added, *edited)])
-    commands = _commands(phase, chain, alembic, has_added=bool(added))
+    backup_file = f"before-phase-{phase.number}-{phase.name}.dump"
+    commands = PhaseCommands(
+        alembic=alembic,
+        backup_file=backup_file,
+        backup=f"pg_dump --format=custom --file={backup_file} {_DATABASE_URL}",
+        upgrade=f"{alembic} upgrade head",
+        heads=f"{alembic} heads",
+        downgrade=downgrade_command(alembic, chain) if added else None,
+        restore=f"pg_restore --clean --if-exists --dbname={_DATABASE_URL} {backup_file}",
+    )
     restore = any(not m.reversible or m.data_loss for m in added)
     window = " — REQUIRES MAINTENANCE WINDOW" if phase.maintenance_window else ""
     later = [other for other in phases if other.number > phase.number]
@@ -340,9 +349,12 @@ def _compatibility(added: Sequence[PhaseMigration]) -> Rating:
         )
     if _of(added, MigrationKind.DATA):
         return Rating("MEDIUM", "changes data the running application reads")
-    if added:
-        return Rating("HIGH", "additive only: the running application does not notice")
-    return Rating("HIGH", "the database schema is unchanged")
+    return Rating(
+        "HIGH",
+        "additive only: the running application does not notice"
+        if added
+        else "the database schema is unchanged",
+    )
 
 
 def _rollback(added: Sequence[PhaseMigration], restore: bool) -> Rating:
@@ -352,21 +364,9 @@ def _rollback(added: Sequence[PhaseMigration], restore: bool) -> Rating:
         return Rating(
             "COMPLEX", "the downgrade cannot restore the values the data migration rewrote"
         )
-    if added:
-        return Rating("EASY", "every migration has a downgrade")
-    return Rating("EASY", "revert the merge commit and redeploy")
-
-
-def _commands(phase: Phase, chain: PhaseChain, alembic: str, *, has_added: bool) -> PhaseCommands:
-    backup_file = f"before-phase-{phase.number}-{phase.name}.dump"
-    return PhaseCommands(
-        alembic=alembic,
-        backup_file=backup_file,
-        backup=f"pg_dump --format=custom --file={backup_file} {_DATABASE_URL}",
-        upgrade=f"{alembic} upgrade head",
-        heads=f"{alembic} heads",
-        downgrade=downgrade_command(alembic, chain) if has_added else None,
-        restore=f"pg_restore --clean --if-exists --dbname={_DATABASE_URL} {backup_file}",
+    return Rating(
+        "EASY",
+        "every migration has a downgrade" if added else "revert the merge commit and redeploy",
     )
 
 

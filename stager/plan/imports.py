@@ -357,12 +357,12 @@ _JS_IMPORT = re.compile(
 
 def js_specifiers(text: str) -> list[tuple[str, int]]:
     """Relative module specifiers in JS/TS source, with their lines, in file order."""
-    found: list[tuple[str, int]] = []
     if "./" not in text:
-        return found  # no relative specifier at all: skip the slower search
-    for match in _JS_IMPORT.finditer(text):
-        found.append((match.group(2), text.count("\n", 0, match.start()) + 1))
-    return found
+        return []  # no relative specifier at all: skip the slower search
+    return [
+        (match.group(2), text.count("\n", 0, match.start()) + 1)
+        for match in _JS_IMPORT.finditer(text)
+    ]
 
 
 def resolve_js(importer: str, specifier: str, paths: Collection[str]) -> str | None:

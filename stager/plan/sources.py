@@ -86,15 +86,14 @@ class Code:
         return sorted(
             path
             for path, change in self.files.items()
-            if path not in self.migrations
-            and (is_code(path) or (change.old_path is not None and is_code(change.old_path)))
+            if path not in self.migrations and any(map(is_code, change.paths))
         )
 
 
 def _wanted(change: ChangedFile) -> bool:
     if change.binary or change.submodule:
         return False
-    return any(is_code(path) for path in change.paths)  # revision files are .py: code too
+    return any(map(is_code, change.paths))  # revision files are .py: code too
 
 
 @dataclass(frozen=True)
