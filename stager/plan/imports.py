@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 from stager.git.diff import Status
-from stager.plan.phase import Dependency, DependencyKind, first_few
+from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
 from stager.plan.pyfacts import ImportRef, PyFacts
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
@@ -201,15 +201,8 @@ class _PythonGraph:
     def reach(self, path: RepoPath, *, head: bool) -> list[RepoPath]:
         """Changed modules ``path`` loads, directly or through other changed modules."""
         links = self.head_links if head else self.base_links
-        seen: dict[RepoPath, None] = {}
-        todo = [link.target for link in links.get(path, ())]
-        while todo:
-            current = todo.pop()
-            if current in seen or current == path:
-                continue
-            seen[current] = None
-            todo.extend(link.target for link in links.get(current, ()))
-        return sorted(seen)
+        found = reachable(path, lambda current: (link.target for link in links.get(current, ())))
+        return sorted(found - {path})
 
 
 def _uses(user: PyFacts, top: frozenset[str], members: frozenset[str], before: PyFacts) -> set[str]:
