@@ -261,26 +261,18 @@ def _needs(
     used = _uses(user, top - before.top - own, after.members - before.members, earlier)
     via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
-        yield Dependency(
-            path,
-            target,
-            DependencyKind.IMPORT,
-            f"uses {_names(used)}, which the branch adds to {target} ({via})",
-            line=link.line if link else None,
+        reason = f"uses {_names(used)}, which the branch adds to {target} ({via})"
+    else:
+        # A call shape the user starts making to a function (or class) whose signature
+        # the branch changes: the merge-base version of the target does not accept it.
+        changed = _changed_signatures(before, after) & top
+        called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
+        if not called:
+            return
+        reason = (
+            f"calls {_names(called)} as the branch changes it in {target} (new signature; {via})"
         )
-        return
-    # A call shape the user starts making to a function (or class) whose signature
-    # the branch changes: the merge-base version of the target does not accept it.
-    changed = _changed_signatures(before, after) & top
-    called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
-    if called:
-        yield Dependency(
-            path,
-            target,
-            DependencyKind.IMPORT,
-            f"calls {_names(called)} as the branch changes it in {target} (new signature; {via})",
-            line=link.line if link else None,
-        )
+    yield Dependency(path, target, DependencyKind.IMPORT, reason, line=link.line if link else None)
 
 
 def _changed_signatures(before: PyFacts, after: PyFacts) -> set[str]:
@@ -317,26 +309,22 @@ def _removes(
         before.attributes & removed_members
     )
     if used:
-        yield Dependency(
-            target,
-            path,
-            DependencyKind.IMPORT,
+        reason = (
             f"removes {_names(used)}, which the merge-base version of {path} uses "
-            "(it must not land before that file stops using them)",
+            "(it must not land before that file stops using them)"
         )
-        return
-    # The merge-base user calls a function whose signature changes, in a way the
-    # user stops: the old call would break against the new signature.
-    changed = _changed_signatures(old, new)
-    dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
-    if dropped:
-        yield Dependency(
-            target,
-            path,
-            DependencyKind.IMPORT,
+    else:
+        # The merge-base user calls a function whose signature changes, in a way the
+        # user stops: the old call would break against the new signature.
+        changed = _changed_signatures(old, new)
+        dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
+        if not dropped:
+            return
+        reason = (
             f"changes the signature of {_names(dropped)}, which the merge-base version of "
-            f"{path} calls the old way (it must not land before that file changes its calls)",
+            f"{path} calls the old way (it must not land before that file changes its calls)"
         )
+    yield Dependency(target, path, DependencyKind.IMPORT, reason)
 
 
 # --- JS / TS -----------------------------------------------------------------------
