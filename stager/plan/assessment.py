@@ -151,7 +151,11 @@ def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPat
         (
             config
             for config in configs
-            if any(_inside(path, config.version_locations) for path in paths)
+            if any(
+                path.startswith(folder.rstrip("/") + "/")
+                for path in paths
+                for folder in config.version_locations
+            )
         ),
         configs[0] if configs else None,
     )
@@ -159,10 +163,6 @@ def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPat
     if source is None or "/" not in source:
         return "alembic"
     return f"alembic -c {source}"
-
-
-def _inside(path: str, folders: Sequence[str]) -> bool:
-    return any(path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 def phase_total(rules: Rules) -> int:
@@ -209,7 +209,16 @@ def _assess(
         if m.path in paths
     )
     alembic = alembic_invocation(report.configs, [m.path for m in (*added, *edited)])
-    commands = _commands(phase, chain, alembic, has_added=bool(added))
+    backup_file = f"before-phase-{phase.number}-{phase.name}.dump"
+    commands = PhaseCommands(
+        alembic=alembic,
+        backup_file=backup_file,
+        backup=f"pg_dump --format=custom --file={backup_file} {_DATABASE_URL}",
+        upgrade=f"{alembic} upgrade head",
+        heads=f"{alembic} heads",
+        downgrade=downgrade_command(alembic, chain) if added else None,
+        restore=f"pg_restore --clean --if-exists --dbname={_DATABASE_URL} {backup_file}",
+    )
     restore = any(not m.reversible or m.data_loss for m in added)
     window = " — REQUIRES MAINTENANCE WINDOW" if phase.maintenance_window else ""
     later = [other for other in phases if other.number > phase.number]
@@ -247,17 +256,12 @@ def phase_migration(
     upgrade = [op for op in migration.operations if op.function == "upgrade"]
     downgrade = [op for op in migration.operations if op.function == "downgrade"]
     # What the upgrade drops, written as op.* calls or as SQL alike.
-    drops = [
-        action for op in upgrade for action in operation_actions(op) if action.effect is Effect.DROP
-    ]
     dropped = tuple(
-        name
-        for action in drops
-        for name in (
-            [f"{action.table}.{column}" for column in action.columns]
-            if action.columns
-            else [action.table or "?"]
-        )
+        f"{action.table}.{column}" if column else action.table or "?"
+        for op in upgrade
+        for action in operation_actions(op)
+        if action.effect is Effect.DROP
+        for column in action.columns or ("",)
     )
     return PhaseMigration(
         revision=migration.revision or Revision(""),
@@ -345,9 +349,12 @@ def _compatibility(added: Sequence[PhaseMigration]) -> Rating:
         )
     if _of(added, MigrationKind.DATA):
         return Rating("MEDIUM", "changes data the running application reads")
-    if added:
-        return Rating("HIGH", "additive only: the running application does not notice")
-    return Rating("HIGH", "the database schema is unchanged")
+    return Rating(
+        "HIGH",
+        "additive only: the running application does not notice"
+        if added
+        else "the database schema is unchanged",
+    )
 
 
 def _rollback(added: Sequence[PhaseMigration], restore: bool) -> Rating:
@@ -357,21 +364,9 @@ def _rollback(added: Sequence[PhaseMigration], restore: bool) -> Rating:
         return Rating(
             "COMPLEX", "the downgrade cannot restore the values the data migration rewrote"
         )
-    if added:
-        return Rating("EASY", "every migration has a downgrade")
-    return Rating("EASY", "revert the merge commit and redeploy")
-
-
-def _commands(phase: Phase, chain: PhaseChain, alembic: str, *, has_added: bool) -> PhaseCommands:
-    backup_file = f"before-phase-{phase.number}-{phase.name}.dump"
-    return PhaseCommands(
-        alembic=alembic,
-        backup_file=backup_file,
-        backup=f"pg_dump --format=custom --file={backup_file} {_DATABASE_URL}",
-        upgrade=f"{alembic} upgrade head",
-        heads=f"{alembic} heads",
-        downgrade=downgrade_command(alembic, chain) if has_added else None,
-        restore=f"pg_restore --clean --if-exists --dbname={_DATABASE_URL} {backup_file}",
+    return Rating(
+        "EASY",
+        "every migration has a downgrade" if added else "revert the merge commit and redeploy",
     )
 
 

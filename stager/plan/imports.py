@@ -17,12 +17,12 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from stager.git.diff import ChangedFile, Status
-from stager.plan.phase import Dependency, DependencyKind, first_few
+from stager.git.diff import Status
+from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
 from stager.plan.pyfacts import ImportRef, PyFacts
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
@@ -142,21 +142,29 @@ class _Link:
     names: frozenset[str] = frozenset()  # what ``from module import …`` takes from it
 
 
+def _owners(
+    code: Code, skip: Collection[RepoPath] = ()
+) -> tuple[dict[str, RepoPath], dict[str, RepoPath]]:
+    """Path on head, and path on the merge base → the change's path, for each changed file."""
+    head: dict[str, RepoPath] = {}
+    base: dict[str, RepoPath] = {}
+    for path, change in code.files.items():
+        if path in skip:
+            continue
+        if not is_gone(change):
+            head[change.path] = path
+        if change.status is not Status.ADDED:
+            base[change.old_path or change.path] = path
+    return head, base
+
+
 class _PythonGraph:
     """Direct imports between changed modules, on head and on the merge base."""
 
     def __init__(self, code: Code, index: ModuleIndex) -> None:
         self.code = code
         self.index = index
-        self.head_owner: dict[str, RepoPath] = {}
-        self.base_owner: dict[str, RepoPath] = {}
-        for path, change in code.files.items():
-            if path in code.migrations:
-                continue
-            if not is_gone(change):
-                self.head_owner[change.path] = path
-            if change.status is not Status.ADDED:
-                self.base_owner[change.old_path or change.path] = path
+        self.head_owner, self.base_owner = _owners(code, skip=code.migrations)
         self.modules = sorted(
             path
             for path, change in code.files.items()
@@ -193,15 +201,8 @@ class _PythonGraph:
     def reach(self, path: RepoPath, *, head: bool) -> list[RepoPath]:
         """Changed modules ``path`` loads, directly or through other changed modules."""
         links = self.head_links if head else self.base_links
-        seen: dict[RepoPath, None] = {}
-        todo = [link.target for link in links.get(path, ())]
-        while todo:
-            current = todo.pop()
-            if current in seen or current == path:
-                continue
-            seen[current] = None
-            todo.extend(link.target for link in links.get(current, ()))
-        return sorted(seen)
+        found = reachable(path, lambda current: (link.target for link in links.get(current, ())))
+        return sorted(found - {path})
 
 
 def _uses(user: PyFacts, top: frozenset[str], members: frozenset[str], before: PyFacts) -> set[str]:
@@ -260,26 +261,18 @@ def _needs(
     used = _uses(user, top - before.top - own, after.members - before.members, earlier)
     via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
-        yield Dependency(
-            path,
-            target,
-            DependencyKind.IMPORT,
-            f"uses {_names(used)}, which the branch adds to {target} ({via})",
-            line=link.line if link else None,
+        reason = f"uses {_names(used)}, which the branch adds to {target} ({via})"
+    else:
+        # A call shape the user starts making to a function (or class) whose signature
+        # the branch changes: the merge-base version of the target does not accept it.
+        changed = _changed_signatures(before, after) & top
+        called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
+        if not called:
+            return
+        reason = (
+            f"calls {_names(called)} as the branch changes it in {target} (new signature; {via})"
         )
-        return
-    # A call shape the user starts making to a function (or class) whose signature
-    # the branch changes: the merge-base version of the target does not accept it.
-    changed = _changed_signatures(before, after) & top
-    called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
-    if called:
-        yield Dependency(
-            path,
-            target,
-            DependencyKind.IMPORT,
-            f"calls {_names(called)} as the branch changes it in {target} (new signature; {via})",
-            line=link.line if link else None,
-        )
+    yield Dependency(path, target, DependencyKind.IMPORT, reason, line=link.line if link else None)
 
 
 def _changed_signatures(before: PyFacts, after: PyFacts) -> set[str]:
@@ -316,26 +309,22 @@ def _removes(
         before.attributes & removed_members
     )
     if used:
-        yield Dependency(
-            target,
-            path,
-            DependencyKind.IMPORT,
+        reason = (
             f"removes {_names(used)}, which the merge-base version of {path} uses "
-            "(it must not land before that file stops using them)",
+            "(it must not land before that file stops using them)"
         )
-        return
-    # The merge-base user calls a function whose signature changes, in a way the
-    # user stops: the old call would break against the new signature.
-    changed = _changed_signatures(old, new)
-    dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
-    if dropped:
-        yield Dependency(
-            target,
-            path,
-            DependencyKind.IMPORT,
+    else:
+        # The merge-base user calls a function whose signature changes, in a way the
+        # user stops: the old call would break against the new signature.
+        changed = _changed_signatures(old, new)
+        dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
+        if not dropped:
+            return
+        reason = (
             f"changes the signature of {_names(dropped)}, which the merge-base version of "
-            f"{path} calls the old way (it must not land before that file changes its calls)",
+            f"{path} calls the old way (it must not land before that file changes its calls)"
         )
+    yield Dependency(target, path, DependencyKind.IMPORT, reason)
 
 
 # --- JS / TS -----------------------------------------------------------------------
@@ -349,12 +338,12 @@ _JS_IMPORT = re.compile(
 
 def js_specifiers(text: str) -> list[tuple[str, int]]:
     """Relative module specifiers in JS/TS source, with their lines, in file order."""
-    found: list[tuple[str, int]] = []
     if "./" not in text:
-        return found  # no relative specifier at all: skip the slower search
-    for match in _JS_IMPORT.finditer(text):
-        found.append((match.group(2), text.count("\n", 0, match.start()) + 1))
-    return found
+        return []  # no relative specifier at all: skip the slower search
+    return [
+        (match.group(2), text.count("\n", 0, match.start()) + 1)
+        for match in _JS_IMPORT.finditer(text)
+    ]
 
 
 def resolve_js(importer: str, specifier: str, paths: Collection[str]) -> str | None:
@@ -370,13 +359,7 @@ def resolve_js(importer: str, specifier: str, paths: Collection[str]) -> str | N
 
 def js_dependencies(code: Code, tree_paths: Collection[str]) -> list[Dependency]:
     """Edges between changed JS/TS files through relative imports."""
-    head_owner: dict[str, RepoPath] = {}
-    base_owner: dict[str, RepoPath] = {}
-    for path, change in code.files.items():
-        if not is_gone(change):
-            head_owner[change.path] = path
-        if change.status is not Status.ADDED:
-            base_owner[change.old_path or change.path] = path
+    head_owner, base_owner = _owners(code)
     scripts = sorted(path for path, change in code.files.items() if any(map(is_js, change.paths)))
     if not scripts:
         return []
@@ -386,61 +369,49 @@ def js_dependencies(code: Code, tree_paths: Collection[str]) -> list[Dependency]
     for path in scripts:
         change = code.files[path]
         text = code.head.get(path)
-        if text is not None:
-            edges.extend(_js_needs(code, change, text, head_paths, head_owner))
+        for specifier, line, target in _js_targets(text, path, path, head_paths, head_owner):
+            verb = "adds" if is_new_path(code.files[target]) else "changes"
+            edges.append(
+                Dependency(
+                    path,
+                    target,
+                    DependencyKind.IMPORT,
+                    f"imports '{specifier}', which the branch {verb} ({target})",
+                    line=line,
+                )
+            )
+        importer = change.old_path or path
         old_text = code.base.get(path)
-        if old_text is not None:
-            edges.extend(_js_removes(code, change, old_text, base_paths, base_owner))
+        for specifier, _line, target in _js_targets(
+            old_text, importer, path, base_paths, base_owner
+        ):
+            gone = code.files[target]
+            if is_gone(gone) or gone.status is Status.RENAMED:
+                what = "deletes" if is_gone(gone) else f"moves to {gone.path}"
+                edges.append(
+                    Dependency(
+                        target,
+                        path,
+                        DependencyKind.IMPORT,
+                        f"{what} '{specifier}', which the merge-base version of {path} imports "
+                        "(it must not land before that file stops importing it)",
+                    )
+                )
     return edges
 
 
-def _js_needs(
-    code: Code,
-    change: ChangedFile,
-    text: str,
+def _js_targets(
+    text: str | None,
+    importer: str,
+    path: RepoPath,
     paths: Collection[str],
-    owner: dict[str, RepoPath],
-) -> Iterator[Dependency]:
+    owner: Mapping[str, RepoPath],
+) -> Iterator[tuple[str, int, RepoPath]]:
+    """(specifier, line, change path) of each other changed file ``text`` imports, once."""
     seen: set[RepoPath] = set()
-    for specifier, line in js_specifiers(text):
-        found = resolve_js(change.path, specifier, paths)
-        target = owner.get(found) if found else None
-        if target is None or target == change.path or target in seen:
-            continue
-        seen.add(target)
-        verb = "adds" if is_new_path(code.files[target]) else "changes"
-        yield Dependency(
-            change.path,
-            target,
-            DependencyKind.IMPORT,
-            f"imports '{specifier}', which the branch {verb} ({target})",
-            line=line,
-        )
-
-
-def _js_removes(
-    code: Code,
-    change: ChangedFile,
-    text: str,
-    paths: Collection[str],
-    owner: dict[str, RepoPath],
-) -> Iterator[Dependency]:
-    importer = change.old_path or change.path
-    seen: set[RepoPath] = set()
-    for specifier, _line in js_specifiers(text):
+    for specifier, line in js_specifiers(text or ""):
         found = resolve_js(importer, specifier, paths)
         target = owner.get(found) if found else None
-        if target is None or target == change.path or target in seen:
-            continue
-        gone = code.files[target]
-        if not (is_gone(gone) or gone.status is Status.RENAMED):
-            continue
-        seen.add(target)
-        what = "deletes" if is_gone(gone) else f"moves to {gone.path}"
-        yield Dependency(
-            target,
-            change.path,
-            DependencyKind.IMPORT,
-            f"{what} '{specifier}', which the merge-base version of {change.path} imports "
-            "(it must not land before that file stops importing it)",
-        )
+        if target is not None and target != path and target not in seen:
+            seen.add(target)
+            yield specifier, line, target

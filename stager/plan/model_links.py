@@ -329,29 +329,24 @@ def _contract(models: _Models, index: SchemaIndex) -> list[Dependency]:
             name = next((n for n in names if _stops_using(code, path, n)), None)
             if name is None:
                 continue
-            if subject_names(path) or posixpath.basename(path) == "conftest.py":
-                # a test is never deployed: no old instance runs it, it only has to be
-                # updated no later than the drop (or CI fails in between)
-                edges.append(
-                    Dependency(
-                        migration.path,
-                        path,
-                        DependencyKind.CONTRACT,
-                        f"drops the {describe(key)}; the merge-base version of the test {path} "
-                        f"uses `{name}`, so the drop ships with that test's update or after it",
-                        line=line,
-                    )
-                )
-                continue
+            # A test is never deployed: no old instance runs it, it only has to be
+            # updated no later than the drop (or CI fails in between).
+            test = bool(subject_names(path)) or posixpath.basename(path) == "conftest.py"
+            reason = (
+                f"drops the {describe(key)}; the merge-base version of the test {path} "
+                f"uses `{name}`, so the drop ships with that test's update or after it"
+                if test
+                else f"drops the {describe(key)}; the merge-base version of {path} uses "
+                f"`{name}`, and old instances keep running it until that file's phase is "
+                "deployed everywhere"
+            )
             edges.append(
                 Dependency(
                     migration.path,
                     path,
                     DependencyKind.CONTRACT,
-                    f"drops the {describe(key)}; the merge-base version of {path} uses "
-                    f"`{name}`, and old instances keep running it until that file's phase is "
-                    "deployed everywhere",
-                    strict=True,
+                    reason,
+                    strict=not test,
                     line=line,
                 )
             )

@@ -8,12 +8,15 @@ documented in docs/json-output.md (``phases[]``, ``conflicts[]``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.types import RepoPath, Revision, Risk, Sha
+
+_T = TypeVar("_T")
 
 
 def count(number: int, noun: str) -> str:
@@ -25,6 +28,18 @@ def first_few(items: Sequence[str], limit: int, separator: str = ", ") -> str:
     """``a, b and 3 more``: the first ``limit`` of ``items``, and how many are left out."""
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return separator.join(items[:limit]) + more
+
+
+def reachable(start: _T, step: Callable[[_T], Iterable[_T]]) -> set[_T]:
+    """``start`` and everything ``step`` leads to from it (iterative: no recursion limit)."""
+    seen = {start}
+    todo = [start]
+    while todo:
+        for found in step(todo.pop()):
+            if found not in seen:
+                seen.add(found)
+                todo.append(found)
+    return seen
 
 
 class PlanError(StagerError):

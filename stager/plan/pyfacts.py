@@ -160,11 +160,9 @@ class PyFacts:
     @cached_property
     def calls(self) -> frozenset[tuple[str, int, tuple[str, ...]]]:
         """Shapes of the calls it makes: (callee name, positional count, keywords)."""
-        if self._tree is None:
-            return frozenset()
         return frozenset(
             (name, len(node.args), tuple(sorted(k.arg or "**" for k in node.keywords)))
-            for node in ast.walk(self._tree)
+            for node in (ast.walk(self._tree) if self._tree is not None else ())
             if isinstance(node, ast.Call) and (name := _call_name(node)) is not None
         )
 

@@ -33,6 +33,7 @@ from itertools import groupby
 
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.revision_files import MigrationFile
+from stager.plan.phase import reachable
 from stager.types import RepoPath, Revision
 
 
@@ -124,14 +125,7 @@ class _Chainer:
         """The revision and its down_revision ancestors (depends_on is no lineage)."""
         if revision not in self.head and revision not in self.base:
             return frozenset()
-        seen = {revision}
-        todo = [revision]
-        while todo:  # iterative: histories are thousands of revisions deep
-            for parent in self.parents_of(todo.pop()):
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return frozenset(seen)
+        return frozenset(reachable(revision, self.parents_of))
 
     def history(self, revision: Revision) -> frozenset[Revision]:
         """Ancestry in the graph built so far (computed only when heads must be told apart)."""
@@ -196,17 +190,9 @@ class _Chainer:
                     for parent in self.parents_of(migration.revision):
                         children.setdefault(parent, set()).add(migration.revision)
             self.children = children
-        seen = {revision}
-        todo = [revision]
-        ends: list[Revision] = []
-        while todo:
-            current = todo.pop()
-            below = self.children.get(current, set())
-            if not below:
-                ends.append(current)
-            for child in below - seen:
-                seen.add(child)
-                todo.append(child)
+        children = self.children
+        descendants = reachable(revision, lambda current: children.get(current, ()))
+        ends = [end for end in descendants if not children.get(end)]
         lines = sorted({h for end in ends for h in self.lineage(end) if h in self.base_heads})
         return lines[0] if lines else None
 

@@ -183,49 +183,40 @@ def schema_dependencies(index: SchemaIndex) -> list[Dependency]:
     edges: list[Dependency] = []
     ordered = index.migrations
     for position, later in enumerate(ordered):
-        use = index.uses[later.path]
         for earlier in ordered[:position]:
-            edge = _edge(later, use, earlier, index.uses[earlier.path])
-            if edge is not None:
-                edges.append(edge)
+            found = _edge(index.uses[later.path], earlier, index.uses[earlier.path])
+            if found is not None:
+                reason, line = found
+                kind = DependencyKind.SCHEMA
+                edges.append(Dependency(later.path, earlier.path, kind, reason, line=line))
     return edges
 
 
 def _edge(
-    later: MigrationFile, use: SchemaUse, earlier: MigrationFile, before: SchemaUse
-) -> Dependency | None:
+    use: SchemaUse, earlier: MigrationFile, before: SchemaUse
+) -> tuple[str, int | None] | None:
+    """Why a migration using ``use`` comes after ``earlier``, and the line: None if free."""
     for key in sorted(before.creates, key=_key_order):
         if key in use.creates and key[0] != "enum_value":
             continue  # both create it (IF NOT EXISTS): no order between them
         if names_object(use, key):
             verb = "drops or alters" if key in use.drops else "uses"
-            return Dependency(
-                later.path,
-                earlier.path,
-                DependencyKind.SCHEMA,
-                f"{verb} the {describe(key)}, which migration {earlier.revision} creates",
-                line=use.touches.get(key),
-            )
+            why = f"{verb} the {describe(key)}, which migration {earlier.revision} creates"
+            return why, use.touches.get(key)
     for key in sorted(use.drops, key=_key_order):
         if key not in before.creates and names_object(before, key):
-            return Dependency(
-                later.path,
-                earlier.path,
-                DependencyKind.SCHEMA,
+            return (
                 f"drops or alters the {describe(key)}, which migration {earlier.revision} "
                 "(earlier in upgrade order) still uses",
-                line=use.drops[key],
+                use.drops[key],
             )
     for key in sorted(use.writes, key=_key_order):
         if key in before.writes:
             # Two data changes to one table: swapping them changes the rows that remain
             # (a DELETE then an INSERT of the same row is not an INSERT then a DELETE).
-            return Dependency(
-                later.path,
-                earlier.path,
-                DependencyKind.SCHEMA,
+            return (
                 f"changes rows of the {describe(key)}, which migration {earlier.revision} "
                 "(earlier in upgrade order) changes too: their data changes keep their order",
-                line=use.writes[key],
+                use.writes[key],
             )
     return None

@@ -86,15 +86,14 @@ class Code:
         return sorted(
             path
             for path, change in self.files.items()
-            if path not in self.migrations
-            and (is_code(path) or (change.old_path is not None and is_code(change.old_path)))
+            if path not in self.migrations and any(map(is_code, change.paths))
         )
 
 
 def _wanted(change: ChangedFile) -> bool:
     if change.binary or change.submodule:
         return False
-    return any(is_code(path) for path in change.paths)  # revision files are .py: code too
+    return any(map(is_code, change.paths))  # revision files are .py: code too
 
 
 @dataclass(frozen=True)
@@ -111,20 +110,16 @@ def read_texts(files: Iterable[ChangedFile], blobs: BlobSource) -> Texts:
     Independent of the rest of the analysis, so it can run next to it.
     """
     wanted = [change for change in files if _wanted(change)]
-    shas: list[Sha] = []
-    for change in wanted:
-        if not _is_null(change.new_blob):
-            shas.append(change.new_blob)
-        if _has_base(change):
-            shas.append(change.old_blob)
+    versions = (
+        {change.path: change.new_blob for change in wanted if not _is_null(change.new_blob)},
+        {change.path: change.old_blob for change in wanted if _has_base(change)},
+    )
+    shas = [sha for version in versions for sha in version.values()]
     data = blobs.read_blobs(dict.fromkeys(shas)) if shas else {}
-    head: dict[RepoPath, str] = {}
-    base: dict[RepoPath, str] = {}
-    for change in wanted:
-        if not _is_null(change.new_blob) and change.new_blob in data:
-            head[change.path] = data[change.new_blob].decode("utf-8", "replace")
-        if _has_base(change) and change.old_blob in data:
-            base[change.path] = data[change.old_blob].decode("utf-8", "replace")
+    head, base = (
+        {path: data[sha].decode("utf-8", "replace") for path, sha in version.items() if sha in data}
+        for version in versions
+    )
     return Texts(head, base)
 
 
