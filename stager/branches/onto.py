@@ -49,7 +49,7 @@ def transplant(
     writer.flush()
     tip_tree = writer.tree_of(new_parent)
     for commit, recipe in zip(planned, recipes, strict=True):
-        outcome = _merge(writer, tip_tree, commit.parent, commit.sha)
+        outcome = merge_onto(writer, tip_tree, commit.parent, commit.sha)
         if outcome.conflicts:
             return moved, outcome.conflicts, commit
         if outcome.tree == tip_tree:
@@ -60,18 +60,11 @@ def transplant(
     return moved, (), None
 
 
-def _merge(writer: Writer, ours_tree: Sha, merge_base: Sha, theirs: Sha) -> MergeOutcome:
+def merge_onto(writer: Writer, ours_tree: Sha, merge_base: Sha, theirs: Sha) -> MergeOutcome:
     """``ours_tree`` merged with ``theirs``, ``merge_base`` being their merge base."""
     helper = writer.commit(ours_tree, [merge_base], "stager: merge base helper for --onto\n")
     writer.flush()  # merge-tree reads the commits
     return writer.merge_tree(helper, theirs)
-
-
-def merge_phase(
-    writer: Writer, planned_base: Sha, planned_tip: Sha, new_parent: Sha
-) -> MergeOutcome:
-    """A whole phase (planned_base..planned_tip) merged onto ``new_parent``, conflicts or not."""
-    return _merge(writer, writer.tree_of(new_parent), planned_base, planned_tip)
 
 
 def conflict_error(

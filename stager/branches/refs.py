@@ -79,14 +79,14 @@ def refuse_foreign_branches(
             )
 
 
-def backup_name(branch: str, stamp: str, taken: Iterable[str]) -> str:
-    """``refs/stager/backup/<branch>/<time>``, made unique."""
-    used = set(taken)
+def backup_name(branch: str, stamp: str, taken: set[str]) -> str:
+    """``refs/stager/backup/<branch>/<time>``, made unique, and added to ``taken``."""
     base = f"{BACKUP_PREFIX}{branch}/{stamp}"
     name, number = base, 1
-    while name in used:
+    while name in taken:
         number += 1
         name = f"{base}-{number}"
+    taken.add(name)
     return name
 
 
@@ -205,7 +205,6 @@ def undo_last_split(
         if now is not None and now not in (moved.new, moved.old):
             # Someone committed to it since the split: keep that tip reachable.
             kept = backup_name(moved.ref.removeprefix("refs/heads/"), stamp, taken)
-            taken.add(kept)
             updates.append(RefUpdate(kept, now, None))
         restored.append(Restored(moved.ref.removeprefix("refs/heads/"), now, moved.old, kept))
         if moved.backup and moved.backup in backups:

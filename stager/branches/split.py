@@ -15,7 +15,7 @@ from stager.analysis import Analysis
 from stager.branches.cherry_pick import Recipe, ReplayConflict, recipes, simulate, versions
 from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_parents
 from stager.branches.messages import patch_message
-from stager.branches.onto import PhaseConflicts, conflict_error, merge_phase, transplant
+from stager.branches.onto import PhaseConflicts, conflict_error, merge_onto, transplant
 from stager.branches.patch import apply_phase, check_planned
 from stager.branches.record import (
     RecordedChain,
@@ -75,11 +75,6 @@ class _Spec:
     tree: Sha  # the planned tree (from the merge base)
     prerequisite: bool
     patch: Recipe  # the phase as one patch commit (what auto falls back to)
-
-    @property
-    def subjects(self) -> list[str]:
-        """The subjects of the commits the phase writes, in order."""
-        return [recipe.subject for recipe in self.recipes]
 
 
 def _label(phase: Phase) -> str:
@@ -191,7 +186,21 @@ def split_branch(
             )
         }
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
-        heads = _check_alembic(analysis, list(targets.values()), chain, stacked, onto_graph)
+        # Refuse phases that would break the Alembic graph, before anything is written;
+        # each phase's Alembic heads before and after it.
+        heads = check_plan(
+            analysis.migrations,
+            [
+                (
+                    _label(t.phase),
+                    {path: node[1] if node else None for path, node in t.head.items()},
+                )
+                for t, _ in chain
+            ],
+            {rw.path: rw.new_parents for t in targets.values() for rw in t.rewrites},
+            stacked=stacked,
+            base=onto_graph,
+        )
         notes = [
             f"{rewrite.revision} re-chained onto {options.onto}'s Alembic head "
             f"{', '.join(rewrite.new_parents)}"
@@ -283,30 +292,6 @@ def _record(
         phases=tuple(phases),
         moved=moved_refs(result.phases),
     )
-
-
-def _check_alembic(
-    analysis: Analysis,
-    targets: Sequence[PhaseTarget],
-    chain: Sequence[tuple[PhaseTarget, bool]],
-    stacked: bool,
-    onto_graph: RevisionGraph | None,
-) -> list[tuple[tuple[Revision, ...], tuple[Revision, ...]]]:
-    """Refuse phases that would break the Alembic graph, before anything is written.
-
-    Returns each phase's Alembic heads before and after it.
-    """
-    new_parents = {
-        rewrite.path: rewrite.new_parents for target in targets for rewrite in target.rewrites
-    }
-    phases = [
-        (
-            _label(target.phase),
-            {path: node[1] if node else None for path, node in target.head.items()},
-        )
-        for target, _ in chain
-    ]
-    return check_plan(analysis.migrations, phases, new_parents, stacked=stacked, base=onto_graph)
 
 
 def _specs(
@@ -452,11 +437,6 @@ class _Branches:
         found = [message.split("\n", 1)[0] for message in commit_messages(repo, base, previous)]
         return previous if found == list(subjects) else None
 
-    def backup(self, branch: str) -> str:
-        name = backup_name(branch, self.stamp, self.taken)
-        self.taken.add(name)
-        return name
-
 
 def _built(
     spec: _Spec,
@@ -527,7 +507,7 @@ def _move(
             spec, planned_tip = single, planned_single[-1].sha
             moved, found, failed = retried
     if failed is not None:
-        merged = merge_phase(writer, planned_base, planned_tip, base)
+        merged = merge_onto(writer, writer.tree_of(base), planned_base, planned_tip)
         stand_in = writer.commit(merged.tree, [base], "stager: stand-in for a conflicted phase\n")
         conflicts = PhaseConflicts(_label(spec.target.phase), failed, found)
         return _Moved(spec, [], merged.tree, planned_tip, spec.note, conflicts, stand_in)
@@ -595,7 +575,7 @@ def _commits(
                 continue
             spec, commits, tree, note = moved.spec, moved.commits, moved.tree, moved.note
         ref = refs[phase.number]
-        subjects = [c.subject for c in commits] if commits is not None else spec.subjects
+        subjects = [c.subject for c in (spec.recipes if commits is None else commits)]
         kept = None if options.force else branches.keeps(repo, ref, tree, base, subjects)
         if kept is not None:
             unchanged = "unchanged: the branch already has exactly this content"
@@ -610,7 +590,10 @@ def _commits(
         previous = branches.existing.get(ref)
         status, backup = Status.CREATED, None
         if previous is not None:
-            status, backup = Status.UPDATED, branches.backup(names[phase.number])
+            status, backup = (
+                Status.UPDATED,
+                backup_name(names[phase.number], branches.stamp, branches.taken),
+            )
             if not options.force:
                 refused.append(f"{names[phase.number]} (at {previous[:12]})")
                 if options.dry_run:  # say so in the table; the real run stops

@@ -91,7 +91,7 @@ def assign_paths(
     return taken
 
 
-def _entries(path: RepoPath, changed: ChangedFile) -> tuple[Node | None, Node | None]:
+def path_entries(path: RepoPath, changed: ChangedFile) -> tuple[Node | None, Node | None]:
     """(merge base's, head's) entry of ``path`` in ``changed``."""
     if changed.old_path == path and path != changed.path:  # the old side of a rename
         old = (changed.old_mode, changed.old_blob)
@@ -180,7 +180,7 @@ def phase_targets(
         start: dict[RepoPath, Node | None] = {}
         head: dict[RepoPath, Node | None] = {}
         for path, changed in taken[phase.number].items():
-            start[path], head[path] = _entries(path, changed)
+            start[path], head[path] = path_entries(path, changed)
         own = tuple(rewrite for rewrite in rewrites if rewrite.path in head)
         changes = dict(head)
         for rewrite in own:
@@ -194,8 +194,6 @@ def phase_targets(
 def _rewrite(
     writer: Writer, planned: Sequence[Rechain], migrations: MigrationReport
 ) -> list[Rewrite]:
-    if not planned:
-        return []
     blobs = {rechain.path: migrations.by_path[rechain.path].blob for rechain in planned}
     contents = writer.repo.read_blobs(blobs.values())
     results = []
@@ -231,29 +229,20 @@ def relink_versions(
     parse) is kept as it was: only head's version must be re-chained.
     """
     by_path = {rewrite.path: rewrite for rewrite in rewrites}
-    mapping: dict[tuple[RepoPath, Sha], Sha] = {}
+    mapping = {(rewrite.path, rewrite.old_blob): rewrite.new_blob for rewrite in rewrites}
     wanted = [
         (path, blob)
         for path, blobs in versions.items()
         if path in by_path
         for blob in dict.fromkeys(blobs)
+        if (path, blob) not in mapping
     ]
-    for rewrite in rewrites:
-        mapping[rewrite.path, rewrite.old_blob] = rewrite.new_blob
-    wanted = [key for key in wanted if key not in mapping]
-    if not wanted:
-        return mapping
     contents = writer.repo.read_blobs(blob for _, blob in wanted)
-    sources: list[bytes] = []
-    keys: list[tuple[RepoPath, Sha]] = []
     for path, blob in wanted:
         try:
-            result = relink(contents[blob], by_path[path].new_parents)
+            source = relink(contents[blob], by_path[path].new_parents).source
         except RelinkError:
             mapping[path, blob] = blob
-            continue
-        sources.append(result.source)
-        keys.append((path, blob))
-    for key, source in zip(keys, sources, strict=True):
-        mapping[key] = writer.add_object("blob", source)
+        else:
+            mapping[path, blob] = writer.add_object("blob", source)
     return mapping

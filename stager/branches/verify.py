@@ -38,12 +38,12 @@ from stager.analysis import Analysis
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
 from stager.branches.split_types import Layout, parse_trailer
-from stager.branches.targets import assign_paths, rechains
+from stager.branches.targets import assign_paths, path_entries, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
 from stager.git.refs import list_refs, read_refs, worktree_add, worktree_remove
 from stager.git.repository import Repository, TreeEntry
-from stager.git.write import SUBMODULE_OR_LINK, Writer, object_type
+from stager.git.write import SUBMODULE_OR_LINK, MergeOutcome, Writer, object_type
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.rechain_file import RelinkError, relink
 from stager.plan.phase import Phase
@@ -51,7 +51,6 @@ from stager.rules.sections import branch_name
 from stager.types import RepoPath, Revision, Sha
 
 PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK = "plan", "nothing lost", "alembic", "compiles", "check"
-CHECKS = (PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK)
 _TAIL = 20
 _SHOWN = 10
 
@@ -150,13 +149,11 @@ class _Verifier:
         self.phases = phases
         self.layout = layout
         self.taken = assign_paths(analysis.files, phases)
-        self.head_nodes: dict[RepoPath, Node | None] = {}
-        for changed in analysis.files:
-            if changed.old_path and changed.old_path != changed.path:
-                self.head_nodes[changed.old_path] = None
-            self.head_nodes[changed.path] = (
-                None if changed.status.value == "D" else (changed.new_mode, changed.new_blob)
-            )
+        self.head_nodes: dict[RepoPath, Node | None] = {
+            path: path_entries(path, changed)[1]
+            for changed in analysis.files
+            for path in changed.paths
+        }
         self.base_graph = analysis.migrations.base
         mapping: dict[Revision, Revision] = {}
         self.base_renames: dict[RepoPath, RepoPath] = {}
@@ -182,9 +179,10 @@ class _Verifier:
             )
         }
         self.graphs = GraphReader(repo)
+        self.merged: MergeOutcome | None = None  # --onto: the merge of REF and head
         if layout.onto is not None:
             self.onto_head = self._merged_head(layout.start)
-            merged = writer.merge_tree(layout.start, self.onto_head)
+            self.merged = merged = writer.merge_tree(layout.start, self.onto_head)
             if not merged.conflicts:
                 self.onto_nodes = {
                     path: new
@@ -231,19 +229,23 @@ class _Verifier:
 
     # -- (a) plan ----------------------------------------------------------------
 
-    def relinked_ok(self, path: RepoPath, blob: Sha, source: Sha) -> str | None:
-        """None when ``blob`` is exactly ``source`` re-chained as planned, else why not."""
+    def mismatch(
+        self, path: RepoPath, found: Node | None, wanted: Node | tuple[()] | None, problem: str
+    ) -> list[str]:
+        """[] when ``found`` is ``wanted`` or exactly its planned re-chaining, else why not."""
+        if not (path in self.rechained and found and wanted):
+            return [] if found == wanted else [problem]
         parents = self.rechained[path]
         try:
-            expected = relink(self.writer.read_blob(source), parents).source
+            expected = relink(self.writer.read_blob(wanted[1]), parents).source
         except RelinkError as error:
-            return f"{path}: cannot re-chain head's version: {error}"
-        if self.writer.read_blob(blob) != expected:
-            return (
+            return [f"{path}: cannot re-chain head's version: {error}"]
+        if self.writer.read_blob(found[1]) != expected:
+            return [
                 f"{path}: differs from head's version by more than the re-chaining "
                 f"(down_revision → {', '.join(parents) or 'None'})"
-            )
-        return None
+            ]
+        return []
 
     def plan_check(
         self,
@@ -274,12 +276,9 @@ class _Verifier:
                     problems.append(f"{path}: changed, but {what} keeps {onto}'s version")
                     continue
                 wanted = wanted_nodes[path]
-                if path in self.rechained and found is not None and wanted is not None:
-                    why = self.relinked_ok(path, found[1], wanted[1])
-                    if why:
-                        problems.append(why)
-                elif found != wanted:
-                    problems.append(f"{path}: {_node(found)} where {what} has {_node(wanted)}")
+                problems += self.mismatch(
+                    path, found, wanted, f"{path}: {_node(found)} where {what} has {_node(wanted)}"
+                )
         recorded = {
             parsed[0]
             for message in commit_messages(self.repo, parent, tip)
@@ -303,14 +302,12 @@ class _Verifier:
         for path, (want, found) in sorted(
             diff_entries(self.repo, expected, last, env=self.writer.env).items()
         ):
-            if path in self.rechained and want is not None and found is not None:
-                why = self.relinked_ok(path, found[1], want[1])
-                if why:
-                    problems.append(why)
-            else:
-                problems.append(
-                    f"{path}: {_node(found)} in the last phase, {_node(want)} in {what}"
-                )
+            problems += self.mismatch(
+                path,
+                found,
+                want,
+                f"{path}: {_node(found)} in the last phase, {_node(want)} in {what}",
+            )
         return CheckResult(LOSSLESS, not problems, _shown(problems))
 
     def lossless_independent(
@@ -335,11 +332,9 @@ class _Verifier:
                 problems.append(f"{path}: changed in phases {', '.join(map(str, numbers))}")
                 continue
             found, wanted = diffs[numbers[0]][path][1], wanted_nodes.get(path, ())
-            if path in self.rechained and found is not None and wanted:
-                why = self.relinked_ok(path, found[1], wanted[1])
-                problems += [why] if why else []
-            elif found != wanted:
-                problems.append(f"{path}: {_node(found)} in phase {numbers[0]}, {what} differs")
+            problems += self.mismatch(
+                path, found, wanted, f"{path}: {_node(found)} in phase {numbers[0]}, {what} differs"
+            )
         problems += [
             f"{path}: changed on the branch, in no phase branch"
             for path in sorted(set(wanted_nodes) - set(owners))
@@ -603,7 +598,8 @@ def _lossless(
         if layout.layout is Layout.INDEPENDENT:
             return verifier.lossless_independent(diffs)
         return verifier.lossless_stacked(tips[numbers[-1]], verifier.writer.tree_of(head), "head")
-    merged = verifier.writer.merge_tree(layout.start, verifier.onto_head)
+    merged = verifier.merged
+    assert merged is not None  # built for --onto
     if merged.conflicts:
         paths = ", ".join(conflict.path for conflict in merged.conflicts[:_SHOWN])
         return CheckResult(
@@ -611,11 +607,5 @@ def _lossless(
         )
     what = f"the merge of {layout.onto} and head"
     if layout.layout is Layout.INDEPENDENT:
-        expected = {
-            path: new
-            for path, (_, new) in diff_entries(
-                verifier.repo, layout.start, merged.tree, env=verifier.writer.env
-            ).items()
-        }
-        return verifier.lossless_independent(diffs, expected, what)
+        return verifier.lossless_independent(diffs, verifier.onto_nodes, what)
     return verifier.lossless_stacked(tips[numbers[-1]], merged.tree, what)
