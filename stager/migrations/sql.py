@@ -159,17 +159,16 @@ def _literals(node: Any) -> frozenset[str]:
     )
 
 
-def _function_names(node: Any) -> Iterator[str]:
-    """Names of every function called below ``node`` (last part: ``public.f`` → ``f``)."""
-    for found in _nodes(node):
-        names = _strings(found.get("FuncCall", {}).get("funcname"))
-        if names:
-            yield names[-1].lower()
+def _is_volatile(node: Any) -> bool:
+    """A default expression PostgreSQL evaluates per row (``random()``, ``nextval``…).
 
-
-def is_volatile_expression(node: Any) -> bool:
-    """A default expression PostgreSQL evaluates per row (``random()``, ``nextval``…)."""
-    return any(name in VOLATILE_FUNCTIONS for name in _function_names(node))
+    A function is known by the last part of its name: ``public.f`` is ``f``.
+    """
+    return any(
+        names[-1].lower() in VOLATILE_FUNCTIONS
+        for found in _nodes(node)
+        if (names := _strings(found.get("FuncCall", {}).get("funcname")))
+    )
 
 
 def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
@@ -190,7 +189,7 @@ def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
                 and expression["A_Const"].get("isnull")
             ):
                 flags.add("default")
-            if is_volatile_expression(expression):
+            if _is_volatile(expression):
                 flags.add("volatile_default")
             literals |= _literals(expression)
         elif contype in {"CONSTR_IDENTITY", "CONSTR_GENERATED"}:
