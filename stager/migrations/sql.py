@@ -267,6 +267,10 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
     return statements
 
 
+# How a dropped object's name is written: a list of name parts under these keys, or a String.
+_DROPPED_NAMES = {"List": "items", "TypeName": "names", "ObjectWithArgs": "objname"}
+
+
 def _drop(node: dict[str, Any], text: str) -> list[Statement]:
     what = _object_name(node.get("removeType"))
     flags = {"concurrently"} if node.get("concurrent") else set()
@@ -274,16 +278,8 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
         flags.add("if_exists")
     statements: list[Statement] = []
     for item in node.get("objects") or [{}]:
-        if "List" in item:
-            parts = _strings(item["List"].get("items"))
-        elif "TypeName" in item:
-            parts = _strings(item["TypeName"].get("names"))
-        elif "ObjectWithArgs" in item:
-            parts = _strings(item["ObjectWithArgs"].get("objname"))
-        elif "String" in item:
-            parts = [item["String"].get("sval", "")]
-        else:
-            parts = []
+        node = next((node for node in _DROPPED_NAMES if node in item), None)
+        parts = _strings(item[node].get(_DROPPED_NAMES[node]) if node else [item])
         # DROP TRIGGER name ON table: the list is [table, name]
         name = parts[-1] if parts else None
         table = None
