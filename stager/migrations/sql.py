@@ -278,8 +278,8 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
         flags.add("if_exists")
     statements: list[Statement] = []
     for item in node.get("objects") or [{}]:
-        node = next((node for node in _DROPPED_NAMES if node in item), None)
-        parts = _strings(item[node].get(_DROPPED_NAMES[node]) if node else [item])
+        key = next((key for key in _DROPPED_NAMES if key in item), None)
+        parts = _strings(item[key].get(_DROPPED_NAMES[key]) if key else [item])
         # DROP TRIGGER name ON table: the list is [table, name]
         name = parts[-1] if parts else None
         table = None
