@@ -248,25 +248,17 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
                     f"but down_revision is {actual}",
                 )
             )
-        for problem in migration.problems:
-            problems.append(
-                _problem(
-                    ("SG007", migration.blob, problem.line, problem.message),
-                    migration.path,
-                    problem.line,
-                    problem.message,
-                )
+        problems.extend(
+            _problem(
+                ("SG007", migration.blob, p.line, p.message), migration.path, p.line, p.message
             )
-    for config in side.configs:
-        for problem in config.problems:
-            problems.append(
-                _problem(
-                    ("SG010", config.source, problem.line, problem.message),
-                    config.source,
-                    problem.line,
-                    problem.message,
-                )
-            )
+            for p in migration.problems
+        )
+    problems.extend(
+        _problem(("SG010", config.source, p.line, p.message), config.source, p.line, p.message)
+        for config in side.configs
+        for p in config.problems
+    )
     return problems
 
 
