@@ -155,6 +155,13 @@ def _finding(rule: str, path: RepoPath | None, line: int, message: str, **fields
     return RULES[rule].finding(path, line or None, message, **fields)
 
 
+def _problem(
+    key: tuple[Hashable, ...], path: RepoPath | None, line: int, message: str
+) -> tuple[Hashable, Finding]:
+    """A finding of rule ``key[0]``, with the key that says 'the same problem' across trees."""
+    return key, _finding(str(key[0]), path, line, message)
+
+
 def _where(migration: MigrationFile) -> str:
     return f"{migration.revision} ({migration.path})"
 
@@ -165,46 +172,37 @@ def _environment_problems(graph: RevisionGraph) -> list[tuple[Hashable, Finding]
     for cycle in graph.cycles():
         first = graph.revision(cycle[0])
         problems.append(
-            (
+            _problem(
                 ("SG002", frozenset(cycle)),
-                _finding(
-                    "SG002",
-                    first.path,
-                    first.down_revision_line,
-                    "revisions require each other in a cycle: "
-                    + " → ".join(_where(graph.revision(revision)) for revision in cycle),
-                ),
+                first.path,
+                first.down_revision_line,
+                "revisions require each other in a cycle: "
+                + " → ".join(_where(graph.revision(revision)) for revision in cycle),
             )
         )
     for dangling in graph.dangling():
         migration = dangling.migration
         problems.append(
-            (
+            _problem(
                 ("SG003", migration.revision, dangling.target, dangling.field),
-                _finding(
-                    "SG003",
-                    migration.path,
-                    migration.down_revision_line
-                    if dangling.field == "down_revision"
-                    else migration.depends_on_line,
-                    f"{dangling.field} of {migration.revision} names {dangling.target!r}, "
-                    "which no revision file defines",
-                ),
+                migration.path,
+                migration.down_revision_line
+                if dangling.field == "down_revision"
+                else migration.depends_on_line,
+                f"{dangling.field} of {migration.revision} names {dangling.target!r}, "
+                "which no revision file defines",
             )
         )
     for duplicate in graph.duplicates():
         paths = [migration.path for migration in duplicate.migrations]
         later = duplicate.migrations[-1]
         problems.append(
-            (
+            _problem(
                 ("SG004", duplicate.revision, frozenset(paths)),
-                _finding(
-                    "SG004",
-                    later.path,
-                    later.revision_line,
-                    f"revision {duplicate.revision!r} is defined by {len(paths)} files: "
-                    + " and ".join(paths),
-                ),
+                later.path,
+                later.revision_line,
+                f"revision {duplicate.revision!r} is defined by {len(paths)} files: "
+                + " and ".join(paths),
             )
         )
     return problems
@@ -218,16 +216,13 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
         if len(heads) > 1:
             last = sub.revision(heads[-1])
             problems.append(
-                (
+                _problem(
                     ("SG001", environment, len(heads)),
-                    _finding(
-                        "SG001",
-                        last.path,
-                        last.revision_line,
-                        f"{len(heads)} Alembic heads: "
-                        + ", ".join(_where(sub.revision(head)) for head in heads)
-                        + "; `alembic upgrade head` refuses to run",
-                    ),
+                    last.path,
+                    last.revision_line,
+                    f"{len(heads)} Alembic heads: "
+                    + ", ".join(_where(sub.revision(head)) for head in heads)
+                    + "; `alembic upgrade head` refuses to run",
                 )
             )
     seen: set[Hashable] = set()  # environments may share a versions folder
@@ -245,32 +240,25 @@ def _graph_problems(side: _Side) -> list[tuple[Hashable, Finding]]:
             written = ", ".join(migration.revises) or "(nothing)"
             actual = ", ".join(migration.down_revisions) or "None"
             problems.append(
-                (
+                _problem(
                     ("SG005", migration.revision, migration.revises, migration.down_revisions),
-                    _finding(
-                        "SG005",
-                        migration.path,
-                        migration.down_revision_line,
-                        f"docstring of {migration.revision} says Revises: {written} "
-                        f"but down_revision is {actual}",
-                    ),
+                    migration.path,
+                    migration.down_revision_line,
+                    f"docstring of {migration.revision} says Revises: {written} "
+                    f"but down_revision is {actual}",
                 )
             )
-        for problem in migration.problems:
-            problems.append(
-                (
-                    ("SG007", migration.blob, problem.line, problem.message),
-                    _finding("SG007", migration.path, problem.line, problem.message),
-                )
+        problems.extend(
+            _problem(
+                ("SG007", migration.blob, p.line, p.message), migration.path, p.line, p.message
             )
-    for config in side.configs:
-        for problem in config.problems:
-            problems.append(
-                (
-                    ("SG010", config.source, problem.line, problem.message),
-                    _finding("SG010", config.source, problem.line, problem.message),
-                )
-            )
+            for p in migration.problems
+        )
+    problems.extend(
+        _problem(("SG010", config.source, p.line, p.message), config.source, p.line, p.message)
+        for config in side.configs
+        for p in config.problems
+    )
     return problems
 
 

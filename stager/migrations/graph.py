@@ -16,6 +16,7 @@ bases and the upgrade order follow alembic's own rules for it.
 
 from __future__ import annotations
 
+import graphlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,6 +59,13 @@ def _reachable(
             todo.extend(neighbours.get(current, ()))
     seen.discard(start)
     return frozenset(seen)
+
+
+def _adjacency(pairs: Iterable[tuple[Revision, Revision]]) -> dict[Revision, list[Revision]]:
+    found: dict[Revision, list[Revision]] = {}
+    for source, target in pairs:
+        found.setdefault(source, []).append(target)
+    return found
 
 
 def _dedupe(items: Iterable[Revision]) -> tuple[Revision, ...]:
@@ -134,22 +142,12 @@ class RevisionGraph:
 
     @cached_property
     def _acyclic(self) -> bool:
-        """Kahn's algorithm over the edges: True when every revision can be ordered."""
-        indegree = dict.fromkeys(self.files, 0)
-        children: dict[Revision, list[Revision]] = {}
-        for parent, child, _kind in self.edges:
-            indegree[child] += 1
-            children.setdefault(parent, []).append(child)
-        ready = [revision for revision, count in indegree.items() if count == 0]
-        ordered = 0
-        while ready:
-            revision = ready.pop()
-            ordered += 1
-            for child in children.get(revision, ()):
-                indegree[child] -= 1
-                if indegree[child] == 0:
-                    ready.append(child)
-        return ordered == len(self.files)
+        """True when every revision can be ordered (graphlib: no networkx import)."""
+        try:
+            graphlib.TopologicalSorter(self._parents_of).prepare()
+        except graphlib.CycleError:
+            return False
+        return True
 
     def __len__(self) -> int:
         return len(self.files)
@@ -192,17 +190,11 @@ class RevisionGraph:
 
     @cached_property
     def _parents_of(self) -> dict[Revision, list[Revision]]:
-        found: dict[Revision, list[Revision]] = {}
-        for parent, child, _kind in self.edges:
-            found.setdefault(child, []).append(parent)
-        return found
+        return _adjacency((child, parent) for parent, child, _kind in self.edges)
 
     @cached_property
     def _children_of(self) -> dict[Revision, list[Revision]]:
-        found: dict[Revision, list[Revision]] = {}
-        for parent, child, _kind in self.edges:
-            found.setdefault(parent, []).append(child)
-        return found
+        return _adjacency((parent, child) for parent, child, _kind in self.edges)
 
     def cycles(self) -> list[tuple[Revision, ...]]:
         """Groups of revisions that (transitively) require each other, each in load order."""

@@ -159,17 +159,16 @@ def _literals(node: Any) -> frozenset[str]:
     )
 
 
-def _function_names(node: Any) -> Iterator[str]:
-    """Names of every function called below ``node`` (last part: ``public.f`` → ``f``)."""
-    for found in _nodes(node):
-        names = _strings(found.get("FuncCall", {}).get("funcname"))
-        if names:
-            yield names[-1].lower()
+def _is_volatile(node: Any) -> bool:
+    """A default expression PostgreSQL evaluates per row (``random()``, ``nextval``…).
 
-
-def is_volatile_expression(node: Any) -> bool:
-    """A default expression PostgreSQL evaluates per row (``random()``, ``nextval``…)."""
-    return any(name in VOLATILE_FUNCTIONS for name in _function_names(node))
+    A function is known by the last part of its name: ``public.f`` is ``f``.
+    """
+    return any(
+        names[-1].lower() in VOLATILE_FUNCTIONS
+        for found in _nodes(node)
+        if (names := _strings(found.get("FuncCall", {}).get("funcname")))
+    )
 
 
 def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
@@ -190,7 +189,7 @@ def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
                 and expression["A_Const"].get("isnull")
             ):
                 flags.add("default")
-            if is_volatile_expression(expression):
+            if _is_volatile(expression):
                 flags.add("volatile_default")
             literals |= _literals(expression)
         elif contype in {"CONSTR_IDENTITY", "CONSTR_GENERATED"}:
@@ -268,6 +267,10 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
     return statements
 
 
+# How a dropped object's name is written: a list of name parts under these keys, or a String.
+_DROPPED_NAMES = {"List": "items", "TypeName": "names", "ObjectWithArgs": "objname"}
+
+
 def _drop(node: dict[str, Any], text: str) -> list[Statement]:
     what = _object_name(node.get("removeType"))
     flags = {"concurrently"} if node.get("concurrent") else set()
@@ -275,16 +278,8 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
         flags.add("if_exists")
     statements: list[Statement] = []
     for item in node.get("objects") or [{}]:
-        if "List" in item:
-            parts = _strings(item["List"].get("items"))
-        elif "TypeName" in item:
-            parts = _strings(item["TypeName"].get("names"))
-        elif "ObjectWithArgs" in item:
-            parts = _strings(item["ObjectWithArgs"].get("objname"))
-        elif "String" in item:
-            parts = [item["String"].get("sval", "")]
-        else:
-            parts = []
+        key = next((key for key in _DROPPED_NAMES if key in item), None)
+        parts = _strings(item[key].get(_DROPPED_NAMES[key]) if key else [item])
         # DROP TRIGGER name ON table: the list is [table, name]
         name = parts[-1] if parts else None
         table = None

@@ -611,22 +611,13 @@ def check_upgrade_path(
                     f"{added.action.line}) in the same transaction — alembic runs the whole "
                     "upgrade in one transaction unless env.py sets transaction_per_migration"
                 )
-                found.append(
-                    (
-                        migration,
-                        Hit(
-                            "SM017",
-                            action.line,
-                            action.function,
-                            f"uses enum value {_quote(value)}, added to "
-                            f"{_quote(added.action.name)} {where}: PostgreSQL refuses it "
-                            "(unsafe use of new value) until "
-                            f"that transaction commits{unsure}",
-                            action.end_line,
-                            risk,
-                        ),
-                    )
+                message = (
+                    f"uses enum value {_quote(value)}, added to {_quote(added.action.name)} "
+                    f"{where}: PostgreSQL refuses it (unsafe use of new value) until "
+                    f"that transaction commits{unsure}"
                 )
+                hit = Hit("SM017", action.line, action.function, message, action.end_line, risk)
+                found.append((migration, hit))
         if env.transaction_per_migration:
             pending.clear()
             created_types.clear()

@@ -9,6 +9,7 @@ revision files and are skipped; files that do not parse are SG007 findings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,10 +55,8 @@ class _DiskBlobs:
     def read_blobs(self, blobs: Iterable[Sha]) -> Mapping[Sha, bytes]:
         found: dict[Sha, bytes] = {}
         for blob in blobs:
-            try:
+            with contextlib.suppress(OSError):
                 found[blob] = (self.root / blob).read_bytes()
-            except OSError:
-                continue
         return found
 
 
