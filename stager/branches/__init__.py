@@ -8,17 +8,18 @@ from stager.branches.record import SplitRecord, built_record, read_record
 from stager.branches.refs import UndoResult, undo_last_split
 from stager.branches.split import independent_problem, split_branch
 from stager.branches.split_types import (
+    BuildStatus,
     BuiltCommit,
     BuiltPhase,
     Layout,
     Rewrite,
     SplitOptions,
     SplitResult,
-    Status,
     Strategy,
 )
 
 __all__ = [
+    "BuildStatus",
     "BuiltCommit",
     "BuiltPhase",
     "Layout",
@@ -26,7 +27,6 @@ __all__ = [
     "SplitOptions",
     "SplitRecord",
     "SplitResult",
-    "Status",
     "Strategy",
     "UndoResult",
     "built_record",

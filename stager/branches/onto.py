@@ -19,7 +19,7 @@ from stager.branches.cherry_pick import Recipe
 from stager.branches.split_types import BuiltCommit
 from stager.errors import StagerError
 from stager.git.repository import Commit
-from stager.git.write import Conflict, MergeOutcome, Writer
+from stager.git.write import MergeConflict, MergeOutcome, Writer
 from stager.types import RepoPath, Sha
 
 
@@ -27,7 +27,7 @@ from stager.types import RepoPath, Sha
 class PhaseConflicts:
     phase: str
     commit: BuiltCommit
-    conflicts: tuple[Conflict, ...]
+    conflicts: tuple[MergeConflict, ...]
 
 
 def transplant(
@@ -37,7 +37,7 @@ def transplant(
     new_parent: Sha,
     *,
     sign: bool,
-) -> tuple[list[BuiltCommit], tuple[Conflict, ...], BuiltCommit | None]:
+) -> tuple[list[BuiltCommit], tuple[MergeConflict, ...], BuiltCommit | None]:
     """``planned`` (built on their own parents) rebuilt on ``new_parent``.
 
     Returns the new commits, and the conflicts of the first commit that does

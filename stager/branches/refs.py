@@ -21,7 +21,7 @@ from stager.branches.record import (
     record_name,
     record_ref,
 )
-from stager.branches.split_types import BuiltPhase, Status
+from stager.branches.split_types import BuildStatus, BuiltPhase
 from stager.errors import StagerError
 from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
 from stager.git.repository import BranchRefs, Repository
@@ -98,7 +98,7 @@ def ref_updates(phases: Sequence[BuiltPhase]) -> list[RefUpdate]:
     """The branches and backups a run moves (the record joins them in the same transaction)."""
     updates: list[RefUpdate] = []
     for built in phases:
-        if built.status is Status.UNCHANGED:
+        if built.status is BuildStatus.UNCHANGED:
             continue
         updates.append(RefUpdate(built.ref, built.commit, built.previous))
         if built.backup is not None and built.previous is not None:
@@ -111,7 +111,7 @@ def moved_refs(phases: Sequence[BuiltPhase]) -> tuple[MovedRef, ...]:
     return tuple(
         MovedRef(built.ref, built.previous, built.commit, built.backup)
         for built in phases
-        if built.status is not Status.UNCHANGED
+        if built.status is not BuildStatus.UNCHANGED
     )
 
 

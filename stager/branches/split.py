@@ -36,12 +36,12 @@ from stager.branches.refs import (
     timestamp,
 )
 from stager.branches.split_types import (
+    BuildStatus,
     BuiltCommit,
     BuiltPhase,
     Layout,
     SplitOptions,
     SplitResult,
-    Status,
     Strategy,
 )
 from stager.branches.targets import PhaseTarget, phase_targets, relink_versions
@@ -225,13 +225,13 @@ def split_branch(
                 [
                     f"building {_label(item.phase)} first: phase {options.phase} stacks on it"
                     for item in built
-                    if item.prerequisite and item.status is not Status.UNCHANGED
+                    if item.prerequisite and item.status is not BuildStatus.UNCHANGED
                 ]
                 + notes
             ),
         )
         writer.flush()  # every object, in one pack, before a ref names one of them
-        if not options.dry_run and any(item.status is not Status.UNCHANGED for item in built):
+        if not options.dry_run and any(item.status is not BuildStatus.UNCHANGED for item in built):
             # The record moves with the branches: a transaction that fails writes neither.
             ref = record_ref(record_name(repo, analysis.refs.head_ref))
             previous = read_refs(repo, [ref]).get(ref)
@@ -447,7 +447,7 @@ def _built(
     tree: Sha,
     note: str,
     commits: Sequence[BuiltCommit],
-    status: Status,
+    status: BuildStatus,
     previous: Sha | None,
     backup: str | None = None,
 ) -> BuiltPhase:
@@ -580,7 +580,9 @@ def _commits(
         if kept is not None:
             unchanged = "unchanged: the branch already has exactly this content"
             built.append(
-                _built(spec, names, ref, kept, base, tree, unchanged, (), Status.UNCHANGED, kept)
+                _built(
+                    spec, names, ref, kept, base, tree, unchanged, (), BuildStatus.UNCHANGED, kept
+                )
             )
             parent = kept
             continue
@@ -588,16 +590,16 @@ def _commits(
             commits = _write_chain(writer, spec.recipes, base, sign=sign)
         tip = commits[-1].sha if commits else base
         previous = branches.existing.get(ref)
-        status, backup = Status.CREATED, None
+        status, backup = BuildStatus.CREATED, None
         if previous is not None:
             status, backup = (
-                Status.UPDATED,
+                BuildStatus.UPDATED,
                 backup_name(names[phase.number], branches.stamp, branches.taken),
             )
             if not options.force:
                 refused.append(f"{names[phase.number]} (at {previous[:12]})")
                 if options.dry_run:  # say so in the table; the real run stops
-                    status, backup = Status.REFUSED, None
+                    status, backup = BuildStatus.REFUSED, None
         built.append(
             _built(spec, names, ref, tip, base, tree, note, commits, status, previous, backup)
         )

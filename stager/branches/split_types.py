@@ -22,7 +22,7 @@ class Layout(enum.StrEnum):
     INDEPENDENT = "independent"  # every phase on the merge base (or --onto REF)
 
 
-class Status(enum.StrEnum):
+class BuildStatus(enum.StrEnum):
     """What the run does to a phase's branch."""
 
     CREATED = "created"
@@ -116,7 +116,7 @@ class BuiltPhase:
     strategy_note: str  # why, in words (auto's choice, a replay conflict…)
     commits: tuple[BuiltCommit, ...]
     rewrites: tuple[Rewrite, ...]
-    status: Status
+    status: BuildStatus
     previous: Sha | None  # the branch's tip before the run
     backup: str | None  # refs/stager/backup/... holding ``previous`` when overwritten
     prerequisite: bool = False  # built only because --phase N stacks on it

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from stager.analysis import analyze_branch, chosen_plan
 from stager.branches import (
+    BuildStatus,
     Layout,
     SplitOptions,
     SplitResult,
-    Status,
     Strategy,
     split_branch,
     undo_last_split,
@@ -87,7 +87,7 @@ def run(options: SplitCommandOptions) -> int:
     refused = [
         f"{built.branch} (at {built.previous[:12]})"
         for built in result.phases
-        if built.status is Status.REFUSED and built.previous is not None
+        if built.status is BuildStatus.REFUSED and built.previous is not None
     ]
     emit(
         options.output_format,

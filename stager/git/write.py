@@ -142,7 +142,7 @@ class Author:
 
 
 @dataclass(frozen=True)
-class Conflict:
+class MergeConflict:
     """One path ``git merge-tree`` could not merge, with git's messages about it."""
 
     path: RepoPath
@@ -152,7 +152,7 @@ class Conflict:
 @dataclass(frozen=True)
 class MergeOutcome:
     tree: Sha
-    conflicts: tuple[Conflict, ...]
+    conflicts: tuple[MergeConflict, ...]
 
 
 def _parse_merge_tree(data: bytes) -> MergeOutcome:
@@ -185,7 +185,7 @@ def _parse_merge_tree(data: bytes) -> MergeOutcome:
                 paths.append(named[0])
         i += 3 + count
     conflicts = tuple(
-        Conflict(path, tuple(messages.get(path, ()))) for path in dict.fromkeys(paths)
+        MergeConflict(path, tuple(messages.get(path, ()))) for path in dict.fromkeys(paths)
     )
     return MergeOutcome(tree, conflicts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stager.branches.refs import UndoResult
-from stager.branches.split_types import BuiltPhase, SplitResult, Status
+from stager.branches.split_types import BuildStatus, BuiltPhase, SplitResult
 from stager.plan.phase import first_few
 from stager.render.analysis import phase_to_json
 from stager.render.formats import SCHEMA_VERSION, json_text
@@ -76,10 +76,10 @@ def render_split_json(result: SplitResult, *, pretty: bool = True) -> str:
 
 def _verb(built: BuiltPhase, dry_run: bool) -> str:
     words = {
-        Status.CREATED: ("would create", "created"),
-        Status.UPDATED: ("would replace", "replaced"),
-        Status.UNCHANGED: ("unchanged", "unchanged"),
-        Status.REFUSED: ("would refuse (--force)", "refused"),
+        BuildStatus.CREATED: ("would create", "created"),
+        BuildStatus.UPDATED: ("would replace", "replaced"),
+        BuildStatus.UNCHANGED: ("unchanged", "unchanged"),
+        BuildStatus.REFUSED: ("would refuse (--force)", "refused"),
     }
     return words[built.status][0 if dry_run else 1]
 
@@ -108,7 +108,7 @@ def _details(result: SplitResult) -> list[str]:
             lines.append(f"phase {built.phase.number}: re-chained {rewrite.describe()}")
         if built.backup:
             lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
-        if built.status is Status.REFUSED:
+        if built.status is BuildStatus.REFUSED:
             lines.append(
                 f"{built.branch}: would refuse: exists at {(built.previous or '')[:12]} and "
                 "differs (use --force to replace it, keeping a backup)"
@@ -134,7 +134,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("#", "Branch", "Commit", "Strategy", "Files"):
         table.add_column(column, no_wrap=True)
-    table.add_column("Status")  # "would refuse: …" wraps rather than squeeze the others
+    table.add_column("BuildStatus")  # "would refuse: …" wraps rather than squeeze the others
     for built in result.phases:
         table.add_row(
             str(built.phase.number),
@@ -150,7 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     for built in result.phases:
         for line in _phase_lines(built):
             console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
-    if not result.dry_run and any(b.status is not Status.UNCHANGED for b in result.phases):
+    if not result.dry_run and any(b.status is not BuildStatus.UNCHANGED for b in result.phases):
         console.print(
             "\nCheck them with `stager verify`; undo with `stager split --undo`.", highlight=False
         )

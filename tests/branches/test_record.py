@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from stager.branches import Status, Strategy, read_record, undo_last_split
+from stager.branches import BuildStatus, Strategy, read_record, undo_last_split
 from stager.branches.record import (
     RECORD_VERSION,
     SplitRecord,
@@ -97,7 +97,7 @@ def test_each_record_commit_is_on_the_previous_one_and_undo_pops_it(feature: Git
     split(feature, strategy=Strategy.PATCH)
     first = stored(feature).commit
     tips = feature.git("for-each-ref", "refs/heads/stage/")
-    assert [b.status for b in split(feature, force=True).phases] == [Status.UPDATED] * 3
+    assert [b.status for b in split(feature, force=True).phases] == [BuildStatus.UPDATED] * 3
     second = stored(feature)
     assert feature.git("rev-parse", f"{second.commit}^") == first
     assert second.record.strategy is Strategy.AUTO
@@ -111,7 +111,7 @@ def test_each_record_commit_is_on_the_previous_one_and_undo_pops_it(feature: Git
 def test_a_run_that_changes_nothing_writes_no_record(feature: GitRepo) -> None:
     split(feature)
     first = stored(feature).commit
-    assert [b.status for b in split(feature).phases] == [Status.UNCHANGED] * 3
+    assert [b.status for b in split(feature).phases] == [BuildStatus.UNCHANGED] * 3
     assert stored(feature).commit == first
 
 

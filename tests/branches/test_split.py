@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from stager.branches import (
+    BuildStatus,
     Layout,
     SplitOptions,
     SplitResult,
-    Status,
     Strategy,
     read_record,
     split_branch,
@@ -82,7 +82,7 @@ def test_dirty_checkout_is_byte_identical_and_the_last_phase_is_head(
         "stage/3-part3",
     ]
     assert tree(feature, "stage/3-part3") == tree(feature, "feature")
-    assert all(built.status is Status.CREATED for built in result.phases)
+    assert all(built.status is BuildStatus.CREATED for built in result.phases)
     assert feature.git("rev-parse", "stage/1-part1~0") == result.phases[0].commit
     files = feature.git("diff", "--name-only", "main", "stage/1-part1").splitlines()
     assert files == ["app/models.py", f"{VERSIONS}/0003_widget.py"]
@@ -235,16 +235,16 @@ def test_a_phase_that_would_break_the_alembic_graph_is_refused(feature: GitRepo)
 def test_rerun_keeps_unchanged_branches_and_refuses_to_overwrite(feature: GitRepo) -> None:
     first = split(feature)
     again = split(feature)
-    assert [b.status for b in again.phases] == [Status.UNCHANGED] * 3
+    assert [b.status for b in again.phases] == [BuildStatus.UNCHANGED] * 3
     assert [b.commit for b in again.phases] == [b.commit for b in first.phases]
     # the same trees built with another strategy are other commits: not kept silently
     with pytest.raises(StagerError, match="already exist"):
         split(feature, strategy=Strategy.PATCH)
     patched = split(feature, strategy=Strategy.PATCH, force=True)
-    assert [b.status for b in patched.phases] == [Status.UPDATED] * 3
+    assert [b.status for b in patched.phases] == [BuildStatus.UPDATED] * 3
     assert all(len(b.commits) == 1 and b.strategy is Strategy.PATCH for b in patched.phases)
     assert [b.status for b in split(feature, strategy=Strategy.PATCH).phases] == [
-        Status.UNCHANGED
+        BuildStatus.UNCHANGED
     ] * 3
     split(feature, force=True)
     feature.git("branch", "-f", "stage/2-part2", "main")
@@ -259,7 +259,7 @@ def test_force_keeps_a_backup_and_undo_restores_every_branch(feature: GitRepo) -
     main = feature.git("rev-parse", "main")
     result = split(feature, force=True)
     statuses = [b.status for b in result.phases]
-    assert statuses == [Status.CREATED, Status.UPDATED, Status.CREATED]
+    assert statuses == [BuildStatus.CREATED, BuildStatus.UPDATED, BuildStatus.CREATED]
     backup = result.phases[1].backup
     assert backup is not None and backup.startswith("refs/stager/backup/stage/2-part2/")
     assert feature.git("rev-parse", backup) == main
@@ -328,7 +328,11 @@ def test_one_phase_builds_the_missing_earlier_ones_first(feature: GitRepo) -> No
     ]
     assert "building phase 1 (part1) first" in result.notes[0]
     again = split(feature, phase=3)
-    assert [b.status for b in again.phases] == [Status.UNCHANGED, Status.UNCHANGED, Status.CREATED]
+    assert [b.status for b in again.phases] == [
+        BuildStatus.UNCHANGED,
+        BuildStatus.UNCHANGED,
+        BuildStatus.CREATED,
+    ]
     assert again.notes == ()
 
 
