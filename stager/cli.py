@@ -13,6 +13,7 @@ import click
 
 from stager import __version__
 from stager.error_handler import error_handler
+from stager.interrupts import stop_like_ctrl_c
 from stager.render.formats import Format
 from stager.types import Risk
 
@@ -403,12 +404,16 @@ def main() -> None:
 
     click runs non-standalone so that Ctrl-C while it parses exits 130 (not
     click's "Aborted!" and 1) and a closed pipe exits quietly, like git.
+    SIGTERM (CI cancelling a job) and SIGHUP (a closed terminal) stop stager
+    as Ctrl-C does: every temporary worktree and folder is removed first.
     """
-    with error_handler():
+    with stop_like_ctrl_c(), error_handler():
         try:
             code = cli.main(prog_name="stager", standalone_mode=False)
-        except click.exceptions.Abort:
-            raise KeyboardInterrupt from None
+        except click.exceptions.Abort as abort:
+            # click turns every KeyboardInterrupt into Abort: give back SIGTERM's own
+            cause = abort.__cause__ or abort.__context__
+            raise cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt from None
         except click.ClickException as error:
             error.show()
             raise SystemExit(error.exit_code) from None

@@ -1,13 +1,16 @@
 """The one place errors become exit codes (modelled on pre-commit's error_handler).
 
-StagerError → its message on one line, exit 1. Ctrl-C → 130. A closed output
-pipe → 141, silently. Anything else is
-a bug in stager: exit 3, with the traceback in a log file whose path is printed.
+StagerError → its message on one line, exit 1. Ctrl-C → 130, SIGTERM → 143 and
+SIGHUP → 129 (128 + the signal, as a shell reports it; see
+:mod:`stager.interrupts`), after every ``finally`` cleaned up. A closed output
+pipe → 141, silently. Anything else is a bug in stager: exit 3, with the
+traceback in a log file whose path is printed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -18,10 +21,10 @@ from pathlib import Path
 
 from stager import __version__
 from stager.errors import StagerError
+from stager.interrupts import Interrupted
 from stager.render.console import broken_pipe_exit
 
 EXIT_CRASH = 3
-EXIT_INTERRUPTED = 130
 
 
 def crash_log_path() -> Path:
@@ -71,9 +74,11 @@ def error_handler() -> Iterator[None]:
     except StagerError as error:
         print(f"stager: error: {error}", file=sys.stderr)
         raise SystemExit(error.exit_code) from None
-    except KeyboardInterrupt:
-        print("stager: interrupted", file=sys.stderr)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as interrupt:
+        # Python's own Ctrl-C handler raises a bare KeyboardInterrupt: SIGINT's
+        stopped = interrupt if isinstance(interrupt, Interrupted) else Interrupted(signal.SIGINT)
+        print(f"stager: {stopped.message()}", file=sys.stderr)
+        raise SystemExit(stopped.exit_code) from None
     except BrokenPipeError:
         broken_pipe_exit()
     except Exception as error:

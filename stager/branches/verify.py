@@ -27,21 +27,18 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from stager.analysis import Analysis
+from stager.branches.check_command import run_in_worktree
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
 from stager.branches.split_types import Layout, parse_trailer
 from stager.branches.targets import assign_paths, path_entries, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
-from stager.git.refs import list_refs, read_refs, worktree_add, worktree_remove
+from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository, TreeEntry
 from stager.git.write import SUBMODULE_OR_LINK, MergeOutcome, Writer, object_type
 from stager.migrations.graph import RevisionGraph
@@ -441,28 +438,13 @@ def run_check(
     branch: str,
     passed: Sequence[str] = (),
 ) -> CheckResult:
-    """``command`` in a temporary detached worktree of ``tip`` (removed afterwards)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"stager-verify-{phase.number}-"))
-    worktree = folder / "tree"
+    """``command`` in a temporary detached worktree of ``tip`` (see :mod:`.check_command`)."""
     env = check_environment(phase, branch, passed)
-    try:
-        worktree_add(repo, worktree, tip)
-        completed = subprocess.run(  # the user's own command, as they typed it
-            command,
-            shell=True,
-            cwd=worktree,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    finally:
-        worktree_remove(repo, worktree)
-        shutil.rmtree(folder, ignore_errors=True)
-    output = redact(completed.stdout.decode("utf-8", "replace")).rstrip().splitlines()
-    tail = tuple(output[-_TAIL:])
-    status = f"exit {completed.returncode}"
-    return CheckResult(CHECK, completed.returncode == 0, (status, *tail))
+    returncode, output = run_in_worktree(
+        repo, tip, command, env, prefix=f"stager-verify-{phase.number}-"
+    )
+    lines = redact(output.decode("utf-8", "replace")).rstrip().splitlines()
+    return CheckResult(CHECK, returncode == 0, (f"exit {returncode}", *lines[-_TAIL:]))
 
 
 def verify_split(

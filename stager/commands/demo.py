@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,8 +27,18 @@ def run(directory: Path | None, rules_path: Path | None = None) -> int:
 
     ``rules_path`` (``stager --rules FILE demo``) tries a project's rules on the demo.
     """
+    if directory is not None:
+        return _run(directory, rules_path)
+    folder = Path(tempfile.mkdtemp(prefix="stager-demo-"))
+    try:
+        return _run(folder / "fuel-credits", rules_path)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a half-made demo in a folder of its own is junk
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _run(target: Path, rules_path: Path | None) -> int:
     console = terminal_console(highlight=False)
-    target = directory or Path(tempfile.mkdtemp(prefix="stager-demo-")) / "fuel-credits"
     demo = build_demo_repository(target)
     console.print(
         f"[bold]Demo repository[/] written to {demo.path}\n"

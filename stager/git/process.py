@@ -66,7 +66,12 @@ class Outcome(NamedTuple):
 
 
 class GitProcess:
-    """One git process, started at once; ``wait`` writes its stdin and collects its output."""
+    """One git process, started at once; ``wait`` writes its stdin and collects its output.
+
+    ``own_session``: out of reach of the signals sent to stager's process
+    group (Ctrl-C, a CI job cancelled), for a command that must not be cut
+    in half: the ref transaction.
+    """
 
     def __init__(
         self,
@@ -74,6 +79,8 @@ class GitProcess:
         cwd: Path | None,
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        own_session: bool = False,
     ) -> None:
         try:
             self._popen = subprocess.Popen(
@@ -83,6 +90,7 @@ class GitProcess:
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                start_new_session=own_session,
             )
         except FileNotFoundError:
             raise GitError(

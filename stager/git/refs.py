@@ -2,7 +2,7 @@
 
 ``update_refs`` applies every change of a run in ONE ``git update-ref --stdin``
 transaction whose every line checks the ref's old value: a run moves all its
-branches or none.
+branches or none, even when a signal stops stager meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stager.errors import StagerError
 from stager.git.repository import Repository
+from stager.interrupts import deferred
 from stager.types import Sha
 
 
@@ -61,17 +62,23 @@ def update_refs(repo: Repository, updates: Sequence[RefUpdate]) -> None:
         else:
             lines.append(f"update {update.ref} {update.new} {old}")
     lines += ["prepare", "commit"]
-    code, _out, err = repo.call(
-        ["update-ref", "--stdin"], stdin=("\n".join(lines) + "\n").encode("utf-8")
-    )
-    if code != 0:
-        raise StagerError(
-            "no branch was changed: git refused the ref update" + _reason(err),
-            "a branch moved while stager ran, a branch name clashes with an existing one "
-            "(`stage` next to `stage/1-x`), or a `.lock` file is left over from a git process "
-            "that crashed (remove it if no git command is running): check `git branch --list` "
-            "and run the command again",
+    # A signal must not cut the transaction in half (git renames one lock file per
+    # ref): git runs out of reach of the signals sent to stager's group, and stager
+    # itself stops only once git is done.
+    with deferred("the ref update under way had finished (all its refs moved)"):
+        code, _out, err = repo.call(
+            ["update-ref", "--stdin"],
+            stdin=("\n".join(lines) + "\n").encode("utf-8"),
+            own_session=True,
         )
+        if code != 0:
+            raise StagerError(
+                "no branch was changed: git refused the ref update" + _reason(err),
+                "a branch moved while stager ran, a branch name clashes with an existing one "
+                "(`stage` next to `stage/1-x`), or a `.lock` file is left over from a git "
+                "process that crashed (remove it if no git command is running): check "
+                "`git branch --list` and run the command again",
+            )
 
 
 def _reason(err: bytes) -> str:
@@ -114,8 +121,24 @@ def worktree_add(repo: Repository, folder: Path, commit: Sha) -> None:
 
 
 def worktree_remove(repo: Repository, folder: Path) -> None:
-    """Remove a worktree made by ``worktree_add``, its administrative files too."""
+    """Remove a worktree made by ``worktree_add``, its administrative files too.
+
+    git refuses a worktree whose ``worktree add`` was stopped (still locked,
+    no ``.git`` file yet), and ``git worktree prune`` would also forget the
+    user's worktrees that are only missing for now (a drive not mounted): stager
+    deletes the folder and the one administrative folder that names it.
+    """
     code, _out, _err = repo.call(["worktree", "remove", "--force", "--force", str(folder)])
-    if code != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        repo.call(["worktree", "prune"])
+    if code == 0:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    common = repo.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+    admin = Path(common.decode("utf-8", "surrogateescape").strip()) / "worktrees"
+    wanted = (folder / ".git").resolve()
+    for entry in admin.glob("*/gitdir"):
+        try:
+            named = Path(entry.read_text(encoding="utf-8", errors="surrogateescape").strip())
+        except OSError:
+            continue
+        if named.resolve() == wanted:
+            shutil.rmtree(entry.parent, ignore_errors=True)

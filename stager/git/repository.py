@@ -163,13 +163,14 @@ class Repository:
         *,
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
+        own_session: bool = False,
     ) -> Outcome:
         """Run ``git ARGS``: ``(exit code, stdout, stderr)``, whatever the exit code.
 
         For commands whose non-zero exit is an answer (``merge-tree``: 1 means
-        conflicts), not a failure.
+        conflicts), not a failure. ``own_session``: see :class:`GitProcess`.
         """
-        return GitProcess(args, self._cwd, stdin, env).wait()
+        return GitProcess(args, self._cwd, stdin, env, own_session=own_session).wait()
 
     # -- refs ------------------------------------------------------------------
 

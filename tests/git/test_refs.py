@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from stager.errors import StagerError
-from stager.git.refs import RefUpdate, checked_out_branches, read_refs, update_refs
+from stager.git.refs import (
+    RefUpdate,
+    checked_out_branches,
+    read_refs,
+    update_refs,
+    worktree_add,
+    worktree_remove,
+)
 from stager.git.repository import Repository
 from stager.types import Sha
 from tests.gitrepo import GitRepo
@@ -61,3 +68,24 @@ def test_a_locked_ref_error_keeps_gits_reason(repo: GitRepo) -> None:
         update_refs(Repository(repo.path), [RefUpdate("refs/heads/x", sha, None)])
     assert "cannot lock ref 'refs/heads/x'" in str(error.value)
     assert "x.lock" in str(error.value)
+
+
+def test_worktree_remove_after_an_interrupted_worktree_add(repo: GitRepo, tmp_path: Path) -> None:
+    """A stopped ``git worktree add`` leaves its entry locked ("initializing") and no .git
+    file: ``git worktree remove`` and ``prune`` both refuse it. Only that entry goes, not the
+    user's own worktree whose folder is missing (on a drive not mounted now)."""
+    commit = Sha(repo.commit("one", {"a": "1\n"}))
+    found = Repository(repo.path)
+    repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "usb" / "mine"), commit)
+    (tmp_path / "usb" / "mine" / ".git").unlink()  # the drive is not mounted
+    worktree = tmp_path / "stager-verify" / "tree"
+    worktree_add(found, worktree, commit)
+    (repo.path / ".git" / "worktrees" / "tree" / "locked").write_text("initializing\n")
+    (worktree / ".git").unlink()
+    worktree_remove(found, worktree)
+    assert not worktree.exists()
+    listed = repo.git("worktree", "list", "--porcelain").splitlines()
+    assert [line for line in listed if line.startswith("worktree ")] == [
+        f"worktree {repo.path}",
+        f"worktree {tmp_path / 'usb' / 'mine'}",
+    ]
