@@ -49,6 +49,29 @@ DIFF_FLAGS = ("-M", "-l0", *NO_RENAME_FLAGS)
 # repository's own .gitattributes still apply, as they are part of the project.
 NO_USER_ATTRIBUTES = ("-c", f"core.attributesFile={os.devnull}")
 
+# No hook runs: every git call but a push sees a hooks folder that cannot hold
+# one. Writing objects or local refs would otherwise run the repository's hooks
+# (reference-transaction on update-ref, post-index-change on a temporary index,
+# post-checkout on the worktree verify --check makes); docs/split.md lists them.
+HOOKS_RUN = frozenset({"push"})
+"""The git commands whose hooks do run: pre-push (git-lfs uploads its objects there)."""
+
+
+def no_hooks(environ: Mapping[str, str]) -> dict[str, str]:
+    """``core.hooksPath=/dev/null`` as one more of git's ``GIT_CONFIG_COUNT`` entries.
+
+    In the environment, not as ``-c``: git's command line stays as the caller
+    wrote it, and the entries the user set there are kept.
+    """
+    given = environ.get("GIT_CONFIG_COUNT", "")
+    count = int(given) if given.isdigit() else 0
+    return {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": "core.hooksPath",
+        f"GIT_CONFIG_VALUE_{count}": os.devnull,
+    }
+
+
 _UPGRADE_HINT = (
     "upgrade git (macOS: `brew install git`; Debian/Ubuntu: the git-core PPA or backports; "
     "Windows: https://git-scm.com/download/win) and run stager again"
@@ -82,11 +105,14 @@ class GitProcess:
         *,
         own_session: bool = False,
     ) -> None:
+        environ = {**os.environ, **GIT_ENV, **(env or {})}
+        if not (args and args[0] in HOOKS_RUN):
+            environ.update(no_hooks(environ))
         try:
             self._popen = subprocess.Popen(
                 ["git", *args],
                 cwd=cwd,
-                env={**os.environ, **GIT_ENV, **(env or {})},
+                env=environ,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -7,7 +7,6 @@ branches or none, even when a signal stops stager meanwhile.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,19 +104,8 @@ def checked_out_branches(repo: Repository) -> dict[str, Path]:
 
 
 def worktree_add(repo: Repository, folder: Path, commit: Sha) -> None:
-    """A detached worktree of ``commit`` in ``folder`` (hooks of post-checkout do not run)."""
-    repo.run(
-        [
-            "-c",
-            "core.hooksPath=" + os.devnull,
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            str(folder),
-            commit,
-        ]
-    )
+    """A detached worktree of ``commit`` in ``folder`` (no post-checkout hook runs)."""
+    repo.run(["worktree", "add", "--detach", "--quiet", str(folder), commit])
 
 
 def worktree_remove(repo: Repository, folder: Path) -> None:

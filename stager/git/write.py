@@ -6,17 +6,19 @@ the user's work tree, index, HEAD or stash:
 * git writes every object: queued objects go to ``git hash-object -w`` (one
   process per kind and flush; git hashes and checks each one again, and its
   names must be the ones stager computed); a signed commit goes through
-  ``git commit-tree -S``. No hook runs;
+  ``git commit-tree -S``. No hook runs (:mod:`stager.git.process`);
 * ``git apply --cached`` works on an index file of stager's own
-  (``GIT_INDEX_FILE`` points at a temporary file);
-* objects are written into a quarantine folder (``GIT_OBJECT_DIRECTORY``
+  (``GIT_INDEX_FILE`` points at a file in the quarantine's folder);
+* objects are written into a quarantine (:mod:`stager.git.quarantine`: a
+  folder inside the repository's object store, set as ``GIT_OBJECT_DIRECTORY``
   with the repository's own objects as an alternate; git itself refuses ref
   updates while it is set): a dry run, or a run that stops on a conflict or a
   refused check, throws it away and leaves no object behind; a run that goes
   on ``migrate``s them, just before its refs move: ``git pack-objects`` packs
   the quarantine and ``git index-pack`` stores that pack in the repository, as
-  a push does. git moves the objects, so the quarantine may be on any
-  filesystem.
+  a push does. git moves the objects, and fsyncs the pack as ``core.fsync``
+  asks (by default it does) before the ref transaction starts: a power loss
+  cannot leave a ref naming an object that never reached the disk.
 
 Refs move in :mod:`stager.git.refs`; the history is read in
 :mod:`stager.git.history`. Every call runs through
@@ -29,8 +31,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from stager.errors import GitError, StagerError
 from stager.git.diff import SUBMODULE_MODE, SYMLINK_MODE
 from stager.git.objects import parse_batch
 from stager.git.process import NO_RENAME_FLAGS, NO_USER_ATTRIBUTES
+from stager.git.quarantine import Quarantine, remove_stale
 from stager.git.repository import Repository
 from stager.types import RepoPath, Sha
 
@@ -201,19 +202,20 @@ class Writer:
     def __init__(self, repo: Repository, *, dry_run: bool = False) -> None:
         self.repo = repo
         self.dry_run = dry_run
-        # sha1 or sha256: the hash of the repository's object names
-        self.format = repo.run(["rev-parse", "--show-object-format"]).decode().strip() or "sha1"
-        objects = repo.run(["rev-parse", "--path-format=absolute", "--git-path", "objects"])
-        objects_path = Path(objects.decode("utf-8", "surrogateescape").strip())
-        self._folder = Path(tempfile.mkdtemp(prefix="stager-"))
-        self._quarantine = self._folder / "objects"
-        self._quarantine.mkdir()
+        # sha1 or sha256: the hash of the repository's object names; where they are stored
+        args = ["rev-parse", "--show-object-format", "--path-format=absolute", "--git-path"]
+        answer = repo.run([*args, "objects"]).decode("utf-8", "surrogateescape").splitlines()
+        self.format = answer[0].strip() or "sha1"
+        objects = Path(answer[1])
+        remove_stale(objects)  # the quarantines of runs killed by SIGKILL
+        self._quarantine = Quarantine(objects, elsewhere_ok=dry_run)
+        self._folder = self._quarantine.folder
         self.env: dict[str, str] = {
-            "GIT_OBJECT_DIRECTORY": str(self._quarantine),
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects_path),
+            "GIT_OBJECT_DIRECTORY": str(self._quarantine.objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
             # git refuses every ref update while this is set: no ref can name a
             # quarantined object
-            "GIT_QUARANTINE_PATH": str(self._quarantine),
+            "GIT_QUARANTINE_PATH": str(self._quarantine.objects),
         }
         self._files = 0
         self._queued: dict[str, dict[Sha, bytes]] = {"blob": {}, "tree": {}, "commit": {}}
@@ -224,7 +226,7 @@ class Writer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._quarantine.close()
 
     def migrate(self) -> None:
         """Store every object written so far in the repository, as one pack (not for a dry run).
@@ -234,7 +236,7 @@ class Writer:
         """
         assert not self.dry_run, "a dry run's objects are never migrated"
         self.flush()
-        quarantine_only = {"GIT_OBJECT_DIRECTORY": str(self._quarantine)}
+        quarantine_only = {"GIT_OBJECT_DIRECTORY": str(self._quarantine.objects)}
         names = self.repo.run(
             ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"],
             env={**quarantine_only, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""},
