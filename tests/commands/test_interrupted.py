@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,12 +60,15 @@ def start(tmp_path: Path, git_env: dict[str, str]) -> Iterator[Callable[..., Run
     """Start ``stager ARGS`` in a session of its own; whatever is still running is killed after."""
     runs: list[Run] = []
 
-    def run(*args: str) -> Run:
+    def run(*args: str, path: Path | None = None) -> Run:
         tmpdir = tmp_path / f"tmp-{len(runs)}"
         tmpdir.mkdir()
+        env = {**git_env, "TMPDIR": str(tmpdir)}
+        if path is not None:  # a folder whose programs come first, a shim ``git`` say
+            env["PATH"] = f"{path}{os.pathsep}{env.get('PATH', os.defpath)}"
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCH, *args],
-            env={**git_env, "TMPDIR": str(tmpdir)},
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -173,16 +177,27 @@ def test_the_check_runs_in_a_process_group_of_its_own(
     assert list(run.tmpdir.iterdir()) == []
 
 
-def hook_that_waits(folder: Path, marker: Path, seconds: float = 1.0) -> Path:
-    """A reference-transaction hook that says when git is between prepare and commit."""
+def git_that_waits(folder: Path, marker: Path, seconds: float = 1.0) -> Path:
+    """A shim ``git``, first on PATH, that says when the ref transaction starts and holds it.
+
+    No hook runs under stager (``core.hooksPath`` is sealed), so the pause is in
+    the program stager starts for ``update-ref``: a signal that arrives then
+    falls inside the window in which stager defers it.
+    """
     folder.mkdir(exist_ok=True)
-    hook = folder / "reference-transaction"
-    hook.write_text(
+    shim = folder / "git"
+    real_git = shutil.which("git")
+    assert real_git is not None
+    shim.write_text(
         "#!/bin/sh\n"
-        f'if [ "$1" = prepared ]; then touch {shlex.quote(str(marker))}; sleep {seconds}; fi\n'
-        "cat > /dev/null\n"
+        'for arg in "$@"; do\n'
+        '  if [ "$arg" = update-ref ]; then\n'
+        f"    touch {shlex.quote(str(marker))}; sleep {seconds}; break\n"
+        "  fi\n"
+        "done\n"
+        f'exec {shlex.quote(real_git)} "$@"\n'
     )
-    hook.chmod(0o755)
+    shim.chmod(0o755)
     return folder
 
 
@@ -203,8 +218,9 @@ def test_sigterm_during_the_ref_transaction_lets_it_finish(
     stops, and says the branches moved."""
     repo = GitRepo(demo.path, git_env)
     marker = tmp_path / "prepared"
-    repo.git("config", "core.hooksPath", str(hook_that_waits(tmp_path / "hooks", marker)))
-    run = start("-C", str(demo.path), "split", "--all")
+    run = start(
+        "-C", str(demo.path), "split", "--all", path=git_that_waits(tmp_path / "bin", marker)
+    )
     wait_for(marker, run)
     run.signal(signal.SIGTERM, group=True)
     returncode, err = run.finish()
@@ -215,7 +231,6 @@ def test_sigterm_during_the_ref_transaction_lets_it_finish(
         *(f"refs/heads/{name}" for name in STAGES),
         "refs/stager/record/feature/fuel-credits-overhaul",
     ]
-    repo.git("config", "--unset", "core.hooksPath")
     verified = CliRunner().invoke(cli, ["-C", str(demo.path), "verify"])
     assert verified.exit_code == 0, verified.output
     assert list(run.tmpdir.iterdir()) == []
@@ -244,9 +259,7 @@ def test_sigterm_during_the_demo_removes_its_temporary_folder(
 ) -> None:
     """The demo's own folder (no DIRECTORY given) is junk once the demo is stopped."""
     marker = tmp_path / "prepared"
-    hooks = hook_that_waits(tmp_path / "hooks", marker)
-    GitRepo(tmp_path, git_env).git("config", "--global", "core.hooksPath", str(hooks))
-    run = start("demo")
+    run = start("demo", path=git_that_waits(tmp_path / "bin", marker))
     wait_for(marker, run)
     run.signal(signal.SIGTERM)
     returncode, err = run.finish()
