@@ -23,6 +23,7 @@ from stager import __version__
 from stager.errors import StagerError
 from stager.interrupts import Interrupted
 from stager.render.console import broken_pipe_exit
+from stager.render.quoting import escape_controls
 
 EXIT_CRASH = 3
 
@@ -72,7 +73,8 @@ def error_handler() -> Iterator[None]:
     try:
         yield
     except StagerError as error:
-        print(f"stager: error: {error}", file=sys.stderr)
+        # A message may name a file or revision of the branch: never a terminal command.
+        print(f"stager: error: {escape_controls(str(error))}", file=sys.stderr)
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt as interrupt:
         # Python's own Ctrl-C handler raises a bare KeyboardInterrupt: SIGINT's
@@ -84,7 +86,7 @@ def error_handler() -> Iterator[None]:
     except Exception as error:
         log = _write_crash_log(error)
         print(
-            f"stager: unexpected error: {type(error).__name__}: {error}\n"
+            f"stager: unexpected error: {type(error).__name__}: {escape_controls(str(error))}\n"
             f"This is a bug in stager. The traceback is in {log}: "
             "please attach it to a bug report.",
             file=sys.stderr,

@@ -9,6 +9,7 @@ changed writes nothing.
 from __future__ import annotations
 
 from stager.errors import StagerError
+from stager.render.quoting import neutralise
 
 BEGIN = "<!-- stager:begin -->"
 END = "<!-- stager:end -->"
@@ -76,8 +77,17 @@ def merge_body(existing: str | None, generated: str) -> str:
     room = MAX_BODY_CHARS - len(before) - len(after) - len(BEGIN) - len(END) - 2
     if room < MIN_GENERATED_CHARS:
         raise PeoplesTextTooLong(len(before) + len(after))
-    inner = shorten(normalise(generated), room)
+    inner = shorten(normalise(without_markers(generated)), room)
     return f"{before}{BEGIN}\n{inner}\n{END}{after}"
+
+
+def without_markers(generated: str) -> str:
+    """``generated`` with any marker in it neutralised, so the next run finds this part whole.
+
+    The templates already neutralise every value; this holds for a project's
+    template that writes a marker as its own text too.
+    """
+    return generated.replace(BEGIN, neutralise(BEGIN)).replace(END, neutralise(END))
 
 
 def shorten(text: str, limit: int) -> str:

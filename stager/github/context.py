@@ -17,6 +17,7 @@ from stager.findings import Finding, finding_order
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
 from stager.plan.phase import Phase
 from stager.render.formats import RISK_BADGES
+from stager.render.quoting import code_span
 from stager.types import RepoPath, Risk
 
 
@@ -242,7 +243,7 @@ def stack_entries(
                     if view.number == current
                     else f"#{link.number}"
                     if link
-                    else f"`{view.branch}`"
+                    else code_span(view.branch)
                 ),
                 current=view.number == current,
             )

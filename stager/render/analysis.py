@@ -6,7 +6,6 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from stager.analysis import Analysis
@@ -21,8 +20,11 @@ from stager.render.formats import (
     RISK_STYLES,
     SCHEMA_VERSION,
     finding_to_json,
+    json_text,
     operation_to_json,
+    shown_location,
 )
+from stager.render.quoting import one_line, quote_path
 from stager.render.templating import render_template
 from stager.types import Risk
 
@@ -194,10 +196,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
 
 def render_json(analysis: Analysis, *, pretty: bool = True) -> str:
     """Indented for people; compact for pipes (json's C encoder only runs without indent)."""
-    data = analysis_to_json(analysis)
-    if pretty:
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json_text(analysis_to_json(analysis), pretty=pretty, compact=True)
 
 
 # --- Markdown ---------------------------------------------------------------
@@ -218,18 +217,24 @@ def render_markdown(analysis: Analysis) -> str:
 
 
 def render_terminal(analysis: Analysis, console: Console) -> None:
-    """The risk table and summaries, with rich."""
+    """The risk table and summaries, with rich.
+
+    Text from the repository and the rules is never read as rich markup: a
+    ``[/]`` in a docstring is shown, not parsed.
+    """
     from rich.table import Table
     from rich.text import Text
 
     refs = analysis.refs
-    console.print(
-        f"[bold]{refs.head_ref}[/] ({refs.head[:10]}) against merge base "
-        f"{refs.merge_base[:10]} of [bold]{refs.base_ref}[/] — "
-        f"{len(analysis.files)} files changed in {len(analysis.commits)} commits"
+    header = Text.assemble(
+        (one_line(refs.head_ref), "bold"),
+        f" ({refs.head[:10]}) against merge base {refs.merge_base[:10]} of ",
+        (one_line(refs.base_ref), "bold"),
+        f" — {len(analysis.files)} files changed in {len(analysis.commits)} commits",
     )
+    console.print(header)
     for warning in analysis.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(Text.assemble(("warning:", "yellow"), f" {one_line(warning)}"))
 
     table = Table(title="Risk assessment", title_justify="left")
     table.add_column("Category")
@@ -238,10 +243,10 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table.add_column("Can stage first?")
     for summary in analysis.categories:
         table.add_row(
-            summary.title,
+            Text(one_line(summary.title)),
             str(summary.count),
             Text(RISK_BADGES[summary.risk], style=RISK_STYLES[summary.risk]),
-            summary.can_stage_first,
+            Text(one_line(summary.can_stage_first)),
         )
     console.print(table)
     _print_migrations(analysis, console)
@@ -250,23 +255,29 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
 
 
 def _print_migrations(analysis: Analysis, console: Console) -> None:
+    from rich.text import Text
+
     report = analysis.migrations
     if not report.versions_dirs and not len(report.head):
         console.print("\n[bold]Alembic:[/] no migrations found")
         return
-    heads_before = ", ".join(report.all_heads(base=True)) or "-"
-    heads_after = ", ".join(report.all_heads()) or "-"
+    heads_before = ", ".join(map(quote_path, report.all_heads(base=True))) or "-"
+    heads_after = ", ".join(map(quote_path, report.all_heads())) or "-"
+    folders = ", ".join(map(quote_path, report.versions_dirs)) or "-"
     console.print(
-        f"\n[bold]Alembic[/] ({', '.join(report.versions_dirs) or '-'}): "
-        f"{report.revision_count()} revisions; heads before {heads_before}, after {heads_after}; "
-        f"branch adds {len(report.added)}, modifies {len(report.modified)}, "
-        f"deletes {len(report.deleted)}"
+        Text.assemble(
+            "\n",
+            ("Alembic", "bold"),
+            f" ({folders}): {report.revision_count()} revisions; heads before {heads_before}, "
+            f"after {heads_after}; branch adds {len(report.added)}, "
+            f"modifies {len(report.modified)}, deletes {len(report.deleted)}",
+        )
     )
     for sign, group in (("+", report.added), ("~", report.modified), ("-", report.deleted)):
         for migration in group:
             kind = f"{migration.kind.value:<14} " if sign == "+" else ""
-            line = f"  {sign} {migration.revision}  {kind}{migration.title}"
-            console.print(line, markup=False, highlight=False)
+            revision = quote_path(str(migration.revision))
+            console.print(Text(f"  {sign} {revision}  {kind}{one_line(migration.title)}"))
 
 
 def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
@@ -279,18 +290,24 @@ def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
     for finding in findings:
         line = Text("  ")
         line.append(f"{finding.risk.label.upper():<8}", style=RISK_STYLES[finding.risk])
-        line.append(f" {finding.rule}  {finding.location()}", style="bold")
+        line.append(f" {finding.rule}  {shown_location(finding)}", style="bold")
         console.print(line)
-        console.print(Text(f"           {finding.message}"))
-        console.print(Text(f"           fix: {finding.hint}", style="dim"))
+        console.print(Text(f"           {one_line(finding.message)}"))
+        console.print(Text(f"           fix: {one_line(finding.hint)}", style="dim"))
 
 
 def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
+    from rich.text import Text
+
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
         console.print(
-            f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
-            f"{count(len(phase.files), 'file')}, "
-            f"{count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
+            Text.assemble(
+                f"  {phase.number}. ",
+                (one_line(phase.title), "bold"),
+                f" ({one_line(phase.name)}): {count(len(phase.files), 'file')}, "
+                f"{count(len(phase.migrations), 'new migration')}, "
+                f"risk {phase.risk.label}{window}",
+            )
         )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from typing import Any
 
 from stager.findings import Finding
 from stager.migrations.revision_files import Operation, OperationDetails
+from stager.render.quoting import quote_path
 from stager.types import Risk
 
 SCHEMA_VERSION = 1
@@ -33,9 +35,25 @@ RISK_STYLES = {
 }
 
 
-def json_text(document: dict[str, Any], *, pretty: bool) -> str:
-    """A JSON document as stager prints it: indented for people, compact for pipes."""
-    return json.dumps(document, indent=2 if pretty else None, ensure_ascii=False) + "\n"
+def json_text(document: dict[str, Any], *, pretty: bool, compact: bool = False) -> str:
+    """A JSON document as stager prints it: indented for people, on one line for pipes.
+
+    ``compact`` drops the spaces after separators too (json's C encoder only runs
+    without indent). Every string reads back the same; the characters JSON
+    leaves raw but a terminal may run (DEL, C1) and the bytes of a file name
+    that are not UTF-8 are written as ``\\u`` escapes.
+    """
+    separators = (",", ":") if compact and not pretty else None
+    text = json.dumps(
+        document, indent=2 if pretty else None, ensure_ascii=False, separators=separators
+    )
+    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+# What json.dumps leaves raw that a terminal may run (DEL, C1) or a strict UTF-8
+# stream refuses (surrogates). Only inside JSON strings can they occur, where a
+# \u escape means the same character.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 # The same keys in every JSON document (analyze, plan, lint).
@@ -73,6 +91,14 @@ def _details(details: OperationDetails) -> dict[str, str]:
         else:
             found[name] = str(value)
     return found
+
+
+def shown_location(finding: Finding) -> str:
+    """``path:line`` (or ``path``, or ``-``) of a finding, its path quoted as git quotes one."""
+    if finding.path is None:
+        return "-"
+    path = quote_path(finding.path)
+    return f"{path}:{finding.line}" if finding.line else path
 
 
 def finding_to_json(finding: Finding) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from stager.render.formats import (
     finding_to_json,
     json_text,
     operation_to_json,
+    shown_location,
 )
+from stager.render.quoting import one_line
 from stager.render.templating import render_template
 
 if TYPE_CHECKING:
@@ -94,12 +96,12 @@ def render_terminal(report: LintReport, console: Console) -> None:
 
     for finding in report.findings:
         line = Text()
-        line.append(finding.location(), style="bold")
+        line.append(shown_location(finding), style="bold")
         line.append(": ")
         line.append(finding.rule, style="bold")
         line.append(" ")
         line.append(finding.risk.label, style=RISK_STYLES[finding.risk])
-        line.append(f" {finding.message}")
+        line.append(f" {one_line(finding.message)}")
         console.print(line, soft_wrap=True)
-        console.print(Text(f"    fix: {finding.hint}", style="dim"), soft_wrap=True)
+        console.print(Text(f"    fix: {one_line(finding.hint)}", style="dim"), soft_wrap=True)
     console.print(Text(_summary(report)), soft_wrap=True)

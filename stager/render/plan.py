@@ -5,7 +5,7 @@ The JSON path imports neither rich nor jinja2.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,9 @@ from stager.render.formats import (
     SCHEMA_VERSION,
     finding_to_json,
     json_text,
+    shown_location,
 )
+from stager.render.quoting import one_line, quote_path, table_cell
 from stager.render.staging_document import build_document
 from stager.render.templating import render_template
 from stager.types import Risk
@@ -73,27 +75,33 @@ def render_plan_markdown(
         phases=build_document(analysis, plan, chains),
         phase_count=phase_total(analysis.rules),
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
-        cell=lambda text: str(text).replace("|", "\\|").replace("\n", " "),
+        cell=table_cell,
     )
 
 
 def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> None:
-    """Each phase with its migrations and files, the moves and the plan's findings."""
+    """Each phase with its migrations and files, the moves and the plan's findings.
+
+    Paths are quoted as git quotes them; no text is read as rich markup.
+    """
     from rich.text import Text
 
     refs = analysis.refs
     console.print(
-        f"[bold]{refs.head_ref}[/] ({refs.head[:10]}) against merge base "
-        f"{refs.merge_base[:10]} of [bold]{refs.base_ref}[/] — "
-        f"{count(len(analysis.files), 'file')} in {count(len(plan.phases), 'phase')} "
-        f"(plan from {plan.source})"
+        Text.assemble(
+            (one_line(refs.head_ref), "bold"),
+            f" ({refs.head[:10]}) against merge base {refs.merge_base[:10]} of ",
+            (one_line(refs.base_ref), "bold"),
+            f" — {count(len(analysis.files), 'file')} in {count(len(plan.phases), 'phase')} "
+            f"(plan from {one_line(plan.source)})",
+        )
     )
     for warning in analysis.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+        console.print(Text(f"warning: {one_line(warning)}", style="yellow"))
     for phase in plan.phases:
         depends = ", ".join(str(n) for n in phase.depends_on) or "none"
         header = Text(f"\nPhase {phase.number}: ", style="bold")
-        header.append(f"{phase.title} ({phase.name})", style="bold")
+        header.append(f"{one_line(phase.title)} ({one_line(phase.name)})", style="bold")
         header.append(" — risk ")
         header.append(phase.risk.label, style=RISK_STYLES[phase.risk])
         header.append(f", depends on {depends}")
@@ -103,28 +111,39 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
         if phase.migrations:
             console.print("  migrations, in upgrade order:")
             for migration in phase.migrations:
-                parents = ", ".join(migration.down_revision) or "None"
+                parents = _revisions(migration.down_revision)
                 was = (
-                    f" (re-chained; was {', '.join(migration.original_down_revision) or 'None'})"
+                    f" (re-chained; was {_revisions(migration.original_down_revision)})"
                     if migration.rechained
                     else ""
                 )
-                console.print(Text(f"    {migration.revision} ← {parents}{was}  {migration.title}"))
+                revision = quote_path(migration.revision)
+                console.print(Text(f"    {revision} ← {parents}{was}  {one_line(migration.title)}"))
         console.print(f"  files ({len(phase.files)}):")
         for planned in phase.files:
-            shown = Text(f"    {planned.path}")
+            shown = Text(f"    {quote_path(planned.path)}")
             if planned.old_path:
-                shown.append(f" (renamed from {planned.old_path})")
+                shown.append(f" (renamed from {quote_path(planned.old_path)})")
             console.print(shown)
             console.print(
-                Text(f"        {planned.reason}", style="yellow" if planned.moved else "dim")
+                Text(
+                    f"        {one_line(planned.reason)}",
+                    style="yellow" if planned.moved else "dim",
+                )
             )
     if plan.conflicts:
         names = {rule.number: rule.name for rule in analysis.rules.phases}
         console.print(f"\n[bold]Moved by dependencies[/] ({len(plan.conflicts)}):")
         for conflict in plan.conflicts:
-            console.print(Text(f"  {conflict.describe(names)}"))
+            console.print(Text(f"  {one_line(conflict.describe(names))}"))
     for finding in plan.findings:
-        console.print(Text(f"\n{finding.risk.label.upper()} {finding.rule} {finding.location()}"))
-        console.print(Text(f"  {finding.message}"))
-        console.print(Text(f"  fix: {finding.hint}", style="dim"))
+        console.print(
+            Text(f"\n{finding.risk.label.upper()} {finding.rule} {shown_location(finding)}")
+        )
+        console.print(Text(f"  {one_line(finding.message)}"))
+        console.print(Text(f"  fix: {one_line(finding.hint)}", style="dim"))
+
+
+def _revisions(revisions: Sequence[str]) -> str:
+    """Revision ids as the terminal shows them: quoted as git quotes a path; ``None`` for none."""
+    return ", ".join(map(quote_path, revisions)) or "None"

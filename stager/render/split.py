@@ -9,6 +9,7 @@ from stager.branches.split_types import BuildStatus, BuiltPhase, SplitResult
 from stager.plan.phase import first_few
 from stager.render.analysis import phase_to_json
 from stager.render.formats import SCHEMA_VERSION, json_text
+from stager.render.quoting import one_line, quote_path
 from stager.render.templating import render_template
 
 if TYPE_CHECKING:
@@ -119,16 +120,19 @@ def _details(result: SplitResult) -> list[str]:
 
 def _phase_lines(built: BuiltPhase) -> list[str]:
     """A phase's commits and files, for the terminal (the files cut short)."""
-    lines = [f"{built.phase.number}. {built.branch}"]
-    lines += [f"    {commit.sha[:10]} {commit.subject}" for commit in built.commits] or [
+    lines = [f"{built.phase.number}. {one_line(built.branch)}"]
+    lines += [f"    {commit.sha[:10]} {one_line(commit.subject)}" for commit in built.commits] or [
         "    (no new commit)"
     ]
-    lines.append(f"    files: {first_few(_paths(built), _SHOWN_FILES)}")
+    paths = [quote_path(path) for path in _paths(built)]
+    lines.append(f"    files: {first_few(paths, _SHOWN_FILES)}")
     return lines
 
 
 def render_split_terminal(result: SplitResult, console: Console) -> None:
+    """The branches as a table, then the details; no text is read as rich markup."""
     from rich.table import Table
+    from rich.text import Text
 
     title = "Split — dry run, nothing written" if result.dry_run else "Split"
     table = Table(title=title, title_justify="left")
@@ -138,7 +142,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     for built in result.phases:
         table.add_row(
             str(built.phase.number),
-            built.branch,
+            Text(one_line(built.branch)),
             built.commit[:10],
             built.strategy.value,
             str(len(built.phase.files)),
@@ -146,7 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
         )
     console.print(table)
     for line in _details(result):
-        console.print(f"  {line}", highlight=False, soft_wrap=True)
+        console.print(f"  {one_line(line)}", highlight=False, soft_wrap=True, markup=False)
     for built in result.phases:
         for line in _phase_lines(built):
             console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)

@@ -1,7 +1,12 @@
 """Jinja rendering: sandboxed, StrictUndefined, project templates before packaged ones.
 
 A typo in a template is a user error, not a crash: it becomes a StagerError
-naming the template and line.
+naming the template and line. Every ``{{ value }}`` is made inert as it is
+written, the way autoescaping works for HTML: in a markdown template
+(``*.md.j2``) no mention, entity or HTML comment (stager's markers are ones)
+survives, and in any template control characters are escaped
+(stager.render.quoting). The filters ``code`` and ``cell`` put repository
+text in a code span and a table cell.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.errors import StagerError
+from stager.render.quoting import code_span, escape_controls, neutralise, table_cell
 from stager.resources import packaged_path
 from stager.rules.project import in_tree
 
@@ -123,14 +129,36 @@ def _environment(folders: tuple[str, ...], project: int) -> SandboxedEnvironment
                 in_tree(Path(folder), pieces, "template")
             return super().get_source(environment, template)
 
-    return SandboxedEnvironment(
+    @jinja2.pass_context
+    def finalize(context: jinja2.runtime.Context, value: object) -> object:
+        return shown_value(context.name, value)
+
+    environment = SandboxedEnvironment(
         loader=NoLinksLoader(list(folders)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        finalize=finalize,
     )
+    environment.filters.update(code=code_span, cell=table_cell)
+    return environment
+
+
+def shown_value(template: str | None, value: object) -> object:
+    """What ``{{ value }}`` writes in ``template``: text made inert, numbers as they are.
+
+    The text may come from the branch (a docstring, a file name), so in markdown
+    it is neutralised wherever the template puts it, in a code span or not; in
+    any other template (the title) its control characters are escaped.
+    """
+    if value is None or isinstance(value, int | float):
+        return value
+    text = str(value)  # StrictUndefined raises here, as without finalize
+    if template is not None and template.endswith(".md.j2"):
+        return neutralise(text)
+    return escape_controls(text)
 
 
 def _frame(error: BaseException, folders: Sequence[str], fallback: str) -> str:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from stager.branches.verify import ALEMBIC, CHECK, COMPILES, PLAN, CheckResult, Verification
 from stager.render.formats import SCHEMA_VERSION
+from stager.render.quoting import one_line
 from stager.render.templating import render_template
 
 if TYPE_CHECKING:
@@ -104,9 +105,9 @@ def render_terminal(result: Verification, console: Console) -> None:
         table.add_column(column, no_wrap=True)
     for row in _rows(result):
         cells = (Text(cell, style=_CELL_STYLES[cell]) for cell in row["checks"])
-        table.add_row(Text(row["phase"]), Text(row["branch"]), *cells)
+        table.add_row(Text(one_line(row["phase"])), Text(one_line(row["branch"])), *cells)
     console.print(table)
-    for line in ["", _summary(result), *(f"  {line}" for line in _failures(result))]:
+    for line in ["", _summary(result), *(f"  {one_line(line)}" for line in _failures(result))]:
         console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 

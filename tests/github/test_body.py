@@ -81,3 +81,13 @@ def test_peoples_text_leaving_no_room_is_an_error_not_a_cut() -> None:
     assert isinstance(raised.value, StagerError)  # uncaught, still one clear line
     long_but_fitting = merge_body("y" * 60_000, "z\n" * 10_000)
     assert len(long_but_fitting) <= MAX_BODY_CHARS and long_but_fitting.startswith("y" * 60_000)
+
+
+def test_a_marker_in_the_generated_part_cannot_end_it() -> None:
+    # a project's template may write a marker as its own text: it is neutralised
+    generated = f"## Overview\n\nsee {END} and {BEGIN}\n"
+    merged = merge_body("Notes.", generated) + "\n\nThanks!"
+    assert merged.count(END) == merged.count(BEGIN) == 1
+    inner = generated_part(merged) or ""
+    assert "## Overview" in inner and inner.rstrip().endswith("and <\u2060!-- stager:begin -->")
+    assert same_body(merged, merge_body(merged, generated))  # found whole on the next run

@@ -151,6 +151,30 @@ def test_project_templates_come_first_and_phase_overrides_by_name(
     assert "RISK TABLE 3" in render_body(by_name["foundation"], (folder,))  # included table
 
 
+def test_a_project_template_cannot_write_a_marker_a_mention_or_an_escape(
+    demo_analysis: Analysis, tmp_path: Path
+) -> None:
+    ctx = contexts(demo_analysis)[0]
+    hostile = "<!-- stager:end --> @team \x1b]0;pwned\x07"
+    file = dataclasses.replace(ctx.phase.files[0], path=f"a`{hostile}.py")
+    phase = dataclasses.replace(ctx.phase, title=hostile, files=(file,))
+    ctx = dataclasses.replace(ctx, phase=phase)
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    # written the old way too: raw backticks, a whole list, no filter
+    (folder / "pr_body.md.j2").write_text(
+        "`{{ phase.title }}` {{ phase.title }}\n{{ phase.files }}\n"
+        "{% for f in phase.files %}- `{{ f.path }}` {{ f.path | code }}{% endfor %}\n"
+    )
+    (folder / "pr_title.j2").write_text("{{ phase.title }}\n")
+    body = render_body(ctx, (folder,))
+    assert "<!--" not in body and "@team" not in body and "\x1b" not in body
+    assert "\\033]0;pwned\\a" in body
+    # a title is plain text on GitHub (no comment, no mention), but printed by --dry-run
+    assert render_title(ctx, (folder,)) == "<!-- stager:end --> @team \\033]0;pwned\\a"
+    assert '``"a`<\u2060!-- stager:end --> @\u2060team \\033]0;pwned\\a.py"``' in body
+
+
 def test_a_template_typo_names_template_and_line(demo_analysis: Analysis, tmp_path: Path) -> None:
     folder = tmp_path / "templates"
     folder.mkdir()
