@@ -14,6 +14,7 @@ chain read from that record goes in the same way.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -162,7 +163,7 @@ def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPat
     source = chosen.source if chosen is not None else None
     if source is None or "/" not in source:
         return "alembic"
-    return f"alembic -c {source}"
+    return f"alembic -c {shlex.quote(source)}"
 
 
 def phase_total(rules: Rules) -> int:
@@ -209,7 +210,7 @@ def _assess(
         if m.path in paths
     )
     alembic = alembic_invocation(report.configs, [m.path for m in (*added, *edited)])
-    backup_file = f"before-phase-{phase.number}-{phase.name}.dump"
+    backup_file = shlex.quote(f"before-phase-{phase.number}-{phase.name}.dump")
     commands = PhaseCommands(
         alembic=alembic,
         backup_file=backup_file,
@@ -380,11 +381,15 @@ def downgrade_command(alembic: str, chain: PhaseChain) -> str:
     current = f"{alembic} current | cut -d' ' -f1"
     end = chain.end
     if len(end) == 1:
-        check = f'test "$({current})" = {end[0]}'
+        check = f'test "$({current})" = {shlex.quote(end[0])}'
     else:
-        check = f'test "$({current} | sort | xargs)" = "{" ".join(sorted(end))}"'
-    target = " ".join(head for head in chain.start if head not in end) or "base"
-    return f"{check} && {alembic} downgrade {target}"
+        check = f'test "$({current} | sort | xargs)" = {shlex.quote(" ".join(sorted(end)))}'
+    # alembic downgrades to one revision at a time, removing that revision's
+    # descendants: a phase that merges two heads goes back to each of them in turn
+    # (``alembic downgrade a b`` is a usage error, not a downgrade).
+    targets: list[str] = [head for head in chain.start if head not in end] or ["base"]
+    downgrades = (f"{alembic} downgrade {shlex.quote(target)}" for target in targets)
+    return " && ".join((check, *downgrades))
 
 
 def _rollback_steps(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from stager.analysis import Analysis, analyze_branch
@@ -149,5 +153,94 @@ def test_with_several_heads_the_check_names_them_all_and_the_target_is_the_one_b
     )
     assert chain.end == ("b", "x")
     assert downgrade_command("alembic", chain) == (
-        'test "$(alembic current | cut -d\' \' -f1 | sort | xargs)" = "b x" && alembic downgrade a'
+        "test \"$(alembic current | cut -d' ' -f1 | sort | xargs)\" = 'b x' && alembic downgrade a"
     )
+
+
+def _link(revision: str, *parents: str) -> ChainLink:
+    down = tuple(Revision(parent) for parent in parents)
+    return ChainLink(Revision(revision), down, down, RepoPath(f"v/{revision}.py"))
+
+
+def test_a_revision_id_is_one_shell_word_in_the_commands() -> None:
+    """Alembic accepts any string as an id; a command a person pastes must not run it."""
+    hostile = "x$(touch${IFS}pwned)"
+    chain = PhaseChain((Revision("a"),), (_link(hostile, "a"),))
+    command = downgrade_command("alembic -c 'my dir/alembic.ini'", chain)
+    assert f"= '{hostile}' &&" in command
+    assert alembic_invocation(
+        [AlembicConfig(RepoPath("my dir/alembic.ini"), None, (RepoPath("my dir/v"),), False)]
+    ) == ("alembic -c 'my dir/alembic.ini'")
+
+
+_ALEMBIC_INI = """[alembic]
+script_location = env
+sqlalchemy.url = sqlite:///state.db
+"""
+_ENV_PY = """from alembic import context
+from sqlalchemy import create_engine
+
+config = context.config
+engine = create_engine(config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+def _revision_file(revision: str, parents: tuple[str, ...]) -> str:
+    down = repr(parents[0] if len(parents) == 1 else parents or None)
+    return (
+        f"revision = {revision!r}\ndown_revision = {down}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    )
+
+
+def test_the_downgrade_of_a_phase_that_merges_two_heads_runs_on_alembic(tmp_path: Path) -> None:
+    """The shown command, run by a real alembic (SQLite), goes back to where the phase began.
+
+    The phase builds ``z`` on head ``b`` and merges it with head ``a``: alembic takes one
+    revision per ``downgrade``, so the command goes back to ``a``, then to ``b``.
+    """
+    pytest.importorskip("alembic")
+    alembic = shutil.which("alembic")
+    if alembic is None:
+        pytest.skip("the alembic command is not installed")
+    versions = tmp_path / "env" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text(_ALEMBIC_INI)
+    (tmp_path / "env" / "env.py").write_text(_ENV_PY)
+    links = (_link("z", "b"), _link("x", "a", "z"), _link("y", "x"))
+    for revision, parents in (
+        ("a", ()),
+        ("b", ()),
+        *((link.revision, link.parents) for link in links),
+    ):
+        (versions / f"{revision}.py").write_text(_revision_file(revision, parents))
+    chain = PhaseChain((Revision("a"), Revision("b")), links)
+
+    def run(command: str) -> str:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def current() -> list[str]:
+        return sorted(line.split()[0] for line in run("alembic current").splitlines())
+
+    run("alembic upgrade a && alembic upgrade b")
+    assert current() == ["a", "b"]
+    run("alembic upgrade heads")
+    assert current() == ["y"]
+    command = downgrade_command("alembic", chain)
+    assert command.endswith("alembic downgrade a && alembic downgrade b")
+    run(command)
+    assert current() == ["a", "b"]
+    # the precondition: at the phase's start, not its end, nothing is run
+    refused = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert refused.returncode != 0 and current() == ["a", "b"]
