@@ -20,7 +20,8 @@ from typing import Any
 from stager.branches.split_types import Layout, Rewrite, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
-from stager.git.refs import read_refs
+from stager.git.history import reachable
+from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
 from stager.git.write import Writer
@@ -174,6 +175,31 @@ def read_record(repo: Repository, name: str) -> StoredRecord | None:
             f"delete it (`git update-ref -d {ref}`) and split again",
         ) from None
     return StoredRecord(ref, commit, SplitRecord.from_json(parsed, f"{ref}:{RECORD_FILE}"))
+
+
+def recorded_branches(repo: Repository) -> frozenset[str]:
+    """Every phase branch (full ref name) that a stager record of this repository lists.
+
+    These are the branches stager wrote: the records of every feature branch
+    count, with the earlier splits each one keeps. They are read leniently: a
+    record of another version still names its branches, one that is not JSON
+    names none.
+    """
+    commits = reachable(repo, list(list_refs(repo, RECORD_PREFIX).values()))
+    names = [Sha(f"{commit}:{RECORD_FILE}") for commit in commits]
+    contents = repo.read_blobs(names, missing_ok=True)
+    branches: set[str] = set()
+    for data in contents.values():
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            continue
+        phases = parsed.get("phases") if isinstance(parsed, dict) else None
+        for phase in phases if isinstance(phases, list) else []:
+            branch = phase.get("branch") if isinstance(phase, dict) else None
+            if isinstance(branch, str):
+                branches.add(f"refs/heads/{branch}")
+    return frozenset(branches)
 
 
 def previous_record(repo: Repository, commit: Sha) -> Sha | None:

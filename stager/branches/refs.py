@@ -79,6 +79,22 @@ def refuse_foreign_branches(
             )
 
 
+def foreign_error(
+    branches: Sequence[str], template: str, source: str, *, dry_run: bool = False
+) -> StagerError:
+    """Existing branches the phases would replace that no stager record lists: not stager's."""
+    done = "the real run would stop" if dry_run else "nothing was written"
+    one = len(branches) == 1
+    what = f"branch {branches[0]} exists" if one else f"branches {', '.join(branches)} exist"
+    it, phase_branch = ("it", "a phase branch") if one else ("them", "phase branches")
+    return StagerError(
+        f"{what} and stager did not create {it} (no stager record lists {it} as "
+        f"{phase_branch}), so not even --force replaces {it}; {done}",
+        f"delete or rename {it} (`git branch -m {branches[0]} {branches[0]}-mine`), or change "
+        f"[split] branch = {template!r} ({source}) to give the phases names of their own",
+    )
+
+
 def backup_name(branch: str, stamp: str, taken: set[str]) -> str:
     """``refs/stager/backup/<branch>/<time>``, made unique, and added to ``taken``."""
     base = f"{BACKUP_PREFIX}{branch}/{stamp}"

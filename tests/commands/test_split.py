@@ -163,12 +163,15 @@ def test_dry_run_lists_commits_files_rewrites_and_refusals(
     rewrites = [r for p in data["phases"] for r in p["rewrites"]]
     assert all(f"re-chained {r['revision']}" in markdown for r in rewrites)
 
-    git(demo, git_env).git("branch", "stage/2-data", demo.merge_base)
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    repo.git("branch", "-f", "stage/2-data", demo.merge_base)
+    refs = repo.git("for-each-ref")
     refused = stager(demo, "split", "--all", "--dry-run")
     assert "stage/2-data: would refuse: exists at" in refused.stdout and "--force" in refused.stdout
     assert refused.exit_code == 1 and "the real run would stop" in refused.stderr
     assert "stage/2-data" in refused.stderr and "--force" in refused.stderr
-    assert git(demo, git_env).git("branch", "--list", "stage/*").split() == ["stage/2-data"]
+    assert repo.git("for-each-ref") == refs
 
 
 def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[str, str]) -> None:
@@ -329,3 +332,50 @@ def test_a_template_that_starts_with_refs_is_refused(
     assert "a branch name, not a ref, is expected" in result.stderr
     assert "leave out the leading refs/heads/" in result.stderr
     assert git(demo, git_env).git("for-each-ref", "refs/heads/refs/", "refs/stager/") == ""
+
+
+def test_force_keeps_the_phases_that_are_already_built(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    """The same tree on the same parent keeps its commit under --force: a new sha would make
+    open-pr force-push an unchanged phase (CI again, approvals dismissed)."""
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    refs = repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/")
+    forced = stager(demo, "split", "--all", "--force", "--format", "json")
+    assert forced.exit_code == 0, forced.output
+    assert [p["status"] for p in json.loads(forced.stdout)["phases"]] == ["unchanged"] * 4
+    assert repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == refs  # no record
+    repo.git("branch", "-f", "stage/3-application", "stage/2-data")
+    again = stager(demo, "split", "--all", "--force", "--format", "json")
+    assert again.exit_code == 0, again.output
+    statuses = [p["status"] for p in json.loads(again.stdout)["phases"]]
+    assert statuses[:3] == ["unchanged", "unchanged", "updated"]
+    ref = f"refs/stager/record/{demo.head_branch}"
+    moved = [m["ref"] for m in json.loads(repo.git("show", f"{ref}:record.json"))["moved"]]
+    assert "refs/heads/stage/1-foundation" not in moved and "refs/heads/stage/2-data" not in moved
+
+
+def test_force_never_replaces_a_branch_stager_did_not_create(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    repo.git("branch", "stage/2-data", f"{demo.head_branch}~1")  # someone's own work
+    refs = repo.git("for-each-ref")
+    for args in ((), ("--force",), ("--force", "--dry-run")):
+        result = stager(demo, "split", "--all", *args)
+        assert result.exit_code == 1, result.output
+        assert "branch stage/2-data exists and stager did not create it" in result.stderr
+        assert "not even --force replaces it" in result.stderr
+        assert "`git branch -m stage/2-data stage/2-data-mine`" in result.stderr
+        assert "[split] branch = 'stage/{number}-{name}'" in result.stderr
+        assert repo.git("for-each-ref") == refs
+    # a branch a split made (its record lists it) is replaced, its old tip kept as a backup
+    repo.git("branch", "-D", "stage/2-data")
+    assert stager(demo, "split", "--all").exit_code == 0
+    work = repo.git("rev-parse", f"{demo.head_branch}~1")
+    repo.git("branch", "-f", "stage/2-data", work)
+    forced = stager(demo, "split", "--all", "--force")
+    assert forced.exit_code == 0, forced.output
+    kept = repo.git("for-each-ref", "--format=%(objectname)", "refs/stager/backup/stage/2-data/")
+    assert kept == work
