@@ -13,6 +13,7 @@ default reads older records of the same version; an unknown version stops.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from stager.branches.split_types import Layout, Rewrite, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.git.history import reachable
+from stager.git.ref_files import broken_ref
 from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
@@ -156,25 +158,48 @@ class StoredRecord:
 
 
 def read_record(repo: Repository, name: str) -> StoredRecord | None:
-    """The record of branch ``name`` (its latest split); None when there is none."""
+    """The record of branch ``name`` (its latest split); None when there is none.
+
+    A record that cannot be read is an error saying where it is and how to
+    remove it: read as "no record", it would let ``--undo`` say there is
+    nothing to undo.
+    """
     ref = record_ref(name)
     commit = read_refs(repo, [ref]).get(ref)
     if commit is None:
+        broken = broken_ref(repo, ref)
+        if broken is not None:
+            raise StagerError(
+                f"the stager record {ref} is damaged: its file {broken} holds no object id",
+                f"remove that file (`rm {shlex.quote(str(broken))}`: git cannot delete a broken "
+                "ref), then run the command again",
+            )
         return None
+    remove = f"remove it (`git update-ref -d {ref}`)"
     data = repo.read_path(commit, RECORD_FILE)
     if data is None:
+        missing = not repo.read_blobs([commit], missing_ok=True)
         raise StagerError(
-            f"{ref} ({commit[:12]}) has no {RECORD_FILE}: it is not a stager record",
-            f"delete it (`git update-ref -d {ref}`) and split again",
+            f"the stager record {ref} names {commit[:12]}, "
+            + (
+                "an object this repository does not have"
+                if missing
+                else f"which has no {RECORD_FILE}: it is not a stager record"
+            ),
+            f"{remove} and split again",
         )
     try:
         parsed = json.loads(data)
     except ValueError as error:
         raise StagerError(
-            f"{ref}:{RECORD_FILE} is not JSON ({error})",
-            f"delete it (`git update-ref -d {ref}`) and split again",
+            f"the stager record {ref} is damaged: its {RECORD_FILE} is not JSON ({error})",
+            f"{remove} and split again",
         ) from None
-    return StoredRecord(ref, commit, SplitRecord.from_json(parsed, f"{ref}:{RECORD_FILE}"))
+    try:
+        record = SplitRecord.from_json(parsed, f"the stager record {ref}")
+    except StagerError as error:
+        raise StagerError(error.problem, f"{error.fix}; or {remove}") from None
+    return StoredRecord(ref, commit, record)
 
 
 def recorded_branches(repo: Repository) -> frozenset[str]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from stager.branches.journal import Command, Settle, move_refs, settle
 from stager.branches.record import (
     RECORD_PREFIX,
     MovedRef,
@@ -23,7 +24,7 @@ from stager.branches.record import (
 )
 from stager.branches.split_types import BuildStatus, BuiltPhase
 from stager.errors import StagerError
-from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
+from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs
 from stager.git.repository import BranchRefs, Repository
 from stager.rules.sections import SplitRules
 from stager.types import Sha
@@ -144,6 +145,7 @@ class UndoResult:
     restored: tuple[Restored, ...]
     removed_backups: tuple[str, ...]
     time: str
+    settled: str | None = None  # what it did instead: settled a run a kill interrupted
 
 
 def _refuse_foreign_refs(record: SplitRecord, ref: str, split: SplitRules) -> None:
@@ -181,6 +183,9 @@ def undo_last_split(
     ``refs/stager/backup/``. The record goes back to the one before it (or
     away, when it was the first).
     """
+    settled = settle(repo, Settle.UNDO)
+    if settled is not None:  # a split (or undo) a killed run left half-applied: that is all
+        return UndoResult((), (), settled.time, settled.describe())
     name = record_name(repo, head_ref)
     found = read_record(repo, name)
     if found is None:
@@ -227,5 +232,5 @@ def undo_last_split(
             updates.append(RefUpdate(moved.backup, None, backups[moved.backup]))
             removed.append(moved.backup)
     updates.append(RefUpdate(record_ref(name), previous_record(repo, commit), commit))
-    update_refs(repo, updates)
+    move_refs(repo, updates, Command.UNDO)
     return UndoResult(tuple(restored), tuple(removed), record.time)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from stager.analysis import Analysis
 from stager.branches.cherry_pick import Recipe, ReplayConflict, recipes, simulate, versions
 from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_parents
+from stager.branches.journal import Command, Settle, move_refs, settle
 from stager.branches.messages import patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_onto, transplant
 from stager.branches.patch import apply_phase, check_planned
@@ -56,7 +57,7 @@ from stager.git.history import (
     signed,
     trees_of,
 )
-from stager.git.refs import RefUpdate, list_refs, read_refs, update_refs
+from stager.git.refs import RefUpdate, list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import PathClash, TreeModel
 from stager.git.write import Writer, require_identity, signs_by_default
@@ -133,6 +134,8 @@ def split_branch(
             "check `stager analyze`: the branch must change files and the rules need [[phase]] "
             "tables",
         )
+    # A split a killed run left half-applied: finished first (a dry run only says so).
+    settled = settle(repo, Settle.REPORT if options.dry_run else Settle.FINISH)
     selected = select_phases(plan, options)
     if options.layout is Layout.INDEPENDENT:
         problem = independent_problem(plan)
@@ -225,7 +228,8 @@ def split_branch(
             dry_run=options.dry_run,
             phases=tuple(built),
             notes=tuple(
-                [
+                ([settled.describe()] if settled else [])
+                + [
                     f"building {_label(item.phase)} first: phase {options.phase} stacks on it"
                     for item in built
                     if item.prerequisite and item.status is not BuildStatus.UNCHANGED
@@ -242,7 +246,8 @@ def split_branch(
             record = _record(analysis, head_ref, options, result, heads)
             commit = write_record(writer, record, previous)
             writer.migrate()  # every check passed: the objects leave the quarantine
-            update_refs(repo, [*ref_updates(built), RefUpdate(ref, commit, previous)])
+            updates = [*ref_updates(built), RefUpdate(ref, commit, previous)]
+            move_refs(repo, updates, Command.SPLIT)
     return result
 
 

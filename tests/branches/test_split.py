@@ -293,8 +293,11 @@ def test_undo_refuses_a_branch_that_moved_unless_forced(feature: GitRepo) -> Non
         "stage/2-part2",
         "stage/3-part3",
     ]
-    undo_last_split(Repository(feature.path), split=SplitRules(), force=True)
+    undone = undo_last_split(Repository(feature.path), split=SplitRules(), force=True)
     assert feature.git("branch", "--list", "stage/*") == ""
+    kept = undone.restored[0].kept  # the moved tip stays reachable, not only in a reflog
+    assert kept is not None and kept.startswith("refs/stager/backup/stage/1-part1/")
+    assert feature.git("rev-parse", kept) == feature.git("rev-parse", "main")
 
 
 def test_dry_run_writes_no_ref_and_no_object(feature: GitRepo) -> None:
