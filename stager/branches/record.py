@@ -74,6 +74,7 @@ class RecordedPhase:
     files: tuple[RepoPath, ...]
     chain: RecordedChain
     rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
+    unchanged: bool = False  # the branch already was this phase: the run kept its commit
 
 
 @dataclass(frozen=True)

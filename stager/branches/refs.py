@@ -55,7 +55,9 @@ def refuse_foreign_branches(
     """Phase branches are stager's own: never the base or the head.
 
     A ``[split] branch`` template can map a phase onto any name. A ref that is
-    the base or the head is refused, even with --force.
+    the base or the head is refused, even with --force; any other existing
+    branch that no record lists is refused where the run would replace it
+    (:func:`foreign_error`).
     """
     special = {
         full: role

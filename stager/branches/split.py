@@ -284,6 +284,7 @@ def _record(
                 files=tuple(sorted(built.phase.paths)),
                 chain=RecordedChain(start_heads, end_heads, migrations),
                 rewrites=built.rewrites,
+                unchanged=built.status is BuildStatus.UNCHANGED,
             )
         )
     return SplitRecord(

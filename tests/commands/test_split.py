@@ -356,8 +356,10 @@ def test_force_keeps_the_phases_that_are_already_built(
     statuses = [p["status"] for p in json.loads(again.stdout)["phases"]]
     assert statuses[:3] == ["unchanged", "unchanged", "updated"]
     ref = f"refs/stager/record/{demo.head_branch}"
-    moved = [m["ref"] for m in json.loads(repo.git("show", f"{ref}:record.json"))["moved"]]
+    record = json.loads(repo.git("show", f"{ref}:record.json"))
+    moved = [m["ref"] for m in record["moved"]]
     assert "refs/heads/stage/1-foundation" not in moved and "refs/heads/stage/2-data" not in moved
+    assert [p.get("unchanged", False) for p in record["phases"]][:3] == [True, True, False]
 
 
 def test_force_never_replaces_a_branch_stager_did_not_create(
