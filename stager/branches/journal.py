@@ -28,12 +28,11 @@ import json
 import os
 import socket
 import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.branches.record import RECORD_FILE, RECORD_PREFIX, read_record, record_ref
+from stager.branches.record import RECORD_FILE, RECORD_PREFIX, read_record, record_ref, timestamp
 from stager.errors import StagerError
 from stager.git.ref_files import common_dir, packed_refs_lock, ref_locks
 from stager.git.refs import RefUpdate, read_refs, update_refs
@@ -42,7 +41,6 @@ from stager.plain_data import from_plain, to_plain
 from stager.types import Sha
 
 JOURNAL = Path("stager") / "transaction.json"
-_TIME = "%Y%m%dT%H%M%SZ"
 
 
 class Command(enum.StrEnum):
@@ -98,7 +96,9 @@ def move_refs(repo: Repository, updates: Sequence[RefUpdate], command: Command) 
     if not updates:
         return
     path = _path(repo)
-    transaction = Transaction(command, os.getpid(), socket.gethostname(), _now(), tuple(updates))
+    transaction = Transaction(
+        command, os.getpid(), socket.gethostname(), timestamp(), tuple(updates)
+    )
     _write(path, transaction)
     try:
         update_refs(repo, updates)
@@ -298,7 +298,3 @@ def _write(path: Path, transaction: Transaction) -> None:
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-
-
-def _now() -> str:
-    return time.strftime(_TIME, time.gmtime())

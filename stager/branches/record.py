@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,11 @@ def record_name(repo: Repository, head_ref: str) -> str:
     if full.startswith("refs/remotes/"):
         return full.removeprefix("refs/remotes/").partition("/")[2] or DETACHED
     return DETACHED
+
+
+def timestamp() -> str:
+    """Now, as a record's ``time`` and a backup's name write it (UTC)."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
 def record_ref(name: str) -> str:

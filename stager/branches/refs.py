@@ -8,7 +8,6 @@ back and restores every branch it names in one transaction too.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from stager.branches.record import (
     read_record,
     record_name,
     record_ref,
+    timestamp,
 )
 from stager.branches.split_types import BuildStatus, BuiltPhase
 from stager.errors import StagerError
@@ -107,10 +107,6 @@ def backup_name(branch: str, stamp: str, taken: set[str]) -> str:
         name = f"{base}-{number}"
     taken.add(name)
     return name
-
-
-def timestamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
 def ref_updates(phases: Sequence[BuiltPhase]) -> list[RefUpdate]:

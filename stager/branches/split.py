@@ -26,6 +26,7 @@ from stager.branches.record import (
     record_name,
     record_ref,
     recorded_branches,
+    timestamp,
     write_record,
 )
 from stager.branches.refs import (
@@ -36,7 +37,6 @@ from stager.branches.refs import (
     ref_updates,
     refuse_checked_out,
     refuse_foreign_branches,
-    timestamp,
 )
 from stager.branches.split_types import (
     BuildStatus,
