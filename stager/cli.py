@@ -329,7 +329,8 @@ def open_pr(all_phases: bool, **params: Any) -> NoReturn:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace existing branches (their old tips are kept under refs/stager/backup/).",
+    help="Replace the phase branches an earlier split made (their old tips are kept under "
+    "refs/stager/backup/); never a branch stager did not create.",
 )
 @click.option(
     "-S",

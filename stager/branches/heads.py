@@ -16,6 +16,7 @@ from stager.migrations.discovery import discover, migration_entries
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import BlobSource, MigrationFile
+from stager.plan.phase import first_few
 from stager.types import RepoPath, Revision, Sha
 
 
@@ -145,10 +146,26 @@ def check_plan(
             "the phases would break the Alembic history; nothing was written: "
             + "; ".join(problems[:5])
             + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
-            "move the migration to the phase of its parent, or let stager re-chain it "
-            "([stager] rechain = true) and refresh the plan (`stager plan`)",
+            _plan_fix(report),
         )
     return heads
+
+
+def _plan_fix(report: MigrationReport) -> str:
+    """How to mend a plan that breaks the graph: bring back deleted revisions, else re-chain."""
+    if report.deleted:
+        # No re-chaining brings back a revision the base has: databases ran it.
+        paths = sorted(migration.path for migration in report.deleted)
+        return (
+            f"the branch deletes {len(paths)} revision file(s) the base has "
+            f"({first_few(paths, 3)}): restore them on the branch "
+            "(`git checkout <base> -- <file>`), and undo a revision's effect with a new "
+            "revision instead (see SG009 in `stager analyze`)"
+        )
+    return (
+        "move the migration to the phase of its parent, or let stager re-chain it "
+        "([stager] rechain = true) and refresh the plan (`stager plan`)"
+    )
 
 
 def onto_parents(

@@ -13,6 +13,8 @@ default reads older records of the same version; an unknown version stops.
 from __future__ import annotations
 
 import json
+import shlex
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,9 @@ from typing import Any
 from stager.branches.split_types import Layout, Rewrite, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
-from stager.git.refs import read_refs
+from stager.git.history import reachable
+from stager.git.ref_files import broken_ref
+from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
 from stager.git.write import Writer
@@ -71,6 +75,7 @@ class RecordedPhase:
     files: tuple[RepoPath, ...]
     chain: RecordedChain
     rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
+    unchanged: bool = False  # the branch already was this phase: the run kept its commit
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,11 @@ def record_name(repo: Repository, head_ref: str) -> str:
     return DETACHED
 
 
+def timestamp() -> str:
+    """Now, as a record's ``time`` and a backup's name write it (UTC)."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
 def record_ref(name: str) -> str:
     return f"{RECORD_PREFIX}{name}"
 
@@ -155,25 +165,73 @@ class StoredRecord:
 
 
 def read_record(repo: Repository, name: str) -> StoredRecord | None:
-    """The record of branch ``name`` (its latest split); None when there is none."""
+    """The record of branch ``name`` (its latest split); None when there is none.
+
+    A record that cannot be read is an error saying where it is and how to
+    remove it: read as "no record", it would let ``--undo`` say there is
+    nothing to undo.
+    """
     ref = record_ref(name)
     commit = read_refs(repo, [ref]).get(ref)
     if commit is None:
+        broken = broken_ref(repo, ref)
+        if broken is not None:
+            raise StagerError(
+                f"the stager record {ref} is damaged: its file {broken} holds no object id",
+                f"remove that file (`rm {shlex.quote(str(broken))}`: git cannot delete a broken "
+                "ref), then run the command again",
+            )
         return None
+    remove = f"remove it (`git update-ref -d {ref}`)"
     data = repo.read_path(commit, RECORD_FILE)
     if data is None:
+        missing = not repo.read_blobs([commit], missing_ok=True)
         raise StagerError(
-            f"{ref} ({commit[:12]}) has no {RECORD_FILE}: it is not a stager record",
-            f"delete it (`git update-ref -d {ref}`) and split again",
+            f"the stager record {ref} names {commit[:12]}, "
+            + (
+                "an object this repository does not have"
+                if missing
+                else f"which has no {RECORD_FILE}: it is not a stager record"
+            ),
+            f"{remove} and split again",
         )
     try:
         parsed = json.loads(data)
     except ValueError as error:
         raise StagerError(
-            f"{ref}:{RECORD_FILE} is not JSON ({error})",
-            f"delete it (`git update-ref -d {ref}`) and split again",
+            f"the stager record {ref} is damaged: its {RECORD_FILE} is not JSON ({error})",
+            f"{remove} and split again",
         ) from None
-    return StoredRecord(ref, commit, SplitRecord.from_json(parsed, f"{ref}:{RECORD_FILE}"))
+    try:
+        record = SplitRecord.from_json(parsed, f"the stager record {ref}")
+    except StagerError as error:
+        raise StagerError(error.problem, f"{error.fix}; or {remove}") from None
+    return StoredRecord(ref, commit, record)
+
+
+def recorded_branches(repo: Repository) -> frozenset[str]:
+    """Every phase branch (full ref name) that a stager record of this repository lists.
+
+    These are the branches stager wrote: the records of every feature branch
+    count, with the earlier splits each one keeps. They are read leniently: a
+    record of another version still names its branches, one that is not JSON
+    names none.
+    """
+    commits = reachable(repo, list(list_refs(repo, RECORD_PREFIX).values()))
+    names = [Sha(f"{commit}:{RECORD_FILE}") for commit in commits]
+    contents = repo.read_blobs(names, missing_ok=True)
+    branches: set[str] = set()
+    for data in contents.values():
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            continue
+        phases = parsed.get("phases") if isinstance(parsed, dict) else None
+        for phase in phases if isinstance(phases, list) else []:
+            branch = phase.get("branch") if isinstance(phase, dict) else None
+            if isinstance(branch, str):
+                branches.add(f"refs/heads/{branch}")
+    return frozenset(branches)
 
 
 def previous_record(repo: Repository, commit: Sha) -> Sha | None:

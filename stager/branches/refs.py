@@ -8,10 +8,10 @@ back and restores every branch it names in one transaction too.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from stager.branches.journal import Command, Settle, move_refs, settle
 from stager.branches.record import (
     RECORD_PREFIX,
     MovedRef,
@@ -20,10 +20,11 @@ from stager.branches.record import (
     read_record,
     record_name,
     record_ref,
+    timestamp,
 )
 from stager.branches.split_types import BuildStatus, BuiltPhase
 from stager.errors import StagerError
-from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs, update_refs
+from stager.git.refs import RefUpdate, checked_out_branches, list_refs, read_refs
 from stager.git.repository import BranchRefs, Repository
 from stager.rules.sections import SplitRules
 from stager.types import Sha
@@ -54,7 +55,9 @@ def refuse_foreign_branches(
     """Phase branches are stager's own: never the base or the head.
 
     A ``[split] branch`` template can map a phase onto any name. A ref that is
-    the base or the head is refused, even with --force.
+    the base or the head is refused, even with --force; any other existing
+    branch that no record lists is refused where the run would replace it
+    (:func:`foreign_error`).
     """
     special = {
         full: role
@@ -79,6 +82,22 @@ def refuse_foreign_branches(
             )
 
 
+def foreign_error(
+    branches: Sequence[str], template: str, source: str, *, dry_run: bool = False
+) -> StagerError:
+    """Existing branches the phases would replace that no stager record lists: not stager's."""
+    done = "the real run would stop" if dry_run else "nothing was written"
+    one = len(branches) == 1
+    what = f"branch {branches[0]} exists" if one else f"branches {', '.join(branches)} exist"
+    it, phase_branch = ("it", "a phase branch") if one else ("them", "phase branches")
+    return StagerError(
+        f"{what} and stager did not create {it} (no stager record lists {it} as "
+        f"{phase_branch}), so not even --force replaces {it}; {done}",
+        f"delete or rename {it} (`git branch -m {branches[0]} {branches[0]}-mine`), or change "
+        f"[split] branch = {template!r} ({source}) to give the phases names of their own",
+    )
+
+
 def backup_name(branch: str, stamp: str, taken: set[str]) -> str:
     """``refs/stager/backup/<branch>/<time>``, made unique, and added to ``taken``."""
     base = f"{BACKUP_PREFIX}{branch}/{stamp}"
@@ -88,10 +107,6 @@ def backup_name(branch: str, stamp: str, taken: set[str]) -> str:
         name = f"{base}-{number}"
     taken.add(name)
     return name
-
-
-def timestamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
 def ref_updates(phases: Sequence[BuiltPhase]) -> list[RefUpdate]:
@@ -128,6 +143,7 @@ class UndoResult:
     restored: tuple[Restored, ...]
     removed_backups: tuple[str, ...]
     time: str
+    settled: str | None = None  # what it did instead: settled a run a kill interrupted
 
 
 def _refuse_foreign_refs(record: SplitRecord, ref: str, split: SplitRules) -> None:
@@ -165,6 +181,9 @@ def undo_last_split(
     ``refs/stager/backup/``. The record goes back to the one before it (or
     away, when it was the first).
     """
+    settled = settle(repo, Settle.UNDO)
+    if settled is not None:  # a split (or undo) a killed run left half-applied: that is all
+        return UndoResult((), (), settled.time, settled.describe())
     name = record_name(repo, head_ref)
     found = read_record(repo, name)
     if found is None:
@@ -211,5 +230,5 @@ def undo_last_split(
             updates.append(RefUpdate(moved.backup, None, backups[moved.backup]))
             removed.append(moved.backup)
     updates.append(RefUpdate(record_ref(name), previous_record(repo, commit), commit))
-    update_refs(repo, updates)
+    move_refs(repo, updates, Command.UNDO)
     return UndoResult(tuple(restored), tuple(removed), record.time)

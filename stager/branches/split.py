@@ -9,11 +9,12 @@ transaction move all the branches, their backups and the run's record.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from stager.analysis import Analysis
 from stager.branches.cherry_pick import Recipe, ReplayConflict, recipes, simulate, versions
 from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_parents
+from stager.branches.journal import Command, Settle, move_refs, settle
 from stager.branches.messages import patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_onto, transplant
 from stager.branches.patch import apply_phase, check_planned
@@ -24,16 +25,18 @@ from stager.branches.record import (
     SplitRecord,
     record_name,
     record_ref,
+    recorded_branches,
+    timestamp,
     write_record,
 )
 from stager.branches.refs import (
     BACKUP_PREFIX,
     backup_name,
+    foreign_error,
     moved_refs,
     ref_updates,
     refuse_checked_out,
     refuse_foreign_branches,
-    timestamp,
 )
 from stager.branches.split_types import (
     BuildStatus,
@@ -51,9 +54,10 @@ from stager.git.history import (
     commit_messages,
     first_parent_history,
     is_ancestor,
+    signed,
     trees_of,
 )
-from stager.git.refs import RefUpdate, list_refs, read_refs, update_refs
+from stager.git.refs import RefUpdate, list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import PathClash, TreeModel
 from stager.git.write import Writer, require_identity, signs_by_default
@@ -130,6 +134,8 @@ def split_branch(
             "check `stager analyze`: the branch must change files and the rules need [[phase]] "
             "tables",
         )
+    # A split a killed run left half-applied: finished first (a dry run only says so).
+    settled = settle(repo, Settle.REPORT if options.dry_run else Settle.FINISH)
     selected = select_phases(plan, options)
     if options.layout is Layout.INDEPENDENT:
         problem = independent_problem(plan)
@@ -222,7 +228,8 @@ def split_branch(
             dry_run=options.dry_run,
             phases=tuple(built),
             notes=tuple(
-                [
+                ([settled.describe()] if settled else [])
+                + [
                     f"building {_label(item.phase)} first: phase {options.phase} stacks on it"
                     for item in built
                     if item.prerequisite and item.status is not BuildStatus.UNCHANGED
@@ -239,7 +246,8 @@ def split_branch(
             record = _record(analysis, head_ref, options, result, heads)
             commit = write_record(writer, record, previous)
             writer.migrate()  # every check passed: the objects leave the quarantine
-            update_refs(repo, [*ref_updates(built), RefUpdate(ref, commit, previous)])
+            updates = [*ref_updates(built), RefUpdate(ref, commit, previous)]
+            move_refs(repo, updates, Command.SPLIT)
     return result
 
 
@@ -276,6 +284,7 @@ def _record(
                 files=tuple(sorted(built.phase.paths)),
                 chain=RecordedChain(start_heads, end_heads, migrations),
                 rewrites=built.rewrites,
+                unchanged=built.status is BuildStatus.UNCHANGED,
             )
         )
     return SplitRecord(
@@ -411,21 +420,52 @@ class _Branches:
     start: Sha
     stamp: str
     taken: set[str]
+    recorded: frozenset[str]  # the branches a stager record lists: stager's own
+    refused: list[str] = field(default_factory=list)  # exist and differ, without --force
+    foreign: list[str] = field(default_factory=list)  # exist and no record lists them
 
     @classmethod
     def read(cls, repo: Repository, refs: Sequence[str], start: Sha) -> _Branches:
         existing = read_refs(repo, refs)
         trees = dict(zip(existing.values(), trees_of(repo, list(existing.values())), strict=True))
-        return cls(existing, trees, start, timestamp(), set(list_refs(repo, BACKUP_PREFIX)))
+        recorded = recorded_branches(repo) if existing else frozenset()
+        taken = set(list_refs(repo, BACKUP_PREFIX))
+        return cls(existing, trees, start, timestamp(), taken, recorded)
+
+    def replacing(
+        self, ref: str, branch: str, options: SplitOptions
+    ) -> tuple[BuildStatus, str | None]:
+        """What the run does to ``ref`` (not kept as it is), and the backup of its old tip.
+
+        A branch no record lists is someone's, which not even --force
+        replaces; without --force no existing branch is.
+        """
+        previous = self.existing.get(ref)
+        if previous is None:
+            return BuildStatus.CREATED, None
+        if ref not in self.recorded:
+            self.foreign.append(branch)
+        elif not options.force:
+            self.refused.append(f"{branch} (at {previous[:12]})")
+            if options.dry_run:  # say so in the table; the real run stops
+                return BuildStatus.REFUSED, None
+        return BuildStatus.UPDATED, backup_name(branch, self.stamp, self.taken)
 
     def keeps(
-        self, repo: Repository, ref: str, tree: Sha, base: Sha, subjects: Sequence[str]
+        self,
+        repo: Repository,
+        ref: str,
+        tree: Sha,
+        base: Sha,
+        subjects: Sequence[str],
+        *,
+        sign: bool,
     ) -> Sha | None:
         """The existing tip when it already is the phase: same tree, on the same base.
 
-        Its commits must have the ``subjects`` the run would write: a branch
-        built with another strategy (one patch commit, or replayed commits) is
-        rebuilt, not kept under the strategy asked for.
+        Its commits must have the ``subjects`` the run would write, and be
+        signed or not as asked: a branch built with another strategy (one patch
+        commit, or replayed commits) or another signing choice is rebuilt.
         """
         previous = self.existing.get(ref)
         # A commit this run wrote cannot be in an existing branch: only check the others.
@@ -435,7 +475,9 @@ class _Branches:
         if not is_ancestor(repo, base, previous):
             return None
         found = [message.split("\n", 1)[0] for message in commit_messages(repo, base, previous)]
-        return previous if found == list(subjects) else None
+        if found != list(subjects) or any(was != sign for was in signed(repo, base, previous)):
+            return None
+        return previous
 
 
 def _built(
@@ -553,7 +595,6 @@ def _commits(
     start = onto if onto is not None else merge_base
     branches = _Branches.read(repo, [refs[spec.target.phase.number] for spec in specs], start)
     built: list[BuiltPhase] = []
-    refused: list[str] = []
     conflicts: list[PhaseConflicts] = []
     parent = start  # the previous phase's tip (stacked)
     planned_parent = merge_base  # the same, before --onto moves it
@@ -576,7 +617,9 @@ def _commits(
             spec, commits, tree, note = moved.spec, moved.commits, moved.tree, moved.note
         ref = refs[phase.number]
         subjects = [c.subject for c in (spec.recipes if commits is None else commits)]
-        kept = None if options.force else branches.keeps(repo, ref, tree, base, subjects)
+        # Kept with --force too: a new sha for the same phase would make open-pr force-push
+        # it, re-running CI and dismissing approvals.
+        kept = branches.keeps(repo, ref, tree, base, subjects, sign=sign)
         if kept is not None:
             unchanged = "unchanged: the branch already has exactly this content"
             built.append(
@@ -590,16 +633,7 @@ def _commits(
             commits = _write_chain(writer, spec.recipes, base, sign=sign)
         tip = commits[-1].sha if commits else base
         previous = branches.existing.get(ref)
-        status, backup = BuildStatus.CREATED, None
-        if previous is not None:
-            status, backup = (
-                BuildStatus.UPDATED,
-                backup_name(names[phase.number], branches.stamp, branches.taken),
-            )
-            if not options.force:
-                refused.append(f"{names[phase.number]} (at {previous[:12]})")
-                if options.dry_run:  # say so in the table; the real run stops
-                    status, backup = BuildStatus.REFUSED, None
+        status, backup = branches.replacing(ref, names[phase.number], options)
         built.append(
             _built(spec, names, ref, tip, base, tree, note, commits, status, previous, backup)
         )
@@ -608,6 +642,9 @@ def _commits(
         raise conflict_error(
             conflicts, options.onto or "", repo.commits(merge_base, start), analysis.commits
         )
-    if refused and not options.dry_run:
-        raise refused_error(refused)
+    if branches.foreign:
+        template, source = options.branch_template, analysis.rules.source
+        raise foreign_error(branches.foreign, template, source, dry_run=options.dry_run)
+    if branches.refused and not options.dry_run:
+        raise refused_error(branches.refused)
     return built

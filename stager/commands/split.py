@@ -17,8 +17,11 @@ from stager.branches import (
     split_branch,
     undo_last_split,
 )
+from stager.branches.journal import after_interrupt
+from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
-from stager.commands.output import emit
+from stager.commands.output import EXIT_INTERRUPTED, emit
+from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.render.formats import Format
 from stager.render.split import (
@@ -48,9 +51,9 @@ class SplitCommandOptions:
     output_format: Format = Format.TABLE
 
 
-def split(options: SplitCommandOptions) -> SplitResult:
+def split(options: SplitCommandOptions, repo: Repository | None = None) -> SplitResult:
     """Analyze the branch and build its phase branches (the data ``run`` prints)."""
-    repo = Repository(options.repo_path)
+    repo = repo or Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     return split_branch(
@@ -72,9 +75,9 @@ def split(options: SplitCommandOptions) -> SplitResult:
 
 def run(options: SplitCommandOptions) -> int:
     """Split (or undo the last split) and print what was done."""
+    repo = Repository(options.repo_path)
+    head = options.head or "HEAD"
     if options.undo:
-        repo = Repository(options.repo_path)
-        head = options.head or "HEAD"
         rules = load_project_rules(
             options.rules_path,
             repo.work_tree,
@@ -83,18 +86,25 @@ def run(options: SplitCommandOptions) -> int:
         undone = undo_last_split(repo, head, split=rules.split, force=options.force)
         print(render_undo(undone), end="")
         return 0
-    result = split(options)
+    name = record_name(repo, head)
+    before = read_refs(repo, [record_ref(name)]).get(record_ref(name))
+    try:
+        result = split(options, repo)
+        emit(
+            options.output_format,
+            partial(render_split_terminal, result),
+            partial(render_split_markdown, result),
+            lambda: render_split_json(result, pretty=sys.stdout.isatty()),
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C may come after the branches moved: say what was written, not only "interrupted".
+        print(f"stager: {after_interrupt(repo, name, before)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     refused = [
         f"{built.branch} (at {built.previous[:12]})"
         for built in result.phases
         if built.status is BuildStatus.REFUSED and built.previous is not None
     ]
-    emit(
-        options.output_format,
-        partial(render_split_terminal, result),
-        partial(render_split_markdown, result),
-        lambda: render_split_json(result, pretty=sys.stdout.isatty()),
-    )
     if refused:  # the table says "would refuse"; the exit status says the real run stops
         raise refused_error(refused, dry_run=True)
     return 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.analysis import analyze_branch, chosen_plan
+from stager.branches.journal import Settle, settle
 from stager.branches.record import built_record
 from stager.branches.verify import Verification, verify_split
 from stager.commands.output import EXIT_FINDINGS
@@ -32,6 +33,7 @@ class VerifyCommandOptions:
 def verify(options: VerifyCommandOptions) -> Verification:
     """Analyze the branch and check its phase branches."""
     repo = Repository(options.repo_path)
+    settle(repo, Settle.REPORT)  # branches a killed split left half-moved are no split to verify
     base = options.base
     if base is None:  # the base the record says the branches were built on (a CI clone's
         # origin/HEAD may well be the feature branch itself)

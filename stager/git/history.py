@@ -126,6 +126,16 @@ def is_ancestor(repo: Repository, ancestor: Sha, descendant: Sha) -> bool:
     return code == 0
 
 
+def reachable(repo: Repository, tips: Sequence[Sha]) -> list[Sha]:
+    """Every commit reachable from ``tips``; a tip that is no commit is left out."""
+    if not tips:
+        return []
+    code, out, _err = repo.call(["rev-list", "--end-of-options", *tips, "--"])
+    if code != 0:  # one of them is no commit (a ref made by hand): read the others
+        return [sha for tip in tips for sha in reachable(repo, [tip])] if len(tips) > 1 else []
+    return [Sha(line) for line in out.decode("ascii").split()]
+
+
 def trees_of(repo: Repository, commits: Sequence[Sha]) -> list[Sha]:
     """The tree of each commit, in one ``git rev-parse`` call."""
     if not commits:
@@ -151,6 +161,17 @@ def commit_messages(repo: Repository, old: Sha, new: Sha) -> list[str]:
         ]
     )
     return [message for message in out.decode("utf-8", "replace").split("\0") if message.strip()]
+
+
+def signed(repo: Repository, old: Sha, new: Sha) -> list[bool]:
+    """Whether each commit of ``old..new`` carries a signature, oldest first."""
+    out = repo.run(["rev-list", "--reverse", "--end-of-options", f"{old}..{new}", "--"])
+    commits = [Sha(line) for line in out.decode("ascii").split()]
+    raw = repo.read_blobs(commits)  # the commit objects: their headers name the signature
+    return [
+        any(line.startswith((b"gpgsig ", b"gpgsig-sha256 ")) for line in headers.splitlines())
+        for headers in (raw[commit].partition(b"\n\n")[0] for commit in commits)
+    ]
 
 
 def diff_entries(

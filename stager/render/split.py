@@ -161,6 +161,8 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
 
 
 def render_undo(result: UndoResult) -> str:
+    if result.settled is not None:
+        return f"Nothing else was undone: {result.settled}.\n"
     if not result.restored:
         return "Nothing to restore: the last split changed no branch that still exists.\n"
     lines = [f"Undid the split of {result.time}:"]

@@ -163,9 +163,10 @@ def test_a_record_of_another_version_or_damaged_is_a_clear_error(feature: GitRep
     ).stdout.strip()
     commit = feature.git("commit-tree", tree, "-m", "from another stager")
     feature.git("update-ref", RECORD, commit)
-    with pytest.raises(StagerError, match=r"record\.json has schema version None") as error:
+    with pytest.raises(StagerError, match=rf"record {RECORD} has schema version None") as error:
         read_record(Repository(feature.path), "feature")
     assert "upgrade stager" in (error.value.fix or "")
+    assert f"`git update-ref -d {RECORD}`" in (error.value.fix or "")
 
 
 def test_findings_the_built_branches_settle(feature: GitRepo) -> None:

@@ -255,22 +255,31 @@ def test_rerun_keeps_unchanged_branches_and_refuses_to_overwrite(feature: GitRep
 
 
 def test_force_keeps_a_backup_and_undo_restores_every_branch(feature: GitRepo) -> None:
-    feature.git("branch", "stage/2-part2", "main")
+    split(feature)
+    built = {
+        ref: sha
+        for sha, ref in map(
+            str.split,
+            feature.git(
+                "for-each-ref", "--format=%(objectname) %(refname:short)", "refs/heads/stage/"
+            ).splitlines(),
+        )
+    }
+    feature.git("branch", "-f", "stage/2-part2", "main")  # moved by hand: stager's branch still
     main = feature.git("rev-parse", "main")
     result = split(feature, force=True)
     statuses = [b.status for b in result.phases]
-    assert statuses == [BuildStatus.CREATED, BuildStatus.UPDATED, BuildStatus.CREATED]
+    assert statuses == [BuildStatus.UNCHANGED, BuildStatus.UPDATED, BuildStatus.UPDATED]
     backup = result.phases[1].backup
     assert backup is not None and backup.startswith("refs/stager/backup/stage/2-part2/")
     assert feature.git("rev-parse", backup) == main
     found = read_record(Repository(feature.path), "feature")
     assert found is not None and found.record.head == feature.git("rev-parse", "feature")
     undone = undo_last_split(Repository(feature.path), split=SplitRules())
-    assert [item.now for item in undone.restored] == [None, main, None]
-    assert feature.git("branch", "--list", "stage/*").split() == ["stage/2-part2"]
+    assert [item.now for item in undone.restored] == [main, built["stage/3-part3"]]
     assert feature.git("rev-parse", "stage/2-part2") == main
-    assert feature.git("for-each-ref", "refs/stager/") == ""
-    with pytest.raises(StagerError, match="no stager split to undo"):
+    assert feature.git("for-each-ref", "refs/stager/backup/") == ""
+    with pytest.raises(StagerError, match="changed since the split: stage/2-part2"):
         undo_last_split(Repository(feature.path), split=SplitRules())
 
 
@@ -284,8 +293,11 @@ def test_undo_refuses_a_branch_that_moved_unless_forced(feature: GitRepo) -> Non
         "stage/2-part2",
         "stage/3-part3",
     ]
-    undo_last_split(Repository(feature.path), split=SplitRules(), force=True)
+    undone = undo_last_split(Repository(feature.path), split=SplitRules(), force=True)
     assert feature.git("branch", "--list", "stage/*") == ""
+    kept = undone.restored[0].kept  # the moved tip stays reachable, not only in a reflog
+    assert kept is not None and kept.startswith("refs/stager/backup/stage/1-part1/")
+    assert feature.git("rev-parse", kept) == feature.git("rev-parse", "main")
 
 
 def test_dry_run_writes_no_ref_and_no_object(feature: GitRepo) -> None:

@@ -38,6 +38,15 @@ class Stack:
         command = ["-C", str(self.path), "open-pr", *extra, *args]
         return CliRunner().invoke(cli, command, catch_exceptions=False)
 
+    def split(self, *args: str) -> Result:
+        """`stager split --all` in place of the hand-made branches (stager replaces no branch
+        it did not create, even with --force)."""
+        for branch in self.git.git(
+            "branch", "--list", "--format=%(refname:short)", "stage/*"
+        ).split():
+            self.git.git("branch", "-D", branch)
+        return CliRunner().invoke(cli, ["-C", str(self.path), "split", "--all", *args])
+
     def open_pr_json(self, *args: str, repo: str | None = REPO) -> dict[str, Any]:
         result = self.open_pr("--all", "--format", "json", *args, repo=repo)
         assert result.exit_code == 0, result.output
@@ -343,13 +352,18 @@ def test_http_errors_are_clear_and_never_show_the_token(
 
 def test_the_real_split_then_open_pr(stack: Stack) -> None:
     """With `stager split` building the branches (re-chained migrations and all)."""
-    split = CliRunner().invoke(cli, ["-C", str(stack.path), "split", "--all", "--force"])
+    split = stack.split()
     assert split.exit_code == 0, split.output
     first = stack.open_pr_json()
     assert [pr["action"] for pr in first["pull_requests"]] == ["created"] * 4
     writes = len(stack.fake.writes)
     assert stack.open_pr_json()["pull_requests"][0]["action"] == "unchanged"
     assert len(stack.fake.writes) == writes
+    # split --force again: the phases are unchanged, so nothing is force-pushed
+    forced = CliRunner().invoke(cli, ["-C", str(stack.path), "split", "--all", "--force"])
+    assert forced.exit_code == 0, forced.output
+    again = stack.open_pr_json()
+    assert again["pushed"] == [] and len(stack.fake.writes) == writes
 
 
 def test_verbose_logs_never_show_the_token(small: Stack, caplog: pytest.LogCaptureFixture) -> None:
@@ -708,9 +722,7 @@ def test_bodies_read_what_split_onto_the_base_built(stack: Stack) -> None:
     """Split --onto main re-chains phase 1 onto main's head 0c2e4a6c8e0f: its rollback goes
     back there (not to the merge base's d1f3b5d7f9b1, which would undo main's migration too),
     and no finding asks for the re-chaining the branch already has."""
-    split = CliRunner().invoke(
-        cli, ["-C", str(stack.path), "split", "--all", "--onto", "main", "--force"]
-    )
+    split = stack.split("--onto", "main")
     assert split.exit_code == 0, split.output
     data = stack.open_pr_json("--dry-run")
     bodies = {pr["phase"]: pr["body"] for pr in data["pull_requests"]}
@@ -727,7 +739,7 @@ def test_bodies_read_what_split_onto_the_base_built(stack: Stack) -> None:
 
 
 def test_the_record_is_pushed_with_the_branches_in_one_atomic_push(stack: Stack) -> None:
-    split = CliRunner().invoke(cli, ["-C", str(stack.path), "split", "--all", "--force"])
+    split = stack.split()
     assert split.exit_code == 0, split.output
     ref = "refs/stager/record/feature/fuel-credits-overhaul"
     local = stack.git.git("rev-parse", ref)

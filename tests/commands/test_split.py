@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from stager.demo import DemoRepository
+from stager.git.refs import RefUpdate, update_refs
 from stager.git.repository import Repository
 from tests.branches.helpers import Checkout, migration
 from tests.gitrepo import GitRepo
@@ -163,12 +167,15 @@ def test_dry_run_lists_commits_files_rewrites_and_refusals(
     rewrites = [r for p in data["phases"] for r in p["rewrites"]]
     assert all(f"re-chained {r['revision']}" in markdown for r in rewrites)
 
-    git(demo, git_env).git("branch", "stage/2-data", demo.merge_base)
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    repo.git("branch", "-f", "stage/2-data", demo.merge_base)
+    refs = repo.git("for-each-ref")
     refused = stager(demo, "split", "--all", "--dry-run")
     assert "stage/2-data: would refuse: exists at" in refused.stdout and "--force" in refused.stdout
     assert refused.exit_code == 1 and "the real run would stop" in refused.stderr
     assert "stage/2-data" in refused.stderr and "--force" in refused.stderr
-    assert git(demo, git_env).git("branch", "--list", "stage/*").split() == ["stage/2-data"]
+    assert repo.git("for-each-ref") == refs
 
 
 def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[str, str]) -> None:
@@ -329,3 +336,267 @@ def test_a_template_that_starts_with_refs_is_refused(
     assert "a branch name, not a ref, is expected" in result.stderr
     assert "leave out the leading refs/heads/" in result.stderr
     assert git(demo, git_env).git("for-each-ref", "refs/heads/refs/", "refs/stager/") == ""
+
+
+def test_force_keeps_the_phases_that_are_already_built(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    """The same tree on the same parent keeps its commit under --force: a new sha would make
+    open-pr force-push an unchanged phase (CI again, approvals dismissed)."""
+    repo = git(demo, git_env)
+    assert stager(demo, "split", "--all").exit_code == 0
+    refs = repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/")
+    forced = stager(demo, "split", "--all", "--force", "--format", "json")
+    assert forced.exit_code == 0, forced.output
+    assert [p["status"] for p in json.loads(forced.stdout)["phases"]] == ["unchanged"] * 4
+    assert repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == refs  # no record
+    repo.git("branch", "-f", "stage/3-application", "stage/2-data")
+    again = stager(demo, "split", "--all", "--force", "--format", "json")
+    assert again.exit_code == 0, again.output
+    statuses = [p["status"] for p in json.loads(again.stdout)["phases"]]
+    assert statuses[:3] == ["unchanged", "unchanged", "updated"]
+    ref = f"refs/stager/record/{demo.head_branch}"
+    record = json.loads(repo.git("show", f"{ref}:record.json"))
+    moved = [m["ref"] for m in record["moved"]]
+    assert "refs/heads/stage/1-foundation" not in moved and "refs/heads/stage/2-data" not in moved
+    assert [p.get("unchanged", False) for p in record["phases"]][:3] == [True, True, False]
+
+
+def test_force_never_replaces_a_branch_stager_did_not_create(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    repo.git("branch", "stage/2-data", f"{demo.head_branch}~1")  # someone's own work
+    refs = repo.git("for-each-ref")
+    for args in ((), ("--force",), ("--force", "--dry-run")):
+        result = stager(demo, "split", "--all", *args)
+        assert result.exit_code == 1, result.output
+        assert "branch stage/2-data exists and stager did not create it" in result.stderr
+        assert "not even --force replaces it" in result.stderr
+        assert "`git branch -m stage/2-data stage/2-data-mine`" in result.stderr
+        assert "[split] branch = 'stage/{number}-{name}'" in result.stderr
+        assert repo.git("for-each-ref") == refs
+    # a branch a split made (its record lists it) is replaced, its old tip kept as a backup
+    repo.git("branch", "-D", "stage/2-data")
+    assert stager(demo, "split", "--all").exit_code == 0
+    work = repo.git("rev-parse", f"{demo.head_branch}~1")
+    repo.git("branch", "-f", "stage/2-data", work)
+    forced = stager(demo, "split", "--all", "--force")
+    assert forced.exit_code == 0, forced.output
+    kept = repo.git("for-each-ref", "--format=%(objectname)", "refs/stager/backup/stage/2-data/")
+    assert kept == work
+
+
+def test_deleting_the_migrations_folder_is_told_to_restore_it_not_to_re_chain(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    repo.git("rm", "-r", "-q", "backend/migrations")
+    repo.git("commit", "-q", "-m", "drop the migrations")
+    refs = repo.git("for-each-ref")
+    result = stager(demo, "split", "--all")
+    assert result.exit_code == 1, result.output
+    assert "the phases would break the Alembic history; nothing was written" in result.stderr
+    assert "the branch deletes 12 revision file(s) the base has" in result.stderr
+    assert "restore them on the branch" in result.stderr and "SG009" in result.stderr
+    assert "re-chain" not in result.stderr
+    assert repo.git("for-each-ref") == refs
+
+
+def test_a_damaged_record_says_where_it_is_and_how_to_remove_it(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    """Never "there is no stager split to undo": the record is there, and unreadable."""
+    repo = git(demo, git_env)
+    ref = f"refs/stager/record/{demo.head_branch}"
+    loose = demo.path / ".git" / ref
+    repo.write("record.json", "{not json")
+    blob = repo.git("hash-object", "-w", "record.json")
+    (demo.path / "record.json").unlink()
+    listing = f"100644 blob {blob}\trecord.json\n"
+    made = subprocess.run(
+        ["git", "mktree"],
+        cwd=demo.path,
+        env=git_env,
+        input=listing,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    not_json = repo.git("commit-tree", made.stdout.strip(), "-m", "a record")
+    no_record = repo.git("commit-tree", repo.git("write-tree"), "-m", "not a record")
+    delete = f"`git update-ref -d {ref}`"
+    cases = [
+        (not_json, "is damaged: its record.json is not JSON", delete),
+        (no_record, "which has no record.json: it is not a stager record", delete),
+        ("1" * 40, "names 111111111111, an object this repository does not have", delete),
+        ("garbage", f"is damaged: its file {loose} holds no object id", f"`rm {loose}`"),
+    ]
+    loose.parent.mkdir(parents=True, exist_ok=True)
+    for value, problem, fix in cases:
+        loose.write_text(value + "\n")
+        refs = repo.git("for-each-ref", "--format=%(objectname) %(refname)")
+        for command in (("split", "--undo"), ("verify",)):
+            result = stager(demo, *command)
+            assert result.exit_code == 1, (command, result.output)
+            assert f"the stager record {ref} " in result.stderr and problem in result.stderr
+            assert fix in result.stderr and "no stager split to undo" not in result.stderr
+            assert repo.git("for-each-ref", "--format=%(objectname) %(refname)") == refs
+        loose.unlink()
+    assert "there is no stager split to undo" in stager(demo, "split", "--undo").stderr
+
+
+def half_applied_split(repo: GitRepo, demo: DemoRepository, pid: int) -> dict[str, str]:
+    """A first split killed in git's commit step: phases 1 and 2 moved; phases 3 and 4 and the
+    record not, phase 3's lock left behind (built by hand: a race would be flaky)."""
+    assert stager(demo, "split", "--all").exit_code == 0
+    record = f"refs/stager/record/{demo.head_branch}"
+    tips = {
+        ref: repo.git("rev-parse", ref) for ref in [*(f"refs/heads/{b}" for b in BRANCHES), record]
+    }
+    journal = {
+        "command": "split",
+        "pid": pid,
+        "host": socket.gethostname(),
+        "time": "20240101T120000Z",
+        "updates": [{"ref": ref, "new": sha, "old": None} for ref, sha in tips.items()],
+    }
+    (demo.path / ".git" / "stager").mkdir(exist_ok=True)
+    (demo.path / ".git" / "stager" / "transaction.json").write_text(json.dumps(journal))
+    for ref in list(tips)[2:]:
+        repo.git("update-ref", "-d", ref)
+    (demo.path / ".git" / "refs/heads/stage/3-application.lock").write_text(
+        tips["refs/heads/stage/3-application"] + "\n"
+    )
+    return tips
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_split_killed_while_moving_branches_is_reported_then_finished(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    tips = half_applied_split(repo, demo, dead_pid())
+    lock = demo.path / ".git" / "refs/heads/stage/3-application.lock"
+    journal = demo.path / ".git" / "stager" / "transaction.json"
+    state = repo.git("for-each-ref")
+    for command in (("verify",), ("split", "--all", "--dry-run")):
+        result = stager(demo, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert (
+            "a previous stager split was interrupted while moving branches at 20240101T120000Z: "
+            "stage/1-foundation, stage/2-data moved, stage/3-application, "
+            "stage/4-etl-and-contract, its record not"
+        ) in result.stderr
+        assert "`stager split` finishes it" in result.stderr
+        assert "`stager split --undo` puts every branch back" in result.stderr
+        assert repo.git("for-each-ref") == state and lock.exists() and journal.exists()
+    finished = stager(demo, "split", "--all", "--format", "json")
+    assert finished.exit_code == 0, finished.output
+    data = json.loads(finished.stdout)
+    assert (
+        "finished the stager split interrupted at 20240101T120000Z: moved stage/3-application, "
+        "stage/4-etl-and-contract, its record"
+    ) in data["notes"]
+    assert [phase["status"] for phase in data["phases"]] == ["unchanged"] * 4
+    assert {ref: repo.git("rev-parse", ref) for ref in tips} == tips
+    assert not lock.exists() and not journal.exists()
+    assert stager(demo, "verify").exit_code == 0
+
+
+def test_undo_puts_back_a_split_killed_while_moving_branches(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    half_applied_split(repo, demo, dead_pid())
+    undone = stager(demo, "split", "--undo")
+    assert undone.exit_code == 0, undone.output
+    assert undone.stdout == (
+        "Nothing else was undone: put back the stager split interrupted at 20240101T120000Z: "
+        "moved stage/1-foundation, stage/2-data.\n"
+    )
+    assert repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""
+    assert not list((demo.path / ".git").rglob("*.lock"))
+    assert not (demo.path / ".git" / "stager" / "transaction.json").exists()
+
+
+def test_a_lock_stager_cannot_prove_its_own_is_named_for_the_user(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    repo = git(demo, git_env)
+    running = subprocess.Popen(["sleep", "60"])
+    try:
+        half_applied_split(repo, demo, running.pid)  # its owner is still running
+        state = repo.git("for-each-ref")
+        busy = stager(demo, "split", "--all")
+        assert busy.exit_code == 1, busy.output
+        assert (
+            f"a stager split (pid {running.pid}, since 20240101T120000Z) is moving" in busy.stderr
+        )
+        assert "wait for it to finish" in busy.stderr
+        assert repo.git("for-each-ref") == state
+    finally:
+        running.kill()
+        running.wait()
+    lock = demo.path / ".git" / "refs/heads/stage/3-application.lock"
+    lock.write_text("1" * 40 + "\n")  # another value than stager's: another git's lock
+    refused = stager(demo, "split", "--undo")
+    assert refused.exit_code == 1, refused.output
+    assert f"git's lock file(s) {lock} block the branches" in refused.stderr
+    assert f"remove them (`rm {lock}`)" in refused.stderr
+    assert repo.git("for-each-ref") == state and lock.exists()
+    lock.unlink()
+    assert stager(demo, "split", "--undo").exit_code == 0
+    assert repo.git("for-each-ref", "refs/heads/stage/", "refs/stager/") == ""
+
+
+def test_ctrl_c_says_what_the_split_had_written(
+    demo: DemoRepository, git_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = git(demo, git_env)
+
+    def interrupt(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:  # Ctrl-C while the branch is analysed
+        patch.setattr("stager.commands.split.analyze_branch", interrupt)
+        early = stager(demo, "split", "--all")
+    assert early.exit_code == 130 and early.stderr == "stager: interrupted; nothing was written\n"
+
+    with monkeypatch.context() as patch:  # Ctrl-C after the branches moved, while printing
+        patch.setattr("stager.commands.split.emit", interrupt)
+        late = stager(demo, "split", "--all")
+    assert late.exit_code == 130, late.output
+    ref = f"refs/stager/record/{demo.head_branch}"
+    assert late.stderr == (
+        "stager: interrupted after the split was written: "
+        + ", ".join(BRANCHES)
+        + f" moved (`git show {ref}:record.json`) — check them with `stager verify`; "
+        "`stager split --undo` undoes it\n"
+    )
+    assert repo.git("branch", "--list", "--format=%(refname:short)", "stage/*").split() == BRANCHES
+    assert stager(demo, "split", "--undo").exit_code == 0
+
+    def killed_in_the_commit_step(repo_: Repository, updates: list[RefUpdate]) -> None:
+        update_refs(repo_, updates[:2])  # git renamed two locks into place, then ^C
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("stager.branches.journal.update_refs", killed_in_the_commit_step)
+        cut = stager(demo, "split", "--all")
+    assert cut.exit_code == 130, cut.output
+    assert cut.stderr == (
+        "stager: interrupted while moving branches: stage/1-foundation, stage/2-data moved, "
+        "stage/3-application, stage/4-etl-and-contract, its record not — `stager split` "
+        "finishes it, `stager split --undo` puts every branch back\n"
+    )
+    again = stager(demo, "split", "--all")
+    assert again.exit_code == 0, again.output
+    assert "finished the stager split interrupted at" in again.stdout
+    assert repo.git("branch", "--list", "--format=%(refname:short)", "stage/*").split() == BRANCHES
