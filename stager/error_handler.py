@@ -10,7 +10,6 @@ traceback in a log file whose path is printed.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -77,8 +76,7 @@ def error_handler() -> Iterator[None]:
         print(f"stager: error: {escape_controls(str(error))}", file=sys.stderr)
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt as interrupt:
-        # Python's own Ctrl-C handler raises a bare KeyboardInterrupt: SIGINT's
-        stopped = interrupt if isinstance(interrupt, Interrupted) else Interrupted(signal.SIGINT)
+        stopped = Interrupted.of(interrupt)
         print(f"stager: {stopped.message()}", file=sys.stderr)
         raise SystemExit(stopped.exit_code) from None
     except BrokenPipeError:

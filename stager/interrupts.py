@@ -26,12 +26,24 @@ Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | No
 
 
 class Interrupted(KeyboardInterrupt):
-    """A signal stopped stager; ``finished``: what it let finish first (a ref update)."""
+    """A signal stopped stager.
 
-    def __init__(self, signum: int, finished: str = "") -> None:
+    ``finished``: what it let finish first (a ref update); ``outcome``: what the
+    interrupted command had written, when it knows (split reads its record).
+    """
+
+    def __init__(self, signum: int, finished: str = "", outcome: str = "") -> None:
         super().__init__(signum)
         self.signum = signum
         self.finished = finished
+        self.outcome = outcome
+
+    @classmethod
+    def of(cls, interrupt: KeyboardInterrupt, outcome: str = "") -> Interrupted:
+        """``interrupt`` as an :class:`Interrupted` (Python's own Ctrl-C raises a bare one)."""
+        if isinstance(interrupt, Interrupted):
+            return cls(interrupt.signum, interrupt.finished, outcome or interrupt.outcome)
+        return cls(signal.SIGINT, outcome=outcome)
 
     @property
     def exit_code(self) -> int:
@@ -42,6 +54,9 @@ class Interrupted(KeyboardInterrupt):
         """One line: which signal, what finished, what was cleaned up, what was left as it was."""
         name = signal.Signals(self.signum).name
         verb = "interrupted" if self.signum == signal.SIGINT else "terminated"
+        if self.outcome:
+            once = f" once {self.finished}" if self.finished else ""
+            return f"{verb} ({name}){once}: {self.outcome}"
         if self.finished:
             return (
                 f"{verb} ({name}) once {self.finished}; "

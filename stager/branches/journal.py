@@ -182,7 +182,7 @@ def settle(repo: Repository, how: Settle) -> Settled | None:
 
 
 def after_interrupt(repo: Repository, name: str, before: Sha | None) -> str:
-    """What a split of branch ``name`` that Ctrl-C stopped had written, in words.
+    """What a split of branch ``name`` that a signal stopped had written, in words.
 
     ``before``: the value of its record when the run started; the record moves
     with the branches, in the same transaction.
@@ -192,17 +192,17 @@ def after_interrupt(repo: Repository, name: str, before: Sha | None) -> str:
         state = progress(repo, transaction)
         if state.moved and state.left:
             return (
-                f"interrupted while moving branches: {_halves(state)} — `stager split` "
+                f"it stopped while moving branches: {_halves(state)} — `stager split` "
                 "finishes it, `stager split --undo` puts every branch back"
             )
     ref = record_ref(name)
     if read_refs(repo, [ref]).get(ref) == before:
-        return "interrupted; nothing was written"
+        return "nothing was written"
     found = read_record(repo, name)
     assert found is not None  # the record moved: this run wrote it
     moved = _listed(item.ref for item in found.record.moved)
     return (
-        f"interrupted after the split was written: {moved} moved (`git show "
+        f"the split was written first: {moved} moved (`git show "
         f"{found.ref}:{RECORD_FILE}`) — check them with `stager verify`; `stager split --undo` "
         "undoes it"
     )

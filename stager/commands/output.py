@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 
 EXIT_FINDINGS = 4
 """The exit code when a finding reaches --fail-on, or a check of verify fails."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (128 + SIGINT), as the error handler exits; a command that says more returns it."""
 
 
 def emit(

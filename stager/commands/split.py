@@ -20,9 +20,10 @@ from stager.branches import (
 from stager.branches.journal import after_interrupt
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
-from stager.commands.output import EXIT_INTERRUPTED, emit
+from stager.commands.output import emit
 from stager.git.refs import read_refs
 from stager.git.repository import Repository
+from stager.interrupts import Interrupted
 from stager.render.formats import Format
 from stager.render.split import (
     render_split_json,
@@ -96,10 +97,9 @@ def run(options: SplitCommandOptions) -> int:
             partial(render_split_markdown, result),
             lambda: render_split_json(result, pretty=sys.stdout.isatty()),
         )
-    except KeyboardInterrupt:
-        # Ctrl-C may come after the branches moved: say what was written, not only "interrupted".
-        print(f"stager: {after_interrupt(repo, name, before)}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:
+        # The signal may come after the branches moved: say what was written, not just "stopped".
+        raise Interrupted.of(interrupt, after_interrupt(repo, name, before)) from None
     refused = [
         f"{built.branch} (at {built.previous[:12]})"
         for built in result.phases

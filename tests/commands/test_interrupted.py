@@ -225,7 +225,8 @@ def test_sigterm_during_the_ref_transaction_lets_it_finish(
     run.signal(signal.SIGTERM, group=True)
     returncode, err = run.finish()
     assert returncode == 143, err
-    assert "terminated (SIGTERM)" in err and "all its refs moved" in err
+    assert "terminated (SIGTERM) once" in err and "all its refs moved" in err
+    assert "the split was written first: stage/1-foundation" in err
     refs = phase_refs(repo)
     assert sorted(refs) == [
         *(f"refs/heads/{name}" for name in STAGES),

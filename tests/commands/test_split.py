@@ -567,7 +567,8 @@ def test_ctrl_c_says_what_the_split_had_written(
     with monkeypatch.context() as patch:  # Ctrl-C while the branch is analysed
         patch.setattr("stager.commands.split.analyze_branch", interrupt)
         early = stager(demo, "split", "--all")
-    assert early.exit_code == 130 and early.stderr == "stager: interrupted; nothing was written\n"
+    assert early.exit_code == 130
+    assert early.stderr == "stager: interrupted (SIGINT): nothing was written\n"
 
     with monkeypatch.context() as patch:  # Ctrl-C after the branches moved, while printing
         patch.setattr("stager.commands.split.emit", interrupt)
@@ -575,7 +576,7 @@ def test_ctrl_c_says_what_the_split_had_written(
     assert late.exit_code == 130, late.output
     ref = f"refs/stager/record/{demo.head_branch}"
     assert late.stderr == (
-        "stager: interrupted after the split was written: "
+        "stager: interrupted (SIGINT): the split was written first: "
         + ", ".join(BRANCHES)
         + f" moved (`git show {ref}:record.json`) — check them with `stager verify`; "
         "`stager split --undo` undoes it\n"
@@ -592,7 +593,8 @@ def test_ctrl_c_says_what_the_split_had_written(
         cut = stager(demo, "split", "--all")
     assert cut.exit_code == 130, cut.output
     assert cut.stderr == (
-        "stager: interrupted while moving branches: stage/1-foundation, stage/2-data moved, "
+        "stager: interrupted (SIGINT): it stopped while moving branches: "
+        "stage/1-foundation, stage/2-data moved, "
         "stage/3-application, stage/4-etl-and-contract, its record not — `stager split` "
         "finishes it, `stager split --undo` puts every branch back\n"
     )
