@@ -18,8 +18,9 @@ the recorded commits:
 (c) **alembic** — each phase's revision graph has as many heads as the
     base's, no dangling parent, no cycle, and no parent that differs from the
     previous phase's;
-(d) **compiles** — every changed ``.py`` file of the phase compiles (from the
-    blob, in memory; nothing is imported or run);
+(d) **compiles** — every changed ``.py`` file of the phase compiles, for the
+    project's interpreter (``[verify] python``; nothing is imported or run:
+    :mod:`stager.branches.compile_check`);
 (e) **check** — ``--check CMD`` passes in a temporary worktree of the phase.
 """
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 from stager.analysis import Analysis
 from stager.branches.check_command import run_in_worktree
+from stager.branches.compile_check import compile_sources
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
 from stager.branches.split_types import Layout, parse_trailer
@@ -347,17 +349,14 @@ class _Verifier:
             if node is not None and path.endswith(".py") and node[0] not in SUBMODULE_OR_LINK
         }
         contents = self.writer.read_blobs(wanted.values())
-        problems: list[str] = []
-        for path, blob in sorted(wanted.items()):
-            try:
-                compile(contents[blob], path, "exec", dont_inherit=True)
-            except SyntaxError as error:
-                problems.append(f"{path}:{error.lineno or 1}: {error.msg}")
-            except ValueError as error:  # NUL bytes, bad encoding
-                problems.append(f"{path}: {error}")
-            except (RecursionError, MemoryError):  # CPython's own limit: importing it fails too
-                problems.append(f"{path}: too deeply nested to compile")
-        return CheckResult(COMPILES, not problems, _shown(problems))
+        compiled = compile_sources(
+            {path: contents[blob] for path, blob in wanted.items()},
+            self.analysis.rules.verify.python,
+            self.repo.work_tree,
+        )
+        return CheckResult(
+            COMPILES, not compiled.problems, _shown([*compiled.problems, *compiled.notes])
+        )
 
 
 def _node(node: Node | None) -> str:

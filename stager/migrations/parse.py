@@ -9,13 +9,15 @@ them. :func:`parse_migration` never raises: anything it cannot read becomes a
 from __future__ import annotations
 
 import ast
+import io
 import posixpath
 import re
+import tokenize
 from dataclasses import dataclass
 
 from stager.migrations.kinds import classify_kind
 from stager.migrations.operations import FUNCTIONS, extract_operations
-from stager.migrations.revision_files import MigrationFile, ParseProblem
+from stager.migrations.revision_files import MigrationFile, ParseProblem, over_parse_limit
 from stager.types import MigrationKind, RepoPath, Revision, Sha
 
 _FIELDS = frozenset({"revision", "down_revision", "branch_labels", "depends_on"})
@@ -31,6 +33,13 @@ _FALLBACK_ASSIGNMENT = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*$",
     re.MULTILINE,
 )
+
+# Tokens that may come before a module docstring.
+_BEFORE_DOCSTRING = frozenset(
+    {tokenize.ENCODING, tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT}
+)
+TOO_DEEP = "too deeply nested for Python's parser"
+"""Why CPython gives up on a file (a RecursionError or MemoryError without a message)."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +115,8 @@ def _strings(name: str, assigned: _Value | None, problems: list[ParseProblem]) -
     return ()
 
 
-def _docstring(module: ast.Module) -> tuple[str, tuple[Revision, ...] | None]:
+def _docstring(docstring: str | None) -> tuple[str, tuple[Revision, ...] | None]:
     """First docstring line, and the ``Revises:`` line's revisions (None when absent)."""
-    docstring = ast.get_docstring(module, clean=False)
     if not docstring:
         return "", None
     title = next((line.strip() for line in docstring.splitlines() if line.strip()), "")
@@ -117,6 +125,21 @@ def _docstring(module: ast.Module) -> tuple[str, tuple[Revision, ...] | None]:
         return title, None
     revises = tuple(Revision(part.strip()) for part in match.group(1).split(",") if part.strip())
     return title, revises
+
+
+def _leading_docstring(text: str) -> str | None:
+    """The module docstring of a file ``ast`` does not read: its first tokens only."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in _BEFORE_DOCSTRING:
+                continue
+            if token.type != tokenize.STRING:
+                return None
+            value = ast.literal_eval(token.string)
+            return value if isinstance(value, str) else None
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        return None
+    return None
 
 
 def _fallback(text: str) -> dict[str, _Value]:
@@ -213,17 +236,28 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
     """Read a revision file's identifiers, docstring and operations; never raises."""
     problems: list[ParseProblem] = []
     module: ast.Module | None = None
-    try:
-        module = ast.parse(source, filename=path)
-    except SyntaxError as error:
-        problems.append(ParseProblem(error.lineno or 1, f"cannot parse: {error.msg}"))
-    except (ValueError, MemoryError, RecursionError) as error:
-        # ValueError: NUL bytes or an undecodable encoding; the others: absurd nesting.
-        problems.append(ParseProblem(1, f"cannot parse: {error}"))
+    too_large = over_parse_limit(len(source))
+    if too_large is not None:
+        problems.append(
+            ParseProblem(
+                1,
+                f"cannot parse: {too_large}: its operations are not checked (revision and "
+                "down_revision were read line by line); review it by hand",
+            )
+        )
+    else:
+        try:
+            module = ast.parse(source, filename=path)
+        except SyntaxError as error:
+            problems.append(ParseProblem(error.lineno or 1, f"cannot parse: {error.msg}"))
+        except ValueError as error:  # NUL bytes or an undecodable encoding
+            problems.append(ParseProblem(1, f"cannot parse: {error}"))
+        except (MemoryError, RecursionError):  # CPython's own limits, without a message
+            problems.append(ParseProblem(1, f"cannot parse: {TOO_DEEP}"))
 
     if module is not None:
         assigned = _assignments(module, problems)
-        title, revises = _docstring(module)
+        title, revises = _docstring(ast.get_docstring(module, clean=False))
         try:
             operations = extract_operations(module)
             kind = classify_kind(operations)
@@ -235,8 +269,9 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
             )
             operations, kind = (), MigrationKind.DATA
     else:
-        assigned = _fallback(source.decode("utf-8", errors="replace"))
-        title, revises = "", None
+        text = source.decode("utf-8", errors="replace")
+        assigned = _fallback(text)
+        title, revises = _docstring(_leading_docstring(text))
         # Nothing is known about what an unreadable file does: assume a data change.
         operations, kind = (), MigrationKind.DATA
 

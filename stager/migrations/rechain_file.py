@@ -19,13 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.errors import MigrationError
-from stager.migrations.parse import assignments, revision_id_problem
+from stager.migrations.parse import TOO_DEEP, assignments, revision_id_problem
+from stager.migrations.revision_files import over_parse_limit
 from stager.types import Revision
 
 FIELD = "down_revision"
 # Python's own line ends (the tokenizer reads \r\n, \r and \n); str.splitlines
 # would also split on \f, \x1c, \u2028…, which do not end a line for Python.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+# Where the part of a large revision file that stager parses ends, and what must not follow it.
+_FIRST_DEFINITION = re.compile(r"^(?:(?:async[ \t]+)?def\b|class\b|@)", re.MULTILINE)
+_IDENTIFIER_LINE = re.compile(rf"^({FIELD}|revision)[ \t]*[:=]", re.MULTILINE)
 _REVISES = re.compile(r"^([ \t]*Revises[ \t]*:)([ \t]*)(.*?)([ \t]*)$", re.IGNORECASE)
 
 
@@ -175,18 +179,55 @@ def _revises_edit(module: ast.Module, lines: _Lines, parents: Sequence[Revision]
     return None
 
 
+def _parsed_part(text: str, size: int) -> tuple[str, str]:
+    """The part of the file ``ast`` reads, and the rest, kept as it is.
+
+    A file over the parse limit (a data migration of generated INSERTs) is
+    read up to its first ``def`` or ``class``: alembic's identifiers come
+    before ``upgrade()``, and parsing megabytes twice would cost a split
+    minutes. A ``down_revision`` or ``revision`` assigned again below that
+    line would be missed, so such a file is refused.
+    """
+    too_large = over_parse_limit(size)
+    if too_large is None:
+        return text, ""
+    first = _FIRST_DEFINITION.search(text)
+    head = text[: first.start()] if first is not None else text
+    if first is None or over_parse_limit(len(head)) is not None:
+        raise RelinkError(
+            f"{too_large}, and its identifiers are not all above its first `def`",
+            f"move revision and {FIELD} to the top of the file, as alembic writes them",
+        )
+    again = _IDENTIFIER_LINE.search(text, first.start())
+    if again is not None:
+        line = text.count("\n", 0, again.start()) + 1
+        raise RelinkError(
+            f"{too_large}, and it assigns {again.group(1)} again at line {line}, below "
+            "its first `def`",
+            f"assign revision and {FIELD} once, at the top of the file",
+        )
+    return head, text[len(head) :]
+
+
 def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
     """``source`` with ``down_revision`` (and the docstring's ``Revises:``) set to ``parents``.
 
     Raises RelinkError when the file does not parse or has no literal
-    module-level ``down_revision``.
+    module-level ``down_revision`` (a file over the parse limit: in its part
+    above the first ``def``, see :func:`_parsed_part`).
     """
     text, encoding = _decode(source)
+    text, rest = _parsed_part(text, len(source))
     try:
         module = ast.parse(text)
     except (SyntaxError, ValueError) as error:
         raise RelinkError(
             f"cannot parse the revision file: {error}", "fix the file so that Python can read it"
+        ) from None
+    except (MemoryError, RecursionError):  # CPython's limits: alembic cannot load it either
+        raise RelinkError(
+            f"cannot parse the revision file: {TOO_DEEP}",
+            "fix the file so that Python can read it (split the expression)",
         ) from None
     value = _assignment(module)
     if value is None or value.end_lineno is None or value.end_col_offset is None:
@@ -206,16 +247,15 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
     new_text = text
     for edit in sorted(edits, key=lambda edit: edit.start, reverse=True):
         new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
-    result = new_text.encode(encoding)
-    _check(result, parents)
+    _check(new_text, parents)
+    result = (new_text + rest).encode(encoding)
     # the 1-based line holding the edit's start
     revises_line = bisect.bisect_right(lines.starts, revises.start) if revises is not None else None
     return Relinked(result, old_parents, revises_line, value.lineno)
 
 
-def _check(result: bytes, parents: Sequence[Revision]) -> None:
+def _check(text: str, parents: Sequence[Revision]) -> None:
     """The rewritten file must parse and say exactly ``parents``: never ship a broken edit."""
-    text, _ = _decode(result)
     value = _assignment(ast.parse(text))
     if value is None or _parents(value) != tuple(parents):
         raise RelinkError(

@@ -23,7 +23,8 @@ from functools import cached_property
 
 from stager.git.diff import Status
 from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
-from stager.plan.pyfacts import ImportRef, PyFacts
+from stager.plan.pyfacts import PyFacts
+from stager.plan.pyscan import ImportRef
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
 

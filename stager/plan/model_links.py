@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from stager.plan.phase import Dependency, DependencyKind
-from stager.plan.pyfacts import IDENTIFIER, PyFacts, looks_like_sql
+from stager.plan.pyfacts import PyFacts
+from stager.plan.pyscan import IDENTIFIER, looks_like_sql
 from stager.plan.schema_objects import ObjectKey, SchemaIndex, describe, names_object
 from stager.plan.sources import Code, is_python
 from stager.plan.subjects import subject_names
@@ -359,10 +360,9 @@ def _stops_using(code: Code, path: RepoPath, name: str) -> bool:
     if old is None or name not in old:
         return False  # cheap test first: most files never mention it
     if is_python(path):
+        # Read by ast or, for a file ast cannot parse, by a scan of its tokens.
         before = code.facts(path, head=False)
-        after = code.facts(path, head=True)
-        if before.parsed:
-            return _mentions(before, name) and not (after.parsed and _mentions(after, name))
+        return _mentions(before, name) and not _mentions(code.facts(path, head=True), name)
     pattern = _word(name)
     new = code.head.get(path)
     return pattern.search(old) is not None and (new is None or pattern.search(new) is None)

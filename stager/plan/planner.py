@@ -69,8 +69,8 @@ def build_plan(
     asked, warnings = ask_phases(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
     )
-    dependencies = find_dependencies(inputs, blobs, tree_paths, texts)
-    return assemble(inputs, asked, dependencies, warnings)
+    dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts)
+    return assemble(inputs, asked, dependencies, [*warnings, *unread])
 
 
 def find_dependencies(
@@ -78,8 +78,12 @@ def find_dependencies(
     blobs: BlobSource,
     tree_paths: Collection[str] = (),
     texts: Texts | None = None,
-) -> tuple[Dependency, ...]:
-    """Every edge between the changed files, found in their contents."""
+) -> tuple[tuple[Dependency, ...], list[str]]:
+    """Every edge between the changed files, found in their contents; warnings on reading them.
+
+    A Python file stager's ``ast`` cannot read (newer syntax, too deep, too
+    large) keeps its edges through a scan, and a warning names it.
+    """
     report = inputs.migrations
     changed = {change.path for change in inputs.files}
     revision_files = frozenset(path for path in changed if path in report.by_path)
@@ -95,7 +99,7 @@ def find_dependencies(
         *js_dependencies(code, every_path),
         *subject_dependencies(inputs.files),
     ]
-    return tuple(usable(edges, dict.fromkeys(changed, 0)))
+    return tuple(usable(edges, dict.fromkeys(changed, 0))), code.scan_warnings()
 
 
 def _migration_dependencies(

@@ -2,39 +2,24 @@
 
 One parse and one walk per file version give its module-level imports, the
 names it defines (module level and class bodies), the names it uses, the
-words of its SQL strings, its SQLAlchemy tables and its enum classes.
+words of its SQL strings, its SQLAlchemy tables and its enum classes. A file
+``ast`` cannot read (newer syntax, too deep, over the parse limit) is read by
+a scan instead (:mod:`stager.plan.pyscan`), and says why (``scanned``).
 """
 
 from __future__ import annotations
 
 import ast
-import re
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A string is taken for SQL when it reads like a statement, not like prose.
-_SQL = re.compile(
-    r"\b(?:select\b[\s\S]*\bfrom|update\b[\s\S]*\bset|insert\s+into|delete\s+from"
-    r"|(?:alter|create|drop)\s+(?:table|index|type|view|materialized))\b",
-    re.IGNORECASE,
-)
+from stager.migrations.parse import TOO_DEEP
+from stager.migrations.revision_files import over_parse_limit
+from stager.plan.pyscan import ImportRef, Scanned, scan_lines, scan_tokens
+
 _COLUMN_CALLS = frozenset({"mapped_column", "Column"})
-
-
-def looks_like_sql(text: str) -> bool:
-    """Whether a string reads like an SQL statement rather than prose or a UI label."""
-    return _SQL.search(text) is not None
-
-
-@dataclass(frozen=True)
-class ImportRef:
-    """``import module`` (names empty) or ``from [.]module import names``."""
-
-    module: str  # dotted; "" for ``from . import x``
-    level: int  # 0 absolute, 1 for ``.``, 2 for ``..``
-    names: tuple[str, ...]
-    line: int
+_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass(frozen=True)
@@ -67,30 +52,59 @@ class PyFacts:
         self.text = text
 
     @cached_property
-    def _tree(self) -> ast.Module | None:
+    def _read(self) -> tuple[ast.Module | None, str | None]:
+        """The tree, or None and why ``ast`` did not read the file (None: no text)."""
         if self.text is None:
-            return None
+            return None, None
+        too_large = over_parse_limit(len(self.text))
+        if too_large is not None:
+            return None, too_large
         try:
-            return ast.parse(self.text)
-        except (SyntaxError, ValueError):
-            return None
+            return ast.parse(self.text), None
+        except SyntaxError as error:
+            # Python's grammar grows: a project on a newer Python may write what ours refuses.
+            return None, (
+                f"Python {_PYTHON} cannot parse line {error.lineno or 1} ({error.msg}: "
+                f"syntax newer than {_PYTHON}, or an error)"
+            )
+        except ValueError as error:  # NUL bytes
+            return None, str(error)
+        except (RecursionError, MemoryError):
+            return None, TOO_DEEP
 
     @property
-    def parsed(self) -> bool:
-        return self._tree is not None
+    def _tree(self) -> ast.Module | None:
+        return self._read[0]
+
+    @property
+    def scanned(self) -> str | None:
+        """Why and how a scan read the facts, not ``ast`` (None: ``ast`` read them)."""
+        why = self._read[1]
+        if why is None:
+            return None
+        how = "line" if over_parse_limit(len(self.text or "")) else "token"
+        return f"{why}; its imports and names were read by a {how} scan"
 
     @cached_property
-    def _module(self) -> _Collector:
+    def _scan(self) -> Scanned:
+        """What a scan reads, for a file ``ast`` cannot (nothing without a text)."""
+        text = self.text or ""
+        return scan_lines(text) if over_parse_limit(len(text)) else scan_tokens(text)
+
+    @cached_property
+    def _module(self) -> Scanned:
+        if self._tree is None:
+            return self._scan
         collector = _Collector()
-        if self._tree is not None:
-            collector.module(self._tree.body)
+        collector.module(self._tree.body)
         return collector
 
     @cached_property
-    def _walked(self) -> _Collector:
+    def _walked(self) -> Scanned:
+        if self._tree is None:
+            return self._scan
         collector = _Collector()
-        if self._tree is not None:
-            collector.walk(self._tree)
+        collector.walk(self._tree)
         return collector
 
     @property
@@ -134,15 +148,25 @@ class PyFacts:
 
     @property
     def tables(self) -> tuple[ModelTable, ...]:
-        return tuple(self._module.tables)
+        """Mapped tables (none from a scan)."""
+        module = self._module
+        return tuple(module.tables) if isinstance(module, _Collector) else ()
 
     @property
     def enums(self) -> tuple[EnumClass, ...]:
-        return tuple(self._module.enums)
+        """Enum classes (none from a scan)."""
+        module = self._module
+        return tuple(module.enums) if isinstance(module, _Collector) else ()
 
     @cached_property
     def signatures(self) -> dict[str, str]:
         """Module-level functions and classes → their signature (a class: bases and methods')."""
+        try:
+            return self._signatures()
+        except RecursionError:  # a default value nested deeper than ast.dump goes
+            return {}
+
+    def _signatures(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for node in self._tree.body if self._tree is not None else ():
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -175,7 +199,7 @@ UNPARSED = PyFacts(None)
 
 
 def python_facts(text: str) -> PyFacts:
-    """Facts of one Python source (``parsed`` is False when it does not parse)."""
+    """Facts of one Python source (read by a scan when ``ast`` cannot: see ``scanned``)."""
     return PyFacts(text)
 
 
@@ -219,16 +243,11 @@ def _docstring_ids(tree: ast.AST) -> set[int]:
     return found
 
 
-class _Collector:
+class _Collector(Scanned):
+    """What ``ast`` finds: a scan's facts, and the tables and enums only a tree shows."""
+
     def __init__(self) -> None:
-        self.imports: list[ImportRef] = []
-        self.top: set[str] = set()
-        self.imported: set[str] = set()
-        self.members: set[str] = set()
-        self.names: set[str] = set()
-        self.attributes: set[str] = set()
-        self.words: set[str] = set()
-        self.sql_words: set[str] = set()
+        super().__init__()
         self.tables: list[ModelTable] = []
         self.enums: list[EnumClass] = []
 
@@ -345,13 +364,12 @@ class _Collector:
                     self.attributes.add(node.arg)
             elif isinstance(node, ast.alias):
                 self.names.add(node.asname or node.name.split(".")[-1])
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if id(node) in docstrings:
-                    continue
-                words = IDENTIFIER.findall(node.value)
-                self.words.update(words)
-                if _SQL.search(node.value):
-                    self.sql_words.update(words)
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                self.string(node.value)
 
     def _table_call(self, node: ast.Call) -> None:
         """``Table("name", metadata, Column("c", ...), ...)``: a table without a class."""

@@ -18,7 +18,7 @@ from stager.migrations import actions as a
 from stager.migrations.actions import Action, operation_actions
 from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import Dependency, DependencyKind
-from stager.plan.pyfacts import IDENTIFIER
+from stager.plan.pyscan import IDENTIFIER
 from stager.types import RepoPath
 
 # ("table", t) ("column", t, c) ("index", n) ("enum", n) ("enum_value", v)

@@ -81,6 +81,20 @@ class Code:
             self._facts[key] = found
         return found
 
+    def scan_warnings(self) -> list[str]:
+        """One warning per file whose facts the planner read by a scan, not by ``ast``.
+
+        Only the versions it read count: a file that imports no changed
+        module is never parsed, and loses nothing. A revision file's SG007
+        says it already.
+        """
+        warnings: dict[RepoPath, str] = {}
+        for (path, head), facts in sorted(self._facts.items(), key=lambda item: not item[0][1]):
+            note = facts.scanned
+            if note is not None and path not in warnings and path not in self.migrations:
+                warnings[path] = f"{path}{'' if head else ' (merge-base version)'}: {note}"
+        return [warnings[path] for path in sorted(warnings)]
+
     def code_paths(self) -> list[RepoPath]:
         """Changed application code files (not migrations), sorted."""
         return sorted(

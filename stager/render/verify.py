@@ -63,7 +63,7 @@ def _failures(result: Verification) -> list[str]:
         for check in item.checks:
             if check.name == CHECK:
                 lines += [f"phase {item.phase.number} check: {line}" for line in check.details]
-            elif not check.ok:
+            elif check.details:  # a failure, or a note on what passed (a file not checked)
                 lines += [
                     f"phase {item.phase.number} {check.name}: {line}" for line in check.details
                 ]

@@ -1,4 +1,4 @@
-"""The settings sections of rules.toml: ``[split]``, ``[postgres]``/``[rules.ID]`` and ``[github]``.
+"""The settings sections of rules.toml: [split], [verify], [postgres], [rules.ID] and [github].
 
 Each reader validates its section and returns its value; a project that does
 not write a section keeps the one it inherits (``extends = "default"``).
@@ -7,6 +7,7 @@ not write a section keeps the one it inherits (``extends = "default"``).
 from __future__ import annotations
 
 import re
+import shlex
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from stager.rules.toml_tables import Table, suggest, value_kind
 from stager.types import Risk
 
 DEFAULT_SPLIT_BRANCH = "stage/{number}-{name}"
+DEFAULT_PYTHON = "python3"
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,32 @@ def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
             value=template,
         )
     return SplitRules(template)
+
+
+@dataclass(frozen=True)
+class VerifyRules:
+    """``[verify]``: how `stager verify` checks the phase branches."""
+
+    python: str = DEFAULT_PYTHON  # the compile check's interpreter, a command line
+
+
+def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
+    """``[verify] python``: a command line naming an interpreter; replaces the inherited one."""
+    if "verify" not in root.data:
+        return inherited
+    table = Table(root.ctx, "verify", None, root.table("verify"))
+    table.check_keys()
+    python = table.string("python")
+    if python is None:
+        return VerifyRules()
+    fix = 'name the interpreter, e.g. python = "python3.14" or python = ".venv/bin/python"'
+    try:
+        words = shlex.split(python)
+    except ValueError as error:
+        raise table.error("python", f"{python!r} is not a command line ({error})", fix) from None
+    if not words:
+        raise table.error("python", "is empty", fix, value=python)
+    return VerifyRules(python)
 
 
 def lint_settings(

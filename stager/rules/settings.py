@@ -23,9 +23,11 @@ from stager.rules.sections import (
     GitHubRules,
     RuleSetting,
     SplitRules,
+    VerifyRules,
     github_rules,
     lint_settings,
     split_rules,
+    verify_rules,
 )
 from stager.rules.toml_file import parse_toml, toml_text
 from stager.rules.toml_schema import DEFAULT_SOURCE
@@ -110,6 +112,7 @@ class Rules:
     rule_settings: Mapping[str, RuleSetting] = dataclasses.field(default_factory=dict)
     github: GitHubRules = dataclasses.field(default_factory=GitHubRules)
     split: SplitRules = dataclasses.field(default_factory=SplitRules)
+    verify: VerifyRules = dataclasses.field(default_factory=VerifyRules)
     base_line: int = 0  # line of [stager] base in ``source`` (0: not set there)
 
     def unassigned_phase(self) -> PhaseRule | None:
@@ -216,6 +219,7 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
             root, inherited.github, [category.name for category in rules.categories]
         ),
         split=split_rules(root, inherited.split),
+        verify=verify_rules(root, inherited.verify),
         base_line=stager.line("base") if stager is not None and base is not None else 0,
     )
 

@@ -39,6 +39,15 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("rules", "table", "Per-rule settings, one [rules.ID] table per rule id."),
         Key("github", "table", "Where `stager open-pr` opens pull requests, and who reviews."),
         Key("split", "table", "How `stager split` names the phase branches."),
+        Key("verify", "table", "How `stager verify` checks the phase branches."),
+    ),
+    "verify": _keys(
+        Key(
+            "python",
+            "string",
+            "The project's Python, which compiles the phase's files: a command (split as a "
+            'shell would) or a path from the repository root (default "python3").',
+        ),
     ),
     "split": _keys(
         Key(

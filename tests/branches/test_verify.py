@@ -125,7 +125,9 @@ def test_a_python_file_that_does_not_compile(feature: GitRepo) -> None:
     feature.commit("broken", {"app/new.py": "def broken(:\n"})
     do_split(feature)
     problems = failing(check(feature))
-    assert problems == {(2, COMPILES): ("app/new.py:1: invalid syntax",)}
+    assert list(problems) == [(2, COMPILES)]
+    assert problems[2, COMPILES][0] == "app/new.py:1: invalid syntax"
+    assert "set [verify] python in rules.toml" in problems[2, COMPILES][1]  # which Python said so
 
 
 def test_check_command_runs_in_a_temporary_worktree_of_each_phase(feature: GitRepo) -> None:

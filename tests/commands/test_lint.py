@@ -290,3 +290,16 @@ def test_lint_says_what_a_path_is_when_it_is_neither_file_nor_folder(tmp_path: P
         result = CliRunner().invoke(cli, ["-C", str(tmp_path), "lint", path])
         assert result.exit_code == 1, result.output
         assert f"{path}: {message}" in result.output
+
+
+def test_a_revision_too_deep_for_the_parser_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "b1.py"
+    path.write_text(
+        f"revision = 'b1'\ndown_revision = None\n\n\ndef upgrade():\n    x = {'-' * 100_000}1\n",
+        encoding="utf-8",
+    )
+    result = invoke("lint", str(path))
+    assert result.exit_code == 4, result.output
+    assert result.stdout.startswith(
+        f"{path}:1: SG007 high cannot parse: too deeply nested for Python's parser\n"
+    )

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stager.migrations.parse import parse_migration
-from stager.migrations.revision_files import MigrationFile
+from stager.migrations.revision_files import PARSE_LIMIT, MigrationFile
 from stager.types import MigrationKind, RepoPath, Sha
 from tests.migrations.builders import blob_sha, migration
 
@@ -198,6 +198,35 @@ def test_revises_line_parsing() -> None:
 def test_deep_nesting_does_not_crash() -> None:
     parsed = parse("revision = 'a'\nx = " + "(" * 1000 + ")" * 1000 + "\n")
     assert parsed.problems
+
+
+def test_a_file_too_deep_for_the_parser_says_so() -> None:
+    # CPython gives up with a MemoryError or RecursionError that carries no message.
+    for expression in ("-" * 100_000 + "1", " + ".join(["1"] * 20_000)):
+        parsed = parse(migration("b2", "a1", upgrade=f"x = {expression}"))
+        assert [problem.message for problem in parsed.problems] == [
+            "cannot parse: too deeply nested for Python's parser"
+        ]
+        assert (parsed.revision, parsed.down_revisions) == ("b2", ("a1",))
+        assert (parsed.title, parsed.revises) == ("revision b2", ("a1",))
+
+
+def test_a_file_over_the_parse_limit_is_read_line_by_line() -> None:
+    rows = "\n".join(f'op.execute("INSERT INTO t VALUES ({i})")' for i in range(PARSE_LIMIT // 35))
+    source = migration("b2", "a1", title="seed data", upgrade=rows)
+    assert len(source) > PARSE_LIMIT
+    parsed = parse(source)
+    assert [(problem.line, problem.message) for problem in parsed.problems] == [
+        (
+            1,
+            f"cannot parse: {len(source) / 1_000_000:.1f} MB, over stager's 1 MiB parse limit: "
+            "its operations are not checked (revision and down_revision were read line by "
+            "line); review it by hand",
+        )
+    ]
+    assert (parsed.revision, parsed.down_revisions, parsed.revision_line) == ("b2", ("a1",), 14)
+    assert (parsed.title, parsed.revises) == ("seed data", ("a1",))
+    assert (parsed.operations, parsed.kind) == ((), MigrationKind.DATA)
 
 
 def test_parse_fills_operations_and_kind() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from stager.migrations.parse import parse_migration
 from stager.migrations.rechain_file import RelinkError, relink
+from stager.migrations.revision_files import PARSE_LIMIT
 from stager.types import RepoPath, Revision, Sha
 
 TEMPLATE = '''"""add the penalty log
@@ -169,6 +170,42 @@ def test_only_the_module_docstring_revises_line_changes() -> None:
 def test_errors(source: bytes, message: str) -> None:
     with pytest.raises(RelinkError, match=message):
         relink(source, revisions("c"))
+
+
+def test_a_file_too_deep_for_the_parser_is_refused_not_a_crash() -> None:
+    source = TEMPLATE.replace(
+        "    op.drop_table", "    x = " + "-" * 100_000 + "1\n    op.drop_table"
+    )
+    with pytest.raises(RelinkError, match="too deeply nested for Python's parser"):
+        relink(source.encode(), revisions("c3"))
+
+
+# Generated data past the parse limit: only the part above ``def upgrade`` is parsed.
+ROWS = "".join(f'    op.execute("INSERT INTO t VALUES ({i})")\n' for i in range(PARSE_LIMIT // 35))
+LARGE = TEMPLATE.replace("def downgrade()", "def seed():\n" + ROWS + "\n\ndef downgrade()")
+
+
+def test_a_file_over_the_parse_limit_is_rewritten_the_same_two_lines() -> None:
+    source = LARGE.encode()
+    assert len(source) > PARSE_LIMIT
+    result = relink(source, revisions("c3"))
+    assert changed_lines(source, result.source) == changed_lines(
+        TEMPLATE.encode(), relink(TEMPLATE.encode(), revisions("c3")).source
+    )
+    assert (result.old_parents, result.revises_line, result.down_revision_line) == (
+        ("a1",),
+        4,
+        14,
+    )
+    assert result.source.endswith(
+        ROWS.encode() + b"\n\ndef downgrade() -> None:\n" + (b'    op.drop_table("penalty_log")\n')
+    )
+
+
+def test_a_large_file_that_assigns_down_revision_below_its_first_def_is_refused() -> None:
+    source = LARGE + "\ndown_revision = 'a0'\n"
+    with pytest.raises(RelinkError, match=r"assigns down_revision again at line \d+"):
+        relink(source.encode(), revisions("c3"))
 
 
 _IDS = st.text(alphabet=string.ascii_lowercase + string.digits + "_", min_size=1, max_size=12)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from stager.plan.imports import ModuleIndex, js_specifiers, resolve_js
-from stager.plan.pyfacts import ImportRef, python_facts
+from stager.plan.pyfacts import python_facts
+from stager.plan.pyscan import ImportRef
 from stager.plan.subjects import subject_names
 
 MODELS = '''\
@@ -42,7 +43,7 @@ QUERY = "SELECT credits_offset_a FROM summary"
 
 def test_models_enums_imports_and_names() -> None:
     facts = python_facts(MODELS)
-    assert facts.parsed
+    assert facts.scanned is None  # read by ast
     tables = {table.table: table for table in facts.tables}
     assert tables["summary"].columns == ("id", "total", "legacy_total")
     assert tables["summary"].class_name == "Summary"
@@ -61,9 +62,11 @@ def test_models_enums_imports_and_names() -> None:
     assert not facts.uses("credits_offset_z")  # only in the docstring
 
 
-def test_a_broken_file_is_not_parsed() -> None:
-    facts = python_facts("def broken(:\n")
-    assert not facts.parsed and facts.imports == () and facts.tables == ()
+def test_a_file_ast_cannot_parse_is_read_by_its_tokens() -> None:
+    facts = python_facts("from app.helpers import fmt\n\ndef broken(:\n    return fmt(X)\n")
+    assert facts.scanned is not None and "line 3" in facts.scanned
+    assert facts.imports == (ImportRef("app.helpers", 0, ("fmt",), 1),)
+    assert {"fmt", "X"} <= facts.names and facts.tables == ()
 
 
 def test_module_index_prefers_the_source_root_of_the_importer() -> None:

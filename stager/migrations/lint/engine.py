@@ -38,7 +38,7 @@ from stager.migrations.lint.checks import (
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.lint.source_rules import helper_hits, recreate_hits
-from stager.migrations.revision_files import BlobSource, MigrationFile
+from stager.migrations.revision_files import BlobSource, MigrationFile, over_parse_limit
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Sha
@@ -298,14 +298,20 @@ def _read(
 ) -> tuple[dict[RepoPath, bytes], Callable[[MigrationFile], EnvSettings], Mapping[Sha, bytes]]:
     """The revision files' sources, the env.py settings of each, and every blob read.
 
-    One ``read_blobs`` call reads the files, their env.py and ``more``.
+    One ``read_blobs`` call reads the files, their env.py and ``more``. A file
+    over the parse limit counts as unread: its source rules and edit would
+    parse or diff it whole (its SG007 says it was not checked).
     """
     env_paths = {m.path: find_env(m.path, lambda path: path in head_tree) for m in migrations}
     wanted: dict[Sha, RepoPath] = {m.blob: m.path for m in migrations}
     for env_path in set(env_paths.values()):
         if env_path is not None:
             wanted[head_tree[RepoPath(env_path)].blob] = RepoPath(env_path)
-    data = blobs.read_blobs({*wanted, *more})
+    data = {
+        blob: content
+        for blob, content in blobs.read_blobs({*wanted, *more}).items()
+        if over_parse_limit(len(content)) is None
+    }
     sources = {wanted[blob]: content for blob, content in data.items() if blob in wanted}
     envs = {
         path: read_env(sources.get(RepoPath(path), b""), path) if path else EnvSettings()
