@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jinja2.exceptions import SecurityError
@@ -38,7 +39,7 @@ from jinja2.filters import make_attrgetter
 
 try:
     import resource
-except ImportError:  # Windows: no peak memory to read, the other limits still hold
+except ImportError:  # Windows: no memory to read, the other limits still hold
     resource = None  # type: ignore[assignment]
 
 MAX_VALUE = 2**20
@@ -72,8 +73,8 @@ class _Budget:
 
     seconds: float
     deadline: float  # on time.monotonic()
-    memory: int  # bytes the process's peak may grow by
-    peak: int  # the process's peak when the render started
+    memory: int  # bytes the process may grow by
+    start: int  # the process's memory when the render started
     next_memory_check: float = 0.0
 
 
@@ -84,7 +85,7 @@ _budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None
 def budget(seconds: float, memory: int) -> Iterator[None]:
     """Templates rendered inside stop with TemplateLimit after ``seconds`` or ``memory`` bytes."""
     now = time.monotonic()
-    token = _budget.set(_Budget(seconds, now + seconds, memory, _peak_memory()))
+    token = _budget.set(_Budget(seconds, now + seconds, memory, _memory()))
     try:
         yield
     finally:
@@ -110,7 +111,7 @@ def tick() -> None:
         )
     if now >= budget.next_memory_check:
         budget.next_memory_check = now + 0.001
-        if _peak_memory() - budget.peak > budget.memory:
+        if _memory() - budget.start > budget.memory:
             raise TemplateLimit(
                 f"the template used more than {budget.memory // 2**20:,} MiB of memory "
                 "and was stopped",
@@ -119,12 +120,29 @@ def tick() -> None:
             )
 
 
-def _peak_memory() -> int:
-    """The process's peak resident memory in bytes (0 where the system does not say)."""
+_STATM = Path("/proc/self/statm")
+
+
+def _memory() -> int:
+    """The process's resident memory in bytes; where no system file tells it, its peak.
+
+    Linux says how much is resident now. Elsewhere the peak stands in (macOS), or
+    nothing (Windows: 0). A peak would not do on Linux: it is kept across exec,
+    so a process started by a large one would seem to have used much already.
+    """
+    try:
+        pages = int(_STATM.read_bytes().split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    else:
+        return pages * _PAGE_SIZE
     if resource is None:
         return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # macOS: bytes, Linux: KiB
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS: bytes, else KiB
+
+
+_PAGE_SIZE = resource.getpagesize() if resource is not None else 4096
 
 
 # -- sizes -----------------------------------------------------------------------

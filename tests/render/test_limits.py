@@ -104,7 +104,8 @@ def test_a_template_that_writes_too_much_is_stopped(
 def test_a_template_that_fills_the_memory_is_stopped(tmp_path: Path) -> None:
     """Many values under the limit, kept: the memory the process grows by is the limit.
 
-    In a process of its own, so that no earlier test has raised its peak.
+    In a process of its own, started by this large one: what it measures must
+    be its own memory now, not a peak it inherited (Linux keeps it across exec).
     """
     (tmp_path / "body.md.j2").write_text(
         "{% set ns = namespace(kept=[]) %}{% for i in range(200) %}\n"
