@@ -59,6 +59,56 @@ def test_no_merge_base(branch: GitRepo) -> None:
     assert "history" in line or "merge base" in line
 
 
+def test_an_orphan_branch_is_a_branch_without_commits_not_an_empty_repository(
+    branch: GitRepo,
+) -> None:
+    branch.git("checkout", "-q", "--orphan", "fresh")
+    for args in ((), ("--head", "fresh")):
+        line = one_error_line(invoke("-C", str(branch.path), "analyze", "--base", "main", *args))
+        assert "branch 'fresh', checked out in" in line
+        assert "has no commits yet (an orphan branch)" in line
+        assert "commit on fresh first, or name a branch that has commits" in line
+        assert "repository" not in line
+
+
+def test_a_commit_named_by_its_message(branch: GitRepo) -> None:
+    """``:/message``, which git takes, names the youngest commit whose message matches."""
+    work = branch.git("rev-parse", "feature")
+    branch.git("checkout", "-q", "main")
+    args = ("-C", str(branch.path), "analyze", "--base", "main", "--head", ":/wor")
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["head"] == work
+    line = one_error_line(invoke(*args[:-1], ":/no such message"))
+    assert "unknown ref ':/no such message'" in line
+
+
+def test_git_dir_and_git_work_tree_are_honoured_as_git_honours_them(
+    branch: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feature = branch.git("rev-parse", "feature")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def head(folder: Path) -> str:
+        result = invoke("-C", str(folder), "analyze", "--base", "main", "--format", "json")
+        assert result.exit_code == 0, result.output
+        return str(json.loads(result.stdout)["head"])
+
+    monkeypatch.setenv("GIT_WORK_TREE", str(elsewhere))  # the repository found, the files there
+    assert head(branch.path) == feature
+    monkeypatch.delenv("GIT_WORK_TREE")
+    monkeypatch.setenv("GIT_DIR", str(branch.path / ".git"))  # found from any folder
+    assert head(elsewhere) == feature
+    monkeypatch.setenv("GIT_DIR", str(elsewhere))
+    line = one_error_line(invoke("-C", str(branch.path), "analyze"))
+    assert f"GIT_DIR={elsewhere} is not a git repository" in line
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path / "gone"))
+    line = one_error_line(invoke("-C", str(branch.path), "analyze"))
+    assert f"the work tree {tmp_path / 'gone'} (GIT_WORK_TREE) of the repository" in line
+
+
 def test_malformed_rules(branch: GitRepo) -> None:
     rules = branch.path / "custom.toml"
     rules.write_text('[[category]]\nname = "x"\npaths = ["*"]\nrisk = "severe"\n')

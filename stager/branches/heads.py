@@ -128,6 +128,7 @@ def check_plan(
     Returns each phase's Alembic heads before and after it.
     """
     start_graph = base if base is not None else report.base
+    _refuse_missing_revisions(report, start_graph)
     start = list(start_graph)
     current = {migration.path: migration for migration in start}
     previous = start_graph
@@ -165,6 +166,35 @@ def _plan_fix(report: MigrationReport) -> str:
     return (
         "move the migration to the phase of its parent, or let stager re-chain it "
         "([stager] rechain = true) and refresh the plan (`stager plan`)"
+    )
+
+
+def _refuse_missing_revisions(report: MigrationReport, start: RevisionGraph) -> None:
+    """A revision file of the branch naming a revision no file defines (SG003).
+
+    No phase can hold what does not exist: moving the migration would not help,
+    fixing the id or adding the missing migration does.
+    """
+    known = {(d.migration.revision, d.target) for d in start.dangling()}
+    missing = [
+        dangling
+        for dangling in report.head.dangling()
+        if dangling.migration.path in report.by_path
+        and (dangling.migration.revision, dangling.target) not in known
+    ]
+    if not missing:
+        return
+    shown = "; ".join(
+        f"{d.migration.revision} ({d.migration.path}): {d.field} {d.target!r} names a "
+        "revision that no revision file on the branch defines (finding SG003)"
+        for d in missing[:5]
+    )
+    more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+    fields = " or ".join(dict.fromkeys(d.field for d in missing))
+    raise StagerError(
+        f"the phases would break the Alembic history; nothing was written: {shown}{more}",
+        f"the revision it depends on does not exist: fix the id in {fields}, or add the "
+        "migration it names, then run stager again",
     )
 
 

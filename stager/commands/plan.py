@@ -41,6 +41,8 @@ def run(options: PlanOptions) -> int:
     for path, option in ((options.write, "--write"), (options.output, "--output")):
         if path is not None:
             check_writable(path, option)  # before the analysis: refused at once
+    if options.write is not None:
+        _refuse_not_a_file(options.write)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     plan = analysis.plan
     _check(analysis, strict=options.strict)
@@ -118,15 +120,29 @@ def _same_file(one: Path, other: Path) -> bool:
         return False
 
 
+def _refuse_not_a_file(path: Path) -> None:
+    """PlanError when --write names a device, a pipe or a folder: no plan file would be kept."""
+    if path.exists() and not path.is_file():
+        raise PlanError(
+            f"--write {path} is not a regular file (a device, a pipe or a folder): "
+            "the plan file would not be kept",
+            f"write it to a file, e.g. --write {DEFAULT_PLAN_FILE} (without --write the "
+            "plan is only printed)",
+        )
+
+
 def _refuse_edited(path: Path, text: str, *, force: bool) -> None:
-    """PlanError when ``path`` holds a plan edited by hand (or another file) and no --force."""
+    """PlanError when ``path`` holds a plan edited by hand (or another file) and no --force.
+
+    An empty file holds nothing to lose.
+    """
     try:
         old = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return
     except (OSError, UnicodeDecodeError):
         old = None
-    if force or old == text or (old is not None and not edited(old)):
+    if force or old in (text, "") or (old is not None and not edited(old)):
         return
     raise PlanError(
         f"{path} was edited since stager wrote it (or is not a plan stager wrote): "

@@ -107,6 +107,12 @@ class Repository:
         if outcome.returncode != 0:
             message = first_line(outcome.stderr)
             check_version_once(version)
+            if "not a git repository" in message and os.environ.get("GIT_DIR"):
+                raise NotARepository(
+                    f"GIT_DIR={os.environ['GIT_DIR']} is not a git repository (stager, as "
+                    f"git does, uses it instead of looking for one in {location})",
+                    "point GIT_DIR at the repository's .git folder, or unset it",
+                )
             if "not a git repository" in message:
                 raise NotARepository(
                     f"{location} is not inside a git repository",
@@ -126,7 +132,20 @@ class Repository:
             self._work_tree = self._git_dir.parent  # opened from inside its .git folder
         else:
             self._work_tree = None
+        if self._work_tree is not None and not self._work_tree.is_dir():
+            named = " (GIT_WORK_TREE)" if os.environ.get("GIT_WORK_TREE") else ""
+            raise NotARepository(
+                f"the work tree {self._work_tree}{named} of the repository {self._git_dir} "
+                "does not exist",
+                "point GIT_WORK_TREE (or core.worktree) at the project's folder, or unset it",
+            )
         self._cwd = self._work_tree or self._git_dir
+        # Every later call names the repository found here, as git itself goes on
+        # using it: with GIT_DIR or GIT_WORK_TREE set, the folder a call runs in
+        # (the top of the work tree) would not find it again by itself.
+        self._env = {"GIT_DIR": str(self._git_dir)}
+        if self._work_tree is not None:
+            self._env["GIT_WORK_TREE"] = str(self._work_tree)
 
     @property
     def git_dir(self) -> Path:
@@ -170,48 +189,67 @@ class Repository:
         For commands whose non-zero exit is an answer (``merge-tree``: 1 means
         conflicts), not a failure. ``own_session``: see :class:`GitProcess`.
         """
-        return GitProcess(args, self._cwd, stdin, env, own_session=own_session).wait()
+        return GitProcess(
+            args, self._cwd, stdin, {**self._env, **(env or {})}, own_session=own_session
+        ).wait()
 
     # -- refs ------------------------------------------------------------------
 
     def resolve(self, ref: str) -> Sha:
         """The commit ``ref`` names: branch, remote branch, tag (peeled), sha, ``HEAD~3``…
 
-        A local branch wins over a tag of the same name (git itself would take
-        the tag and only warn): ``--base main`` means the branch main.
+        Any revision ``git rev-parse`` takes that names a commit, ``:/message``
+        included. A local branch wins over a tag of the same name (git itself
+        would take the tag and only warn): ``--base main`` means the branch main.
         """
-        outcome = self.call(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/heads/{ref}^{{commit}}"]
-        )
-        if outcome.returncode != 0 or not ref.strip():
-            outcome = self.call(
-                ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
+        if ref.strip():
+            sha = self._commit_of(f"refs/heads/{ref}") or self._commit_of(ref)
+            if sha is not None:
+                return sha
+        # `--base main` in a CI clone that only has origin/main
+        remote = f"origin/{ref}"
+        if ref.strip() and "/" not in ref and self.ref_exists(remote):
+            raise UnknownRef(
+                f"unknown ref {ref!r}: no local branch {ref!r} in {self._cwd}, "
+                f"but {remote!r} exists",
+                f"use {remote} instead (e.g. --base {remote}), or create the branch: "
+                f"git branch {ref} {remote}",
             )
-        sha = outcome.stdout.decode("ascii", "replace").strip()
-        if outcome.returncode != 0 or not sha or not ref.strip():
-            # `--base main` in a CI clone that only has origin/main
-            remote = f"origin/{ref}"
-            if ref.strip() and "/" not in ref and self.ref_exists(remote):
+        unborn = self._unborn_branch()
+        if unborn is not None and ref.strip() in ("HEAD", "@", unborn):
+            # HEAD points at a branch that does not exist yet: `git init`, or an orphan branch
+            if self._has_refs():
                 raise UnknownRef(
-                    f"unknown ref {ref!r}: no local branch {ref!r} in {self._cwd}, "
-                    f"but {remote!r} exists",
-                    f"use {remote} instead (e.g. --base {remote}), or create the branch: "
-                    f"git branch {ref} {remote}",
-                )
-            unborn = self._unborn_branch()
-            if unborn is not None and ref.strip() in ("HEAD", "@", unborn):
-                # `git init` with no commit yet: HEAD points at a branch that does not exist
-                raise UnknownRef(
-                    f"the repository {self._cwd} has no commits yet "
-                    f"(branch {unborn!r} is unborn), so {ref!r} names no commit",
-                    "make a first commit (git add … && git commit), then run stager again",
+                    f"branch {unborn!r}, checked out in {self._cwd}, has no commits yet "
+                    f"(an orphan branch), so {ref!r} names no commit",
+                    f"commit on {unborn} first, or name a branch that has commits "
+                    "(`git branch` lists them; `git switch -` goes back to the last one)",
                 )
             raise UnknownRef(
-                f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
-                "check the spelling, run `git fetch` if it is a remote branch, "
-                "and list branches with `git branch -a`",
+                f"the repository {self._cwd} has no commits yet "
+                f"(branch {unborn!r} is unborn), so {ref!r} names no commit",
+                "make a first commit (git add … && git commit), then run stager again",
             )
-        return Sha(sha)
+        raise UnknownRef(
+            f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
+            "check the spelling, run `git fetch` if it is a remote branch, "
+            "and list branches with `git branch -a`",
+        )
+
+    def _commit_of(self, revision: str) -> Sha | None:
+        """The commit ``revision`` names (a tag peeled to its commit), or None."""
+        peel = ["rev-parse", "--verify", "--quiet", "--end-of-options"]
+        outcome = self.call([*peel, f"{revision}^{{commit}}"])
+        if outcome.returncode != 0 and revision.startswith(":/"):
+            # `:/message` reads everything after it as the message, a ^{commit} too:
+            # find the object first, then peel it.
+            found = self.call([*peel, revision])
+            name = found.stdout.decode("ascii", "replace").strip()
+            if found.returncode != 0 or not name:
+                return None
+            outcome = self.call([*peel, f"{name}^{{commit}}"])
+        sha = outcome.stdout.decode("ascii", "replace").strip()
+        return Sha(sha) if outcome.returncode == 0 and sha else None
 
     def _unborn_branch(self) -> str | None:
         """The short name of the branch HEAD points at when it has no commit yet, else None."""
@@ -222,14 +260,13 @@ class Repository:
         exists = self.call(["rev-parse", "--verify", "--quiet", "--end-of-options", full])
         return None if exists.returncode == 0 else full.removeprefix("refs/heads/")
 
+    def _has_refs(self) -> bool:
+        """Whether any ref exists: the repository has commits, on some other branch."""
+        return bool(self.run(["for-each-ref", "--count=1", "--format=%(refname)"]).strip())
+
     def ref_exists(self, name: str) -> bool:
         """Whether ``name`` resolves to a commit (a branch, tag, remote branch, sha…)."""
-        if not name.strip():
-            return False
-        outcome = self.call(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"]
-        )
-        return outcome.returncode == 0
+        return bool(name.strip()) and self._commit_of(name) is not None
 
     def symbolic_full_name(self, ref: str) -> str | None:
         """The full ref name (``main`` → ``refs/heads/main``); None for a sha or expression."""

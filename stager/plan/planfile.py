@@ -137,6 +137,16 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
         fix="check the path, or write one with `stager plan --write FILE`",
     )
     refresh = f"refresh it: {refresh_command(refs, str(path))}"
+    if not doc:
+        fix = f"write the plan into it: {refresh_command(refs, str(path))}"
+        raise _fail(path, "empty: not a plan file", fix)
+    if "version" not in doc:
+        # Someone else's TOML (pyproject.toml?): never suggest writing over it.
+        fix = (
+            "pass the plan file `stager plan --write` wrote, or write one: "
+            f"{refresh_command(refs, DEFAULT_PLAN_FILE)}"
+        )
+        raise _fail(path, "not a plan file stager wrote (it has no `version`)", fix)
     if doc.get("version") != VERSION:
         raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
     for key, expected, now in (

@@ -7,6 +7,10 @@ written, the way autoescaping works for HTML: in a markdown template
 survives, and in any template control characters are escaped
 (stager.render.quoting). The filters ``code`` and ``cell`` put repository
 text in a code span and a table cell.
+
+A template that would run for ever or fill the memory is a user error too:
+the sandbox has limits (stager.render.limits), and the output stops at
+MAX_OUTPUT characters.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from stager.rules.project import in_tree
 
 if TYPE_CHECKING:
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from stager.render.sandbox import BoundedSandbox
 
 
 def render_template(name: str, search_path: tuple[Path, ...] = (), **context: Any) -> str:
@@ -48,7 +53,7 @@ def render_template(name: str, search_path: tuple[Path, ...] = (), **context: An
         raise _template_error(error, None, folders) from None
     where = template.filename or name
     try:
-        return template.render(**context)
+        return _bounded_render(template, where, context)
     except StagerError:
         raise
     except UnicodeDecodeError as error:
@@ -62,11 +67,33 @@ def render_template(name: str, search_path: tuple[Path, ...] = (), **context: An
         ) from None
 
 
+def _bounded_render(template: jinja2.Template, where: str, context: dict[str, Any]) -> str:
+    """The template's output, stopped past MAX_OUTPUT characters (and the sandbox's limits)."""
+    from stager.render import limits
+
+    written = 0
+    chunks: list[str] = []
+    with limits.budget(limits.MAX_SECONDS, limits.MAX_MEMORY):
+        for chunk in template.generate(**context):
+            written += len(chunk)
+            if written > limits.MAX_OUTPUT:
+                raise StagerError(
+                    f"{where}: the template wrote more than {limits.MAX_OUTPUT:,} characters "
+                    "and was stopped",
+                    "make the template write less (GitHub keeps 65,536 characters of a "
+                    "pull request body)",
+                )
+            chunks.append(chunk)
+    return "".join(chunks)
+
+
 def _template_error(
     error: jinja2.TemplateError, where: str | None, folders: Sequence[str]
 ) -> StagerError:
     import jinja2
     from jinja2.exceptions import SecurityError
+
+    from stager.render.limits import TemplateLimit
 
     if isinstance(error, jinja2.TemplateSyntaxError):
         return StagerError(
@@ -80,6 +107,8 @@ def _template_error(
             f"template {error.name!r}{included} not found in {', '.join(folders)}",
             "fix the template's name, restore the file or reinstall stager",
         )
+    if isinstance(error, TemplateLimit):
+        return StagerError(f"{where}: {error.message}", error.fix)
     if isinstance(error, SecurityError):
         return StagerError(
             f"{where}: the template sandbox refused: {error.message}",
@@ -110,7 +139,7 @@ def _resolved(name: str, folders: Sequence[str]) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...], project: int) -> SandboxedEnvironment:
+def _environment(folders: tuple[str, ...], project: int) -> BoundedSandbox:
     """One environment per search path: it keeps compiled templates (open-pr renders many).
 
     The first ``project`` folders are the project's: a template there, or a
@@ -118,7 +147,8 @@ def _environment(folders: tuple[str, ...], project: int) -> SandboxedEnvironment
     """
     import jinja2
     from jinja2.loaders import split_template_path
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from stager.render.sandbox import BoundedSandbox
 
     class NoLinksLoader(jinja2.FileSystemLoader):
         def get_source(
@@ -133,7 +163,7 @@ def _environment(folders: tuple[str, ...], project: int) -> SandboxedEnvironment
     def finalize(context: jinja2.runtime.Context, value: object) -> object:
         return shown_value(context.name, value)
 
-    environment = SandboxedEnvironment(
+    environment = BoundedSandbox(
         loader=NoLinksLoader(list(folders)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -429,6 +431,35 @@ def test_a_template_error_stops_before_any_push_or_api_call(small: Stack) -> Non
     assert all(small.remote.branch(branch) is None for branch in SMALL_BRANCHES)
     assert small.fake.requests == []
     assert small.fake.pulls == {}
+
+
+def test_a_template_that_would_never_finish_stops_at_once(
+    repo: GitRepo, git_env: dict[str, str], remote: Remote, github: FakeGitHub
+) -> None:
+    """A repository's template asking for 10 GB: exit 1 at once, naming it; nothing pushed."""
+    bomb = "## Overview\n{{ 'a' * 10**10 }}\n"
+    repo.commit("base", {"README.md": "hello\n", ".stager/templates/pr_body.md.j2": bomb})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", SMALL_FEATURE)
+    build_phase_branches(repo.path, analysis_of(repo.path, "main", "feature"))
+    stack = make_stack(repo.path, git_env, remote, github)
+    # A process of its own with a timeout: without the limit it would never return.
+    command = ["-C", str(stack.path), "open-pr", "--github-repo", REPO, "--all", "--dry-run"]
+    dry_run = subprocess.run(
+        [sys.executable, "-m", "stager", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert dry_run.returncode == 1, dry_run.stderr
+    where = f"{stack.path}/.stager/templates/pr_body.md.j2:2"
+    assert f"{where}: repeating it 10,000,000,000 times would make a string" in dry_run.stderr
+    assert dry_run.stdout == ""
+    result = stack.open_pr("--all")
+    assert result.exit_code == 1 and where in result.stderr
+    assert all(stack.remote.branch(branch) is None for branch in SMALL_BRANCHES)
+    assert stack.fake.requests == []
 
 
 @pytest.mark.parametrize(

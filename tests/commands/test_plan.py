@@ -224,3 +224,41 @@ def test_a_template_linked_out_of_the_tree_is_refused(repo: GitRepo, tmp_path: P
     assert result.exit_code == 1
     assert "gho_secret" not in result.output
     assert ".stager/templates/plan.md.j2" in result.stderr and "symbolic link" in result.stderr
+
+
+def test_a_plan_file_that_is_not_one_says_what_to_pass_instead(repo: GitRepo) -> None:
+    """Empty, someone else's TOML, a device: each gets the fix that applies, never a
+    suggestion to write a plan over pyproject.toml or /dev/null."""
+    make_branch(repo, {}, {"app/a.py": "A = 1\n"})
+    folder = str(repo.path)
+    empty = repo.path / "empty.toml"
+    empty.write_text("")
+    other = repo.path / "pyproject.toml"
+    other.write_text('[project]\nname = "x"\n')
+    split = ("-C", folder, "split", "--all", "--dry-run", "--plan")
+
+    result = invoke(*split, str(empty))
+    assert result.exit_code == 1, result.output
+    command = "stager plan --base main --head HEAD --write"
+    assert f"{empty}: empty: not a plan file — write the plan into it: {command} {empty}" in (
+        result.stderr
+    )
+    written = invoke("-C", folder, "plan", "--write", str(empty))  # the fix works
+    assert written.exit_code == 0, written.output
+    assert invoke(*split, str(empty)).exit_code == 0
+
+    result = invoke(*split, str(other))
+    assert result.exit_code == 1, result.output
+    assert f"{other}: not a plan file stager wrote (it has no `version`)" in result.stderr
+    assert f"{command} stager-plan.toml" in result.stderr
+    assert f"--write {other}" not in result.stderr
+
+    result = invoke(*split, os.devnull)
+    assert result.exit_code == 1, result.output
+    assert f"{os.devnull}: not a regular file" in result.stderr
+    assert f"--write {os.devnull}" not in result.stderr
+
+    result = invoke("-C", folder, "plan", "--write", os.devnull)
+    assert result.exit_code == 1, result.output
+    assert f"--write {os.devnull} is not a regular file" in result.stderr
+    assert "--write stager-plan.toml" in result.stderr and "delete" not in result.stderr

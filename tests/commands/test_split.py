@@ -236,6 +236,46 @@ def test_a_revision_id_with_a_newline_is_a_finding_and_never_rechained(
     assert "Signed-off-by" not in repo.git("log", "--all", "--format=%B")
 
 
+@pytest.mark.parametrize("field", ["depends_on", "down_revision"])
+def test_a_migration_that_names_a_missing_revision_says_so_not_to_move_it(
+    tmp_path: Path, git_env: dict[str, str], field: str
+) -> None:
+    """The revision it names is nowhere on the branch: no phase can hold its parent."""
+    repo = GitRepo.init(tmp_path / "r", git_env)
+    versions = "migrations/versions"
+    repo.commit(
+        "base",
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            f"{versions}/0001_base.py": migration("base1", None),
+        },
+    )
+    repo.git("checkout", "-q", "-b", "feature")
+    text = migration("w1", "base1")
+    if field == "depends_on":
+        text = text.replace(
+            "depends_on: Union[str, Sequence[str], None] = None", 'depends_on = "nosuch"'
+        )
+    else:
+        text = text.replace('down_revision: Union[str, None] = "base1"', 'down_revision = "nosuch"')
+    repo.commit("Add w1", {f"{versions}/0002_w1.py": text})
+    if field == "down_revision":  # re-chaining would move it onto base1
+        repo.commit(
+            "No re-chaining",
+            {".stager/rules.toml": 'extends = "default"\n[stager]\nrechain = false\n'},
+        )
+    refs_before = repo.git("for-each-ref")
+    result = CliRunner().invoke(cli, ["-C", str(repo.path), "split", "--all"])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"w1 (migrations/versions/0002_w1.py): {field} 'nosuch' names a revision that no "
+        "revision file on the branch defines (finding SG003)" in result.stderr
+    )
+    assert f"fix the id in {field}, or add the migration it names" in result.stderr
+    assert "phase of its parent" not in result.stderr
+    assert repo.git("for-each-ref") == refs_before
+
+
 def _forge_record(
     demo: DemoRepository, repo: GitRepo, edit: Callable[[dict[str, Any]], None]
 ) -> str:

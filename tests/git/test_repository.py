@@ -181,6 +181,9 @@ def test_resolve_every_kind_of_ref(repo: GitRepo) -> None:
     assert found.resolve(second[:10]) == second
     assert found.resolve("HEAD~1") == first
     assert found.resolve("main^") == first
+    assert found.resolve(":/fir") == first  # the youngest commit whose message matches
+    assert found.resolve(":/^sec") == second
+    assert found.ref_exists(":/first") and not found.ref_exists(":/third")
 
 
 def test_unknown_ref_names_the_ref_and_the_fix(repo: GitRepo) -> None:
