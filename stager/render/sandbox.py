@@ -20,7 +20,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import FILTERS
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import generate_lorem_ipsum, pass_eval_context
+from jinja2.utils import generate_lorem_ipsum, pass_context
 
 from stager.render import limits
 from stager.render.limits import tick
@@ -125,16 +125,21 @@ class _CheckedCode(CodeGenerator):
         self.write(")))")
 
 
-@pass_eval_context
-def _finalize(_context: object, value: object) -> object:
+def _bounded(finalize: Callable[[Context, object], object] | None) -> Callable[..., object]:
     """Every ``{{ value }}``: a container is written only when its text is not too long.
 
-    Taking the evaluation context keeps Jinja from computing output while it
-    compiles, where no check runs.
+    Then ``finalize`` (the caller's own, which takes the template's context).
+    Taking the context keeps Jinja from computing output while it compiles,
+    where no check runs.
     """
-    if isinstance(value, limits.CONTAINERS):
-        limits.text_length("writing it out", value)
-    return value
+
+    @pass_context
+    def finalize_bounded(context: Context, value: object) -> object:
+        if isinstance(value, limits.CONTAINERS):
+            limits.text_length("writing it out", value)
+        return value if finalize is None else finalize(context, value)
+
+    return finalize_bounded
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -143,8 +148,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _CheckedCode
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(optimized=False, finalize=_finalize, **options)
+    def __init__(
+        self, *, finalize: Callable[[Context, object], object] | None = None, **options: Any
+    ) -> None:
+        super().__init__(optimized=False, finalize=_bounded(finalize), **options)
         self.filters = _BoundedFilters(self.filters)
 
     step = staticmethod(tick)
