@@ -180,6 +180,22 @@ def test_a_name_that_is_not_utf8_is_shown_and_kept(repo: GitRepo) -> None:
             assert '"app/caf\\351\\033.py"' in result.stdout  # as git quotes it
 
 
+def test_a_split_keeps_a_name_that_is_not_utf8(repo: GitRepo) -> None:
+    """git's paths are bytes: the record (JSON in UTF-8) still names the file, and reads back."""
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    name = b"app/caf\xe9.py".decode("utf-8", "surrogateescape")
+    repo.commit("add", {name: "x = 1\n"})
+    split = stager(repo, "split", "--all")
+    assert split.exit_code == 0, split.output
+    verified = stager(repo, "verify")
+    assert verified.exit_code == 0, verified.output
+    record = repo.git("show", "refs/stager/record/feature:record.json")
+    assert "app/caf\\udce9.py" in record  # JSON's own escape: the file stays valid UTF-8
+    undone = stager(repo, "split", "--undo")
+    assert undone.exit_code == 0, undone.output
+
+
 def test_a_docstring_cannot_move_the_generated_part_of_a_pull_request(
     branch: GitRepo, git_env: dict[str, str], remote: Remote, github: FakeGitHub
 ) -> None:
