@@ -526,7 +526,7 @@ def test_a_split_killed_while_moving_branches_is_reported_then_finished(
     lock = demo.path / ".git" / "refs/heads/stage/3-application.lock"
     journal = demo.path / ".git" / "stager" / "transaction.json"
     state = repo.git("for-each-ref")
-    for command in (("verify",), ("split", "--all", "--dry-run")):
+    for command in (("verify",), ("split", "--all", "--dry-run"), ("open-pr", "--all", "--dry-run")):
         result = stager(demo, *command)
         assert result.exit_code == 1, (command, result.output)
         assert (
