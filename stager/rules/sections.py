@@ -88,12 +88,20 @@ class SplitRules:
         return re.fullmatch("".join(parts), branch) is not None
 
 
+def _section(root: Table, name: str) -> Table | None:
+    """The top-level table ``[name]``, its keys checked; None when the file has none."""
+    if name not in root.data:
+        return None
+    table = Table(root.ctx, name, None, root.table(name))
+    table.check_keys()
+    return table
+
+
 def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
     """``[split] branch``: a template that gives every phase its own valid branch name."""
-    if "split" not in root.data:
+    table = _section(root, "split")
+    if table is None:
         return inherited
-    table = Table(root.ctx, "split", None, root.table("split"))
-    table.check_keys()
     template = table.string("branch")
     if template is None:
         return SplitRules()
@@ -137,10 +145,9 @@ class VerifyRules:
 
 def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
     """``[verify] python``: a command line naming an interpreter; replaces the inherited one."""
-    if "verify" not in root.data:
+    table = _section(root, "verify")
+    if table is None:
         return inherited
-    table = Table(root.ctx, "verify", None, root.table("verify"))
-    table.check_keys()
     python = table.string("python")
     if python is None:
         return VerifyRules()
@@ -162,9 +169,8 @@ def lint_settings(
     ``version`` and ``inherited`` are what the rules build on; the project's
     settings win.
     """
-    if "postgres" in root.data:
-        postgres = Table(root.ctx, "postgres", None, root.table("postgres"))
-        postgres.check_keys()
+    postgres = _section(root, "postgres")
+    if postgres is not None:
         value = postgres.data.get("version", version)
         if isinstance(value, float) and value in {9.0, 9.1, 9.2, 9.3, 9.4, 9.5, 9.6}:
             value = 9  # 9.x were major versions; the rules only tell 9 from 10+
@@ -235,10 +241,9 @@ _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 def github_rules(root: Table, inherited: GitHubRules, known: Sequence[str]) -> GitHubRules:
     """``[github]``, checked against the merged categories ``known``; replaces the inherited one."""
-    if "github" not in root.data:
+    table = _section(root, "github")
+    if table is None:
         return inherited
-    table = Table(root.ctx, "github", None, root.table("github"))
-    table.check_keys()
     repo = table.string("repo")
     if repo is not None and not _REPO.fullmatch(repo):
         raise table.error("repo", f"invalid repository {repo!r}", 'write repo = "OWNER/NAME"')

@@ -191,21 +191,27 @@ def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[
     assert git(demo, git_env).git("branch", "--list", "stage/*") == ""
 
 
+def feature_on_one_migration(tmp_path: Path, git_env: dict[str, str]) -> GitRepo:
+    """A repository whose base has one revision (base1), on a fresh branch ``feature``."""
+    repo = GitRepo.init(tmp_path / "r", git_env)
+    repo.commit(
+        "base",
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "migrations/versions/0001_base.py": migration("base1", None),
+        },
+    )
+    repo.git("checkout", "-q", "-b", "feature")
+    return repo
+
+
 def test_a_revision_id_with_a_newline_is_a_finding_and_never_rechained(
     tmp_path: Path, git_env: dict[str, str]
 ) -> None:
     # s1 (schema) goes to phase 1 and d1 (data, its parent) to phase 2: both are
     # re-chained, which would put the id into trailers and into d1's Revises: line.
-    repo = GitRepo.init(tmp_path / "r", git_env)
+    repo = feature_on_one_migration(tmp_path, git_env)
     versions = "migrations/versions"
-    repo.commit(
-        "base",
-        {
-            "alembic.ini": "[alembic]\nscript_location = migrations\n",
-            f"{versions}/0001_base.py": migration("base1", None),
-        },
-    )
-    repo.git("checkout", "-q", "-b", "feature")
     data = migration("d1", "base1", "backfill").replace(
         'op.add_column("t", sa.Column("d1", sa.Integer(), nullable=True))',
         'op.execute("UPDATE t SET x = 1 WHERE x IS NULL")',
@@ -241,16 +247,8 @@ def test_a_migration_that_names_a_missing_revision_says_so_not_to_move_it(
     tmp_path: Path, git_env: dict[str, str], field: str
 ) -> None:
     """The revision it names is nowhere on the branch: no phase can hold its parent."""
-    repo = GitRepo.init(tmp_path / "r", git_env)
+    repo = feature_on_one_migration(tmp_path, git_env)
     versions = "migrations/versions"
-    repo.commit(
-        "base",
-        {
-            "alembic.ini": "[alembic]\nscript_location = migrations\n",
-            f"{versions}/0001_base.py": migration("base1", None),
-        },
-    )
-    repo.git("checkout", "-q", "-b", "feature")
     text = migration("w1", "base1")
     if field == "depends_on":
         text = text.replace(
@@ -526,7 +524,11 @@ def test_a_split_killed_while_moving_branches_is_reported_then_finished(
     lock = demo.path / ".git" / "refs/heads/stage/3-application.lock"
     journal = demo.path / ".git" / "stager" / "transaction.json"
     state = repo.git("for-each-ref")
-    for command in (("verify",), ("split", "--all", "--dry-run"), ("open-pr", "--all", "--dry-run")):
+    for command in (
+        ("verify",),
+        ("split", "--all", "--dry-run"),
+        ("open-pr", "--all", "--dry-run"),
+    ):
         result = stager(demo, *command)
         assert result.exit_code == 1, (command, result.output)
         assert (
