@@ -331,6 +331,13 @@ def open_pr(all_phases: bool, **params: Any) -> NoReturn:
     help="Replace existing branches (their old tips are kept under refs/stager/backup/).",
 )
 @click.option(
+    "--rechain-broken",
+    is_flag=True,
+    help="Re-chain the branch's own broken Alembic graph (two heads, a cycle, a dangling "
+    "down_revision) as the plan does; without it such a branch is refused, naming the "
+    "re-chainings.",
+)
+@click.option(
     "-S",
     "--gpg-sign/--no-gpg-sign",
     "sign",
