@@ -228,8 +228,10 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         f"{refs.merge_base[:10]} of [bold]{refs.base_ref}[/] — "
         f"{len(analysis.files)} files changed in {len(analysis.commits)} commits"
     )
+    # Titles, paths and warnings are data (a title may hold "[/]", a path "[slug]"):
+    # printed as Text, never read as rich markup.
     for warning in analysis.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(Text(f"warning: {warning}", style="yellow"))
 
     table = Table(title="Risk assessment", title_justify="left")
     table.add_column("Category")
@@ -238,10 +240,10 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     table.add_column("Can stage first?")
     for summary in analysis.categories:
         table.add_row(
-            summary.title,
+            Text(summary.title),
             str(summary.count),
             Text(RISK_BADGES[summary.risk], style=RISK_STYLES[summary.risk]),
-            summary.can_stage_first,
+            Text(summary.can_stage_first),
         )
     console.print(table)
     _print_migrations(analysis, console)
@@ -286,11 +288,15 @@ def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:
 
 
 def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
+    from rich.text import Text
+
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
-        console.print(
-            f"  {phase.number}. [bold]{phase.title}[/] ({phase.name}): "
-            f"{count(len(phase.files), 'file')}, "
+        line = Text(f"  {phase.number}. ")
+        line.append(phase.title, style="bold")
+        line.append(
+            f" ({phase.name}): {count(len(phase.files), 'file')}, "
             f"{count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
         )
+        console.print(line)

@@ -146,7 +146,8 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
         )
     console.print(table)
     for line in _details(result):
-        console.print(f"  {line}", highlight=False, soft_wrap=True)
+        # data (paths, commit subjects), never rich markup: "[slug]" would vanish
+        console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
     for built in result.phases:
         for line in _phase_lines(built):
             console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
