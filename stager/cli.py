@@ -333,6 +333,13 @@ def open_pr(all_phases: bool, **params: Any) -> NoReturn:
     "refs/stager/backup/); never a branch stager did not create.",
 )
 @click.option(
+    "--rechain-broken",
+    is_flag=True,
+    help="Re-chain the branch's own broken Alembic graph (two heads, a cycle, a dangling "
+    "down_revision) as the plan does; without it such a branch is refused, naming the "
+    "re-chainings.",
+)
+@click.option(
     "-S",
     "--gpg-sign/--no-gpg-sign",
     "sign",

@@ -1,4 +1,5 @@
-"""The Alembic graph of every phase: as many heads as the base, nothing dangling, no cycle.
+"""The Alembic graph of every phase: as many heads as the base, nothing dangling, no cycle,
+no revision id defined twice.
 
 Used before a split writes anything (on the planned contents) and by
 ``verify`` (on the branches' real trees).
@@ -58,7 +59,8 @@ class GraphCheck:
 
 
 def check_graph(graph: RevisionGraph, base: RevisionGraph, previous: RevisionGraph) -> GraphCheck:
-    """Heads as many as the base's; no new dangling parent or cycle; no parent changed."""
+    """Heads as many as the base's; no new dangling parent, cycle or duplicate revision id;
+    no parent changed."""
     problems: list[str] = []
     heads = graph.heads()
     if len(heads) != len(base.heads()):
@@ -77,6 +79,14 @@ def check_graph(graph: RevisionGraph, base: RevisionGraph, previous: RevisionGra
     for cycle in graph.cycles():
         if frozenset(cycle) not in old_cycles:
             problems.append("revisions require each other in a cycle: " + " → ".join(cycle))
+    old_duplicates = {duplicate.revision for duplicate in base.duplicates()}
+    for duplicate in graph.duplicates():
+        if duplicate.revision not in old_duplicates:
+            paths = " and ".join(migration.path for migration in duplicate.migrations)
+            problems.append(
+                f"revision {duplicate.revision} is defined by {len(duplicate.migrations)} "
+                f"files: {paths}"
+            )
     for migration in graph:
         if migration.revision is None or migration.revision not in previous:
             continue

@@ -39,6 +39,7 @@ from stager.branches.refs import (
     refuse_foreign_branches,
 )
 from stager.branches.split_types import (
+    ONTO,
     BuildStatus,
     BuiltCommit,
     BuiltPhase,
@@ -189,6 +190,7 @@ def split_branch(
                 analysis.migrations,
                 mapping,
                 ref_parents(onto_graph),
+                options.broken,
             )
         }
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
@@ -212,7 +214,7 @@ def split_branch(
             f"{', '.join(rewrite.new_parents)}"
             for target, _ in chain
             for rewrite in target.rewrites
-            if rewrite.reason == "onto"
+            if rewrite.reason == ONTO
             and (onto_graph is None or rewrite.revision not in onto_graph.files)
         ]
         total = phase_total(analysis.rules)  # "stage N of M", as the titles say

@@ -9,6 +9,9 @@ from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
 
 DEFAULT_BRANCH_TEMPLATE = "stage/{number}-{name}"
+# Why a migration was re-chained (``Rewrite.reason``): the plan's phase order, --onto
+# REF's new head, or the repair of the branch's own broken graph (--rechain-broken).
+PLAN, ONTO, BROKEN = "plan", "onto", "broken"
 
 
 class Strategy(enum.StrEnum):
@@ -43,6 +46,8 @@ class SplitOptions:
     force: bool = False
     sign: bool | None = None  # None: commit.gpgsign decides
     branch_template: str = DEFAULT_BRANCH_TEMPLATE
+    # --rechain-broken: the revisions re-chained to repair the branch's broken graph
+    broken: frozenset[Revision] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Rewrite:
     new_parents: tuple[Revision, ...]
     old_blob: Sha  # head's version
     new_blob: Sha  # the version in the phase
-    reason: str = "plan"  # "plan", or "onto" when chained onto --onto REF's new head
+    reason: str = PLAN  # PLAN, ONTO or BROKEN
 
     def trailer(self) -> str:
         """The commit-message line that records it (``verify`` reads it back)."""

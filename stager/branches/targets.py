@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from stager.branches.split_types import Rewrite
+from stager.branches.split_types import BROKEN, ONTO, PLAN, Rewrite
 from stager.errors import StagerError
 from stager.git.diff import ChangedFile, Status
 from stager.git.trees import Node
@@ -121,6 +121,7 @@ def rechains(
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
     on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
+    broken: frozenset[Revision] = frozenset(),
 ) -> list[Rechain]:
     """Migrations whose ``down_revision`` in the split differs from head's file.
 
@@ -128,6 +129,7 @@ def rechains(
     replaces it as a parent; ``on_ref`` are the revisions REF already has,
     with their parents there: they are left as REF has them (an earlier phase
     that was merged keeps the parents it was merged with, re-chained or not).
+    ``broken``: revisions re-chained to repair the branch's graph (--rechain-broken).
     """
     on_ref = on_ref or {}
     found: list[Rechain] = []
@@ -141,16 +143,18 @@ def rechains(
                     "refresh the plan with `stager plan --write stager-plan.toml`",
                 )
             wanted = tuple(planned.down_revision)
-            reason = "plan"
+            reason = PLAN
             if current.revision in on_ref:
                 # Head's file would give REF a second version of a merged revision.
                 merged = tuple(on_ref[current.revision])
                 if merged != wanted:
-                    wanted, reason = merged, "onto"
+                    wanted, reason = merged, ONTO
             elif onto_parents:
                 moved = tuple(onto_parents.get(parent, parent) for parent in wanted)
                 if moved != wanted:
-                    wanted, reason = moved, "onto"
+                    wanted, reason = moved, ONTO
+            if current.revision in broken:
+                reason = BROKEN  # what --rechain-broken allowed, wherever the parents now are
             if wanted != current.down_revisions:
                 found.append(Rechain(phase.number, planned.path, current.revision, wanted, reason))
     return found
@@ -163,10 +167,11 @@ def phase_targets(
     migrations: MigrationReport,
     onto_parents: Mapping[Revision, Revision] | None = None,
     on_ref: Mapping[Revision, tuple[Revision, ...]] | None = None,
+    broken: frozenset[Revision] = frozenset(),
 ) -> list[PhaseTarget]:
     """Every phase's target, with re-chained revision files written as new blobs."""
     taken = assign_paths(files, phases)
-    planned_rechains = rechains(phases, migrations, onto_parents, on_ref)
+    planned_rechains = rechains(phases, migrations, onto_parents, on_ref, broken)
     for rechain in planned_rechains:
         if rechain.path not in taken[rechain.phase]:
             raise StagerError(

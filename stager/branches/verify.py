@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from stager.analysis import Analysis
 from stager.branches.check_command import run_in_worktree
 from stager.branches.compile_check import compile_sources
+from stager.branches.graph_check import broken_graph
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
-from stager.branches.split_types import Layout, parse_trailer
+from stager.branches.split_types import BROKEN, Layout, parse_trailer
 from stager.branches.targets import assign_paths, path_entries, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
@@ -495,9 +496,18 @@ def verify_split(
             "build them with `stager split --all`",
         )
     layout = _layout(repo, analysis, tips, record)
+    # A split that repaired the branch's own broken graph must have been told to:
+    # the record says which files --rechain-broken re-chained.
+    told = [
+        rewrite.path
+        for recorded in (record.phases if record is not None else ())
+        for rewrite in recorded.rewrites
+        if rewrite.reason == BROKEN
+    ]
+    repaired = broken_graph(analysis.migrations, phases).unacknowledged(phases, told)
     with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
         verifier = _Verifier(repo, writer, analysis, phases, layout)
-        return _verify(verifier, branches, tips, only, check, check_env)
+        return _verify(verifier, branches, tips, only, check, check_env, repaired)
 
 
 def _verify(
@@ -507,7 +517,10 @@ def _verify(
     only: int | None,
     check: str | None,
     check_env: Sequence[str],
+    repaired: Mapping[int, Sequence[str]],
 ) -> Verification:
+    """``repaired``: phase number → its re-chainings that repair the branch's broken
+    graph without --rechain-broken (each fails the phase's alembic check)."""
     repo, analysis, layout = verifier.repo, verifier.analysis, verifier.layout
     stacked = layout.layout is Layout.STACKED
     start_entries = repo.list_tree(layout.start)
@@ -535,9 +548,10 @@ def _verify(
             alembic = check_graph(
                 graph, verifier.base_graph, previous_graph if stacked else verifier.base_graph
             )
+            problems = (*alembic.problems, *repaired.get(phase.number, ()))
             checks = [
                 verifier.plan_check(phase, parent, tip, diff),
-                CheckResult(ALEMBIC, alembic.ok, alembic.problems),
+                CheckResult(ALEMBIC, not problems, _shown(problems)),
                 verifier.compiles(diff),
             ]
             if check is not None:

@@ -17,6 +17,7 @@ from stager.branches import (
     split_branch,
     undo_last_split,
 )
+from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
@@ -50,6 +51,7 @@ class SplitCommandOptions:
     sign: bool | None = None
     plan_path: Path | None = None
     output_format: Format = Format.TABLE
+    rechain_broken: bool = False
 
 
 def split(options: SplitCommandOptions, repo: Repository | None = None) -> SplitResult:
@@ -57,7 +59,9 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     repo = repo or Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
     phases = chosen_plan(repo, analysis, options.plan_path).phases
-    return split_branch(
+    broken = broken_graph(analysis.migrations, phases)
+    broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
+    result = split_branch(
         repo,
         analysis,
         SplitOptions(
@@ -69,9 +73,11 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
             force=options.force,
             sign=options.sign,
             branch_template=analysis.rules.split.branch,
+            broken=broken.revisions,
         ),
         phases,
     )
+    return broken.noted(result)
 
 
 def run(options: SplitCommandOptions) -> int:

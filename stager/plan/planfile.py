@@ -19,6 +19,7 @@ from stager.plan.assign import Ask, ask_phases
 from stager.plan.phase import Plan, PlanError, count, first_few
 from stager.plan.planner import PlanInputs, assemble
 from stager.rules.toml_file import read_toml
+from stager.rules.toml_tables import Locator
 from stager.types import RepoPath
 
 DEFAULT_PLAN_FILE = "stager-plan.toml"
@@ -117,8 +118,15 @@ def edited(text: str) -> bool:
     return last.split(" ", 1)[0].strip() != _digest(body)
 
 
-def _fail(path: Path, problem: str, fix: str) -> PlanError:
-    return PlanError(f"{path}: {problem}", fix)
+def _fail(path: Path, problem: str, fix: str, line: int = 0) -> PlanError:
+    """The error at ``FILE:LINE`` (``FILE`` when no line is to blame)."""
+    return PlanError(f"{path}:{line}: {problem}" if line else f"{path}: {problem}", fix)
+
+
+def _shown(value: object) -> str:
+    """A value of the file in a message: a plain string as written, anything else as repr
+    (so a control character in the file never reaches the terminal raw)."""
+    return value if isinstance(value, str) and value.isprintable() else repr(value)
 
 
 def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Plan) -> Plan:
@@ -130,7 +138,7 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
     the command that refreshes it), when it lists a file twice, an unknown
     file, or misses one, or when a move breaks a dependency (naming the edge).
     """
-    _, doc = read_toml(
+    text, doc = read_toml(
         path,
         str(path),
         what="plan file",
@@ -147,18 +155,27 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
             f"{refresh_command(refs, DEFAULT_PLAN_FILE)}"
         )
         raise _fail(path, "not a plan file stager wrote (it has no `version`)", fix)
+    locator = Locator(text)
+
+    def line(key: str) -> int:
+        return locator.find("", None, key, None)
+
     if doc.get("version") != VERSION:
-        raise _fail(path, f"unknown plan file version {doc.get('version')!r}", refresh)
+        raise _fail(
+            path, f"unknown plan file version {doc.get('version')!r}", refresh, line("version")
+        )
     for key, expected, now in (
         ("head", refs.head, f"{refs.head_ref} is now at"),
         ("merge_base", refs.merge_base, f"{refs.head_ref} and {refs.base_ref} now meet at"),
     ):
         found = doc.get(key)
         if found != expected:
-            shown = found[:12] if isinstance(found, str) else repr(found)
+            shown = _shown(found[:12] if isinstance(found, str) else found)
             made_for = key.replace("_", " ")
-            raise _fail(path, f"made for {made_for} {shown}, but {now} {expected[:12]}", refresh)
-    listed = _listed(path, doc, inputs, refresh)
+            raise _fail(
+                path, f"made for {made_for} {shown}, but {now} {expected[:12]}", refresh, line(key)
+            )
+    listed = _listed(path, doc, inputs, refresh, locator)
     rules_asked, _ = ask_phases(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
     )
@@ -186,16 +203,22 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
 
 
 def _listed(
-    path: Path, doc: dict[str, Any], inputs: PlanInputs, refresh: str
+    path: Path, doc: dict[str, Any], inputs: PlanInputs, refresh: str, locator: Locator
 ) -> dict[RepoPath, int]:
     """Change path → phase number, from the file's [[phase]] tables."""
     owner = {name: change.path for change in inputs.files for name in change.paths}
     tables = doc.get("phase", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise _fail(path, "expected [[phase]] tables", refresh)
+        raise _fail(
+            path, "expected [[phase]] tables", refresh, locator.find("", None, "phase", None)
+        )
     listed: dict[RepoPath, tuple[int, str]] = {}
-    for table in tables:
+    for index, table in enumerate(tables):
         number, name, files = table.get("number"), table.get("name"), table.get("files", [])
+
+        def line(key: str, value: str | None = None, index: int = index) -> int:
+            return locator.find("phase", index, key, value)
+
         rule = inputs.rules.phase(number) if isinstance(number, int) else None
         if rule is None or rule.name != name:
             expected = f"'{rule.name}'" if rule is not None else "no phase"
@@ -203,9 +226,15 @@ def _listed(
                 path,
                 f"phase {number!r} is named {name!r} here, but the rules have {expected} there",
                 f"use the rules' phase numbers and names, or {refresh}",
+                line("name"),
             )
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise _fail(path, f"phase {number} ({name}): files must be a list of paths", refresh)
+            raise _fail(
+                path,
+                f"phase {number} ({name}): files must be a list of paths",
+                refresh,
+                line("files"),
+            )
         for entry in files:
             key = owner.get(entry)
             if key is None:
@@ -213,6 +242,7 @@ def _listed(
                     path,
                     f"{entry!r} (phase {number}) is not a file this branch changes",
                     f"remove the line, or {refresh}",
+                    line("files", entry),
                 )
             if key in listed:
                 first, first_entry = listed[key]
@@ -222,6 +252,7 @@ def _listed(
                     f"{entry!r} is listed twice: in phase {first}{same} and in phase {number}"
                     + (" (a renamed file is one change: both paths ship together)" if same else ""),
                     "keep one line for it",
+                    line("files", entry),
                 )
             listed[key] = (number, entry)
     missing = [change.path for change in inputs.files if change.path not in listed]

@@ -232,6 +232,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         (one_line(refs.base_ref), "bold"),
         f" — {len(analysis.files)} files changed in {len(analysis.commits)} commits",
     )
+    # Titles, paths and warnings are data (a title may hold "[/]", a path "[slug]"):
+    # printed as Text, never read as rich markup.
     console.print(header)
     for warning in analysis.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {one_line(warning)}"))
@@ -302,12 +304,10 @@ def _print_phases(phases: tuple[Phase, ...], console: Console) -> None:
     console.print("\n[bold]Proposed phases:[/]")
     for phase in phases:
         window = " — maintenance window" if phase.maintenance_window else ""
-        console.print(
-            Text.assemble(
-                f"  {phase.number}. ",
-                (one_line(phase.title), "bold"),
-                f" ({one_line(phase.name)}): {count(len(phase.files), 'file')}, "
-                f"{count(len(phase.migrations), 'new migration')}, "
-                f"risk {phase.risk.label}{window}",
-            )
+        line = Text(f"  {phase.number}. ")
+        line.append(one_line(phase.title), style="bold")
+        line.append(
+            f" ({one_line(phase.name)}): {count(len(phase.files), 'file')}, "
+            f"{count(len(phase.migrations), 'new migration')}, risk {phase.risk.label}{window}"
         )
+        console.print(line)

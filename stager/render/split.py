@@ -150,6 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
         )
     console.print(table)
     for line in _details(result):
+        # data (paths, commit subjects), never rich markup: "[slug]" would vanish
         console.print(f"  {one_line(line)}", highlight=False, soft_wrap=True, markup=False)
     for built in result.phases:
         for line in _phase_lines(built):

@@ -19,6 +19,8 @@ from stager.rules.toml_schema import SCHEMA
 from stager.types import Risk
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+# C0 but tab and newline, DEL, C1: a terminal acts on them (colours, cursor moves).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def suggest(value: str, choices: Sequence[str] | set[str], what: str) -> str:
@@ -64,6 +66,8 @@ class Table:
     ) -> RulesError:
         """A RulesError at ``SOURCE:LINE`` naming ``kind.key``."""
         label = f"{self.kind}.{key}" if self.kind and key else key or self.kind
+        if not label.isprintable():  # a key is the file's text: never a raw escape on a terminal
+            label = repr(label)
         return RulesError(f"{self.ctx.source}:{self.line(key, value)}: {label}: {problem}", fix)
 
     def check_keys(self) -> None:
@@ -91,8 +95,9 @@ class Table:
         """The ``[key]`` table."""
         value = self.data[key]
         if not isinstance(value, dict):
+            header = f"{self.kind}.{key}" if self.kind else key
             raise self.error(
-                key, f"expected a table, got {value_kind(value)}", f"write a [{key}] header"
+                key, f"expected a table, got {value_kind(value)}", f"write a [{header}] header"
             )
         return value
 
@@ -125,6 +130,18 @@ class Table:
             raise self.error(
                 key, f"expected a string, got {value_kind(value)}", f'write {key} = "..."'
             )
+        return self._text(key, value)
+
+    def _text(self, key: str, value: str) -> str:
+        """``value``, refused when it holds a control character (tab and newline aside):
+        stager prints these strings, and the terminal would act on it."""
+        found = _CONTROL.search(value)
+        if found is not None:
+            raise self.error(
+                key,
+                f"control character {found[0]!r} in {value!r}",
+                "remove it: write plain text (tab and newline are fine)",
+            )
         return value
 
     def boolean(self, key: str) -> bool:
@@ -147,7 +164,7 @@ class Table:
             )
         if nonempty and key in self.data and not value:
             raise self.error(key, "empty array matches nothing", f"list some or remove {key}")
-        return value
+        return [self._text(key, item) for item in value]
 
     def risk(self, text: str) -> Risk:
         """The ``risk`` key's value: low, medium, high or critical."""

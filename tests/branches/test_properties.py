@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from stager.analysis import Analysis
 from stager.branches import Layout, SplitOptions, Strategy, independent_problem, split_branch
+from stager.branches.graph_check import broken_graph
 from stager.branches.verify import verify_split
 from stager.errors import StagerError
 from stager.git.history import diff_entries
@@ -214,8 +215,10 @@ def split_loses_nothing(
         for migration in phase.migrations
         if migration.down_revision != analysis.migrations.by_path[migration.path].down_revisions
     }
+    # A random graph may have two heads of the branch's own: split as --rechain-broken does.
+    broken = broken_graph(analysis.migrations, phases).revisions
     for strategy in Strategy:
-        options = SplitOptions(strategy=strategy, layout=layout, force=True)
+        options = SplitOptions(strategy=strategy, layout=layout, force=True, broken=broken)
         if independent and independent_problem(phases):
             with pytest.raises(StagerError, match="--layout independent is not possible"):
                 split_branch(git, planned, options, phases)
@@ -277,7 +280,8 @@ def onto_after_merges(repo: GitRepo, analysis: Analysis, phases: tuple[Phase, ..
     moved = repo.git("commit-tree", "-p", "main", "-m", "main's own migration", main_tree)
     repo.git("update-ref", "refs/heads/main", moved)
     before = Checkout.of(repo)
-    options = SplitOptions(onto="main", force=True)
+    broken = broken_graph(analysis.migrations, phases).revisions  # as --rechain-broken does
+    options = SplitOptions(onto="main", force=True, broken=broken)
     for _ in range(2):
         result = split_branch(git, analysis, options, phases)
         verification = verify_split(git, analysis, phases, branch_template=TEMPLATE)
