@@ -72,8 +72,9 @@ class BrokenGraph:
         if cannot:
             raise StagerError(
                 f"the branch's own Alembic graph is broken in a way re-chaining cannot repair; "
-                f"nothing was written: {shown}; "
-                + "; ".join(f"{p.finding.rule}: {p.unrepairable}" for p in cannot),
+                f"nothing was written: {shown} ("
+                + "; ".join(dict.fromkeys(str(p.unrepairable) for p in cannot))
+                + ")",
                 _fixes(cannot),
             )
         if not self.rechains:

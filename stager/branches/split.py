@@ -23,6 +23,7 @@ from stager.branches.record import (
     RecordedMigration,
     RecordedPhase,
     SplitRecord,
+    read_record,
     record_name,
     record_ref,
     recorded_branches,
@@ -240,17 +241,43 @@ def split_branch(
             ),
         )
         writer.flush()  # every object, in one pack, before a ref names one of them
-        if not options.dry_run and any(item.status is not BuildStatus.UNCHANGED for item in built):
-            # The record moves with the branches: a transaction that fails writes neither.
-            ref = record_ref(record_name(repo, analysis.refs.head_ref))
-            previous = read_refs(repo, [ref]).get(ref)
+        if not options.dry_run:
+            name = record_name(repo, analysis.refs.head_ref)
             head_ref = repo.symbolic_full_name(analysis.refs.head_ref) or analysis.refs.head_ref
             record = _record(analysis, head_ref, options, result, heads)
+            if all(item.status is BuildStatus.UNCHANGED for item in built):
+                # The branches stay; the record is rewritten only when what it says of them
+                # changed (a re-chaining now made with --rechain-broken), and keeps the refs
+                # the split that built them moved, for --undo.
+                kept = _kept_record(repo, name, record)
+                if kept is None:
+                    return result
+                record = kept
+            # The record moves with the branches: a transaction that fails writes neither.
+            ref = record_ref(name)
+            previous = read_refs(repo, [ref]).get(ref)
             commit = write_record(writer, record, previous)
             writer.migrate()  # every check passed: the objects leave the quarantine
             updates = [*ref_updates(built), RefUpdate(ref, commit, previous)]
             move_refs(repo, updates, Command.SPLIT)
     return result
+
+
+def _kept_record(repo: Repository, name: str, record: SplitRecord) -> SplitRecord | None:
+    """``record`` for branches a run kept as they were; None when the stored one says the same."""
+    try:
+        stored = read_record(repo, name)
+    except StagerError:
+        return record  # a damaged record is replaced by what the run knows
+    if stored is None:
+        return record
+
+    def said(phases: tuple[RecordedPhase, ...]) -> tuple[RecordedPhase, ...]:
+        return tuple(replace(phase, unchanged=False) for phase in phases)
+
+    if said(stored.record.phases) == said(record.phases):
+        return None
+    return replace(record, moved=stored.record.moved)
 
 
 def _record(
