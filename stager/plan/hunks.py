@@ -25,6 +25,7 @@ from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchSet
 
 from stager.rules.globs import Pattern
+from stager.rules.settings import PhaseRule
 
 CONTEXT = 3
 """Lines of context around a hunk, as ``git diff --unified=3`` (the patch strategy's)."""
@@ -212,6 +213,13 @@ class Route:
     phase: int
     path: Pattern
     match: re.Pattern[str]
+
+
+def routes_of(phases: Iterable[PhaseRule]) -> tuple[Route, ...]:
+    """Every phase's ``hunks`` rules as routes, in phase order (the first match wins)."""
+    return tuple(
+        Route(phase.number, rule.path, rule.match) for phase in phases for rule in phase.hunks
+    )
 
 
 @dataclass(frozen=True)
