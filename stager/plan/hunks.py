@@ -12,6 +12,7 @@ code. Nothing here imports or executes the files it reads.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import itertools
@@ -134,6 +135,8 @@ def _hunk(index: int, hunk: UnidiffHunk) -> Hunk:
     rows: list[tuple[str, str]] = []  # kind (" ", "-", "+"), text
     for line in hunk:
         if line.line_type == "\\":  # the line before it has no newline in its file
+            if not rows:
+                raise ValueError(f"hunk {index + 1} opens with '{_NO_NEWLINE.strip()}'")
             rows[-1] = (rows[-1][0], rows[-1][1].removesuffix("\n"))
         else:
             rows.append((line.line_type, line.value))
@@ -190,9 +193,7 @@ def remaining_hunks(hunks: Sequence[Hunk], selected: Collection[int]) -> list[Hu
             shift += len(hunk.new) - len(hunk.old)
             continue
         base = Span(hunk.base.start + shift, hunk.base.stop + shift)
-        remaining.append(
-            Hunk(hunk.index, base, hunk.head, hunk.old, hunk.new, hunk.removed, hunk.added)
-        )
+        remaining.append(dataclasses.replace(hunk, base=base))
     return remaining
 
 

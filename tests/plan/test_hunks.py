@@ -6,6 +6,7 @@ import ast
 import difflib
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -421,3 +422,34 @@ def test_any_allowed_subset_then_the_rest_gives_head(
     if isinstance(staged, HunkSplit):
         assert staged.early == partial
         assert staged.late == head
+
+
+def _no_index_diff(base: str, head: str) -> str:
+    """git's own diff of two texts, with the flags of the patch strategy."""
+    flags = ["--unified=3", "--inter-hunk-context=0", "--diff-algorithm=myers", "--no-color"]
+    with tempfile.TemporaryDirectory() as folder:
+        old, new = Path(folder, "old"), Path(folder, "new")
+        old.write_bytes(base.encode())
+        new.write_bytes(head.encode())
+        result = subprocess.run(
+            ["git", "diff", "--no-index", *flags, "--no-ext-diff", "--no-textconv", "old", "new"],
+            cwd=folder,
+            capture_output=True,
+            check=False,
+        )
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout.decode()
+
+
+@settings(max_examples=40, deadline=None)
+@given(_edited(), st.data())
+def test_git_diff_text_splits_the_same_way(texts: tuple[str, str], data: st.DataObject) -> None:
+    base, head = texts
+    hunks = hunks_from_diff(_no_index_diff(base, head), base)
+    assert partial_text(base, hunks, range(len(hunks))) == head
+    # git's hunks are as far apart as difflib's: none depends on another
+    selected = data.draw(st.sets(st.sampled_from(range(len(hunks))))) if hunks else set()
+    assert dependency(hunks, selected) is None
+    rest = remaining_hunks(hunks, selected)
+    partial = partial_text(base, hunks, selected)
+    assert partial_text(partial, rest, {hunk.index for hunk in rest}) == head
