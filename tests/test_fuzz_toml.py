@@ -260,6 +260,7 @@ VALID_RULES: dict[str, Any] = {
     "phase": [
         {"name": "docs-first", "title": "Docs first", "categories": ["guides"]}
         | {"description": "Reading matter", "maintenance_window": False}
+        | {"hunks": [{"path": "docs/*.py", "match": "guide_\\w+"}]}
     ],
 }
 """A rules.toml that loads: mutated, it reaches the analysis with odd but valid values."""

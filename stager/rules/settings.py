@@ -19,6 +19,7 @@ from stager.findings import Finding
 from stager.resources import packaged_path
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
 from stager.rules.globs import Pattern, combine, decide, match_patterns
+from stager.rules.hunk_rules import HunkRule, hunk_rules
 from stager.rules.sections import (
     GitHubRules,
     RuleSetting,
@@ -83,6 +84,7 @@ class PhaseRule:
     paths: tuple[Pattern, ...] = ()  # files taken before any category
     migrations: tuple[str, ...] = ()  # revision ids taken before paths and categories
     maintenance_window: bool | None = None  # None: decided from the phase's files
+    hunks: tuple[HunkRule, ...] = ()  # hunks taken from files split by hunk
 
     @property
     def label(self) -> str:
@@ -387,6 +389,7 @@ def _phase(table: Table) -> PhaseRule:
         maintenance_window=(
             table.boolean("maintenance_window") if "maintenance_window" in table.data else None
         ),
+        hunks=hunk_rules(table),
     )
 
 

@@ -13,6 +13,9 @@ DEFAULT_SOURCE = "rules.toml"
 RULE_TABLE = "rules.ID"
 """SCHEMA section of each ``[rules.SM010]``-style table."""
 
+HUNK_TABLE = "phase.hunks"
+"""SCHEMA section of each entry of a ``[[phase]]``'s ``hunks``."""
+
 
 @dataclass(frozen=True)
 class Key:
@@ -115,6 +118,27 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "maintenance_window",
             "boolean",
             "Flag the phase as needing a maintenance window; default: from its files.",
+        ),
+        Key(
+            "hunks",
+            "array of tables",
+            "Hunks this phase takes from files split by hunk: "
+            '[{ path = "GLOB", match = "REGEX" }].',
+        ),
+    ),
+    HUNK_TABLE: _keys(
+        Key(
+            "path",
+            "string",
+            "gitignore-style pattern of the files whose hunks this entry routes.",
+            required=True,
+        ),
+        Key(
+            "match",
+            "string",
+            "Python regex; a hunk goes to the phase when one of its added or removed lines "
+            "matches it.",
+            required=True,
         ),
     ),
 }

@@ -135,11 +135,11 @@ class Table:
     def _text(self, key: str, value: str) -> str:
         """``value``, refused when it holds a control character (tab and newline aside):
         stager prints these strings, and the terminal would act on it."""
-        found = _CONTROL.search(value)
+        found = control_character(value)
         if found is not None:
             raise self.error(
                 key,
-                f"control character {found[0]!r} in {value!r}",
+                f"control character {found!r} in {value!r}",
                 "remove it: write plain text (tab and newline are fine)",
             )
         return value
@@ -187,6 +187,12 @@ class Table:
                 fix or "patterns follow .gitignore syntax",
                 value=text,
             ) from None
+
+
+def control_character(text: str) -> str | None:
+    """The first character of ``text`` a terminal would act on (tab and newline aside), or None."""
+    found = _CONTROL.search(text)
+    return found[0] if found is not None else None
 
 
 def value_kind(value: object) -> str:
