@@ -523,3 +523,74 @@ def test_property_parts_reunite_to_the_original(choices: list[int]) -> None:
     )
     assert expand.revision == result.expand_revision
     assert contract.down_revisions == (result.expand_revision,)
+
+
+BASE_REVISION = '''"""base
+
+Revision ID: 1a2b3c4d5e6f
+Revises:
+Create Date: 2024-03-01 10:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '1a2b3c4d5e6f'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('compliance_report_summary', sa.Column('id', sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table('compliance_report_summary')
+'''
+
+
+def _offline_sql(tmp_path: Path, files: dict[str, bytes], direction: str) -> list[str]:
+    """``alembic upgrade/downgrade --sql`` of a fresh environment holding ``files``."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = tmp_path / str(len(list(tmp_path.iterdir())))
+    root.mkdir()
+    config = Config(str(root / "alembic.ini"))
+    command.init(config, str(root / "env"))
+    root = root / "env"
+    config.set_main_option("script_location", str(root))
+    config.set_main_option("sqlalchemy.url", "postgresql://offline/db")
+    for name, data in {"1a2b3c4d5e6f_base.py": BASE_REVISION.encode(), **files}.items():
+        (root / "versions" / name).write_bytes(data)
+    out = root / "out.sql"
+    with out.open("w") as stream:
+        config.output_buffer = stream
+        if direction == "upgrade":
+            command.upgrade(config, "1a2b3c4d5e6f:heads", sql=True)
+        else:
+            command.downgrade(config, f"{R}:1a2b3c4d5e6f", sql=True)
+    # "-- Running upgrade A -> B" comments name the revisions, which differ by design
+    lines = [line for line in out.read_text().splitlines() if not line.startswith("--")]
+    statements = (part.strip() for part in "\n".join(lines).split(";"))
+    return [s for s in statements if s and "alembic_version" not in s]
+
+
+@pytest.mark.parametrize("direction", ["upgrade", "downgrade"])
+def test_real_alembic_runs_the_same_sql_offline(tmp_path: Path, direction: str) -> None:
+    result = done(SEED)
+    original = _offline_sql(tmp_path, {PATH.rsplit("/", 1)[1]: SEED.encode()}, direction)
+    phased = _offline_sql(
+        tmp_path,
+        {
+            result.expand_path.rsplit("/", 1)[1]: result.expand_source,
+            PATH.rsplit("/", 1)[1]: result.contract_source,
+        },
+        direction,
+    )
+    assert any("credits_offset_a" in s for s in original)
+    assert sorted(phased) == sorted(original)
+    # the expand part runs first on the way up, last on the way down
+    snapshot = next(i for i, s in enumerate(phased) if "historical_snapshot" in s)
+    drops = [i for i, s in enumerate(phased) if "credits_offset" in s]
+    assert (snapshot < min(drops)) if direction == "upgrade" else (snapshot > max(drops))
