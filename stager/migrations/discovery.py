@@ -55,6 +55,8 @@ class _Settings:
     locations_line: int = 0
     recursive: bool = False
     recursive_set: bool = False
+    file_template: str | None = None
+    truncate_slug_length: int | None = None
     problems: list[ParseProblem] = field(default_factory=list)
 
 
@@ -145,6 +147,7 @@ def _read_section(
     if raw:
         settings.locations_line = _line_in_section(text, section, "version_locations")
         settings.version_locations = _split_locations(raw, parser, section, settings)
+    _read_naming(parser, text, section, settings)
     if parser.has_option(section, "recursive_version_locations"):
         value = parser.get(section, "recursive_version_locations")
         # alembic compares with "true" exactly: "True" or "yes" mean false.
@@ -158,6 +161,30 @@ def _read_section(
                     "which only accepts 'true'",
                 )
             )
+
+
+def _read_naming(
+    parser: configparser.ConfigParser, text: str, section: str, settings: _Settings
+) -> None:
+    """``file_template`` and ``truncate_slug_length``: how a new revision file is named."""
+    try:
+        if parser.has_option(section, "file_template"):
+            settings.file_template = parser.get(section, "file_template")
+        raw = parser.get(section, "truncate_slug_length", fallback=None)
+    except configparser.Error as error:
+        settings.problems.append(_ini_error(error))
+        return
+    if raw is None:
+        return
+    try:
+        settings.truncate_slug_length = int(raw)
+    except ValueError:
+        settings.problems.append(
+            ParseProblem(
+                _line_in_section(text, section, "truncate_slug_length"),
+                f"truncate_slug_length = {raw!r} is not a whole number",
+            )
+        )
 
 
 def _read_ini(folder: str, path: RepoPath, data: bytes, settings: _Settings) -> list[_Settings]:
@@ -221,6 +248,13 @@ def _read_pyproject(folder: str, data: bytes, settings: _Settings, *, has_ini: b
                 raise TypeError("version_locations must be a list of strings")
             settings.locations_line = _line_of(text, "version_locations")
             settings.version_locations = [_toml_string(item, here) for item in value]
+        if settings.file_template is None and "file_template" in section:
+            settings.file_template = _toml_string(section["file_template"], here)
+        if settings.truncate_slug_length is None and "truncate_slug_length" in section:
+            length = section["truncate_slug_length"]
+            if not isinstance(length, int) or isinstance(length, bool):
+                raise TypeError("truncate_slug_length must be a whole number")
+            settings.truncate_slug_length = length
         if "recursive_version_locations" in section and not settings.recursive_set:
             value = section["recursive_version_locations"]
             if not isinstance(value, bool):
@@ -336,6 +370,8 @@ def _config(settings: _Settings, tree: Mapping[RepoPath, TreeEntry], dirs: _Dirs
         version_locations=tuple(locations),
         recursive=settings.recursive,
         problems=tuple(problems),
+        file_template=settings.file_template,
+        truncate_slug_length=settings.truncate_slug_length,
     )
 
 

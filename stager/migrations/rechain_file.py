@@ -54,7 +54,7 @@ class _Edit:
     text: str
 
 
-class _Lines:
+class SourceLines:
     """Character offsets of a text's lines, to turn ast positions into string slices."""
 
     def __init__(self, text: str) -> None:
@@ -76,7 +76,7 @@ class _Lines:
         return self.starts[lineno - 1] + column
 
 
-def _decode(source: bytes) -> tuple[str, str]:
+def decode_source(source: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         return source.decode(encoding), encoding
@@ -84,7 +84,7 @@ def _decode(source: bytes) -> tuple[str, str]:
         raise RelinkError(f"cannot decode the file: {error}", "save it as UTF-8") from None
 
 
-def _assignment(module: ast.Module, field: str = FIELD) -> ast.expr | None:
+def module_assignment(module: ast.Module, field: str = FIELD) -> ast.expr | None:
     """The value of the last module-level ``down_revision = ...`` (the one import keeps)."""
     found: ast.expr | None = None
     for statement in module.body:
@@ -96,7 +96,7 @@ def _assignment(module: ast.Module, field: str = FIELD) -> ast.expr | None:
 
 def _check_ids(module: ast.Module, old: Sequence[Revision], new: Sequence[Revision]) -> None:
     """Refuse ids that would forge lines in the docstring or the commit's trailers."""
-    own = _assignment(module, "revision")
+    own = module_assignment(module, "revision")
     try:
         literal = ast.literal_eval(own) if own is not None else None
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -156,7 +156,9 @@ def format_parents(parents: Sequence[Revision], original: ast.expr, segment: str
     return f"({items},)" if len(parents) == 1 else f"({items})"
 
 
-def _revises_edit(module: ast.Module, lines: _Lines, parents: Sequence[Revision]) -> _Edit | None:
+def _revises_edit(
+    module: ast.Module, lines: SourceLines, parents: Sequence[Revision]
+) -> _Edit | None:
     """The edit of the module docstring's ``Revises:`` line, None when there is none."""
     first = module.body[0] if module.body else None
     if not (
@@ -216,7 +218,7 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
     module-level ``down_revision`` (a file over the parse limit: in its part
     above the first ``def``, see :func:`_parsed_part`).
     """
-    text, encoding = _decode(source)
+    text, encoding = decode_source(source)
     text, rest = _parsed_part(text, len(source))
     try:
         module = ast.parse(text)
@@ -229,7 +231,7 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
             f"cannot parse the revision file: {TOO_DEEP}",
             "fix the file so that Python can read it (split the expression)",
         ) from None
-    value = _assignment(module)
+    value = module_assignment(module)
     if value is None or value.end_lineno is None or value.end_col_offset is None:
         raise RelinkError(
             f"no module-level `{FIELD} = ...` assignment",
@@ -237,7 +239,7 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
         )
     old_parents = _parents(value)
     _check_ids(module, old_parents, parents)
-    lines = _Lines(text)
+    lines = SourceLines(text)
     start = lines.offset(value.lineno, value.col_offset)
     end = lines.offset(value.end_lineno, value.end_col_offset)
     edits = [_Edit(start, end, format_parents(parents, value, text[start:end]))]
@@ -256,7 +258,7 @@ def relink(source: bytes, parents: Sequence[Revision]) -> Relinked:
 
 def _check(text: str, parents: Sequence[Revision]) -> None:
     """The rewritten file must parse and say exactly ``parents``: never ship a broken edit."""
-    value = _assignment(ast.parse(text))
+    value = module_assignment(ast.parse(text))
     if value is None or _parents(value) != tuple(parents):
         raise RelinkError(
             f"rewriting {FIELD} did not give {tuple(parents)}",

@@ -46,6 +46,10 @@ class AlembicConfig:
     # What stager could not resolve (bad separator, unknown package resource…),
     # each at its line in ``source``; the analysis goes on without it.
     problems: tuple[ParseProblem, ...] = ()
+    # How `alembic revision` names a new file (``%(rev)s_%(slug)s`` when None), as
+    # alembic reads it (``%%`` already interpolated), and how long a slug may be.
+    file_template: str | None = None
+    truncate_slug_length: int | None = None
 
 
 class Receiver(enum.StrEnum):

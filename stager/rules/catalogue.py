@@ -404,4 +404,13 @@ RULES: dict[str, Rule] = _rules(
         "join, allow re-chaining ([stager] rechain = true), or add a merge revision to the "
         "branch",
     ),
+    Rule(
+        "SP004",
+        "Mixed migration kept whole",
+        Risk.HIGH,
+        "write the change as add-copy-drop: a migration that adds the new column or table "
+        "(expand), the code that writes both and copies the data, then a later migration "
+        "that drops the old one (contract); give each downgrade() operation the upgrade "
+        "operation it undoes, and each op.execute one statement",
+    ),
 )

@@ -372,3 +372,31 @@ def test_a_location_outside_the_repository_is_named_as_written(blobs: MemoryBlob
     [config] = discover(tree, blobs)
     messages = [problem.message for problem in config.problems]
     assert messages == ["'%(here)s/../../x' points outside the repository"], messages
+
+
+def test_file_template_is_read_as_alembic_reads_it(blobs: MemoryBlobs) -> None:
+    template = "%%(year)d_%%(month).2d_%%(day).2d-%%(rev)s_%%(slug)s"
+    ini = _ini(f"script_location = mig\nfile_template = {template}\ntruncate_slug_length = 20")
+    tree = blobs.tree({"alembic.ini": ini, "mig/versions/a1.py": REV})
+    [config] = discover(tree, blobs)
+    assert config.file_template == "%(year)d_%(month).2d_%(day).2d-%(rev)s_%(slug)s"
+    assert config.truncate_slug_length == 20
+    [default] = discover(blobs.tree({"alembic.ini": _ini("script_location = mig")}), blobs)
+    assert (default.file_template, default.truncate_slug_length) == (None, None)
+
+
+def test_file_template_from_pyproject(blobs: MemoryBlobs) -> None:
+    pyproject = (
+        '[tool.alembic]\nscript_location = "mig"\n'
+        'file_template = "%%(rev)s-%%(slug)s"\ntruncate_slug_length = 12\n'
+    )
+    [config] = discover(blobs.tree({"pyproject.toml": pyproject}), blobs)
+    assert (config.file_template, config.truncate_slug_length) == ("%(rev)s-%(slug)s", 12)
+
+
+def test_bad_truncate_slug_length_is_a_problem(blobs: MemoryBlobs) -> None:
+    ini = _ini("script_location = mig\ntruncate_slug_length = long")
+    [config] = discover(blobs.tree({"alembic.ini": ini}), blobs)
+    assert config.truncate_slug_length is None
+    assert [problem.line for problem in config.problems] == [3]
+    assert "truncate_slug_length" in config.problems[0].message
