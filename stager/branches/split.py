@@ -122,6 +122,24 @@ def independent_problem(plan: Sequence[Phase]) -> str | None:
     return None
 
 
+def _refuse_unbuildable(plan: Sequence[Phase]) -> None:
+    """An empty plan; a plan with derived files, which split cannot build yet (issue 12)."""
+    if not plan:
+        raise StagerError(
+            "the plan has no phase: there is nothing to split",
+            "check `stager analyze`: the branch must change files and the rules need [[phase]] "
+            "tables",
+        )
+    derived = next((d for phase in plan for d in phase.derived), None)
+    if derived is not None:
+        raise StagerError(
+            f"the plan splits {derived.origin} into expand and contract revisions, which "
+            "`stager split` cannot build yet",
+            "set expand_contract = false under [split] in .stager/rules.toml to ship the "
+            "migration whole, as before",
+        )
+
+
 def split_branch(
     repo: Repository,
     analysis: Analysis,
@@ -130,12 +148,7 @@ def split_branch(
 ) -> SplitResult:
     """Build the phase branches of ``phases`` (the chosen plan's) and move them."""
     plan = list(phases)
-    if not plan:
-        raise StagerError(
-            "the plan has no phase: there is nothing to split",
-            "check `stager analyze`: the branch must change files and the rules need [[phase]] "
-            "tables",
-        )
+    _refuse_unbuildable(plan)
     # A split a killed run left half-applied: finished first (a dry run only says so).
     settled = settle(repo, Settle.REPORT if options.dry_run else Settle.FINISH)
     selected = select_phases(plan, options)
