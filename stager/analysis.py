@@ -101,6 +101,12 @@ def analyze_branch(
         repo.ambiguity_warning(refs.base_ref, refs.head_ref),
     )
     warnings = [w for w in candidates if w]
+    warnings += [
+        f"{phase.source}:{phase.hunks[0].line or phase.line}: [[phase]] {phase.name}: hunks "
+        "routes are checked but not applied yet: this stager ships files whole"
+        for phase in rules.phases
+        if phase.hunks
+    ]
     base_moved = refs.base != refs.merge_base
 
     # The git processes are independent: run them side by side. The merge base's
