@@ -17,7 +17,7 @@ from stager.git.diff import ChangedFile
 from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
-from stager.rules.settings import Rules
+from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Risk
 
 if TYPE_CHECKING:
@@ -172,7 +172,13 @@ def analyze_branch(
         texts_job.result(),
     )
     classes = annotate_classes(classes, plan)
-    findings = sorted([*findings, *plan.findings], key=finding_order)
+    # SP005: what the branch drops, still named anywhere in head (not only in changed files).
+    from stager.plan.dropped_uses import dropped_use_findings
+
+    dropped = dropped_use_findings(migrations, refs.head, head_tree_job.result(), repo, rules)
+    findings = sorted(
+        [*findings, *plan.findings, *apply_settings(dropped, rules)], key=finding_order
+    )
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
     findings = sorted(
         with_phase_findings(

@@ -404,4 +404,20 @@ RULES: dict[str, Rule] = _rules(
         "join, allow re-chaining ([stager] rechain = true), or add a merge revision to the "
         "branch",
     ),
+    Rule(
+        "SP005",
+        "Dropped but still used",
+        Risk.HIGH,
+        "remove these uses first, or move the drop to a later phase (expand/contract); "
+        "mark a line that only looks like a use # stager: ignore[SP005]",
+    ),
+    Rule(
+        "SP006",
+        "Data migration reads what the code still writes",
+        Risk.HIGH,
+        "move the data migration to phase {phase} (after the code stops writing, before the "
+        "drop), or repeat it there, idempotent (WHERE new IS NULL), so it copies the rows "
+        "written in between",
+        fields=("phase",),
+    ),
 )
