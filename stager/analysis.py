@@ -163,19 +163,24 @@ def analyze_branch(
     )
     findings.sort(key=finding_order)
     classes = classify(files, rules, migrations.by_path, findings)
-    # The planner moves files later when a dependency needs it: the classes,
-    # the risk table and the findings show the planned phases, as `plan` does.
-    plan = build_plan(
-        PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
-        repo,
-        head_tree_job.result().keys(),
-        texts_job.result(),
-    )
-    classes = annotate_classes(classes, plan)
-    # SP005: what the branch drops, still named anywhere in head (not only in changed files).
     from stager.plan.dropped_uses import dropped_use_findings
 
-    dropped = dropped_use_findings(migrations, refs.head, head_tree_job.result(), repo, rules)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        # SP005: what the branch drops, still named anywhere in head (not only in the
+        # changed files). Its `git grep` of head's whole tree runs while the plan is made.
+        dropped_job = side.submit(
+            dropped_use_findings, migrations, refs.head, head_tree_job.result(), repo, rules
+        )
+        # The planner moves files later when a dependency needs it: the classes,
+        # the risk table and the findings show the planned phases, as `plan` does.
+        plan = build_plan(
+            PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
+            repo,
+            head_tree_job.result().keys(),
+            texts_job.result(),
+        )
+        dropped = dropped_job.result()
+    classes = annotate_classes(classes, plan)
     findings = sorted(
         [*findings, *plan.findings, *apply_settings(dropped, rules)], key=finding_order
     )

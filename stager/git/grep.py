@@ -25,7 +25,8 @@ def grep_args(commit: Sha, words: Iterable[str]) -> list[str]:
 
     The options pin everything user configuration could change: fixed strings
     (``grep.patternType``), line numbers, no colour, no text conversion filter,
-    case-sensitive, binary files skipped.
+    binary files skipped. Case is ignored: SQL names are case-insensitive, and a
+    migration may quote ``"userId"`` where the code writes ``userId``.
     """
     if not commit.isalnum():
         raise ValueError(f"not a commit id: {commit!r}")
@@ -37,6 +38,7 @@ def grep_args(commit: Sha, words: Iterable[str]) -> list[str]:
         "-w",
         "-I",
         "-F",
+        "-i",
         "--no-color",
         "--no-textconv",
         "--full-name",

@@ -132,9 +132,10 @@ class _Matcher:
                 rf"(?<![\w$])\.{re.escape(column)}(?![\w$])"  # instance.column
                 rf"|(?:^|[(,])\s*{re.escape(column)}\s*=(?!=)"  # column= keyword
                 rf"|getattr\([^,]+,\s*[\"']{re.escape(column)}[\"']"
-                rf"|\.c\[[\"']{re.escape(column)}[\"']\]"
+                rf"|\.c\[[\"']{re.escape(column)}[\"']\]",
+                re.IGNORECASE,
             )
-            self.mapped = re.compile(rf"^\s*{re.escape(column)}\s*[:=](?!=)")
+            self.mapped = re.compile(rf"^\s*{re.escape(column)}\s*[:=](?!=)", re.IGNORECASE)
         else:
             sql = rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+{_quoted(table)}(?![\w$])"
             qualified = [sql, rf"(?<![\w$]){_quoted(table)}\.\w"]
@@ -142,7 +143,8 @@ class _Matcher:
             self.python = re.compile(
                 rf"__tablename__\s*[:=][^=]*[\"']{re.escape(table)}[\"']"
                 rf"|Table\(\s*[\"']{re.escape(table)}[\"']"
-                + (rf"|{_word(owners)}" if owners else "")
+                + (rf"|(?<![\w$])(?:{owners})(?![\w$])" if owners else ""),
+                re.IGNORECASE,
             )
             self.mapped = self.python
 
@@ -242,7 +244,7 @@ def dropped_use_findings(
         places = [
             f"{hit.path}:{hit.line}"
             for hit in hits
-            if any(re.search(_word(name), hit.text) for name in names)
+            if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
             and not _ignored(hit.text)
             and matcher.matches(hit, facts.get(hit.path))
         ]

@@ -215,3 +215,9 @@ def test_many_places_are_capped(repo: GitRepo, tmp_path: Path) -> None:
     assert "sql/q09.sql:1" in finding["message"]
     assert "sql/q10.sql" not in finding["message"]
     assert "and 3 more" in finding["message"]
+
+
+def test_sql_names_match_whatever_their_case(repo: GitRepo, tmp_path: Path) -> None:
+    branch_dropping_legacy(repo, {"sql/upper.sql": "SELECT REPORT.LEGACY_TOTAL FROM REPORT;\n"})
+    [finding] = findings(analyze_json(repo, tmp_path), "SP005")
+    assert "sql/upper.sql:1" in finding["message"]
