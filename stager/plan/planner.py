@@ -17,6 +17,7 @@ from stager.git.diff import ChangedFile, Status
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.plan.assign import Ask, ask_phases
+from stager.plan.backfills import backfill_findings
 from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
 from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
 from stager.plan.model_links import model_dependencies
@@ -207,7 +208,11 @@ def assemble(
         # rules.toml's [rules.SP001] etc., here so an edited plan file honours them too
         findings=tuple(
             apply_settings(
-                _findings(closure.relaxed) + _head_findings(chained, report, final, names),
+                [
+                    *_findings(closure.relaxed),
+                    *_head_findings(chained, report, final, names),
+                    *backfill_findings(report, final, dependencies, names),
+                ],
                 inputs.rules,
             )
         ),
