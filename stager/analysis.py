@@ -17,7 +17,7 @@ from stager.git.diff import ChangedFile
 from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
-from stager.rules.settings import Rules
+from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Risk
 
 if TYPE_CHECKING:
@@ -74,6 +74,16 @@ def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
     return BranchRefs(base_ref, head_ref, base, head, merge_base)
 
 
+def _unapplied(rules: Rules) -> list[str]:
+    """Rules this version checks but does not act on yet: said, never silently ignored."""
+    return [
+        f"{phase.source}:{phase.hunks[0].line or phase.line}: [[phase]] {phase.name}: hunks "
+        "routes are checked but not applied yet: this stager ships files whole"
+        for phase in rules.phases
+        if phase.hunks
+    ]
+
+
 def analyze_branch(
     repo: Repository,
     base_ref: str | None,
@@ -100,7 +110,7 @@ def analyze_branch(
         repo.upstream_warning(refs.base_ref),
         repo.ambiguity_warning(refs.base_ref, refs.head_ref),
     )
-    warnings = [w for w in candidates if w]
+    warnings = [w for w in candidates if w] + _unapplied(rules)
     base_moved = refs.base != refs.merge_base
 
     # The git processes are independent: run them side by side. The merge base's
@@ -163,16 +173,27 @@ def analyze_branch(
     )
     findings.sort(key=finding_order)
     classes = classify(files, rules, migrations.by_path, findings)
-    # The planner moves files later when a dependency needs it: the classes,
-    # the risk table and the findings show the planned phases, as `plan` does.
-    plan = build_plan(
-        PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
-        repo,
-        head_tree_job.result().keys(),
-        texts_job.result(),
-    )
+    from stager.plan.dropped_uses import dropped_use_findings
+
+    with ThreadPoolExecutor(max_workers=1) as side:
+        # SP005: what the branch drops, still named anywhere in head (not only in the
+        # changed files). Its `git grep` of head's whole tree runs while the plan is made.
+        dropped_job = side.submit(
+            dropped_use_findings, migrations, refs.head, head_tree_job.result(), repo, rules
+        )
+        # The planner moves files later when a dependency needs it: the classes,
+        # the risk table and the findings show the planned phases, as `plan` does.
+        plan = build_plan(
+            PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
+            repo,
+            head_tree_job.result().keys(),
+            texts_job.result(),
+        )
+        dropped = dropped_job.result()
     classes = annotate_classes(classes, plan)
-    findings = sorted([*findings, *plan.findings], key=finding_order)
+    findings = sorted(
+        [*findings, *plan.findings, *apply_settings(dropped, rules)], key=finding_order
+    )
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
     findings = sorted(
         with_phase_findings(

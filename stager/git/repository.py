@@ -31,6 +31,7 @@ from pathlib import Path
 
 from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
 from stager.git.diff import ChangedFile, parse_raw_numstat
+from stager.git.grep import GrepHit, grep_args, parse_grep
 from stager.git.objects import (
     LOG_FORMAT,
     Commit,
@@ -430,6 +431,18 @@ class Repository:
         if len(fields) != 3 or fields[1] != b"blob":
             return None
         return rest[: int(fields[2])]
+
+    def grep_tree(self, commit: Sha, words: Iterable[str]) -> list[GrepHit]:
+        """Every line of ``commit``'s files naming one of ``words`` as a whole word."""
+        words = list(words)
+        if not words:
+            return []
+        outcome = self.call(grep_args(commit, words))
+        if outcome.returncode == 1:
+            return []  # git grep's answer for "no line matches"
+        if outcome.returncode != 0:
+            raise failure(["grep", "...", commit], outcome, self._cwd)
+        return parse_grep(commit, outcome.stdout)
 
     # -- history -------------------------------------------------------------------
 

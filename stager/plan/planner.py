@@ -19,6 +19,7 @@ from stager.migrations.expand_contract import ExpandContract, KeptWhole
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.plan.assign import Ask, ask_phases
+from stager.plan.backfills import backfill_findings
 from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
 from stager.plan.expand_split import (
     Chosen,
@@ -245,7 +246,11 @@ def assemble(
         # rules.toml's [rules.SP001] etc., here so an edited plan file honours them too
         findings=tuple(
             apply_settings(
-                _findings(closure.relaxed) + _head_findings(chained, report, final, names),
+                [
+                    *_findings(closure.relaxed),
+                    *_head_findings(chained, report, final, names),
+                    *backfill_findings(report, final, dependencies, names),
+                ],
                 inputs.rules,
             )
         ),

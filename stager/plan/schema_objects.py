@@ -25,7 +25,8 @@ from stager.types import RepoPath
 ObjectKey = tuple[str, ...]
 
 
-def _norm(name: str | None) -> str:
+def object_name(name: str | None) -> str:
+    """How the schema objects key a table or column name: unquoted, unqualified, lower-case."""
     return (name or "").strip('"').split(".")[-1].lower()
 
 
@@ -74,9 +75,9 @@ _WRITES = frozenset({a.INSERT, a.UPDATE, a.DELETE, a.TRUNCATE, a.COPY})
 
 def _action(use: SchemaUse, action: Action, referent: str | None) -> None:
     """The objects one action creates, drops, touches or writes."""
-    table = _norm(action.table) if action.table else None
+    table = object_name(action.table) if action.table else None
     line = action.line
-    columns = [_norm(column) for column in action.columns]
+    columns = [object_name(column) for column in action.columns]
     verb = action.verb
     if table:
         use.touches.setdefault(("table", table), line)
@@ -91,24 +92,24 @@ def _action(use: SchemaUse, action: Action, referent: str | None) -> None:
         for column in columns:
             use.drops.setdefault(("column", table, column), line)
         if verb == a.RENAME_COLUMN and action.value:
-            use.creates.setdefault(("column", table, _norm(action.value)), line)
+            use.creates.setdefault(("column", table, object_name(action.value)), line)
     elif verb in (a.DROP_TABLE, a.RENAME_TABLE) and table:
         use.drops.setdefault(("table", table), line)
         if verb == a.RENAME_TABLE and action.value:
-            use.creates.setdefault(("table", _norm(action.value)), line)
+            use.creates.setdefault(("table", object_name(action.value)), line)
     elif verb in (a.CREATE_INDEX, a.DROP_INDEX) and action.name:
         target = use.creates if verb == a.CREATE_INDEX else use.drops
-        target.setdefault(("index", _norm(action.name)), line)
+        target.setdefault(("index", object_name(action.name)), line)
     elif verb == a.CREATE_ENUM and action.name and not table:
         # A type of its own; one a table's column declares may exist already.
-        use.creates.setdefault(("enum", _norm(action.name)), line)
+        use.creates.setdefault(("enum", object_name(action.name)), line)
     elif verb == a.ENUM_ADD_VALUE and action.name and action.value is not None:
-        use.touches.setdefault(("enum", _norm(action.name)), line)
+        use.touches.setdefault(("enum", object_name(action.name)), line)
         use.creates.setdefault(("enum_value", action.value), line)
     elif verb in _WRITES and table:
         use.writes.setdefault(("table", table), line)
     if referent:
-        use.touches.setdefault(("table", _norm(referent)), line)
+        use.touches.setdefault(("table", object_name(referent)), line)
 
 
 def schema_use(migration: MigrationFile, strings: Callable[[], Iterable[str]] = tuple) -> SchemaUse:

@@ -413,4 +413,20 @@ RULES: dict[str, Rule] = _rules(
         "that drops the old one (contract); give each downgrade() operation the upgrade "
         "operation it undoes, and each op.execute one statement",
     ),
+    Rule(
+        "SP005",
+        "Dropped but still used",
+        Risk.HIGH,
+        "remove these uses first, or move the drop to a later phase (expand/contract); "
+        "mark a line that only looks like a use # stager: ignore[SP005]",
+    ),
+    Rule(
+        "SP006",
+        "Data migration reads what the code still writes",
+        Risk.HIGH,
+        "move the data migration to phase {phase} (after the code stops writing, before the "
+        "drop), or repeat it there, idempotent (WHERE new IS NULL), so it copies the rows "
+        "written in between",
+        fields=("phase",),
+    ),
 )

@@ -556,9 +556,11 @@ def _offline_sql(tmp_path: Path, files: dict[str, bytes], direction: str) -> lis
 
     root = tmp_path / str(len(list(tmp_path.iterdir())))
     root.mkdir()
-    config = Config(str(root / "alembic.ini"))
-    command.init(config, str(root / "env"))
+    command.init(Config(str(root / "alembic.ini")), str(root / "env"))
     root = root / "env"
+    # No file name: the generated env.py then skips logging.config.fileConfig, which
+    # would disable every logger of this process (stager -v's, in later tests).
+    config = Config()
     config.set_main_option("script_location", str(root))
     config.set_main_option("sqlalchemy.url", "postgresql://offline/db")
     for name, data in {"1a2b3c4d5e6f_base.py": BASE_REVISION.encode(), **files}.items():

@@ -86,17 +86,23 @@ def _ignores(source: bytes) -> dict[int, frozenset[str]]:
     if not _MAYBE_IGNORE.search(source):
         return found  # the usual case: no tokenizing
     for line, comment in _comments(source):
-        # anywhere in the comment, after other tools' directives (noqa, type: ignore)
-        match = _IGNORE.search(comment)
-        if match is None:
-            continue
-        listed = match.group(1)
-        if listed is None:
-            found[line] = _ALL
-        else:
-            ids = {part.strip().upper() for part in listed.split(",")}
-            found[line] = frozenset(ids - {""}) or _ALL
+        rules = inline_ignore(comment)
+        if rules is not None:
+            found[line] = rules
     return found
+
+
+def inline_ignore(comment: str) -> frozenset[str] | None:
+    """The rule ids ``# stager: ignore[...]`` in ``comment`` silences (``{"*"}``: all); None."""
+    # anywhere in the comment, after other tools' directives (noqa, type: ignore)
+    match = _IGNORE.search(comment)
+    if match is None:
+        return None
+    listed = match.group(1)
+    if listed is None:
+        return _ALL
+    ids = {part.strip().upper() for part in listed.split(",")}
+    return frozenset(ids - {""}) or _ALL
 
 
 def _downgrade(module: ast.Module, fallback_line: int) -> Downgrade:
