@@ -106,7 +106,8 @@ def _details(result: SplitResult) -> list[str]:
     for built in result.phases:
         lines.append(f"phase {built.phase.number}: {built.strategy_note}")
         for rewrite in built.rewrites:
-            lines.append(f"phase {built.phase.number}: re-chained {rewrite.describe()}")
+            done = "wrote" if rewrite.derived else "re-chained"
+            lines.append(f"phase {built.phase.number}: {done} {rewrite.describe()}")
         if built.backup:
             lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
         if built.status is BuildStatus.REFUSED:
