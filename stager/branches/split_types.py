@@ -16,6 +16,7 @@ PLAN, ONTO, BROKEN = "plan", "onto", "broken"
 # to its contract part, a file with only its early hunks. Its blob is the plan's source.
 EXPAND, CONTRACT, PARTIAL = "expand", "contract", "partial"
 DERIVED_REASONS = frozenset({EXPAND, CONTRACT, PARTIAL})
+DERIVED_TRAILER = "Stager-Derived:"  # "Stager-Derived: <reason> <path>"
 
 
 class Strategy(enum.StrEnum):
@@ -74,7 +75,7 @@ class Rewrite:
     def trailer(self) -> str:
         """The commit-message line that records it (``verify`` reads re-chainings back)."""
         if self.derived:
-            return f"Stager-Derived: {self.reason} {self.path}"
+            return f"{DERIVED_TRAILER} {self.reason} {self.path}"
         old, new = _parents(self.old_parents), _parents(self.new_parents)
         return f"Stager-Rechain: {self.revision} {old} -> {new}"
 

@@ -38,7 +38,7 @@ from stager.branches.graph_check import broken_graph
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
 from stager.branches.split_invariant import split_problems
-from stager.branches.split_types import BROKEN, Layout, parse_trailer
+from stager.branches.split_types import BROKEN, DERIVED_TRAILER, Layout, parse_trailer
 from stager.branches.targets import assign_paths, derived_source, path_entries, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
@@ -304,12 +304,15 @@ class _Verifier:
                 problems += self.mismatch(
                     path, found, wanted, f"{path}: {_node(found)} where {what} has {_node(wanted)}"
                 )
-        recorded = {
-            parsed[0]
+        lines = [
+            line.strip()
             for message in commit_messages(self.repo, parent, tip)
             for line in message.splitlines()
-            if (parsed := parse_trailer(line.strip())) is not None
-        }
+        ]
+        recorded = {parsed[0] for line in lines if (parsed := parse_trailer(line)) is not None}
+        written = {line.split(" ", 2)[-1] for line in lines if line.startswith(DERIVED_TRAILER)}
+        for path in sorted(set(derived) & set(diff) - written):
+            problems.append(f"{path}: written by stager, but no commit message records it")
         for migration in phase.migrations:
             if onto is not None and migration.path not in diff:
                 continue  # already on REF as it is: no commit of this phase re-chains it

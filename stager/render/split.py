@@ -98,7 +98,11 @@ _SHOWN_FILES = 10
 
 
 def _paths(built: BuiltPhase) -> list[str]:
-    return sorted(planned.path for planned in built.phase.files)
+    """The phase's files, with those stager derived for it (an expand revision is new)."""
+    return sorted(
+        {planned.path for planned in built.phase.files}
+        | {derived.path for derived in built.phase.derived}
+    )
 
 
 def _details(result: SplitResult) -> list[str]:
@@ -146,7 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
             Text(one_line(built.branch)),
             built.commit[:10],
             built.strategy.value,
-            str(len(built.phase.files)),
+            str(len(_paths(built))),
             _verb(built, result.dry_run),
         )
     console.print(table)

@@ -182,3 +182,18 @@ def test_verify_fails_when_the_contract_revision_gains_an_operation(seed: GitRep
     assert verified.exit_code == 4, verified.output  # a check failed
     assert "differs from the file stager derives" in verified.output
     assert "head's revision runs" in verified.output
+
+
+def test_split_onto_a_moved_base_then_again_keeps_the_branches(seed: GitRepo) -> None:
+    seed.checkout("main")
+    seed.commit("main moves on", {"README.md": "hello\n"})
+    seed.checkout("feature")
+    built = stager(seed, "split", "--base", "main", "--all", "--onto", "main")
+    assert built.exit_code == 0, built.output
+    assert "wrote migrations/versions/" in built.output
+    tips = seed.git("for-each-ref", "refs/heads/stage/")
+    verified = stager(seed, "verify", "--base", "main")
+    assert verified.exit_code == 0, verified.output
+    again = stager(seed, "split", "--base", "main", "--all", "--onto", "main")
+    assert again.exit_code == 0, again.output
+    assert seed.git("for-each-ref", "refs/heads/stage/") == tips
