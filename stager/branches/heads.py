@@ -106,14 +106,19 @@ def planned_files(
     changes: Mapping[RepoPath, Sha | None],
     report: MigrationReport,
     new_parents: Mapping[RepoPath, tuple[Revision, ...]],
+    derived: Mapping[RepoPath, MigrationFile] | None = None,
 ) -> dict[RepoPath, MigrationFile]:
     """The revision files after a phase, computed from the plan (no tree is read).
 
     ``changes`` are the phase's paths with head's blob (None: deleted);
-    ``new_parents`` the re-chained parents by path.
+    ``new_parents`` the re-chained parents by path; ``derived`` the revision
+    files stager derived for the phase (expand, contract), as it writes them.
     """
     files = {migration.path: migration for migration in start}
+    files.update(derived or {})
     for path, blob in changes.items():
+        if derived and path in derived:
+            continue
         head = report.by_path.get(path)
         if blob is None:
             files.pop(path, None)
@@ -130,11 +135,13 @@ def check_plan(
     *,
     stacked: bool,
     base: RevisionGraph | None = None,
+    derived: Sequence[Mapping[RepoPath, MigrationFile]] = (),
 ) -> list[tuple[tuple[Revision, ...], tuple[Revision, ...]]]:
     """Refuse a split whose phases would break the Alembic graph (nothing is written).
 
     ``phases``: (label, the phase's paths with head's blob) in merge order.
     ``base``: the graph the first phase starts from (the merge base's by default).
+    ``derived``: each phase's derived revision files (expand, contract), by path.
     Returns each phase's Alembic heads before and after it.
     """
     start_graph = base if base is not None else report.base
@@ -144,8 +151,14 @@ def check_plan(
     previous = start_graph
     problems: list[str] = []
     heads: list[tuple[tuple[Revision, ...], tuple[Revision, ...]]] = []
-    for label, changes in phases:
-        files = planned_files(current.values() if stacked else start, changes, report, new_parents)
+    for index, (label, changes) in enumerate(phases):
+        files = planned_files(
+            current.values() if stacked else start,
+            changes,
+            report,
+            new_parents,
+            derived[index] if index < len(derived) else None,
+        )
         graph = RevisionGraph.build(files.values())
         result = check_graph(graph, start_graph, previous if stacked else start_graph)
         problems += [f"{label}: {problem}" for problem in result.problems]

@@ -82,3 +82,15 @@ def patch_message(
         f"applied as one patch by `stager split`."
     )
     return _with_trailers(f"{phase.title} ({stage_label(phase, total)})\n\n{body}", rewrites)
+
+
+def derived_message(phase: Phase, total: int, rewrites: Sequence[Rewrite]) -> str:
+    """The commit that writes the files stager derived for a replayed phase (issue 12)."""
+    lines = "\n".join(f"- {rewrite.describe()}" for rewrite in rewrites)
+    body = (
+        "Files `stager split` derived from the branch for this phase, which no branch "
+        f"commit holds:\n\n{lines}"
+    )
+    return _with_trailers(
+        f"{phase.title}: derived files ({stage_label(phase, total)})\n\n{body}", rewrites
+    )

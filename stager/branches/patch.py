@@ -3,7 +3,8 @@
 The seed's manual Step 3 (``git diff develop -- FILE > x.patch``, ``git
 apply``), automated on a temporary index: git's own diff and apply handle
 modes, binary files, CRLF and missing final newlines. Re-chained migrations
-then get their rewritten blob. The result must be the planned tree, computed
+then get their rewritten blob, and files stager derived (expand, contract, partial)
+their plan's source. The result must be the planned tree, computed
 independently; anything else stops the split before a ref moves.
 """
 
@@ -25,8 +26,8 @@ def apply_phase(
         index.apply_cached(patch)
         rewritten = []
         for rewrite in target.rewrites:
-            node = target.head[rewrite.path]
-            assert node is not None
+            node = target.changes[rewrite.path]
+            assert node is not None  # a rewrite writes a file
             rewritten.append((rewrite.path, node[0], rewrite.new_blob))
         index.update_entries(rewritten)
         return index.write_tree()

@@ -12,10 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from stager.analysis import Analysis
-from stager.branches.cherry_pick import Recipe, ReplayConflict, recipes, simulate, versions
+from stager.branches.cherry_pick import (
+    Recipe,
+    ReplayConflict,
+    Step,
+    recipes,
+    simulate,
+    versions,
+)
 from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_parents
 from stager.branches.journal import Command, Settle, move_refs, settle
-from stager.branches.messages import patch_message
+from stager.branches.messages import derived_message, patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_onto, transplant
 from stager.branches.patch import apply_phase, check_planned
 from stager.branches.record import (
@@ -122,6 +129,16 @@ def independent_problem(plan: Sequence[Phase]) -> str | None:
     return None
 
 
+def _refuse_unbuildable(plan: Sequence[Phase]) -> None:
+    """An empty plan."""
+    if not plan:
+        raise StagerError(
+            "the plan has no phase: there is nothing to split",
+            "check `stager analyze`: the branch must change files and the rules need [[phase]] "
+            "tables",
+        )
+
+
 def split_branch(
     repo: Repository,
     analysis: Analysis,
@@ -130,12 +147,7 @@ def split_branch(
 ) -> SplitResult:
     """Build the phase branches of ``phases`` (the chosen plan's) and move them."""
     plan = list(phases)
-    if not plan:
-        raise StagerError(
-            "the plan has no phase: there is nothing to split",
-            "check `stager analyze`: the branch must change files and the rules need [[phase]] "
-            "tables",
-        )
+    _refuse_unbuildable(plan)
     # A split a killed run left half-applied: finished first (a dry run only says so).
     settled = settle(repo, Settle.REPORT if options.dry_run else Settle.FINISH)
     selected = select_phases(plan, options)
@@ -206,9 +218,15 @@ def split_branch(
                 )
                 for t, _ in chain
             ],
-            {rw.path: rw.new_parents for t in targets.values() for rw in t.rewrites},
+            {
+                rw.path: rw.new_parents
+                for t in targets.values()
+                for rw in t.rewrites
+                if not rw.derived
+            },
             stacked=stacked,
             base=onto_graph,
+            derived=[t.derived for t, _ in chain],
         )
         notes = [
             f"{rewrite.revision} re-chained onto {options.onto}'s Alembic head "
@@ -292,12 +310,17 @@ def _record(
     phases: list[RecordedPhase] = []
     for built, (start_heads, end_heads) in zip(result.phases, heads, strict=True):
         written = {rewrite.path: rewrite.new_parents for rewrite in built.rewrites}
+        # An expand revision R_e is new: on the feature branch it is R's part, with R's parents.
+        origins = {item.path: item.origin for item in built.phase.derived}
         migrations = tuple(
             RecordedMigration(
                 planned.revision,
                 planned.path,
-                written.get(planned.path, report.by_path[planned.path].down_revisions),
-                report.by_path[planned.path].down_revisions,
+                written.get(
+                    planned.path,
+                    report.by_path[origins.get(planned.path, planned.path)].down_revisions,
+                ),
+                report.by_path[origins.get(planned.path, planned.path)].down_revisions,
             )
             for planned in built.phase.migrations
         )
@@ -368,9 +391,7 @@ def _specs(
                         )
                     note = f"patch: cherry-pick would stop at {outcome.describe()}"
                 else:
-                    paths = [rewrite.path for rewrite in target.rewrites]
-                    relinked = relink_versions(writer, target.rewrites, versions(outcome, paths))
-                    made = recipes(model, outcome, target, start_tree, relinked, total)
+                    made = _replay(writer, model, outcome, target, start_tree, planned, total)
                     end = made[-1].tree if made else start_tree
                     if end != planned:
                         if options.strategy is Strategy.CHERRY_PICK:
@@ -404,6 +425,37 @@ def _specs(
         assert current is not None  # raised while building a phase
         raise _clash_error(current, clash, [item for item, _ in chain]) from None
     return specs
+
+
+def _replay(
+    writer: Writer,
+    model: TreeModel,
+    steps: Sequence[Step],
+    target: PhaseTarget,
+    start_tree: Sha,
+    planned: Sha,
+    total: int,
+) -> list[Recipe]:
+    """The phase's replayed commits; then one commit that writes the files stager derived.
+
+    The replay must give exactly the phase with head's versions of the derived
+    paths (else the recipes end elsewhere and the caller falls back to patch);
+    only then does the last commit replace those by the derived files.
+    """
+    paths = [rewrite.path for rewrite in target.rewrites]
+    relinked = relink_versions(writer, target.rewrites, versions(steps, paths))
+    derived = [rewrite for rewrite in target.rewrites if rewrite.derived]
+    replayed = replace(target, rewrites=tuple(rw for rw in target.rewrites if not rw.derived))
+    made = recipes(model, steps, replayed, start_tree, relinked, total)
+    if not derived:
+        return made
+    without = {path: node for path, node in target.changes.items() if path in target.head}
+    without.update({rw.path: target.head[rw.path] for rw in derived if rw.path in target.head})
+    end = made[-1].tree if made else start_tree
+    if end != model.build(start_tree, without):
+        return made  # not the phase: the caller sees the tree differ
+    made.append(Recipe(planned, derived_message(target.phase, total, derived), None, None))
+    return made
 
 
 def _clash_error(

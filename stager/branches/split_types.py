@@ -12,6 +12,11 @@ DEFAULT_BRANCH_TEMPLATE = "stage/{number}-{name}"
 # Why a migration was re-chained (``Rewrite.reason``): the plan's phase order, --onto
 # REF's new head, or the repair of the branch's own broken graph (--rechain-broken).
 PLAN, ONTO, BROKEN = "plan", "onto", "broken"
+# A file stager derived for the phase (issue 12): the new expand revision R_e, R reduced
+# to its contract part, a file with only its early hunks. Its blob is the plan's source.
+EXPAND, CONTRACT, PARTIAL = "expand", "contract", "partial"
+DERIVED_REASONS = frozenset({EXPAND, CONTRACT, PARTIAL})
+DERIVED_TRAILER = "Stager-Derived:"  # "Stager-Derived: <reason> <path>"
 
 
 class Strategy(enum.StrEnum):
@@ -52,22 +57,31 @@ class SplitOptions:
 
 @dataclass(frozen=True)
 class Rewrite:
-    """One migration re-chained in the split: its ``down_revision`` (and Revises: line)."""
+    """One way a phase's file differs from head's: a re-chained ``down_revision`` (and
+    Revises: line), or a file derived from head's (``reason`` in DERIVED_REASONS)."""
 
     path: RepoPath
     revision: Revision
     old_parents: tuple[Revision, ...]
     new_parents: tuple[Revision, ...]
-    old_blob: Sha  # head's version
+    old_blob: Sha | None  # head's version (None: head has no such file, an expand revision)
     new_blob: Sha  # the version in the phase
-    reason: str = PLAN  # PLAN, ONTO or BROKEN
+    reason: str = PLAN  # PLAN, ONTO or BROKEN; or EXPAND, CONTRACT, PARTIAL
+
+    @property
+    def derived(self) -> bool:
+        return self.reason in DERIVED_REASONS
 
     def trailer(self) -> str:
-        """The commit-message line that records it (``verify`` reads it back)."""
+        """The commit-message line that records it (``verify`` reads re-chainings back)."""
+        if self.derived:
+            return f"{DERIVED_TRAILER} {self.reason} {self.path}"
         old, new = _parents(self.old_parents), _parents(self.new_parents)
         return f"Stager-Rechain: {self.revision} {old} -> {new}"
 
     def describe(self) -> str:
+        if self.derived:
+            return f"{self.path}: {self.reason} part, written by stager"
         return (
             f"{self.revision}: down_revision {_parents(self.old_parents)} → "
             f"{_parents(self.new_parents)} ({self.path})"

@@ -4,21 +4,28 @@ Phase k's tree is phase k-1's tree plus head's version of every path planned
 in phase k (a deleted path removed), with the phase's migrations re-chained.
 Every path the branch changes must be in exactly one phase: that is what makes
 the split lossless, so a plan that leaves one out is refused here.
+
+A phase's derived files (issue 12: the expand revision R_e at a new path, R
+reduced to its contract part at R's path, a file with only its early hunks)
+are written with the plan's source instead of head's blob, re-chained to the
+planned parents, and recorded as rewrites (reason expand, contract, partial).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from stager.branches.split_types import BROKEN, ONTO, PLAN, Rewrite
+from stager.branches.split_types import BROKEN, CONTRACT, EXPAND, ONTO, PARTIAL, PLAN, Rewrite
 from stager.errors import StagerError
 from stager.git.diff import ChangedFile, Status
 from stager.git.trees import Node
 from stager.git.write import Writer
 from stager.migrations.compare import MigrationReport
+from stager.migrations.parse import parse_migration
 from stager.migrations.rechain_file import RelinkError, relink
-from stager.plan.phase import Phase
+from stager.migrations.revision_files import MigrationFile
+from stager.plan.phase import DerivedFile, DerivedKind, Phase
 from stager.types import RepoPath, Revision, Sha
 
 
@@ -32,6 +39,8 @@ class PhaseTarget:
     head: Mapping[RepoPath, Node | None]  # head's entries (None: deleted)
     changes: Mapping[RepoPath, Node | None]  # head's, with re-chained migrations substituted
     rewrites: tuple[Rewrite, ...]
+    # derived revision files (expand, contract) as the phase writes them, parsed
+    derived: Mapping[RepoPath, MigrationFile] = field(default_factory=dict)
 
 
 def _shown(paths: Iterable[str], limit: int = 5) -> str:
@@ -134,7 +143,10 @@ def rechains(
     on_ref = on_ref or {}
     found: list[Rechain] = []
     for phase in phases:
+        derived = {item.path for item in phase.derived}
         for planned in phase.migrations:
+            if planned.path in derived:
+                continue  # written from the plan's source, with its parents: derived_source
             current = migrations.by_path.get(planned.path)
             if current is None or current.revision is None:
                 raise StagerError(
@@ -180,20 +192,74 @@ def phase_targets(
                 "refresh the plan with `stager plan --write stager-plan.toml`",
             )
     rewrites = _rewrite(writer, planned_rechains, migrations)
+    heads = {
+        path: node
+        for changed in files
+        for path in changed.paths
+        if (node := path_entries(path, changed)[1]) is not None
+    }
     targets: list[PhaseTarget] = []
     for phase in phases:
         start: dict[RepoPath, Node | None] = {}
         head: dict[RepoPath, Node | None] = {}
         for path, changed in taken[phase.number].items():
             start[path], head[path] = path_entries(path, changed)
-        own = tuple(rewrite for rewrite in rewrites if rewrite.path in head)
+        own = [rewrite for rewrite in rewrites if rewrite.path in head]
         changes = dict(head)
         for rewrite in own:
             node = head[rewrite.path]
             assert node is not None  # a revision file of head exists on head
             changes[rewrite.path] = (node[0], rewrite.new_blob)
-        targets.append(PhaseTarget(phase, frozenset(head), start, head, changes, own))
+        derived: dict[RepoPath, MigrationFile] = {}
+        for item in phase.derived:
+            source = derived_source(phase, item)
+            blob = writer.add_object("blob", source)
+            node = heads.get(item.path)
+            changes[item.path] = (node[0] if node else "100644", blob)
+            own.append(_derived_rewrite(item, blob, node, migrations, phase))
+            if item.kind is not DerivedKind.PARTIAL:
+                derived[item.path] = parse_migration(item.path, blob, source)
+        targets.append(
+            PhaseTarget(phase, frozenset(head), start, head, changes, tuple(own), derived)
+        )
     return targets
+
+
+_REASONS = {
+    DerivedKind.EXPAND_REVISION: EXPAND,
+    DerivedKind.CONTRACT_REVISION: CONTRACT,
+    DerivedKind.PARTIAL: PARTIAL,
+}
+
+
+def derived_source(phase: Phase, item: DerivedFile) -> bytes:
+    """``item``'s bytes in ``phase``: the plan's source, a revision re-chained as planned."""
+    planned = next((m for m in phase.migrations if m.path == item.path), None)
+    if planned is None:
+        return item.source
+    try:
+        return relink(item.source, tuple(planned.down_revision)).source
+    except RelinkError as error:
+        raise StagerError(
+            f"cannot re-chain the {item.kind} file {item.path}: {error.problem}", error.fix
+        ) from None
+
+
+def _derived_rewrite(
+    item: DerivedFile, blob: Sha, node: Node | None, migrations: MigrationReport, phase: Phase
+) -> Rewrite:
+    head = migrations.by_path.get(item.path)
+    planned = next((m for m in phase.migrations if m.path == item.path), None)
+    revision = planned.revision if planned is not None else Revision("")
+    return Rewrite(
+        path=item.path,
+        revision=revision,
+        old_parents=head.down_revisions if head is not None else (),
+        new_parents=tuple(planned.down_revision) if planned is not None else (),
+        old_blob=node[1] if node is not None else None,  # None: a new file (R_e)
+        new_blob=blob,
+        reason=_REASONS[item.kind],
+    )
 
 
 def _rewrite(
@@ -233,8 +299,13 @@ def relink_versions(
     A version that cannot be re-chained (a work-in-progress that does not
     parse) is kept as it was: only head's version must be re-chained.
     """
+    rewrites = [rewrite for rewrite in rewrites if not rewrite.derived]
     by_path = {rewrite.path: rewrite for rewrite in rewrites}
-    mapping = {(rewrite.path, rewrite.old_blob): rewrite.new_blob for rewrite in rewrites}
+    mapping = {
+        (rewrite.path, rewrite.old_blob): rewrite.new_blob
+        for rewrite in rewrites
+        if rewrite.old_blob is not None
+    }
     wanted = [
         (path, blob)
         for path, blobs in versions.items()

@@ -37,8 +37,9 @@ from stager.branches.compile_check import compile_sources
 from stager.branches.graph_check import broken_graph
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
 from stager.branches.record import SplitRecord, built_record
-from stager.branches.split_types import BROKEN, Layout, parse_trailer
-from stager.branches.targets import assign_paths, path_entries, rechains
+from stager.branches.split_invariant import split_problems
+from stager.branches.split_types import BROKEN, DERIVED_TRAILER, Layout, parse_trailer
+from stager.branches.targets import assign_paths, derived_source, path_entries, rechains
 from stager.errors import StagerError
 from stager.git.history import commit_messages, diff_entries, is_ancestor
 from stager.git.refs import list_refs, read_refs
@@ -178,6 +179,18 @@ class _Verifier:
                 ref_parents(self.base_graph) if layout.onto is not None else None,
             )
         }
+        # Files stager derived (issue 12), by phase, as split writes them; and the version
+        # the last phase must hold (a later phase's replaces an earlier one's).
+        self.derived: dict[int, dict[RepoPath, bytes]] = {
+            phase.number: {item.path: derived_source(phase, item) for item in phase.derived}
+            for phase in phases
+        }
+        self.final_derived: dict[RepoPath, bytes] = {}
+        for phase in phases:
+            self.final_derived.update(self.derived[phase.number])
+            for path in phase.paths:  # head's version again, in a later phase
+                if path not in self.derived[phase.number]:
+                    self.final_derived.pop(path, None)
         self.graphs = GraphReader(repo)
         self.merged: MergeOutcome | None = None  # --onto: the merge of REF and head
         if layout.onto is not None:
@@ -229,6 +242,12 @@ class _Verifier:
 
     # -- (a) plan ----------------------------------------------------------------
 
+    def derived_mismatch(self, path: RepoPath, found: Node | None, expected: bytes) -> list[str]:
+        """[] when ``found`` holds exactly the bytes split derives for ``path``, else why not."""
+        if found is None or self.writer.read_blob(found[1]) != expected:
+            return [f"{path}: differs from the file stager derives for it (expand/contract)"]
+        return []
+
     def mismatch(
         self, path: RepoPath, found: Node | None, wanted: Node | tuple[()] | None, problem: str
     ) -> list[str]:
@@ -265,8 +284,14 @@ class _Verifier:
             # (a rename on REF moves it): the merge of REF and HEAD has exactly that.
             allowed = own | {self.base_renames[path] for path in own if path in self.base_renames}
             wanted_nodes, what = self.onto_nodes or {}, f"the merge of {onto} and head"
-        for path in sorted(set(diff) - allowed):
+        derived = self.derived[phase.number]
+        for path in sorted(set(diff) - allowed - set(derived)):
             problems.append(f"{path}: changed, but not in this phase")
+        for path, expected in sorted(derived.items()):
+            problems += self.derived_mismatch(
+                path, diff[path][1] if path in diff else None, expected
+            )
+        allowed = allowed - set(derived)
         if onto is None or self.onto_nodes is not None:
             for path in sorted((allowed & set(wanted_nodes)) - set(diff)):
                 problems.append(f"{path}: in this phase, but not changed")
@@ -279,12 +304,15 @@ class _Verifier:
                 problems += self.mismatch(
                     path, found, wanted, f"{path}: {_node(found)} where {what} has {_node(wanted)}"
                 )
-        recorded = {
-            parsed[0]
+        lines = [
+            line.strip()
             for message in commit_messages(self.repo, parent, tip)
             for line in message.splitlines()
-            if (parsed := parse_trailer(line.strip())) is not None
-        }
+        ]
+        recorded = {parsed[0] for line in lines if (parsed := parse_trailer(line)) is not None}
+        written = {line.split(" ", 2)[-1] for line in lines if line.startswith(DERIVED_TRAILER)}
+        for path in sorted(set(derived) & set(diff) - written):
+            problems.append(f"{path}: written by stager, but no commit message records it")
         for migration in phase.migrations:
             if onto is not None and migration.path not in diff:
                 continue  # already on REF as it is: no commit of this phase re-chains it
@@ -302,12 +330,20 @@ class _Verifier:
         for path, (want, found) in sorted(
             diff_entries(self.repo, expected, last, env=self.writer.env).items()
         ):
+            if path in self.final_derived:
+                problems += self.derived_mismatch(path, found, self.final_derived[path])
+                continue
             problems += self.mismatch(
                 path,
                 found,
                 want,
                 f"{path}: {_node(found)} in the last phase, {_node(want)} in {what}",
             )
+        problems += split_problems(
+            self.phases,
+            self.analysis.migrations,
+            lambda path: self.repo.read_path(last, path),
+        )
         return CheckResult(LOSSLESS, not problems, _shown(problems))
 
     def lossless_independent(

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from stager.errors import StagerError
 from stager.findings import Finding
+from stager.migrations.revision_files import Operation
 from stager.types import RepoPath, Revision, Risk, Sha
 
 _T = TypeVar("_T")
@@ -86,6 +87,44 @@ class PlannedMigration:
         return self.down_revision != self.original_down_revision
 
 
+class DerivedKind(enum.StrEnum):
+    """What a file stager writes for a phase, that is no version of a branch file's, is."""
+
+    EXPAND_REVISION = "expand-revision"  # the new revision R_e: a mixed migration's expand part
+    CONTRACT_REVISION = "contract-revision"  # R reduced to its contract part, at R's path
+    PARTIAL = "partial"  # a file with only its early hunks applied
+
+
+@dataclass(frozen=True)
+class DerivedFile:
+    """A file a phase ships that stager derived from ``origin``: no branch commit holds it."""
+
+    path: RepoPath
+    source: bytes
+    kind: DerivedKind
+    origin: RepoPath
+    note: str
+
+
+@dataclass(frozen=True)
+class PlannedSplit:
+    """A mixed migration split: the expand revision early, the original (its contract) later.
+
+    ``expand_operations``/``contract_operations`` are the original's operations each
+    part holds (upgrade then downgrade, in source order): together, head's.
+    """
+
+    revision: Revision
+    expand_revision: Revision
+    path: RepoPath
+    expand_path: RepoPath
+    expand_phase: int
+    contract_phase: int
+    expand_operations: tuple[Operation, ...]
+    contract_operations: tuple[Operation, ...]
+    reason: str
+
+
 @dataclass(frozen=True)
 class Phase:
     """One pull request: the files and migrations of one ``[[phase]]`` of the rules."""
@@ -99,6 +138,7 @@ class Phase:
     risk: Risk
     maintenance_window: bool
     description: str = ""
+    derived: tuple[DerivedFile, ...] = ()  # files stager wrote for this phase (expand/contract)
 
     @property
     def paths(self) -> tuple[RepoPath, ...]:
@@ -178,6 +218,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     assignment: Mapping[RepoPath, int] = field(default_factory=dict)
     source: str = "rules"  # "rules", or the plan file it was read from
+    splits: tuple[PlannedSplit, ...] = ()  # mixed migrations split into expand and contract
 
     def phase(self, number: int) -> Phase | None:
         return next((phase for phase in self.phases if phase.number == number), None)

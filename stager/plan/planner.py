@@ -15,20 +15,34 @@ from stager.classify import FileClass
 from stager.findings import Finding
 from stager.git.diff import ChangedFile, Status
 from stager.migrations.compare import MigrationReport
+from stager.migrations.expand_contract import ExpandContract, KeptWhole
+from stager.migrations.graph import RevisionGraph
 from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.plan.assign import Ask, ask_phases
 from stager.plan.backfills import backfill_findings
 from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
+from stager.plan.expand_split import (
+    Chosen,
+    choose,
+    contract_phase,
+    expand_ask,
+    split_candidates,
+    split_graph,
+    without_contract_edges,
+)
 from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
 from stager.plan.model_links import model_dependencies
 from stager.plan.phase import (
     Conflict,
     Dependency,
     DependencyKind,
+    DerivedFile,
+    DerivedKind,
     Phase,
     Plan,
     PlannedFile,
     PlannedMigration,
+    PlannedSplit,
 )
 from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
@@ -71,7 +85,8 @@ def build_plan(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
     )
     dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts)
-    return assemble(inputs, asked, dependencies, [*warnings, *unread])
+    candidates = split_candidates(inputs.files, inputs.migrations, blobs)
+    return assemble(inputs, asked, dependencies, [*warnings, *unread], candidates=candidates)
 
 
 def find_dependencies(
@@ -145,24 +160,45 @@ def assemble(
     dependencies: Sequence[Dependency],
     warnings: Sequence[str] = (),
     source: str = "rules",
+    candidates: Mapping[RepoPath, ExpandContract | KeptWhole] | None = None,
 ) -> Plan:
-    """The plan for ``asked`` phases, each file moved later as far as its edges need."""
+    """The plan for ``asked`` phases, each file moved later as far as its edges need.
+
+    ``candidates``: the branch's mixed migrations, split or kept whole
+    (``split_candidates``); the plan splits those it needs to.
+    """
     rules = inputs.rules
-    closure = close(
-        {path: ask.phase for path, ask in asked.items()}, dependencies, len(rules.phases)
-    )
+    report = inputs.migrations
+    asked_phases = {path: ask.phase for path, ask in asked.items()}
+    closure = close(asked_phases, dependencies, len(rules.phases))
+    splits, contract_at, closure = _split(inputs, asked_phases, dependencies, closure, candidates)
     final = closure.final
     names = {phase.number: phase.name for phase in rules.phases}
-    report = inputs.migrations
-    added = [m for m in report.added if m.revision is not None and m.path in final]
-    chained = rechain(added, final, report.base, report.head, allowed=rules.rechain)
+    # A split migration's file is written in its contract's phase; its expand part is R_e.
+    placed = {**final, **contract_at}
+    added: list[MigrationFile] = []
+    graph = report.head
+    if splits:
+        graph = split_graph(report.head, splits)
+        by_revision = {item.migration.revision: item for item in splits}
+        for migration in report.added:
+            item = by_revision.get(migration.revision)
+            added.extend((item.expand, item.contract) if item is not None else (migration,))
+        for item in splits:
+            placed[item.expand.path] = final[item.migration.path]
+    else:
+        added = list(report.added)
+    added = [m for m in added if m.revision is not None and m.path in placed]
+    chained = rechain(added, placed, report.base, graph, allowed=rules.rechain)
+    final = {**final, **contract_at}
     by_class = {item.path: item for item in inputs.classes}
     edges = usable(dependencies, final)
 
     phases: list[Phase] = []
     for rule in rules.phases:
         members = [change for change in inputs.files if final[change.path] == rule.number]
-        if not members:
+        derived = _derived(splits, placed, rule.number)
+        if not members and not derived:
             continue  # an empty phase gets no branch and no PR; the others keep their numbers
         files = tuple(
             _planned_file(change, by_class[change.path], asked[change.path], closure, names)
@@ -171,9 +207,10 @@ def assemble(
         migrations = tuple(
             _planned_migration(migration, chained.parents[migration.revision])  # type: ignore[index]
             for migration in chained.order
-            if final[migration.path] == rule.number
+            if placed[migration.path] == rule.number
         )
-        risk = max(planned.risk for planned in files)
+        # An expand revision alone adds to the schema: the risk of an additive migration.
+        risk = max([planned.risk for planned in files] + [Risk.MEDIUM] * bool(derived))
         window = rule.maintenance_window
         if window is None:
             window = risk is Risk.CRITICAL or any(
@@ -188,10 +225,11 @@ def assemble(
                 title=rule.title,
                 files=files,
                 migrations=migrations,
-                depends_on=_depends_on(rule.number, members, migrations, edges, final, report),
+                depends_on=_depends_on(rule.number, members, migrations, edges, placed, graph),
                 risk=risk,
                 maintenance_window=window,
                 description=rule.description,
+                derived=derived,
             )
         )
     conflicts = tuple(
@@ -219,6 +257,94 @@ def assemble(
         warnings=tuple(warnings),
         assignment=assignment,
         source=source,
+        splits=tuple(_planned_split(item, placed) for item in splits),
+    )
+
+
+def _split(
+    inputs: PlanInputs,
+    asked: Mapping[RepoPath, int],
+    dependencies: Sequence[Dependency],
+    closure: Closure,
+    candidates: Mapping[RepoPath, ExpandContract | KeptWhole] | None,
+) -> tuple[list[Chosen], dict[RepoPath, int], Closure]:
+    """The splits the plan makes, each contract's phase, and the closure without their drops.
+
+    Without its contract edges a split migration is closed again as its expand
+    part: where the migration would go if it only added.
+    """
+    rules = inputs.rules
+    chosen = choose(rules, inputs.migrations, candidates or {}, closure.relaxed)
+    if not chosen:
+        return [], {}, closure
+    last = len(rules.phases)
+    windows = {phase.number for phase in rules.phases if phase.maintenance_window}
+    while chosen:
+        paths = {item.migration.path for item in chosen}
+        again = {
+            **asked,
+            **{
+                item.migration.path: expand_ask(rules, item.expand, asked[item.migration.path])
+                for item in chosen
+            },
+        }
+        reclosed = close(again, without_contract_edges(dependencies, paths), last)
+        contract_at: dict[RepoPath, int] = {}
+        for item in chosen:
+            phase = contract_phase(item, dependencies, reclosed.final, windows, last)
+            if phase is not None:
+                contract_at[item.migration.path] = phase
+        kept = [item for item in chosen if item.migration.path in contract_at]
+        if len(kept) == len(chosen):
+            return chosen, contract_at, reclosed
+        chosen = kept  # no phase is late enough for a contract: that migration stays whole
+    return [], {}, closure
+
+
+def _derived(
+    splits: Sequence[Chosen], placed: Mapping[RepoPath, int], number: int
+) -> tuple[DerivedFile, ...]:
+    """The expand and contract revisions a phase ships."""
+    derived: list[DerivedFile] = []
+    for item in splits:
+        split = item.split
+        path = item.migration.path
+        if placed[split.expand_path] == number:
+            derived.append(
+                DerivedFile(
+                    split.expand_path,
+                    split.expand_source,
+                    DerivedKind.EXPAND_REVISION,
+                    path,
+                    f"new revision {split.expand_revision}: the expand part of {split.revision}",
+                )
+            )
+        if placed[path] == number:
+            derived.append(
+                DerivedFile(
+                    path,
+                    split.contract_source,
+                    DerivedKind.CONTRACT_REVISION,
+                    path,
+                    f"revision {split.revision} reduced to its contract part; "
+                    f"{split.expand_revision} already ran its expand part",
+                )
+            )
+    return tuple(derived)
+
+
+def _planned_split(item: Chosen, placed: Mapping[RepoPath, int]) -> PlannedSplit:
+    split = item.split
+    return PlannedSplit(
+        revision=split.revision,
+        expand_revision=split.expand_revision,
+        path=item.migration.path,
+        expand_path=split.expand_path,
+        expand_phase=placed[split.expand_path],
+        contract_phase=placed[item.migration.path],
+        expand_operations=split.expand_operations,
+        contract_operations=split.contract_operations,
+        reason=item.reason,
     )
 
 
@@ -274,15 +400,15 @@ def _depends_on(
     migrations: Sequence[PlannedMigration],
     edges: Sequence[Dependency],
     final: Mapping[RepoPath, int],
-    report: MigrationReport,
+    graph: RevisionGraph,
 ) -> tuple[int, ...]:
     """Earlier phases this one needs: its files' dependencies and its migrations' parents."""
     paths = {change.path for change in members}
     needed = {final[edge.dependency] for edge in edges if edge.dependent in paths}
     for migration in migrations:
         for parent in migration.down_revision:
-            if parent in report.head:
-                parent_path = report.head.revision(parent).path
+            if parent in graph:
+                parent_path = graph.revision(parent).path
                 if parent_path in final:
                     needed.add(final[parent_path])
     return tuple(sorted(phase for phase in needed if phase < number))

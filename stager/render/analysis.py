@@ -14,7 +14,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase, count
+from stager.plan.phase import Phase, PlannedSplit, count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -109,6 +109,25 @@ def phase_to_json(phase: Phase) -> dict[str, Any]:
         "depends_on": list(phase.depends_on),
         "risk": phase.risk.label,
         "maintenance_window": phase.maintenance_window,
+        "derived": [
+            {"path": d.path, "kind": d.kind.value, "origin": d.origin, "note": d.note}
+            for d in phase.derived
+        ],
+    }
+
+
+def split_to_json(split: PlannedSplit) -> dict[str, Any]:
+    """A mixed migration split: the new expand revision, each part's phase and operations."""
+    return {
+        "revision": split.revision,
+        "expand_revision": split.expand_revision,
+        "path": split.path,
+        "expand_path": split.expand_path,
+        "expand_phase": split.expand_phase,
+        "contract_phase": split.contract_phase,
+        "expand_operations": [operation_to_json(op) for op in split.expand_operations],
+        "contract_operations": [operation_to_json(op) for op in split.contract_operations],
+        "reason": split.reason,
     }
 
 

@@ -17,6 +17,7 @@ from stager.render.analysis import (
     conflict_to_json,
     dependency_to_json,
     phase_to_json,
+    split_to_json,
 )
 from stager.render.formats import (
     RISK_BADGES,
@@ -47,6 +48,7 @@ def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
         "source": plan.source,
         "phases": [phase_to_json(phase) for phase in plan.phases],
         "conflicts": [conflict_to_json(conflict) for conflict in plan.conflicts],
+        "splits": [split_to_json(split) for split in plan.splits],
         "dependencies": [dependency_to_json(edge) for edge in plan.dependencies],
         "findings": [finding_to_json(finding) for finding in analysis.findings],
         "warnings": list(analysis.warnings),

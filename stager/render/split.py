@@ -98,7 +98,11 @@ _SHOWN_FILES = 10
 
 
 def _paths(built: BuiltPhase) -> list[str]:
-    return sorted(planned.path for planned in built.phase.files)
+    """The phase's files, with those stager derived for it (an expand revision is new)."""
+    return sorted(
+        {planned.path for planned in built.phase.files}
+        | {derived.path for derived in built.phase.derived}
+    )
 
 
 def _details(result: SplitResult) -> list[str]:
@@ -106,7 +110,8 @@ def _details(result: SplitResult) -> list[str]:
     for built in result.phases:
         lines.append(f"phase {built.phase.number}: {built.strategy_note}")
         for rewrite in built.rewrites:
-            lines.append(f"phase {built.phase.number}: re-chained {rewrite.describe()}")
+            done = "wrote" if rewrite.derived else "re-chained"
+            lines.append(f"phase {built.phase.number}: {done} {rewrite.describe()}")
         if built.backup:
             lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
         if built.status is BuildStatus.REFUSED:
@@ -145,7 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
             Text(one_line(built.branch)),
             built.commit[:10],
             built.strategy.value,
-            str(len(built.phase.files)),
+            str(len(_paths(built))),
             _verb(built, result.dry_run),
         )
     console.print(table)

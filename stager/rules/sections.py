@@ -65,9 +65,12 @@ def branch_name(template: str, number: int, name: str) -> str:
 
 @dataclass(frozen=True)
 class SplitRules:
-    """``[split]``: how `stager split` names the phase branches."""
+    """``[split]``: how `stager split` names the phase branches; may it split a migration."""
 
     branch: str = DEFAULT_SPLIT_BRANCH
+    # A mixed migration that would otherwise ship whole with SP001 becomes an
+    # expand revision early and the original reduced to its contract later.
+    expand_contract: bool = True
 
     def branch_name(self, number: int, name: str) -> str:
         """Phase ``number``'s branch: what split builds, open-pr pushes and the plan names."""
@@ -102,9 +105,14 @@ def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
     table = _section(root, "split")
     if table is None:
         return inherited
+    expand_contract = (
+        table.boolean("expand_contract")
+        if "expand_contract" in table.data
+        else inherited.expand_contract
+    )
     template = table.string("branch")
     if template is None:
-        return SplitRules()
+        return SplitRules(inherited.branch, expand_contract)
     fix = 'write e.g. branch = "stage/{number}-{name}"'
     fields = set(re.findall(r"\{([^{}]*)\}", template))
     if not fields <= {"number", "name"} or not fields:
@@ -133,7 +141,7 @@ def split_rules(root: Table, inherited: SplitRules) -> SplitRules:
             "use letters, digits, '-', '_', '.' and '/'; " + fix,
             value=template,
         )
-    return SplitRules(template)
+    return SplitRules(template, expand_contract)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class PhaseRule:
     migrations: tuple[str, ...] = ()  # revision ids taken before paths and categories
     maintenance_window: bool | None = None  # None: decided from the phase's files
     hunks: tuple[HunkRule, ...] = ()  # hunks taken from files split by hunk
+    contract: tuple[str, ...] = ()  # revision ids split into expand and contract, contract here
 
     @property
     def label(self) -> str:
@@ -390,6 +391,7 @@ def _phase(table: Table) -> PhaseRule:
             table.boolean("maintenance_window") if "maintenance_window" in table.data else None
         ),
         hunks=hunk_rules(table),
+        contract=tuple(dict.fromkeys(table.strings("contract", nonempty=True))),
     )
 
 

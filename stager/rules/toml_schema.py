@@ -41,7 +41,11 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("postgres", "table", "The PostgreSQL server the migrations run on."),
         Key("rules", "table", "Per-rule settings, one [rules.ID] table per rule id."),
         Key("github", "table", "Where `stager open-pr` opens pull requests, and who reviews."),
-        Key("split", "table", "How `stager split` names the phase branches."),
+        Key(
+            "split",
+            "table",
+            "How `stager split` names the phase branches, and whether it splits a mixed migration.",
+        ),
         Key("verify", "table", "How `stager verify` checks the phase branches."),
     ),
     "verify": _keys(
@@ -58,6 +62,13 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "string",
             "Branch of each phase; {number} and {name} are replaced "
             '(default "stage/{number}-{name}").',
+        ),
+        Key(
+            "expand_contract",
+            "boolean",
+            "Split a migration that both adds and drops into a new expand revision early and "
+            "the original reduced to its drops later, where it would otherwise ship whole with "
+            "SP001 (default true).",
         ),
     ),
     "github": _keys(
@@ -114,6 +125,12 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("categories", "array of strings", "Categories whose files this phase takes."),
         Key("paths", "array of strings", "gitignore-style patterns: files this phase takes."),
         Key("migrations", "array of strings", "Alembic revision ids this phase takes."),
+        Key(
+            "contract",
+            "array of strings",
+            "Alembic revision ids split into expand and contract even where the plan does not "
+            "need it; the contract part ships in this phase or later.",
+        ),
         Key(
             "maintenance_window",
             "boolean",

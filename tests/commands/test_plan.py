@@ -49,6 +49,7 @@ def test_json_has_the_phases_of_analyze_and_the_conflicts(demo: DemoRepository) 
             "depends_on",
             "risk",
             "maintenance_window",
+            "derived",
         }
     by_path = {f["path"]: p["number"] for p in phases for f in p["files"]}
     versions = "backend/migrations/versions/"

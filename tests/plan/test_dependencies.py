@@ -206,7 +206,7 @@ def test_a_drop_with_no_later_phase_stays_and_is_reported(repo: GitRepo, tmp_pat
     assert "last phase" in finding.message
 
 
-def test_expand_and_contract_in_one_migration_stay_together_with_a_finding(
+def test_expand_and_contract_in_one_migration_stay_together_with_a_finding_when_not_split(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     both = "f000000000f1"
@@ -226,7 +226,7 @@ def test_expand_and_contract_in_one_migration_stay_together_with_a_finding(
             "app/service.py": service_head,
         },
     )
-    analysis = analyze(repo, tmp_path)
+    analysis = analyze(repo, tmp_path, RULES + "\n[split]\nexpand_contract = false\n")
     placed = phases(analysis)
     # The new code needs the new column, the drop needs the old code gone: one phase.
     assert placed[version_path(both)] == placed["app/service.py"] == placed["app/models/summary.py"]
