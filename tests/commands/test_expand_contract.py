@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from stager.analysis import analyze_branch, chosen_plan
 from stager.cli import cli
+from stager.git.repository import Repository
 from stager.migrations.expand_contract import expand_revision_id
 from stager.types import Revision
 from tests.gitrepo import GitRepo
@@ -108,7 +110,6 @@ def test_expand_contract_false_keeps_the_migration_whole_with_sp001(seed: GitRep
     assert [f["path"] for f in plan["findings"] if f["rule"] == "SP001"] == [MIGRATION]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: the model's hunks are not split yet")
 def test_the_models_add_hunk_ships_early_and_its_remove_hunk_late(seed: GitRepo) -> None:
     plan = plan_json(seed)
     partial = next(
@@ -118,10 +119,83 @@ def test_the_models_add_hunk_ships_early_and_its_remove_hunk_late(seed: GitRepo)
         if d["kind"] == "partial" and d["origin"] == MODEL
     )
     assert partial[0] == 1
+    assert partial[1]["path"] == MODEL
     model_phase = next(
         phase["number"] for phase in plan["phases"] for f in phase["files"] if f["path"] == MODEL
     )
     assert model_phase > 1
+    (split,) = plan["partials"]
+    assert split == {
+        "path": MODEL,
+        "phase": 1,
+        "file_phase": model_phase,
+        "hunks": [1],
+        "hunk_count": 2,
+        "adds": ["historical_snapshot"],
+        "routed": [],
+        "note": partial[1]["note"],
+    }
+    assert (
+        f"{MODEL}: its hunk adding historical_snapshot (1 of 2) ships in phase 1" in split["note"]
+    )
+    # The service only stops reading the offsets: nothing of it ships early.
+    assert not [d for phase in plan["phases"] for d in phase["derived"] if d["origin"] == SERVICE]
+
+
+def test_a_plan_file_splits_the_same_way(seed: GitRepo) -> None:
+    """split and open-pr read stager-plan.toml: its plan splits what the rules' plan splits."""
+    written = stager(seed, "plan", "--base", "main", "--write", str(seed.path / "stager-plan.toml"))
+    assert written.exit_code == 0, written.output
+    repository = Repository(seed.path)
+    analysis = analyze_branch(repository, "main", None, None)
+    from_file = chosen_plan(repository, analysis, None)
+    assert from_file.source.endswith("stager-plan.toml")
+    assert from_file.splits == analysis.plan.splits
+    assert from_file.partials == analysis.plan.partials
+    assert [p.derived for p in from_file.phases] == [p.derived for p in analysis.plan.phases]
+    assert [s.revision for s in from_file.splits] == [R]
+    assert [p.path for p in from_file.partials] == [MODEL]
+
+
+def test_a_hunk_that_both_adds_and_drops_keeps_the_model_whole_and_the_plan_says_why(
+    seed: GitRepo,
+) -> None:
+    head = text("model_head.py.txt")
+    mixed = head.replace("    historical_snapshot = Column(JSONB)\n", "").replace(
+        '    report = relationship("ComplianceReport", back_populates="summary")\n',
+        '    report = relationship("ComplianceReport", back_populates="summary")\n'
+        "    historical_snapshot = Column(JSONB)\n",
+    )
+    assert mixed != head
+    seed.commit("the new column where the old ones were", {MODEL: mixed})
+    plan = plan_json(seed)
+    assert not plan["partials"]
+    assert not [d for phase in plan["phases"] for d in phase["derived"] if d["origin"] == MODEL]
+    (warning,) = [w for w in plan["warnings"] if w.startswith(f"{MODEL}: ")]
+    assert "both adds 'historical_snapshot' (expand) and removes 'credits_offset_a'" in warning
+    assert "the file cannot be split there; it ships whole in phase 3" in warning
+
+
+def test_plan_shows_each_split_on_the_terminal_and_in_the_staging_document(
+    seed: GitRepo,
+) -> None:
+    terminal = stager(seed, "plan", "--base", "main")
+    assert terminal.exit_code == 0, terminal.output
+    shown = " ".join(terminal.output.split())
+    assert (
+        f"{R}: its expand part (add_column historical_snapshot) is the new revision {R_E} "
+        "in phase 1" in shown
+    )
+    assert f"{MODEL}: its hunk adding historical_snapshot (1 of 2) ships in phase 1" in shown
+    document = stager(seed, "plan", "--base", "main", "--format", "markdown")
+    assert document.exit_code == 0, document.output
+    assert f"| `{R}` | new revision `{R_E}`: add_column historical_snapshot | 1 |" in (
+        document.output
+    )
+    assert (
+        f"- `{MODEL}`: its hunk 1 of 2 adding `historical_snapshot` ships in phase 1"
+        in document.output
+    )
 
 
 def test_split_refuses_a_plan_it_cannot_build_yet_and_leaves_the_repository(seed: GitRepo) -> None:
