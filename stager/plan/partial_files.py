@@ -76,7 +76,9 @@ def partial_files(
         if isinstance(found, WholeFile):
             warnings.append(f"{found.reason}; it ships whole in phase {late}")
         elif found is not None:
-            for phase, text in found.texts[:-1]:
+            # Every step before the file's own phase; a route may put the last
+            # hunk (head's version) in an earlier phase too.
+            for phase, text in (step for step in found.texts if step[0] < late):
                 step = _step(found, phase, late)
                 steps.append(step)
                 derived.setdefault(phase, []).append(

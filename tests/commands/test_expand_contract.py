@@ -219,3 +219,39 @@ def test_split_builds_the_expand_revision_early_and_verify_is_green(seed: GitRep
     assert "credits_offset_a" in seed.git("show", f"{branch}:{MODEL}")
     verified = stager(seed, "verify", "--base", "main")
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_phase_hunks_rule_routes_the_hunks_it_matches(seed: GitRepo) -> None:
+    seed.commit(
+        "route the model's removal to the data phase",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "data"\n'
+            'title = "Data migrations"\ncategories = ["migration-data"]\n'
+            "hunks = [{ path = \"backend/app/models/*.py\", match = 'credits_offset_\\w+' }]\n"
+        },
+    )
+    plan = plan_json(seed)
+    steps = {(p["phase"], tuple(p["hunks"]), tuple(p["routed"])) for p in plan["partials"]}
+    assert steps == {(1, (1,), ()), (2, (1, 2), (2,))}
+    assert not [w for w in plan["warnings"] if "not applied" in w]
+
+
+def test_a_route_splits_a_file_without_any_migration(repo: GitRepo) -> None:
+    filler = "".join(f"# line {n}\n" for n in range(10))
+    repo.commit("base", {"backend/service.py": f"a = 1\n{filler}b = 2\n"})
+    repo.checkout("-b", "feature")
+    repo.commit(
+        "two changes",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "foundation"\n'
+            'title = "Foundation"\ncategories = ["models"]\n'
+            'hunks = [{ path = "backend/*.py", match = "early_flag" }]\n',
+            "backend/service.py": f"a = 1\nearly_flag = True\n{filler}b = 3\n",
+        },
+    )
+    plan = plan_json(repo)
+    (partial,) = plan["partials"]
+    assert (partial["phase"], partial["hunks"], partial["routed"]) == (1, [1], [1])
+    (derived,) = [d for phase in plan["phases"] for d in phase["derived"]]
+    assert derived["kind"] == "partial"
+    assert partial["file_phase"] > 1
