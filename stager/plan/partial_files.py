@@ -12,6 +12,7 @@ phase, and the plan's warnings say why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -105,7 +106,7 @@ def _split_one(
     for item in splits:
         phase = expand_phases[item.migration.path]
         adds = _names(item.split.expand_operations, _ADDS)
-        pattern = names_pattern(adds)
+        pattern = names_pattern(_words(adds))
         if phase >= late or pattern is None or not pattern.search(head):
             continue
         early = min(early, phase)
@@ -126,8 +127,8 @@ def _split_one(
         path,
         base,
         head,
-        expand_names=expand,
-        contract_names=contract,
+        expand_names=_words(expand),
+        contract_names=_words(contract),
         routes=mine,
         early=early,
         late=late,
@@ -135,6 +136,11 @@ def _split_one(
     if isinstance(found, WholeFile) and not found.worth_saying:
         return None
     return found
+
+
+def _words(names: Sequence[str]) -> list[re.Pattern[str]]:
+    """Each name as a whole word, attribute access included (``summary.credits_offset_a``)."""
+    return [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") for name in dict.fromkeys(names)]
 
 
 def _step(found: HunkSplit, phase: int, late: int) -> PlannedPartial:
