@@ -113,16 +113,16 @@ def _split_one(
         expand += adds
         contract += _names(item.split.contract_operations, _DROPS)
     # A route can move hunks earlier than the file's phase, never later: the
-    # file itself ships head's version in its own phase.
+    # file itself ships head's version in its own phase, so a later route's
+    # hunks stay there (and are not taken for expand hunks).
     mine = tuple(
-        replace(route, phase=min(route.phase, late))
-        for route in routes
-        if route.path.match(path) and route.phase < late
+        replace(route, phase=min(route.phase, late)) for route in routes if route.path.match(path)
     )
-    if not expand and not mine:
+    routed_early = [route.phase for route in mine if route.phase < late]
+    if not expand and not routed_early:
         return None
     if not expand:
-        early = min(route.phase for route in mine)
+        early = min(routed_early)
     found = split_file(
         path,
         base,

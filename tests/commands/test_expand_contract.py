@@ -255,3 +255,19 @@ def test_a_route_splits_a_file_without_any_migration(repo: GitRepo) -> None:
     (derived,) = [d for phase in plan["phases"] for d in phase["derived"]]
     assert derived["kind"] == "partial"
     assert partial["file_phase"] > 1
+
+
+def test_a_route_to_a_phase_after_the_files_own_keeps_its_hunks_in_the_files_phase(
+    seed: GitRepo,
+) -> None:
+    seed.commit(
+        "keep the model's new column with the contract",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "etl-and-contract"\n'
+            'title = "ETL and contract"\n'
+            'categories = ["etl-and-scripts", "migration-destructive"]\n'
+            'hunks = [{ path = "backend/app/models/*.py", match = "historical_snapshot" }]\n'
+        },
+    )
+    plan = plan_json(seed)
+    assert not [p for p in plan["partials"] if p["path"] == MODEL]
