@@ -74,16 +74,6 @@ def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
     return BranchRefs(base_ref, head_ref, base, head, merge_base)
 
 
-def _unapplied(rules: Rules) -> list[str]:
-    """Rules this version checks but does not act on yet: said, never silently ignored."""
-    return [
-        f"{phase.source}:{phase.hunks[0].line or phase.line}: [[phase]] {phase.name}: hunks "
-        "routes are checked but not applied yet: this stager ships files whole"
-        for phase in rules.phases
-        if phase.hunks
-    ]
-
-
 def analyze_branch(
     repo: Repository,
     base_ref: str | None,
@@ -110,7 +100,7 @@ def analyze_branch(
         repo.upstream_warning(refs.base_ref),
         repo.ambiguity_warning(refs.base_ref, refs.head_ref),
     )
-    warnings = [w for w in candidates if w] + _unapplied(rules)
+    warnings = [w for w in candidates if w]
     base_moved = refs.base != refs.merge_base
 
     # The git processes are independent: run them side by side. The merge base's

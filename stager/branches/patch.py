@@ -10,21 +10,39 @@ independently; anything else stops the split before a ref moves.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from stager.branches.targets import PhaseTarget
 from stager.errors import StagerError
 from stager.git.write import Writer
-from stager.types import Sha
+from stager.types import RepoPath, Sha
 
 
 def apply_phase(
-    writer: Writer, parent_tree: Sha, target: PhaseTarget, merge_base: Sha, head: Sha
+    writer: Writer,
+    parent_tree: Sha,
+    target: PhaseTarget,
+    merge_base: Sha,
+    head: Sha,
+    derived_before: Collection[RepoPath] = (),
 ) -> Sha:
-    """The tree of ``parent_tree`` + the phase's patch (+ re-chained migrations), written."""
-    patch = writer.diff_binary(merge_base, head, target.paths)
+    """The tree of ``parent_tree`` + the phase's patch (+ re-chained migrations), written.
+
+    ``derived_before``: paths an earlier phase wrote as stager derived them (a
+    partial file): the merge base's version is not in ``parent_tree`` there, so
+    no patch from it applies; the phase writes its planned blob instead.
+    """
+    carried = sorted(path for path in target.paths if path in derived_before)
+    patched = target.paths.difference(carried)
     with writer.temporary_index() as index:
         index.read_tree(parent_tree)
-        index.apply_cached(patch)
+        if patched:  # an empty path list would be the whole diff
+            index.apply_cached(writer.diff_binary(merge_base, head, patched))
         rewritten = []
+        for path in carried:
+            node = target.changes[path]
+            assert node is not None  # a derived file is never one head deletes
+            rewritten.append((path, node[0], node[1]))
         for rewrite in target.rewrites:
             node = target.changes[rewrite.path]
             assert node is not None  # a rewrite writes a file

@@ -74,7 +74,7 @@ from stager.migrations.graph import RevisionGraph
 from stager.plan.assessment import phase_total
 from stager.plan.phase import Phase
 from stager.rules.sections import branch_name
-from stager.types import Revision, Sha
+from stager.types import RepoPath, Revision, Sha
 
 
 @dataclass(frozen=True)
@@ -372,6 +372,7 @@ def _specs(
         history = first_parent_history(writer.repo, merge_base, head)
     specs: list[_Spec] = []
     parent_tree = base_tree
+    derived: set[RepoPath] = set()  # paths earlier phases wrote as stager derived them
     current: PhaseTarget | None = None
     try:
         for target, prerequisite in chain:
@@ -416,11 +417,13 @@ def _specs(
             patch = Recipe(planned, message, None, None)
             if made is None:
                 model.flush()  # git reads the parent tree into the temporary index
-                tree = apply_phase(writer, start_tree, target, merge_base, head)
+                tree = apply_phase(writer, start_tree, target, merge_base, head, derived)
                 check_planned(tree, planned, target)
                 made = [patch]
             specs.append(_Spec(target, strategy, note, tuple(made), planned, prerequisite, patch))
             parent_tree = planned
+            if stacked:
+                derived.update(item.path for item in target.phase.derived)
     except PathClash as clash:
         assert current is not None  # raised while building a phase
         raise _clash_error(current, clash, [item for item, _ in chain]) from None

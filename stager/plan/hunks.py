@@ -231,6 +231,7 @@ class HunkSide:
     side: Side
     reason: str
     phase: int | None = None  # the route's phase, for ROUTED
+    names: tuple[str, ...] = ()  # what an EXPAND hunk adds, a CONTRACT hunk removes
 
 
 def names_pattern(names: Iterable[str | re.Pattern[str]]) -> re.Pattern[str] | None:
@@ -290,7 +291,8 @@ def classify_hunks(
         else:
             side = Side.NEUTRAL
             reason = f"{hunk.label()} names no expand or contract object: ships with head"
-        sides.append(HunkSide(hunk.index, side, reason))
+        named = adds if side is Side.EXPAND else drops if side is Side.CONTRACT else []
+        sides.append(HunkSide(hunk.index, side, reason, names=tuple(named)))
     return sides
 
 
@@ -315,6 +317,9 @@ class WholeFile:
 
     path: str
     reason: str
+    # False when there was nothing to split (unchanged, every hunk in one phase):
+    # not worth a warning in the plan.
+    worth_saying: bool = True
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,7 @@ def split_file(
     if partial_text(base, hunks, range(len(hunks))) != head:
         raise ValueError(f"the diff of {path} does not turn its base into its head")
     if not hunks:
-        return WholeFile(path, f"{path}: unchanged")
+        return WholeFile(path, f"{path}: unchanged", worth_saying=False)
     sides = classify_hunks(hunks, expand_names, contract_names, routes, path)
     mixed = next((side for side in sides if side.side is Side.MIXED), None)
     if mixed is not None:
@@ -410,10 +415,14 @@ def stage_file(
     if len(phases) != len(hunks):
         raise ValueError(f"{len(hunks)} hunks but {len(phases)} phases")
     if not hunks:
-        return WholeFile(path, f"{path}: unchanged")
+        return WholeFile(path, f"{path}: unchanged", worth_saying=False)
     numbers = sorted(set(phases))
     if len(numbers) < 2:
-        return WholeFile(path, f"{path}: every hunk ships in phase {numbers[0]}; nothing to split")
+        return WholeFile(
+            path,
+            f"{path}: every hunk ships in phase {numbers[0]}; nothing to split",
+            worth_saying=False,
+        )
     head = partial_text(base, hunks, range(len(hunks)))
     python = path.endswith((".py", ".pyi"))
     if python and (problem := _compile_error(head, path)) is not None:

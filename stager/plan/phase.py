@@ -10,12 +10,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.migrations.revision_files import Operation
 from stager.types import RepoPath, Revision, Risk, Sha
+
+if TYPE_CHECKING:
+    from stager.migrations.expand_contract import ExpandContract, KeptWhole
+    from stager.plan.sources import Texts
 
 _T = TypeVar("_T")
 
@@ -126,6 +130,37 @@ class PlannedSplit:
 
 
 @dataclass(frozen=True)
+class PlannedPartial:
+    """A file split by hunk: ``phase`` ships base plus ``hunks``; ``file_phase`` head's version.
+
+    Hunks are numbered from 1 in the file's diff; ``adds`` are the names the
+    expand hunks among them add, ``routed`` the hunks a ``[[phase]] hunks`` rule moved.
+    """
+
+    path: RepoPath
+    phase: int
+    file_phase: int
+    hunks: tuple[int, ...]
+    hunk_count: int
+    adds: tuple[str, ...] = ()
+    routed: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        """``models/x.py: its hunks adding historical_snapshot ship in phase 1``."""
+        what = "hunk" if len(self.hunks) == 1 else "hunks"
+        parts = [f"adding {', '.join(self.adds)}"] if self.adds else []
+        if self.routed:
+            parts.append(f"{', '.join(map(str, self.routed))} routed by [[phase]] hunks")
+        told = f"its {what} {' and '.join(parts)}" if parts else f"its {what}"
+        numbers = ", ".join(map(str, self.hunks))
+        verb = "ships" if len(self.hunks) == 1 else "ship"
+        return (
+            f"{self.path}: {told} ({numbers} of {self.hunk_count}) {verb} in phase {self.phase}; "
+            f"the rest, with head's version, in phase {self.file_phase}"
+        )
+
+
+@dataclass(frozen=True)
 class Phase:
     """One pull request: the files and migrations of one ``[[phase]]`` of the rules."""
 
@@ -201,6 +236,18 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class SplitInputs:
+    """What splitting needs beyond the placements: read once, reused by a plan file's plan.
+
+    ``candidates``: the branch's mixed migrations, split or kept whole;
+    ``texts``: both versions of the changed code files, for the splits by hunk.
+    """
+
+    candidates: Mapping[RepoPath, ExpandContract | KeptWhole]
+    texts: Texts
+
+
+@dataclass(frozen=True)
 class Plan:
     """The phases of a branch, every placement explained.
 
@@ -219,6 +266,9 @@ class Plan:
     assignment: Mapping[RepoPath, int] = field(default_factory=dict)
     source: str = "rules"  # "rules", or the plan file it was read from
     splits: tuple[PlannedSplit, ...] = ()  # mixed migrations split into expand and contract
+    partials: tuple[PlannedPartial, ...] = ()  # files split by hunk, one per early step
+    # What the rules' plan split from, so a plan file's plan splits the same way.
+    split_inputs: SplitInputs | None = field(default=None, compare=False, repr=False)
 
     def phase(self, number: int) -> Phase | None:
         return next((phase for phase in self.phases if phase.number == number), None)

@@ -187,7 +187,9 @@ def load_plan_file(path: Path, inputs: PlanInputs, refs: BranchRefs, planned: Pl
             note = f"listed in phase {number} of {path}"
             ask = Ask(number, f"{ask.reason}; {note}", note)
         asked[change.path] = ask
-    plan = assemble(inputs, asked, planned.dependencies, planned.warnings, str(path))
+    plan = assemble(
+        inputs, asked, planned.dependencies, planned.warnings, str(path), planned.split_inputs
+    )
     if plan.conflicts:
         names = {phase.number: phase.name for phase in inputs.rules.phases}
         shown = "\n".join(f"  - {c.describe(names)}" for c in plan.conflicts[:_SHOWN])

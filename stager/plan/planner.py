@@ -30,8 +30,10 @@ from stager.plan.expand_split import (
     split_graph,
     without_contract_edges,
 )
+from stager.plan.hunks import routes_of
 from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
 from stager.plan.model_links import model_dependencies
+from stager.plan.partial_files import partial_files
 from stager.plan.phase import (
     Conflict,
     Dependency,
@@ -43,10 +45,11 @@ from stager.plan.phase import (
     PlannedFile,
     PlannedMigration,
     PlannedSplit,
+    SplitInputs,
 )
 from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
-from stager.plan.sources import Texts, read_code
+from stager.plan.sources import Texts, read_code, read_texts
 from stager.plan.subjects import subject_dependencies
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
@@ -84,9 +87,11 @@ def build_plan(
     asked, warnings = ask_phases(
         inputs.files, inputs.classes, inputs.rules, inputs.migrations.by_path
     )
+    if texts is None:
+        texts = read_texts(inputs.files, blobs)
     dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts)
-    candidates = split_candidates(inputs.files, inputs.migrations, blobs)
-    return assemble(inputs, asked, dependencies, [*warnings, *unread], candidates=candidates)
+    split_inputs = SplitInputs(split_candidates(inputs.files, inputs.migrations, blobs), texts)
+    return assemble(inputs, asked, dependencies, [*warnings, *unread], split_inputs=split_inputs)
 
 
 def find_dependencies(
@@ -160,17 +165,19 @@ def assemble(
     dependencies: Sequence[Dependency],
     warnings: Sequence[str] = (),
     source: str = "rules",
-    candidates: Mapping[RepoPath, ExpandContract | KeptWhole] | None = None,
+    split_inputs: SplitInputs | None = None,
 ) -> Plan:
     """The plan for ``asked`` phases, each file moved later as far as its edges need.
 
-    ``candidates``: the branch's mixed migrations, split or kept whole
-    (``split_candidates``); the plan splits those it needs to.
+    ``split_inputs``: the branch's mixed migrations (``split_candidates``), the plan
+    splits those it needs to, and the changed files' texts, for the files it splits
+    by hunk; without them nothing is split.
     """
     rules = inputs.rules
     report = inputs.migrations
     asked_phases = {path: ask.phase for path, ask in asked.items()}
     closure = close(asked_phases, dependencies, len(rules.phases))
+    candidates = split_inputs.candidates if split_inputs else None
     splits, contract_at, closure = _split(inputs, asked_phases, dependencies, closure, candidates)
     final = closure.final
     names = {phase.number: phase.name for phase in rules.phases}
@@ -193,11 +200,20 @@ def assemble(
     final = {**final, **contract_at}
     by_class = {item.path: item for item in inputs.classes}
     edges = usable(dependencies, final)
+    partials = partial_files(
+        inputs.files,
+        split_inputs.texts if split_inputs else Texts({}, {}),
+        final,
+        splits,
+        {item.migration.path: placed[item.expand.path] for item in splits},
+        routes_of(rules.phases),
+        report.by_path.keys(),
+    )
 
     phases: list[Phase] = []
     for rule in rules.phases:
         members = [change for change in inputs.files if final[change.path] == rule.number]
-        derived = _derived(splits, placed, rule.number)
+        derived = (*_derived(splits, placed, rule.number), *partials.derived.get(rule.number, ()))
         if not members and not derived:
             continue  # an empty phase gets no branch and no PR; the others keep their numbers
         files = tuple(
@@ -254,10 +270,13 @@ def assemble(
                 inputs.rules,
             )
         ),
-        warnings=tuple(warnings),
+        # A plan file's plan starts from the rules' warnings, which hold the rules' own.
+        warnings=tuple(dict.fromkeys((*warnings, *partials.warnings))),
         assignment=assignment,
         source=source,
         splits=tuple(_planned_split(item, placed) for item in splits),
+        partials=partials.steps,
+        split_inputs=split_inputs,
     )
 
 

@@ -14,7 +14,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase, PlannedSplit, count
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit, count
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -113,6 +113,20 @@ def phase_to_json(phase: Phase) -> dict[str, Any]:
             {"path": d.path, "kind": d.kind.value, "origin": d.origin, "note": d.note}
             for d in phase.derived
         ],
+    }
+
+
+def partial_to_json(partial: PlannedPartial) -> dict[str, Any]:
+    """A file split by hunk: what its early phase ships of it, and where the rest goes."""
+    return {
+        "path": partial.path,
+        "phase": partial.phase,
+        "file_phase": partial.file_phase,
+        "hunks": list(partial.hunks),
+        "hunk_count": partial.hunk_count,
+        "adds": list(partial.adds),
+        "routed": list(partial.routed),
+        "note": partial.describe(),
     }
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.analysis import Analysis
+from stager.migrations.revision_files import Operation
 from stager.plan.assessment import PhaseChain, phase_total
-from stager.plan.phase import Plan, count
+from stager.plan.phase import DerivedKind, Plan, PlannedSplit, count
 from stager.render.analysis import (
     analysis_to_json,
     conflict_to_json,
     dependency_to_json,
+    partial_to_json,
     phase_to_json,
     split_to_json,
 )
@@ -49,6 +51,7 @@ def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
         "phases": [phase_to_json(phase) for phase in plan.phases],
         "conflicts": [conflict_to_json(conflict) for conflict in plan.conflicts],
         "splits": [split_to_json(split) for split in plan.splits],
+        "partials": [partial_to_json(partial) for partial in plan.partials],
         "dependencies": [dependency_to_json(edge) for edge in plan.dependencies],
         "findings": [finding_to_json(finding) for finding in analysis.findings],
         "warnings": list(analysis.warnings),
@@ -76,6 +79,7 @@ def render_plan_markdown(
         data=analysis_to_json(analysis),
         phases=build_document(analysis, plan, chains),
         phase_count=phase_total(analysis.rules),
+        splits=[split_summary(split) for split in plan.splits],
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
         cell=table_cell,
     )
@@ -121,6 +125,12 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
                 )
                 revision = quote_path(migration.revision)
                 console.print(Text(f"    {revision} ← {parents}{was}  {one_line(migration.title)}"))
+        derived = [d for d in phase.derived if d.kind is not DerivedKind.CONTRACT_REVISION]
+        if derived:
+            console.print(f"  written by stager ({len(derived)}):")
+            for item in derived:
+                console.print(Text(f"    {quote_path(item.path)}"))
+                console.print(Text(f"        {one_line(item.note)}", style="dim"))
         console.print(f"  files ({len(phase.files)}):")
         for planned in phase.files:
             shown = Text(f"    {quote_path(planned.path)}")
@@ -133,6 +143,7 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
                     style="yellow" if planned.moved else "dim",
                 )
             )
+    _print_splits(plan, console)
     if plan.conflicts:
         names = {rule.number: rule.name for rule in analysis.rules.phases}
         console.print(f"\n[bold]Moved by dependencies[/] ({len(plan.conflicts)}):")
@@ -144,6 +155,53 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
         )
         console.print(Text(f"  {one_line(finding.message)}"))
         console.print(Text(f"  fix: {one_line(finding.hint)}", style="dim"))
+
+
+def _operations(operations: Sequence[Operation]) -> str:
+    """The upgrade operations of a part: ``add_column historical_snapshot``, one per call."""
+    shown = [
+        " ".join([operation.name, *(operation.columns or [operation.table or ""])]).strip()
+        for operation in operations
+        if operation.function == "upgrade"
+    ]
+    return ", ".join(shown) or "none"
+
+
+def split_summary(split: PlannedSplit) -> dict[str, str | int]:
+    """One split as the terminal and the staging document say it."""
+    return {
+        "revision": split.revision,
+        "expand_revision": split.expand_revision,
+        "expand_path": split.expand_path,
+        "expand_phase": split.expand_phase,
+        "contract_phase": split.contract_phase,
+        "expand": _operations(split.expand_operations),
+        "contract": _operations(split.contract_operations),
+        "reason": split.reason,
+    }
+
+
+def _print_splits(plan: Plan, console: Console) -> None:
+    """Each split migration, its parts' phases and operations, and the files split by hunk."""
+    from rich.text import Text
+
+    if not plan.splits and not plan.partials:
+        return
+    console.print(f"\n[bold]Expand/contract splits[/] ({len(plan.splits)}):")
+    for split in plan.splits:
+        revision = quote_path(split.revision)
+        expand = one_line(_operations(split.expand_operations))
+        contract = one_line(_operations(split.contract_operations))
+        console.print(
+            Text(
+                f"  {revision}: its expand part ({expand}) is the new revision "
+                f"{quote_path(split.expand_revision)} in phase {split.expand_phase}; "
+                f"{revision} keeps its contract part ({contract}) in phase {split.contract_phase}"
+            )
+        )
+        console.print(Text(f"      because {one_line(split.reason)}", style="dim"))
+    for partial in plan.partials:
+        console.print(Text(f"  {one_line(partial.describe())}"))
 
 
 def _revisions(revisions: Sequence[str]) -> str:

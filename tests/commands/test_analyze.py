@@ -402,21 +402,3 @@ def test_project_rules_linked_out_of_the_tree_are_refused(
         result = CliRunner().invoke(cli, ["-C", str(repo.path), command])
         assert result.exit_code == 1, result.output
         assert link in result.stderr and "symbolic link" in result.stderr
-
-
-def test_hunk_routes_not_applied_yet_are_said(demo: DemoRepository, tmp_path: Path) -> None:
-    """A rules option this version checks but does not apply must not pass silently."""
-    rules = tmp_path / "rules.toml"
-    rules.write_text(
-        'extends = "default"\n\n[[phase]]\nname = "foundation"\ntitle = "Foundation"\n'
-        'categories = ["migration-additive"]\n'
-        'hunks = [{ path = "backend/**/*.py", match = "historical_snapshot" }]\n'
-    )
-    result = invoke("--rules", str(rules), "-C", str(demo.path), "analyze", "--format", "json")
-    assert result.exit_code == 0, result.output
-    warnings = json.loads(result.stdout)["warnings"]
-    assert isinstance(warnings, list)
-    assert any(
-        "hunks routes are checked but not applied yet" in warning and str(rules) in warning
-        for warning in warnings
-    ), warnings

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from stager.analysis import analyze_branch, chosen_plan
 from stager.cli import cli
+from stager.git.repository import Repository
 from stager.migrations.expand_contract import expand_revision_id
 from stager.types import Revision
 from tests.gitrepo import GitRepo
@@ -108,7 +110,6 @@ def test_expand_contract_false_keeps_the_migration_whole_with_sp001(seed: GitRep
     assert [f["path"] for f in plan["findings"] if f["rule"] == "SP001"] == [MIGRATION]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: the model's hunks are not split yet")
 def test_the_models_add_hunk_ships_early_and_its_remove_hunk_late(seed: GitRepo) -> None:
     plan = plan_json(seed)
     partial = next(
@@ -118,10 +119,83 @@ def test_the_models_add_hunk_ships_early_and_its_remove_hunk_late(seed: GitRepo)
         if d["kind"] == "partial" and d["origin"] == MODEL
     )
     assert partial[0] == 1
+    assert partial[1]["path"] == MODEL
     model_phase = next(
         phase["number"] for phase in plan["phases"] for f in phase["files"] if f["path"] == MODEL
     )
     assert model_phase > 1
+    (split,) = plan["partials"]
+    assert split == {
+        "path": MODEL,
+        "phase": 1,
+        "file_phase": model_phase,
+        "hunks": [1],
+        "hunk_count": 2,
+        "adds": ["historical_snapshot"],
+        "routed": [],
+        "note": partial[1]["note"],
+    }
+    assert (
+        f"{MODEL}: its hunk adding historical_snapshot (1 of 2) ships in phase 1" in split["note"]
+    )
+    # The service only stops reading the offsets: nothing of it ships early.
+    assert not [d for phase in plan["phases"] for d in phase["derived"] if d["origin"] == SERVICE]
+
+
+def test_a_plan_file_splits_the_same_way(seed: GitRepo) -> None:
+    """split and open-pr read stager-plan.toml: its plan splits what the rules' plan splits."""
+    written = stager(seed, "plan", "--base", "main", "--write", str(seed.path / "stager-plan.toml"))
+    assert written.exit_code == 0, written.output
+    repository = Repository(seed.path)
+    analysis = analyze_branch(repository, "main", None, None)
+    from_file = chosen_plan(repository, analysis, None)
+    assert from_file.source.endswith("stager-plan.toml")
+    assert from_file.splits == analysis.plan.splits
+    assert from_file.partials == analysis.plan.partials
+    assert [p.derived for p in from_file.phases] == [p.derived for p in analysis.plan.phases]
+    assert [s.revision for s in from_file.splits] == [R]
+    assert [p.path for p in from_file.partials] == [MODEL]
+
+
+def test_a_hunk_that_both_adds_and_drops_keeps_the_model_whole_and_the_plan_says_why(
+    seed: GitRepo,
+) -> None:
+    head = text("model_head.py.txt")
+    mixed = head.replace("    historical_snapshot = Column(JSONB)\n", "").replace(
+        '    report = relationship("ComplianceReport", back_populates="summary")\n',
+        '    report = relationship("ComplianceReport", back_populates="summary")\n'
+        "    historical_snapshot = Column(JSONB)\n",
+    )
+    assert mixed != head
+    seed.commit("the new column where the old ones were", {MODEL: mixed})
+    plan = plan_json(seed)
+    assert not plan["partials"]
+    assert not [d for phase in plan["phases"] for d in phase["derived"] if d["origin"] == MODEL]
+    (warning,) = [w for w in plan["warnings"] if w.startswith(f"{MODEL}: ")]
+    assert "both adds 'historical_snapshot' (expand) and removes 'credits_offset_a'" in warning
+    assert "the file cannot be split there; it ships whole in phase 3" in warning
+
+
+def test_plan_shows_each_split_on_the_terminal_and_in_the_staging_document(
+    seed: GitRepo,
+) -> None:
+    terminal = stager(seed, "plan", "--base", "main")
+    assert terminal.exit_code == 0, terminal.output
+    shown = " ".join(terminal.output.split())
+    assert (
+        f"{R}: its expand part (add_column historical_snapshot) is the new revision {R_E} "
+        "in phase 1" in shown
+    )
+    assert f"{MODEL}: its hunk adding historical_snapshot (1 of 2) ships in phase 1" in shown
+    document = stager(seed, "plan", "--base", "main", "--format", "markdown")
+    assert document.exit_code == 0, document.output
+    assert f"| `{R}` | new revision `{R_E}`: add_column historical_snapshot | 1 |" in (
+        document.output
+    )
+    assert (
+        f"- `{MODEL}`: its hunk 1 of 2 adding `historical_snapshot` ships in phase 1"
+        in document.output
+    )
 
 
 def branch_of(repo: GitRepo, number: int) -> str:
@@ -157,7 +231,6 @@ def test_split_builds_the_expand_revision_early_and_verify_is_green(
     assert reasons["contract"]["path"] == MIGRATION
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: the model's hunks are not split yet")
 def test_split_ships_the_models_add_hunk_with_the_expand_revision(seed: GitRepo) -> None:
     assert stager(seed, "split", "--base", "main", "--all").exit_code == 0
     branch = branch_of(seed, 1)
@@ -197,3 +270,55 @@ def test_split_onto_a_moved_base_then_again_keeps_the_branches(seed: GitRepo) ->
     again = stager(seed, "split", "--base", "main", "--all", "--onto", "main")
     assert again.exit_code == 0, again.output
     assert seed.git("for-each-ref", "refs/heads/stage/") == tips
+
+
+def test_a_phase_hunks_rule_routes_the_hunks_it_matches(seed: GitRepo) -> None:
+    seed.commit(
+        "route the model's removal to the data phase",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "data"\n'
+            'title = "Data migrations"\ncategories = ["migration-data"]\n'
+            "hunks = [{ path = \"backend/app/models/*.py\", match = 'credits_offset_\\w+' }]\n"
+        },
+    )
+    plan = plan_json(seed)
+    steps = {(p["phase"], tuple(p["hunks"]), tuple(p["routed"])) for p in plan["partials"]}
+    assert steps == {(1, (1,), ()), (2, (1, 2), (2,))}
+    assert not [w for w in plan["warnings"] if "not applied" in w]
+
+
+def test_a_route_splits_a_file_without_any_migration(repo: GitRepo) -> None:
+    filler = "".join(f"# line {n}\n" for n in range(10))
+    repo.commit("base", {"backend/service.py": f"a = 1\n{filler}b = 2\n"})
+    repo.checkout("-b", "feature")
+    repo.commit(
+        "two changes",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "foundation"\n'
+            'title = "Foundation"\ncategories = ["models"]\n'
+            'hunks = [{ path = "backend/*.py", match = "early_flag" }]\n',
+            "backend/service.py": f"a = 1\nearly_flag = True\n{filler}b = 3\n",
+        },
+    )
+    plan = plan_json(repo)
+    (partial,) = plan["partials"]
+    assert (partial["phase"], partial["hunks"], partial["routed"]) == (1, [1], [1])
+    (derived,) = [d for phase in plan["phases"] for d in phase["derived"]]
+    assert derived["kind"] == "partial"
+    assert partial["file_phase"] > 1
+
+
+def test_a_route_to_a_phase_after_the_files_own_keeps_its_hunks_in_the_files_phase(
+    seed: GitRepo,
+) -> None:
+    seed.commit(
+        "keep the model's new column with the contract",
+        {
+            ".stager/rules.toml": 'extends = "default"\n\n[[phase]]\nname = "etl-and-contract"\n'
+            'title = "ETL and contract"\n'
+            'categories = ["etl-and-scripts", "migration-destructive"]\n'
+            'hunks = [{ path = "backend/app/models/*.py", match = "historical_snapshot" }]\n'
+        },
+    )
+    plan = plan_json(seed)
+    assert not [p for p in plan["partials"] if p["path"] == MODEL]
