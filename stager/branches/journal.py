@@ -26,7 +26,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import socket
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from stager.branches.record import RECORD_FILE, RECORD_PREFIX, read_record, record_ref, timestamp
 from stager.errors import StagerError
+from stager.git.process_owner import Owner, process_start, this_host
 from stager.git.ref_files import common_dir, packed_refs_lock, ref_locks
 from stager.git.refs import RefUpdate, read_refs, update_refs
 from stager.git.repository import Repository
@@ -65,6 +65,7 @@ class Transaction:
     host: str
     time: str
     updates: tuple[RefUpdate, ...]
+    start: str = ""  # the process's start time: with the pid it survives pid reuse
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ def move_refs(repo: Repository, updates: Sequence[RefUpdate], command: Command) 
     if not updates:
         return
     path = _path(repo)
+    pid = os.getpid()
     transaction = Transaction(
-        command, os.getpid(), socket.gethostname(), timestamp(), tuple(updates)
+        command, pid, this_host(), timestamp(), tuple(updates), process_start(pid)
     )
     _write(path, transaction)
     try:
@@ -253,19 +255,11 @@ def _remove_stale_locks(repo: Repository, transaction: Transaction) -> None:
 
 def _alive(transaction: Transaction) -> bool:
     """Whether the run that wrote the journal may still be working (unknown counts as yes)."""
-    if transaction.host != socket.gethostname():
+    if transaction.host != this_host():
         return True
     if transaction.pid == os.getpid():  # this process: its own run is over
         return False
-    if os.name != "posix":  # os.kill(pid, 0) would signal a process on Windows
-        return True
-    try:
-        os.kill(transaction.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+    return Owner(transaction.pid, transaction.start, transaction.host).alive()
 
 
 def _halves(state: Progress) -> str:

@@ -26,68 +26,17 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from stager.errors import StagerError
+from stager.git.process_owner import Owner, process_start, this_host
 
 if sys.platform != "win32":
     import fcntl
 
 PREFIX = "tmp_stager-"
 _NAME = re.compile(r"tmp_stager-(\d+)-\w+")
-
-
-def _host() -> str:
-    return os.uname().nodename if sys.platform != "win32" else os.environ.get("COMPUTERNAME", "")
-
-
-def process_start(pid: int) -> str:
-    """When process ``pid`` started, in the kernel's clock ticks; "" where that is unknown.
-
-    With the pid it names a process for good: a pid can be reused, the pair cannot.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:  # no /proc (macOS), or a process of another user hidden by hidepid
-        return ""
-    # field 22, counted after the command name in parentheses (which may hold either)
-    fields = stat.rpartition(b")")[2].split()
-    return fields[19].decode("ascii") if len(fields) > 19 else ""
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The run that owns a quarantine, as its lock file names it."""
-
-    pid: int
-    start: str
-    host: str
-
-    def line(self) -> bytes:
-        return f"{self.pid} {self.start or '-'} {self.host}\n".encode()
-
-    @classmethod
-    def parse(cls, data: bytes) -> Owner | None:
-        """The owner of a lock file's line; None for a line cut short by a kill."""
-        words = data.decode("utf-8", "replace").split(maxsplit=2)
-        if len(words) != 3 or not words[0].isdigit() or not data.endswith(b"\n"):
-            return None
-        return cls(int(words[0]), "" if words[1] == "-" else words[1], words[2].strip())
-
-    def alive(self) -> bool:
-        """True unless the process is surely gone: exited, or its pid reused since."""
-        if sys.platform == "win32":
-            return True  # os.kill would end the process there: never guess
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except (OSError, OverflowError):
-            return True  # another user's process, or no pid at all: never guess
-        start = process_start(self.pid)
-        return not (start and self.start and start != self.start)
 
 
 class Quarantine:
@@ -127,7 +76,7 @@ def _claim(path: Path) -> BinaryIO:
         with contextlib.suppress(OSError):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     pid = os.getpid()
-    lock.write(Owner(pid, process_start(pid), _host()).line())
+    lock.write(Owner(pid, process_start(pid), this_host()).line())
     lock.flush()
     return lock
 
@@ -157,8 +106,8 @@ def stale(folder: Path) -> bool:
     except OSError:
         return False
     if owner is None:  # killed before its lock file was written, or being made right now
-        return not Owner(int(named.group(1)), "", _host()).alive()
-    if owner.host != _host():
+        return not Owner(int(named.group(1)), "", this_host()).alive()
+    if owner.host != this_host():
         return False  # another machine's run (a shared filesystem): its processes are not ours
     return not _locked(folder / "owner") and not owner.alive()
 

@@ -7,6 +7,7 @@ left): racing a real kill against git's commit step would be flaky.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from stager.branches import undo_last_split
 from stager.branches.journal import Settle, settle
 from stager.errors import StagerError
+from stager.git.process_owner import process_start
 from stager.git.repository import Repository
 from stager.rules.sections import SplitRules
 from tests.branches.helpers import feature_repo
@@ -43,9 +45,12 @@ def dead_pid() -> int:
 
 
 def write_journal(
-    repo: GitRepo, command: str, updates: list[tuple[str, str | None, str | None]]
+    repo: GitRepo,
+    command: str,
+    updates: list[tuple[str, str | None, str | None]],
+    **owner: object,
 ) -> None:
-    """``updates``: (ref, new, old) as the killed run meant them."""
+    """``updates``: (ref, new, old) as the killed run meant them; ``owner``: pid, start."""
     journal_file(repo).parent.mkdir(exist_ok=True)
     journal_file(repo).write_text(
         json.dumps(
@@ -55,6 +60,7 @@ def write_journal(
                 "host": socket.gethostname(),
                 "time": "20240101T120000Z",
                 "updates": [{"ref": ref, "new": new, "old": old} for ref, new, old in updates],
+                **owner,
             }
         )
     )
@@ -90,6 +96,31 @@ def test_a_journal_whose_refs_all_moved_or_none_did_goes_without_a_word(
         assert journal_file(feature).exists()
         assert settle(Repository(feature.path), Settle.FINISH) is None
         assert not journal_file(feature).exists()
+
+
+def test_a_reused_pid_does_not_keep_a_journal_alive(feature: GitRepo) -> None:
+    """The pid a killed run wrote may be a live process since: its start time tells them apart."""
+    me = os.getpid()
+    if not process_start(me):
+        pytest.skip("no process start times here (/proc)")
+    split(feature)
+    built = tips(feature)
+    for ref in PHASES[2:]:  # git moved the first two, then the run was killed
+        feature.git("update-ref", "-d", ref)
+    feature.git("update-ref", "-d", RECORD)
+    updates: list[tuple[str, str | None, str | None]] = [(r, sha, None) for r, sha in built.items()]
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        write_journal(feature, "split", updates, pid=sleeper.pid, start="1")  # pid reused
+        with pytest.raises(StagerError, match="interrupted while moving branches"):
+            settle(Repository(feature.path), Settle.REPORT)
+        live = process_start(sleeper.pid)
+        write_journal(feature, "split", updates, pid=sleeper.pid, start=live)  # its writer
+        with pytest.raises(StagerError, match=rf"pid {sleeper.pid}, since .* is moving"):
+            settle(Repository(feature.path), Settle.REPORT)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_the_next_undo_finishes_an_interrupted_undo(feature: GitRepo) -> None:

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from stager.cli import cli
 from stager.errors import StagerError
-from stager.git.quarantine import Owner, process_start, remove_stale
+from stager.git.process_owner import Owner, process_start
+from stager.git.quarantine import remove_stale
 from stager.git.repository import Repository
 from stager.git.write import Writer
 from tests.branches.helpers import feature_repo
