@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -28,6 +30,20 @@ class _Unreadable(ValueError):
         super().__init__(problem)
         self.problem = problem  # None: the value is missing
         self.path: list[str] = []
+
+
+# What json.dumps leaves raw that a terminal may run (DEL, C1) or a strict UTF-8
+# stream refuses (surrogates: the bytes of a file name that are not UTF-8). Only
+# inside JSON strings can they occur, where a \u escape means the same character.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
+def json_dumps(
+    value: object, *, indent: int | None = None, separators: tuple[str, str] | None = None
+) -> str:
+    """``value`` as JSON text that is valid UTF-8 and safe to print; it reads back the same."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False, separators=separators)
+    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def to_plain(value: object) -> object:

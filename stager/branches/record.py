@@ -13,7 +13,6 @@ default reads older records of the same version; an unknown version stops.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,7 @@ from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository
 from stager.git.trees import TreeModel
 from stager.git.write import Writer
-from stager.plain_data import from_plain, to_plain
+from stager.plain_data import from_plain, json_dumps, to_plain
 from stager.plan.assessment import ChainLink, PhaseChain, plan_chains
 from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
@@ -38,7 +37,6 @@ RECORD_PREFIX = "refs/stager/record/"
 RECORD_FILE = RepoPath("record.json")
 RECORD_VERSION = 1
 DETACHED = "detached"  # the record name of a head that is no branch
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _REPLACED_BY_THE_SPLIT = "SG008"  # "re-chain onto the base's head": what --onto does
 
 
@@ -242,20 +240,11 @@ def previous_record(repo: Repository, commit: Sha) -> Sha | None:
     return repo.resolve(parent) if repo.ref_exists(parent) else None
 
 
-def _escape_surrogates(text: str) -> str:
-    """JSON text with each lone surrogate as a ``\\uXXXX`` escape, so it encodes as UTF-8.
-
-    A path that is not UTF-8 reaches stager with its bytes as surrogates (git's
-    paths are bytes); a surrogate can only stand inside a JSON string, where its
-    escape reads back as the same character.
-    """
-    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
-
-
 def write_record(writer: Writer, record: SplitRecord, previous: Sha | None) -> Sha:
     """The record's commit (on ``previous``), written by ``writer`` with the phases' objects."""
-    text = json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n"
-    blob = writer.add_object("blob", _escape_surrogates(text).encode("utf-8"))
+    # A path that is not UTF-8 holds surrogates: json_dumps escapes them as JSON does.
+    text = json_dumps(record.to_json(), indent=2) + "\n"
+    blob = writer.add_object("blob", text.encode("utf-8"))
     tree = TreeModel(writer).build(writer.empty_tree, {RECORD_FILE: ("100644", blob)})
     branch = record.head_ref.removeprefix("refs/heads/")
     message = f"stager split of {branch}: {len(record.phases)} phase(s)\n"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import json
-import re
 from typing import Any
 
 from stager.findings import Finding
 from stager.migrations.revision_files import Operation, OperationDetails
+from stager.plain_data import json_dumps
 from stager.render.quoting import quote_path
 from stager.types import Risk
 
@@ -44,16 +43,7 @@ def json_text(document: dict[str, Any], *, pretty: bool, compact: bool = False) 
     that are not UTF-8 are written as ``\\u`` escapes.
     """
     separators = (",", ":") if compact and not pretty else None
-    text = json.dumps(
-        document, indent=2 if pretty else None, ensure_ascii=False, separators=separators
-    )
-    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
-
-
-# What json.dumps leaves raw that a terminal may run (DEL, C1) or a strict UTF-8
-# stream refuses (surrogates). Only inside JSON strings can they occur, where a
-# \u escape means the same character.
-_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+    return json_dumps(document, indent=2 if pretty else None, separators=separators) + "\n"
 
 
 # The same keys in every JSON document (analyze, plan, lint).
