@@ -77,6 +77,11 @@ class PyFacts:
         return self._read[0]
 
     @property
+    def was_read(self) -> bool:
+        """Whether the file was parsed (or scanned) yet: asking ``scanned`` would parse it."""
+        return "_read" in self.__dict__  # where cached_property keeps its value
+
+    @property
     def scanned(self) -> str | None:
         """Why and how a scan read the facts, not ``ast`` (None: ``ast`` read them)."""
         why = self._read[1]

@@ -90,6 +90,8 @@ class Code:
         """
         warnings: dict[RepoPath, str] = {}
         for (path, head), facts in sorted(self._facts.items(), key=lambda item: not item[0][1]):
+            if not facts.was_read:  # asking would parse it: the planner never needed it
+                continue
             note = facts.scanned
             if note is not None and path not in warnings and path not in self.migrations:
                 warnings[path] = f"{path}{'' if head else ' (merge-base version)'}: {note}"
