@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from stager.migrations import actions as a
@@ -79,7 +80,44 @@ def _widening(operation: Operation, action: Action) -> bool:
     return bool(old and new and _INTEGER.match(old.strip()) and _BIGINT.match(new.strip()))
 
 
-def _action_side(operation: Operation, action: Action, first: bool) -> Placement:
+class Fresh(NamedTuple):
+    """What a migration's own upgrade creates, which rows written by old code cannot violate.
+
+    ``tables``: tables it creates (old code writes no row there); ``columns``:
+    (table, column) it adds nullable and without a default (old code leaves them
+    NULL, and a foreign key with a NULL column is not checked, MATCH SIMPLE).
+    """
+
+    tables: frozenset[str] = frozenset()
+    columns: frozenset[tuple[str, str]] = frozenset()
+
+    def shields(self, action: Action) -> bool:
+        """True when ``action``'s constraint can only reject rows that new code writes."""
+        table = action.table or ""
+        if table in self.tables:
+            return True
+        # Only a foreign key: a UNIQUE may be NULLS NOT DISTINCT, which stager does not read.
+        return action.verb == a.ADD_FOREIGN_KEY and any(
+            (table, column) in self.columns for column in action.columns
+        )
+
+
+def fresh_objects(operations: Iterable[Operation]) -> Fresh:
+    """The tables and free columns the ``upgrade()`` of ``operations`` creates."""
+    tables: set[str] = set()
+    columns: set[tuple[str, str]] = set()
+    for operation in operations:
+        if operation.function != "upgrade":
+            continue
+        for action in operation_actions(operation):
+            if action.verb == a.CREATE_TABLE and action.table:
+                tables.add(action.table)
+            elif action.verb == a.ADD_COLUMN and not {"not_null", "default"} & action.flags:
+                columns.update((action.table or "", column) for column in action.columns)
+    return Fresh(frozenset(tables), frozenset(columns))
+
+
+def _action_side(operation: Operation, action: Action, first: bool, fresh: Fresh) -> Placement:
     verb = action.verb
     if verb in _RENAMES:
         return Placement(Side.UNKNOWN, f"{action.written} renames: {ADD_COPY_DROP}")
@@ -96,7 +134,7 @@ def _action_side(operation: Operation, action: Action, first: bool) -> Placement
         # unique=True) constrains a column old code never writes.
         if operation.name == "add_column" and not first:
             return Placement(Side.EXPAND)
-        if "not_valid" in action.flags:
+        if "not_valid" in action.flags or fresh.shields(action):
             return Placement(Side.EXPAND)
         return Placement(
             Side.UNKNOWN,
@@ -131,15 +169,22 @@ def _action_side(operation: Operation, action: Action, first: bool) -> Placement
     return Placement(Side.UNKNOWN, f"{action.written} {what}")
 
 
-def classify(operation: Operation) -> Placement:
-    """The side of one operation; several statements of one ``execute`` must agree."""
+NOTHING_FRESH = Fresh()
+
+
+def classify(operation: Operation, fresh: Fresh = NOTHING_FRESH) -> Placement:
+    """The side of one operation; several statements of one ``execute`` must agree.
+
+    ``fresh``: what the same migration creates (:func:`fresh_objects`), which
+    makes a constraint on it safe to add early.
+    """
     if operation.name in _CONTAINERS:
         return Placement(Side.NEUTRAL)
     if operation.name == "bulk_insert":
         return Placement(Side.DATA)
     sides: list[Side] = []
     for index, action in enumerate(operation_actions(operation)):
-        placed = _action_side(operation, action, first=index == 0)
+        placed = _action_side(operation, action, index == 0, fresh)
         if placed.side is Side.UNKNOWN:
             return placed
         if placed.side is not Side.NEUTRAL and placed.side not in sides:
@@ -193,6 +238,22 @@ def _action_keys(action: Action) -> list[ObjectKey]:
     if verb in _DATA_VERBS or verb == a.OPAQUE:
         return [("rows", table)] if table else []
     return []
+
+
+def column_keys(operation: Operation) -> frozenset[ObjectKey]:
+    """The columns an operation names, as ``("column", table, column)`` keys.
+
+    A ``downgrade()`` operation that restores what the upgrade dropped often
+    names no object the upgrade touched by name (``alter_column`` making the
+    restored column NOT NULL, ``create_foreign_key`` on it): its columns tell
+    which part it undoes.
+    """
+    return frozenset(
+        ("column", action.table, column)
+        for action in operation_actions(operation)
+        if action.table and action.verb not in _DATA_VERBS
+        for column in action.columns
+    )
 
 
 def object_keys(operation: Operation) -> frozenset[ObjectKey]:

@@ -27,7 +27,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from stager.findings import Finding
-from stager.migrations.ec_classify import ObjectKey, Side, classify, describe, object_keys
+from stager.migrations.ec_classify import (
+    ObjectKey,
+    Side,
+    classify,
+    column_keys,
+    describe,
+    fresh_objects,
+    object_keys,
+)
 from stager.migrations.ec_rewrite import Unsplittable, remove_operations
 from stager.migrations.parse import parse_migration
 from stager.migrations.rechain_file import (
@@ -162,13 +170,14 @@ def _shape(operation: Operation) -> Operation:
 def _sides(migration: MigrationFile) -> dict[int, Side] | KeptWhole:
     """Every operation's side; downgrade operations take the side of what they undo."""
     operations = migration.operations
+    fresh = fresh_objects(operations)
     sides: dict[int, Side] = {}
     touched: dict[ObjectKey, set[Side]] = {}
     tables: dict[str, set[Side]] = {}
     for index, operation in enumerate(operations):
         if operation.function != "upgrade":
             continue
-        placed = classify(operation)
+        placed = classify(operation, fresh)
         if placed.side is Side.UNKNOWN:
             return KeptWhole(migration.revision, placed.reason, operation.line)
         side = Side.CONTRACT if placed.side is Side.DATA else placed.side
@@ -213,6 +222,9 @@ def _sides(migration: MigrationFile) -> dict[int, Side] | KeptWhole:
                     break
             else:
                 matched |= touched.get(key, set())
+        if not matched:
+            # Restoring what the upgrade dropped: the part that touched its columns.
+            matched = {side for key in column_keys(operation) for side in touched.get(key, ())}
         if len(matched) != 1:
             why = "matches no upgrade operation" if not matched else "undoes operations of both"
             return KeptWhole(

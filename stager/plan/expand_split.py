@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from stager.findings import Finding
 from stager.git.diff import ChangedFile
 from stager.migrations.compare import MigrationReport
 from stager.migrations.expand_contract import ExpandContract, KeptWhole, plan_split
@@ -95,6 +96,41 @@ def choose(
         contract = parse_migration(path, migration.blob, result.contract_source)
         chosen.append(Chosen(migration, result, expand, contract, reason, forced.get(revision)))
     return chosen
+
+
+def kept_whole_findings(
+    rules: Rules,
+    candidates: Mapping[RepoPath, ExpandContract | KeptWhole],
+    relaxed: Sequence[Relaxed],
+    chosen: Collection[RepoPath],
+) -> list[Finding]:
+    """SP004 for every mixed migration the plan needed split but could not: why it stays whole.
+
+    Needed: SP001 names it (it ships with code that needs what it adds and whose
+    previous version uses what it drops), or a ``[[phase]] contract`` asks for it.
+    A split the plan could not place (no phase late enough for the contract) says so.
+    """
+    forced = {revision for phase in rules.phases for revision in phase.contract}
+    cycles = {item.dependency.dependent for item in relaxed if item.why == CYCLE}
+    findings: list[Finding] = []
+    for path, result in sorted(candidates.items()):
+        if path in chosen or result.revision is None:
+            continue
+        wanted = result.revision in forced or (rules.split.expand_contract and path in cycles)
+        if not wanted:
+            continue
+        kept = result
+        if isinstance(kept, ExpandContract):
+            kept = KeptWhole(
+                kept.revision,
+                "no phase is late enough for its contract part: every phase up to the last "
+                "still ships code that uses what it drops",
+                0,
+            )
+        finding = kept.finding(path)
+        if finding is not None:
+            findings.append(finding)
+    return findings
 
 
 def expand_ask(rules: Rules, expand: MigrationFile, fallback: int) -> int:

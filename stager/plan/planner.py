@@ -26,6 +26,7 @@ from stager.plan.expand_split import (
     choose,
     contract_phase,
     expand_ask,
+    kept_whole_findings,
     split_candidates,
     split_graph,
     without_contract_edges,
@@ -266,6 +267,12 @@ def assemble(
                     *_findings(closure.relaxed),
                     *_head_findings(chained, report, final, names),
                     *backfill_findings(report, final, dependencies, names),
+                    *kept_whole_findings(
+                        rules,
+                        candidates or {},
+                        closure.relaxed,
+                        {item.migration.path for item in splits},
+                    ),
                 ],
                 inputs.rules,
             )

@@ -322,3 +322,20 @@ def test_a_route_to_a_phase_after_the_files_own_keeps_its_hunks_in_the_files_pha
     )
     plan = plan_json(seed)
     assert not [p for p in plan["partials"] if p["path"] == MODEL]
+
+
+def test_a_mixed_migration_stager_cannot_split_says_why_next_to_sp001(seed: GitRepo) -> None:
+    unsplittable = text("54d55e878dad_mixed.py.txt").replace(
+        "    op.drop_column('compliance_report_summary', 'historical_snapshot')\n",
+        "    op.drop_column('compliance_report_summary', 'historical_snapshot')\n"
+        "    op.alter_column('compliance_report_summary', 'unrelated', nullable=False)\n",
+    )
+    seed.commit("a downgrade that does more", {MIGRATION: unsplittable})
+    plan = plan_json(seed)
+    assert not plan["splits"]
+    rules = {f["rule"]: f for f in plan["findings"] if f["path"] == MIGRATION}
+    assert "SP001" in rules
+    assert rules["SP004"]["message"].startswith(f"mixed migration {R} kept whole: downgrade()")
+    assert "matches no upgrade operation" in rules["SP004"]["message"]
+    result = stager(seed, "analyze", "--base", "main")
+    assert "SP004" in result.output
