@@ -232,7 +232,11 @@ def _action_keys(action: Action) -> list[ObjectKey]:
     if verb in {a.CREATE_TABLE, a.DROP_TABLE}:
         return [("table", table)] if table else []
     if verb in _EXISTENCE:
-        return [(_EXISTENCE[verb], action.name)] if action.name else []
+        if action.name:
+            return [(_EXISTENCE[verb], action.name)]
+        # autogenerate's create_foreign_key(None, "t", ...) and its drop_constraint(None, "t")
+        unnamed = _EXISTENCE[verb] == "constraint" and table
+        return [("unnamed constraint", table)] if unnamed else []
     if verb == a.ENUM_ADD_VALUE:
         return [("enum_value", action.name or "", action.value or "")]
     if verb in _DATA_VERBS or verb == a.OPAQUE:

@@ -169,3 +169,29 @@ def test_a_downgrade_operation_on_a_column_no_upgrade_touches_still_keeps_it_who
     result = split(upgrade, downgrade)
     assert isinstance(result, KeptWhole)
     assert "matches no upgrade operation" in result.reason
+
+
+def test_an_unnamed_foreign_key_and_its_unnamed_drop_in_the_downgrade_are_matched() -> None:
+    # What autogenerate writes when the metadata has no naming convention.
+    upgrade = """\
+    op.drop_constraint("incident_cost_model_id_fkey", "incident", type_="foreignkey")
+    op.drop_column("incident", "cost_model_id")
+    op.add_column("incident_type", sa.Column("cost_model_id", sa.Integer(), nullable=True))
+    op.create_foreign_key(None, "incident_type", "cost_model", ["cost_model_id"], ["id"])
+"""
+    downgrade = """\
+    op.drop_constraint(None, "incident_type", type_="foreignkey")
+    op.drop_column("incident_type", "cost_model_id")
+    op.add_column(
+        "incident", sa.Column("cost_model_id", sa.INTEGER(), autoincrement=False, nullable=True)
+    )
+    op.create_foreign_key(
+        "incident_cost_model_id_fkey", "incident", "cost_model", ["cost_model_id"], ["id"]
+    )
+"""
+    result = split(upgrade, downgrade)
+    assert isinstance(result, ExpandContract), result
+    expand_downgrade = result.expand_source.decode().split("def downgrade")[1]
+    assert 'drop_constraint(None, "incident_type"' in expand_downgrade
+    contract_downgrade = result.contract_source.decode().split("def downgrade")[1]
+    assert "incident_cost_model_id_fkey" in contract_downgrade
