@@ -217,6 +217,8 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "findings": [finding_to_json(f) for f in findings],
         "phases": [phase_to_json(p) for p in analysis.plan.phases],
         "conflicts": [conflict_to_json(c) for c in analysis.plan.conflicts],
+        "splits": [split_to_json(split) for split in analysis.plan.splits],
+        "partials": [partial_to_json(partial) for partial in analysis.plan.partials],
         "commits": [_commit(c) for c in analysis.commits],
         "base_drift": {
             "commits": [_commit(c) for c in analysis.drift.commits],

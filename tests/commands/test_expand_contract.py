@@ -339,3 +339,14 @@ def test_a_mixed_migration_stager_cannot_split_says_why_next_to_sp001(seed: GitR
     assert "matches no upgrade operation" in rules["SP004"]["message"]
     result = stager(seed, "analyze", "--base", "main")
     assert "SP004" in result.output
+
+
+def test_analyze_json_carries_the_same_splits_and_partials_as_plan_json(seed: GitRepo) -> None:
+    result = stager(seed, "analyze", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    analyzed = json.loads(result.stdout)
+    planned = plan_json(seed)
+    assert analyzed["splits"] == planned["splits"]
+    assert [split["revision"] for split in analyzed["splits"]] == [R]
+    assert analyzed["partials"] == planned["partials"]
+    assert analyzed["partials"]
