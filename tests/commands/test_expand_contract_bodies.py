@@ -174,3 +174,25 @@ def test_each_phases_rollback_commands_take_a_real_database_back_to_where_it_beg
     run(expand)
     assert current() == BASE
     assert "historical_snapshot" not in columns() and "credits_offset_b" in columns()
+
+
+def test_a_contract_in_the_expand_phase_says_it_needs_the_maintenance_window(
+    seed: GitRepo,
+) -> None:
+    """One phase with a maintenance window holds both parts: no 'already ran in phase 1'."""
+    rules = (Path(__file__).resolve().parents[2] / "rules.toml").read_text(encoding="utf-8")
+    only = (
+        rules[: rules.index("\n[[phase]]") + 1] + '[[phase]]\nname = "all"\ntitle = "Everything"\n'
+        'categories = ["migration-additive", "migration-destructive", "models", "backend", '
+        '"etl-and-scripts"]\nmaintenance_window = true\ncontract = ["54d55e878dad"]\n'
+    )
+    seed.commit("one phase", {".stager/rules.toml": only})
+    (phase,) = document(seed).values()
+    assert f"`{R}`, reduced to its contract part, follows it in this same phase." in phase
+    assert (
+        f"Its expand part, the new revision `{R_E}`, runs just before it in this same phase: "
+        "the drops do not wait for a later phase than the code that stops using them, so this "
+        "phase needs its maintenance window, with the previous release stopped." in phase
+    )
+    assert "already ran" not in phase
+    assert f"= {R} && alembic downgrade {BASE}` (undoes `{R}`, `{R_E}`, in that order)" in phase
