@@ -79,6 +79,10 @@ def test_the_expand_phase_body_names_the_new_revision_its_origin_and_the_partial
         assert line in first.splitlines()
     assert f"| 1 | `{R_E}` | additive | Expand part of {R}: add historical snapshot" in first
     assert "None: this phase does not change the database." not in first
+    # the phase holds no file of the branch, only files stager derived: they are listed
+    assert "0 files (+0 −0) and 2 files stager derived, 1 new migration" in first
+    assert "| Written by stager (expand/contract) | 2 | - |" in first.splitlines()
+    assert f"- `{EXPAND}` (written by stager: expand-revision) — new revision {R_E}: " in first
     assert f"`test \"$(alembic current | cut -d' ' -f1)\" = {R_E} && alembic downgrade {BASE}`" in (
         first
     )
