@@ -172,8 +172,10 @@ def run(options: OpenPrOptions) -> int:
 
 def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Prepared:
     """The stack, its branches and bases, the GitHub target and the plans; no network."""
-    planned = chosen_plan(repo, analysis, options.plan_path).phases
-    phases = [phase for phase in planned if phase.files]  # an empty phase gets no PR
+    plan = chosen_plan(repo, analysis, options.plan_path)
+    planned = plan.phases
+    # An empty phase gets no PR; one that ships only what stager derived (an expand revision) does.
+    phases = [phase for phase in planned if phase.files or phase.derived]
     if not phases:
         raise StagerError(
             "no phase has any file: there is no pull request to open",
@@ -200,7 +202,9 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
     if stored is not None:
         findings = open_findings(stored.record, analysis.findings, analysis.refs.base)
     stack = _stack(phases, branches, base_branch, layout)
-    views = tuple(phase_views(analysis, stack, chains, findings))
+    views = tuple(
+        phase_views(analysis, stack, chains, findings, splits=plan.splits, partials=plan.partials)
+    )
     target_error = remote_error = None
     try:
         remote = parse_remote_url(remote_url(repo, options.remote))

@@ -15,7 +15,7 @@ from stager.analysis import Analysis
 from stager.classify import FileClass
 from stager.findings import Finding, finding_order
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
-from stager.plan.phase import Phase
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.render.formats import RISK_BADGES
 from stager.render.quoting import code_span
 from stager.types import RepoPath, Risk
@@ -29,6 +29,16 @@ class FileView:
     status: str  # A, M, D, R, C or T
     additions: int | None  # None for a binary file
     deletions: int | None
+
+
+@dataclass(frozen=True)
+class DerivedView:
+    """A file stager wrote for the phase, that no commit of the branch holds."""
+
+    path: str
+    kind: str  # expand-revision, contract-revision or partial
+    origin: str  # the branch file it comes from
+    note: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class PhaseView:
     risk: str
     risk_badge: str
     files: tuple[FileView, ...]
+    derived: tuple[DerivedView, ...]  # files stager derived (an expand revision, a partial file)
     additions: int
     deletions: int
     categories: tuple[CategoryView, ...]
@@ -132,18 +143,24 @@ def phase_views(
     stack: Sequence[StackPhase],
     chains: Mapping[int, PhaseChain],
     findings: Sequence[Finding],
+    *,
+    splits: Sequence[PlannedSplit] = (),
+    partials: Sequence[PlannedPartial] = (),
 ) -> list[PhaseView]:
     """The PhaseView of every phase of the stack, in stack order.
 
     ``chains`` and ``findings`` come from the record of what split built when
     there is one: the revisions' parents as written, and only the findings the
-    built branches have not already settled.
+    built branches have not already settled. ``splits`` and ``partials``: the
+    plan's expand/contract splits and files split by hunk.
     """
     classes = {c.path: c for c in analysis.classes}
     changed = {f.path: f for f in analysis.files}
     titles = {c.category: c.title for c in analysis.categories}
     phases = [entry.phase for entry in stack]
-    assessments = assess_plan(phases, chains, analysis.rules, analysis.migrations)
+    assessments = assess_plan(
+        phases, chains, analysis.rules, analysis.migrations, splits=splits, partials=partials
+    )
     views = []
     for entry, assessment in zip(stack, assessments, strict=True):
         phase = entry.phase
@@ -170,6 +187,9 @@ def phase_views(
                 risk=assessment.risk.label,
                 risk_badge=RISK_BADGES[assessment.risk],
                 files=files,
+                derived=tuple(
+                    DerivedView(d.path, d.kind.value, d.origin, d.note) for d in phase.derived
+                ),
                 additions=sum(f.additions or 0 for f in files),
                 deletions=sum(f.deletions or 0 for f in files),
                 categories=_categories(files, classes, titles),

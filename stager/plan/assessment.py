@@ -21,7 +21,18 @@ from dataclasses import dataclass
 from stager.migrations.actions import Effect, operation_actions
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import AlembicConfig, MigrationFile, Operation
-from stager.plan.phase import Phase, count
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit, count
+from stager.plan.split_assessment import (
+    ContractPart,
+    ExpandPart,
+    PartialPart,
+    contract_parts,
+    contract_rollback,
+    derived_migrations,
+    expand_parts,
+    partial_parts,
+    restore_tables_step,
+)
 from stager.rules.settings import Rules
 from stager.types import MigrationKind, RepoPath, Revision, Risk
 
@@ -140,6 +151,9 @@ class PhaseAssessment:
     rollback_steps: tuple[str, ...]
     testing: tuple[str, ...]  # the testing checklist
     pre_deployment: tuple[str, ...]  # empty unless a maintenance window is needed
+    expands: tuple[ExpandPart, ...] = ()  # new expand revisions of split migrations
+    contracts: tuple[ContractPart, ...] = ()  # split migrations reduced to their contract
+    partials: tuple[PartialPart, ...] = ()  # files shipped with only some of their hunks
 
 
 def alembic_invocation(configs: Sequence[AlembicConfig], paths: Sequence[RepoPath] = ()) -> str:
@@ -181,13 +195,39 @@ def assess_plan(
     chains: Mapping[int, PhaseChain],
     rules: Rules,
     report: MigrationReport,
+    *,
+    splits: Sequence[PlannedSplit] = (),
+    partials: Sequence[PlannedPartial] = (),
 ) -> tuple[PhaseAssessment, ...]:
     """The judgement of every phase of the stack, in merge order.
 
-    ``chains``: each phase's Alembic chain (``plan_chains``, or what split recorded).
+    ``chains``: each phase's Alembic chain (``plan_chains``, or what split recorded);
+    ``splits`` and ``partials``: the plan's expand/contract splits and files split by hunk.
     """
     total = phase_total(rules)
-    return tuple(_assess(phase, chains[phase.number], report, phases, total) for phase in phases)
+    return tuple(
+        _assess(phase, chains[phase.number], report, phases, total, splits, partials)
+        for phase in phases
+    )
+
+
+def _added(phase: Phase, chain: PhaseChain, report: MigrationReport) -> tuple[PhaseMigration, ...]:
+    """The revisions the phase adds, as the phase writes them.
+
+    A split migration's parts are files stager derived: the new expand revision
+    is in no commit of the branch, and R's file holds only its contract part.
+    R's original parents are the branch's, whatever revision it now revises.
+    """
+    derived = derived_migrations(phase)
+    added = []
+    for link in chain.links:
+        branch = report.by_path.get(link.path)
+        migration = derived.get(link.path, branch)
+        if migration is None:
+            continue
+        original = branch.down_revisions if link.path in derived and branch else link.original
+        added.append(phase_migration(migration, "added", link.parents, original))
+    return tuple(added)
 
 
 def _assess(
@@ -196,12 +236,13 @@ def _assess(
     report: MigrationReport,
     phases: Sequence[Phase],
     total: int,
+    splits: Sequence[PlannedSplit],
+    partials: Sequence[PlannedPartial],
 ) -> PhaseAssessment:
-    added = tuple(
-        phase_migration(report.by_path[link.path], "added", link.parents, link.original)
-        for link in chain.links
-        if link.path in report.by_path
-    )
+    added = _added(phase, chain, report)
+    by_path = {m.path: m for m in added}
+    expands = expand_parts(phase, splits, {path: m.operations for path, m in by_path.items()})
+    contracts = contract_parts(phase, splits, {path: m.dropped for path, m in by_path.items()})
     paths = set(phase.paths)
     edited = tuple(
         phase_migration(m, change, m.down_revisions, m.down_revisions)
@@ -221,6 +262,16 @@ def _assess(
         restore=f"pg_restore --clean --if-exists --dbname={_DATABASE_URL} {backup_file}",
     )
     restore = any(not m.reversible or m.data_loss for m in added)
+    # A contract revision's downgrade brings its columns back, empty: when every loss of
+    # the phase is one, the rollback downgrades, then restores those tables' values.
+    contracted = {part.path for part in contracts}
+    undo = (
+        contracts
+        if restore
+        and all(m.reversible for m in added)
+        and all(m.path in contracted for m in added if m.data_loss)
+        else ()
+    )
     window = " — REQUIRES MAINTENANCE WINDOW" if phase.maintenance_window else ""
     later = [other for other in phases if other.number > phase.number]
     dependents = [other for other in later if phase.number in other.depends_on]
@@ -237,13 +288,25 @@ def _assess(
         heads_after=chain.end,
         database_impact=_database_impact(added, edited),
         backward_compatibility=_compatibility(added),
-        rollback=_rollback(added, restore),
+        rollback=Rating("DIFFICULT", contract_rollback(undo))
+        if undo
+        else _rollback(added, restore),
         testing_effort=_TESTING[phase.risk],
         restore_from_backup=restore,
         commands=commands,
-        rollback_steps=_rollback_steps(added, chain, commands, dependents, restore=restore),
+        rollback_steps=_rollback_steps(
+            added,
+            chain,
+            commands,
+            dependents,
+            restore=restore,
+            undo=restore_tables_step(undo, backup_file, commands.restore, phase) if undo else "",
+        ),
         testing=_testing(phase, added, edited, commands, chain, follow_ups=bool(later)),
         pre_deployment=_pre_deployment(phase, added, commands),
+        expands=expands,
+        contracts=contracts,
+        partials=partial_parts(phase, partials),
     )
 
 
@@ -399,7 +462,9 @@ def _rollback_steps(
     later: Sequence[Phase],
     *,
     restore: bool,
+    undo: str = "",
 ) -> tuple[str, ...]:
+    """``undo``: the step that restores what a contract revision's downgrade cannot."""
     steps: list[str] = []
     if later:
         shown = ", ".join(f"phase {other.number} ({other.name})" for other in later)
@@ -413,7 +478,7 @@ def _rollback_steps(
         return (*steps, revert)
     steps.append(f"Before deploying: back up the database with `{commands.backup}`.")
     at = ", ".join(chain.end)
-    if restore:
+    if restore and not undo:
         irreversible = [m for m in added if not m.reversible]
         why = (
             f"the downgrade of {_ids(irreversible)} does nothing"
@@ -434,6 +499,7 @@ def _rollback_steps(
         f"Downgrade, only while `{commands.alembic} current` prints `{at}` (otherwise later "
         f"phases' or other teams' migrations have run, and the downgrade would undo them "
         f"too): `{commands.downgrade}` (undoes {undone}, in that order).",
+        *([undo] if undo else []),
         revert,
     ]
     data = _of(added, MigrationKind.DATA)

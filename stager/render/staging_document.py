@@ -56,7 +56,14 @@ def build_document(
 ) -> tuple[PhaseDoc, ...]:
     """One PhaseDoc per planned phase, in merge order; ``chains``: what split built, if it did."""
     names = {rule.number: rule.name for rule in analysis.rules.phases}
-    assessments = assess_plan(plan.phases, chains, analysis.rules, analysis.migrations)
+    assessments = assess_plan(
+        plan.phases,
+        chains,
+        analysis.rules,
+        analysis.migrations,
+        splits=plan.splits,
+        partials=plan.partials,
+    )
     docs: list[PhaseDoc] = []
     parent = analysis.refs.base_ref
     for index, (phase, assessment) in enumerate(zip(plan.phases, assessments, strict=True)):

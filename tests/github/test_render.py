@@ -22,7 +22,7 @@ from stager.github.context import (
     pull_context,
 )
 from stager.github.render import render_body, render_title
-from stager.plan import assessment
+from stager.plan import assessment, split_assessment
 from stager.plan.assessment import plan_chains
 from tests.gitrepo import sealed_env
 from tests.snapshot_files import check_snapshot
@@ -203,6 +203,10 @@ def test_every_template_variable_is_documented() -> None:
         assessment.PhaseMigration,
         assessment.Rating,
         assessment.PhaseCommands,
+        context.DerivedView,
+        split_assessment.ExpandPart,
+        split_assessment.ContractPart,
+        split_assessment.PartialPart,
     ):
         for field in dataclasses.fields(cls):
             assert f"`{field.name}`" in docs, (cls.__name__, field.name)
