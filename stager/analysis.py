@@ -6,15 +6,23 @@ phases. Later commands (plan, split, open-pr) start from an ``Analysis``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stager.errors import StagerError, UnknownRef
 from stager.findings import Finding, finding_order
 from stager.git.diff import ChangedFile
-from stager.git.repository import BranchRefs, Commit, Repository, tree_after, tree_before
+from stager.git.repository import (
+    BranchRefs,
+    Commit,
+    Repository,
+    TreeEntry,
+    tree_after,
+    tree_before,
+)
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.rules.settings import Rules, apply_settings
@@ -23,6 +31,7 @@ from stager.types import RepoPath, Risk
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
     from stager.migrations.compare import MigrationReport
+    from stager.migrations.lint.envpy import EnvSettings
     from stager.plan import Plan, PlanInputs
 
 FALLBACK_BASES = ("main", "master", "develop")
@@ -49,6 +58,9 @@ class Analysis:
     drift: BaseDrift
     warnings: tuple[str, ...]
     plan: Plan  # the rules' plan: phases, conflicts and the dependencies behind them
+    # The env.py settings of each mixed migration the plan may split: what its parts are
+    # linted with, in the phases that ship them (plan/built_findings.py).
+    envs: Mapping[RepoPath, EnvSettings] = field(default_factory=dict)
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
         return [finding for finding in self.findings if finding.risk >= level]
@@ -208,7 +220,20 @@ def analyze_branch(
         drift=drift,
         warnings=(*warnings, *plan.warnings),
         plan=plan,
+        envs=_split_envs(plan, head_tree_job.result(), repo),
     )
+
+
+def _split_envs(
+    plan: Plan, head_tree: Mapping[RepoPath, TreeEntry], repo: Repository
+) -> Mapping[RepoPath, EnvSettings]:
+    """The env.py settings of every mixed migration the plan (or a plan file) may split."""
+    from stager.migrations.expand_contract import ExpandContract
+    from stager.migrations.lint.engine import env_settings
+
+    candidates = plan.split_inputs.candidates if plan.split_inputs else {}
+    mixed = [path for path, part in candidates.items() if isinstance(part, ExpandContract)]
+    return env_settings(mixed, head_tree, repo) if mixed else {}
 
 
 def plan_inputs(analysis: Analysis) -> PlanInputs:

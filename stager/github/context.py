@@ -15,6 +15,7 @@ from stager.analysis import Analysis
 from stager.classify import FileClass
 from stager.findings import Finding, finding_order
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
+from stager.plan.built_findings import phase_findings
 from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.render.formats import RISK_BADGES
 from stager.render.quoting import code_span
@@ -193,7 +194,9 @@ def phase_views(
                 additions=sum(f.additions or 0 for f in files),
                 deletions=sum(f.deletions or 0 for f in files),
                 categories=_categories(files, classes, titles),
-                findings=_findings(findings, set(phase.paths)),
+                findings=_findings(
+                    phase_findings(findings, phase, splits, analysis.envs, analysis.rules)
+                ),
                 depends_on=tuple(n for n in phase.depends_on if n in {p.number for p in phases}),
                 assessment=assessment,
             )
@@ -201,7 +204,7 @@ def phase_views(
     return views
 
 
-def _findings(findings: Sequence[Finding], paths: set[RepoPath]) -> tuple[FindingView, ...]:
+def _findings(findings: Sequence[Finding]) -> tuple[FindingView, ...]:
     return tuple(
         FindingView(
             rule=f.rule,
@@ -212,7 +215,6 @@ def _findings(findings: Sequence[Finding], paths: set[RepoPath]) -> tuple[Findin
             hint=f.hint,
         )
         for f in sorted(findings, key=finding_order)
-        if f.path in paths
     )
 
 

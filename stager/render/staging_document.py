@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stager.analysis import Analysis
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
+from stager.plan.built_findings import phase_findings
 from stager.plan.phase import Phase, Plan
 from stager.types import RepoPath, Risk
 
@@ -80,8 +81,9 @@ def build_document(
                 dependencies=_dependencies(phase, plan, names),
                 findings=tuple(
                     f"{f.risk.label.upper()} {f.rule} {f.location()}: {f.message}"
-                    for f in analysis.findings
-                    if f.path in set(phase.paths)
+                    for f in phase_findings(
+                        analysis.findings, phase, plan.splits, analysis.envs, analysis.rules
+                    )
                 ),
             )
         )

@@ -9,6 +9,7 @@ Alembic on SQLite, take the database back to where each phase began.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -200,3 +201,35 @@ def test_a_contract_in_the_expand_phase_says_it_needs_the_maintenance_window(
     )
     assert "already ran" not in phase
     assert f"= {R} && alembic downgrade {BASE}` (undoes `{R}`, `{R_E}`, in that order)" in phase
+
+
+def finding_rows(body: str) -> list[tuple[str, str]]:
+    """(rule, location) of each row of a body's findings table."""
+    return re.findall(r"^\| [^|]+ \| (S[A-Z]\d{3}) \| `([^`]+)` \|", body, flags=re.MULTILINE)
+
+
+def line_of(repo: GitRepo, branch: str, path: str, needle: str) -> list[int]:
+    text = repo.git("show", f"{branch}:{path}")
+    return [number for number, line in enumerate(text.splitlines(), 1) if needle in line]
+
+
+def test_each_part_of_a_split_revision_shows_its_own_findings_at_the_lines_it_ships(
+    seed: GitRepo,
+) -> None:
+    analyzed = stager(seed, "analyze", "--base", "main", "--format", "json")
+    head_rules = {f["rule"] for f in json.loads(analyzed.stdout)["findings"]}
+    assert "SM003" in head_rules  # adds and drops in one migration: what the split settles
+    shown = bodies(seed)
+    contract_rows = finding_rows(shown[4])
+    drops = line_of(seed, "stage/4-etl-and-contract", MIGRATION, "op.drop_column(")
+    assert [loc for rule, loc in contract_rows if rule == "SM002"] == [
+        f"{MIGRATION}:{line}" for line in drops
+    ]
+    assert "SM003" not in {rule for rule, _ in contract_rows}
+    expand_rows = finding_rows(shown[1])
+    assert expand_rows and all(loc.startswith(f"{EXPAND}:") for _, loc in expand_rows)
+    assert {rule for rule, _ in expand_rows} <= {"SM025", "SM010"}
+    planned = document(seed)
+    assert f"{MIGRATION}:{drops[0]}" in planned[4]
+    assert "SM003" not in planned[4]
+    assert f"{EXPAND}:" in planned[1]

@@ -326,6 +326,17 @@ def _read(
     return sources, lambda migration: envs[env_paths[migration.path]], data
 
 
+def env_settings(
+    paths: Iterable[RepoPath], head_tree: Mapping[RepoPath, TreeEntry], blobs: BlobSource
+) -> dict[RepoPath, EnvSettings]:
+    """The settings of the env.py that runs each revision file of ``paths`` (one read)."""
+    env_paths = {path: find_env(path, lambda found: found in head_tree) for path in paths}
+    wanted = {head_tree[RepoPath(env)].blob: env for env in set(env_paths.values()) if env}
+    data = blobs.read_blobs(wanted)
+    envs = {env: read_env(data.get(blob, b""), env) for blob, env in wanted.items()}
+    return {path: envs[env] if env else EnvSettings() for path, env in env_paths.items()}
+
+
 def with_rule_findings(
     findings: Sequence[Finding],
     report: MigrationReport,
