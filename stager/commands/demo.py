@@ -17,6 +17,7 @@ from stager.git.repository import Repository
 from stager.git.write import identity_problem, read_config, set_config
 from stager.render.analysis import render_markdown, render_terminal
 from stager.render.console import terminal_console
+from stager.render.plan import print_splits
 from stager.render.split import render_split_terminal
 
 REPORT_NAME = "stager-report.md"
@@ -48,6 +49,8 @@ def _run(target: Path, rules_path: Path | None) -> int:
     repo = Repository(demo.path)
     analysis = analyze_branch(repo, demo.base_branch, demo.head_branch, rules_path)
     render_terminal(analysis, console)
+    # The one move analyze's table cannot show: a migration split in two, a model by hunk.
+    print_splits(analysis.plan, console)
     report = demo.path.parent / f"{demo.path.name}-{REPORT_NAME}"
     report.write_text(render_markdown(analysis), encoding="utf-8")
     console.print(f"\nMarkdown report (paste-ready for a PR or issue): {report}\n")
@@ -87,6 +90,7 @@ def _split_and_verify(repo: Repository, analysis: Analysis, console: Console) ->
     verdict = "[green]every check passed[/]" if verification.ok else "[red]a check FAILED[/]"
     console.print(
         f"\n[bold]stager verify[/]: {verdict} — each branch is its phase of the plan, nothing "
-        "is lost (the last branch is the feature branch, except re-chained migrations), "
+        "is lost (the last branch is the feature branch, except the migrations stager re-chained "
+        "or split), "
         "every phase has one Alembic head and compiles"
     )

@@ -162,19 +162,42 @@ def contract_phase(
     last: int,
 ) -> int | None:
     """The contract's phase: after every user of what it drops; None when none is late enough."""
+    phase = final[chosen.migration.path]
+    for need, _ in _contract_needs(chosen, edges, final, windows):
+        phase = max(phase, need)
+    if chosen.forced_phase is not None:
+        phase = max(phase, chosen.forced_phase)
+    return phase if phase <= last else None
+
+
+def contract_edge(
+    chosen: Chosen,
+    edges: Sequence[Dependency],
+    final: Mapping[RepoPath, int],
+    windows: Collection[int],
+) -> Dependency | None:
+    """The drop's edge that asks the latest phase: why the contract went where it did."""
+    needs = _contract_needs(chosen, edges, final, windows)
+    return max(needs, key=lambda need: need[0])[1] if needs else None
+
+
+def _contract_needs(
+    chosen: Chosen,
+    edges: Sequence[Dependency],
+    final: Mapping[RepoPath, int],
+    windows: Collection[int],
+) -> list[tuple[int, Dependency]]:
+    """Each drop's edge with the phase it asks: after the user, or with it in a window."""
     path = chosen.migration.path
-    phase = final[path]
+    needs: list[tuple[int, Dependency]] = []
     for edge in edges:
         if edge.dependent != path or edge.kind is not DependencyKind.CONTRACT:
             continue
         there = final.get(edge.dependency)
         if there is None:
             continue
-        need = there + 1 if edge.strict and there not in windows else there
-        phase = max(phase, need)
-    if chosen.forced_phase is not None:
-        phase = max(phase, chosen.forced_phase)
-    return phase if phase <= last else None
+        needs.append((there + 1 if edge.strict and there not in windows else there, edge))
+    return needs
 
 
 def split_graph(head: RevisionGraph, chosen: Sequence[Chosen]) -> RevisionGraph:

@@ -24,6 +24,7 @@ from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
 from stager.plan.expand_split import (
     Chosen,
     choose,
+    contract_edge,
     contract_phase,
     expand_ask,
     kept_whole_findings,
@@ -218,7 +219,7 @@ def assemble(
         if not members and not derived:
             continue  # an empty phase gets no branch and no PR; the others keep their numbers
         files = tuple(
-            _planned_file(change, by_class[change.path], asked[change.path], closure, names)
+            _planned_file(change, by_class[change.path], asked[change.path], closure, final, names)
             for change in members
         )
         migrations = tuple(
@@ -322,9 +323,36 @@ def _split(
                 contract_at[item.migration.path] = phase
         kept = [item for item in chosen if item.migration.path in contract_at]
         if len(kept) == len(chosen):
-            return chosen, contract_at, reclosed
+            return (
+                chosen,
+                contract_at,
+                _contract_moves(chosen, dependencies, asked, contract_at, windows, reclosed),
+            )
         chosen = kept  # no phase is late enough for a contract: that migration stays whole
     return [], {}, closure
+
+
+def _contract_moves(
+    chosen: Sequence[Chosen],
+    dependencies: Sequence[Dependency],
+    asked: Mapping[RepoPath, int],
+    contract_at: Mapping[RepoPath, int],
+    windows: Collection[int],
+    reclosed: Closure,
+) -> Closure:
+    """``reclosed`` with each split file's move told by its contract, not by its expand part.
+
+    The closure placed a split migration as its expand part (R_e's phase, which
+    the plan says); the file itself is R reduced to its contract, in
+    ``contract_at``: moved only when that is later than asked, by a drop's edge.
+    """
+    forced = {path: edge for path, edge in reclosed.forced.items() if path not in contract_at}
+    for item in chosen:
+        path = item.migration.path
+        edge = contract_edge(item, dependencies, reclosed.final, windows)
+        if contract_at[path] > asked[path] and edge is not None:
+            forced[path] = edge
+    return replace(reclosed, forced=forced)
 
 
 def _derived(
@@ -379,10 +407,12 @@ def _planned_file(
     item: FileClass,
     ask: Ask,
     closure: Closure,
+    final: Mapping[RepoPath, int],
     names: Mapping[int, str],
 ) -> PlannedFile:
+    """``final``: each file's phase, a split migration's in its contract's phase."""
     edge = closure.forced.get(change.path)
-    moved = moved_reason(edge, ask.phase, closure.final, names) if edge is not None else ""
+    moved = moved_reason(edge, ask.phase, final, names) if edge is not None else ""
     return PlannedFile(
         path=change.path,
         reason=f"{ask.reason}; {moved}" if moved else ask.reason,

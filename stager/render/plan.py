@@ -143,7 +143,7 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
                     style="yellow" if planned.moved else "dim",
                 )
             )
-    _print_splits(plan, console)
+    print_splits(plan, console)
     if plan.conflicts:
         names = {rule.number: rule.name for rule in analysis.rules.phases}
         console.print(f"\n[bold]Moved by dependencies[/] ({len(plan.conflicts)}):")
@@ -181,7 +181,7 @@ def split_summary(split: PlannedSplit) -> dict[str, str | int]:
     }
 
 
-def _print_splits(plan: Plan, console: Console) -> None:
+def print_splits(plan: Plan, console: Console) -> None:
     """Each split migration, its parts' phases and operations, and the files split by hunk."""
     from rich.text import Text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stager.branches.refs import UndoResult
-from stager.branches.split_types import BuildStatus, BuiltPhase, SplitResult
+from stager.branches.split_types import BuildStatus, BuiltPhase, Rewrite, SplitResult
 from stager.plan.phase import first_few
 from stager.render.analysis import phase_to_json
 from stager.render.formats import SCHEMA_VERSION, json_text
@@ -90,7 +90,9 @@ def render_split_markdown(result: SplitResult) -> str:
     data = split_to_json(result)
     for phase, built in zip(data["phases"], result.phases, strict=True):
         phase["verb"] = _verb(built, result.dry_run)
-        phase["rechained"] = [rewrite.describe() for rewrite in built.rewrites]
+        phase["rewritten"] = [
+            f"{_done(rewrite)} {rewrite.describe()}" for rewrite in built.rewrites
+        ]
     return render_template("split.md.j2", data=data, details=_details(result))
 
 
@@ -105,13 +107,17 @@ def _paths(built: BuiltPhase) -> list[str]:
     )
 
 
+def _done(rewrite: Rewrite) -> str:
+    """What the split did to the file: wrote it (derived) or gave it another parent."""
+    return "wrote" if rewrite.derived else "re-chained"
+
+
 def _details(result: SplitResult) -> list[str]:
     lines: list[str] = []
     for built in result.phases:
         lines.append(f"phase {built.phase.number}: {built.strategy_note}")
         for rewrite in built.rewrites:
-            done = "wrote" if rewrite.derived else "re-chained"
-            lines.append(f"phase {built.phase.number}: {done} {rewrite.describe()}")
+            lines.append(f"phase {built.phase.number}: {_done(rewrite)} {rewrite.describe()}")
         if built.backup:
             lines.append(f"{built.branch}: old tip {built.previous} kept as {built.backup}")
         if built.status is BuildStatus.REFUSED:

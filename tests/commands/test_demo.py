@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from stager.cli import cli
@@ -62,18 +64,19 @@ def test_the_demo_suggests_open_pr_dry_run_and_it_works_offline(
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_the_readme_sample_is_what_stager_analyze_prints_on_the_demo(
-    tmp_path: Path, git_env: dict[str, str]
+@pytest.mark.parametrize("command", ["analyze", "plan"])
+def test_the_readme_sample_is_what_stager_prints_on_the_demo(
+    tmp_path: Path, git_env: dict[str, str], command: str
 ) -> None:
-    """README's report is pasted output: every line of it must still be printed.
+    """README's reports are pasted output: every line of them must still be printed.
 
-    The sample was taken at 125 columns; a line ending in "…" is cut short on purpose.
+    The samples were taken at 125 columns; a line ending in "…" is cut short on purpose.
     """
-    sample = README.read_text(encoding="utf-8").split("$ stager analyze\n", 1)[1]
+    sample = README.read_text(encoding="utf-8").split(f"$ stager {command}\n", 1)[1]
     sample = sample.split("```", 1)[0]
     assert CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")]).exit_code == 0
     result = CliRunner().invoke(
-        cli, ["-C", str(tmp_path / "demo"), "analyze"], env={"COLUMNS": "125"}
+        cli, ["-C", str(tmp_path / "demo"), command], env={"COLUMNS": "125"}
     )
     assert result.exit_code == 0, result.output
     printed = [line.rstrip() for line in result.stdout.splitlines()]
@@ -129,3 +132,30 @@ def test_every_command_the_demo_suggests_works(tmp_path: Path, git_env: dict[str
         env=git_env,
     )
     assert git.stdout == ""  # the last suggestion, split --undo, removed the branches
+
+
+def test_the_demo_shows_its_expand_contract_split_as_the_plan_made_it(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """The demo's mixed migration: its two parts and the model's early hunk, from the plan."""
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(target)])
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.stdout.split())
+    plan = json.loads(
+        CliRunner().invoke(cli, ["-C", str(target), "plan", "--format", "json"]).stdout
+    )
+    (split,) = plan["splits"]
+    (partial,) = plan["partials"]
+    revision, expand = split["revision"], split["expand_revision"]
+    assert (
+        f"{revision}: its expand part (add_column legacy_id) is the new revision {expand} in "
+        f"phase {split['expand_phase']}; {revision} keeps its contract part (drop_column "
+        "credits_offset_c, drop_column credits_offset_b, drop_column credits_offset_a) in "
+        f"phase {split['contract_phase']}"
+    ) in shown
+    assert (
+        f"{partial['path']}: its hunk adding legacy_id (2 of 3) ships in phase {partial['phase']}"
+    ) in shown
+    # and the split branches hold it: verify passes on them
+    assert "stager verify: every check passed" in shown

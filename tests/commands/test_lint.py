@@ -33,7 +33,7 @@ def test_lint_a_versions_folder(tmp_path: Path) -> None:
     result = invoke("-C", str(tmp_path), "lint", VERSIONS)
     assert result.exit_code == 4, result.output  # SM002 is critical, above the default high
     lines = result.stdout.splitlines()
-    assert f"{VERSIONS}/{DROP}:26: SM002 critical drops column 'credits_offset_c'" in lines[0]
+    assert f"{VERSIONS}/{DROP}:30: SM002 critical drops column 'credits_offset_c'" in lines[0]
     assert lines[1].startswith("    fix: expand/contract")
     assert lines[-1] == (
         "23 findings in 20 revision files, PostgreSQL 14: 3 critical, 3 high, 17 medium."
@@ -86,13 +86,14 @@ def test_json_and_markdown(tmp_path: Path) -> None:
         "operations",
         "findings",
     }
-    assert [op["name"] for op in drop["operations"]][:3] == ["drop_column"] * 3
+    # the mixed migration: legacy_id added, then the three offsets dropped
+    assert [op["name"] for op in drop["operations"]][:4] == ["add_column"] + ["drop_column"] * 3
     assert {f["rule"] for f in drop["findings"]} == {"SM002", "SM025"}
     assert set(data["findings"][0]) == {"rule", "risk", "path", "line", "message", "hint"}
     markdown = invoke("-C", str(tmp_path), "lint", "--format", "markdown").stdout
     assert markdown.startswith("## Migration lint\n\n23 findings in 20 revision files")
     assert "| Risk | Rule | Where | Finding | Fix |" in markdown
-    assert f"| 🔴 CRITICAL | SM002 | `{VERSIONS}/{DROP}:26` |" in markdown
+    assert f"| 🔴 CRITICAL | SM002 | `{VERSIONS}/{DROP}:30` |" in markdown
 
 
 def test_project_rules_and_rules_option(tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_lint_in_a_real_subprocess_like_pre_commit(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 4, result.stderr
-    assert result.stdout.startswith(f"{drop}:26: SM002 critical ")
+    assert result.stdout.startswith(f"{drop}:30: SM002 critical ")
     assert "\x1b[" not in result.stdout  # no colour codes when not a terminal
 
 

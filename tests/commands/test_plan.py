@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +104,10 @@ def test_table_names_every_phase_and_the_move(demo: DemoRepository) -> None:
     assert result.exit_code == 0
     for text in ("Phase 1: Foundation", "Phase 4: ETL and contract", "Moved by dependencies (1)"):
         assert text in result.stdout
-    assert "4f6a8c0e2a4c ← c7a9e1b3d5f7" in result.stdout
+    # the mixed 4f6a8c0e2a4c: its expand revision follows the backfill, its contract that
+    (expand,) = re.findall(r"([0-9a-f]{12}) ← c7a9e1b3d5f7", result.stdout)
+    assert f"4f6a8c0e2a4c ← {expand}" in result.stdout
+    assert "Expand/contract splits (1)" in result.stdout
 
 
 def test_markdown_staging_document_snapshot(demo: DemoRepository) -> None:

@@ -43,7 +43,7 @@ def test_the_commit_ids_are_pinned(tmp_path: Path, git_env: dict[str, str]) -> N
     assert (demo.base, demo.merge_base, demo.head) == (
         "80c8095ab2d685d7952fe4849fa95973f805c1b1",
         "df3a4edbc6f4701715230853caa57ef80d7009e9",
-        "d0a2d926ea2a252119eb0a792803bb8487c67d57",
+        "04f8af9b157dc9e7460713a1a3eea076f9c32839",
     )
 
 

@@ -124,6 +124,9 @@ def test_offline_upgrade_of_the_branch_emits_every_kind_of_change(
         "COMMIT; ALTER TYPE user_role ADD VALUE IF NOT EXISTS 'BETA_TESTER'; BEGIN;",
         "ALTER TABLE compliance_report_summary ADD COLUMN historical_snapshot JSONB;",
         "UPDATE compliance_report_summary SET historical_snapshot = jsonb_build_object(",
+        # the mixed migration: an addition, then the drops
+        "ALTER TABLE compliance_report ADD COLUMN legacy_id INTEGER;",
+        "ALTER TABLE compliance_report_summary DROP COLUMN credits_offset_c;",
         "ALTER TABLE compliance_report_summary DROP COLUMN credits_offset_a;",
         f"UPDATE alembic_version SET version_num='{BRANCH_HEAD}'",
     ]
@@ -142,7 +145,13 @@ def test_offline_upgrade_of_the_merge_base_has_none_of_the_branch(
     assert "CREATE TABLE transfer (" in sql
     assert "ADD COLUMN credits_offset" not in sql
     assert "credits_offset_a INTEGER" in sql
-    for branch_only in ("penalty_log", "BETA_TESTER", "historical_snapshot", "agreement_date)"):
+    for branch_only in (
+        "penalty_log",
+        "BETA_TESTER",
+        "historical_snapshot",
+        "agreement_date)",
+        "legacy_id",
+    ):
         assert branch_only not in sql
 
 
@@ -155,6 +164,7 @@ def test_offline_downgrade_of_the_branch_reverses_every_revision(
     expected = [
         "ALTER TABLE compliance_report_summary ADD COLUMN credits_offset_a INTEGER;",
         "SET credits_offset_a = (historical_snapshot ->> 'credits_offset_a')::integer",
+        "ALTER TABLE compliance_report DROP COLUMN legacy_id;",
         "ALTER TABLE compliance_report_summary DROP COLUMN historical_snapshot;",
         "ALTER TYPE user_role RENAME TO user_role_old;",
         "DROP TYPE user_role_old;",

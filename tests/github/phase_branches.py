@@ -49,7 +49,7 @@ def build_phase_branches(
     git(path, "read-tree", parent, env=env)
     branches: dict[int, str] = {}
     for phase in phases if phases is not None else analysis.plan.phases:
-        if not phase.files:
+        if not phase.files and not phase.derived:
             continue
         if not stacked:
             git(path, "read-tree", analysis.refs.merge_base, env=env)
@@ -63,6 +63,12 @@ def build_phase_branches(
                 lines.append(f"0 {'0' * 40}\t{changed.path}")
             else:
                 lines.append(f"{changed.new_mode} {changed.new_blob}\t{changed.path}")
+        # The files stager derives (an expand revision, a contract part, a partial
+        # file) replace the branch's version, as split writes them; split builds
+        # them only stacked (an expand revision's phase is a dependency).
+        for derived in phase.derived if stacked else ():
+            blob = git(path, "hash-object", "-w", "--stdin", stdin=derived.source.decode())
+            lines.append(f"100644 {blob}\t{derived.path}")
         git(path, "update-index", "--index-info", env=env, stdin="\n".join(lines) + "\n")
         tree = git(path, "write-tree", env=env)
         commit = git(path, "commit-tree", tree, "-p", parent, "-m", f"phase {phase.number}")

@@ -13,11 +13,13 @@ from stager.git.repository import Repository
 from stager.plan import PlanError, load_plan_file, render_plan_file
 from stager.plan.phase import PlannedMigration
 from stager.rules.toml_file import TomlError
+from tests.demo.files import BRANCH_REVISIONS
 from tests.gitrepo import GitRepo
 from tests.plan.helpers import analyze, make_branch, plan_of
 
 MODEL = "backend/app/models/compliance_report.py"
 REFERENCE = "1b3d5f7a9c1e"
+CONTRACT = "backend/migrations/versions/2024_05_20_1130-4f6a8c0e2a4c_drop_credits_offset_columns.py"
 
 
 def demo_analysis(demo: DemoRepository) -> Analysis:
@@ -82,10 +84,13 @@ def test_a_legal_move_is_honoured_and_migrations_are_rechained(
     }
     # 9a1c… lost its parent to phase 2: it stacks on what phase 1 has instead,
     assert chain["9a1c3e5a7c9e"].down_revision == ("6b8d0f2a4c6e",)
-    # and the moved revision stacks on phase 1's head, below the backfill.
-    assert [m.revision for m in second.migrations] == [REFERENCE, "c7a9e1b3d5f7"]
+    # and the moved revision stacks on phase 1's head, below the backfill
+    # (and below the expand part of 4f6a8c0e2a4c, which follows the backfill).
+    (expand,) = [m.revision for m in second.migrations if m.revision not in BRANCH_REVISIONS]
+    assert [m.revision for m in second.migrations] == [REFERENCE, "c7a9e1b3d5f7", expand]
     assert chain[REFERENCE].down_revision == ("8e2f4a6c8e0a",)
     assert chain["c7a9e1b3d5f7"].down_revision == (REFERENCE,)
+    assert chain[expand].down_revision == ("c7a9e1b3d5f7",)
     planned = {f.path: f for f in second.files}
     assert f"listed in phase 2 of {path}" in planned[reference].reason
 
@@ -102,6 +107,23 @@ def test_a_move_that_breaks_a_dependency_names_the_edge(
     assert str(path) in message
     assert f"{MODEL}: asked for phase 1 (foundation), needs phase 3 (application)" in message
     assert "stops mapping ComplianceReportSummary.credits_offset_a" in message
+
+
+def test_a_split_migration_listed_before_the_code_that_stops_using_its_drops_names_the_drop(
+    demo: DemoRepository, tmp_path: Path
+) -> None:
+    """The contract's own edge tells why, not the edge that placed its expand part."""
+    analysis = demo_analysis(demo)
+    path = written(analysis, tmp_path)
+    move(path, CONTRACT, 3)
+    with pytest.raises(PlanError) as caught:
+        load_plan_file(path, plan_inputs(analysis), analysis.refs, plan_of(analysis))
+    message = " ".join(str(caught.value).split())
+    assert (
+        f"{CONTRACT}: asked for phase 3 (application), needs phase 4 (etl-and-contract) — "
+        f"{CONTRACT} drops" in message
+    )
+    assert "which migration c7a9e1b3d5f7 (earlier in upgrade order) still uses" not in message
 
 
 def test_a_plan_for_another_head_is_refused_with_the_refresh_command(
