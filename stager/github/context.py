@@ -194,9 +194,7 @@ def phase_views(
                 additions=sum(f.additions or 0 for f in files),
                 deletions=sum(f.deletions or 0 for f in files),
                 categories=_categories(files, classes, titles),
-                findings=_findings(
-                    phase_findings(findings, phase, splits, analysis.envs, analysis.rules)
-                ),
+                findings=_findings(phase_findings(findings, phase, analysis.envs, analysis.rules)),
                 depends_on=tuple(n for n in phase.depends_on if n in {p.number for p in phases}),
                 assessment=assessment,
             )

@@ -16,7 +16,7 @@ from stager.findings import Finding, finding_order
 from stager.migrations.lint.engine import file_findings
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.parse import parse_migration
-from stager.plan.phase import DerivedKind, Phase, PlannedSplit
+from stager.plan.phase import DerivedKind, Phase
 from stager.rules.settings import Rules, apply_settings
 from stager.types import RepoPath, Sha
 
@@ -27,15 +27,18 @@ _MIGRATION_RULES = "SM"  # the per-file migration rules, which the parts are lin
 def phase_findings(
     findings: Sequence[Finding],
     phase: Phase,
-    splits: Sequence[PlannedSplit],
     envs: Mapping[RepoPath, EnvSettings],
     rules: Rules,
 ) -> list[Finding]:
     """The findings on ``phase``'s files, as built, highest risk first.
 
     ``envs``: the env.py settings of each split revision's path (what runs it).
+    A contract part replaces head's file at its path: head's migration rules
+    there give way to the part's own.
     """
-    split_paths = {split.path for split in splits}
+    split_paths = {
+        derived.path for derived in phase.derived if derived.kind is DerivedKind.CONTRACT_REVISION
+    }
     own = set(phase.paths)
     shipped = [
         finding

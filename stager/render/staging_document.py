@@ -81,9 +81,7 @@ def build_document(
                 dependencies=_dependencies(phase, plan, names),
                 findings=tuple(
                     f"{f.risk.label.upper()} {f.rule} {f.location()}: {f.message}"
-                    for f in phase_findings(
-                        analysis.findings, phase, plan.splits, analysis.envs, analysis.rules
-                    )
+                    for f in phase_findings(analysis.findings, phase, analysis.envs, analysis.rules)
                 ),
             )
         )

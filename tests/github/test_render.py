@@ -147,7 +147,8 @@ def test_project_templates_come_first_and_phase_overrides_by_name(
     (folder / "risk_table.md.j2").write_text("RISK TABLE {{ phase.categories | length }}\n")
     by_name = {ctx.phase.name: ctx for ctx in contexts(demo_analysis)}
     assert render_title(by_name["foundation"], (folder,)) == "[acme/fuel-credits] foundation"
-    assert render_body(by_name["data"], (folder,)) == "Data! 1\n"
+    # the backfill, and the expand part of the demo's mixed migration
+    assert render_body(by_name["data"], (folder,)) == "Data! 2\n"
     assert "RISK TABLE 3" in render_body(by_name["foundation"], (folder,))  # included table
 
 
