@@ -11,6 +11,7 @@ drops (the same phase only when that phase declares a maintenance window).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from stager.plan.closure import CYCLE, Relaxed
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.schema_objects import describe, names_object, object_name, schema_use
 from stager.plan.sources import Texts
+from stager.plan.subjects import subject_names
 from stager.rules.settings import Rules
 from stager.types import RepoPath, Sha
 
@@ -189,12 +191,14 @@ class Placement:
 
     ``final``: each changed file's phase, a split migration's path giving its
     expand revision's; ``contract_at``: each split migration's contract phase;
-    ``order``: the branch's added revisions in head's upgrade order.
+    ``order``: the branch's added revisions in head's upgrade order;
+    ``revision_files``: every revision file the branch changes.
     """
 
     final: Mapping[RepoPath, int]
     contract_at: Mapping[RepoPath, int]
     order: Sequence[MigrationFile]
+    revision_files: Collection[RepoPath]
 
 
 def vet(
@@ -255,7 +259,9 @@ def early_readers(
     A file counts from its own phase, or from the expand revision's when it
     also stops naming what R drops (its adding hunks may ship with R_e, split
     by hunk). A model mapping the table is no reader: SQLAlchemy maps a column
-    before it is filled. Sorted by phase, then path.
+    before it is filled. Nor is a test: it is never deployed, and its
+    database is migrated to the phase's head before it runs. Sorted by phase,
+    then path.
     """
     path = item.migration.path
     contract = placement.contract_at[path]
@@ -264,7 +270,7 @@ def early_readers(
     found: list[tuple[RepoPath, int, ObjectKey]] = []
     for reader, head in sorted(texts.head.items()):
         phase = placement.final.get(reader)
-        if phase is None or any(m.path == reader for m in placement.order):
+        if phase is None or reader in placement.revision_files or _is_test(reader):
             continue
         base = texts.base.get(reader, "")
         if phase >= contract and any(
@@ -280,6 +286,10 @@ def early_readers(
                 found.append((reader, phase, key))
                 break
     return sorted(found, key=lambda found: (found[1], found[0]))
+
+
+def _is_test(path: str) -> bool:
+    return bool(subject_names(path)) or posixpath.basename(path) == "conftest.py"
 
 
 def _names(text: str, name: str) -> bool:

@@ -328,7 +328,9 @@ def _split(
             if phase is not None:
                 contract_at[item.migration.path] = phase
         # no phase is late enough for a contract: that migration stays whole
-        placement = Placement(reclosed.final, contract_at, inputs.migrations.added)
+        placement = Placement(
+            reclosed.final, contract_at, inputs.migrations.added, inputs.migrations.by_path.keys()
+        )
         vetted: list[Chosen] = []
         for item in chosen:
             if item.migration.path not in contract_at:

@@ -195,14 +195,25 @@ def test_a_backfill_that_early_code_reads_and_is_not_idempotent_keeps_it_whole(
 
 
 def test_a_backfill_no_early_code_reads_stays_in_the_contract_only(repo: GitRepo) -> None:
+    """Only a test reads the column before the contract: tests are never deployed."""
     unguarded = GUARDED.replace(" WHERE historical_snapshot IS NULL", "")
     quiet_service = text("service_head.py.txt").replace("summary.historical_snapshot", "{}")
-    plan = plan_json(build(repo, mixed(after_add=unguarded), {SERVICE: quiet_service}))
+    a_test = "def test_snapshot(summary):\n    assert summary.historical_snapshot == {}\n"
+    plan = plan_json(
+        build(
+            repo,
+            mixed(after_add=unguarded),
+            {SERVICE: quiet_service, "backend/tests/test_summary_service.py": a_test},
+        )
+    )
     (split,) = plan["splits"]
     assert [op["name"] for op in split["expand_operations"] if op["function"] == "upgrade"] == [
         "add_column"
     ]
     assert not findings(plan, "SP004")
+
+
+UNDO_RENAME = f"    op.alter_column('{TABLE}', 'payable', new_column_name='total_payable')\n"
 
 
 def test_a_rename_in_the_mixed_migration_keeps_it_whole_and_points_to_add_copy_drop(
@@ -214,8 +225,7 @@ def test_a_rename_in_the_mixed_migration_keeps_it_whole_and_points_to_add_copy_d
             repo,
             mixed(
                 after_add=rename,
-                downgrade_extra=f"    op.alter_column('{TABLE}', 'payable', "
-                "new_column_name='total_payable')\n",
+                downgrade_extra=UNDO_RENAME,
             ),
         )
     )
@@ -224,3 +234,21 @@ def test_a_rename_in_the_mixed_migration_keeps_it_whole_and_points_to_add_copy_d
         message
     )
     assert "backfill it from the old one, switch the code to it, then drop the old one" in message
+
+
+def test_a_phase_contract_naming_a_migration_that_cannot_split_reports_why(
+    repo: GitRepo,
+) -> None:
+    rename = f"    op.alter_column('{TABLE}', 'total_payable', new_column_name='payable')\n"
+    rules = (
+        'extends = "default"\n[split]\nexpand_contract = false\n\n[[phase]]\n'
+        'name = "etl-and-contract"\ntitle = "ETL and contract"\n'
+        'categories = ["etl-and-scripts", "migration-destructive"]\n'
+        f'contract = ["{R}"]\n'
+    )
+    migration = mixed(
+        after_add=rename,
+        downgrade_extra=UNDO_RENAME,
+    )
+    plan = plan_json(build(repo, migration, {".stager/rules.toml": rules}))
+    assert "renames: write it as add-copy-drop" in kept_whole(plan)
