@@ -212,6 +212,12 @@ def vet(
     (:func:`between_problem`).
     """
     split = item.split
+    if item.migration.path not in placement.contract_at:
+        return KeptWhole(
+            split.revision,
+            "no phase is left after the code that stops using what it drops, for its contract part",
+            0,
+        )
     if split.fills and not split.repeated:
         readers = early_readers(item, placement, texts)
         if readers:

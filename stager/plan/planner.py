@@ -327,14 +327,11 @@ def _split(
             phase = contract_phase(item, dependencies, reclosed.final, windows, last)
             if phase is not None:
                 contract_at[item.migration.path] = phase
-        # no phase is late enough for a contract: that migration stays whole
         placement = Placement(
             reclosed.final, contract_at, inputs.migrations.added, inputs.migrations.by_path.keys()
         )
         vetted: list[Chosen] = []
         for item in chosen:
-            if item.migration.path not in contract_at:
-                continue
             result = vet(item, chosen, placement, texts)
             if isinstance(result, KeptWhole):
                 kept[item.migration.path] = result

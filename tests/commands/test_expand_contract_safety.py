@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.commands.test_expand_contract import (
     ETL,
     MIGRATION,
@@ -53,7 +55,12 @@ def mixed(*, after_add: str = "", parent: str = BASE, downgrade_extra: str = "")
     return source.replace(marker, downgrade_extra + marker, 1)
 
 
-def build(repo: GitRepo, migration: str, extra: dict[str, str] | None = None) -> GitRepo:
+def build(
+    repo: GitRepo,
+    migration: str,
+    extra: dict[str, str] | None = None,
+    base_extra: dict[str, str] | None = None,
+) -> GitRepo:
     """The seed's repository with ``migration`` as the mixed revision (and ``extra`` files)."""
     base = text("1a2b3c4d5e6f_base.py.txt").replace(
         "    )\n",
@@ -68,6 +75,7 @@ def build(repo: GitRepo, migration: str, extra: dict[str, str] | None = None) ->
             MODEL: text("model_base.py.txt"),
             SERVICE: text("service_base.py.txt"),
             ETL: text("etl_base.py.txt"),
+            **(base_extra or {}),
         },
     )
     repo.checkout("-b", "feature")
@@ -99,15 +107,24 @@ def kept_whole(plan: dict[str, Any]) -> str:
     return message
 
 
-def test_a_revision_between_the_parts_that_re_adds_a_dropped_column_keeps_it_whole(
-    repo: GitRepo,
+@pytest.mark.parametrize(
+    ("upgrade", "phase"),
+    [
+        (f"    op.add_column('{TABLE}', sa.Column('credits_offset_a', sa.BigInteger()))\n", 1),
+        (f'    op.execute("ALTER TABLE {TABLE} ADD COLUMN credits_offset_a bigint")\n', 1),
+        (f'    op.execute("UPDATE {TABLE} SET total_payable = 0 WHERE credits_offset_a > 0")\n', 2),
+    ],
+    ids=["add-column", "add-column-in-sql", "reads-it-in-sql"],
+)
+def test_a_revision_between_the_parts_that_touches_a_dropped_column_keeps_it_whole(
+    repo: GitRepo, upgrade: str, phase: int
 ) -> None:
-    """On the branch X runs after R and adds the column again; between R_e and R it would fail."""
-    re_add = revision(
-        X, R, f"    op.add_column('{TABLE}', sa.Column('credits_offset_a', sa.BigInteger()))\n"
-    )
-    plan = plan_json(build(repo, mixed(), {X_PATH: re_add}))
+    """On the branch X runs after R, when the column is gone; between R_e and R it is there."""
+    plan = plan_json(build(repo, mixed(), {X_PATH: revision(X, R, upgrade)}))
     message = kept_whole(plan)
+    assert [p["number"] for p in plan["phases"] for m in p["migrations"] if m["revision"] == X] == [
+        phase
+    ]
     assert (
         f"revision {X} ({X_PATH}) would run between its expand revision (phase 1) and its "
         f"contract (phase 4), and it touches column {TABLE}.credits_offset_a, which {R} drops"
@@ -252,3 +269,17 @@ def test_a_phase_contract_naming_a_migration_that_cannot_split_reports_why(
     )
     plan = plan_json(build(repo, migration, {".stager/rules.toml": rules}))
     assert "renames: write it as add-copy-drop" in kept_whole(plan)
+
+
+def test_no_phase_after_the_last_code_that_stops_using_the_columns_keeps_it_whole(
+    repo: GitRepo,
+) -> None:
+    """The ETL (last phase) stops writing an offset too: no phase is left for the contract."""
+    etl = text("etl_base.py.txt") + '    summary.credits_offset_a = row["a"]\n'
+    plan = plan_json(build(repo, mixed(), base_extra={ETL: etl}))
+    assert not plan["splits"]
+    (finding,) = findings(plan, "SP004")
+    assert finding["message"] == (
+        f"mixed migration {R} kept whole: no phase is left after the code that stops using "
+        "what it drops, for its contract part"
+    )

@@ -735,3 +735,27 @@ def test_real_alembic_runs_the_same_sql_offline(tmp_path: Path, direction: str) 
     snapshot = next(i for i, s in enumerate(phased) if "historical_snapshot" in s)
     drops = [i for i, s in enumerate(phased) if "credits_offset" in s]
     assert (snapshot < min(drops)) if direction == "upgrade" else (snapshot > max(drops))
+
+
+def test_real_alembic_runs_a_repeated_data_statement_twice_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    update = (
+        "UPDATE compliance_report_summary SET historical_snapshot = "
+        "jsonb_build_object('a', credits_offset_a) WHERE historical_snapshot IS NULL"
+    )
+    marker = "    op.drop_column('compliance_report_summary', 'credits_offset_a')\n"
+    source = SEED.replace(marker, f'    op.execute("{update}")\n{marker}', 1)
+    result = done(source, data_needed_early=True)
+    original = _offline_sql(tmp_path, {PATH.rsplit("/", 1)[1]: source.encode()}, "upgrade")
+    phased = _offline_sql(
+        tmp_path,
+        {
+            result.expand_path.rsplit("/", 1)[1]: result.expand_source,
+            PATH.rsplit("/", 1)[1]: result.contract_source,
+        },
+        "upgrade",
+    )
+    add = next(i for i, s in enumerate(original) if "ADD COLUMN historical_snapshot" in s)
+    assert original[add + 1] == update
+    assert phased == [*original[: add + 1], update, *original[add + 1 :]]
