@@ -192,18 +192,18 @@ class Placement:
     ``final``: each changed file's phase, a split migration's path giving its
     expand revision's; ``contract_at``: each split migration's contract phase;
     ``order``: the branch's added revisions in head's upgrade order;
-    ``revision_files``: every revision file the branch changes.
+    ``revision_files``: every revision file the branch changes; ``chosen``:
+    the splits the plan makes so far.
     """
 
     final: Mapping[RepoPath, int]
     contract_at: Mapping[RepoPath, int]
     order: Sequence[MigrationFile]
     revision_files: Collection[RepoPath]
+    chosen: Sequence[Chosen]
 
 
-def vet(
-    item: Chosen, chosen: Sequence[Chosen], placement: Placement, texts: Texts
-) -> Chosen | KeptWhole:
+def vet(item: Chosen, placement: Placement, texts: Texts) -> Chosen | KeptWhole:
     """``item`` as the plan can make it, or why it cannot be split after all.
 
     Its data statements are repeated in the expand revision when code shipped
@@ -240,7 +240,7 @@ def vet(
                 f"revision, idempotent, since {who}",
                 item.forced_phase,
             )
-    problem = between_problem(item, chosen, placement)
+    problem = between_problem(item, placement)
     if problem:
         return KeptWhole(split.revision, problem[0], problem[1])
     return item
@@ -266,14 +266,15 @@ def early_readers(
     also stops naming what R drops (its adding hunks may ship with R_e, split
     by hunk). A model mapping the table is no reader: SQLAlchemy maps a column
     before it is filled. Nor is a test: it is never deployed, and its
-    database is migrated to the phase's head before it runs. Sorted by phase,
-    then path.
+    database is migrated to the phase's head before it runs. A revision that
+    ran after R on the branch and now runs between R_e and R reads too.
+    Sorted by phase, then path.
     """
     path = item.migration.path
     contract = placement.contract_at[path]
     expand = placement.final[path]
+    found = _migration_readers(item, placement)
     dropped = {object_name(key[-1]) for key in item.split.dropped if key[0] in {"column", "table"}}
-    found: list[tuple[RepoPath, int, ObjectKey]] = []
     for reader, head in sorted(texts.head.items()):
         phase = placement.final.get(reader)
         if phase is None or reader in placement.revision_files or _is_test(reader):
@@ -294,6 +295,53 @@ def early_readers(
     return sorted(found, key=lambda found: (found[1], found[0]))
 
 
+def _migration_readers(item: Chosen, placement: Placement) -> list[tuple[RepoPath, int, ObjectKey]]:
+    """Revisions after R on the branch, between R_e and R here, that name what R's data fills."""
+    found: list[tuple[RepoPath, int, ObjectKey]] = []
+    for migration, phase, at, here in _between(item, placement):
+        if at < here:
+            continue  # it ran before R's data step on the branch too
+        use = schema_use(migration)
+        for key in item.split.fills:
+            converted = _schema_key(key)
+            if converted is not None and names_object(use, converted):
+                found.append((migration.path, phase, key))
+                break
+    return found
+
+
+def _between(item: Chosen, placement: Placement) -> list[tuple[MigrationFile, int, float, int]]:
+    """The revisions (a split one by its parts) that run after R_e and before R.
+
+    The phased history runs migrations by phase, then in head's upgrade order,
+    R_e in R's place. Each comes with its phase, its place in that order and R's.
+    """
+    path = item.migration.path
+    position = {m.path: index for index, m in enumerate(placement.order)}
+    here = position[path]
+    start = (placement.final[path], here - 0.5)
+    end = (placement.contract_at[path], here)
+    splits = {other.migration.path: other for other in placement.chosen}
+    found: list[tuple[MigrationFile, int, float, int]] = []
+    for migration in placement.order:
+        if migration.path == path or migration.revision is None:
+            continue
+        at = position[migration.path]
+        split = splits.get(migration.path)
+        parts = (
+            [
+                (split.expand, placement.final.get(migration.path), at - 0.5),
+                (split.contract, placement.contract_at.get(migration.path), at),
+            ]
+            if split is not None
+            else [(migration, placement.final.get(migration.path), at)]
+        )
+        for part, phase, place in parts:
+            if phase is not None and start < (phase, place) < end:
+                found.append((part, phase, place, here))
+    return found
+
+
 def _is_test(path: str) -> bool:
     return bool(subject_names(path)) or posixpath.basename(path) == "conftest.py"
 
@@ -302,56 +350,35 @@ def _names(text: str, name: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
 
 
-def between_problem(
-    item: Chosen, chosen: Sequence[Chosen], placement: Placement
-) -> tuple[str, int] | None:
+def between_problem(item: Chosen, placement: Placement) -> tuple[str, int] | None:
     """A revision placed between R_e and R that touches what R drops, or what R_e creates.
 
-    The phased history runs migrations by phase, then in head's upgrade order,
-    R_e in R's place. A revision X that lands after R_e and before R must not
+    A revision X that lands after R_e and before R (:func:`_between`) must not
     touch what R drops (a column X re-adds, reads or writes would be gone on
     the branch and still there here), nor, when X ran before R on the branch,
     what R_e creates (R_e now runs first). Returns the reason and R's line.
     """
     path = item.migration.path
-    position = {m.path: index for index, m in enumerate(placement.order)}
-    here = position[path]
-    start = (placement.final[path], here - 0.5)
-    end = (placement.contract_at[path], here)
-    others = {other.migration.path: other for other in chosen}
-    for migration in placement.order:
-        if migration.path == path or migration.revision is None:
-            continue
-        split = others.get(migration.path)
-        parts = (
-            [
-                (split.expand, placement.final[migration.path], position[migration.path] - 0.5),
-                (split.contract, placement.contract_at[migration.path], position[migration.path]),
-            ]
-            if split is not None
-            else [(migration, placement.final.get(migration.path), position[migration.path])]
-        )
-        for part, phase, at in parts:
-            if phase is None or not start < (phase, at) < end:
-                continue
-            touched = _touched(part, item.split.dropped)
-            what = f"which {item.split.revision} drops"
-            if touched is None and at < here:
-                touched = _touched(part, item.split.created)
-                what = (
-                    f"which the expand revision creates: on the branch {migration.revision} "
-                    f"runs before {item.split.revision}"
-                )
-            if touched is not None:
-                key, line = touched
-                return (
-                    f"revision {migration.revision} ({migration.path}) would run between its "
-                    f"expand revision (phase {start[0]}) and its contract (phase {end[0]}), "
-                    f"and it touches {describe(key)}, {what}; ship {migration.revision} "
-                    f"before phase {start[0]} or after phase {end[0]}, or split the "
-                    "migration by hand",
-                    _line(item, key) or line,
-                )
+    first, last = placement.final[path], placement.contract_at[path]
+    for part, _, at, here in _between(item, placement):
+        revision = part.revision
+        touched = _touched(part, item.split.dropped)
+        what = f"which {item.split.revision} drops"
+        if touched is None and at < here:
+            touched = _touched(part, item.split.created)
+            what = (
+                f"which the expand revision creates: on the branch {revision} "
+                f"runs before {item.split.revision}"
+            )
+        if touched is not None:
+            key, line = touched
+            return (
+                f"revision {revision} ({part.path}) would run between its expand revision "
+                f"(phase {first}) and its contract (phase {last}), and it touches "
+                f"{describe(key)}, {what}; ship {revision} before phase {first} or after "
+                f"phase {last}, or split the migration by hand",
+                _line(item, key) or line,
+            )
     return None
 
 

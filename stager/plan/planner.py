@@ -328,11 +328,15 @@ def _split(
             if phase is not None:
                 contract_at[item.migration.path] = phase
         placement = Placement(
-            reclosed.final, contract_at, inputs.migrations.added, inputs.migrations.by_path.keys()
+            reclosed.final,
+            contract_at,
+            inputs.migrations.added,
+            inputs.migrations.by_path.keys(),
+            chosen,
         )
         vetted: list[Chosen] = []
         for item in chosen:
-            result = vet(item, chosen, placement, texts)
+            result = vet(item, placement, texts)
             if isinstance(result, KeptWhole):
                 kept[item.migration.path] = result
             else:

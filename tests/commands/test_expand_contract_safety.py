@@ -283,3 +283,20 @@ def test_no_phase_after_the_last_code_that_stops_using_the_columns_keeps_it_whol
         f"mixed migration {R} kept whole: no phase is left after the code that stops using "
         "what it drops, for its contract part"
     )
+
+
+def test_a_revision_after_it_that_reads_what_its_data_step_fills_needs_the_step_early(
+    repo: GitRepo,
+) -> None:
+    """On the branch X runs after R's backfill; between R_e and R it would read empty values."""
+    unguarded = GUARDED.replace(" WHERE historical_snapshot IS NULL", "")
+    reader = revision(
+        X,
+        R,
+        f'    op.execute("UPDATE {TABLE} SET total_payable = 0 '
+        "WHERE historical_snapshot ->> 'a' = '0'\")\n",
+    )
+    plan = plan_json(build(repo, mixed(after_add=unguarded), {X_PATH: reader}))
+    message = kept_whole(plan)
+    assert f"{X_PATH}, in phase 2 before the contract (phase 4), reads column {TABLE}." in message
+    assert "the UPDATE at line 24 is not guarded" in message
