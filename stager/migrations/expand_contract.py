@@ -6,7 +6,9 @@ operations move to a new revision R_e, which R now revises. Each part keeps
 the author's own ``downgrade()`` operations that undo its upgrade operations,
 matched by object (:func:`~stager.migrations.ec_classify.object_keys`): stager
 never writes an inverse. Whatever cannot be split safely gives
-:class:`KeptWhole` with the reason (rule SP004).
+:class:`KeptWhole` with the reason (rule SP004). A data statement that fills
+what the expand part creates is also copied into R_e when the plan needs it
+there, and only when it is provably idempotent (:mod:`~stager.migrations.ec_data`).
 
 Both files are made by cutting statements out of the original text
 (:mod:`~stager.migrations.ec_rewrite`) and re-chaining it
