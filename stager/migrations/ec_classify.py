@@ -42,8 +42,8 @@ class Placement(NamedTuple):
 
 
 ADD_COPY_DROP = (
-    "write it as add-copy-drop: add the new column or table (expand), copy the data, "
-    "switch the code, then drop the old one (contract)"
+    "write it as add-copy-drop: add the new column or table (expand), backfill it from the "
+    "old one, switch the code to it, then drop the old one (contract)"
 )
 
 _EXPAND_VERBS = frozenset(

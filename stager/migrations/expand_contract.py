@@ -6,7 +6,9 @@ operations move to a new revision R_e, which R now revises. Each part keeps
 the author's own ``downgrade()`` operations that undo its upgrade operations,
 matched by object (:func:`~stager.migrations.ec_classify.object_keys`): stager
 never writes an inverse. Whatever cannot be split safely gives
-:class:`KeptWhole` with the reason (rule SP004).
+:class:`KeptWhole` with the reason (rule SP004). A data statement that fills
+what the expand part creates is also copied into R_e when the plan needs it
+there, and only when it is provably idempotent (:mod:`~stager.migrations.ec_data`).
 
 Both files are made by cutting statements out of the original text
 (:mod:`~stager.migrations.ec_rewrite`) and re-chaining it
@@ -27,6 +29,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from stager.findings import Finding
+from stager.migrations import actions as a
+from stager.migrations.actions import operation_actions
 from stager.migrations.ec_classify import (
     ObjectKey,
     Side,
@@ -36,6 +40,7 @@ from stager.migrations.ec_classify import (
     fresh_objects,
     object_keys,
 )
+from stager.migrations.ec_data import HOW, fills, not_idempotent
 from stager.migrations.ec_rewrite import Unsplittable, remove_operations
 from stager.migrations.parse import parse_migration
 from stager.migrations.rechain_file import (
@@ -86,7 +91,14 @@ class ExpandContract:
     original (its lines), upgrade then downgrade, each in source order; a
     ``batch_alter_table`` or ``autocommit_block`` whose block keeps operations in
     both parts is in both. ``dropped`` names what the contract part drops or
-    alters, which a revision placed between R_e and R must not touch.
+    alters, which a revision placed between R_e and R must not touch;
+    ``created`` what the expand part creates or widens.
+
+    ``fills``: what the data statements (in the contract part) write of what the
+    expand part creates. When code shipped before the contract reads one of
+    them, the plan needs those statements in the expand revision too and takes
+    ``early_data`` instead: the split that repeats them there (``repeated``:
+    each is provably idempotent), or why it cannot (:class:`KeptWhole`).
     """
 
     revision: Revision
@@ -98,6 +110,10 @@ class ExpandContract:
     expand_operations: tuple[Operation, ...]
     contract_operations: tuple[Operation, ...]
     dropped: tuple[ObjectKey, ...]
+    created: tuple[ObjectKey, ...] = ()
+    fills: tuple[ObjectKey, ...] = ()
+    repeated: tuple[Operation, ...] = ()
+    early_data: ExpandContract | KeptWhole | None = None
 
 
 def expand_revision_id(revision: Revision, taken: Collection[str]) -> Revision:
@@ -291,9 +307,11 @@ def plan_split(
     ``taken_ids``: every revision id of the base and the head (the new id
     avoids them). ``expand_parents``: what R_e revises, by default what R
     revised (R_e takes R's place, and R then revises R_e); the caller
-    re-chains either file as the plan needs. ``data_needed_early``: the plan
-    needs the data statements in the earlier phase too, which stager does not
-    do (they would have to be idempotent): the migration stays whole.
+    re-chains either file as the plan needs. ``data_needed_early``: code
+    shipped before the contract reads what the data statements fill, so each
+    statement filling something the expand part creates is repeated in R_e,
+    after the operations before it, when it is provably idempotent
+    (:mod:`~stager.migrations.ec_data`); otherwise the migration stays whole.
     """
     revision = migration.revision
     if revision is None or migration.problems:
@@ -303,21 +321,43 @@ def plan_split(
     if isinstance(sides, KeptWhole):
         return sides
     operations = migration.operations
-    data = [op for op in operations if op.function == "upgrade" and classify(op).side is Side.DATA]
-    if data_needed_early and data:
-        return KeptWhole(
-            revision,
-            f"the earlier phase needs the data step at line {data[0].line}, and stager "
-            "does not repeat data statements (they would have to be idempotent)",
-            data[0].line,
-        )
-    to_contract = {i for i, side in sides.items() if side is Side.CONTRACT}
     to_expand = {i for i, side in sides.items() if side is Side.EXPAND}
+    created = tuple(
+        dict.fromkeys(
+            key
+            for i in sorted(to_expand)
+            if operations[i].function == "upgrade"
+            for key in object_keys(operations[i])
+        )
+    )
+    filling = {
+        i: found
+        for i, side in sides.items()
+        if side is Side.CONTRACT
+        and operations[i].function == "upgrade"
+        and _writes_rows(operations[i])
+        and (found := fills(operations[i], created))
+    }
+    repeat: set[int] = set()
+    if data_needed_early and filling:
+        for i, found in filling.items():
+            why = not_idempotent(operations[i])
+            if why:
+                names = ", ".join(describe(key) for key in sorted(found))
+                return KeptWhole(
+                    revision,
+                    f"the data statement at line {operations[i].line} fills {names}, which code "
+                    f"shipped before the contract reads: it would have to run in the expand "
+                    f"revision too, so twice, and {why}; {HOW}",
+                    operations[i].line,
+                )
+        repeat = set(filling)
+    to_contract = {i for i, side in sides.items() if side is Side.CONTRACT}
     new_id = expand_revision_id(revision, taken_ids)
     parents = tuple(migration.down_revisions if expand_parents is None else expand_parents)
     try:
         text, encoding = decode_source(source)
-        expand_text, expand_gone = remove_operations(text, operations, to_contract)
+        expand_text, expand_gone = remove_operations(text, operations, to_contract - repeat)
         contract_text, contract_gone = remove_operations(text, operations, to_expand)
         expand_text = _retitle(expand_text, revision, new_id, migration.title)
         expand_bytes = relink(expand_text.encode(encoding), parents).source
@@ -355,7 +395,7 @@ def plan_split(
         if operations[i].function == "upgrade"
         for key in object_keys(operations[i])
     )
-    return ExpandContract(
+    split = ExpandContract(
         revision=revision,
         expand_revision=new_id,
         expand_parents=parents,
@@ -365,4 +405,29 @@ def plan_split(
         expand_operations=expand_ops,
         contract_operations=contract_ops,
         dropped=tuple(dropped),
+        created=created,
+        fills=tuple(dict.fromkeys(key for found in filling.values() for key in sorted(found))),
+        repeated=tuple(operations[i] for i in sorted(repeat)),
     )
+    if filling and not data_needed_early:
+        early = plan_split(
+            migration,
+            source,
+            taken_ids=taken_ids,
+            expand_parents=expand_parents,
+            file_template=file_template,
+            slug_length=slug_length,
+            data_needed_early=True,
+        )
+        split = dataclasses.replace(split, early_data=early)
+    return split
+
+
+_DATA_VERBS = frozenset({a.INSERT, a.UPDATE, a.DELETE, a.TRUNCATE, a.COPY, a.SELECT, a.OPAQUE})
+
+
+def _writes_rows(operation: Operation) -> bool:
+    """A data statement, alone or in one ``execute`` with contract statements."""
+    if operation.name == "bulk_insert" or classify(operation).side is Side.DATA:
+        return True
+    return any(action.verb in _DATA_VERBS for action in operation_actions(operation))

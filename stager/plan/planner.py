@@ -23,13 +23,16 @@ from stager.plan.backfills import backfill_findings
 from stager.plan.closure import CYCLE, Closure, Relaxed, close, usable
 from stager.plan.expand_split import (
     Chosen,
+    Placement,
     choose,
     contract_edge,
     contract_phase,
     expand_ask,
     kept_whole_findings,
+    refused,
     split_candidates,
     split_graph,
+    vet,
     without_contract_edges,
 )
 from stager.plan.hunks import routes_of
@@ -180,7 +183,10 @@ def assemble(
     asked_phases = {path: ask.phase for path, ask in asked.items()}
     closure = close(asked_phases, dependencies, len(rules.phases))
     candidates = split_inputs.candidates if split_inputs else None
-    splits, contract_at, closure = _split(inputs, asked_phases, dependencies, closure, candidates)
+    texts = split_inputs.texts if split_inputs else Texts({}, {})
+    splits, contract_at, closure, kept_whole = _split(
+        inputs, asked_phases, dependencies, closure, candidates, texts
+    )
     final = closure.final
     names = {phase.number: phase.name for phase in rules.phases}
     # A split migration's file is written in its contract's phase; its expand part is R_e.
@@ -204,7 +210,7 @@ def assemble(
     edges = usable(dependencies, final)
     partials = partial_files(
         inputs.files,
-        split_inputs.texts if split_inputs else Texts({}, {}),
+        texts,
         final,
         splits,
         {item.migration.path: placed[item.expand.path] for item in splits},
@@ -268,12 +274,7 @@ def assemble(
                     *_findings(closure.relaxed),
                     *_head_findings(chained, report, final, names),
                     *backfill_findings(report, final, dependencies, names),
-                    *kept_whole_findings(
-                        rules,
-                        candidates or {},
-                        closure.relaxed,
-                        {item.migration.path for item in splits},
-                    ),
+                    *kept_whole_findings(kept_whole),
                 ],
                 inputs.rules,
             )
@@ -294,16 +295,22 @@ def _split(
     dependencies: Sequence[Dependency],
     closure: Closure,
     candidates: Mapping[RepoPath, ExpandContract | KeptWhole] | None,
-) -> tuple[list[Chosen], dict[RepoPath, int], Closure]:
-    """The splits the plan makes, each contract's phase, and the closure without their drops.
+    texts: Texts,
+) -> tuple[list[Chosen], dict[RepoPath, int], Closure, dict[RepoPath, KeptWhole]]:
+    """The splits the plan makes, each contract's phase, the closure without their drops,
+    and the mixed migrations it needed split but keeps whole (SP004), each with the reason.
 
     Without its contract edges a split migration is closed again as its expand
-    part: where the migration would go if it only added.
+    part: where the migration would go if it only added. Each split is then
+    vetted where it lands (``expand_split.vet``): its data step repeated early
+    if code before the contract reads what it fills, no revision between its
+    parts touching what they change; a split given up is closed again whole.
     """
     rules = inputs.rules
+    kept = refused(rules, candidates or {}, closure.relaxed)
     chosen = choose(rules, inputs.migrations, candidates or {}, closure.relaxed)
     if not chosen:
-        return [], {}, closure
+        return [], {}, closure, kept
     last = len(rules.phases)
     windows = {phase.number for phase in rules.phases if phase.maintenance_window}
     while chosen:
@@ -321,15 +328,29 @@ def _split(
             phase = contract_phase(item, dependencies, reclosed.final, windows, last)
             if phase is not None:
                 contract_at[item.migration.path] = phase
-        kept = [item for item in chosen if item.migration.path in contract_at]
-        if len(kept) == len(chosen):
+        placement = Placement(
+            reclosed.final,
+            contract_at,
+            inputs.migrations.added,
+            inputs.migrations.by_path.keys(),
+            chosen,
+        )
+        vetted: list[Chosen] = []
+        for item in chosen:
+            result = vet(item, placement, texts)
+            if isinstance(result, KeptWhole):
+                kept[item.migration.path] = result
+            else:
+                vetted.append(result)
+        if vetted == chosen:
             return (
                 chosen,
                 contract_at,
                 _contract_moves(chosen, dependencies, asked, contract_at, windows, reclosed),
+                kept,
             )
-        chosen = kept  # no phase is late enough for a contract: that migration stays whole
-    return [], {}, closure
+        chosen = vetted
+    return [], {}, closure, kept
 
 
 def _contract_moves(

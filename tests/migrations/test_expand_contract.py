@@ -263,20 +263,159 @@ def test_kept_whole_with_the_reason(upgrade: str, downgrade: str, reason: str) -
     assert finding.message.startswith(f"mixed migration {R} kept whole: ")
 
 
-def test_data_needed_early_keeps_it_whole() -> None:
+def upgrade_names(source: bytes) -> list[str]:
+    return [op.name for op in read(source).operations if op.function == "upgrade"]
+
+
+BACKFILL = revision_file(
+    "    op.add_column('t', sa.Column('n', sa.Text()))\n"
+    '    op.execute("UPDATE t SET n = o WHERE n IS NULL")\n'
+    "    op.drop_column('t', 'o')\n",
+    "    op.add_column('t', sa.Column('o', sa.Text()))\n    op.drop_column('t', 'n')\n",
+)
+
+
+def test_data_needed_early_and_idempotent_is_repeated_in_the_expand_revision() -> None:
+    result = done(BACKFILL, data_needed_early=True)
+    assert upgrade_names(result.expand_source) == ["add_column", "execute"]
+    assert upgrade_names(result.contract_source) == ["execute", "drop_column"]
+    assert [op.sql for op in result.repeated] == ["UPDATE t SET n = o WHERE n IS NULL"]
+    compile(result.expand_source, "expand", "exec")
+    compile(result.contract_source, "contract", "exec")
+
+
+def test_a_split_knows_what_its_data_fills_and_its_variant_for_early_data() -> None:
+    result = done(BACKFILL)
+    assert upgrade_names(result.expand_source) == ["add_column"]
+    assert upgrade_names(result.contract_source) == ["execute", "drop_column"]
+    assert result.fills == (("column", "t", "n"),)
+    assert not result.repeated
+    early = result.early_data
+    assert isinstance(early, ExpandContract)
+    assert upgrade_names(early.expand_source) == ["add_column", "execute"]
+    assert early.early_data is None
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        '    op.execute("UPDATE t SET n = o, m = 1 WHERE x > 0 AND t.n IS NULL")\n',
+        '    op.execute("INSERT INTO t (n) SELECT o FROM u ON CONFLICT DO NOTHING")\n',
+        '    op.execute("INSERT INTO t (n) SELECT o FROM u WHERE NOT EXISTS '
+        '(SELECT 1 FROM t WHERE t.n = u.o)")\n',
+        '    op.get_bind().execute(sa.text("UPDATE t SET n = :v WHERE n IS NULL"), {"v": 1})\n',
+    ],
+    ids=["update-is-null", "on-conflict-do-nothing", "where-not-exists", "get-bind-parameter"],
+)
+def test_provably_idempotent_data_statements_are_repeated(statement: str) -> None:
     text = revision_file(
-        "    op.add_column('t', sa.Column('n', sa.Text()))\n"
-        '    op.execute("UPDATE t SET n = o WHERE n IS NULL")\n'
+        f"    op.add_column('t', sa.Column('n', sa.Text()))\n{statement}"
         "    op.drop_column('t', 'o')\n",
         "    op.add_column('t', sa.Column('o', sa.Text()))\n    op.drop_column('t', 'n')\n",
     )
-    assert "idempotent" in kept(text, data_needed_early=True).reason
-    result = done(text)
-    contract = read(result.contract_source)
-    assert [op.name for op in contract.operations if op.function == "upgrade"] == [
-        "execute",
-        "drop_column",
-    ]
+    result = done(text, data_needed_early=True)
+    assert len(result.repeated) == 1
+    assert len(upgrade_names(result.expand_source)) == 2
+
+
+@pytest.mark.parametrize(
+    ("statement", "why"),
+    [
+        ('    op.execute("UPDATE t SET n = o")\n', "the UPDATE at line 23 is not guarded"),
+        (
+            '    op.execute("UPDATE t SET n = o WHERE o IS NULL")\n',
+            "the UPDATE at line 23 is not guarded",
+        ),
+        (
+            '    op.execute("UPDATE t SET n = o WHERE n IS NULL OR o > 1")\n',
+            "the UPDATE at line 23 is not guarded",
+        ),
+        (
+            '    op.execute("INSERT INTO t (n) VALUES (1)")\n',
+            "the INSERT at line 23 is not guarded",
+        ),
+        (
+            "    op.bulk_insert(sa.table('t', sa.column('n')), [{'n': 'x'}])\n",
+            "op.bulk_insert at line 23 inserts its rows again on a second run",
+        ),
+        ("    op.get_bind().execute(make_sql())\n", "the SQL at line 23 is built at run time"),
+        ('    op.execute("DELETE FROM t WHERE n = 1")\n', "the DELETE at line 23 is not a guarded"),
+    ],
+    ids=["no-where", "guards-another-column", "or", "insert", "bulk-insert", "built", "delete"],
+)
+def test_data_needed_early_that_is_not_idempotent_keeps_it_whole(statement: str, why: str) -> None:
+    text = revision_file(
+        f"    op.add_column('t', sa.Column('n', sa.Text()))\n{statement}"
+        "    op.drop_column('t', 'o')\n",
+        "    op.add_column('t', sa.Column('o', sa.Text()))\n    op.drop_column('t', 'n')\n",
+    )
+    result = kept(text, data_needed_early=True)
+    assert result.line == 23
+    assert result.reason.startswith(
+        "the data statement at line 23 fills column t.n, which code shipped before the "
+        "contract reads: it would have to run in the expand revision too, so twice, and "
+    )
+    assert why in result.reason
+    assert "UPDATE … WHERE <the column it sets> IS NULL" in result.reason
+    early = done(text).early_data
+    assert isinstance(early, KeptWhole) and early.reason == result.reason
+
+
+def test_data_that_fills_nothing_the_expand_part_creates_is_never_repeated() -> None:
+    text = revision_file(
+        "    op.add_column('t', sa.Column('n', sa.Text()))\n"
+        '    op.execute("UPDATE u SET o = 0")\n'
+        "    op.drop_column('t', 'o')\n",
+        "    op.add_column('t', sa.Column('o', sa.Text()))\n    op.drop_column('t', 'n')\n",
+    )
+    result = done(text, data_needed_early=True)
+    assert not result.fills and not result.repeated and result.early_data is None
+    assert upgrade_names(result.expand_source) == ["add_column"]
+
+
+@pytest.mark.parametrize(
+    ("change", "written"),
+    [
+        ("    op.rename_table('t', 't2')\n", "op.rename_table('t')"),
+        ("    op.alter_column('t', 'a', new_column_name='b')\n", "op.alter_column('t', 'a')"),
+        ('    op.execute("ALTER TABLE t RENAME COLUMN a TO b")\n', "ALTER TABLE t RENAME COLUMN"),
+        ("    op.execute(\"ALTER TYPE e RENAME VALUE 'x' TO 'y'\")\n", "ALTER TYPE e RENAME VALUE"),
+        (
+            "    op.alter_column('t', 'a', type_=sa.SmallInteger(), existing_type=sa.Integer())\n",
+            "op.alter_column('t', 'a')",
+        ),
+        (
+            "    op.alter_column('t', 'a', type_=sa.Integer(), existing_type=sa.String(10))\n",
+            "op.alter_column('t', 'a')",
+        ),
+        ("    op.alter_column('t', 'a', type_=sa.BigInteger())\n", "op.alter_column('t', 'a')"),
+        ('    op.execute("ALTER TABLE t ALTER COLUMN a TYPE bigint")\n', "ALTER TABLE t ALTER"),
+    ],
+    ids=[
+        "rename-table",
+        "rename-column",
+        "rename-column-sql",
+        "rename-enum-value",
+        "int-to-smallint",
+        "varchar-to-int",
+        "no-existing-type",
+        "type-in-sql",
+    ],
+)
+def test_renames_and_unproven_type_changes_point_to_add_copy_drop(
+    change: str, written: str
+) -> None:
+    text = revision_file(
+        f"    op.add_column('t', sa.Column('n', sa.Text()))\n{change}",
+        "    op.drop_column('t', 'n')\n",
+    )
+    result = kept(text)
+    assert result.line == 23
+    assert result.reason.startswith(written)
+    assert result.reason.endswith(
+        "write it as add-copy-drop: add the new column or table (expand), backfill it from the "
+        "old one, switch the code to it, then drop the old one (contract)"
+    )
 
 
 def test_a_migration_that_is_not_mixed_is_no_finding() -> None:
@@ -596,3 +735,27 @@ def test_real_alembic_runs_the_same_sql_offline(tmp_path: Path, direction: str) 
     snapshot = next(i for i, s in enumerate(phased) if "historical_snapshot" in s)
     drops = [i for i, s in enumerate(phased) if "credits_offset" in s]
     assert (snapshot < min(drops)) if direction == "upgrade" else (snapshot > max(drops))
+
+
+def test_real_alembic_runs_a_repeated_data_statement_twice_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    update = (
+        "UPDATE compliance_report_summary SET historical_snapshot = "
+        "jsonb_build_object('a', credits_offset_a) WHERE historical_snapshot IS NULL"
+    )
+    marker = "    op.drop_column('compliance_report_summary', 'credits_offset_a')\n"
+    source = SEED.replace(marker, f'    op.execute("{update}")\n{marker}', 1)
+    result = done(source, data_needed_early=True)
+    original = _offline_sql(tmp_path, {PATH.rsplit("/", 1)[1]: source.encode()}, "upgrade")
+    phased = _offline_sql(
+        tmp_path,
+        {
+            result.expand_path.rsplit("/", 1)[1]: result.expand_source,
+            PATH.rsplit("/", 1)[1]: result.contract_source,
+        },
+        "upgrade",
+    )
+    add = next(i for i, s in enumerate(original) if "ADD COLUMN historical_snapshot" in s)
+    assert original[add + 1] == update
+    assert phased == [*original[: add + 1], update, *original[add + 1 :]]
