@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -311,7 +312,7 @@ def early_readers(
             continue
         for key in item.split.fills:
             name, table = object_name(key[-1]), object_name(key[1])
-            started = _names(head, name) and not _names(base, name)
+            started = _adds_use(base, head, name)
             if started and not re.search(_TABLE_NAME.format(re.escape(table)), head):
                 found.append((reader, phase, key))
                 break
@@ -371,6 +372,20 @@ def _is_test(path: str) -> bool:
 
 def _names(text: str, name: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
+
+
+def _adds_use(base: str, head: str, name: str) -> bool:
+    """True when head has a line naming ``name`` that base does not have.
+
+    Not "base never names it": a file that moves from ``UserCustomer.user_id``
+    to ``Customer.user_id`` already named ``user_id`` and starts reading the new
+    column all the same. Lines are compared as a multiset, so a moved line is no use.
+    """
+    if not _names(head, name):
+        return False
+    before = Counter(line.strip() for line in base.splitlines() if _names(line, name))
+    after = Counter(line.strip() for line in head.splitlines() if _names(line, name))
+    return bool(after - before)
 
 
 def between_problem(item: Chosen, placement: Placement) -> tuple[str, int] | None:

@@ -300,3 +300,21 @@ def test_a_revision_after_it_that_reads_what_its_data_step_fills_needs_the_step_
     message = kept_whole(plan)
     assert f"{X_PATH}, in phase 2 before the contract (phase 4), reads column {TABLE}." in message
     assert "the UPDATE at line 24 is not guarded" in message
+
+
+def test_a_reader_that_already_named_the_word_for_another_table_still_reads_it_early(
+    repo: GitRepo,
+) -> None:
+    """Moving from ``UserCustomer.user_id`` to ``Customer.user_id`` (polarsource/polar)."""
+    unguarded = GUARDED.replace(" WHERE historical_snapshot IS NULL", "")
+    other_table = 'ARCHIVE_COLUMNS = ("historical_snapshot",)  # the archive table has one\n'
+    plan = plan_json(
+        build(
+            repo,
+            mixed(after_add=unguarded),
+            {SERVICE: other_table + text("service_head.py.txt")},
+            {SERVICE: other_table + text("service_base.py.txt")},
+        )
+    )
+    message = kept_whole(plan)
+    assert f"{SERVICE}, in phase 3 before the contract (phase 4), reads " in message
