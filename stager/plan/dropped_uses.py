@@ -13,7 +13,13 @@ is qualified, so a column called ``status`` does not flood the output:
   "column")``, ``.c["column"]``, and ``column =`` / ``column:`` in the model's
   own class body (a column still mapped: SQLAlchemy selects it);
 * for a dropped table: ``FROM``/``JOIN``/``INTO``/``UPDATE``/``TABLE``
-  ``table`` in any file, and ``__tablename__``/``Table(`` naming it.
+  ``table`` in any file, and ``__tablename__``/``Table(`` naming it;
+* in SQL (a ``.sql`` file's statements, a Python file's SQL strings, SQL in a
+  template), a column of the table its statement's aliases resolve it to
+  (:mod:`~stager.plan.sql_uses`: ``s.c`` of ``FROM table s``, ``c`` of a
+  ``FROM`` with that one table). Where pglast parses the SQL its answer
+  stands: ``o.c`` of ``FROM other o`` is no use, even in a file that imports
+  the model.
 
 Revision files are left out (they describe history, and run in order), and so
 are lines marked ``# stager: ignore`` or ``# stager: ignore[SP005]`` (any
@@ -38,8 +44,10 @@ from stager.migrations.compare import MigrationReport
 from stager.migrations.lint.engine import inline_ignore
 from stager.migrations.revision_files import MigrationFile
 from stager.plan.pyfacts import PyFacts, python_facts
+from stager.plan.pyscan import looks_like_sql
 from stager.plan.schema_objects import ObjectKey, describe, object_name
 from stager.plan.sources import is_python
+from stager.plan.sql_uses import SqlUnit, sql_units
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules
 from stager.types import RepoPath, Sha
@@ -129,7 +137,7 @@ class _Matcher:
                 qualified.append(rf"(?<![\w$])(?:{owners})\.{re.escape(column)}(?![\w$])")
             self.anywhere = re.compile("|".join(qualified), re.IGNORECASE)
             self.python = re.compile(
-                rf"(?<![\w$])\.{re.escape(column)}(?![\w$])"  # instance.column
+                rf"\.{re.escape(column)}(?![\w$])"  # instance.column
                 rf"|(?:^|[(,])\s*{re.escape(column)}\s*=(?!=)"  # column= keyword
                 rf"|getattr\([^,]+,\s*[\"']{re.escape(column)}[\"']"
                 rf"|\.c\[[\"']{re.escape(column)}[\"']\]",
@@ -148,7 +156,11 @@ class _Matcher:
             )
             self.mapped = self.python
 
-    def matches(self, hit: GrepHit, facts: PyFacts | None) -> bool:
+    def matches(self, hit: GrepHit, facts: PyFacts | None, units: Sequence[SqlUnit] = ()) -> bool:
+        if self.key[0] == "column":
+            verdict = _sql_verdict(units, hit, self.key[1], self.key[2])
+            if verdict is not None:
+                return verdict
         if self.anywhere.search(hit.text):
             return True
         if facts is None:
@@ -170,6 +182,24 @@ class _Matcher:
                 if any(_suffix(candidate.split("."), module) for candidate in candidates):
                     return True
         return False
+
+
+def _sql_verdict(units: Sequence[SqlUnit], hit: GrepHit, table: str, column: str) -> bool | None:
+    """Whether the SQL holding the hit's line uses ``table.column``; None: not SQL, or unsure.
+
+    SQL pglast parsed decides. In SQL it rejected, ``alias.column`` counts when
+    the scan bound the alias to the table; anything else is left to the other rules.
+    """
+    for unit in units:
+        if not unit.first <= hit.line <= unit.last:
+            continue
+        if unit.resolved is not None:
+            return (table, column) in unit.resolved
+        qualifiers = re.findall(rf"(\w+)\s*\.\s*\"?{re.escape(column)}(?![\w$])", hit.text, re.I)
+        if any(table in unit.aliases.get(q.lower(), ()) for q in qualifiers):
+            return True
+        return None
+    return None
 
 
 def _absolute(path: str, module: str, level: int) -> str:
@@ -234,6 +264,10 @@ def dropped_use_findings(
         for path in python_paths
     }
     models = _models(hits, facts)
+    columns = {drop.key[2] for drop in dropped if drop.key[0] == "column"}
+    units = _sql_of(
+        hits, columns, head_tree, repo, {path: blobs[head_tree[path].blob] for path in python_paths}
+    )
     sources = repo.read_blobs(drop.migration.blob for drop in dropped)
     found: list[Finding] = []
     for drop in dropped:
@@ -246,11 +280,50 @@ def dropped_use_findings(
             for hit in hits
             if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
             and not _ignored(hit.text)
-            and matcher.matches(hit, facts.get(hit.path))
+            and matcher.matches(hit, facts.get(hit.path), units.get(hit.path, ()))
         ]
         if places:
             found.append(_finding(drop, places))
     return found
+
+
+_SQL_FILES = (".sql", ".sql.j2", ".sql.jinja", ".sql.jinja2", ".pgsql", ".psql")
+
+
+def _sql_of(
+    hits: Sequence[GrepHit],
+    columns: set[str],
+    head_tree: Mapping[RepoPath, TreeEntry],
+    repo: TreeSearch,
+    python: Mapping[RepoPath, bytes],
+) -> dict[RepoPath, list[SqlUnit]]:
+    """The SQL of the files where a dropped column may be used through an alias.
+
+    SQL files and Python files with SQL strings are read whole; another file
+    (a template) only when a hit qualifies a dropped column with some name.
+    """
+    if not columns:
+        return {}
+    qualified = re.compile(
+        r"\w\s*\.\s*\"?(?:" + "|".join(map(re.escape, sorted(columns))) + r")(?![\w$])", re.I
+    )
+    wanted: set[RepoPath] = set()
+    for hit in hits:
+        if hit.path in python:
+            if hit.path not in wanted and looks_like_sql(
+                python[hit.path].decode("utf-8", "replace")
+            ):
+                wanted.add(hit.path)
+        elif hit.path.lower().endswith(_SQL_FILES) or qualified.search(hit.text):
+            wanted.add(hit.path)
+    others = sorted(path for path in wanted if path not in python)
+    texts = dict(python)
+    read = repo.read_blobs(head_tree[path].blob for path in others)
+    texts.update({path: read[head_tree[path].blob] for path in others})
+    return {
+        path: sql_units(texts[path].decode("utf-8", "replace"), python=is_python(path))
+        for path in sorted(wanted)
+    }
 
 
 def _drop_line_ignored(source: bytes | None, line: int) -> bool:
