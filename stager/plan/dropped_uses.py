@@ -28,7 +28,6 @@ comment syntax: ``-- stager: ignore`` in SQL).
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,9 @@ from stager.migrations.actions import operation_actions
 from stager.migrations.compare import MigrationReport
 from stager.migrations.lint.engine import inline_ignore
 from stager.migrations.revision_files import MigrationFile
+from stager.plan.class_reach import ClassRef, reaches
+from stager.plan.enum_drops import EnumDrop, enum_drops
+from stager.plan.enum_uses import EnumMatcher, enum_links, member_names
 from stager.plan.pyfacts import PyFacts, python_facts
 from stager.plan.pyscan import looks_like_sql
 from stager.plan.schema_objects import ObjectKey, describe, object_name
@@ -106,14 +108,6 @@ def drops(report: MigrationReport) -> list[Drop]:
     return found
 
 
-@dataclass(frozen=True)
-class _Model:
-    """A model class of head that maps a dropped table (or one whose column is dropped)."""
-
-    path: RepoPath
-    class_name: str
-
-
 def _word(name: str) -> str:
     return rf"(?<![\w$]){re.escape(name)}(?![\w$])"
 
@@ -125,7 +119,7 @@ def _quoted(name: str) -> str:
 class _Matcher:
     """Whether one line of one file names a dropped object in a qualified way."""
 
-    def __init__(self, key: ObjectKey, models: Sequence[_Model]) -> None:
+    def __init__(self, key: ObjectKey, models: Sequence[ClassRef]) -> None:
         self.key = key
         self.models = models
         table = key[1]
@@ -168,20 +162,7 @@ class _Matcher:
         defines = any(model.path == hit.path for model in self.models)
         if defines and self.mapped.search(hit.text):
             return True
-        return (defines or self._reaches(hit.path, facts)) and bool(self.python.search(hit.text))
-
-    def _reaches(self, path: RepoPath, facts: PyFacts) -> bool:
-        """The file imports a model's module or names its class."""
-        for model in self.models:
-            if model.class_name in facts.names or model.class_name in facts.imported:
-                return True
-            module = model.path.removesuffix(".py").removesuffix("/__init__").split("/")
-            for ref in facts.imports:
-                target = _absolute(path, ref.module, ref.level)
-                candidates = [target] + [f"{target}.{name}" for name in ref.names]
-                if any(_suffix(candidate.split("."), module) for candidate in candidates):
-                    return True
-        return False
+        return reaches(hit.path, facts, self.models) and bool(self.python.search(hit.text))
 
 
 def _sql_verdict(units: Sequence[SqlUnit], hit: GrepHit, table: str, column: str) -> bool | None:
@@ -202,30 +183,17 @@ def _sql_verdict(units: Sequence[SqlUnit], hit: GrepHit, table: str, column: str
     return None
 
 
-def _absolute(path: str, module: str, level: int) -> str:
-    """``from ..models import x`` in ``app/api/v.py`` → ``app.models``."""
-    if not level:
-        return module
-    folders = posixpath.dirname(path).split("/")
-    parts = folders[: len(folders) - (level - 1)]
-    return ".".join(part for part in (*parts, *module.split(".")) if part)
-
-
-def _suffix(dotted: list[str], module: list[str]) -> bool:
-    """``app.models.user`` names ``backend/app/models/user.py`` (its module path ends so)."""
-    dotted = [part for part in dotted if part]
-    return bool(dotted) and module[-len(dotted) :] == dotted
-
-
-def _models(hits: Sequence[GrepHit], facts: Mapping[RepoPath, PyFacts]) -> dict[str, list[_Model]]:
+def _models(
+    hits: Sequence[GrepHit], facts: Mapping[RepoPath, PyFacts]
+) -> dict[str, list[ClassRef]]:
     """Model classes of head by the table they map, from the files naming a table."""
-    found: dict[str, list[_Model]] = defaultdict(list)
+    found: dict[str, list[ClassRef]] = defaultdict(list)
     for path in dict.fromkeys(hit.path for hit in hits):
         if path not in facts:
             continue
         for table in facts[path].tables:
             if table.class_name:
-                found[table.table.lower()].append(_Model(path, table.class_name))
+                found[table.table.lower()].append(ClassRef(path, table.class_name))
     return found
 
 
@@ -241,49 +209,144 @@ def dropped_use_findings(
     repo: TreeSearch,
     rules: Rules,
 ) -> list[Finding]:
-    """SP005 on each drop whose table or column head's files still name, listing the places."""
-    dropped = drops(report)
-    if not dropped:
-        return []
-    words = {part for drop in dropped for part in drop.key[1:]}
-    revision_dirs = tuple(f"{folder.rstrip('/')}/" for folder in report.versions_dirs)
-    revision_paths = {migration.path for migration in report.head}
-    setting = rules.rule_settings.get(RULE)
-    hits = [
-        hit
-        for hit in repo.grep_tree(head, words)
-        if hit.path not in revision_paths
-        and not hit.path.startswith(revision_dirs)
-        and hit.path in head_tree
-        and not (setting is not None and setting.ignores(hit.path))
-    ]
-    python_paths = sorted({hit.path for hit in hits if is_python(hit.path)})
-    blobs = repo.read_blobs(head_tree[path].blob for path in python_paths)
-    facts = {
-        path: python_facts(blobs[head_tree[path].blob].decode("utf-8", "replace"))
-        for path in python_paths
-    }
-    models = _models(hits, facts)
-    columns = {drop.key[2] for drop in dropped if drop.key[0] == "column"}
-    units = _sql_of(
-        hits, columns, head_tree, repo, {path: blobs[head_tree[path].blob] for path in python_paths}
-    )
-    sources = repo.read_blobs(drop.migration.blob for drop in dropped)
-    found: list[Finding] = []
-    for drop in dropped:
-        if _drop_line_ignored(sources.get(drop.migration.blob), drop.line):
-            continue
-        matcher = _Matcher(drop.key, models.get(drop.key[1], []))
-        names = set(drop.key[1:]) if drop.key[0] == "table" else {drop.key[2]}
-        places = [
-            f"{hit.path}:{hit.line}"
-            for hit in hits
-            if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
-            and not _ignored(hit.text)
-            and matcher.matches(hit, facts.get(hit.path), units.get(hit.path, ()))
+    """SP005 on each drop whose table, column or enum value head's files still name."""
+    uses = DroppedUses(report, head, head_tree, repo, rules)
+    return uses.findings(uses.grep())
+
+
+class DroppedUses:
+    """SP005 in two steps: ``grep`` runs git only, ``findings`` reads what it found.
+
+    Only ``grep`` may run in another thread while the planner parses Python:
+    CPython 3.11's ``ast`` keeps one recursion counter per interpreter, and two
+    threads parsing at once fail with "AST constructor recursion depth mismatch".
+    """
+
+    def __init__(
+        self,
+        report: MigrationReport,
+        head: Sha,
+        head_tree: Mapping[RepoPath, TreeEntry],
+        repo: TreeSearch,
+        rules: Rules,
+    ) -> None:
+        self.dropped = drops(report)
+        self.removed = enum_drops(report, repo.read_blobs)
+        self.head_tree, self.repo = head_tree, repo
+        self.search = _Search(report, head, head_tree, repo, rules)
+
+    def grep(self) -> list[GrepHit]:
+        """Every line of head's files naming a dropped name as a word (git only)."""
+        if not self.dropped and not self.removed:
+            return []
+        words = {part for drop in self.dropped for part in drop.key[1:]}
+        words |= {name for drop in self.removed for name in (drop.label, drop.type_name)}
+        return self.search.grep(words)
+
+    def findings(self, hits: Sequence[GrepHit]) -> list[Finding]:
+        """The findings, from the lines ``grep`` found."""
+        if not hits:
+            return []
+        head_tree, repo, dropped, removed = self.head_tree, self.repo, self.dropped, self.removed
+        python_paths = sorted({hit.path for hit in hits if is_python(hit.path)})
+        blobs = repo.read_blobs(head_tree[path].blob for path in python_paths)
+        python = {path: blobs[head_tree[path].blob] for path in python_paths}
+        facts = {
+            path: python_facts(text.decode("utf-8", "replace")) for path, text in python.items()
+        }
+        models = _models(hits, facts)
+        columns = {drop.key[2] for drop in dropped if drop.key[0] == "column"}
+        units = _sql_of(hits, columns, head_tree, repo, python)
+        migrations = [drop.migration for drop in dropped] + [drop.migration for drop in removed]
+        sources = repo.read_blobs(dict.fromkeys(migration.blob for migration in migrations))
+        found: list[Finding] = []
+        for drop in dropped:
+            if _drop_line_ignored(sources.get(drop.migration.blob), drop.line):
+                continue
+            matcher = _Matcher(drop.key, models.get(drop.key[1], []))
+            names = set(drop.key[1:]) if drop.key[0] == "table" else {drop.key[2]}
+            places = [
+                f"{hit.path}:{hit.line}"
+                for hit in hits
+                if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
+                and not _ignored(hit.text)
+                and matcher.matches(hit, facts.get(hit.path), units.get(hit.path, ()))
+            ]
+            if places:
+                what = f"the {describe(drop.key)}"
+                found.append(_finding(drop.migration, drop.line, what, places))
+        kept = [
+            drop
+            for drop in removed
+            if not _drop_line_ignored(sources.get(drop.migration.blob), drop.line)
         ]
-        if places:
-            found.append(_finding(drop, places))
+        found.extend(_enum_findings(kept, hits, facts, self.search))
+        return found
+
+
+class _Search:
+    """``git grep`` of head's files, revision files and ``[rules.SP005] ignore`` left out."""
+
+    def __init__(
+        self,
+        report: MigrationReport,
+        head: Sha,
+        head_tree: Mapping[RepoPath, TreeEntry],
+        repo: TreeSearch,
+        rules: Rules,
+    ) -> None:
+        self.head, self.head_tree, self.repo = head, head_tree, repo
+        self.revision_dirs = tuple(f"{folder.rstrip('/')}/" for folder in report.versions_dirs)
+        self.revision_paths = {migration.path for migration in report.head}
+        self.setting = rules.rule_settings.get(RULE)
+
+    def grep(self, words: Iterable[str]) -> list[GrepHit]:
+        return [
+            hit
+            for hit in self.repo.grep_tree(self.head, words)
+            if hit.path not in self.revision_paths
+            and not hit.path.startswith(self.revision_dirs)
+            and hit.path in self.head_tree
+            and not (self.setting is not None and self.setting.ignores(hit.path))
+        ]
+
+
+def _enum_findings(
+    removed: Sequence[EnumDrop],
+    hits: Sequence[GrepHit],
+    facts: Mapping[RepoPath, PyFacts],
+    search: _Search,
+) -> list[Finding]:
+    """One finding per migration, enum type and line: the values head still names, and where."""
+    groups: dict[tuple[RepoPath, str, int], list[EnumDrop]] = defaultdict(list)
+    for drop in removed:
+        groups[(drop.migration.path, drop.type_name, drop.line)].append(drop)
+    found: list[Finding] = []
+    for (_, type_name, line), group in groups.items():
+        links = enum_links(type_name, group[0].values, hits, facts)
+        named: list[str] = []
+        places: dict[str, None] = {}
+        for drop in group:
+            members = member_names(drop.label, links, hits)
+            # a member spelled unlike its value (PENDING_REVIEW = "review"): its lines too
+            extra = {m for m in members if m.lower() != drop.label.lower()}
+            lines = [*hits, *search.grep(extra)] if extra else hits
+            matcher = EnumMatcher(drop, drop.label, links, members)
+            spelled = [drop.label, *extra]
+            uses = [
+                f"{hit.path}:{hit.line}"
+                for hit in lines
+                if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in spelled)
+                and not _ignored(hit.text)
+                and matcher.matches(hit, facts.get(hit.path))
+            ]
+            if uses:
+                named.append(drop.label)
+                places.update(dict.fromkeys(uses))
+        if named:
+            values = ", ".join(f"'{label}'" for label in sorted(named))
+            what = f"the value{'s' if len(named) > 1 else ''} {values} of enum type {type_name}"
+            found.append(_finding(group[0].migration, line, what, list(places), verb="removes"))
     return found
 
 
@@ -333,13 +396,15 @@ def _drop_line_ignored(source: bytes | None, line: int) -> bool:
     return 0 < line <= len(lines) and _ignored(lines[line - 1])
 
 
-def _finding(drop: Drop, places: Sequence[str]) -> Finding:
+def _finding(
+    migration: MigrationFile, line: int, what: str, places: Sequence[str], verb: str = "drops"
+) -> Finding:
     shown = ", ".join(places[:SHOWN])
     more = f" and {len(places) - SHOWN} more" if len(places) > SHOWN else ""
     count = f"{len(places)} place{'' if len(places) == 1 else 's'}"
     return RULES[RULE].finding(
-        drop.migration.path,
-        drop.line,
-        f"drops the {describe(drop.key)}, which head still uses in {count}: {shown}{more}; "
+        migration.path,
+        line,
+        f"{verb} {what}, which head still uses in {count}: {shown}{more}; "
         "that code fails once the drop has run",
     )
