@@ -112,6 +112,11 @@ def _word(name: str) -> str:
     return rf"(?<![\w$]){re.escape(name)}(?![\w$])"
 
 
+def _words(names: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for any of ``names`` as a word: compiled once, tried on every hit."""
+    return re.compile("|".join(_word(name) for name in sorted(names)), re.IGNORECASE)
+
+
 def _quoted(name: str) -> str:
     return rf"[\"`]?{re.escape(name)}[\"`]?"
 
@@ -264,11 +269,11 @@ class DroppedUses:
             if _drop_line_ignored(sources.get(drop.migration.blob), drop.line):
                 continue
             matcher = _Matcher(drop.key, models.get(drop.key[1], []))
-            names = set(drop.key[1:]) if drop.key[0] == "table" else {drop.key[2]}
+            word = _words(drop.key[1:] if drop.key[0] == "table" else [drop.key[2]])
             places = [
                 f"{hit.path}:{hit.line}"
                 for hit in hits
-                if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
+                if word.search(hit.text)
                 and not _ignored(hit.text)
                 and matcher.matches(hit, facts.get(hit.path), units.get(hit.path, ()))
             ]
@@ -332,11 +337,11 @@ def _enum_findings(
             extra = {m for m in members if m.lower() != drop.label.lower()}
             lines = [*hits, *search.grep(extra)] if extra else hits
             matcher = EnumMatcher(drop, drop.label, links, members)
-            spelled = [drop.label, *extra]
+            word = _words([drop.label, *extra])
             uses = [
                 f"{hit.path}:{hit.line}"
                 for hit in lines
-                if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in spelled)
+                if word.search(hit.text)
                 and not _ignored(hit.text)
                 and matcher.matches(hit, facts.get(hit.path))
             ]
@@ -370,14 +375,13 @@ def _sql_of(
     qualified = re.compile(
         r"\w\s*\.\s*\"?(?:" + "|".join(map(re.escape, sorted(columns))) + r")(?![\w$])", re.I
     )
-    wanted: set[RepoPath] = set()
+    wanted = {
+        path for path, data in python.items() if looks_like_sql(data.decode("utf-8", "replace"))
+    }
     for hit in hits:
-        if hit.path in python:
-            if hit.path not in wanted and looks_like_sql(
-                python[hit.path].decode("utf-8", "replace")
-            ):
-                wanted.add(hit.path)
-        elif hit.path.lower().endswith(_SQL_FILES) or qualified.search(hit.text):
+        if hit.path in python or hit.path in wanted:
+            continue
+        if hit.path.lower().endswith(_SQL_FILES) or qualified.search(hit.text):
             wanted.add(hit.path)
     others = sorted(path for path in wanted if path not in python)
     texts = dict(python)

@@ -47,12 +47,15 @@ def column_uses(sql: str) -> tuple[ColumnUse, ...] | None:
     for text in (sql, with_placeholders(sql)):
         try:
             tree = json.loads(parse_sql_json(text))
+            found = list(_uses(tree, ()))
         except (ParseError, ValueError):
             continue
+        except RecursionError:  # nested deeper than Python recurses: read as unparsed
+            return None
         data = text.encode("utf-8")
         return tuple(
             ColumnUse(table, column, data.count(b"\n", 0, location))
-            for table, column, location in _uses(tree, ())
+            for table, column, location in found
         )
     return None
 

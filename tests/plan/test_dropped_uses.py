@@ -282,3 +282,20 @@ def test_an_alias_of_another_table_is_not_a_use(repo: GitRepo, tmp_path: Path) -
         },
     )
     assert findings(analyze_json(repo, tmp_path), "SP005") == []
+
+
+def test_an_attribute_of_any_instance_in_a_file_that_imports_the_model(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    branch_dropping_legacy(
+        repo,
+        {
+            "tests/test_totals.py": (
+                "from app.models.report import Report\n\n\n"
+                "def test_total(made: Report) -> None:\n"
+                "    assert made.legacy_total == 3\n"
+            ),
+        },
+    )
+    [finding] = findings(analyze_json(repo, tmp_path), "SP005")
+    assert "tests/test_totals.py:5" in finding["message"]
