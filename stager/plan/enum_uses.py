@@ -100,6 +100,8 @@ class EnumMatcher:
             rf"'{re.escape(label)}'\s*::\s*\"?{re.escape(drop.type_name)}(?![\w$])", re.IGNORECASE
         )
         self.defining = {ref.path for ref in links.classes if label in links.values[ref]}
+        # SQLAlchemy stores a Python enum's member names: ARCHIVED = "archived" is 'ARCHIVED'
+        self.named = re.compile(rf"^\s*{re.escape(label)}\s*(?::[^=]*)?=(?!=)")
         self.member = re.compile(
             rf"^\s*(?:{'|'.join(map(re.escape, sorted(members)))})\s*(?::[^=]*)?=(?!=)"
             if members
@@ -126,7 +128,11 @@ class EnumMatcher:
         if (
             hit.path in self.defining
             and self.member.search(hit.text)
-            and (self.literal.search(hit.text) or "auto(" in hit.text)
+            and (
+                self.literal.search(hit.text)
+                or self.named.search(hit.text)
+                or "auto(" in hit.text
+            )
         ):
             return True  # the member is still defined: code may still write it
         reached = hit.path in self.links.declaring or reaches(

@@ -91,11 +91,13 @@ EXPECTED = (
 )
 
 
-def branch_removing_archived(repo: GitRepo, upgrade: str, others: Mapping[str, str]) -> None:
+def branch_removing_archived(
+    repo: GitRepo, upgrade: str, others: Mapping[str, str], create: str = CREATE
+) -> None:
     make_branch(
         repo,
         {
-            version_path(H0): revision_file(H0, None, CREATE),
+            version_path(H0): revision_file(H0, None, create),
             "app/__init__.py": "",
             "app/db.py": "Base = object\n",
             "app/models/report.py": MODEL,
@@ -174,3 +176,16 @@ def test_adding_an_enum_value_reports_nothing(repo: GitRepo, tmp_path: Path) -> 
     upgrade = "op.execute(\"ALTER TYPE report_state ADD VALUE 'retired'\")"
     branch_removing_archived(repo, upgrade, USES)
     assert findings(analyze_json(repo, tmp_path), "SP005") == []
+
+
+def test_values_stored_as_the_member_names(repo: GitRepo, tmp_path: Path) -> None:
+    # sa.Enum(ReportState) stores the names: the type's values are DRAFT, ACTIVE, ARCHIVED
+    create = CREATE.replace('"draft", "active", "archived"', '"DRAFT", "ACTIVE", "ARCHIVED"')
+    upgrade = SWAP.replace("('draft', 'active')", "('DRAFT', 'ACTIVE')")
+    branch_removing_archived(repo, upgrade, USES, create)
+    [finding] = findings(analyze_json(repo, tmp_path), "SP005")
+    message = finding["message"]
+    assert "removes the value 'ARCHIVED' of enum type report_state" in message
+    assert "app/models/report.py:10" in message  # ARCHIVED = "archived", still a member
+    assert "app/services/archive.py:5" in message  # ReportState.ARCHIVED
+    assert "tests/test_state.py:5" in message  # ReportState["ARCHIVED"]
