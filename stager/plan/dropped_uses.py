@@ -1,4 +1,4 @@
-"""SP005: tables and columns a branch migration drops that head's files still name.
+"""SP005: tables, columns and enum values a branch migration drops that head's files still name.
 
 The planner orders a drop after the *changed* files that stop using what it
 drops; a test, template or SQL file the branch never touched can still use
@@ -20,6 +20,9 @@ is qualified, so a column called ``status`` does not flood the output:
   ``FROM`` with that one table). Where pglast parses the SQL its answer
   stands: ``o.c`` of ``FROM other o`` is no use, even in a file that imports
   the model.
+
+Enum values are read by :mod:`~stager.plan.enum_drops` (which a migration
+removes) and :mod:`~stager.plan.enum_uses` (which lines still name one).
 
 Revision files are left out (they describe history, and run in order), and so
 are lines marked ``# stager: ignore`` or ``# stager: ignore[SP005]`` (any
@@ -207,20 +210,10 @@ def _ignored(text: str) -> bool:
     return rules is not None and ("*" in rules or RULE in rules)
 
 
-def dropped_use_findings(
-    report: MigrationReport,
-    head: Sha,
-    head_tree: Mapping[RepoPath, TreeEntry],
-    repo: TreeSearch,
-    rules: Rules,
-) -> list[Finding]:
-    """SP005 on each drop whose table, column or enum value head's files still name."""
-    uses = DroppedUses(report, head, head_tree, repo, rules)
-    return uses.findings(uses.grep())
-
-
 class DroppedUses:
-    """SP005 in two steps: ``grep`` runs git only, ``findings`` reads what it found.
+    """SP005 on each drop whose table, column or enum value head's files still name.
+
+    In two steps: ``grep`` runs git only, ``findings`` reads what it found.
 
     Only ``grep`` may run in another thread while the planner parses Python:
     CPython 3.11's ``ast`` keeps one recursion counter per interpreter, and two

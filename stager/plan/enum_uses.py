@@ -129,9 +129,7 @@ class EnumMatcher:
             hit.path in self.defining
             and self.member.search(hit.text)
             and (
-                self.literal.search(hit.text)
-                or self.named.search(hit.text)
-                or "auto(" in hit.text
+                self.literal.search(hit.text) or self.named.search(hit.text) or "auto(" in hit.text
             )
         ):
             return True  # the member is still defined: code may still write it
