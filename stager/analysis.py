@@ -175,14 +175,14 @@ def analyze_branch(
     )
     findings.sort(key=finding_order)
     classes = classify(files, rules, migrations.by_path, findings)
-    from stager.plan.dropped_uses import dropped_use_findings
+    from stager.plan.dropped_uses import DroppedUses
 
+    # SP005: what the branch drops, still named anywhere in head (not only in the
+    # changed files). Its `git grep` of head's whole tree runs while the plan is made;
+    # what it found is read after (ast must not parse in two threads at once).
+    dropped_uses = DroppedUses(migrations, refs.head, head_tree_job.result(), repo, rules)
     with ThreadPoolExecutor(max_workers=1) as side:
-        # SP005: what the branch drops, still named anywhere in head (not only in the
-        # changed files). Its `git grep` of head's whole tree runs while the plan is made.
-        dropped_job = side.submit(
-            dropped_use_findings, migrations, refs.head, head_tree_job.result(), repo, rules
-        )
+        dropped_job = side.submit(dropped_uses.grep)
         # The planner moves files later when a dependency needs it: the classes,
         # the risk table and the findings show the planned phases, as `plan` does.
         plan = build_plan(
@@ -191,10 +191,14 @@ def analyze_branch(
             head_tree_job.result().keys(),
             texts_job.result(),
         )
-        dropped = dropped_job.result()
     classes = annotate_classes(classes, plan)
     findings = sorted(
-        [*findings, *plan.findings, *apply_settings(dropped, rules)], key=finding_order
+        [
+            *findings,
+            *plan.findings,
+            *apply_settings(dropped_uses.findings(dropped_job.result()), rules),
+        ],
+        key=finding_order,
     )
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
     findings = sorted(

@@ -458,7 +458,7 @@ def _excerpt(sql: str, raw: dict[str, Any]) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _with_placeholders(sql: str) -> str:
+def with_placeholders(sql: str) -> str:
     """``:name`` (``sa.text``) and ``%(name)s``/``%s`` (DBAPI) parameters as ``$1``.
 
     PostgreSQL's parser knows only ``$n``; quoted strings and ``::`` casts are kept.
@@ -499,7 +499,7 @@ def parse_statements(sql: str) -> tuple[Statement, ...]:
         pass
     if ":" in sql or "%" in sql:
         try:
-            return tuple(_parse(_with_placeholders(sql)))
+            return tuple(_parse(with_placeholders(sql)))
         except Exception:
             pass
     return (Statement(UNPARSABLE, text=" ".join(sql.split())[:120]),)

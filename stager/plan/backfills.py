@@ -7,6 +7,11 @@ in between, and the drop then deletes them. "The code that stops writing"
 is what the dropping revision's contract edges say: the changed files (tests
 left out, they are never deployed) whose merge-base version uses what it
 drops and whose head version does not.
+
+What a backfill reads is what its operations name (literal SQL included),
+and, from its source, what its SQLAlchemy statements name
+(:mod:`~stager.plan.sqla_reads`: ``sa.table``/``sa.column`` declarations,
+``t.c.name``, ``text()`` SQL run on ``op.get_bind()``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from stager.plan.dropped_uses import Drop, drops
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.pyscan import IDENTIFIER
 from stager.plan.schema_objects import ObjectKey, describe, names_object, schema_use
+from stager.plan.sqla_reads import read_names
 from stager.rules.catalogue import RULES
 from stager.types import MigrationKind, RepoPath
 
@@ -29,8 +35,12 @@ def backfill_findings(
     final: Mapping[RepoPath, int],
     dependencies: Sequence[Dependency],
     names: Mapping[int, str],
+    sources: Mapping[RepoPath, str] | None = None,
 ) -> list[Finding]:
-    """SP006 for each data migration planned before the code that stops writing what it reads."""
+    """SP006 for each data migration planned before the code that stops writing what it reads.
+
+    ``sources``: the changed files' head text, to read SQLAlchemy backfills from.
+    """
     dropped = [drop for drop in drops(report) if drop.migration.path in final]
     if not dropped:
         return []
@@ -38,7 +48,9 @@ def backfill_findings(
     for migration in report.added:
         if migration.kind is not MigrationKind.DATA or migration.path not in final:
             continue
-        use = schema_use(migration)
+        source = (sources or {}).get(migration.path)
+        reads = read_names(source) if source is not None else {}
+        use = schema_use(migration, reads.keys)
         phase = final[migration.path]
         # one finding per dropping revision and phase of the code: its objects together
         late: dict[tuple[RepoPath, int], list[tuple[Drop, list[RepoPath]]]] = {}
@@ -51,7 +63,7 @@ def backfill_findings(
                 users = [path for path in writers if final[path] == code_phase]
                 late.setdefault((drop.migration.path, code_phase), []).append((drop, users))
         for (path, code_phase), objects in late.items():
-            found.append(_finding(migration, phase, code_phase, final[path], objects, names))
+            found.append(_finding(migration, phase, code_phase, final[path], objects, names, reads))
     return found
 
 
@@ -71,8 +83,11 @@ def _writers(drop: Drop, dependencies: Sequence[Dependency]) -> list[RepoPath]:
     ]
 
 
-def _line(migration: MigrationFile, key: ObjectKey) -> int | None:
-    """The first line of ``upgrade()`` whose operation names the object's last part."""
+def _line(migration: MigrationFile, key: ObjectKey, reads: Mapping[str, int]) -> int | None:
+    """The first line of ``upgrade()`` whose operation names the object's last part.
+
+    Else the first line of the source that names it (a SQLAlchemy declaration).
+    """
     name = key[-1]
     for operation in migration.operations:
         if operation.function != "upgrade":
@@ -81,7 +96,7 @@ def _line(migration: MigrationFile, key: ObjectKey) -> int | None:
             operation.sql is not None and name in IDENTIFIER.findall(operation.sql)
         ):
             return operation.line
-    return migration.revision_line or None
+    return reads.get(name) or migration.revision_line or None
 
 
 def _finding(
@@ -91,6 +106,7 @@ def _finding(
     drop_phase: int,
     objects: Sequence[tuple[Drop, list[RepoPath]]],
     names: Mapping[int, str],
+    reads: Mapping[str, int],
 ) -> Finding:
     keys = sorted(drop.key for drop, _ in objects)
     what = describe(keys[0]) if len(keys) == 1 else _several(keys)
@@ -99,7 +115,7 @@ def _finding(
     revision = objects[0][0].migration.revision
     return RULES["SP006"].finding(
         migration.path,
-        _line(migration, keys[0]),
+        _line(migration, keys[0], reads),
         f"data migration {migration.revision} reads the {what} in phase {phase} "
         f"({names.get(phase, '?')}), but the code stops writing {it} only in phase {code_phase} "
         f"({names.get(code_phase, '?')}: {users}) and migration {revision} drops {it} in phase "

@@ -1,4 +1,4 @@
-"""SP005: tables and columns a branch migration drops that head's files still name.
+"""SP005: tables, columns and enum values a branch migration drops that head's files still name.
 
 The planner orders a drop after the *changed* files that stop using what it
 drops; a test, template or SQL file the branch never touched can still use
@@ -13,7 +13,16 @@ is qualified, so a column called ``status`` does not flood the output:
   "column")``, ``.c["column"]``, and ``column =`` / ``column:`` in the model's
   own class body (a column still mapped: SQLAlchemy selects it);
 * for a dropped table: ``FROM``/``JOIN``/``INTO``/``UPDATE``/``TABLE``
-  ``table`` in any file, and ``__tablename__``/``Table(`` naming it.
+  ``table`` in any file, and ``__tablename__``/``Table(`` naming it;
+* in SQL (a ``.sql`` file's statements, a Python file's SQL strings, SQL in a
+  template), a column of the table its statement's aliases resolve it to
+  (:mod:`~stager.plan.sql_uses`: ``s.c`` of ``FROM table s``, ``c`` of a
+  ``FROM`` with that one table). Where pglast parses the SQL its answer
+  stands: ``o.c`` of ``FROM other o`` is no use, even in a file that imports
+  the model.
+
+Enum values are read by :mod:`~stager.plan.enum_drops` (which a migration
+removes) and :mod:`~stager.plan.enum_uses` (which lines still name one).
 
 Revision files are left out (they describe history, and run in order), and so
 are lines marked ``# stager: ignore`` or ``# stager: ignore[SP005]`` (any
@@ -22,7 +31,6 @@ comment syntax: ``-- stager: ignore`` in SQL).
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,9 +45,14 @@ from stager.migrations.actions import operation_actions
 from stager.migrations.compare import MigrationReport
 from stager.migrations.lint.engine import inline_ignore
 from stager.migrations.revision_files import MigrationFile
+from stager.plan.class_reach import ClassRef, reaches
+from stager.plan.enum_drops import EnumDrop, enum_drops
+from stager.plan.enum_uses import EnumMatcher, enum_links, member_names
 from stager.plan.pyfacts import PyFacts, python_facts
+from stager.plan.pyscan import looks_like_sql
 from stager.plan.schema_objects import ObjectKey, describe, object_name
 from stager.plan.sources import is_python
+from stager.plan.sql_uses import SqlUnit, sql_units
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules
 from stager.types import RepoPath, Sha
@@ -98,16 +111,13 @@ def drops(report: MigrationReport) -> list[Drop]:
     return found
 
 
-@dataclass(frozen=True)
-class _Model:
-    """A model class of head that maps a dropped table (or one whose column is dropped)."""
-
-    path: RepoPath
-    class_name: str
-
-
 def _word(name: str) -> str:
     return rf"(?<![\w$]){re.escape(name)}(?![\w$])"
+
+
+def _words(names: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for any of ``names`` as a word: compiled once, tried on every hit."""
+    return re.compile("|".join(_word(name) for name in sorted(names)), re.IGNORECASE)
 
 
 def _quoted(name: str) -> str:
@@ -117,7 +127,7 @@ def _quoted(name: str) -> str:
 class _Matcher:
     """Whether one line of one file names a dropped object in a qualified way."""
 
-    def __init__(self, key: ObjectKey, models: Sequence[_Model]) -> None:
+    def __init__(self, key: ObjectKey, models: Sequence[ClassRef]) -> None:
         self.key = key
         self.models = models
         table = key[1]
@@ -129,7 +139,7 @@ class _Matcher:
                 qualified.append(rf"(?<![\w$])(?:{owners})\.{re.escape(column)}(?![\w$])")
             self.anywhere = re.compile("|".join(qualified), re.IGNORECASE)
             self.python = re.compile(
-                rf"(?<![\w$])\.{re.escape(column)}(?![\w$])"  # instance.column
+                rf"\.{re.escape(column)}(?![\w$])"  # instance.column
                 rf"|(?:^|[(,])\s*{re.escape(column)}\s*=(?!=)"  # column= keyword
                 rf"|getattr\([^,]+,\s*[\"']{re.escape(column)}[\"']"
                 rf"|\.c\[[\"']{re.escape(column)}[\"']\]",
@@ -148,7 +158,11 @@ class _Matcher:
             )
             self.mapped = self.python
 
-    def matches(self, hit: GrepHit, facts: PyFacts | None) -> bool:
+    def matches(self, hit: GrepHit, facts: PyFacts | None, units: Sequence[SqlUnit] = ()) -> bool:
+        if self.key[0] == "column":
+            verdict = _sql_verdict(units, hit, self.key[1], self.key[2])
+            if verdict is not None:
+                return verdict
         if self.anywhere.search(hit.text):
             return True
         if facts is None:
@@ -156,46 +170,38 @@ class _Matcher:
         defines = any(model.path == hit.path for model in self.models)
         if defines and self.mapped.search(hit.text):
             return True
-        return (defines or self._reaches(hit.path, facts)) and bool(self.python.search(hit.text))
-
-    def _reaches(self, path: RepoPath, facts: PyFacts) -> bool:
-        """The file imports a model's module or names its class."""
-        for model in self.models:
-            if model.class_name in facts.names or model.class_name in facts.imported:
-                return True
-            module = model.path.removesuffix(".py").removesuffix("/__init__").split("/")
-            for ref in facts.imports:
-                target = _absolute(path, ref.module, ref.level)
-                candidates = [target] + [f"{target}.{name}" for name in ref.names]
-                if any(_suffix(candidate.split("."), module) for candidate in candidates):
-                    return True
-        return False
+        return reaches(hit.path, facts, self.models) and bool(self.python.search(hit.text))
 
 
-def _absolute(path: str, module: str, level: int) -> str:
-    """``from ..models import x`` in ``app/api/v.py`` → ``app.models``."""
-    if not level:
-        return module
-    folders = posixpath.dirname(path).split("/")
-    parts = folders[: len(folders) - (level - 1)]
-    return ".".join(part for part in (*parts, *module.split(".")) if part)
+def _sql_verdict(units: Sequence[SqlUnit], hit: GrepHit, table: str, column: str) -> bool | None:
+    """Whether the SQL holding the hit's line uses ``table.column``; None: not SQL, or unsure.
+
+    SQL pglast parsed decides. In SQL it rejected, ``alias.column`` counts when
+    the scan bound the alias to the table; anything else is left to the other rules.
+    """
+    for unit in units:
+        if not unit.first <= hit.line <= unit.last:
+            continue
+        if unit.resolved is not None:
+            return (table, column) in unit.resolved
+        qualifiers = re.findall(rf"(\w+)\s*\.\s*\"?{re.escape(column)}(?![\w$])", hit.text, re.I)
+        if any(table in unit.aliases.get(q.lower(), ()) for q in qualifiers):
+            return True
+        return None
+    return None
 
 
-def _suffix(dotted: list[str], module: list[str]) -> bool:
-    """``app.models.user`` names ``backend/app/models/user.py`` (its module path ends so)."""
-    dotted = [part for part in dotted if part]
-    return bool(dotted) and module[-len(dotted) :] == dotted
-
-
-def _models(hits: Sequence[GrepHit], facts: Mapping[RepoPath, PyFacts]) -> dict[str, list[_Model]]:
+def _models(
+    hits: Sequence[GrepHit], facts: Mapping[RepoPath, PyFacts]
+) -> dict[str, list[ClassRef]]:
     """Model classes of head by the table they map, from the files naming a table."""
-    found: dict[str, list[_Model]] = defaultdict(list)
+    found: dict[str, list[ClassRef]] = defaultdict(list)
     for path in dict.fromkeys(hit.path for hit in hits):
         if path not in facts:
             continue
         for table in facts[path].tables:
             if table.class_name:
-                found[table.table.lower()].append(_Model(path, table.class_name))
+                found[table.table.lower()].append(ClassRef(path, table.class_name))
     return found
 
 
@@ -204,53 +210,180 @@ def _ignored(text: str) -> bool:
     return rules is not None and ("*" in rules or RULE in rules)
 
 
-def dropped_use_findings(
-    report: MigrationReport,
-    head: Sha,
+class DroppedUses:
+    """SP005 on each drop whose table, column or enum value head's files still name.
+
+    In two steps: ``grep`` runs git only, ``findings`` reads what it found.
+
+    Only ``grep`` may run in another thread while the planner parses Python:
+    CPython 3.11's ``ast`` keeps one recursion counter per interpreter, and two
+    threads parsing at once fail with "AST constructor recursion depth mismatch".
+    """
+
+    def __init__(
+        self,
+        report: MigrationReport,
+        head: Sha,
+        head_tree: Mapping[RepoPath, TreeEntry],
+        repo: TreeSearch,
+        rules: Rules,
+    ) -> None:
+        self.dropped = drops(report)
+        self.removed = enum_drops(report, repo.read_blobs)
+        self.head_tree, self.repo = head_tree, repo
+        self.search = _Search(report, head, head_tree, repo, rules)
+
+    def grep(self) -> list[GrepHit]:
+        """Every line of head's files naming a dropped name as a word (git only)."""
+        if not self.dropped and not self.removed:
+            return []
+        words = {part for drop in self.dropped for part in drop.key[1:]}
+        words |= {name for drop in self.removed for name in (drop.label, drop.type_name)}
+        return self.search.grep(words)
+
+    def findings(self, hits: Sequence[GrepHit]) -> list[Finding]:
+        """The findings, from the lines ``grep`` found."""
+        if not hits:
+            return []
+        head_tree, repo, dropped, removed = self.head_tree, self.repo, self.dropped, self.removed
+        python_paths = sorted({hit.path for hit in hits if is_python(hit.path)})
+        blobs = repo.read_blobs(head_tree[path].blob for path in python_paths)
+        python = {path: blobs[head_tree[path].blob] for path in python_paths}
+        facts = {
+            path: python_facts(text.decode("utf-8", "replace")) for path, text in python.items()
+        }
+        models = _models(hits, facts)
+        columns = {drop.key[2] for drop in dropped if drop.key[0] == "column"}
+        units = _sql_of(hits, columns, head_tree, repo, python)
+        migrations = [drop.migration for drop in dropped] + [drop.migration for drop in removed]
+        sources = repo.read_blobs(dict.fromkeys(migration.blob for migration in migrations))
+        found: list[Finding] = []
+        for drop in dropped:
+            if _drop_line_ignored(sources.get(drop.migration.blob), drop.line):
+                continue
+            matcher = _Matcher(drop.key, models.get(drop.key[1], []))
+            word = _words(drop.key[1:] if drop.key[0] == "table" else [drop.key[2]])
+            places = [
+                f"{hit.path}:{hit.line}"
+                for hit in hits
+                if word.search(hit.text)
+                and not _ignored(hit.text)
+                and matcher.matches(hit, facts.get(hit.path), units.get(hit.path, ()))
+            ]
+            if places:
+                what = f"the {describe(drop.key)}"
+                found.append(_finding(drop.migration, drop.line, what, places))
+        kept = [
+            drop
+            for drop in removed
+            if not _drop_line_ignored(sources.get(drop.migration.blob), drop.line)
+        ]
+        found.extend(_enum_findings(kept, hits, facts, self.search))
+        return found
+
+
+class _Search:
+    """``git grep`` of head's files, revision files and ``[rules.SP005] ignore`` left out."""
+
+    def __init__(
+        self,
+        report: MigrationReport,
+        head: Sha,
+        head_tree: Mapping[RepoPath, TreeEntry],
+        repo: TreeSearch,
+        rules: Rules,
+    ) -> None:
+        self.head, self.head_tree, self.repo = head, head_tree, repo
+        self.revision_dirs = tuple(f"{folder.rstrip('/')}/" for folder in report.versions_dirs)
+        self.revision_paths = {migration.path for migration in report.head}
+        self.setting = rules.rule_settings.get(RULE)
+
+    def grep(self, words: Iterable[str]) -> list[GrepHit]:
+        return [
+            hit
+            for hit in self.repo.grep_tree(self.head, words)
+            if hit.path not in self.revision_paths
+            and not hit.path.startswith(self.revision_dirs)
+            and hit.path in self.head_tree
+            and not (self.setting is not None and self.setting.ignores(hit.path))
+        ]
+
+
+def _enum_findings(
+    removed: Sequence[EnumDrop],
+    hits: Sequence[GrepHit],
+    facts: Mapping[RepoPath, PyFacts],
+    search: _Search,
+) -> list[Finding]:
+    """One finding per migration, enum type and line: the values head still names, and where."""
+    groups: dict[tuple[RepoPath, str, int], list[EnumDrop]] = defaultdict(list)
+    for drop in removed:
+        groups[(drop.migration.path, drop.type_name, drop.line)].append(drop)
+    found: list[Finding] = []
+    for (_, type_name, line), group in groups.items():
+        links = enum_links(type_name, group[0].values, hits, facts)
+        named: list[str] = []
+        places: dict[str, None] = {}
+        for drop in group:
+            members = member_names(drop.label, links, hits)
+            # a member spelled unlike its value (PENDING_REVIEW = "review"): its lines too
+            extra = {m for m in members if m.lower() != drop.label.lower()}
+            lines = [*hits, *search.grep(extra)] if extra else hits
+            matcher = EnumMatcher(drop, drop.label, links, members)
+            word = _words([drop.label, *extra])
+            uses = [
+                f"{hit.path}:{hit.line}"
+                for hit in lines
+                if word.search(hit.text)
+                and not _ignored(hit.text)
+                and matcher.matches(hit, facts.get(hit.path))
+            ]
+            if uses:
+                named.append(drop.label)
+                places.update(dict.fromkeys(uses))
+        if named:
+            values = ", ".join(f"'{label}'" for label in sorted(named))
+            what = f"the value{'s' if len(named) > 1 else ''} {values} of enum type {type_name}"
+            found.append(_finding(group[0].migration, line, what, list(places), verb="removes"))
+    return found
+
+
+_SQL_FILES = (".sql", ".sql.j2", ".sql.jinja", ".sql.jinja2", ".pgsql", ".psql")
+
+
+def _sql_of(
+    hits: Sequence[GrepHit],
+    columns: set[str],
     head_tree: Mapping[RepoPath, TreeEntry],
     repo: TreeSearch,
-    rules: Rules,
-) -> list[Finding]:
-    """SP005 on each drop whose table or column head's files still name, listing the places."""
-    dropped = drops(report)
-    if not dropped:
-        return []
-    words = {part for drop in dropped for part in drop.key[1:]}
-    revision_dirs = tuple(f"{folder.rstrip('/')}/" for folder in report.versions_dirs)
-    revision_paths = {migration.path for migration in report.head}
-    setting = rules.rule_settings.get(RULE)
-    hits = [
-        hit
-        for hit in repo.grep_tree(head, words)
-        if hit.path not in revision_paths
-        and not hit.path.startswith(revision_dirs)
-        and hit.path in head_tree
-        and not (setting is not None and setting.ignores(hit.path))
-    ]
-    python_paths = sorted({hit.path for hit in hits if is_python(hit.path)})
-    blobs = repo.read_blobs(head_tree[path].blob for path in python_paths)
-    facts = {
-        path: python_facts(blobs[head_tree[path].blob].decode("utf-8", "replace"))
-        for path in python_paths
+    python: Mapping[RepoPath, bytes],
+) -> dict[RepoPath, list[SqlUnit]]:
+    """The SQL of the files where a dropped column may be used through an alias.
+
+    SQL files and Python files with SQL strings are read whole; another file
+    (a template) only when a hit qualifies a dropped column with some name.
+    """
+    if not columns:
+        return {}
+    qualified = re.compile(
+        r"\w\s*\.\s*\"?(?:" + "|".join(map(re.escape, sorted(columns))) + r")(?![\w$])", re.I
+    )
+    wanted = {
+        path for path, data in python.items() if looks_like_sql(data.decode("utf-8", "replace"))
     }
-    models = _models(hits, facts)
-    sources = repo.read_blobs(drop.migration.blob for drop in dropped)
-    found: list[Finding] = []
-    for drop in dropped:
-        if _drop_line_ignored(sources.get(drop.migration.blob), drop.line):
+    for hit in hits:
+        if hit.path in python or hit.path in wanted:
             continue
-        matcher = _Matcher(drop.key, models.get(drop.key[1], []))
-        names = set(drop.key[1:]) if drop.key[0] == "table" else {drop.key[2]}
-        places = [
-            f"{hit.path}:{hit.line}"
-            for hit in hits
-            if any(re.search(_word(name), hit.text, re.IGNORECASE) for name in names)
-            and not _ignored(hit.text)
-            and matcher.matches(hit, facts.get(hit.path))
-        ]
-        if places:
-            found.append(_finding(drop, places))
-    return found
+        if hit.path.lower().endswith(_SQL_FILES) or qualified.search(hit.text):
+            wanted.add(hit.path)
+    others = sorted(path for path in wanted if path not in python)
+    texts = dict(python)
+    read = repo.read_blobs(head_tree[path].blob for path in others)
+    texts.update({path: read[head_tree[path].blob] for path in others})
+    return {
+        path: sql_units(texts[path].decode("utf-8", "replace"), python=is_python(path))
+        for path in sorted(wanted)
+    }
 
 
 def _drop_line_ignored(source: bytes | None, line: int) -> bool:
@@ -260,13 +393,15 @@ def _drop_line_ignored(source: bytes | None, line: int) -> bool:
     return 0 < line <= len(lines) and _ignored(lines[line - 1])
 
 
-def _finding(drop: Drop, places: Sequence[str]) -> Finding:
+def _finding(
+    migration: MigrationFile, line: int, what: str, places: Sequence[str], verb: str = "drops"
+) -> Finding:
     shown = ", ".join(places[:SHOWN])
     more = f" and {len(places) - SHOWN} more" if len(places) > SHOWN else ""
     count = f"{len(places)} place{'' if len(places) == 1 else 's'}"
     return RULES[RULE].finding(
-        drop.migration.path,
-        drop.line,
-        f"drops the {describe(drop.key)}, which head still uses in {count}: {shown}{more}; "
+        migration.path,
+        line,
+        f"{verb} {what}, which head still uses in {count}: {shown}{more}; "
         "that code fails once the drop has run",
     )

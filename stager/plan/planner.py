@@ -273,7 +273,13 @@ def assemble(
                 [
                     *_findings(closure.relaxed),
                     *_head_findings(chained, report, final, names),
-                    *backfill_findings(report, final, dependencies, names),
+                    *backfill_findings(
+                        report,
+                        final,
+                        dependencies,
+                        names,
+                        split_inputs.texts.head if split_inputs else None,
+                    ),
                     *kept_whole_findings(kept_whole),
                 ],
                 inputs.rules,

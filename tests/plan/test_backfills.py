@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from stager.cli import cli
@@ -53,7 +54,13 @@ DATA_AFTER_CODE = RULES.replace(
 )
 
 
-def expand_migrate_contract(repo: GitRepo) -> None:
+SQL_BACKFILL = (
+    "op.execute(\"UPDATE summary SET snapshot = json_build_object('total', "
+    'legacy_total) WHERE snapshot IS NULL")'
+)
+
+
+def expand_migrate_contract(repo: GitRepo, backfill: str = SQL_BACKFILL) -> None:
     """Add ``snapshot``, copy ``legacy_total`` into it, stop writing it, drop it."""
     make_branch(
         repo,
@@ -73,12 +80,7 @@ def expand_migrate_contract(repo: GitRepo) -> None:
             version_path(ADD): revision_file(
                 ADD, H0, 'op.add_column("summary", sa.Column("snapshot", sa.JSON()))'
             ),
-            version_path(FILL): revision_file(
-                FILL,
-                ADD,
-                "op.execute(\"UPDATE summary SET snapshot = json_build_object('total', "
-                'legacy_total) WHERE snapshot IS NULL")',
-            ),
+            version_path(FILL): revision_file(FILL, ADD, backfill),
             version_path(DROP): revision_file(
                 DROP, FILL, 'op.drop_column("summary", "legacy_total")'
             ),
@@ -132,3 +134,56 @@ def test_the_demo_backfill_copies_before_the_code_stops_writing(
     assert "only in phase 3 (application:" in message
     assert "backend/app/services/compliance_service.py" in message
     assert "migration 4f6a8c0e2a4c drops them in phase 4 (etl-and-contract)" in message
+
+
+# Backfills written with SQLAlchemy, read with ast: declarations, t.c.name, text() SQL.
+SUMMARY = 'summary = sa.table("summary", sa.column("legacy_total"), sa.column("snapshot"))\n'
+SQLALCHEMY_BACKFILLS = {
+    "table update": SUMMARY
+    + "op.execute(\n"
+    + "    summary.update()\n"
+    + "    .where(summary.c.snapshot.is_(None))\n"
+    + "    .values(snapshot=sa.func.json_build_object('total', summary.c.legacy_total))\n"
+    + ")",
+    "sa.update": SUMMARY
+    + "op.execute(sa.update(summary).values(snapshot=summary.c['legacy_total']))",
+    "bound statement": SUMMARY
+    + "statement = summary.update().values(snapshot=summary.c.legacy_total)\n"
+    + "op.execute(statement)",
+    "select then update": SUMMARY
+    + "conn = op.get_bind()\n"
+    + "for row in conn.execute(summary.select()):\n"
+    + "    conn.execute(summary.update().values(snapshot={'total': row.legacy_total}))",
+    "get_bind text": "conn = op.get_bind()\n"
+    + "conn.execute(\n"
+    + "    sa.text(\"UPDATE summary SET snapshot = json_build_object('total', legacy_total)\")\n"
+    + ")",
+    "sa.Table": "summary = sa.Table(\n"
+    + '    "summary", sa.MetaData(), sa.Column("legacy_total", sa.Integer), sa.Column("snapshot")\n'
+    + ")\n"
+    + "op.execute(summary.update().values(snapshot=summary.c.legacy_total))",
+}
+
+
+@pytest.mark.parametrize("backfill", SQLALCHEMY_BACKFILLS.values(), ids=SQLALCHEMY_BACKFILLS.keys())
+def test_a_backfill_written_with_sqlalchemy_is_read_too(
+    repo: GitRepo, tmp_path: Path, backfill: str
+) -> None:
+    expand_migrate_contract(repo, backfill)
+    [finding] = findings(analyze_json(repo, tmp_path), "SP006")
+    assert finding["path"] == version_path(FILL)
+    assert "reads the column summary.legacy_total in phase 2 (data)" in finding["message"]
+    # on the line that names the column (or its statement), not the revision id
+    source = (repo.path / version_path(FILL)).read_text().splitlines()
+    assert "revision = " not in source[finding["line"] - 1]
+
+
+def test_a_sqlalchemy_backfill_of_another_tables_column_of_that_name_is_fine(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    other = (
+        'archive = sa.table("archive", sa.column("legacy_total"))\n'
+        "op.execute(archive.update().values(legacy_total=0))"
+    )
+    expand_migrate_contract(repo, other)
+    assert findings(analyze_json(repo, tmp_path), "SP006") == []

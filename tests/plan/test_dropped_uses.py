@@ -221,3 +221,81 @@ def test_sql_names_match_whatever_their_case(repo: GitRepo, tmp_path: Path) -> N
     branch_dropping_legacy(repo, {"sql/upper.sql": "SELECT REPORT.LEGACY_TOTAL FROM REPORT;\n"})
     [finding] = findings(analyze_json(repo, tmp_path), "SP005")
     assert "sql/upper.sql:1" in finding["message"]
+
+
+def test_a_dropped_column_used_through_a_sql_alias(repo: GitRepo, tmp_path: Path) -> None:
+    branch_dropping_legacy(
+        repo,
+        {
+            "sql/report.sql": (
+                "SELECT 1;\n\nSELECT r.id,\n       r.legacy_total\n"
+                "FROM report AS r\nWHERE r.id > 0;\n"
+            ),
+            # no import of the model: the SQL alone says the column is report's
+            "app/queries.py": (
+                "from sqlalchemy import text\n\n"
+                'TOTALS = text("""\n'
+                "    SELECT s.legacy_total\n"
+                "    FROM report s\n"
+                '""")\n'
+                'ONE = text("SELECT legacy_total FROM report WHERE id = :id")\n'
+            ),
+            # a template pglast cannot parse: the scan binds the alias
+            "templates/report.sql.j2": (
+                "SELECT x.legacy_total FROM report x WHERE x.id = {{ id }}\n"
+            ),
+        },
+    )
+    [finding] = findings(analyze_json(repo, tmp_path), "SP005")
+    message = finding["message"]
+    for place in (
+        "sql/report.sql:4",
+        "app/queries.py:4",
+        "app/queries.py:7",
+        "templates/report.sql.j2:1",
+    ):
+        assert place in message
+    assert "4 places" in message
+
+
+def test_an_alias_of_another_table_is_not_a_use(repo: GitRepo, tmp_path: Path) -> None:
+    branch_dropping_legacy(
+        repo,
+        {
+            "sql/archive.sql": (
+                "SELECT r.legacy_total\nFROM archive AS r;\n"
+                # spelled like the dropped table, but an alias of another one
+                "SELECT report.legacy_total FROM archive AS report;\n"
+            ),
+            # imports the model, but the SQL's o is another table
+            "app/archive.py": (
+                "from sqlalchemy import text\n"
+                "from app.models.report import Report\n\n"
+                'QUERY = text("SELECT o.legacy_total FROM archive o "\n'
+                '             "JOIN report ON report.id = o.id")\n'
+            ),
+            "templates/archive.sql.j2": (
+                "SELECT o.legacy_total FROM archive o WHERE o.id = {{ id }}\n"
+            ),
+            # two tables: an unqualified column could be either
+            "sql/both.sql": "SELECT legacy_total FROM report, archive;\n",
+        },
+    )
+    assert findings(analyze_json(repo, tmp_path), "SP005") == []
+
+
+def test_an_attribute_of_any_instance_in_a_file_that_imports_the_model(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    branch_dropping_legacy(
+        repo,
+        {
+            "tests/test_totals.py": (
+                "from app.models.report import Report\n\n\n"
+                "def test_total(made: Report) -> None:\n"
+                "    assert made.legacy_total == 3\n"
+            ),
+        },
+    )
+    [finding] = findings(analyze_json(repo, tmp_path), "SP005")
+    assert "tests/test_totals.py:5" in finding["message"]
