@@ -58,7 +58,7 @@ def run(options: PlanOptions) -> int:
         options.output_format,
         partial(render_plan_terminal, analysis, plan),
         partial(render_plan_markdown, analysis, plan, chains, templates),
-        partial(render_plan_json, analysis, plan),
+        partial(render_plan_json, analysis, plan, chains),
         options.output,
     )
     if options.write is not None:

@@ -1,0 +1,247 @@
+"""The history invariant: a database at any revision of the feature branch, upgraded along
+the phases, runs nothing twice and skips nothing.
+
+Databases that ran the feature branch (dev, staging, a preview) are at some
+revision X of it: X and its ancestors ran. Upgraded along the phased history,
+Alembic takes X and X's ancestors *there* as applied and runs the rest. So
+for every revision of the branch, the operations applied up to it must be the
+same on both histories. Re-chaining can break that: when a phase puts a
+branch's later revision B before an earlier one A, B loses A from its
+ancestors (A's operations would be skipped... or A then runs again for a
+database at A). Those revisions are the exceptions: the staging document and
+the first pull request tell how to bring such a database back.
+
+Operations are compared by what they do (:func:`~.split_invariant.shape`), as
+a multiset. The expand revision R_e of a split is R's ancestor on the phased
+history, so "at R" counts R_e's operations with R's contract part, as on the
+branch. A revision below the merge base's heads is the same on both sides and
+not counted; any other revision the phased history has and the branch has not
+(``--onto`` REF's own) counts as one the branch never ran.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from stager.branches.split_invariant import Shape, describe_shapes, shape
+from stager.migrations.compare import MigrationReport
+from stager.migrations.graph import RevisionGraph
+from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import MigrationFile
+from stager.plan.assessment import PhaseChain, alembic_invocation
+from stager.plan.phase import DerivedKind, Phase
+from stager.types import Revision, Sha
+
+
+@dataclass(frozen=True)
+class Step:
+    """One revision of a history: what it revises (and depends on), and what it runs."""
+
+    parents: tuple[Revision, ...]
+    operations: tuple[Shape, ...]
+
+
+History = Mapping[Revision, Step]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A revision of the branch at which the phased history has applied something else."""
+
+    revision: Revision
+    skipped: tuple[Shape, ...]  # the phases take them as run; a database at it never ran them
+    repeated: tuple[Shape, ...]  # a database at it ran them; the phases run them again
+    missing: bool = False  # the phased history has no such revision
+
+    def describe(self) -> str:
+        if self.missing:
+            return f"{self.revision}: no phase adds it"
+        more = describe_shapes(self.skipped)
+        less = describe_shapes(self.repeated)
+        if not self.repeated:
+            what = f"applied {more}, which the feature branch has not"
+        elif not self.skipped:
+            what = f"not applied {less}, which the feature branch has"
+        else:
+            what = f"applied {more}, which the feature branch has not, and not {less}, which it has"
+        return f"{self.revision}: up to it, the phases have {what}"
+
+
+def _unknown(revision: Revision) -> Shape:
+    """A revision the feature branch does not have, standing for whatever it runs."""
+    return (f"revision {revision}", None, (), None)
+
+
+def applied(history: History, revision: Revision, base: Collection[Revision]) -> Counter[Shape]:
+    """The operations a database at ``revision`` has run, above the merge base ``base``."""
+    ran: Counter[Shape] = Counter()
+    seen: set[Revision] = set()
+    todo = [revision]
+    while todo:  # iterative, and a cycle ends it
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        step = history.get(current)
+        if step is None:
+            if current not in base:
+                ran[_unknown(current)] += 1
+            continue
+        ran.update(step.operations)
+        todo.extend(step.parents)
+    return ran
+
+
+def divergences(
+    feature: History, phased: History, base: Collection[Revision]
+) -> tuple[Divergence, ...]:
+    """Every revision of ``feature`` at which ``phased`` has applied something else.
+
+    ``base``: the merge base's revisions, where both histories start.
+    """
+    found: list[Divergence] = []
+    for revision in feature:
+        if revision not in phased:
+            found.append(Divergence(revision, (), (), missing=True))
+            continue
+        ran = applied(feature, revision, base)
+        taken = applied(phased, revision, base)
+        if ran != taken:
+            found.append(
+                Divergence(
+                    revision, tuple((taken - ran).elements()), tuple((ran - taken).elements())
+                )
+            )
+    return tuple(found)
+
+
+def _step(migration: MigrationFile, parents: Iterable[Revision] | None = None) -> Step:
+    written = migration.down_revisions if parents is None else tuple(parents)
+    return Step(
+        (*written, *migration.depends_on),
+        tuple(shape(op) for op in migration.operations if op.function == "upgrade"),
+    )
+
+
+def graph_history(graph: RevisionGraph, base: Collection[Revision]) -> dict[Revision, Step]:
+    """The revisions of ``graph`` above the merge base ``base``, in upgrade order."""
+    return {
+        revision: _step(graph.files[revision])
+        for revision in graph.upgrade_order()
+        if revision not in base and revision in graph.files
+    }
+
+
+def feature_history(report: MigrationReport) -> dict[Revision, Step]:
+    """The feature branch's own revisions (head's, not the merge base's), in upgrade order."""
+    return graph_history(report.head, report.base.files)
+
+
+def chain_history(
+    chains: Mapping[int, PhaseChain], phases: Sequence[Phase], report: MigrationReport
+) -> dict[Revision, Step]:
+    """The phased history as ``chains`` write it: each revision with its parents there.
+
+    ``chains``: each phase's chain as split recorded it, else as the plan
+    re-chains it. A split revision's parts run what stager derived for them.
+    """
+    derived = {
+        item.path: item
+        for phase in phases
+        for item in phase.derived
+        if item.kind in (DerivedKind.EXPAND_REVISION, DerivedKind.CONTRACT_REVISION)
+    }
+    history: dict[Revision, Step] = {}
+    for phase in phases:
+        chain = chains.get(phase.number)
+        for link in chain.links if chain is not None else ():
+            item = derived.get(link.path)
+            migration = (
+                parse_migration(item.path, Sha("0" * 40), item.source)
+                if item is not None
+                else report.by_path.get(link.path)
+            )
+            if migration is not None:
+                history[link.revision] = _step(migration, link.parents)
+    return history
+
+
+def planned_divergences(
+    chains: Mapping[int, PhaseChain], phases: Sequence[Phase], report: MigrationReport
+) -> tuple[Divergence, ...]:
+    """The exceptions of the phased history ``chains`` describe (see :func:`chain_history`)."""
+    return divergences(
+        feature_history(report), chain_history(chains, phases, report), report.base.files
+    )
+
+
+@dataclass(frozen=True)
+class HistoryWarning:
+    """What a database at an exception must do before it follows the phases.
+
+    ``targets``: the merge base's heads below the exceptions (``base`` when the
+    merge base has no revision), each downgraded to in turn from a checkout of
+    the feature branch (where the exceptions have their original parents);
+    ``downgrade`` is that command, None when an exception starts a line of
+    history of its own and no revision of the merge base is below it.
+    """
+
+    revisions: tuple[Revision, ...]
+    targets: tuple[Revision, ...]
+    downgrade: str | None
+
+    @property
+    def message(self) -> str:
+        ids = ", ".join(f"`{revision}`" for revision in self.revisions)
+        why = (
+            "the phases re-chain these revisions, so such a database upgraded along them "
+            "would run operations twice or skip them"
+        )
+        if self.downgrade is None:
+            return (
+                f"Databases whose `alembic current` shows any of {ids} must first be restored "
+                f"from a backup taken before they ran the feature branch's migrations: {why}."
+            )
+        targets = " and ".join(f"`{target}`" for target in self.targets)
+        return (
+            f"Databases whose `alembic current` shows any of {ids} must first be downgraded "
+            f"to {targets} from a checkout of the feature branch (`{self.downgrade}`), or "
+            f"restored from a backup taken before they ran these revisions: {why}."
+        )
+
+
+def history_warning(
+    report: MigrationReport, exceptions: Sequence[Revision]
+) -> HistoryWarning | None:
+    """The warning for databases at ``exceptions`` (None: there is none)."""
+    if not exceptions:
+        return None
+    base_heads = report.base.heads()
+    below: set[Revision] = set()
+    alone = False
+    for revision in exceptions:
+        ancestors = report.head.ancestors(revision) if revision in report.head else frozenset()
+        found = [head for head in base_heads if head in ancestors]
+        below.update(found)
+        alone = alone or not found
+    if base_heads and alone:
+        return HistoryWarning(tuple(exceptions), (), None)
+    targets = tuple(head for head in base_heads if head in below) or (Revision("base"),)
+    alembic = alembic_invocation(
+        report.configs,
+        [report.head.files[r].path for r in exceptions if r in report.head.files],
+    )
+    # alembic downgrades to one revision at a time (as the phases' rollback commands do)
+    downgrade = " && ".join(f"{alembic} downgrade {shlex.quote(target)}" for target in targets)
+    return HistoryWarning(tuple(exceptions), targets, downgrade)
+
+
+def planned_warning(
+    chains: Mapping[int, PhaseChain], phases: Sequence[Phase], report: MigrationReport
+) -> HistoryWarning | None:
+    """The warning the staging document and the first pull request open with, if any."""
+    found = planned_divergences(chains, phases, report)
+    return history_warning(report, [divergence.revision for divergence in found])
