@@ -112,12 +112,21 @@ def render_plan_markdown(
     )
 
 
-def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> None:
+def render_plan_terminal(
+    analysis: Analysis,
+    plan: Plan,
+    console: Console,
+    chains: Mapping[int, PhaseChain] | None = None,
+) -> None:
     """Each phase with its migrations and files, the moves and the plan's findings.
 
     Paths are quoted as git quotes them; no text is read as rich markup.
+    ``chains``: what split built, if it did (default: as the plan re-chains).
     """
     from rich.text import Text
+
+    if chains is None:
+        chains = plan_chains(plan.phases, analysis.migrations.base.heads())
 
     refs = analysis.refs
     console.print(
@@ -129,6 +138,9 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
             f"(plan from {one_line(plan.source)})",
         )
     )
+    history = planned_warning(chains, plan.phases, analysis.migrations)
+    if history is not None:
+        console.print(Text(f"warning: {one_line(history.message)}", style="bold yellow"))
     for warning in analysis.warnings:
         console.print(Text(f"warning: {one_line(warning)}", style="yellow"))
     for phase in plan.phases:

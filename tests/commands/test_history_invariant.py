@@ -198,3 +198,16 @@ def test_verify_fails_when_a_built_phase_loses_an_operation_of_a_revision(
         f"nothing lost: {ADD}: up to it, the phases have not applied add_column(t.c), which the "
         "feature branch has; split lists no such exception" in shown
     )
+
+
+def test_plan_on_the_terminal_says_it_first(reordered: GitRepo) -> None:
+    shown = stager(reordered, "plan", "--base", "main")
+    assert shown.exit_code == 0, shown.output
+    lines = " ".join(shown.output.split())
+    assert f"warning: {WARNING.removeprefix('> ⚠️ ')} Phase 1: " in lines
+
+
+def test_plan_on_the_terminal_says_nothing_without_exceptions(in_order: GitRepo) -> None:
+    quiet = stager(in_order, "plan", "--base", "main")
+    assert quiet.exit_code == 0, quiet.output
+    assert "shows any of" not in quiet.output
