@@ -35,6 +35,8 @@ from stager.plan.assessment import PhaseChain, alembic_invocation
 from stager.plan.phase import DerivedKind, Phase
 from stager.types import Revision, Sha
 
+_SHOWN = 5  # operations named in one divergence's description
+
 
 @dataclass(frozen=True)
 class Step:
@@ -59,8 +61,8 @@ class Divergence:
     def describe(self) -> str:
         if self.missing:
             return f"{self.revision}: no phase adds it"
-        more = describe_shapes(self.skipped)
-        less = describe_shapes(self.repeated)
+        more = describe_shapes(self.skipped, _SHOWN)
+        less = describe_shapes(self.repeated, _SHOWN)
         if not self.repeated:
             what = f"applied {more}, which the feature branch has not"
         elif not self.skipped:
@@ -75,24 +77,61 @@ def _unknown(revision: Revision) -> Shape:
     return (f"revision {revision}", None, (), None)
 
 
-def applied(history: History, revision: Revision, base: Collection[Revision]) -> Counter[Shape]:
-    """The operations a database at ``revision`` has run, above the merge base ``base``."""
-    ran: Counter[Shape] = Counter()
-    seen: set[Revision] = set()
-    todo = [revision]
-    while todo:  # iterative, and a cycle ends it
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        step = history.get(current)
-        if step is None:
-            if current not in base:
-                ran[_unknown(current)] += 1
-            continue
-        ran.update(step.operations)
-        todo.extend(step.parents)
-    return ran
+class _Ancestry:
+    """Each revision's ancestors (itself included) in one history, as a bit set.
+
+    Bits index revisions shared by both histories (``index``); a revision below
+    the merge base is no bit: the walk stops there. A parent neither in the
+    history nor below the merge base is a bit of its own, standing for a
+    revision the other history may not have.
+    """
+
+    def __init__(
+        self, history: History, base: Collection[Revision], index: dict[Revision, int]
+    ) -> None:
+        self.history = history
+        self.base = base
+        self.index = index
+        self.masks: dict[Revision, int] = {}
+
+    def bit(self, revision: Revision) -> int:
+        return 1 << self.index.setdefault(revision, len(self.index))
+
+    def mask(self, revision: Revision) -> int:
+        """Iterative post-order, so a long history needs no recursion; a cycle ends it."""
+        if revision in self.masks:
+            return self.masks[revision]
+        entered: set[Revision] = set()
+        todo = [revision]
+        while todo:
+            current = todo[-1]
+            if current in self.masks:
+                todo.pop()
+                continue
+            step = self.history.get(current)
+            parents = [] if step is None else [p for p in step.parents if p not in self.base]
+            waiting = [p for p in parents if p not in self.masks and p not in entered]
+            if current not in entered and waiting:
+                entered.add(current)
+                todo.extend(waiting)
+                continue
+            todo.pop()
+            mask = self.bit(current)
+            for parent in parents:
+                mask |= self.masks.get(parent, 0)  # 0: a parent in a cycle with it
+            self.masks[current] = mask
+        return self.masks[revision]
+
+    def operations(self, revision: Revision) -> tuple[Shape, ...]:
+        step = self.history.get(revision)
+        return (_unknown(revision),) if step is None else step.operations
+
+
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 def divergences(
@@ -100,15 +139,31 @@ def divergences(
 ) -> tuple[Divergence, ...]:
     """Every revision of ``feature`` at which ``phased`` has applied something else.
 
-    ``base``: the merge base's revisions, where both histories start.
+    ``base``: the merge base's revisions, where both histories start. The
+    operations of the ancestors both histories share with the same operations
+    cancel out; only the others are counted, so a long history costs little.
     """
+    index: dict[Revision, int] = {}
+    ours, theirs = _Ancestry(feature, base, index), _Ancestry(phased, base, index)
+    masks = {revision: (ours.mask(revision), theirs.mask(revision)) for revision in feature}
+    names = {number: revision for revision, number in index.items()}
+    differ = 0  # revisions whose operations are not the same on both sides
+    for revision, number in index.items():
+        same = revision in feature and revision in phased
+        if not same or ours.operations(revision) != theirs.operations(revision):
+            differ |= 1 << number
     found: list[Divergence] = []
-    for revision in feature:
+    for revision, (mine, other) in masks.items():
         if revision not in phased:
             found.append(Divergence(revision, (), (), missing=True))
             continue
-        ran = applied(feature, revision, base)
-        taken = applied(phased, revision, base)
+        shared = mine & other & ~differ
+        ran: Counter[Shape] = Counter()
+        taken: Counter[Shape] = Counter()
+        for number in _bits(mine & ~shared):
+            ran.update(ours.operations(names[number]))
+        for number in _bits(other & ~shared):
+            taken.update(theirs.operations(names[number]))
         if ran != taken:
             found.append(
                 Divergence(

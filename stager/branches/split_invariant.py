@@ -35,12 +35,15 @@ def _shapes(path: RepoPath, source: bytes, function: str) -> list[Shape]:
     return [shape(op) for op in parsed.operations if op.function == function]
 
 
-def describe_shapes(shapes: Sequence[Shape]) -> str:
-    """``add_column(t.a), drop_table(u)``: operations as verify's messages name them."""
+def describe_shapes(shapes: Sequence[Shape], limit: int | None = None) -> str:
+    """``add_column(t.a), drop_table(u)``: operations as verify's messages name them
+    (``limit``: the first ones, and how many more)."""
     shown = [
         f"{name}({table or ''}{'.' + ','.join(columns) if columns else ''})"
         for name, table, columns, _ in shapes
     ]
+    if limit is not None and len(shown) > limit:
+        shown = [*shown[:limit], f"and {len(shown) - limit} more"]
     return ", ".join(shown) or "none"
 
 

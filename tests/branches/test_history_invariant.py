@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from stager.branches.history_invariant import Divergence, Step, applied, divergences
+from stager.branches.history_invariant import Divergence, Step, divergences
 from stager.branches.split_invariant import Shape, interleaves
 from stager.types import Revision
 
@@ -99,9 +99,19 @@ def test_a_revision_no_phase_adds_is_an_exception() -> None:
     assert found.describe() == "a: no phase adds it"
 
 
-def test_applied_counts_repeated_operations_and_stops_at_a_cycle() -> None:
+def test_a_cycle_ends_the_walk() -> None:
     history = {"a": step("b", ops=(ADD_A,)), "b": step("a", ops=(ADD_A,))}
-    assert applied(rev(history), Revision("a"), BASE)[ADD_A] == 2
+    assert divergences(rev(history), rev(history), BASE) == ()
+    found = divergences(rev(history), rev({"a": step("h", ops=(ADD_A,))}), BASE)
+    assert ids(found) == ["a", "b"]
+    assert found[0].repeated == (ADD_A,) and found[1].missing
+
+
+def test_an_operation_written_twice_counts_twice() -> None:
+    feature = {"a": step("h", ops=(ADD_A,)), "b": step("a", ops=(ADD_A,))}
+    phased = {"a": step("h", ops=(ADD_A,)), "b": step("a", ops=())}
+    (found,) = divergences(rev(feature), rev(phased), BASE)
+    assert (found.revision, found.repeated) == ("b", (ADD_A,))
 
 
 def test_interleaves_keeps_each_part_in_its_order() -> None:
@@ -111,3 +121,10 @@ def test_interleaves_keeps_each_part_in_its_order() -> None:
     assert not interleaves([x, y, z], [z, x], [y])
     assert not interleaves([x, y], [x], [z])
     assert not interleaves([x, y], [x, y], [y])
+
+
+def test_a_long_list_of_operations_is_cut_short() -> None:
+    many = tuple(op("add_column", f"c{n}") for n in range(8))
+    feature = {"a": step("h", ops=many)}
+    (found,) = divergences(rev(feature), rev({"a": step("h")}), BASE)
+    assert found.describe().endswith("add_column(t.c4), and 3 more, which the feature branch has")
