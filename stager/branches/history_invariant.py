@@ -5,11 +5,12 @@ Databases that ran the feature branch (dev, staging, a preview) are at some
 revision X of it: X and its ancestors ran. Upgraded along the phased history,
 Alembic takes X and X's ancestors *there* as applied and runs the rest. So
 for every revision of the branch, the operations applied up to it must be the
-same on both histories. Re-chaining can break that: when a phase puts a
-branch's later revision B before an earlier one A, B loses A from its
-ancestors (A's operations would be skipped... or A then runs again for a
-database at A). Those revisions are the exceptions: the staging document and
-the first pull request tell how to bring such a database back.
+same on both histories. Re-chaining can break that: when a phase puts the
+branch's revision B before its parent A, a database at A has not run B, which
+the phases count as run below A (skipped), and one at B has run A, which the
+phases then run again. Those revisions are the exceptions: the staging
+document and the first pull request open with how to bring such a database
+back (:class:`HistoryWarning`), and ``verify`` fails on any other.
 
 Operations are compared by what they do (:func:`~.split_invariant.shape`), as
 a multiset. The expand revision R_e of a split is R's ancestor on the phased
@@ -33,7 +34,7 @@ from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile
 from stager.plan.assessment import PhaseChain, alembic_invocation
 from stager.plan.phase import DerivedKind, Phase
-from stager.types import Revision, Sha
+from stager.types import RepoPath, Revision, Sha
 
 _SHOWN = 5  # operations named in one divergence's description
 
@@ -268,30 +269,51 @@ class HistoryWarning:
         )
 
 
+def _base_heads(report: MigrationReport, path: RepoPath | None) -> tuple[Revision, ...]:
+    """The merge base's heads in the Alembic environment holding ``path``."""
+    for locations, graph in report.base_environments.items():
+        if path is not None and any(
+            path.startswith(folder.rstrip("/") + "/") for folder in locations
+        ):
+            return graph.heads()
+    return report.base.heads()
+
+
 def history_warning(
     report: MigrationReport, exceptions: Sequence[Revision]
 ) -> HistoryWarning | None:
-    """The warning for databases at ``exceptions`` (None: there is none)."""
+    """The warning for databases at ``exceptions`` (None: there is none).
+
+    Each Alembic environment (its own ``alembic -c …``) goes back to its own
+    merge-base heads: those below its exceptions, one ``downgrade`` each.
+    """
     if not exceptions:
         return None
-    base_heads = report.base.heads()
-    below: set[Revision] = set()
-    alone = False
+    groups: dict[str, list[Revision]] = {}
+    paths: dict[Revision, RepoPath] = {}
     for revision in exceptions:
-        ancestors = report.head.ancestors(revision) if revision in report.head else frozenset()
-        found = [head for head in base_heads if head in ancestors]
-        below.update(found)
-        alone = alone or not found
-    if base_heads and alone:
-        return HistoryWarning(tuple(exceptions), (), None)
-    targets = tuple(head for head in base_heads if head in below) or (Revision("base"),)
-    alembic = alembic_invocation(
-        report.configs,
-        [report.head.files[r].path for r in exceptions if r in report.head.files],
-    )
-    # alembic downgrades to one revision at a time (as the phases' rollback commands do)
-    downgrade = " && ".join(f"{alembic} downgrade {shlex.quote(target)}" for target in targets)
-    return HistoryWarning(tuple(exceptions), targets, downgrade)
+        migration = report.head.files.get(revision)
+        if migration is not None:
+            paths[revision] = migration.path
+        alembic = alembic_invocation(report.configs, [paths[revision]] if migration else [])
+        groups.setdefault(alembic, []).append(revision)
+    targets: list[Revision] = []
+    commands: list[str] = []
+    for alembic, revisions in groups.items():
+        base_heads = _base_heads(report, paths.get(revisions[0]))
+        below: list[Revision] = []
+        for revision in revisions:
+            ancestors = report.head.ancestors(revision) if revision in report.head else frozenset()
+            found = [head for head in base_heads if head in ancestors]
+            if base_heads and not found:
+                # a line of history the branch starts: no revision to go back to but its base
+                return HistoryWarning(tuple(exceptions), (), None)
+            below += found
+        chosen = [head for head in base_heads if head in below] or [Revision("base")]
+        targets += chosen
+        # alembic downgrades to one revision at a time (as the phases' rollback commands do)
+        commands += [f"{alembic} downgrade {shlex.quote(target)}" for target in chosen]
+    return HistoryWarning(tuple(exceptions), tuple(targets), " && ".join(commands))
 
 
 def planned_warning(

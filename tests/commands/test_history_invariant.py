@@ -211,3 +211,40 @@ def test_plan_on_the_terminal_says_nothing_without_exceptions(in_order: GitRepo)
     quiet = stager(in_order, "plan", "--base", "main")
     assert quiet.exit_code == 0, quiet.output
     assert "shows any of" not in quiet.output
+
+
+def test_with_two_merge_base_heads_only_the_line_below_the_exceptions_goes_back(
+    repo: GitRepo,
+) -> None:
+    """The merge base has heads h1 and h2; the branch builds on h1 only: h2's line stays."""
+    h1, h2 = "111100000000", "222200000000"
+    repo.commit(
+        "base",
+        {
+            "backend/alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "backend/migrations/versions/a_base.py": revision(
+                BASE,
+                None,
+                'op.create_table("t", sa.Column("old", sa.Integer()))',
+                'op.drop_table("t")',
+            ),
+            "backend/migrations/versions/h1.py": revision(h1, BASE, "pass", "pass"),
+            "backend/migrations/versions/h2.py": revision(h2, BASE, "pass", "pass"),
+        },
+    )
+    repo.checkout("-b", "feature")
+    repo.commit(
+        "the branch's migrations",
+        {
+            "backend/migrations/versions/b_drop.py": revision(
+                DROP,
+                h1,
+                'op.drop_column("t", "old")',
+                'op.add_column("t", sa.Column("old", sa.Integer()))',
+            ),
+            "backend/migrations/versions/c_add.py": revision(ADD, DROP, ADD_C, DROP_C),
+        },
+    )
+    found = plan_json(repo)["history_exceptions"]
+    assert (found["revisions"], found["downgrade_to"]) == ([DROP, ADD], [h1])
+    assert found["downgrade"] == f"alembic -c backend/alembic.ini downgrade {h1}"
