@@ -248,3 +248,18 @@ def test_with_two_merge_base_heads_only_the_line_below_the_exceptions_goes_back(
     found = plan_json(repo)["history_exceptions"]
     assert (found["revisions"], found["downgrade_to"]) == ([DROP, ADD], [h1])
     assert found["downgrade"] == f"alembic -c backend/alembic.ini downgrade {h1}"
+
+
+def test_split_says_it_when_it_builds_the_phases(reordered: GitRepo) -> None:
+    dry = stager(reordered, "split", "--base", "main", "--all", "--dry-run", "--format", "json")
+    assert dry.exit_code == 0, dry.output
+    assert WARNING.removeprefix("> ⚠️ ") in json.loads(dry.stdout)["notes"]
+    built = stager(reordered, "split", "--base", "main", "--all")
+    assert built.exit_code == 0, built.output
+    assert WARNING.removeprefix("> ⚠️ ") in " ".join(built.output.split())
+
+
+def test_split_says_nothing_without_exceptions(in_order: GitRepo) -> None:
+    built = stager(in_order, "split", "--base", "main", "--all")
+    assert built.exit_code == 0, built.output
+    assert "shows any of" not in built.output
