@@ -292,12 +292,19 @@ def built_chains(
 ) -> dict[int, PhaseChain]:
     """Each phase's chain: as split built it, where the record holds that phase with the same
     files; else as the plan re-chains it from the merge base's heads."""
+    return recorded_chains(stored.record if stored else None, phases, base_heads)
+
+
+def recorded_chains(
+    record: SplitRecord | None, phases: Sequence[Phase], base_heads: Sequence[Revision]
+) -> dict[int, PhaseChain]:
+    """:func:`built_chains` of a record already read (None: the plan's chains)."""
     chains = plan_chains(phases, base_heads)
-    if stored is None:
+    if record is None:
         return chains
     planned = {phase.number: set(phase.paths) for phase in phases}
-    built = phase_chains(stored.record)
-    for phase in stored.record.phases:
+    built = phase_chains(record)
+    for phase in record.phases:
         if planned.get(phase.number) == set(phase.files):
             chains[phase.number] = built[phase.number]
     return chains

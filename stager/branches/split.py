@@ -21,6 +21,7 @@ from stager.branches.cherry_pick import (
     versions,
 )
 from stager.branches.heads import GraphReader, check_plan, onto_parents, ref_parents
+from stager.branches.history_invariant import planned_warning
 from stager.branches.journal import Command, Settle, move_refs, settle
 from stager.branches.messages import derived_message, patch_message
 from stager.branches.onto import PhaseConflicts, conflict_error, merge_onto, transplant
@@ -34,6 +35,7 @@ from stager.branches.record import (
     record_name,
     record_ref,
     recorded_branches,
+    recorded_chains,
     timestamp,
     write_record,
 )
@@ -258,11 +260,12 @@ def split_branch(
                 + notes
             ),
         )
+        head_ref = repo.symbolic_full_name(analysis.refs.head_ref) or analysis.refs.head_ref
+        record = _record(analysis, head_ref, options, result, heads)
+        result = _with_history_warning(result, analysis, plan, record)
         writer.flush()  # every object, in one pack, before a ref names one of them
         if not options.dry_run:
             name = record_name(repo, analysis.refs.head_ref)
-            head_ref = repo.symbolic_full_name(analysis.refs.head_ref) or analysis.refs.head_ref
-            record = _record(analysis, head_ref, options, result, heads)
             if all(item.status is BuildStatus.UNCHANGED for item in built):
                 # The branches stay; the record is rewritten only when what it says of them
                 # changed (a re-chaining now made with --rechain-broken), and keeps the refs
@@ -279,6 +282,18 @@ def split_branch(
             updates = [*ref_updates(built), RefUpdate(ref, commit, previous)]
             move_refs(repo, updates, Command.SPLIT)
     return result
+
+
+def _with_history_warning(
+    result: SplitResult, analysis: Analysis, plan: Sequence[Phase], record: SplitRecord
+) -> SplitResult:
+    """``result`` noting what databases at the revisions the phases re-chain must do first."""
+    report = analysis.migrations
+    chains = recorded_chains(record, plan, report.base.heads())
+    warning = planned_warning(chains, plan, report)
+    if warning is None:
+        return result
+    return replace(result, notes=(*result.notes, warning.message))
 
 
 def _kept_record(repo: Repository, name: str, record: SplitRecord) -> SplitRecord | None:

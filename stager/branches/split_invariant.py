@@ -4,15 +4,18 @@ A mixed migration R split by the plan ships as a new expand revision R_e (a new
 path) and R reduced to its contract part (R's path). Read from the last phase,
 their upgrade operations, expand first, must be head's upgrade operations of R
 in order: anything else would run less (or more) than the feature branch did.
+Their downgrades run the other way round, R's first and then R_e's, and must
+together run exactly head's downgrade operations of R: each part in head's
+order (the split moves whole operations, never reorders one part), the two
+parts interleaved in head's text as the author wrote them.
 Operations are compared by what they do (name, table, columns, literal SQL),
 never by line numbers, which the split changes.
 
-One exception, and only one: a data statement the plan needs before the
-contract runs in R_e too (``ExpandContract.repeated``). It is allowed in R_e
-only when the contract part runs the same statement and stager can prove it
-idempotent (:func:`~stager.migrations.ec_data.not_idempotent`); every other
-operation R_e and R's contract part hold must be head's, exactly once, in
-order (:func:`without_repeats`).
+One exception, and only one: R_e may repeat a data statement of R's contract
+part when the plan needs it early and it is provably idempotent (it changes
+nothing the second time: ``UPDATE … WHERE c IS NULL``, ``ON CONFLICT DO
+NOTHING``, ``WHERE NOT EXISTS``). Such repeats are left out of R_e's side before
+comparing; anything else must still be head's operations exactly once, in order.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ from stager.migrations.revision_files import Operation
 from stager.plan.phase import DerivedKind, Phase
 from stager.types import RepoPath, Sha
 
-_Shape = tuple[str, str | None, tuple[str, ...], str | None]
+Shape = tuple[str, str | None, tuple[str, ...], str | None]
 
 
-def _shape(operation: Operation) -> _Shape:
+def shape(operation: Operation) -> Shape:
+    """What an operation does, without where it is written."""
     return (operation.name, operation.table, operation.columns, operation.sql)
 
 
-def _upgrade(path: RepoPath, source: bytes) -> list[_Shape]:
+def _shapes(path: RepoPath, source: bytes, function: str) -> list[Shape]:
     parsed = parse_migration(path, Sha("0" * 40), source)
-    return [_shape(op) for op in parsed.operations if op.function == "upgrade"]
+    return [shape(op) for op in parsed.operations if op.function == function]
 
 
 def without_repeats(expand: Sequence[Operation], contract: Sequence[Operation]) -> list[Operation]:
@@ -43,13 +47,13 @@ def without_repeats(expand: Sequence[Operation], contract: Sequence[Operation]) 
 
     What stays must, followed by ``contract``, be head's operations of R.
     """
-    again = {_shape(op) for op in contract}
-    return [op for op in expand if not (_shape(op) in again and not not_idempotent(op))]
+    again = {shape(op) for op in contract}
+    return [op for op in expand if not (shape(op) in again and not not_idempotent(op))]
 
 
 def _split_upgrade(
     expand_path: RepoPath, expand_source: bytes, path: RepoPath, contract_source: bytes
-) -> list[_Shape]:
+) -> list[Shape]:
     """The upgrade operations of R_e then R's contract part, R_e's allowed repeats left out."""
     expand, contract = (
         [
@@ -59,15 +63,36 @@ def _split_upgrade(
         ]
         for p, source in ((expand_path, expand_source), (path, contract_source))
     )
-    return [_shape(op) for op in (*without_repeats(expand, contract), *contract)]
+    return [shape(op) for op in (*without_repeats(expand, contract), *contract)]
 
 
-def _describe(shapes: Sequence[_Shape]) -> str:
+def describe_shapes(shapes: Sequence[Shape], limit: int | None = None) -> str:
+    """``add_column(t.a), drop_table(u)``: operations as verify's messages name them
+    (``limit``: the first ones, and how many more)."""
     shown = [
         f"{name}({table or ''}{'.' + ','.join(columns) if columns else ''})"
         for name, table, columns, _ in shapes
     ]
+    if limit is not None and len(shown) > limit:
+        shown = [*shown[:limit], f"and {len(shown) - limit} more"]
     return ", ".join(shown) or "none"
+
+
+def interleaves(whole: Sequence[Shape], first: Sequence[Shape], second: Sequence[Shape]) -> bool:
+    """Whether ``whole`` is ``first`` and ``second`` merged, each kept in its own order."""
+    if len(whole) != len(first) + len(second):
+        return False
+    # reach[j]: whole[: i + j] can be made of first[:i] and second[:j] (row i of the table)
+    reach = [True] * (len(second) + 1)
+    for j in range(1, len(second) + 1):
+        reach[j] = reach[j - 1] and second[j - 1] == whole[j - 1]
+    for i in range(1, len(first) + 1):
+        reach[0] = reach[0] and first[i - 1] == whole[i - 1]
+        for j in range(1, len(second) + 1):
+            reach[j] = (reach[j] and first[i - 1] == whole[i + j - 1]) or (
+                reach[j - 1] and second[j - 1] == whole[i + j - 1]
+            )
+    return reach[-1]
 
 
 def split_problems(
@@ -93,13 +118,25 @@ def split_problems(
             missing = expand_path if expand_source is None else origin
             problems.append(f"{origin}: split, but the last phase has no {missing}")
             continue
-        wanted = [_shape(op) for op in original.operations if op.function == "upgrade"]
-        found = _upgrade(expand_path, expand_source) + _upgrade(origin, contract_source)
+        wanted = [shape(op) for op in original.operations if op.function == "upgrade"]
+        found = _shapes(expand_path, expand_source, "upgrade") + _shapes(
+            origin, contract_source, "upgrade"
+        )
         if found != wanted:  # R_e may repeat the contract part's idempotent data statements
             found = _split_upgrade(expand_path, expand_source, origin, contract_source)
         if found != wanted:
             problems.append(
                 f"{origin}: its expand revision ({expand_path}) and contract part run "
-                f"{_describe(found)}; head's revision runs {_describe(wanted)}"
+                f"{describe_shapes(found)}; head's revision runs {describe_shapes(wanted)}"
+            )
+        # Downgrading past R runs R's downgrade first, then R_e's.
+        undo = [shape(op) for op in original.operations if op.function == "downgrade"]
+        contract_undo = _shapes(origin, contract_source, "downgrade")
+        expand_undo = _shapes(expand_path, expand_source, "downgrade")
+        if not interleaves(undo, contract_undo, expand_undo):
+            problems.append(
+                f"{origin}: downgraded, its contract part then its expand revision "
+                f"({expand_path}) run {describe_shapes(contract_undo + expand_undo)}; "
+                f"head's revision runs {describe_shapes(undo)}"
             )
     return problems

@@ -22,6 +22,12 @@ the recorded commits:
     project's interpreter (``[verify] python``; nothing is imported or run:
     :mod:`stager.branches.compile_check`);
 (e) **check** — ``--check CMD`` passes in a temporary worktree of the phase.
+
+With ``--all``, *nothing lost* also checks the history invariant
+(:mod:`stager.branches.history_invariant`): at every revision of the feature
+branch, the phases built have applied the same operations as the branch; a
+revision where they have not is a failure unless split listed it (from the
+chains it recorded; without a record, as the plan re-chains).
 """
 
 from __future__ import annotations
@@ -36,7 +42,14 @@ from stager.branches.check_command import run_in_worktree
 from stager.branches.compile_check import compile_sources
 from stager.branches.graph_check import broken_graph
 from stager.branches.heads import GraphReader, check_graph, onto_parents, ref_parents
-from stager.branches.record import SplitRecord, built_record
+from stager.branches.history_invariant import (
+    divergences,
+    feature_history,
+    graph_history,
+    history_warning,
+    planned_divergences,
+)
+from stager.branches.record import SplitRecord, built_record, recorded_chains
 from stager.branches.split_invariant import split_problems
 from stager.branches.split_types import BROKEN, DERIVED_TRAILER, Layout, parse_trailer
 from stager.branches.targets import assign_paths, derived_source, path_entries, rechains
@@ -143,8 +156,10 @@ class _Verifier:
         analysis: Analysis,
         phases: Sequence[Phase],
         layout: _Layout,
+        record: SplitRecord | None = None,
     ) -> None:
         self.repo = repo
+        self.record = record
         self.writer = writer
         self.analysis = analysis
         self.phases = phases
@@ -377,6 +392,25 @@ class _Verifier:
         ]
         return CheckResult(LOSSLESS, not problems, _shown(problems))
 
+    def history(self, lossless: CheckResult, tree: Mapping[RepoPath, TreeEntry]) -> CheckResult:
+        """``lossless`` with the history invariant of the phases' combined ``tree`` added."""
+        report = self.analysis.migrations
+        base = report.base.files
+        built = graph_history(self.graphs.graph(tree), base)
+        found = divergences(feature_history(report), built, base)
+        chains = recorded_chains(self.record, self.phases, report.base.heads())
+        listed = {d.revision for d in planned_divergences(chains, self.phases, report)}
+        problems = [
+            f"{divergence.describe()}; split lists no such exception"
+            for divergence in found
+            if divergence.revision not in listed
+        ]
+        shown = [d.revision for d in found if d.revision in listed]
+        warning = history_warning(report, shown)
+        notes = [f"re-chained as split listed: {warning.message}"] if warning else []
+        details = (*lossless.details, *problems, *notes)
+        return CheckResult(LOSSLESS, lossless.ok and not problems, _shown(details))
+
     # -- (d) compiles ------------------------------------------------------------
 
     def compiles(self, diff: Mapping[RepoPath, tuple[Node | None, Node | None]]) -> CheckResult:
@@ -542,7 +576,7 @@ def verify_split(
     ]
     repaired = broken_graph(analysis.migrations, phases).unacknowledged(phases, told)
     with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
-        verifier = _Verifier(repo, writer, analysis, phases, layout)
+        verifier = _Verifier(repo, writer, analysis, phases, layout, record)
         return _verify(verifier, branches, tips, only, check, check_env, repaired)
 
 
@@ -564,6 +598,7 @@ def _verify(
     previous_graph: RevisionGraph = verifier.base_graph
     results: list[PhaseVerification] = []
     diffs: dict[int, dict[RepoPath, tuple[Node | None, Node | None]]] = {}
+    combined = dict(start_entries)  # every phase applied in turn: the phased history
     for phase in verifier.phases:
         tip = tips.get(phase.number)
         parent = previous_tip if stacked else layout.start
@@ -578,6 +613,7 @@ def _verify(
             continue
         diff = diff_entries(repo, parent, tip)
         diffs[phase.number] = diff
+        combined = _tree(combined, diff)
         entries = _tree(previous_entries if stacked else start_entries, diff)
         graph = verifier.graphs.graph(entries)
         if only is None or only == phase.number:
@@ -596,6 +632,9 @@ def _verify(
                 PhaseVerification(phase, branches[phase.number], tip, parent, tuple(checks))
             )
         previous_tip, previous_entries, previous_graph = tip, entries, graph
+    lossless = _lossless(verifier, tips, diffs, only)
+    if only is None and all(phase.number in tips for phase in verifier.phases):
+        lossless = verifier.history(lossless, combined)
     return Verification(
         head=analysis.refs.head,
         merge_base=analysis.refs.merge_base,
@@ -603,7 +642,7 @@ def _verify(
         onto=layout.onto,
         layout=layout.layout,
         phases=tuple(results),
-        lossless=_lossless(verifier, tips, diffs, only),
+        lossless=lossless,
     )
 
 

@@ -56,9 +56,9 @@ def run(options: PlanOptions) -> int:
     templates = template_folders(repo.work_tree)
     emit(
         options.output_format,
-        partial(render_plan_terminal, analysis, plan),
+        partial(render_plan_terminal, analysis, plan, chains=chains),
         partial(render_plan_markdown, analysis, plan, chains, templates),
-        partial(render_plan_json, analysis, plan),
+        partial(render_plan_json, analysis, plan, chains),
         options.output,
     )
     if options.write is not None:

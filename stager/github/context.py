@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from stager import __version__
 from stager.analysis import Analysis
+from stager.branches.history_invariant import HistoryWarning, planned_warning
 from stager.classify import FileClass
 from stager.findings import Finding, finding_order
 from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
@@ -83,6 +84,9 @@ class PhaseView:
     findings: tuple[FindingView, ...]
     depends_on: tuple[int, ...]  # phase numbers
     assessment: PhaseAssessment  # the judgement the staging document renders too
+    # The first phase of the stack only: databases at revisions the phases re-chain
+    # must be downgraded or restored first (its body opens with it).
+    history_warning: HistoryWarning | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +166,9 @@ def phase_views(
     assessments = assess_plan(
         phases, chains, analysis.rules, analysis.migrations, splits=splits, partials=partials
     )
+    warning = planned_warning(chains, phases, analysis.migrations)
     views = []
-    for entry, assessment in zip(stack, assessments, strict=True):
+    for index, (entry, assessment) in enumerate(zip(stack, assessments, strict=True)):
         phase = entry.phase
         files = tuple(
             FileView(
@@ -197,6 +202,7 @@ def phase_views(
                 findings=_findings(phase_findings(findings, phase, analysis.envs, analysis.rules)),
                 depends_on=tuple(n for n in phase.depends_on if n in {p.number for p in phases}),
                 assessment=assessment,
+                history_warning=warning if index == 0 else None,
             )
         )
     return views

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.analysis import Analysis
+from stager.branches.history_invariant import HistoryWarning, planned_warning
 from stager.migrations.revision_files import Operation
-from stager.plan.assessment import PhaseChain, phase_total
+from stager.plan.assessment import PhaseChain, phase_total, plan_chains
 from stager.plan.phase import DerivedKind, Plan, PlannedSplit, count
 from stager.render.analysis import (
     analysis_to_json,
@@ -38,9 +39,29 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
-    """The plan document: analyze's ``phases[]`` (same keys), ``conflicts[]``, the edges."""
+def history_to_json(warning: HistoryWarning | None) -> dict[str, Any] | None:
+    """``history_exceptions``: the revisions the phases re-chain so that a database at one
+    of them must be downgraded (or restored) first; None when there is none."""
+    if warning is None:
+        return None
+    return {
+        "revisions": list(warning.revisions),
+        "downgrade_to": list(warning.targets),
+        "downgrade": warning.downgrade,
+        "message": warning.message,
+    }
+
+
+def plan_to_json(
+    analysis: Analysis, plan: Plan, chains: Mapping[int, PhaseChain] | None = None
+) -> dict[str, Any]:
+    """The plan document: analyze's ``phases[]`` (same keys), ``conflicts[]``, the edges.
+
+    ``chains``: what split built, if it did (default: as the plan re-chains).
+    """
     refs = analysis.refs
+    if chains is None:
+        chains = plan_chains(plan.phases, analysis.migrations.base.heads())
     return {
         "base": refs.base,
         "head": refs.head,
@@ -52,6 +73,9 @@ def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
         "conflicts": [conflict_to_json(conflict) for conflict in plan.conflicts],
         "splits": [split_to_json(split) for split in plan.splits],
         "partials": [partial_to_json(partial) for partial in plan.partials],
+        "history_exceptions": history_to_json(
+            planned_warning(chains, plan.phases, analysis.migrations)
+        ),
         "dependencies": [dependency_to_json(edge) for edge in plan.dependencies],
         "findings": [finding_to_json(finding) for finding in analysis.findings],
         "warnings": list(analysis.warnings),
@@ -59,8 +83,10 @@ def plan_to_json(analysis: Analysis, plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_plan_json(analysis: Analysis, plan: Plan) -> str:
-    return json_text(plan_to_json(analysis, plan), pretty=True)
+def render_plan_json(
+    analysis: Analysis, plan: Plan, chains: Mapping[int, PhaseChain] | None = None
+) -> str:
+    return json_text(plan_to_json(analysis, plan, chains), pretty=True)
 
 
 def render_plan_markdown(
@@ -80,17 +106,27 @@ def render_plan_markdown(
         phases=build_document(analysis, plan, chains),
         phase_count=phase_total(analysis.rules),
         splits=[split_summary(split) for split in plan.splits],
+        history_warning=planned_warning(chains, plan.phases, analysis.migrations),
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
         cell=table_cell,
     )
 
 
-def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> None:
+def render_plan_terminal(
+    analysis: Analysis,
+    plan: Plan,
+    console: Console,
+    chains: Mapping[int, PhaseChain] | None = None,
+) -> None:
     """Each phase with its migrations and files, the moves and the plan's findings.
 
     Paths are quoted as git quotes them; no text is read as rich markup.
+    ``chains``: what split built, if it did (default: as the plan re-chains).
     """
     from rich.text import Text
+
+    if chains is None:
+        chains = plan_chains(plan.phases, analysis.migrations.base.heads())
 
     refs = analysis.refs
     console.print(
@@ -102,6 +138,9 @@ def render_plan_terminal(analysis: Analysis, plan: Plan, console: Console) -> No
             f"(plan from {one_line(plan.source)})",
         )
     )
+    history = planned_warning(chains, plan.phases, analysis.migrations)
+    if history is not None:
+        console.print(Text(f"warning: {one_line(history.message)}", style="bold yellow"))
     for warning in analysis.warnings:
         console.print(Text(f"warning: {one_line(warning)}", style="yellow"))
     for phase in plan.phases:
