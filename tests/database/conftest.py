@@ -15,6 +15,8 @@ import pytest
 
 from stager.database.binaries import Binaries, find_binaries
 from stager.database.errors import DatabaseError
+from stager.database.fresh import fresh_database
+from stager.database.psql import Psql
 from stager.database.server import Server, throwaway_server
 from tests.processes import gone
 
@@ -39,3 +41,10 @@ def server(postgres_binaries: Binaries) -> Iterator[Server]:
         yield started
     assert gone(started.pid), f"the test server (pid {started.pid}) still runs"
     assert not started.folder.exists(), f"the test server left {started.folder} behind"
+
+
+@pytest.fixture
+def database(server: Server) -> Iterator[Psql]:
+    """A fresh, empty database on the session's server for one test, dropped after it."""
+    with fresh_database(server.admin) as psql:
+        yield psql
