@@ -145,6 +145,10 @@ class Psql:
             raise _failure(self.connection, result.stderr)
         return result.stdout
 
+    def value(self, query: str) -> Any:
+        """The one JSON value ``query`` selects (one row, one column)."""
+        return json.loads(self.run(query.rstrip().rstrip(";") + ";"))
+
     def json(self, query: str) -> Any:
         """The rows of ``query`` as a list of JSON objects, one per row."""
         wrapped = f"SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({query}) AS q;"

@@ -32,6 +32,13 @@ class Change:
     action: Action
     detail: str = ""
 
+    def short(self) -> str:
+        """``+ index name``: the definition only for a change, where it says what changed."""
+        if self.action is Action.CHANGED:
+            return self.line()
+        sign = "+" if self.action is Action.ADDED else "-"
+        return f"{sign} {self.kind} {self.name}"
+
     def line(self) -> str:
         sign = {Action.ADDED: "+", Action.DROPPED: "-", Action.CHANGED: "~"}[self.action]
         detail = f": {self.detail}" if self.detail else ""

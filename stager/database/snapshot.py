@@ -85,7 +85,8 @@ SELECT {_qualified("n", "c.relname")} AS "table", a.attname AS name,
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' ELSE '' END
            AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
-       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
+       a.attnum AS position
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
@@ -173,7 +174,8 @@ WHERE {_user("n")} AND n.nspname <> 'public'
 """
 
 ENUMS = f"""
-SELECT {_qualified("n", "t.typname")} AS key, e.enumlabel AS label
+SELECT {_qualified("n", "t.typname")} AS key, e.enumlabel AS label,
+       e.enumsortorder AS position
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE {_user("n")} AND {_not_extension("pg_type", "t.oid")}
@@ -181,14 +183,35 @@ ORDER BY 1, e.enumsortorder
 """
 
 
+_QUERIES = {
+    "tables": TABLES,
+    "columns": COLUMNS,
+    "indexes": INDEXES,
+    "constraints": CONSTRAINTS,
+    "views": VIEWS,
+    "functions": FUNCTIONS,
+    "triggers": TRIGGERS,
+    "sequences": SEQUENCES,
+    "extensions": EXTENSIONS,
+    "grants": GRANTS,
+    "enums": ENUMS,
+}
+
+
 def _pairs(rows: list[dict[str, Any]]) -> dict[str, str]:
     return {str(row["key"]): str(row["value"]) for row in rows}
 
 
 def take_snapshot(psql: Psql) -> CatalogSnapshot:
-    """The schema of ``psql``'s database, read from its catalog (one psql call per kind)."""
-    tables: dict[str, list[Column]] = {str(row["key"]): [] for row in psql.json(TABLES)}
-    for row in psql.json(COLUMNS):
+    """The schema of ``psql``'s database, read from its catalog in one query."""
+    parts = ", ".join(
+        f"'{name}', (SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({query}) AS q)"
+        for name, query in _QUERIES.items()
+    )
+    found: dict[str, list[dict[str, Any]]] = psql.value(f"SELECT json_build_object({parts})")
+    tables: dict[str, list[Column]] = {str(row["key"]): [] for row in found["tables"]}
+    # json_agg need not keep a subquery's order: each row carries its position
+    for row in sorted(found["columns"], key=lambda row: (row["table"], row["position"])):
         tables[row["table"]].append(
             Column(
                 name=row["name"],
@@ -201,17 +224,17 @@ def take_snapshot(psql: Psql) -> CatalogSnapshot:
             )
         )
     enums: dict[str, list[str]] = {}
-    for row in psql.json(ENUMS):
+    for row in sorted(found["enums"], key=lambda row: (row["key"], row["position"])):
         enums.setdefault(row["key"], []).append(row["label"])
     return CatalogSnapshot(
         tables={name: tuple(columns) for name, columns in sorted(tables.items())},
-        indexes=_pairs(psql.json(INDEXES)),
-        constraints=_pairs(psql.json(CONSTRAINTS)),
-        views=_pairs(psql.json(VIEWS)),
-        functions=_pairs(psql.json(FUNCTIONS)),
-        triggers=_pairs(psql.json(TRIGGERS)),
-        sequences=_pairs(psql.json(SEQUENCES)),
-        extensions=_pairs(psql.json(EXTENSIONS)),
-        grants=frozenset(str(row["key"]) for row in psql.json(GRANTS)),
+        indexes=_pairs(found["indexes"]),
+        constraints=_pairs(found["constraints"]),
+        views=_pairs(found["views"]),
+        functions=_pairs(found["functions"]),
+        triggers=_pairs(found["triggers"]),
+        sequences=_pairs(found["sequences"]),
+        extensions=_pairs(found["extensions"]),
+        grants=frozenset(str(row["key"]) for row in found["grants"]),
         enums={name: tuple(labels) for name, labels in sorted(enums.items())},
     )

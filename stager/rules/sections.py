@@ -149,16 +149,27 @@ class VerifyRules:
     """``[verify]``: how `stager verify` checks the phase branches."""
 
     python: str = DEFAULT_PYTHON  # the compile check's interpreter, a command line
+    alembic: str | None = None  # verify --database: the project's Alembic (None: discovered)
 
 
 def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
-    """``[verify] python``: a command line naming an interpreter; replaces the inherited one."""
+    """``[verify]`` ``python`` and ``alembic``, command lines; they replace the inherited ones."""
     table = _section(root, "verify")
     if table is None:
         return inherited
+    alembic = table.string("alembic")
+    if alembic is not None:
+        alembic_fix = 'name the command, e.g. alembic = "alembic -c backend/alembic.ini"'
+        try:
+            if not shlex.split(alembic):
+                raise table.error("alembic", "is empty", alembic_fix, value=alembic)
+        except ValueError as error:
+            raise table.error(
+                "alembic", f"{alembic!r} is not a command line ({error})", alembic_fix
+            ) from None
     python = table.string("python")
     if python is None:
-        return VerifyRules()
+        return VerifyRules(alembic=alembic)
     fix = 'name the interpreter, e.g. python = "python3.14" or python = ".venv/bin/python"'
     try:
         words = shlex.split(python)
@@ -166,7 +177,7 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
         raise table.error("python", f"{python!r} is not a command line ({error})", fix) from None
     if not words:
         raise table.error("python", "is empty", fix, value=python)
-    return VerifyRules(python)
+    return VerifyRules(python, alembic)
 
 
 def lint_settings(

@@ -55,6 +55,12 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "The project's Python, which compiles the phase's files: a command (split as a "
             'shell would) or a path from the repository root (default "python3").',
         ),
+        Key(
+            "alembic",
+            "string",
+            "The project's Alembic for `verify --database`, run from the root of each phase's "
+            'tree (default: "alembic", with -c naming the configuration stager found).',
+        ),
     ),
     "split": _keys(
         Key(

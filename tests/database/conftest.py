@@ -35,6 +35,18 @@ def postgres_binaries() -> Binaries:
 
 
 @pytest.fixture(scope="session")
+def alembic_driver() -> None:
+    """The projects these tests run need alembic and SQLAlchemy's PostgreSQL driver (psycopg)."""
+    try:
+        import alembic  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"STAGER_REQUIRE_POSTGRES=1 but {error}: pip install -e '.[dev]'")
+        pytest.skip(f"{error}: pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="session")
 def server(postgres_binaries: Binaries) -> Iterator[Server]:
     """The session's server; after the session its process and its folder must be gone."""
     with throwaway_server(binaries=postgres_binaries) as started:
