@@ -56,6 +56,14 @@ def prove_on_database(
         else:
             admin, log = Psql(find_binaries(("psql",)), parse_url(database_url)[1]), None
         return verify_on_database(
-            repo, alembic, admin, result.start, phases, reference, _progress, log
+            repo,
+            alembic,
+            admin,
+            result.start,
+            phases,
+            reference,
+            _progress,
+            log,
+            analysis.rules.verify.env,
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

@@ -13,7 +13,9 @@ database and never to a developer's real one:
   ``PGAPPNAME``; ``PGPASSFILE`` and ``PGSERVICEFILE`` point at empty files;
 - every variable of stager's environment whose name says it holds a database
   URL (``DATABASE_URL``, ``…_DB_URL``, ``…_DSN``, ``SQLALCHEMY_DATABASE_URI``) is
-  set to stager's URL.
+  set to stager's URL;
+- the variables ``[verify] env`` of rules.toml names, each a template of
+  stager's database (``{url}``, ``{host}``, ``{port}``, …).
 
 This runs the analysed project's code (its ``env.py`` and revision files):
 only ``verify --database`` does it.
@@ -58,8 +60,25 @@ def url_variables(environ: Mapping[str, str]) -> list[str]:
     return sorted(name for name in environ if _URL_VARIABLE.search(name.upper()))
 
 
+def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> dict[str, str]:
+    """``[verify] env``: each variable's template filled in with stager's database."""
+    values = {
+        "url": sqlalchemy_url(connection),
+        "host": connection.host,
+        "port": str(connection.port),
+        "database": connection.database,
+        "user": connection.user,
+        "password": connection.password,
+    }
+    return {name: template.format(**values) for name, template in templates}
+
+
 def routed_environment(
-    connection: Connection, tree: Path, folder: Path, environ: Mapping[str, str] | None = None
+    connection: Connection,
+    tree: Path,
+    folder: Path,
+    environ: Mapping[str, str] | None = None,
+    templates: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
     """The environment of the project's Alembic: stager's database and nothing else."""
     source = os.environ if environ is None else environ
@@ -85,6 +104,7 @@ def routed_environment(
         ),
         PYTHONDONTWRITEBYTECODE="1",
     )
+    env.update(rendered(templates, connection))
     return env
 
 
@@ -134,9 +154,10 @@ class ProjectAlembic:
 
     words: tuple[str, ...]  # the command without -c/--config
     config: str  # the ini file, from the tree's root
+    templates: tuple[tuple[str, str], ...] = ()  # [verify] env
 
     @classmethod
-    def parse(cls, command: str) -> ProjectAlembic:
+    def parse(cls, command: str, templates: Sequence[tuple[str, str]] = ()) -> ProjectAlembic:
         try:
             words = shlex.split(command)
         except ValueError as error:
@@ -160,7 +181,7 @@ class ProjectAlembic:
             index += 1
         if not kept:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
-        return cls(tuple(kept), config)
+        return cls(tuple(kept), config, tuple(templates))
 
     def run(
         self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]
@@ -180,7 +201,7 @@ class ProjectAlembic:
             result = subprocess.run(
                 command,
                 cwd=tree,
-                env=routed_environment(connection, tree, folder),
+                env=routed_environment(connection, tree, folder, templates=self.templates),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -142,6 +142,7 @@ class _Runner:
 
     def prove_routing(self, tree: Path, scratch: Path, server_log: Path | None) -> None:
         """The project's Alembic reads stager's database, or nothing runs at all."""
+        log_start = server_log.stat().st_size if server_log is not None else 0
         self.psql.run(
             "CREATE TABLE alembic_version (version_num varchar(64) PRIMARY KEY);"
             f"INSERT INTO alembic_version VALUES ('{PROBE_REVISION}');"
@@ -171,16 +172,24 @@ class _Runner:
                 f"cleanly: {' | '.join(_tail(current.output))}",
                 "run `alembic current` in the project to see why",
             )
-        if (
-            server_log is not None
-            and f"application_name={PROJECT_APPLICATION}"
-            not in server_log.read_text(errors="replace")
-        ):
+        if server_log is not None and not self._logged_connection(server_log, log_start):
             raise DatabaseError(
                 "stager's server saw no connection of the project's Alembic "
                 f"(application_name={PROJECT_APPLICATION})",
                 "make env.py connect with the URL stager passes (-x db_url or sqlalchemy.url)",
             )
+
+    def _logged_connection(self, server_log: Path, start: int) -> bool:
+        """The server logged, since ``start``, a connection of the project to stager's database."""
+        with server_log.open("rb") as log:
+            log.seek(start)
+            text = log.read().decode("utf-8", "replace")
+        wanted = (
+            "connection authorized",
+            f"database={self.psql.connection.database}",
+            f"application_name={PROJECT_APPLICATION}",
+        )
+        return any(all(part in line for part in wanted) for line in text.splitlines())
 
     def step(self, tree: Path, scratch: Path, *arguments: str) -> Step:
         outcome = self.alembic_in(tree, scratch, *arguments)
@@ -210,9 +219,13 @@ def verify_on_database(
     reference: Sha | None,
     progress: Progress,
     server_log: Path | None = None,
+    env_templates: Sequence[tuple[str, str]] = (),
 ) -> DatabaseVerification:
-    """Run the base, then every phase, then the reference; what each did to the schema."""
-    alembic = ProjectAlembic.parse(alembic_command)
+    """Run the base, then every phase, then the reference; what each did to the schema.
+
+    ``env_templates``: ``[verify] env``, more variables that name stager's database.
+    """
+    alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
     with fresh_database(admin) as psql:
         runner = _Runner(repo, alembic, psql, progress)

@@ -61,6 +61,12 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "The project's Alembic for `verify --database`, run from the root of each phase's "
             'tree (default: "alembic", with -c naming the configuration stager found).',
         ),
+        Key(
+            "env",
+            "table",
+            "For `verify --database`: more variables for the project's Alembic, each a template "
+            "of stager's database: {url}, {host}, {port}, {database}, {user}, {password}.",
+        ),
     ),
     "split": _keys(
         Key(

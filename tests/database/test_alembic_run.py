@@ -81,3 +81,11 @@ def test_every_channel_of_the_environment_leads_to_stagers_database(tmp_path: Pa
     assert "PGSERVICE" not in env and "AWS_SECRET_ACCESS_KEY" not in env
     assert env["PYTHONPATH"].split(":") == [str(tmp_path / "tree"), "/elsewhere"]
     assert url_variables(developer) == ["ANALYTICS_DB_URL", "DATABASE_URL", "ORDERS_DSN"]
+
+
+def test_verify_env_templates_are_filled_in_with_stagers_database(tmp_path: Path) -> None:
+    templates = (("FUEL_DB", "{url}"), ("FUEL_HOST", "{host}:{port}/{database}"), ("B", "{{x}}"))
+    env = routed_environment(CONNECTION, tmp_path, tmp_path, {}, templates)
+    assert env["FUEL_DB"] == sqlalchemy_url(CONNECTION)
+    assert env["FUEL_HOST"] == "127.0.0.1:54321/stager_verify_ab12"
+    assert env["B"] == "{x}"

@@ -25,7 +25,12 @@ pytestmark = pytest.mark.usefixtures("alembic_driver")
 
 
 def _run(
-    server: Server, repo: GitRepo, base: str, phases: list[str], reference: str
+    server: Server,
+    repo: GitRepo,
+    base: str,
+    phases: list[str],
+    reference: str,
+    env_templates: tuple[tuple[str, str], ...] = (),
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
@@ -37,6 +42,7 @@ def _run(
         Sha(reference),
         lambda _message: None,
         server.log,
+        env_templates,
     )
 
 
@@ -194,3 +200,22 @@ def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
     with pytest.raises(DatabaseError, match="did not read stager's database"):
         _run(server, repo, base, [], base)
     assert _tables(decoy) == []
+
+
+def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
+    server: Server, repo: GitRepo
+) -> None:
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    own = env_py.replace(
+        'url = context.get_x_argument(as_dictionary=True).get("db_url") or '
+        'config.get_main_option(\n    "sqlalchemy.url"\n)',
+        'import os\nurl = os.environ["FUEL_CONNECTION"]',
+    )
+    assert own != env_py
+    base = repo.commit("a project that reads FUEL_CONNECTION", {"migrations/env.py": own})
+    with pytest.raises(DatabaseError, match="failed before it read stager's database"):
+        _run(server, repo, base, [], base)
+    result = _run(server, repo, base, [], base, (("FUEL_CONNECTION", "{url}"),))
+    assert result.ok
+    assert [run.upgrade.status for run in result.phases] == ["ok"]
