@@ -10,6 +10,7 @@ import sys
 from contextlib import ExitStack
 
 from stager.analysis import Analysis
+from stager.branches.record import built_chains, built_record
 from stager.branches.split_types import Layout
 from stager.branches.verify import Verification
 from stager.database.binaries import find_binaries
@@ -19,7 +20,7 @@ from stager.database.psql import Psql
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
-from stager.plan.assessment import alembic_invocation
+from stager.plan.assessment import alembic_invocation, assess_plan
 
 
 def _progress(message: str) -> None:
@@ -48,6 +49,17 @@ def prove_on_database(
         if item.commit is not None
     ]
     alembic = analysis.rules.verify.alembic or alembic_invocation(analysis.migrations.configs)
+    planned = [item.phase for item in result.phases]
+    chains = built_chains(
+        built_record(repo, analysis.refs.head_ref, analysis.refs.head),
+        planned,
+        analysis.migrations.base.heads(),
+    )
+    easy = frozenset(
+        assessment.number
+        for assessment in assess_plan(planned, chains, analysis.rules, analysis.migrations)
+        if assessment.rollback.level == "EASY"
+    )
     reference = result.head if result.onto is None else None
     with ExitStack() as stack:
         if database_url is None:
@@ -65,5 +77,6 @@ def prove_on_database(
             _progress,
             log,
             analysis.rules.verify.env,
+            easy,
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

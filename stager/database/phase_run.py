@@ -220,10 +220,13 @@ def verify_on_database(
     progress: Progress,
     server_log: Path | None = None,
     env_templates: Sequence[tuple[str, str]] = (),
+    easy_rollback: frozenset[int] = frozenset(),
 ) -> DatabaseVerification:
     """Run the base, then every phase, then the reference; what each did to the schema.
 
-    ``env_templates``: ``[verify] env``, more variables that name stager's database.
+    ``env_templates``: ``[verify] env``, more variables that name stager's database;
+    ``easy_rollback``: the phases whose assessment promises an easy rollback, for
+    which a downgrade that raises on purpose is a failure.
     """
     alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
@@ -255,7 +258,9 @@ def verify_on_database(
             PhaseRun(0, "base", base_step, SKIPPED, SKIPPED, None, time.monotonic() - started)
         )
         for phase in phases:
-            run, snapshot, heads = _phase(runner, phase, previous, previous_heads)
+            run, snapshot, heads = _phase(
+                runner, phase, previous, previous_heads, phase.number in easy_rollback
+            )
             runs.append(run)
             if snapshot is None:
                 return DatabaseVerification(tuple(runs), EndState(False, True))
@@ -275,6 +280,7 @@ def _phase(
     phase: PhaseTree,
     previous: CatalogSnapshot,
     previous_heads: tuple[str, ...],
+    rollback_promised: bool,
 ) -> tuple[PhaseRun, CatalogSnapshot | None, tuple[str, ...]]:
     psql = runner.psql
     started = time.monotonic()
@@ -304,6 +310,11 @@ def _phase(
             )
         runner.progress(f"phase {phase.number}: alembic downgrade {target}")
         downgrade = runner.step(tree, scratch, "downgrade", target)
+        if downgrade.status == "irreversible" and rollback_promised:
+            problems.append(
+                "the downgrade raises on purpose (irreversible), but the phase's assessment "
+                "says its rollback is EASY"
+            )
         if downgrade.status == "ok":
             if _versions(psql) != previous_heads[:1]:
                 problems.append(

@@ -31,6 +31,7 @@ def _run(
     phases: list[str],
     reference: str,
     env_templates: tuple[tuple[str, str], ...] = (),
+    easy_rollback: frozenset[int] = frozenset(),
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
@@ -43,6 +44,7 @@ def _run(
         lambda _message: None,
         server.log,
         env_templates,
+        easy_rollback,
     )
 
 
@@ -134,9 +136,7 @@ def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
     first = commit_revisions(
         repo,
         "phase 1",
-        revision(
-            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
-        ),
+        revision(2, 'op.execute("CREATE TABLE ledger (id int)")', "raise NotImplementedError"),
     )
     failing = commit_revisions(
         repo,
@@ -144,9 +144,16 @@ def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
         revision(3, 'op.execute("ALTER TABLE nowhere ADD COLUMN x int")', "pass"),
     )
     never = commit_revisions(repo, "phase 3", revision(4, "pass", "pass"))
-    result = _run(server, repo, base, [first, failing, never], never)
+    # Phase 1's assessment promises an easy rollback, but its downgrade raises on purpose.
+    result = _run(server, repo, base, [first, failing, never], never, easy_rollback=frozenset({1}))
 
     assert [run.number for run in result.phases] == [0, 1, 2]
+    promised = result.phases[1]
+    assert promised.downgrade.status == "irreversible" and not promised.ok
+    assert promised.problems == (
+        "the downgrade raises on purpose (irreversible), but the phase's assessment "
+        "says its rollback is EASY",
+    )
     stopped = result.phases[2]
     assert (stopped.upgrade.status, stopped.downgrade.status) == ("failed", "skipped")
     assert stopped.problems == ("upgrade head failed",)
