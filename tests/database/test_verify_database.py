@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +76,58 @@ def test_database_url_needs_database_and_database_runs_every_phase() -> None:
 def test_the_help_says_that_the_projects_own_code_runs() -> None:
     help_text = CliRunner().invoke(cli, ["verify", "--help"]).stdout
     assert "RUNS THE PROJECT'S OWN CODE" in " ".join(help_text.split())
+
+
+def _server_folders() -> set[Path]:
+    return set(Path("/tmp").glob("stager-postgres-*")) | set(
+        Path(tempfile.gettempdir()).glob("stager-postgres-*")
+    )
+
+
+def _postgres_processes() -> set[int]:
+    """Postmasters of stager's throwaway servers (their command line names the folder)."""
+    found: set[int] = set()
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if b"stager-postgres-" in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+    return found
+
+
+def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
+    tmp_path: Path, postgres_binaries: Binaries
+) -> None:
+    demo = build_demo_repository(tmp_path / "demo")
+    assert CliRunner().invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
+    folders, processes = _server_folders(), _postgres_processes()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stager", "-C", str(demo.path), "verify", "--database"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert child.stderr is not None
+    seen: list[str] = []
+    for line in child.stderr:
+        seen.append(line)
+        if "phase 1 (stage/1-foundation): alembic upgrade head" in line:
+            break
+    assert not _server_folders() <= folders, seen  # its server runs now
+    child.send_signal(signal.SIGTERM)
+    rest = child.stderr.read()
+    child.stderr.close()
+    assert child.wait(60) == 143, rest
+    assert "terminated (SIGTERM)" in rest
+    assert _server_folders() <= folders
+    deadline = time.monotonic() + 10
+    while _postgres_processes() - processes and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _postgres_processes() - processes
+    worktrees = subprocess.run(
+        ["git", "-C", str(demo.path), "worktree", "list", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert worktrees.count("worktree ") == 1, worktrees
