@@ -392,14 +392,37 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
     multiple=True,
     help="Also pass environment variable NAME to the --check command (repeatable).",
 )
+@click.option(
+    "--database",
+    is_flag=True,
+    help="Also run every phase's migrations on a real, throwaway PostgreSQL: upgrade head, "
+    "downgrade to the previous phase, upgrade again, and compare the end schema with head's. "
+    "This RUNS THE PROJECT'S OWN CODE (its Alembic env.py and revision files) on your machine.",
+)
+@click.option(
+    "--database-url",
+    "database_url",
+    metavar="URL",
+    help="With --database: use the PostgreSQL server of URL instead of a throwaway one; stager "
+    "creates a fresh database there and drops it afterwards, and touches no other.",
+)
 @plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
 def verify(all_phases: bool, **params: Any) -> NoReturn:
     """Prove the phase branches: plan, nothing lost, Alembic heads, compiling, --check.
 
-    Exit 4 when a check fails (1 when something stops the checks from running).
+    With --database, also prove them on a real PostgreSQL, which runs the
+    project's own Alembic code. Exit 4 when a check fails (1 when something
+    stops the checks from running).
     """
     if params["phase"] is not None and all_phases:
         raise click.UsageError("pass --phase N or --all, not both")
+    if params["database_url"] is not None and not params["database"]:
+        raise click.UsageError("--database-url names the server for --database: add --database")
+    if params["database"] and params["phase"] is not None:
+        raise click.UsageError(
+            "--database runs every phase in order, each from where the previous one left "
+            "off: leave out --phase"
+        )
     if params["check_env"] and params["check"] is None:
         raise click.UsageError("--check-env passes variables to the --check command: add --check")
     from stager.commands import verify as command

@@ -6,13 +6,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.analysis import analyze_branch, chosen_plan
+from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches.journal import Settle, settle
 from stager.branches.record import built_record
 from stager.branches.verify import Verification, verify_split
+from stager.commands.database_proof import prove_on_database
 from stager.commands.output import EXIT_FINDINGS
 from stager.git.repository import Repository
 from stager.render.console import plain_console, terminal_console
+from stager.render.database import (
+    database_to_json,
+    render_database_markdown,
+    render_database_terminal,
+)
 from stager.render.formats import Format, json_text
 from stager.render.verify import render_markdown, render_terminal, verification_to_json
 
@@ -28,10 +34,16 @@ class VerifyCommandOptions:
     check_env: tuple[str, ...] = ()
     plan_path: Path | None = None
     output_format: Format = Format.TABLE
+    database: bool = False  # also run the project's migrations on a real PostgreSQL
+    database_url: str | None = None  # that server instead of a throwaway one
 
 
 def verify(options: VerifyCommandOptions) -> Verification:
     """Analyze the branch and check its phase branches."""
+    return _verify(options)[1]
+
+
+def _verify(options: VerifyCommandOptions) -> tuple[Analysis, Verification]:
     repo = Repository(options.repo_path)
     settle(repo, Settle.REPORT)  # branches a killed split left half-moved are no split to verify
     base = options.base
@@ -42,7 +54,7 @@ def verify(options: VerifyCommandOptions) -> Verification:
         base = found.record.base if found and repo.ref_exists(found.record.base) else None
     analysis = analyze_branch(repo, base, options.head, options.rules_path)
     phases = chosen_plan(repo, analysis, options.plan_path).phases
-    return verify_split(
+    return analysis, verify_split(
         repo,
         analysis,
         phases,
@@ -55,15 +67,34 @@ def verify(options: VerifyCommandOptions) -> Verification:
 
 def run(options: VerifyCommandOptions) -> int:
     """Print the verification; 4 when a check failed."""
-    result = verify(options)
+    analysis, result = _verify(options)
+    proof = (
+        prove_on_database(Repository(options.repo_path), analysis, result, options.database_url)
+        if options.database
+        else None
+    )
+    ok = result.ok and (proof is None or proof.ok)
     if options.output_format is Format.JSON:
-        print(json_text(verification_to_json(result), pretty=sys.stdout.isatty()), end="")
+        data = verification_to_json(result)
+        if proof is not None:
+            data["database"] = database_to_json(proof)
+            data["ok"] = ok
+        print(json_text(data, pretty=sys.stdout.isatty()), end="")
     elif options.output_format is Format.MARKDOWN:
         print(render_markdown(result), end="")
+        if proof is not None:
+            print(render_database_markdown(proof), end="")
     elif sys.stdout.isatty():
-        render_terminal(result, terminal_console(highlight=False))
+        console = terminal_console(highlight=False)
+        render_terminal(result, console)
+        if proof is not None:
+            console.print()
+            render_database_terminal(proof, console)
     else:  # a pipe or a CI log: plain text, 120 columns
         console = plain_console()
         render_terminal(result, console)
+        if proof is not None:
+            console.print()
+            render_database_terminal(proof, console)
         print(console.export_text(), end="")
-    return 0 if result.ok else EXIT_FINDINGS
+    return 0 if ok else EXIT_FINDINGS

@@ -149,16 +149,64 @@ class VerifyRules:
     """``[verify]``: how `stager verify` checks the phase branches."""
 
     python: str = DEFAULT_PYTHON  # the compile check's interpreter, a command line
+    alembic: str | None = None  # verify --database: the project's Alembic (None: discovered)
+    env: tuple[tuple[str, str], ...] = ()  # verify --database: variable → template of its URL
+
+
+DATABASE_PLACEHOLDERS = ("url", "host", "port", "database", "user", "password")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _database_env(table: Table) -> tuple[tuple[str, str], ...]:
+    """``[verify] env``: variable names, each with a template of stager's database."""
+    if "env" not in table.data:
+        return ()
+    fix = (
+        'write env = { APP_DATABASE = "{url}" } (placeholders: '
+        + ", ".join("{" + name + "}" for name in DATABASE_PLACEHOLDERS)
+        + ")"
+    )
+    value = table.data["env"]
+    if not isinstance(value, dict):
+        raise table.error("env", f"expected a table, got {value_kind(value)}", fix)
+    pairs: list[tuple[str, str]] = []
+    for name, template in value.items():
+        if not _VARIABLE.fullmatch(name):
+            raise table.error("env", f"{name!r} is not an environment variable name", fix)
+        if not isinstance(template, str):
+            raise table.error("env", f"{name}: expected a string, got {value_kind(template)}", fix)
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+        except ValueError as error:
+            raise table.error(
+                "env", f"{name}: {template!r} is no template ({error})", fix
+            ) from None
+        unknown = sorted(set(fields) - set(DATABASE_PLACEHOLDERS))
+        if unknown:
+            raise table.error("env", f"{name}: unknown placeholder {{{unknown[0]}}}", fix)
+        pairs.append((name, template))
+    return tuple(pairs)
 
 
 def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
-    """``[verify] python``: a command line naming an interpreter; replaces the inherited one."""
+    """``[verify]`` ``python`` and ``alembic``, command lines; they replace the inherited ones."""
     table = _section(root, "verify")
     if table is None:
         return inherited
+    alembic = table.string("alembic")
+    if alembic is not None:
+        alembic_fix = 'name the command, e.g. alembic = "alembic -c backend/alembic.ini"'
+        try:
+            if not shlex.split(alembic):
+                raise table.error("alembic", "is empty", alembic_fix, value=alembic)
+        except ValueError as error:
+            raise table.error(
+                "alembic", f"{alembic!r} is not a command line ({error})", alembic_fix
+            ) from None
+    env = _database_env(table)
     python = table.string("python")
     if python is None:
-        return VerifyRules()
+        return VerifyRules(alembic=alembic, env=env)
     fix = 'name the interpreter, e.g. python = "python3.14" or python = ".venv/bin/python"'
     try:
         words = shlex.split(python)
@@ -166,7 +214,7 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
         raise table.error("python", f"{python!r} is not a command line ({error})", fix) from None
     if not words:
         raise table.error("python", "is empty", fix, value=python)
-    return VerifyRules(python)
+    return VerifyRules(python, alembic, env)
 
 
 def lint_settings(

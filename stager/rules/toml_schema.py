@@ -55,6 +55,18 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "The project's Python, which compiles the phase's files: a command (split as a "
             'shell would) or a path from the repository root (default "python3").',
         ),
+        Key(
+            "alembic",
+            "string",
+            "The project's Alembic for `verify --database`, run from the root of each phase's "
+            'tree (default: "alembic", with -c naming the configuration stager found).',
+        ),
+        Key(
+            "env",
+            "table",
+            "For `verify --database`: more variables for the project's Alembic, each a template "
+            "of stager's database: {url}, {host}, {port}, {database}, {user}, {password}.",
+        ),
     ),
     "split": _keys(
         Key(

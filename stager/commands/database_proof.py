@@ -1,0 +1,82 @@
+"""`verify --database`: the phase branches proven on a real PostgreSQL (stager.database).
+
+This runs the analysed project's own Alembic code, so it happens only when
+the user asks for it with ``--database``; ``analyze`` never does.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+
+from stager.analysis import Analysis
+from stager.branches.record import built_chains, built_record
+from stager.branches.split_types import Layout
+from stager.branches.verify import Verification
+from stager.database.binaries import find_binaries
+from stager.database.fresh import parse_url
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.psql import Psql
+from stager.database.server import throwaway_server
+from stager.errors import StagerError
+from stager.git.repository import Repository
+from stager.plan.assessment import alembic_invocation, assess_plan
+
+
+def _progress(message: str) -> None:
+    print(f"stager: {message}", file=sys.stderr, flush=True)
+
+
+def prove_on_database(
+    repo: Repository, analysis: Analysis, result: Verification, database_url: str | None
+) -> DatabaseVerification:
+    """Run the base, every phase and head's reference on stager's database; what they did."""
+    if result.layout is not Layout.STACKED:
+        raise StagerError(
+            "verify --database runs the phases one after another, each from where the previous "
+            f"one left off; these phase branches are {result.layout.value}",
+            "split them stacked (stager split --all --layout stacked) to prove them on a database",
+        )
+    missing = [item.branch for item in result.phases if item.commit is None]
+    if missing:
+        raise StagerError(
+            f"verify --database needs every phase branch; missing: {', '.join(missing)}",
+            "build them with `stager split --all`",
+        )
+    phases = [
+        PhaseTree(item.phase.number, item.branch, item.commit)
+        for item in result.phases
+        if item.commit is not None
+    ]
+    alembic = analysis.rules.verify.alembic or alembic_invocation(analysis.migrations.configs)
+    planned = [item.phase for item in result.phases]
+    chains = built_chains(
+        built_record(repo, analysis.refs.head_ref, analysis.refs.head),
+        planned,
+        analysis.migrations.base.heads(),
+    )
+    easy = frozenset(
+        assessment.number
+        for assessment in assess_plan(planned, chains, analysis.rules, analysis.migrations)
+        if assessment.rollback.level == "EASY"
+    )
+    reference = result.head if result.onto is None else None
+    with ExitStack() as stack:
+        if database_url is None:
+            server = stack.enter_context(throwaway_server(_progress))
+            admin, log = server.admin, server.log
+        else:
+            admin, log = Psql(find_binaries(("psql",)), parse_url(database_url)[1]), None
+        return verify_on_database(
+            repo,
+            alembic,
+            admin,
+            result.start,
+            phases,
+            reference,
+            _progress,
+            log,
+            analysis.rules.verify.env,
+            easy,
+        )
+    raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

@@ -1,0 +1,219 @@
+"""The project's own Alembic, in a phase's tree, aimed at stager's database through every channel.
+
+Projects find their database in different ways: the demo's ``env.py`` reads
+``-x db_url``, else ``sqlalchemy.url`` from ``alembic.ini``; others read
+``DATABASE_URL`` or libpq's ``PG*`` variables. stager routes its URL through
+all of them at once, so that whichever the project reads leads to stager's
+database and never to a developer's real one:
+
+- ``-x db_url=URL``;
+- a temporary copy of the ini file, next to the original (``%(here)s`` stays
+  right), with ``sqlalchemy.url`` replaced;
+- ``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ``PGPASSWORD`` and
+  ``PGAPPNAME``; ``PGPASSFILE`` and ``PGSERVICEFILE`` point at empty files;
+- every variable of stager's environment whose name says it holds a database
+  URL (``DATABASE_URL``, ``…_DB_URL``, ``…_DSN``, ``SQLALCHEMY_DATABASE_URI``) is
+  set to stager's URL;
+- the variables ``[verify] env`` of rules.toml names, each a template of
+  stager's database (``{url}``, ``{host}``, ``{port}``, …).
+
+This runs the analysed project's code (its ``env.py`` and revision files):
+only ``verify --database`` does it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.database.errors import DatabaseError
+from stager.database.psql import Connection
+
+PROJECT_APPLICATION = "stager-verify"
+"""The ``application_name`` the project's connections carry: the routing proof looks for it."""
+TEMPORARY_INI = "stager-verify-alembic.ini"
+_URL_VARIABLE = re.compile(r"(^|_)(DATABASE_URL|DB_URL|DSN|DATABASE_URI|SQLALCHEMY_DATABASE_URI)$")
+_KEPT = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV"}
+)
+_SQLALCHEMY_URL = re.compile(r"^\s*sqlalchemy\.url\s*[=:]")
+_SECTION = re.compile(r"^\s*\[(?P<name>[^\]]+)\]")
+
+
+@dataclass(frozen=True)
+class AlembicOutcome:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def url_variables(environ: Mapping[str, str]) -> list[str]:
+    """The names in ``environ`` that look like they hold a database URL."""
+    return sorted(name for name in environ if _URL_VARIABLE.search(name.upper()))
+
+
+def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> dict[str, str]:
+    """``[verify] env``: each variable's template filled in with stager's database."""
+    values = {
+        "url": sqlalchemy_url(connection),
+        "host": connection.host,
+        "port": str(connection.port),
+        "database": connection.database,
+        "user": connection.user,
+        "password": connection.password,
+    }
+    return {name: template.format(**values) for name, template in templates}
+
+
+def routed_environment(
+    connection: Connection,
+    tree: Path,
+    folder: Path,
+    environ: Mapping[str, str] | None = None,
+    templates: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """The environment of the project's Alembic: stager's database and nothing else."""
+    source = os.environ if environ is None else environ
+    env = {key: value for key, value in source.items() if key in _KEPT or key.startswith("LC_")}
+    url = sqlalchemy_url(connection)
+    for name in url_variables(source):
+        env[name] = url
+    env["DATABASE_URL"] = url
+    empty = folder / "empty"
+    empty.write_text("")
+    env.update(
+        PGHOST=connection.host,
+        PGPORT=str(connection.port),
+        PGDATABASE=connection.database,
+        PGUSER=connection.user,
+        PGPASSWORD=connection.password,
+        PGAPPNAME=PROJECT_APPLICATION,
+        PGPASSFILE=str(empty),
+        PGSERVICEFILE=str(empty),
+        PGSYSCONFDIR=str(folder),
+        PYTHONPATH=os.pathsep.join(
+            [str(tree), *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else [])]
+        ),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(rendered(templates, connection))
+    return env
+
+
+def sqlalchemy_url(connection: Connection) -> str:
+    """stager's database as SQLAlchemy reads it, with the project's application_name."""
+    tagged = Connection(
+        connection.host,
+        connection.port,
+        connection.user,
+        connection.password,
+        connection.database,
+        (*connection.options, ("application_name", PROJECT_APPLICATION)),
+    )
+    return tagged.url("postgresql")
+
+
+def with_url(ini_text: str, url: str, section: str = "alembic") -> str:
+    """``ini_text`` with ``sqlalchemy.url`` of ``[section]`` set to ``url`` (added if absent)."""
+    value = url.replace("%", "%%")  # configparser interpolates %
+    lines = ini_text.splitlines()
+    current: str | None = None
+    header: int | None = None
+    out: list[str] = []
+    replaced = False
+    for line in lines:
+        found = _SECTION.match(line)
+        if found:
+            current = found.group("name").strip()
+        if current == section and found:
+            header = len(out)
+        if current == section and _SQLALCHEMY_URL.match(line):
+            out.append(f"sqlalchemy.url = {value}")
+            replaced = True
+            continue
+        out.append(line)
+    if not replaced:
+        if header is None:
+            out = [f"[{section}]", f"sqlalchemy.url = {value}", *out]
+        else:
+            out.insert(header + 1, f"sqlalchemy.url = {value}")
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class ProjectAlembic:
+    """``alembic`` as the project runs it (``[verify] alembic``), in one tree."""
+
+    words: tuple[str, ...]  # the command without -c/--config
+    config: str  # the ini file, from the tree's root
+    templates: tuple[tuple[str, str], ...] = ()  # [verify] env
+
+    @classmethod
+    def parse(cls, command: str, templates: Sequence[tuple[str, str]] = ()) -> ProjectAlembic:
+        try:
+            words = shlex.split(command)
+        except ValueError as error:
+            raise DatabaseError(
+                f"the Alembic command {command!r} is not a command line ({error})",
+                'write it as a shell would, e.g. alembic = "alembic -c backend/alembic.ini"',
+            ) from None
+        config = "alembic.ini"
+        kept: list[str] = []
+        index = 0
+        while index < len(words):
+            word = words[index]
+            if word in {"-c", "--config"} and index + 1 < len(words):
+                config = words[index + 1]
+                index += 2
+                continue
+            if word.startswith("--config="):
+                config = word.split("=", 1)[1]
+            else:
+                kept.append(word)
+            index += 1
+        if not kept:
+            raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
+        return cls(tuple(kept), config, tuple(templates))
+
+    def run(
+        self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]
+    ) -> AlembicOutcome:
+        """``alembic -c <copy> -x db_url=URL ARGUMENTS`` in ``tree``; its exit code and output."""
+        ini = tree / self.config
+        if not ini.is_file():
+            raise DatabaseError(
+                f"no Alembic configuration at {self.config} in the phase's tree",
+                'name it in rules.toml: [verify] alembic = "alembic -c path/to/alembic.ini"',
+            )
+        url = sqlalchemy_url(connection)
+        routed = ini.parent / TEMPORARY_INI
+        routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
+        command = [*self.words, "-c", str(routed), "-x", f"db_url={url}", *arguments]
+        try:
+            result = subprocess.run(
+                command,
+                cwd=tree,
+                env=routed_environment(connection, tree, folder, templates=self.templates),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                check=False,
+                start_new_session=True,  # Ctrl-C reaches stager, which cleans up after it
+            )
+        except OSError as error:
+            raise DatabaseError(
+                f"cannot run the project's Alembic ({shlex.join(self.words)}): {error}",
+                "install the project's dependencies (alembic and its database driver), or "
+                'name the command in rules.toml: [verify] alembic = ".venv/bin/alembic"',
+            ) from error
+        finally:
+            routed.unlink(missing_ok=True)
+        return AlembicOutcome(result.returncode, result.stdout.decode("utf-8", "replace"))

@@ -1,0 +1,388 @@
+"""Every phase on a real database, as production would run it, and the end state against head's.
+
+Phase 0 is the base: ``upgrade head`` in its tree. Then each phase in order,
+in a temporary detached worktree of its branch: ``upgrade head``,
+``downgrade`` to the previous phase's head, ``upgrade head`` again, with a
+catalog snapshot after each step. Before anything, the routing is proven: the
+project's ``alembic current`` must read stager's database (a probe revision
+stager writes there shows up in its error) and print no revision once the
+probe is gone. After each step ``alembic_version`` of stager's own database
+must say where the step went. Last, head's tree runs ``upgrade heads`` on an
+empty database, and the last phase's schema must equal that one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stager.database.alembic_run import PROJECT_APPLICATION, AlembicOutcome, ProjectAlembic
+from stager.database.errors import DatabaseError
+from stager.database.fresh import fresh_database
+from stager.database.psql import Psql
+from stager.database.schema_diff import Action, Change, SchemaDiff, diff_snapshots
+from stager.database.snapshot import CatalogSnapshot, take_snapshot
+from stager.git.refs import worktree_add, worktree_remove
+from stager.git.repository import Repository
+from stager.interrupts import deferred
+from stager.types import Sha
+
+PROBE_REVISION = "stager_routing_probe"
+_TAIL = 15
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PhaseTree:
+    number: int
+    name: str
+    commit: Sha
+
+
+@dataclass(frozen=True)
+class Step:
+    """One Alembic step: ``ok``, ``irreversible`` (a downgrade that raises on purpose), …"""
+
+    status: str  # "ok" | "failed" | "irreversible" | "skipped"
+    tail: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+SKIPPED = Step("skipped")
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    number: int
+    name: str
+    upgrade: Step
+    downgrade: Step
+    reupgrade: Step
+    change: SchemaDiff | None  # against the previous phase; None when the upgrade failed
+    seconds: float
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(
+            step.failed for step in (self.upgrade, self.downgrade, self.reupgrade)
+        )
+
+
+@dataclass(frozen=True)
+class EndState:
+    ok: bool
+    skipped: bool
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatabaseVerification:
+    phases: tuple[PhaseRun, ...]
+    end_state: EndState
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(phase.ok for phase in self.phases) and self.end_state.ok
+
+
+def _tail(output: str) -> tuple[str, ...]:
+    return tuple(output.rstrip().splitlines()[-_TAIL:])
+
+
+@contextmanager
+def phase_tree(repo: Repository, commit: Sha, label: str) -> Iterator[tuple[Path, Path]]:
+    """A temporary detached worktree of ``commit`` and a scratch folder; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stager-database-{label}-"))
+    tree = folder / "tree"
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    try:
+        worktree_add(repo, tree, commit)
+        yield tree, scratch
+    finally:
+        with deferred():
+            worktree_remove(repo, tree)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _versions(psql: Psql) -> tuple[str, ...]:
+    """What ``alembic_version`` of stager's database holds (nothing when there is no table)."""
+    present = psql.json("SELECT 1 AS x FROM pg_class WHERE relname = 'alembic_version'")
+    if not present:
+        return ()
+    return tuple(
+        sorted(row["v"] for row in psql.json("SELECT version_num AS v FROM alembic_version"))
+    )
+
+
+class _Runner:
+    def __init__(
+        self, repo: Repository, alembic: ProjectAlembic, psql: Psql, progress: Progress
+    ) -> None:
+        self.repo = repo
+        self.alembic = alembic
+        self.psql = psql
+        self.progress = progress
+
+    def alembic_in(self, tree: Path, scratch: Path, *arguments: str) -> AlembicOutcome:
+        return self.alembic.run(tree, scratch, self.psql.connection, arguments)
+
+    def prove_routing(self, tree: Path, scratch: Path, server_log: Path | None) -> None:
+        """The project's Alembic reads stager's database, or nothing runs at all."""
+        log_start = server_log.stat().st_size if server_log is not None else 0
+        self.psql.run(
+            "CREATE TABLE alembic_version (version_num varchar(64) PRIMARY KEY);"
+            f"INSERT INTO alembic_version VALUES ('{PROBE_REVISION}');"
+        )
+        probed = self.alembic_in(tree, scratch, "current")
+        self.psql.run("DROP TABLE alembic_version;")
+        if PROBE_REVISION not in probed.output and not probed.ok:
+            raise DatabaseError(
+                "the project's `alembic current` failed before it read stager's database: "
+                f"{' | '.join(_tail(probed.output))}",
+                "install the project's dependencies (alembic, its database driver) where "
+                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"',
+            )
+        if PROBE_REVISION not in probed.output:
+            raise DatabaseError(
+                "the project's Alembic did not read stager's database: it never saw the probe "
+                f"revision stager wrote there, so it may be connected elsewhere; "
+                f"its output: {' | '.join(_tail(probed.output))}",
+                "make env.py take the URL from -x db_url, sqlalchemy.url or DATABASE_URL "
+                "(stager sets all of them), or set [verify] env in rules.toml",
+            )
+        current = self.alembic_in(tree, scratch, "current")
+        revisions = [line for line in current.output.splitlines() if _looks_like_revision(line)]
+        if not current.ok or revisions:
+            raise DatabaseError(
+                "the project's `alembic current` on stager's empty database did not pass "
+                f"cleanly: {' | '.join(_tail(current.output))}",
+                "run `alembic current` in the project to see why",
+            )
+        if server_log is not None and not self._logged_connection(server_log, log_start):
+            raise DatabaseError(
+                "stager's server saw no connection of the project's Alembic "
+                f"(application_name={PROJECT_APPLICATION})",
+                "make env.py connect with the URL stager passes (-x db_url or sqlalchemy.url)",
+            )
+
+    def _logged_connection(self, server_log: Path, start: int) -> bool:
+        """The server logged, since ``start``, a connection of the project to stager's database."""
+        with server_log.open("rb") as log:
+            log.seek(start)
+            text = log.read().decode("utf-8", "replace")
+        wanted = (
+            "connection authorized",
+            f"database={self.psql.connection.database}",
+            f"application_name={PROJECT_APPLICATION}",
+        )
+        return any(all(part in line for part in wanted) for line in text.splitlines())
+
+    def step(self, tree: Path, scratch: Path, *arguments: str) -> Step:
+        outcome = self.alembic_in(tree, scratch, *arguments)
+        if outcome.ok:
+            return Step("ok")
+        if arguments[0] == "downgrade" and "NotImplementedError" in outcome.output:
+            return Step("irreversible", _tail(outcome.output))
+        return Step("failed", _tail(outcome.output))
+
+
+def _looks_like_revision(line: str) -> bool:
+    """A line of ``alembic current`` that names a revision (``abc123 (head)``)."""
+    words = line.split()
+    return (
+        bool(words)
+        and not line.startswith(("INFO", "WARN", "DEBUG"))
+        and ("(head)" in line or "(effective head)" in line or len(words) == 1)
+    )
+
+
+def verify_on_database(
+    repo: Repository,
+    alembic_command: str,
+    admin: Psql,
+    base: Sha,
+    phases: Sequence[PhaseTree],
+    reference: Sha | None,
+    progress: Progress,
+    server_log: Path | None = None,
+    env_templates: Sequence[tuple[str, str]] = (),
+    easy_rollback: frozenset[int] = frozenset(),
+) -> DatabaseVerification:
+    """Run the base, then every phase, then the reference; what each did to the schema.
+
+    ``env_templates``: ``[verify] env``, more variables that name stager's database;
+    ``easy_rollback``: the phases whose assessment promises an easy rollback, for
+    which a downgrade that raises on purpose is a failure.
+    """
+    alembic = ProjectAlembic.parse(alembic_command, env_templates)
+    runs: list[PhaseRun] = []
+    with fresh_database(admin) as psql:
+        runner = _Runner(repo, alembic, psql, progress)
+        with phase_tree(repo, base, "0") as (tree, scratch):
+            progress("proving that the project's Alembic connects to stager's database")
+            runner.prove_routing(tree, scratch, server_log)
+            progress("phase 0 (the base): alembic upgrade head")
+            started = time.monotonic()
+            base_step = runner.step(tree, scratch, "upgrade", "head")
+            if base_step.failed:
+                runs.append(
+                    PhaseRun(
+                        0,
+                        "base",
+                        base_step,
+                        SKIPPED,
+                        SKIPPED,
+                        None,
+                        0.0,
+                        ("the base's own migrations do not run",),
+                    )
+                )
+                return DatabaseVerification(tuple(runs), EndState(False, True))
+        previous = take_snapshot(psql)
+        previous_heads = _versions(psql)
+        runs.append(
+            PhaseRun(0, "base", base_step, SKIPPED, SKIPPED, None, time.monotonic() - started)
+        )
+        for phase in phases:
+            run, snapshot, heads = _phase(
+                runner, phase, previous, previous_heads, phase.number in easy_rollback
+            )
+            runs.append(run)
+            if snapshot is None:
+                return DatabaseVerification(tuple(runs), EndState(False, True))
+            previous, previous_heads = snapshot, heads
+    end_state = (
+        EndState(True, True, warnings=("--onto: the end state is not compared yet",))
+        if reference is None
+        else _end_state(repo, alembic, admin, reference, previous, progress)
+    )
+    return DatabaseVerification(
+        tuple(runs), end_state, ("data migrations ran on empty tables: not proven",)
+    )
+
+
+def _phase(
+    runner: _Runner,
+    phase: PhaseTree,
+    previous: CatalogSnapshot,
+    previous_heads: tuple[str, ...],
+    rollback_promised: bool,
+) -> tuple[PhaseRun, CatalogSnapshot | None, tuple[str, ...]]:
+    psql = runner.psql
+    started = time.monotonic()
+    problems: list[str] = []
+    warnings: list[str] = []
+    with phase_tree(runner.repo, phase.commit, str(phase.number)) as (tree, scratch):
+        runner.progress(f"phase {phase.number} ({phase.name}): alembic upgrade head")
+        upgrade = runner.step(tree, scratch, "upgrade", "head")
+        if upgrade.failed:
+            run = PhaseRun(
+                phase.number,
+                phase.name,
+                upgrade,
+                SKIPPED,
+                SKIPPED,
+                None,
+                time.monotonic() - started,
+                ("upgrade head failed",),
+            )
+            return run, None, previous_heads
+        upgraded = take_snapshot(psql)
+        heads = _versions(psql)
+        target = previous_heads[0] if previous_heads else "base"
+        if len(previous_heads) > 1:
+            warnings.append(
+                f"the previous phase has {len(previous_heads)} heads: downgraded to {target} only"
+            )
+        runner.progress(f"phase {phase.number}: alembic downgrade {target}")
+        downgrade = runner.step(tree, scratch, "downgrade", target)
+        if downgrade.status == "irreversible" and rollback_promised:
+            problems.append(
+                "the downgrade raises on purpose (irreversible), but the phase's assessment "
+                "says its rollback is EASY"
+            )
+        if downgrade.status == "ok":
+            if _versions(psql) != previous_heads[:1]:
+                problems.append(
+                    f"after the downgrade alembic_version holds {_versions(psql) or 'nothing'}, "
+                    f"not {target}"
+                )
+            back = diff_snapshots(previous, take_snapshot(psql))
+            if not back.empty:
+                warnings.append(
+                    "the downgrade does not return the schema to the previous phase's: "
+                    + "; ".join(change.line() for change in back.changes)
+                )
+        runner.progress(f"phase {phase.number}: alembic upgrade head again")
+        reupgrade = runner.step(tree, scratch, "upgrade", "head")
+        if reupgrade.status == "ok":
+            if _versions(psql) != heads:
+                problems.append(
+                    f"after the re-upgrade alembic_version holds {_versions(psql)}, not {heads}"
+                )
+            again = diff_snapshots(upgraded, take_snapshot(psql))
+            if not again.empty:
+                problems.append(
+                    "the re-upgrade does not rebuild the schema of the first upgrade: "
+                    + "; ".join(change.line() for change in again.changes)
+                )
+    run = PhaseRun(
+        phase.number,
+        phase.name,
+        upgrade,
+        downgrade,
+        reupgrade,
+        diff_snapshots(previous, upgraded),
+        time.monotonic() - started,
+        tuple(problems),
+        tuple(warnings),
+    )
+    return run, upgraded, heads
+
+
+def _against_head(change: Change) -> str:
+    """One difference of the phases' end schema from head's, said from the phases' side."""
+    if change.action is Action.DROPPED:
+        return f"head's schema has {change.kind} {change.name}; the phases end without it"
+    if change.action is Action.ADDED:
+        return f"the phases end with {change.kind} {change.name}; head's schema has none"
+    return f"{change.kind} {change.name} differs from head's: {change.detail}"
+
+
+def _end_state(
+    repo: Repository,
+    alembic: ProjectAlembic,
+    admin: Psql,
+    reference: Sha,
+    phased: CatalogSnapshot,
+    progress: Progress,
+) -> EndState:
+    """Head's ``upgrade heads`` on an empty database: the schema the phases must end at."""
+    with fresh_database(admin) as psql:
+        runner = _Runner(repo, alembic, psql, progress)
+        with phase_tree(repo, reference, "head") as (tree, scratch):
+            progress("the reference: head's alembic upgrade heads on an empty database")
+            step = runner.step(tree, scratch, "upgrade", "heads")
+            if step.failed:
+                return EndState(False, False, ("head's own `upgrade heads` failed", *step.tail))
+        expected = take_snapshot(psql)
+    difference = diff_snapshots(expected, phased)
+    problems = tuple(_against_head(change) for change in difference.changes)
+    warnings = tuple(
+        f"{table}: columns in another order than head's" for table in difference.column_order
+    )
+    return EndState(not problems, False, problems, warnings)

@@ -1,0 +1,228 @@
+"""Every phase on the real server: upgrade, downgrade, re-upgrade, snapshots, the end state.
+
+Each test builds a small Alembic project in a real git repository (a commit
+per phase) and runs the project's own ``alembic`` on the session's server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stager.database.errors import DatabaseError
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.psql import Psql, quote_ident
+from stager.database.server import Server
+from stager.git.repository import Repository
+from stager.types import Sha
+from tests.database.project import ALEMBIC, base_commit, commit_revisions, revision
+from tests.gitrepo import GitRepo
+
+pytestmark = pytest.mark.usefixtures("alembic_driver")
+
+
+def _run(
+    server: Server,
+    repo: GitRepo,
+    base: str,
+    phases: list[str],
+    reference: str,
+    env_templates: tuple[tuple[str, str], ...] = (),
+    easy_rollback: frozenset[int] = frozenset(),
+) -> DatabaseVerification:
+    trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
+    return verify_on_database(
+        Repository(repo.path),
+        ALEMBIC,
+        server.admin,
+        Sha(base),
+        trees,
+        Sha(reference),
+        lambda _message: None,
+        server.log,
+        env_templates,
+        easy_rollback,
+    )
+
+
+@pytest.fixture
+def decoy(server: Server) -> Iterator[Psql]:
+    """A developer's database on the same server, which no step may touch."""
+    name = f"decoy_{secrets.token_hex(4)}"
+    server.admin.run(f"CREATE DATABASE {quote_ident(name)};")
+    yield server.admin.on(name)
+    server.admin.run(f"DROP DATABASE {quote_ident(name)} WITH (FORCE);")
+
+
+def _tables(psql: Psql) -> list[str]:
+    return [
+        row["t"]
+        for row in psql.json("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")
+    ]
+
+
+def test_downgrades_that_fail_raise_on_purpose_or_leave_a_column_are_reported(
+    server: Server, repo: GitRepo, decoy: Psql, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A developer's environment points at the decoy: stager's URL must win everywhere.
+    decoy_url = decoy.connection.url()
+    monkeypatch.setenv("DATABASE_URL", decoy_url)
+    monkeypatch.setenv("APP_DB_URL", decoy_url)
+    monkeypatch.setenv("PGHOST", decoy.connection.host)
+    monkeypatch.setenv("PGPORT", str(decoy.connection.port))
+    monkeypatch.setenv("PGDATABASE", decoy.connection.database)
+    monkeypatch.setenv("PGPASSWORD", decoy.connection.password)
+    base = base_commit(repo)
+    leaves_column = commit_revisions(
+        repo,
+        "phase 1",
+        revision(
+            2, 'op.execute("ALTER TABLE account ADD COLUMN IF NOT EXISTS email text")', "pass"
+        ),
+    )
+    irreversible = commit_revisions(
+        repo,
+        "phase 2",
+        revision(
+            3,
+            'op.execute("CREATE TABLE ledger (id int)")',
+            'raise NotImplementedError("the ledger cannot be dropped")',
+        ),
+    )
+    broken = commit_revisions(
+        repo,
+        "phase 3",
+        revision(
+            4,
+            'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
+            'raise RuntimeError("downgrade broke")',
+        ),
+    )
+    result = _run(server, repo, base, [leaves_column, irreversible, broken], broken)
+
+    assert [
+        (run.number, run.upgrade.status, run.downgrade.status, run.reupgrade.status)
+        for run in result.phases
+    ] == [
+        (0, "ok", "skipped", "skipped"),
+        (1, "ok", "ok", "ok"),
+        (2, "ok", "irreversible", "ok"),
+        (3, "ok", "failed", "ok"),
+    ]
+    first, second, third = result.phases[1:]
+    assert first.warnings == (
+        "the downgrade does not return the schema to the previous phase's: "
+        "+ column account.email: text",
+    )
+    assert first.ok and second.ok
+    assert "NotImplementedError: the ledger cannot be dropped" in second.downgrade.tail[-1]
+    assert not third.ok
+    assert "RuntimeError: downgrade broke" in third.downgrade.tail[-1]
+    assert first.change is not None and first.change.summary() == "+1 column"
+    assert second.change is not None and second.change.summary() == "+1 table"
+    assert third.change is not None and third.change.summary() == "+1 index"
+    assert result.end_state.ok and not result.end_state.skipped
+    assert not result.ok
+    assert _tables(decoy) == []
+
+
+def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    first = commit_revisions(
+        repo,
+        "phase 1",
+        revision(2, 'op.execute("CREATE TABLE ledger (id int)")', "raise NotImplementedError"),
+    )
+    failing = commit_revisions(
+        repo,
+        "phase 2",
+        revision(3, 'op.execute("ALTER TABLE nowhere ADD COLUMN x int")', "pass"),
+    )
+    never = commit_revisions(repo, "phase 3", revision(4, "pass", "pass"))
+    # Phase 1's assessment promises an easy rollback, but its downgrade raises on purpose.
+    result = _run(server, repo, base, [first, failing, never], never, easy_rollback=frozenset({1}))
+
+    assert [run.number for run in result.phases] == [0, 1, 2]
+    promised = result.phases[1]
+    assert promised.downgrade.status == "irreversible" and not promised.ok
+    assert promised.problems == (
+        "the downgrade raises on purpose (irreversible), but the phase's assessment "
+        "says its rollback is EASY",
+    )
+    stopped = result.phases[2]
+    assert (stopped.upgrade.status, stopped.downgrade.status) == ("failed", "skipped")
+    assert stopped.problems == ("upgrade head failed",)
+    assert any('relation "nowhere" does not exist' in line for line in stopped.upgrade.tail)
+    assert result.end_state.skipped and not result.ok
+
+
+def test_phases_that_miss_what_head_builds_fail_the_end_state(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    phase = commit_revisions(
+        repo,
+        "phase 1: re-chained, but its index lost on the way",
+        revision(
+            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
+        ),
+    )
+    head = commit_revisions(
+        repo,
+        "head",
+        revision(
+            2,
+            'op.execute("CREATE TABLE ledger (id int)"); '
+            'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
+            'op.execute("DROP TABLE ledger")',
+        ),
+    )
+    result = _run(server, repo, base, [phase], head)
+
+    assert result.phases[1].ok
+    assert not result.end_state.ok and not result.ok
+    assert result.end_state.problems == (
+        "head's schema has index ledger_id; the phases end without it",
+    )
+
+
+def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
+    server: Server, repo: GitRepo, decoy: Psql
+) -> None:
+    # The project reads its URL from its own settings module, a channel stager cannot reach.
+    base = base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    stubborn = env_py.replace(
+        'url = context.get_x_argument(as_dictionary=True).get("db_url") or '
+        'config.get_main_option(\n    "sqlalchemy.url"\n)',
+        f"url = {decoy.connection.url()!r}",
+    )
+    assert stubborn != env_py
+    base = repo.commit("a project with its own settings", {"migrations/env.py": stubborn})
+    with pytest.raises(DatabaseError, match="did not read stager's database"):
+        _run(server, repo, base, [], base)
+    assert _tables(decoy) == []
+
+
+def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
+    server: Server, repo: GitRepo
+) -> None:
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    own = env_py.replace(
+        'url = context.get_x_argument(as_dictionary=True).get("db_url") or '
+        'config.get_main_option(\n    "sqlalchemy.url"\n)',
+        'import os\nurl = os.environ["FUEL_CONNECTION"]',
+    )
+    assert own != env_py
+    base = repo.commit("a project that reads FUEL_CONNECTION", {"migrations/env.py": own})
+    with pytest.raises(DatabaseError, match="failed before it read stager's database"):
+        _run(server, repo, base, [], base)
+    result = _run(server, repo, base, [], base, (("FUEL_CONNECTION", "{url}"),))
+    assert result.ok
+    assert [run.upgrade.status for run in result.phases] == ["ok"]
