@@ -151,6 +151,14 @@ def _action_side(operation: Operation, action: Action, first: bool, fresh: Fresh
     if verb == a.SET_DEFAULT:
         dropped = operation.details.drops_default or bool(_DROP_DEFAULT.search(action.written))
         return Placement(Side.CONTRACT if dropped else Side.EXPAND)
+    if verb == a.CREATE_INDEX and "unique" in action.flags and not fresh.shields(action):
+        # A unique index is a unique constraint by another name: it rejects rows too.
+        return Placement(
+            Side.UNKNOWN,
+            f"{action.written} adds a unique index on an existing table: old code may "
+            "write rows it rejects; give it a migration of its own, after the code that "
+            "keeps those rows unique",
+        )
     if verb in _EXPAND_VERBS:
         return Placement(Side.EXPAND)
     if verb in _CONTRACT_VERBS:

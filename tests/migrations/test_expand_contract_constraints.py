@@ -195,3 +195,34 @@ def test_an_unnamed_foreign_key_and_its_unnamed_drop_in_the_downgrade_are_matche
     assert 'drop_constraint(None, "incident_type"' in expand_downgrade
     contract_downgrade = result.contract_source.decode().split("def downgrade")[1]
     assert "incident_cost_model_id_fkey" in contract_downgrade
+
+
+def test_a_unique_index_on_an_existing_table_keeps_the_migration_whole() -> None:
+    # A unique index rejects rows as a unique constraint does (op.* and SQL alike).
+    downgrade = """\
+    op.add_column("devices", sa.Column("legacy_token", sa.String(), nullable=True))
+    op.drop_index("ix_devices_token", table_name="devices")
+"""
+    for create in (
+        '    op.create_index("ix_devices_token", "devices", ["token"], unique=True)\n',
+        '    op.execute("CREATE UNIQUE INDEX ix_devices_token ON devices (token)")\n',
+    ):
+        result = split(create + '    op.drop_column("devices", "legacy_token")\n', downgrade)
+        assert isinstance(result, KeptWhole), result
+        assert "unique index on an existing table" in result.reason
+
+
+def test_a_unique_index_on_a_table_the_migration_creates_goes_with_the_expand() -> None:
+    upgrade = """\
+    op.create_table("recipients", sa.Column("token", sa.String(), nullable=False))
+    op.create_index("ix_recipients_token", "recipients", ["token"], unique=True)
+    op.drop_table("devices")
+"""
+    downgrade = """\
+    op.create_table("devices", sa.Column("token", sa.String(), nullable=False))
+    op.drop_index("ix_recipients_token", table_name="recipients")
+    op.drop_table("recipients")
+"""
+    result = split(upgrade, downgrade)
+    assert isinstance(result, ExpandContract), result
+    assert "create_index" in upgrade_lines(result.expand_source)
