@@ -11,9 +11,14 @@ revision that emitted them (see driver.py), which gives three answers:
   part of the revision it was split from;
 - ``reordered``: the revisions at which a database holds other statements
   on the phased history than on the branch (the issue's invariant, on the
-  statements alembic emits). Re-chaining that runs an independent revision
-  earlier makes ``exact`` false and lists the revisions it moved past;
-  nothing else may.
+  statements alembic emits).
+
+Why not always ``exact``: re-chaining runs an independent revision (an index,
+a new table) in an early phase, ahead of a contract revision that must wait
+for the code; head runs them the other way round, and no phased history can
+run head's order. ``assert_same_sql`` then demands the other two answers and
+that the caller names exactly the revisions ``reordered`` lists, so a reorder
+nobody expected still fails, and nothing may be lost or run twice.
 
 A revision whose offline SQL cannot be trusted is left out of every answer
 and listed in ``not_checked``, with why.

@@ -79,6 +79,9 @@ def tracked(script: Script, not_checked: dict[str, str]) -> Callable[..., None]:
 
     @functools.wraps(upgrade)  # alembic's "-- Running upgrade A -> B" reads the name
     def run(**kw: Any) -> None:
+        reason = asks_the_database(script.path)
+        if reason:
+            not_checked[script.revision] = reason
         running.append(script.revision)
         try:
             upgrade(**kw)
@@ -116,10 +119,7 @@ def upgrade_sql(checkout: Path, ini: str, start: tuple[str, ...] | None) -> dict
         if start is None:
             return {"heads": heads}
         not_checked: dict[str, str] = {}
-        for found in script.walk_revisions():
-            reason = asks_the_database(found.path)
-            if reason:
-                not_checked[found.revision] = reason
+        for found in script.walk_revisions():  # only those that run can be "not checked"
             setattr(found.module, "upgrade", tracked(found, not_checked))  # noqa: B010
         emitted.clear()
 
