@@ -96,7 +96,8 @@ def branches(draw: st.DrawFn) -> dict[str, Any]:
         "revisions": revisions,
         "base_columns": base_columns,
         "head_columns": head_columns,
-        "code_in": draw(st.integers(0, len(revisions) - 1)),  # the commit changing the code
+        # the commit changing the model and the service: a revision's, or one after them all
+        "code_in": draw(st.integers(0, len(revisions))),
     }
 
 
@@ -116,9 +117,16 @@ def build(repo: GitRepo, branch: dict[str, Any]) -> None:
         rev, parent = f"{number:012x}", f"{number - 1:012x}"
         files = {f"{VERSIONS}/{rev}_step.py": revision_file(rev, parent, ops, f"step {number}")}
         if number - 2 == branch["code_in"]:
-            files[MODEL] = model_file("account", head_columns)
-            files[SERVICE] = service([c for c in head_columns if c.startswith(("old_", "new_"))])
+            files.update(code(head_columns))
         repo.commit(f"step {number}", files)
+    if branch["code_in"] == len(branch["revisions"]):
+        repo.commit("the code follows", code(head_columns))
+
+
+def code(columns: list[str]) -> dict[str, str]:
+    """Head's model and service, mapping and reading ``columns``."""
+    used = [column for column in columns if column.startswith(("old_", "new_"))]
+    return {MODEL: model_file("account", columns), SERVICE: service(used)}
 
 
 def stager(repo: GitRepo, *args: str) -> Any:
