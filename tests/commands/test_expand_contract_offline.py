@@ -194,6 +194,32 @@ def test_a_revision_that_asks_the_database_is_reported_not_checked(
     assert not [s for s in check.head_statements if "audit" in s]
 
 
+REFUSES = "0f1e2d3c4b5a"
+
+
+def test_a_revision_that_fails_offline_is_reported_not_checked(
+    seed: GitRepo, tmp_path: Path
+) -> None:
+    """No get_bind() to see: the revision refuses offline mode, and says so by failing."""
+    refusing = (
+        ASKING_REVISION.replace(ASKS, REFUSES)
+        .replace("from alembic import op\n", "from alembic import context, op\n")
+        .replace(
+            "    if not sa.inspect(op.get_bind()).has_table('audit'):\n        op.create_table(",
+            "    if context.is_offline_mode():\n"
+            "        raise RuntimeError('run this one against the database')\n"
+            "    op.create_table(",
+        )
+    )
+    seed.commit("audit table", {f"{VERSIONS}/{REFUSES}_audit.py": refusing})
+    origins = split_all(seed.path, "--base", "main")
+    check = check_split_offline(seed, tmp_path / "trees", origins=origins)
+    check.assert_same_sql(not_checked=[REFUSES])
+    assert check.not_checked[REFUSES] == (
+        f"{REFUSES} on head: fails offline: RuntimeError('run this one against the database')"
+    )
+
+
 def test_the_demos_phases_run_heads_sql(
     demo: DemoRepository, tmp_path: Path, git_env: dict[str, str]
 ) -> None:
