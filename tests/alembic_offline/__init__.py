@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stager.branches.split_invariant import interleaves
 from tests.gitrepo import GitRepo
 
 DRIVER = Path(__file__).parent / "driver.py"
@@ -82,7 +83,45 @@ class OfflineCheck:
         return found
 
     def _head_sections(self) -> list[Section]:
-        return [s for s in self.head.sections if s.revision not in self.not_checked]
+        """Head's sections; a split revision's statements in the order its two parts run.
+
+        A split moves R's expand operations into R_e, ahead of the contract ones,
+        each part in head's order: where head wrote a contract operation first
+        (``drop_column`` then ``add_column``, which touch other objects: the split
+        refuses operations on one object in both parts), the parts interleave into
+        head's statements, and head's revision is compared in the parts' order.
+        """
+        parts = self._parts()
+        sections = []
+        for section in self.head.sections:
+            if section.revision in self.not_checked:
+                continue
+            split = parts.get(section.revision)
+            if split is not None and interleaves(section.statements, *split):
+                sections.append(Section(section.revision, (*split[0], *split[1])))
+            else:
+                sections.append(section)
+        return sections
+
+    def _parts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Each split revision R: (R_e's statements, R's statements) on the phases."""
+        emitted = {s.revision: s.statements for run in self.phases for s in run.sections}
+        return {
+            original: (emitted.get(expand, ()), emitted.get(original, ()))
+            for expand, original in self.origins.items()
+        }
+
+    @property
+    def interleaved(self) -> list[str]:
+        """Split revisions whose parts run head's statements in another (allowed) order."""
+        parts = self._parts()
+        return [
+            s.revision
+            for s in self.head.sections
+            if s.revision in parts
+            and s.statements != (*parts[s.revision][0], *parts[s.revision][1])
+            and interleaves(s.statements, *parts[s.revision])
+        ]
 
     def _phased_sections(self) -> list[Section]:
         sections = [s for run in self.phases for s in run.sections]
@@ -98,6 +137,7 @@ class OfflineCheck:
 
     @property
     def exact(self) -> bool:
+        """The phased statements, concatenated, are head's (split ones in their parts' order)."""
         return self.phased_statements == self.head_statements
 
     @property
