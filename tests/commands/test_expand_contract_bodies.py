@@ -21,6 +21,7 @@ import pytest
 
 from tests.commands.test_expand_contract import MIGRATION, MODEL, R_E, R, seed, stager
 from tests.gitrepo import GitRepo
+from tests.sqlite_alembic import sqlite_project
 
 __all__ = ["seed"]  # the fixture, used by name
 
@@ -116,20 +117,6 @@ def test_the_staging_document_says_the_same_per_phase(seed: GitRepo) -> None:
     assert f"| 2 | `{R}` | 4 | `{R_E}` (re-chained) | `{BASE}` |" in whole
 
 
-_ALEMBIC_INI = """[alembic]
-script_location = env
-sqlalchemy.url = sqlite:///state.db
-"""
-_ENV_PY = """from alembic import context
-from sqlalchemy import create_engine
-
-config = context.config
-engine = create_engine(config.get_main_option("sqlalchemy.url"))
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"""
 _DOWNGRADE = re.compile(r"`(test \"\$\(alembic current[^`]*)`")
 
 
@@ -141,10 +128,7 @@ def test_each_phases_rollback_commands_take_a_real_database_back_to_where_it_beg
         pytest.skip("the alembic command is not installed")
     phases = bodies(seed)
     project = tmp_path / "project"
-    versions = project / "env" / "versions"
-    versions.mkdir(parents=True)
-    (project / "alembic.ini").write_text(_ALEMBIC_INI)
-    (project / "env" / "env.py").write_text(_ENV_PY)
+    versions = sqlite_project(project)
 
     def run(command: str) -> str:
         done = subprocess.run(

@@ -23,6 +23,7 @@ from stager.plan.assessment import (
     plan_chains,
 )
 from stager.types import MigrationKind, RepoPath, Revision, Sha
+from tests.sqlite_alembic import sqlite_project
 
 TEMPLATE = '''"""step"""
 from alembic import op
@@ -173,22 +174,6 @@ def test_a_revision_id_is_one_shell_word_in_the_commands() -> None:
     ) == ("alembic -c 'my dir/alembic.ini'")
 
 
-_ALEMBIC_INI = """[alembic]
-script_location = env
-sqlalchemy.url = sqlite:///state.db
-"""
-_ENV_PY = """from alembic import context
-from sqlalchemy import create_engine
-
-config = context.config
-engine = create_engine(config.get_main_option("sqlalchemy.url"))
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"""
-
-
 def _revision_file(revision: str, parents: tuple[str, ...]) -> str:
     down = repr(parents[0] if len(parents) == 1 else parents or None)
     return (
@@ -208,10 +193,7 @@ def test_the_downgrade_of_a_phase_that_merges_two_heads_runs_on_alembic(tmp_path
     alembic = shutil.which("alembic")
     if alembic is None:
         pytest.skip("the alembic command is not installed")
-    versions = tmp_path / "env" / "versions"
-    versions.mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text(_ALEMBIC_INI)
-    (tmp_path / "env" / "env.py").write_text(_ENV_PY)
+    versions = sqlite_project(tmp_path)
     links = (_link("z", "b"), _link("x", "a", "z"), _link("y", "x"))
     for revision, parents in (
         ("a", ()),
