@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -19,3 +20,14 @@ def gone(pid: int) -> bool:
             return True
         return False
     return stat.rpartition(")")[2].split()[0] in {"Z", "X"}
+
+
+def ends_soon(pid: int, seconds: float = 10.0) -> bool:
+    """The process ends within ``seconds``: a killed process in uninterruptible sleep
+    (a loaded disk) dies only when its I/O returns, and an orphan waits for init."""
+    deadline = time.monotonic() + seconds
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from stager.cli import cli
 from stager.demo import DemoRepository
 from tests.gitrepo import GitRepo
-from tests.processes import gone
+from tests.processes import ends_soon
 
 # Python keeps SIGINT ignored when its parent ignored it (a test run in the background):
 # stager respects that, so the run under test starts with Python's own Ctrl-C handler.
@@ -151,7 +151,7 @@ def test_a_signal_during_the_check_stops_it_and_removes_its_worktree(
         f"stager: {'interrupted' if code == 130 else 'terminated'} ({name})"
     )
     assert "Traceback" not in err
-    assert gone(shell) and gone(child), "the check's processes outlived stager"
+    assert ends_soon(shell) and ends_soon(child), "the check's processes outlived stager"
     assert worktrees(split_demo) == [str(split_demo.path)]
     assert not (split_demo.path / ".git" / "worktrees").exists() or not any(
         (split_demo.path / ".git" / "worktrees").iterdir()
@@ -173,7 +173,7 @@ def test_the_check_runs_in_a_process_group_of_its_own(
     run.signal(signal.SIGTERM, group=True)
     returncode, err = run.finish()
     assert returncode == 143, err
-    assert gone(shell) and worktrees(split_demo) == [str(split_demo.path)]
+    assert ends_soon(shell) and worktrees(split_demo) == [str(split_demo.path)]
     assert list(run.tmpdir.iterdir()) == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -112,13 +111,6 @@ def test_accepts_an_empty_folder_and_creates_missing_ones(
     assert not (tmp_path / "new").exists()
     demo = build_demo_repository(tmp_path / "new" / "nested")
     assert (demo.path / "backend" / "alembic.ini").is_file()
-
-
-def test_builds_well_under_a_second(tmp_path: Path, git_env: dict[str, str]) -> None:
-    started = time.perf_counter()
-    build_demo_repository(tmp_path / "demo")
-    # a loose bound: a shared CI machine may be slow; the build takes ~50 ms
-    assert time.perf_counter() - started < 2.0
 
 
 def test_checked_out_on_the_feature_branch_with_a_clean_work_tree(
