@@ -15,7 +15,12 @@ from stager.branches.split_types import Layout
 from stager.branches.verify import Verification
 from stager.database.binaries import find_binaries
 from stager.database.fresh import parse_url
-from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.phase_run import (
+    DatabaseVerification,
+    EditedRevision,
+    PhaseTree,
+    verify_on_database,
+)
 from stager.database.psql import Psql
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
@@ -25,6 +30,22 @@ from stager.plan.assessment import alembic_invocation, assess_plan
 
 def _progress(message: str) -> None:
     print(f"stager: {message}", file=sys.stderr, flush=True)
+
+
+def _edited_revisions(repo: Repository, analysis: Analysis) -> tuple[EditedRevision, ...]:
+    """The base's revisions the branch edits (SG006), with head's text of each."""
+    report = analysis.migrations
+    edits = [
+        (migration, report.previous[migration.path])
+        for migration in report.modified
+        if migration.revision is not None and migration.path in report.previous
+    ]
+    texts = repo.read_blobs(migration.blob for migration, _old in edits)
+    return tuple(
+        EditedRevision(str(migration.revision), old.path, migration.path, texts[migration.blob])
+        for migration, old in edits
+        if old.blob != migration.blob
+    )
 
 
 def prove_on_database(
@@ -78,5 +99,6 @@ def prove_on_database(
             log,
             analysis.rules.verify.env,
             easy,
+            _edited_revisions(repo, analysis),
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

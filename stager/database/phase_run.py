@@ -46,6 +46,16 @@ class PhaseTree:
 
 
 @dataclass(frozen=True)
+class EditedRevision:
+    """A revision the base already has and the branch edits (SG006): head's version of its file."""
+
+    revision: str
+    base_path: str  # its file in the base's tree
+    head_path: str  # its file in head's tree (the same unless the branch moved it)
+    head_text: bytes
+
+
+@dataclass(frozen=True)
 class Step:
     """One Alembic step: ``ok``, ``irreversible`` (a downgrade that raises on purpose), …"""
 
@@ -221,12 +231,14 @@ def verify_on_database(
     server_log: Path | None = None,
     env_templates: Sequence[tuple[str, str]] = (),
     easy_rollback: frozenset[int] = frozenset(),
+    edited: Sequence[EditedRevision] = (),
 ) -> DatabaseVerification:
     """Run the base, then every phase, then the reference; what each did to the schema.
 
     ``env_templates``: ``[verify] env``, more variables that name stager's database;
     ``easy_rollback``: the phases whose assessment promises an easy rollback, for
-    which a downgrade that raises on purpose is a failure.
+    which a downgrade that raises on purpose is a failure; ``edited``: the base's
+    revisions the branch edits, whose edit a database already past them never runs.
     """
     alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
@@ -252,7 +264,7 @@ def verify_on_database(
                     )
                 )
                 return DatabaseVerification(tuple(runs), EndState(False, True))
-        previous = take_snapshot(psql)
+        previous = base_schema = take_snapshot(psql)
         previous_heads = _versions(psql)
         runs.append(
             PhaseRun(0, "base", base_step, SKIPPED, SKIPPED, None, time.monotonic() - started)
@@ -268,7 +280,11 @@ def verify_on_database(
     end_state = (
         EndState(True, True, warnings=("--onto: the end state is not compared yet",))
         if reference is None
-        else _end_state(repo, alembic, admin, reference, previous, progress)
+        else _end_state(
+            _Edits(repo, alembic, admin, base, base_schema, edited, progress),
+            reference,
+            previous,
+        )
     )
     return DatabaseVerification(
         tuple(runs), end_state, ("data migrations ran on empty tables: not proven",)
@@ -363,26 +379,81 @@ def _against_head(change: Change) -> str:
     return f"{change.kind} {change.name} differs from head's: {change.detail}"
 
 
-def _end_state(
-    repo: Repository,
-    alembic: ProjectAlembic,
-    admin: Psql,
-    reference: Sha,
-    phased: CatalogSnapshot,
-    progress: Progress,
-) -> EndState:
-    """Head's ``upgrade heads`` on an empty database: the schema the phases must end at."""
-    with fresh_database(admin) as psql:
-        runner = _Runner(repo, alembic, psql, progress)
-        with phase_tree(repo, reference, "head") as (tree, scratch):
-            progress("the reference: head's alembic upgrade heads on an empty database")
+@dataclass(frozen=True)
+class _Edits:
+    """What the branch's edits of applied revisions do: the base run with head's version of each."""
+
+    repo: Repository
+    alembic: ProjectAlembic
+    admin: Psql
+    base: Sha
+    base_schema: CatalogSnapshot
+    edited: Sequence[EditedRevision]
+    progress: Progress
+
+    def objects(self) -> dict[tuple[str, str], str]:
+        """(kind, name) of every object an edit changes → the edited revision."""
+        found: dict[tuple[str, str], str] = {}
+        for edit in self.edited:
+            schema = self._base_with(edit)
+            if schema is None:
+                continue
+            for change in diff_snapshots(self.base_schema, schema).changes:
+                found.setdefault((change.kind, change.name), edit.revision)
+        return found
+
+    def _base_with(self, edit: EditedRevision) -> CatalogSnapshot | None:
+        """The base's ``upgrade head`` with head's version of ``edit``; None when it fails."""
+        with fresh_database(self.admin) as psql:
+            runner = _Runner(self.repo, self.alembic, psql, self.progress)
+            with phase_tree(self.repo, self.base, "edit") as (tree, scratch):
+                self.progress(f"the base with head's edit of {edit.revision}: alembic upgrade head")
+                (tree / edit.base_path).unlink(missing_ok=True)
+                (tree / edit.head_path).write_bytes(edit.head_text)
+                if runner.step(tree, scratch, "upgrade", "head").failed:
+                    return None
+            return take_snapshot(psql)
+
+
+def _never_runs(change: Change, revision: str) -> str:
+    """The warning for an object that differs only because the branch edited ``revision``."""
+    if change.action is Action.DROPPED:
+        where = "exists only on databases created from scratch"
+    elif change.action is Action.ADDED:
+        where = "exists only on databases already past it"
+    else:
+        where = "differs between databases created from scratch and those already past it"
+    return (
+        f"head's edit of {revision} never runs on a database already past it: "
+        f"{change.kind} {change.name} {where} (SG006)"
+    )
+
+
+def _end_state(edits: _Edits, reference: Sha, phased: CatalogSnapshot) -> EndState:
+    """Head's ``upgrade heads`` on an empty database: the schema the phases must end at.
+
+    An object that differs only because the branch edited a revision the base had
+    already applied is a warning: SG006 already reports that edit, and no phased
+    rollout can run it on a database past that revision.
+    """
+    with fresh_database(edits.admin) as psql:
+        runner = _Runner(edits.repo, edits.alembic, psql, edits.progress)
+        with phase_tree(edits.repo, reference, "head") as (tree, scratch):
+            edits.progress("the reference: head's alembic upgrade heads on an empty database")
             step = runner.step(tree, scratch, "upgrade", "heads")
             if step.failed:
                 return EndState(False, False, ("head's own `upgrade heads` failed", *step.tail))
         expected = take_snapshot(psql)
     difference = diff_snapshots(expected, phased)
-    problems = tuple(_against_head(change) for change in difference.changes)
-    warnings = tuple(
-        f"{table}: columns in another order than head's" for table in difference.column_order
+    explained = edits.objects() if difference.changes and edits.edited else {}
+    problems = tuple(
+        _against_head(change)
+        for change in difference.changes
+        if (change.kind, change.name) not in explained
     )
+    warnings = tuple(
+        _never_runs(change, explained[(change.kind, change.name)])
+        for change in difference.changes
+        if (change.kind, change.name) in explained
+    ) + tuple(f"{table}: columns in another order than head's" for table in difference.column_order)
     return EndState(not problems, False, problems, warnings)

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from stager.database.errors import DatabaseError
-from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.phase_run import (
+    DatabaseVerification,
+    EditedRevision,
+    PhaseTree,
+    verify_on_database,
+)
 from stager.database.psql import Psql, quote_ident
 from stager.database.server import Server
 from stager.git.repository import Repository
@@ -32,6 +37,7 @@ def _run(
     reference: str,
     env_templates: tuple[tuple[str, str], ...] = (),
     easy_rollback: frozenset[int] = frozenset(),
+    edited: tuple[EditedRevision, ...] = (),
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
@@ -45,6 +51,7 @@ def _run(
         server.log,
         env_templates,
         easy_rollback,
+        edited,
     )
 
 
@@ -189,6 +196,50 @@ def test_phases_that_miss_what_head_builds_fail_the_end_state(
     assert result.end_state.problems == (
         "head's schema has index ledger_id; the phases end without it",
     )
+
+
+def test_an_edit_of_an_applied_revision_is_a_warning_and_any_other_difference_a_failure(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    phase = commit_revisions(
+        repo,
+        "phase 1: its index lost on the way",
+        revision(
+            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
+        ),
+    )
+    # head edits r001, which the base had applied, and indexes the new table
+    edited_path, edited_text = revision(
+        1,
+        'op.execute("CREATE TABLE account (id int PRIMARY KEY, name text)")',
+        'op.execute("DROP TABLE account")',
+    )
+    head = repo.commit(
+        "head",
+        dict(
+            [
+                (edited_path, edited_text),
+                revision(
+                    2,
+                    'op.execute("CREATE TABLE ledger (id int)"); '
+                    'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
+                    'op.execute("DROP TABLE ledger")',
+                ),
+            ]
+        ),
+    )
+    edit = EditedRevision("r001", edited_path, edited_path, edited_text.encode())
+    result = _run(server, repo, base, [phase], head, edited=(edit,))
+
+    assert result.end_state.problems == (
+        "head's schema has index ledger_id; the phases end without it",
+    )
+    assert result.end_state.warnings == (
+        "head's edit of r001 never runs on a database already past it: "
+        "column account.name exists only on databases created from scratch (SG006)",
+    )
+    assert not result.ok
 
 
 def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
