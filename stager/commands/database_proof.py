@@ -25,6 +25,7 @@ from stager.database.psql import Psql
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
+from stager.migrations.actions import migration_actions
 from stager.plan.assessment import alembic_invocation, assess_plan
 
 
@@ -48,10 +49,47 @@ def _edited_revisions(repo: Repository, analysis: Analysis) -> tuple[EditedRevis
     )
 
 
+def _cluster_wide_statements(analysis: Analysis) -> list[str]:
+    """``path:line: statement`` of every cluster-wide statement a revision of base or head runs."""
+    report = analysis.migrations
+    migrations = {migration.blob: migration for migration in report.by_path.values()}
+    migrations.update((migration.blob, migration) for migration in report.previous.values())
+    return [
+        f"{migration.path}:{action.line}: {action.written}"
+        for migration in sorted(migrations.values(), key=lambda migration: migration.path)
+        for action in migration_actions(migration)
+        if "cluster" in action.flags
+    ]
+
+
+def _refuse_cluster_changes(analysis: Analysis) -> None:
+    """A shared server's roles, settings, tablespaces and databases are not stager's to change."""
+    found = _cluster_wide_statements(analysis)
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        raise StagerError(
+            "the migrations change the whole PostgreSQL cluster of --database-url, not only the "
+            f"database stager creates there (roles, ALTER SYSTEM, tablespaces or databases): "
+            f"{shown}",
+            "leave out --database-url (a throwaway server takes these changes), or add "
+            "--allow-cluster-changes if that server is yours to change",
+        )
+
+
 def prove_on_database(
-    repo: Repository, analysis: Analysis, result: Verification, database_url: str | None
+    repo: Repository,
+    analysis: Analysis,
+    result: Verification,
+    database_url: str | None,
+    allow_cluster_changes: bool = False,
 ) -> DatabaseVerification:
-    """Run the base, every phase and head's reference on stager's database; what they did."""
+    """Run the base, every phase and head's reference on stager's database; what they did.
+
+    With ``database_url`` (a server that is not stager's own), migrations that change
+    the whole cluster are refused unless ``allow_cluster_changes``.
+    """
+    if database_url is not None and not allow_cluster_changes:
+        _refuse_cluster_changes(analysis)
     if result.layout is not Layout.STACKED:
         raise StagerError(
             "verify --database runs the phases one after another, each from where the previous "
