@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.database.errors import DatabaseError
+from stager.database.package_origin import foreign_packages
 from stager.database.psql import Connection
 
 PROJECT_APPLICATION = "stager-verify"
@@ -208,6 +209,16 @@ class ProjectAlembic:
         if not kept:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
         return cls(tuple(kept), config, tuple(templates))
+
+    def foreign_packages(self, tree: Path, folder: Path, connection: Connection) -> list[str]:
+        """A warning per package of the project its Alembic would import from elsewhere."""
+        env = routed_environment(connection, tree, folder, templates=self.templates)
+        return [
+            f"the project's package {name} resolves to {origin}, outside the phase's tree "
+            "(an editable install of a checkout?): its Alembic would import that code, "
+            "not the phase's"
+            for name, origin in foreign_packages(tree, tree / self.config, env).items()
+        ]
 
     def run(
         self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]

@@ -247,6 +247,7 @@ def verify_on_database(
         with phase_tree(repo, base, "0") as (tree, scratch):
             progress("proving that the project's Alembic connects to stager's database")
             runner.prove_routing(tree, scratch, server_log)
+            foreign = alembic.foreign_packages(tree, scratch, psql.connection)
             progress("phase 0 (the base): alembic upgrade head")
             started = time.monotonic()
             base_step = runner.step(tree, scratch, "upgrade", "head")
@@ -261,13 +262,23 @@ def verify_on_database(
                         None,
                         0.0,
                         ("the base's own migrations do not run",),
+                        tuple(foreign),
                     )
                 )
                 return DatabaseVerification(tuple(runs), EndState(False, True))
         previous = base_schema = take_snapshot(psql)
         previous_heads = _versions(psql)
         runs.append(
-            PhaseRun(0, "base", base_step, SKIPPED, SKIPPED, None, time.monotonic() - started)
+            PhaseRun(
+                0,
+                "base",
+                base_step,
+                SKIPPED,
+                SKIPPED,
+                None,
+                time.monotonic() - started,
+                warnings=tuple(foreign),
+            )
         )
         for phase in phases:
             run, snapshot, heads = _phase(

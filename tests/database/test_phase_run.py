@@ -6,6 +6,7 @@ per phase) and runs the project's own ``alembic`` on the session's server.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,3 +278,28 @@ def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
     result = _run(server, repo, base, [], base, (("FUEL_CONNECTION", "{url}"),))
     assert result.ok
     assert [run.upgrade.status for run in result.phases] == ["ok"]
+
+
+def test_a_package_of_the_project_imported_from_outside_the_phases_tree_is_a_warning(
+    server: Server, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # src/ layout: the tree's package is not on sys.path, and the user's checkout is
+    # (as an editable install puts it): Alembic would import the checkout's code
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    base = repo.commit(
+        "env.py imports the project's package",
+        {"migrations/env.py": "import fuelapp\n" + env_py, "src/fuelapp/__init__.py": ""},
+    )
+    checkout = tmp_path / "checkout"
+    (checkout / "fuelapp").mkdir(parents=True)
+    (checkout / "fuelapp" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout), os.environ["PYTHONPATH"]]))
+    result = _run(server, repo, base, [], base)
+
+    assert result.ok
+    assert result.phases[0].warnings == (
+        f"the project's package fuelapp resolves to {checkout / 'fuelapp' / '__init__.py'}, "
+        "outside the phase's tree (an editable install of a checkout?): its Alembic would "
+        "import that code, not the phase's",
+    )
