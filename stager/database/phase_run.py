@@ -1,8 +1,10 @@
 """Every phase on a real database, as production would run it, and the end state against head's.
 
-Phase 0 is the base: ``upgrade head`` in its tree. Then each phase in order,
-in a temporary detached worktree of its branch: ``upgrade head``,
-``downgrade`` to the previous phase's head, ``upgrade head`` again, with a
+Phase 0 is the base: ``upgrade heads`` in its tree. Then each phase in order,
+in a temporary detached worktree of its branch: ``upgrade heads``,
+``downgrade`` to each of the previous phase's heads, ``upgrade heads`` again
+(``heads``: ``head`` for a project with one head, and a project that keeps
+several upgrades them all, where ``head`` would refuse), with a
 catalog snapshot after each step. Before anything, the routing is proven: the
 project's ``alembic current`` must read stager's database (a probe revision
 stager writes there shows up in its error) and print no revision once the
@@ -201,6 +203,14 @@ class _Runner:
         )
         return any(all(part in line for part in wanted) for line in text.splitlines())
 
+    def downgrade(self, tree: Path, scratch: Path, targets: Sequence[str]) -> Step:
+        """``downgrade`` to each target in turn; the first step that does not pass."""
+        for target in targets:
+            step = self.step(tree, scratch, "downgrade", target)
+            if step.status != "ok":
+                return step
+        return Step("ok")
+
     def step(self, tree: Path, scratch: Path, *arguments: str) -> Step:
         outcome = self.alembic_in(tree, scratch, *arguments)
         if outcome.ok:
@@ -208,6 +218,18 @@ class _Runner:
         if arguments[0] == "downgrade" and "NotImplementedError" in outcome.output:
             return Step("irreversible", _tail(outcome.output))
         return Step("failed", _tail(outcome.output))
+
+
+def _downgrade_targets(previous_heads: tuple[str, ...], heads: tuple[str, ...]) -> list[str]:
+    """Where ``downgrade`` goes back to the previous phase: each of its heads in turn.
+
+    Alembic downgrades to one revision at a time, removing that revision's
+    descendants, so a previous phase with several heads takes one downgrade per
+    head the phase built on (as the rollback commands of plan.assessment do).
+    """
+    if not previous_heads:
+        return ["base"]
+    return [head for head in previous_heads if head not in heads] or list(previous_heads)
 
 
 def _looks_like_revision(line: str) -> bool:
@@ -248,9 +270,9 @@ def verify_on_database(
             progress("proving that the project's Alembic connects to stager's database")
             runner.prove_routing(tree, scratch, server_log)
             foreign = alembic.foreign_packages(tree, scratch, psql.connection)
-            progress("phase 0 (the base): alembic upgrade head")
+            progress("phase 0 (the base): alembic upgrade heads")
             started = time.monotonic()
-            base_step = runner.step(tree, scratch, "upgrade", "head")
+            base_step = runner.step(tree, scratch, "upgrade", "heads")
             if base_step.failed:
                 runs.append(
                     PhaseRun(
@@ -314,8 +336,8 @@ def _phase(
     problems: list[str] = []
     warnings: list[str] = []
     with phase_tree(runner.repo, phase.commit, str(phase.number)) as (tree, scratch):
-        runner.progress(f"phase {phase.number} ({phase.name}): alembic upgrade head")
-        upgrade = runner.step(tree, scratch, "upgrade", "head")
+        runner.progress(f"phase {phase.number} ({phase.name}): alembic upgrade heads")
+        upgrade = runner.step(tree, scratch, "upgrade", "heads")
         if upgrade.failed:
             run = PhaseRun(
                 phase.number,
@@ -325,28 +347,24 @@ def _phase(
                 SKIPPED,
                 None,
                 time.monotonic() - started,
-                ("upgrade head failed",),
+                ("upgrade heads failed",),
             )
             return run, None, previous_heads
         upgraded = take_snapshot(psql)
         heads = _versions(psql)
-        target = previous_heads[0] if previous_heads else "base"
-        if len(previous_heads) > 1:
-            warnings.append(
-                f"the previous phase has {len(previous_heads)} heads: downgraded to {target} only"
-            )
-        runner.progress(f"phase {phase.number}: alembic downgrade {target}")
-        downgrade = runner.step(tree, scratch, "downgrade", target)
+        targets = _downgrade_targets(previous_heads, heads)
+        runner.progress(f"phase {phase.number}: alembic downgrade {' then '.join(targets)}")
+        downgrade = runner.downgrade(tree, scratch, targets)
         if downgrade.status == "irreversible" and rollback_promised:
             problems.append(
                 "the downgrade raises on purpose (irreversible), but the phase's assessment "
                 "says its rollback is EASY"
             )
         if downgrade.status == "ok":
-            if _versions(psql) != previous_heads[:1]:
+            if _versions(psql) != previous_heads:
                 problems.append(
                     f"after the downgrade alembic_version holds {_versions(psql) or 'nothing'}, "
-                    f"not {target}"
+                    f"not {', '.join(previous_heads) or 'nothing'}"
                 )
             back = diff_snapshots(previous, take_snapshot(psql))
             if not back.empty:
@@ -354,8 +372,8 @@ def _phase(
                     "the downgrade does not return the schema to the previous phase's: "
                     + "; ".join(change.line() for change in back.changes)
                 )
-        runner.progress(f"phase {phase.number}: alembic upgrade head again")
-        reupgrade = runner.step(tree, scratch, "upgrade", "head")
+        runner.progress(f"phase {phase.number}: alembic upgrade heads again")
+        reupgrade = runner.step(tree, scratch, "upgrade", "heads")
         if reupgrade.status == "ok":
             if _versions(psql) != heads:
                 problems.append(
@@ -414,14 +432,16 @@ class _Edits:
         return found
 
     def _base_with(self, edit: EditedRevision) -> CatalogSnapshot | None:
-        """The base's ``upgrade head`` with head's version of ``edit``; None when it fails."""
+        """The base's ``upgrade heads`` with head's version of ``edit``; None when it fails."""
         with fresh_database(self.admin) as psql:
             runner = _Runner(self.repo, self.alembic, psql, self.progress)
             with phase_tree(self.repo, self.base, "edit") as (tree, scratch):
-                self.progress(f"the base with head's edit of {edit.revision}: alembic upgrade head")
+                self.progress(
+                    f"the base with head's edit of {edit.revision}: alembic upgrade heads"
+                )
                 (tree / edit.base_path).unlink(missing_ok=True)
                 (tree / edit.head_path).write_bytes(edit.head_text)
-                if runner.step(tree, scratch, "upgrade", "head").failed:
+                if runner.step(tree, scratch, "upgrade", "heads").failed:
                     return None
             return take_snapshot(psql)
 

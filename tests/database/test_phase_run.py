@@ -164,7 +164,7 @@ def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
     )
     stopped = result.phases[2]
     assert (stopped.upgrade.status, stopped.downgrade.status) == ("failed", "skipped")
-    assert stopped.problems == ("upgrade head failed",)
+    assert stopped.problems == ("upgrade heads failed",)
     assert any('relation "nowhere" does not exist' in line for line in stopped.upgrade.tail)
     assert result.end_state.skipped and not result.ok
 
@@ -303,3 +303,38 @@ def test_a_package_of_the_project_imported_from_outside_the_phases_tree_is_a_war
         "outside the phase's tree (an editable install of a checkout?): its Alembic would "
         "import that code, not the phase's",
     )
+
+
+def _branch_revision(name: str, parent: str, table: str) -> tuple[str, str]:
+    """Revision ``name`` after ``parent``, creating ``table``."""
+    source = (
+        "from alembic import op\n\n"
+        f"revision = {name!r}\ndown_revision = {parent!r}\n\n\n"
+        f"def upgrade():\n    op.execute('CREATE TABLE {table} (id int)')\n\n\n"
+        f"def downgrade():\n    op.execute('DROP TABLE {table}')\n"
+    )
+    return f"migrations/versions/{name}.py", source
+
+
+def test_a_previous_phase_with_two_heads_is_downgraded_to_both(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    forked = commit_revisions(
+        repo,
+        "phase 1: two heads",
+        _branch_revision("left", "r001", "left_a"),
+        _branch_revision("right", "r001", "right_a"),
+    )
+    grown = commit_revisions(
+        repo,
+        "phase 2: each head grows",
+        _branch_revision("left2", "left", "left_b"),
+        _branch_revision("right2", "right", "right_b"),
+    )
+    result = _run(server, repo, base, [forked, grown], grown)
+
+    second = result.phases[2]
+    assert (second.downgrade.status, second.reupgrade.status) == ("ok", "ok")
+    assert second.problems == () and second.warnings == (), second
+    assert result.ok

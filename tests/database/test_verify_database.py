@@ -69,7 +69,7 @@ def test_the_demo_is_green_phase_by_phase_and_its_edited_applied_revision_is_a_w
     assert data["lossless"]["ok"] and data["ok"], result.output
     assert result.exit_code == 0
     assert "stager: starting PostgreSQL on 127.0.0.1" in result.stderr
-    assert "stager: phase 4 (stage/4-etl-and-contract): alembic upgrade head" in result.stderr
+    assert "stager: phase 4 (stage/4-etl-and-contract): alembic upgrade heads" in result.stderr
 
 
 def test_database_url_needs_database_and_database_runs_every_phase() -> None:
@@ -118,7 +118,7 @@ def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
     seen: list[str] = []
     for line in child.stderr:
         seen.append(line)
-        if "phase 1 (stage/1-foundation): alembic upgrade head" in line:
+        if "phase 1 (stage/1-foundation): alembic upgrade heads" in line:
             break
     assert not _server_folders() <= folders, seen  # its server runs now
     child.send_signal(signal.SIGTERM)
