@@ -440,6 +440,7 @@ class _Edits:
                     f"the base with head's edit of {edit.revision}: alembic upgrade heads"
                 )
                 (tree / edit.base_path).unlink(missing_ok=True)
+                (tree / edit.head_path).parent.mkdir(parents=True, exist_ok=True)
                 (tree / edit.head_path).write_bytes(edit.head_text)
                 if runner.step(tree, scratch, "upgrade", "heads").failed:
                     return None
