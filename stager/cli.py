@@ -404,7 +404,15 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
     "database_url",
     metavar="URL",
     help="With --database: use the PostgreSQL server of URL instead of a throwaway one; stager "
-    "creates a fresh database there and drops it afterwards, and touches no other.",
+    "creates a fresh database there and drops it afterwards, and touches no other. Refused "
+    "when the migrations change roles, tablespaces, databases or ALTER SYSTEM.",
+)
+@click.option(
+    "--allow-cluster-changes",
+    "allow_cluster_changes",
+    is_flag=True,
+    help="With --database-url: run migrations that change the whole server (roles, "
+    "tablespaces, other databases, ALTER SYSTEM) all the same.",
 )
 @plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
 def verify(all_phases: bool, **params: Any) -> NoReturn:
@@ -418,6 +426,11 @@ def verify(all_phases: bool, **params: Any) -> NoReturn:
         raise click.UsageError("pass --phase N or --all, not both")
     if params["database_url"] is not None and not params["database"]:
         raise click.UsageError("--database-url names the server for --database: add --database")
+    if params["allow_cluster_changes"] and params["database_url"] is None:
+        raise click.UsageError(
+            "--allow-cluster-changes is for a server of --database-url: add --database-url "
+            "(a throwaway server may always be changed)"
+        )
     if params["database"] and params["phase"] is not None:
         raise click.UsageError(
             "--database runs every phase in order, each from where the previous one left "

@@ -15,11 +15,17 @@ from stager.branches.split_types import Layout
 from stager.branches.verify import Verification
 from stager.database.binaries import find_binaries
 from stager.database.fresh import parse_url
-from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.phase_run import (
+    DatabaseVerification,
+    EditedRevision,
+    PhaseTree,
+    verify_on_database,
+)
 from stager.database.psql import Psql
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
+from stager.migrations.actions import migration_actions
 from stager.plan.assessment import alembic_invocation, assess_plan
 
 
@@ -27,10 +33,63 @@ def _progress(message: str) -> None:
     print(f"stager: {message}", file=sys.stderr, flush=True)
 
 
+def _edited_revisions(repo: Repository, analysis: Analysis) -> tuple[EditedRevision, ...]:
+    """The base's revisions the branch edits (SG006), with head's text of each."""
+    report = analysis.migrations
+    edits = [
+        (migration, report.previous[migration.path])
+        for migration in report.modified
+        if migration.revision is not None and migration.path in report.previous
+    ]
+    texts = repo.read_blobs(migration.blob for migration, _old in edits)
+    return tuple(
+        EditedRevision(str(migration.revision), old.path, migration.path, texts[migration.blob])
+        for migration, old in edits
+        if old.blob != migration.blob
+    )
+
+
+def _cluster_wide_statements(analysis: Analysis) -> list[str]:
+    """``path:line: statement`` of every cluster-wide statement a revision of base or head runs."""
+    report = analysis.migrations
+    migrations = {migration.blob: migration for migration in report.by_path.values()}
+    migrations.update((migration.blob, migration) for migration in report.previous.values())
+    return [
+        f"{migration.path}:{action.line}: {action.written}"
+        for migration in sorted(migrations.values(), key=lambda migration: migration.path)
+        for action in migration_actions(migration)
+        if "cluster" in action.flags
+    ]
+
+
+def _refuse_cluster_changes(analysis: Analysis) -> None:
+    """A shared server's roles, settings, tablespaces and databases are not stager's to change."""
+    found = _cluster_wide_statements(analysis)
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        raise StagerError(
+            "the migrations change the whole PostgreSQL cluster of --database-url, not only the "
+            f"database stager creates there (roles, ALTER SYSTEM, tablespaces or databases): "
+            f"{shown}",
+            "leave out --database-url (a throwaway server takes these changes), or add "
+            "--allow-cluster-changes if that server is yours to change",
+        )
+
+
 def prove_on_database(
-    repo: Repository, analysis: Analysis, result: Verification, database_url: str | None
+    repo: Repository,
+    analysis: Analysis,
+    result: Verification,
+    database_url: str | None,
+    allow_cluster_changes: bool = False,
 ) -> DatabaseVerification:
-    """Run the base, every phase and head's reference on stager's database; what they did."""
+    """Run the base, every phase and head's reference on stager's database; what they did.
+
+    With ``database_url`` (a server that is not stager's own), migrations that change
+    the whole cluster are refused unless ``allow_cluster_changes``.
+    """
+    if database_url is not None and not allow_cluster_changes:
+        _refuse_cluster_changes(analysis)
     if result.layout is not Layout.STACKED:
         raise StagerError(
             "verify --database runs the phases one after another, each from where the previous "
@@ -78,5 +137,6 @@ def prove_on_database(
             log,
             analysis.rules.verify.env,
             easy,
+            _edited_revisions(repo, analysis),
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

@@ -36,6 +36,7 @@ class VerifyCommandOptions:
     output_format: Format = Format.TABLE
     database: bool = False  # also run the project's migrations on a real PostgreSQL
     database_url: str | None = None  # that server instead of a throwaway one
+    allow_cluster_changes: bool = False  # let migrations change roles, … of database_url's server
 
 
 def verify(options: VerifyCommandOptions) -> Verification:
@@ -69,7 +70,13 @@ def run(options: VerifyCommandOptions) -> int:
     """Print the verification; 4 when a check failed."""
     analysis, result = _verify(options)
     proof = (
-        prove_on_database(Repository(options.repo_path), analysis, result, options.database_url)
+        prove_on_database(
+            Repository(options.repo_path),
+            analysis,
+            result,
+            options.database_url,
+            options.allow_cluster_changes,
+        )
         if options.database
         else None
     )

@@ -10,12 +10,19 @@ database and never to a developer's real one:
 - a temporary copy of the ini file, next to the original (``%(here)s`` stays
   right), with ``sqlalchemy.url`` replaced;
 - ``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ``PGPASSWORD`` and
-  ``PGAPPNAME``; ``PGPASSFILE`` and ``PGSERVICEFILE`` point at empty files;
+  ``PGAPPNAME``; ``PGPASSFILE`` points at a password file of the run's own
+  (mode 0600) and ``PGSERVICEFILE`` at an empty file;
 - every variable of stager's environment whose name says it holds a database
   URL (``DATABASE_URL``, ``…_DB_URL``, ``…_DSN``, ``SQLALCHEMY_DATABASE_URI``) is
   set to stager's URL;
 - the variables ``[verify] env`` of rules.toml names, each a template of
   stager's database (``{url}``, ``{host}``, ``{port}``, …).
+
+The URL of the command line and of the ini copy has no password: a command
+line is visible to every user of the machine (``ps``), and the ini copy lies
+in the phase's tree. libpq (and so psycopg) finds the password in
+``PGPASSWORD`` or the password file; the environment, which only the same
+user can read, keeps it in the URL variables too, for drivers without libpq.
 
 This runs the analysed project's code (its ``env.py`` and revision files):
 only ``verify --database`` does it.
@@ -32,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.database.errors import DatabaseError
+from stager.database.package_origin import foreign_packages
 from stager.database.psql import Connection
 
 PROJECT_APPLICATION = "stager-verify"
@@ -89,6 +97,7 @@ def routed_environment(
     env["DATABASE_URL"] = url
     empty = folder / "empty"
     empty.write_text("")
+    passfile = _password_file(folder, connection)
     env.update(
         PGHOST=connection.host,
         PGPORT=str(connection.port),
@@ -96,7 +105,7 @@ def routed_environment(
         PGUSER=connection.user,
         PGPASSWORD=connection.password,
         PGAPPNAME=PROJECT_APPLICATION,
-        PGPASSFILE=str(empty),
+        PGPASSFILE=str(passfile),
         PGSERVICEFILE=str(empty),
         PGSYSCONFDIR=str(folder),
         PYTHONPATH=os.pathsep.join(
@@ -108,13 +117,31 @@ def routed_environment(
     return env
 
 
-def sqlalchemy_url(connection: Connection) -> str:
-    """stager's database as SQLAlchemy reads it, with the project's application_name."""
+def _password_file(folder: Path, connection: Connection) -> Path:
+    """libpq's password file with stager's password, readable by its owner only."""
+    path = folder / "pgpass"
+
+    def escaped(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    secret = (connection.database, connection.user, connection.password)
+    line = ":".join(["*", str(connection.port), *(escaped(value) for value in secret)])
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(line + "\n")
+    return path
+
+
+def sqlalchemy_url(connection: Connection, *, password: bool = True) -> str:
+    """stager's database as SQLAlchemy reads it, with the project's application_name.
+
+    ``password=False``: without the password, for a command line or a file.
+    """
     tagged = Connection(
         connection.host,
         connection.port,
         connection.user,
-        connection.password,
+        connection.password if password else "",
         connection.database,
         (*connection.options, ("application_name", PROJECT_APPLICATION)),
     )
@@ -183,6 +210,16 @@ class ProjectAlembic:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
         return cls(tuple(kept), config, tuple(templates))
 
+    def foreign_packages(self, tree: Path, folder: Path, connection: Connection) -> list[str]:
+        """A warning per package of the project its Alembic would import from elsewhere."""
+        env = routed_environment(connection, tree, folder, templates=self.templates)
+        return [
+            f"the project's package {name} resolves to {origin}, outside the phase's tree "
+            "(an editable install of a checkout?): its Alembic would import that code, "
+            "not the phase's"
+            for name, origin in foreign_packages(tree, tree / self.config, env).items()
+        ]
+
     def run(
         self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]
     ) -> AlembicOutcome:
@@ -193,7 +230,7 @@ class ProjectAlembic:
                 f"no Alembic configuration at {self.config} in the phase's tree",
                 'name it in rules.toml: [verify] alembic = "alembic -c path/to/alembic.ini"',
             )
-        url = sqlalchemy_url(connection)
+        url = sqlalchemy_url(connection, password=False)  # libpq reads it from the environment
         routed = ini.parent / TEMPORARY_INI
         routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
         command = [*self.words, "-c", str(routed), "-x", f"db_url={url}", *arguments]

@@ -1,8 +1,10 @@
 """Every phase on a real database, as production would run it, and the end state against head's.
 
-Phase 0 is the base: ``upgrade head`` in its tree. Then each phase in order,
-in a temporary detached worktree of its branch: ``upgrade head``,
-``downgrade`` to the previous phase's head, ``upgrade head`` again, with a
+Phase 0 is the base: ``upgrade heads`` in its tree. Then each phase in order,
+in a temporary detached worktree of its branch: ``upgrade heads``,
+``downgrade`` to each of the previous phase's heads, ``upgrade heads`` again
+(``heads``: ``head`` for a project with one head, and a project that keeps
+several upgrades them all, where ``head`` would refuse), with a
 catalog snapshot after each step. Before anything, the routing is proven: the
 project's ``alembic current`` must read stager's database (a probe revision
 stager writes there shows up in its error) and print no revision once the
@@ -43,6 +45,16 @@ class PhaseTree:
     number: int
     name: str
     commit: Sha
+
+
+@dataclass(frozen=True)
+class EditedRevision:
+    """A revision the base already has and the branch edits (SG006): head's version of its file."""
+
+    revision: str
+    base_path: str  # its file in the base's tree
+    head_path: str  # its file in head's tree (the same unless the branch moved it)
+    head_text: bytes
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,14 @@ class _Runner:
         )
         return any(all(part in line for part in wanted) for line in text.splitlines())
 
+    def downgrade(self, tree: Path, scratch: Path, targets: Sequence[str]) -> Step:
+        """``downgrade`` to each target in turn; the first step that does not pass."""
+        for target in targets:
+            step = self.step(tree, scratch, "downgrade", target)
+            if step.status != "ok":
+                return step
+        return Step("ok")
+
     def step(self, tree: Path, scratch: Path, *arguments: str) -> Step:
         outcome = self.alembic_in(tree, scratch, *arguments)
         if outcome.ok:
@@ -198,6 +218,18 @@ class _Runner:
         if arguments[0] == "downgrade" and "NotImplementedError" in outcome.output:
             return Step("irreversible", _tail(outcome.output))
         return Step("failed", _tail(outcome.output))
+
+
+def _downgrade_targets(previous_heads: tuple[str, ...], heads: tuple[str, ...]) -> list[str]:
+    """Where ``downgrade`` goes back to the previous phase: each of its heads in turn.
+
+    Alembic downgrades to one revision at a time, removing that revision's
+    descendants, so a previous phase with several heads takes one downgrade per
+    head the phase built on (as the rollback commands of plan.assessment do).
+    """
+    if not previous_heads:
+        return ["base"]
+    return [head for head in previous_heads if head not in heads] or list(previous_heads)
 
 
 def _looks_like_revision(line: str) -> bool:
@@ -221,12 +253,14 @@ def verify_on_database(
     server_log: Path | None = None,
     env_templates: Sequence[tuple[str, str]] = (),
     easy_rollback: frozenset[int] = frozenset(),
+    edited: Sequence[EditedRevision] = (),
 ) -> DatabaseVerification:
     """Run the base, then every phase, then the reference; what each did to the schema.
 
     ``env_templates``: ``[verify] env``, more variables that name stager's database;
     ``easy_rollback``: the phases whose assessment promises an easy rollback, for
-    which a downgrade that raises on purpose is a failure.
+    which a downgrade that raises on purpose is a failure; ``edited``: the base's
+    revisions the branch edits, whose edit a database already past them never runs.
     """
     alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
@@ -235,9 +269,10 @@ def verify_on_database(
         with phase_tree(repo, base, "0") as (tree, scratch):
             progress("proving that the project's Alembic connects to stager's database")
             runner.prove_routing(tree, scratch, server_log)
-            progress("phase 0 (the base): alembic upgrade head")
+            foreign = alembic.foreign_packages(tree, scratch, psql.connection)
+            progress("phase 0 (the base): alembic upgrade heads")
             started = time.monotonic()
-            base_step = runner.step(tree, scratch, "upgrade", "head")
+            base_step = runner.step(tree, scratch, "upgrade", "heads")
             if base_step.failed:
                 runs.append(
                     PhaseRun(
@@ -249,13 +284,23 @@ def verify_on_database(
                         None,
                         0.0,
                         ("the base's own migrations do not run",),
+                        tuple(foreign),
                     )
                 )
                 return DatabaseVerification(tuple(runs), EndState(False, True))
-        previous = take_snapshot(psql)
+        previous = base_schema = take_snapshot(psql)
         previous_heads = _versions(psql)
         runs.append(
-            PhaseRun(0, "base", base_step, SKIPPED, SKIPPED, None, time.monotonic() - started)
+            PhaseRun(
+                0,
+                "base",
+                base_step,
+                SKIPPED,
+                SKIPPED,
+                None,
+                time.monotonic() - started,
+                warnings=tuple(foreign),
+            )
         )
         for phase in phases:
             run, snapshot, heads = _phase(
@@ -268,7 +313,11 @@ def verify_on_database(
     end_state = (
         EndState(True, True, warnings=("--onto: the end state is not compared yet",))
         if reference is None
-        else _end_state(repo, alembic, admin, reference, previous, progress)
+        else _end_state(
+            _Edits(repo, alembic, admin, base, base_schema, edited, progress),
+            reference,
+            previous,
+        )
     )
     return DatabaseVerification(
         tuple(runs), end_state, ("data migrations ran on empty tables: not proven",)
@@ -287,8 +336,8 @@ def _phase(
     problems: list[str] = []
     warnings: list[str] = []
     with phase_tree(runner.repo, phase.commit, str(phase.number)) as (tree, scratch):
-        runner.progress(f"phase {phase.number} ({phase.name}): alembic upgrade head")
-        upgrade = runner.step(tree, scratch, "upgrade", "head")
+        runner.progress(f"phase {phase.number} ({phase.name}): alembic upgrade heads")
+        upgrade = runner.step(tree, scratch, "upgrade", "heads")
         if upgrade.failed:
             run = PhaseRun(
                 phase.number,
@@ -298,28 +347,24 @@ def _phase(
                 SKIPPED,
                 None,
                 time.monotonic() - started,
-                ("upgrade head failed",),
+                ("upgrade heads failed",),
             )
             return run, None, previous_heads
         upgraded = take_snapshot(psql)
         heads = _versions(psql)
-        target = previous_heads[0] if previous_heads else "base"
-        if len(previous_heads) > 1:
-            warnings.append(
-                f"the previous phase has {len(previous_heads)} heads: downgraded to {target} only"
-            )
-        runner.progress(f"phase {phase.number}: alembic downgrade {target}")
-        downgrade = runner.step(tree, scratch, "downgrade", target)
+        targets = _downgrade_targets(previous_heads, heads)
+        runner.progress(f"phase {phase.number}: alembic downgrade {' then '.join(targets)}")
+        downgrade = runner.downgrade(tree, scratch, targets)
         if downgrade.status == "irreversible" and rollback_promised:
             problems.append(
                 "the downgrade raises on purpose (irreversible), but the phase's assessment "
                 "says its rollback is EASY"
             )
         if downgrade.status == "ok":
-            if _versions(psql) != previous_heads[:1]:
+            if _versions(psql) != previous_heads:
                 problems.append(
                     f"after the downgrade alembic_version holds {_versions(psql) or 'nothing'}, "
-                    f"not {target}"
+                    f"not {', '.join(previous_heads) or 'nothing'}"
                 )
             back = diff_snapshots(previous, take_snapshot(psql))
             if not back.empty:
@@ -327,8 +372,8 @@ def _phase(
                     "the downgrade does not return the schema to the previous phase's: "
                     + "; ".join(change.line() for change in back.changes)
                 )
-        runner.progress(f"phase {phase.number}: alembic upgrade head again")
-        reupgrade = runner.step(tree, scratch, "upgrade", "head")
+        runner.progress(f"phase {phase.number}: alembic upgrade heads again")
+        reupgrade = runner.step(tree, scratch, "upgrade", "heads")
         if reupgrade.status == "ok":
             if _versions(psql) != heads:
                 problems.append(
@@ -363,26 +408,84 @@ def _against_head(change: Change) -> str:
     return f"{change.kind} {change.name} differs from head's: {change.detail}"
 
 
-def _end_state(
-    repo: Repository,
-    alembic: ProjectAlembic,
-    admin: Psql,
-    reference: Sha,
-    phased: CatalogSnapshot,
-    progress: Progress,
-) -> EndState:
-    """Head's ``upgrade heads`` on an empty database: the schema the phases must end at."""
-    with fresh_database(admin) as psql:
-        runner = _Runner(repo, alembic, psql, progress)
-        with phase_tree(repo, reference, "head") as (tree, scratch):
-            progress("the reference: head's alembic upgrade heads on an empty database")
+@dataclass(frozen=True)
+class _Edits:
+    """What the branch's edits of applied revisions do: the base run with head's version of each."""
+
+    repo: Repository
+    alembic: ProjectAlembic
+    admin: Psql
+    base: Sha
+    base_schema: CatalogSnapshot
+    edited: Sequence[EditedRevision]
+    progress: Progress
+
+    def objects(self) -> dict[tuple[str, str], str]:
+        """(kind, name) of every object an edit changes → the edited revision."""
+        found: dict[tuple[str, str], str] = {}
+        for edit in self.edited:
+            schema = self._base_with(edit)
+            if schema is None:
+                continue
+            for change in diff_snapshots(self.base_schema, schema).changes:
+                found.setdefault((change.kind, change.name), edit.revision)
+        return found
+
+    def _base_with(self, edit: EditedRevision) -> CatalogSnapshot | None:
+        """The base's ``upgrade heads`` with head's version of ``edit``; None when it fails."""
+        with fresh_database(self.admin) as psql:
+            runner = _Runner(self.repo, self.alembic, psql, self.progress)
+            with phase_tree(self.repo, self.base, "edit") as (tree, scratch):
+                self.progress(
+                    f"the base with head's edit of {edit.revision}: alembic upgrade heads"
+                )
+                (tree / edit.base_path).unlink(missing_ok=True)
+                (tree / edit.head_path).parent.mkdir(parents=True, exist_ok=True)
+                (tree / edit.head_path).write_bytes(edit.head_text)
+                if runner.step(tree, scratch, "upgrade", "heads").failed:
+                    return None
+            return take_snapshot(psql)
+
+
+def _never_runs(change: Change, revision: str) -> str:
+    """The warning for an object that differs only because the branch edited ``revision``."""
+    if change.action is Action.DROPPED:
+        where = "exists only on databases created from scratch"
+    elif change.action is Action.ADDED:
+        where = "exists only on databases already past it"
+    else:
+        where = "differs between databases created from scratch and those already past it"
+    return (
+        f"head's edit of {revision} never runs on a database already past it: "
+        f"{change.kind} {change.name} {where} (SG006)"
+    )
+
+
+def _end_state(edits: _Edits, reference: Sha, phased: CatalogSnapshot) -> EndState:
+    """Head's ``upgrade heads`` on an empty database: the schema the phases must end at.
+
+    An object that differs only because the branch edited a revision the base had
+    already applied is a warning: SG006 already reports that edit, and no phased
+    rollout can run it on a database past that revision.
+    """
+    with fresh_database(edits.admin) as psql:
+        runner = _Runner(edits.repo, edits.alembic, psql, edits.progress)
+        with phase_tree(edits.repo, reference, "head") as (tree, scratch):
+            edits.progress("the reference: head's alembic upgrade heads on an empty database")
             step = runner.step(tree, scratch, "upgrade", "heads")
             if step.failed:
                 return EndState(False, False, ("head's own `upgrade heads` failed", *step.tail))
         expected = take_snapshot(psql)
     difference = diff_snapshots(expected, phased)
-    problems = tuple(_against_head(change) for change in difference.changes)
-    warnings = tuple(
-        f"{table}: columns in another order than head's" for table in difference.column_order
+    explained = edits.objects() if difference.changes and edits.edited else {}
+    problems = tuple(
+        _against_head(change)
+        for change in difference.changes
+        if (change.kind, change.name) not in explained
     )
+    warnings = tuple(
+        _never_runs(change, explained[(change.kind, change.name)])
+        for change in difference.changes
+        if (change.kind, change.name) in explained
+    ) + tuple(f"{table}: columns in another order than head's" for table in difference.column_order)
     return EndState(not problems, False, problems, warnings)

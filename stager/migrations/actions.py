@@ -134,7 +134,8 @@ class Action(NamedTuple):
     keywords): ``autocommit`` (inside ``autocommit_block``), ``concurrently``,
     ``unique``, ``not_valid``, ``using_index``, ``not_null``, ``default``,
     ``volatile_default``, ``primary_key``, ``where``, ``exclude``,
-    ``unparsable``, ``procedural``, ``built`` (SQL built at run time).
+    ``unparsable``, ``procedural``, ``built`` (SQL built at run time), ``cluster``
+    (a statement on roles, tablespaces, other databases or ``ALTER SYSTEM``).
     A NamedTuple (like :class:`~stager.migrations.sql.Statement`): cheap to
     make and to copy with ``_replace``.
     """
@@ -397,6 +398,28 @@ _STATEMENTS = {
     "COMMIT": COMMIT,
     "ROLLBACK": COMMIT,
 }
+# Statements that change the whole cluster, not one database: roles, their
+# memberships, server settings, tablespaces and other databases. Flagged ``cluster``.
+CLUSTER_WIDE_KINDS = frozenset(
+    {
+        "CREATE ROLE",  # and CREATE USER / GROUP
+        "ALTER ROLE",
+        "ALTER ROLE SET",
+        "DROP ROLE",
+        "RENAME ROLE",
+        "GRANT ROLE",  # GRANT / REVOKE a role's membership
+        "ALTER SYSTEM",
+        "CREATE TABLESPACE",
+        "ALTER TABLESPACE",
+        "DROP TABLESPACE",
+        "RENAME TABLESPACE",
+        "CREATE DATABASE",
+        "ALTER DATABASE",
+        "ALTER DATABASE SET",
+        "DROP DATABASE",
+        "RENAME DATABASE",
+    }
+)
 # Dropped objects that are neither tables, indexes nor types (those have rules of their own).
 _DROP_KEPT = frozenset({"DROP CONSTRAINT"})
 
@@ -420,6 +443,8 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
         flags.add("unparsable")
     elif kind in {"DO", "CALL"}:
         flags.add("procedural")
+    elif kind in CLUSTER_WIDE_KINDS:
+        flags.add("cluster")
     if kind == "MERGE":
         flags.add("where")  # MERGE always joins on a condition
     action = base._replace(

@@ -48,6 +48,11 @@ _STATEMENT_NAMES = {
     "CreateSchemaStmt": "CREATE SCHEMA",
     "GrantStmt": "GRANT",
     "VariableSetStmt": "SET",
+    "CreateTableSpaceStmt": "CREATE TABLESPACE",
+    "DropTableSpaceStmt": "DROP TABLESPACE",
+    "AlterTableSpaceOptionsStmt": "ALTER TABLESPACE",
+    "CreatedbStmt": "CREATE DATABASE",
+    "DropdbStmt": "DROP DATABASE",
 }
 
 # Functions PostgreSQL marks VOLATILE that people put in column defaults: such

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import configparser
+import json
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,7 +80,8 @@ def test_every_channel_of_the_environment_leads_to_stagers_database(tmp_path: Pa
         "stager",
     )
     assert env["PGAPPNAME"] == PROJECT_APPLICATION
-    assert Path(env["PGPASSFILE"]).read_text() == Path(env["PGSERVICEFILE"]).read_text() == ""
+    assert Path(env["PGSERVICEFILE"]).read_text() == ""
+    assert Path(env["PGPASSFILE"]).read_text() == "*:54321:stager_verify_ab12:stager:p%ss\n"
     assert "PGSERVICE" not in env and "AWS_SECRET_ACCESS_KEY" not in env
     assert env["PYTHONPATH"].split(":") == [str(tmp_path / "tree"), "/elsewhere"]
     assert url_variables(developer) == ["ANALYTICS_DB_URL", "DATABASE_URL", "ORDERS_DSN"]
@@ -89,3 +93,36 @@ def test_verify_env_templates_are_filled_in_with_stagers_database(tmp_path: Path
     assert env["FUEL_DB"] == sqlalchemy_url(CONNECTION)
     assert env["FUEL_HOST"] == "127.0.0.1:54321/stager_verify_ab12"
     assert env["B"] == "{x}"
+
+
+RECORDER = """import json, os, sys
+config = sys.argv[sys.argv.index("-c") + 1]
+with open(os.environ["RECORD"], "w") as record:
+    json.dump({"argv": sys.argv, "ini": open(config).read()}, record)
+"""
+
+
+def test_the_password_is_in_no_command_line_and_no_file_but_the_runs_own_passfile(
+    tmp_path: Path,
+) -> None:
+    # a command line is visible to every user of the machine (ps); the ini copy lies in the tree
+    tree, scratch = tmp_path / "tree", tmp_path / "scratch"
+    tree.mkdir()
+    scratch.mkdir()
+    (tree / "alembic.ini").write_text(INI)
+    (tree / "recorder.py").write_text(RECORDER)
+    record = tmp_path / "record.json"
+    secret = Connection("127.0.0.1", 54321, "stager", "s3cret-pw:x", "stager_verify_ab12")
+    alembic = ProjectAlembic(
+        (sys.executable, "recorder.py"), "alembic.ini", (("RECORD", str(record)),)
+    )
+    outcome = alembic.run(tree, scratch, secret, ["upgrade", "head"])
+
+    assert outcome.ok, outcome.output
+    seen = json.loads(record.read_text())
+    assert not any("s3cret" in word for word in seen["argv"]), seen["argv"]
+    assert f"db_url={sqlalchemy_url(secret, password=False)}" in seen["argv"]
+    assert "s3cret" not in seen["ini"] and "stager_verify_ab12" in seen["ini"]
+    passfile = scratch / "pgpass"
+    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
+    assert passfile.read_text() == "*:54321:stager_verify_ab12:stager:s3cret-pw\\:x\n"

@@ -6,6 +6,7 @@ per phase) and runs the project's own ``alembic`` on the session's server.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from stager.database.errors import DatabaseError
-from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
+from stager.database.phase_run import (
+    DatabaseVerification,
+    EditedRevision,
+    PhaseTree,
+    verify_on_database,
+)
 from stager.database.psql import Psql, quote_ident
 from stager.database.server import Server
 from stager.git.repository import Repository
@@ -32,6 +38,7 @@ def _run(
     reference: str,
     env_templates: tuple[tuple[str, str], ...] = (),
     easy_rollback: frozenset[int] = frozenset(),
+    edited: tuple[EditedRevision, ...] = (),
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
@@ -45,6 +52,7 @@ def _run(
         server.log,
         env_templates,
         easy_rollback,
+        edited,
     )
 
 
@@ -156,7 +164,7 @@ def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
     )
     stopped = result.phases[2]
     assert (stopped.upgrade.status, stopped.downgrade.status) == ("failed", "skipped")
-    assert stopped.problems == ("upgrade head failed",)
+    assert stopped.problems == ("upgrade heads failed",)
     assert any('relation "nowhere" does not exist' in line for line in stopped.upgrade.tail)
     assert result.end_state.skipped and not result.ok
 
@@ -189,6 +197,50 @@ def test_phases_that_miss_what_head_builds_fail_the_end_state(
     assert result.end_state.problems == (
         "head's schema has index ledger_id; the phases end without it",
     )
+
+
+def test_an_edit_of_an_applied_revision_is_a_warning_and_any_other_difference_a_failure(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    phase = commit_revisions(
+        repo,
+        "phase 1: its index lost on the way",
+        revision(
+            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
+        ),
+    )
+    # head edits r001, which the base had applied, and indexes the new table
+    edited_path, edited_text = revision(
+        1,
+        'op.execute("CREATE TABLE account (id int PRIMARY KEY, name text)")',
+        'op.execute("DROP TABLE account")',
+    )
+    head = repo.commit(
+        "head",
+        dict(
+            [
+                (edited_path, edited_text),
+                revision(
+                    2,
+                    'op.execute("CREATE TABLE ledger (id int)"); '
+                    'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
+                    'op.execute("DROP TABLE ledger")',
+                ),
+            ]
+        ),
+    )
+    edit = EditedRevision("r001", edited_path, edited_path, edited_text.encode())
+    result = _run(server, repo, base, [phase], head, edited=(edit,))
+
+    assert result.end_state.problems == (
+        "head's schema has index ledger_id; the phases end without it",
+    )
+    assert result.end_state.warnings == (
+        "head's edit of r001 never runs on a database already past it: "
+        "column account.name exists only on databases created from scratch (SG006)",
+    )
+    assert not result.ok
 
 
 def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
@@ -226,3 +278,63 @@ def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
     result = _run(server, repo, base, [], base, (("FUEL_CONNECTION", "{url}"),))
     assert result.ok
     assert [run.upgrade.status for run in result.phases] == ["ok"]
+
+
+def test_a_package_of_the_project_imported_from_outside_the_phases_tree_is_a_warning(
+    server: Server, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # src/ layout: the tree's package is not on sys.path, and the user's checkout is
+    # (as an editable install puts it): Alembic would import the checkout's code
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    base = repo.commit(
+        "env.py imports the project's package",
+        {"migrations/env.py": "import fuelapp\n" + env_py, "src/fuelapp/__init__.py": ""},
+    )
+    checkout = tmp_path / "checkout"
+    (checkout / "fuelapp").mkdir(parents=True)
+    (checkout / "fuelapp" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout), os.environ["PYTHONPATH"]]))
+    result = _run(server, repo, base, [], base)
+
+    assert result.ok
+    assert result.phases[0].warnings == (
+        f"the project's package fuelapp resolves to {checkout / 'fuelapp' / '__init__.py'}, "
+        "outside the phase's tree (an editable install of a checkout?): its Alembic would "
+        "import that code, not the phase's",
+    )
+
+
+def _branch_revision(name: str, parent: str, table: str) -> tuple[str, str]:
+    """Revision ``name`` after ``parent``, creating ``table``."""
+    source = (
+        "from alembic import op\n\n"
+        f"revision = {name!r}\ndown_revision = {parent!r}\n\n\n"
+        f"def upgrade():\n    op.execute('CREATE TABLE {table} (id int)')\n\n\n"
+        f"def downgrade():\n    op.execute('DROP TABLE {table}')\n"
+    )
+    return f"migrations/versions/{name}.py", source
+
+
+def test_a_previous_phase_with_two_heads_is_downgraded_to_both(
+    server: Server, repo: GitRepo
+) -> None:
+    base = base_commit(repo)
+    forked = commit_revisions(
+        repo,
+        "phase 1: two heads",
+        _branch_revision("left", "r001", "left_a"),
+        _branch_revision("right", "r001", "right_a"),
+    )
+    grown = commit_revisions(
+        repo,
+        "phase 2: each head grows",
+        _branch_revision("left2", "left", "left_b"),
+        _branch_revision("right2", "right", "right_b"),
+    )
+    result = _run(server, repo, base, [forked, grown], grown)
+
+    second = result.phases[2]
+    assert (second.downgrade.status, second.reupgrade.status) == ("ok", "ok")
+    assert second.problems == () and second.warnings == (), second
+    assert result.ok

@@ -123,3 +123,28 @@ def test_the_effect_by_name_is_the_effect_of_the_actions(name: str, enums: tuple
     )
     expected = a.strongest(action.effect for action in operation_actions(operation))
     assert operation_effect(operation) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "cluster"),
+    [
+        ("CREATE USER app_reader PASSWORD 'x'", True),
+        ("ALTER ROLE app SET search_path = app", True),
+        ("DROP ROLE IF EXISTS app_reader", True),
+        ("GRANT app_reader TO app", True),
+        ("ALTER SYSTEM SET work_mem = '64MB'", True),
+        ("CREATE TABLESPACE fast LOCATION '/ssd'", True),
+        ("ALTER TABLESPACE fast SET (seq_page_cost = 1)", True),
+        ("DROP DATABASE reports", True),
+        ("CREATE DATABASE reports", True),
+        ("ALTER DATABASE reports RENAME TO old_reports", True),
+        ("GRANT SELECT ON t TO app_reader", False),
+        ("CREATE TABLE t (c int)", False),
+        ("ALTER TABLE t SET TABLESPACE fast", False),
+    ],
+)
+def test_statements_that_change_the_whole_cluster_are_flagged(sql: str, cluster: bool) -> None:
+    [operation] = upgrade_ops(f"op.execute({sql!r})")
+    [action] = operation_actions(operation)
+    assert ("cluster" in action.flags) is cluster
+    assert action.verb != a.ALTER_OTHER or not cluster  # ALTER TABLESPACE is no ALTER TABLE
