@@ -27,7 +27,7 @@ from stager.git.repository import (
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.rules.settings import Rules, apply_settings
-from stager.types import RepoPath, Risk
+from stager.types import RepoPath, Risk, Sha
 
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
@@ -79,6 +79,7 @@ class MergedPhase:
 
     number: int
     branch: str
+    commit: Sha  # its tip as split built it
     state: str
     how: str
     on_base: tuple[RepoPath, ...]  # the phase's paths the base holds as split built them

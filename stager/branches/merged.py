@@ -13,14 +13,22 @@ whatever the size of the repository.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from stager.analysis import MergedContent, MergedPhase
-from stager.branches.record import RecordedPhase, SplitRecord, read_record, record_name
+from stager.branches.record import (
+    RECORD_FILE,
+    RecordedPhase,
+    SplitRecord,
+    read_record,
+    record_name,
+)
 from stager.branches.split_types import PARTIAL as PARTIAL_FILE
 from stager.branches.split_types import SplitResult
-from stager.git.history import is_ancestor
+from stager.errors import StagerError
+from stager.git.history import is_ancestor, reachable
 from stager.git.object_ids import object_ids
 from stager.git.repository import BranchRefs, Repository, TreeEntry
 from stager.types import RepoPath, Sha
@@ -49,45 +57,82 @@ class PhaseContent:
 def merged_content(
     repo: Repository, refs: BranchRefs, head_tree: Mapping[RepoPath, TreeEntry]
 ) -> MergedContent:
-    """What the base (``refs.base``) holds of the last split of ``refs.head_ref``, and the
+    """What the base (``refs.base``) holds of the splits of ``refs.head_ref``, and the
     changed paths of merged phases that no longer count as the branch's."""
-    found = read_record(repo, record_name(repo, refs.head_ref))
+    return judge(repo, branch_records(repo, record_name(repo, refs.head_ref)), refs.base, head_tree)
+
+
+def branch_records(repo: Repository, name: str) -> list[SplitRecord]:
+    """The records of branch ``name``, newest first: its last split, then the ones before.
+
+    The earlier splits count too: once phase 1 is squash-merged, the next split builds
+    only the phases left, and its record no longer names phase 1. An earlier record of
+    another version, or damaged, is skipped (the latest one is read strictly).
+    """
+    found = read_record(repo, name)
     if found is None:
-        return MergedContent()
-    return judge(repo, found.record, refs.base, head_tree)
+        return []
+    older = [sha for sha in reachable(repo, [found.commit]) if sha != found.commit]
+    texts = repo.read_blobs([Sha(f"{sha}:{RECORD_FILE}") for sha in older], missing_ok=True)
+    records = [found.record]
+    for sha in older:
+        try:
+            records.append(SplitRecord.from_json(json.loads(texts[Sha(f"{sha}:{RECORD_FILE}")])))
+        except (KeyError, ValueError, StagerError):
+            continue
+    return records
 
 
 def judge(
     repo: Repository,
-    record: SplitRecord,
+    records: Sequence[SplitRecord],
     base: Sha,
     head_tree: Mapping[RepoPath, TreeEntry],
 ) -> MergedContent:
-    """:func:`merged_content` of a record already read."""
-    contents = phase_contents(repo, record, base)
-    verdicts = (
-        _verdict(repo, content, _later(contents[at + 1 :]), base)
-        for at, content in enumerate(contents)
-    )
-    phases = [verdict for verdict in verdicts if verdict is not None]
-    merged = {p.number for p in phases if p.state == MERGED}
-    return MergedContent(tuple(phases), _settled(contents, merged, head_tree))
+    """:func:`merged_content` of records already read (newest first).
+
+    A phase is told once, from the newest record that lists its built tip; each
+    record settles paths by its own phases.
+    """
+    by_record = phase_contents(repo, records, base)
+    phases: dict[Sha, MergedPhase] = {}
+    settled: set[RepoPath] = set()
+    for contents in by_record:
+        verdicts = [
+            _verdict(repo, content, _later(contents[at + 1 :]), base)
+            for at, content in enumerate(contents)
+        ]
+        told = [verdict for verdict in verdicts if verdict is not None]
+        merged = {p.number for p in told if p.state == MERGED}
+        settled |= _settled(contents, merged, head_tree)
+        for verdict in told:
+            phases.setdefault(verdict.commit, verdict)
+    return MergedContent(tuple(phases.values()), frozenset(settled))
 
 
-def phase_contents(repo: Repository, record: SplitRecord, base: Sha) -> list[PhaseContent]:
-    """Every recorded phase's paths as built, before, on ``base`` and in the split's head."""
+def phase_contents(
+    repo: Repository, records: Sequence[SplitRecord], base: Sha
+) -> list[list[PhaseContent]]:
+    """Each record's phases: their paths as built, before, on ``base`` and in the split's
+    head, all looked up in one ``cat-file --batch-check``."""
 
-    def sides(phase: RecordedPhase) -> tuple[Sha, Sha, Sha, Sha]:
+    def sides(record: SplitRecord, phase: RecordedPhase) -> tuple[Sha, Sha, Sha, Sha]:
         return phase.commit, phase.parent, base, record.head
 
-    paths = {phase.number: phase_paths(phase) for phase in record.phases}
     names = [
-        f"{commit}:{path}"
+        name
+        for record in records
         for phase in record.phases
-        for commit in set(sides(phase))
-        for path in paths[phase.number]
+        for name in (
+            phase.commit,
+            *(
+                f"{commit}:{path}"
+                for commit in set(sides(record, phase))
+                for path in phase_paths(phase)
+            ),
+        )
     ]
-    found = object_ids(repo, [*names, *(phase.commit for phase in record.phases)])
+    found = object_ids(repo, names)
 
     def blobs(commit: Sha, paths: Sequence[RepoPath]) -> dict[RepoPath, Sha | None]:
         entries = {path: found[f"{commit}:{path}"] for path in paths}
@@ -96,15 +141,17 @@ def phase_contents(repo: Repository, record: SplitRecord, base: Sha) -> list[Pha
             for path, entry in entries.items()
         }
 
-    contents = []
-    for phase in record.phases:
-        tip = found[phase.commit]
-        built, before, on_base, at_split = (
-            blobs(side, paths[phase.number]) for side in sides(phase)
-        )
-        known = tip is not None and tip.kind == "commit"
-        contents.append(PhaseContent(phase, built, before, on_base, at_split, known))
-    return contents
+    by_record = []
+    for record in records:
+        contents = []
+        for phase in record.phases:
+            tip = found[phase.commit]
+            paths = phase_paths(phase)
+            built, before, on_base, at_split = (blobs(side, paths) for side in sides(record, phase))
+            known = tip is not None and tip.kind == "commit"
+            contents.append(PhaseContent(phase, built, before, on_base, at_split, known))
+        by_record.append(contents)
+    return by_record
 
 
 def phase_paths(phase: RecordedPhase) -> tuple[RepoPath, ...]:
@@ -148,11 +195,15 @@ def _verdict(
         # the phase is reverted; one the base changed again afterwards is just newer.
         gone = tuple(p for p in missing if content.on_base[p] == content.before[p])
         state = REVERTED if gone else MERGED
-        return MergedPhase(phase.number, phase.branch, state, BY_ANCESTRY, on_base, gone)
+        return MergedPhase(
+            phase.number, phase.branch, phase.commit, state, BY_ANCESTRY, on_base, gone
+        )
     if not on_base:
         return None
     state = PARTIAL if missing else MERGED
-    return MergedPhase(phase.number, phase.branch, state, BY_CONTENT, on_base, missing)
+    return MergedPhase(
+        phase.number, phase.branch, phase.commit, state, BY_CONTENT, on_base, missing
+    )
 
 
 def _settled(
@@ -201,14 +252,17 @@ def merged_notes(result: SplitResult, phases: Sequence[MergedPhase]) -> SplitRes
     return replace(result, notes=(*notes, *result.notes)) if notes else result
 
 
-def base_owned_revisions(record: SplitRecord, merged: MergedContent) -> dict[RepoPath, Sha]:
+def base_owned_revisions(
+    records: Sequence[SplitRecord], merged: MergedContent
+) -> dict[RepoPath, Sha]:
     """The revision files the merged phases rewrote (re-chained or derived), each with the
     blob the base holds: from the merge on they are the base's, never head's again."""
-    numbers = {phase.number for phase in merged.phases if phase.state == MERGED}
+    tips = {phase.commit for phase in merged.phases if phase.state == MERGED}
     return {
         rewrite.path: rewrite.new_blob
+        for record in reversed(records)  # oldest first: a later merge's blob wins
         for phase in record.phases
-        if phase.number in numbers
+        if phase.commit in tips
         for rewrite in phase.rewrites
         if rewrite.reason != PARTIAL_FILE  # not a revision: a later phase ships the rest
     }

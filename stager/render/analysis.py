@@ -165,6 +165,7 @@ def merged_to_json(phase: MergedPhase) -> dict[str, Any]:
     return {
         "number": phase.number,
         "branch": phase.branch,
+        "commit": phase.commit,
         "state": phase.state,
         "how": phase.how,
         "on_base": list(phase.on_base),

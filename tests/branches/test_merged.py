@@ -16,10 +16,10 @@ from stager.branches.merged import (
     PARTIAL,
     REVERTED,
     base_owned_revisions,
+    branch_records,
     judge,
     overwritten_on_base,
 )
-from stager.branches.record import read_record
 from stager.git.repository import Repository
 from tests.commands.test_expand_contract import (
     MIGRATION,
@@ -150,11 +150,10 @@ def test_a_revision_file_of_a_merged_phase_is_the_bases_never_heads_again(
 ) -> None:
     squash_every_phase(split)
     repo = Repository(split.path)
-    stored = read_record(repo, "feature")
-    assert stored is not None
+    records = branch_records(repo, "feature")
     main = repo.resolve("main")
-    content = judge(repo, stored.record, main, repo.list_tree(repo.resolve("feature")))
-    owned = base_owned_revisions(stored.record, content)
+    content = judge(repo, records, main, repo.list_tree(repo.resolve("feature")))
+    owned = base_owned_revisions(records, content)
     assert MIGRATION in owned
     assert MODEL not in owned  # a file with some of its hunks is no revision file
     # A rebuild from head would write head's mixed revision over the base's contract.
@@ -188,3 +187,35 @@ def test_split_leaves_out_the_files_of_merged_phases(split: GitRepo) -> None:
         "phase 3 of the last split (stage/3-application) is merged on the base (squash or "
         "rebase): its files are left out",
     ]
+
+
+def test_phases_merged_before_the_last_split_still_count(split: GitRepo) -> None:
+    """The next split builds only the phases left: its record no longer names phase 1."""
+    commits = split.git("rev-list", "--reverse", f"main..{branch_of(split, 3)}").split()
+    split.git("cherry-pick", *commits)
+    again = stager(
+        split, "split", "--base", "main", "--head", "feature", "--all", "--onto", "main", "--force"
+    )
+    assert again.exit_code == 0, again.output
+    record = json.loads(split.git("show", "refs/stager/record/feature:record.json"))
+    assert [phase["number"] for phase in record["phases"]] == [4]
+    assert merged(split) == {1: (MERGED, BY_CONTENT), 3: (MERGED, BY_CONTENT)}
+    assert changed(split) == {MIGRATION, "etl/tfrs_import.py"}
+
+
+def test_a_deleted_path_is_merged_only_when_the_base_has_it_no_more(repo: GitRepo) -> None:
+    repo.commit("base", {"app/old.py": "OLD = 1\n", "app/keep.py": "KEEP = 1\n"})
+    repo.checkout("-b", "feature")
+    repo.remove("app/old.py")
+    repo.commit("drop old, change keep", {"app/keep.py": "KEEP = 2\n"})
+    built = stager(repo, "split", "--base", "main", "--all")
+    assert built.exit_code == 0, built.output
+    (phase,) = json.loads(repo.git("show", "refs/stager/record/feature:record.json"))["phases"]
+    repo.git("switch", "-q", "main")
+    repo.commit("only keep.py as the phase has it", {"app/keep.py": "KEEP = 2\n"})
+    (partly,) = analyze(repo)["merged_phases"]
+    assert (partly["state"], partly["missing"]) == (PARTIAL, ["app/old.py"])
+    repo.remove("app/old.py")
+    repo.commit("and the deletion")
+    assert merged(repo) == {phase["number"]: (MERGED, BY_CONTENT)}
+    assert changed(repo) == set()
