@@ -1,4 +1,4 @@
-"""Which phases of the branch's last split the base holds, whatever the merge method.
+"""Which phases of the branch's splits the base holds, whatever the merge method.
 
 A merge commit leaves the phase's tip in the base's history (merged by ancestry).
 A squash or rebase merge leaves only its content: the phase is merged when every
@@ -238,10 +238,10 @@ def _settled(
 
 
 def merged_notes(result: SplitResult, phases: Sequence[MergedPhase]) -> SplitResult:
-    """``result`` with a note for each phase of the last split the base holds."""
+    """``result`` with a note for each phase of an earlier split that the base holds."""
     notes = [
-        f"phase {phase.number} of the last split ({phase.branch}) is {phase.state} on the "
-        f"base ({phase.how})"
+        f"phase {phase.number} ({phase.branch}, built at {phase.commit[:12]}) is "
+        f"{phase.state} on the base ({phase.how})"
         + (
             ": its files are left out"
             if phase.state == MERGED

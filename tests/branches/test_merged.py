@@ -181,10 +181,13 @@ def test_split_leaves_out_the_files_of_merged_phases(split: GitRepo) -> None:
     document = json.loads(built.stdout)
     files = {f["path"] for phase in document["phases"] for f in phase["files"]}
     assert files == {MIGRATION, "etl/tfrs_import.py"}
+    tips = {
+        number: split.git("rev-parse", "--short=12", branch_of(split, number)) for number in (1, 3)
+    }
     assert document["notes"][:2] == [
-        "phase 1 of the last split (stage/1-foundation) is merged on the base (squash or "
+        f"phase 1 (stage/1-foundation, built at {tips[1]}) is merged on the base (squash or "
         "rebase): its files are left out",
-        "phase 3 of the last split (stage/3-application) is merged on the base (squash or "
+        f"phase 3 (stage/3-application, built at {tips[3]}) is merged on the base (squash or "
         "rebase): its files are left out",
     ]
 
