@@ -6,9 +6,10 @@ phases. Later commands (plan, split, open-pr) start from an ``Analysis``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from stager.git.repository import (
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.rules.settings import Rules, apply_settings
-from stager.types import RepoPath, Risk
+from stager.types import RepoPath, Risk, Sha
 
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
@@ -61,9 +62,41 @@ class Analysis:
     # The env.py settings of each mixed migration the plan may split: what its parts are
     # linted with, in the phases that ship them (plan/built_findings.py).
     envs: Mapping[RepoPath, EnvSettings] = field(default_factory=dict)
+    # The phases of the branch's last split found on the base (stager.branches.merged).
+    merged_phases: tuple[MergedPhase, ...] = ()
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
         return [finding for finding in self.findings if finding.risk >= level]
+
+
+@dataclass(frozen=True)
+class MergedPhase:
+    """A phase of the branch's last split that the base holds, all or part of it.
+
+    ``state``: "merged", "partially merged" or "merged and reverted"; ``how``: "merge
+    commit" (its tip is an ancestor of the base) or "squash or rebase" (its content is).
+    """
+
+    number: int
+    branch: str
+    commit: Sha  # its tip as split built it
+    state: str
+    how: str
+    on_base: tuple[RepoPath, ...]  # the phase's paths the base holds as split built them
+    missing: tuple[RepoPath, ...]  # the phase's paths it does not
+
+
+@dataclass(frozen=True)
+class MergedContent:
+    """What the base already holds of the branch: the phases, and the changed paths that
+    no longer count as the branch's (their phase is merged and the base has their content)."""
+
+    phases: tuple[MergedPhase, ...] = ()
+    settled: frozenset[RepoPath] = frozenset()
+
+
+# Asked once the refs are known (commands pass stager.branches.merged.merged_content).
+MergedLookup = Callable[[Repository, BranchRefs, Mapping[RepoPath, TreeEntry]], MergedContent]
 
 
 def default_base_ref(repo: Repository, rules: Rules) -> str:
@@ -91,8 +124,13 @@ def analyze_branch(
     base_ref: str | None,
     head_ref: str | None,
     rules_path: Path | None,
+    merged: MergedLookup | None = None,
 ) -> Analysis:
-    """Compute the full analysis of head against merge-base(base, head)."""
+    """Compute the full analysis of head against merge-base(base, head).
+
+    ``merged``: what the base already holds of the branch's last split; the files it
+    settles are left out, as if the merge base had them as head has them.
+    """
     head_ref = head_ref or "HEAD"
     head = repo.resolve(head_ref)
     rules = load_project_rules(
@@ -139,7 +177,9 @@ def analyze_branch(
         )
         from stager.plan import PlanInputs, annotate_classes, build_plan, read_texts
 
-        files = files_job.result()
+        files, content = _branch_files(
+            files_job.result(), merged and partial(merged, repo, refs, head_tree_job.result())
+        )
         texts_job = pool.submit(read_texts, files, repo)  # the planner's reads, meanwhile
         base_tree = tree_before(head_tree_job.result(), files)
         tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
@@ -225,7 +265,20 @@ def analyze_branch(
         warnings=(*warnings, *plan.warnings),
         plan=plan,
         envs=_split_envs(plan, head_tree_job.result(), repo),
+        merged_phases=content.phases,
     )
+
+
+def _branch_files(
+    files: list[ChangedFile], merged: Callable[[], MergedContent] | None
+) -> tuple[list[ChangedFile], MergedContent]:
+    """The branch's changed files without those a merged phase settled, and what is merged.
+
+    A settled file then reads as the merge base's own: the merge base's tree is rebuilt
+    from head's and the files that remain, so a merged revision is the base's.
+    """
+    content = merged() if merged else MergedContent()
+    return [f for f in files if not set(f.paths) <= content.settled], content
 
 
 def _split_envs(

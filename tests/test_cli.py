@@ -182,7 +182,7 @@ def test_unparsable_migration_is_a_finding_not_a_crash(branch: GitRepo) -> None:
 def test_unexpected_crash_exits_3_with_a_log(
     branch: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def explode(*_args: object) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -195,7 +195,7 @@ def test_unexpected_crash_exits_3_with_a_log(
 
 
 def test_ctrl_c_exits_130(branch: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupt(*_args: object) -> None:
+    def interrupt(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(stager.commands.analyze, "analyze_branch", interrupt)
@@ -381,7 +381,7 @@ def test_paths_typed_after_the_command_are_relative_to_dash_c(
 def test_the_crash_log_fallback_never_follows_a_planted_symlink(
     branch: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def explode(*_args: object) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
     blocked = tmp_path / "not-a-folder"

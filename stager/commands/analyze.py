@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import analyze_branch
+from stager.branches.merged import merged_content
 from stager.commands.output import EXIT_FINDINGS, check_writable, emit
 from stager.git.repository import Repository
 from stager.render.analysis import render_json, render_markdown, render_terminal
@@ -31,7 +32,11 @@ def run(options: AnalyzeOptions) -> int:
     if options.output is not None:
         check_writable(options.output, "--output")  # before the analysis: refused at once
     analysis = analyze_branch(
-        Repository(options.repo_path), options.base, options.head, options.rules_path
+        Repository(options.repo_path),
+        options.base,
+        options.head,
+        options.rules_path,
+        merged=merged_content,
     )
     emit(
         options.output_format,

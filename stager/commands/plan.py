@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, plan_inputs
+from stager.branches.merged import merged_content
 from stager.branches.record import built_chains, built_record
 from stager.commands.output import check_writable, emit, write_file
 from stager.git.repository import Repository
@@ -43,7 +44,9 @@ def run(options: PlanOptions) -> int:
             check_writable(path, option)  # before the analysis: refused at once
     if options.write is not None:
         _refuse_not_a_file(options.write)
-    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    analysis = analyze_branch(
+        repo, options.base, options.head, options.rules_path, merged=merged_content
+    )
     plan = analysis.plan
     _check(analysis, strict=options.strict)
     # Each phase's Alembic chain: as split built it, if it did.

@@ -19,6 +19,7 @@ from stager.branches import (
 )
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
+from stager.branches.merged import merged_content, merged_notes
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
 from stager.commands.output import emit
@@ -57,7 +58,9 @@ class SplitCommandOptions:
 def split(options: SplitCommandOptions, repo: Repository | None = None) -> SplitResult:
     """Analyze the branch and build its phase branches (the data ``run`` prints)."""
     repo = repo or Repository(options.repo_path)
-    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    analysis = analyze_branch(
+        repo, options.base, options.head, options.rules_path, merged=merged_content
+    )
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     broken = broken_graph(analysis.migrations, phases)
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
@@ -77,7 +80,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
         ),
         phases,
     )
-    return broken.noted(result)
+    return merged_notes(broken.noted(result), analysis.merged_phases)
 
 
 def run(options: SplitCommandOptions) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stager.analysis import Analysis
+from stager.analysis import Analysis, MergedPhase
+from stager.branches.merged import REVERTED
 from stager.findings import Finding
 from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
@@ -160,6 +161,27 @@ def _migration(migration: MigrationFile, change: str, findings: list[Finding]) -
     }
 
 
+def merged_to_json(phase: MergedPhase) -> dict[str, Any]:
+    return {
+        "number": phase.number,
+        "branch": phase.branch,
+        "commit": phase.commit,
+        "state": phase.state,
+        "how": phase.how,
+        "on_base": list(phase.on_base),
+        "missing": list(phase.missing),
+    }
+
+
+def merged_line(phase: MergedPhase) -> str:
+    """One line for a phase the base holds: which, and how it got there."""
+    line = f"phase {phase.number} ({phase.branch}) is {phase.state} on the base ({phase.how})"
+    if phase.missing:
+        gone = "reverted" if phase.state == REVERTED else "not on the base"
+        line += f"; {gone}: {', '.join(quote_path(path) for path in phase.missing)}"
+    return line
+
+
 def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     """The analyze JSON document; keys are a contract (docs/json-output.md)."""
     refs = analysis.refs
@@ -224,6 +246,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
             "commits": [_commit(c) for c in analysis.drift.commits],
             "files": list(analysis.drift.overlapping),
         },
+        "merged_phases": [merged_to_json(phase) for phase in analysis.merged_phases],
         "warnings": list(analysis.warnings),
         "schema_version": SCHEMA_VERSION,
     }
@@ -270,6 +293,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
     # Titles, paths and warnings are data (a title may hold "[/]", a path "[slug]"):
     # printed as Text, never read as rich markup.
     console.print(header)
+    for phase in analysis.merged_phases:
+        console.print(Text(f"merged: {one_line(merged_line(phase))}"))
     for warning in analysis.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {one_line(warning)}"))
 

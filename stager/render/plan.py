@@ -18,6 +18,8 @@ from stager.render.analysis import (
     analysis_to_json,
     conflict_to_json,
     dependency_to_json,
+    merged_line,
+    merged_to_json,
     partial_to_json,
     phase_to_json,
     split_to_json,
@@ -78,6 +80,7 @@ def plan_to_json(
         ),
         "dependencies": [dependency_to_json(edge) for edge in plan.dependencies],
         "findings": [finding_to_json(finding) for finding in analysis.findings],
+        "merged_phases": [merged_to_json(phase) for phase in analysis.merged_phases],
         "warnings": list(analysis.warnings),
         "schema_version": SCHEMA_VERSION,
     }
@@ -141,6 +144,8 @@ def render_plan_terminal(
     history = planned_warning(chains, plan.phases, analysis.migrations)
     if history is not None:
         console.print(Text(f"warning: {one_line(history.message)}", style="bold yellow"))
+    for merged in analysis.merged_phases:
+        console.print(Text(f"merged: {one_line(merged_line(merged))}"))
     for warning in analysis.warnings:
         console.print(Text(f"warning: {one_line(warning)}", style="yellow"))
     for phase in plan.phases:
