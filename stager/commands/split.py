@@ -19,6 +19,7 @@ from stager.branches import (
 )
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
+from stager.branches.onto import start
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
 from stager.commands.output import emit
@@ -45,6 +46,7 @@ class SplitCommandOptions:
     strategy: Strategy = Strategy.AUTO
     layout: Layout = Layout.STACKED
     onto: str | None = None
+    from_merge_base: bool = False
     dry_run: bool = False
     force: bool = False
     undo: bool = False
@@ -61,6 +63,8 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     broken = broken_graph(analysis.migrations, phases)
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
+    # A base that moved is built onto: phase 1 from the merge base would give it two heads.
+    where = start(analysis, options.onto, from_merge_base=options.from_merge_base)
     result = split_branch(
         repo,
         analysis,
@@ -68,7 +72,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
             phase=options.phase,
             strategy=options.strategy,
             layout=options.layout,
-            onto=options.onto,
+            onto=where.onto,
             dry_run=options.dry_run,
             force=options.force,
             sign=options.sign,
@@ -77,7 +81,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
         ),
         phases,
     )
-    return broken.noted(result)
+    return broken.noted(where.noted(result))
 
 
 def run(options: SplitCommandOptions) -> int:
