@@ -204,7 +204,11 @@ def analyze_branch(
             f"with {refs.base_ref}: the branch has nothing to analyze (is {refs.head_ref} "
             f"already merged, or is --head the branch you meant?{guess})"
         )
-    drift = base_drift(files, drift_commits)
+    drift = base_drift(
+        files,
+        drift_commits,
+        branch_own_on_base(files, drift_files_job.result() if drift_files_job else [], migrations),
+    )
     # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.
     findings = with_rule_findings(
         [*migrations.findings, *drift_findings(drift, refs)],
@@ -324,11 +328,43 @@ def chosen_plan(repo: Repository, analysis: Analysis, plan_path: Path | None) ->
     return load_plan_file(plan_path, plan_inputs(analysis), analysis.refs, analysis.plan)
 
 
-def base_drift(files: list[ChangedFile], drift_commits: list[Commit]) -> BaseDrift:
-    """Files changed both on the branch and on the base since the merge base."""
+def base_drift(
+    files: list[ChangedFile],
+    drift_commits: list[Commit],
+    own: frozenset[RepoPath] = frozenset(),
+) -> BaseDrift:
+    """Files changed both on the branch and on the base since the merge base.
+
+    ``own``: paths the base changed only to the branch's own version (a merged
+    phase): nothing of the base's to conflict with.
+    """
     branch_paths = {path for changed in files for path in changed.paths}
     base_paths = {path for commit in drift_commits for path in commit.files}
-    return BaseDrift(tuple(drift_commits), tuple(sorted(branch_paths & base_paths)))
+    return BaseDrift(tuple(drift_commits), tuple(sorted((branch_paths & base_paths) - own)))
+
+
+def branch_own_on_base(
+    files: list[ChangedFile], drift_files: list[ChangedFile], migrations: MigrationReport
+) -> frozenset[RepoPath]:
+    """Paths whose version on the base's tip is the branch's own, as a merged phase leaves them.
+
+    Head's very blob, or a revision file of a revision the branch added, which
+    the base now has (re-chained onto the base's head by ``split``, maybe).
+    """
+    head_blobs = {changed.path: changed.new_blob for changed in files}
+    own_revisions = {m.revision for m in migrations.added if m.revision is not None}
+    tip = migrations.tip
+    own: set[RepoPath] = set()
+    for changed in drift_files:
+        if head_blobs.get(changed.path) == changed.new_blob:
+            own.add(changed.path)
+    if tip is not None:
+        own.update(
+            migration.path
+            for revision, migration in tip.files.items()
+            if revision in own_revisions and migration.path in head_blobs
+        )
+    return frozenset(own)
 
 
 def drift_findings(drift: BaseDrift, refs: BranchRefs) -> list[Finding]:

@@ -323,7 +323,14 @@ def open_pr(all_phases: bool, **params: Any) -> NoReturn:
 @click.option(
     "--onto",
     metavar="REF",
-    help="Start from REF (e.g. the base's tip) with git's 3-way merge instead of the merge base.",
+    help="Start from REF with git's 3-way merge. Default: the base's tip when the base moved "
+    "since the merge base (--onto BASE says so explicitly), else the merge base.",
+)
+@click.option(
+    "--from-merge-base",
+    is_flag=True,
+    help="Start from the merge base even when the base moved (merging phase 1 may then give "
+    "the base two Alembic heads: the output warns).",
 )
 @click.option("--dry-run", is_flag=True, help="Show branches, commits and rewrites; write nothing.")
 @click.option(
@@ -360,6 +367,10 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
     if params["undo"] and params["dry_run"]:
         raise click.UsageError(
             "--undo has no --dry-run: `git show refs/stager/record/BRANCH` shows what it restores"
+        )
+    if params["onto"] is not None and params["from_merge_base"]:
+        raise click.UsageError(
+            "--onto REF and --from-merge-base name two different starts: pass one of them"
         )
     from stager.branches import Layout, Strategy
     from stager.commands import split as command

@@ -1,4 +1,8 @@
-"""--onto REF: move the phase commits onto REF with git's own rename-aware merge.
+"""Where phase 1 starts, and --onto REF: the phase commits moved onto REF by git's merge.
+
+By default a split starts at the base's tip when the base moved since the merge
+base (``start``): a phase 1 built from the merge base would give the base two
+Alembic heads once merged. ``--from-merge-base`` keeps the merge base.
 
 Each phase commit is built from the merge base first; then it is merged onto
 REF (or the previous phase, moved): ``git merge-tree --write-tree`` of the
@@ -13,14 +17,59 @@ over it. Conflicts stop the split before any ref moves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from stager.analysis import Analysis
 from stager.branches.cherry_pick import Recipe
-from stager.branches.split_types import BuiltCommit
+from stager.branches.split_types import BuiltCommit, SplitResult
 from stager.errors import StagerError
 from stager.git.repository import Commit
 from stager.git.write import MergeConflict, MergeOutcome, Writer
 from stager.types import RepoPath, Sha
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where phase 1 starts: ``onto`` REF (None: the merge base), and what to tell the user."""
+
+    onto: str | None
+    note: str | None = None
+
+    def noted(self, result: SplitResult) -> SplitResult:
+        """``result`` with the note (first: where phase 1 starts is read before the rest)."""
+        if self.note is None:
+            return result
+        return replace(result, notes=(self.note, *result.notes))
+
+
+def start(analysis: Analysis, onto: str | None, *, from_merge_base: bool) -> Start:
+    """``--onto REF``; else the base's tip when the base moved; else the merge base.
+
+    With ``--from-merge-base`` on a base that gained revisions, the note says
+    that merging phase 1 gives two Alembic heads (the split's SG008).
+    """
+    refs = analysis.refs
+    if onto is not None or refs.base == refs.merge_base:
+        return Start(onto)
+    gained = len(analysis.drift.commits)
+    commits = f"{gained} commit{'s' if gained != 1 else ''}"
+    since = f"{commits} since the merge base {refs.merge_base[:12]}"
+    if not from_merge_base:
+        return Start(
+            refs.base_ref,
+            f"built onto {refs.base_ref}'s tip {refs.base[:12]} ({refs.base_ref} gained {since}), "
+            f"with git's 3-way merge; --from-merge-base builds from the merge base instead",
+        )
+    heads = [f for f in analysis.migrations.findings if f.rule == "SG008"]
+    if not heads:
+        return Start(None)
+    return Start(
+        None,
+        f"built from the merge base {refs.merge_base[:12]} (--from-merge-base), though "
+        f"{refs.base_ref} gained {since}: merging phase 1 gives {refs.base_ref} two Alembic "
+        f"heads (SG008: {heads[0].message}); split without --from-merge-base to re-chain onto "
+        f"{refs.base_ref}'s head",
+    )
 
 
 @dataclass(frozen=True)
@@ -92,5 +141,6 @@ def conflict_error(
         f"the phases do not merge cleanly onto {onto}; nothing was written. Conflicts: "
         + "; ".join(lines),
         f"merge {onto} into the branch and resolve them there (then split again), "
-        "or split without --onto",
+        "or split with --from-merge-base (the phases then start at the merge base: "
+        "merging them meets the same conflicts)",
     )

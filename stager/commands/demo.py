@@ -11,6 +11,7 @@ from rich.console import Console
 
 from stager.analysis import Analysis, analyze_branch
 from stager.branches import SplitOptions, split_branch
+from stager.branches.onto import start
 from stager.branches.verify import verify_split
 from stager.demo import build_demo_repository
 from stager.git.repository import Repository
@@ -83,7 +84,9 @@ def _split_and_verify(repo: Repository, analysis: Analysis, console: Console) ->
         set_config(repo, "user.email", "demo@stager.invalid")
     template = analysis.rules.split.branch
     phases = analysis.plan.phases
-    result = split_branch(repo, analysis, SplitOptions(branch_template=template), phases)
+    where = start(analysis, None, from_merge_base=False)  # main moved: onto its tip, as split does
+    options = SplitOptions(branch_template=template, onto=where.onto)
+    result = where.noted(split_branch(repo, analysis, options, phases))
     console.print("[bold]stager split --all[/]: one branch per phase, the checkout untouched")
     render_split_terminal(result, console)
     verification = verify_split(repo, analysis, phases, branch_template=template)

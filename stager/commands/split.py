@@ -20,6 +20,7 @@ from stager.branches import (
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
 from stager.branches.merged import merged_content, merged_notes
+from stager.branches.onto import start
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
 from stager.commands.output import emit
@@ -46,6 +47,7 @@ class SplitCommandOptions:
     strategy: Strategy = Strategy.AUTO
     layout: Layout = Layout.STACKED
     onto: str | None = None
+    from_merge_base: bool = False
     dry_run: bool = False
     force: bool = False
     undo: bool = False
@@ -64,6 +66,8 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     broken = broken_graph(analysis.migrations, phases)
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
+    # A base that moved is built onto: phase 1 from the merge base would give it two heads.
+    where = start(analysis, options.onto, from_merge_base=options.from_merge_base)
     result = split_branch(
         repo,
         analysis,
@@ -71,7 +75,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
             phase=options.phase,
             strategy=options.strategy,
             layout=options.layout,
-            onto=options.onto,
+            onto=where.onto,
             dry_run=options.dry_run,
             force=options.force,
             sign=options.sign,
@@ -80,7 +84,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
         ),
         phases,
     )
-    return merged_notes(broken.noted(result), analysis.merged_phases)
+    return merged_notes(broken.noted(where.noted(result)), analysis.merged_phases)
 
 
 def run(options: SplitCommandOptions) -> int:

@@ -4,7 +4,7 @@ Reads every tree's config files in one batch and every tree's revision files in
 a second one, parses each distinct blob once, builds one graph per tree and
 reports what the branch does to the Alembic history as :class:`Finding` s.
 
-Its rules, SG001 to SG010, are in :data:`stager.rules.catalogue.RULES`.
+Its rules, SG001 to SG011, are in :data:`stager.rules.catalogue.RULES`.
 
 Graph problems that already exist on the merge base are not the branch's doing:
 each rule reports them once, labelled, at low risk.
@@ -382,9 +382,21 @@ def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
 
 
 def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
-    """SG008: the base moved on; the branch's migrations would fork its history."""
-    gained = [revision for revision in tip.graph.files if revision not in base.graph]
-    branch_added = [migration for migration in changes.added if migration.revision is not None]
+    """SG008: the base moved on; the branch's migrations would fork its history.
+
+    The branch's own revisions already on the tip (a phase merged, squashed or
+    not, maybe re-chained) are neither what the base gained nor still to merge:
+    the tip's form of them stays, as ``split`` keeps it.
+    """
+    own = {migration.revision for migration in changes.added if migration.revision is not None}
+    known = own | set(base.graph.files)
+    gained = [revision for revision in tip.graph.files if revision not in known]
+    pending = [
+        migration
+        for migration in changes.added
+        if migration.revision is None or migration.revision not in tip.graph
+    ]
+    branch_added = [migration for migration in pending if migration.revision is not None]
     if not gained or not branch_added:
         return []
     merged_by_path = {migration.path: migration for migration in tip.files}
@@ -393,7 +405,7 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
     for migration in changes.modified:
         merged_by_path.pop(changes.previous[migration.path].path, None)
         merged_by_path[migration.path] = migration
-    for migration in changes.added:
+    for migration in pending:
         merged_by_path[migration.path] = migration
     merged = RevisionGraph.build(merged_by_path.values())
     merged_heads = merged.heads()
@@ -402,10 +414,11 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
     tip_heads = [head for head in tip.graph.heads() if head in set(gained)] or list(
         tip.graph.heads()
     )
+    # A pending revision on one the tip has (the merge base's, or a merged phase's) starts a line.
     roots = [
         migration
         for migration in branch_added
-        if any(parent in base.graph for parent in migration.down_revisions)
+        if any(parent in base.graph or parent in tip.graph for parent in migration.down_revisions)
     ]
     heads_text = ", ".join(merged_heads)
     gained_text = ", ".join(gained[:5]) + (
@@ -448,6 +461,30 @@ def _tip_findings(base: _Side, tip: _Side, changes: _Changes) -> list[Finding]:
             )
         )
     return findings
+
+
+def _tip_heads(base: _Side, tip: _Side) -> list[Finding]:
+    """SG011: the base's tip gained an Alembic head (e.g. a phase merged beside its revision).
+
+    No branch goes onto such a base: which head would it revise? Its own
+    finding, not SG008's re-chaining advice, since the base must mend it.
+    """
+    heads, before = tip.graph.heads(), base.graph.heads()
+    if len(heads) <= max(len(before), 1):
+        return []
+    last = tip.graph.revision(heads[-1])
+    return [
+        _finding(
+            "SG011",
+            last.path,
+            last.revision_line,
+            f"the base branch has {len(heads)} Alembic heads "
+            f"({', '.join(_where(tip.graph.revision(head)) for head in heads)}) where the merge "
+            f"base had {len(before)}: `alembic upgrade head` refuses to run on it, and no branch "
+            "can be split onto it until they are merged",
+            heads=" ".join(heads),
+        )
+    ]
 
 
 def analyze_migrations(
@@ -500,6 +537,7 @@ def analyze_migrations(
             findings += _tip_findings(
                 _restrict(base, key), _restrict(tip, key), _restrict_changes(changes, key)
             )
+            findings += _tip_heads(_restrict(base, key), _restrict(tip, key))
     findings.sort(key=lambda f: (-f.risk, f.rule, f.path or "", f.line or 0))
 
     by_path = {migration.path: migration for migration in head.files}

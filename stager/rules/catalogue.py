@@ -370,6 +370,14 @@ RULES: dict[str, Rule] = _rules(
         Risk.MEDIUM,
         "fix the Alembic configuration so it names folders of this repository",
     ),
+    Rule(
+        "SG011",
+        "Base branch has several Alembic heads",
+        Risk.HIGH,
+        'merge them on the base branch first: `alembic merge -m "merge heads" {heads}` '
+        "(a merge revision of exactly these heads), then run stager again",
+        fields=("heads",),
+    ),
     # SB: where the branch meets its base (stager analyze)
     Rule(
         "SB001",

@@ -511,6 +511,24 @@ def test_onto_rechains_onto_the_refs_new_alembic_head(feature: GitRepo) -> None:
     assert 'down_revision: Union[str, None] = "m3"' in widget
 
 
+def test_onto_rechains_the_first_migration_in_whatever_phase_it_sits(feature: GitRepo) -> None:
+    # Phase 1 has no migration: the one on the merge base's head is in phase 2.
+    feature.checkout("main")
+    feature.commit("main migration", {f"{VERSIONS}/0003_main.py": migration("m3", "base2", "main")})
+    feature.checkout("feature")
+    later = {path: {1: 2, 2: 1}.get(number, number) for path, number in FEATURE_PHASES.items()}
+    result = split(feature, later, onto="main")
+    rewrites = [
+        (b.phase.number, r.revision, r.new_parents, r.reason)
+        for b in result.phases
+        for r in b.rewrites
+    ]
+    assert rewrites == [(2, "w1", ("m3",), "onto")]
+    widget = feature.git("show", f"stage/2-part2:{VERSIONS}/0003_widget.py")
+    assert 'down_revision: Union[str, None] = "m3"' in widget
+    assert feature.git("ls-tree", "stage/1-part1", f"{VERSIONS}/0003_widget.py") == ""
+
+
 def test_onto_conflicts_are_listed_and_nothing_is_written(feature: GitRepo) -> None:
     feature.checkout("main")
     fix = feature.commit("conflicting fix", {"app/a.py": module("a", 7)})

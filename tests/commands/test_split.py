@@ -51,11 +51,17 @@ def test_split_all_json_then_rerun_then_undo(demo: DemoRepository, git_env: dict
     assert data["phases"][1]["parent"] == data["phases"][0]["commit"]
     assert data["merge_base"] == demo.merge_base and data["layout"] == "stacked"
     assert Checkout.of(repo) == before
-    # The last branch is the feature branch, but for the demo's split migration: its
-    # contract part at its own path, and the new expand revision beside it.
+    # main moved on: the phases are built onto its tip. The last branch is git's merge of
+    # main and the feature branch, but for the demo's split migration (its contract part
+    # at its own path, the new expand revision beside it) and the first revision, re-chained
+    # onto main's new head.
+    assert data["start"] == demo.base
     written = {r["reason"]: r["path"] for p in data["phases"] for r in p["rewrites"]}
-    diff = repo.git("diff", "--name-status", demo.head_branch, "stage/4-etl-and-contract")
-    assert sorted(diff.splitlines()) == [f"A\t{written['expand']}", f"M\t{written['contract']}"]
+    merged = repo.git("merge-tree", "--write-tree", demo.base_branch, demo.head_branch)
+    diff = repo.git("diff", "--name-status", merged, "stage/4-etl-and-contract")
+    assert sorted(diff.splitlines()) == sorted(
+        [f"A\t{written['expand']}", f"M\t{written['contract']}", f"M\t{written['onto']}"]
+    )
 
     again = stager(demo, "split", "--all", "--format", "json")
     assert [p["status"] for p in json.loads(again.stdout)["phases"]] == ["unchanged"] * 4

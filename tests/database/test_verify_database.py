@@ -27,7 +27,10 @@ def test_the_demo_is_green_phase_by_phase_and_its_edited_applied_revision_is_a_w
 ) -> None:
     demo = build_demo_repository(tmp_path / "demo")
     runner = CliRunner()
-    assert runner.invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
+    # From the merge base: the end state of a split onto main's tip (split's default, main
+    # moved) is not compared yet.
+    split = runner.invoke(cli, ["-C", str(demo.path), "split", "--all", "--from-merge-base"])
+    assert split.exit_code == 0
     result = runner.invoke(cli, ["-C", str(demo.path), "verify", "--database", "--format", "json"])
     data = json.loads(result.stdout)
     database = data["database"]

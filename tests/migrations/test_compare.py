@@ -211,6 +211,35 @@ def test_sg008_base_moved_on(blobs: MemoryBlobs) -> None:
     assert "SG008" not in rules(run(blobs, BASE, BASE, tip))
 
 
+def test_sg008_never_counts_the_branchs_own_merged_revisions_as_gained(
+    blobs: MemoryBlobs,
+) -> None:
+    # The base gained t1; phase 1 (d, re-chained onto t1) merged; d2 is still to merge.
+    head = {**BASE, f"{V}d.py": migration("d", "c"), f"{V}d2.py": migration("d2", "d")}
+    tip = {**BASE, f"{V}t1.py": migration("t1", "c"), f"{V}d.py": migration("d", "t1")}
+    assert "SG008" not in rules(run(blobs, BASE, head, tip))
+    # Only the branch's own revisions on the tip: nothing was gained.
+    assert "SG008" not in rules(run(blobs, BASE, head, {**BASE, f"{V}d.py": migration("d", "c")}))
+    # Another team's t2 on the merged d: the pending d2 goes onto it, never d onto d2.
+    tip2 = {**tip, f"{V}t2.py": migration("t2", "d")}
+    finding = only(run(blobs, BASE, head, tip2), "SG008")
+    assert "gained t1, t2 after" in finding.message
+    assert "re-chain d2 onto the base's head t2" in finding.message
+
+
+def test_sg011_a_base_that_gained_a_head(blobs: MemoryBlobs) -> None:
+    head = {**BASE, f"{V}d.py": migration("d", "c"), f"{V}d2.py": migration("d2", "d")}
+    # d merged as built from the merge base, beside the base's own t1: two heads.
+    tip = {**BASE, f"{V}t1.py": migration("t1", "c"), f"{V}d.py": migration("d", "c")}
+    report = run(blobs, BASE, head, tip)
+    finding = only(report, "SG011")
+    assert finding.risk is Risk.HIGH and "2 Alembic heads" in finding.message
+    assert "the merge base had 1" in finding.message
+    assert '`alembic merge -m "merge heads" ' in finding.hint
+    assert "SG008" not in rules(report)
+    assert "SG011" not in rules(run(blobs, BASE, head, {**BASE, f"{V}t1.py": migration("t1", "c")}))
+
+
 def test_sg008_not_for_an_independent_branch_on_the_base(blobs: MemoryBlobs) -> None:
     head = {**BASE, f"{V}d.py": migration("d", "c")}
     tip = {**BASE, f"{V}p.py": migration("p", None, branch_labels="plugin")}
