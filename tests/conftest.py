@@ -16,8 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
+from tests.examples import PROFILE, examples
 from tests.gitrepo import GitRepo, sealed_env
+
+# Property tests without a count of their own: hypothesis's 100 when thorough
+# (tests/examples.py says how the profiles differ).
+settings.register_profile("default", max_examples=examples(100))
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile(PROFILE)
 
 
 def _seal(patch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:

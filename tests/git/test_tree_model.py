@@ -15,6 +15,7 @@ from stager.git.repository import Repository
 from stager.git.trees import Node, PathClash, TreeModel
 from stager.git.write import Writer
 from stager.types import RepoPath, Sha
+from tests.examples import examples
 from tests.gitrepo import GitRepo
 
 NAMES = [
@@ -134,7 +135,7 @@ def test_everything_deleted_gives_the_empty_tree(seeded: GitRepo) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

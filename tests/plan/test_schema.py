@@ -18,6 +18,7 @@ from stager.plan.schema_objects import (
     schema_use,
 )
 from stager.types import RepoPath, Sha
+from tests.examples import examples
 from tests.migrations.builders import migration
 
 
@@ -114,7 +115,7 @@ def _all_pairs(index: SchemaIndex) -> list[tuple[RepoPath, RepoPath, str, int | 
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(
         st.lists(
