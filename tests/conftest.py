@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from stager.demo import DemoRepository, build_demo_repository
 from tests.examples import PROFILE, examples
 from tests.gitrepo import GitRepo, sealed_env
 
@@ -79,3 +80,9 @@ def _reset_stager_logging() -> Iterator[None]:
         logger.removeHandler(handler)
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoRepository:
+    """The demo repository, built once per session: copy it (``copy_demo``), never change it."""
+    return build_demo_repository(tmp_path_factory.mktemp("demo-template") / "demo")
