@@ -2,7 +2,9 @@
 
 Both are timed in this run on the same generated repository (20,000 files,
 2,000 changed, 500 Alembic revisions); the figure that matters is the ratio
-(target ≤ 2.0): git's diff is the floor no analysis can go below.
+(target ≤ 2.0, warm): git's diff is the floor no analysis can go below. The
+runs alternate (git, warm, cold, git, ...); a warm run reads the revision files'
+parse cache the run before filled, a cold one starts with an empty cache.
 
     python benchmarks/bench_analyze.py [--runs N] [--keep DIR]
 """
@@ -11,24 +13,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import ENV, benchmark_repository
-
-
-def median_seconds(command: list[str], cwd: Path, runs: int) -> float:
-    env = {**os.environ, **ENV}
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from measure import Case, alternate
 
 
 def main() -> None:
@@ -62,14 +54,33 @@ def main() -> None:
     spec = importlib.util.find_spec("stager")
     assert spec is not None and spec.origin is not None
     compileall.compile_dir(Path(spec.origin).parent, quiet=1)
-    # Warm the page cache for both before measuring.
-    median_seconds(git_diff, folder, 1)
-    median_seconds(stager, folder, 1)
-    baseline = median_seconds(git_diff, folder, runs)
-    measured = median_seconds(stager, folder, runs)
-    print(f"git diff --raw --numstat -z : {baseline * 1000:8.1f} ms (median of {runs})")
-    print(f"stager analyze --format json: {measured * 1000:8.1f} ms (median of {runs})")
-    print(f"ratio stager/git diff       : {measured / baseline:8.2f}x (target <= 2.0x)")
+    work = Path(tempfile.mkdtemp(prefix="stager-bench-analyze-"))
+    cold_cache = work / "cold"
+
+    def empty_cache() -> None:
+        shutil.rmtree(cold_cache, ignore_errors=True)
+
+    env = {**os.environ, **ENV}
+    cases = [
+        Case("git diff --raw --numstat -z", git_diff, env),
+        Case("stager analyze, warm cache", stager, {**env, "XDG_CACHE_HOME": str(work / "warm")}),
+        Case(
+            "stager analyze, cold cache",
+            stager,
+            {**env, "XDG_CACHE_HOME": str(cold_cache)},
+            before=empty_cache,
+        ),
+    ]
+    alternate(cases, folder, runs)
+    baseline = cases[0].seconds
+    print(f"medians of {runs} alternating runs")
+    for case in cases:
+        print(
+            f"{case.name:28}: {case.seconds * 1000:8.1f} ms  {case.seconds / baseline:6.2f}x"
+            f"  peak {case.peak_mb:6.1f} MB"
+        )
+    print("target: warm <= 2.0x git diff")
+    shutil.rmtree(work)
     if not kept:
         shutil.rmtree(folder.parent)
 

@@ -3,7 +3,8 @@
 Generates 1,000 realistic revision files (SQLAlchemy imports, create_table,
 add_column, indexes, batch blocks, literal and f-string SQL, a few branches,
 merge revisions, branch labels and depends_on) in a temporary folder, then
-times, in this one process, the median of several runs of:
+times, in this one process, the median of several runs (taken in turn, ABCD
+ABCD ..., stager's in-process SQL cache emptied before each) of:
 
 * stager, from bytes already in memory (what ``analyze`` does: blobs come from
   one ``git cat-file --batch``): parse every file with ``ast`` (identifiers,
@@ -38,6 +39,7 @@ from stager.git.repository import TreeEntry  # noqa: E402
 from stager.migrations.compare import analyze_migrations  # noqa: E402
 from stager.migrations.graph import RevisionGraph  # noqa: E402
 from stager.migrations.parse import parse_migration  # noqa: E402
+from stager.migrations.sql import parse_statements  # noqa: E402
 from stager.types import RepoPath, Sha  # noqa: E402
 
 INI = """[alembic]
@@ -230,14 +232,23 @@ def alembic_load(ini: Path) -> list[str]:
     return [*heads, *order]
 
 
-def median_seconds(function: Callable[[], object], runs: int) -> float:
-    function()  # warm-up: imports, pglast, alembic's bytecode cache
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+def alternating_medians(functions: list[Callable[[], object]], runs: int) -> list[float]:
+    """Each function's median time, the runs taken in turn (ABCD ABCD ...).
+
+    Every run starts with stager's SQL cache empty (it lives as long as the
+    process: without clearing, every run after the first would reuse the
+    parses of the one before, which no command does). One untimed round first
+    warms imports, pglast and alembic's bytecode cache.
+    """
+    timings: list[list[float]] = [[] for _ in functions]
+    for round_ in range(runs + 1):
+        for function, times in zip(functions, timings, strict=True):
+            parse_statements.cache_clear()
+            start = time.perf_counter()
+            function()
+            if round_:
+                times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in timings]
 
 
 def main() -> int:
@@ -262,12 +273,20 @@ def main() -> int:
         order = list(reversed(graph.upgrade_order()))
         assert theirs == [*graph.heads(), *order], "stager and alembic disagree on this history"
 
-        memory = median_seconds(lambda: stager_from_memory(sources), args.runs)
-        disk = median_seconds(lambda: stager_from_disk(paths), args.runs)
-        alembic = median_seconds(lambda: alembic_load(ini), args.runs)
-        analyze = median_seconds(lambda: analyze_in_memory(folder, paths), args.runs)
+        memory, disk, alembic, analyze = alternating_medians(
+            [
+                lambda: stager_from_memory(sources),
+                lambda: stager_from_disk(paths),
+                lambda: alembic_load(ini),
+                lambda: analyze_in_memory(folder, paths),
+            ],
+            args.runs,
+        )
 
-    print(f"{len(paths)} revision files, {heads} heads (as alembic), median of {args.runs} runs")
+    print(
+        f"{len(paths)} revision files, {heads} heads (as alembic), median of {args.runs} "
+        "alternating runs, stager's SQL cache empty at each"
+    )
     print(f"stager parse+graph, bytes in memory  : {memory * 1000:8.1f} ms")
     print(f"stager parse+graph, reading disk     : {disk * 1000:8.1f} ms")
     print(f"stager analyze_migrations, 2 trees   : {analyze * 1000:8.1f} ms  (info)")

@@ -110,7 +110,13 @@ def modify(path: str, mark: int) -> bytes:
     return f"M 100644 :{mark} {path}\n".encode()
 
 
-def generate(target: Path, files: int = 20_000, changed: int = 2_000, revisions: int = 500) -> None:
+def generate(
+    target: Path,
+    files: int = 20_000,
+    changed: int = 2_000,
+    revisions: int = 500,
+    commits: int = 20,
+) -> None:
     """Write the repository at ``target``: branches ``main`` and ``feature`` (HEAD)."""
     target.mkdir(parents=True, exist_ok=False)
     env = {**os.environ, **ENV}
@@ -135,7 +141,6 @@ def generate(target: Path, files: int = 20_000, changed: int = 2_000, revisions:
     for k in range(changed - added_revisions):
         kind = ("M", "M", "M", "M", "M", "M", "A", "D", "R", "M")[k % 10]
         plan.append((kind, k * 7 % (files - base_revisions)))
-    commits = 20
     parent = base
     per_commit = (len(plan) + commits - 1) // commits
     for c in range(commits):

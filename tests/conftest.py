@@ -16,8 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
+from stager.demo import DemoRepository, build_demo_repository
+from tests.examples import PROFILE, examples
 from tests.gitrepo import GitRepo, sealed_env
+
+# Property tests without a count of their own: hypothesis's 100 when thorough
+# (tests/examples.py says how the profiles differ).
+settings.register_profile("default", max_examples=examples(100))
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile(PROFILE)
 
 
 def _seal(patch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:
@@ -71,3 +80,9 @@ def _reset_stager_logging() -> Iterator[None]:
         logger.removeHandler(handler)
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> DemoRepository:
+    """The demo repository, built once per session: copy it (``copy_demo``), never change it."""
+    return build_demo_repository(tmp_path_factory.mktemp("demo-template") / "demo")

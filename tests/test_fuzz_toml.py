@@ -33,6 +33,7 @@ from stager.rules.catalogue import RULES
 from stager.rules.settings import default_rules
 from stager.rules.toml_schema import RULE_TABLE, SCHEMA
 from tests.branches.helpers import migration, module
+from tests.examples import examples
 from tests.gitrepo import GitRepo, sealed_env
 
 V = "backend/migrations/versions"
@@ -405,7 +406,7 @@ GUIDES = {"extends": "default", "category": [CATEGORY]}
 
 FORMATS = st.sampled_from(["table", "json", "markdown"])
 FUZZ = settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -22,11 +22,15 @@ from stager.types import RepoPath, Revision, Sha
 
 
 class GraphReader:
-    """Revision graphs of whole trees; each distinct revision file is parsed once."""
+    """Revision graphs of whole trees; each distinct revision file is parsed once.
 
-    def __init__(self, blobs: BlobSource) -> None:
+    ``parsed``: revision files already parsed, by blob (the analysis's
+    :attr:`MigrationReport.parsed`): the phases' trees hold mostly those.
+    """
+
+    def __init__(self, blobs: BlobSource, parsed: Mapping[Sha, MigrationFile] = {}) -> None:
         self.blobs = blobs
-        self._parsed: dict[Sha, MigrationFile] = {}
+        self._parsed: dict[Sha, MigrationFile] = dict(parsed)
 
     def files(self, tree: Mapping[RepoPath, TreeEntry]) -> list[MigrationFile]:
         """The tree's revision files, in alembic's load order."""

@@ -178,7 +178,9 @@ class _Verifier:
         # --onto: what REF merges (head, or head with REF's versions of merged revisions)
         self.onto_head = analysis.refs.head
         if layout.onto is not None:
-            self.base_graph = GraphReader(repo).graph(repo.list_tree(layout.start))
+            self.base_graph = GraphReader(repo, analysis.migrations.parsed).graph(
+                repo.list_tree(layout.start)
+            )
             mapping = onto_parents(
                 analysis.migrations.base, self.base_graph, layout.onto, analysis.migrations.head
             )
@@ -206,7 +208,7 @@ class _Verifier:
             for path in phase.paths:  # head's version again, in a later phase
                 if path not in self.derived[phase.number]:
                     self.final_derived.pop(path, None)
-        self.graphs = GraphReader(repo)
+        self.graphs = GraphReader(repo, analysis.migrations.parsed)
         self.merged: MergeOutcome | None = None  # --onto: the merge of REF and head
         if layout.onto is not None:
             self.onto_head = self._merged_head(layout.start)

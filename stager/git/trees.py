@@ -9,6 +9,8 @@ queued on the ``Writer``, whose ``flush`` has git write those it lacks.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -69,12 +71,41 @@ def _clash(prefix: bytes, name: bytes) -> PathClash:
     return PathClash((prefix + name).decode("utf-8", "surrogateescape"))
 
 
+def _order(item: tuple[bytes, _Entry]) -> bytes:
+    return item[1][2]
+
+
+def _parse_tree(body: bytes, digest: int) -> _Listing:
+    """The listing of a tree object's ``body`` (object ids of ``digest`` bytes)."""
+    listing: _Listing = {}
+    start = 0
+    while start < len(body):
+        space = body.index(b" ", start)
+        nul = body.index(b"\0", space)
+        end = nul + 1 + digest
+        mode = body[start:space].decode("ascii")
+        name = body[space + 1 : nul]
+        sha = Sha(body[nul + 1 : end].hex())
+        listing[name] = _entry(name, TREE_MODE if mode == "40000" else mode, sha)
+        start = end
+    return listing
+
+
 class TreeModel:
-    """Builds trees from a base tree and path changes; ``flush`` writes them."""
+    """Builds trees from a base tree and path changes; ``flush`` writes them.
+
+    The loaded trees' listings stay; of the trees built, only the most recent
+    ``KEEP_BUILT`` listings do (a replay builds each commit on the last one).
+    An older one is read back from the writer's queue, or from git once
+    flushed: split's memory does not grow with its commits.
+    """
+
+    KEEP_BUILT = 1024
 
     def __init__(self, writer: Writer) -> None:
         self.writer = writer
         self._listings: dict[Sha, _Listing] = {}
+        self._built: OrderedDict[Sha, _Listing] = OrderedDict()
 
     def _ls_tree(self, *args: str) -> Iterator[tuple[bytes, str, str, Sha]]:
         """``(path, mode, kind, object id)`` of each entry ``git ls-tree -z ARGS`` lists."""
@@ -99,11 +130,26 @@ class TreeModel:
 
     def _listing(self, tree: Sha) -> _Listing:
         found = self._listings.get(tree)
-        if found is None:  # a tree not below the loaded root: list it alone
+        if found is not None:
+            return found
+        found = self._built.get(tree)
+        if found is not None:
+            self._built.move_to_end(tree)
+            return found
+        body = self.writer.queued("tree", tree)
+        if body is not None:  # built, then let go: read back from the queue
+            found = _parse_tree(body, len(bytes.fromhex(tree)))
+        else:  # a tree git has, not below the loaded root: list it alone
             entries = self._ls_tree("--end-of-options", tree)
             found = {name: _entry(name, mode, sha) for name, mode, _kind, sha in entries}
-            self._listings[tree] = found
+        self._keep(tree, found)
         return found
+
+    def _keep(self, tree: Sha, listing: _Listing) -> None:
+        self._built[tree] = listing
+        self._built.move_to_end(tree)
+        if len(self._built) > self.KEEP_BUILT:
+            self._built.popitem(last=False)
 
     def build(self, base: Sha, changes: Mapping[RepoPath, Node | None]) -> Sha:
         """The tree ``base`` with ``changes`` (None deletes a path) applied; not yet written."""
@@ -123,6 +169,7 @@ class TreeModel:
         that one change set may replace a file by a folder or the reverse.
         """
         listing = dict(self._listing(tree)) if tree is not None else {}
+        added: list[bytes] = []  # names new to the listing: the only entries out of order
         for name, node in changes.files.items():
             if node is None:
                 current = listing.get(name)
@@ -135,6 +182,8 @@ class TreeModel:
                 raise _clash(prefix, name)
             built = self._apply(current[1] if current else None, sub, prefix + name + b"/")
             if built is not None:
+                if current is None:
+                    added.append(name)
                 listing[name] = _entry(name, TREE_MODE, built)
             elif current is not None:
                 listing.pop(name)  # a folder left empty disappears, as in git
@@ -143,13 +192,25 @@ class TreeModel:
                 current = listing.get(name)
                 if current is not None and current[0] == TREE_MODE:
                     raise _clash(prefix, name)
+                if current is None:
+                    added.append(name)
                 listing[name] = _entry(name, *node)
         if not listing:
             return None
-        # Listings keep git's order but for what changed: sorting them is almost free.
-        items = sorted(listing.items(), key=lambda item: item[1][2])
-        sha = self.writer.add_object("tree", b"".join(entry[3] for _, entry in items))
-        self._listings.setdefault(sha, dict(items))
+        if added:
+            # The listing keeps git's order but for the names added: only they are
+            # sorted, and each goes in its place (a dict keeps replaced values in place).
+            new = sorted(((name, listing.pop(name)) for name in added), key=_order)
+            items = list(listing.items())
+            if len(new) * 8 > len(items):
+                items = sorted(items + new, key=_order)
+            else:
+                for item in reversed(new):
+                    items.insert(bisect_left(items, item[1][2], key=_order), item)
+            listing = dict(items)
+        sha = self.writer.add_object("tree", b"".join([entry[3] for entry in listing.values()]))
+        if sha not in self._listings:
+            self._keep(sha, listing)
         return sha
 
     def flush(self) -> None:

@@ -300,6 +300,10 @@ class Writer:
             self._queued[kind][sha] = body
         return sha
 
+    def queued(self, kind: str, sha: Sha) -> bytes | None:
+        """The body of an object queued for the next ``flush``; None once git has it."""
+        return self._queued[kind].get(sha)
+
     def flush(self) -> None:
         """git writes every queued object it does not have yet: one ``hash-object -w`` per kind.
 

@@ -12,6 +12,7 @@ each rule reports them once, labelled, at low risk.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -353,13 +354,49 @@ def _restrict_changes(changes: _Changes, key: tuple[RepoPath, ...]) -> _Changes:
     )
 
 
+def _same_code(old: bytes, new: bytes) -> bool:
+    """Whether two sources are one program: they differ in comments or formatting only.
+
+    Alembic runs the code, not the text: an edit that leaves the syntax tree
+    alone runs the same everywhere. A docstring is part of the tree; a file
+    Python cannot parse is never the same code.
+    """
+    try:
+        return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+    except (SyntaxError, ValueError):
+        return False
+
+
+def _cosmetic_edits(paths: list[RepoPath]) -> Finding:
+    """One low SG006 for every edit that changes no code, listing the files."""
+    finding = _finding(
+        "SG006",
+        None,
+        0,
+        f"{len(paths)} revision{'s' if len(paths) != 1 else ''} on the merge base "
+        f"{'are' if len(paths) != 1 else 'is'} edited on this branch without a change to "
+        f"their code (comments, formatting): {', '.join(sorted(paths))}",
+    )
+    return replace(
+        finding,
+        risk=Risk.LOW,
+        hint="each file runs the same as before in every database; reverting the edits "
+        "keeps the history's files as they were deployed",
+    )
+
+
 def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
     findings: list[Finding] = []
+    cosmetic: list[RepoPath] = []
     for migration in changes.modified:
         old = changes.previous[migration.path]
         if old.blob == migration.blob:
             continue  # moved unchanged: nothing runs differently
-        line = _first_changed_line(data.get(old.blob, b""), data.get(migration.blob, b""))
+        before, after = data.get(old.blob, b""), data.get(migration.blob, b"")
+        if _same_code(before, after):
+            cosmetic.append(migration.path)
+            continue
+        line = _first_changed_line(before, after)
         moved = f" (moved from {old.path})" if old.path != migration.path else ""
         findings.append(
             _finding(
@@ -369,6 +406,8 @@ def _edits(changes: _Changes, data: Mapping[Sha, bytes]) -> list[Finding]:
                 f"{migration.revision} exists on the merge base and this branch edits it{moved}",
             )
         )
+    if cosmetic:
+        findings.append(_cosmetic_edits(cosmetic))
     for migration in changes.deleted:
         findings.append(
             _finding(

@@ -179,17 +179,57 @@ def build_index(
     return SchemaIndex(tuple(migrations), uses)
 
 
+def _token(key: ObjectKey) -> str:
+    """The name a migration must mention to name ``key``: the object's, a column's table's."""
+    return key[1]
+
+
+def _names(use: SchemaUse) -> frozenset[str]:
+    """Every name ``use`` can name an object by: :func:`names_object` never looks further.
+
+    A column is named only with its table (in the same operation, or both in its
+    SQL or strings), so the table's name finds it: fewer pairs than "id" would.
+    """
+    return use.words | {_token(key) for key in use.touches}
+
+
 def schema_dependencies(index: SchemaIndex) -> list[Dependency]:
-    """Migration → earlier migration edges through shared schema objects."""
+    """Migration → earlier migration edges through shared schema objects.
+
+    Only pairs that share a name can have an edge (:func:`_edge` asks whether one
+    names what the other creates, drops or writes), so each migration is compared
+    with the earlier ones an index of names finds, in upgrade order: linear in the
+    migrations plus the pairs that share a name, not quadratic.
+    """
     edges: list[Dependency] = []
     ordered = index.migrations
-    for position, later in enumerate(ordered):
-        for earlier in ordered[:position]:
-            found = _edge(index.uses[later.path], earlier, index.uses[earlier.path])
+    uses = [index.uses[migration.path] for migration in ordered]
+    any_objects = any(use.creates or use.drops for use in uses)
+    creators: dict[str, list[int]] = {}  # name → positions of migrations creating it
+    namers: dict[str, list[int]] = {}  # name → positions of migrations naming it
+    writers: dict[ObjectKey, list[int]] = {}  # table → positions of migrations writing it
+    for position, (later, use) in enumerate(zip(ordered, uses, strict=True)):
+        names = _names(use) if any_objects else frozenset()
+        candidates: set[int] = set()
+        for name in names:
+            candidates.update(creators.get(name, ()))
+        for key in use.drops:
+            candidates.update(namers.get(_token(key), ()))
+        for key in use.writes:
+            candidates.update(writers.get(key, ()))
+        for earlier_position in sorted(candidates):
+            earlier = ordered[earlier_position]
+            found = _edge(use, earlier, uses[earlier_position])
             if found is not None:
                 reason, line = found
                 kind = DependencyKind.SCHEMA
                 edges.append(Dependency(later.path, earlier.path, kind, reason, line=line))
+        for key in use.creates:
+            creators.setdefault(_token(key), []).append(position)
+        for name in names:
+            namers.setdefault(name, []).append(position)
+        for key in use.writes:
+            writers.setdefault(key, []).append(position)
     return edges
 
 

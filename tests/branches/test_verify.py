@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from stager.branches import SplitOptions, split_branch
+from stager.branches import SplitOptions, heads, split_branch
 from stager.branches.verify import ALEMBIC, CHECK, COMPILES, PLAN, Verification, verify_split
 from stager.errors import StagerError
 from stager.git.repository import Repository
+from stager.migrations.parse import parse_migration
+from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import Phase
+from stager.types import RepoPath, Sha
 from tests.branches.helpers import (
     FEATURE_PHASES,
     VERSIONS,
@@ -170,3 +173,23 @@ def test_head_blob_is_what_phase_two_must_hold(feature: GitRepo) -> None:
     assert (
         problems[2, PLAN][0].startswith("app/new.py: ") and "where head has" in problems[2, PLAN][0]
     )
+
+
+def test_revision_files_the_analysis_parsed_are_not_parsed_again(
+    feature: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify reads the phases' graphs from the analysis's revision files, by blob."""
+    do_split(feature)
+    analysis = analyze(feature)
+    phases = make_phases(analysis, FEATURE_PHASES)
+    parsed: list[str] = []
+    original = parse_migration
+
+    def counting(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
+        parsed.append(blob)
+        return original(path, blob, source)
+
+    monkeypatch.setattr(heads, "parse_migration", counting)
+    result = verify_split(Repository(feature.path), analysis, phases, branch_template=TEMPLATE)
+    assert result.ok, result
+    assert not set(parsed) & set(analysis.migrations.parsed)

@@ -351,6 +351,34 @@ def test_named_ini_sections_are_separate_environments(repo: GitRepo) -> None:
     assert [m["revision"] for m in data["migrations"]] == ["0002"]
 
 
+def test_comment_only_edits_of_old_revisions_are_one_low_finding(repo: GitRepo) -> None:
+    """A reformat that touches old revisions: one low SG006 listing them, not one high each."""
+
+    def rev(revision: str, down: str | None) -> str:
+        return f'"""{revision}"""\nrevision = {revision!r}\ndown_revision = {down!r}\n'
+
+    revisions = {
+        f"db/versions/{n:04}.py": rev(f"{n:04}", f"{n - 1:04}" if n else None) for n in range(4)
+    }
+    repo.commit("history", {"alembic.ini": "[alembic]\nscript_location = db\n", **revisions})
+    repo.git("checkout", "-q", "-b", "feature")
+    edited = {
+        path: text.replace(" = ", "  =  ") + "# reformatted\n" for path, text in revisions.items()
+    }
+    edited["db/versions/0003.py"] = rev("0003", "0001")  # a real edit: it now revises 0001
+    repo.commit("reformat", edited)
+    result = invoke("-C", str(repo.path), "analyze", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    sg006 = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "SG006"]
+    assert [(f["path"], f["risk"]) for f in sg006] == [
+        ("db/versions/0003.py", "high"),
+        (None, "low"),
+    ]
+    assert sg006[1]["message"].endswith(
+        "(comments, formatting): db/versions/0000.py, db/versions/0001.py, db/versions/0002.py"
+    )
+
+
 def test_docs_list_every_branch_rule_id_with_its_risk() -> None:
     """json-output.md's rule-id table names every SG/SB/SP finding stager can report."""
     from stager.rules.catalogue import RULES

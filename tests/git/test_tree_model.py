@@ -15,6 +15,7 @@ from stager.git.repository import Repository
 from stager.git.trees import Node, PathClash, TreeModel
 from stager.git.write import Writer
 from stager.types import RepoPath, Sha
+from tests.examples import examples
 from tests.gitrepo import GitRepo
 
 NAMES = [
@@ -134,7 +135,7 @@ def test_everything_deleted_gives_the_empty_tree(seeded: GitRepo) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -206,3 +207,36 @@ def test_a_file_and_a_folder_of_one_name_clash(
             )
     assert raised.value.path == clash
     assert isinstance(raised.value, StagerError)  # a clear message even if uncaught
+
+
+def test_a_long_replay_keeps_few_listings_and_still_matches_git(
+    seeded: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each build on the last, as split's replay does: listings let go are read back."""
+    monkeypatch.setattr(TreeModel, "KEEP_BUILT", 2)
+    blobs = [Sha(_hash(seeded, f"version {n}\n")) for n in range(4)]
+    steps: list[dict[RepoPath, Node | None]] = []
+    for n in range(24):
+        step: dict[RepoPath, Node | None] = {
+            RepoPath(f"dir/sub/f{n % 5}"): ("100644", blobs[n % 4]),
+            RepoPath(f"other/n{n:02}"): ("100644", blobs[0]),
+            RepoPath("dir/a"): ("100644", blobs[n % 3]),
+        }
+        if n % 4 == 3:
+            step[RepoPath(f"other/n{n - 2:02}")] = None
+        steps.append(step)
+    with Writer(Repository(seeded.path)) as writer:
+        model = TreeModel(writer)
+        tree = Sha(seeded.git("rev-parse", "HEAD^{tree}"))
+        model.load(tree)
+        built: list[tuple[Sha, dict[RepoPath, Node | None], Sha]] = []
+        for n, step in enumerate(steps):
+            if n == 12:
+                model.flush()  # the listings let go before are now git's to list
+            new = model.build(tree, step)
+            built.append((tree, step, new))
+            tree = new
+            assert len(model._built) <= 2
+        model.flush()
+    for before, step, after in built:
+        assert after == git_tree(seeded, before, step)

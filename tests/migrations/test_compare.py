@@ -433,3 +433,28 @@ def test_sg008_two_roots_joined_by_a_merge_revision_both_go_onto_the_base(
     report = analyze_refs(repo, merge_base, "feature", "main")
     messages = [f.message for f in report.findings if f.rule == "SG008"]
     assert len(messages) == 2 and all("onto the base's head t1" in m for m in messages)
+
+
+def test_sg006_edits_that_change_no_code_are_one_low_finding(blobs: MemoryBlobs) -> None:
+    head = dict(BASE)
+    head[f"{V}a.py"] = BASE[f"{V}a.py"] + "# reviewed in the 2024 audit\n"
+    head[f"{V}c.py"] = BASE[f"{V}c.py"].replace(
+        "import sqlalchemy as sa", "import sqlalchemy  as  sa"
+    )
+    head[f"{V}b.py"] = migration("b", "a", upgrade="op.drop_column('t', 'x')")  # a real edit
+    findings = [f for f in run(blobs, BASE, head).findings if f.rule == "SG006"]
+    by_risk = {f.risk: f for f in findings}
+    assert len(findings) == 2 and set(by_risk) == {Risk.HIGH, Risk.LOW}
+    real = by_risk[Risk.HIGH]
+    assert (real.path, real.line) == (f"{V}b.py", 21)
+    cosmetic = by_risk[Risk.LOW]
+    assert cosmetic.path is None
+    assert cosmetic.message == (
+        "2 revisions on the merge base are edited on this branch without a change to their "
+        f"code (comments, formatting): {V}a.py, {V}c.py"
+    )
+    assert "runs the same" in cosmetic.hint
+    # a docstring is code to Python: editing it is a real edit
+    docstring = {**BASE, f"{V}a.py": BASE[f"{V}a.py"].replace("revision a", "revision A")}
+    [edit] = [f for f in run(blobs, BASE, docstring).findings if f.rule == "SG006"]
+    assert (edit.path, edit.risk) == (f"{V}a.py", Risk.HIGH)

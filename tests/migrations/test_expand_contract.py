@@ -21,6 +21,7 @@ from stager.migrations.expand_contract import (
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile, Operation
 from stager.types import RepoPath, Revision, Sha
+from tests.examples import examples
 
 R = Revision("54d55e878dad")
 PATH = RepoPath("alembic/versions/54d55e878dad_add_historical_snapshot.py")
@@ -629,7 +630,7 @@ _MENU = [
 _EXPAND = {0, 2, 4, 6}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.sampled_from(range(len(_MENU))), min_size=2, max_size=8))
 def test_property_parts_reunite_to_the_original(choices: list[int]) -> None:
     upgrade = "".join(f"    {_MENU[c][0].format(i=i)}\n" for i, c in enumerate(choices))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import PARSE_LIMIT, MigrationFile
 from stager.types import MigrationKind, RepoPath, Sha
+from tests.examples import examples
 from tests.migrations.builders import blob_sha, migration
 
 
@@ -237,7 +238,7 @@ def test_parse_fills_operations_and_kind() -> None:
     assert parsed.kind is MigrationKind.DESTRUCTIVE
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_never_raises(data: bytes) -> None:
     parsed = parse_migration(RepoPath("v/x.py"), Sha("0" * 40), b"revision = 'a'\n" + data)

@@ -13,6 +13,7 @@ from stager.migrations.parse import parse_migration
 from stager.migrations.rechain_file import RelinkError, relink
 from stager.migrations.revision_files import PARSE_LIMIT
 from stager.types import RepoPath, Revision, Sha
+from tests.examples import examples
 
 TEMPLATE = '''"""add the penalty log
 
@@ -211,7 +212,7 @@ def test_a_large_file_that_assigns_down_revision_below_its_first_def_is_refused(
 _IDS = st.text(alphabet=string.ascii_lowercase + string.digits + "_", min_size=1, max_size=12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     quote=st.sampled_from(["'", '"']),
     old=st.lists(_IDS, max_size=3, unique=True),

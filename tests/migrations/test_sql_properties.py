@@ -23,10 +23,11 @@ from stager.migrations.lint.engine import file_findings
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.sql import parse_statements
 from stager.rules.catalogue import RULES
+from tests.examples import examples
 from tests.migrations.lint.revisions import revision, revision_source
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=200))
 def test_any_sql_text_is_read_or_opaque_never_a_crash(sql: str) -> None:
     source = revision_source(f"op.execute({sql!r})")
@@ -188,7 +189,7 @@ def statements(draw: st.DrawFn) -> Generated:
     return Generated(sql, "RENAME COLUMN", actions.RENAME_COLUMN, table, (column,), value=new)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(statements(), min_size=1, max_size=3), st.sampled_from([";", ";\n", " ;  "]))
 def test_generated_sql_is_read_for_what_it_does(generated: list[Generated], separator: str) -> None:
     sql = separator.join(g.sql for g in generated)

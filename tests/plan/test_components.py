@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from stager.plan.closure import _components
 from stager.plan.phase import Dependency, DependencyKind
 from stager.types import RepoPath
+from tests.examples import examples
 
 NAMES = [RepoPath(f"f{n:02d}.py") for n in range(12)]
 
@@ -25,7 +26,7 @@ def networkx_components(
     return [members[index] for index in reversed(order)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(st.sampled_from(NAMES), min_size=1, max_size=12, unique=True),
     st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),

@@ -33,6 +33,7 @@ from stager.plan.hunks import (
     unified_diff,
 )
 from stager.rules.globs import compile_glob
+from tests.examples import examples
 from tests.gitrepo import GitRepo
 
 FILES = Path(__file__).parent / "hunk_files"
@@ -399,7 +400,7 @@ def _opcode_spans(base: str, head: str) -> list[tuple[Span, Span]]:
     return spans
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_edited(), st.data())
 def test_any_allowed_subset_then_the_rest_gives_head(
     texts: tuple[str, str], data: st.DataObject
@@ -446,7 +447,7 @@ def _no_index_diff(base: str, head: str) -> str:
     return result.stdout.decode()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_edited(), st.data())
 def test_git_diff_text_splits_the_same_way(texts: tuple[str, str], data: st.DataObject) -> None:
     base, head = texts

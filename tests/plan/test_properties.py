@@ -28,6 +28,7 @@ from stager.migrations.compare import analyze_migrations
 from stager.plan import Plan, PlanInputs, build_plan
 from stager.rules.settings import load_rules
 from stager.types import RepoPath, Sha
+from tests.examples import examples
 from tests.migrations.builders import MemoryBlobs, migration
 
 NULL = Sha("0" * 40)
@@ -310,7 +311,7 @@ def revision_path(added: Added) -> str:
     return f"migrations/versions/{added.revision}.py"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(branches())
 def test_every_phase_keeps_the_alembic_history_whole(branch: Branch) -> None:
     plan, files = _plan(branch)
@@ -372,7 +373,7 @@ def test_every_phase_keeps_the_alembic_history_whole(branch: Branch) -> None:
             ), (added, plan.phases)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(branches())
 def test_the_same_inputs_give_the_same_plan(branch: Branch) -> None:
     assert _plan(branch)[0] == _plan(branch)[0]

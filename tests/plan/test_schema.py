@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from stager.migrations.parse import parse_migration
-from stager.plan.schema_objects import build_index, schema_dependencies, schema_use
+from stager.migrations.revision_files import MigrationFile
+from stager.plan import schema_objects
+from stager.plan.schema_objects import (
+    SchemaIndex,
+    SchemaUse,
+    _edge,
+    build_index,
+    schema_dependencies,
+    schema_use,
+)
 from stager.types import RepoPath, Sha
+from tests.examples import examples
 from tests.migrations.builders import migration
 
 
@@ -74,3 +88,80 @@ def test_op_calls_and_sql_name_the_same_objects() -> None:
         assert set(use.creates) == {("column", "summary", "new"), ("enum", "level")}
         assert set(use.drops) == {("column", "summary", "old")}
         assert set(use.writes) == {("table", "account")}
+
+
+_STATEMENTS = (
+    'op.create_table("{t}", sa.Column("{c}", sa.Integer()))',
+    'op.add_column("{t}", sa.Column("{c}", sa.Integer()))',
+    'op.drop_column("{t}", "{c}")',
+    'op.alter_column("{t}", "{c}", new_column_name="{c}_new")',
+    'op.drop_table("{t}")',
+    'op.create_index("ix_{t}", "{t}", ["{c}"])',
+    'op.execute("UPDATE {t} SET {c} = 1")',
+    'op.execute("DELETE FROM {t}")',
+    "op.execute(\"ALTER TYPE level ADD VALUE '{c}'\")",
+    'op.execute("SELECT {c} FROM {t}")',
+)
+
+
+def _all_pairs(index: SchemaIndex) -> list[tuple[RepoPath, RepoPath, str, int | None]]:
+    """What schema_dependencies said when it compared every pair: the reference."""
+    found = []
+    for position, later in enumerate(index.migrations):
+        for earlier in index.migrations[:position]:
+            edge = _edge(index.uses[later.path], earlier, index.uses[earlier.path])
+            if edge is not None:
+                found.append((later.path, earlier.path, *edge))
+    return found
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(_STATEMENTS) - 1),
+                st.sampled_from(["users", "orders", "level"]),
+                st.sampled_from(["id", "name", "users", "a"]),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.sampled_from(["users", "orders", "id", "name", "ix_users", "a"]), max_size=3),
+)
+def test_comparing_only_pairs_that_share_a_name_finds_every_edge(
+    bodies: list[list[tuple[int, str, str]]], strings: list[str]
+) -> None:
+    migrations = [
+        parsed(
+            f"r{n}",
+            f"r{n - 1}" if n else None,
+            "\n".join(_STATEMENTS[s].format(t=t, c=c) for s, t, c in body),
+        )
+        for n, body in enumerate(bodies)
+    ]
+    index = build_index(migrations, lambda path: strings if path.endswith("1.py") else ())
+    edges = [(e.dependent, e.dependency, e.reason, e.line) for e in schema_dependencies(index)]
+    assert edges == _all_pairs(index)
+
+
+def test_migrations_on_tables_of_their_own_are_never_compared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1,000 revisions each on its own table: no pair to compare, not 499,500."""
+    compared: list[str] = []
+
+    def counting(use: SchemaUse, earlier: MigrationFile, before: SchemaUse) -> object:
+        compared.append(earlier.path)
+        return _edge(use, earlier, before)
+
+    migrations = [
+        parsed(f"r{n}", None, f'op.add_column("t{n}", sa.Column("c", sa.Integer()))')
+        for n in range(1000)
+    ]
+    monkeypatch.setattr(schema_objects, "_edge", counting)
+    assert schema_dependencies(build_index(migrations)) == []
+    assert compared == []

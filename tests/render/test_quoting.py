@@ -19,6 +19,7 @@ from stager.render.quoting import (
     quote_path,
     table_cell,
 )
+from tests.examples import examples
 from tests.gitrepo import GitRepo
 
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -74,7 +75,7 @@ def test_a_comment_is_no_comment_for_a_markdown_parser() -> None:
     assert "<!--" not in html and "hidden" in html
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.sampled_from("`a |\\\n\x1b<!-@")))
 def test_a_code_span_shows_its_text_exactly(text: str) -> None:
     tokens = COMMONMARK.parseInline(code_span(text))[0].children or []
@@ -82,7 +83,7 @@ def test_a_code_span_shows_its_text_exactly(text: str) -> None:
     assert tokens[0].content == (quote_path(text) or '""')  # an empty one shows ""
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(alphabet=st.sampled_from("`a |\\\n")))
 def test_a_code_span_in_a_table_cell_stays_in_its_cell(text: str) -> None:
     row = f"| {table_cell(code_span(text))} | next |"

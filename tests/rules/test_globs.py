@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stager.rules.globs import compile_glob, match_patterns
+from tests.examples import examples
 from tests.gitrepo import GitRepo, sealed_env
 
 
@@ -181,7 +182,7 @@ paths = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=patterns, extra_paths=paths)
 def test_generated_patterns_agree_with_git(
     oracle: GitOracle, pattern: str, extra_paths: list[str]
