@@ -149,7 +149,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("#", "Branch", "Commit", "Strategy", "Files"):
         table.add_column(column, no_wrap=True)
-    table.add_column("BuildStatus")  # "would refuse: …" wraps rather than squeeze the others
+    table.add_column("Status")  # "would refuse: …" wraps rather than squeeze the others
     for built in result.phases:
         table.add_row(
             str(built.phase.number),
