@@ -433,3 +433,9 @@ def test_an_option_of_another_command_says_which(branch: GitRepo) -> None:
 def test_a_misspelt_ref_gets_a_did_you_mean(branch: GitRepo) -> None:
     line = one_error_line(invoke("-C", str(branch.path), "analyze", "--base", "mian"))
     assert "unknown ref 'mian'" in line and "did you mean 'main'?" in line
+
+
+def test_counts_agree_with_their_nouns(branch: GitRepo) -> None:
+    """One commit changing one file: "1 file changed in 1 commit", never "1 commits"."""
+    result = invoke("-C", str(branch.path), "analyze", "--base", "main")
+    assert "— 1 file changed in 1 commit\n" in result.stdout, result.stdout

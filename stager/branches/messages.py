@@ -9,6 +9,7 @@ from stager.errors import StagerError
 from stager.git.history import HistoryCommit
 from stager.plan.phase import Phase
 from stager.types import Sha
+from stager.wording import count
 
 
 def stage_label(phase: Phase, total: int) -> str:
@@ -76,9 +77,8 @@ def patch_message(
     rewrites: Sequence[Rewrite],
 ) -> str:
     """The single commit of a phase built with the patch strategy."""
-    count = f"{files} file{'s' if files != 1 else ''}"
     body = (
-        f"{count} of {head[:12]} (compared with the merge base {merge_base[:12]}), "
+        f"{count(files, 'file')} of {head[:12]} (compared with the merge base {merge_base[:12]}), "
         f"applied as one patch by `stager split`."
     )
     return _with_trailers(f"{phase.title} ({stage_label(phase, total)})\n\n{body}", rewrites)

@@ -14,7 +14,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase, PlannedPartial, PlannedSplit, count
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -27,6 +27,7 @@ from stager.render.formats import (
 from stager.render.quoting import one_line, quote_path
 from stager.render.templating import render_template
 from stager.types import Risk
+from stager.wording import count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -265,7 +266,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         (one_line(refs.head_ref), "bold"),
         f" ({refs.head[:10]}) against merge base {refs.merge_base[:10]} of ",
         (one_line(refs.base_ref), "bold"),
-        f" — {len(analysis.files)} files changed in {len(analysis.commits)} commits",
+        f" — {count(len(analysis.files), 'file')} changed in "
+        f"{count(len(analysis.commits), 'commit')}",
     )
     # Titles, paths and warnings are data (a title may hold "[/]", a path "[slug]"):
     # printed as Text, never read as rich markup.
