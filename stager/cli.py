@@ -293,7 +293,9 @@ def plan(**params: Any) -> NoReturn:
     from stager.commands import plan as command
 
     if params["force"] and params["write"] is None:
-        raise click.UsageError("--force goes with --write FILE")
+        raise click.UsageError(
+            "--force goes with --write FILE: add --write stager-plan.toml, or leave out --force"
+        )
     _run(command.PlanOptions, command.run, **params)
 
 

@@ -366,7 +366,7 @@ def test_relative_paths_are_relative_to_dash_c(
 def test_plan_force_without_write_is_a_usage_error(branch: GitRepo) -> None:
     result = invoke("-C", str(branch.path), "plan", "--base", "main", "--force")
     assert result.exit_code == 2
-    assert "--force goes with --write FILE" in result.output
+    assert "--force goes with --write FILE: add --write stager-plan.toml" in result.output
 
 
 def test_paths_typed_after_the_command_are_relative_to_dash_c(

@@ -60,8 +60,13 @@ def render_json(report: LintReport) -> str:
     return json_text(report_to_json(report), pretty=True)
 
 
+_NOT_REVISIONS = "not a revision file (a Python file assigning `revision = ...`)"
+
+
 def _summary(report: LintReport) -> str:
     if not report.files and not report.findings:
+        if report.named_not_revisions:
+            return f"{', '.join(report.named_not_revisions)}: {_NOT_REVISIONS}."
         return "No revision files found (files assigning `revision = ...`)."
     where = f"{count(len(report.files), 'revision file')}, PostgreSQL {report.postgres_version}"
     if not report.findings:

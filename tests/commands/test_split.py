@@ -442,7 +442,7 @@ def test_deleting_the_migrations_folder_is_told_to_restore_it_not_to_re_chain(
     result = stager(demo, "split", "--all")
     assert result.exit_code == 1, result.output
     assert "the phases would break the Alembic history; nothing was written" in result.stderr
-    assert "the branch deletes 12 revision file(s) the base has" in result.stderr
+    assert "the branch deletes 12 revision files the base has" in result.stderr
     assert "restore them on the branch" in result.stderr and "SG009" in result.stderr
     assert "re-chain" not in result.stderr
     assert repo.git("for-each-ref") == refs
