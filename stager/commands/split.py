@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -58,7 +59,8 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     """Analyze the branch and build its phase branches (the data ``run`` prints)."""
     repo = repo or Repository(options.repo_path)
     analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
-    phases = chosen_plan(repo, analysis, options.plan_path).phases
+    plan = chosen_plan(repo, analysis, options.plan_path)
+    phases = plan.phases
     broken = broken_graph(analysis.migrations, phases)
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
     result = split_branch(
@@ -77,6 +79,9 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
         ),
         phases,
     )
+    if plan.source != "rules":  # an edited plan may differ from what the rules say: say so
+        followed = f"following the plan file {plan.source}, not the rules"
+        result = dataclasses.replace(result, notes=(followed, *result.notes))
     return broken.noted(result)
 
 

@@ -6,6 +6,7 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from stager.analysis import Analysis
@@ -307,8 +308,9 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
         Text.assemble(
             "\n",
             ("Alembic", "bold"),
-            f" ({folders}): {report.revision_count()} revisions; heads before {heads_before}, "
-            f"after {heads_after}; branch adds {len(report.added)}, "
+            f" ({folders}): {count(report.revision_count(), 'revision')}; "
+            f"{_heads(report.all_heads(base=True))} at the merge base {heads_before}, "
+            f"on the branch {heads_after}; branch adds {len(report.added)}, "
             f"modifies {len(report.modified)}, deletes {len(report.deleted)}",
         )
     )
@@ -317,6 +319,10 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
             kind = f"{migration.kind.value:<14} " if sign == "+" else ""
             revision = quote_path(str(migration.revision))
             console.print(Text(f"  {sign} {revision}  {kind}{one_line(migration.title)}"))
+
+
+def _heads(heads: Sequence[str]) -> str:
+    return "head" if len(heads) <= 1 else "heads"
 
 
 def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:

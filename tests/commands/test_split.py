@@ -116,6 +116,9 @@ def test_the_plan_file_is_followed_and_a_stale_one_refused(
     plan.write_text(text[:last] + '    "docs/etl.md",\n' + text[last:])
     result = stager(demo, "split", "--all", "--format", "json")
     assert result.exit_code == 0, result.output
+    followed = f"following the plan file {plan}, not the rules"
+    assert any(note.startswith(followed) for note in json.loads(result.stdout)["notes"])
+    assert followed in stager(demo, "split", "--all", "--dry-run").stdout
     repo = git(demo, git_env)
     assert (
         repo.git("diff", "--name-only", "stage/2-data", "stage/3-application", "--", "docs") == ""
