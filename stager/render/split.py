@@ -78,7 +78,8 @@ def render_split_json(result: SplitResult, *, pretty: bool = True) -> str:
 def _verb(built: BuiltPhase, dry_run: bool) -> str:
     words = {
         BuildStatus.CREATED: ("would create", "created"),
-        BuildStatus.UPDATED: ("would replace", "replaced"),
+        # the words of the JSON's status (`updated`), which never changes: one name, one meaning
+        BuildStatus.UPDATED: ("would update", "updated"),
         BuildStatus.UNCHANGED: ("unchanged", "unchanged"),
         BuildStatus.REFUSED: ("would refuse (--force)", "refused"),
     }

@@ -429,8 +429,12 @@ def test_force_never_replaces_a_branch_stager_did_not_create(
     assert stager(demo, "split", "--all").exit_code == 0
     work = repo.git("rev-parse", f"{demo.head_branch}~1")
     repo.git("branch", "-f", "stage/2-data", work)
+    planned = stager(demo, "split", "--all", "--force", "--dry-run")
+    assert "would update" in planned.stdout and "replace" not in planned.stdout
     forced = stager(demo, "split", "--all", "--force")
     assert forced.exit_code == 0, forced.output
+    row = next(line for line in forced.stdout.splitlines() if "stage/2-data" in line)
+    assert "updated" in row, "the table says what the JSON's status says"
     kept = repo.git("for-each-ref", "--format=%(objectname)", "refs/stager/backup/stage/2-data/")
     assert kept == work
 
