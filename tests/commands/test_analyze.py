@@ -405,7 +405,7 @@ def test_project_rules_linked_out_of_the_tree_are_refused(
 
 
 def test_the_alembic_line_says_where_the_heads_are(demo: DemoRepository) -> None:
-    """ "heads before X" read as main's current head: it is the merge base's."""
+    """A newcomer read "heads before X" as main's current head: say it is the merge base's."""
     table = invoke("-C", str(demo.path), "analyze").stdout
     assert "; head at the merge base d1f3b5d7f9b1, on the branch 4f6a8c0e2a4c;" in table
     markdown = invoke("-C", str(demo.path), "analyze", "--format=markdown").stdout
