@@ -11,6 +11,7 @@ from stager.git.diff import ChangedFile
 from stager.migrations.revision_files import MigrationFile
 from stager.rules.settings import CategoryRule, PhaseRule, Rules
 from stager.types import MigrationKind, RepoPath, Risk
+from stager.wording import count
 
 OTHER = "other"
 SUBMODULE = "submodule"
@@ -195,34 +196,24 @@ def summarize(classes: Sequence[FileClass], rules: Rules) -> list[CategorySummar
 def _can_stage_first(
     title: str, items: Sequence[FileClass], first: int | None, rules: Rules
 ) -> str:
-    """yes / partial / no: can this category's files go in the first pull request?"""
+    """yes / partial / no: can this category's files go in the first pull request?
+
+    Placement only: the risk has a column of its own, and the findings say why.
+    """
     later = sorted({item.phase for item in items if item.phase != first and item.phase is not None})
-    risky = [item for item in items if item.risk >= Risk.HIGH]
-    notes: list[str] = []
-    if later:
-        waiting = sum(1 for item in items if item.phase != first)
-        where = " and ".join(_phase_text(number, rules) for number in later)
-        if waiting == len(items):
-            return f"no — {_lower(title)} must go in {where}"
-        notes.append(f"{waiting} of {len(items)} files must go in {where}")
-    if risky:
-        top = max(item.risk for item in risky).label
-        rule_ids = sorted({rule for item in risky for rule in item.raised_by})
-        because = f" ({', '.join(rule_ids)})" if rule_ids else ""
-        notes.append(f"{_count(len(risky), len(items))} {top} risk{because}")
-    return f"partial — {'; '.join(notes)}" if notes else "yes"
+    if not later:
+        return "yes"
+    waiting = sum(1 for item in items if item.phase != first)
+    where = " and ".join(_phase_text(number, rules) for number in later)
+    if waiting == len(items):
+        return f"no — {_lower(title)} must go in {where}"
+    return f"partial — {waiting} of {count(len(items), 'file')} must go in {where}"
 
 
 def _phase_text(number: int, rules: Rules) -> str:
     phase = rules.phase(number)
     label = phase.label if phase is not None else f"phase {number}"
     return f"the final {label}" if number == len(rules.phases) else label
-
-
-def _count(some: int, total: int) -> str:
-    if some == total:
-        return "all files are" if total > 1 else "the file is"
-    return f"{some} of {total} files {'is' if some == 1 else 'are'}"
 
 
 def _lower(title: str) -> str:

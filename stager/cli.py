@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -23,7 +23,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass(frozen=True)
 class GlobalOptions:
     repo_path: Path
-    rules_path: Path | None
+    rules: Path | None  # as typed: relative to repo_path, wherever -C stood
+
+    @property
+    def rules_path(self) -> Path | None:
+        return self.repo_path / self.rules if self.rules else None
 
 
 def _risk(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Risk | None:
@@ -162,10 +166,81 @@ def cli(ctx: click.Context, repo_path: Path, rules_path: Path | None, verbose: b
     """Split a monolithic feature branch into staged, reviewable pull requests.
 
     Start with `stager demo`, then `stager analyze` in your own repository.
+    -C, --rules and -v may also follow the command (`stager analyze -v`).
     """
     if verbose:
         _log_to_stderr()
-    ctx.obj = GlobalOptions(repo_path, repo_path / rules_path if rules_path else None)
+    ctx.obj = GlobalOptions(repo_path, rules_path)
+
+
+class _StagerCommand(click.Command):
+    """A subcommand whose unknown option says which command has it, when one does."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            group = ctx.parent.command if ctx.parent else None
+            if not error.possibilities and isinstance(group, click.Group):
+                owners = [
+                    f"`stager {name}`"
+                    for name, command in group.commands.items()
+                    if any(error.option_name in param.opts for param in command.params)
+                ]
+                if owners:
+                    error.message += f": {error.option_name} is an option of {' and '.join(owners)}"
+            raise
+
+
+cli.command_class = _StagerCommand
+
+
+def _global_again(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-C, --rules, -v after the command: as if they stood before it (git takes -c so).
+
+    Eager, so -C is read before any path option of the command is joined to it;
+    a second -C is relative to the first, as git's are.
+    """
+    if value is None or value is False:
+        return
+    options = ctx.find_object(GlobalOptions)
+    assert options is not None  # the group's callback runs first
+    if param.name == "repo_path_again":
+        ctx.obj = replace(options, repo_path=options.repo_path / value)
+    elif param.name == "rules_again":
+        ctx.obj = replace(options, rules=value)
+    else:
+        _log_to_stderr()
+
+
+def _global_options_again() -> list[click.Parameter]:
+    """The group's own options, again for every command (hidden: `stager --help` lists them)."""
+    common: dict[str, Any] = {"is_eager": True, "expose_value": False, "callback": _global_again}
+    return [
+        click.Option(
+            ["-C", "repo_path_again"],
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="PATH",
+            hidden=True,
+            help="Same as `stager -C PATH COMMAND`.",
+            **common,
+        ),
+        click.Option(
+            ["--rules", "rules_again"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            hidden=True,
+            help="Same as `stager --rules FILE COMMAND`.",
+            **common,
+        ),
+        click.Option(
+            ["-v", "--verbose", "verbose_again"],
+            is_flag=True,
+            default=None,
+            hidden=True,
+            help="Same as `stager -v COMMAND`.",
+            **common,
+        ),
+    ]
 
 
 @cli.command(short_help="Risk table, migration summary, findings and phases of the branch.")
@@ -218,7 +293,9 @@ def plan(**params: Any) -> NoReturn:
     from stager.commands import plan as command
 
     if params["force"] and params["write"] is None:
-        raise click.UsageError("--force goes with --write FILE")
+        raise click.UsageError(
+            "--force goes with --write FILE: add --write stager-plan.toml, or leave out --force"
+        )
     _run(command.PlanOptions, command.run, **params)
 
 
@@ -452,6 +529,10 @@ def verify(all_phases: bool, **params: Any) -> NoReturn:
     from stager.commands import verify as command
 
     _run(command.VerifyCommandOptions, command.run, **params)
+
+
+for _command in cli.commands.values():
+    _command.params[:0] = _global_options_again()
 
 
 def main() -> None:

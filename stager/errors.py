@@ -6,6 +6,24 @@ prints it on one line and exits 1. Anything else is a bug: exit 3 and a log.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def near_miss(value: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` that ``value`` most likely misspells (``mian``: ``main``), or None."""
+    close = difflib.get_close_matches(value, sorted(set(choices)), n=1)
+    return close[0] if close else None
+
+
+def suggest(value: str, choices: Iterable[str], what: str) -> str:
+    """``did you mean …?`` for a near miss, else the list of what is known."""
+    known = sorted(set(choices))
+    close = near_miss(value, known)
+    if close:
+        return f"did you mean {close!r}?"
+    return f"known {what}: {', '.join(known)}"
+
 
 class StagerError(Exception):
     """An error the user can fix; ``str(error)`` is the whole message."""

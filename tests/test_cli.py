@@ -321,13 +321,15 @@ def test_every_option_is_in_the_command_docs_page() -> None:
     for name, page in DOC_PAGE.items():
         text = (docs / page).read_text(encoding="utf-8")
         for param in stager.cli.cli.commands[name].params:
-            if isinstance(param, click.Option) and param.name != "help":
+            # hidden: the global options again after the command, documented once (below)
+            if isinstance(param, click.Option) and param.name != "help" and not param.hidden:
                 flags = [
                     flag for flag in param.opts + param.secondary_opts if flag.startswith("--")
                 ]
                 if not any(flag in text for flag in flags):
                     missing.append(f"{name} {flags[0]} in docs/{page}")
     assert not missing, missing
+    assert "after the command" in (docs / "getting-started.md").read_text(encoding="utf-8")
 
 
 def test_empty_branch_against_a_default_base_suggests_base(branch: GitRepo) -> None:
@@ -364,7 +366,7 @@ def test_relative_paths_are_relative_to_dash_c(
 def test_plan_force_without_write_is_a_usage_error(branch: GitRepo) -> None:
     result = invoke("-C", str(branch.path), "plan", "--base", "main", "--force")
     assert result.exit_code == 2
-    assert "--force goes with --write FILE" in result.output
+    assert "--force goes with --write FILE: add --write stager-plan.toml" in result.output
 
 
 def test_paths_typed_after_the_command_are_relative_to_dash_c(
@@ -403,3 +405,37 @@ def test_the_crash_log_fallback_never_follows_a_planted_symlink(
     assert len(written) == 2 and all("RuntimeError: boom" in log.read_text() for log in written)
     assert any(str(log) in result.stderr for log in written)
     assert all(log.stat().st_mode & 0o077 == 0 for log in written)
+
+
+def test_global_options_are_accepted_after_the_command(branch: GitRepo) -> None:
+    """`stager analyze -C PATH -v`, as git takes -c anywhere: the same run as before it."""
+    result = invoke("analyze", "--base", "main", "-C", str(branch.path), "-v", "--format=json")
+    assert result.exit_code == 0, result.output
+    assert "stager: git merge-base --all" in result.stderr
+    assert json.loads(result.stdout)["base_ref"] == "main"
+    missing = invoke("analyze", "-C", str(branch.path), "--rules", "nowhere.toml")
+    assert "nowhere.toml" in one_error_line(missing)
+
+
+def test_dash_c_after_the_command_still_places_relative_paths(branch: GitRepo) -> None:
+    """-C is read first wherever it stands: --output after it or before it is relative to it."""
+    result = invoke("analyze", "--base=main", "-o", "report.txt", "-C", str(branch.path))
+    assert result.exit_code == 0, result.output
+    assert (branch.path / "report.txt").is_file()
+
+
+def test_an_option_of_another_command_says_which(branch: GitRepo) -> None:
+    result = invoke("-C", str(branch.path), "analyze", "--write", "plan.toml")
+    assert result.exit_code == 2
+    assert "--write is an option of `stager plan`" in result.stderr
+
+
+def test_a_misspelt_ref_gets_a_did_you_mean(branch: GitRepo) -> None:
+    line = one_error_line(invoke("-C", str(branch.path), "analyze", "--base", "mian"))
+    assert "unknown ref 'mian'" in line and "did you mean 'main'?" in line
+
+
+def test_counts_agree_with_their_nouns(branch: GitRepo) -> None:
+    """One commit changing one file: "1 file changed in 1 commit", never "1 commits"."""
+    result = invoke("-C", str(branch.path), "analyze", "--base", "main")
+    assert "— 1 file changed in 1 commit\n" in result.stdout, result.stdout

@@ -19,6 +19,7 @@ from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import BlobSource, MigrationFile
 from stager.plan.phase import first_few
 from stager.types import RepoPath, Revision, Sha
+from stager.wording import count
 
 
 class GraphReader:
@@ -69,7 +70,8 @@ def check_graph(graph: RevisionGraph, base: RevisionGraph, previous: RevisionGra
     heads = graph.heads()
     if len(heads) != len(base.heads()):
         problems.append(
-            f"{len(heads)} Alembic head(s) ({', '.join(heads) or 'none'}) where the base has "
+            f"{count(len(heads), 'Alembic head')} ({', '.join(heads) or 'none'}) "
+            "where the base has "
             f"{len(base.heads())} ({', '.join(base.heads()) or 'none'})"
         )
     known = {(d.migration.revision, d.target) for d in base.dangling()}
@@ -185,7 +187,7 @@ def _plan_fix(report: MigrationReport) -> str:
         # No re-chaining brings back a revision the base has: databases ran it.
         paths = sorted(migration.path for migration in report.deleted)
         return (
-            f"the branch deletes {len(paths)} revision file(s) the base has "
+            f"the branch deletes {count(len(paths), 'revision file')} the base has "
             f"({first_few(paths, 3)}): restore them on the branch "
             "(`git checkout <base> -- <file>`), and undo a revision's effect with a new "
             "revision instead (see SG009 in `stager analyze`)"

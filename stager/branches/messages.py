@@ -9,6 +9,7 @@ from stager.errors import StagerError
 from stager.git.history import HistoryCommit
 from stager.plan.phase import Phase
 from stager.types import Sha
+from stager.wording import count
 
 
 def stage_label(phase: Phase, total: int) -> str:
@@ -27,12 +28,16 @@ def _trailer(rewrite: Rewrite) -> str:
     return line
 
 
-def _with_trailers(message: str, rewrites: Sequence[Rewrite]) -> str:
+SPLIT_FROM = "Stager-Split-From"
+"""The trailer naming the branch commit a part was cut from (``git log --format=%(trailers)``)."""
+
+
+def _with_trailers(message: str, rewrites: Sequence[Rewrite], first: Sequence[str] = ()) -> str:
     message = message.rstrip("\n")
-    if not rewrites:
+    lines = [*first, *(_trailer(rewrite) for rewrite in rewrites)]
+    if not lines:
         return message + "\n"
-    lines = "\n".join(_trailer(rewrite) for rewrite in rewrites)
-    return f"{message}\n\n{lines}\n"
+    return f"{message}\n\n" + "\n".join(lines) + "\n"
 
 
 def replay_message(
@@ -54,16 +59,21 @@ def replay_message(
             f"limited to phase {phase.number} ({phase.name}): stager applies a merge's "
             "own changes as a patch, never replays it as a merge."
         )
+        subject = f"{commit.subject} ({stage_label(phase, total)})"
+        trailers: tuple[str, ...] = ()
     else:
+        # Its own title would claim the whole change in a phase that holds only a part.
         note = (
             f"Part of commit {commit.sha}: the files of phase {phase.number} ({phase.name}); "
             "its other files are in their own phases."
         )
-    parts = [f"{commit.subject} ({stage_label(phase, total)})"]
+        subject = f"{commit.subject} (part of {commit.sha[:12]}, {stage_label(phase, total)})"
+        trailers = (f"{SPLIT_FROM}: {commit.sha}",)
+    parts = [subject]
     if body:
         parts.append(body)
     parts.append(note)
-    return _with_trailers("\n\n".join(parts), rewrites)
+    return _with_trailers("\n\n".join(parts), rewrites, trailers)
 
 
 def patch_message(
@@ -76,9 +86,8 @@ def patch_message(
     rewrites: Sequence[Rewrite],
 ) -> str:
     """The single commit of a phase built with the patch strategy."""
-    count = f"{files} file{'s' if files != 1 else ''}"
     body = (
-        f"{count} of {head[:12]} (compared with the merge base {merge_base[:12]}), "
+        f"{count(files, 'file')} of {head[:12]} (compared with the merge base {merge_base[:12]}), "
         f"applied as one patch by `stager split`."
     )
     return _with_trailers(f"{phase.title} ({stage_label(phase, total)})\n\n{body}", rewrites)

@@ -32,6 +32,7 @@ from stager.plain_data import from_plain, json_dumps, to_plain
 from stager.plan.assessment import ChainLink, PhaseChain, plan_chains
 from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
+from stager.wording import count
 
 RECORD_PREFIX = "refs/stager/record/"
 RECORD_FILE = RepoPath("record.json")
@@ -247,7 +248,7 @@ def write_record(writer: Writer, record: SplitRecord, previous: Sha | None) -> S
     blob = writer.add_object("blob", text.encode("utf-8"))
     tree = TreeModel(writer).build(writer.empty_tree, {RECORD_FILE: ("100644", blob)})
     branch = record.head_ref.removeprefix("refs/heads/")
-    message = f"stager split of {branch}: {len(record.phases)} phase(s)\n"
+    message = f"stager split of {branch}: {count(len(record.phases), 'phase')}\n"
     return writer.commit(tree, [previous] if previous else [], message)
 
 

@@ -27,6 +27,7 @@ from stager.migrations.rechain_file import RelinkError, relink
 from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import DerivedFile, DerivedKind, Phase
 from stager.types import RepoPath, Revision, Sha
+from stager.wording import count
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,16 @@ def assign_paths(
                 unknown.append(planned.path)
     if unknown:
         raise StagerError(
-            f"the plan lists {len(unknown)} path(s) the branch does not change: {_shown(unknown)}",
+            f"the plan lists {count(len(unknown), 'path')} the branch does not change: "
+            f"{_shown(unknown)}",
             "the plan is out of date: refresh it with `stager plan --write stager-plan.toml`",
         )
     every = {path for changed in files for path in changed.paths}
     missing = every - set(owner)
     if missing:
         raise StagerError(
-            f"{len(missing)} changed file(s) are in no phase: {_shown(missing)}",
+            f"{count(len(missing), 'changed file')} {'is' if len(missing) == 1 else 'are'} "
+            f"in no phase: {_shown(missing)}",
             "add a [[phase]] that takes them, or set `unassigned` under [stager] in the rules",
         )
     return taken

@@ -17,7 +17,7 @@ from stager.demo import build_demo_repository
 from stager.git.repository import Repository
 from stager.git.write import identity_problem, read_config, set_config
 from stager.render.analysis import render_markdown, render_terminal
-from stager.render.console import terminal_console
+from stager.render.console import stdout_console
 from stager.render.plan import print_splits
 from stager.render.split import render_split_terminal
 
@@ -40,7 +40,7 @@ def run(directory: Path | None, rules_path: Path | None = None) -> int:
 
 
 def _run(target: Path, rules_path: Path | None) -> int:
-    console = terminal_console(highlight=False)
+    console = stdout_console()
     demo = build_demo_repository(target)
     console.print(
         f"[bold]Demo repository[/] written to {demo.path}\n"

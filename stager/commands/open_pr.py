@@ -450,12 +450,17 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
                     "action": "dry-run",
                     "title": title,
                     "body": body,
+                    "notes": [],  # a real run's notes come from GitHub (an existing pull request)
                 }
                 for view, title, body in rendered
             ],
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if options.output_format is Format.MARKDOWN:  # paste-ready: the pull requests themselves
+        bodies = [f"# {title}\n\n{body.rstrip()}\n" for _view, title, body in rendered]
+        print("\n---\n\n".join(bodies), end="")
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
     if prepared.remote_error is not None:

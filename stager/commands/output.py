@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from stager.errors import OutputError
 from stager.git.repository import git_dir_holding
-from stager.render.console import plain_console, terminal_console
+from stager.render.console import plain_console, stdout_console
 from stager.render.formats import Format
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def emit(
     elif output_format is Format.MARKDOWN:
         text = markdown()
     elif output is None:
-        table(terminal_console(highlight=False))
+        table(stdout_console())
         return
     else:
         console = plain_console()

@@ -15,10 +15,10 @@ from stager.commands.output import check_writable, emit, write_file
 from stager.git.repository import Repository
 from stager.github.render import template_folders
 from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
-from stager.plan.phase import count
 from stager.plan.planfile import edited
 from stager.render.formats import Format
 from stager.render.plan import render_plan_json, render_plan_markdown, render_plan_terminal
+from stager.wording import count
 
 _SHOWN = 50
 

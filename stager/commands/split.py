@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -63,7 +64,8 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     analysis = analyze_branch(
         repo, options.base, options.head, options.rules_path, merged=merged_content
     )
-    phases = chosen_plan(repo, analysis, options.plan_path).phases
+    plan = chosen_plan(repo, analysis, options.plan_path)
+    phases = plan.phases
     broken = broken_graph(analysis.migrations, phases)
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
     # A base that moved is built onto: phase 1 from the merge base would give it two heads.
@@ -84,6 +86,9 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
         ),
         phases,
     )
+    if plan.source != "rules":  # an edited plan may differ from what the rules say: say so
+        followed = f"following the plan file {plan.source}, not the rules"
+        result = dataclasses.replace(result, notes=(followed, *result.notes))
     return merged_notes(broken.noted(where.noted(result)), analysis.merged_phases)
 
 

@@ -13,7 +13,7 @@ from stager.branches.verify import Verification, verify_split
 from stager.commands.database_proof import prove_on_database
 from stager.commands.output import EXIT_FINDINGS
 from stager.git.repository import Repository
-from stager.render.console import plain_console, terminal_console
+from stager.render.console import stdout_console
 from stager.render.database import (
     database_to_json,
     render_database_markdown,
@@ -91,17 +91,10 @@ def run(options: VerifyCommandOptions) -> int:
         print(render_markdown(result), end="")
         if proof is not None:
             print(render_database_markdown(proof), end="")
-    elif sys.stdout.isatty():
-        console = terminal_console(highlight=False)
+    else:
+        console = stdout_console()
         render_terminal(result, console)
         if proof is not None:
             console.print()
             render_database_terminal(proof, console)
-    else:  # a pipe or a CI log: plain text, 120 columns
-        console = plain_console()
-        render_terminal(result, console)
-        if proof is not None:
-            console.print()
-            render_database_terminal(proof, console)
-        print(console.export_text(), end="")
     return 0 if ok else EXIT_FINDINGS

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from stager.errors import GitError
 from stager.git.diff import SUBMODULE_MODE, ChangedFile, Status, decode_path
 from stager.types import RepoPath, Sha
+from stager.wording import count
 
 
 class TreeEntry(NamedTuple):
@@ -116,7 +117,7 @@ def parse_batch(names: Sequence[str], missing_ok: bool, data: bytes) -> dict[Sha
     if missing and not missing_ok:
         shown = ", ".join(name[:12] for name in missing[:5])
         raise GitError(
-            f"{len(missing)} object(s) missing from the repository: {shown}",
+            f"{count(len(missing), 'object')} missing from the repository: {shown}",
             "the clone may be shallow or partial: run `git fetch --unshallow` "
             "(or `git fetch --refetch`) and try again",
         )

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef
+from stager.errors import GitError, NoMergeBase, NotARepository, UnknownRef, near_miss
 from stager.git.diff import ChangedFile, parse_raw_numstat
 from stager.git.grep import GrepHit, grep_args, parse_grep
 from stager.git.objects import (
@@ -231,11 +231,22 @@ class Repository:
                 f"(branch {unborn!r} is unborn), so {ref!r} names no commit",
                 "make a first commit (git add … && git commit), then run stager again",
             )
+        close = near_miss(ref, self._ref_names())
         raise UnknownRef(
             f"unknown ref {ref!r}: it does not name a commit in {self._cwd}",
-            "check the spelling, run `git fetch` if it is a remote branch, "
+            (f"did you mean {close!r}? " if close else "")
+            + "check the spelling, run `git fetch` if it is a remote branch, "
             "and list branches with `git branch -a`",
         )
+
+    def _ref_names(self) -> list[str]:
+        """Branches, remote branches and tags, short: what a misspelt ref was likely meant as."""
+        listed = self.call(
+            ["for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes", "refs/tags"]
+        )
+        if listed.returncode != 0:
+            return []
+        return listed.stdout.decode("utf-8", "replace").splitlines()
 
     def _commit_of(self, revision: str) -> Sha | None:
         """The commit ``revision`` names (a tag peeled to its commit), or None."""

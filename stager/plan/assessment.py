@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from stager.migrations.actions import Effect, operation_actions
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import AlembicConfig, MigrationFile, Operation
-from stager.plan.phase import Phase, PlannedPartial, PlannedSplit, count
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.plan.split_assessment import (
     ContractPart,
     ExpandPart,
@@ -35,6 +35,7 @@ from stager.plan.split_assessment import (
 )
 from stager.rules.settings import Rules
 from stager.types import MigrationKind, RepoPath, Revision, Risk
+from stager.wording import count
 
 _DATABASE_URL = '"$DATABASE_URL"'
 _TESTING = {

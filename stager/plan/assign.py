@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from stager.classify import FileClass
 from stager.git.diff import ChangedFile
 from stager.migrations.revision_files import MigrationFile
-from stager.plan.phase import PlanError, count, first_few
+from stager.plan.phase import PlanError, first_few
 from stager.rules.settings import UNASSIGNED_LAST, Rules
 from stager.types import RepoPath
+from stager.wording import count
 
 _SHOWN = 20
 

@@ -24,11 +24,6 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
-def count(number: int, noun: str) -> str:
-    """``1 file``, ``3 files``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 def first_few(items: Sequence[str], limit: int, separator: str = ", ") -> str:
     """``a, b and 3 more``: the first ``limit`` of ``items``, and how many are left out."""
     more = f" and {len(items) - limit} more" if len(items) > limit else ""

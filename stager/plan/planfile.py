@@ -16,11 +16,12 @@ from typing import Any
 
 from stager.git.repository import BranchRefs
 from stager.plan.assign import Ask, ask_phases
-from stager.plan.phase import Plan, PlanError, count, first_few
+from stager.plan.phase import Plan, PlanError, first_few
 from stager.plan.planner import PlanInputs, assemble
 from stager.rules.toml_file import read_toml
 from stager.rules.toml_tables import Locator
 from stager.types import RepoPath
+from stager.wording import count
 
 DEFAULT_PLAN_FILE = "stager-plan.toml"
 """Where ``stager plan --write`` is usually pointed, at the repository root."""

@@ -59,6 +59,7 @@ from stager.plan.subjects import subject_dependencies
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
 from stager.types import MigrationKind, RepoPath, Revision, Risk, Sha
+from stager.wording import count
 
 _WINDOW_KINDS = (MigrationKind.DATA, MigrationKind.DESTRUCTIVE)
 
@@ -521,7 +522,7 @@ def _head_findings(
                 first.path,
                 None,
                 f"after phase {number} ({names.get(number, '?')}) the Alembic graph has "
-                f"{len(heads)} head(s) ({', '.join(heads) or 'none'}) where the merge base "
+                f"{count(len(heads), 'head')} ({', '.join(heads) or 'none'}) where the merge base "
                 f"has {len(base_heads)} ({', '.join(base_heads) or 'none'}): `stager split` "
                 "would refuse this plan",
             )

@@ -6,6 +6,7 @@ path imports neither rich nor jinja2: it is the one scripts and CI call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from stager.analysis import Analysis, MergedPhase
@@ -15,7 +16,7 @@ from stager.git.repository import Commit
 from stager.migrations.compare import MigrationReport
 from stager.migrations.revision_files import MigrationFile
 from stager.plan import Conflict, Dependency
-from stager.plan.phase import Phase, PlannedPartial, PlannedSplit, count
+from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.render.formats import (
     RISK_BADGES,
     RISK_STYLES,
@@ -28,6 +29,7 @@ from stager.render.formats import (
 from stager.render.quoting import one_line, quote_path
 from stager.render.templating import render_template
 from stager.types import Risk
+from stager.wording import count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -288,7 +290,8 @@ def render_terminal(analysis: Analysis, console: Console) -> None:
         (one_line(refs.head_ref), "bold"),
         f" ({refs.head[:10]}) against merge base {refs.merge_base[:10]} of ",
         (one_line(refs.base_ref), "bold"),
-        f" — {len(analysis.files)} files changed in {len(analysis.commits)} commits",
+        f" — {count(len(analysis.files), 'file')} changed in "
+        f"{count(len(analysis.commits), 'commit')}",
     )
     # Titles, paths and warnings are data (a title may hold "[/]", a path "[slug]"):
     # printed as Text, never read as rich markup.
@@ -330,8 +333,9 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
         Text.assemble(
             "\n",
             ("Alembic", "bold"),
-            f" ({folders}): {report.revision_count()} revisions; heads before {heads_before}, "
-            f"after {heads_after}; branch adds {len(report.added)}, "
+            f" ({folders}): {count(report.revision_count(), 'revision')}; "
+            f"{_heads(report.all_heads(base=True))} at the merge base {heads_before}, "
+            f"on the branch {heads_after}; branch adds {len(report.added)}, "
             f"modifies {len(report.modified)}, deletes {len(report.deleted)}",
         )
     )
@@ -340,6 +344,10 @@ def _print_migrations(analysis: Analysis, console: Console) -> None:
             kind = f"{migration.kind.value:<14} " if sign == "+" else ""
             revision = quote_path(str(migration.revision))
             console.print(Text(f"  {sign} {revision}  {kind}{one_line(migration.title)}"))
+
+
+def _heads(heads: Sequence[str]) -> str:
+    return "head" if len(heads) <= 1 else "heads"
 
 
 def _print_findings(findings: tuple[Finding, ...], console: Console) -> None:

@@ -17,6 +17,7 @@ from stager.render.formats import (
 )
 from stager.render.quoting import one_line
 from stager.render.templating import render_template
+from stager.wording import count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,17 +60,21 @@ def render_json(report: LintReport) -> str:
     return json_text(report_to_json(report), pretty=True)
 
 
+_NOT_REVISIONS = "not a revision file (a Python file assigning `revision = ...`)"
+
+
 def _summary(report: LintReport) -> str:
     if not report.files and not report.findings:
+        if report.named_not_revisions:
+            return f"{', '.join(report.named_not_revisions)}: {_NOT_REVISIONS}."
         return "No revision files found (files assigning `revision = ...`)."
-    files = f"{len(report.files)} revision file{'s' if len(report.files) != 1 else ''}"
-    where = f"{files}, PostgreSQL {report.postgres_version}"
+    where = f"{count(len(report.files), 'revision file')}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."
     risks = Counter(f.risk for f in report.findings)
     counts = ", ".join(f"{risks[risk]} {risk.label}" for risk in sorted(risks, reverse=True))
     total = len(report.findings)
-    return f"{total} finding{'s' if total != 1 else ''} in {where}: {counts}."
+    return f"{count(total, 'finding')} in {where}: {counts}."
 
 
 def render_markdown(report: LintReport) -> str:

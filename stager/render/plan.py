@@ -13,7 +13,7 @@ from stager.analysis import Analysis
 from stager.branches.history_invariant import HistoryWarning, planned_warning
 from stager.migrations.revision_files import Operation
 from stager.plan.assessment import PhaseChain, phase_total, plan_chains
-from stager.plan.phase import DerivedKind, Plan, PlannedSplit, count
+from stager.plan.phase import DerivedKind, Plan, PlannedSplit
 from stager.render.analysis import (
     analysis_to_json,
     conflict_to_json,
@@ -36,6 +36,7 @@ from stager.render.quoting import one_line, quote_path, table_cell
 from stager.render.staging_document import build_document
 from stager.render.templating import render_template
 from stager.types import Risk
+from stager.wording import count
 
 if TYPE_CHECKING:
     from rich.console import Console

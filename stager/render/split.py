@@ -78,7 +78,8 @@ def render_split_json(result: SplitResult, *, pretty: bool = True) -> str:
 def _verb(built: BuiltPhase, dry_run: bool) -> str:
     words = {
         BuildStatus.CREATED: ("would create", "created"),
-        BuildStatus.UPDATED: ("would replace", "replaced"),
+        # the words of the JSON's status (`updated`), which never changes: one name, one meaning
+        BuildStatus.UPDATED: ("would update", "updated"),
         BuildStatus.UNCHANGED: ("unchanged", "unchanged"),
         BuildStatus.REFUSED: ("would refuse (--force)", "refused"),
     }
@@ -149,7 +150,7 @@ def render_split_terminal(result: SplitResult, console: Console) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("#", "Branch", "Commit", "Strategy", "Files"):
         table.add_column(column, no_wrap=True)
-    table.add_column("BuildStatus")  # "would refuse: …" wraps rather than squeeze the others
+    table.add_column("Status")  # "would refuse: …" wraps rather than squeeze the others
     for built in result.phases:
         table.add_row(
             str(built.phase.number),

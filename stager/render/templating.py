@@ -25,6 +25,7 @@ from stager.errors import StagerError
 from stager.render.quoting import code_span, escape_controls, neutralise, table_cell
 from stager.resources import packaged_path
 from stager.rules.project import in_tree
+from stager.wording import count
 
 if TYPE_CHECKING:
     import jinja2
@@ -172,7 +173,7 @@ def _environment(folders: tuple[str, ...], project: int) -> BoundedSandbox:
         autoescape=False,
         finalize=finalize,
     )
-    environment.filters.update(code=code_span, cell=table_cell)
+    environment.filters.update(code=code_span, cell=table_cell, count=count)
     return environment
 
 

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from stager.errors import RulesError
+from stager.errors import RulesError, suggest
 from stager.rules.globs import Pattern, compile_glob
 from stager.rules.toml_schema import HUNK_TABLE, SCHEMA
-from stager.rules.toml_tables import Table, control_character, suggest, value_kind
+from stager.rules.toml_tables import Table, control_character, value_kind
 
 _EXAMPLE = 'hunks = [{ path = "app/models/*.py", match = "credits_offset_\\\\w+" }]'
 

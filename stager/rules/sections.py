@@ -12,11 +12,11 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stager.errors import StagerError
+from stager.errors import StagerError, suggest
 from stager.rules.catalogue import RULES
 from stager.rules.globs import Pattern, match_patterns
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE
-from stager.rules.toml_tables import Table, suggest, value_kind
+from stager.rules.toml_tables import Table, value_kind
 from stager.types import Risk
 
 DEFAULT_SPLIT_BRANCH = "stage/{number}-{name}"

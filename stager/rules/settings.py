@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from stager.errors import RulesError
+from stager.errors import RulesError, suggest
 from stager.findings import Finding
 from stager.resources import packaged_path
 from stager.rules.catalogue import DEFAULT_POSTGRES_VERSION
@@ -32,7 +32,7 @@ from stager.rules.sections import (
 )
 from stager.rules.toml_file import parse_toml, toml_text
 from stager.rules.toml_schema import DEFAULT_SOURCE
-from stager.rules.toml_tables import Context, Locator, Table, suggest
+from stager.rules.toml_tables import Context, Locator, Table
 from stager.types import MigrationKind, Risk
 
 ANY_MIGRATION = "any"

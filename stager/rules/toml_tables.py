@@ -7,13 +7,11 @@ against :data:`stager.rules.toml_schema.SCHEMA`.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stager.errors import RulesError
+from stager.errors import RulesError, suggest
 from stager.rules.globs import Pattern, compile_glob
 from stager.rules.toml_schema import SCHEMA
 from stager.types import Risk
@@ -21,15 +19,6 @@ from stager.types import Risk
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # C0 but tab and newline, DEL, C1: a terminal acts on them (colours, cursor moves).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def suggest(value: str, choices: Sequence[str] | set[str], what: str) -> str:
-    """``did you mean …?`` for a near miss, else the list of what is known."""
-
-    close = difflib.get_close_matches(value, sorted(choices), n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"known {what}: {', '.join(sorted(choices))}"
 
 
 @dataclass(frozen=True)

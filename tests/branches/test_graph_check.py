@@ -236,7 +236,7 @@ def test_verify_fails_a_split_that_repaired_the_graph_without_being_told(
     [
         ("cycle", "revisions require each other in a cycle: a → b → c"),
         ("dangling", "b (migrations/versions/0003_b.py): down_revision zz is not in this phase"),
-        ("two heads", "2 Alembic head(s) (a, b) where the base has 1 (base1)"),
+        ("two heads", "2 Alembic heads (a, b) where the base has 1 (base1)"),
         ("duplicate", "revision a is defined by 2 files"),
     ],
 )

@@ -30,7 +30,7 @@ def test_a_linear_phase_passes() -> None:
 
 def test_two_heads_dangling_cycle_and_changed_parent() -> None:
     two_heads = check_graph(graph(("a", ()), ("b", ("a",)), ("c", ("a",))), BASE, BASE)
-    assert two_heads.problems == ("2 Alembic head(s) (b, c) where the base has 1 (b)",)
+    assert two_heads.problems == ("2 Alembic heads (b, c) where the base has 1 (b)",)
     dangling = check_graph(graph(("a", ()), ("b", ("a",)), ("c", ("x",))), BASE, BASE)
     assert any("down_revision x is not in this phase" in p for p in dangling.problems)
     cycle = check_graph(graph(("a", ()), ("b", ("a", "d")), ("d", ("b",))), BASE, BASE)

@@ -114,15 +114,22 @@ def test_cherry_pick_keeps_whole_commits_and_labels_parts(feature: GitRepo) -> N
     kept = feature.git("log", "-1", "--format=%B%x00%an%x00%ae%x00%ad", "stage/1-part1")
     assert kept == original and original.startswith("Add the widget table\n\nWith its model.")
     assert log(feature, "main..stage/1-part1") == ["Add the widget table"]
+    # "Backfill widgets" is split across phases 2 and 3: each part says what it is part of,
+    # keeps the author, and names its source in a trailer (git interpret-trailers reads it).
+    source = feature.git("rev-parse", "feature")
     assert log(feature, "stage/1-part1..stage/2-part2") == [
         "Widget service",
-        "Backfill widgets (stage 2 of 4)",
+        f"Backfill widgets (part of {source[:12]}, stage 2 of 4)",
     ]
     mixed = feature.git("log", "-1", "--format=%B", "stage/2-part2")
-    assert "Part of commit " in mixed and feature.git("rev-parse", "feature") in mixed
+    assert "Part of commit " in mixed
+    trailers = feature.git("log", "-1", "--format=%(trailers:only,unfold)", "stage/2-part2")
+    assert f"Stager-Split-From: {source}" in trailers.splitlines()
+    authors = feature.git("log", "-1", "--format=%an <%ae> %ad", "stage/2-part2")
+    assert authors == feature.git("log", "-1", "--format=%an <%ae> %ad", "feature")
     assert log(feature, "stage/2-part2..stage/3-part3") == [
         "Docs, a rename, a binary file",
-        "Backfill widgets (stage 3 of 4)",
+        f"Backfill widgets (part of {source[:12]}, stage 3 of 4)",
     ]
     assert result.phases[0].commits[0].source == feature.git("rev-parse", "feature~3")
 

@@ -121,7 +121,7 @@ def test_a_dangling_down_revision_fails_alembic(feature: GitRepo) -> None:
     assert any(
         "down_revision nowhere is not in this phase" in line for line in problems[1, ALEMBIC]
     )
-    assert any("2 Alembic head(s)" in line for line in problems[1, ALEMBIC])
+    assert any("2 Alembic heads" in line for line in problems[1, ALEMBIC])
 
 
 def test_a_python_file_that_does_not_compile(feature: GitRepo) -> None:

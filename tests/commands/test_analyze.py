@@ -430,3 +430,11 @@ def test_project_rules_linked_out_of_the_tree_are_refused(
         result = CliRunner().invoke(cli, ["-C", str(repo.path), command])
         assert result.exit_code == 1, result.output
         assert link in result.stderr and "symbolic link" in result.stderr
+
+
+def test_the_alembic_line_says_where_the_heads_are(demo: DemoRepository) -> None:
+    """A newcomer read "heads before X" as main's current head: say it is the merge base's."""
+    table = invoke("-C", str(demo.path), "analyze").stdout
+    assert "; head at the merge base d1f3b5d7f9b1, on the branch 4f6a8c0e2a4c;" in table
+    markdown = invoke("-C", str(demo.path), "analyze", "--format=markdown").stdout
+    assert "- Head at the merge base: `d1f3b5d7f9b1`; on the branch: `4f6a8c0e2a4c`" in markdown

@@ -304,3 +304,23 @@ def test_a_revision_too_deep_for_the_parser_says_why(tmp_path: Path) -> None:
     assert result.stdout.startswith(
         f"{path}:1: SG007 high cannot parse: too deeply nested for Python's parser\n"
     )
+
+
+def test_a_folder_named_with_no_revision_files_is_an_error(tmp_path: Path) -> None:
+    """A CI step pointed at the wrong folder fails, naming it; no paths at all stays 0."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "models.py").write_text("x = 1\n")
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "lint", "app"])
+    assert result.exit_code == 1, result.output
+    assert "stager: error: app: no revision files in this folder" in result.stderr
+    assert invoke("-C", str(tmp_path), "lint").exit_code == 0
+
+
+def test_a_file_that_is_no_revision_file_is_said_so(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# Read me\n\nSome `text` here.\n")
+    result = invoke("-C", str(tmp_path), "lint", "README.md")
+    assert result.exit_code == 0, result.output
+    assert "SG007" not in result.stdout
+    assert result.stdout == (
+        "README.md: not a revision file (a Python file assigning `revision = ...`).\n"
+    )

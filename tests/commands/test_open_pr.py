@@ -824,3 +824,27 @@ def test_a_template_that_links_out_of_the_tree_is_refused(
         assert "symbolic link" in result.stderr and link in result.stderr
     assert all(small.remote.branch(branch) is None for branch in SMALL_BRANCHES)
     assert small.fake.requests == []
+
+
+def test_dry_run_markdown_is_the_bodies(small: Stack) -> None:
+    """`--format markdown` gives what would be pasted: each title and body, no call list."""
+    result = small.open_pr("--all", "--dry-run", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("## Overview") == 3
+    assert "Would run" not in out and "POST " not in out and "Title: " not in out
+    assert out.startswith("# Foundation: additive schema, reference data, models (phase 1/4)")
+    table = small.open_pr("--all", "--dry-run").stdout
+    assert "Would run" in table
+
+
+def test_dry_run_json_has_notes_as_documented(small: Stack) -> None:
+    data = small.open_pr_json("--dry-run")
+    assert all(pr["notes"] == [] for pr in data["pull_requests"])
+
+
+def test_a_body_says_what_its_phase_holds(small: Stack) -> None:
+    """Phase 1 of the small project holds one model and no migration: its body says so."""
+    body = small.open_pr_json("--dry-run")["pull_requests"][0]["body"]
+    assert "It holds 1 file of models." in body
+    assert "new tables" not in body and "models that map them" not in body

@@ -72,7 +72,8 @@ def test_terminal_output_shows_control_characters_escaped(branch: GitRepo) -> No
         assert f"\n    {shown}\n" in plan
     assert TITLE_SHOWN in stager(branch, "analyze").stdout
     dry_run = stager(branch, "split", "--all", "--dry-run").stdout
-    assert "Add things \\033[2J @team (stage 3 of 4)" in dry_run
+    part = f"(part of {branch.git('rev-parse', 'feature')[:12]}, stage 3 of 4)"
+    assert f"Add things \\033[2J @team {part}" in dry_run
     assert '"app/evil\\033]0;pwned\\a.py", "app/new\\nline.py", app/tick`s [/]' in dry_run
 
 
@@ -129,7 +130,8 @@ def test_markdown_neutralises_markers_and_mentions(branch: GitRepo) -> None:
             tick = f"``app/tick`s [/] @{WORD_JOINER}team <{WORD_JOINER}!-- stager:end -->.py``"
             assert tick in text, args
         if args[0] == "split":
-            assert f"Add things \\033[2J @{WORD_JOINER}team (stage 3 of 4)" in text
+            part = f"(part of {branch.git('rev-parse', 'feature')[:12]}, stage 3 of 4)"
+            assert f"Add things \\033[2J @{WORD_JOINER}team {part}" in text
         else:  # the docstring keeps its table row: its pipe is escaped
             title = f"Add col <{WORD_JOINER}!-- stager:end --> @{WORD_JOINER}team \\033]0;pwned\\a"
             assert f"{title} [/bold] \\| end" in text, args

@@ -122,6 +122,9 @@ def test_the_plan_file_is_followed_and_a_stale_one_refused(
     plan.write_text(text[:last] + '    "docs/etl.md",\n' + text[last:])
     result = stager(demo, "split", "--all", "--format", "json")
     assert result.exit_code == 0, result.output
+    followed = f"following the plan file {plan}, not the rules"
+    assert any(note.startswith(followed) for note in json.loads(result.stdout)["notes"])
+    assert followed in stager(demo, "split", "--all", "--dry-run").stdout
     repo = git(demo, git_env)
     assert (
         repo.git("diff", "--name-only", "stage/2-data", "stage/3-application", "--", "docs") == ""
@@ -432,8 +435,12 @@ def test_force_never_replaces_a_branch_stager_did_not_create(
     assert stager(demo, "split", "--all").exit_code == 0
     work = repo.git("rev-parse", f"{demo.head_branch}~1")
     repo.git("branch", "-f", "stage/2-data", work)
+    planned = stager(demo, "split", "--all", "--force", "--dry-run")
+    assert "would update" in planned.stdout and "replace" not in planned.stdout
     forced = stager(demo, "split", "--all", "--force")
     assert forced.exit_code == 0, forced.output
+    row = next(line for line in forced.stdout.splitlines() if "stage/2-data" in line)
+    assert "updated" in row, "the table says what the JSON's status says"
     kept = repo.git("for-each-ref", "--format=%(objectname)", "refs/stager/backup/stage/2-data/")
     assert kept == work
 
@@ -448,7 +455,7 @@ def test_deleting_the_migrations_folder_is_told_to_restore_it_not_to_re_chain(
     result = stager(demo, "split", "--all")
     assert result.exit_code == 1, result.output
     assert "the phases would break the Alembic history; nothing was written" in result.stderr
-    assert "the branch deletes 12 revision file(s) the base has" in result.stderr
+    assert "the branch deletes 12 revision files the base has" in result.stderr
     assert "restore them on the branch" in result.stderr and "SG009" in result.stderr
     assert "re-chain" not in result.stderr
     assert repo.git("for-each-ref") == refs

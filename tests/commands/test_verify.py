@@ -24,7 +24,7 @@ def test_verify_passes_after_split(demo: DemoRepository) -> None:
     table = stager(demo, "verify")
     assert table.exit_code == 0, table.output
     assert "stage/3-application" in table.stdout and "every check passed" in table.stdout
-    lines = table.stdout.splitlines()  # a pipe gets rich's table as 120 columns of plain text
+    lines = table.stdout.splitlines()  # a pipe gets rich's table whole, never wrapped
     assert lines[0].split() == ["Phase", "Branch", "Plan", "Alembic", "Compiles", "Check"]
     assert set(lines[1]) == {"─"}
     for branch, line in zip(BRANCHES, lines[2:6], strict=True):
@@ -56,6 +56,21 @@ def test_a_failing_check_exits_4(demo: DemoRepository, git_env: dict[str, str]) 
     assert "\n  phase 4 plan: " in result.stdout
     checked = stager(demo, "verify", "--phase", "1", "--check", "exit 3")
     assert checked.exit_code == 4 and "phase 1 check: exit 3" in checked.stdout
+
+
+def test_one_missing_phase_branch_is_a_failed_check(
+    demo: DemoRepository, git_env: dict[str, str]
+) -> None:
+    """As docs/split.md says: exit 4, the other phases still checked; none at all is exit 1."""
+    assert stager(demo, "split", "--all").exit_code == 0
+    GitRepo(demo.path, git_env).git("branch", "-D", "stage/2-data")
+    result = stager(demo, "verify")
+    assert result.exit_code == 4, result.output
+    assert "phase 2 plan: branch stage/2-data does not exist" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if BRANCHES[0] in line)
+    assert row.split()[-5:] == [BRANCHES[0], "ok", "ok", "ok", "-"]
+    docs = (Path(__file__).parents[2] / "docs" / "split.md").read_text(encoding="utf-8")
+    assert "a missing phase branch is a failed check" in " ".join(docs.lower().split())
 
 
 def test_errors_that_stop_verify_exit_1(demo: DemoRepository) -> None:

@@ -68,7 +68,7 @@ def test_rechain_off_reports_a_phase_that_leaves_two_heads(repo: GitRepo, tmp_pa
     analysis = analyze(repo, tmp_path, "[stager]\nrechain = false\n" + RULES)
     assert not any(m.rechained for m in plan_of(analysis).migrations())
     (finding,) = [f for f in plan_of(analysis).findings if f.rule == "SP003"]
-    assert "after phase 1" in finding.message and "2 head(s)" in finding.message
+    assert "after phase 1" in finding.message and "2 heads" in finding.message
     # rules.toml configures the plan's rules as every other: SP003 turned off, and its risk
     for setting, expected in (("enabled = false", []), ('risk = "critical"', [Risk.CRITICAL])):
         configured = analyze(

@@ -44,6 +44,8 @@ class LintReport:
     postgres_version: int
     environments: tuple[EnvSettings, ...]
     skipped: tuple[RepoPath, ...]  # .py files that are no revision files
+    # files the user named one by one that are no revision files (README.md): said so
+    named_not_revisions: tuple[RepoPath, ...] = ()
 
 
 class _DiskBlobs:
@@ -119,6 +121,22 @@ def collect(paths: Sequence[Path], root: Path) -> list[Path]:
     return list(found)
 
 
+def _check_named_folders(paths: Sequence[Path], root: Path, linted: Sequence[Path]) -> None:
+    """StagerError for a folder the user named that holds no revision file.
+
+    A CI step pointed at the wrong folder must fail, not pass with nothing
+    checked. No path at all (pre-commit with no file to check) is no error.
+    """
+    for given in paths:
+        folder = given if given.is_absolute() else root / given
+        if folder.is_dir() and not any(file.is_relative_to(folder) for file in linted):
+            raise StagerError(
+                f"{given}: no revision files in this folder (files assigning `revision = ...`)",
+                "name a versions folder, or a project whose alembic.ini or pyproject.toml "
+                "names its versions folders",
+            )
+
+
 def _what_it_is(path: Path) -> str:
     """Why ``path`` is neither a file nor a folder to lint, as the user should hear it."""
     if path.is_symlink() and not path.exists():
@@ -149,11 +167,14 @@ def lint_paths(
     rules.toml's path globs are written against.
     """
     files = collect(paths, root)
+    named = [path if path.is_absolute() else root / path for path in paths]
+    named = [path for path in named if path.is_file()]
     named_from = project if project is not None else root
     migrations: list[MigrationFile] = []
     sources: dict[RepoPath, bytes] = {}
     absolute: dict[RepoPath, Path] = {}
     skipped: list[RepoPath] = []
+    unreadable_files: list[Path] = []
     findings: list[Finding] = []
     for file in files:
         display = _display(file, named_from)
@@ -163,6 +184,9 @@ def lint_paths(
             raise StagerError(
                 f"{display}: cannot read: {error.strerror}", "check the file's permissions"
             ) from None
+        if file.suffix != ".py":  # README.md named by hand: no Python, so no revision
+            skipped.append(display)
+            continue
         migration = parse_migration(display, _blob_id(data), data)
         unreadable = any(p.message.startswith("cannot parse") for p in migration.problems)
         if migration.revision is None and not unreadable:
@@ -170,6 +194,7 @@ def lint_paths(
             continue
         findings.extend(unreadable_findings(migration))
         if unreadable:
+            unreadable_files.append(file)
             continue
         migrations.append(migration)
         sources[display] = data
@@ -184,6 +209,7 @@ def lint_paths(
             envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), named_from))
         return envs[path]
 
+    _check_named_folders(paths, root, [*absolute.values(), *unreadable_files])
     groups = group_by_env(RevisionGraph.build(migrations).in_upgrade_order(migrations), env_of)
     findings.extend(lint_migrations(groups, sources, rules.postgres_version))
     ordered = tuple(migration for group in groups for migration in group.migrations)
@@ -193,4 +219,7 @@ def lint_paths(
         postgres_version=rules.postgres_version,
         environments=tuple(group.env for group in groups),
         skipped=tuple(skipped),
+        named_not_revisions=tuple(
+            _display(file, named_from) for file in named if _display(file, named_from) in skipped
+        ),
     )
