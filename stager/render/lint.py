@@ -51,6 +51,7 @@ def report_to_json(report: LintReport) -> dict[str, Any]:
             for env in report.environments
         ],
         "skipped": list(report.skipped),
+        "sql_files": list(report.sql_files),
         "schema_version": SCHEMA_VERSION,
     }
 
@@ -60,9 +61,13 @@ def render_json(report: LintReport) -> str:
 
 
 def _summary(report: LintReport) -> str:
-    if not report.files and not report.findings:
+    if not report.files and not report.findings and not report.sql_files:
         return "No revision files found (files assigning `revision = ...`)."
     files = f"{len(report.files)} revision file{'s' if len(report.files) != 1 else ''}"
+    if report.sql_files:
+        count = len(report.sql_files)
+        sql = f"{count} SQL migration file{'s' if count != 1 else ''}"
+        files = sql if not report.files else f"{files} and {sql}"
     where = f"{files}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."

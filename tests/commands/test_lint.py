@@ -65,6 +65,7 @@ def test_json_and_markdown(tmp_path: Path) -> None:
         "findings",
         "environments",
         "skipped",
+        "sql_files",
         "schema_version",
     }
     assert data["postgres_version"] == 14 and data["schema_version"] == 1

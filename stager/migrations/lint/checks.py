@@ -749,6 +749,22 @@ def _lower(risk: Risk) -> Risk:
     return Risk(max(Risk.LOW, risk - 1))
 
 
+def check_actions(
+    actions: Sequence[Action],
+    env: EnvSettings,
+    version: int,
+    checks: Mapping[str, NotNullCheck] | None = None,
+) -> list[Hit]:
+    """The per-migration rules on ``actions`` of upgrade() and downgrade(), however written.
+
+    A plain SQL migration file (Flyway, dbmate, golang-migrate, sqitch) gives
+    its actions here too: the same rules as an Alembic revision.
+    """
+    hits = _Checker(actions, env, version, checks=checks).run()
+    hits.extend(_Checker(actions, env, version, DOWNGRADE).run_downgrade())
+    return hits
+
+
 def check_migration(
     migration: MigrationFile,
     env: EnvSettings,
@@ -761,8 +777,7 @@ def check_migration(
     ``checks``: the CHECK (col IS NOT NULL) constraints earlier migrations left.
     """
     found = migration_actions(migration)
-    hits = _Checker(found, env, version, checks=checks).run()
-    hits.extend(_Checker(found, env, version, DOWNGRADE).run_downgrade())
+    hits = check_actions(found, env, version, checks)
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(
             action.function == UPGRADE and action.verb != a.OTHER for action in found

@@ -151,7 +151,7 @@ def source_facts(migration: MigrationFile, source: bytes | None) -> SourceFacts:
     return SourceFacts(ignores, def_lines, downgrade)
 
 
-def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
+def finding_of(path: RepoPath, hit: Hit, version: int) -> Finding:
     rule = RULES[hit.rule]
     return Finding(
         path=path,
@@ -195,7 +195,7 @@ def file_findings(
     hits = _file_hits(migration, source, env, version, checks)
     if edit is not None:
         hits = [hit for hit in hits if edit.brought(hit)]
-    return [_finding(migration.path, hit, version) for hit in hits]
+    return [finding_of(migration.path, hit, version) for hit in hits]
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def path_findings(
             source = (sources or {}).get(migration.path)
             facts[migration.path] = source_facts(migration, source)
         if not facts[migration.path].ignored(hit):
-            found.append(_finding(migration.path, hit, version))
+            found.append(finding_of(migration.path, hit, version))
     return found
 
 

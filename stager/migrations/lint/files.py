@@ -23,6 +23,12 @@ from stager.migrations.discovery import discover, migration_entries
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.lint.engine import group_by_env, lint_migrations, unreadable_findings
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.lint.sql_files import (
+    is_sql_migration,
+    ordered,
+    read_sql_paths,
+    sql_file_findings,
+)
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile
 from stager.rules.settings import Rules, apply_settings
@@ -44,6 +50,7 @@ class LintReport:
     postgres_version: int
     environments: tuple[EnvSettings, ...]
     skipped: tuple[RepoPath, ...]  # .py files that are no revision files
+    sql_files: tuple[RepoPath, ...] = ()  # plain SQL migrations, in version order
 
 
 class _DiskBlobs:
@@ -94,7 +101,7 @@ def folder_files(folder: Path) -> list[Path]:
         folder / path
         for path in paths
         if path.endswith(".py") and path.rsplit("/", 1)[-1] not in _NOT_REVISIONS
-    ]
+    ] + [folder / path for path in ordered(paths)]
 
 
 def _display(path: Path, root: Path) -> RepoPath:
@@ -139,6 +146,15 @@ def _blob_id(data: bytes) -> Sha:
     return Sha(hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest())
 
 
+def _read(file: Path, display: RepoPath) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise StagerError(
+            f"{display}: cannot read: {error.strerror}", "check the file's permissions"
+        ) from None
+
+
 def lint_paths(
     paths: Sequence[Path], root: Path, rules: Rules, project: Path | None = None
 ) -> LintReport:
@@ -155,14 +171,22 @@ def lint_paths(
     absolute: dict[RepoPath, Path] = {}
     skipped: list[RepoPath] = []
     findings: list[Finding] = []
+    sql_files: list[RepoPath] = []
     for file in files:
         display = _display(file, named_from)
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise StagerError(
-                f"{display}: cannot read: {error.strerror}", "check the file's permissions"
-            ) from None
+        data = _read(file, display)
+        if is_sql_migration(file.name):
+            sql_files.append(display)
+            findings.extend(sql_file_findings(display, data, rules.postgres_version))
+            continue
+        for function, name in read_sql_paths(data):
+            sql = file.parent / name
+            if sql.is_file() and _display(sql, named_from) not in sql_files:
+                shown = _display(sql, named_from)
+                sql_files.append(shown)
+                findings.extend(
+                    sql_file_findings(shown, _read(sql, shown), rules.postgres_version, function)
+                )
         migration = parse_migration(display, _blob_id(data), data)
         unreadable = any(p.message.startswith("cannot parse") for p in migration.problems)
         if migration.revision is None and not unreadable:
@@ -193,4 +217,5 @@ def lint_paths(
         postgres_version=rules.postgres_version,
         environments=tuple(group.env for group in groups),
         skipped=tuple(skipped),
+        sql_files=tuple(sql_files),
     )
