@@ -58,6 +58,14 @@ CALL = "call"  # a function imported from the project: stager cannot read it
 AUTOCOMMIT_BLOCK = "autocommit_block"
 COMMIT = "commit"
 SET_LOCK_TIMEOUT = "set_lock_timeout"
+VACUUM = (
+    "vacuum"  # FULL rewrites the table under ACCESS EXCLUSIVE; any VACUUM refuses a transaction
+)
+CLUSTER = "cluster"  # rewrites the table under ACCESS EXCLUSIVE
+REINDEX = "reindex"
+LOCK_TABLE = "lock_table"  # an explicit LOCK TABLE
+REFRESH_VIEW = "refresh_materialized_view"
+SET_PERSISTENCE = "set_persistence"  # SET LOGGED / UNLOGGED / TABLESPACE: a rewrite
 REFERENCE = "reference"  # a new table's foreign key: SHARE ROW EXCLUSIVE on the table it names
 OTHER = "other"
 
@@ -83,6 +91,9 @@ LOCKING = frozenset(
         TRUNCATE,
         REFERENCE,
         CREATE_TRIGGER,
+        CLUSTER,
+        LOCK_TABLE,
+        SET_PERSISTENCE,
     }
 )
 
@@ -152,6 +163,7 @@ class Action(NamedTuple):
     literals: frozenset[str] = frozenset()
     written: str = ""  # how the migration writes it, for messages
     end_line: int = 0  # last line of the call (0: ``line``)
+    reads: frozenset[str] = frozenset()  # columns the SQL reads (an UPDATE ... SET x = old)
 
     @property
     def autocommit(self) -> bool:
@@ -333,13 +345,25 @@ def operation_actions(operation: Operation) -> Iterator[Action]:
         yield base
 
 
+def _sql_first_line(operation: Operation, sql: str) -> int:
+    """The source line where the SQL text starts: the call's, or the next one.
+
+    A literal opened on the call's line starts there; a call written
+    ``op.execute(`` with the literal on the lines below starts one line below.
+    """
+    span = max(operation.line, operation.end_line) - operation.line
+    return operation.line + (1 if span > sql.count("\n") else 0)
+
+
 _BUILDERS = {"INSERT": INSERT, "UPDATE": UPDATE, "DELETE": DELETE}
 
 
 def _execute_actions(operation: Operation, base: Action) -> Iterator[Action]:
     if operation.sql is not None:
+        first = _sql_first_line(operation, operation.sql)
         for statement in parse_statements(operation.sql):
-            yield from statement_actions(statement, base)
+            line = min(first + statement.line, max(base.line, base.end_line))
+            yield from statement_actions(statement, base._replace(line=line))
         return
     built = operation.details.statements or ()
     if len(built) == 1 and built[0] in _BUILDERS:
@@ -397,6 +421,14 @@ _STATEMENTS = {
     UNPARSABLE: OPAQUE,
     "COMMIT": COMMIT,
     "ROLLBACK": COMMIT,
+    "VACUUM": VACUUM,
+    "CLUSTER": CLUSTER,
+    "REINDEX": REINDEX,
+    "LOCK": LOCK_TABLE,
+    "REFRESH MAT VIEW": REFRESH_VIEW,
+    "ALTER TABLE SET LOGGED": SET_PERSISTENCE,
+    "ALTER TABLE SET UN LOGGED": SET_PERSISTENCE,
+    "ALTER TABLE SET TABLE SPACE": SET_PERSISTENCE,
 }
 # Statements that change the whole cluster, not one database: roles, their
 # memberships, server settings, tablespaces and other databases. Flagged ``cluster``.
@@ -464,6 +496,7 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
         # values the statement writes too.
         literals=statement.literals | base.literals,
         written=statement.text or kind,
+        reads=statement.reads,
     )
     yield action
     if verb == ADD_COLUMN:

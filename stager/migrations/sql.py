@@ -112,6 +112,8 @@ class Statement(NamedTuple):
     flags: frozenset[str] = frozenset()
     literals: frozenset[str] = frozenset()
     text: str = ""  # the statement as written, one line, shortened
+    line: int = 0  # lines between the start of the SQL text and the statement's first word
+    reads: frozenset[str] = frozenset()  # columns an INSERT/UPDATE/DELETE names (lowercase)
 
 
 def _words(camel: str) -> str:
@@ -220,6 +222,66 @@ def _constraint(constraint: dict[str, Any]) -> tuple[set[str], tuple[str, ...]]:
     return flags, tuple(columns)
 
 
+def _not_null_check(expression: Any) -> str | None:
+    """``col`` of a CHECK (col IS NOT NULL): once validated, SET NOT NULL needs no scan (PG 12+)."""
+    test = expression.get("NullTest") if isinstance(expression, dict) else None
+    if not isinstance(test, dict) or test.get("nulltesttype") != "IS_NOT_NULL":
+        return None
+    names = _strings((test.get("arg") or {}).get("ColumnRef", {}).get("fields"))
+    return names[-1] if names else None
+
+
+# LOCK TABLE modes (lockdefs.h): SHARE (5) and up block writes; 8 blocks reads too.
+ACCESS_EXCLUSIVE_MODE = 8
+_WRITE_BLOCKING_MODE = 5
+
+
+def _column_refs(node: Any) -> frozenset[str]:
+    """Every column a statement reads (last part of each reference, lowercase)."""
+    found: set[str] = set()
+    for item in _nodes(node):
+        ref = item.get("ColumnRef")
+        if isinstance(ref, dict):
+            names = _strings(ref.get("fields"))
+            if names:
+                found.add(names[-1].lower())
+    return frozenset(found)
+
+
+_KEY_COLUMNS = frozenset({"id", "pk"})
+
+
+def _bounded(where: Any) -> bool:
+    """WHERE id = 1, id IN (1, 2), id BETWEEN 1 AND 1000 (maybe ANDed with more): a few rows."""
+    if not isinstance(where, dict):
+        return False
+    both = where.get("BoolExpr")
+    if isinstance(both, dict):
+        return both.get("boolop") == "AND_EXPR" and any(
+            _bounded(arg) for arg in both.get("args", ())
+        )
+    expression = where.get("A_Expr")
+    if not isinstance(expression, dict):
+        return False
+    left, right = expression.get("lexpr") or {}, expression.get("rexpr")
+    names = _strings(left.get("ColumnRef", {}).get("fields"))
+    if not names or names[-1].lower() not in _KEY_COLUMNS:
+        return False
+    kind = expression.get("kind")
+    operator = _strings(expression.get("name"))
+    if kind == "AEXPR_OP" and operator == ["="]:
+        return isinstance(right, dict) and "A_Const" in right
+    if kind in {"AEXPR_IN", "AEXPR_BETWEEN"}:
+        # IN (1, 2) is a list; BETWEEN 1 AND 9 a List node of its two bounds
+        items = right.get("List", {}).get("items", []) if isinstance(right, dict) else right
+        return (
+            isinstance(items, list)
+            and bool(items)
+            and all(isinstance(item, dict) and "A_Const" in item for item in items)
+        )
+    return False
+
+
 def _type_name(column: dict[str, Any]) -> str | None:
     """``member_role`` of ``role member_role``; None for PostgreSQL's own (pg_catalog) types."""
     names = _strings((column.get("typeName") or {}).get("names"))
@@ -257,6 +319,15 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
             constraint_name, columns = name, ()
         elif action == "ColumnDefault":
             literals = _literals(definition)
+            if _is_volatile(definition):
+                flags.add("volatile_default")
+        elif action == "SetTableSpace":
+            constraint_name, columns = name, ()  # the tablespace
+        if action == "AddConstraint" and "check" in flags:
+            checked = _not_null_check(definition["Constraint"].get("raw_expr"))
+            if checked is not None:
+                flags.add("is_not_null")
+                columns = (checked,)
         statements.append(
             Statement(
                 kind=kind,
@@ -401,6 +472,8 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
         flags = {"where"} if node.get("whereClause") else set()
         if node.get("onConflictClause"):
             flags.add("on_conflict")  # INSERT ... ON CONFLICT: rows already there are fine
+        if _bounded(node.get("whereClause")):
+            flags.add("bounded")
         found.append(
             Statement(
                 _STATEMENT_NAMES[name],
@@ -408,8 +481,13 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
                 flags=frozenset(flags),
                 literals=_literals(node),
                 text=text,
+                reads=_column_refs(
+                    {key: node.get(key) for key in ("targetList", "fromClause", "selectStmt")}
+                ),
             )
         )
+    elif name in _MAINTENANCE:
+        found.extend(_maintenance(name, node, text))
     elif name == "CreateStmt":
         found.append(Statement("CREATE TABLE", table=_relation(node.get("relation")), text=text))
     elif name == "TransactionStmt":
@@ -439,6 +517,72 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
     else:
         found.append(Statement(_words(name.removesuffix("Stmt")), text=text))
     return found
+
+
+_MAINTENANCE = frozenset(
+    {"VacuumStmt", "ClusterStmt", "ReindexStmt", "LockStmt", "RefreshMatViewStmt"}
+)
+
+
+def _options(items: Any) -> set[str]:
+    """``["full", "analyze"]`` of ``VACUUM (FULL, ANALYZE)``."""
+    return {
+        str(item["DefElem"].get("defname", "")).lower()
+        for item in items or ()
+        if isinstance(item, dict) and "DefElem" in item
+    }
+
+
+def _maintenance(name: str, node: dict[str, Any], text: str) -> list[Statement]:
+    """VACUUM, CLUSTER, REINDEX, LOCK and REFRESH MATERIALIZED VIEW: what they lock."""
+    if name == "VacuumStmt":
+        kind = "VACUUM" if node.get("is_vacuumcmd") else "ANALYZE"
+        flags = frozenset(_options(node.get("options")) & {"full"})
+        tables = [
+            _relation(item.get("VacuumRelation", {}).get("relation"))
+            for item in node.get("rels") or ()
+        ]
+        return [Statement(kind, table=t, flags=flags, text=text) for t in tables or [None]]
+    if name == "ClusterStmt":
+        return [
+            Statement(
+                "CLUSTER",
+                table=_relation(node.get("relation")),
+                name=node.get("indexname"),
+                text=text,
+            )
+        ]
+    if name == "ReindexStmt":
+        what = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_").lower()
+        relation = _relation(node.get("relation"))
+        flags = frozenset(_options(node.get("params")) & {"concurrently"})
+        return [
+            Statement(
+                "REINDEX",
+                table=relation if what == "table" else None,
+                name=relation if what != "table" else node.get("name"),
+                value=what,
+                flags=flags,
+                text=text,
+            )
+        ]
+    if name == "LockStmt":
+        mode = int(node.get("mode") or ACCESS_EXCLUSIVE_MODE)
+        locks: set[str] = set()
+        if mode >= _WRITE_BLOCKING_MODE:
+            locks.add("blocks_writes")
+        if mode == ACCESS_EXCLUSIVE_MODE:
+            locks.add("access_exclusive")
+        return [
+            Statement(
+                "LOCK", table=_relation(item.get("RangeVar")), flags=frozenset(locks), text=text
+            )
+            for item in node.get("relations", ())
+        ]
+    flags = frozenset({"concurrently"} if node.get("concurrent") else ())
+    return [
+        Statement("REFRESH MAT VIEW", name=_relation(node.get("relation")), flags=flags, text=text)
+    ]
 
 
 def _set_value(node: dict[str, Any]) -> str | None:
@@ -475,15 +619,30 @@ def with_placeholders(sql: str) -> str:
     )
 
 
+_LEADING = re.compile(rb"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
+def _start_line(data: bytes, start: int) -> int:
+    """Newlines before the first word of the statement at byte ``start`` (comments skipped)."""
+    match = _LEADING.match(data, start)
+    end = match.end() if match else start
+    return data.count(b"\n", 0, end)
+
+
 def _parse(sql: str) -> list[Statement]:
     # The JSON form of libpg_query's tree is 3x faster to get than pglast's
     # Python node objects, and holds all the rules need.
     from pglast.parser import parse_sql_json
 
     tree = json.loads(parse_sql_json(sql))
+    data = sql.encode("utf-8")
     found: list[Statement] = []
     for raw in tree.get("stmts", ()):
-        found.extend(_statements_of(raw["stmt"], _excerpt(sql, raw)))
+        line = _start_line(data, raw.get("stmt_location", 0))
+        found.extend(
+            statement._replace(line=line)
+            for statement in _statements_of(raw["stmt"], _excerpt(sql, raw))
+        )
     return found
 
 

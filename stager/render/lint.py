@@ -52,6 +52,7 @@ def report_to_json(report: LintReport) -> dict[str, Any]:
             for env in report.environments
         ],
         "skipped": list(report.skipped),
+        "sql_files": list(report.sql_files),
         "schema_version": SCHEMA_VERSION,
     }
 
@@ -64,11 +65,15 @@ _NOT_REVISIONS = "not a revision file (a Python file assigning `revision = ...`)
 
 
 def _summary(report: LintReport) -> str:
-    if not report.files and not report.findings:
+    if not report.files and not report.findings and not report.sql_files:
         if report.named_not_revisions:
             return f"{', '.join(report.named_not_revisions)}: {_NOT_REVISIONS}."
         return "No revision files found (files assigning `revision = ...`)."
-    where = f"{count(len(report.files), 'revision file')}, PostgreSQL {report.postgres_version}"
+    files = count(len(report.files), "revision file")
+    if report.sql_files:
+        sql = count(len(report.sql_files), "SQL migration file")
+        files = sql if not report.files else f"{files} and {sql}"
+    where = f"{files}, PostgreSQL {report.postgres_version}"
     if not report.findings:
         return f"No findings in {where}."
     risks = Counter(f.risk for f in report.findings)

@@ -299,6 +299,59 @@ RULES: dict[str, Rule] = _rules(
         "on PostgreSQL, drop recreate='always' (the default 'auto' runs plain ALTER TABLE "
         "there and recreates only on SQLite), or use op.alter_column and friends directly",
     ),
+    Rule(
+        "SM030",
+        "Table rewritten by VACUUM FULL or CLUSTER",
+        Risk.HIGH,
+        "do not rewrite a live table in a migration: reclaim space or reorder it online with "
+        "pg_repack or pg_squeeze, run by an operator; a plain VACUUM (outside the transaction, "
+        f"`{AUTOCOMMIT}`) takes no exclusive lock",
+    ),
+    Rule(
+        "SM031",
+        "Index rebuilt without CONCURRENTLY (REINDEX)",
+        Risk.HIGH,
+        f'`{AUTOCOMMIT}` op.execute("REINDEX INDEX CONCURRENTLY name") — it does not block writes',
+        older=(
+            (
+                12,
+                "REINDEX CONCURRENTLY exists only from PostgreSQL 12; before PostgreSQL 12 "
+                "build a copy with CREATE INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY the old "
+                "one and rename the copy",
+            ),
+        ),
+    ),
+    Rule(
+        "SM032",
+        "LOCK TABLE in a migration",
+        Risk.HIGH,
+        "drop the LOCK: each ALTER takes the lock it needs, for as short as it can; if the "
+        "lock is really needed, set lock_timeout first and keep the rest of the transaction "
+        "short",
+    ),
+    Rule(
+        "SM033",
+        "Materialized view refreshed without CONCURRENTLY",
+        Risk.MEDIUM,
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY name (the view needs a unique index on plain "
+        "columns): readers keep the old contents while it recomputes",
+    ),
+    Rule(
+        "SM034",
+        "Table rewritten by SET LOGGED, SET UNLOGGED or SET TABLESPACE",
+        Risk.HIGH,
+        "do not change a live table's persistence or tablespace in a migration: copy it online "
+        "(pg_repack --tablespace), or create the new table as it should be and move the rows "
+        "in batches",
+    ),
+    Rule(
+        "SM035",
+        "Constraint validated in the transaction that added it NOT VALID",
+        Risk.HIGH,
+        "VALIDATE CONSTRAINT in a later migration, or after a commit "
+        f"(`{AUTOCOMMIT}`): validation alone takes only a SHARE UPDATE EXCLUSIVE lock, which "
+        "lets reads and writes go on",
+    ),
     # SG: what the branch does to the Alembic history (stager analyze)
     Rule(
         "SG001",

@@ -11,13 +11,14 @@ table, column or value; the engine adds path, risk and hint.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from stager.migrations import actions as a
 from stager.migrations.actions import Action, migration_actions
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.revision_files import MigrationFile
+from stager.rules.catalogue import RULES
 from stager.types import Risk
 
 UPGRADE = "upgrade"
@@ -33,6 +34,40 @@ class Hit(NamedTuple):
     message: str
     end_line: int = 0  # last line of the call it reports (0: ``line``)
     risk: Risk | None = None  # None: the rule's own risk
+
+
+class NotNullCheck(NamedTuple):
+    """A CHECK (column IS NOT NULL) constraint, and whether it has been validated."""
+
+    table: str  # lowercase
+    column: str  # lowercase
+    validated: bool
+
+
+def follow_not_null_checks(
+    actions: Iterable[Action], known: Mapping[str, NotNullCheck]
+) -> dict[str, NotNullCheck]:
+    """``known`` (by lowercase constraint name) after ``actions`` add, validate or drop some."""
+    checks = dict(known)
+    for action in actions:
+        name = (action.name or "").lower()
+        if action.verb == a.ADD_CHECK and "is_not_null" in action.flags and action.table:
+            for column in action.columns:
+                validated = "not_valid" not in action.flags
+                checks[name] = NotNullCheck(action.table.lower(), column.lower(), validated)
+        elif action.verb == a.VALIDATE_CONSTRAINT and name in checks:
+            checks[name] = checks[name]._replace(validated=True)
+        elif action.verb == a.DROP_CONSTRAINT:
+            checks.pop(name, None)
+    return checks
+
+
+def migration_not_null_checks(
+    migration: MigrationFile, known: Mapping[str, NotNullCheck]
+) -> dict[str, NotNullCheck]:
+    """``known`` after ``migration``'s upgrade(): what the next migrations can rely on."""
+    ups = [x for x in migration_actions(migration) if x.function == UPGRADE]
+    return follow_not_null_checks(ups, known)
 
 
 class Downgrade(NamedTuple):
@@ -69,8 +104,18 @@ def _columns(action: Action) -> str:
 class _Checker:
     """The rules about one migration's upgrade(), in source order."""
 
-    def __init__(self, actions: Sequence[Action], env: EnvSettings, version: int) -> None:
-        self.up = [action for action in actions if action.function == UPGRADE]
+    def __init__(
+        self,
+        actions: Sequence[Action],
+        env: EnvSettings,
+        version: int,
+        function: str = UPGRADE,
+        checks: Mapping[str, NotNullCheck] | None = None,
+    ) -> None:
+        self.checks = checks or {}
+        # ``up``: the function checked (upgrade(), or downgrade() on the second pass)
+        self.function = function
+        self.up = [action for action in actions if action.function == function]
         self.down = [action for action in actions if action.function == DOWNGRADE]
         self.env = env
         self.version = version
@@ -86,8 +131,8 @@ class _Checker:
             if action.verb == a.CREATE_ENUM and action.name
         }
 
-    def hit(self, rule: str, action: Action, message: str) -> None:
-        self.hits.append(Hit(rule, action.line, action.function, message, action.end_line))
+    def hit(self, rule: str, action: Action, message: str, risk: Risk | None = None) -> None:
+        self.hits.append(Hit(rule, action.line, action.function, message, action.end_line, risk))
 
     def existing(self, action: Action) -> bool:
         """True unless the table is created by this same migration (so it is still empty)."""
@@ -105,6 +150,29 @@ class _Checker:
         self._inserts()
         self._lock_timeout()
         return self.hits
+
+    def run_downgrade(self) -> list[Hit]:
+        """The lock and rewrite rules on downgrade(), one risk step lower, saying where.
+
+        A rollback runs on the live database too, but only when a release is
+        rolled back: lower. Undoing what upgrade() added (a drop, a rename
+        back, a DELETE of its rows) is the downgrade's job and not reported;
+        what makes the rollback fail outright (SM012, SM018) keeps its risk.
+        """
+        for action in self.up:
+            if action.verb in _DOWNGRADE_VERBS:
+                _BY_VERB[action.verb](self, action)
+            elif action.verb == a.DROP_INDEX and "concurrently" in action.flags:
+                self._concurrently(action, "DROP INDEX CONCURRENTLY")
+        return [
+            hit._replace(
+                message=f"{hit.message} — in downgrade()",
+                risk=hit.risk
+                if hit.rule in _FAILS_OUTRIGHT
+                else _lower(hit.risk or RULES[hit.rule].risk),
+            )
+            for hit in self.hits
+        ]
 
     # -- schema ------------------------------------------------------------------
 
@@ -127,13 +195,24 @@ class _Checker:
             )
 
     def _rename_column(self, action: Action) -> None:
-        if self.existing(action):
+        if self.existing(action) and not self._takes_dropped_name(action):
             self.hit(
                 "SM004",
                 action,
                 f"renames column {_columns(action)} of {_on(action)} to {_quote(action.value)}: "
                 "code that is still running uses the old name and fails",
             )
+
+    def _takes_dropped_name(self, rename: Action) -> bool:
+        """``drop_column(t, "a")`` then a rename into "a": the swap step, SM002 reports the drop."""
+        new = (rename.value or "").lower()
+        table = (rename.table or "").lower()
+        return any(
+            x.verb == a.DROP_COLUMN
+            and (x.table or "").lower() == table
+            and new in {c.lower() for c in x.columns}
+            for x in self.up[: self.up.index(rename)]
+        )
 
     def _rename_table(self, action: Action) -> None:
         if self.existing(action):
@@ -171,8 +250,20 @@ class _Checker:
                 f"{self.version}) this rewrites the whole table under an ACCESS EXCLUSIVE lock",
             )
 
+    def _proven_not_null(self, action: Action) -> bool:
+        """A validated CHECK (col IS NOT NULL) on the column: PostgreSQL 12+ skips the scan."""
+        if self.version < 12 or not action.table:
+            return False
+        checks = follow_not_null_checks(self.up[: self.up.index(action)], self.checks)
+        table = action.table.lower()
+        return any(
+            check.validated and check.table == table and check.column in columns
+            for check in checks.values()
+            for columns in [{column.lower() for column in action.columns}]
+        )
+
     def _set_not_null(self, action: Action) -> None:
-        if self.existing(action):
+        if self.existing(action) and not self._proven_not_null(action):
             how = (
                 "the validated CHECK trick avoids the scan"
                 if self.version >= 12
@@ -329,11 +420,127 @@ class _Checker:
             for later in self.up[position + 1 :]
         )
 
+    # -- maintenance commands ----------------------------------------------------
+
+    def _vacuum(self, action: Action) -> None:
+        if self.in_transaction(action):
+            self.hit(
+                "SM012",
+                action,
+                "VACUUM inside the migration's transaction: PostgreSQL refuses it (cannot run "
+                "inside a transaction block) and the upgrade fails",
+            )
+        if "full" in action.flags and self.existing(action):
+            self.hit(
+                "SM030",
+                action,
+                f"VACUUM FULL rewrites {_on(action)} and its indexes under an ACCESS EXCLUSIVE "
+                "lock: nobody reads or writes it until the copy is done",
+            )
+
+    def _cluster(self, action: Action) -> None:
+        if self.existing(action):
+            self.hit(
+                "SM030",
+                action,
+                f"CLUSTER rewrites {_on(action)} and its indexes in index order under an "
+                "ACCESS EXCLUSIVE lock: nobody reads or writes it until the copy is done",
+            )
+
+    def _reindex(self, action: Action) -> None:
+        if "concurrently" in action.flags:
+            self._concurrently(action, "REINDEX CONCURRENTLY")
+            return
+        if not self.existing(action):
+            return
+        what = f"{action.value or 'index'} {_quote(action.table or action.name)}"
+        self.hit(
+            "SM031",
+            action,
+            f"REINDEX {what} without CONCURRENTLY: blocks writes to the table, and every "
+            "query that would use the index waits, for the whole rebuild",
+        )
+
+    def _lock_table(self, action: Action) -> None:
+        if not self.existing(action) or "blocks_writes" not in action.flags:
+            return
+        exclusive = "access_exclusive" in action.flags
+        self.hit(
+            "SM032",
+            action,
+            f"LOCK TABLE {_on(action)} "
+            + (
+                "in ACCESS EXCLUSIVE mode: every read and write of the table waits until the "
+                "migration's transaction ends"
+                if exclusive
+                else "in a mode that blocks writes until the migration's transaction ends"
+            ),
+            None if exclusive else Risk.MEDIUM,
+        )
+
+    def _refresh_view(self, action: Action) -> None:
+        if "concurrently" not in action.flags:
+            self.hit(
+                "SM033",
+                action,
+                f"REFRESH MATERIALIZED VIEW {_quote(action.name)} without CONCURRENTLY: every "
+                "read of the view waits (ACCESS EXCLUSIVE) while it is recomputed",
+            )
+
+    def _set_persistence(self, action: Action) -> None:
+        if not self.existing(action):
+            return
+        how = action.written.upper()
+        what = (
+            "SET TABLESPACE copies"
+            if "TABLESPACE" in how
+            else "SET UNLOGGED rewrites"
+            if "UNLOGGED" in how
+            else "SET LOGGED writes all of"
+        )
+        self.hit(
+            "SM034",
+            action,
+            f"{what} {_on(action)} (and its indexes) under an ACCESS EXCLUSIVE lock: nobody "
+            "reads or writes it until the copy is done",
+        )
+
+    def _validate_constraint(self, action: Action) -> None:
+        if not self.in_transaction(action) or not action.name:
+            return
+        name = action.name.lower()
+        for earlier in reversed(self.up[: self.up.index(action)]):
+            if earlier.verb in {a.AUTOCOMMIT_BLOCK, a.COMMIT} or earlier.autocommit:
+                return  # committed in between: the ADD's lock is gone
+            if (
+                earlier.verb in {a.ADD_FOREIGN_KEY, a.ADD_CHECK}
+                and "not_valid" in earlier.flags
+                and (earlier.name or "").lower() == name
+            ):
+                self.hit(
+                    "SM035",
+                    action,
+                    f"validates {_quote(action.name)} in the transaction that added it NOT "
+                    f"VALID (line {earlier.line}): the ADD's lock on {_on(action)} is held for "
+                    "the whole scan, so NOT VALID saved nothing",
+                )
+                return
+
     # -- data --------------------------------------------------------------------
 
     def _data(self, action: Action, verb: str) -> None:
+        if not self.existing(action):
+            return  # a table created above: it holds only what this migration put in it
         rows = f"rows of {_on(action)}" if action.table else "rows"
-        if "where" not in action.flags:
+        if "bounded" in action.flags:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} a few {rows} picked by primary key ({_short(action.written)}): a "
+                "bounded data change, short row locks, but still data to reconcile on rollback",
+                Risk.MEDIUM,
+            )
+        elif "where" not in action.flags:
             self.hit(
                 "SM022",
                 action,
@@ -388,6 +595,8 @@ class _Checker:
                 added.setdefault(action.table.lower(), []).extend(action.columns)
         tables = [action for action in self.up if action.verb == a.CREATE_TABLE]
         for action in self.up:
+            if self._copied_before(action):
+                continue  # an UPDATE/INSERT read it first: backfilled, not renamed
             if action.verb == a.DROP_COLUMN and action.table and action.table.lower() in added:
                 new = ", ".join(_quote(c) for c in added[action.table.lower()])
                 self.hit(
@@ -404,6 +613,15 @@ class _Checker:
                     f"creates {new} and drops {_on(action)} in one migration: if this is a "
                     "rename, the data of the dropped table is lost",
                 )
+
+    def _copied_before(self, drop: Action) -> bool:
+        if drop.verb != a.DROP_COLUMN:
+            return False
+        dropped = {column.lower() for column in drop.columns}
+        return any(
+            x.verb in {a.UPDATE, a.INSERT} and dropped & x.reads
+            for x in self.up[: self.up.index(drop)]
+        )
 
     def _inserts(self) -> None:
         deleted = {
@@ -442,7 +660,9 @@ class _Checker:
             parts = [f"existing table{plural} {', '.join(names)}"] if names else []
             # DROP INDEX ix names no table: say whose lock it is
             parts += dict.fromkeys(
-                f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
+                f"the table of index {_quote(x.name)}"
+                if x.verb == a.REINDEX
+                else f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
                 for x in locking
                 if not x.table
             )
@@ -458,7 +678,12 @@ class _Checker:
             return False
         if action.verb in a.LOCKING:
             return True
-        return action.verb in {a.CREATE_INDEX, a.DROP_INDEX} and "concurrently" not in action.flags
+        if action.verb == a.VACUUM:
+            return "full" in action.flags
+        return (
+            action.verb in {a.CREATE_INDEX, a.DROP_INDEX, a.REINDEX}
+            and "concurrently" not in action.flags
+        )
 
 
 _BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
@@ -484,8 +709,60 @@ _BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
     a.TRUNCATE: _Checker._truncate,
     a.OPAQUE: _Checker._opaque,
     a.AUTOCOMMIT_BLOCK: _Checker._autocommit_block,
+    a.VACUUM: _Checker._vacuum,
+    a.CLUSTER: _Checker._cluster,
+    a.REINDEX: _Checker._reindex,
+    a.LOCK_TABLE: _Checker._lock_table,
+    a.REFRESH_VIEW: _Checker._refresh_view,
+    a.SET_PERSISTENCE: _Checker._set_persistence,
+    a.VALIDATE_CONSTRAINT: _Checker._validate_constraint,
 }
 """The per-action rules; inserts, add+drop pairs and locks are judged per migration."""
+
+# What downgrade() is checked for: locks, rewrites and what makes it fail. Its
+# drops (of tables, columns, indexes), renames and data changes undo upgrade():
+# that is what it is for.
+_DOWNGRADE_VERBS = frozenset(
+    {
+        a.ADD_COLUMN,
+        a.SET_NOT_NULL,
+        a.ALTER_TYPE,
+        a.CREATE_INDEX,
+        a.ADD_FOREIGN_KEY,
+        a.ADD_CHECK,
+        a.ADD_UNIQUE,
+        a.ADD_PRIMARY_KEY,
+        a.ENUM_ADD_VALUE,
+        a.VACUUM,
+        a.CLUSTER,
+        a.REINDEX,
+        a.LOCK_TABLE,
+        a.REFRESH_VIEW,
+        a.SET_PERSISTENCE,
+        a.VALIDATE_CONSTRAINT,
+    }
+)
+_FAILS_OUTRIGHT = frozenset({"SM012", "SM018"})
+
+
+def _lower(risk: Risk) -> Risk:
+    return Risk(max(Risk.LOW, risk - 1))
+
+
+def check_actions(
+    actions: Sequence[Action],
+    env: EnvSettings,
+    version: int,
+    checks: Mapping[str, NotNullCheck] | None = None,
+) -> list[Hit]:
+    """The per-migration rules on ``actions`` of upgrade() and downgrade(), however written.
+
+    A plain SQL migration file (Flyway, dbmate, golang-migrate, sqitch) gives
+    its actions here too: the same rules as an Alembic revision.
+    """
+    hits = _Checker(actions, env, version, checks=checks).run()
+    hits.extend(_Checker(actions, env, version, DOWNGRADE).run_downgrade())
+    return hits
 
 
 def check_migration(
@@ -493,10 +770,14 @@ def check_migration(
     env: EnvSettings,
     version: int,
     downgrade: Downgrade | None = None,
+    checks: Mapping[str, NotNullCheck] | None = None,
 ) -> list[Hit]:
-    """Every rule about one revision file on its own (SM017 needs the upgrade path)."""
+    """Every rule about one revision file on its own (SM017 needs the upgrade path).
+
+    ``checks``: the CHECK (col IS NOT NULL) constraints earlier migrations left.
+    """
     found = migration_actions(migration)
-    hits = _Checker(found, env, version).run()
+    hits = check_actions(found, env, version, checks)
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(
             action.function == UPGRADE and action.verb != a.OTHER for action in found

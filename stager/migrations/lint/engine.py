@@ -33,8 +33,10 @@ from stager.migrations.lint.checks import (
     UPGRADE,
     Downgrade,
     Hit,
+    NotNullCheck,
     check_migration,
     check_upgrade_path,
+    migration_not_null_checks,
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.lint.source_rules import helper_hits, recreate_hits
@@ -149,7 +151,7 @@ def source_facts(migration: MigrationFile, source: bytes | None) -> SourceFacts:
     return SourceFacts(ignores, def_lines, downgrade)
 
 
-def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
+def finding_of(path: RepoPath, hit: Hit, version: int) -> Finding:
     rule = RULES[hit.rule]
     return Finding(
         path=path,
@@ -162,10 +164,14 @@ def _finding(path: RepoPath, hit: Hit, version: int) -> Finding:
 
 
 def _file_hits(
-    migration: MigrationFile, source: bytes | None, env: EnvSettings, version: int
+    migration: MigrationFile,
+    source: bytes | None,
+    env: EnvSettings,
+    version: int,
+    checks: Mapping[str, NotNullCheck] | None = None,
 ) -> list[Hit]:
     facts = source_facts(migration, source)
-    hits = check_migration(migration, env, version, facts.downgrade)
+    hits = check_migration(migration, env, version, facts.downgrade, checks)
     if source is not None:
         hits.extend(helper_hits(source))
         hits.extend(recreate_hits(source))
@@ -178,16 +184,18 @@ def file_findings(
     env: EnvSettings,
     version: int,
     edit: Edit | None = None,
+    checks: Mapping[str, NotNullCheck] | None = None,
 ) -> list[Finding]:
     """The rules about one revision file, minus what its inline comments silence.
 
     With ``edit`` (a revision the branch modified), only what the edit brought:
-    the code that was already there has already run.
+    the code that was already there has already run. ``checks``: the CHECK
+    (col IS NOT NULL) constraints the migrations before it left (SM008).
     """
-    hits = _file_hits(migration, source, env, version)
+    hits = _file_hits(migration, source, env, version, checks)
     if edit is not None:
         hits = [hit for hit in hits if edit.brought(hit)]
-    return [_finding(migration.path, hit, version) for hit in hits]
+    return [finding_of(migration.path, hit, version) for hit in hits]
 
 
 @dataclass(frozen=True)
@@ -253,7 +261,7 @@ def path_findings(
             source = (sources or {}).get(migration.path)
             facts[migration.path] = source_facts(migration, source)
         if not facts[migration.path].ignored(hit):
-            found.append(_finding(migration.path, hit, version))
+            found.append(finding_of(migration.path, hit, version))
     return found
 
 
@@ -279,8 +287,11 @@ def lint_migrations(
     """Per-file rules for every migration, and SM017 along each group's upgrade path."""
     found: list[Finding] = []
     for group in groups:
+        checks: dict[str, NotNullCheck] = {}
         for migration in group.migrations:
-            found.extend(file_findings(migration, sources.get(migration.path), group.env, version))
+            source = sources.get(migration.path)
+            found.extend(file_findings(migration, source, group.env, version, checks=checks))
+            checks = migration_not_null_checks(migration, checks)
         found.extend(path_findings(group.migrations, group.env, version, sources))
     return found
 

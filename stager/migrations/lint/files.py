@@ -23,6 +23,12 @@ from stager.migrations.discovery import discover, migration_entries
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.lint.engine import group_by_env, lint_migrations, unreadable_findings
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.lint.sql_files import (
+    is_sql_migration,
+    ordered,
+    read_sql_paths,
+    sql_file_findings,
+)
 from stager.migrations.parse import parse_migration
 from stager.migrations.revision_files import MigrationFile
 from stager.rules.settings import Rules, apply_settings
@@ -46,6 +52,7 @@ class LintReport:
     skipped: tuple[RepoPath, ...]  # .py files that are no revision files
     # files the user named one by one that are no revision files (README.md): said so
     named_not_revisions: tuple[RepoPath, ...] = ()
+    sql_files: tuple[RepoPath, ...] = ()  # plain SQL migrations, in version order
 
 
 class _DiskBlobs:
@@ -96,7 +103,7 @@ def folder_files(folder: Path) -> list[Path]:
         folder / path
         for path in paths
         if path.endswith(".py") and path.rsplit("/", 1)[-1] not in _NOT_REVISIONS
-    ]
+    ] + [folder / path for path in ordered(paths)]
 
 
 def _display(path: Path, root: Path) -> RepoPath:
@@ -122,7 +129,7 @@ def collect(paths: Sequence[Path], root: Path) -> list[Path]:
 
 
 def _check_named_folders(paths: Sequence[Path], root: Path, linted: Sequence[Path]) -> None:
-    """StagerError for a folder the user named that holds no revision file.
+    """StagerError for a folder the user named that holds no revision or SQL migration file.
 
     A CI step pointed at the wrong folder must fail, not pass with nothing
     checked. No path at all (pre-commit with no file to check) is no error.
@@ -131,7 +138,8 @@ def _check_named_folders(paths: Sequence[Path], root: Path, linted: Sequence[Pat
         folder = given if given.is_absolute() else root / given
         if folder.is_dir() and not any(file.is_relative_to(folder) for file in linted):
             raise StagerError(
-                f"{given}: no revision files in this folder (files assigning `revision = ...`)",
+                f"{given}: no revision files in this folder (files assigning `revision = ...`) "
+                "and no SQL migrations",
                 "name a versions folder, or a project whose alembic.ini or pyproject.toml "
                 "names its versions folders",
             )
@@ -157,6 +165,15 @@ def _blob_id(data: bytes) -> Sha:
     return Sha(hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest())
 
 
+def _read(file: Path, display: RepoPath) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise StagerError(
+            f"{display}: cannot read: {error.strerror}", "check the file's permissions"
+        ) from None
+
+
 def lint_paths(
     paths: Sequence[Path], root: Path, rules: Rules, project: Path | None = None
 ) -> LintReport:
@@ -176,17 +193,27 @@ def lint_paths(
     skipped: list[RepoPath] = []
     unreadable_files: list[Path] = []
     findings: list[Finding] = []
+    sql_files: list[RepoPath] = []
+    sql_read: list[Path] = []  # a folder of SQL migrations is no empty folder
     for file in files:
         display = _display(file, named_from)
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise StagerError(
-                f"{display}: cannot read: {error.strerror}", "check the file's permissions"
-            ) from None
+        data = _read(file, display)
+        if is_sql_migration(file.name):
+            sql_files.append(display)
+            sql_read.append(file)
+            findings.extend(sql_file_findings(display, data, rules.postgres_version))
+            continue
         if file.suffix != ".py":  # README.md named by hand: no Python, so no revision
             skipped.append(display)
             continue
+        for function, name in read_sql_paths(data):
+            sql = file.parent / name
+            if sql.is_file() and _display(sql, named_from) not in sql_files:
+                shown = _display(sql, named_from)
+                sql_files.append(shown)
+                findings.extend(
+                    sql_file_findings(shown, _read(sql, shown), rules.postgres_version, function)
+                )
         migration = parse_migration(display, _blob_id(data), data)
         unreadable = any(p.message.startswith("cannot parse") for p in migration.problems)
         if migration.revision is None and not unreadable:
@@ -209,7 +236,7 @@ def lint_paths(
             envs[path] = read_env(Path(path).read_bytes(), _display(Path(path), named_from))
         return envs[path]
 
-    _check_named_folders(paths, root, [*absolute.values(), *unreadable_files])
+    _check_named_folders(paths, root, [*absolute.values(), *unreadable_files, *sql_read])
     groups = group_by_env(RevisionGraph.build(migrations).in_upgrade_order(migrations), env_of)
     findings.extend(lint_migrations(groups, sources, rules.postgres_version))
     ordered = tuple(migration for group in groups for migration in group.migrations)
@@ -222,4 +249,5 @@ def lint_paths(
         named_not_revisions=tuple(
             _display(file, named_from) for file in named if _display(file, named_from) in skipped
         ),
+        sql_files=tuple(sql_files),
     )

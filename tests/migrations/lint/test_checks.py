@@ -297,6 +297,56 @@ CASES = [
         'with op.batch_alter_table("account", recreate="auto") as batch_op:\n'
         '    batch_op.alter_column("email", nullable=True)',
     ),
+    Case(
+        "SM030",
+        'op.execute("VACUUM FULL orders")',
+        'op.execute("VACUUM (ANALYZE) orders")',
+    ),
+    Case(
+        "SM030",
+        'op.execute("CLUSTER orders USING ix_orders_created")',
+        'op.execute("ANALYZE orders")',
+    ),
+    Case(
+        "SM031",
+        'op.execute("REINDEX INDEX ix_orders_created")',
+        AUTOCOMMIT + 'op.execute("REINDEX INDEX CONCURRENTLY ix_orders_created")',
+    ),
+    Case(
+        "SM032",
+        'op.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")',
+        'op.execute("LOCK TABLE orders IN ACCESS SHARE MODE")',
+    ),
+    Case(
+        "SM033",
+        'op.execute("REFRESH MATERIALIZED VIEW order_totals")',
+        'op.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals")',
+    ),
+    Case(
+        "SM034",
+        'op.execute("ALTER TABLE orders SET LOGGED")',
+        'op.execute("CREATE UNLOGGED TABLE scratch (id int)")\n'
+        'op.execute("ALTER TABLE scratch SET LOGGED")',
+    ),
+    Case(
+        "SM034",
+        'op.execute("ALTER TABLE orders SET TABLESPACE fast_ssd")',
+        'op.execute("ALTER TABLE orders SET (fillfactor = 90)")',
+    ),
+    Case(
+        "SM035",
+        'op.execute("ALTER TABLE orders ADD CONSTRAINT fk_user FOREIGN KEY (user_id) '
+        'REFERENCES users (id) NOT VALID")\n'
+        'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT fk_user")',
+        'op.execute("ALTER TABLE orders ADD CONSTRAINT fk_user FOREIGN KEY (user_id) '
+        'REFERENCES users (id) NOT VALID")',
+    ),
+    Case(
+        "SM035",
+        'op.create_check_constraint("ck_n", "orders", "n > 0", postgresql_not_valid=True)\n'
+        'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
+        'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
+    ),
 ]
 
 
@@ -562,3 +612,63 @@ def test_create_trigger_locks_its_existing_table() -> None:
     # on a table the same migration creates: empty, nothing waits
     new_table = 'op.create_table("product", sa.Column("id", sa.Integer()))\n' + trigger
     assert "SM025" not in rule_ids(new_table)
+
+
+def test_lock_table_finding_lands_on_the_lock_line() -> None:
+    body = (
+        'op.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")\n'
+        'op.add_column("orders", sa.Column("n", sa.Integer()))'
+    )
+    source = revision_source(body)
+    lock_line = line_of(source, "LOCK TABLE")
+    by_rule = {f.rule: f.line for f in findings(body)}
+    assert by_rule["SM032"] == lock_line
+    assert by_rule["SM025"] == lock_line  # the LOCK takes the lock, not the ALTER after it
+
+
+def test_statements_of_a_multi_line_execute_keep_their_own_lines() -> None:
+    body = 'op.execute("""\nSET lock_timeout = \'5s\';\nVACUUM FULL orders;\n""")'
+    source = revision_source(body)
+    [vacuum] = [f for f in findings(body) if f.rule == "SM030"]
+    assert vacuum.line == line_of(source, "VACUUM FULL")
+
+
+def test_a_lock_that_blocks_only_writes_is_medium() -> None:
+    [lock] = [
+        f for f in findings('op.execute("LOCK TABLE orders IN SHARE MODE")') if f.rule == "SM032"
+    ]
+    assert lock.risk is Risk.MEDIUM
+
+
+def test_reindex_hint_follows_the_target_version() -> None:
+    body = 'op.execute("REINDEX TABLE orders")'
+    [new] = [f for f in findings(body, version=14) if f.rule == "SM031"]
+    [old] = [f for f in findings(body, version=11) if f.rule == "SM031"]
+    assert "REINDEX" in new.hint and "CONCURRENTLY" in new.hint
+    assert "before PostgreSQL 12" in old.hint
+
+
+def test_downgrade_is_checked_at_a_lower_risk_and_says_so() -> None:
+    found = findings(
+        'op.alter_column("orders", "id", type_=sa.BigInteger(), existing_type=sa.Integer())',
+        'op.alter_column("orders", "id", type_=sa.Integer(), existing_type=sa.BigInteger())',
+    )
+    [down] = [f for f in found if f.rule == "SM009" and "in downgrade()" in f.message]
+    assert down.risk is Risk.MEDIUM
+    assert [f for f in found if f.rule == "SM009" and "in downgrade()" not in f.message]
+
+
+def test_downgrade_that_undoes_the_upgrade_is_no_drop_risk() -> None:
+    found = findings(
+        'op.add_column("orders", sa.Column("n", sa.Integer()))', 'op.drop_column("orders", "n")'
+    )
+    assert {f.rule for f in found} == {"SM025"}
+
+
+def test_downgrade_concurrently_in_a_transaction_keeps_its_risk() -> None:
+    found = findings(
+        AUTOCOMMIT + 'op.create_index("ix", "t", ["a"], postgresql_concurrently=True)',
+        'op.drop_index("ix", table_name="t", postgresql_concurrently=True)',
+    )
+    [down] = [f for f in found if f.rule == "SM012"]
+    assert down.risk is Risk.HIGH and "in downgrade()" in down.message

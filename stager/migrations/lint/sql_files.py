@@ -1,0 +1,171 @@
+"""Plain SQL migration files (Flyway, dbmate, golang-migrate, sqitch): the same rules.
+
+Each statement becomes the :class:`~stager.migrations.actions.Action` an
+``op.execute`` of it would give, at its own line of the file, so a ``.sql``
+migration meets exactly the rules an Alembic revision does. Which function a
+file (or part of one) plays follows the tools' conventions:
+
+* golang-migrate ``*.down.sql``, Flyway undo ``U<n>__*.sql`` and sqitch's
+  ``revert/`` folder are downgrades; sqitch's ``verify/`` scripts change nothing;
+* dbmate keeps both in one file, after ``-- migrate:up`` and ``-- migrate:down``;
+  ``transaction:false`` on that line runs the part outside a transaction.
+
+A file of one statement runs outside any transaction block with golang-migrate
+and Flyway (PostgreSQL's implicit transaction covers several statements only),
+so ``CREATE INDEX CONCURRENTLY`` alone in its file is the safe form.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
+from typing import NamedTuple
+
+from stager.findings import Finding
+from stager.migrations import actions as a
+from stager.migrations.actions import Action, statement_actions
+from stager.migrations.lint.checks import DOWNGRADE, UPGRADE, Hit, check_actions
+from stager.migrations.lint.engine import finding_of, inline_ignore
+from stager.migrations.lint.envpy import EnvSettings
+from stager.migrations.sql import parse_statements
+from stager.types import RepoPath
+
+_DBMATE = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
+_FLYWAY_UNDO = re.compile(r"^U\d", re.IGNORECASE)
+_VERSION = re.compile(r"^[VU]?(\d+(?:[._]\d+)*)", re.IGNORECASE)
+
+
+class _Part(NamedTuple):
+    """A stretch of a SQL file that runs as one function (upgrade or downgrade)."""
+
+    function: str
+    first_line: int  # 1-based line of the file where ``text`` starts
+    text: str
+    autocommit: bool = False
+
+
+def is_sql_migration(path: str) -> bool:
+    """A ``.sql`` file that is a migration: anything but a sqitch ``verify/`` script."""
+    parts = PurePosixPath(path).parts
+    return path.lower().endswith(".sql") and "verify" not in parts[:-1]
+
+
+def version_key(path: str) -> tuple[tuple[int, ...], str]:
+    """Flyway ``V1_2__x.sql``, golang-migrate ``0007_x.up.sql``, dbmate ``20240101_x.sql``."""
+    name = PurePosixPath(path).name
+    match = _VERSION.match(name)
+    numbers = tuple(int(n) for n in re.split(r"[._]", match.group(1))) if match else ()
+    return numbers, path
+
+
+def _function_of(path: str) -> str:
+    pure = PurePosixPath(path)
+    if pure.name.lower().endswith(".down.sql") or _FLYWAY_UNDO.match(pure.name):
+        return DOWNGRADE
+    return DOWNGRADE if "revert" in pure.parts[:-1] else UPGRADE
+
+
+def _parts(path: str, text: str, function: str | None) -> list[_Part]:
+    markers = list(_DBMATE.finditer(text))
+    if not markers:
+        return [_Part(function or _function_of(path), 1, text)]
+    parts: list[_Part] = []
+    for index, marker in enumerate(markers):
+        end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
+        start = marker.end()
+        parts.append(
+            _Part(
+                UPGRADE if marker.group(1) == "up" else DOWNGRADE,
+                text.count("\n", 0, start) + 1,
+                text[start:end],
+                "transaction:false" in marker.group(2).replace(" ", ""),
+            )
+        )
+    return parts
+
+
+def sql_actions(path: str, text: str, function: str | None = None) -> list[Action]:
+    """Every statement of the file as an action, at its own 1-based line.
+
+    ``function``: the Alembic function that reads the file (else the file's name says).
+    """
+    found: list[Action] = []
+    for part in _parts(path, text, function):
+        statements = parse_statements(part.text)
+        # one statement alone is not in a transaction block (no implicit transaction)
+        alone = sum(1 for s in statements if s.kind != "SET") <= 1
+        flags = frozenset({"autocommit"}) if part.autocommit or alone else frozenset()
+        for statement in statements:
+            line = part.first_line + statement.line
+            base = Action(a.OTHER, part.function, line, flags=flags, end_line=line)
+            found.extend(statement_actions(statement, base))
+    return found
+
+
+def _ignores(text: str) -> dict[int, frozenset[str]]:
+    found: dict[int, frozenset[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "--" in line and "stager" in line:
+            rules = inline_ignore(line.split("--", 1)[1])
+            if rules is not None:
+                found[number] = rules
+    return found
+
+
+def _spans(actions: Sequence[Action]) -> dict[int, range]:
+    """Each statement's lines: from its first line (or the comment line above) to the next's."""
+    starts = sorted({action.line for action in actions})
+    ends = [*starts[1:], 1 << 30]
+    return {start: range(max(1, start - 1), end) for start, end in zip(starts, ends, strict=True)}
+
+
+def _silenced(hit: Hit, ignores: dict[int, frozenset[str]], spans: dict[int, range]) -> bool:
+    lines = spans.get(hit.line, range(hit.line, hit.line + 1))
+    return any(
+        line in lines and ("*" in rules or hit.rule in rules) for line, rules in ignores.items()
+    )
+
+
+def sql_file_findings(
+    path: RepoPath, data: bytes, version: int, function: str | None = None
+) -> list[Finding]:
+    """The migration rules on one SQL migration file; ``-- stager: ignore[SMxxx]`` silences."""
+    text = data.decode("utf-8", "replace")
+    actions = sql_actions(path, text, function)
+    hits = check_actions(actions, EnvSettings(), version)
+    ignores = _ignores(text)
+    spans = _spans(actions)
+    return [finding_of(path, hit, version) for hit in hits if not _silenced(hit, ignores, spans)]
+
+
+def read_sql_paths(source: bytes) -> list[tuple[str, str]]:
+    """(function, path) of each literal ``.sql`` path upgrade() or downgrade() reads.
+
+    ``open("x.sql")``, ``Path(__file__).parent / "x.sql"`` and
+    ``os.path.join(os.path.dirname(__file__), "x.sql")`` all hold the name as
+    a string literal; the path is resolved from the revision's folder.
+    """
+    if b".sql" not in source:
+        return []  # the usual case: no parse
+    try:
+        module = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    found: list[tuple[str, str]] = []
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name in (UPGRADE, DOWNGRADE):
+            found.extend(
+                (node.name, constant.value)
+                for constant in ast.walk(node)
+                if isinstance(constant, ast.Constant)
+                and isinstance(constant.value, str)
+                and constant.value.lower().endswith(".sql")
+            )
+    return found
+
+
+def ordered(paths: Sequence[str]) -> Iterator[str]:
+    """SQL migration files in the order their tool runs them (version, then name)."""
+    yield from sorted((p for p in paths if is_sql_migration(p)), key=version_key)
