@@ -294,7 +294,8 @@ def test_a_package_of_the_project_imported_from_outside_the_phases_tree_is_a_war
     checkout = tmp_path / "checkout"
     (checkout / "fuelapp").mkdir(parents=True)
     (checkout / "fuelapp" / "__init__.py").write_text("")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout), os.environ["PYTHONPATH"]]))
+    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout), *inherited]))
     result = _run(server, repo, base, [], base)
 
     assert result.ok
