@@ -43,9 +43,12 @@ def shape(operation: Operation) -> Shape:
     return (operation.name, operation.table, operation.columns, operation.sql)
 
 
-def _shapes(path: RepoPath, source: bytes, function: str) -> list[Shape]:
-    parsed = parse_migration(path, Sha("0" * 40), source)
-    return [shape(op) for op in parsed.operations if op.function == function]
+def _of(operations: Sequence[Operation], function: str) -> list[Operation]:
+    return [op for op in operations if op.function == function]
+
+
+def _parsed(path: RepoPath, source: bytes) -> tuple[Operation, ...]:
+    return parse_migration(path, Sha("0" * 40), source).operations
 
 
 def without_repeats(expand: Sequence[Operation], contract: Sequence[Operation]) -> list[Operation]:
@@ -55,21 +58,6 @@ def without_repeats(expand: Sequence[Operation], contract: Sequence[Operation]) 
     """
     again = {shape(op) for op in contract}
     return [op for op in expand if not (shape(op) in again and not not_idempotent(op))]
-
-
-def _split_upgrade(
-    expand_path: RepoPath, expand_source: bytes, path: RepoPath, contract_source: bytes
-) -> list[Shape]:
-    """The upgrade operations of R_e then R's contract part, R_e's allowed repeats left out."""
-    expand, contract = (
-        [
-            op
-            for op in parse_migration(p, Sha("0" * 40), source).operations
-            if op.function == "upgrade"
-        ]
-        for p, source in ((expand_path, expand_source), (path, contract_source))
-    )
-    return [shape(op) for op in (*without_repeats(expand, contract), *contract)]
 
 
 def describe_shapes(shapes: Sequence[Shape], limit: int | None = None) -> str:
@@ -124,22 +112,29 @@ def split_problems(
             missing = expand_path if expand_source is None else origin
             problems.append(f"{origin}: split, but the last phase has no {missing}")
             continue
-        wanted = [shape(op) for op in original.operations if op.function == "upgrade"]
-        found = _shapes(expand_path, expand_source, "upgrade") + _shapes(
-            origin, contract_source, "upgrade"
+        expand_file, contract_file = (
+            _parsed(expand_path, expand_source),
+            _parsed(origin, contract_source),
         )
-        if found != wanted:  # R_e may repeat the contract part's idempotent data statements
-            found = _split_upgrade(expand_path, expand_source, origin, contract_source)
-        expand_count = len(found) - len(_shapes(origin, contract_source, "upgrade"))
-        if found != wanted and not interleaves(wanted, found[:expand_count], found[expand_count:]):
+        wanted = [shape(op) for op in _of(original.operations, "upgrade")]
+        expand, contract = _of(expand_file, "upgrade"), _of(contract_file, "upgrade")
+        if [shape(op) for op in (*expand, *contract)] != wanted:
+            # R_e may repeat the contract part's idempotent data statements
+            expand = without_repeats(expand, contract)
+        expand_shapes, contract_shapes = (
+            [shape(op) for op in expand],
+            [shape(op) for op in contract],
+        )
+        if not interleaves(wanted, expand_shapes, contract_shapes):
             problems.append(
                 f"{origin}: its expand revision ({expand_path}) and contract part run "
-                f"{describe_shapes(found)}; head's revision runs {describe_shapes(wanted)}"
+                f"{describe_shapes(expand_shapes + contract_shapes)}; head's revision runs "
+                f"{describe_shapes(wanted)}"
             )
         # Downgrading past R runs R's downgrade first, then R_e's.
-        undo = [shape(op) for op in original.operations if op.function == "downgrade"]
-        contract_undo = _shapes(origin, contract_source, "downgrade")
-        expand_undo = _shapes(expand_path, expand_source, "downgrade")
+        undo = [shape(op) for op in _of(original.operations, "downgrade")]
+        contract_undo = [shape(op) for op in _of(contract_file, "downgrade")]
+        expand_undo = [shape(op) for op in _of(expand_file, "downgrade")]
         if not interleaves(undo, contract_undo, expand_undo):
             problems.append(
                 f"{origin}: downgraded, its contract part then its expand revision "
