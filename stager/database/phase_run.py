@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from stager.database.errors import DatabaseError
 from stager.database.fresh import fresh_database
 from stager.database.psql import Psql
 from stager.database.schema_diff import Action, Change, SchemaDiff, diff_snapshots
+from stager.database.server import Progress
 from stager.database.snapshot import CatalogSnapshot, take_snapshot
 from stager.git.refs import worktree_add, worktree_remove
 from stager.git.repository import Repository
@@ -36,8 +37,6 @@ from stager.types import Sha
 
 PROBE_REVISION = "stager_routing_probe"
 _TAIL = 15
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -274,34 +273,12 @@ def verify_on_database(
             started = time.monotonic()
             base_step = runner.step(tree, scratch, "upgrade", "heads")
             if base_step.failed:
-                runs.append(
-                    PhaseRun(
-                        0,
-                        "base",
-                        base_step,
-                        SKIPPED,
-                        SKIPPED,
-                        None,
-                        0.0,
-                        ("the base's own migrations do not run",),
-                        tuple(foreign),
-                    )
-                )
+                problem = ("the base's own migrations do not run",)
+                runs.append(_base_run(base_step, 0.0, problem, foreign))
                 return DatabaseVerification(tuple(runs), EndState(False, True))
         previous = base_schema = take_snapshot(psql)
         previous_heads = _versions(psql)
-        runs.append(
-            PhaseRun(
-                0,
-                "base",
-                base_step,
-                SKIPPED,
-                SKIPPED,
-                None,
-                time.monotonic() - started,
-                warnings=tuple(foreign),
-            )
-        )
+        runs.append(_base_run(base_step, time.monotonic() - started, (), foreign))
         for phase in phases:
             run, snapshot, heads = _phase(
                 runner, phase, previous, previous_heads, phase.number in easy_rollback
@@ -322,6 +299,13 @@ def verify_on_database(
     return DatabaseVerification(
         tuple(runs), end_state, ("data migrations ran on empty tables: not proven",)
     )
+
+
+def _base_run(
+    step: Step, seconds: float, problems: tuple[str, ...], warnings: Sequence[str]
+) -> PhaseRun:
+    """Phase 0: the base's own ``upgrade heads``, nothing to downgrade to."""
+    return PhaseRun(0, "base", step, SKIPPED, SKIPPED, None, seconds, problems, tuple(warnings))
 
 
 def _phase(
