@@ -9,6 +9,7 @@ environment.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from stager.database.binaries import Binaries, find_binaries
 from stager.database.errors import DatabaseError
 from stager.database.fresh import fresh_database
-from stager.database.psql import Psql
+from stager.database.psql import Psql, quote_ident
 from stager.database.server import Server, throwaway_server
 from tests.processes import gone
 
@@ -60,3 +61,18 @@ def database(server: Server) -> Iterator[Psql]:
     """A fresh, empty database on the session's server for one test, dropped after it."""
     with fresh_database(server.admin) as psql:
         yield psql
+
+
+def databases(server: Server) -> set[str]:
+    """Every database of ``server``, by name."""
+    return {row["datname"] for row in server.admin.json("SELECT datname FROM pg_database")}
+
+
+@pytest.fixture
+def bystander(server: Server) -> Iterator[str]:
+    """A database of someone else's on the server, with a table and a row in it."""
+    name = f"bystander_{secrets.token_hex(4)}"
+    server.admin.run(f"CREATE DATABASE {quote_ident(name)};")
+    server.admin.on(name).run("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1);")
+    yield name
+    server.admin.run(f"DROP DATABASE {quote_ident(name)} WITH (FORCE);")

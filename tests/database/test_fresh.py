@@ -4,56 +4,41 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from stager.database.errors import DatabaseError
 from stager.database.fresh import NAME_PREFIX, database_at_url, parse_url
-from stager.database.psql import quote_ident
 from stager.database.server import Server
-
-
-def _databases(server: Server) -> set[str]:
-    return {row["datname"] for row in server.admin.json("SELECT datname FROM pg_database")}
-
-
-@pytest.fixture
-def bystander(server: Server) -> Iterator[str]:
-    """A database of someone else's on the server, with a table in it."""
-    name = f"bystander_{secrets.token_hex(4)}"
-    server.admin.run(f"CREATE DATABASE {quote_ident(name)};")
-    server.admin.on(name).run("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1);")
-    yield name
-    server.admin.run(f"DROP DATABASE {quote_ident(name)} WITH (FORCE);")
+from tests.database.conftest import databases
 
 
 def test_database_url_creates_a_fresh_database_and_drops_it(server: Server, bystander: str) -> None:
-    before = _databases(server)
+    before = databases(server)
     url = server.connection.on(bystander).url("postgresql+psycopg2")
     with database_at_url(url, server.admin.binaries) as psql:
         name = psql.connection.database
         assert name.startswith(NAME_PREFIX)
-        assert _databases(server) == before | {name}
+        assert databases(server) == before | {name}
         assert psql.json("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'") == [
             {"n": 0}
         ]
         psql.run("CREATE TABLE scratch (id int);")
         psql.run(f"SELECT 1 FROM pg_database WHERE datname = '{bystander}';")
-    assert _databases(server) == before
+    assert databases(server) == before
     rows = server.admin.on(bystander).json("SELECT id FROM precious")
     assert rows == [{"id": 1}]
 
 
 def test_database_url_is_dropped_even_when_the_work_fails(server: Server) -> None:
-    before = _databases(server)
+    before = databases(server)
     with (
         pytest.raises(RuntimeError),
         database_at_url(server.connection.url(), server.admin.binaries),
     ):
         raise RuntimeError("a phase failed")
-    assert _databases(server) == before
+    assert databases(server) == before
 
 
 def _free_port() -> int:

@@ -8,8 +8,6 @@ the whole cluster (roles, tablespaces, other databases) unless told otherwise.
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,9 @@ from click.testing import CliRunner
 
 from stager.cli import cli
 from stager.database.fresh import NAME_PREFIX
-from stager.database.psql import quote_ident
 from stager.database.server import Server
 from stager.demo import build_demo_repository
+from tests.database.conftest import databases
 from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
@@ -27,22 +25,8 @@ pytestmark = pytest.mark.usefixtures("alembic_driver")
 PENALTY_LOG = "backend/migrations/versions/2024_04_09_1415-f4e6a8c0b2d4_create_penalty_log.py"
 
 
-def _databases(server: Server) -> set[str]:
-    return {row["datname"] for row in server.admin.json("SELECT datname FROM pg_database")}
-
-
 def _roles(server: Server) -> set[str]:
     return {row["rolname"] for row in server.admin.json("SELECT rolname FROM pg_roles")}
-
-
-@pytest.fixture
-def bystander(server: Server) -> Iterator[str]:
-    """A database of someone else's on the server, with a row in it."""
-    name = f"bystander_{secrets.token_hex(4)}"
-    server.admin.run(f"CREATE DATABASE {quote_ident(name)};")
-    server.admin.on(name).run("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1);")
-    yield name
-    server.admin.run(f"DROP DATABASE {quote_ident(name)} WITH (FORCE);")
 
 
 def test_the_demo_on_a_database_url_runs_in_a_fresh_database_that_is_dropped_afterwards(
@@ -51,7 +35,7 @@ def test_the_demo_on_a_database_url_runs_in_a_fresh_database_that_is_dropped_aft
     demo = build_demo_repository(tmp_path / "demo")
     runner = CliRunner()
     assert runner.invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
-    before = _databases(server)
+    before = databases(server)
     log_start = server.log.stat().st_size
     url = server.connection.on(bystander).url()
     result = runner.invoke(
@@ -70,7 +54,7 @@ def test_the_demo_on_a_database_url_runs_in_a_fresh_database_that_is_dropped_aft
         log.seek(log_start)
         seen = log.read().decode("utf-8", "replace")
     assert f"database={NAME_PREFIX}" in seen  # the project's Alembic ran in stager's database
-    assert _databases(server) == before  # ... which is gone again
+    assert databases(server) == before  # ... which is gone again
     assert server.admin.on(bystander).json("SELECT id FROM precious") == [{"id": 1}]
     assert server.admin.on(bystander).json(
         "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'"
@@ -91,7 +75,7 @@ def test_migrations_that_change_roles_are_refused_on_a_database_url(
     repo.commit("Penalty log: a role to read it", {PENALTY_LOG: granting})
     runner = CliRunner()
     assert runner.invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
-    before, roles = _databases(server), _roles(server)
+    before, roles = databases(server), _roles(server)
     url = server.connection.url()
     result = runner.invoke(
         cli, ["-C", str(demo.path), "verify", "--database", "--database-url", url]
@@ -103,7 +87,7 @@ def test_migrations_that_change_roles_are_refused_on_a_database_url(
     assert f"{PENALTY_LOG}:22: CREATE ROLE penalty_reader" in message
     assert "add --allow-cluster-changes" in message
     assert server.connection.password not in result.output
-    assert _databases(server) == before and _roles(server) == roles
+    assert databases(server) == before and _roles(server) == roles
 
 
 def test_allow_cluster_changes_is_for_a_database_url() -> None:
