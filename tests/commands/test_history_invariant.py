@@ -11,12 +11,10 @@ run; one at c has run b's drop, which the phases run again.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from stager.cli import cli
+from tests.commands.test_expand_contract import plan_json, stager
 from tests.gitrepo import GitRepo
 
 BASE, DROP, ADD = "aaaa00000000", "bbbb00000000", "cccc00000000"
@@ -92,17 +90,6 @@ def in_order(repo: GitRepo) -> GitRepo:
             "migrations/versions/c_add.py": revision(ADD, DROP, ADD_C, DROP_C),
         },
     )
-
-
-def stager(repo: GitRepo, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["-C", str(repo.path), *args])
-
-
-def plan_json(repo: GitRepo) -> dict[str, Any]:
-    result = stager(repo, "plan", "--base", "main", "--format", "json")
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
 
 
 def staging_document(repo: GitRepo) -> str:
