@@ -73,15 +73,21 @@ class Killer:
             capture_output=True,
             check=False,
         )
+        calls = self.calls.read_text().splitlines()
+        # Every failure names the kill point, whether its git call came, and what ran:
+        # a run that was not killed must say why, not only that it exited.
+        seen = f"killed {when} {at!r}: exit {process.returncode}; git calls:\n" + "\n".join(calls)
         if when:
-            assert process.returncode == -signal.SIGKILL, process.stderr.decode()
-            deadline = time.monotonic() + 30
+            matched = any(at in call for call in calls)
+            assert matched, f"the git call to kill at never came; {seen}"
+            assert process.returncode == -signal.SIGKILL, f"{seen}\n{process.stderr.decode()}"
+            deadline = time.monotonic() + 60
             while not self.done.exists():  # the orphaned git call has ended
-                assert time.monotonic() < deadline
+                assert time.monotonic() < deadline, f"the orphaned git call never ended; {seen}"
                 time.sleep(0.01)
         else:
-            assert process.returncode == 0, process.stderr.decode()
-        return self.calls.read_text().splitlines()
+            assert process.returncode == 0, f"{seen}\n{process.stderr.decode()}"
+        return calls
 
 
 def moved_refs(repo: GitRepo) -> dict[str, str]:

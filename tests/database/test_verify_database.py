@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from click.testing import CliRunner
 from stager.cli import cli
 from stager.database.binaries import Binaries
 from stager.demo import build_demo_repository
+from tests.processes import ends_soon
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
 
@@ -88,19 +87,27 @@ def test_the_help_says_that_the_projects_own_code_runs() -> None:
     assert "RUNS THE PROJECT'S OWN CODE" in " ".join(help_text.split())
 
 
-def _server_folders() -> set[Path]:
-    return set(Path("/tmp").glob("stager-postgres-*")) | set(
-        Path(tempfile.gettempdir()).glob("stager-postgres-*")
-    )
+def _parent(pid: int) -> int | None:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rpartition(")")[2].split()[1])
+    return None
 
 
-def _postgres_processes() -> set[int]:
-    """Postmasters of stager's throwaway servers (their command line names the folder)."""
-    found: set[int] = set()
+def _servers_of(pid: int) -> dict[int, Path]:
+    """The postmasters that process ``pid`` started, with their folders.
+
+    Only its own: other tests (another xdist worker, another suite on the machine)
+    start and stop servers of their own meanwhile, in the same /tmp.
+    """
+    found: dict[int, Path] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
-            if b"stager-postgres-" in (entry / "cmdline").read_bytes():
-                found.add(int(entry.name))
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"-D" in words and _parent(int(entry.name)) == pid:
+                data = Path(os.fsdecode(words[words.index(b"-D") + 1]))
+                if data.parent.name.startswith("stager-postgres-"):
+                    found[int(entry.name)] = data.parent
     return found
 
 
@@ -109,7 +116,6 @@ def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
 ) -> None:
     demo = build_demo_repository(tmp_path / "demo")
     assert CliRunner().invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
-    folders, processes = _server_folders(), _postgres_processes()
     child = subprocess.Popen(
         [sys.executable, "-m", "stager", "-C", str(demo.path), "verify", "--database"],
         stdout=subprocess.DEVNULL,
@@ -123,17 +129,15 @@ def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
         seen.append(line)
         if "phase 1 (stage/1-foundation): alembic upgrade heads" in line:
             break
-    assert not _server_folders() <= folders, seen  # its server runs now
+    servers = _servers_of(child.pid)
+    assert len(servers) == 1, seen  # its server runs now
     child.send_signal(signal.SIGTERM)
     rest = child.stderr.read()
     child.stderr.close()
     assert child.wait(60) == 143, rest
     assert "terminated (SIGTERM)" in rest
-    assert _server_folders() <= folders
-    deadline = time.monotonic() + 10
-    while _postgres_processes() - processes and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _postgres_processes() - processes
+    assert all(ends_soon(pid) for pid in servers), servers
+    assert not any(folder.exists() for folder in servers.values()), servers
     worktrees = subprocess.run(
         ["git", "-C", str(demo.path), "worktree", "list", "--porcelain"],
         capture_output=True,
