@@ -251,6 +251,10 @@ class _Extractor:
             # `stmt = t.update().values(...)`, run by a later `op.execute(stmt)`
             self.built.update(dict.fromkeys(names, value))
         self.names.bind(names, value)
+        text = literal_sql(value, self.names.constants)
+        if text is not None and len(names) == len(targets):
+            # `query = text("UPDATE ...")`, run by a later `conn.execute(query, ...)`
+            self.names.constants.update(dict.fromkeys(names, text))
         if not isinstance(value, ast.Call):
             return
         called = name_of(value.func) or ""

@@ -211,3 +211,14 @@ def test_dropping_an_enum_type_orphaned_by_an_earlier_migration() -> None:
     add = 'op.add_column("t", sa.Column("s", sa.Enum("a", name="t_state")))'
     assert not sm019([add, 'op.drop_column("t", "s")', 'op.execute("DROP TYPE t_state")'])
     assert sm019([add, 'op.drop_column("t", "other")', 'op.execute("DROP TYPE t_state")'])
+
+
+def test_sql_bound_to_a_name_in_the_function_is_read() -> None:
+    body = (
+        'query = sa.text("UPDATE dashboards SET tags = :tags WHERE id = :id")\n'
+        "conn = op.get_bind()\n"
+        "for row in rows:\n"
+        "    conn.execute(query, tags=row[1], id=row[0])"
+    )
+    found = {f.rule for f in findings(body)}
+    assert "SM020" in found and "SM023" not in found
