@@ -66,7 +66,8 @@ class Analysis:
     merged_phases: tuple[MergedPhase, ...] = ()
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
-        return [finding for finding in self.findings if finding.risk >= level]
+        """What --fail-on counts: the branch's own findings, not those its base already had."""
+        return [f for f in self.findings if f.risk >= level and f.introduced]
 
 
 @dataclass(frozen=True)
