@@ -89,7 +89,7 @@ def test_github_annotations_land_on_the_file_and_line(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     [unique] = [line for line in lines if "title=SM015" in line]
     assert unique.startswith("::error file=versions/a1.py,line=9,title=SM015 high%3A Unique")
-    command, _, message = unique[2:].partition("::")
+    message = unique[2:].partition("::")[2]
     assert (
         "\n" not in message and "%0AFix: " in message and "%0AWhy: docs/rules.md#sm015" in message
     )
