@@ -197,3 +197,12 @@ def test_drop_type_cascade_in_sql_is_a_column_drop(tmp_path: Path) -> None:
     assert [(f["rule"], f["risk"]) for f in json.loads(result.stdout)["findings"]] == [
         ("SM002", "critical")
     ]
+
+
+def test_hints_of_a_sql_file_are_written_in_sql(tmp_path: Path) -> None:
+    (tmp_path / "V4__ix.sql").write_text("CREATE INDEX ix ON orders (n);\n")
+    found = json.loads(lint(tmp_path, "--format", "json", "V4__ix.sql").stdout)["findings"]
+    hints = {f["rule"]: f["hint"] for f in found}
+    assert hints["SM010"].startswith("CREATE INDEX CONCURRENTLY, alone in its file")
+    assert hints["SM025"].startswith("start the file with SET lock_timeout")
+    assert not any("op." in hint for hint in hints.values())
