@@ -963,7 +963,7 @@ def check_migration(
 
 
 class _Added(NamedTuple):
-    migration: MigrationFile
+    migration: MigrationFile | None  # None: the one plain SQL file checked
     action: Action
 
 
@@ -1007,17 +1007,30 @@ def check_upgrade_path(
     ``transactional_ddl=False``; ``autocommit_block`` (and a literal COMMIT)
     commits what came before it.
     """
+    found = _upgrade_path([(m, migration_actions(m)) for m in migrations], env)
+    return [(migration, hit) for migration, hit in found if migration is not None]
+
+
+def check_sql_path(actions: Sequence[Action], env: EnvSettings) -> list[Hit]:
+    """SM017 inside one plain SQL migration file: its statements share one transaction."""
+    return [hit for _, hit in _upgrade_path([(None, actions)], env)]
+
+
+def _upgrade_path(
+    migrations: Sequence[tuple[MigrationFile | None, Sequence[Action]]], env: EnvSettings
+) -> list[tuple[MigrationFile | None, Hit]]:
+    """SM017 over (migration, its actions) in upgrade order; see :func:`check_upgrade_path`."""
     if not env.transactional_ddl:
         return []
     pending: dict[str, _Added] = {}  # value → where it was added
     created_types: set[str] = set()
     type_tables: dict[str, set[str]] = {}  # enum type → tables with a column of it
-    found: list[tuple[MigrationFile, Hit]] = []
-    for migration in migrations:
+    found: list[tuple[MigrationFile | None, Hit]] = []
+    for migration, actions in migrations:
         # A database may stand at any earlier revision: only a type created by this
         # same file (and transaction) is sure to be new, so sure to take its values.
         created_types.clear()
-        for action in migration_actions(migration):
+        for action in actions:
             if action.function != UPGRADE:
                 continue
             column_type = _column_type(action)
@@ -1048,7 +1061,7 @@ def check_upgrade_path(
                 )
                 where = (
                     "earlier in this migration"
-                    if added.migration is migration
+                    if added.migration is migration or added.migration is None
                     else f"by {added.migration.revision} ({added.migration.path}:"
                     f"{added.action.line}) in the same transaction — alembic runs the whole "
                     "upgrade in one transaction unless env.py sets transaction_per_migration"

@@ -28,7 +28,7 @@ from stager.git.repository import TreeEntry
 from stager.migrations import actions as a
 from stager.migrations.actions import Action, statement_actions
 from stager.migrations.kinds import actions_kind
-from stager.migrations.lint.checks import DOWNGRADE, UPGRADE, Hit, check_actions
+from stager.migrations.lint.checks import DOWNGRADE, UPGRADE, Hit, check_actions, check_sql_path
 from stager.migrations.lint.engine import finding_of, inline_ignore
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.revision_files import BlobSource
@@ -148,6 +148,7 @@ def sql_file_findings(
     text = data.decode("utf-8", "replace")
     actions = sql_actions(path, text, function)
     hits = check_actions(actions, EnvSettings(), version)
+    hits.extend(check_sql_path(actions, EnvSettings()))
     ignores = _ignores(text)
     spans = _spans(actions)
     return [
