@@ -316,6 +316,15 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
             columns = (column.get("colname", ""),)
             flags, literals = _column_def(column)
             type_name = _type_name(column)
+            # ADD COLUMN c int CONSTRAINT fk REFERENCES t: the foreign key's name (SM013)
+            constraint_name = next(
+                (
+                    item["Constraint"].get("conname")
+                    for item in column.get("constraints") or ()
+                    if item.get("Constraint", {}).get("contype") == "CONSTR_FOREIGN"
+                ),
+                None,
+            )
         elif action == "AlterColumnType" and "ColumnDef" in definition:
             type_name = _type_name(definition["ColumnDef"])
             if _is_text_type(definition["ColumnDef"]):

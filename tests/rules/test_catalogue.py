@@ -208,3 +208,10 @@ def test_squawk_table_names_only_existing_stager_rules() -> None:
             assert why, f"{name}: say why stager does not cover it"
         else:
             assert re.fullmatch(r"[A-Z]{2}\d{3}(, [A-Z]{2}\d{3})*", stager), (name, stager)
+
+
+def test_every_rules_toml_example_in_rules_md_loads_as_given() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", docs_text(), flags=re.DOTALL)
+    assert blocks
+    for block in blocks:
+        load_rules(block, ".stager/rules.toml", default=default_rules())

@@ -1007,17 +1007,19 @@ def check_upgrade_path(
     ``transactional_ddl=False``; ``autocommit_block`` (and a literal COMMIT)
     commits what came before it.
     """
-    found = _upgrade_path([(m, migration_actions(m)) for m in migrations], env)
+    found = _upgrade_path([(m, migration_actions(m)) for m in migrations], env, version)
     return [(migration, hit) for migration, hit in found if migration is not None]
 
 
-def check_sql_path(actions: Sequence[Action], env: EnvSettings) -> list[Hit]:
+def check_sql_path(actions: Sequence[Action], env: EnvSettings, version: int) -> list[Hit]:
     """SM017 inside one plain SQL migration file: its statements share one transaction."""
-    return [hit for _, hit in _upgrade_path([(None, actions)], env)]
+    return [hit for _, hit in _upgrade_path([(None, actions)], env, version)]
 
 
 def _upgrade_path(
-    migrations: Sequence[tuple[MigrationFile | None, Sequence[Action]]], env: EnvSettings
+    migrations: Sequence[tuple[MigrationFile | None, Sequence[Action]]],
+    env: EnvSettings,
+    version: int,
 ) -> list[tuple[MigrationFile | None, Hit]]:
     """SM017 over (migration, its actions) in upgrade order; see :func:`check_upgrade_path`."""
     if not env.transactional_ddl:
@@ -1045,7 +1047,9 @@ def _upgrade_path(
                 continue
             if action.verb == a.ENUM_ADD_VALUE and action.value is not None:
                 type_name = (action.name or "").lower()
-                if not action.autocommit and type_name not in created_types:
+                # Before 12 a type made in the same transaction takes its new values at
+                # once; from 12 on PostgreSQL refuses them too (unsafe use of new value).
+                if not action.autocommit and (version >= 12 or type_name not in created_types):
                     pending[action.value] = _Added(migration, action)
                 continue
             used = [value for value in pending if value in action.literals]

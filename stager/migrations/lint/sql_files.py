@@ -148,7 +148,7 @@ def sql_file_findings(
     text = data.decode("utf-8", "replace")
     actions = sql_actions(path, text, function)
     hits = check_actions(actions, EnvSettings(), version)
-    hits.extend(check_sql_path(actions, EnvSettings()))
+    hits.extend(check_sql_path(actions, EnvSettings(), version))
     ignores = _ignores(text)
     spans = _spans(actions)
     return [

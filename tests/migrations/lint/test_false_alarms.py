@@ -222,3 +222,14 @@ def test_sql_bound_to_a_name_in_the_function_is_read() -> None:
     )
     found = {f.rule for f in findings(body)}
     assert "SM020" in found and "SM023" not in found
+
+
+def test_a_named_foreign_key_is_called_by_its_name() -> None:
+    for body in (
+        'op.create_foreign_key(constraint_name="fk_user", source_table="orders", '
+        'referent_table="users", local_cols=["user_id"], remote_cols=["id"])',
+        'op.execute("ALTER TABLE orders ADD COLUMN user_id int '
+        'CONSTRAINT fk_user REFERENCES users (id)")',
+    ):
+        [hit] = by_rule(body, "SM013")
+        assert "'fk_user'" in hit.message, body
