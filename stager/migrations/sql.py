@@ -389,7 +389,7 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
 
 
 def _created_name(name: str, node: dict[str, Any]) -> str | None:
-    """The view, sequence, trigger or function a CREATE statement makes (a DROP names it too)."""
+    """The view, sequence, trigger, function or database a CREATE statement makes (or drops)."""
     if name == "ViewStmt":
         return _relation(node.get("view"))
     if name == "CreateSeqStmt":
@@ -400,6 +400,9 @@ def _created_name(name: str, node: dict[str, Any]) -> str | None:
     if name == "CreateFunctionStmt":
         parts = _strings(node.get("funcname"))
         return parts[-1] if parts else None
+    if name in {"CreatedbStmt", "DropdbStmt"}:
+        database = node.get("dbname")  # DROP DATABASE names it too (SM026's message)
+        return str(database) if database is not None else None
     return None
 
 

@@ -206,3 +206,9 @@ def test_hints_of_a_sql_file_are_written_in_sql(tmp_path: Path) -> None:
     assert hints["SM010"].startswith("CREATE INDEX CONCURRENTLY, alone in its file")
     assert hints["SM025"].startswith("start the file with SET lock_timeout")
     assert not any("op." in hint for hint in hints.values())
+
+
+def test_drop_database_names_the_database(tmp_path: Path) -> None:
+    (tmp_path / "V5__drop.sql").write_text("DROP DATABASE reports;\n")
+    [hit] = json.loads(lint(tmp_path, "--format", "json", "V5__drop.sql").stdout)["findings"]
+    assert hit["rule"] == "SM026" and "database 'reports'" in hit["message"]
