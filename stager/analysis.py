@@ -6,7 +6,7 @@ phases. Later commands (plan, split, open-pr) start from an ``Analysis``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from stager.errors import StagerError, UnknownRef
 from stager.findings import Finding, finding_order
-from stager.git.diff import ChangedFile
+from stager.git.diff import ChangedFile, Status
 from stager.git.repository import (
     BranchRefs,
     Commit,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
     from stager.migrations.compare import MigrationReport
     from stager.migrations.lint.envpy import EnvSettings
+    from stager.migrations.lint.sql_files import SqlMigrations
     from stager.plan import Plan, PlanInputs
 
 FALLBACK_BASES = ("main", "master", "develop")
@@ -66,7 +67,8 @@ class Analysis:
     merged_phases: tuple[MergedPhase, ...] = ()
 
     def findings_at_or_above(self, level: Risk) -> list[Finding]:
-        return [finding for finding in self.findings if finding.risk >= level]
+        """What --fail-on counts: the branch's own findings, not those its base already had."""
+        return [f for f in self.findings if f.risk >= level and f.introduced]
 
 
 @dataclass(frozen=True)
@@ -209,16 +211,17 @@ def analyze_branch(
         drift_commits,
         branch_own_on_base(files, drift_files_job.result() if drift_files_job else [], migrations),
     )
-    # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.
+    sql = _sql_migrations(files, head_tree_job.result(), repo, rules)
+    # The migration rules (SM…) of the branch's revisions and SQL migration files;
+    # rules.toml's [rules.ID] settings. (The findings are sorted once the plan is in.)
     findings = with_rule_findings(
-        [*migrations.findings, *drift_findings(drift, refs)],
+        [*migrations.findings, *drift_findings(drift, refs), *sql.findings],
         migrations,
         head_tree_job.result(),
         rules,
         repo,
     )
-    findings.sort(key=finding_order)
-    classes = classify(files, rules, migrations.by_path, findings)
+    classes = classify(files, rules, migrations.by_path, findings, sql.kinds)
     from stager.plan.dropped_uses import DroppedUses
 
     # SP005: what the branch drops, still named anywhere in head (not only in the
@@ -271,6 +274,19 @@ def analyze_branch(
         envs=_split_envs(plan, head_tree_job.result(), repo),
         merged_phases=content.phases,
     )
+
+
+def _sql_migrations(
+    files: Sequence[ChangedFile],
+    head_tree: Mapping[RepoPath, TreeEntry],
+    repo: Repository,
+    rules: Rules,
+) -> SqlMigrations:
+    """The branch's plain SQL migration files (``[migrations] sql``): linted, and their kinds."""
+    from stager.migrations.lint.sql_files import sql_migrations
+
+    paths = [f.path for f in files if f.status != Status.DELETED and rules.is_sql_migration(f.path)]
+    return sql_migrations(paths, head_tree, repo, rules.postgres_version)
 
 
 def _branch_files(

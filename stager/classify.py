@@ -58,19 +58,23 @@ def classify(
     rules: Rules,
     migrations: Mapping[RepoPath, MigrationFile],
     findings: Sequence[Finding],
+    sql_kinds: Mapping[RepoPath, MigrationKind] | None = None,
 ) -> list[FileClass]:
     """Classify ``files`` (same order) by the first category whose conditions all hold.
 
     ``migrations`` holds the revision files of the branch by path; a rename is
-    matched on its new path. A file's risk is the highest of its category's and
-    of the findings about it.
+    matched on its new path; ``sql_kinds`` the kind of each plain SQL migration
+    file (``[migrations] sql``), which ``migration = [...]`` matches as a
+    revision's. A file's risk is the highest of its category's and of the
+    findings about it.
     """
     by_path: dict[RepoPath, list[Finding]] = defaultdict(list)
     for finding in findings:
         if finding.path is not None:
             by_path[finding.path].append(finding)
     last = rules.phases[-1] if rules.phases else None
-    return [_classify_one(file, rules, migrations, by_path, last) for file in files]
+    sql = sql_kinds or {}
+    return [_classify_one(file, rules, migrations, by_path, last, sql) for file in files]
 
 
 def _classify_one(
@@ -79,13 +83,15 @@ def _classify_one(
     migrations: Mapping[RepoPath, MigrationFile],
     findings: Mapping[RepoPath, list[Finding]],
     last: PhaseRule | None,
+    sql_kinds: Mapping[RepoPath, MigrationKind],
 ) -> FileClass:
     migration = migrations.get(file.path)
     if migration is not None and migration.revision is None:
         migration = None  # a file in a versions folder that is no revision
+    kind = migration.kind if migration is not None else sql_kinds.get(file.path)
     reasons: list[str] = []
     for category in rules.categories:
-        because = _match(category, file, migration)
+        because = _match(category, file, kind)
         if because is not None:
             name, risk = category.name, category.risk
             reasons.append(f"category {name!r} ({category.location}, {because})")
@@ -100,6 +106,8 @@ def _classify_one(
         )
     if migration is not None:
         reasons.append(f"alembic revision {migration.revision}: {_KIND_TEXT[migration.kind]}")
+    elif kind is not None:
+        reasons.append(f"SQL migration ([migrations] sql): {_KIND_TEXT[kind]}")
 
     own = sorted(
         {finding for path in file.paths for finding in findings.get(path, ())},
@@ -134,9 +142,7 @@ def _submodule(file: ChangedFile) -> bool:
     return file.submodule or file.path == GITMODULES
 
 
-def _match(
-    category: CategoryRule, file: ChangedFile, migration: MigrationFile | None
-) -> str | None:
+def _match(category: CategoryRule, file: ChangedFile, kind: MigrationKind | None) -> str | None:
     """Why ``category`` takes ``file`` ("pattern '…'", …), or None when it does not."""
     # Submodule categories take only submodules, and only they do: a gitlink
     # is no file, whatever its path looks like.
@@ -146,9 +152,9 @@ def _match(
     if category.submodule:
         because.append("submodule change" if file.submodule else "submodule configuration")
     if category.migration:
-        if migration is None or migration.kind not in category.migration:
+        if kind is None or kind not in category.migration:
             return None
-        because.append(f"migration kind '{migration.kind.value}'")
+        because.append(f"migration kind '{kind.value}'")
     if category.paths:
         pattern = category.match_path(file.path)
         if pattern is None:

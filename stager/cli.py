@@ -14,6 +14,7 @@ import click
 from stager import __version__
 from stager.error_handler import error_handler
 from stager.interrupts import stop_like_ctrl_c
+from stager.render.ci_annotations import CI_FORMATS
 from stager.render.formats import Format
 from stager.types import Risk
 
@@ -301,7 +302,15 @@ def plan(**params: Any) -> NoReturn:
 
 @cli.command(short_help="Check revision files against the migration risk rules (no git).")
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
-@format_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([*(f.value for f in Format), *CI_FORMATS]),
+    default=Format.TABLE.value,
+    show_default=True,
+    help="table, markdown, json as for every command; sarif: SARIF 2.1.0 for GitHub code "
+    "scanning; github: workflow annotations (::error file=…,line=…::) on the pull request.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(Risk.names()),

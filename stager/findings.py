@@ -17,6 +17,8 @@ class Finding:
     risk: Risk
     message: str
     hint: str
+    # False: already on the merge base, shown for context; never counts toward --fail-on
+    introduced: bool = True
 
     def location(self) -> str:
         if self.path is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from stager.commands.output import EXIT_FINDINGS, emit
 from stager.errors import StagerError
 from stager.migrations.lint.files import lint_paths
+from stager.render.ci_annotations import render_github, render_sarif
 from stager.render.formats import Format
 from stager.render.lint import render_json, render_markdown, render_terminal
 from stager.rules.project import load_project_rules
@@ -24,7 +25,7 @@ class LintOptions:
     repo_path: Path  # -C: relative paths and the printed paths start here
     rules_path: Path | None
     paths: tuple[Path, ...]
-    output_format: Format
+    output_format: str  # a Format, or one of CI_FORMATS
     fail_on: Risk
 
 
@@ -49,11 +50,16 @@ def run(options: LintOptions) -> int:
     project = project_root(options.repo_path)
     rules = load_project_rules(options.rules_path, project)
     report = lint_paths(options.paths, options.repo_path, rules, project)
-    emit(
-        options.output_format,
-        partial(render_terminal, report),
-        partial(render_markdown, report),
-        partial(render_json, report),
-    )
+    if options.output_format == "sarif":
+        print(render_sarif(report.findings), end="")
+    elif options.output_format == "github":
+        print(render_github(report.findings), end="")
+    else:
+        emit(
+            Format(options.output_format),
+            partial(render_terminal, report),
+            partial(render_markdown, report),
+            partial(render_json, report),
+        )
     failing = [finding for finding in report.findings if finding.risk >= options.fail_on]
     return EXIT_FINDINGS if failing else 0

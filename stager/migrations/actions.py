@@ -200,11 +200,9 @@ def _add_column(operation: Operation, base: Action) -> Iterator[Action]:
         flags.add("default")
         if _VOLATILE_CALL.search(default):
             flags.add("volatile_default")
-    if (
-        details.identity is not None
-        or details.computed is not None
-        or _VOLATILE_CALL.search(details.type_ or "")
-    ):
+    if details.identity is not None or details.computed is not None:
+        flags.update({"default", "volatile_default", "generated"})
+    elif _VOLATILE_CALL.search(details.type_ or ""):
         flags.update({"default", "volatile_default"})
     if details.nullable is False or primary:
         flags.add("not_null")
@@ -257,6 +255,8 @@ def _alter_column(operation: Operation, base: Action) -> Iterator[Action]:
         found = True
         widening = _widens(details.existing_type, details.type_)
         flags = base.flags | {"no_rewrite"} if widening else base.flags
+        if details.existing_type is None and _text_length(details.type_) is not None:
+            flags = flags | {"to_text"}  # no rewrite if it was a shorter varchar: unseen
         yield base._replace(verb=ALTER_TYPE, value=details.type_, flags=flags)
     if details.nullable is False:
         found = True

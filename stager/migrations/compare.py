@@ -296,6 +296,7 @@ def _introduced(head: _Side, base: _Side) -> list[Finding]:
                 message=f"already on the merge base, not introduced by this branch: "
                 f"{first.location()}: {first.message}{more}",
                 hint=RULES[rule].hint + " — on the base branch",
+                introduced=False,
             )
         )
     return findings

@@ -8,6 +8,7 @@ time is opaque (None).
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 
 from stager.migrations.op_arguments import name_of, string_constant, strings_in, table_name
 from stager.migrations.sql import parse_statements, statement_kinds
@@ -20,28 +21,75 @@ _TEXT_MODIFIERS = frozenset({"bindparams", "execution_options", "columns"})
 _DML_BUILDERS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
 
 
-def literal_sql(node: ast.expr) -> str | None:
+def literal_sql(node: ast.expr, constants: Mapping[str, str] | None = None) -> str | None:
     """The SQL text of ``node`` when it is written literally, else None (opaque).
 
-    Literal: a string constant, adjacent or ``+``-joined constants, an f-string
-    without placeholders, and those wrapped in ``text(...)``/``sa.text(...)``.
-    Variables, ``%``, ``.format`` and f-strings with placeholders are opaque.
+    Literal: a string constant, adjacent or ``+``-joined constants, and those
+    wrapped in ``text(...)``/``sa.text(...)``. An f-string, ``%`` or
+    ``.format`` counts too when every value it fills in is a string constant
+    or a name in ``constants`` (the module's ``TABLE = "orders"``): the SQL is
+    fixed when the file is written. Anything else is opaque.
     """
+    known = constants or {}
     if isinstance(node, ast.Constant):
         return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        return known.get(node.id)
     if isinstance(node, ast.JoinedStr):
-        parts = [string_constant(value) for value in node.values]
+        parts = [_filled(value, known) for value in node.values]
         return None if any(part is None for part in parts) else "".join(p or "" for p in parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = literal_sql(node.left), literal_sql(node.right)
+        left, right = literal_sql(node.left, known), literal_sql(node.right, known)
         return None if left is None or right is None else left + right
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _percent(node, known)
     if isinstance(node, ast.Call):
         name = name_of(node.func)
         if name in _TEXT_WRAPPERS and node.args:
-            return literal_sql(node.args[0])
+            return literal_sql(node.args[0], known)
         if name in _TEXT_MODIFIERS and isinstance(node.func, ast.Attribute):
-            return literal_sql(node.func.value)
+            return literal_sql(node.func.value, known)
+        if name == "format" and isinstance(node.func, ast.Attribute):
+            return _format(node, known)
     return None
+
+
+def _filled(value: ast.expr, known: Mapping[str, str]) -> str | None:
+    """One part of an f-string: its text, or the constant a plain ``{NAME}`` fills in."""
+    if isinstance(value, ast.FormattedValue):
+        if value.format_spec is not None or value.conversion not in (-1, ord("s")):
+            return None
+        return literal_sql(value.value, known)
+    return string_constant(value)
+
+
+def _percent(node: ast.BinOp, known: Mapping[str, str]) -> str | None:
+    """``"... %s ..." % NAME`` or ``% (A, B)``: printf-style over constants."""
+    template = literal_sql(node.left, known)
+    items = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+    values = [literal_sql(item, known) for item in items]
+    if template is None or any(value is None for value in values):
+        return None
+    try:
+        return template % tuple(values)
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _format(call: ast.Call, known: Mapping[str, str]) -> str | None:
+    """``"... {} ... {t}".format(A, t=B)`` over constants."""
+    assert isinstance(call.func, ast.Attribute)
+    template = literal_sql(call.func.value, known)
+    args = [literal_sql(arg, known) for arg in call.args]
+    if any(keyword.arg is None for keyword in call.keywords):
+        return None  # ``**values``
+    kwargs = {str(kw.arg): literal_sql(kw.value, known) for kw in call.keywords}
+    if template is None or None in args or None in kwargs.values():
+        return None
+    try:
+        return template.format(*args, **kwargs)
+    except (IndexError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def builder_statement(node: ast.expr) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stager.migrations.actions import Effect, operation_effect, strongest
+from stager.migrations.actions import Action, Effect, operation_effect, strongest
 from stager.migrations.revision_files import Operation
 from stager.types import MigrationKind
 
@@ -24,3 +24,8 @@ def classify_kind(operations: Iterable[Operation]) -> MigrationKind:
     """The coarse kind of a migration, from its ``upgrade()`` operations only."""
     upgrade = (op for op in operations if op.function == "upgrade")
     return _KINDS[strongest(operation_effect(op) for op in upgrade)]
+
+
+def actions_kind(actions: Iterable[Action]) -> MigrationKind:
+    """The kind of a plain SQL migration from its statements' actions (upgrade only)."""
+    return _KINDS[strongest(action.effect for action in actions if action.function == "upgrade")]

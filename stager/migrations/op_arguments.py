@@ -63,6 +63,7 @@ SPECS: dict[str, Spec] = {
 DEFAULT_SPEC = Spec()
 
 _ENUM_TYPES = frozenset({"Enum", "ENUM"})
+_NAME_KEYWORDS = frozenset({"constraint_name", "index_name"})
 _FOREIGN_KEYS = frozenset({"ForeignKey", "ForeignKeyConstraint"})
 
 
@@ -216,6 +217,16 @@ def _keyword_fields(call: ast.Call, text: frozenset[str], flags: frozenset[str])
 def keyword_details(call: ast.Call, spec: Spec, batch: bool) -> OperationDetails:
     """The keyword arguments (and the literal name) of an ``op.<name>`` call the rules read."""
     name = string_constant(unwrap_f(call.args[0])) if spec.named and call.args else None
+    if spec.named and name is None:
+        # create_foreign_key(constraint_name="fk", ...), create_index(index_name="ix", ...)
+        name = next(
+            (
+                string_constant(unwrap_f(keyword.value))
+                for keyword in call.keywords
+                if keyword.arg in _NAME_KEYWORDS
+            ),
+            None,
+        )
     fields = _keyword_fields(call, _TEXT_KEYWORDS, _FLAG_KEYWORDS)
     return OperationDetails(batch=batch, name=name, **fields)
 

@@ -145,6 +145,8 @@ class _Extractor:
         self.entered: set[str] = set()
         self.uses_globals = False  # alembic's multidb template dispatches through globals()
         self.autocommit = 0  # depth of `with op.get_context().autocommit_block():`
+        # `obj.attr = ...` seen since the last ORM write: a session's flush or commit writes it
+        self.attribute_changes = False
 
     def _add(
         self,
@@ -193,6 +195,11 @@ class _Extractor:
     ) -> None:
         if isinstance(node, ast.Expr | ast.Assign) and isinstance(node.value, ast.Call):
             self._foreign_step(node.value)
+        if isinstance(node, ast.Assign | ast.AugAssign) and any(
+            isinstance(target, ast.Attribute)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        ):
+            self.attribute_changes = True
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets: list[ast.expr] = (
                 node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -244,6 +251,10 @@ class _Extractor:
             # `stmt = t.update().values(...)`, run by a later `op.execute(stmt)`
             self.built.update(dict.fromkeys(names, value))
         self.names.bind(names, value)
+        text = literal_sql(value, self.names.constants)
+        if text is not None and len(names) == len(targets):
+            # `query = text("UPDATE ...")`, run by a later `conn.execute(query, ...)`
+            self.names.constants.update(dict.fromkeys(names, text))
         if not isinstance(value, ast.Call):
             return
         called = name_of(value.func) or ""
@@ -350,6 +361,11 @@ class _Extractor:
                 self._execute(call, "statement", OperationDetails(receiver=Receiver.SESSION))
             elif name in _ORM_WRITES or (name in {"update", "delete"} and receiver != func):
                 self._add("orm", call, OperationDetails(method=name), literals=strings_in(call))
+                self.attribute_changes = False
+            elif name in {"flush", "commit"} and self.attribute_changes:
+                # objects loaded, attributes changed, then flushed: an ORM backfill
+                self._add("orm", call, OperationDetails(method=name))
+                self.attribute_changes = False
             else:
                 return False
         else:
@@ -370,7 +386,7 @@ class _Extractor:
             # a builder bound to a name earlier, and the values it writes (`.values(role="owner")`)
             node = self.built[node.id]
             built = strings_in(node)
-        sql = literal_sql(node) if node is not None else None
+        sql = literal_sql(node, self.names.constants) if node is not None else None
         statements, where = executed_statements(sql, node)
         table, columns = sql_target(sql)
         if table is None and sql is None and node is not None:
@@ -436,9 +452,13 @@ class _Names:
     # The type name of every enum-bound name, ``create_type=False`` ones included
     # (autogenerate declares ``postgresql.ENUM`` columns that way).
     type_names: dict[str, str] = field(default_factory=dict)
+    # Module-level string constants (``TABLE = "orders"``) an f-string, % or .format fills in.
+    constants: dict[str, str] = field(default_factory=dict)
 
     def bind(self, names: Collection[str], value: ast.expr) -> None:
         """``names`` are assigned ``value``: ``sa.table("t")``, ``sa.Enum(...)``, ..."""
+        for name in names:
+            self.constants.pop(name, None)  # rebound: no longer the module's constant
         if not isinstance(value, ast.Call):
             return
         table = table_name(value, {})
@@ -452,7 +472,9 @@ class _Names:
             self.type_names.update(dict.fromkeys(names, type_name))
 
     def copy(self) -> _Names:
-        return _Names(dict(self.tables), dict(self.enums), dict(self.type_names))
+        return _Names(
+            dict(self.tables), dict(self.enums), dict(self.type_names), dict(self.constants)
+        )
 
 
 def foreign_imports(module: ast.Module) -> dict[str, str]:
@@ -484,6 +506,9 @@ def _module_names(module: ast.Module) -> tuple[frozenset[str], _Names]:
         elif isinstance(statement, ast.Assign):
             targets = [target.id for target in statement.targets if isinstance(target, ast.Name)]
             names.bind(targets, statement.value)
+            text = literal_sql(statement.value, names.constants)
+            if text is not None and len(targets) == len(statement.targets):
+                names.constants.update(dict.fromkeys(targets, text))
     return frozenset(receivers), names
 
 

@@ -201,7 +201,7 @@ def _column_def(column: dict[str, Any]) -> tuple[set[str], frozenset[str]]:
             literals |= _literals(expression)
         elif contype in {"CONSTR_IDENTITY", "CONSTR_GENERATED"}:
             # Filling an identity or stored generated column rewrites every row.
-            flags.update({"default", "volatile_default"})
+            flags.update({"default", "volatile_default", "generated"})
         elif contype in _CONSTRAINT_FLAGS:
             flags.add(_CONSTRAINT_FLAGS[contype])
             if contype == "CONSTR_FOREIGN" and constraint.get("skip_validation"):
@@ -290,6 +290,12 @@ def _type_name(column: dict[str, Any]) -> str | None:
     return ".".join(names)
 
 
+def _is_text_type(column: dict[str, Any]) -> bool:
+    """``text`` or ``varchar(n)``: no rewrite from a shorter varchar or text (old type unseen)."""
+    names = _strings((column.get("typeName") or {}).get("names"))
+    return bool(names) and names[-1].lower() in {"text", "varchar"}
+
+
 def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
     target = _object_name(node.get("objtype"))
     table = _relation(node.get("relation"))
@@ -310,8 +316,19 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
             columns = (column.get("colname", ""),)
             flags, literals = _column_def(column)
             type_name = _type_name(column)
+            # ADD COLUMN c int CONSTRAINT fk REFERENCES t: the foreign key's name (SM013)
+            constraint_name = next(
+                (
+                    item["Constraint"].get("conname")
+                    for item in column.get("constraints") or ()
+                    if item.get("Constraint", {}).get("contype") == "CONSTR_FOREIGN"
+                ),
+                None,
+            )
         elif action == "AlterColumnType" and "ColumnDef" in definition:
             type_name = _type_name(definition["ColumnDef"])
+            if _is_text_type(definition["ColumnDef"]):
+                flags.add("to_text")
         elif action == "AddConstraint" and "Constraint" in definition:
             flags, columns = _constraint(definition["Constraint"])
             constraint_name = definition["Constraint"].get("conname")
@@ -352,6 +369,8 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
     flags = {"concurrently"} if node.get("concurrent") else set()
     if node.get("missing_ok"):
         flags.add("if_exists")
+    if node.get("behavior") == "DROP_CASCADE":
+        flags.add("cascade")  # dependants go too: columns of a type, tables of a schema
     statements: list[Statement] = []
     for item in node.get("objects") or [{}]:
         key = next((key for key in _DROPPED_NAMES if key in item), None)
@@ -370,7 +389,7 @@ def _drop(node: dict[str, Any], text: str) -> list[Statement]:
 
 
 def _created_name(name: str, node: dict[str, Any]) -> str | None:
-    """The view, sequence, trigger or function a CREATE statement makes (a DROP names it too)."""
+    """The view, sequence, trigger, function or database a CREATE statement makes (or drops)."""
     if name == "ViewStmt":
         return _relation(node.get("view"))
     if name == "CreateSeqStmt":
@@ -381,6 +400,9 @@ def _created_name(name: str, node: dict[str, Any]) -> str | None:
     if name == "CreateFunctionStmt":
         parts = _strings(node.get("funcname"))
         return parts[-1] if parts else None
+    if name in {"CreatedbStmt", "DropdbStmt"}:
+        database = node.get("dbname")  # DROP DATABASE names it too (SM026's message)
+        return str(database) if database is not None else None
     return None
 
 

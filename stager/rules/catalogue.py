@@ -244,8 +244,8 @@ RULES: dict[str, Rule] = _rules(
         "SM022",
         "Every row changed: UPDATE or DELETE without WHERE, or TRUNCATE",
         Risk.HIGH,
-        "add a WHERE clause, or batch by primary-key ranges in separate transactions; "
-        "TRUNCATE locks the table (ACCESS EXCLUSIVE): DELETE ... WHERE in batches instead",
+        "add a WHERE clause, or batch by primary-key ranges, each batch committed "
+        "(autocommit_block), so a failure keeps what is done and the row locks stay short",
     ),
     Rule(
         "SM023",

@@ -217,6 +217,14 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
     return VerifyRules(python, alembic, env)
 
 
+def sql_migration_paths(root: Table, inherited: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
+    """``[migrations] sql``: the patterns of plain SQL migration files (the project's win)."""
+    migrations = _section(root, "migrations")
+    if migrations is None or "sql" not in migrations.data:
+        return inherited
+    return tuple(migrations.pattern(text, "sql") for text in migrations.strings("sql"))
+
+
 def lint_settings(
     root: Table, version: int, inherited: Mapping[str, RuleSetting]
 ) -> tuple[int, dict[str, RuleSetting]]:

@@ -28,6 +28,7 @@ from stager.rules.sections import (
     github_rules,
     lint_settings,
     split_rules,
+    sql_migration_paths,
     verify_rules,
 )
 from stager.rules.toml_file import parse_toml, toml_text
@@ -117,6 +118,12 @@ class Rules:
     split: SplitRules = dataclasses.field(default_factory=SplitRules)
     verify: VerifyRules = dataclasses.field(default_factory=VerifyRules)
     base_line: int = 0  # line of [stager] base in ``source`` (0: not set there)
+    # ``[migrations] sql``: plain SQL migration files that analyze and plan lint and classify
+    sql_migrations: tuple[Pattern, ...] = ()
+
+    def is_sql_migration(self, path: str) -> bool:
+        """``path`` is a plain SQL migration file by ``[migrations] sql``."""
+        return bool(self.sql_migrations) and match_patterns(self.sql_migrations, path) is not None
 
     def unassigned_phase(self) -> PhaseRule | None:
         """The phase of files no phase takes; None with ``unassigned = "error"`` or no phases."""
@@ -224,6 +231,7 @@ def load_rules(text: str, source: str, *, default: Rules | None = None) -> Rules
         split=split_rules(root, inherited.split),
         verify=verify_rules(root, inherited.verify),
         base_line=stager.line("base") if stager is not None and base is not None else 0,
+        sql_migrations=sql_migration_paths(root, inherited.sql_migrations),
     )
 
 

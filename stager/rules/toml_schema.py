@@ -39,6 +39,7 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         Key("category", "array of tables", "File categories, first match wins."),
         Key("phase", "array of tables", "Phases, in merge order."),
         Key("postgres", "table", "The PostgreSQL server the migrations run on."),
+        Key("migrations", "table", "Migration files besides Alembic revisions."),
         Key("rules", "table", "Per-rule settings, one [rules.ID] table per rule id."),
         Key("github", "table", "Where `stager open-pr` opens pull requests, and who reviews."),
         Key(
@@ -95,6 +96,15 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
         ),
         Key("reviewers", "table", "Category name → GitHub logins asked to review its files."),
         Key("team_reviewers", "table", "Category name → team slugs asked to review its files."),
+    ),
+    "migrations": _keys(
+        Key(
+            "sql",
+            "array of strings",
+            "gitignore-style patterns of plain SQL migration files (Flyway, golang-migrate, "
+            "dbmate, sqitch) that analyze and plan read as migrations, e.g. "
+            '"db/migrations/**/*.sql".',
+        ),
     ),
     "postgres": _keys(
         Key(

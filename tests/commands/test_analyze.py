@@ -438,3 +438,18 @@ def test_the_alembic_line_says_where_the_heads_are(demo: DemoRepository) -> None
     assert "; head at the merge base d1f3b5d7f9b1, on the branch 4f6a8c0e2a4c;" in table
     markdown = invoke("-C", str(demo.path), "analyze", "--format=markdown").stdout
     assert "- Head at the merge base: `d1f3b5d7f9b1`; on the branch: `4f6a8c0e2a4c`" in markdown
+
+
+def test_findings_already_on_the_base_never_count_toward_fail_on(repo: GitRepo) -> None:
+    """A base with an old SG005 (docstring disagrees): the branch's --fail-on low passes."""
+    wrong = '"""0001\n\nRevises: 9999\n"""\nrevision = "0001"\ndown_revision = None\n'
+    repo.commit("history", {"alembic.ini": "[alembic]\nscript_location = db\n"})
+    repo.commit("old revision", {"db/versions/0001.py": wrong})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("readme", {"README.md": "docs\n"})
+    result = invoke("-C", str(repo.path), "analyze", "--base", "main", "--fail-on", "low")
+    assert result.exit_code == 0, result.output
+    assert "not introduced by this branch" in result.stdout
+    repo.commit("another wrong docstring", {"db/versions/0002.py": wrong.replace("0001", "0002")})
+    new = invoke("-C", str(repo.path), "analyze", "--base", "main", "--fail-on", "low")
+    assert new.exit_code == 4, new.output

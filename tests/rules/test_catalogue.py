@@ -94,3 +94,124 @@ def test_a_hint_with_fields_is_filled_in(rule_id: str) -> None:
     assert all(f"<{name}>" in finding.hint for name in rule.fields)
     with pytest.raises(AssertionError):
         rule.finding(RepoPath("a.py"), 3, "message")
+
+
+# Every rule name squawk 2.70 accepts (`squawk --exclude NAME` refuses any other).
+SQUAWK_RULES = frozenset(
+    [
+        "adding-field-with-default",
+        "adding-foreign-key-constraint",
+        "adding-not-nullable-field",
+        "adding-required-field",
+        "adding-serial-primary-key-field",
+        "ban-add-column",
+        "ban-add-composite-attribute",
+        "ban-add-enum-value",
+        "ban-alter-database-options",
+        "ban-alter-domain-with-add-constraint",
+        "ban-alter-extension",
+        "ban-alter-function-options",
+        "ban-alter-generated-expression",
+        "ban-alter-identity",
+        "ban-alter-policy-condition",
+        "ban-alter-policy-roles",
+        "ban-alter-role-options",
+        "ban-alter-row-level-security",
+        "ban-alter-sequence-values",
+        "ban-alter-system-options",
+        "ban-alter-view-options",
+        "ban-char-field",
+        "ban-concurrent-index-creation-in-transaction",
+        "ban-create-domain-with-constraint",
+        "ban-create-policy",
+        "ban-detach-inheritance",
+        "ban-disable-trigger",
+        "ban-drop-column",
+        "ban-drop-constraint",
+        "ban-drop-database",
+        "ban-drop-default",
+        "ban-drop-domain",
+        "ban-drop-extension",
+        "ban-drop-function",
+        "ban-drop-generated-expression",
+        "ban-drop-index",
+        "ban-drop-not-null",
+        "ban-drop-policy",
+        "ban-drop-schema",
+        "ban-drop-sequence",
+        "ban-drop-table",
+        "ban-drop-trigger",
+        "ban-drop-type",
+        "ban-drop-view",
+        "ban-duplicate-column-assignments",
+        "ban-new-write-restriction",
+        "ban-replace-view-function",
+        "ban-replica-identity",
+        "ban-revoke",
+        "ban-set-default",
+        "ban-set-schema",
+        "ban-truncate-cascade",
+        "ban-uncommitted-transaction",
+        "changing-column-type",
+        "constraint-missing-not-valid",
+        "disallowed-unique-constraint",
+        "identifier-too-long",
+        "prefer-bigint-over-int",
+        "prefer-bigint-over-smallint",
+        "prefer-identity",
+        "prefer-repack",
+        "prefer-robust-stmts",
+        "prefer-text-field",
+        "prefer-timestamp-tz",
+        "renaming-column",
+        "renaming-object",
+        "renaming-table",
+        "require-concurrent-index-creation",
+        "require-concurrent-index-deletion",
+        "require-concurrent-partition-detach",
+        "require-concurrent-reindex",
+        "require-enum-value-ordering",
+        "require-lock-timeout",
+        "require-statement-timeout",
+        "require-table-schema",
+        "require-timeout-settings",
+        "transaction-nesting",
+    ]
+)
+
+
+def squawk_rows() -> list[tuple[str, str, str]]:
+    """(squawk rule, stager cell, why) of the mapping table in docs/rules.md."""
+    text = docs_text()
+    start = text.index("## squawk's rules, and where stager stands")
+    section = text[start : text.index("\n## ", start + 1)]
+    rows = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            rows.append((cells[0].strip("`"), cells[1], cells[2]))
+    return rows
+
+
+def test_squawk_table_lists_every_squawk_rule_once() -> None:
+    named = [name for name, _, _ in squawk_rows()]
+    assert len(named) == len(set(named)), sorted({n for n in named if named.count(n) > 1})
+    assert set(named) == SQUAWK_RULES, set(named) ^ SQUAWK_RULES
+    assert named == sorted(named), "keep the table in squawk's alphabetical order"
+
+
+def test_squawk_table_names_only_existing_stager_rules() -> None:
+    for name, stager, why in squawk_rows():
+        ids = re.findall(r"\b[A-Z]{2}\d{3}\b", stager + " " + why)
+        assert all(rule_id in RULES for rule_id in ids), (name, ids)
+        if stager == "not covered":
+            assert why, f"{name}: say why stager does not cover it"
+        else:
+            assert re.fullmatch(r"[A-Z]{2}\d{3}(, [A-Z]{2}\d{3})*", stager), (name, stager)
+
+
+def test_every_rules_toml_example_in_rules_md_loads_as_given() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", docs_text(), flags=re.DOTALL)
+    assert blocks
+    for block in blocks:
+        load_rules(block, ".stager/rules.toml", default=default_rules())

@@ -18,7 +18,7 @@ from stager.migrations import actions as a
 from stager.migrations.actions import Action, migration_actions
 from stager.migrations.lint.envpy import EnvSettings
 from stager.migrations.revision_files import MigrationFile
-from stager.rules.catalogue import RULES
+from stager.rules.catalogue import AUTOCOMMIT, RULES
 from stager.types import Risk
 
 UPGRADE = "upgrade"
@@ -34,6 +34,7 @@ class Hit(NamedTuple):
     message: str
     end_line: int = 0  # last line of the call it reports (0: ``line``)
     risk: Risk | None = None  # None: the rule's own risk
+    hint: str | None = None  # None: the rule's own hint; else advice for this very case
 
 
 class NotNullCheck(NamedTuple):
@@ -70,6 +71,50 @@ def migration_not_null_checks(
     return follow_not_null_checks(ups, known)
 
 
+TypeUses = Mapping[str, frozenset[tuple[str, str]]]
+"""Enum type (lowercase, no schema) → the (table, column) pairs known to hold it.
+
+A column of ``""`` is a column of a ``create_table`` stager cannot name. A
+type with no pair left is orphaned: dropping it removes no value any row holds.
+"""
+
+
+def follow_type_uses(
+    actions: Iterable[Action], known: TypeUses
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """``known`` after ``actions`` add, retype or drop columns and tables, or drop types."""
+    uses = {name: set(pairs) for name, pairs in known.items()}
+
+    for action in actions:
+        table = (action.table or "").lower()
+        columns = {column.lower() for column in action.columns}
+        column_type = _column_type(action)
+        gone: set[tuple[str, str]] = set()
+        if action.verb == a.DROP_TABLE and table:
+            gone = {pair for pairs in uses.values() for pair in pairs if pair[0] == table}
+        elif action.verb in {a.DROP_COLUMN, a.ALTER_TYPE} and table:
+            gone = {(table, column) for column in columns}
+        for pairs in uses.values():
+            pairs.difference_update(gone)
+        if action.verb == a.DROP_TYPE and action.name:
+            uses.pop(_type_key(action.name), None)
+        elif action.verb == a.CREATE_ENUM and action.name and not table:
+            uses.setdefault(_type_key(action.name), set())
+        elif column_type and table:
+            # create_table's types name no column: "" stands for one of the table's
+            column = next(iter(columns)) if len(columns) == 1 else ""
+            uses.setdefault(_type_key(column_type), set()).add((table, column))
+    return {name: frozenset(pairs) for name, pairs in uses.items()}
+
+
+def migration_type_uses(
+    migration: MigrationFile, known: TypeUses
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """``known`` after ``migration``'s upgrade(): which enum types the next ones find orphaned."""
+    ups = [x for x in migration_actions(migration) if x.function == UPGRADE]
+    return follow_type_uses(ups, known)
+
+
 class Downgrade(NamedTuple):
     """What ``downgrade()`` looks like: ``missing``, ``empty``, ``raises`` or ``ok``."""
 
@@ -101,6 +146,29 @@ def _columns(action: Action) -> str:
     return ", ".join(_quote(column) for column in action.columns) or "a column"
 
 
+_GENERATED_HINT = (
+    "an identity or stored generated column is filled as it is added (a DEFAULT cannot read "
+    "another column, and there is no ADD GENERATED ... STORED for an existing column): add a "
+    "plain nullable column that the code or a trigger keeps filled, backfill old rows in "
+    "batches, and convert it in a maintenance window; or accept the rewrite there"
+)
+_UNIQUE_INDEX_HINT = (
+    f"`{AUTOCOMMIT}` op.create_index(..., unique=True, postgresql_concurrently=True) — "
+    "CREATE UNIQUE INDEX CONCURRENTLY, and keep it as a unique index (a constraint can only "
+    "be made USING a plain index on columns, not on an expression or a partial one)"
+)
+_EXCLUDE_HINT = (
+    "an exclusion constraint cannot be built CONCURRENTLY nor attached USING INDEX (that takes "
+    "only UNIQUE and PRIMARY KEY indexes): check that no rows conflict first, then add it in a "
+    "quiet moment under a short lock_timeout (SM025), or on a new table filled by the code"
+)
+_CASCADE_HINT = (
+    "drop the dependants by name first, each in its own release as the code stops using them "
+    "(SM001, SM002, SM026), then drop the object without CASCADE: PostgreSQL refuses if "
+    "something still depends on it"
+)
+
+
 class _Checker:
     """The rules about one migration's upgrade(), in source order."""
 
@@ -111,8 +179,10 @@ class _Checker:
         version: int,
         function: str = UPGRADE,
         checks: Mapping[str, NotNullCheck] | None = None,
+        type_uses: TypeUses | None = None,
     ) -> None:
         self.checks = checks or {}
+        self.type_uses = type_uses or {}
         # ``up``: the function checked (upgrade(), or downgrade() on the second pass)
         self.function = function
         self.up = [action for action in actions if action.function == function]
@@ -131,8 +201,17 @@ class _Checker:
             if action.verb == a.CREATE_ENUM and action.name
         }
 
-    def hit(self, rule: str, action: Action, message: str, risk: Risk | None = None) -> None:
-        self.hits.append(Hit(rule, action.line, action.function, message, action.end_line, risk))
+    def hit(
+        self,
+        rule: str,
+        action: Action,
+        message: str,
+        risk: Risk | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.hits.append(
+            Hit(rule, action.line, action.function, message, action.end_line, risk, hint)
+        )
 
     def existing(self, action: Action) -> bool:
         """True unless the table is created by this same migration (so it is still empty)."""
@@ -235,7 +314,16 @@ class _Checker:
                 f"adds NOT NULL {what} without a server default: fails as soon as the table "
                 "has a row (existing rows would be NULL)",
             )
-        if "volatile_default" in flags:
+        if "generated" in flags:
+            self.hit(
+                "SM007",
+                action,
+                f"adds {what} as an identity or stored generated column: PostgreSQL fills it "
+                "for every row, rewriting the table and its indexes under an ACCESS EXCLUSIVE "
+                "lock",
+                hint=_GENERATED_HINT,
+            )
+        elif "volatile_default" in flags:
             self.hit(
                 "SM007",
                 action,
@@ -280,6 +368,18 @@ class _Checker:
         # varchar(n) → longer varchar or text: a catalog change (the lock stays: SM025)
         if self.existing(action) and "no_rewrite" not in action.flags:
             to = f" to {action.value}" if action.value else ""
+            if "to_text" in action.flags:
+                # the old type is not written here: from a shorter varchar, only the catalog changes
+                self.hit(
+                    "SM009",
+                    action,
+                    f"changes the type of {_columns(action)} of {_on(action)}{to}: no rewrite "
+                    "if the column was text or a shorter varchar (a catalog change), a rewrite "
+                    "under an ACCESS EXCLUSIVE lock from any other type; stager does not see "
+                    "the old type here",
+                    Risk.LOW,
+                )
+                return
             self.hit(
                 "SM009",
                 action,
@@ -301,6 +401,7 @@ class _Checker:
                 action,
                 f"builds unique {name} without CONCURRENTLY: writes to the table are blocked "
                 "while it builds, and it fails if existing rows hold duplicates",
+                hint=_UNIQUE_INDEX_HINT,
             )
         else:
             self.hit(
@@ -349,14 +450,23 @@ class _Checker:
             )
 
     def _add_unique(self, action: Action) -> None:
-        if self.existing(action) and "using_index" not in action.flags:
-            kind = "exclusion" if "exclude" in action.flags else "unique"
+        if not self.existing(action) or "using_index" in action.flags:
+            return
+        if "exclude" in action.flags:
             self.hit(
                 "SM015",
                 action,
-                f"adds {kind} constraint {_quote(action.name)} on {_on(action)}: builds its "
-                "index while it blocks the table, and fails if existing rows hold duplicates",
+                f"adds exclusion constraint {_quote(action.name)} on {_on(action)}: builds its "
+                "index under an ACCESS EXCLUSIVE lock, and fails if existing rows conflict",
+                hint=_EXCLUDE_HINT,
             )
+            return
+        self.hit(
+            "SM015",
+            action,
+            f"adds unique constraint {_quote(action.name)} on {_on(action)}: builds its "
+            "index while it blocks the table, and fails if existing rows hold duplicates",
+        )
 
     def _add_primary_key(self, action: Action) -> None:
         if self.existing(action) and "using_index" not in action.flags:
@@ -388,8 +498,24 @@ class _Checker:
             f"{_quote(action.value)}: code that is still running writes the old value and fails",
         )
 
+    def _orphaned(self, drop: Action) -> bool:
+        """No column is known to hold the type any more: an earlier step dropped them all."""
+        uses = follow_type_uses(self.up[: self.up.index(drop)], self.type_uses)
+        key = _type_key(drop.name)
+        return key in uses and not uses[key]
+
     def _drop_type(self, action: Action) -> None:
-        if action.name is None or action.name.lower() not in self.created_types:
+        if "cascade" in action.flags:
+            self.hit(
+                "SM002",
+                action,
+                f"drops type {_quote(action.name)} with CASCADE: PostgreSQL drops every column "
+                "of that type, with its data, in every table",
+                hint=_CASCADE_HINT,
+            )
+        elif action.name is None or (
+            action.name.lower() not in self.created_types and not self._orphaned(action)
+        ):
             self.hit(
                 "SM019",
                 action,
@@ -400,6 +526,19 @@ class _Checker:
     def _drop_other(self, action: Action) -> None:
         if self._recreated(action):
             return  # DROP VIEW v; CREATE VIEW v AS …: a redefinition, the object stays
+        if "cascade" in action.flags:
+            what = action.value or "object"
+            gone = "every table in it, with their rows" if what == "schema" else "every object "
+            if what != "schema":
+                gone += "that depends on it (views, foreign keys, columns of its types)"
+            self.hit(
+                "SM001" if what == "schema" else "SM026",
+                action,
+                f"drops {what} {_quote(action.name)} with CASCADE: PostgreSQL also drops {gone}",
+                Risk.CRITICAL,
+                _CASCADE_HINT,
+            )
+            return
         self.hit(
             "SM026",
             action,
@@ -560,6 +699,9 @@ class _Checker:
             "SM022",
             action,
             f"truncates {_on(action)}: every row is gone, under an ACCESS EXCLUSIVE lock",
+            hint="TRUNCATE takes an ACCESS EXCLUSIVE lock and cannot be batched: DELETE ... "
+            "WHERE by primary-key ranges, each batch committed (autocommit_block), or truncate "
+            "in a maintenance window",
         )
 
     def _opaque(self, action: Action) -> None:
@@ -743,6 +885,22 @@ _DOWNGRADE_VERBS = frozenset(
     }
 )
 _FAILS_OUTRIGHT = frozenset({"SM012", "SM018"})
+# What an empty downgrade() rightly leaves alone: maintenance that changes no schema,
+# session settings, and an enum value, which PostgreSQL cannot remove from its type.
+_NOTHING_TO_UNDO = frozenset(
+    {
+        a.OTHER,
+        a.VACUUM,
+        a.CLUSTER,
+        a.REINDEX,
+        a.REFRESH_VIEW,
+        a.LOCK_TABLE,
+        a.SET_LOCK_TIMEOUT,
+        a.AUTOCOMMIT_BLOCK,
+        a.COMMIT,
+        a.ENUM_ADD_VALUE,
+    }
+)
 
 
 def _lower(risk: Risk) -> Risk:
@@ -754,13 +912,14 @@ def check_actions(
     env: EnvSettings,
     version: int,
     checks: Mapping[str, NotNullCheck] | None = None,
+    type_uses: TypeUses | None = None,
 ) -> list[Hit]:
     """The per-migration rules on ``actions`` of upgrade() and downgrade(), however written.
 
     A plain SQL migration file (Flyway, dbmate, golang-migrate, sqitch) gives
     its actions here too: the same rules as an Alembic revision.
     """
-    hits = _Checker(actions, env, version, checks=checks).run()
+    hits = _Checker(actions, env, version, checks=checks, type_uses=type_uses).run()
     hits.extend(_Checker(actions, env, version, DOWNGRADE).run_downgrade())
     return hits
 
@@ -771,16 +930,18 @@ def check_migration(
     version: int,
     downgrade: Downgrade | None = None,
     checks: Mapping[str, NotNullCheck] | None = None,
+    type_uses: TypeUses | None = None,
 ) -> list[Hit]:
     """Every rule about one revision file on its own (SM017 needs the upgrade path).
 
-    ``checks``: the CHECK (col IS NOT NULL) constraints earlier migrations left.
+    ``checks``: the CHECK (col IS NOT NULL) constraints earlier migrations left;
+    ``type_uses``: the columns they left of each enum type (SM019).
     """
     found = migration_actions(migration)
-    hits = check_actions(found, env, version, checks)
+    hits = check_actions(found, env, version, checks, type_uses)
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(
-            action.function == UPGRADE and action.verb != a.OTHER for action in found
+            action.function == UPGRADE and action.verb not in _NOTHING_TO_UNDO for action in found
         )
         if does_something:
             text = {
@@ -802,7 +963,7 @@ def check_migration(
 
 
 class _Added(NamedTuple):
-    migration: MigrationFile
+    migration: MigrationFile | None  # None: the one plain SQL file checked
     action: Action
 
 
@@ -846,17 +1007,32 @@ def check_upgrade_path(
     ``transactional_ddl=False``; ``autocommit_block`` (and a literal COMMIT)
     commits what came before it.
     """
+    found = _upgrade_path([(m, migration_actions(m)) for m in migrations], env, version)
+    return [(migration, hit) for migration, hit in found if migration is not None]
+
+
+def check_sql_path(actions: Sequence[Action], env: EnvSettings, version: int) -> list[Hit]:
+    """SM017 inside one plain SQL migration file: its statements share one transaction."""
+    return [hit for _, hit in _upgrade_path([(None, actions)], env, version)]
+
+
+def _upgrade_path(
+    migrations: Sequence[tuple[MigrationFile | None, Sequence[Action]]],
+    env: EnvSettings,
+    version: int,
+) -> list[tuple[MigrationFile | None, Hit]]:
+    """SM017 over (migration, its actions) in upgrade order; see :func:`check_upgrade_path`."""
     if not env.transactional_ddl:
         return []
     pending: dict[str, _Added] = {}  # value → where it was added
     created_types: set[str] = set()
     type_tables: dict[str, set[str]] = {}  # enum type → tables with a column of it
-    found: list[tuple[MigrationFile, Hit]] = []
-    for migration in migrations:
+    found: list[tuple[MigrationFile | None, Hit]] = []
+    for migration, actions in migrations:
         # A database may stand at any earlier revision: only a type created by this
         # same file (and transaction) is sure to be new, so sure to take its values.
         created_types.clear()
-        for action in migration_actions(migration):
+        for action in actions:
             if action.function != UPGRADE:
                 continue
             column_type = _column_type(action)
@@ -871,7 +1047,9 @@ def check_upgrade_path(
                 continue
             if action.verb == a.ENUM_ADD_VALUE and action.value is not None:
                 type_name = (action.name or "").lower()
-                if not action.autocommit and type_name not in created_types:
+                # Before 12 a type made in the same transaction takes its new values at
+                # once; from 12 on PostgreSQL refuses them too (unsafe use of new value).
+                if not action.autocommit and (version >= 12 or type_name not in created_types):
                     pending[action.value] = _Added(migration, action)
                 continue
             used = [value for value in pending if value in action.literals]
@@ -887,7 +1065,7 @@ def check_upgrade_path(
                 )
                 where = (
                     "earlier in this migration"
-                    if added.migration is migration
+                    if added.migration is migration or added.migration is None
                     else f"by {added.migration.revision} ({added.migration.path}:"
                     f"{added.action.line}) in the same transaction — alembic runs the whole "
                     "upgrade in one transaction unless env.py sets transaction_per_migration"

@@ -34,9 +34,11 @@ from stager.migrations.lint.checks import (
     Downgrade,
     Hit,
     NotNullCheck,
+    TypeUses,
     check_migration,
     check_upgrade_path,
     migration_not_null_checks,
+    migration_type_uses,
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.lint.source_rules import helper_hits, recreate_hits
@@ -159,7 +161,7 @@ def finding_of(path: RepoPath, hit: Hit, version: int) -> Finding:
         rule=hit.rule,
         risk=hit.risk if hit.risk is not None else rule.risk,
         message=hit.message,
-        hint=rule.hint_for(version),
+        hint=hit.hint if hit.hint is not None else rule.hint_for(version),
     )
 
 
@@ -169,9 +171,10 @@ def _file_hits(
     env: EnvSettings,
     version: int,
     checks: Mapping[str, NotNullCheck] | None = None,
+    type_uses: TypeUses | None = None,
 ) -> list[Hit]:
     facts = source_facts(migration, source)
-    hits = check_migration(migration, env, version, facts.downgrade, checks)
+    hits = check_migration(migration, env, version, facts.downgrade, checks, type_uses)
     if source is not None:
         hits.extend(helper_hits(source))
         hits.extend(recreate_hits(source))
@@ -185,14 +188,16 @@ def file_findings(
     version: int,
     edit: Edit | None = None,
     checks: Mapping[str, NotNullCheck] | None = None,
+    type_uses: TypeUses | None = None,
 ) -> list[Finding]:
     """The rules about one revision file, minus what its inline comments silence.
 
     With ``edit`` (a revision the branch modified), only what the edit brought:
     the code that was already there has already run. ``checks``: the CHECK
-    (col IS NOT NULL) constraints the migrations before it left (SM008).
+    (col IS NOT NULL) constraints the migrations before it left (SM008);
+    ``type_uses``: the columns they left of each enum type (SM019).
     """
-    hits = _file_hits(migration, source, env, version, checks)
+    hits = _file_hits(migration, source, env, version, checks, type_uses)
     if edit is not None:
         hits = [hit for hit in hits if edit.brought(hit)]
     return [finding_of(migration.path, hit, version) for hit in hits]
@@ -288,10 +293,14 @@ def lint_migrations(
     found: list[Finding] = []
     for group in groups:
         checks: dict[str, NotNullCheck] = {}
+        uses: TypeUses = {}
         for migration in group.migrations:
             source = sources.get(migration.path)
-            found.extend(file_findings(migration, source, group.env, version, checks=checks))
+            found.extend(
+                file_findings(migration, source, group.env, version, checks=checks, type_uses=uses)
+            )
             checks = migration_not_null_checks(migration, checks)
+            uses = migration_type_uses(migration, uses)
         found.extend(path_findings(group.migrations, group.env, version, sources))
     return found
 

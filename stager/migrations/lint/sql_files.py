@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from stager.findings import Finding
+from stager.git.repository import TreeEntry
 from stager.migrations import actions as a
 from stager.migrations.actions import Action, statement_actions
-from stager.migrations.lint.checks import DOWNGRADE, UPGRADE, Hit, check_actions
+from stager.migrations.kinds import actions_kind
+from stager.migrations.lint.checks import DOWNGRADE, UPGRADE, Hit, check_actions, check_sql_path
 from stager.migrations.lint.engine import finding_of, inline_ignore
 from stager.migrations.lint.envpy import EnvSettings
+from stager.migrations.revision_files import BlobSource
 from stager.migrations.sql import parse_statements
-from stager.types import RepoPath
+from stager.types import MigrationKind, RepoPath
 
 _DBMATE = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
 _FLYWAY_UNDO = re.compile(r"^U\d", re.IGNORECASE)
@@ -128,6 +131,16 @@ def _silenced(hit: Hit, ignores: dict[int, frozenset[str]], spans: dict[int, ran
     )
 
 
+# The SQL form of the hints that name Alembic's calls: a .sql file has no op.* to call.
+_SQL_HINTS = {
+    "SM010": "CREATE INDEX CONCURRENTLY, alone in its file (or in a part that runs outside a "
+    "transaction, e.g. dbmate's transaction:false): it does not block writes",
+    "SM011": "DROP INDEX CONCURRENTLY, alone in its file (outside a transaction block)",
+    "SM025": "start the file with SET lock_timeout = '5s'; (and retry on timeout), or set it "
+    "for the role the migrations run as (ALTER ROLE ... SET lock_timeout)",
+}
+
+
 def sql_file_findings(
     path: RepoPath, data: bytes, version: int, function: str | None = None
 ) -> list[Finding]:
@@ -135,9 +148,38 @@ def sql_file_findings(
     text = data.decode("utf-8", "replace")
     actions = sql_actions(path, text, function)
     hits = check_actions(actions, EnvSettings(), version)
+    hits.extend(check_sql_path(actions, EnvSettings(), version))
     ignores = _ignores(text)
     spans = _spans(actions)
-    return [finding_of(path, hit, version) for hit in hits if not _silenced(hit, ignores, spans)]
+    return [
+        finding_of(path, hit._replace(hint=hit.hint or _SQL_HINTS.get(hit.rule)), version)
+        for hit in hits
+        if not _silenced(hit, ignores, spans)
+    ]
+
+
+class SqlMigrations(NamedTuple):
+    """The branch's plain SQL migration files (``[migrations] sql``): findings and kinds."""
+
+    findings: list[Finding]
+    kinds: dict[RepoPath, MigrationKind]
+
+
+def sql_migrations(
+    paths: Sequence[RepoPath],
+    head_tree: Mapping[RepoPath, TreeEntry],
+    blobs: BlobSource,
+    version: int,
+) -> SqlMigrations:
+    """Each changed SQL migration file read from head (one batch), linted and given its kind."""
+    wanted = {head_tree[path].blob: path for path in paths if path in head_tree}
+    found = SqlMigrations([], {})
+    for blob, data in blobs.read_blobs(wanted).items():
+        path = wanted[blob]
+        text = data.decode("utf-8", "replace")
+        found.kinds[path] = actions_kind(sql_actions(path, text))
+        found.findings.extend(sql_file_findings(path, data, version))
+    return found
 
 
 def read_sql_paths(source: bytes) -> list[tuple[str, str]]:

@@ -230,9 +230,10 @@ CASES = [
     ),
     Case(
         "SM023",
+        # a value known only at run time; a module-level constant is resolved instead
+        "op.execute(f\"UPDATE {os.environ['SCHEMA']}.orders SET n = 1 WHERE id = 2\")",
         'op.execute(f"UPDATE {SCHEMA}.orders SET n = 1 WHERE id = 2")',
-        'op.execute("UPDATE public.orders SET n = 1 WHERE id = 2")',
-        prelude='SCHEMA = "public"\n',
+        prelude='import os\nSCHEMA = "public"\n',
     ),
     Case("SM023", 'op.execute("UPDATE orders SET")', 'op.execute("SELECT 1")'),
     Case("SM023", 'op.execute("DO $$ BEGIN NULL; END $$")', 'op.execute("SELECT 1")'),

@@ -58,9 +58,12 @@ def test_no_transactions_at_all() -> None:
     assert path_rule_ids([ADD, USE_SQL], env=EnvSettings(transactional_ddl=False)) == []
 
 
-def test_a_type_created_in_the_same_transaction_may_use_its_new_values() -> None:
+def test_a_type_created_in_the_same_transaction_takes_new_values_only_before_12() -> None:
     create = "op.execute(\"CREATE TYPE user_role AS ENUM ('ADMIN')\")"
-    assert path_rule_ids([create + "\n" + ADD + "\n" + USE_SQL]) == []
+    body = create + "\n" + ADD + "\n" + USE_SQL
+    assert path_rule_ids([body], version=11) == []
+    # PostgreSQL 12+ refuses it too: "unsafe use of new value" (issue 16, run on PostgreSQL 15)
+    assert [rule for rule, _, _ in path_rule_ids([body], version=14)] == ["SM017"]
 
 
 def test_a_type_created_by_an_earlier_file_may_already_be_applied() -> None:

@@ -176,3 +176,39 @@ def test_revision_reading_a_sql_file_lints_that_file(tmp_path: Path) -> None:
     result = lint(tmp_path, "versions/a1_reads_sql.py")
     assert "versions/a1_up.sql:2: SM031" in " ".join(result.stdout.split()), result.stdout
     assert "SM001" not in rules_in(result)  # read by downgrade(): undoing is its job
+
+
+def test_widening_a_varchar_in_sql_is_no_high_rewrite(tmp_path: Path) -> None:
+    for target in ("text", "varchar(255)"):
+        (tmp_path / "V2__bio.sql").write_text(f"ALTER TABLE users ALTER COLUMN bio TYPE {target};")
+        assert sm009_risks(tmp_path) == ["low"], target
+    (tmp_path / "V2__bio.sql").write_text("ALTER TABLE users ALTER COLUMN n TYPE bigint;")
+    assert sm009_risks(tmp_path) == ["high"]
+
+
+def sm009_risks(root: Path) -> list[str]:
+    found = json.loads(lint(root, "--format", "json", "V2__bio.sql").stdout)["findings"]
+    return [hit["risk"] for hit in found if hit["rule"] == "SM009"]
+
+
+def test_drop_type_cascade_in_sql_is_a_column_drop(tmp_path: Path) -> None:
+    (tmp_path / "V3__drop.sql").write_text("DROP TYPE ticket_state CASCADE;")
+    result = lint(tmp_path, "--format", "json", "V3__drop.sql")
+    assert [(f["rule"], f["risk"]) for f in json.loads(result.stdout)["findings"]] == [
+        ("SM002", "critical")
+    ]
+
+
+def test_hints_of_a_sql_file_are_written_in_sql(tmp_path: Path) -> None:
+    (tmp_path / "V4__ix.sql").write_text("CREATE INDEX ix ON orders (n);\n")
+    found = json.loads(lint(tmp_path, "--format", "json", "V4__ix.sql").stdout)["findings"]
+    hints = {f["rule"]: f["hint"] for f in found}
+    assert hints["SM010"].startswith("CREATE INDEX CONCURRENTLY, alone in its file")
+    assert hints["SM025"].startswith("start the file with SET lock_timeout")
+    assert not any("op." in hint for hint in hints.values())
+
+
+def test_drop_database_names_the_database(tmp_path: Path) -> None:
+    (tmp_path / "V5__drop.sql").write_text("DROP DATABASE reports;\n")
+    [hit] = json.loads(lint(tmp_path, "--format", "json", "V5__drop.sql").stdout)["findings"]
+    assert hit["rule"] == "SM026" and "database 'reports'" in hit["message"]

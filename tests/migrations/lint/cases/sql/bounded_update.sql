@@ -1,0 +1,1 @@
+UPDATE settings SET v = 'x' WHERE id BETWEEN 1 AND 1000;

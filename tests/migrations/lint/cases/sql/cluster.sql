@@ -1,0 +1,1 @@
+CLUSTER orders USING ix_orders_created;

@@ -1,0 +1,1 @@
+CREATE INDEX ix_n ON orders (n);

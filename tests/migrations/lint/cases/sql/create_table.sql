@@ -1,0 +1,1 @@
+CREATE TABLE plan (id int PRIMARY KEY, tier text NOT NULL);

@@ -1,0 +1,1 @@
+REINDEX INDEX ix_orders_created;

@@ -1,0 +1,1 @@
+UPDATE orders SET n = 0 WHERE n IS NULL;

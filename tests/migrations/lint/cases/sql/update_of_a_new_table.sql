@@ -1,0 +1,2 @@
+CREATE TABLE plan (id int, tier text);
+UPDATE plan SET tier = 'free';
