@@ -93,6 +93,8 @@ class MergedContent:
 
     phases: tuple[MergedPhase, ...] = ()
     settled: frozenset[RepoPath] = frozenset()
+    # What the merged phases make wrong on the branch (SG012: a base-owned revision edited).
+    findings: tuple[Finding, ...] = ()
 
 
 # Asked once the refs are known (commands pass stager.branches.merged.merged_content).
@@ -211,7 +213,7 @@ def analyze_branch(
     )
     # The migration rules (SM…) of the branch's revisions; rules.toml's [rules.ID] settings.
     findings = with_rule_findings(
-        [*migrations.findings, *drift_findings(drift, refs)],
+        [*migrations.findings, *drift_findings(drift, refs), *content.findings],
         migrations,
         head_tree_job.result(),
         rules,
