@@ -326,3 +326,34 @@ def edited_base_revisions(
             )
         )
     return findings
+
+
+BY_PULL_REQUEST = "its pull request's merge commit"
+
+
+def confirmed_by_pull(
+    repo: Repository,
+    phase: RecordedPhase,
+    verdict: MergedPhase | None,
+    merge_commit: Sha,
+    base: Sha,
+) -> MergedPhase | None:
+    """The phase's verdict once GitHub says its pull request was merged as ``merge_commit``.
+
+    git's verdict stands when it is sure (merged, or merged and reverted). When it is
+    not (nothing, or only some paths, found on the base: the base changed them again
+    since), the merge commit in the base's history settles it: merged. A merge commit
+    the base lacks (not fetched yet) changes nothing.
+    """
+    if verdict is not None and verdict.state in (MERGED, REVERTED):
+        return verdict
+    try:
+        in_base = bool(merge_commit) and is_ancestor(repo, merge_commit, base)
+    except StagerError:  # a commit this clone never fetched
+        in_base = False
+    if not in_base:
+        return verdict
+    on_base = verdict.on_base if verdict is not None else ()
+    return MergedPhase(
+        phase.number, phase.branch, phase.commit, MERGED, BY_PULL_REQUEST, on_base, ()
+    )
