@@ -535,7 +535,7 @@ for _command in cli.commands.values():
     _command.params[:0] = _global_options_again()
 
 
-@cli.command(short_help="The stack at a glance: branches, pull requests, the command to run next.")
+@cli.command(short_help="The stack at a glance, and the one command to run next.")
 @branch_options
 @click.option(
     "--format",
