@@ -243,6 +243,7 @@ def with_pulls(
     """
     records = records if records is not None else branch_records(repo, stack.feature)
     recorded = {phase.commit: phase for record in records for phase in record.phases}
+    pulls = {branch: _own(repo, stack, branch, pull) for branch, pull in pulls.items()}
     confirmed = []
     for phase in stack.phases:
         pull = pulls.get(phase.branch)
@@ -272,6 +273,26 @@ def with_pulls(
         phases.append(replace(phase, pull=pull, pull_state=state, stale_because=why))
     updated = replace(stack, phases=tuple(phases), github=github)
     return replace(updated, next=next_step(updated))
+
+
+def _own(
+    repo: Repository, stack: StackStatus, branch: str, pull: PullInfo | None
+) -> PullInfo | None:
+    """``pull`` when it is this phase's; None for a closed one of an earlier stack.
+
+    Phase branch names come back with every feature: the last closed pull request of
+    ``stage/1-foundation`` may be another feature's. It is this phase's when it had
+    the tip split built, or a commit on top of it (a reviewer's).
+    """
+    if pull is None or pull.state == OPEN:
+        return pull
+    phase = next(phase for phase in stack.phases if phase.branch == branch)
+    if pull.head_sha == phase.built:
+        return pull
+    try:
+        return pull if is_ancestor(repo, phase.built, Sha(pull.head_sha)) else None
+    except GitError:  # a head this clone never fetched: trust git's own verdict
+        return pull if phase.merged is not None else None
 
 
 def next_step(stack: StackStatus) -> NextStep:
@@ -343,9 +364,15 @@ def next_step(stack: StackStatus) -> NextStep:
     ]
     if unpublished:
         which = f"--phase {unpublished[0].number}" if len(unpublished) == 1 else "--all"
+        reasons: dict[str, list[str]] = {}
+        for phase in unpublished:
+            reasons.setdefault(_unpublished_reason(phase), []).append(str(phase.number))
         return NextStep(
             f"stager open-pr {which}",
-            ", ".join(_unpublished_reason(p) for p in unpublished),
+            "; ".join(
+                f"phase{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}: {reason}"
+                for reason, numbers in reasons.items()
+            ),
         )
     if any(p.pull_state == UNKNOWN for p in remaining):
         return NextStep(
@@ -481,10 +508,10 @@ def _pull_state(
 
 def _unpublished_reason(phase: PhaseStatus) -> str:
     if phase.remote is None:
-        return f"phase {phase.number}'s branch is not on the remote"
+        return "the branch is not on the remote"
     if phase.local is not None and phase.local != phase.remote:
-        return f"phase {phase.number}'s branch differs from the remote's"
+        return "the branch differs from the remote's"
     if phase.pull_state == STALE:
         assert phase.pull is not None
-        return f"#{phase.pull.number} (phase {phase.number}) is stale: {phase.stale_because}"
-    return f"phase {phase.number} has no pull request"
+        return f"#{phase.pull.number} is stale: {phase.stale_because}"
+    return "no pull request"

@@ -25,8 +25,9 @@ from stager.render.formats import Format
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.types import Sha
 
-CLIENT_SETTINGS = ClientSettings(timeout=15, retries=2)
-"""status only reads: a short wait, so a GitHub that does not answer costs seconds, not minutes."""
+CLIENT_SETTINGS = ClientSettings(timeout=15, retries=2, throttle=False)
+"""status only reads, one request at a time: no pause between them (GitHub asks for one
+between writes), and a short wait, so a GitHub that does not answer costs seconds."""
 
 
 @dataclass(frozen=True)

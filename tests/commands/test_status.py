@@ -203,3 +203,17 @@ def test_a_fresh_clone_that_fetched_the_records_reads_the_stack(
         assert phase["local"] is None and phase["remote"] == phase["built"]
         assert phase["pull_state"] == "open"
     assert data["next"]["why"] == "waiting for the review of #1 (phase 1)"
+
+
+def test_a_merged_pull_request_of_an_earlier_stack_with_the_same_branch_is_not_this_phases(
+    split: GitRepo, remote: Remote, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_command, "CLIENT_SETTINGS", QUICK)
+    split.git("remote", "add", "origin", str(remote.path))
+    split.git("push", "-q", "origin", "main", f"main:{PHASE_1}")  # last feature's phase 1
+    old = github.add_pull(PHASE_1, "main", "an earlier feature's phase 1", "", "someone")
+    github.merge(old.number)
+    split.git("push", "-q", "--force", "origin", PHASE_1)
+    one = phases(status(split.path))[PHASE_1]
+    assert one["pull_state"] == "none" and one["pull_request"] is None
+    assert one["merged"] is None
