@@ -49,6 +49,16 @@ OPEN, MERGED_PR, CLOSED, STALE, UNKNOWN, NONE = (
 )
 
 
+SAME, ABSENT, AHEAD, BEHIND, BOTH, NOT_FETCHED = (
+    "same",
+    "absent",
+    "ahead",
+    "behind",
+    "diverged",
+    "not fetched",
+)
+
+
 @dataclass(frozen=True)
 class PullInfo:
     """A phase branch's pull request as GitHub has it (the open one, else the last closed)."""
@@ -86,6 +96,10 @@ class PhaseStatus:
     pull: PullInfo | None
     pull_state: str  # OPEN, MERGED_PR, CLOSED, STALE, UNKNOWN or NONE
     stale_because: str | None = None
+    # the remote's branch against the local one: SAME, ABSENT, AHEAD (it has commits
+    # the local one lacks: someone pushed), BEHIND (not pushed yet), BOTH (each has
+    # commits the other lacks), NOT_FETCHED (a commit this repository does not have)
+    remote_state: str = ""
 
     @property
     def cherry_pick(self) -> str | None:
@@ -181,7 +195,11 @@ def read_stack(
     claimed = {path for phase in latest.phases for path in phase_paths(phase)}
     statuses = []
     for phase in phases:
-        tip = local.get(phase.branch) or _known(repo, remote_tips.get(phase.branch))
+        here, there = local.get(phase.branch), remote_tips.get(phase.branch)
+        sync_state = _compare(repo, here, there)
+        # The remote's tip when it holds more (a reviewer pushed), else the local one.
+        tip = there if sync_state in (AHEAD, SAME) or here is None else here
+        tip = _known(repo, tip) if tip == there else tip
         verdict = verdicts.get(phase.commit)
         merged = verdict is not None and verdict.state == MERGED
         foreign, in_feature, diverged = _foreign(repo, phase.commit, tip, head)
@@ -194,6 +212,7 @@ def read_stack(
                 built=phase.commit,
                 local=local.get(phase.branch),
                 remote=remote_tips.get(phase.branch),
+                remote_state=sync_state,
                 merged=verdict,
                 behind_base=0 if merged or tip is None else _behind(repo, tip, base),
                 behind_monolith=tuple(
@@ -355,12 +374,23 @@ def next_step(stack: StackStatus) -> NextStep:
             f"rewritten outside stager; look at it (`git log {phase.built[:12]}..{phase.branch}`) "
             "before a sync or split replaces it",
         )
+    unfetched = [p for p in remaining if p.remote_state == NOT_FETCHED]
+    if unfetched:
+        return NextStep(
+            f"git fetch {shlex.quote(stack.remote)}",
+            f"{unfetched[0].branch} on {stack.remote} has commits this repository has not "
+            "fetched (someone pushed to it): fetch them before stager pushes anything",
+        )
+    both = [p for p in remaining if p.remote_state == BOTH]
+    if both:
+        return NextStep(
+            None,
+            f"{both[0].branch} here and on {stack.remote} each have commits the other lacks: "
+            f"look at them (`git log {both[0].branch}...{stack.remote}/{both[0].branch}`) "
+            "before a push replaces either",
+        )
     unpublished = [
-        p
-        for p in remaining
-        if p.remote is None
-        or (p.local is not None and p.local != p.remote)
-        or p.pull_state in (NONE, STALE)
+        p for p in remaining if p.remote_state in (ABSENT, BEHIND) or p.pull_state in (NONE, STALE)
     ]
     if unpublished:
         which = f"--phase {unpublished[0].number}" if len(unpublished) == 1 else "--all"
@@ -432,6 +462,19 @@ def _known(repo: Repository, sha: Sha | None) -> Sha | None:
     return sha if found is not None and found.kind == "commit" else None
 
 
+def _compare(repo: Repository, here: Sha | None, there: Sha | None) -> str:
+    """The remote's branch (``there``) against the local one (``here``)."""
+    if there is None:
+        return ABSENT
+    if here is None or here == there:
+        return SAME if here == there else AHEAD
+    if _known(repo, there) is None:
+        return NOT_FETCHED
+    if is_ancestor(repo, here, there):
+        return AHEAD
+    return BEHIND if is_ancestor(repo, there, here) else BOTH
+
+
 def _changed_since(repo: Repository, split_head: Sha, head: Sha) -> tuple[set[RepoPath], bool]:
     """The paths the feature branch changed since the split; (…, True) when that head is
     not in this repository (a fresh clone of a rewritten branch): nothing can be told."""
@@ -498,7 +541,7 @@ def _pull_state(
         return NONE, None
     if pull.state != OPEN:
         return pull.state, None
-    tip = phase.local or phase.remote
+    tip = phase.remote or phase.local  # GitHub shows the remote's branch
     if tip is not None and pull.head_sha and pull.head_sha != tip:
         return STALE, f"it shows {pull.head_sha[:12]}, the branch is at {tip[:12]}"
     if pull.base != expected_base and not phase.is_merged:
@@ -509,8 +552,8 @@ def _pull_state(
 def _unpublished_reason(phase: PhaseStatus) -> str:
     if phase.remote is None:
         return "the branch is not on the remote"
-    if phase.local is not None and phase.local != phase.remote:
-        return "the branch differs from the remote's"
+    if phase.remote_state == BEHIND:
+        return "the branch has commits the remote lacks"
     if phase.pull_state == STALE:
         assert phase.pull is not None
         return f"#{phase.pull.number} is stale: {phase.stale_because}"

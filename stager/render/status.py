@@ -44,6 +44,7 @@ def _phase_to_json(phase: PhaseStatus) -> dict[str, Any]:
         "built": phase.built,
         "local": phase.local,
         "remote": phase.remote,
+        "remote_state": phase.remote_state,
         "merged": None
         if merged is None
         else {
@@ -140,9 +141,9 @@ def _plain(console: Console) -> Any:
 def _remote_cell(phase: PhaseStatus) -> str:
     if phase.remote is None:
         return "—"
-    if phase.local is not None and phase.local != phase.remote:
-        return f"{phase.remote[:12]} (differs)"
-    return phase.remote[:12]
+    if phase.remote_state in ("", "same"):
+        return phase.remote[:12]
+    return f"{phase.remote[:12]} ({phase.remote_state})"
 
 
 def _git_cell(phase: PhaseStatus, stack: StackStatus) -> str:

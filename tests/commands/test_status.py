@@ -217,3 +217,24 @@ def test_a_merged_pull_request_of_an_earlier_stack_with_the_same_branch_is_not_t
     one = phases(status(split.path))[PHASE_1]
     assert one["pull_state"] == "none" and one["pull_request"] is None
     assert one["merged"] is None
+
+
+def test_a_reviewers_push_is_fetched_first_then_listed_from_the_remote(
+    opened: GitRepo, remote: Remote, tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    reviewer = GitRepo(tmp_path / "reviewer", git_env)
+    opened.git("clone", "-q", "-b", PHASE_4, str(remote.path), str(reviewer.path))
+    fix = reviewer.commit("reviewer: etl fix", {"etl/load.py": "x = 3\n"})
+    reviewer.git("push", "-q", "origin", PHASE_4)
+    data = status(opened.path)
+    four = phases(data)[PHASE_4]
+    assert (four["remote"], four["remote_state"]) == (fix, "not fetched")
+    assert data["next"]["command"] == "git fetch origin"
+    opened.git("fetch", "-q", "origin")
+    data = status(opened.path)
+    four = phases(data)[PHASE_4]
+    assert four["remote_state"] == "ahead" and four["foreign_commits"] == [fix]
+    assert four["cherry_pick"] == f"git cherry-pick {fix[:12]}"
+    # Nothing to push: the pull request already shows the reviewer's commit.
+    assert four["pull_state"] == "open"
+    assert data["next"]["command"] is None
