@@ -100,6 +100,7 @@ class PhaseStatus:
     # the local one lacks: someone pushed), BEHIND (not pushed yet), BOTH (each has
     # commits the other lacks), NOT_FETCHED (a commit this repository does not have)
     remote_state: str = ""
+    empty: bool = False  # split built it with nothing on top of its start (all merged before)
 
     @property
     def cherry_pick(self) -> str | None:
@@ -213,6 +214,7 @@ def read_stack(
                 local=local.get(phase.branch),
                 remote=remote_tips.get(phase.branch),
                 remote_state=sync_state,
+                empty=phase.commit == phase.parent,
                 merged=verdict,
                 behind_base=0 if merged or tip is None else _behind(repo, tip, base),
                 behind_monolith=tuple(
@@ -327,7 +329,7 @@ def next_step(stack: StackStatus) -> NextStep:
             f"{stack.base_ref}: sync stops there; analyze lists its paths — finish the merge "
             "or the revert on the base first",
         )
-    remaining = [p for p in phases if not p.is_merged]
+    remaining = [p for p in phases if not p.is_merged and not p.empty]
     if not remaining:
         return NextStep(None, f"every phase is merged into {stack.base_ref}: the stack is done")
     merged_on_github = [p for p in remaining if p.pull is not None and p.pull.state == MERGED_PR]
@@ -519,7 +521,7 @@ def _expected_bases(stack: StackStatus) -> dict[int, str]:
     bases: dict[int, str] = {}
     previous = _branch_name(stack.base_ref, stack.remote)
     for phase in stack.phases:
-        if phase.is_merged:
+        if phase.is_merged or phase.empty:
             continue
         bases[phase.number] = previous
         previous = phase.branch

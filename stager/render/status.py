@@ -59,6 +59,7 @@ def _phase_to_json(phase: PhaseStatus) -> dict[str, Any]:
         "foreign_in_feature": list(phase.foreign_in_feature),
         "cherry_pick": phase.cherry_pick,
         "diverged": phase.diverged,
+        "empty": phase.empty,
         "pull_state": phase.pull_state,
         "stale_because": phase.stale_because,
         "pull_request": None
@@ -152,6 +153,8 @@ def _git_cell(phase: PhaseStatus, stack: StackStatus) -> str:
         if phase.merged.missing:
             text += f", {len(phase.merged.missing)} path(s) not on the base"
         return text
+    if phase.empty:
+        return "empty: nothing on top of its start"
     parts = []
     if phase.diverged:
         parts.append("rewritten outside stager")

@@ -238,3 +238,40 @@ def test_a_reviewers_push_is_fetched_first_then_listed_from_the_remote(
     # Nothing to push: the pull request already shows the reviewer's commit.
     assert four["pull_state"] == "open"
     assert data["next"]["command"] is None
+
+
+def test_a_phase_merged_before_the_last_split_is_shown_from_the_earlier_record(
+    split: GitRepo,
+) -> None:
+    tree = split.git("rev-parse", f"{PHASE_1}^{{tree}}")
+    squashed = split.git("commit-tree", "-p", "main", "-m", "phase 1 (#1)", tree)
+    split.git("update-ref", "refs/heads/main", squashed)
+    again = stager(split.path, "split", "--all", "--base", "main", "--force")
+    assert again.exit_code == 0, again.output
+    data = status(split.path, "--remote", "nowhere")
+    # The last split has no phase 1 any more: the earlier record's is shown, merged.
+    assert list(phases(data)) == [PHASE_1, PHASE_3, PHASE_4]
+    one = phases(data)[PHASE_1]
+    assert (one["merged"]["state"], one["merged"]["how"]) == ("merged", "squash or rebase")
+    assert phases(data)[PHASE_3]["behind_base"] == 0  # built onto main's new tip
+    assert data["next"]["command"] == "stager sync"  # the stack's pull requests must follow
+
+
+def test_a_phase_split_with_nothing_on_top_of_its_start_is_empty_and_asks_for_nothing(
+    split: GitRepo,
+) -> None:
+    # Phase 1's content reached main by another way than its pull request (the record
+    # lost): split builds it with no commit, at main's tip.
+    tree = split.git("rev-parse", f"{PHASE_1}^{{tree}}")
+    squashed = split.git("commit-tree", "-p", "main", "-m", "phase 1's files", tree)
+    split.git("update-ref", "refs/heads/main", squashed)
+    split.git("update-ref", "-d", RECORD)
+    for branch in (PHASE_1, PHASE_3, PHASE_4):
+        split.git("branch", "-D", branch)
+    again = stager(split.path, "split", "--all", "--base", "main")
+    assert again.exit_code == 0, again.output
+    data = status(split.path, "--remote", "nowhere")
+    one = phases(data)[PHASE_1]
+    assert one["empty"] and one["built"] == squashed and one["merged"] is None
+    # No pull request for it: GitHub would refuse one ("no commits between").
+    assert data["next"]["why"] == "phases 3, 4: the branch is not on the remote"
