@@ -49,9 +49,10 @@ OPEN, MERGED_PR, CLOSED, STALE, UNKNOWN, NONE = (
 )
 
 
-SAME, ABSENT, AHEAD, BEHIND, BOTH, NOT_FETCHED = (
+SAME, ABSENT, REMOTE_ONLY, AHEAD, BEHIND, BOTH, NOT_FETCHED = (
     "same",
     "absent",
+    "remote only",
     "ahead",
     "behind",
     "diverged",
@@ -96,7 +97,8 @@ class PhaseStatus:
     pull: PullInfo | None
     pull_state: str  # OPEN, MERGED_PR, CLOSED, STALE, UNKNOWN or NONE
     stale_because: str | None = None
-    # the remote's branch against the local one: SAME, ABSENT, AHEAD (it has commits
+    # the remote's branch against the local one: SAME, ABSENT, REMOTE_ONLY (no local
+    # branch), AHEAD (it has commits
     # the local one lacks: someone pushed), BEHIND (not pushed yet), BOTH (each has
     # commits the other lacks), NOT_FETCHED (a commit this repository does not have)
     remote_state: str = ""
@@ -468,8 +470,10 @@ def _compare(repo: Repository, here: Sha | None, there: Sha | None) -> str:
     """The remote's branch (``there``) against the local one (``here``)."""
     if there is None:
         return ABSENT
-    if here is None or here == there:
-        return SAME if here == there else AHEAD
+    if here is None:
+        return REMOTE_ONLY  # a clone that fetched the branches without making them its own
+    if here == there:
+        return SAME
     if _known(repo, there) is None:
         return NOT_FETCHED
     if is_ancestor(repo, here, there):

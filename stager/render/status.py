@@ -142,7 +142,7 @@ def _plain(console: Console) -> Any:
 def _remote_cell(phase: PhaseStatus) -> str:
     if phase.remote is None:
         return "—"
-    if phase.remote_state in ("", "same"):
+    if phase.remote_state in ("", "same", "remote only"):
         return phase.remote[:12]
     return f"{phase.remote[:12]} ({phase.remote_state})"
 

@@ -201,6 +201,7 @@ def test_a_fresh_clone_that_fetched_the_records_reads_the_stack(
     assert list(phases(data)) == [PHASE_1, PHASE_3, PHASE_4]
     for phase in data["phases"]:
         assert phase["local"] is None and phase["remote"] == phase["built"]
+        assert phase["remote_state"] == "remote only"
         assert phase["pull_state"] == "open"
     assert data["next"]["why"] == "waiting for the review of #1 (phase 1)"
 
