@@ -16,6 +16,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from stager.analysis import MergedPhase
+from stager.branches.branch_compare import (
+    ABSENT,
+    AHEAD,
+    BEHIND,
+    BOTH,
+    NOT_FETCHED,
+    SAME,
+    changed_since,
+    commits_behind,
+    foreign_commits,
+    known_commit,
+    remote_state_of,
+)
 from stager.branches.merged import (
     MERGED,
     PARTIAL,
@@ -34,7 +47,6 @@ from stager.branches.record import (
 )
 from stager.errors import GitError, StagerError
 from stager.git.history import is_ancestor
-from stager.git.object_ids import object_ids
 from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository
 from stager.types import RepoPath, Sha
@@ -46,17 +58,6 @@ OPEN, MERGED_PR, CLOSED, STALE, UNKNOWN, NONE = (
     "stale",
     "unknown",
     "none",
-)
-
-
-SAME, ABSENT, REMOTE_ONLY, AHEAD, BEHIND, BOTH, NOT_FETCHED = (
-    "same",
-    "absent",
-    "remote only",
-    "ahead",
-    "behind",
-    "diverged",
-    "not fetched",
 )
 
 
@@ -189,7 +190,7 @@ def read_stack(
         remote_tips = {
             ref.removeprefix(f"refs/remotes/{remote}/"): sha for ref, sha in tracking.items()
         }
-    changed, unknown = _changed_since(repo, latest.head, head)
+    changed, unknown = changed_since(repo, latest.head, head)
     if unknown:
         notes.append(
             f"the split's head {latest.head[:12]} is not in this repository (the branch was "
@@ -199,13 +200,13 @@ def read_stack(
     statuses = []
     for phase in phases:
         here, there = local.get(phase.branch), remote_tips.get(phase.branch)
-        sync_state = _compare(repo, here, there)
+        sync_state = remote_state_of(repo, here, there)
         # The remote's tip when it holds more (a reviewer pushed), else the local one.
         tip = there if sync_state in (AHEAD, SAME) or here is None else here
-        tip = _known(repo, tip) if tip == there else tip
+        tip = known_commit(repo, tip) if tip == there else tip
         verdict = verdicts.get(phase.commit)
         merged = verdict is not None and verdict.state == MERGED
-        foreign, in_feature, diverged = _foreign(repo, phase.commit, tip, head)
+        foreign, in_feature, diverged = foreign_commits(repo, phase.commit, tip, head)
         statuses.append(
             PhaseStatus(
                 number=phase.number,
@@ -218,7 +219,7 @@ def read_stack(
                 remote_state=sync_state,
                 empty=phase.commit == phase.parent,
                 merged=verdict,
-                behind_base=0 if merged or tip is None else _behind(repo, tip, base),
+                behind_base=0 if merged or tip is None else commits_behind(repo, tip, base),
                 behind_monolith=tuple(
                     sorted(p for p in phase_paths(phase) if p in changed)
                     if phase in latest.phases and not merged
@@ -456,67 +457,6 @@ def _phases(
             if phase.number not in numbers and phase.commit in verdicts:
                 earlier.setdefault(phase.number, phase)  # newest first: the latest wins
     return sorted([*latest.phases, *earlier.values()], key=lambda phase: phase.number)
-
-
-def _known(repo: Repository, sha: Sha | None) -> Sha | None:
-    """``sha`` when this repository has that commit (the remote's tip may not be fetched)."""
-    if sha is None:
-        return None
-    found = object_ids(repo, [sha]).get(sha)
-    return sha if found is not None and found.kind == "commit" else None
-
-
-def _compare(repo: Repository, here: Sha | None, there: Sha | None) -> str:
-    """The remote's branch (``there``) against the local one (``here``)."""
-    if there is None:
-        return ABSENT
-    if here is None:
-        return REMOTE_ONLY  # a clone that fetched the branches without making them its own
-    if here == there:
-        return SAME
-    if _known(repo, there) is None:
-        return NOT_FETCHED
-    if is_ancestor(repo, here, there):
-        return AHEAD
-    return BEHIND if is_ancestor(repo, there, here) else BOTH
-
-
-def _changed_since(repo: Repository, split_head: Sha, head: Sha) -> tuple[set[RepoPath], bool]:
-    """The paths the feature branch changed since the split; (…, True) when that head is
-    not in this repository (a fresh clone of a rewritten branch): nothing can be told."""
-    if split_head == head:
-        return set(), False
-    try:
-        return {p for changed in repo.changed_files(split_head, head) for p in changed.paths}, False
-    except GitError:
-        return set(), True
-
-
-def _behind(repo: Repository, tip: Sha, base: Sha) -> int:
-    out = repo.run(["rev-list", "--count", "--end-of-options", f"{tip}..{base}", "--"])
-    return int(out.decode("ascii").strip() or 0)
-
-
-def _foreign(
-    repo: Repository, built: Sha, tip: Sha | None, head: Sha
-) -> tuple[tuple[Sha, ...], tuple[Sha, ...], bool]:
-    """The commits on the branch after what split built, and those the feature branch has.
-
-    ``git cherry`` compares by patch: a reviewer's fix cherry-picked into the feature
-    branch counts as there. A branch that no longer contains the built tip diverged.
-    """
-    if tip is None or tip == built:
-        return (), (), False
-    try:
-        if not is_ancestor(repo, built, tip):
-            return (), (), True
-    except GitError:  # the built tip is not here (a fresh clone of a branch rebuilt since)
-        return (), (), True
-    out = repo.run(["cherry", "--end-of-options", head, tip, built]).decode("ascii")
-    lines = [line.split() for line in out.splitlines() if line.strip()]
-    commits = tuple(Sha(sha) for _sign, sha in lines)
-    in_feature = tuple(Sha(sha) for sign, sha in lines if sign == "-")
-    return commits, in_feature, False
 
 
 def _expected_bases(stack: StackStatus) -> dict[int, str]:

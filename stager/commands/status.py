@@ -76,7 +76,7 @@ def _remote_tips(
     try:
         return remote_shas(repo, remote, branches)
     except StagerError as error:
-        warnings.append(f"{error.problem}: the remote's branches are shown as of the last fetch")
+        warnings.append(error.problem)  # the stack's note says what is shown instead
         return None
 
 
