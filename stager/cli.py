@@ -536,7 +536,16 @@ for _command in cli.commands.values():
 
 
 @cli.command(short_help="The stack at a glance, and the one command to run next.")
-@branch_options
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Branch the phases merge into. Default: the base the split used.",
+)
+@click.option(
+    "--head",
+    metavar="REF",
+    help="The feature branch whose split to show (origin/NAME in a fresh clone). Default: HEAD.",
+)
 @click.option(
     "--format",
     "output_format",
