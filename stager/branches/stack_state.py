@@ -45,6 +45,7 @@ from stager.branches.record import (
     read_record,
     record_name,
 )
+from stager.branches.split_types import Layout
 from stager.errors import GitError, StagerError
 from stager.git.history import is_ancestor
 from stager.git.refs import list_refs, read_refs
@@ -131,6 +132,7 @@ class StackStatus:
     base: Sha
     remote: str
     record: Sha  # the record's commit
+    layout: Layout  # stacked: a pull request goes into the previous phase's branch
     split_time: str
     split_head: Sha  # the feature branch as the last split saw it
     new_paths: tuple[RepoPath, ...]  # changed on the feature branch since, in no phase
@@ -240,6 +242,7 @@ def read_stack(
         base=base,
         remote=remote,
         record=stored.commit,
+        layout=latest.layout,
         split_time=latest.time,
         split_head=latest.head,
         new_paths=tuple(sorted(changed - claimed)),
@@ -460,15 +463,16 @@ def _phases(
 
 
 def _expected_bases(stack: StackStatus) -> dict[int, str]:
-    """Where each unmerged phase's pull request should point: the previous unmerged phase's
-    branch (a stack), the base for the first one."""
+    """Where each unmerged phase's pull request should point: stacked, the previous unmerged
+    phase's branch (the base for the first one); independent, the base."""
     bases: dict[int, str] = {}
     previous = _branch_name(stack.base_ref, stack.remote)
     for phase in stack.phases:
         if phase.is_merged or phase.empty:
             continue
         bases[phase.number] = previous
-        previous = phase.branch
+        if stack.layout is Layout.STACKED:
+            previous = phase.branch
     return bases
 
 

@@ -21,6 +21,7 @@ def status_to_json(stack: StackStatus) -> dict[str, Any]:
         "base": stack.base,
         "remote": stack.remote,
         "record": stack.record,
+        "layout": stack.layout.value,
         "split_time": stack.split_time,
         "split_head": stack.split_head,
         "monolith_moved": stack.monolith_moved,

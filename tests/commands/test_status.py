@@ -276,3 +276,22 @@ def test_a_phase_split_with_nothing_on_top_of_its_start_is_empty_and_asks_for_no
     assert one["empty"] and one["built"] == squashed and one["merged"] is None
     # No pull request for it: GitHub would refuse one ("no commits between").
     assert data["next"]["why"] == "phases 3, 4: the branch is not on the remote"
+
+
+def test_independent_phases_pull_requests_all_go_into_the_base(
+    repo: GitRepo, remote: Remote, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_command, "CLIENT_SETTINGS", QUICK)
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", SMALL_FEATURE)
+    built = stager(repo.path, "split", "--all", "--base", "main", "--layout", "independent")
+    assert built.exit_code == 0, built.output
+    repo.git("remote", "add", "origin", str(remote.path))
+    branches = [PHASE_1, PHASE_3, PHASE_4]
+    repo.git("push", "-q", "--atomic", "origin", "main", *branches, RECORD)
+    for branch in branches:
+        github.add_pull(branch, "main", f"phase {branch}", "", github.login)
+    data = status(repo.path)
+    assert data["layout"] == "independent"
+    assert {phase["pull_state"] for phase in data["phases"]} == {"open"}
