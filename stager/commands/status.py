@@ -105,14 +105,8 @@ def _with_github(
         return with_pulls(repo, stack, {}, f"unknown: no GitHub repository ({error.problem})")
     try:
         token = find_token(target.host)
-    except AuthError:
-        return with_pulls(
-            repo,
-            stack,
-            {},
-            "unknown: no GitHub token (set GITHUB_TOKEN or run `gh auth login` to see the "
-            "pull requests)",
-        )
+    except AuthError as error:  # no token, or one that cannot be sent: say which, and the fix
+        return with_pulls(repo, stack, {}, f"unknown: {error.problem}; {error.fix}")
     try:
         pulls = _read_pulls(target, token, [phase.branch for phase in stack.phases])
     except StagerError as error:

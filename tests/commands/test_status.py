@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +296,23 @@ def test_independent_phases_pull_requests_all_go_into_the_base(
     data = status(repo.path)
     assert data["layout"] == "independent"
     assert {phase["pull_state"] for phase in data["phases"]} == {"open"}
+
+
+def test_without_a_token_the_pull_requests_are_unknown_and_the_branches_still_read(
+    opened: GitRepo, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    only_git = tmp_path / "bin"  # git on PATH, and no gh CLI to ask for a token
+    only_git.mkdir()
+    (only_git / "git").symlink_to(str(shutil.which("git")))
+    monkeypatch.setenv("PATH", str(only_git))
+    data = status(opened.path)
+    assert data["github"].startswith("unknown: no GitHub token for ")
+    assert "GITHUB_TOKEN" in data["github"] and "gh auth login" in data["github"]
+    assert {phase["pull_state"] for phase in data["phases"]} == {"unknown"}
+    assert all(phase["remote_state"] == "same" for phase in data["phases"])
+    assert (
+        data["next"]["command"] is None
+        and "pull requests' state is unknown" in (data["next"]["why"])
+    )
+    assert github.requests == []
