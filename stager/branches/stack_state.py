@@ -135,7 +135,7 @@ class StackStatus:
     layout: Layout  # stacked: a pull request goes into the previous phase's branch
     split_time: str
     split_head: Sha  # the feature branch as the last split saw it
-    new_paths: tuple[RepoPath, ...]  # changed on the feature branch since, in no phase
+    new_paths: tuple[RepoPath, ...]  # changed on the feature branch since, in no phase left
     monolith_unknown: bool  # the split's head is not in this repository
     github: str  # what was read of GitHub, or why not ("unknown: no token …")
     phases: tuple[PhaseStatus, ...]
@@ -198,7 +198,13 @@ def read_stack(
             f"the split's head {latest.head[:12]} is not in this repository (the branch was "
             "rewritten, or not fetched): which phases it changed since cannot be told"
         )
-    claimed = {path for phase in latest.phases for path in phase_paths(phase)}
+    # A merged phase's paths are the base's: a change to one since is in no phase left.
+    claimed = {
+        path
+        for phase in latest.phases
+        if not _settled(verdicts.get(phase.commit))
+        for path in phase_paths(phase)
+    }
     statuses = []
     for phase in phases:
         here, there = local.get(phase.branch), remote_tips.get(phase.branch)
@@ -430,6 +436,10 @@ def next_step(stack: StackStatus) -> NextStep:
 
 
 # -- the parts ----------------------------------------------------------------------------
+
+
+def _settled(verdict: MergedPhase | None) -> bool:
+    return verdict is not None and verdict.state == MERGED
 
 
 def _no_record(repo: Repository, name: str, head_ref: str) -> StagerError:

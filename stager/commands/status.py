@@ -71,8 +71,11 @@ def _remote_tips(
     repo: Repository, remote: str, branches: Sequence[str], warnings: list[str]
 ) -> Mapping[str, Sha] | None:
     """The phase branches' tips on ``remote`` (one ``git ls-remote``); None when it fails."""
+    from stager.git.remote import remote_names
     from stager.github.push import remote_shas
 
+    if remote not in remote_names(repo):
+        return None  # said once, where GitHub's state is: "no git remote named …"
     try:
         return remote_shas(repo, remote, branches)
     except StagerError as error:

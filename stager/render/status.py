@@ -116,7 +116,8 @@ def render_table(stack: StackStatus, console: Console) -> None:
         if stack.new_paths:
             shown = ", ".join(quote_path(path) for path in stack.new_paths[:5])
             more = len(stack.new_paths) - 5
-            moved += f"; in no phase yet: {shown}" + (f" and {more} more" if more > 0 else "")
+            moved += f"; in no phase left to merge: {shown}"
+            moved += f" and {more} more" if more > 0 else ""
         say(moved)
     for phase in stack.phases:
         if phase.cherry_pick:

@@ -316,3 +316,15 @@ def test_without_a_token_the_pull_requests_are_unknown_and_the_branches_still_re
         and "pull requests' state is unknown" in (data["next"]["why"])
     )
     assert github.requests == []
+
+
+def test_a_change_to_a_merged_phases_file_after_the_split_is_in_no_phase_left(
+    split: GitRepo,
+) -> None:
+    tree = split.git("rev-parse", f"{PHASE_1}^{{tree}}")
+    squashed = split.git("commit-tree", "-p", "main", "-m", "phase 1 (#1)", tree)
+    split.git("update-ref", "refs/heads/main", squashed)
+    split.commit("fix the model", {"backend/app/models/thing.py": "class Thing:\n    x = 1\n"})
+    data = status(split.path, "--remote", "nowhere")
+    assert data["new_paths"] == ["backend/app/models/thing.py"]
+    assert data["next"]["command"] == "stager sync"
