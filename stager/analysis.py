@@ -95,6 +95,8 @@ class MergedContent:
 
     phases: tuple[MergedPhase, ...] = ()
     settled: frozenset[RepoPath] = frozenset()
+    # What the merged phases make wrong on the branch (SG012: a base-owned revision edited).
+    findings: tuple[Finding, ...] = ()
 
 
 # Asked once the refs are known (commands pass stager.branches.merged.merged_content).
@@ -215,7 +217,7 @@ def analyze_branch(
     # The migration rules (SM…) of the branch's revisions and SQL migration files;
     # rules.toml's [rules.ID] settings. (The findings are sorted once the plan is in.)
     findings = with_rule_findings(
-        [*migrations.findings, *drift_findings(drift, refs), *sql.findings],
+        [*migrations.findings, *drift_findings(drift, refs), *sql.findings, *content.findings],
         migrations,
         head_tree_job.result(),
         rules,

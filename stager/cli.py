@@ -544,6 +544,50 @@ for _command in cli.commands.values():
     _command.params[:0] = _global_options_again()
 
 
+@cli.command(short_help="The stack at a glance, and the one command to run next.")
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Branch the phases merge into. Default: the base the split used.",
+)
+@click.option(
+    "--head",
+    metavar="REF",
+    help="The feature branch whose split to show (origin/NAME in a fresh clone). Default: HEAD.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([Format.TABLE.value, Format.JSON.value]),
+    default=Format.TABLE.value,
+    show_default=True,
+    callback=_format,
+    help="table: for people; json: stable keys for scripts.",
+)
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    metavar="NAME",
+    help="Git remote the phase branches are pushed to; its URL names the GitHub repository.",
+)
+@click.option(
+    "--github-repo",
+    metavar="OWNER/NAME",
+    help="GitHub repository, instead of [github] repo or the remote's URL.",
+)
+def status(**params: Any) -> NoReturn:
+    """Where each phase of the last split stands, and the one command to run next.
+
+    Reads the split's record (refs/stager/record/<branch>), git, and GitHub
+    read-only when a token exists (GITHUB_TOKEN, GH_TOKEN or the gh CLI);
+    without one the pull requests' state is unknown. Writes nothing.
+    """
+    from stager.commands import status as command
+
+    _run(command.StatusOptions, command.run, **params)
+
+
 def main() -> None:
     """Console-script entry point.
 

@@ -311,6 +311,7 @@ DOC_PAGE = {
     "verify": "split.md",
     "open-pr": "open-pr.md",
     "lint": "rules.md",
+    "status": "status.md",
 }
 
 

@@ -14,6 +14,7 @@ whatever the size of the repository.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -28,9 +29,11 @@ from stager.branches.record import (
 from stager.branches.split_types import PARTIAL as PARTIAL_FILE
 from stager.branches.split_types import SplitResult
 from stager.errors import StagerError
+from stager.findings import Finding
 from stager.git.history import is_ancestor, reachable
 from stager.git.object_ids import object_ids
 from stager.git.repository import BranchRefs, Repository, TreeEntry
+from stager.rules.catalogue import RULES
 from stager.types import RepoPath, Sha
 
 MERGED, PARTIAL, REVERTED = "merged", "partially merged", "merged and reverted"
@@ -59,7 +62,10 @@ def merged_content(
 ) -> MergedContent:
     """What the base (``refs.base``) holds of the splits of ``refs.head_ref``, and the
     changed paths of merged phases that no longer count as the branch's."""
-    return judge(repo, branch_records(repo, record_name(repo, refs.head_ref)), refs.base, head_tree)
+    records = branch_records(repo, record_name(repo, refs.head_ref))
+    content = judge(repo, records, refs.base, head_tree)
+    edits = edited_base_revisions(repo, records, content, head_tree, refs.base_ref)
+    return replace(content, findings=tuple(edits)) if edits else content
 
 
 def branch_records(repo: Repository, name: str) -> list[SplitRecord]:
@@ -274,3 +280,80 @@ def overwritten_on_base(
     """The base-owned revision files that ``tree`` (a phase about to be built) holds with
     another blob than the base's, head's version among them: a rebuild must not write it."""
     return sorted(path for path, blob in owned.items() if path in tree and tree[path].blob != blob)
+
+
+def edited_base_revisions(
+    repo: Repository,
+    records: Sequence[SplitRecord],
+    merged: MergedContent,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    base_ref: str,
+) -> list[Finding]:
+    """SG012: each base-owned revision file that head changed after the split that built it.
+
+    Head's version of a re-chained or derived revision differs from the base's by
+    design; only a blob that differs from head's at that split too is an edit.
+    """
+    tips = {phase.commit for phase in merged.phases if phase.state == MERGED}
+    owners: dict[RepoPath, tuple[SplitRecord, RecordedPhase]] = {
+        rewrite.path: (record, phase)
+        for record in reversed(records)  # oldest first, as base_owned_revisions reads them
+        for phase in record.phases
+        if phase.commit in tips
+        for rewrite in phase.rewrites
+    }
+    edited = overwritten_on_base(base_owned_revisions(records, merged), head_tree)
+    if not edited:
+        return []
+    at_split = object_ids(repo, [f"{owners[path][0].head}:{path}" for path in edited])
+    findings = []
+    for path in edited:
+        record, phase = owners[path]
+        entry = at_split[f"{record.head}:{path}"]
+        if entry is not None and entry.sha == head_tree[path].blob:
+            continue  # head's version as split saw it: different from the base's by design
+        findings.append(
+            RULES["SG012"].finding(
+                path,
+                None,
+                f"{path} was edited on the branch after the split of {record.head[:12]}, but "
+                f"phase {phase.number} ({phase.branch}) is merged and gave the base its own "
+                "version of this revision: the edit reaches no database that deployed the base, "
+                "and stager never writes the branch's version over the base's",
+                phase=f"phase {phase.number}, {phase.branch}",
+                base=base_ref,
+                file=shlex.quote(path),
+            )
+        )
+    return findings
+
+
+BY_PULL_REQUEST = "its pull request's merge commit"
+
+
+def confirmed_by_pull(
+    repo: Repository,
+    phase: RecordedPhase,
+    verdict: MergedPhase | None,
+    merge_commit: Sha,
+    base: Sha,
+) -> MergedPhase | None:
+    """The phase's verdict once GitHub says its pull request was merged as ``merge_commit``.
+
+    git's verdict stands when it is sure (merged, or merged and reverted). When it is
+    not (nothing, or only some paths, found on the base: the base changed them again
+    since), the merge commit in the base's history settles it: merged. A merge commit
+    the base lacks (not fetched yet) changes nothing.
+    """
+    if verdict is not None and verdict.state in (MERGED, REVERTED):
+        return verdict
+    try:
+        in_base = bool(merge_commit) and is_ancestor(repo, merge_commit, base)
+    except StagerError:  # a commit this clone never fetched
+        in_base = False
+    if not in_base:
+        return verdict
+    on_base = verdict.on_base if verdict is not None else ()
+    return MergedPhase(
+        phase.number, phase.branch, phase.commit, MERGED, BY_PULL_REQUEST, on_base, ()
+    )

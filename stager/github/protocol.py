@@ -62,6 +62,15 @@ class ReviewState:
     reviewed_users: frozenset[str]
 
 
+@dataclass(frozen=True)
+class Review:
+    """One review of a pull request, as GitHub lists them (oldest first)."""
+
+    user: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING
+    commit: str = ""  # the head commit it reviewed
+
+
 class GitHubApi(Protocol):
     """Pull requests, labels and review requests of one repository."""
 
@@ -96,6 +105,9 @@ class GitHubApi(Protocol):
     def remove_label(self, number: int, label: str) -> None: ...
 
     def review_state(self, number: int) -> ReviewState: ...
+
+    def list_reviews(self, number: int) -> tuple[Review, ...]:
+        """Every review of pull request ``number``, oldest first (reads only)."""
 
     def request_reviewers(
         self, number: int, users: Collection[str], teams: Collection[str]

@@ -179,6 +179,70 @@ def after_merges(plans: Sequence[PullPlan], lookup: Lookup) -> tuple[PullPlan, .
     return tuple(rebased)
 
 
+OPEN, MERGED, CLOSED = "open", "merged", "closed"
+APPROVED, CHANGES_REQUESTED = "approved", "changes requested"
+REVIEW_REQUESTED, NO_REVIEW = "review requested", "no review yet"
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """Where a pull request's review stands: each reviewer's last verdict counts."""
+
+    decision: str  # APPROVED, CHANGES_REQUESTED, REVIEW_REQUESTED or NO_REVIEW
+    approved_by: tuple[str, ...]
+    changes_requested_by: tuple[str, ...]
+    requested: tuple[str, ...]  # asked and not yet answered (users, then teams)
+
+
+@dataclass(frozen=True)
+class PhasePull:
+    """A phase branch's pull request: the open one, else the last one closed (reads only)."""
+
+    pull: PullRequest
+    state: str  # OPEN, MERGED or CLOSED
+    review: ReviewSummary | None  # None for a merged or closed one: it is decided
+
+
+def phase_pull(api: GitHubApi, branch: str) -> PhasePull | None:
+    """Branch ``branch``'s pull request and its review; None when it never had one."""
+    pull = api.find_open_pull(branch)
+    if pull is not None:
+        return PhasePull(pull, OPEN, review_summary(api, pull.number))
+    closed = api.find_closed_pull(branch)
+    if closed is None:
+        return None
+    return PhasePull(closed, MERGED if closed.merged else CLOSED, None)
+
+
+def review_summary(api: GitHubApi, number: int) -> ReviewSummary:
+    """The review of pull request ``number`` as its page sums it up.
+
+    A reviewer's last approval or request for changes is their verdict (a
+    comment changes neither; a dismissed review withdraws it); one request for
+    changes outweighs every approval, as GitHub's merge box shows it.
+    """
+    verdicts: dict[str, str] = {}
+    for review in api.list_reviews(number):
+        if review.state in ("APPROVED", "CHANGES_REQUESTED"):
+            verdicts[review.user] = review.state
+        elif review.state == "DISMISSED":
+            verdicts.pop(review.user, None)
+    approved = tuple(sorted(u for u, state in verdicts.items() if state == "APPROVED"))
+    changes = tuple(sorted(u for u, state in verdicts.items() if state == "CHANGES_REQUESTED"))
+    asked = api.review_state(number)
+    requested = (*sorted(asked.requested_users), *sorted(asked.requested_teams))
+    decision = (
+        CHANGES_REQUESTED
+        if changes
+        else APPROVED
+        if approved
+        else REVIEW_REQUESTED
+        if requested
+        else NO_REVIEW
+    )
+    return ReviewSummary(decision, approved, changes, requested)
+
+
 def risk_label(risk: str) -> str:
     return f"{RISK_LABEL_PREFIX}{risk}"
 

@@ -24,6 +24,7 @@ from stager.github.protocol import (
     GitHubError,
     PullRequest,
     PullRequestExists,
+    Review,
     ReviewersRefused,
     ReviewState,
 )
@@ -229,6 +230,18 @@ class PyGithubClient:
             )
 
         return self._call(f"read the reviewers of #{number}", read)
+
+    def list_reviews(self, number: int) -> tuple[Review, ...]:
+        pull = self._pull(number)
+
+        def read() -> tuple[Review, ...]:
+            return tuple(
+                Review(review.user.login, review.state or "", review.commit_id or "")
+                for review in pull.get_reviews()
+                if review.user is not None  # a deleted account's review decides nothing
+            )
+
+        return self._call(f"read the reviews of #{number}", read)
 
     def request_reviewers(
         self, number: int, users: Collection[str], teams: Collection[str]

@@ -431,6 +431,14 @@ RULES: dict[str, Rule] = _rules(
         "(a merge revision of exactly these heads), then run stager again",
         fields=("heads",),
     ),
+    Rule(
+        "SG012",
+        "Revision file a merged phase gave the base edited on the branch",
+        Risk.HIGH,
+        "the base's version ({phase}) is what databases ran: restore the file on the branch "
+        "(`git checkout {base} -- {file}`) and put the change in a new revision",
+        fields=("phase", "base", "file"),
+    ),
     # SB: where the branch meets its base (stager analyze)
     Rule(
         "SB001",

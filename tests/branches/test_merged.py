@@ -225,3 +225,24 @@ def test_a_deleted_path_is_merged_only_when_the_base_has_it_no_more(repo: GitRep
     repo.commit("and the deletion")
     assert merged(repo) == {phase["number"]: (MERGED, BY_CONTENT)}
     assert changed(repo) == set()
+
+
+def sg012(repo: GitRepo) -> list[dict[str, Any]]:
+    return [f for f in analyze(repo)["findings"] if f["rule"] == "SG012"]
+
+
+def test_an_edit_to_a_revision_file_the_base_owns_is_a_finding(split: GitRepo) -> None:
+    squash_every_phase(split)
+    # Head's mixed revision differs from main's contract by design: no finding for that.
+    assert sg012(split) == []
+    split.git("switch", "-q", "feature")
+    path = split.path / MIGRATION
+    path.write_text(path.read_text() + "\n# a fix after the merge\n")
+    split.commit("edit the merged revision")
+    (found,) = sg012(split)
+    assert found["path"] == MIGRATION and found["risk"] == "high"
+    assert (
+        "phase 4" in found["message"]
+        and "edited on the branch after the split" in (found["message"])
+    )
+    assert f"git checkout main -- {MIGRATION}" in found["hint"]

@@ -42,6 +42,8 @@ class FakePull:
     requested_users: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)  # logins of people who reviewed
+    # (login, state) of reviews with another verdict than approval, listed after ``reviews``
+    verdicts: list[tuple[str, str]] = field(default_factory=list)
     merged_sha: str | None = None  # the head commit when merged (GitHub keeps it)
     merge_commit: str | None = None  # merge_commit_sha (a squash: the squashed commit)
 
@@ -127,6 +129,11 @@ class FakeGitHub:
             pull.merged = True
             pull.merged_sha = self.branch_sha(pull.head)
             pull.merge_commit = merge_commit or pull.merged_sha
+
+    def review(self, number: int, login: str, state: str) -> None:
+        """``login`` reviews pull request ``number``: APPROVED, CHANGES_REQUESTED, COMMENTED…"""
+        with self._lock:
+            self.pulls[number].verdicts.append((login, state))
 
     def add_pull(self, head: str, base: str, title: str, body: str, user: str) -> FakePull:
         """A pull request someone opened by hand."""
@@ -264,6 +271,7 @@ class FakeGitHub:
             ("GET", r"/pulls/(\d+)/requested_reviewers", self._get_requested),
             ("POST", r"/pulls/(\d+)/requested_reviewers", self._request_reviewers),
             ("GET", r"/pulls/(\d+)/reviews", self._get_reviews),
+            ("GET", r"/pulls/(\d+)/merge", self._get_merged),
             ("GET", r"/labels", self._list_labels),
             ("POST", r"/labels", self._create_label),
             ("POST", r"/issues/(\d+)/labels", self._add_labels),
@@ -387,11 +395,27 @@ class FakeGitHub:
         pull = self._pull(number)
         if pull is None:
             return 404, {"message": "Not Found"}, {}
+        listed = [*((login, "APPROVED") for login in pull.reviews), *pull.verdicts]
         reviews = [
-            {"id": i, "user": self._user(login), "state": "APPROVED", "body": ""}
-            for i, login in enumerate(pull.reviews, start=1)
+            {
+                "id": i,
+                "user": self._user(login),
+                "state": state,
+                "body": "",
+                "commit_id": self.branch_sha(pull.head) or "0" * 40,
+            }
+            for i, (login, state) in enumerate(listed, start=1)
         ]
         return 200, reviews, {}
+
+    def _get_merged(
+        self, query: dict[str, str], data: Any, number: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        # GitHub's "is it merged": 204 when merged, 404 otherwise
+        pull = self._pull(number)
+        if pull is None or not pull.merged:
+            return 404, {"message": "Not Found"}, {}
+        return 204, None, {}
 
     def _list_labels(self, query: dict[str, str], data: Any) -> tuple[int, Any, dict[str, str]]:
         return 200, [self._label_json(name) for name in self.labels], {}
@@ -449,7 +473,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 status, body, extra = fake.handle(method, self.path, headers, data)
             except Exception as error:  # a bug in the fake: answer, do not hang the client
                 status, body, extra = 599, {"message": f"fake crashed: {error!r}"}, {}
-            payload = json.dumps(body).encode()
+            payload = b"" if status == 204 else json.dumps(body).encode()  # 204: no body
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))

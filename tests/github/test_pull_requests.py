@@ -10,7 +10,19 @@ from stager.github.auth import Token
 from stager.github.body import BEGIN, END
 from stager.github.context import PullLink
 from stager.github.protocol import GitHubError
-from stager.github.pull_requests import PullPlan, describe_calls, sync_pulls
+from stager.github.pull_requests import (
+    APPROVED,
+    CHANGES_REQUESTED,
+    CLOSED,
+    MERGED,
+    NO_REVIEW,
+    OPEN,
+    REVIEW_REQUESTED,
+    PullPlan,
+    describe_calls,
+    phase_pull,
+    sync_pulls,
+)
 from stager.github.pygithub_client import PyGithubClient
 from stager.github.remote_url import GitHubTarget, RepoId
 from tests.github.fake_github import FakeGitHub, serve
@@ -163,3 +175,41 @@ def test_peoples_text_over_the_limit_is_kept_and_noted(fake: FakeGitHub) -> None
     assert pull.body == before  # neither cut nor over GitHub's limit
     assert "body" not in outcome.writes
     assert "65,002 characters" in outcome.notes[0] and "shorten it" in outcome.notes[0]
+
+
+def test_a_phase_pull_reads_its_state_merge_commit_and_review(fake: FakeGitHub) -> None:
+    client = api(fake)
+    assert phase_pull(client, "stage/1-foundation") is None  # never had one
+    sync_pulls(client, PLANS, render, draft=False)
+    writes = len(fake.writes)
+    found = phase_pull(client, "stage/2-data")
+    assert found is not None and found.state == OPEN and found.review is not None
+    assert (found.review.decision, found.review.requested) == (REVIEW_REQUESTED, ("alice", "dbas"))
+    fake.review(2, "bob", "APPROVED")
+    fake.review(2, "carol", "COMMENTED")
+    found = phase_pull(client, "stage/2-data")
+    assert found is not None and found.review is not None
+    assert (found.review.decision, found.review.approved_by) == (APPROVED, ("bob",))
+    fake.review(2, "carol", "CHANGES_REQUESTED")  # one request for changes outweighs approvals
+    found = phase_pull(client, "stage/2-data")
+    assert found is not None and found.review is not None
+    assert found.review.decision == CHANGES_REQUESTED
+    assert found.review.changes_requested_by == ("carol",)
+    fake.review(2, "carol", "DISMISSED")
+    fake.review(2, "bob", "DISMISSED")
+    found = phase_pull(client, "stage/2-data")
+    assert found is not None and found.review is not None
+    assert (found.review.decision, found.review.approved_by) == (REVIEW_REQUESTED, ())
+    fake.pulls[2].requested_users.clear()
+    fake.pulls[2].requested_teams.clear()
+    found = phase_pull(client, "stage/2-data")
+    assert found is not None and found.review is not None and found.review.decision == NO_REVIEW
+    # Squash-merged: GitHub names the commit the merge made on the base.
+    fake.merge(1, merge_commit="5" * 40)
+    merged = phase_pull(client, "stage/1-foundation")
+    assert merged is not None and merged.state == MERGED and merged.review is None
+    assert merged.pull.merge_commit_sha == "5" * 40
+    fake.pulls[2].state = "closed"
+    closed = phase_pull(client, "stage/2-data")
+    assert closed is not None and closed.state == CLOSED and not closed.pull.merged
+    assert len(fake.writes) == writes  # reads only
