@@ -7,20 +7,18 @@ the user asks for it with ``--database``; ``analyze`` never does.
 from __future__ import annotations
 
 import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
 from stager.analysis import Analysis
 from stager.branches.record import built_chains, built_record
 from stager.branches.split_types import Layout
-from stager.branches.verify import Verification
+from stager.branches.verify import Verification, write_merged_tree
 from stager.database.binaries import find_binaries
+from stager.database.end_state import EditedRevision, Reference
 from stager.database.fresh import parse_url
-from stager.database.phase_run import (
-    DatabaseVerification,
-    EditedRevision,
-    PhaseTree,
-    verify_on_database,
-)
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
@@ -76,6 +74,19 @@ def _refuse_cluster_changes(analysis: Analysis) -> None:
         )
 
 
+def _reference(
+    repo: Repository, analysis: Analysis, result: Verification, stack: ExitStack
+) -> Reference:
+    """The tree the lossless proof compares the last phase with: head, or the merge --onto built."""
+    if result.onto is None:
+        return Reference("head", commit=result.head)
+    what = f"the merge of {result.onto} and head"
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stager-merged-")))
+    if not write_merged_tree(repo, analysis, result, folder):
+        return Reference(what, missing=f"{result.onto} and head do not merge cleanly")
+    return Reference(what, files=folder)
+
+
 def prove_on_database(
     repo: Repository,
     analysis: Analysis,
@@ -119,8 +130,8 @@ def prove_on_database(
         for assessment in assess_plan(planned, chains, analysis.rules, analysis.migrations)
         if assessment.rollback.level == "EASY"
     )
-    reference = result.head if result.onto is None else None
     with ExitStack() as stack:
+        reference = _reference(repo, analysis, result, stack)
         if database_url is None:
             server = stack.enter_context(throwaway_server(_progress))
             admin, log = server.admin, server.log

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stager.database.phase_run import DatabaseVerification, PhaseRun, Step
+from stager.database.phase_run import DatabaseVerification, PhaseRun
+from stager.database.runner import Step
 from stager.render.quoting import neutralise, one_line, table_cell
 
 if TYPE_CHECKING:

@@ -13,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from stager.database.end_state import EditedRevision, Reference
 from stager.database.errors import DatabaseError
-from stager.database.phase_run import (
-    DatabaseVerification,
-    EditedRevision,
-    PhaseTree,
-    verify_on_database,
-)
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql, quote_ident
 from stager.database.server import Server
 from stager.git.repository import Repository
@@ -47,7 +43,7 @@ def _run(
         server.admin,
         Sha(base),
         trees,
-        Sha(reference),
+        Reference("head", commit=Sha(reference)),
         lambda _message: None,
         server.log,
         env_templates,

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from stager.database.phase_run import (
-    SKIPPED,
-    DatabaseVerification,
-    EndState,
-    PhaseRun,
-    Step,
-)
+from stager.database.end_state import EndState
+from stager.database.phase_run import DatabaseVerification, PhaseRun
+from stager.database.runner import SKIPPED, Step
 from stager.database.schema_diff import Action, Change, SchemaDiff
 from stager.render.database import database_to_json, render_database_terminal
 
