@@ -20,6 +20,7 @@ from stager.database.end_state import EditedRevision, Reference
 from stager.database.fresh import parse_url
 from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql
+from stager.database.seed import Seed
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
@@ -72,6 +73,20 @@ def _refuse_cluster_changes(analysis: Analysis) -> None:
             "leave out --database-url (a throwaway server takes these changes), or add "
             "--allow-cluster-changes if that server is yours to change",
         )
+
+
+def _seed(repo: Repository, analysis: Analysis) -> Seed | None:
+    """``[verify] seed``, its SQL read from the work tree (it need not be committed)."""
+    written = analysis.rules.verify.seed
+    if written is None:
+        return None
+    root = repo.work_tree
+    if root is None:
+        raise StagerError(
+            "[verify] seed needs a work tree: it is read, or runs, in the repository's root",
+            "run verify --database in a checkout of the repository",
+        )
+    return Seed.parse(written, root)
 
 
 def _reference(
@@ -130,6 +145,7 @@ def prove_on_database(
         for assessment in assess_plan(planned, chains, analysis.rules, analysis.migrations)
         if assessment.rollback.level == "EASY"
     )
+    seed = _seed(repo, analysis)  # a seed file that cannot be read stops before any server
     with ExitStack() as stack:
         reference = _reference(repo, analysis, result, stack)
         if database_url is None:
@@ -149,5 +165,6 @@ def prove_on_database(
             analysis.rules.verify.env,
             easy,
             _edited_revisions(repo, analysis),
+            seed,
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

@@ -12,7 +12,7 @@ each edited revision.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,10 @@ from stager.database.fresh import fresh_database
 from stager.database.psql import Psql
 from stager.database.runner import Runner, files_tree, phase_tree
 from stager.database.schema_diff import Action, Change, diff_snapshots
+from stager.database.seed import Seed
 from stager.database.server import Progress
 from stager.database.snapshot import CatalogSnapshot, take_snapshot
+from stager.database.table_data import TableRows, changed_tables, table_rows
 from stager.git.repository import Repository
 from stager.types import Sha
 
@@ -54,6 +56,16 @@ class EndState:
     skipped: bool
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    against: str = "head"  # what the reference is
+
+
+@dataclass(frozen=True)
+class Reached:
+    """Where a phase left the database: its schema, Alembic heads and rows (None: no seed)."""
+
+    schema: CatalogSnapshot
+    heads: tuple[str, ...]
+    rows: Mapping[str, TableRows] | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Context:
     admin: Psql
     base: Sha
     progress: Progress
+    seed: Seed | None = None
 
 
 @contextmanager
@@ -129,14 +142,57 @@ def _never_runs(change: Change, revision: str) -> str:
     )
 
 
+def _seeded_rows(context: Context, reference: Reference) -> dict[str, TableRows] | str:
+    """The rows of the reference upgraded from the base with the seed, as the phases were.
+
+    A string when a step fails: what failed.
+    """
+    assert context.seed is not None
+    with fresh_database(context.admin) as psql:
+        runner = Runner(context.repo, context.alembic, psql, context.progress)
+        with phase_tree(context.repo, context.base, "seeded-base") as (tree, scratch):
+            context.progress("the reference's data: the base's alembic upgrade heads, the seed")
+            if runner.step(tree, scratch, "upgrade", "heads").failed:
+                return "the base's `upgrade heads` failed"
+        if context.seed.load(psql, context.alembic.templates):
+            return f"the seed {context.seed.written} failed"
+        with _reference_tree(context.repo, reference) as (tree, scratch):
+            context.progress(f"the reference's data: {reference.what}'s alembic upgrade heads")
+            step = runner.step(tree, scratch, "upgrade", "heads")
+            if step.failed:
+                return f"{reference.what}'s `upgrade heads` after the seed failed: " + " | ".join(
+                    step.tail[-3:]
+                )
+        return table_rows(psql)
+
+
+def _data_problems(
+    context: Context, reference: Reference, phased: Mapping[str, TableRows]
+) -> tuple[str, ...]:
+    """Tables whose rows the phases leave other than the reference, both seeded alike."""
+    expected = _seeded_rows(context, reference)
+    if isinstance(expected, str):
+        return (f"the data is not compared: {expected}",)
+    return tuple(
+        f"table {table}: the phases leave other rows than {reference.what}, seeded alike "
+        f"({phased[table].count} rows; {reference.what}: {expected[table].count})"
+        for table in changed_tables(expected, phased, counts=False)
+    )
+
+
 def compare_end_state(
     context: Context,
     reference: Reference,
-    phased: CatalogSnapshot,
+    reached: Reached,
     base_schema: CatalogSnapshot,
     edited: Sequence[EditedRevision],
 ) -> EndState:
-    """The reference's ``upgrade heads`` on an empty database against the phases' end schema."""
+    """The reference's ``upgrade heads`` on an empty database against the phases' end schema.
+
+    With a seed, also the rows of every table against the reference upgraded from the
+    seeded base.
+    """
+    phased = reached.schema
     if reference.missing is not None:
         return EndState(
             True, True, warnings=(f"the end state is not compared: {reference.missing}",)
@@ -150,7 +206,7 @@ def compare_end_state(
             step = runner.step(tree, scratch, "upgrade", "heads")
             if step.failed:
                 problem = f"{reference.what}'s own `upgrade heads` failed"
-                return EndState(False, False, (problem, *step.tail))
+                return EndState(False, False, (problem, *step.tail), against=reference.what)
         expected = take_snapshot(psql)
     difference = diff_snapshots(expected, phased)
     explained = (
@@ -161,6 +217,8 @@ def compare_end_state(
         for change in difference.changes
         if (change.kind, change.name) not in explained
     )
+    if context.seed is not None and reached.rows is not None:
+        problems += _data_problems(context, reference, reached.rows)
     warnings = tuple(
         _never_runs(change, explained[(change.kind, change.name)])
         for change in difference.changes
@@ -169,4 +227,4 @@ def compare_end_state(
         f"{table}: columns in another order than {reference.what}'s"
         for table in difference.column_order
     )
-    return EndState(not problems, False, problems, warnings)
+    return EndState(not problems, False, problems, warnings, reference.what)

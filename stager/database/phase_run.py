@@ -22,6 +22,7 @@ from stager.database.end_state import (
     Context,
     EditedRevision,
     EndState,
+    Reached,
     Reference,
     compare_end_state,
 )
@@ -29,8 +30,10 @@ from stager.database.fresh import fresh_database
 from stager.database.psql import Psql
 from stager.database.runner import SKIPPED, Runner, Step, phase_tree, versions
 from stager.database.schema_diff import SchemaDiff, diff_snapshots
+from stager.database.seed import Seed
 from stager.database.server import Progress
-from stager.database.snapshot import CatalogSnapshot, take_snapshot
+from stager.database.snapshot import take_snapshot
+from stager.database.table_data import changed_tables, table_rows
 from stager.git.repository import Repository
 from stager.types import Sha
 
@@ -53,6 +56,7 @@ class PhaseRun:
     seconds: float
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    data_change: tuple[str, ...] | None = None  # tables whose rows changed; None: no seed
 
     @property
     def ok(self) -> bool:
@@ -96,6 +100,7 @@ def verify_on_database(
     env_templates: Sequence[tuple[str, str]] = (),
     easy_rollback: frozenset[int] = frozenset(),
     edited: Sequence[EditedRevision] = (),
+    seed: Seed | None = None,
 ) -> DatabaseVerification:
     """Run the base, then every phase, then the reference; what each did to the schema.
 
@@ -104,7 +109,9 @@ def verify_on_database(
     ``env_templates``: ``[verify] env``, more variables that name stager's database;
     ``easy_rollback``: the phases whose assessment promises an easy rollback, for
     which a downgrade that raises on purpose is a failure; ``edited``: the base's
-    revisions the branch edits, whose edit a database already past them never runs.
+    revisions the branch edits, whose edit a database already past them never runs;
+    ``seed``: rows loaded after the base's upgrade, whose every table is then hashed
+    after each phase and compared at the end with the reference's, seeded alike.
     """
     alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
@@ -121,22 +128,39 @@ def verify_on_database(
                 problem = ("the base's own migrations do not run",)
                 runs.append(_base_run(base_step, 0.0, problem, foreign))
                 return DatabaseVerification(tuple(runs), EndState(False, True))
-        previous = base_schema = take_snapshot(psql)
-        previous_heads = versions(psql)
+            seed_error = _load_seed(runner, seed)
+        if seed_error:
+            failed = (f"the seed {seed.written if seed else ''} failed", *seed_error)
+            runs.append(_base_run(base_step, time.monotonic() - started, failed, foreign))
+            return DatabaseVerification(tuple(runs), EndState(False, True))
+        base_schema = take_snapshot(psql)
+        reached = Reached(
+            base_schema, versions(psql), table_rows(psql) if seed is not None else None
+        )
         runs.append(_base_run(base_step, time.monotonic() - started, (), foreign))
         for phase in phases:
-            run, snapshot, heads = _phase(
-                runner, phase, previous, previous_heads, phase.number in easy_rollback
-            )
+            run, after = _phase(runner, phase, reached, phase.number in easy_rollback)
             runs.append(run)
-            if snapshot is None:
+            if after is None:
                 return DatabaseVerification(tuple(runs), EndState(False, True))
-            previous, previous_heads = snapshot, heads
-    context = Context(repo, alembic, admin, base, progress)
-    end_state = compare_end_state(context, reference, previous, base_schema, edited)
-    return DatabaseVerification(
-        tuple(runs), end_state, ("data migrations ran on empty tables: not proven",)
+            reached = after
+    context = Context(repo, alembic, admin, base, progress, seed)
+    end_state = compare_end_state(context, reference, reached, base_schema, edited)
+    note = (
+        f"data: the seed {seed.written} loaded after the base's upgrade; every table's rows "
+        f"hashed after each phase and compared at the end with those of {reference.what}"
+        if seed is not None
+        else "data migrations ran on empty tables: not proven (set [verify] seed)"
     )
+    return DatabaseVerification(tuple(runs), end_state, (note,))
+
+
+def _load_seed(runner: Runner, seed: Seed | None) -> tuple[str, ...]:
+    """``[verify] seed`` into the runner's database; the tail of its error (empty: it passed)."""
+    if seed is None:
+        return ()
+    runner.progress(f"loading the seed {seed.written}")
+    return seed.load(runner.psql, runner.alembic.templates)
 
 
 def _base_run(
@@ -147,12 +171,10 @@ def _base_run(
 
 
 def _phase(
-    runner: Runner,
-    phase: PhaseTree,
-    previous: CatalogSnapshot,
-    previous_heads: tuple[str, ...],
-    rollback_promised: bool,
-) -> tuple[PhaseRun, CatalogSnapshot | None, tuple[str, ...]]:
+    runner: Runner, phase: PhaseTree, before: Reached, rollback_promised: bool
+) -> tuple[PhaseRun, Reached | None]:
+    """Upgrade, downgrade, re-upgrade; the run, and where it left the database (None: failed)."""
+    previous, previous_heads, previous_rows = before.schema, before.heads, before.rows
     psql = runner.psql
     started = time.monotonic()
     problems: list[str] = []
@@ -171,9 +193,10 @@ def _phase(
                 time.monotonic() - started,
                 ("upgrade heads failed",),
             )
-            return run, None, previous_heads
+            return run, None
         upgraded = take_snapshot(psql)
         heads = versions(psql)
+        upgraded_rows = table_rows(psql) if previous_rows is not None else None
         targets = _downgrade_targets(previous_heads, heads)
         runner.progress(f"phase {phase.number}: alembic downgrade {' then '.join(targets)}")
         downgrade = runner.downgrade(tree, scratch, targets)
@@ -207,6 +230,13 @@ def _phase(
                     "the re-upgrade does not rebuild the schema of the first upgrade: "
                     + "; ".join(change.line() for change in again.changes)
                 )
+            if upgraded_rows is not None:
+                lost = changed_tables(upgraded_rows, table_rows(psql))
+                if lost:
+                    warnings.append(
+                        "the downgrade and the re-upgrade do not give back the rows of the "
+                        f"first upgrade: {', '.join(lost)}"
+                    )
     run = PhaseRun(
         phase.number,
         phase.name,
@@ -217,5 +247,9 @@ def _phase(
         time.monotonic() - started,
         tuple(problems),
         tuple(warnings),
+        None
+        if previous_rows is None or upgraded_rows is None
+        else tuple(changed_tables(previous_rows, upgraded_rows)),
     )
-    return run, upgraded, heads
+    rows = table_rows(psql) if previous_rows is not None else None
+    return run, Reached(upgraded, heads, rows)

@@ -33,6 +33,7 @@ def _phase_json(run: PhaseRun) -> dict[str, Any]:
             "changes": [change.line() for change in run.change.changes],
             "column_order": list(run.change.column_order),
         },
+        "data_change": None if run.data_change is None else list(run.data_change),
         "seconds": round(run.seconds, 2),
         "problems": list(run.problems),
         "warnings": list(run.warnings),
@@ -50,6 +51,7 @@ def database_to_json(result: DatabaseVerification) -> dict[str, Any]:
             "skipped": end.skipped,
             "problems": list(end.problems),
             "warnings": list(end.warnings),
+            "against": end.against,
         },
         "notes": list(result.notes),
     }
@@ -80,6 +82,8 @@ def detail_lines(result: DatabaseVerification) -> list[str]:
         lines += [f"{label} warning: {warning}" for warning in run.warnings]
         if run.change is not None:
             lines += [f"{label} schema: {change.short()}" for change in run.change.changes]
+        if run.data_change:
+            lines.append(f"{label} data: rows changed in {', '.join(run.data_change)}")
     end = result.end_state
     lines += [f"end state: {problem}" for problem in end.problems]
     lines += [f"end state warning: {warning}" for warning in end.warnings]
@@ -90,7 +94,9 @@ def detail_lines(result: DatabaseVerification) -> list[str]:
 def summary(result: DatabaseVerification) -> str:
     end = result.end_state
     end_text = (
-        "skipped" if end.skipped else ("equal to head's" if end.ok else "DIFFERS from head's")
+        "skipped"
+        if end.skipped
+        else (f"equals {end.against}'s" if end.ok else f"DIFFERS from {end.against}'s")
     )
     verdict = "every phase ran" if result.ok else "the database proof FAILED"
     return f"database: {verdict}; end state {end_text}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stager.database.end_state import EditedRevision, Reference
 from stager.database.errors import DatabaseError
 from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql, quote_ident
+from stager.database.seed import Seed
 from stager.database.server import Server
 from stager.git.repository import Repository
 from stager.types import Sha
@@ -35,6 +37,7 @@ def _run(
     env_templates: tuple[tuple[str, str], ...] = (),
     easy_rollback: frozenset[int] = frozenset(),
     edited: tuple[EditedRevision, ...] = (),
+    seed: Seed | None = None,
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
@@ -49,6 +52,7 @@ def _run(
         env_templates,
         easy_rollback,
         edited,
+        seed,
     )
 
 
@@ -335,3 +339,56 @@ def test_a_previous_phase_with_two_heads_is_downgraded_to_both(
     assert (second.downgrade.status, second.reupgrade.status) == ("ok", "ok")
     assert second.problems == () and second.warnings == (), second
     assert result.ok
+
+
+def test_a_seed_proves_the_data_migrations_the_phases_lost(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    # The phases add the column but lost head's data migration on the way: the schemas
+    # are equal, only rows tell them apart.
+    base = base_commit(repo)
+    phase = commit_revisions(
+        repo,
+        "phase 1: the column, without its backfill",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN plan text")',
+            'op.execute("ALTER TABLE account DROP COLUMN plan")',
+        ),
+    )
+    head = commit_revisions(
+        repo,
+        "head: the column and its backfill",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN plan text"); '
+            "op.execute(\"UPDATE account SET plan = 'free'\")",
+            'op.execute("ALTER TABLE account DROP COLUMN plan")',
+        ),
+    )
+    (tmp_path / "seed.sql").write_text("INSERT INTO account VALUES (1), (2), (3);\n")
+    seed = Seed.parse("seed.sql", tmp_path)
+    result = _run(server, repo, base, [phase], head, seed=seed)
+
+    assert result.phases[1].ok and result.phases[1].data_change == ("account",)
+    assert result.end_state.problems == (
+        "table account: the phases leave other rows than head, seeded alike (3 rows; head: 3)",
+    )
+    assert not result.ok
+    assert result.notes == (
+        "data: the seed seed.sql loaded after the base's upgrade; every table's rows "
+        "hashed after each phase and compared at the end with those of head",
+    )
+
+
+def test_a_seed_that_fails_stops_before_the_first_phase(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    base = base_commit(repo)
+    seed = Seed.parse(f"{sys.executable} -c 'import sys; sys.exit(\"no fixtures\")'", tmp_path)
+    result = _run(server, repo, base, [base], base, seed=seed)
+
+    assert [run.number for run in result.phases] == [0]
+    assert result.phases[0].problems[0].startswith("the seed ")
+    assert "no fixtures" in result.phases[0].problems
+    assert result.end_state.skipped and not result.ok

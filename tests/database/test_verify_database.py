@@ -73,7 +73,9 @@ def test_the_demo_split_onto_mains_tip_is_green_and_its_end_state_is_compared(
         "index ix_transfer_agreement_date exists only on databases created from scratch (SG006)"
     ]
     assert "the reference, the merge of main and head" in result.stderr
-    assert database["notes"] == ["data migrations ran on empty tables: not proven"]
+    assert database["notes"] == [
+        "data migrations ran on empty tables: not proven (set [verify] seed)"
+    ]
     assert data["lossless"]["ok"] and data["ok"], result.output
     assert result.exit_code == 0
     assert "stager: starting PostgreSQL on 127.0.0.1" in result.stderr
@@ -87,11 +89,18 @@ def test_a_split_onto_the_moved_base_ends_where_the_merge_of_base_and_head_does(
     feature_branch(repo, base_moves=True)
     runner = CliRunner()
     assert runner.invoke(cli, ["-C", str(repo.path), "split", "--all"]).exit_code == 0
+    # the seed, from the work tree: rows the phases' and the reference's migrations run on
+    repo.write(".stager/rules.toml", 'extends = "default"\n[verify]\nseed = "fixtures/seed.sql"\n')
+    repo.write("fixtures/seed.sql", "INSERT INTO account VALUES (1), (2);\n")
     result = runner.invoke(cli, ["-C", str(repo.path), "verify", "--database", "--format", "json"])
 
-    end_state = json.loads(result.stdout)["database"]["end_state"]
+    database = json.loads(result.stdout)["database"]
+    end_state = database["end_state"]
     assert (end_state["ok"], end_state["skipped"]) == (True, False), result.output
     assert end_state["problems"] == end_state["warnings"] == []
+    assert end_state["against"] == "the merge of main and head"
+    assert database["notes"][0].startswith("data: the seed fixtures/seed.sql loaded")
+    assert [run["data_change"] for run in database["phases"]] == [None, []]
     assert result.exit_code == 0, result.output
 
 
