@@ -22,6 +22,7 @@ from stager.database.fresh import fresh_database
 from stager.database.psql import Psql
 from stager.database.runner import Runner, files_tree, phase_tree
 from stager.database.schema_diff import Action, Change, diff_snapshots
+from stager.database.schema_dump import dump_diff
 from stager.database.seed import Seed
 from stager.database.server import Progress
 from stager.database.snapshot import CatalogSnapshot, take_snapshot
@@ -57,6 +58,7 @@ class EndState:
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     against: str = "head"  # what the reference is
+    dump_diff: tuple[str, ...] = ()  # pg_dump's schema, the reference's to the phases'
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,13 @@ def compare_end_state(
     reached: Reached,
     base_schema: CatalogSnapshot,
     edited: Sequence[EditedRevision],
+    phased: Psql,
 ) -> EndState:
     """The reference's ``upgrade heads`` on an empty database against the phases' end schema.
 
     With a seed, also the rows of every table against the reference upgraded from the
-    seeded base.
+    seeded base. ``phased``: the phases' database, still there, for the dump's diff.
     """
-    phased = reached.schema
     if reference.missing is not None:
         return EndState(
             True, True, warnings=(f"the end state is not compared: {reference.missing}",)
@@ -208,7 +210,8 @@ def compare_end_state(
                 problem = f"{reference.what}'s own `upgrade heads` failed"
                 return EndState(False, False, (problem, *step.tail), against=reference.what)
         expected = take_snapshot(psql)
-    difference = diff_snapshots(expected, phased)
+        difference = diff_snapshots(expected, reached.schema)
+        shown = dump_diff(psql, phased, reference.what) if difference.changes else ()
     explained = (
         _edited_objects(context, base_schema, edited) if difference.changes and edited else {}
     )
@@ -227,4 +230,4 @@ def compare_end_state(
         f"{table}: columns in another order than {reference.what}'s"
         for table in difference.column_order
     )
-    return EndState(not problems, False, problems, warnings, reference.what)
+    return EndState(not problems, False, problems, warnings, reference.what, shown)

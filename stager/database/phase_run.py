@@ -144,8 +144,8 @@ def verify_on_database(
             if after is None:
                 return DatabaseVerification(tuple(runs), EndState(False, True))
             reached = after
-    context = Context(repo, alembic, admin, base, progress, seed)
-    end_state = compare_end_state(context, reference, reached, base_schema, edited)
+        context = Context(repo, alembic, admin, base, progress, seed)
+        end_state = compare_end_state(context, reference, reached, base_schema, edited, psql)
     note = (
         f"data: the seed {seed.written} loaded after the base's upgrade; every table's rows "
         f"hashed after each phase and compared at the end with those of {reference.what}"

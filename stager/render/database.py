@@ -52,6 +52,7 @@ def database_to_json(result: DatabaseVerification) -> dict[str, Any]:
             "problems": list(end.problems),
             "warnings": list(end.warnings),
             "against": end.against,
+            "dump_diff": list(end.dump_diff),
         },
         "notes": list(result.notes),
     }
@@ -86,6 +87,9 @@ def detail_lines(result: DatabaseVerification) -> list[str]:
             lines.append(f"{label} data: rows changed in {', '.join(run.data_change)}")
     end = result.end_state
     lines += [f"end state: {problem}" for problem in end.problems]
+    if end.dump_diff:
+        lines.append("end state, pg_dump --schema-only of the reference and of the phases:")
+        lines += [f"    {line}" for line in end.dump_diff]
     lines += [f"end state warning: {warning}" for warning in end.warnings]
     lines += [f"note: {note}" for note in result.notes]
     return lines

@@ -197,6 +197,11 @@ def test_phases_that_miss_what_head_builds_fail_the_end_state(
     assert result.end_state.problems == (
         "head's schema has index ledger_id; the phases end without it",
     )
+    # pg_dump's text, for people: the index in full, no \restrict key, no alembic_version
+    diff = result.end_state.dump_diff
+    assert diff[:2] == ("--- head", "+++ the phases")
+    assert "-CREATE INDEX ledger_id ON public.ledger USING btree (id);" in diff
+    assert not any("restrict" in line or "alembic_version" in line for line in diff), diff
 
 
 def test_an_edit_of_an_applied_revision_is_a_warning_and_any_other_difference_a_failure(

@@ -23,7 +23,12 @@ RESULT = DatabaseVerification(
             2.25,
         ),
     ),
-    end_state=EndState(False, False, ("head's schema has index i; the phases end without it",)),
+    end_state=EndState(
+        False,
+        False,
+        ("head's schema has index i; the phases end without it",),
+        dump_diff=("--- head", "+++ the phases", "@@ -1 +0,0 @@", "-CREATE INDEX i ON t (x);"),
+    ),
     notes=("data migrations ran on empty tables: not proven",),
 )
 
@@ -58,7 +63,14 @@ def test_the_table_and_the_tail_of_alembics_error() -> None:
     assert "  phase 1 downgrade failed:\n      RuntimeError: downgrade broke" in text.replace(
         "      Traceback …\n", ""
     )
-    assert "  end state: head's schema has index i; the phases end without it" in text
+    assert (
+        "  end state: head's schema has index i; the phases end without it\n"
+        "  end state, pg_dump --schema-only of the reference and of the phases:\n"
+        "      --- head\n"
+        "      +++ the phases\n"
+        "      @@ -1 +0,0 @@\n"
+        "      -CREATE INDEX i ON t (x);\n"
+    ) in text
 
 
 def test_json_has_every_step_and_the_end_state() -> None:
