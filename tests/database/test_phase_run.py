@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,11 +39,12 @@ def _run(
     easy_rollback: frozenset[int] = frozenset(),
     edited: tuple[EditedRevision, ...] = (),
     seed: Seed | None = None,
+    alembic: str = ALEMBIC,
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
         Repository(repo.path),
-        ALEMBIC,
+        alembic,
         server.admin,
         Sha(base),
         trees,
@@ -302,6 +304,43 @@ def test_a_package_of_the_project_imported_from_outside_the_phases_tree_is_a_war
     inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout), *inherited]))
     result = _run(server, repo, base, [], base)
+
+    assert result.ok
+    assert result.phases[0].warnings == (
+        f"the project's package fuelapp resolves to {checkout / 'fuelapp' / '__init__.py'}, "
+        "outside the phase's tree (an editable install of a checkout?): its Alembic would "
+        "import that code, not the phase's",
+    )
+
+
+def test_the_package_origin_is_asked_of_the_projects_own_interpreter(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    # The project's virtualenv has an editable install of the user's checkout (a .pth);
+    # stager's own interpreter has not, so asking it would find nothing to warn about.
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    base = repo.commit(
+        "env.py imports the project's package",
+        {"migrations/env.py": "import fuelapp\n" + env_py, "src/fuelapp/__init__.py": ""},
+    )
+    checkout = tmp_path / "checkout"
+    (checkout / "fuelapp").mkdir(parents=True)
+    (checkout / "fuelapp" / "__init__.py").write_text("")
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+        check=True,
+    )
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "__editable__.fuelapp.pth").write_text(f"{checkout}\n")
+    result = _run(server, repo, base, [], base, alembic=f"{python} -m alembic -c alembic.ini")
 
     assert result.ok
     assert result.phases[0].warnings == (
