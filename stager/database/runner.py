@@ -120,6 +120,15 @@ class Runner:
         )
         probed = self.alembic_in(tree, scratch, "current")
         self.psql.run("DROP TABLE alembic_version;")
+        if "No 'script_location' key found" in probed.output:
+            raise DatabaseError(
+                f"the project's Alembic configuration {self.alembic.config} names no "
+                "script_location (Flask-Migrate's leaves it to the app, which sets it when it "
+                "runs), so Alembic cannot run on its own",
+                "name in [verify] alembic an ini that has script_location, e.g. "
+                '"alembic -c stager-alembic.ini"; an env.py that needs the running app '
+                "(Flask-Migrate's current_app) cannot run outside it",
+            )
         if PROBE_REVISION not in probed.output and not probed.ok:
             raise DatabaseError(
                 "the project's `alembic current` failed before it read stager's database: "

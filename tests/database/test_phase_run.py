@@ -225,6 +225,23 @@ def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
     assert _tables(decoy) == []
 
 
+def test_an_ini_without_script_location_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    # Flask-Migrate's ini (CTFd, redash): the app sets script_location when it runs
+    base_commit(repo)
+    ini = Path(repo.path / "alembic.ini").read_text()
+    flask_style = "\n".join(
+        line for line in ini.splitlines() if not line.startswith("script_location")
+    )
+    base = repo.commit("Flask-Migrate's ini", {"alembic.ini": flask_style + "\n"})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert "alembic.ini names no script_location" in message
+    assert "Flask-Migrate" in message and "[verify] alembic" in message
+
+
 def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
     server: Server, repo: GitRepo
 ) -> None:
