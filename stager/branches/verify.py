@@ -36,6 +36,7 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from stager.analysis import Analysis
 from stager.branches.check_command import run_in_worktree
@@ -681,3 +682,23 @@ def _lossless(
     if layout.layout is Layout.INDEPENDENT:
         return verifier.lossless_independent(diffs, verifier.onto_nodes, what)
     return verifier.lossless_stacked(tips[numbers[-1]], merged.tree, what)
+
+
+def write_merged_tree(
+    repo: Repository, analysis: Analysis, result: Verification, folder: Path
+) -> bool:
+    """With --onto: the merge of REF and head the lossless proof builds, as files in ``folder``.
+
+    That merge is never committed, so ``verify --database`` runs its own
+    ``upgrade heads`` from these files: the schema the phases must end at.
+    False when REF and head do not merge cleanly (the lossless proof fails then).
+    """
+    assert result.onto is not None, "only a split --onto REF has a merged tree"
+    layout = _Layout(result.layout, result.start, result.onto)
+    with Writer(repo, dry_run=True) as writer:
+        verifier = _Verifier(repo, writer, analysis, [item.phase for item in result.phases], layout)
+        merged = verifier.merged
+        if merged is None or merged.conflicts:
+            return False
+        writer.write_files(merged.tree, folder)
+    return True

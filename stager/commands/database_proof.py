@@ -7,21 +7,20 @@ the user asks for it with ``--database``; ``analyze`` never does.
 from __future__ import annotations
 
 import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
 from stager.analysis import Analysis
 from stager.branches.record import built_chains, built_record
 from stager.branches.split_types import Layout
-from stager.branches.verify import Verification
+from stager.branches.verify import Verification, write_merged_tree
 from stager.database.binaries import find_binaries
+from stager.database.end_state import EditedRevision, Reference
 from stager.database.fresh import parse_url
-from stager.database.phase_run import (
-    DatabaseVerification,
-    EditedRevision,
-    PhaseTree,
-    verify_on_database,
-)
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql
+from stager.database.seed import Seed
 from stager.database.server import throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
@@ -76,6 +75,33 @@ def _refuse_cluster_changes(analysis: Analysis) -> None:
         )
 
 
+def _seed(repo: Repository, analysis: Analysis) -> Seed | None:
+    """``[verify] seed``, its SQL read from the work tree (it need not be committed)."""
+    written = analysis.rules.verify.seed
+    if written is None:
+        return None
+    root = repo.work_tree
+    if root is None:
+        raise StagerError(
+            "[verify] seed needs a work tree: it is read, or runs, in the repository's root",
+            "run verify --database in a checkout of the repository",
+        )
+    return Seed.parse(written, root)
+
+
+def _reference(
+    repo: Repository, analysis: Analysis, result: Verification, stack: ExitStack
+) -> Reference:
+    """The tree the lossless proof compares the last phase with: head, or the merge --onto built."""
+    if result.onto is None:
+        return Reference("head", commit=result.head)
+    what = f"the merge of {result.onto} and head"
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stager-merged-")))
+    if not write_merged_tree(repo, analysis, result, folder):
+        return Reference(what, missing=f"{result.onto} and head do not merge cleanly")
+    return Reference(what, files=folder)
+
+
 def prove_on_database(
     repo: Repository,
     analysis: Analysis,
@@ -119,8 +145,9 @@ def prove_on_database(
         for assessment in assess_plan(planned, chains, analysis.rules, analysis.migrations)
         if assessment.rollback.level == "EASY"
     )
-    reference = result.head if result.onto is None else None
+    seed = _seed(repo, analysis)  # a seed file that cannot be read stops before any server
     with ExitStack() as stack:
+        reference = _reference(repo, analysis, result, stack)
         if database_url is None:
             server = stack.enter_context(throwaway_server(_progress))
             admin, log = server.admin, server.log
@@ -138,5 +165,6 @@ def prove_on_database(
             analysis.rules.verify.env,
             easy,
             _edited_revisions(repo, analysis),
+            seed,
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

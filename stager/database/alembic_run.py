@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stager.database.errors import DatabaseError
-from stager.database.package_origin import foreign_packages
+from stager.database.package_origin import foreign_packages, project_python
 from stager.database.psql import Connection
 
 PROJECT_APPLICATION = "stager-verify"
@@ -211,13 +211,18 @@ class ProjectAlembic:
         return cls(tuple(kept), config, tuple(templates))
 
     def foreign_packages(self, tree: Path, folder: Path, connection: Connection) -> list[str]:
-        """A warning per package of the project its Alembic would import from elsewhere."""
+        """A warning per package of the project its Alembic would import from elsewhere.
+
+        Asked of the interpreter that runs the project's Alembic command, which sees
+        the project's virtualenv and its editable installs; stager's may not.
+        """
         env = routed_environment(connection, tree, folder, templates=self.templates)
+        python = project_python(self.words, tree, env)
         return [
             f"the project's package {name} resolves to {origin}, outside the phase's tree "
             "(an editable install of a checkout?): its Alembic would import that code, "
             "not the phase's"
-            for name, origin in foreign_packages(tree, tree / self.config, env).items()
+            for name, origin in foreign_packages(tree, tree / self.config, env, python).items()
         ]
 
     def run(

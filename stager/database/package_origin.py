@@ -15,9 +15,11 @@ import ast
 import configparser
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 _DEPTH = 3  # tree/app, tree/src/app, tree/backend/src/app
@@ -82,7 +84,51 @@ def _packages(tree: Path, depth: int = _DEPTH) -> Iterator[str]:
         folders = deeper
 
 
-def foreign_packages(tree: Path, ini: Path, env: Mapping[str, str]) -> dict[str, str]:
+def _shebang(script: Path) -> list[str] | None:
+    """The interpreter a script's ``#!`` line names (``/usr/bin/env python3`` too)."""
+    try:
+        with script.open("rb") as file:
+            first = file.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    try:
+        words = shlex.split(first[2:].decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return words or None
+
+
+def project_python(alembic: Sequence[str], tree: Path, env: Mapping[str, str]) -> list[str]:
+    """The interpreter that runs the project's Alembic command, as a command line.
+
+    ``.venv/bin/python -m alembic``: that python; ``uv run alembic`` (a runner
+    before the word ``alembic``): the runner's ``python``; ``.venv/bin/alembic``
+    or ``alembic`` on ``PATH``: the interpreter of the script's ``#!`` line.
+    Else stager's own, which may not see what the project's sees.
+    """
+    names = [Path(word).name for word in alembic]
+    if names and names[0].startswith("python"):
+        return [alembic[0]]
+    if "alembic" in names[1:]:
+        return [*alembic[: names.index("alembic")], "python"]
+    if names and names[0] == "alembic":
+        command = alembic[0]
+        found = (
+            str(tree / command)
+            if os.sep in command and not Path(command).is_absolute()
+            else shutil.which(command, path=env.get("PATH"))
+        )
+        interpreter = _shebang(Path(found)) if found else None
+        if interpreter:
+            return interpreter
+    return [sys.executable]
+
+
+def foreign_packages(
+    tree: Path, ini: Path, env: Mapping[str, str], python: Sequence[str] = (sys.executable,)
+) -> dict[str, str]:
     """The project's packages the migrations import that resolve outside ``tree``: name → path."""
     script, prepend = _ini_paths(ini)
     if script is None or not script.is_dir():
@@ -90,17 +136,24 @@ def foreign_packages(tree: Path, ini: Path, env: Mapping[str, str]) -> dict[str,
     wanted = sorted(_imported(script) & set(_packages(tree)))
     if not wanted:
         return {}
-    result = subprocess.run(
-        [sys.executable, "-c", _LOCATE, json.dumps([str(path) for path in prepend]), *wanted],
-        cwd=tree,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
+    try:
+        result = subprocess.run(
+            [*python, "-c", _LOCATE, json.dumps([str(path) for path in prepend]), *wanted],
+            cwd=tree,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:  # the project's interpreter is not there: Alembic's own run will say so
         return {}
-    found: dict[str, str | None] = json.loads(result.stdout)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        return {}
+    try:  # the answer is the last line: a runner (uv run, poetry run) may print before it
+        found: dict[str, str | None] = json.loads(lines[-1])
+    except ValueError:
+        return {}
     inside = tree.resolve()
     return {
         name: origin

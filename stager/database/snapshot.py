@@ -96,6 +96,12 @@ WHERE {_TABLE}
 ORDER BY 1, a.attnum
 """
 
+TABLE_NAMES = f"""
+SELECT {_qualified("n", "c.relname")} AS key, n.nspname AS schema, c.relname AS name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_TABLE} ORDER BY 1
+"""
+"""The tables the snapshot holds: their readable name, schema and name (for their rows)."""
+
 TABLES = f"""
 SELECT {_qualified("n", "c.relname")} AS key FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_TABLE}

@@ -449,6 +449,20 @@ class Writer:
             patch += self.run([*base, *chunk])
         return patch
 
+    def write_files(self, tree: Sha, folder: Path) -> None:
+        """The files of ``tree`` (one the run wrote, or any other) written into ``folder``.
+
+        For a tree no commit holds, which ``git worktree add`` cannot check out: git
+        writes them from an index of stager's own with ``folder`` as the work tree, as a
+        checkout would (attributes, filters); the user's work tree is never touched.
+        """
+        with self.temporary_index() as index:
+            index.read_tree(tree)
+            self.run(
+                ["checkout-index", "--all", "--force"],
+                env={**index.env, "GIT_WORK_TREE": str(folder)},
+            )
+
     @contextmanager
     def temporary_index(self) -> Iterator[TemporaryIndex]:
         """An index file of stager's own (``GIT_INDEX_FILE``): the user's index is never read."""

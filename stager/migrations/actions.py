@@ -431,7 +431,9 @@ _STATEMENTS = {
     "ALTER TABLE SET TABLE SPACE": SET_PERSISTENCE,
 }
 # Statements that change the whole cluster, not one database: roles, their
-# memberships, server settings, tablespaces and other databases. Flagged ``cluster``.
+# memberships, server settings, tablespaces and other databases. Flagged ``cluster``,
+# as is a GRANT of rights to a named role (not PUBLIC or the current user): roles are
+# the cluster's, and a shared server's role is not stager's to give rights to.
 CLUSTER_WIDE_KINDS = frozenset(
     {
         "CREATE ROLE",  # and CREATE USER / GROUP
@@ -475,7 +477,7 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
         flags.add("unparsable")
     elif kind in {"DO", "CALL"}:
         flags.add("procedural")
-    elif kind in CLUSTER_WIDE_KINDS:
+    elif kind in CLUSTER_WIDE_KINDS or (kind == "GRANT" and "to_role" in statement.flags):
         flags.add("cluster")
     if kind == "MERGE":
         flags.add("where")  # MERGE always joins on a condition

@@ -97,8 +97,9 @@ class Statement(NamedTuple):
     what the rules ask about: ``concurrently``, ``unique``, ``where``,
     ``not_valid``, ``using_index``, ``not_null``, ``default``,
     ``volatile_default``, ``foreign_key``, ``check``, ``primary_key``,
-    ``exclude``, ``if_exists``, ``local``. ``literals`` are the string
-    constants the statement uses (to spot a new enum value being used).
+    ``exclude``, ``if_exists``, ``local``, ``to_role`` (a GRANT to a named role).
+    ``literals`` are the string constants the statement uses (to spot a new enum
+    value being used).
     A NamedTuple, not a dataclass: one is made per statement, and the class
     itself is built on the analyze path.
     """
@@ -525,6 +526,14 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
                 text=text,
             )
         )
+    elif name == "GrantStmt":
+        # GRANT … TO a named role: that role is the cluster's, shared by every database
+        named = any(
+            grantee.get("RoleSpec", {}).get("roletype") == "ROLESPEC_CSTRING"
+            for grantee in node.get("grantees", ())
+        )
+        to_role = {"to_role"} if node.get("is_grant") and named else set()
+        found.append(Statement("GRANT", flags=frozenset(to_role), text=text))
     elif name in _STATEMENT_NAMES:
         found.append(
             Statement(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stager.database.phase_run import DatabaseVerification, PhaseRun, Step
+from stager.database.phase_run import DatabaseVerification, PhaseRun
+from stager.database.runner import Step
 from stager.render.quoting import neutralise, one_line, table_cell
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def _phase_json(run: PhaseRun) -> dict[str, Any]:
             "changes": [change.line() for change in run.change.changes],
             "column_order": list(run.change.column_order),
         },
+        "data_change": None if run.data_change is None else list(run.data_change),
         "seconds": round(run.seconds, 2),
         "problems": list(run.problems),
         "warnings": list(run.warnings),
@@ -49,6 +51,8 @@ def database_to_json(result: DatabaseVerification) -> dict[str, Any]:
             "skipped": end.skipped,
             "problems": list(end.problems),
             "warnings": list(end.warnings),
+            "against": end.against,
+            "dump_diff": list(end.dump_diff),
         },
         "notes": list(result.notes),
     }
@@ -79,8 +83,13 @@ def detail_lines(result: DatabaseVerification) -> list[str]:
         lines += [f"{label} warning: {warning}" for warning in run.warnings]
         if run.change is not None:
             lines += [f"{label} schema: {change.short()}" for change in run.change.changes]
+        if run.data_change:
+            lines.append(f"{label} data: rows changed in {', '.join(run.data_change)}")
     end = result.end_state
     lines += [f"end state: {problem}" for problem in end.problems]
+    if end.dump_diff:
+        lines.append("end state, pg_dump --schema-only of the reference and of the phases:")
+        lines += [f"    {line}" for line in end.dump_diff]
     lines += [f"end state warning: {warning}" for warning in end.warnings]
     lines += [f"note: {note}" for note in result.notes]
     return lines
@@ -89,7 +98,9 @@ def detail_lines(result: DatabaseVerification) -> list[str]:
 def summary(result: DatabaseVerification) -> str:
     end = result.end_state
     end_text = (
-        "skipped" if end.skipped else ("equal to head's" if end.ok else "DIFFERS from head's")
+        "skipped"
+        if end.skipped
+        else (f"equals {end.against}'s" if end.ok else f"DIFFERS from {end.against}'s")
     )
     verdict = "every phase ran" if result.ok else "the database proof FAILED"
     return f"database: {verdict}; end state {end_text}"

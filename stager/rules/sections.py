@@ -151,6 +151,7 @@ class VerifyRules:
     python: str = DEFAULT_PYTHON  # the compile check's interpreter, a command line
     alembic: str | None = None  # verify --database: the project's Alembic (None: discovered)
     env: tuple[tuple[str, str], ...] = ()  # verify --database: variable → template of its URL
+    seed: str | None = None  # verify --database: a .sql file or a command, after the base
 
 
 DATABASE_PLACEHOLDERS = ("url", "host", "port", "database", "user", "password")
@@ -204,9 +205,14 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
                 "alembic", f"{alembic!r} is not a command line ({error})", alembic_fix
             ) from None
     env = _database_env(table)
+    seed = table.string("seed")
+    if seed is not None and not seed.strip():
+        raise table.error(
+            "seed", "is empty", 'name a SQL file or a command, e.g. seed = "tests/seed.sql"'
+        )
     python = table.string("python")
     if python is None:
-        return VerifyRules(alembic=alembic, env=env)
+        return VerifyRules(alembic=alembic, env=env, seed=seed)
     fix = 'name the interpreter, e.g. python = "python3.14" or python = ".venv/bin/python"'
     try:
         words = shlex.split(python)
@@ -214,7 +220,7 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
         raise table.error("python", f"{python!r} is not a command line ({error})", fix) from None
     if not words:
         raise table.error("python", "is empty", fix, value=python)
-    return VerifyRules(python, alembic, env)
+    return VerifyRules(python, alembic, env, seed)
 
 
 def sql_migration_paths(root: Table, inherited: tuple[Pattern, ...]) -> tuple[Pattern, ...]:

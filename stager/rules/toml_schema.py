@@ -68,6 +68,14 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "For `verify --database`: more variables for the project's Alembic, each a template "
             "of stager's database: {url}, {host}, {port}, {database}, {user}, {password}.",
         ),
+        Key(
+            "seed",
+            "string",
+            "For `verify --database`: rows loaded after the base's upgrade, in the phases' "
+            "database and the reference's, whose tables are then compared: a .sql file from "
+            "the repository root, or a command run there with stager's database in its "
+            "environment (default: none, data migrations run on empty tables).",
+        ),
     ),
     "split": _keys(
         Key(

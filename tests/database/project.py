@@ -57,3 +57,47 @@ def base_commit(repo: GitRepo) -> str:
         )
     )
     return repo.commit("base", files)
+
+
+def _main_revision() -> tuple[str, str]:
+    """A revision main gains after the feature branch left it: the base moved."""
+    source = (
+        "from alembic import op\n\n"
+        "revision = 'm002'\n"
+        "down_revision = 'r001'\n\n\n"
+        'def upgrade():\n    op.execute("CREATE TABLE audit (id int)")\n\n\n'
+        'def downgrade():\n    op.execute("DROP TABLE audit")\n'
+    )
+    return "migrations/versions/m002.py", source
+
+
+def feature_branch(repo: GitRepo, *, base_moves: bool = False) -> str:
+    """``main`` with the base, and branch ``feature`` (checked out) adding a table and its index.
+
+    ``base_moves``: main gains revision ``m002`` afterwards, so that ``split``
+    builds onto main's tip (``--onto``), re-chaining the branch's first revision.
+    Returns the feature branch's head.
+    """
+    base_commit(repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    commit_revisions(
+        repo,
+        "ledger",
+        revision(
+            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
+        ),
+    )
+    head = commit_revisions(
+        repo,
+        "ledger index",
+        revision(
+            3,
+            'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
+            'op.execute("DROP INDEX ledger_id")',
+        ),
+    )
+    if base_moves:
+        repo.git("checkout", "-q", "main")
+        repo.commit("main gains a revision", dict([_main_revision()]))
+        repo.git("checkout", "-q", "feature")
+    return head

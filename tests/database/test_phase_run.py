@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from stager.database.end_state import EditedRevision, Reference
 from stager.database.errors import DatabaseError
-from stager.database.phase_run import (
-    DatabaseVerification,
-    EditedRevision,
-    PhaseTree,
-    verify_on_database,
-)
+from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql, quote_ident
+from stager.database.seed import Seed
 from stager.database.server import Server
 from stager.git.repository import Repository
 from stager.types import Sha
@@ -39,20 +37,23 @@ def _run(
     env_templates: tuple[tuple[str, str], ...] = (),
     easy_rollback: frozenset[int] = frozenset(),
     edited: tuple[EditedRevision, ...] = (),
+    seed: Seed | None = None,
+    alembic: str = ALEMBIC,
 ) -> DatabaseVerification:
     trees = [PhaseTree(number, f"phase-{number}", Sha(sha)) for number, sha in enumerate(phases, 1)]
     return verify_on_database(
         Repository(repo.path),
-        ALEMBIC,
+        alembic,
         server.admin,
         Sha(base),
         trees,
-        Sha(reference),
+        Reference("head", commit=Sha(reference)),
         lambda _message: None,
         server.log,
         env_templates,
         easy_rollback,
         edited,
+        seed,
     )
 
 
@@ -109,7 +110,21 @@ def test_downgrades_that_fail_raise_on_purpose_or_leave_a_column_are_reported(
             'raise RuntimeError("downgrade broke")',
         ),
     )
-    result = _run(server, repo, base, [leaves_column, irreversible, broken], broken)
+    failing = commit_revisions(
+        repo,
+        "phase 4",
+        revision(5, 'op.execute("ALTER TABLE nowhere ADD COLUMN x int")', "pass"),
+    )
+    never = commit_revisions(repo, "phase 5", revision(6, "pass", "pass"))
+    # Phase 2's assessment promises an easy rollback, but its downgrade raises on purpose.
+    result = _run(
+        server,
+        repo,
+        base,
+        [leaves_column, irreversible, broken, failing, never],
+        never,
+        easy_rollback=frozenset({2}),
+    )
 
     assert [
         (run.number, run.upgrade.status, run.downgrade.status, run.reupgrade.status)
@@ -119,84 +134,28 @@ def test_downgrades_that_fail_raise_on_purpose_or_leave_a_column_are_reported(
         (1, "ok", "ok", "ok"),
         (2, "ok", "irreversible", "ok"),
         (3, "ok", "failed", "ok"),
+        (4, "failed", "skipped", "skipped"),  # the run stops there: no phase 5
     ]
-    first, second, third = result.phases[1:]
+    first, second, third, stopped = result.phases[1:]
     assert first.warnings == (
         "the downgrade does not return the schema to the previous phase's: "
         "+ column account.email: text",
     )
-    assert first.ok and second.ok
+    assert first.ok and not second.ok
     assert "NotImplementedError: the ledger cannot be dropped" in second.downgrade.tail[-1]
+    assert second.problems == (
+        "the downgrade raises on purpose (irreversible), but the phase's assessment "
+        "says its rollback is EASY",
+    )
     assert not third.ok
     assert "RuntimeError: downgrade broke" in third.downgrade.tail[-1]
     assert first.change is not None and first.change.summary() == "+1 column"
     assert second.change is not None and second.change.summary() == "+1 table"
     assert third.change is not None and third.change.summary() == "+1 index"
-    assert result.end_state.ok and not result.end_state.skipped
-    assert not result.ok
-    assert _tables(decoy) == []
-
-
-def test_a_phase_whose_upgrade_fails_stops_the_run_there_with_the_error(
-    server: Server, repo: GitRepo
-) -> None:
-    base = base_commit(repo)
-    first = commit_revisions(
-        repo,
-        "phase 1",
-        revision(2, 'op.execute("CREATE TABLE ledger (id int)")', "raise NotImplementedError"),
-    )
-    failing = commit_revisions(
-        repo,
-        "phase 2",
-        revision(3, 'op.execute("ALTER TABLE nowhere ADD COLUMN x int")', "pass"),
-    )
-    never = commit_revisions(repo, "phase 3", revision(4, "pass", "pass"))
-    # Phase 1's assessment promises an easy rollback, but its downgrade raises on purpose.
-    result = _run(server, repo, base, [first, failing, never], never, easy_rollback=frozenset({1}))
-
-    assert [run.number for run in result.phases] == [0, 1, 2]
-    promised = result.phases[1]
-    assert promised.downgrade.status == "irreversible" and not promised.ok
-    assert promised.problems == (
-        "the downgrade raises on purpose (irreversible), but the phase's assessment "
-        "says its rollback is EASY",
-    )
-    stopped = result.phases[2]
-    assert (stopped.upgrade.status, stopped.downgrade.status) == ("failed", "skipped")
     assert stopped.problems == ("upgrade heads failed",)
     assert any('relation "nowhere" does not exist' in line for line in stopped.upgrade.tail)
     assert result.end_state.skipped and not result.ok
-
-
-def test_phases_that_miss_what_head_builds_fail_the_end_state(
-    server: Server, repo: GitRepo
-) -> None:
-    base = base_commit(repo)
-    phase = commit_revisions(
-        repo,
-        "phase 1: re-chained, but its index lost on the way",
-        revision(
-            2, 'op.execute("CREATE TABLE ledger (id int)")', 'op.execute("DROP TABLE ledger")'
-        ),
-    )
-    head = commit_revisions(
-        repo,
-        "head",
-        revision(
-            2,
-            'op.execute("CREATE TABLE ledger (id int)"); '
-            'op.execute("CREATE INDEX ledger_id ON ledger (id)")',
-            'op.execute("DROP TABLE ledger")',
-        ),
-    )
-    result = _run(server, repo, base, [phase], head)
-
-    assert result.phases[1].ok
-    assert not result.end_state.ok and not result.ok
-    assert result.end_state.problems == (
-        "head's schema has index ledger_id; the phases end without it",
-    )
+    assert _tables(decoy) == []
 
 
 def test_an_edit_of_an_applied_revision_is_a_warning_and_any_other_difference_a_failure(
@@ -241,6 +200,11 @@ def test_an_edit_of_an_applied_revision_is_a_warning_and_any_other_difference_a_
         "column account.name exists only on databases created from scratch (SG006)",
     )
     assert not result.ok
+    # pg_dump's text, for people: the index in full, no \restrict key, no alembic_version
+    diff = result.end_state.dump_diff
+    assert diff[:2] == ("--- head", "+++ the phases")
+    assert "-CREATE INDEX ledger_id ON public.ledger USING btree (id);" in diff
+    assert not any("restrict" in line or "alembic_version" in line for line in diff), diff
 
 
 def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
@@ -259,6 +223,23 @@ def test_a_project_that_ignores_stagers_url_is_refused_before_anything_runs(
     with pytest.raises(DatabaseError, match="did not read stager's database"):
         _run(server, repo, base, [], base)
     assert _tables(decoy) == []
+
+
+def test_an_ini_without_script_location_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    # Flask-Migrate's ini (CTFd, redash): the app sets script_location when it runs
+    base_commit(repo)
+    ini = Path(repo.path / "alembic.ini").read_text()
+    flask_style = "\n".join(
+        line for line in ini.splitlines() if not line.startswith("script_location")
+    )
+    base = repo.commit("Flask-Migrate's ini", {"alembic.ini": flask_style + "\n"})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert "alembic.ini names no script_location" in message
+    assert "Flask-Migrate" in message and "[verify] alembic" in message
 
 
 def test_a_project_that_reads_a_variable_of_its_own_gets_it_from_verify_env(
@@ -339,3 +320,56 @@ def test_a_previous_phase_with_two_heads_is_downgraded_to_both(
     assert (second.downgrade.status, second.reupgrade.status) == ("ok", "ok")
     assert second.problems == () and second.warnings == (), second
     assert result.ok
+
+
+def test_a_seed_proves_the_data_migrations_the_phases_lost(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    # The phases add the column but lost head's data migration on the way: the schemas
+    # are equal, only rows tell them apart.
+    base = base_commit(repo)
+    phase = commit_revisions(
+        repo,
+        "phase 1: the column, without its backfill",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN plan text")',
+            'op.execute("ALTER TABLE account DROP COLUMN plan")',
+        ),
+    )
+    head = commit_revisions(
+        repo,
+        "head: the column and its backfill",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN plan text"); '
+            "op.execute(\"UPDATE account SET plan = 'free'\")",
+            'op.execute("ALTER TABLE account DROP COLUMN plan")',
+        ),
+    )
+    (tmp_path / "seed.sql").write_text("INSERT INTO account VALUES (1), (2), (3);\n")
+    seed = Seed.parse("seed.sql", tmp_path)
+    result = _run(server, repo, base, [phase], head, seed=seed)
+
+    assert result.phases[1].ok and result.phases[1].data_change == ("account",)
+    assert result.end_state.problems == (
+        "table account: the phases leave other rows than head, seeded alike (3 rows; head: 3)",
+    )
+    assert not result.ok
+    assert result.notes == (
+        "data: the seed seed.sql loaded after the base's upgrade; every table's rows "
+        "hashed after each phase and compared at the end with those of head",
+    )
+
+
+def test_a_seed_that_fails_stops_before_the_first_phase(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    base = base_commit(repo)
+    seed = Seed.parse(f"{sys.executable} -c 'import sys; sys.exit(\"no fixtures\")'", tmp_path)
+    result = _run(server, repo, base, [base], base, seed=seed)
+
+    assert [run.number for run in result.phases] == [0]
+    assert result.phases[0].problems[0].startswith("the seed ")
+    assert "no fixtures" in result.phases[0].problems
+    assert result.end_state.skipped and not result.ok

@@ -15,21 +15,23 @@ from click.testing import CliRunner
 
 from stager.cli import cli
 from stager.database.binaries import Binaries
-from stager.demo import build_demo_repository
+from stager.demo import DemoRepository
+from tests.database.project import feature_branch
+from tests.demo_copies import copy_demo
+from tests.gitrepo import GitRepo
 from tests.processes import ends_soon
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
 
 
-def test_the_demo_is_green_phase_by_phase_and_its_edited_applied_revision_is_a_warning(
-    tmp_path: Path, postgres_binaries: Binaries
+def test_the_demo_split_onto_mains_tip_is_green_and_its_end_state_is_compared(
+    tmp_path: Path, demo_template: DemoRepository, postgres_binaries: Binaries
 ) -> None:
-    demo = build_demo_repository(tmp_path / "demo")
+    demo = copy_demo(demo_template, tmp_path / "demo")
     runner = CliRunner()
-    # From the merge base: the end state of a split onto main's tip (split's default, main
-    # moved) is not compared yet.
-    split = runner.invoke(cli, ["-C", str(demo.path), "split", "--all", "--from-merge-base"])
-    assert split.exit_code == 0
+    # split's default: main moved since the merge base, so the phases are built onto its tip
+    split = runner.invoke(cli, ["-C", str(demo.path), "split", "--all"])
+    assert split.exit_code == 0 and "built onto main's tip" in split.output, split.output
     result = runner.invoke(cli, ["-C", str(demo.path), "verify", "--database", "--format", "json"])
     data = json.loads(result.stdout)
     database = data["database"]
@@ -59,19 +61,46 @@ def test_the_demo_is_green_phase_by_phase_and_its_edited_applied_revision_is_a_w
     assert changes[3]["summary"] == "none"
     assert changes[4]["summary"] == "-3 columns"
     assert all(not run["warnings"] and not run["problems"] for run in database["phases"])
-    # The branch edits create_transfer (c2d4e6f8a0b1), which the base had already applied:
-    # a database upgraded phase by phase never gets the index the edit adds. SG006 already
-    # says so; the end state names it as a warning, not a difference of the phases.
-    assert database["end_state"]["problems"] == []
-    assert database["end_state"]["warnings"] == [
+    # The end state is compared with git's merge of main's tip and head, which the lossless
+    # proof builds. The branch edits create_transfer (c2d4e6f8a0b1), which the base had
+    # already applied: a database upgraded phase by phase never gets the index the edit
+    # adds. SG006 already says so; the end state names it as a warning.
+    end_state = database["end_state"]
+    assert not end_state["skipped"] and end_state["problems"] == [], end_state
+    assert end_state["warnings"] == [
         "head's edit of c2d4e6f8a0b1 never runs on a database already past it: "
         "index ix_transfer_agreement_date exists only on databases created from scratch (SG006)"
     ]
-    assert database["notes"] == ["data migrations ran on empty tables: not proven"]
+    assert "the reference, the merge of main and head" in result.stderr
+    assert database["notes"] == [
+        "data migrations ran on empty tables: not proven (set [verify] seed)"
+    ]
     assert data["lossless"]["ok"] and data["ok"], result.output
     assert result.exit_code == 0
     assert "stager: starting PostgreSQL on 127.0.0.1" in result.stderr
     assert "stager: phase 4 (stage/4-etl-and-contract): alembic upgrade heads" in result.stderr
+
+
+def test_a_split_onto_the_moved_base_ends_where_the_merge_of_base_and_head_does(
+    repo: GitRepo, postgres_binaries: Binaries
+) -> None:
+    # main gained the table audit: head alone has no audit, the merge of main and head has
+    feature_branch(repo, base_moves=True)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-C", str(repo.path), "split", "--all"]).exit_code == 0
+    # the seed, from the work tree: rows the phases' and the reference's migrations run on
+    repo.write(".stager/rules.toml", 'extends = "default"\n[verify]\nseed = "fixtures/seed.sql"\n')
+    repo.write("fixtures/seed.sql", "INSERT INTO account VALUES (1), (2);\n")
+    result = runner.invoke(cli, ["-C", str(repo.path), "verify", "--database", "--format", "json"])
+
+    database = json.loads(result.stdout)["database"]
+    end_state = database["end_state"]
+    assert (end_state["ok"], end_state["skipped"]) == (True, False), result.output
+    assert end_state["problems"] == end_state["warnings"] == []
+    assert end_state["against"] == "the merge of main and head"
+    assert database["notes"][0].startswith("data: the seed fixtures/seed.sql loaded")
+    assert [run["data_change"] for run in database["phases"]] == [None, []]
+    assert result.exit_code == 0, result.output
 
 
 def test_database_url_needs_database_and_database_runs_every_phase() -> None:
@@ -112,12 +141,12 @@ def _servers_of(pid: int) -> dict[int, Path]:
 
 
 def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
-    tmp_path: Path, postgres_binaries: Binaries
+    repo: GitRepo, postgres_binaries: Binaries
 ) -> None:
-    demo = build_demo_repository(tmp_path / "demo")
-    assert CliRunner().invoke(cli, ["-C", str(demo.path), "split", "--all"]).exit_code == 0
+    feature_branch(repo)
+    assert CliRunner().invoke(cli, ["-C", str(repo.path), "split", "--all"]).exit_code == 0
     child = subprocess.Popen(
-        [sys.executable, "-m", "stager", "-C", str(demo.path), "verify", "--database"],
+        [sys.executable, "-m", "stager", "-C", str(repo.path), "verify", "--database"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -139,7 +168,7 @@ def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
     assert all(ends_soon(pid) for pid in servers), servers
     assert not any(folder.exists() for folder in servers.values()), servers
     worktrees = subprocess.run(
-        ["git", "-C", str(demo.path), "worktree", "list", "--porcelain"],
+        ["git", "-C", str(repo.path), "worktree", "list", "--porcelain"],
         capture_output=True,
         text=True,
         check=True,

@@ -138,7 +138,11 @@ def test_the_effect_by_name_is_the_effect_of_the_actions(name: str, enums: tuple
         ("DROP DATABASE reports", True),
         ("CREATE DATABASE reports", True),
         ("ALTER DATABASE reports RENAME TO old_reports", True),
-        ("GRANT SELECT ON t TO app_reader", False),
+        # a role of the cluster gains rights: on a shared server, not stager's to give
+        ("GRANT SELECT ON t TO app_reader", True),
+        ("GRANT SELECT ON t TO PUBLIC", False),
+        ("GRANT USAGE ON SCHEMA s TO CURRENT_USER", False),
+        ("REVOKE SELECT ON t FROM app_reader", False),
         ("CREATE TABLE t (c int)", False),
         ("ALTER TABLE t SET TABLESPACE fast", False),
     ],

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from stager.database.phase_run import (
-    SKIPPED,
-    DatabaseVerification,
-    EndState,
-    PhaseRun,
-    Step,
-)
+from stager.database.end_state import EndState
+from stager.database.phase_run import DatabaseVerification, PhaseRun
+from stager.database.runner import SKIPPED, Step
 from stager.database.schema_diff import Action, Change, SchemaDiff
 from stager.render.database import database_to_json, render_database_terminal
 
@@ -27,7 +23,12 @@ RESULT = DatabaseVerification(
             2.25,
         ),
     ),
-    end_state=EndState(False, False, ("head's schema has index i; the phases end without it",)),
+    end_state=EndState(
+        False,
+        False,
+        ("head's schema has index i; the phases end without it",),
+        dump_diff=("--- head", "+++ the phases", "@@ -1 +0,0 @@", "-CREATE INDEX i ON t (x);"),
+    ),
     notes=("data migrations ran on empty tables: not proven",),
 )
 
@@ -62,7 +63,14 @@ def test_the_table_and_the_tail_of_alembics_error() -> None:
     assert "  phase 1 downgrade failed:\n      RuntimeError: downgrade broke" in text.replace(
         "      Traceback …\n", ""
     )
-    assert "  end state: head's schema has index i; the phases end without it" in text
+    assert (
+        "  end state: head's schema has index i; the phases end without it\n"
+        "  end state, pg_dump --schema-only of the reference and of the phases:\n"
+        "      --- head\n"
+        "      +++ the phases\n"
+        "      @@ -1 +0,0 @@\n"
+        "      -CREATE INDEX i ON t (x);\n"
+    ) in text
 
 
 def test_json_has_every_step_and_the_end_state() -> None:

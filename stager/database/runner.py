@@ -1,0 +1,188 @@
+"""The project's Alembic on stager's database, one step at a time, in a temporary tree.
+
+A step is one ``alembic`` command in a temporary detached worktree of a
+commit (or a folder of files already written out). Before any step, the
+routing is proven: the project's ``alembic current`` must read stager's
+database (a probe revision stager writes there shows up in its output) and
+print no revision once the probe is gone, and stager's server must have
+logged the connection with stager's ``application_name``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from stager.database.alembic_run import PROJECT_APPLICATION, AlembicOutcome, ProjectAlembic
+from stager.database.errors import DatabaseError
+from stager.database.psql import Psql
+from stager.database.server import Progress
+from stager.git.refs import worktree_add, worktree_remove
+from stager.git.repository import Repository
+from stager.interrupts import deferred
+from stager.types import Sha
+
+PROBE_REVISION = "stager_routing_probe"
+_TAIL = 15
+
+
+@dataclass(frozen=True)
+class Step:
+    """One Alembic step: ``ok``, ``irreversible`` (a downgrade that raises on purpose), …"""
+
+    status: str  # "ok" | "failed" | "irreversible" | "skipped"
+    tail: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+SKIPPED = Step("skipped")
+
+
+def tail(output: str) -> tuple[str, ...]:
+    """The last lines of a command's output: where its error is."""
+    return tuple(output.rstrip().splitlines()[-_TAIL:])
+
+
+@contextmanager
+def phase_tree(repo: Repository, commit: Sha, label: str) -> Iterator[tuple[Path, Path]]:
+    """A temporary detached worktree of ``commit`` and a scratch folder; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stager-database-{label}-"))
+    tree = folder / "tree"
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    try:
+        worktree_add(repo, tree, commit)
+        yield tree, scratch
+    finally:
+        with deferred():
+            worktree_remove(repo, tree)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def files_tree(files: Path, label: str) -> Iterator[tuple[Path, Path]]:
+    """``files`` (a tree already written out) and a scratch folder, removed afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"stager-database-{label}-"))
+    try:
+        yield files, scratch
+    finally:
+        with deferred():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def versions(psql: Psql) -> tuple[str, ...]:
+    """What ``alembic_version`` of stager's database holds (nothing when there is no table)."""
+    present = psql.json("SELECT 1 AS x FROM pg_class WHERE relname = 'alembic_version'")
+    if not present:
+        return ()
+    return tuple(
+        sorted(row["v"] for row in psql.json("SELECT version_num AS v FROM alembic_version"))
+    )
+
+
+def _looks_like_revision(line: str) -> bool:
+    """A line of ``alembic current`` that names a revision (``abc123 (head)``)."""
+    words = line.split()
+    return (
+        bool(words)
+        and not line.startswith(("INFO", "WARN", "DEBUG"))
+        and ("(head)" in line or "(effective head)" in line or len(words) == 1)
+    )
+
+
+class Runner:
+    """The project's Alembic, aimed at ``psql``'s database."""
+
+    def __init__(
+        self, repo: Repository, alembic: ProjectAlembic, psql: Psql, progress: Progress
+    ) -> None:
+        self.repo = repo
+        self.alembic = alembic
+        self.psql = psql
+        self.progress = progress
+
+    def alembic_in(self, tree: Path, scratch: Path, *arguments: str) -> AlembicOutcome:
+        return self.alembic.run(tree, scratch, self.psql.connection, arguments)
+
+    def prove_routing(self, tree: Path, scratch: Path, server_log: Path | None) -> None:
+        """The project's Alembic reads stager's database, or nothing runs at all."""
+        log_start = server_log.stat().st_size if server_log is not None else 0
+        self.psql.run(
+            "CREATE TABLE alembic_version (version_num varchar(64) PRIMARY KEY);"
+            f"INSERT INTO alembic_version VALUES ('{PROBE_REVISION}');"
+        )
+        probed = self.alembic_in(tree, scratch, "current")
+        self.psql.run("DROP TABLE alembic_version;")
+        if "No 'script_location' key found" in probed.output:
+            raise DatabaseError(
+                f"the project's Alembic configuration {self.alembic.config} names no "
+                "script_location (Flask-Migrate's leaves it to the app, which sets it when it "
+                "runs), so Alembic cannot run on its own",
+                "name in [verify] alembic an ini that has script_location, e.g. "
+                '"alembic -c stager-alembic.ini"; an env.py that needs the running app '
+                "(Flask-Migrate's current_app) cannot run outside it",
+            )
+        if PROBE_REVISION not in probed.output and not probed.ok:
+            raise DatabaseError(
+                "the project's `alembic current` failed before it read stager's database: "
+                f"{' | '.join(tail(probed.output))}",
+                "install the project's dependencies (alembic, its database driver) where "
+                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"',
+            )
+        if PROBE_REVISION not in probed.output:
+            raise DatabaseError(
+                "the project's Alembic did not read stager's database: it never saw the probe "
+                f"revision stager wrote there, so it may be connected elsewhere; "
+                f"its output: {' | '.join(tail(probed.output))}",
+                "make env.py take the URL from -x db_url, sqlalchemy.url or DATABASE_URL "
+                "(stager sets all of them), or set [verify] env in rules.toml",
+            )
+        current = self.alembic_in(tree, scratch, "current")
+        revisions = [line for line in current.output.splitlines() if _looks_like_revision(line)]
+        if not current.ok or revisions:
+            raise DatabaseError(
+                "the project's `alembic current` on stager's empty database did not pass "
+                f"cleanly: {' | '.join(tail(current.output))}",
+                "run `alembic current` in the project to see why",
+            )
+        if server_log is not None and not self._logged_connection(server_log, log_start):
+            raise DatabaseError(
+                "stager's server saw no connection of the project's Alembic "
+                f"(application_name={PROJECT_APPLICATION})",
+                "make env.py connect with the URL stager passes (-x db_url or sqlalchemy.url)",
+            )
+
+    def _logged_connection(self, server_log: Path, start: int) -> bool:
+        """The server logged, since ``start``, a connection of the project to stager's database."""
+        with server_log.open("rb") as log:
+            log.seek(start)
+            text = log.read().decode("utf-8", "replace")
+        wanted = (
+            "connection authorized",
+            f"database={self.psql.connection.database}",
+            f"application_name={PROJECT_APPLICATION}",
+        )
+        return any(all(part in line for part in wanted) for line in text.splitlines())
+
+    def downgrade(self, tree: Path, scratch: Path, targets: Sequence[str]) -> Step:
+        """``downgrade`` to each target in turn; the first step that does not pass."""
+        for target in targets:
+            step = self.step(tree, scratch, "downgrade", target)
+            if step.status != "ok":
+                return step
+        return Step("ok")
+
+    def step(self, tree: Path, scratch: Path, *arguments: str) -> Step:
+        outcome = self.alembic_in(tree, scratch, *arguments)
+        if outcome.ok:
+            return Step("ok")
+        if arguments[0] == "downgrade" and "NotImplementedError" in outcome.output:
+            return Step("irreversible", tail(outcome.output))
+        return Step("failed", tail(outcome.output))
