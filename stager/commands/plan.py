@@ -18,6 +18,7 @@ from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
 from stager.plan.planfile import edited
 from stager.render.formats import Format
 from stager.render.plan import render_plan_json, render_plan_markdown, render_plan_terminal
+from stager.render.progress import Progress
 from stager.wording import count
 
 _SHOWN = 50
@@ -44,9 +45,10 @@ def run(options: PlanOptions) -> int:
             check_writable(path, option)  # before the analysis: refused at once
     if options.write is not None:
         _refuse_not_a_file(options.write)
-    analysis = analyze_branch(
-        repo, options.base, options.head, options.rules_path, merged=merged_content
-    )
+    with Progress.for_output(options.output_format).steps() as announce:
+        analysis = analyze_branch(
+            repo, options.base, options.head, options.rules_path, merged_content, announce
+        )
     plan = analysis.plan
     _check(analysis, strict=options.strict)
     # Each phase's Alembic chain: as split built it, if it did.
