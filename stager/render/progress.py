@@ -118,14 +118,16 @@ class _Terminal:
         live = self._start()
         started = time.monotonic()
         task = live.add_task(escape(_one_line(message)), total=None)
+        finished = False  # a step cut short leaves no ✓: the error or the interruption says why
         try:
             yield
+            finished = True
         finally:
             live.remove_task(task)
             if not live.task_ids:  # the last step ended: the spinner goes until the next one
                 self.stop()
             seconds = time.monotonic() - started
-            if self.lines and (always or seconds >= QUIET_SECONDS):
+            if finished and self.lines and (always or seconds >= QUIET_SECONDS):
                 self._console().print(
                     f"[green]✓[/] {escape(_one_line(message))}  [dim]{elapsed(seconds)}[/]",
                     highlight=False,

@@ -64,7 +64,21 @@ def test_a_terminal_sees_the_spinner_and_a_line_per_finished_step() -> None:
     shown = visible(os.read(main, 65536).decode("utf-8"))
     os.close(main)
     assert "✓ phase 1 check: make test  0.0 s" in shown
-    assert "parsing the migrations" in shown and "✓ parsing" not in shown
+    assert "✓ parsing" not in shown  # its spinner, if drawn at all, is erased
+
+
+def test_a_terminal_step_cut_short_leaves_no_tick() -> None:
+    main, child = pty.openpty()
+    terminal = os.fdopen(child, "w", encoding="utf-8")
+    with (
+        pytest.raises(KeyboardInterrupt),
+        Progress.for_output(Format.TABLE, terminal).step("phase 1 check: make test", always=True),
+    ):
+        raise KeyboardInterrupt
+    terminal.close()
+    shown = visible(os.read(main, 65536).decode("utf-8"))
+    os.close(main)
+    assert "phase 1 check: make test" in shown and "✓" not in shown
 
 
 def test_elapsed_reads_as_a_person_says_it() -> None:
