@@ -27,7 +27,7 @@ from stager.git.repository import (
 from stager.rules.catalogue import RULES
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.rules.settings import Rules, apply_settings
-from stager.types import RepoPath, Risk, Sha
+from stager.types import Announce, RepoPath, Risk, Sha, unannounced
 
 if TYPE_CHECKING:
     from stager.classify import CategorySummary, FileClass
@@ -123,17 +123,19 @@ def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
     return BranchRefs(base_ref, head_ref, base, head, merge_base)
 
 
-def analyze_branch(
+def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announced)
     repo: Repository,
     base_ref: str | None,
     head_ref: str | None,
     rules_path: Path | None,
     merged: MergedLookup | None = None,
+    announce: Announce = unannounced,
 ) -> Analysis:
     """Compute the full analysis of head against merge-base(base, head).
 
     ``merged``: what the base already holds of the branch's last split; the files it
-    settles are left out, as if the merge base had them as head has them.
+    settles are left out, as if the merge base had them as head has them. ``announce``
+    is told each step as it begins (progress on a large repository).
     """
     head_ref = head_ref or "HEAD"
     head = repo.resolve(head_ref)
@@ -157,6 +159,7 @@ def analyze_branch(
     warnings = [w for w in candidates if w]
     base_moved = refs.base != refs.merge_base
 
+    announce("reading the branch's changes and trees")
     # The git processes are independent: run them side by side. The merge base's
     # tree is rebuilt from head's tree and the diff instead of listing it too.
     with ThreadPoolExecutor(max_workers=5) as pool:
@@ -187,6 +190,7 @@ def analyze_branch(
         texts_job = pool.submit(read_texts, files, repo)  # the planner's reads, meanwhile
         base_tree = tree_before(head_tree_job.result(), files)
         tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
+        announce("parsing the migrations")
         cache = parse_cache.cache_file(str(repo.git_dir))
         known = parse_cache.load(cache)
         migrations = analyze_migrations(base_tree, head_tree_job.result(), tip_tree, repo, known)
@@ -214,6 +218,7 @@ def analyze_branch(
         branch_own_on_base(files, drift_files_job.result() if drift_files_job else [], migrations),
     )
     sql = _sql_migrations(files, head_tree_job.result(), repo, rules)
+    announce("checking the migrations and classifying the changed files")
     # The migration rules (SM…) of the branch's revisions and SQL migration files;
     # rules.toml's [rules.ID] settings. (The findings are sorted once the plan is in.)
     findings = with_rule_findings(
@@ -230,6 +235,7 @@ def analyze_branch(
     # changed files). Its `git grep` of head's whole tree runs while the plan is made;
     # what it found is read after (ast must not parse in two threads at once).
     dropped_uses = DroppedUses(migrations, refs.head, head_tree_job.result(), repo, rules)
+    announce("planning the phases")
     with ThreadPoolExecutor(max_workers=1) as side:
         dropped_job = side.submit(dropped_uses.grep)
         # The planner moves files later when a dependency needs it: the classes,

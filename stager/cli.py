@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from stager import __version__
 from stager.error_handler import error_handler
 from stager.interrupts import stop_like_ctrl_c
 from stager.render.ci_annotations import CI_FORMATS
-from stager.render.formats import Format
+from stager.render.formats import REPORT_FORMATS, Format
 from stager.types import Risk
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,15 +132,16 @@ def output_option(what: str) -> Callable[[F], F]:
     )
 
 
-def format_option(function: F) -> F:
+def format_option(function: F, formats: tuple[Format, ...] = REPORT_FORMATS) -> F:
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice([f.value for f in Format]),
+        type=click.Choice([f.value for f in formats]),
         default=Format.TABLE.value,
         show_default=True,
         callback=_format,
-        help="table: for people; markdown: paste-ready GitHub text; json: stable keys for scripts.",
+        help="table: for people; markdown: paste-ready GitHub text; json: stable keys for scripts"
+        + ("; mermaid: the migration diagram alone." if Format.MERMAID in formats else "."),
     )(function)
 
 
@@ -263,7 +265,7 @@ def analyze(**params: Any) -> NoReturn:
 
 @cli.command(short_help="Every file's phase, why it is there, and what each phase needs.")
 @branch_options
-@format_option
+@functools.partial(format_option, formats=(*REPORT_FORMATS, Format.MERMAID))
 @click.option(
     "--write",
     "write",
@@ -289,7 +291,7 @@ def plan(**params: Any) -> NoReturn:
 
     `--format markdown` is the full staging document (risk table, per phase
     what it includes and excludes, database impact, rollback, PR title,
-    verification commands).
+    verification commands); `--format mermaid` its migration diagram alone.
     """
     from stager.commands import plan as command
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import NewType
+from typing import NewType, Protocol
 
 Sha = NewType("Sha", str)
 """A full 40-hex object id (commit, tree or blob)."""
@@ -13,6 +13,21 @@ Revision = NewType("Revision", str)
 
 RepoPath = NewType("RepoPath", str)
 """A path relative to the repository root, '/'-separated, as git prints it."""
+
+
+class Announce(Protocol):
+    """Says that a step of long work begins (and the one before it ended): how a lower layer
+    reports progress without importing ``render/`` (``render.progress.Progress.steps``).
+
+    ``always``: shown however quick (a user's own ``--check``); other steps show only
+    once they take long enough to be waited on.
+    """
+
+    def __call__(self, message: str, *, always: bool = False) -> None: ...
+
+
+def unannounced(message: str, *, always: bool = False) -> None:
+    """An :class:`Announce` that tells no one: the default of a caller that shows no progress."""
 
 
 class Risk(enum.IntEnum):

@@ -17,6 +17,7 @@ import stager.commands.analyze
 from stager import __version__
 from stager.cli import cli
 from tests.gitrepo import GitRepo
+from tests.progress_lines import without_progress
 
 
 def invoke(*args: str) -> Result:
@@ -25,7 +26,7 @@ def invoke(*args: str) -> Result:
 
 def one_error_line(result: Result) -> str:
     assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
+    lines = without_progress(result.stderr).strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("stager: error: ")
     assert " — " in lines[0], "every error message says how to fix it"
@@ -269,7 +270,7 @@ def test_closed_output_pipe_exits_quietly(branch: GitRepo, output_format: str) -
     process.stdout.close()  # before stager writes anything: its first write fails
     err = process.stderr.read().decode()
     assert process.wait() == 141, err
-    assert err == ""
+    assert without_progress(err) == ""
 
 
 def test_empty_branch_says_there_is_nothing_to_analyze(branch: GitRepo) -> None:

@@ -63,7 +63,7 @@ from stager.migrations.graph import RevisionGraph
 from stager.migrations.rechain_file import RelinkError, relink
 from stager.plan.phase import Phase
 from stager.rules.sections import branch_name
-from stager.types import RepoPath, Revision, Sha
+from stager.types import Announce, RepoPath, Revision, Sha, unannounced
 
 PLAN, LOSSLESS, ALEMBIC, COMPILES, CHECK = "plan", "nothing lost", "alembic", "compiles", "check"
 _TAIL = 20
@@ -529,10 +529,12 @@ def verify_split(
     only: int | None = None,
     check: str | None = None,
     check_env: Sequence[str] = (),
+    announce: Announce = unannounced,
 ) -> Verification:
     """Run every check on the phase branches of ``phases`` (``only``: one phase).
 
     ``check`` runs with :func:`check_environment` (``check_env``: more names to pass).
+    ``announce`` is told each step as it begins (a phase's checks, its ``check``).
     """
     if not phases:
         raise StagerError("the plan has no phase: there is nothing to verify", "run `stager plan`")
@@ -580,7 +582,7 @@ def verify_split(
     repaired = broken_graph(analysis.migrations, phases).unacknowledged(phases, told)
     with Writer(repo, dry_run=True) as writer:  # merge-tree writes: into a throw-away quarantine
         verifier = _Verifier(repo, writer, analysis, phases, layout, record)
-        return _verify(verifier, branches, tips, only, check, check_env, repaired)
+        return _verify(verifier, branches, tips, only, check, check_env, repaired, announce)
 
 
 def _verify(
@@ -591,6 +593,7 @@ def _verify(
     check: str | None,
     check_env: Sequence[str],
     repaired: Mapping[int, Sequence[str]],
+    announce: Announce,
 ) -> Verification:
     """``repaired``: phase number → its re-chainings that repair the branch's broken
     graph without --rechain-broken (each fails the phase's alembic check)."""
@@ -620,6 +623,7 @@ def _verify(
         entries = _tree(previous_entries if stacked else start_entries, diff)
         graph = verifier.graphs.graph(entries)
         if only is None or only == phase.number:
+            announce(f"phase {phase.number}: plan, alembic, compiles")
             alembic = check_graph(
                 graph, verifier.base_graph, previous_graph if stacked else verifier.base_graph
             )
@@ -630,11 +634,13 @@ def _verify(
                 verifier.compiles(diff),
             ]
             if check is not None:
+                announce(f"phase {phase.number} check: {check}", always=True)
                 checks.append(run_check(repo, tip, check, phase, branches[phase.number], check_env))
             results.append(
                 PhaseVerification(phase, branches[phase.number], tip, parent, tuple(checks))
             )
         previous_tip, previous_entries, previous_graph = tip, entries, graph
+    announce("nothing lost: the phases against the branch")
     lossless = _lossless(verifier, tips, diffs, only)
     if only is None and all(phase.number in tips for phase in verifier.phases):
         lossless = verifier.history(lossless, combined)

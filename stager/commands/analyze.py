@@ -13,6 +13,7 @@ from stager.commands.output import EXIT_FINDINGS, check_writable, emit
 from stager.git.repository import Repository
 from stager.render.analysis import render_json, render_markdown, render_terminal
 from stager.render.formats import Format
+from stager.render.progress import Progress
 from stager.types import Risk
 
 
@@ -31,13 +32,15 @@ def run(options: AnalyzeOptions) -> int:
     """Analyze the branch, print or write the report; 4 when --fail-on is met."""
     if options.output is not None:
         check_writable(options.output, "--output")  # before the analysis: refused at once
-    analysis = analyze_branch(
-        Repository(options.repo_path),
-        options.base,
-        options.head,
-        options.rules_path,
-        merged=merged_content,
-    )
+    with Progress.for_output(options.output_format).steps() as announce:
+        analysis = analyze_branch(
+            Repository(options.repo_path),
+            options.base,
+            options.head,
+            options.rules_path,
+            merged=merged_content,
+            announce=announce,
+        )
     emit(
         options.output_format,
         partial(render_terminal, analysis),

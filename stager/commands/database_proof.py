@@ -21,7 +21,7 @@ from stager.database.fresh import parse_url
 from stager.database.phase_run import DatabaseVerification, PhaseTree, verify_on_database
 from stager.database.psql import Psql
 from stager.database.seed import Seed
-from stager.database.server import throwaway_server
+from stager.database.server import Progress, throwaway_server
 from stager.errors import StagerError
 from stager.git.repository import Repository
 from stager.migrations.actions import migration_actions
@@ -108,11 +108,13 @@ def prove_on_database(
     result: Verification,
     database_url: str | None,
     allow_cluster_changes: bool = False,
+    progress: Progress = _progress,
 ) -> DatabaseVerification:
     """Run the base, every phase and head's reference on stager's database; what they did.
 
     With ``database_url`` (a server that is not stager's own), migrations that change
-    the whole cluster are refused unless ``allow_cluster_changes``.
+    the whole cluster are refused unless ``allow_cluster_changes``. ``progress`` is told
+    each step as it begins (``render.progress``'s steps, from ``commands/verify.py``).
     """
     if database_url is not None and not allow_cluster_changes:
         _refuse_cluster_changes(analysis)
@@ -149,7 +151,7 @@ def prove_on_database(
     with ExitStack() as stack:
         reference = _reference(repo, analysis, result, stack)
         if database_url is None:
-            server = stack.enter_context(throwaway_server(_progress))
+            server = stack.enter_context(throwaway_server(progress))
             admin, log = server.admin, server.log
         else:
             admin, log = Psql(find_binaries(("psql",)), parse_url(database_url)[1]), None
@@ -160,7 +162,7 @@ def prove_on_database(
             result.start,
             phases,
             reference,
-            _progress,
+            progress,
             log,
             analysis.rules.verify.env,
             easy,

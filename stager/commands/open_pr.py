@@ -12,8 +12,9 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
@@ -45,8 +46,9 @@ from stager.github.remote_url import (
 from stager.github.render import render_body, render_title, template_folders
 from stager.plan.phase import Phase
 from stager.render.formats import SCHEMA_VERSION, Format
+from stager.render.progress import Progress
 from stager.rules.settings import Rules
-from stager.types import Sha
+from stager.types import Announce, Sha
 
 PLACEHOLDER_URL = "https://github.invalid/OWNER/NAME/pull/0"
 """The URL of every pull request when the templates are checked before a run."""
@@ -159,14 +161,20 @@ def run(options: OpenPrOptions) -> int:
     """Push the phase branches and create or update their pull requests (or show how)."""
     repo = Repository(options.repo_path)
     settle(repo, Settle.REPORT)  # half-moved branches from a killed split are no stack to push
-    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    progress = Progress.for_output(options.output_format)
+    with progress.steps() as announce:
+        analysis = analyze_branch(
+            repo, options.base, options.head, options.rules_path, None, announce
+        )
     for warning in analysis.warnings:
         print(f"stager: warning: {warning}", file=sys.stderr)
     prepared = prepare(repo, analysis, options)
     if options.dry_run:
         _dry_run(options, prepared)
     else:
-        _open(options, prepared)
+        with progress.steps() as announce:
+            show_outcomes = _open(options, prepared, announce)
+        show_outcomes()  # once the progress is gone from the terminal
     return 0
 
 
@@ -260,7 +268,8 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
     return prepared
 
 
-def _open(options: OpenPrOptions, prepared: Prepared) -> None:
+def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Callable[[], None]:
+    """Push and open or update the pull requests; what prints the outcome."""
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
     from stager.github.push import push_branches, remote_shas
@@ -268,6 +277,7 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
+    announce(f"connecting to {target.host}")
     token = find_token(target.host)
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
     # Before the push: a merged phase's branch is not pushed again, and the next
@@ -282,6 +292,7 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     merged = lookup.merged_branches
     tips = tuple((branch, sha) for branch, sha in prepared.push_tips if branch not in merged)
     pushes = plan_pushes(prepared.repo, options.remote, tips)
+    announce(f"pushing to {options.remote}")
     push_branches(prepared.repo, options.remote, pushes)
     # Stacked --phase N pushes the phases below it too: an open pull request whose
     # branch just moved is brought up to date as well (base and description), or it
@@ -293,6 +304,7 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
         else plan
         for plan in plans
     )
+    announce("opening or updating the pull requests")
     outcomes = sync_pulls(client, plans, prepared.render, draft=options.draft, lookup=lookup)
     stale = [
         Stale(number, branch, pull.number, pull.url)
@@ -310,7 +322,9 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
         for pull in closed
         if pull.merged and pull.head_sha and local.get(pull.branch, pull.head_sha) != pull.head_sha
     ]
-    _print_outcomes(options, target, token.source, pushes, outcomes, stale, closed, changed)
+    return partial(
+        _print_outcomes, options, target, token.source, pushes, outcomes, stale, closed, changed
+    )
 
 
 def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:

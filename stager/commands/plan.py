@@ -17,7 +17,13 @@ from stager.github.render import template_folders
 from stager.plan import DEFAULT_PLAN_FILE, PlanError, render_plan_file
 from stager.plan.planfile import edited
 from stager.render.formats import Format
-from stager.render.plan import render_plan_json, render_plan_markdown, render_plan_terminal
+from stager.render.plan import (
+    render_plan_json,
+    render_plan_markdown,
+    render_plan_mermaid,
+    render_plan_terminal,
+)
+from stager.render.progress import Progress
 from stager.wording import count
 
 _SHOWN = 50
@@ -44,9 +50,10 @@ def run(options: PlanOptions) -> int:
             check_writable(path, option)  # before the analysis: refused at once
     if options.write is not None:
         _refuse_not_a_file(options.write)
-    analysis = analyze_branch(
-        repo, options.base, options.head, options.rules_path, merged=merged_content
-    )
+    with Progress.for_output(options.output_format).steps() as announce:
+        analysis = analyze_branch(
+            repo, options.base, options.head, options.rules_path, merged_content, announce
+        )
     plan = analysis.plan
     _check(analysis, strict=options.strict)
     # Each phase's Alembic chain: as split built it, if it did.
@@ -57,13 +64,20 @@ def run(options: PlanOptions) -> int:
         _refuse_edited(options.write, text, force=options.force)
         write_file(options.write, text, "--write")
     templates = template_folders(repo.work_tree)
-    emit(
-        options.output_format,
-        partial(render_plan_terminal, analysis, plan, chains=chains),
-        partial(render_plan_markdown, analysis, plan, chains, templates),
-        partial(render_plan_json, analysis, plan, chains),
-        options.output,
-    )
+    if options.output_format is Format.MERMAID:  # the staging document's diagram alone
+        diagram = render_plan_mermaid(analysis, plan, chains)
+        if options.output is None:
+            print(diagram, end="")
+        else:
+            write_file(options.output, diagram, "--output")
+    else:
+        emit(
+            options.output_format,
+            partial(render_plan_terminal, analysis, plan, chains=chains),
+            partial(render_plan_markdown, analysis, plan, chains, templates),
+            partial(render_plan_json, analysis, plan, chains),
+            options.output,
+        )
     if options.write is not None:
         print(_written_hint(options.write, repo.work_tree), file=sys.stderr)
     return 0

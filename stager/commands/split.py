@@ -29,6 +29,7 @@ from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.interrupts import Interrupted
 from stager.render.formats import Format
+from stager.render.progress import Progress
 from stager.render.split import (
     render_split_json,
     render_split_markdown,
@@ -36,6 +37,7 @@ from stager.render.split import (
     render_undo,
 )
 from stager.rules.project import PROJECT_RULES, load_project_rules
+from stager.types import Announce, unannounced
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,16 @@ class SplitCommandOptions:
     rechain_broken: bool = False
 
 
-def split(options: SplitCommandOptions, repo: Repository | None = None) -> SplitResult:
-    """Analyze the branch and build its phase branches (the data ``run`` prints)."""
+def split(
+    options: SplitCommandOptions, repo: Repository | None = None, announce: Announce = unannounced
+) -> SplitResult:
+    """Analyze the branch and build its phase branches (the data ``run`` prints).
+
+    ``announce`` is told each step as it begins (progress on a large repository).
+    """
     repo = repo or Repository(options.repo_path)
     analysis = analyze_branch(
-        repo, options.base, options.head, options.rules_path, merged=merged_content
+        repo, options.base, options.head, options.rules_path, merged_content, announce
     )
     plan = chosen_plan(repo, analysis, options.plan_path)
     phases = plan.phases
@@ -70,6 +77,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
     broken.refuse(rechain_broken=options.rechain_broken)  # before anything is written
     # A base that moved is built onto: phase 1 from the merge base would give it two heads.
     where = start(analysis, options.onto, from_merge_base=options.from_merge_base)
+    announce("writing the phase branches" if not options.dry_run else "building the phases")
     result = split_branch(
         repo,
         analysis,
@@ -108,7 +116,8 @@ def run(options: SplitCommandOptions) -> int:
     name = record_name(repo, head)
     before = read_refs(repo, [record_ref(name)]).get(record_ref(name))
     try:
-        result = split(options, repo)
+        with Progress.for_output(options.output_format).steps() as announce:
+            result = split(options, repo, announce)
         emit(
             options.output_format,
             partial(render_split_terminal, result),

@@ -20,7 +20,9 @@ from stager.render.database import (
     render_database_terminal,
 )
 from stager.render.formats import Format, json_text
+from stager.render.progress import Progress
 from stager.render.verify import render_markdown, render_terminal, verification_to_json
+from stager.types import Announce, unannounced
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ def verify(options: VerifyCommandOptions) -> Verification:
     return _verify(options)[1]
 
 
-def _verify(options: VerifyCommandOptions) -> tuple[Analysis, Verification]:
+def _verify(
+    options: VerifyCommandOptions, announce: Announce = unannounced
+) -> tuple[Analysis, Verification]:
     repo = Repository(options.repo_path)
     settle(repo, Settle.REPORT)  # branches a killed split left half-moved are no split to verify
     base = options.base
@@ -53,7 +57,7 @@ def _verify(options: VerifyCommandOptions) -> tuple[Analysis, Verification]:
         head_ref = options.head or "HEAD"
         found = built_record(repo, head_ref, repo.resolve(head_ref))
         base = found.record.base if found and repo.ref_exists(found.record.base) else None
-    analysis = analyze_branch(repo, base, options.head, options.rules_path)
+    analysis = analyze_branch(repo, base, options.head, options.rules_path, None, announce)
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     return analysis, verify_split(
         repo,
@@ -63,23 +67,27 @@ def _verify(options: VerifyCommandOptions) -> tuple[Analysis, Verification]:
         only=options.phase,
         check=options.check,
         check_env=options.check_env,
+        announce=announce,
     )
 
 
 def run(options: VerifyCommandOptions) -> int:
     """Print the verification; 4 when a check failed."""
-    analysis, result = _verify(options)
-    proof = (
-        prove_on_database(
-            Repository(options.repo_path),
-            analysis,
-            result,
-            options.database_url,
-            options.allow_cluster_changes,
+    with Progress.for_output(options.output_format).steps() as announce:
+        analysis, result = _verify(options, announce)
+        proof = (
+            prove_on_database(
+                Repository(options.repo_path),
+                analysis,
+                result,
+                options.database_url,
+                options.allow_cluster_changes,
+                # A database's steps take seconds each: every one is shown as it starts and ends.
+                lambda message: announce(message, always=True),
+            )
+            if options.database
+            else None
         )
-        if options.database
-        else None
-    )
     ok = result.ok and (proof is None or proof.ok)
     if options.output_format is Format.JSON:
         data = verification_to_json(result)

@@ -19,6 +19,7 @@ from stager.plan.assessment import PhaseAssessment, PhaseChain, assess_plan
 from stager.plan.built_findings import phase_findings
 from stager.plan.phase import Phase, PlannedPartial, PlannedSplit
 from stager.render.formats import RISK_BADGES
+from stager.render.mermaid import diagram_block
 from stager.render.quoting import code_span
 from stager.types import RepoPath, Risk
 
@@ -128,6 +129,8 @@ class PullContext:
     head_sha: str
     layout: str  # "stacked" or "independent"
     stager_version: str
+    # The stack's migrations as a ```mermaid block, this phase drawn thicker ("" without any).
+    diagram: str = ""
 
     def variables(self) -> dict[str, object]:
         """The context as template variables: one per field."""
@@ -302,4 +305,10 @@ def pull_context(
         head_sha=analysis.refs.head,
         layout=layout,
         stager_version=__version__,
+        diagram=diagram_block(
+            [v.assessment for v in views],
+            {v.number: v.title for v in views},
+            base_branch,
+            current=view.number,
+        ),
     )

@@ -18,6 +18,11 @@ class Format(enum.StrEnum):
     TABLE = "table"
     MARKDOWN = "markdown"
     JSON = "json"
+    MERMAID = "mermaid"  # plan's migration diagram alone (render.mermaid)
+
+
+REPORT_FORMATS = (Format.TABLE, Format.MARKDOWN, Format.JSON)
+"""What every command's --format offers; ``plan`` adds ``mermaid``."""
 
 
 RISK_BADGES = {

@@ -32,6 +32,7 @@ from stager.render.formats import (
     json_text,
     shown_location,
 )
+from stager.render.mermaid import diagram_block, migration_diagram
 from stager.render.quoting import one_line, quote_path, table_cell
 from stager.render.staging_document import build_document
 from stager.render.templating import render_template
@@ -100,19 +101,34 @@ def render_plan_markdown(
     search_path: tuple[Path, ...] = (),
 ) -> str:
     """The staging document, from templates/plan.md.j2 (a project's .stager/templates first)."""
-
+    phases = build_document(analysis, plan, chains)
     return render_template(
         "plan.md.j2",
         search_path,
         analysis=analysis,
         plan=plan,
         data=analysis_to_json(analysis),
-        phases=build_document(analysis, plan, chains),
+        phases=phases,
+        diagram=diagram_block(
+            [doc.assessment for doc in phases],
+            {doc.phase.number: doc.phase.title for doc in phases},
+            analysis.refs.base_ref,
+        ),
         phase_count=phase_total(analysis.rules),
         splits=[split_summary(split) for split in plan.splits],
         history_warning=planned_warning(chains, plan.phases, analysis.migrations),
         risk_badge=lambda label: RISK_BADGES[Risk.parse(label)],
         cell=table_cell,
+    )
+
+
+def render_plan_mermaid(analysis: Analysis, plan: Plan, chains: Mapping[int, PhaseChain]) -> str:
+    """The staging document's migration diagram alone: Mermaid source, for mmdc or an editor."""
+    phases = build_document(analysis, plan, chains)
+    return migration_diagram(
+        [doc.assessment for doc in phases],
+        {doc.phase.number: doc.phase.title for doc in phases},
+        analysis.refs.base_ref,
     )
 
 

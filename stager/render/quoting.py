@@ -85,6 +85,13 @@ _COMMENT = re.compile(r"<(?=[!?])")
 _ENTITY = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
 
 
+class BuiltMarkdown(str):
+    """Markdown stager built itself, every piece of repository text in it already made safe
+    (a Mermaid block: ``render.mermaid``): a template writes it as it is, lines and all."""
+
+    __slots__ = ()
+
+
 def neutralise(text: str) -> str:
     """``text`` made inert in GitHub markdown, inside a code span or out of one.
 

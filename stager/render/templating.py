@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stager.errors import StagerError
-from stager.render.quoting import code_span, escape_controls, neutralise, table_cell
+from stager.render.quoting import BuiltMarkdown, code_span, escape_controls, neutralise, table_cell
 from stager.resources import packaged_path
 from stager.rules.project import in_tree
 from stager.wording import count
@@ -187,6 +187,8 @@ def shown_value(template: str | None, value: object) -> object:
     if value is None or isinstance(value, int | float):
         return value
     text = str(value)  # StrictUndefined raises here, as without finalize
+    if isinstance(value, BuiltMarkdown):  # its own pieces were made safe as it was built
+        return escape_controls(text)
     if template is not None and template.endswith(".md.j2"):
         return neutralise(text)
     return escape_controls(text)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import sealed_env
+from tests.progress_lines import without_progress
 
 FORMATS = ("table", "markdown", "json")
 COMMANDS = {
@@ -47,7 +48,7 @@ def _closed_reader(arguments: list[str], path: Path, env: dict[str, str]) -> tup
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()  # before stager writes anything: its first write fails
-    err = process.stderr.read().decode()
+    err = without_progress(process.stderr.read().decode())
     return process.wait(), err
 
 

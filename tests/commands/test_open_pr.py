@@ -21,6 +21,7 @@ from tests.github.fake_github import FakeGitHub
 from tests.github.fixtures import NAME, OWNER, TOKEN, Remote, github, remote
 from tests.github.phase_branches import analysis_of, build_phase_branches
 from tests.gitrepo import GitRepo
+from tests.progress_lines import without_progress
 
 __all__ = ["github", "remote"]  # fixtures
 
@@ -577,7 +578,7 @@ def test_pygithub_log_lines_stay_off_stderr_without_verbose(small: Stack) -> Non
     small.fake.fail("POST", "/pulls$", 403, message="Resource not accessible by integration")
     result = small.open_pr("--all")
     assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
+    lines = without_progress(result.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("stager: error: GitHub answered 403"), lines
 
 

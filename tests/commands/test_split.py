@@ -18,6 +18,7 @@ from stager.git.refs import RefUpdate, update_refs
 from stager.git.repository import Repository
 from tests.branches.helpers import Checkout, migration
 from tests.gitrepo import GitRepo
+from tests.progress_lines import without_progress
 
 BRANCHES = [
     "stage/1-foundation",
@@ -203,7 +204,7 @@ def test_a_utf16_plan_file_is_a_clean_error(demo: DemoRepository, git_env: dict[
     plan.write_text(plan.read_text(encoding="utf-8"), encoding="utf-16")  # what Notepad may save
     result = stager(demo, "split", "--all")
     assert result.exit_code == 1, result.output
-    assert result.stderr == (
+    assert without_progress(result.stderr) == (
         f"stager: error: {plan}:1: UTF-16 text (byte order mark 0xff 0xfe) — "
         "save the file as UTF-8 (TOML files must be UTF-8)\n"
     )
@@ -630,14 +631,14 @@ def test_ctrl_c_says_what_the_split_had_written(
         patch.setattr("stager.commands.split.analyze_branch", interrupt)
         early = stager(demo, "split", "--all")
     assert early.exit_code == 130
-    assert early.stderr == "stager: interrupted (SIGINT): nothing was written\n"
+    assert without_progress(early.stderr) == "stager: interrupted (SIGINT): nothing was written\n"
 
     with monkeypatch.context() as patch:  # Ctrl-C after the branches moved, while printing
         patch.setattr("stager.commands.split.emit", interrupt)
         late = stager(demo, "split", "--all")
     assert late.exit_code == 130, late.output
     ref = f"refs/stager/record/{demo.head_branch}"
-    assert late.stderr == (
+    assert without_progress(late.stderr) == (
         "stager: interrupted (SIGINT): the split was written first: "
         + ", ".join(BRANCHES)
         + f" moved (`git show {ref}:record.json`) — check them with `stager verify`; "
@@ -654,7 +655,7 @@ def test_ctrl_c_says_what_the_split_had_written(
         patch.setattr("stager.branches.journal.update_refs", killed_in_the_commit_step)
         cut = stager(demo, "split", "--all")
     assert cut.exit_code == 130, cut.output
-    assert cut.stderr == (
+    assert without_progress(cut.stderr) == (
         "stager: interrupted (SIGINT): it stopped while moving branches: "
         "stage/1-foundation, stage/2-data moved, "
         "stage/3-application, stage/4-etl-and-contract, its record not — `stager split` "

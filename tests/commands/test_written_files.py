@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from stager.cli import cli
 from tests.gitrepo import GitRepo
+from tests.progress_lines import without_progress
 
 
 def invoke(*args: str) -> Result:
@@ -18,7 +19,7 @@ def invoke(*args: str) -> Result:
 
 def refused(result: Result, *words: str) -> str:
     assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
+    lines = without_progress(result.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("stager: error: "), result.stderr
     assert " — " in lines[0]
     for word in words:

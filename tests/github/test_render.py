@@ -104,6 +104,9 @@ def test_demo_bodies_hold_what_the_seed_bodies_hold(demo_analysis: Analysis) -> 
         assert ("## Pre-deployment checklist" in body) == ctx.phase.assessment.maintenance_window
         for m in ctx.phase.assessment.migrations:
             assert f"`{m.revision}`" in body and m.title in body
+        # the stack's migration diagram, this phase's box drawn thicker
+        assert body.count("```mermaid\n") == 1
+        assert f"\n  style p{ctx.phase.number} stroke-width:3px\n" in body
     # migrations in upgrade order: the table lists them as the phase does
     foundation, body = rendered["foundation"]
     positions = [body.index(f"`{m.revision}`") for m in foundation.phase.assessment.migrations]
