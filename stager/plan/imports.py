@@ -223,14 +223,15 @@ def python_dependencies(code: Code, index: ModuleIndex) -> list[Dependency]:
     for path in graph.modules:
         change = code.files[path]
         direct_head = {link.target: link for link in graph.head_links[path]}
+        # A version is only asked for once it reaches a changed module (scan warnings).
         if not is_gone(change):
-            user = code.facts(path, head=True)
             for target in graph.reach(path, head=True):
+                user = code.facts(path, head=True)
                 edges.extend(_needs(code, path, target, direct_head.get(target), user))
         if change.status is not Status.ADDED:
             direct_base = {link.target: link for link in graph.base_links[path]}
-            before = code.facts(path, head=False)
             for target in graph.reach(path, head=False):
+                before = code.facts(path, head=False)
                 edges.extend(_removes(code, path, target, direct_base.get(target), before))
     return edges
 

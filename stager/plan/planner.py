@@ -35,6 +35,7 @@ from stager.plan.expand_split import (
     vet,
     without_contract_edges,
 )
+from stager.plan.facts_store import FactsStore
 from stager.plan.hunks import routes_of
 from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
 from stager.plan.model_links import model_dependencies
@@ -81,12 +82,15 @@ def build_plan(
     blobs: BlobSource,
     tree_paths: Collection[str] = (),
     texts: Texts | None = None,
+    facts: FactsStore | None = None,
 ) -> Plan:
     """Plan the branch: phases from the rules, closed under every dependency.
 
     ``tree_paths``: every path of head's tree, to resolve imports to the right
     file (the changed paths are always known). ``texts``: the changed files'
     contents when already read (``read_texts``), else they are read here.
+    ``facts``: where the Python files' facts are kept (the user's cache), else
+    they are parsed for this plan alone.
     """
     if not inputs.rules.phases:
         return Plan(inputs.merge_base, inputs.head, (), (), ())
@@ -95,7 +99,7 @@ def build_plan(
     )
     if texts is None:
         texts = read_texts(inputs.files, blobs)
-    dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts)
+    dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts, facts)
     split_inputs = SplitInputs(split_candidates(inputs.files, inputs.migrations, blobs), texts)
     return assemble(inputs, asked, dependencies, [*warnings, *unread], split_inputs=split_inputs)
 
@@ -105,6 +109,7 @@ def find_dependencies(
     blobs: BlobSource,
     tree_paths: Collection[str] = (),
     texts: Texts | None = None,
+    facts: FactsStore | None = None,
 ) -> tuple[tuple[Dependency, ...], list[str]]:
     """Every edge between the changed files, found in their contents; warnings on reading them.
 
@@ -114,7 +119,7 @@ def find_dependencies(
     report = inputs.migrations
     changed = {change.path for change in inputs.files}
     revision_files = frozenset(path for path in changed if path in report.by_path)
-    code = read_code(inputs.files, blobs, revision_files, texts)
+    code = read_code(inputs.files, blobs, revision_files, texts, facts)
     added = [m for m in report.added if m.revision is not None]
     index = build_index(added, lambda path: code.facts(path, head=True).words)
     every_path = set(tree_paths) | {p for change in inputs.files for p in change.paths}
