@@ -35,11 +35,24 @@ def _names(names: Iterable[str]) -> str:
     return first_few([f"`{name}`" for name in sorted(names)], _MAX_NAMES)
 
 
+def _name_key(path: str) -> str:
+    """What ``resolve`` looks a file up by: its name, with its folder's for a package.
+
+    Every package is an ``__init__.py``: by its name alone, each lookup of one
+    would try them all.
+    """
+    name = posixpath.basename(path)
+    if name.startswith("__init__."):
+        return f"{posixpath.basename(posixpath.dirname(path))}/{name}"
+    return name
+
+
 class ModuleIndex:
     """Finds the file of a dotted module name among the repository's Python files."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         self._all = paths
+        self._resolved: dict[tuple[str, str], str | None] = {}
 
     @cached_property
     def paths(self) -> set[str]:
@@ -50,11 +63,17 @@ class ModuleIndex:
     def _by_name(self) -> dict[str, list[str]]:
         by_name: dict[str, list[str]] = {}
         for path in sorted(self.paths):
-            by_name.setdefault(posixpath.basename(path), []).append(path)
+            by_name.setdefault(_name_key(path), []).append(path)
         return by_name
 
     def resolve(self, dotted: str, importer: str) -> str | None:
         """The file of absolute module ``dotted``, the one nearest ``importer`` if several."""
+        key = (dotted, importer)
+        if key not in self._resolved:  # both versions of a file mostly import the same
+            self._resolved[key] = self._resolve(dotted, importer)
+        return self._resolved[key]
+
+    def _resolve(self, dotted: str, importer: str) -> str | None:
         if not dotted:
             return None
         stem = dotted.replace(".", "/")
@@ -62,8 +81,13 @@ class ModuleIndex:
         # the importer shadows it (a first-party logging.py next to the code's root).
         stdlib = dotted.partition(".")[0] in sys.stdlib_module_names
         best: tuple[tuple[int, int], str] | None = None
-        for relative in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
-            for path in self._by_name.get(posixpath.basename(relative), ()):
+        last = dotted.rpartition(".")[2]
+        for relative, name in (
+            (f"{stem}.py", f"{last}.py"),
+            (f"{stem}/__init__.py", f"{last}/__init__.py"),
+            (f"{stem}.pyi", f"{last}.pyi"),
+        ):
+            for path in self._by_name.get(name, ()):
                 if path != relative and not path.endswith("/" + relative):
                     continue
                 root = path[: len(path) - len(relative)]
