@@ -46,10 +46,19 @@ def json_dumps(
     return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_plain(value: object) -> object:
     """``value`` as JSON-ready data (dicts, lists, strings, numbers, booleans, None)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, tuple | frozenset) and type(value) in (tuple, frozenset):
+        items: Any = sorted(value) if isinstance(value, frozenset) else value
+        if set(map(type, items)) <= _SCALARS:  # names by the thousand: no call per item
+            return list(items)
     kind: Any = type(value)
     if _is_record(kind):
         defaults = _shape(kind)[1]
@@ -75,6 +84,7 @@ def from_plain(kind: Any, value: object, where: str = "") -> Any:
         raise ValueError(shown.lstrip(": ")) from None
 
 
+@cache
 def _is_record(kind: Any) -> bool:
     return isinstance(kind, type) and (
         dataclasses.is_dataclass(kind) or (issubclass(kind, tuple) and hasattr(kind, "_fields"))

@@ -23,7 +23,7 @@ from functools import cached_property
 
 from stager.git.diff import Status
 from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
-from stager.plan.pyfacts import PyFacts
+from stager.plan.pyfacts import PyFacts, call_name
 from stager.plan.pyscan import ImportRef
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
@@ -292,7 +292,7 @@ def _needs(
         # A call shape the user starts making to a function (or class) whose signature
         # the branch changes: the merge-base version of the target does not accept it.
         changed = _changed_signatures(before, after) & top
-        called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
+        called = {call_name(shape) for shape in user.calls - earlier.calls} & changed
         if not called:
             return
         reason = (
@@ -343,7 +343,7 @@ def _removes(
         # The merge-base user calls a function whose signature changes, in a way the
         # user stops: the old call would break against the new signature.
         changed = _changed_signatures(old, new)
-        dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
+        dropped = {call_name(shape) for shape in before.calls - now.calls} & changed
         if not dropped:
             return
         reason = (

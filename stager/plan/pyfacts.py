@@ -13,6 +13,7 @@ a scan instead (:mod:`stager.plan.pyscan`), and says why (``scanned``).
 from __future__ import annotations
 
 import ast
+import hashlib
 import sys
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -44,21 +45,6 @@ class EnumClass:
     line: int
 
 
-class Signature(NamedTuple):
-    """A module-level function's or class's signature (a class: bases and methods')."""
-
-    name: str
-    shape: str
-
-
-class CallShape(NamedTuple):
-    """A call the file makes: callee name, positional count, keywords."""
-
-    name: str
-    positional: int
-    keywords: tuple[str, ...]
-
-
 class LineSpan(NamedTuple):
     """The first and last line of a string literal written over several lines."""
 
@@ -80,8 +66,11 @@ class PyFacts:
     sql_words: frozenset[str] = frozenset()  # identifiers inside SQL-looking strings
     tables: tuple[ModelTable, ...] = ()  # mapped tables (none from a scan)
     enums: tuple[EnumClass, ...] = ()  # enum classes (none from a scan)
-    signature_list: tuple[Signature, ...] = ()
-    calls: frozenset[CallShape] = frozenset()
+    # "name digest" of each module-level function and class: a hash of its signature
+    # (a class: bases and methods'), all a comparison needs.
+    signature_list: tuple[str, ...] = ()
+    # Shapes of the calls it makes, "callee/positional count/keywords" (see ``call_name``).
+    calls: frozenset[str] = frozenset()
     # Why and how a scan read the facts, not ``ast`` (None: ``ast`` read them).
     scanned: str | None = None
     # Strings over several lines: where a line starting with ``#`` is no comment.
@@ -90,7 +79,7 @@ class PyFacts:
     @property
     def signatures(self) -> dict[str, str]:
         """Module-level functions and classes → their signature."""
-        return dict(self.signature_list)
+        return dict(entry.split(" ") for entry in self.signature_list)
 
     def uses(self, name: str) -> bool:
         """Whether code (not prose) names ``name``: a name, an attribute or in SQL."""
@@ -160,7 +149,12 @@ def _from_scan(scan: Scanned, why: str) -> PyFacts:
     )
 
 
-def _signatures(tree: ast.Module) -> tuple[Signature, ...]:
+def call_name(shape: str) -> str:
+    """The callee's name of one of ``PyFacts.calls``."""
+    return shape.partition("/")[0]
+
+
+def _signatures(tree: ast.Module) -> tuple[str, ...]:
     """Module-level functions and classes → their signature (a class: bases and methods')."""
     found: dict[str, str] = {}
     try:
@@ -177,7 +171,10 @@ def _signatures(tree: ast.Module) -> tuple[Signature, ...]:
                 found[node.name] = ";".join(parts)
     except RecursionError:  # a default value nested deeper than ast.dump goes
         return ()
-    return tuple(Signature(name, shape) for name, shape in found.items())
+    return tuple(
+        f"{name} {hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()[:16]}"
+        for name, shape in found.items()
+    )
 
 
 def _call_name(node: ast.expr) -> str | None:
@@ -356,7 +353,7 @@ class _Walk:
         self.attributes: set[str] = set()
         self.words: set[str] = set()
         self.sql_words: set[str] = set()
-        self.calls: set[CallShape] = set()
+        self.calls: set[str] = set()
         self.spans: list[LineSpan] = []
         strings: set[str] = set()
         docstrings: set[int] = set()
@@ -412,4 +409,4 @@ class _Walk:
         name = _call_name(node)
         if name is not None:
             keywords = tuple(sorted(keyword.arg or "**" for keyword in node.keywords))
-            self.calls.add(CallShape(name, len(node.args), keywords))
+            self.calls.add(f"{name}/{len(node.args)}/{','.join(keywords)}")
