@@ -273,10 +273,10 @@ def _plan_and_dropped_uses(
     from stager.plan import build_plan, prefetch_facts
     from stager.plan.dropped_uses import DroppedUses
 
-    # Every version not cached yet is parsed now, on both cores when there are many:
-    # no other thread runs yet, so the workers may be forked.
+    # What the planner reads first and is not cached yet is parsed now, on both cores
+    # when it is much: no other thread runs yet, so the workers may be forked.
     if inputs.rules.phases:
-        prefetch_facts(inputs.files, texts, facts)
+        prefetch_facts(inputs, texts, facts)
     dropped_uses = DroppedUses(inputs.migrations, inputs.head, head_tree, repo, inputs.rules, facts)
     with ThreadPoolExecutor(max_workers=1) as side:
         dropped_job = side.submit(dropped_uses.grep)

@@ -9,8 +9,8 @@ same dependencies. See docs/plan.md.
 from stager.plan.facts_store import FactsStore
 from stager.plan.phase import Conflict, Dependency, Plan, PlanError
 from stager.plan.planfile import DEFAULT_PLAN_FILE, load_plan_file, render_plan_file
-from stager.plan.planner import PlanInputs, annotate_classes, build_plan
-from stager.plan.sources import prefetch_facts, read_texts
+from stager.plan.planner import PlanInputs, annotate_classes, build_plan, prefetch_facts
+from stager.plan.sources import read_texts
 
 __all__ = [
     "DEFAULT_PLAN_FILE",

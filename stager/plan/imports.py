@@ -183,6 +183,38 @@ def _owners(
     return head, base
 
 
+class _Modules:
+    """The changed Python modules, and which of their versions import one of them."""
+
+    def __init__(self, code: Code) -> None:
+        self.code = code
+        self.paths = sorted(
+            path
+            for path, change in code.files.items()
+            if path not in code.migrations and any(is_python(p) for p in change.paths)
+        )
+        self.tails = {
+            _tail(name) for path in self.paths for name in code.files[path].paths if is_python(name)
+        }
+
+    def may_import(self, path: RepoPath, *, head: bool) -> bool:
+        """Whether the version's import statements name a changed module (else: not parsed)."""
+        change = self.code.files[path]
+        if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
+            return False
+        text = (self.code.head if head else self.code.base).get(path)
+        return text is not None and _may_import(text, self.tails)
+
+
+def prefetch_imports(code: Code) -> None:
+    """Parse now, on every core if many, the versions whose imports the graph reads first."""
+    modules = _Modules(code)
+    code.prefetch(
+        (path, modules.may_import(path, head=False), modules.may_import(path, head=True))
+        for path in modules.paths
+    )
+
+
 class _PythonGraph:
     """Direct imports between changed modules, on head and on the merge base."""
 
@@ -190,28 +222,16 @@ class _PythonGraph:
         self.code = code
         self.index = index
         self.head_owner, self.base_owner = _owners(code, skip=code.migrations)
-        self.modules = sorted(
-            path
-            for path, change in code.files.items()
-            if path not in code.migrations and any(is_python(p) for p in change.paths)
-        )
-        self.tails = {
-            _tail(name)
-            for path in self.modules
-            for name in code.files[path].paths
-            if is_python(name)
-        }
+        self.changed = _Modules(code)
+        self.modules = self.changed.paths
         self.head_links = {path: self._links(path, head=True) for path in self.modules}
         self.base_links = {path: self._links(path, head=False) for path in self.modules}
 
     def _links(self, path: RepoPath, *, head: bool) -> list[_Link]:
-        change = self.code.files[path]
-        if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
-            return []
-        importer = change.path if head else (change.old_path or change.path)
-        text = (self.code.head if head else self.code.base).get(path)
-        if text is None or not _may_import(text, self.tails):
+        if not self.changed.may_import(path, head=head):
             return []  # no import statement names a changed module: no need to parse it
+        change = self.code.files[path]
+        importer = change.path if head else (change.old_path or change.path)
         owner = self.head_owner if head else self.base_owner
         links: dict[RepoPath, _Link] = {}
         for ref in self.code.facts(path, head=head).imports:

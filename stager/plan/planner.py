@@ -37,7 +37,12 @@ from stager.plan.expand_split import (
 )
 from stager.plan.facts_store import FactsStore
 from stager.plan.hunks import routes_of
-from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
+from stager.plan.imports import (
+    ModuleIndex,
+    js_dependencies,
+    prefetch_imports,
+    python_dependencies,
+)
 from stager.plan.model_links import model_dependencies
 from stager.plan.partial_files import partial_files
 from stager.plan.phase import (
@@ -55,7 +60,7 @@ from stager.plan.phase import (
 )
 from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
-from stager.plan.sources import Texts, read_code, read_texts
+from stager.plan.sources import Code, Texts, read_code, read_texts
 from stager.plan.subjects import subject_dependencies
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
@@ -104,6 +109,21 @@ def build_plan(
     return assemble(inputs, asked, dependencies, [*warnings, *unread], split_inputs=split_inputs)
 
 
+def prefetch_facts(inputs: PlanInputs, texts: Texts, facts: FactsStore) -> None:
+    """Parse into ``facts`` now what the planner reads first, on every core when it is much.
+
+    Call it while no other thread runs: the workers are forked.
+    """
+    files = {change.path: change for change in inputs.files}
+    prefetch_imports(Code(files, texts.head, texts.base, _revision_files(inputs), facts))
+
+
+def _revision_files(inputs: PlanInputs) -> frozenset[RepoPath]:
+    return frozenset(
+        change.path for change in inputs.files if change.path in inputs.migrations.by_path
+    )
+
+
 def find_dependencies(
     inputs: PlanInputs,
     blobs: BlobSource,
@@ -118,8 +138,7 @@ def find_dependencies(
     """
     report = inputs.migrations
     changed = {change.path for change in inputs.files}
-    revision_files = frozenset(path for path in changed if path in report.by_path)
-    code = read_code(inputs.files, blobs, revision_files, texts, facts)
+    code = read_code(inputs.files, blobs, _revision_files(inputs), texts, facts)
     added = [m for m in report.added if m.revision is not None]
     index = build_index(added, lambda path: code.facts(path, head=True).words)
     every_path = set(tree_paths) | {p for change in inputs.files for p in change.paths}

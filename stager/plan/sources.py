@@ -92,11 +92,14 @@ class Code:
         change = self.files[path]
         return (change.new_blob if head else change.old_blob), text
 
-    def prefetch(self) -> None:
-        """Parse every version of the changed Python files now, when there are many."""
+    def prefetch(self, wanted: Iterable[tuple[RepoPath, bool, bool]]) -> None:
+        """Parse now, on every core if many, the (path, base?, head?) versions ``wanted``."""
         self.store.prefetch(
-            (self._version(path, head=False), self._version(path, head=True))
-            for path in sorted(self.files)
+            (
+                self._version(path, head=False) if base else None,
+                self._version(path, head=True) if head else None,
+            )
+            for path, base, head in wanted
         )
 
     def scan_warnings(self) -> list[str]:
@@ -173,13 +176,3 @@ def read_code(
         texts = read_texts(files, blobs)
     by_path = {change.path: change for change in files}
     return Code(by_path, texts.head, texts.base, migrations, store or FactsStore())
-
-
-def prefetch_facts(files: Iterable[ChangedFile], texts: Texts, store: FactsStore) -> None:
-    """Parse the changed Python files' versions into ``store`` now, on every core, if many.
-
-    Call it while no other thread runs: the workers are forked.
-    """
-    Code(
-        {change.path: change for change in files}, texts.head, texts.base, frozenset(), store
-    ).prefetch()
