@@ -206,3 +206,30 @@ def test_ctrl_c_stops_the_pool_and_its_workers(tmp_path: Path) -> None:
     assert "Traceback" not in err  # no worker printed its own KeyboardInterrupt
     with pytest.raises(ProcessLookupError):  # nothing of the group is left
         os.killpg(process.pid, 0)
+
+
+def test_only_versions_that_import_a_changed_module_are_parsed_ahead(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool parses what the import graph reads first; a file importing nothing changed waits."""
+    alone = "import os\n\n\ndef alone():\n    return os.sep\n"
+    make_branch(
+        repo,
+        {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE, "app/alone.py": alone},
+        {
+            "app/helpers.py": HELPERS,
+            "app/service.py": SERVICE + "\n\ndef more(x):\n    return fmt(x)\n",
+            "app/alone.py": alone + "Y = 2\n",
+        },
+    )
+    monkeypatch.setattr(facts_store, "POOL_THRESHOLD", 1)
+    pooled: list[str] = []
+
+    def pool(texts: list[str]) -> list[PyFacts]:
+        pooled.extend(texts)
+        return [python_facts(text) for text in texts]
+
+    monkeypatch.setattr(facts_store, "parse_all", pool)
+    analysis = analyze(repo, tmp_path)
+    assert sorted(pooled) == sorted([SERVICE, SERVICE + "\n\ndef more(x):\n    return fmt(x)\n"])
+    assert edge_kinds(analysis, "app/service.py", "app/helpers.py") == ["import"]
