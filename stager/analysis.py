@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from stager.migrations.compare import MigrationReport
     from stager.migrations.lint.envpy import EnvSettings
     from stager.migrations.lint.sql_files import SqlMigrations
-    from stager.plan import Plan, PlanInputs
+    from stager.plan import FactsStore, Plan, PlanInputs
+    from stager.plan.sources import Texts
 
 FALLBACK_BASES = ("main", "master", "develop")
 
@@ -182,7 +183,10 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
             with_phase_findings,
             with_rule_findings,
         )
-        from stager.plan import PlanInputs, annotate_classes, build_plan, read_texts
+        from stager.plan import FactsStore, PlanInputs, annotate_classes, read_texts
+
+        # The Python files' facts of earlier runs (a JSON file to read), meanwhile.
+        facts_job = pool.submit(FactsStore.for_repository, str(repo.git_dir))
 
         files, content = _branch_files(
             files_job.result(), merged and partial(merged, repo, refs, head_tree_job.result())
@@ -220,7 +224,7 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
     sql = _sql_migrations(files, head_tree_job.result(), repo, rules)
     announce("checking the migrations and classifying the changed files")
     # The migration rules (SM…) of the branch's revisions and SQL migration files;
-    # rules.toml's [rules.ID] settings. (The findings are sorted once the plan is in.)
+    # rules.toml's [rules.ID] settings.
     findings = with_rule_findings(
         [*migrations.findings, *drift_findings(drift, refs), *sql.findings, *content.findings],
         migrations,
@@ -228,33 +232,15 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
         rules,
         repo,
     )
+    findings.sort(key=finding_order)
     classes = classify(files, rules, migrations.by_path, findings, sql.kinds)
-    from stager.plan.dropped_uses import DroppedUses
-
-    # SP005: what the branch drops, still named anywhere in head (not only in the
-    # changed files). Its `git grep` of head's whole tree runs while the plan is made;
-    # what it found is read after (ast must not parse in two threads at once).
-    dropped_uses = DroppedUses(migrations, refs.head, head_tree_job.result(), repo, rules)
+    inputs = PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head)
     announce("planning the phases")
-    with ThreadPoolExecutor(max_workers=1) as side:
-        dropped_job = side.submit(dropped_uses.grep)
-        # The planner moves files later when a dependency needs it: the classes,
-        # the risk table and the findings show the planned phases, as `plan` does.
-        plan = build_plan(
-            PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head),
-            repo,
-            head_tree_job.result().keys(),
-            texts_job.result(),
-        )
-    classes = annotate_classes(classes, plan)
-    findings = sorted(
-        [
-            *findings,
-            *plan.findings,
-            *apply_settings(dropped_uses.findings(dropped_job.result()), rules),
-        ],
-        key=finding_order,
+    plan, dropped = _plan_and_dropped_uses(
+        inputs, head_tree_job.result(), texts_job.result(), facts_job.result(), repo
     )
+    classes = annotate_classes(classes, plan)
+    findings = sorted([*findings, *plan.findings, *dropped], key=finding_order)
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.
     findings = sorted(
         with_phase_findings(
@@ -295,6 +281,36 @@ def _sql_migrations(
 
     paths = [f.path for f in files if f.status != Status.DELETED and rules.is_sql_migration(f.path)]
     return sql_migrations(paths, head_tree, repo, rules.postgres_version)
+
+
+def _plan_and_dropped_uses(
+    inputs: PlanInputs,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    texts: Texts,
+    facts: FactsStore,
+    repo: Repository,
+) -> tuple[Plan, list[Finding]]:
+    """The plan, and SP005: what the branch drops, still named anywhere in head.
+
+    SP005's `git grep` of head's whole tree runs while the plan is made; what it
+    found is read after (ast must not parse in two threads at once).
+    """
+    from stager.plan import build_plan, prefetch_facts
+    from stager.plan.dropped_uses import DroppedUses
+
+    # What the planner reads first and is not cached yet is parsed now, on both cores
+    # when it is much: no other thread runs yet, so the workers may be forked.
+    if inputs.rules.phases:
+        prefetch_facts(inputs, texts, facts)
+    dropped_uses = DroppedUses(inputs.migrations, inputs.head, head_tree, repo, inputs.rules, facts)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        dropped_job = side.submit(dropped_uses.grep)
+        # The planner moves files later when a dependency needs it: the classes,
+        # the risk table and the findings show the planned phases, as `plan` does.
+        plan = build_plan(inputs, repo, head_tree.keys(), texts, facts)
+    dropped = apply_settings(dropped_uses.findings(dropped_job.result()), inputs.rules)
+    facts.save()  # for the next command: every fact this one needed
+    return plan, dropped
 
 
 def _branch_files(

@@ -12,6 +12,7 @@ import pytest
 
 from stager.error_handler import crash_log_path
 from stager.migrations import parse_cache
+from stager.plan import facts_store
 from tests.gitrepo import sealed_env
 
 REAL_HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
@@ -44,8 +45,11 @@ def test_a_test_that_asks_for_nothing_is_sealed(tmp_path: Path) -> None:
         check=False,
     )
     assert listed.stdout == ""  # no system, global or XDG config: nothing at all
-    cache = parse_cache.cache_file("/some/repo/.git")
-    assert cache is not None and cache.is_relative_to(home)
+    for cache in (
+        parse_cache.cache_file("/some/repo/.git"),
+        facts_store.cache_file("/some/repo/.git"),
+    ):
+        assert cache is not None and cache.is_relative_to(home)
     assert crash_log_path().is_relative_to(home)
 
 

@@ -48,7 +48,8 @@ from stager.migrations.revision_files import MigrationFile
 from stager.plan.class_reach import ClassRef, reaches
 from stager.plan.enum_drops import EnumDrop, enum_drops
 from stager.plan.enum_uses import EnumMatcher, enum_links, member_names
-from stager.plan.pyfacts import PyFacts, python_facts
+from stager.plan.facts_store import FactsStore
+from stager.plan.pyfacts import PyFacts
 from stager.plan.pyscan import looks_like_sql
 from stager.plan.schema_objects import ObjectKey, describe, object_name
 from stager.plan.sources import is_python
@@ -227,7 +228,9 @@ class DroppedUses:
         head_tree: Mapping[RepoPath, TreeEntry],
         repo: TreeSearch,
         rules: Rules,
+        facts: FactsStore | None = None,
     ) -> None:
+        self.facts = facts or FactsStore()
         self.dropped = drops(report)
         self.removed = enum_drops(report, repo.read_blobs)
         self.head_tree, self.repo = head_tree, repo
@@ -250,7 +253,8 @@ class DroppedUses:
         blobs = repo.read_blobs(head_tree[path].blob for path in python_paths)
         python = {path: blobs[head_tree[path].blob] for path in python_paths}
         facts = {
-            path: python_facts(text.decode("utf-8", "replace")) for path, text in python.items()
+            path: self.facts.facts(head_tree[path].blob, text.decode("utf-8", "replace"))
+            for path, text in python.items()
         }
         models = _models(hits, facts)
         columns = {drop.key[2] for drop in dropped if drop.key[0] == "column"}

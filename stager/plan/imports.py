@@ -23,7 +23,7 @@ from functools import cached_property
 
 from stager.git.diff import Status
 from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
-from stager.plan.pyfacts import PyFacts
+from stager.plan.pyfacts import PyFacts, call_name
 from stager.plan.pyscan import ImportRef
 from stager.plan.sources import JS_SUFFIXES, Code, is_gone, is_js, is_new_path, is_python
 from stager.types import RepoPath
@@ -35,11 +35,24 @@ def _names(names: Iterable[str]) -> str:
     return first_few([f"`{name}`" for name in sorted(names)], _MAX_NAMES)
 
 
+def _name_key(path: str) -> str:
+    """What ``resolve`` looks a file up by: its name, with its folder's for a package.
+
+    Every package is an ``__init__.py``: by its name alone, each lookup of one
+    would try them all.
+    """
+    name = posixpath.basename(path)
+    if name.startswith("__init__."):
+        return f"{posixpath.basename(posixpath.dirname(path))}/{name}"
+    return name
+
+
 class ModuleIndex:
     """Finds the file of a dotted module name among the repository's Python files."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         self._all = paths
+        self._resolved: dict[tuple[str, str], str | None] = {}
 
     @cached_property
     def paths(self) -> set[str]:
@@ -50,11 +63,17 @@ class ModuleIndex:
     def _by_name(self) -> dict[str, list[str]]:
         by_name: dict[str, list[str]] = {}
         for path in sorted(self.paths):
-            by_name.setdefault(posixpath.basename(path), []).append(path)
+            by_name.setdefault(_name_key(path), []).append(path)
         return by_name
 
     def resolve(self, dotted: str, importer: str) -> str | None:
         """The file of absolute module ``dotted``, the one nearest ``importer`` if several."""
+        key = (dotted, importer)
+        if key not in self._resolved:  # both versions of a file mostly import the same
+            self._resolved[key] = self._resolve(dotted, importer)
+        return self._resolved[key]
+
+    def _resolve(self, dotted: str, importer: str) -> str | None:
         if not dotted:
             return None
         stem = dotted.replace(".", "/")
@@ -62,8 +81,13 @@ class ModuleIndex:
         # the importer shadows it (a first-party logging.py next to the code's root).
         stdlib = dotted.partition(".")[0] in sys.stdlib_module_names
         best: tuple[tuple[int, int], str] | None = None
-        for relative in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
-            for path in self._by_name.get(posixpath.basename(relative), ()):
+        last = dotted.rpartition(".")[2]
+        for relative, name in (
+            (f"{stem}.py", f"{last}.py"),
+            (f"{stem}/__init__.py", f"{last}/__init__.py"),
+            (f"{stem}.pyi", f"{last}.pyi"),
+        ):
+            for path in self._by_name.get(name, ()):
                 if path != relative and not path.endswith("/" + relative):
                     continue
                 root = path[: len(path) - len(relative)]
@@ -159,6 +183,38 @@ def _owners(
     return head, base
 
 
+class _Modules:
+    """The changed Python modules, and which of their versions import one of them."""
+
+    def __init__(self, code: Code) -> None:
+        self.code = code
+        self.paths = sorted(
+            path
+            for path, change in code.files.items()
+            if path not in code.migrations and any(is_python(p) for p in change.paths)
+        )
+        self.tails = {
+            _tail(name) for path in self.paths for name in code.files[path].paths if is_python(name)
+        }
+
+    def may_import(self, path: RepoPath, *, head: bool) -> bool:
+        """Whether the version's import statements name a changed module (else: not parsed)."""
+        change = self.code.files[path]
+        if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
+            return False
+        text = (self.code.head if head else self.code.base).get(path)
+        return text is not None and _may_import(text, self.tails)
+
+
+def prefetch_imports(code: Code) -> None:
+    """Parse now, on every core if many, the versions whose imports the graph reads first."""
+    modules = _Modules(code)
+    code.prefetch(
+        (path, modules.may_import(path, head=False), modules.may_import(path, head=True))
+        for path in modules.paths
+    )
+
+
 class _PythonGraph:
     """Direct imports between changed modules, on head and on the merge base."""
 
@@ -166,28 +222,16 @@ class _PythonGraph:
         self.code = code
         self.index = index
         self.head_owner, self.base_owner = _owners(code, skip=code.migrations)
-        self.modules = sorted(
-            path
-            for path, change in code.files.items()
-            if path not in code.migrations and any(is_python(p) for p in change.paths)
-        )
-        self.tails = {
-            _tail(name)
-            for path in self.modules
-            for name in code.files[path].paths
-            if is_python(name)
-        }
+        self.changed = _Modules(code)
+        self.modules = self.changed.paths
         self.head_links = {path: self._links(path, head=True) for path in self.modules}
         self.base_links = {path: self._links(path, head=False) for path in self.modules}
 
     def _links(self, path: RepoPath, *, head: bool) -> list[_Link]:
-        change = self.code.files[path]
-        if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
-            return []
-        importer = change.path if head else (change.old_path or change.path)
-        text = (self.code.head if head else self.code.base).get(path)
-        if text is None or not _may_import(text, self.tails):
+        if not self.changed.may_import(path, head=head):
             return []  # no import statement names a changed module: no need to parse it
+        change = self.code.files[path]
+        importer = change.path if head else (change.old_path or change.path)
         owner = self.head_owner if head else self.base_owner
         links: dict[RepoPath, _Link] = {}
         for ref in self.code.facts(path, head=head).imports:
@@ -223,14 +267,15 @@ def python_dependencies(code: Code, index: ModuleIndex) -> list[Dependency]:
     for path in graph.modules:
         change = code.files[path]
         direct_head = {link.target: link for link in graph.head_links[path]}
+        # A version is only asked for once it reaches a changed module (scan warnings).
         if not is_gone(change):
-            user = code.facts(path, head=True)
             for target in graph.reach(path, head=True):
+                user = code.facts(path, head=True)
                 edges.extend(_needs(code, path, target, direct_head.get(target), user))
         if change.status is not Status.ADDED:
             direct_base = {link.target: link for link in graph.base_links[path]}
-            before = code.facts(path, head=False)
             for target in graph.reach(path, head=False):
+                before = code.facts(path, head=False)
                 edges.extend(_removes(code, path, target, direct_base.get(target), before))
     return edges
 
@@ -267,7 +312,7 @@ def _needs(
         # A call shape the user starts making to a function (or class) whose signature
         # the branch changes: the merge-base version of the target does not accept it.
         changed = _changed_signatures(before, after) & top
-        called = {shape[0] for shape in user.calls - earlier.calls if shape[0] in changed}
+        called = {call_name(shape) for shape in user.calls - earlier.calls} & changed
         if not called:
             return
         reason = (
@@ -318,7 +363,7 @@ def _removes(
         # The merge-base user calls a function whose signature changes, in a way the
         # user stops: the old call would break against the new signature.
         changed = _changed_signatures(old, new)
-        dropped = {shape[0] for shape in before.calls - now.calls if shape[0] in changed}
+        dropped = {call_name(shape) for shape in before.calls - now.calls} & changed
         if not dropped:
             return
         reason = (

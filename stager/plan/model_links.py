@@ -20,6 +20,7 @@ import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.pyfacts import PyFacts
@@ -207,14 +208,14 @@ def _fill_users(models: _Models, index: SchemaIndex) -> Iterator[Dependency]:
                 if name not in models.code.head.get(path, "") or path in models.modelled:
                     continue  # a model may map the column before it is filled
                 head = models.code.facts(path, head=True)
-                base = models.code.facts(path, head=False)
+                base = partial(models.code.facts, path, head=False)  # asked only when needed
                 started = (
                     name in head.attributes
-                    and name not in base.attributes
+                    and name not in base().attributes
                     and _reaches_models(head, models.packages, models.class_names[key[1]])
                 )
                 in_sql = key[1] in head.sql_words or key[1].lower() in head.sql_words
-                if started or (in_sql and name in head.sql_words and name not in base.sql_words):
+                if started or (in_sql and name in head.sql_words and name not in base().sql_words):
                     yield Dependency(
                         path,
                         migration.path,
@@ -286,8 +287,9 @@ def _new_users(
         if path == model or name not in models.code.head.get(path, ""):
             continue
         head = models.code.facts(path, head=True)
-        base = models.code.facts(path, head=False)
-        started = name in head.attributes and name not in base.attributes
+        started = (
+            name in head.attributes and name not in models.code.facts(path, head=False).attributes
+        )
         if started and _reaches_models(head, _packages(model), {owner}):
             yield Dependency(
                 path,
@@ -308,8 +310,10 @@ def _losses(models: _Models, path: RepoPath, head: PyFacts, base: PyFacts) -> It
             if user == path or name not in models.code.base.get(user, ""):
                 continue
             before = models.code.facts(user, head=False)
-            after = models.code.facts(user, head=True)
-            if name in before.attributes and name not in after.attributes:
+            if (
+                name in before.attributes
+                and name not in models.code.facts(user, head=True).attributes
+            ):
                 yield Dependency(
                     path,
                     user,

@@ -35,8 +35,14 @@ from stager.plan.expand_split import (
     vet,
     without_contract_edges,
 )
+from stager.plan.facts_store import FactsStore
 from stager.plan.hunks import routes_of
-from stager.plan.imports import ModuleIndex, js_dependencies, python_dependencies
+from stager.plan.imports import (
+    ModuleIndex,
+    js_dependencies,
+    prefetch_imports,
+    python_dependencies,
+)
 from stager.plan.model_links import model_dependencies
 from stager.plan.partial_files import partial_files
 from stager.plan.phase import (
@@ -54,7 +60,7 @@ from stager.plan.phase import (
 )
 from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
-from stager.plan.sources import Texts, read_code, read_texts
+from stager.plan.sources import Code, Texts, read_code, read_texts
 from stager.plan.subjects import subject_dependencies
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
@@ -81,12 +87,15 @@ def build_plan(
     blobs: BlobSource,
     tree_paths: Collection[str] = (),
     texts: Texts | None = None,
+    facts: FactsStore | None = None,
 ) -> Plan:
     """Plan the branch: phases from the rules, closed under every dependency.
 
     ``tree_paths``: every path of head's tree, to resolve imports to the right
     file (the changed paths are always known). ``texts``: the changed files'
     contents when already read (``read_texts``), else they are read here.
+    ``facts``: where the Python files' facts are kept (the user's cache), else
+    they are parsed for this plan alone.
     """
     if not inputs.rules.phases:
         return Plan(inputs.merge_base, inputs.head, (), (), ())
@@ -95,9 +104,24 @@ def build_plan(
     )
     if texts is None:
         texts = read_texts(inputs.files, blobs)
-    dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts)
+    dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts, facts)
     split_inputs = SplitInputs(split_candidates(inputs.files, inputs.migrations, blobs), texts)
     return assemble(inputs, asked, dependencies, [*warnings, *unread], split_inputs=split_inputs)
+
+
+def prefetch_facts(inputs: PlanInputs, texts: Texts, facts: FactsStore) -> None:
+    """Parse into ``facts`` now what the planner reads first, on every core when it is much.
+
+    Call it while no other thread runs: the workers are forked.
+    """
+    files = {change.path: change for change in inputs.files}
+    prefetch_imports(Code(files, texts.head, texts.base, _revision_files(inputs), facts))
+
+
+def _revision_files(inputs: PlanInputs) -> frozenset[RepoPath]:
+    return frozenset(
+        change.path for change in inputs.files if change.path in inputs.migrations.by_path
+    )
 
 
 def find_dependencies(
@@ -105,6 +129,7 @@ def find_dependencies(
     blobs: BlobSource,
     tree_paths: Collection[str] = (),
     texts: Texts | None = None,
+    facts: FactsStore | None = None,
 ) -> tuple[tuple[Dependency, ...], list[str]]:
     """Every edge between the changed files, found in their contents; warnings on reading them.
 
@@ -113,8 +138,7 @@ def find_dependencies(
     """
     report = inputs.migrations
     changed = {change.path for change in inputs.files}
-    revision_files = frozenset(path for path in changed if path in report.by_path)
-    code = read_code(inputs.files, blobs, revision_files, texts)
+    code = read_code(inputs.files, blobs, _revision_files(inputs), texts, facts)
     added = [m for m in report.added if m.revision is not None]
     index = build_index(added, lambda path: code.facts(path, head=True).words)
     every_path = set(tree_paths) | {p for change in inputs.files for p in change.paths}

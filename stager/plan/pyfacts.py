@@ -1,8 +1,11 @@
 """What the planner needs to know about one Python file, read with ``ast`` (never imported).
 
-One parse and one walk per file version give its module-level imports, the
-names it defines (module level and class bodies), the names it uses, the
-words of its SQL strings, its SQLAlchemy tables and its enum classes. A file
+One parse and one walk of the tree per file version give every fact: its
+module-level imports, the names it defines (module level and class bodies),
+the names it uses, the words of its SQL strings, its SQLAlchemy tables, its
+enum classes, its signatures and call shapes. The facts are plain data, a pure
+function of the file's text, so they are cached by blob id
+(:mod:`stager.plan.facts_store`) and the tree is dropped at once. A file
 ``ast`` cannot read (newer syntax, too deep, over the parse limit) is read by
 a scan instead (:mod:`stager.plan.pyscan`), and says why (``scanned``).
 """
@@ -10,9 +13,10 @@ a scan instead (:mod:`stager.plan.pyscan`), and says why (``scanned``).
 from __future__ import annotations
 
 import ast
+import hashlib
 import sys
 from dataclasses import dataclass
-from functools import cached_property
+from typing import NamedTuple
 
 from stager.migrations.parse import TOO_DEEP
 from stager.migrations.revision_files import over_parse_limit
@@ -41,139 +45,120 @@ class EnumClass:
     line: int
 
 
+class LineSpan(NamedTuple):
+    """The first and last line of a string literal written over several lines."""
+
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class PyFacts:
-    """Facts of one version of a Python file, computed on first use.
+    """Facts of one version of a Python file: plain values, no tree."""
 
-    Parsing, the module-level pass and the whole-file walk are separate and
-    lazy: most changed files of a large branch never need the walk.
-    """
-
-    def __init__(self, text: str | None) -> None:
-        self.text = text
-
-    @cached_property
-    def _read(self) -> tuple[ast.Module | None, str | None]:
-        """The tree, or None and why ``ast`` did not read the file (None: no text)."""
-        if self.text is None:
-            return None, None
-        too_large = over_parse_limit(len(self.text))
-        if too_large is not None:
-            return None, too_large
-        try:
-            return ast.parse(self.text), None
-        except SyntaxError as error:
-            # Python's grammar grows: a project on a newer Python may write what ours refuses.
-            return None, (
-                f"Python {_PYTHON} cannot parse line {error.lineno or 1} ({error.msg}: "
-                f"syntax newer than {_PYTHON}, or an error)"
-            )
-        except ValueError as error:  # NUL bytes
-            return None, str(error)
-        except (RecursionError, MemoryError):
-            return None, TOO_DEEP
+    imports: tuple[ImportRef, ...] = ()
+    top: frozenset[str] = frozenset()  # bound at module level: def, class, assignment, import
+    imported: frozenset[str] = frozenset()  # the names of ``top`` bound by an import
+    members: frozenset[str] = frozenset()  # bound in class bodies: attributes, methods
+    names: frozenset[str] = frozenset()  # plain names used, and names imported
+    attributes: frozenset[str] = frozenset()  # ``x.attr`` and ``attr=`` keyword arguments
+    words: frozenset[str] = frozenset()  # identifiers inside string constants (not docstrings)
+    sql_words: frozenset[str] = frozenset()  # identifiers inside SQL-looking strings
+    tables: tuple[ModelTable, ...] = ()  # mapped tables (none from a scan)
+    enums: tuple[EnumClass, ...] = ()  # enum classes (none from a scan)
+    # "name digest" of each module-level function and class: a hash of its signature
+    # (a class: bases and methods'), all a comparison needs.
+    signature_list: tuple[str, ...] = ()
+    # Shapes of the calls it makes, "callee/positional count/keywords" (see ``call_name``).
+    calls: frozenset[str] = frozenset()
+    # Why and how a scan read the facts, not ``ast`` (None: ``ast`` read them).
+    scanned: str | None = None
+    # Strings over several lines: where a line starting with ``#`` is no comment.
+    multiline_strings: tuple[LineSpan, ...] = ()
 
     @property
-    def _tree(self) -> ast.Module | None:
-        return self._read[0]
-
-    @property
-    def was_read(self) -> bool:
-        """Whether the file was parsed (or scanned) yet: asking ``scanned`` would parse it."""
-        return "_read" in self.__dict__  # where cached_property keeps its value
-
-    @property
-    def scanned(self) -> str | None:
-        """Why and how a scan read the facts, not ``ast`` (None: ``ast`` read them)."""
-        why = self._read[1]
-        if why is None:
-            return None
-        how = "line" if over_parse_limit(len(self.text or "")) else "token"
-        return f"{why}; its imports and names were read by a {how} scan"
-
-    @cached_property
-    def _scan(self) -> Scanned:
-        """What a scan reads, for a file ``ast`` cannot (nothing without a text)."""
-        text = self.text or ""
-        return scan_lines(text) if over_parse_limit(len(text)) else scan_tokens(text)
-
-    @cached_property
-    def _module(self) -> Scanned:
-        if self._tree is None:
-            return self._scan
-        collector = _Collector()
-        collector.module(self._tree.body)
-        return collector
-
-    @cached_property
-    def _walked(self) -> Scanned:
-        if self._tree is None:
-            return self._scan
-        collector = _Collector()
-        collector.walk(self._tree)
-        return collector
-
-    @property
-    def imports(self) -> tuple[ImportRef, ...]:
-        return tuple(self._module.imports)
-
-    @cached_property
-    def top(self) -> frozenset[str]:
-        """Bound at module level: def, class, assignment, import."""
-        return frozenset(self._module.top | self._module.imported)
-
-    @cached_property
-    def imported(self) -> frozenset[str]:
-        """The names of ``top`` bound by an import."""
-        return frozenset(self._module.imported)
-
-    @cached_property
-    def members(self) -> frozenset[str]:
-        """Bound in class bodies: attributes, methods."""
-        return frozenset(self._module.members)
-
-    @cached_property
-    def names(self) -> frozenset[str]:
-        """Plain names used, and names imported."""
-        return frozenset(self._walked.names)
-
-    @cached_property
-    def attributes(self) -> frozenset[str]:
-        """``x.attr`` and ``attr=`` keyword arguments."""
-        return frozenset(self._walked.attributes)
-
-    @cached_property
-    def words(self) -> frozenset[str]:
-        """Identifiers inside string constants (docstrings left out)."""
-        return frozenset(self._walked.words)
-
-    @cached_property
-    def sql_words(self) -> frozenset[str]:
-        """Identifiers inside SQL-looking strings."""
-        return frozenset(self._walked.sql_words)
-
-    @property
-    def tables(self) -> tuple[ModelTable, ...]:
-        """Mapped tables (none from a scan)."""
-        module = self._module
-        return tuple(module.tables) if isinstance(module, _Collector) else ()
-
-    @property
-    def enums(self) -> tuple[EnumClass, ...]:
-        """Enum classes (none from a scan)."""
-        module = self._module
-        return tuple(module.enums) if isinstance(module, _Collector) else ()
-
-    @cached_property
     def signatures(self) -> dict[str, str]:
-        """Module-level functions and classes → their signature (a class: bases and methods')."""
-        try:
-            return self._signatures()
-        except RecursionError:  # a default value nested deeper than ast.dump goes
-            return {}
+        """Module-level functions and classes → their signature."""
+        return dict(entry.split(" ") for entry in self.signature_list)
 
-    def _signatures(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for node in self._tree.body if self._tree is not None else ():
+    def uses(self, name: str) -> bool:
+        """Whether code (not prose) names ``name``: a name, an attribute or in SQL."""
+        return name in self.names or name in self.attributes or name in self.sql_words
+
+
+UNPARSED = PyFacts()
+
+
+def python_facts(text: str) -> PyFacts:
+    """Facts of one Python source (read by a scan when ``ast`` cannot: see ``scanned``)."""
+    tree, why = _parse(text)
+    if tree is None:
+        how = "line" if over_parse_limit(len(text)) else "token"
+        scan = scan_lines(text) if how == "line" else scan_tokens(text)
+        return _from_scan(scan, f"{why}; its imports and names were read by a {how} scan")
+    collector = _Collector()
+    collector.module(tree.body)
+    walked = _Walk(tree)
+    return PyFacts(
+        imports=tuple(collector.imports),
+        top=frozenset(collector.top | collector.imported),
+        imported=frozenset(collector.imported),
+        members=frozenset(collector.members),
+        names=frozenset(walked.names),
+        attributes=frozenset(walked.attributes),
+        words=frozenset(walked.words),
+        sql_words=frozenset(walked.sql_words),
+        tables=tuple(collector.tables),
+        enums=tuple(collector.enums),
+        signature_list=_signatures(tree),
+        calls=frozenset(walked.calls),
+        multiline_strings=tuple(sorted(set(walked.spans))),
+    )
+
+
+def _parse(text: str) -> tuple[ast.Module | None, str]:
+    """The tree, or None and why ``ast`` did not read the file."""
+    too_large = over_parse_limit(len(text))
+    if too_large is not None:
+        return None, too_large
+    try:
+        return ast.parse(text), ""
+    except SyntaxError as error:
+        # Python's grammar grows: a project on a newer Python may write what ours refuses.
+        return None, (
+            f"Python {_PYTHON} cannot parse line {error.lineno or 1} ({error.msg}: "
+            f"syntax newer than {_PYTHON}, or an error)"
+        )
+    except ValueError as error:  # NUL bytes
+        return None, str(error)
+    except (RecursionError, MemoryError):
+        return None, TOO_DEEP
+
+
+def _from_scan(scan: Scanned, why: str) -> PyFacts:
+    return PyFacts(
+        imports=tuple(scan.imports),
+        top=frozenset(scan.top | scan.imported),
+        imported=frozenset(scan.imported),
+        members=frozenset(scan.members),
+        names=frozenset(scan.names),
+        attributes=frozenset(scan.attributes),
+        words=frozenset(scan.words),
+        sql_words=frozenset(scan.sql_words),
+        scanned=why,
+    )
+
+
+def call_name(shape: str) -> str:
+    """The callee's name of one of ``PyFacts.calls``."""
+    return shape.partition("/")[0]
+
+
+def _signatures(tree: ast.Module) -> tuple[str, ...]:
+    """Module-level functions and classes → their signature (a class: bases and methods')."""
+    found: dict[str, str] = {}
+    try:
+        for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 found[node.name] = ast.dump(node.args)
             elif isinstance(node, ast.ClassDef):
@@ -184,28 +169,12 @@ class PyFacts:
                     elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                         parts.append(f"{item.target.id}={item.value is not None}")  # fields
                 found[node.name] = ";".join(parts)
-        return found
-
-    @cached_property
-    def calls(self) -> frozenset[tuple[str, int, tuple[str, ...]]]:
-        """Shapes of the calls it makes: (callee name, positional count, keywords)."""
-        return frozenset(
-            (name, len(node.args), tuple(sorted(k.arg or "**" for k in node.keywords)))
-            for node in (ast.walk(self._tree) if self._tree is not None else ())
-            if isinstance(node, ast.Call) and (name := _call_name(node)) is not None
-        )
-
-    def uses(self, name: str) -> bool:
-        """Whether code (not prose) names ``name``: a name, an attribute or in SQL."""
-        return name in self.names or name in self.attributes or name in self.sql_words
-
-
-UNPARSED = PyFacts(None)
-
-
-def python_facts(text: str) -> PyFacts:
-    """Facts of one Python source (read by a scan when ``ast`` cannot: see ``scanned``)."""
-    return PyFacts(text)
+    except RecursionError:  # a default value nested deeper than ast.dump goes
+        return ()
+    return tuple(
+        f"{name} {hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()[:16]}"
+        for name, shape in found.items()
+    )
 
 
 def _call_name(node: ast.expr) -> str | None:
@@ -236,16 +205,6 @@ def _targets(node: ast.expr) -> list[str]:
     if isinstance(node, ast.Tuple | ast.List):
         return [name for element in node.elts for name in _targets(element)]
     return []
-
-
-def _docstring_ids(tree: ast.AST) -> set[int]:
-    found: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and _string(body[0].value) is not None:
-                found.add(id(body[0].value))
-    return found
 
 
 class _Collector(Scanned):
@@ -355,27 +314,6 @@ class _Collector(Scanned):
                 return name
         return attribute
 
-    # -- the whole file: what it uses ----------------------------------------------
-
-    def walk(self, tree: ast.Module) -> None:
-        docstrings = _docstring_ids(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name):
-                self.names.add(node.id)
-            elif isinstance(node, ast.Attribute):
-                self.attributes.add(node.attr)
-            elif isinstance(node, ast.keyword):
-                if node.arg is not None:
-                    self.attributes.add(node.arg)
-            elif isinstance(node, ast.alias):
-                self.names.add(node.asname or node.name.split(".")[-1])
-            elif (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and id(node) not in docstrings
-            ):
-                self.string(node.value)
-
     def _table_call(self, node: ast.Call) -> None:
         """``Table("name", metadata, Column("c", ...), ...)``: a table without a class."""
         if len(node.args) < 2:
@@ -392,3 +330,83 @@ class _Collector(Scanned):
             and (column := _string(argument.args[0])) is not None
         ]
         self.tables.append(ModelTable(name, None, tuple(columns), node.lineno))
+
+
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+# Each node class's fields that may hold nodes (``ctx`` is Load or Store: nothing to read).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(name for name in getattr(kind, "_fields", ()) if name != "ctx")
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+class _Walk:
+    """What the whole file uses, in one pass over its tree (``ast.walk`` is far slower)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.names: set[str] = set()
+        self.attributes: set[str] = set()
+        self.words: set[str] = set()
+        self.sql_words: set[str] = set()
+        self.calls: set[str] = set()
+        self.spans: list[LineSpan] = []
+        strings: set[str] = set()
+        docstrings: set[int] = set()
+        stack: list[object] = [tree]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                self.names.add(node.id)  # type: ignore[attr-defined]
+                continue
+            if kind is ast.Constant:
+                self._constant(node, strings, docstrings)  # type: ignore[arg-type]
+                continue
+            if kind is ast.Attribute:
+                self.attributes.add(node.attr)  # type: ignore[attr-defined]
+            elif kind is ast.keyword:
+                if node.arg is not None:  # type: ignore[attr-defined]
+                    self.attributes.add(node.arg)  # type: ignore[attr-defined]
+            elif kind is ast.alias:
+                self.names.add(node.asname or node.name.split(".")[-1])  # type: ignore[attr-defined]
+            elif kind is ast.Call:
+                self._call(node)  # type: ignore[arg-type]
+            elif kind is ast.JoinedStr:
+                self._span(node)  # type: ignore[arg-type]
+            elif kind in _DOCUMENTED:
+                body = node.body  # type: ignore[attr-defined]
+                if body and type(body[0]) is ast.Expr and _string(body[0].value) is not None:
+                    docstrings.add(id(body[0].value))
+            for name in _child_fields(kind):
+                child = getattr(node, name)
+                if type(child) is list:
+                    stack.extend(child)
+                elif isinstance(child, ast.AST):
+                    stack.append(child)
+        scanned = Scanned()
+        for text in strings:
+            scanned.string(text)
+        self.words, self.sql_words = scanned.words, scanned.sql_words
+
+    def _constant(self, node: ast.Constant, strings: set[str], docstrings: set[int]) -> None:
+        value = node.value
+        if isinstance(value, str | bytes):
+            self._span(node)
+            if isinstance(value, str) and id(node) not in docstrings:
+                strings.add(value)
+
+    def _span(self, node: ast.expr) -> None:
+        last = node.end_lineno or node.lineno
+        if last > node.lineno:
+            self.spans.append(LineSpan(node.lineno, last))
+
+    def _call(self, node: ast.Call) -> None:
+        name = _call_name(node)
+        if name is not None:
+            keywords = tuple(sorted(keyword.arg or "**" for keyword in node.keywords))
+            self.calls.add(f"{name}/{len(node.args)}/{','.join(keywords)}")

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from stager.git.diff import ChangedFile, Status
 from stager.migrations.revision_files import BlobSource
-from stager.plan.pyfacts import UNPARSED, PyFacts, python_facts
+from stager.plan.facts_store import FactsStore, Version
+from stager.plan.pyfacts import UNPARSED, PyFacts
 from stager.types import RepoPath, Sha
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -69,6 +70,8 @@ class Code:
     head: Mapping[RepoPath, str]
     base: Mapping[RepoPath, str]
     migrations: frozenset[RepoPath]  # revision files: not application code
+    store: FactsStore = field(default_factory=FactsStore)
+    # The versions the planner asked for (only their scan warnings count).
     _facts: dict[tuple[RepoPath, bool], PyFacts] = field(default_factory=dict)
 
     def facts(self, path: RepoPath, *, head: bool) -> PyFacts:
@@ -76,10 +79,28 @@ class Code:
         key = (path, head)
         found = self._facts.get(key)
         if found is None:
-            text = (self.head if head else self.base).get(path)
-            found = python_facts(text) if text is not None and is_python(path) else UNPARSED
+            version, other = self._version(path, head=head), self._version(path, head=not head)
+            found = UNPARSED if version is None else self.store.facts(*version, other)
             self._facts[key] = found
         return found
+
+    def _version(self, path: RepoPath, *, head: bool) -> Version | None:
+        """The blob and text of one version of a changed Python file (None: none)."""
+        text = (self.head if head else self.base).get(path)
+        if text is None or not is_python(path):
+            return None
+        change = self.files[path]
+        return (change.new_blob if head else change.old_blob), text
+
+    def prefetch(self, wanted: Iterable[tuple[RepoPath, bool, bool]]) -> None:
+        """Parse now, on every core if many, the (path, base?, head?) versions ``wanted``."""
+        self.store.prefetch(
+            (
+                self._version(path, head=False) if base else None,
+                self._version(path, head=True) if head else None,
+            )
+            for path, base, head in wanted
+        )
 
     def scan_warnings(self) -> list[str]:
         """One warning per file whose facts the planner read by a scan, not by ``ast``.
@@ -90,8 +111,6 @@ class Code:
         """
         warnings: dict[RepoPath, str] = {}
         for (path, head), facts in sorted(self._facts.items(), key=lambda item: not item[0][1]):
-            if not facts.was_read:  # asking would parse it: the planner never needed it
-                continue
             note = facts.scanned
             if note is not None and path not in warnings and path not in self.migrations:
                 warnings[path] = f"{path}{'' if head else ' (merge-base version)'}: {note}"
@@ -149,9 +168,11 @@ def read_code(
     blobs: BlobSource,
     migrations: frozenset[RepoPath],
     texts: Texts | None = None,
+    store: FactsStore | None = None,
 ) -> Code:
     """The changed code files' texts (read now unless ``texts`` has them) and facts."""
     files = list(files)
     if texts is None:
         texts = read_texts(files, blobs)
-    return Code({change.path: change for change in files}, texts.head, texts.base, migrations)
+    by_path = {change.path: change for change in files}
+    return Code(by_path, texts.head, texts.base, migrations, store or FactsStore())

@@ -1,0 +1,235 @@
+"""Each Python blob is parsed once ever: cached by blob id, carried over comment edits, pooled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stager.plan import facts_store
+from stager.plan.comment_edits import carried_over
+from stager.plan.facts_store import FactsStore, parse_all
+from stager.plan.pyfacts import PyFacts, python_facts
+from stager.types import Sha
+from tests.gitrepo import GitRepo
+from tests.plan.helpers import analyze, edge_kinds, make_branch
+
+HELPERS = "def fmt(value):\n    return str(value)\n"
+SERVICE = "from app.helpers import fmt\n\n\ndef show(x):\n    return fmt(x)\n"
+MODULE = textwrap.dedent(
+    '''\
+    """A module with a docstring.
+
+    # not a comment: the docstring's text
+    """
+    import os
+    from app.models import Account  # a trailing comment
+
+    QUERY = """
+    SELECT id
+    # still the string
+    FROM account
+    """
+
+
+    @decorated
+    class Report(Base):
+        __tablename__ = "report"
+
+        total = Column(Integer)
+
+        def run(self, when):
+            # a comment in a body
+            return os.path.join(QUERY, f"""{when}
+            # in an f-string""")
+
+
+    def helper(a, b=1):
+        return Account(a=a, b=b)
+    '''
+)
+
+
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the store parses from now on."""
+    parsed: list[str] = []
+
+    def parse(text: str) -> PyFacts:
+        parsed.append(text)
+        return python_facts(text)
+
+    monkeypatch.setattr(facts_store, "python_facts", parse)
+    return parsed
+
+
+def test_the_next_run_parses_nothing_and_plans_the_same(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_branch(
+        repo,
+        {"app/helpers.py": "X = 1\n", "app/service.py": "def show(x):\n    return x\n"},
+        {"app/helpers.py": HELPERS, "app/service.py": SERVICE},
+    )
+    first = analyze(repo, tmp_path)
+    assert edge_kinds(first, "app/service.py", "app/helpers.py") == ["import"]
+    parsed = counting(monkeypatch)
+    again = analyze(repo, tmp_path)
+    assert parsed == []
+    assert again.plan == first.plan
+    [cache] = (Path(os.environ["XDG_CACHE_HOME"]) / "stager" / "facts").glob("*.json")
+    cache.write_bytes(b"not JSON")  # a broken cache is only a slower run
+    assert analyze(repo, tmp_path).plan == first.plan
+    assert len(parsed) == 4  # both versions of both files
+    monkeypatch.setenv("STAGER_NO_CACHE", "1")
+    assert analyze(repo, tmp_path).plan == first.plan
+
+
+def test_a_file_changed_only_in_comments_is_parsed_once(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_branch(
+        repo,
+        {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE, "app/other.py": MODULE},
+        {
+            "app/helpers.py": HELPERS,
+            "app/service.py": "# reformatted\n" + SERVICE,
+            "app/other.py": MODULE.replace("    return Account", "    # moved\n    return Account"),
+        },
+    )
+    parsed = counting(monkeypatch)
+    analysis = analyze(repo, tmp_path)
+    # helpers.py changed code (both versions parsed); the other two changed comments only.
+    assert sorted(parsed) == sorted([HELPERS, "X = 1\n", SERVICE, MODULE])
+    dependency = next(
+        edge for edge in analysis.plan.dependencies if edge.dependent == "app/service.py"
+    )
+    assert dependency.line == 2  # the import's line on head, one comment line down
+
+
+def variants(text: str) -> list[str]:
+    """``text`` with a comment or blank line put before each of its lines, and one removed."""
+    lines = text.split("\n")
+    found = []
+    for number in range(len(lines)):
+        for added in ("# added", "", "    # indented"):
+            found.append("\n".join([*lines[:number], added, *lines[number:]]))
+        found.append("\n".join([*lines[:number], *lines[number + 1 :]]))
+    return found
+
+
+def test_carried_facts_are_exactly_the_parsed_ones() -> None:
+    before = python_facts(MODULE)
+    carried = 0
+    for variant in variants(MODULE):
+        found = carried_over(before, MODULE, variant)
+        if found is not None:
+            carried += 1
+            assert found == python_facts(variant), variant
+    assert carried > len(MODULE.split("\n"))  # most comment and blank lines carry over
+
+
+@pytest.mark.parametrize(
+    ("text", "edited"),
+    [
+        pytest.param('S = """\na\nb\n"""\n', 'S = """\na\n# b\nb\n"""\n', id="inside-a-string"),
+        pytest.param("x = 1 + \\\n    2\n", "x = 1 + \\\n\n    2\n", id="after-a-continuation"),
+        pytest.param("a = 1\nb = 2\nc = 3\n", "# 1\na = 1\nb = 2\n# 3\nc = 3\n", id="two-blocks"),
+        pytest.param("a = 1\nb = 2\n", "a = 1\nb = 3\n", id="code"),
+        pytest.param("def f(:\n", "# x\ndef f(:\n", id="scanned"),
+    ],
+)
+def test_what_may_not_carry_over_is_parsed(text: str, edited: str) -> None:
+    assert carried_over(python_facts(text), text, edited) is None
+
+
+def test_the_pool_gives_what_parsing_one_by_one_gives() -> None:
+    texts = [MODULE, SERVICE, HELPERS, "def broken(:\n", MODULE + "\nY = 2\n"]
+    assert parse_all(texts * 3) == [python_facts(text) for text in texts * 3]
+
+
+def test_prefetch_parses_one_version_of_a_comment_edit_and_nothing_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(facts_store, "POOL_THRESHOLD", 2)
+    store = FactsStore()
+    store.used[Sha("c" * 40)] = python_facts(HELPERS)
+    store.prefetch(
+        [
+            ((Sha("a" * 40), SERVICE), (Sha("b" * 40), "# x\n" + SERVICE)),
+            ((Sha("c" * 40), HELPERS), (Sha("d" * 40), HELPERS + "Y = 1\n")),
+            ((Sha("e" * 40), MODULE), (Sha("f" * 40), MODULE + "Z = 1\n")),
+        ]
+    )
+    assert store.parsed == 3  # a, e and f; b takes a's facts, d c's
+    assert store.facts(Sha("b" * 40), "# x\n" + SERVICE, (Sha("a" * 40), SERVICE)) == (
+        python_facts("# x\n" + SERVICE)
+    )
+    assert (store.parsed, store.carried) == (3, 1)
+
+
+INTERRUPTED = """
+import sys
+from pathlib import Path
+from stager.plan import facts_store
+text = Path(facts_store.__file__).with_name("pyfacts.py").read_text()
+print("parsing", flush=True)
+try:
+    facts_store.parse_all([text] * 20_000)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_pool_and_its_workers(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: the workers die quietly, stager unwinds."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "parsing\n"
+    try:
+        process.wait(timeout=1)  # the workers start meanwhile
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out) == (130, "interrupted\n"), err
+    assert "Traceback" not in err  # no worker printed its own KeyboardInterrupt
+    with pytest.raises(ProcessLookupError):  # nothing of the group is left
+        os.killpg(process.pid, 0)
+
+
+def test_only_versions_that_import_a_changed_module_are_parsed_ahead(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool parses what the import graph reads first; a file importing nothing changed waits."""
+    alone = "import os\n\n\ndef alone():\n    return os.sep\n"
+    make_branch(
+        repo,
+        {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE, "app/alone.py": alone},
+        {
+            "app/helpers.py": HELPERS,
+            "app/service.py": SERVICE + "\n\ndef more(x):\n    return fmt(x)\n",
+            "app/alone.py": alone + "Y = 2\n",
+        },
+    )
+    monkeypatch.setattr(facts_store, "POOL_THRESHOLD", 1)
+    pooled: list[str] = []
+
+    def pool(texts: list[str]) -> list[PyFacts]:
+        pooled.extend(texts)
+        return [python_facts(text) for text in texts]
+
+    monkeypatch.setattr(facts_store, "parse_all", pool)
+    analysis = analyze(repo, tmp_path)
+    assert sorted(pooled) == sorted([SERVICE, SERVICE + "\n\ndef more(x):\n    return fmt(x)\n"])
+    assert edge_kinds(analysis, "app/service.py", "app/helpers.py") == ["import"]
