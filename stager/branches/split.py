@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from stager.analysis import Analysis
+from stager.branches.base_owned import BaseOwned
 from stager.branches.cherry_pick import (
     Recipe,
     ReplayConflict,
@@ -146,8 +147,12 @@ def split_branch(
     analysis: Analysis,
     options: SplitOptions,
     phases: Sequence[Phase],
+    owned: BaseOwned | None = None,
 ) -> SplitResult:
-    """Build the phase branches of ``phases`` (the chosen plan's) and move them."""
+    """Build the phase branches of ``phases`` (the chosen plan's) and move them.
+
+    ``owned``: what the merged phases of earlier splits settled (``base_owned``).
+    """
     plan = list(phases)
     _refuse_unbuildable(plan)
     # A split a killed run left half-applied: finished first (a dry run only says so).
@@ -196,18 +201,7 @@ def split_branch(
 
     stacked = options.layout is Layout.STACKED
     with Writer(repo, dry_run=options.dry_run) as writer:
-        targets = {
-            target.phase.number: target
-            for target in phase_targets(
-                writer,
-                analysis.files,
-                plan,
-                analysis.migrations,
-                mapping,
-                ref_parents(onto_graph),
-                options.broken,
-            )
-        }
+        targets = _targets(writer, analysis, plan, options, mapping, onto_graph, owned)
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
         # Refuse phases that would break the Alembic graph, before anything is written;
         # each phase's Alembic heads before and after it.
@@ -282,6 +276,32 @@ def split_branch(
             updates = [*ref_updates(built), RefUpdate(ref, commit, previous)]
             move_refs(repo, updates, Command.SPLIT)
     return result
+
+
+def _targets(
+    writer: Writer,
+    analysis: Analysis,
+    plan: Sequence[Phase],
+    options: SplitOptions,
+    mapping: dict[Revision, Revision],
+    onto_graph: RevisionGraph | None,
+    owned: BaseOwned | None,
+) -> dict[int, PhaseTarget]:
+    """Each phase's target by number; what merged phases put on the base written as the
+    record has it, never as head has it."""
+    planned = phase_targets(
+        writer,
+        analysis.files,
+        plan,
+        analysis.migrations,
+        mapping,
+        ref_parents(onto_graph),
+        options.broken,
+    )
+    planned = (owned or BaseOwned()).apply(
+        writer, planned, analysis.migrations, analysis.refs.head_ref
+    )
+    return {target.phase.number: target for target in planned}
 
 
 def _with_history_warning(

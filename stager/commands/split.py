@@ -18,6 +18,7 @@ from stager.branches import (
     split_branch,
     undo_last_split,
 )
+from stager.branches.base_owned import base_owned
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
 from stager.branches.merged import merged_content, merged_notes
@@ -85,6 +86,7 @@ def split(options: SplitCommandOptions, repo: Repository | None = None) -> Split
             broken=broken.revisions,
         ),
         phases,
+        base_owned(repo, analysis),
     )
     if plan.source != "rules":  # an edited plan may differ from what the rules say: say so
         followed = f"following the plan file {plan.source}, not the rules"
