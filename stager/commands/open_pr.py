@@ -263,7 +263,7 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
 def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
-    from stager.github.push import push_branches, remote_shas
+    from stager.github.push import push_stack, remote_shas
     from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
@@ -281,8 +281,7 @@ def _open(options: OpenPrOptions, prepared: Prepared) -> None:
     plans = after_merges(prepared.plans, lookup)
     merged = lookup.merged_branches
     tips = tuple((branch, sha) for branch, sha in prepared.push_tips if branch not in merged)
-    pushes = plan_pushes(prepared.repo, options.remote, tips)
-    push_branches(prepared.repo, options.remote, pushes)
+    pushes = push_stack(prepared.repo, options.remote, tips)  # the record notes the push
     # Stacked --phase N pushes the phases below it too: an open pull request whose
     # branch just moved is brought up to date as well (base and description), or it
     # would describe, and be based for, what its branch no longer is.

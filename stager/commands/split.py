@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stager.analysis import analyze_branch, chosen_plan
+from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import (
     BuildStatus,
     Layout,
@@ -59,12 +59,16 @@ class SplitCommandOptions:
     rechain_broken: bool = False
 
 
-def split(options: SplitCommandOptions, repo: Repository | None = None) -> SplitResult:
-    """Analyze the branch and build its phase branches (the data ``run`` prints)."""
+def split(
+    options: SplitCommandOptions, repo: Repository | None = None, analysis: Analysis | None = None
+) -> SplitResult:
+    """Analyze the branch (unless ``analysis`` is given: sync's) and build its phase branches
+    (the data ``run`` prints)."""
     repo = repo or Repository(options.repo_path)
-    analysis = analyze_branch(
-        repo, options.base, options.head, options.rules_path, merged=merged_content
-    )
+    if analysis is None:
+        analysis = analyze_branch(
+            repo, options.base, options.head, options.rules_path, merged=merged_content
+        )
     plan = chosen_plan(repo, analysis, options.plan_path)
     phases = plan.phases
     broken = broken_graph(analysis.migrations, phases)

@@ -1,0 +1,93 @@
+"""`stager sync` end to end: a bare remote, the fake GitHub driven by real PyGithub; phase 1
+merged by a merge commit, a squash or a rebase-merge, the base moving meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.commands.sync_stack import (
+    ETL,
+    PHASE_1,
+    PHASE_3,
+    PHASE_4,
+    SERVICE,
+    SyncStack,
+    make_sync_stack,
+)
+from tests.github.fake_github import FakeGitHub
+from tests.github.fixtures import Remote, github, remote
+from tests.gitrepo import GitRepo
+
+__all__ = ["github", "remote"]  # fixtures
+
+
+@pytest.fixture
+def stack(repo: GitRepo, remote: Remote, github: FakeGitHub) -> SyncStack:
+    return make_sync_stack(repo, remote, github)
+
+
+@pytest.mark.parametrize("how", ["merge", "squash", "rebase"])
+def test_phase_1_merged_any_way_leaves_the_rest_rebuilt_retargeted_and_one_head(
+    stack: SyncStack, how: str
+) -> None:
+    main = stack.merge(PHASE_1, 1, how)
+    result = stack.sync()
+    assert result.exit_code == 0, result.output
+    assert "stager: sync:" not in result.stdout and "stager: sync: fetching" in result.stderr
+    git = stack.git
+    # Phases 3 and 4 start at main's new tip; phase 1's files are not repeated.
+    assert git.git("rev-parse", f"{PHASE_3}^") == main
+    assert git.git("diff", "--name-only", main, PHASE_3).split() == [SERVICE]
+    assert stack.remote.branch(PHASE_3) == git.git("rev-parse", PHASE_3)
+    assert stack.remote.branch(PHASE_4) == git.git("rev-parse", PHASE_4)
+    assert stack.heads(main) == {"add2"} and stack.heads(PHASE_4) == {"drop3"}
+    # Retargeted, none closed; phase 1's branch deleted only after.
+    pulls = {pull.number: pull for pull in stack.fake.pulls.values()}
+    assert (pulls[2].base, pulls[2].state, pulls[3].state) == ("main", "open", "open")
+    assert stack.remote.branch(PHASE_1) is None
+    # A second sync writes nothing, anywhere.
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    again = stack.sync_json()
+    assert again["pushed"] == [] and again["deleted"] == []
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
+    stack: SyncStack,
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    from tests.branches.helpers import migration
+
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "add2")}
+    )
+    old = stack.git.git("rev-parse", PHASE_4)
+    report = stack.sync_json()
+    assert stack.heads(PHASE_4) == {"drop3"}
+    assert '"other9"' in stack.git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
+    new = stack.git.git("rev-parse", PHASE_4)
+    assert (
+        f"databases that ran this branch before {new[:12]} must first be downgraded to add2 "
+        f"with the old branch (`alembic downgrade add2` in a checkout of {old[:12]})"
+    ) in " ".join(report["notes"])
+
+
+def test_a_conflicting_change_on_the_base_stops_sync_naming_the_file(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.base_commit("someone else's ETL", {ETL: "x = 2\n"})
+    stack.git.git("fetch", "-q", "origin")
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    assert ETL in result.output and "nothing was written" in result.output
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_deleting_the_merged_branch_first_would_have_closed_the_next_pull_request(
+    stack: SyncStack,
+) -> None:
+    """The fake closes a pull request whose base branch a push deletes, as GitHub does."""
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("push", "-q", "origin", "--delete", PHASE_1)
+    assert stack.sync().exit_code == 0
+    assert stack.fake.pulls[2].state == "closed"  # what sync's order avoids
