@@ -149,12 +149,14 @@ def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -
                 "meanwhile, run open-pr again to see which; otherwise check your access with "
                 f"`git push --dry-run {remote}`",
             ) from None
+    # What this repository noted (a lease may expect what only the record noted: a clone).
+    noted = recorded_shas(repo, remote, [push.branch for push in pushes])
     update_refs(
         repo,
         [
-            RefUpdate(pushed_ref(remote, push.branch), push.local, push.recorded)
+            RefUpdate(pushed_ref(remote, push.branch), push.local, noted.get(push.branch))
             for push in pushes
-            if push.recorded != push.local
+            if noted.get(push.branch) != push.local
         ],
     )
 

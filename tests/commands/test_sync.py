@@ -3,10 +3,14 @@ merged by a merge commit, a squash or a rebase-merge, the base moving meanwhile.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.commands.sync_stack import (
+    ADD,
     ETL,
+    MODEL,
     PHASE_1,
     PHASE_3,
     PHASE_4,
@@ -91,3 +95,34 @@ def test_deleting_the_merged_branch_first_would_have_closed_the_next_pull_reques
     stack.git.git("push", "-q", "origin", "--delete", PHASE_1)
     assert stack.sync().exit_code == 0
     assert stack.fake.pulls[2].state == "closed"  # what sync's order avoids
+
+
+def test_a_partly_merged_phase_stops_sync_listing_its_paths(stack: SyncStack) -> None:
+    stack.base_commit("only the model of phase 1", {MODEL: "class Thing:\n    add2 = 1\n"})
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert f"phase 1 ({PHASE_1}) is partially merged" in shown
+    assert f"on it {MODEL}; not on it {ADD}" in shown and "nothing was written" in shown
+    fetched = "refs/remotes/origin/main"  # the fetch is the one thing a stopped sync leaves
+    assert [line for line in stack.refs().splitlines() if fetched not in line] == [
+        line for line in refs.splitlines() if fetched not in line
+    ]
+    assert len(stack.fake.writes) == writes
+
+
+def test_sync_works_from_a_fresh_clone_with_the_pushed_record(
+    stack: SyncStack, tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    clone = GitRepo(tmp_path / "clone", git_env)
+    stack.git.git("clone", "-q", str(stack.remote.path), str(clone.path))
+    clone.git("switch", "-q", "feature")
+    fresh = SyncStack(clone, stack.remote, stack.fake)
+    result = fresh.sync()
+    assert result.exit_code == 0, result.output
+    main = stack.remote_main()
+    assert clone.git("rev-parse", f"{PHASE_3}^") == main
+    assert stack.remote.branch(PHASE_3) == clone.git("rev-parse", PHASE_3)
+    assert stack.fake.pulls[2].base == "main" and stack.remote.branch(PHASE_1) is None
