@@ -46,6 +46,9 @@ class BranchPush:
     local: Sha
     recorded: Sha | None  # what stager last pushed (refs/stager/pushed/…)
     remote: Sha | None  # the remote's tip now; None: absent (or not asked, in a dry run)
+    # A remote tip stager may overwrite though this repository did not push it: one the
+    # record says stager pushed (a fresh clone), or a reviewer's commit sync replayed.
+    known: Sha | None = None
 
     @property
     def needed(self) -> bool:
@@ -106,7 +109,7 @@ def plan_pushes(
 def check_pushes(remote: str, pushes: Sequence[BranchPush]) -> None:
     """PushRefused when a remote branch holds commits stager did not push."""
     for push in pushes:
-        if push.remote is None or push.remote in (push.recorded, push.local):
+        if push.remote is None or push.remote in (push.recorded, push.local, push.known):
             continue
         if push.recorded is None:
             raise PushRefused(
@@ -149,14 +152,12 @@ def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -
                 "meanwhile, run open-pr again to see which; otherwise check your access with "
                 f"`git push --dry-run {remote}`",
             ) from None
-    # What this repository noted (a lease may expect what only the record noted: a clone).
-    noted = recorded_shas(repo, remote, [push.branch for push in pushes])
     update_refs(
         repo,
         [
-            RefUpdate(pushed_ref(remote, push.branch), push.local, noted.get(push.branch))
+            RefUpdate(pushed_ref(remote, push.branch), push.local, push.recorded)
             for push in pushes
-            if noted.get(push.branch) != push.local
+            if push.recorded != push.local
         ],
     )
 
@@ -184,7 +185,7 @@ def push_stack(
     pushes = plan_pushes(repo, remote, tips)
     if incorporated:
         pushes = [
-            replace(push, recorded=push.remote)
+            replace(push, known=push.remote)
             if push.remote is not None and incorporated.get(push.branch) == push.remote
             else push
             for push in pushes
