@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stager.branches.split_types import Layout, Rewrite, Strategy
+from stager.branches.split_types import KeptCommit, Layout, Rewrite, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.git.history import reachable
@@ -77,6 +77,8 @@ class RecordedPhase:
     chain: RecordedChain
     rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
     unchanged: bool = False  # the branch already was this phase: the run kept its commit
+    # commits stager did not write (a reviewer's), replayed on the phase by sync
+    kept: tuple[KeptCommit, ...] = ()
 
 
 @dataclass(frozen=True)

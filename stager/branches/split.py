@@ -49,11 +49,13 @@ from stager.branches.refs import (
     refuse_checked_out,
     refuse_foreign_branches,
 )
+from stager.branches.reviewer_commits import replay_kept
 from stager.branches.split_types import (
     ONTO,
     BuildStatus,
     BuiltCommit,
     BuiltPhase,
+    KeptCommit,
     Layout,
     SplitOptions,
     SplitResult,
@@ -372,6 +374,7 @@ def _record(
                 chain=RecordedChain(start_heads, end_heads, migrations),
                 rewrites=built.rewrites,
                 unchanged=built.status is BuildStatus.UNCHANGED,
+                kept=_kept(built, dict(options.replay).get(built.phase.number, ())),
             )
         )
     return SplitRecord(
@@ -387,6 +390,39 @@ def _record(
         strategy=options.strategy,
         phases=tuple(phases),
         moved=moved_refs(result.phases),
+    )
+
+
+def _with_kept(
+    writer: Writer,
+    spec: _Spec,
+    commits: list[BuiltCommit] | None,
+    tree: Sha,
+    base: Sha,
+    options: SplitOptions,
+    *,
+    sign: bool,
+) -> tuple[list[BuiltCommit] | None, Sha]:
+    """The phase's commits and tree with the commits sync keeps replayed on top (a reviewer's)."""
+    phase = spec.target.phase
+    replays = dict(options.replay).get(phase.number, ())
+    if not replays:
+        return commits, tree
+    if commits is None:
+        commits = _write_chain(writer, spec.recipes, base, sign=sign)
+    made, _held = replay_kept(writer, commits, base, replays, _label(phase), sign=sign)
+    return made, made[-1].tree if made else tree
+
+
+def _kept(built: BuiltPhase, replayed: Sequence[KeptCommit]) -> tuple[KeptCommit, ...]:
+    """The kept commits as the phase holds them: replayed now, or as they were (unchanged)."""
+    if not replayed or built.status is BuildStatus.UNCHANGED:
+        return tuple(replayed)
+    originals = {item.original for item in replayed}
+    return tuple(
+        KeptCommit(commit.source, commit.sha)
+        for commit in built.commits
+        if commit.source is not None and commit.source in originals
     )
 
 
@@ -734,6 +770,7 @@ def _commits(
                 parent = moved.stand_in or base
                 continue
             spec, commits, tree, note = moved.spec, moved.commits, moved.tree, moved.note
+        commits, tree = _with_kept(writer, spec, commits, tree, base, options, sign=sign)
         ref = refs[phase.number]
         subjects = [c.subject for c in (spec.recipes if commits is None else commits)]
         # Kept with --force too: a new sha for the same phase would make open-pr force-push

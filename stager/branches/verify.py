@@ -54,7 +54,7 @@ from stager.branches.split_invariant import split_problems
 from stager.branches.split_types import BROKEN, DERIVED_TRAILER, Layout, parse_trailer
 from stager.branches.targets import assign_paths, derived_source, path_entries, rechains
 from stager.errors import StagerError
-from stager.git.history import commit_messages, diff_entries, is_ancestor
+from stager.git.history import commit_messages, diff_entries, first_parent_history, is_ancestor
 from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository, TreeEntry
 from stager.git.write import SUBMODULE_OR_LINK, MergeOutcome, Writer, object_type
@@ -341,12 +341,25 @@ class _Verifier:
 
     # -- (b) nothing lost --------------------------------------------------------
 
+    def kept_paths(self) -> frozenset[RepoPath]:
+        """The paths the record's kept commits change (a reviewer's, replayed by sync)."""
+        kept = [k.commit for p in (self.record.phases if self.record else ()) for k in p.kept]
+        return frozenset(
+            change.path
+            for sha in kept
+            for commit in first_parent_history(self.repo, Sha(f"{sha}^"), sha)
+            for change in commit.changes
+        )
+
     def lossless_stacked(self, last: Sha, expected: Sha, what: str) -> CheckResult:
         """``last``'s tree equals ``expected`` except the planned re-chainings."""
         problems: list[str] = []
+        kept = self.kept_paths()
         for path, (want, found) in sorted(
             diff_entries(self.repo, expected, last, env=self.writer.env).items()
         ):
+            if path in kept:
+                continue  # a commit someone pushed to a phase branch, which sync kept
             if path in self.final_derived:
                 problems += self.derived_mismatch(path, found, self.final_derived[path])
                 continue

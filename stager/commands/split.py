@@ -25,6 +25,7 @@ from stager.branches.merged import merged_content, merged_notes
 from stager.branches.onto import start
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
+from stager.branches.split_types import KeptCommit
 from stager.commands.output import emit
 from stager.git.refs import read_refs
 from stager.git.repository import Repository
@@ -57,6 +58,8 @@ class SplitCommandOptions:
     plan_path: Path | None = None
     output_format: Format = Format.TABLE
     rechain_broken: bool = False
+    # sync: phase number → the commits someone else pushed to its branch, replayed on it
+    replay: tuple[tuple[int, tuple[KeptCommit, ...]], ...] = ()
 
 
 def split(
@@ -88,6 +91,7 @@ def split(
             sign=options.sign,
             branch_template=analysis.rules.split.branch,
             broken=broken.revisions,
+            replay=options.replay,
         ),
         phases,
         base_owned(repo, analysis),

@@ -28,11 +28,14 @@ from stager.branches import BuildStatus, SplitResult
 from stager.branches.merged import branch_records, merged_content
 from stager.branches.record import (
     RECORD_PREFIX,
+    SplitRecord,
     pushed_commits,
     read_record,
     record_name,
     record_ref,
 )
+from stager.branches.reviewer_commits import kept_commits
+from stager.branches.split_types import KeptCommit
 from stager.branches.sync_plan import merged_branches, rechained, refuse_unsettled
 from stager.commands import open_pr
 from stager.commands.split import SplitCommandOptions, split
@@ -123,40 +126,14 @@ def run(options: SyncOptions) -> int:
     report = SyncReport(options.dry_run, options.remote, base_branch, analysis.refs.base)
     report.merged_phases = [dataclasses.asdict(phase) for phase in merged.values()]
 
+    # A reviewer's commits on a phase branch: kept, replayed on the rebuilt phase.
+    replay = kept_commits(repo, records, remote_tips, options.remote)
     result: SplitResult | None = None
     if analysis.files:
         progress.step(
             f"rebuilding the phases left onto {base_branch}'s tip {analysis.refs.base[:12]}"
         )
-        before = stored.commit
-        result = split(
-            SplitCommandOptions(
-                repo_path=options.repo_path,
-                rules_path=options.rules_path,
-                base=tracking,
-                head=head_ref,
-                dry_run=options.dry_run,
-                force=True,
-                plan_path=options.plan_path,
-            ),
-            repo,
-            analysis,
-        )
-        report.notes += result.notes
-        report.phases = [
-            {
-                "phase": built.phase.number,
-                "branch": built.branch,
-                "status": built.status.value,
-                "commit": built.commit,
-                "parent": built.parent,
-                "backup": built.backup,
-            }
-            for built in result.phases
-        ]
-        after = read_record(repo, name)
-        if after is not None and after.commit != before:
-            report.notes += [item.message for item in rechained(after.record, records)]
+        result = _rebuild(repo, analysis, options, replay, report, records)
     else:
         report.notes.append(
             f"every phase is merged into {base_branch}: nothing is left to rebuild"
@@ -172,10 +149,59 @@ def run(options: SyncOptions) -> int:
     assert stored is not None  # split keeps or replaces it, never removes it
     if result is not None:
         progress.step(f"pushing the phases left to {options.remote} (atomic, with leases)")
-        report.pushed = _push(repo, options.remote, result, stored.ref, stored.commit, remote_tips)
+        report.pushed = _push(
+            repo, options.remote, result, stored.ref, stored.commit, remote_tips, replay
+        )
     _github(repo, analysis, options, report, merged, remote_tips, records, progress)
     _print(options, report)
     return 0
+
+
+def _rebuild(
+    repo: Repository,
+    analysis: Analysis,
+    options: SyncOptions,
+    replay: Mapping[int, tuple[KeptCommit, ...]],
+    report: SyncReport,
+    records: Sequence[SplitRecord],
+) -> SplitResult:
+    """``split``'s rebuild of the phases left onto the base's tip (the checkout untouched)."""
+    name = record_name(repo, analysis.refs.head_ref)
+    before = read_record(repo, name)
+    tracking = analysis.refs.base_ref
+    result = split(
+        SplitCommandOptions(
+            repo_path=options.repo_path,
+            rules_path=options.rules_path,
+            base=tracking,
+            head=analysis.refs.head_ref,
+            dry_run=options.dry_run,
+            force=True,
+            plan_path=options.plan_path,
+            # replayed commits travel up the stack only by git's 3-way merge
+            onto=tracking if replay else None,
+            replay=tuple(sorted(replay.items())),
+        ),
+        repo,
+        analysis,
+    )
+    report.notes += result.notes
+    report.phases = [
+        {
+            "phase": built.phase.number,
+            "branch": built.branch,
+            "status": built.status.value,
+            "commit": built.commit,
+            "parent": built.parent,
+            "backup": built.backup,
+            "kept": [item.original for item in replay.get(built.phase.number, ())],
+        }
+        for built in result.phases
+    ]
+    after = read_record(repo, name)
+    if after is not None and (before is None or after.commit != before.commit):
+        report.notes += [item.message for item in rechained(after.record, records)]
+    return result
 
 
 def _fetch(repo: Repository, remote: str, base_branch: str, tracking: str, name: str) -> None:
@@ -213,6 +239,7 @@ def _push(
     record: str,
     record_commit: Sha,
     remote_tips: Mapping[str, Sha],
+    replay: Mapping[int, Any],
 ) -> list[str]:
     from stager.github.push import push_stack
 
@@ -220,6 +247,9 @@ def _push(
     # A clone that never pushed knows what stager pushed from the record: its lease expects it.
     pushed = pushed_commits(branch_records(repo, record.removeprefix(RECORD_PREFIX)))
     known = {branch: sha for branch, sha in remote_tips.items() if sha in pushed}
+    # A branch whose commits by someone else were replayed: the lease expects their tip.
+    replayed = {built.branch for built in result.phases if built.phase.number in replay}
+    known.update({branch: sha for branch, sha in remote_tips.items() if branch in replayed})
     on_remote = remote_shas(repo, remote, [record])
     if record in on_remote:
         known[record] = on_remote[record]

@@ -90,19 +90,29 @@ class SyncStack:
 
     def base_commit(self, message: str, files: dict[str, str]) -> str:
         """Another team's commit on the remote's main."""
-        self.git.git("fetch", "-q", "origin", "main")
-        main = self.git.git("rev-parse", "origin/main")
-        index = {"GIT_INDEX_FILE": str(self.git.path / ".git" / "sync-test-index")}
-        env = {**self.git.env, **index}
-        other = GitRepo(self.git.path, env)
-        other.git("read-tree", main)
+        return self.push_commit("main", message, files)
+
+    def push_commit(
+        self, branch: str, message: str, files: dict[str, str], author: str = "Rita Reviewer"
+    ) -> str:
+        """Someone's commit on ``branch`` of the remote (fetched first), pushed there."""
+        self.git.git("fetch", "-q", "origin", f"+refs/heads/{branch}:refs/test/{branch}")
+        tip = self.git.git("rev-parse", f"refs/test/{branch}")
+        index = self.git.path / ".git" / "sync-test-index"
+        other = GitRepo(self.git.path, {**self.git.env, "GIT_INDEX_FILE": str(index)})
+        other.git("read-tree", tip)
         for path, text in files.items():
-            blob = _blob(self.git, text)
-            other.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+            other.git(
+                "update-index", "--add", "--cacheinfo", f"100644,{_blob(self.git, text)},{path}"
+            )
         tree = other.git("write-tree")
-        commit = self.git.git("commit-tree", tree, "-p", main, "-m", message)
-        self.git.git("push", "-q", "origin", f"{commit}:refs/heads/main")
-        (self.git.path / ".git" / "sync-test-index").unlink()
+        index.unlink()
+        who = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "rita@example.com"}
+        commit = GitRepo(self.git.path, {**self.git.env, **who}).git(
+            "commit-tree", tree, "-p", tip, "-m", message
+        )
+        self.git.git("push", "-q", "origin", f"{commit}:refs/heads/{branch}")
+        self.git.git("update-ref", "-d", f"refs/test/{branch}")
         return commit
 
     def refs(self) -> str:

@@ -3,6 +3,7 @@ merged by a merge commit, a squash or a rebase-merge, the base moving meanwhile.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,41 @@ def test_sync_works_from_a_fresh_clone_with_the_pushed_record(
     assert clone.git("rev-parse", f"{PHASE_3}^") == main
     assert stack.remote.branch(PHASE_3) == clone.git("rev-parse", PHASE_3)
     assert stack.fake.pulls[2].base == "main" and stack.remote.branch(PHASE_1) is None
+
+
+def test_a_reviewers_commit_on_a_phase_branch_survives_sync(stack: SyncStack) -> None:
+    fix = stack.push_commit(
+        PHASE_3, "Review: name the function", {SERVICE: "def g():\n    return 1\n"}
+    )
+    stack.merge(PHASE_1, 1, "squash")
+    report = stack.sync_json()
+    git = stack.git
+    assert report["phases"][0]["kept"] == [fix]
+    for branch in (PHASE_3, PHASE_4):  # kept in its phase, and in the phases above it
+        assert git.git("show", f"{branch}:{SERVICE}") == "def g():\n    return 1"
+    replayed = git.git("log", "-1", "--format=%an|%s", PHASE_3)
+    assert replayed == "Rita Reviewer|Review: name the function"
+    assert git.git("rev-parse", f"{PHASE_3}~2") == stack.remote_main()
+    assert stack.remote.branch(PHASE_3) == git.git("rev-parse", PHASE_3)
+    record = json.loads(git.git("show", "refs/stager/record/feature:record.json"))
+    (phase,) = [phase for phase in record["phases"] if phase["number"] == 3]
+    assert [kept["original"] for kept in phase["kept"]] == [fix]
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    assert stack.sync_json()["pushed"] == []
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_a_reviewers_commit_that_conflicts_with_the_branch_stops_sync(stack: SyncStack) -> None:
+    fix = stack.push_commit(PHASE_3, "Review: return 2", {SERVICE: "def f():\n    return 2\n"})
+    stack.git.commit("service returns 3", {SERVICE: "def f():\n    return 3\n"})
+    change = stack.git.git("rev-parse", "HEAD")
+    stack.git.git("fetch", "-q", "origin")
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert f"the commit {fix[:12]} ('Review: return 2')" in shown
+    assert f"the feature branch's commit {change[:12]}" in shown
+    assert f"in {SERVICE}; nothing was written" in shown
+    assert f"git cherry-pick {fix[:12]}" in shown
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
