@@ -165,3 +165,27 @@ def test_a_reviewers_commit_that_conflicts_with_the_branch_stops_sync(stack: Syn
     assert f"in {SERVICE}; nothing was written" in shown
     assert f"git cherry-pick {fix[:12]}" in shown
     assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_dry_run_fetches_pushes_and_calls_nothing(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("fetch", "-q", "origin")
+    refs, requests = stack.refs(), len(stack.fake.requests)
+    report = stack.sync_json("--dry-run")
+    assert report["dry_run"] and [p["branch"] for p in report["phases"]] == [PHASE_3, PHASE_4]
+    assert (
+        "a real run would push stage/3-application, stage/4-etl-and-contract" in report["notes"][-1]
+    )
+    assert stack.refs() == refs and len(stack.fake.requests) == requests
+
+
+def test_without_a_record_sync_says_to_split_first(repo: GitRepo, remote: Remote) -> None:
+    repo.commit("base", {"README.md": "hi\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", {"app.py": "x = 1\n"})
+    repo.git("remote", "add", "origin", str(remote.path))
+    repo.git("push", "-q", "origin", "main")
+    result = SyncStack(repo, remote, FakeGitHub("o", "n", "t")).sync()
+    assert result.exit_code == 1
+    assert "feature has no stager record" in result.output
+    assert "run `stager split --all`" in result.output
