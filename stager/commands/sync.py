@@ -34,7 +34,7 @@ from stager.branches.record import (
     record_name,
     record_ref,
 )
-from stager.branches.reviewer_commits import kept_commits
+from stager.branches.reviewer_commits import kept_commits, written_by_stager
 from stager.branches.split_types import KeptCommit
 from stager.branches.sync_plan import merged_branches, rechained, refuse_unsettled
 from stager.commands import open_pr
@@ -244,9 +244,10 @@ def _push(
     from stager.github.push import push_stack
 
     tips = [(built.branch, built.commit) for built in result.phases] + [(record, record_commit)]
-    # A clone that never pushed knows what stager pushed from the record: its lease expects it.
-    pushed = pushed_commits(branch_records(repo, record.removeprefix(RECORD_PREFIX)))
-    known = {branch: sha for branch, sha in remote_tips.items() if sha in pushed}
+    # A clone that never pushed knows from the record what stager wrote and pushed: its
+    # lease expects those (a branch at a commit stager built holds nobody else's work).
+    written = written_by_stager(branch_records(repo, record.removeprefix(RECORD_PREFIX)))
+    known = {branch: sha for branch, sha in remote_tips.items() if sha in written}
     # A branch whose commits by someone else were replayed: the lease expects their tip.
     replayed = {built.branch for built in result.phases if built.phase.number in replay}
     known.update({branch: sha for branch, sha in remote_tips.items() if branch in replayed})
