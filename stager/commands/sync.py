@@ -36,6 +36,7 @@ from stager.branches.record import (
 )
 from stager.branches.reviewer_commits import kept_commits, written_by_stager
 from stager.branches.split_types import KeptCommit
+from stager.branches.sync_heads import heads_to_merge, merge_commit
 from stager.branches.sync_plan import merged_branches, rechained, refuse_unsettled
 from stager.commands import open_pr
 from stager.commands.split import SplitCommandOptions, split
@@ -128,16 +129,22 @@ def run(options: SyncOptions) -> int:
 
     # A reviewer's commits on a phase branch: kept, replayed on the rebuilt phase.
     replay = kept_commits(repo, records, remote_tips, options.remote)
+    # Several Alembic heads on the base, one a merged phase's: the next phase merges them.
+    heads = heads_to_merge(analysis, records, analysis.merged_phases)
     result: SplitResult | None = None
     if analysis.files:
+        if heads is not None:
+            heads = merge_commit(repo, analysis.refs.base, heads)
+            report.notes.append(heads.note)
         progress.step(
             f"rebuilding the phases left onto {base_branch}'s tip {analysis.refs.base[:12]}"
         )
-        result = _rebuild(repo, analysis, options, replay, report, records)
+        onto = heads.commit if heads is not None else tracking if replay else None
+        result = _rebuild(repo, analysis, options, replay, report, records, onto)
     else:
         report.notes.append(
             f"every phase is merged into {base_branch}: nothing is left to rebuild"
-            + _heads_note(analysis)
+            + ("" if heads is None else f"; {heads.note}")
         )
 
     if options.dry_run:
@@ -164,6 +171,7 @@ def _rebuild(
     replay: Mapping[int, tuple[KeptCommit, ...]],
     report: SyncReport,
     records: Sequence[SplitRecord],
+    onto: str | None,
 ) -> SplitResult:
     """``split``'s rebuild of the phases left onto the base's tip (the checkout untouched)."""
     name = record_name(repo, analysis.refs.head_ref)
@@ -178,8 +186,9 @@ def _rebuild(
             dry_run=options.dry_run,
             force=True,
             plan_path=options.plan_path,
-            # replayed commits travel up the stack only by git's 3-way merge
-            onto=tracking if replay else None,
+            # replayed commits travel up the stack only by git's 3-way merge; a merge
+            # revision of the base's heads is a commit the phases start from
+            onto=onto,
             replay=tuple(sorted(replay.items())),
         ),
         repo,
@@ -365,18 +374,6 @@ def _deletable(
             continue
         found[branch] = tip
     return found
-
-
-def _heads_note(analysis: Analysis) -> str:
-    """The `alembic merge` command when the base is left with several Alembic heads."""
-    tip = analysis.migrations.tip
-    heads = sorted(tip.heads()) if tip is not None else []
-    if len(heads) < 2:
-        return ""
-    return (
-        f"; the base has {len(heads)} Alembic heads ({', '.join(heads)}): merge them with "
-        f"`alembic merge -m 'merge heads' {' '.join(heads)}`"
-    )
 
 
 def _dry_run_notes(

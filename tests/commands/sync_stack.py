@@ -4,13 +4,14 @@ last, split and opened on a bare remote with the fake GitHub; merges made as Git
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from click.testing import CliRunner, Result
 
+from stager.branches.heads import GraphReader
 from stager.cli import cli
+from stager.git.repository import Repository
 from tests.branches.helpers import migration
 from tests.github.fake_github import FakeGitHub
 from tests.github.fixtures import NAME, OWNER, Remote
@@ -120,16 +121,9 @@ class SyncStack:
         return self.git.git("for-each-ref") + "\n--\n" + self.remote.repo.git("for-each-ref")
 
     def heads(self, commit: str) -> set[str]:
-        """The Alembic heads of ``commit``'s revision files (revisions no file revises)."""
-        revisions: dict[str, str | None] = {}
-        listed = self.git.git("ls-tree", "-r", "--name-only", commit, "migrations/versions")
-        for path in listed.split():
-            text = self.git.git("show", f"{commit}:{path}")
-            revision = re.search(r'^revision: str = "(\w+)"', text, re.M)
-            down = re.search(r"^down_revision: [^=]+= \"?(\w+)\"?", text, re.M)
-            assert revision is not None
-            revisions[revision[1]] = down[1] if down and down[1] != "None" else None
-        return set(revisions) - {parent for parent in revisions.values() if parent}
+        """The Alembic heads of ``commit``, as stager's own reader of revision files sees them."""
+        repo = Repository(self.git.path)
+        return set(GraphReader(repo).graph(repo.list_tree(repo.resolve(commit))).heads())
 
 
 def _blob(repo: GitRepo, text: str) -> str:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from stager.migrations.merge_revision import merge_revision_id
+from stager.types import Revision
+from tests.branches.helpers import migration
 from tests.commands.sync_stack import (
     ADD,
     ETL,
@@ -61,8 +64,6 @@ def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
     stack: SyncStack,
 ) -> None:
     stack.merge(PHASE_1, 1, "squash")
-    from tests.branches.helpers import migration
-
     stack.base_commit(
         "other team", {"migrations/versions/0009_other.py": migration("other9", "add2")}
     )
@@ -189,3 +190,27 @@ def test_without_a_record_sync_says_to_split_first(repo: GitRepo, remote: Remote
     assert result.exit_code == 1
     assert "feature has no stager record" in result.output
     assert "run `stager split --all`" in result.output
+
+
+def test_a_base_with_two_heads_one_a_merged_phases_gets_a_merge_revision_first(
+    stack: SyncStack,
+) -> None:
+    """Phase 1 was built before another team's revision landed on the same parent: merging
+    it gave main two heads. The next phase starts with the merge revision of exactly those."""
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
+    )
+    main = stack.merge(PHASE_1, 1, "squash")
+    assert stack.heads(main) == {"add2", "other9"}
+    merge = merge_revision_id([Revision("add2"), Revision("other9")])
+    report = stack.sync_json()
+    git = stack.git
+    first = git.git("rev-list", "--reverse", f"{main}..{PHASE_3}").split()[0]
+    assert git.git("log", "-1", "--format=%s", first) == "Merge Alembic heads add2, other9"
+    assert stack.heads(PHASE_3) == {merge} and stack.heads(PHASE_4) == {"drop3"}
+    drop = git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
+    assert f'down_revision: Union[str, None] = "{merge}"' in drop
+    assert any(f"the merge revision {merge} of exactly those heads" in n for n in report["notes"])
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    assert stack.sync_json()["pushed"] == []  # the same merge revision, the same commit
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
