@@ -214,3 +214,13 @@ def test_a_base_with_two_heads_one_a_merged_phases_gets_a_merge_revision_first(
     refs, writes = stack.refs(), len(stack.fake.writes)
     assert stack.sync_json()["pushed"] == []  # the same merge revision, the same commit
     assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_a_merged_branch_an_open_pull_request_is_based_on_is_kept(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("push", "-q", "origin", f"{PHASE_1}:refs/heads/someones-follow-up")
+    theirs = stack.fake.add_pull("someones-follow-up", PHASE_1, "Follow-up", "", "rita")
+    report = stack.sync_json()
+    assert report["deleted"] == [] and stack.remote.branch(PHASE_1) is not None
+    assert report["kept"] == [f"{PHASE_1}: the open pull request #{theirs.number} is based on it"]
+    assert theirs.state == "open"
