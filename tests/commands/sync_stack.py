@@ -3,18 +3,24 @@ last, split and opened on a bare remote with the fake GitHub; merges made as Git
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from stager.branches.heads import GraphReader
 from stager.cli import cli
+from stager.commands import open_pr
 from stager.git.repository import Repository
 from tests.branches.helpers import migration
-from tests.github.fake_github import FakeGitHub
-from tests.github.fixtures import NAME, OWNER, Remote
+from tests.github.fake_github import FakeGitHub, FakePull, serve
+from tests.github.fixtures import NAME, OWNER, QUICK, TOKEN, Remote
 from tests.gitrepo import GitRepo
 
 REPO = f"{OWNER}/{NAME}"
@@ -166,3 +172,46 @@ def make_sync_stack(repo: GitRepo, remote: Remote, fake: FakeGitHub) -> SyncStac
     opened = stack.stager("open-pr", "--base", "main", "--all", "--github-repo", REPO)
     assert opened.exit_code == 0, opened.output
     return stack
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    """A stack built once per module; each test gets a copy (a third of the cost of a build)."""
+
+    repo: Path
+    remote: Path
+    pulls: dict[int, FakePull]
+    labels: dict[str, dict[str, str]]
+
+
+def build_template(root: Path) -> StackTemplate:
+    """The stack of :func:`make_sync_stack`, in ``root``, with a fake GitHub of its own."""
+    env = dict(os.environ)  # the session's sealed environment
+    remote_path = root / "remote.git"
+    remote_path.mkdir(parents=True)
+    remote_repo = GitRepo(remote_path, env)
+    remote_repo.git("init", "-q", "--bare", "-b", "main")
+    fake = FakeGitHub(OWNER, NAME, TOKEN, remote_path)
+    with serve(fake), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_TOKEN", TOKEN)
+        patch.setenv("GITHUB_API_URL", fake.url)
+        patch.setattr(open_pr, "CLIENT_SETTINGS", QUICK)
+        make_sync_stack(GitRepo.init(root / "repo", env), Remote(remote_path, remote_repo), fake)
+    return StackTemplate(root / "repo", remote_path, fake.pulls, fake.labels)
+
+
+def copy_template(
+    template: StackTemplate, repo_path: Path, remote: Remote, fake: FakeGitHub
+) -> SyncStack:
+    """A copy of ``template``: its repository at ``repo_path``, its remote in ``remote``, its
+    pull requests in ``fake``."""
+    shutil.copytree(template.repo, repo_path, symlinks=True)
+    shutil.rmtree(remote.path)
+    shutil.copytree(template.remote, remote.path, symlinks=True)
+    repo = GitRepo(repo_path, remote.repo.env)
+    repo.git("remote", "set-url", "origin", str(remote.path))
+    repo.git("update-index", "-q", "--refresh")
+    fake.pulls.update(copy.deepcopy(template.pulls))
+    fake.labels.update(copy.deepcopy(template.labels))
+    fake._next = max(fake.pulls) + 1
+    return SyncStack(repo, remote, fake)

@@ -19,8 +19,10 @@ from tests.commands.sync_stack import (
     PHASE_3,
     PHASE_4,
     SERVICE,
+    StackTemplate,
     SyncStack,
-    make_sync_stack,
+    build_template,
+    copy_template,
 )
 from tests.github.fake_github import FakeGitHub
 from tests.github.fixtures import Remote, github, remote
@@ -29,9 +31,15 @@ from tests.gitrepo import GitRepo
 __all__ = ["github", "remote"]  # fixtures
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> StackTemplate:
+    return build_template(tmp_path_factory.mktemp("sync-stack"))
+
+
 @pytest.fixture
-def stack(repo: GitRepo, remote: Remote, github: FakeGitHub) -> SyncStack:
-    return make_sync_stack(repo, remote, github)
+def stack(template: StackTemplate, tmp_path: Path, remote: Remote, github: FakeGitHub) -> SyncStack:
+    """The small stack, split and opened (#1..#3): a copy of the module's template."""
+    return copy_template(template, tmp_path / "stack", remote, github)
 
 
 @pytest.mark.parametrize("how", ["merge", "squash", "rebase"])
