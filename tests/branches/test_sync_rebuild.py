@@ -59,3 +59,19 @@ def test_a_mixed_revision_edited_after_its_expand_part_merged_stops_the_rebuild(
     shown = " ".join(built.output.split())
     assert f"{MIGRATION} changed on feature since the split that built its expand part" in shown
     assert split.git("for-each-ref") == before
+
+
+def test_an_edit_to_a_revision_file_the_base_ran_stops_the_rebuild(split: GitRepo) -> None:
+    for number in (1, 3, 4):
+        squash(split, number)
+    split.git("switch", "-q", "feature")
+    source = (split.path / MIGRATION).read_text()
+    split.commit("edit", {MIGRATION: source.replace("# the last one too", "# and the last")})
+    split.git("switch", "-q", "main")
+    before = split.git("for-each-ref")
+    built = stager(split, "split", "--base", "main", "--head", "feature", "--all", "--force")
+    assert built.exit_code == 1
+    shown = " ".join(built.output.split())
+    assert f"{MIGRATION}: a merged phase put it on the base, and feature changed it since" in shown
+    assert "a revision the base ran is never rewritten; nothing was written" in shown
+    assert split.git("for-each-ref") == before
