@@ -19,6 +19,7 @@ from pathlib import Path
 from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import Layout
 from stager.branches.journal import Settle, settle
+from stager.branches.merged import merged_content
 from stager.branches.record import built_chains, built_record, open_findings
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
@@ -159,7 +160,10 @@ def run(options: OpenPrOptions) -> int:
     """Push the phase branches and create or update their pull requests (or show how)."""
     repo = Repository(options.repo_path)
     settle(repo, Settle.REPORT)  # half-moved branches from a killed split are no stack to push
-    analysis = analyze_branch(repo, options.base, options.head, options.rules_path)
+    # Merged phases are the base's: no pull request, no push for them (after sync too).
+    analysis = analyze_branch(
+        repo, options.base, options.head, options.rules_path, merged=merged_content
+    )
     for warning in analysis.warnings:
         print(f"stager: warning: {warning}", file=sys.stderr)
     prepared = prepare(repo, analysis, options)

@@ -18,6 +18,7 @@ from tests.commands.sync_stack import (
     PHASE_1,
     PHASE_3,
     PHASE_4,
+    REPO,
     SERVICE,
     StackTemplate,
     SyncStack,
@@ -232,3 +233,17 @@ def test_a_merged_branch_an_open_pull_request_is_based_on_is_kept(stack: SyncSta
     assert report["deleted"] == [] and stack.remote.branch(PHASE_1) is not None
     assert report["kept"] == [f"{PHASE_1}: the open pull request #{theirs.number} is based on it"]
     assert theirs.state == "open"
+
+
+def test_open_pr_and_verify_after_sync_leave_the_merged_phase_alone(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    assert stack.sync().exit_code == 0
+    stack.git.git("fetch", "-q", "origin")
+    base = ("--base", "origin/main", "--head", "feature")
+    verified = stack.stager("verify", *base, "--all")
+    assert verified.exit_code == 0, verified.output
+    refs, pulls = stack.refs(), len(stack.fake.pulls)
+    opened = stack.stager("open-pr", *base, "--all", "--github-repo", REPO, "--format", "json")
+    assert opened.exit_code == 0, opened.output
+    assert json.loads(opened.stdout)["pushed"] == []
+    assert len(stack.fake.pulls) == pulls and stack.refs() == refs
