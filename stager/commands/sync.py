@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stager.analysis import Analysis, analyze_branch, default_base_ref
+from stager.analysis import Analysis, MergedPhase, analyze_branch, default_base_ref
 from stager.branches import BuildStatus, SplitResult
 from stager.branches.merged import branch_records, merged_content
 from stager.branches.record import (
@@ -44,7 +44,9 @@ from stager.errors import GitError, StagerError
 from stager.git import remote as git_remote
 from stager.git.refs import read_refs
 from stager.git.repository import Repository
+from stager.github.protocol import GitHubApi
 from stager.github.push import recorded_shas, remote_shas
+from stager.github.remote_url import GitHubTarget
 from stager.render.formats import SCHEMA_VERSION, Format
 from stager.rules.project import PROJECT_RULES, load_project_rules
 from stager.types import Sha
@@ -228,7 +230,7 @@ def _fetch(repo: Repository, remote: str, base_branch: str, tracking: str, name:
         ) from None
 
 
-def _phase_tips(repo: Repository, remote: str, records: Sequence[Any]) -> dict[str, Sha]:
+def _phase_tips(repo: Repository, remote: str, records: Sequence[SplitRecord]) -> dict[str, Sha]:
     """Every recorded phase branch's tip on the remote, fetched (a reviewer's commits too)."""
     branches = sorted({phase.branch for record in records for phase in record.phases})
     tips = remote_shas(repo, remote, branches)
@@ -248,7 +250,7 @@ def _push(
     record: str,
     record_commit: Sha,
     remote_tips: Mapping[str, Sha],
-    replay: Mapping[int, Any],
+    replay: Mapping[int, tuple[KeptCommit, ...]],
 ) -> list[str]:
     from stager.github.push import push_stack
 
@@ -272,9 +274,9 @@ def _github(
     analysis: Analysis,
     options: SyncOptions,
     report: SyncReport,
-    merged: Mapping[str, Any],
+    merged: Mapping[str, MergedPhase],
     remote_tips: Mapping[str, Sha],
-    records: Sequence[Any],
+    records: Sequence[SplitRecord],
     progress: Progress,
 ) -> None:
     """Retarget and refresh the open pull requests, then delete the merged phase branches."""
@@ -327,7 +329,7 @@ def _github(
         report.deleted = sorted(deletable)
 
 
-def _target(repo: Repository, analysis: Analysis, options: open_pr.OpenPrOptions) -> Any:
+def _target(repo: Repository, analysis: Analysis, options: open_pr.OpenPrOptions) -> GitHubTarget:
     from stager.github.push import remote_url
     from stager.github.remote_url import parse_remote_url, resolve_target
 
@@ -344,10 +346,10 @@ def _target(repo: Repository, analysis: Analysis, options: open_pr.OpenPrOptions
 def _deletable(
     repo: Repository,
     remote: str,
-    merged: Mapping[str, Any],
+    merged: Mapping[str, MergedPhase],
     remote_tips: Mapping[str, Sha],
-    records: Sequence[Any],
-    client: Any,
+    records: Sequence[SplitRecord],
+    client: GitHubApi,
     report: SyncReport,
 ) -> dict[str, Sha]:
     """The merged phase branches to delete on the remote, each at its tip there.
@@ -377,7 +379,7 @@ def _deletable(
 
 
 def _dry_run_notes(
-    report: SyncReport, result: SplitResult | None, merged: Mapping[str, Any]
+    report: SyncReport, result: SplitResult | None, merged: Mapping[str, MergedPhase]
 ) -> None:
     moving = [
         built.branch
