@@ -388,6 +388,43 @@ def open_pr(all_phases: bool, **params: Any) -> NoReturn:
     _run(command.OpenPrOptions, command.run, **params)
 
 
+@cli.command(
+    "sync", short_help="After merges: rebuild the phases left on the base, push, retarget."
+)
+@branch_options
+@format_option
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    metavar="NAME",
+    help="Git remote the base is fetched from and the phase branches are pushed to.",
+)
+@click.option(
+    "--github-repo",
+    metavar="OWNER/NAME",
+    help="GitHub repository, instead of [github] repo or the remote's URL.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the rebuild from the base as last fetched; no fetch, no push, no GitHub call.",
+)
+@plan_file_option("Plan file the split followed (default: stager-plan.toml, if any).")
+def sync(**params: Any) -> NoReturn:
+    """Bring the stack up to date after phases merged or the base moved.
+
+    Fetches the base, tells the merged phases (merge commit, squash or rebase),
+    rebuilds the phases left onto the base's tip (re-chained onto its Alembic
+    head), pushes them atomically with leases, retargets and refreshes the open
+    pull requests, then deletes the merged phase branches no pull request is
+    based on. A second run writes nothing. See docs/sync.md.
+    """
+    from stager.commands import sync as command
+
+    _run(command.SyncOptions, command.run, **params)
+
+
 @cli.command(short_help="Write one branch per phase; the checkout is never touched.")
 @branch_options
 @format_option

@@ -311,6 +311,7 @@ DOC_PAGE = {
     "split": "split.md",
     "verify": "split.md",
     "open-pr": "open-pr.md",
+    "sync": "sync.md",
     "lint": "rules.md",
     "status": "status.md",
 }

@@ -16,10 +16,10 @@ import json
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from stager.branches.split_types import Layout, Rewrite, Strategy
+from stager.branches.split_types import KeptCommit, Layout, Rewrite, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.git.history import reachable
@@ -77,6 +77,8 @@ class RecordedPhase:
     chain: RecordedChain
     rewrites: tuple[Rewrite, ...]  # every way a file differs from head's
     unchanged: bool = False  # the branch already was this phase: the run kept its commit
+    # commits stager did not write (a reviewer's), replayed on the phase by sync
+    kept: tuple[KeptCommit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,15 @@ class MovedRef:
     old: Sha | None  # None: the run created it
     new: Sha
     backup: str | None  # refs/stager/backup/... holding ``old``
+
+
+@dataclass(frozen=True)
+class PushedTip:
+    """A phase commit stager pushed: a database (a preview, a reviewer's) may have run it."""
+
+    branch: str
+    commit: Sha
+    remote: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,8 @@ class SplitRecord:
     strategy: Strategy  # as asked (auto, cherry-pick, patch)
     phases: tuple[RecordedPhase, ...]
     moved: tuple[MovedRef, ...]
+    # The phase commits open-pr and sync pushed (older records have none).
+    pushed: tuple[PushedTip, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = to_plain(self)
@@ -250,6 +263,32 @@ def write_record(writer: Writer, record: SplitRecord, previous: Sha | None) -> S
     branch = record.head_ref.removeprefix("refs/heads/")
     message = f"stager split of {branch}: {count(len(record.phases), 'phase')}\n"
     return writer.commit(tree, [previous] if previous else [], message)
+
+
+def noted_pushes(
+    repo: Repository, stored: StoredRecord, remote: str, tips: Sequence[tuple[str, Sha]]
+) -> Sha | None:
+    """A record commit saying what ``stored`` says, and that ``tips`` (branch, commit) are
+    pushed to ``remote``; None when it says so already.
+
+    It takes the place of ``stored`` (same parent), so ``split --undo`` still pops the
+    split; the caller pushes it with the branches and moves the ref once they are pushed.
+    """
+    known = set(stored.record.pushed)
+    new = [PushedTip(branch, sha, remote) for branch, sha in tips]
+    added = [tip for tip in dict.fromkeys(new) if tip not in known]
+    if not added:
+        return None
+    record = replace(stored.record, pushed=(*stored.record.pushed, *added))
+    with Writer(repo) as writer:
+        commit = write_record(writer, record, previous_record(repo, stored.commit))
+        writer.migrate()
+    return commit
+
+
+def pushed_commits(records: Sequence[SplitRecord]) -> frozenset[Sha]:
+    """Every phase commit the records say stager pushed."""
+    return frozenset(tip.commit for record in records for tip in record.pushed)
 
 
 # -- what readers ask ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from stager.analysis import Analysis
+from stager.branches.base_owned import BaseOwned
 from stager.branches.cherry_pick import (
     Recipe,
     ReplayConflict,
@@ -48,11 +49,13 @@ from stager.branches.refs import (
     refuse_checked_out,
     refuse_foreign_branches,
 )
+from stager.branches.reviewer_commits import replay_kept
 from stager.branches.split_types import (
     ONTO,
     BuildStatus,
     BuiltCommit,
     BuiltPhase,
+    KeptCommit,
     Layout,
     SplitOptions,
     SplitResult,
@@ -146,8 +149,12 @@ def split_branch(
     analysis: Analysis,
     options: SplitOptions,
     phases: Sequence[Phase],
+    owned: BaseOwned | None = None,
 ) -> SplitResult:
-    """Build the phase branches of ``phases`` (the chosen plan's) and move them."""
+    """Build the phase branches of ``phases`` (the chosen plan's) and move them.
+
+    ``owned``: what the merged phases of earlier splits settled (``base_owned``).
+    """
     plan = list(phases)
     _refuse_unbuildable(plan)
     # A split a killed run left half-applied: finished first (a dry run only says so).
@@ -196,18 +203,7 @@ def split_branch(
 
     stacked = options.layout is Layout.STACKED
     with Writer(repo, dry_run=options.dry_run) as writer:
-        targets = {
-            target.phase.number: target
-            for target in phase_targets(
-                writer,
-                analysis.files,
-                plan,
-                analysis.migrations,
-                mapping,
-                ref_parents(onto_graph),
-                options.broken,
-            )
-        }
+        targets = _targets(writer, analysis, plan, options, mapping, onto_graph, owned)
         chain = [(targets[phase.number], prerequisite) for phase, prerequisite in selected]
         # Refuse phases that would break the Alembic graph, before anything is written;
         # each phase's Alembic heads before and after it.
@@ -284,6 +280,32 @@ def split_branch(
     return result
 
 
+def _targets(
+    writer: Writer,
+    analysis: Analysis,
+    plan: Sequence[Phase],
+    options: SplitOptions,
+    mapping: dict[Revision, Revision],
+    onto_graph: RevisionGraph | None,
+    owned: BaseOwned | None,
+) -> dict[int, PhaseTarget]:
+    """Each phase's target by number; what merged phases put on the base written as the
+    record has it, never as head has it."""
+    planned = phase_targets(
+        writer,
+        analysis.files,
+        plan,
+        analysis.migrations,
+        mapping,
+        ref_parents(onto_graph),
+        options.broken,
+    )
+    planned = (owned or BaseOwned()).apply(
+        writer, planned, analysis.migrations, analysis.refs.head_ref
+    )
+    return {target.phase.number: target for target in planned}
+
+
 def _with_history_warning(
     result: SplitResult, analysis: Analysis, plan: Sequence[Phase], record: SplitRecord
 ) -> SplitResult:
@@ -352,6 +374,7 @@ def _record(
                 chain=RecordedChain(start_heads, end_heads, migrations),
                 rewrites=built.rewrites,
                 unchanged=built.status is BuildStatus.UNCHANGED,
+                kept=_kept(built, dict(options.replay).get(built.phase.number, ())),
             )
         )
     return SplitRecord(
@@ -367,6 +390,39 @@ def _record(
         strategy=options.strategy,
         phases=tuple(phases),
         moved=moved_refs(result.phases),
+    )
+
+
+def _with_kept(
+    writer: Writer,
+    spec: _Spec,
+    commits: list[BuiltCommit] | None,
+    tree: Sha,
+    base: Sha,
+    options: SplitOptions,
+    *,
+    sign: bool,
+) -> tuple[list[BuiltCommit] | None, Sha]:
+    """The phase's commits and tree with the commits sync keeps replayed on top (a reviewer's)."""
+    phase = spec.target.phase
+    replays = dict(options.replay).get(phase.number, ())
+    if not replays:
+        return commits, tree
+    if commits is None:
+        commits = _write_chain(writer, spec.recipes, base, sign=sign)
+    made, _held = replay_kept(writer, commits, base, replays, _label(phase), sign=sign)
+    return made, made[-1].tree if made else tree
+
+
+def _kept(built: BuiltPhase, replayed: Sequence[KeptCommit]) -> tuple[KeptCommit, ...]:
+    """The kept commits as the phase holds them: replayed now, or as they were (unchanged)."""
+    if not replayed or built.status is BuildStatus.UNCHANGED:
+        return tuple(replayed)
+    originals = {item.original for item in replayed}
+    return tuple(
+        KeptCommit(commit.source, commit.sha)
+        for commit in built.commits
+        if commit.source is not None and commit.source in originals
     )
 
 
@@ -714,6 +770,7 @@ def _commits(
                 parent = moved.stand_in or base
                 continue
             spec, commits, tree, note = moved.spec, moved.commits, moved.tree, moved.note
+        commits, tree = _with_kept(writer, spec, commits, tree, base, options, sign=sign)
         ref = refs[phase.number]
         subjects = [c.subject for c in (spec.recipes if commits is None else commits)]
         # Kept with --force too: a new sha for the same phase would make open-pr force-push

@@ -40,6 +40,16 @@ class BuildStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class KeptCommit:
+    """A commit on a phase branch that stager did not write (a reviewer's fix), kept: replayed
+    onto the rebuilt phase. ``commit`` is the version to replay from, and, in a record, the
+    version the phase holds."""
+
+    original: Sha  # as the reviewer pushed it
+    commit: Sha
+
+
+@dataclass(frozen=True)
 class SplitOptions:
     """``stager split`` options; ``phase`` None means every phase (``--all``)."""
 
@@ -53,6 +63,8 @@ class SplitOptions:
     branch_template: str = DEFAULT_BRANCH_TEMPLATE
     # --rechain-broken: the revisions re-chained to repair the branch's broken graph
     broken: frozenset[Revision] = frozenset()
+    # sync: phase number → the commits stager did not write, replayed on the rebuilt phase
+    replay: tuple[tuple[int, tuple[KeptCommit, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,10 @@ from stager.branches.history_invariant import (
 )
 from stager.branches.record import SplitRecord, built_record, recorded_chains
 from stager.branches.split_invariant import split_problems
-from stager.branches.split_types import BROKEN, DERIVED_TRAILER, Layout, parse_trailer
+from stager.branches.split_types import BROKEN, CONTRACT, DERIVED_TRAILER, Layout, parse_trailer
 from stager.branches.targets import assign_paths, derived_source, path_entries, rechains
 from stager.errors import StagerError
-from stager.git.history import commit_messages, diff_entries, is_ancestor
+from stager.git.history import commit_messages, diff_entries, first_parent_history, is_ancestor
 from stager.git.refs import list_refs, read_refs
 from stager.git.repository import Repository, TreeEntry
 from stager.git.write import SUBMODULE_OR_LINK, MergeOutcome, Writer, object_type
@@ -210,6 +210,7 @@ class _Verifier:
                 if path not in self.derived[phase.number]:
                     self.final_derived.pop(path, None)
         self.graphs = GraphReader(repo, analysis.migrations.parsed)
+        self._head_tree: dict[RepoPath, TreeEntry] | None = None  # read when needed
         self.merged: MergeOutcome | None = None  # --onto: the merge of REF and head
         if layout.onto is not None:
             self.onto_head = self._merged_head(layout.start)
@@ -242,6 +243,16 @@ class _Verifier:
             except RelinkError:
                 continue  # left as head has it: the merge shows the difference
             entries.append((path, node[0], self.writer.add_object("blob", source)))
+        # A revision file a merged phase settled (left out of the branch's files): REF's
+        # version is the branch's now, whatever head's says (a merged contract part).
+        changed = {path for item in self.analysis.files for path in item.paths}
+        for path, current in self.analysis.migrations.by_path.items():
+            node = self.head_nodes.get(path) or self._head_entry(path)
+            theirs = files.get(current.revision) if current.revision is not None else None
+            if path in changed or node is None or theirs is None or theirs.path != path:
+                continue
+            if theirs.blob != node[1]:
+                entries.append((path, node[0], theirs.blob))
         if not entries:
             return head
         self.writer.flush()
@@ -257,6 +268,13 @@ class _Verifier:
         commit = self.writer.add_object("commit", text.encode())
         self.writer.flush()
         return commit
+
+    def _head_entry(self, path: RepoPath) -> Node | None:
+        """Head's entry of a path the branch's changed files do not list (a settled one)."""
+        if self._head_tree is None:
+            self._head_tree = self.repo.list_tree(self.analysis.refs.head)
+        entry = self._head_tree.get(path)
+        return (entry.mode, entry.blob) if entry is not None else None
 
     # -- (a) plan ----------------------------------------------------------------
 
@@ -342,12 +360,33 @@ class _Verifier:
 
     # -- (b) nothing lost --------------------------------------------------------
 
+    def kept_paths(self) -> frozenset[RepoPath]:
+        """The paths the record's kept commits change (a reviewer's, replayed by sync)."""
+        kept = [k.commit for p in (self.record.phases if self.record else ()) for k in p.kept]
+        return frozenset(
+            change.path
+            for sha in kept
+            for commit in first_parent_history(self.repo, Sha(f"{sha}^"), sha)
+            for change in commit.changes
+        )
+
     def lossless_stacked(self, last: Sha, expected: Sha, what: str) -> CheckResult:
         """``last``'s tree equals ``expected`` except the planned re-chainings."""
         problems: list[str] = []
+        kept = self.kept_paths()
+        recorded = {
+            rewrite.path: rewrite.new_blob
+            for phase in (self.record.phases if self.record else ())
+            for rewrite in phase.rewrites
+            if rewrite.reason == CONTRACT
+        }
         for path, (want, found) in sorted(
             diff_entries(self.repo, expected, last, env=self.writer.env).items()
         ):
+            if path in kept:
+                continue  # a commit someone pushed to a phase branch, which sync kept
+            if found is not None and recorded.get(path) == found[1]:
+                continue  # the contract part split built, whose expand part is merged
             if path in self.final_derived:
                 problems += self.derived_mismatch(path, found, self.final_derived[path])
                 continue

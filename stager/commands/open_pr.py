@@ -20,6 +20,7 @@ from pathlib import Path
 from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import Layout
 from stager.branches.journal import Settle, settle
+from stager.branches.merged import merged_content
 from stager.branches.record import built_chains, built_record, open_findings
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
@@ -163,8 +164,9 @@ def run(options: OpenPrOptions) -> int:
     settle(repo, Settle.REPORT)  # half-moved branches from a killed split are no stack to push
     progress = Progress.for_output(options.output_format)
     with progress.steps() as announce:
+        # Merged phases are the base's: no pull request, no push for them (after sync too).
         analysis = analyze_branch(
-            repo, options.base, options.head, options.rules_path, None, announce
+            repo, options.base, options.head, options.rules_path, merged_content, announce
         )
     for warning in analysis.warnings:
         print(f"stager: warning: {warning}", file=sys.stderr)
@@ -272,7 +274,7 @@ def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Cal
     """Push and open or update the pull requests; what prints the outcome."""
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
-    from stager.github.push import push_branches, remote_shas
+    from stager.github.push import push_stack, remote_shas
     from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
@@ -291,9 +293,8 @@ def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Cal
     plans = after_merges(prepared.plans, lookup)
     merged = lookup.merged_branches
     tips = tuple((branch, sha) for branch, sha in prepared.push_tips if branch not in merged)
-    pushes = plan_pushes(prepared.repo, options.remote, tips)
     announce(f"pushing to {options.remote}")
-    push_branches(prepared.repo, options.remote, pushes)
+    pushes = push_stack(prepared.repo, options.remote, tips)  # the record notes the push
     # Stacked --phase N pushes the phases below it too: an open pull request whose
     # branch just moved is brought up to date as well (base and description), or it
     # would describe, and be based for, what its branch no longer is.

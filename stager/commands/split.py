@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stager.analysis import analyze_branch, chosen_plan
+from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import (
     BuildStatus,
     Layout,
@@ -18,12 +18,14 @@ from stager.branches import (
     split_branch,
     undo_last_split,
 )
+from stager.branches.base_owned import base_owned
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
 from stager.branches.merged import merged_content, merged_notes
 from stager.branches.onto import start
 from stager.branches.record import record_name, record_ref
 from stager.branches.split import refused_error
+from stager.branches.split_types import KeptCommit
 from stager.commands.output import emit
 from stager.git.refs import read_refs
 from stager.git.repository import Repository
@@ -58,19 +60,26 @@ class SplitCommandOptions:
     plan_path: Path | None = None
     output_format: Format = Format.TABLE
     rechain_broken: bool = False
+    # sync: phase number → the commits someone else pushed to its branch, replayed on it
+    replay: tuple[tuple[int, tuple[KeptCommit, ...]], ...] = ()
 
 
 def split(
-    options: SplitCommandOptions, repo: Repository | None = None, announce: Announce = unannounced
+    options: SplitCommandOptions,
+    repo: Repository | None = None,
+    analysis: Analysis | None = None,
+    announce: Announce = unannounced,
 ) -> SplitResult:
-    """Analyze the branch and build its phase branches (the data ``run`` prints).
+    """Analyze the branch (unless ``analysis`` is given: sync's) and build its phase branches
+    (the data ``run`` prints).
 
     ``announce`` is told each step as it begins (progress on a large repository).
     """
     repo = repo or Repository(options.repo_path)
-    analysis = analyze_branch(
-        repo, options.base, options.head, options.rules_path, merged_content, announce
-    )
+    if analysis is None:
+        analysis = analyze_branch(
+            repo, options.base, options.head, options.rules_path, merged_content, announce
+        )
     plan = chosen_plan(repo, analysis, options.plan_path)
     phases = plan.phases
     broken = broken_graph(analysis.migrations, phases)
@@ -91,8 +100,10 @@ def split(
             sign=options.sign,
             branch_template=analysis.rules.split.branch,
             broken=broken.revisions,
+            replay=options.replay,
         ),
         phases,
+        base_owned(repo, analysis),
     )
     if plan.source != "rules":  # an edited plan may differ from what the rules say: say so
         followed = f"following the plan file {plan.source}, not the rules"
@@ -117,7 +128,7 @@ def run(options: SplitCommandOptions) -> int:
     before = read_refs(repo, [record_ref(name)]).get(record_ref(name))
     try:
         with Progress.for_output(options.output_format).steps() as announce:
-            result = split(options, repo, announce)
+            result = split(options, repo, announce=announce)
         emit(
             options.output_format,
             partial(render_split_terminal, result),

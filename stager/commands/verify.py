@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches.journal import Settle, settle
+from stager.branches.merged import merged_content
 from stager.branches.record import built_record
 from stager.branches.verify import Verification, verify_split
 from stager.commands.database_proof import prove_on_database
@@ -57,7 +58,10 @@ def _verify(
         head_ref = options.head or "HEAD"
         found = built_record(repo, head_ref, repo.resolve(head_ref))
         base = found.record.base if found and repo.ref_exists(found.record.base) else None
-    analysis = analyze_branch(repo, base, options.head, options.rules_path, None, announce)
+    # Merged phases are the base's: the branches left are verified, not the ones merged.
+    analysis = analyze_branch(
+        repo, base, options.head, options.rules_path, merged_content, announce
+    )
     phases = chosen_plan(repo, analysis, options.plan_path).phases
     return analysis, verify_split(
         repo,

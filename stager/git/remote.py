@@ -64,3 +64,9 @@ def push_arguments(remote: str, leases: Sequence[str], refspecs: Sequence[str]) 
 def push(repo: Repository, remote: str, leases: Sequence[str], refspecs: Sequence[str]) -> None:
     """Push ``refspecs`` in one atomic ``git push``: every ref moves, or none (GitError)."""
     repo.run(push_arguments(remote, leases, refspecs))
+
+
+def fetch(repo: Repository, remote: str, refspecs: Sequence[str]) -> None:
+    """``git fetch`` of ``refspecs`` from ``remote``: no tags, no submodules, quietly."""
+    options = ["--quiet", "--no-tags", "--recurse-submodules=no", "--end-of-options"]
+    repo.run(["fetch", *options, remote, *refspecs])

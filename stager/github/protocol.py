@@ -80,6 +80,9 @@ class GitHubApi(Protocol):
     def find_closed_pull(self, head: str) -> PullRequest | None:
         """The most recently closed (or merged) pull request whose head is branch ``head``."""
 
+    def open_pulls_into(self, base: str) -> list[PullRequest]:
+        """The open pull requests whose base is branch ``base`` (sync never deletes it then)."""
+
     def create_pull(
         self, *, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest:

@@ -14,9 +14,10 @@ the same push, with its lease, so that any clone can read what was built.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from stager.branches.record import RECORD_PREFIX, StoredRecord, noted_pushes, read_record
 from stager.errors import GitError, StagerError
 from stager.git import remote as git_remote
 from stager.git.refs import RefUpdate, list_refs, update_refs
@@ -45,6 +46,9 @@ class BranchPush:
     local: Sha
     recorded: Sha | None  # what stager last pushed (refs/stager/pushed/…)
     remote: Sha | None  # the remote's tip now; None: absent (or not asked, in a dry run)
+    # A remote tip stager may overwrite though this repository did not push it: one the
+    # record says stager pushed (a fresh clone), or a reviewer's commit sync replayed.
+    known: Sha | None = None
 
     @property
     def needed(self) -> bool:
@@ -105,7 +109,7 @@ def plan_pushes(
 def check_pushes(remote: str, pushes: Sequence[BranchPush]) -> None:
     """PushRefused when a remote branch holds commits stager did not push."""
     for push in pushes:
-        if push.remote is None or push.remote in (push.recorded, push.local):
+        if push.remote is None or push.remote in (push.recorded, push.local, push.known):
             continue
         if push.recorded is None:
             raise PushRefused(
@@ -154,6 +158,77 @@ def push_branches(repo: Repository, remote: str, pushes: Sequence[BranchPush]) -
             RefUpdate(pushed_ref(remote, push.branch), push.local, push.recorded)
             for push in pushes
             if push.recorded != push.local
+        ],
+    )
+
+
+def push_stack(
+    repo: Repository,
+    remote: str,
+    tips: Sequence[tuple[str, Sha]],
+    *,
+    incorporated: Mapping[str, Sha] | None = None,
+) -> list[BranchPush]:
+    """Push the phase branches and the record among ``tips`` (atomically, with leases), the
+    record noting the phase commits pushed; the local record moves once the push is done.
+
+    ``incorporated``: branch → a remote tip the new one was built on (a reviewer's commits
+    that sync replayed): the lease expects it, though stager did not push it.
+    """
+    stored = _stored_record(repo, tips)
+    noted = None
+    if stored is not None:
+        branches = [(branch, sha) for branch, sha in tips if not branch.startswith("refs/")]
+        noted = noted_pushes(repo, stored, remote, branches)
+        if noted is not None:
+            tips = [(branch, noted if branch == stored.ref else sha) for branch, sha in tips]
+    pushes = plan_pushes(repo, remote, tips)
+    if incorporated:
+        pushes = [
+            replace(push, known=push.remote)
+            if push.remote is not None and incorporated.get(push.branch) == push.remote
+            else push
+            for push in pushes
+        ]
+    push_branches(repo, remote, pushes)
+    if stored is not None and noted is not None:
+        update_refs(repo, [RefUpdate(stored.ref, noted, stored.commit)])
+    return pushes
+
+
+def _stored_record(repo: Repository, tips: Sequence[tuple[str, Sha]]) -> StoredRecord | None:
+    """The record among ``tips`` when it is the repository's current one for its branch."""
+    for branch, sha in tips:
+        if branch.startswith(RECORD_PREFIX):
+            stored = read_record(repo, branch.removeprefix(RECORD_PREFIX))
+            return stored if stored is not None and stored.commit == sha else None
+    return None
+
+
+def delete_branches(repo: Repository, remote: str, expected: Mapping[str, Sha]) -> None:
+    """Delete ``expected``'s branches on ``remote`` in one atomic push, each only while it is
+    still at the sha given (its lease): a commit pushed there meanwhile keeps it."""
+    if not expected:
+        return
+    leases = [
+        f"--force-with-lease={git_remote.full_ref(branch)}:{sha}"
+        for branch, sha in expected.items()
+    ]
+    refspecs = [f":{git_remote.full_ref(branch)}" for branch in expected]
+    try:
+        git_remote.push(repo, remote, leases, refspecs)
+    except GitError as error:
+        raise GitError(
+            f"deleting the merged phase branches {', '.join(expected)} on {remote} failed: "
+            f"{scrub(error.problem)}",
+            "nothing was deleted (the push is atomic); if one of them moved meanwhile, "
+            "look at its new commits, then run the command again",
+        ) from None
+    update_refs(
+        repo,
+        [
+            RefUpdate(pushed_ref(remote, branch), None, recorded)
+            for branch, recorded in recorded_shas(repo, remote, list(expected)).items()
         ],
     )
 

@@ -127,6 +127,12 @@ class PyGithubClient:
             direction="desc",
         )
 
+    def open_pulls_into(self, base: str) -> list[PullRequest]:
+        def listed() -> list[PullRequest]:
+            return [self._remember(pull) for pull in self._repo.get_pulls(state="open", base=base)]
+
+        return self._call(f"list the open pull requests into {base!r}", listed)
+
     def _find_pull(self, head: str, action: str, **query: str) -> PullRequest | None:
         """The first pull request ``query`` lists whose head is branch ``head`` of this repository.
 

@@ -789,7 +789,14 @@ def test_the_record_is_pushed_with_the_branches_in_one_atomic_push(stack: Stack)
     assert dry["push"].count("--atomic") == 1
     first = stack.open_pr_json()
     assert first["pushed"] == [*BRANCHES, ref]
-    assert stack.remote.repo.git("rev-parse", ref) == local
+    # The record pushed says which phase commits were pushed; the local one says the same.
+    noted = stack.git.git("rev-parse", ref)
+    assert stack.remote.repo.git("rev-parse", ref) == noted != local
+    assert stack.git.git("rev-parse", f"{ref}^@") == stack.git.git("rev-parse", f"{local}^@")
+    pushed = json.loads(stack.git.git("show", f"{ref}:record.json"))["pushed"]
+    assert [(tip["branch"], tip["commit"]) for tip in pushed] == [
+        (branch, stack.git.git("rev-parse", branch)) for branch in BRANCHES
+    ]
     assert stack.open_pr_json()["pushed"] == []
 
 

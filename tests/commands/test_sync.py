@@ -1,0 +1,249 @@
+"""`stager sync` end to end: a bare remote, the fake GitHub driven by real PyGithub; phase 1
+merged by a merge commit, a squash or a rebase-merge, the base moving meanwhile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stager.migrations.merge_revision import merge_revision_id
+from stager.types import Revision
+from tests.branches.helpers import migration
+from tests.commands.sync_stack import (
+    ADD,
+    ETL,
+    MODEL,
+    PHASE_1,
+    PHASE_3,
+    PHASE_4,
+    REPO,
+    SERVICE,
+    StackTemplate,
+    SyncStack,
+    build_template,
+    copy_template,
+)
+from tests.github.fake_github import FakeGitHub
+from tests.github.fixtures import Remote, github, remote
+from tests.gitrepo import GitRepo
+
+__all__ = ["github", "remote"]  # fixtures
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> StackTemplate:
+    return build_template(tmp_path_factory.mktemp("sync-stack"))
+
+
+@pytest.fixture
+def stack(template: StackTemplate, tmp_path: Path, remote: Remote, github: FakeGitHub) -> SyncStack:
+    """The small stack, split and opened (#1..#3): a copy of the module's template."""
+    return copy_template(template, tmp_path / "stack", remote, github)
+
+
+@pytest.mark.parametrize("how", ["merge", "squash", "rebase"])
+def test_phase_1_merged_any_way_leaves_the_rest_rebuilt_retargeted_and_one_head(
+    stack: SyncStack, how: str
+) -> None:
+    main = stack.merge(PHASE_1, 1, how)
+    result = stack.sync()
+    assert result.exit_code == 0, result.output
+    assert "stager: sync:" not in result.stdout and "stager: sync: fetching" in result.stderr
+    git = stack.git
+    # Phases 3 and 4 start at main's new tip; phase 1's files are not repeated.
+    assert git.git("rev-parse", f"{PHASE_3}^") == main
+    assert git.git("diff", "--name-only", main, PHASE_3).split() == [SERVICE]
+    assert stack.remote.branch(PHASE_3) == git.git("rev-parse", PHASE_3)
+    assert stack.remote.branch(PHASE_4) == git.git("rev-parse", PHASE_4)
+    assert stack.heads(main) == {"add2"} and stack.heads(PHASE_4) == {"drop3"}
+    # Retargeted, none closed; phase 1's branch deleted only after.
+    pulls = {pull.number: pull for pull in stack.fake.pulls.values()}
+    assert (pulls[2].base, pulls[2].state, pulls[3].state) == ("main", "open", "open")
+    assert stack.remote.branch(PHASE_1) is None
+    # A second sync writes nothing, anywhere.
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    again = stack.sync_json()
+    assert again["pushed"] == [] and again["deleted"] == []
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
+    stack: SyncStack,
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "add2")}
+    )
+    old = stack.git.git("rev-parse", PHASE_4)
+    report = stack.sync_json()
+    assert stack.heads(PHASE_4) == {"drop3"}
+    assert '"other9"' in stack.git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
+    new = stack.git.git("rev-parse", PHASE_4)
+    assert (
+        f"databases that ran this branch before {new[:12]} must first be downgraded to add2 "
+        f"with the old branch (`alembic downgrade add2` in a checkout of {old[:12]})"
+    ) in " ".join(report["notes"])
+
+
+def test_a_conflicting_change_on_the_base_stops_sync_naming_the_file(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.base_commit("someone else's ETL", {ETL: "x = 2\n"})
+    stack.git.git("fetch", "-q", "origin")
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    assert ETL in result.output and "nothing was written" in result.output
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_deleting_the_merged_branch_first_would_have_closed_the_next_pull_request(
+    stack: SyncStack,
+) -> None:
+    """The fake closes a pull request whose base branch a push deletes, as GitHub does."""
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("push", "-q", "origin", "--delete", PHASE_1)
+    assert stack.sync().exit_code == 0
+    assert stack.fake.pulls[2].state == "closed"  # what sync's order avoids
+
+
+def test_a_partly_merged_phase_stops_sync_listing_its_paths(stack: SyncStack) -> None:
+    stack.base_commit("only the model of phase 1", {MODEL: "class Thing:\n    add2 = 1\n"})
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert f"phase 1 ({PHASE_1}) is partially merged" in shown
+    assert f"on it {MODEL}; not on it {ADD}" in shown and "nothing was written" in shown
+    fetched = "refs/remotes/origin/main"  # the fetch is the one thing a stopped sync leaves
+    assert [line for line in stack.refs().splitlines() if fetched not in line] == [
+        line for line in refs.splitlines() if fetched not in line
+    ]
+    assert len(stack.fake.writes) == writes
+
+
+def test_sync_works_from_a_fresh_clone_with_the_pushed_record(
+    stack: SyncStack, tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    clone = GitRepo(tmp_path / "clone", git_env)
+    stack.git.git("clone", "-q", str(stack.remote.path), str(clone.path))
+    clone.git("switch", "-q", "feature")
+    fresh = SyncStack(clone, stack.remote, stack.fake)
+    result = fresh.sync()
+    assert result.exit_code == 0, result.output
+    main = stack.remote_main()
+    assert clone.git("rev-parse", f"{PHASE_3}^") == main
+    assert stack.remote.branch(PHASE_3) == clone.git("rev-parse", PHASE_3)
+    assert stack.fake.pulls[2].base == "main" and stack.remote.branch(PHASE_1) is None
+
+
+def test_a_reviewers_commit_on_a_phase_branch_survives_sync(stack: SyncStack) -> None:
+    fix = stack.push_commit(
+        PHASE_3, "Review: name the function", {SERVICE: "def g():\n    return 1\n"}
+    )
+    stack.merge(PHASE_1, 1, "squash")
+    report = stack.sync_json()
+    git = stack.git
+    assert report["phases"][0]["kept"] == [fix]
+    for branch in (PHASE_3, PHASE_4):  # kept in its phase, and in the phases above it
+        assert git.git("show", f"{branch}:{SERVICE}") == "def g():\n    return 1"
+    replayed = git.git("log", "-1", "--format=%an|%s", PHASE_3)
+    assert replayed == "Rita Reviewer|Review: name the function"
+    assert git.git("rev-parse", f"{PHASE_3}~2") == stack.remote_main()
+    assert stack.remote.branch(PHASE_3) == git.git("rev-parse", PHASE_3)
+    record = json.loads(git.git("show", "refs/stager/record/feature:record.json"))
+    (phase,) = [phase for phase in record["phases"] if phase["number"] == 3]
+    assert [kept["original"] for kept in phase["kept"]] == [fix]
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    assert stack.sync_json()["pushed"] == []
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_a_reviewers_commit_that_conflicts_with_the_branch_stops_sync(stack: SyncStack) -> None:
+    fix = stack.push_commit(PHASE_3, "Review: return 2", {SERVICE: "def f():\n    return 2\n"})
+    stack.git.commit("service returns 3", {SERVICE: "def f():\n    return 3\n"})
+    change = stack.git.git("rev-parse", "HEAD")
+    stack.git.git("fetch", "-q", "origin")
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    result = stack.sync()
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert f"the commit {fix[:12]} ('Review: return 2')" in shown
+    assert f"the feature branch's commit {change[:12]}" in shown
+    assert f"in {SERVICE}; nothing was written" in shown
+    assert f"git cherry-pick {fix[:12]}" in shown
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_dry_run_fetches_pushes_and_calls_nothing(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("fetch", "-q", "origin")
+    refs, requests = stack.refs(), len(stack.fake.requests)
+    report = stack.sync_json("--dry-run")
+    assert report["dry_run"] and [p["branch"] for p in report["phases"]] == [PHASE_3, PHASE_4]
+    assert (
+        "a real run would push stage/3-application, stage/4-etl-and-contract" in report["notes"][-1]
+    )
+    assert stack.refs() == refs and len(stack.fake.requests) == requests
+
+
+def test_without_a_record_sync_says_to_split_first(repo: GitRepo, remote: Remote) -> None:
+    repo.commit("base", {"README.md": "hi\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", {"app.py": "x = 1\n"})
+    repo.git("remote", "add", "origin", str(remote.path))
+    repo.git("push", "-q", "origin", "main")
+    result = SyncStack(repo, remote, FakeGitHub("o", "n", "t")).sync()
+    assert result.exit_code == 1
+    assert "feature has no stager record" in result.output
+    assert "run `stager split --all`" in result.output
+
+
+def test_a_base_with_two_heads_one_a_merged_phases_gets_a_merge_revision_first(
+    stack: SyncStack,
+) -> None:
+    """Phase 1 was built before another team's revision landed on the same parent: merging
+    it gave main two heads. The next phase starts with the merge revision of exactly those."""
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
+    )
+    main = stack.merge(PHASE_1, 1, "squash")
+    assert stack.heads(main) == {"add2", "other9"}
+    merge = merge_revision_id([Revision("add2"), Revision("other9")])
+    report = stack.sync_json()
+    git = stack.git
+    first = git.git("rev-list", "--reverse", f"{main}..{PHASE_3}").split()[0]
+    assert git.git("log", "-1", "--format=%s", first) == "Merge Alembic heads add2, other9"
+    assert stack.heads(PHASE_3) == {merge} and stack.heads(PHASE_4) == {"drop3"}
+    drop = git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
+    assert f'down_revision: Union[str, None] = "{merge}"' in drop
+    assert any(f"the merge revision {merge} of exactly those heads" in n for n in report["notes"])
+    refs, writes = stack.refs(), len(stack.fake.writes)
+    assert stack.sync_json()["pushed"] == []  # the same merge revision, the same commit
+    assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_a_merged_branch_an_open_pull_request_is_based_on_is_kept(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("push", "-q", "origin", f"{PHASE_1}:refs/heads/someones-follow-up")
+    theirs = stack.fake.add_pull("someones-follow-up", PHASE_1, "Follow-up", "", "rita")
+    report = stack.sync_json()
+    assert report["deleted"] == [] and stack.remote.branch(PHASE_1) is not None
+    assert report["kept"] == [f"{PHASE_1}: the open pull request #{theirs.number} is based on it"]
+    assert theirs.state == "open"
+
+
+def test_open_pr_and_verify_after_sync_leave_the_merged_phase_alone(stack: SyncStack) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    assert stack.sync().exit_code == 0
+    stack.git.git("fetch", "-q", "origin")
+    base = ("--base", "origin/main", "--head", "feature")
+    verified = stack.stager("verify", *base, "--all")
+    assert verified.exit_code == 0, verified.output
+    refs, pulls = stack.refs(), len(stack.fake.pulls)
+    opened = stack.stager("open-pr", *base, "--all", "--github-repo", REPO, "--format", "json")
+    assert opened.exit_code == 0, opened.output
+    assert json.loads(opened.stdout)["pushed"] == []
+    assert len(stack.fake.pulls) == pulls and stack.refs() == refs
