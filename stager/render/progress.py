@@ -118,6 +118,8 @@ class _Terminal:
         live = self._start()
         started = time.monotonic()
         task = live.add_task(escape(_one_line(message)), total=None)
+        if always:  # drawn now, not at the spinner's next tick: it may end before that
+            live.refresh()
         finished = False  # a step cut short leaves no ✓: the error or the interruption says why
         try:
             yield
