@@ -361,7 +361,11 @@ def next_step(stack: StackStatus) -> NextStep:
             f"phase {gone[0].number}'s branch {gone[0].branch} exists neither here nor on "
             f"{stack.remote}: split builds the phase branches again",
         )
-    if any(p.is_merged for p in phases):
+    # A merged phase asks for sync only while the phases left are not built on the base
+    # (or a pull request still goes into a merged branch): after sync, status must not
+    # send the user back to it for ever.
+    rebuilt = not remaining[0].behind_base and all(p.pull_state != STALE for p in remaining)
+    if any(p.is_merged for p in phases) and not rebuilt:
         merged = ", ".join(str(p.number) for p in phases if p.is_merged)
         return NextStep(
             "stager sync",

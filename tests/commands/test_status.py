@@ -130,6 +130,12 @@ def test_open_pull_requests_with_their_review_then_a_squash_merge_asks_for_sync(
     assert len(github.writes) == writes  # status only reads
     table = stager(opened.path, "status", "--github-repo", REPO)
     assert "#1 merged as " + squashed[:12] in " ".join(table.stdout.split())
+    # After sync the stack is rebuilt: status must not send the user back to sync.
+    synced = stager(opened.path, "sync", "--github-repo", REPO)
+    assert synced.exit_code == 0, synced.output
+    data = status(opened.path)
+    assert phases(data)[PHASE_3]["behind_base"] == 0
+    assert data["next"]["command"] != "stager sync", data["next"]
 
 
 def test_a_reviewers_commit_prints_the_cherry_pick_until_the_feature_branch_has_it(
