@@ -361,11 +361,17 @@ def next_step(stack: StackStatus) -> NextStep:
             f"phase {gone[0].number}'s branch {gone[0].branch} exists neither here nor on "
             f"{stack.remote}: split builds the phase branches again",
         )
-    # A merged phase asks for sync only while the phases left are not built on the base
-    # (or a pull request still goes into a merged branch): after sync, status must not
-    # send the user back to it for ever.
-    rebuilt = not remaining[0].behind_base and all(p.pull_state != STALE for p in remaining)
-    if any(p.is_merged for p in phases) and not rebuilt:
+    # A merged phase asks for sync while sync has work left: phases not built on the base,
+    # a pull request still going into a merged branch, or (GitHub read, so sync may delete
+    # it) a merged branch still on the remote. Once done, status must not send the user
+    # back to sync for ever.
+    github_read = not stack.github.startswith("unknown")
+    sync_left = (
+        remaining[0].behind_base
+        or any(p.pull_state == STALE for p in remaining)
+        or (github_read and any(p.is_merged and p.remote is not None for p in phases))
+    )
+    if any(p.is_merged for p in phases) and sync_left:
         merged = ", ".join(str(p.number) for p in phases if p.is_merged)
         return NextStep(
             "stager sync",

@@ -262,7 +262,8 @@ def test_a_phase_merged_before_the_last_split_is_shown_from_the_earlier_record(
     one = phases(data)[PHASE_1]
     assert (one["merged"]["state"], one["merged"]["how"]) == ("merged", "squash or rebase")
     assert phases(data)[PHASE_3]["behind_base"] == 0  # built onto main's new tip
-    assert data["next"]["command"] == "stager sync"  # the stack's pull requests must follow
+    # Rebuilt already, and not on the remote: pushing them (and their pull requests) is next.
+    assert data["next"]["command"] == "stager open-pr --all", data["next"]
 
 
 def test_a_phase_split_with_nothing_on_top_of_its_start_is_empty_and_asks_for_nothing(
