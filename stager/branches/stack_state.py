@@ -141,6 +141,9 @@ class StackStatus:
     phases: tuple[PhaseStatus, ...]
     next: NextStep
     notes: tuple[str, ...] = ()
+    # The base's tip on the remote when it holds commits this repository has not
+    # fetched (a phase merged on GitHub, another team's merge): sync fetches it.
+    base_on_remote: Sha | None = None
 
     @property
     def monolith_moved(self) -> bool:
@@ -182,7 +185,8 @@ def read_stack(
         for ref, sha in read_refs(repo, [f"refs/heads/{b}" for b in branches]).items()
     }
     notes: list[str] = []
-    remote_tips = read_remote(branches)
+    base_branch = _branch_on(remote, base_ref)
+    remote_tips = read_remote([*branches, base_branch] if base_branch else branches)
     if remote_tips is None:
         notes.append(
             f"the remote {remote!r} could not be read: its branches are shown as of the last "
@@ -192,6 +196,7 @@ def read_stack(
         remote_tips = {
             ref.removeprefix(f"refs/remotes/{remote}/"): sha for ref, sha in tracking.items()
         }
+    base_on_remote = _unfetched(repo, base, remote_tips.get(base_branch) if base_branch else None)
     changed, unknown = changed_since(repo, latest.head, head)
     if unknown:
         notes.append(
@@ -257,8 +262,28 @@ def read_stack(
         phases=tuple(statuses),
         next=NextStep(None, ""),
         notes=tuple(notes),
+        base_on_remote=base_on_remote,
     )
     return replace(stack, next=next_step(stack))
+
+
+def _branch_on(remote: str, base_ref: str) -> str | None:
+    """The base's branch name on ``remote``: ``main`` for ``main``, ``origin/main`` or
+    ``refs/remotes/origin/main``; None for a ref of another namespace (a tag)."""
+    for prefix in (f"refs/remotes/{remote}/", f"{remote}/", "refs/heads/"):
+        if base_ref.startswith(prefix):
+            return base_ref.removeprefix(prefix)
+    return None if base_ref.startswith("refs/") else base_ref
+
+
+def _unfetched(repo: Repository, base: Sha, there: Sha | None) -> Sha | None:
+    """``there`` when the remote's base holds commits ``base`` lacks; None otherwise."""
+    if there is None or there == base:
+        return None
+    try:
+        return None if is_ancestor(repo, there, base) else there
+    except GitError:  # a commit this repository never fetched
+        return there
 
 
 def with_pulls(
@@ -340,6 +365,13 @@ def next_step(stack: StackStatus) -> NextStep:
             f"phase {phase.number} ({phase.branch}) is {phase.merged.state} on "
             f"{stack.base_ref}: sync stops there; analyze lists its paths — finish the merge "
             "or the revert on the base first",
+        )
+    if stack.base_on_remote is not None:
+        return NextStep(
+            "stager sync",
+            f"{stack.base_ref} on {stack.remote} is at {stack.base_on_remote[:12]}, with "
+            f"commits this repository has not fetched (a phase merged, or another change): "
+            "sync fetches it, then rebuilds the phases left onto it",
         )
     remaining = [p for p in phases if not p.is_merged and not p.empty]
     if not remaining:

@@ -29,6 +29,7 @@ def status_to_json(stack: StackStatus) -> dict[str, Any]:
         "new_paths": list(stack.new_paths),
         "github": stack.github,
         "phases": [_phase_to_json(phase) for phase in stack.phases],
+        "base_on_remote": stack.base_on_remote,
         "next": {"command": stack.next.command, "why": stack.next.why},
         "notes": list(stack.notes),
         "schema_version": SCHEMA_VERSION,

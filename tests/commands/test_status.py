@@ -335,3 +335,19 @@ def test_a_change_to_a_merged_phases_file_after_the_split_is_in_no_phase_left(
     data = status(split.path, "--remote", "nowhere")
     assert data["new_paths"] == ["backend/app/models/thing.py"]
     assert data["next"]["command"] == "stager sync"
+
+
+def test_a_base_that_moved_on_the_remote_asks_for_sync_before_anything_else(
+    opened: GitRepo, tmp_path: Path
+) -> None:
+    # Someone squash-merged phase 1 on the remote (GitHub's button): nothing fetched here.
+    remote_path = opened.git("remote", "get-url", "origin")
+    other = GitRepo(tmp_path / "other", opened.env)
+    opened.git("clone", "-q", "-b", "main", remote_path, str(other.path))
+    tree = other.git("merge-tree", "--write-tree", "main", f"origin/{PHASE_1}")
+    squashed = other.git("commit-tree", "-p", "main", "-m", "phase 1 (#1)", tree)
+    other.git("push", "-q", "origin", f"{squashed}:refs/heads/main")
+    data = status(opened.path)
+    assert data["base_on_remote"] == squashed
+    assert data["next"]["command"] == "stager sync"
+    assert "has not fetched" in data["next"]["why"]
