@@ -21,7 +21,8 @@ from pathlib import PurePosixPath
 
 from stager.findings import Finding
 from stager.git.diff import ChangedFile
-from stager.migrations.lint.sql_files import read_sql_paths, version_key
+from stager.migrations.lint.sql_files import version_key
+from stager.migrations.lint.sql_reads import read_sql_paths
 from stager.plan.assign import Ask
 from stager.plan.phase import Dependency, DependencyKind
 from stager.plan.sources import is_new_path
