@@ -117,3 +117,25 @@ def test_verify_fails_a_phase_that_ships_an_earlier_version_after_a_later_one(
     alembic = next(c for c in phase["checks"] if c["name"] == "alembic")
     shipped = "V2__drop.sql ships after db/migrations/V3__index.sql"
     assert any(shipped in detail for detail in alembic["details"])
+
+
+def test_split_ships_each_sql_migration_in_its_phase_branch(repo: GitRepo) -> None:
+    branch(repo)
+    runner = CliRunner()
+    split = ["-C", str(repo.path), "split", "--all", "--base", "main", "--format", "json"]
+    result = runner.invoke(cli, split)
+    assert result.exit_code == 0, result.output
+    branches = {p["number"]: p["branch"] for p in json.loads(result.stdout)["phases"]}
+    folder = "db/migrations"
+
+    def files(number: int) -> set[str]:
+        return set(repo.git("ls-tree", "--name-only", branches[number], f"{folder}/").split())
+
+    assert files(1) == {f"{folder}/V1__orders.sql", f"{folder}/V2__index.sql"}
+    assert files(4) == {
+        f"{folder}/V1__orders.sql",
+        f"{folder}/V2__index.sql",
+        f"{folder}/V3__drop.sql",
+    }
+    verify = runner.invoke(cli, ["-C", str(repo.path), "verify", "--base", "main"])
+    assert verify.exit_code == 0, verify.output
