@@ -10,6 +10,7 @@ revision files and are skipped; files that do not parse are SG007 findings.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -107,10 +108,18 @@ def folder_files(folder: Path) -> list[Path]:
 
 
 def _display(path: Path, root: Path) -> RepoPath:
+    resolved = path.resolve()
     try:
-        return RepoPath(path.resolve().relative_to(root.resolve()).as_posix())
+        return RepoPath(resolved.relative_to(_resolved(root.absolute())).as_posix())
     except ValueError:
-        return RepoPath(path.resolve().as_posix())
+        return RepoPath(resolved.as_posix())
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(root: Path) -> Path:
+    """``root`` (absolute: the key must not depend on the current folder) resolved once;
+    a folder of 300 files resolved it 300 times, a fifth of its lint time."""
+    return root.resolve()
 
 
 def collect(paths: Sequence[Path], root: Path) -> list[Path]:
