@@ -12,7 +12,15 @@ in this one process, the median of several runs of:
 * parsing alone (``parse_migration``: identifiers and operations);
 * the rules alone, on files already parsed.
 
-Run: ``python benchmarks/bench_lint.py [--files N] [--runs N]``; target ≤ 2 ms per file.
+Then, against squawk (``against_squawk.py``): one ``stager lint`` process and
+one ``squawk`` process over the same generated folder of 320 plain SQL
+migrations (``sql_corpus.py``), wall and CPU time, ms per file for both (goal:
+stager under 0.6 s), and the catch table of both tools on the SQL form of the
+project's own cases (tests/migrations/lint/cases). Without squawk installed
+(``pip install squawk-cli``, in the dev extra) stager is timed alone.
+
+Run: ``python benchmarks/bench_lint.py [--files N] [--sql-files N] [--runs N]
+[--only revisions|sql]``; target ≤ 2 ms per revision file.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ from stager.migrations.lint.files import lint_paths  # noqa: E402
 from stager.migrations.parse import parse_migration  # noqa: E402
 from stager.rules.settings import default_rules  # noqa: E402
 from stager.types import RepoPath, Sha  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import against_squawk  # noqa: E402
+import sql_corpus  # noqa: E402
 
 INI = "[alembic]\nscript_location = %(here)s/migrations\n"
 ENV_PY = """from alembic import context
@@ -214,14 +226,28 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--sql-files", type=int, default=320)
+    parser.add_argument("--only", choices=("revisions", "sql"))
     args = parser.parse_args()
+    if args.only != "sql":
+        revisions(args.files, args.runs)
+    if args.only != "revisions":
+        with tempfile.TemporaryDirectory(prefix="stager-bench-sql-") as tmp:
+            sql_corpus.generate(Path(tmp), args.sql_files)
+            against_squawk.time_side_by_side(Path(tmp), args.sql_files, args.runs)
+        against_squawk.catch_table()
+    return 0
+
+
+def revisions(files: int, runs: int) -> None:
+    """The revision-file benchmark: ``files`` generated revisions, median of ``runs``."""
     rules = default_rules()
 
     with tempfile.TemporaryDirectory(prefix="stager-bench-lint-") as tmp:
         folder = Path(tmp)
-        versions = generate(folder, args.files)
+        versions = generate(folder, files)
         report = lint_paths([versions], folder, rules)
-        assert len(report.files) == args.files, len(report.files)
+        assert len(report.files) == files, len(report.files)
         by_rule: dict[str, int] = {}
         for finding in report.findings:
             by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
@@ -257,12 +283,11 @@ def main() -> int:
             parse_statements.cache_clear()
             return lint_paths([versions], folder, rules)
 
-        whole = median_seconds(whole_lint, args.runs)
-        parse = median_seconds(parse_all, args.runs)
-        checks = median_seconds(rules_only, args.runs)
+        whole = median_seconds(whole_lint, runs)
+        parse = median_seconds(parse_all, runs)
+        checks = median_seconds(rules_only, runs)
 
-    files = args.files
-    print(f"{files} revision files, {len(report.findings)} findings, median of {args.runs} runs")
+    print(f"{files} revision files, {len(report.findings)} findings, median of {runs} runs")
     print("findings by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
     print(f"stager lint, whole folder      : {whole * 1000:8.1f} ms")
     print(f"  parse (ast + ops + pglast)   : {parse * 1000:8.1f} ms")
@@ -271,7 +296,6 @@ def main() -> int:
         f"median ms per file = {whole * 1000 / files:.3f} (target <= 2.0); "
         f"parse {parse * 1000 / files:.3f}, rules {checks * 1000 / files:.3f}"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ from stager.git.write import SUBMODULE_OR_LINK, MergeOutcome, Writer, object_typ
 from stager.migrations.graph import RevisionGraph
 from stager.migrations.rechain_file import RelinkError, relink
 from stager.plan.phase import Phase
+from stager.plan.sql_order import VersionsShipped
 from stager.rules.sections import branch_name
 from stager.types import Announce, RepoPath, Revision, Sha, unannounced
 
@@ -644,6 +645,7 @@ def _verify(
     results: list[PhaseVerification] = []
     diffs: dict[int, dict[RepoPath, tuple[Node | None, Node | None]]] = {}
     combined = dict(start_entries)  # every phase applied in turn: the phased history
+    versions = VersionsShipped()  # plain SQL migrations keep their version order
     for phase in verifier.phases:
         tip = tips.get(phase.number)
         parent = previous_tip if stacked else layout.start
@@ -661,12 +663,20 @@ def _verify(
         combined = _tree(combined, diff)
         entries = _tree(previous_entries if stacked else start_entries, diff)
         graph = verifier.graphs.graph(entries)
+        out_of_order = versions.ship(
+            phase.number,
+            (
+                path
+                for path, (old, new) in diff.items()
+                if old is None and new is not None and analysis.rules.is_sql_migration(path)
+            ),
+        )
         if only is None or only == phase.number:
             announce(f"phase {phase.number}: plan, alembic, compiles")
             alembic = check_graph(
                 graph, verifier.base_graph, previous_graph if stacked else verifier.base_graph
             )
-            problems = (*alembic.problems, *repaired.get(phase.number, ()))
+            problems = (*alembic.problems, *repaired.get(phase.number, ()), *out_of_order)
             checks = [
                 verifier.plan_check(phase, parent, tip, diff),
                 CheckResult(ALEMBIC, not problems, _shown(problems)),

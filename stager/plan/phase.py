@@ -183,6 +183,7 @@ class DependencyKind(enum.StrEnum):
 
     MIGRATION = "migration"  # original down_revision (only when re-chaining is off)
     DEPENDS_ON = "depends-on"  # alembic depends_on
+    SQL_ORDER = "sql-order"  # versioned SQL migrations in version order; SQL a revision runs
     SCHEMA = "schema"  # a migration touches a table/column/enum/index another one creates
     MODEL = "model"  # a SQLAlchemy model and the migration or code behind its columns
     CONTRACT = "contract"  # a drop comes after the code that stops using what it drops

@@ -61,6 +61,12 @@ from stager.plan.phase import (
 from stager.plan.rechain import Rechained, rechain
 from stager.plan.schema_objects import build_index, schema_dependencies
 from stager.plan.sources import Code, Texts, read_code, read_texts
+from stager.plan.sql_order import (
+    read_sql_dependencies,
+    run_sql_with_revisions,
+    sql_order_dependencies,
+    sql_order_findings,
+)
 from stager.plan.subjects import subject_dependencies
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
@@ -105,6 +111,7 @@ def build_plan(
     if texts is None:
         texts = read_texts(inputs.files, blobs)
     dependencies, unread = find_dependencies(inputs, blobs, tree_paths, texts, facts)
+    asked = run_sql_with_revisions(asked, dependencies, inputs.migrations.by_path.keys())
     split_inputs = SplitInputs(split_candidates(inputs.files, inputs.migrations, blobs), texts)
     return assemble(inputs, asked, dependencies, [*warnings, *unread], split_inputs=split_inputs)
 
@@ -149,6 +156,8 @@ def find_dependencies(
         *python_dependencies(code, ModuleIndex(every_path)),
         *js_dependencies(code, every_path),
         *subject_dependencies(inputs.files),
+        *sql_order_dependencies(inputs.files, inputs.rules.is_sql_migration),
+        *read_sql_dependencies(sorted(_revision_files(inputs)), code.head),
     ]
     return tuple(usable(edges, dict.fromkeys(changed, 0))), code.scan_warnings()
 
@@ -306,6 +315,7 @@ def assemble(
                         split_inputs.texts.head if split_inputs else None,
                     ),
                     *kept_whole_findings(kept_whole),
+                    *sql_order_findings(closure.forced, asked_phases, names),
                 ],
                 inputs.rules,
             )

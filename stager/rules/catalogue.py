@@ -498,4 +498,13 @@ RULES: dict[str, Rule] = _rules(
         "written in between",
         fields=("phase",),
     ),
+    Rule(
+        "SP007",
+        "Versioned SQL migration asked before an earlier version",
+        Risk.HIGH,
+        "plan the earlier version in the same phase or an earlier one (its category's "
+        "[[phase]], or the plan file); stager moved this file later rather than rename it, "
+        "since Flyway refuses an earlier version once a later one ran and golang-migrate "
+        "skips it",
+    ),
 )

@@ -625,3 +625,17 @@ def test_a_name_the_user_imports_itself_is_not_the_targets(repo: GitRepo, tmp_pa
     analysis = analyze(repo, tmp_path)
     assert edge_kinds(analysis, "app/service.py", "etl/jobs.py") == []
     assert phases(analysis)["app/service.py"] == 3
+
+
+def test_sql_a_revision_reads_ships_in_that_revision_s_phase(repo: GitRepo, tmp_path: Path) -> None:
+    additive = "a000000000a9"
+    read = 'op.create_table("t")\nop.execute((Path(__file__).parent / "seed.sql").read_text())'
+    sql = f"{version_path(additive).rsplit('/', 1)[0]}/seed.sql"
+    make_branch(
+        repo,
+        BASE,
+        {version_path(additive): revision_file(additive, H0, read), sql: "SELECT 1;\n"},
+    )
+    placed = phases(analyze(repo, tmp_path))
+    # the opaque op.execute makes it a data migration; the SQL file alone would go last
+    assert placed[sql] == placed[version_path(additive)] == 2

@@ -42,6 +42,7 @@ from stager.migrations.lint.checks import (
 )
 from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
 from stager.migrations.lint.source_rules import helper_hits, recreate_hits
+from stager.migrations.lint.sql_reads import unresolved_sql_hits
 from stager.migrations.revision_files import BlobSource, MigrationFile, over_parse_limit
 from stager.rules.catalogue import RULES
 from stager.rules.settings import Rules, apply_settings
@@ -178,6 +179,7 @@ def _file_hits(
     if source is not None:
         hits.extend(helper_hits(source))
         hits.extend(recreate_hits(source))
+        hits = unresolved_sql_hits(source, hits)
     return [hit for hit in hits if not facts.ignored(hit)]
 
 

@@ -17,7 +17,6 @@ so ``CREATE INDEX CONCURRENTLY`` alone in its file is the safe form.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePosixPath
@@ -179,32 +178,6 @@ def sql_migrations(
         text = data.decode("utf-8", "replace")
         found.kinds[path] = actions_kind(sql_actions(path, text))
         found.findings.extend(sql_file_findings(path, data, version))
-    return found
-
-
-def read_sql_paths(source: bytes) -> list[tuple[str, str]]:
-    """(function, path) of each literal ``.sql`` path upgrade() or downgrade() reads.
-
-    ``open("x.sql")``, ``Path(__file__).parent / "x.sql"`` and
-    ``os.path.join(os.path.dirname(__file__), "x.sql")`` all hold the name as
-    a string literal; the path is resolved from the revision's folder.
-    """
-    if b".sql" not in source:
-        return []  # the usual case: no parse
-    try:
-        module = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return []
-    found: list[tuple[str, str]] = []
-    for node in module.body:
-        if isinstance(node, ast.FunctionDef) and node.name in (UPGRADE, DOWNGRADE):
-            found.extend(
-                (node.name, constant.value)
-                for constant in ast.walk(node)
-                if isinstance(constant, ast.Constant)
-                and isinstance(constant.value, str)
-                and constant.value.lower().endswith(".sql")
-            )
     return found
 
 

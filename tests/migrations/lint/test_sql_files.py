@@ -212,3 +212,44 @@ def test_drop_database_names_the_database(tmp_path: Path) -> None:
     (tmp_path / "V5__drop.sql").write_text("DROP DATABASE reports;\n")
     [hit] = json.loads(lint(tmp_path, "--format", "json", "V5__drop.sql").stdout)["findings"]
     assert hit["rule"] == "SM026" and "database 'reports'" in hit["message"]
+
+
+PATH_FORMS = '''"""reads sql by every path form
+
+Revision ID: a2
+Revises:
+"""
+import os
+from pathlib import Path
+
+from alembic import op
+
+revision = "a2"
+down_revision = None
+SQL_DIR = os.environ.get("SQL_DIR", "sql")
+
+
+def upgrade():
+    op.execute(open(os.path.join(os.path.dirname(__file__), "sql", "a2_up.sql")).read())
+    op.execute((Path(__file__).parent.parent / "shared" / "a2_views.sql").read_text())
+    op.execute(open(f"{SQL_DIR}/a2_more.sql").read())
+
+
+def downgrade():
+    op.execute(open(os.path.join(SQL_DIR, "a2_down.sql")).read())
+'''
+
+
+def test_each_path_form_a_revision_reads_sql_by_is_resolved_or_reported(tmp_path: Path) -> None:
+    (tmp_path / "versions" / "sql").mkdir(parents=True)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "versions" / "a2_forms.py").write_text(PATH_FORMS)
+    (tmp_path / "versions" / "sql" / "a2_up.sql").write_text("REINDEX TABLE orders;\n")
+    (tmp_path / "shared" / "a2_views.sql").write_text("SELECT 1;\nVACUUM FULL orders;\n")
+    result = lint(tmp_path, "--format", "json", "versions/a2_forms.py")
+    found = {(f["rule"], f["path"], f["line"]) for f in json.loads(result.stdout)["findings"]}
+    assert ("SM031", "versions/sql/a2_up.sql", 1) in found
+    assert ("SM030", "shared/a2_views.sql", 2) in found
+    # a path stager cannot resolve from the file alone is a finding, never skipped
+    opaque = {line for rule, path, line in found if rule == "SM023"}
+    assert opaque == {19, 23}  # lines 17 and 18 are linted through their files
