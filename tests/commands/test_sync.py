@@ -50,7 +50,7 @@ def test_phase_1_merged_any_way_leaves_the_rest_rebuilt_retargeted_and_one_head(
     main = stack.merge(PHASE_1, 1, how)
     result = stack.sync()
     assert result.exit_code == 0, result.output
-    assert "stager: sync:" not in result.stdout and "stager: sync: fetching" in result.stderr
+    assert result.stdout.startswith("# stager sync\n")  # the report only: progress is on stderr
     git = stack.git
     # Phases 3 and 4 start at main's new tip; phase 1's files are not repeated.
     assert git.git("rev-parse", f"{PHASE_3}^") == main
@@ -247,3 +247,33 @@ def test_open_pr_and_verify_after_sync_leave_the_merged_phase_alone(stack: SyncS
     assert opened.exit_code == 0, opened.output
     assert json.loads(opened.stdout)["pushed"] == []
     assert len(stack.fake.pulls) == pulls and stack.refs() == refs
+
+
+def test_a_phase_github_says_merged_counts_as_merged_when_git_alone_is_unsure(
+    stack: SyncStack,
+) -> None:
+    """Squash-merged, then the base changed one of its files again (the feature branch took
+    the same fix): git sees the phase only partly on the base; GitHub's merged pull request,
+    whose merge commit the base holds, settles it."""
+    main = stack.merge(PHASE_1, 1, "squash")
+    newer = "class Thing:\n    add2 = 1\n    later = 2\n"
+    stack.base_commit("the model grows on main", {MODEL: newer})
+    stack.git.commit("the model grows here too", {MODEL: newer})
+    report = stack.sync_json()
+    (merged,) = report["merged_phases"]
+    assert (merged["number"], merged["how"]) == (1, "its pull request's merge commit")
+    tip = stack.remote_main()
+    assert tip != main and stack.git.git("rev-parse", f"{PHASE_3}^") == tip
+    assert stack.git.git("diff", "--name-only", tip, PHASE_3).split() == [SERVICE]
+    assert stack.git.git("show", f"{PHASE_4}:{MODEL}") == newer.rstrip("\n")
+    assert stack.fake.pulls[2].base == "main" and stack.remote.branch(PHASE_1) is None
+
+
+def test_sync_in_json_outside_a_terminal_prints_no_progress(stack: SyncStack) -> None:
+    """Progress goes through the one facility of every command: a program reading the JSON
+    (and maybe stderr with it) gets no progress line."""
+    stack.merge(PHASE_1, 1, "squash")
+    result = stack.sync("--format", "json")
+    assert result.exit_code == 0, result.output
+    assert PHASE_3 in json.loads(result.stdout)["pushed"]
+    assert "stager:" not in result.stderr
