@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.analysis import MergedPhase
-from stager.branches.merged import MERGED
-from stager.branches.record import SplitRecord, pushed_commits
+from stager.branches.merged import MERGED, branch_records
+from stager.branches.record import SplitRecord, StoredRecord, pushed_commits, record_name
 from stager.errors import StagerError
+from stager.git.repository import Repository
 from stager.types import Revision, Sha
 
 
@@ -108,4 +109,20 @@ def rechained(new: SplitRecord, before: Sequence[SplitRecord]) -> list[Rechained
                     old_phase.commit in pushed,
                 )
             )
+    return found
+
+
+def database_warnings(
+    repo: Repository, head_ref: str, stored: StoredRecord | None
+) -> dict[int, tuple[str, ...]]:
+    """Phase number → the warnings its pull request's body carries: each revision the last
+    split (``stored``) re-chained away from the parents of a tip pushed before, read from
+    the records (what was built and pushed), never from a plan."""
+    if stored is None:
+        return {}
+    older = [r for r in branch_records(repo, record_name(repo, head_ref)) if r != stored.record]
+    found: dict[int, tuple[str, ...]] = {}
+    for item in rechained(stored.record, older):
+        if item.pushed:
+            found[item.phase] = (*found.get(item.phase, ()), item.message)
     return found

@@ -22,6 +22,7 @@ from stager.branches import Layout
 from stager.branches.journal import Settle, settle
 from stager.branches.merged import merged_content
 from stager.branches.record import built_chains, built_record, open_findings
+from stager.branches.sync_plan import database_warnings
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
 from stager.git.history import is_ancestor
@@ -213,7 +214,15 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
         findings = open_findings(stored.record, analysis.findings, analysis.refs.base)
     stack = _stack(phases, branches, base_branch, layout)
     views = tuple(
-        phase_views(analysis, stack, chains, findings, splits=plan.splits, partials=plan.partials)
+        phase_views(
+            analysis,
+            stack,
+            chains,
+            findings,
+            splits=plan.splits,
+            partials=plan.partials,
+            database_warnings=database_warnings(repo, analysis.refs.head_ref, stored),
+        )
     )
     target_error = remote_error = None
     try:

@@ -81,10 +81,14 @@ def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
     assert stack.heads(PHASE_4) == {"drop3"}
     assert '"other9"' in stack.git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
     new = stack.git.git("rev-parse", PHASE_4)
-    assert (
+    warning = (
         f"databases that ran this branch before {new[:12]} must first be downgraded to add2 "
         f"with the old branch (`alembic downgrade add2` in a checkout of {old[:12]})"
-    ) in " ".join(report["notes"])
+    )
+    assert warning in " ".join(report["notes"])
+    # The refreshed body of that phase's pull request says it too, and only that one.
+    bodies = {pull.head: " ".join(pull.body.split()) for pull in stack.fake.pulls.values()}
+    assert warning in bodies[PHASE_4] and f"before {new[:12]}" not in bodies[PHASE_3]
 
 
 def test_a_conflicting_change_on_the_base_stops_sync_naming_the_file(stack: SyncStack) -> None:
