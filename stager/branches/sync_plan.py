@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from stager.analysis import MergedPhase
 from stager.branches.merged import MERGED, branch_records
 from stager.branches.record import SplitRecord, StoredRecord, pushed_commits, record_name
-from stager.errors import StagerError
+from stager.errors import GitError, StagerError
+from stager.git.history import is_ancestor
 from stager.git.repository import Repository
 from stager.types import Revision, Sha
 
@@ -126,3 +127,35 @@ def database_warnings(
         if item.pushed:
             found[item.phase] = (*found.get(item.phase, ()), item.message)
     return found
+
+
+def refuse_stale_record(
+    repo: Repository,
+    name: str,
+    remote: str,
+    local: Sha | None,
+    on_remote: Sha | None,
+    pushed_here: Sha | None,
+) -> None:
+    """Stop when the remote's record of branch ``name`` is not in this clone's (another clone
+    ran split or sync since): this clone would take what that one built and pushed for someone
+    else's commits, and overwrite its record. One this clone pushed itself (``pushed_here``)
+    is no news: ``split --undo`` went back from it on purpose."""
+    if local is None or on_remote is None or on_remote in (local, pushed_here):
+        return
+    try:
+        if is_ancestor(repo, on_remote, local):
+            return  # ours is newer: the push brings the remote up to date
+        newer = is_ancestor(repo, local, on_remote)
+    except (GitError, StagerError):  # a record this clone never fetched: newer, as far as we know
+        newer = True
+    said = "is newer than this clone's" if newer else "and this clone's went separate ways:"
+    raise StagerError(
+        f"the record of {name} on {remote} ({on_remote[:12]}) {said} ({local[:12]}): another "
+        "clone ran split or sync since, and going on would overwrite what it built; nothing "
+        "was written",
+        f"fetch the record (`git fetch {remote} 'refs/stager/*:refs/stager/*'`), then run again"
+        if newer
+        else f"keep one: fetch theirs over yours (`git fetch {remote} "
+        f"'+refs/stager/*:refs/stager/*'`), or split again here and push with open-pr",
+    )

@@ -21,9 +21,15 @@ from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import Layout
 from stager.branches.journal import Settle, settle
 from stager.branches.merged import merged_content
-from stager.branches.record import StoredRecord, built_chains, built_record, open_findings
+from stager.branches.record import (
+    RECORD_PREFIX,
+    StoredRecord,
+    built_chains,
+    built_record,
+    open_findings,
+)
 from stager.branches.split import empty_note
-from stager.branches.sync_plan import database_warnings
+from stager.branches.sync_plan import database_warnings, refuse_stale_record
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
 from stager.git.history import is_ancestor
@@ -298,11 +304,17 @@ def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Cal
     """Push and open or update the pull requests; what prints the outcome."""
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
-    from stager.github.push import push_stack, remote_shas
+    from stager.github.push import push_stack, recorded_shas, remote_shas
     from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
+    records = [(ref, sha) for ref, sha in prepared.push_tips if ref.startswith(RECORD_PREFIX)]
+    for ref, sha in records:  # another clone's newer record: say so, not a lease failure
+        on_remote = remote_shas(prepared.repo, options.remote, [ref]).get(ref)
+        pushed = recorded_shas(prepared.repo, options.remote, [ref]).get(ref)
+        name = ref.removeprefix(RECORD_PREFIX)
+        refuse_stale_record(prepared.repo, name, options.remote, sha, on_remote, pushed)
     announce(f"connecting to {target.host}")
     token = find_token(target.host)
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first

@@ -52,7 +52,12 @@ from stager.branches.record import (
 from stager.branches.reviewer_commits import kept_commits, written_by_stager
 from stager.branches.split_types import KeptCommit
 from stager.branches.sync_heads import heads_to_merge, merge_commit
-from stager.branches.sync_plan import merged_branches, rechained, refuse_unsettled
+from stager.branches.sync_plan import (
+    merged_branches,
+    rechained,
+    refuse_stale_record,
+    refuse_unsettled,
+)
 from stager.commands import open_pr
 from stager.commands.split import SplitCommandOptions, split
 from stager.errors import GitError, StagerError
@@ -127,13 +132,7 @@ def _sync(options: SyncOptions, announce: Announce) -> SyncReport:
     else:
         announce(f"fetching {base_branch} from {options.remote}")
         _fetch(repo, options.remote, base_branch, tracking, name)
-    stored = read_record(repo, name)
-    if stored is None:
-        raise StagerError(
-            f"{name} has no stager record (refs/stager/record/{name}), here or on "
-            f"{options.remote}: sync rebuilds what split built",
-            "run `stager split --all` (then `stager open-pr --all`) first",
-        )
+    _check_record(repo, name, options)
     records = branch_records(repo, name)
     remote_tips = {} if options.dry_run else _phase_tips(repo, options.remote, records)
 
@@ -232,6 +231,21 @@ def _rebuild(
     if after is not None and (before is None or after.commit != before.commit):
         report.notes += [item.message for item in rechained(after.record, records)]
     return result
+
+
+def _check_record(repo: Repository, name: str, options: SyncOptions) -> None:
+    """Stop without a record, or with one older than the remote's (another clone synced)."""
+    stored = read_record(repo, name)
+    if stored is None:
+        raise StagerError(
+            f"{name} has no stager record (refs/stager/record/{name}), here or on "
+            f"{options.remote}: sync rebuilds what split built",
+            "run `stager split --all` (then `stager open-pr --all`) first",
+        )
+    if not options.dry_run:  # a dry run asks the remote nothing
+        on_remote = remote_shas(repo, options.remote, [stored.ref]).get(stored.ref)
+        pushed = recorded_shas(repo, options.remote, [stored.ref]).get(stored.ref)
+        refuse_stale_record(repo, name, options.remote, stored.commit, on_remote, pushed)
 
 
 def _fetch(repo: Repository, remote: str, base_branch: str, tracking: str, name: str) -> None:

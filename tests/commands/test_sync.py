@@ -281,3 +281,25 @@ def test_sync_in_json_outside_a_terminal_prints_no_progress(stack: SyncStack) ->
     assert result.exit_code == 0, result.output
     assert PHASE_3 in json.loads(result.stdout)["pushed"]
     assert "stager:" not in result.stderr
+
+
+def test_a_record_older_than_the_remotes_stops_sync_and_open_pr_with_the_fetch(
+    stack: SyncStack,
+) -> None:
+    """Another clone ran sync: the remote's record is newer than this clone's. Going on would
+    take that clone's rebuilt phases for a reviewer's commits; the fix is to fetch the record."""
+    git, record = stack.git, "refs/stager/record/feature"
+    newer = git.git("commit-tree", f"{record}^{{tree}}", "-p", record, "-m", "another clone")
+    git.git("push", "-q", "origin", f"{newer}:{record}")
+    stack.merge(PHASE_1, 1, "squash")
+    fix = "git fetch origin 'refs/stager/*:refs/stager/*'"
+    open_pr = ("open-pr", "--base", "main", "--all", "--github-repo", REPO)
+    for command in ("sync", "open-pr"):
+        git.git("fetch", "-q", "origin")
+        refs, writes = stack.refs(), len(stack.fake.writes)
+        result = stack.sync() if command == "sync" else stack.stager(*open_pr)
+        assert result.exit_code == 1, result.output
+        shown = " ".join(result.output.split())
+        assert f"the record of feature on origin ({newer[:12]}) is newer than this clone's" in shown
+        assert fix in shown
+        assert stack.refs() == refs and len(stack.fake.writes) == writes
