@@ -532,6 +532,7 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
                 }
                 for view, title, body in rendered
             ],
+            "notes": list(prepared.notes),
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -541,6 +542,7 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
         print("\n---\n\n".join(bodies), end="")
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
+    lines += [*(f"note: {note}" for note in prepared.notes), *([""] if prepared.notes else [])]
     if prepared.remote_error is not None:
         lines += [f"> a real run would stop here: {prepared.remote_error}", ""]
     if target is None:

@@ -48,6 +48,10 @@ def test_a_phase_already_on_the_base_is_said_empty_and_open_pr_skips_it(
     assert f"phase 1: empty: its files already are on main ({MODEL}, {ADD})" in said
     assert repo.git("rev-parse", PHASE_1) == repo.git("rev-parse", "main")  # no empty commit
 
+    dry = _stager(repo, "open-pr", "--base", "main", "--all", "--dry-run", "--github-repo", REPO)
+    assert dry.exit_code == 0, dry.output
+    assert f"note: phase 1 ({PHASE_1}) is empty" in dry.output and f"→ {PHASE_1}" not in dry.output
+
     opened = _stager(
         repo, "open-pr", "--base", "main", "--all", "--github-repo", REPO, "--format", "json"
     )
