@@ -379,9 +379,9 @@ def _connect(repo: Repository, rules: Rules, options: SyncOptions) -> GitHubApi 
             env=os.environ,
         )
         token = find_token(target.host)
-    except StagerError as error:
+        return PyGithubClient(target, token, open_pr.CLIENT_SETTINGS)  # reads the repository
+    except StagerError as error:  # sync goes on by git alone, and says so
         return error.problem
-    return PyGithubClient(target, token, open_pr.CLIENT_SETTINGS)
 
 
 def _merged_lookup(github: GitHubApi | str | None, base: Sha) -> MergedLookup:

@@ -303,3 +303,16 @@ def test_a_record_older_than_the_remotes_stops_sync_and_open_pr_with_the_fetch(
         assert f"the record of feature on origin ({newer[:12]}) is newer than this clone's" in shown
         assert fix in shown
         assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_without_a_token_sync_goes_by_git_alone_and_says_github_was_not_reached(
+    stack: SyncStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    monkeypatch.delenv("GITHUB_TOKEN")
+    requests = len(stack.fake.requests)
+    report = stack.sync_json()
+    assert [phase["how"] for phase in report["merged_phases"]] == ["squash or rebase"]
+    assert stack.remote.branch(PHASE_3) == stack.git.git("rev-parse", PHASE_3)
+    assert any(note.startswith("GitHub was not reached (") for note in report["notes"])
+    assert len(stack.fake.requests) == requests and stack.remote.branch(PHASE_1) is not None
