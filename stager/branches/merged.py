@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from stager.analysis import MergedContent, MergedPhase
@@ -38,6 +38,10 @@ from stager.types import RepoPath, Sha
 
 MERGED, PARTIAL, REVERTED = "merged", "partially merged", "merged and reverted"
 BY_ANCESTRY, BY_CONTENT = "merge commit", "squash or rebase"
+BY_PULL_REQUEST = "its pull request's merge commit"
+
+Confirm = Callable[[RecordedPhase, MergedPhase | None], MergedPhase | None]
+"""A second opinion on git's verdict of a phase (GitHub's, through :func:`confirmed_by_pull`)."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,15 @@ class PhaseContent:
 
 
 def merged_content(
-    repo: Repository, refs: BranchRefs, head_tree: Mapping[RepoPath, TreeEntry]
+    repo: Repository,
+    refs: BranchRefs,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    confirm: Confirm | None = None,
 ) -> MergedContent:
     """What the base (``refs.base``) holds of the splits of ``refs.head_ref``, and the
     changed paths of merged phases that no longer count as the branch's."""
     records = branch_records(repo, record_name(repo, refs.head_ref))
-    content = judge(repo, records, refs.base, head_tree)
+    content = judge(repo, records, refs.base, head_tree, confirm)
     edits = edited_base_revisions(repo, records, content, head_tree, refs.base_ref)
     return replace(content, findings=tuple(edits)) if edits else content
 
@@ -94,11 +101,13 @@ def judge(
     records: Sequence[SplitRecord],
     base: Sha,
     head_tree: Mapping[RepoPath, TreeEntry],
+    confirm: Confirm | None = None,
 ) -> MergedContent:
     """:func:`merged_content` of records already read (newest first).
 
     A phase is told once, from the newest record that lists its built tip; each
-    record settles paths by its own phases.
+    record settles paths by its own phases. ``confirm`` (GitHub's word) may settle a
+    phase git alone is unsure of.
     """
     by_record = phase_contents(repo, records, base)
     phases: dict[Sha, MergedPhase] = {}
@@ -108,6 +117,8 @@ def judge(
             _verdict(repo, content, _later(contents[at + 1 :]), base)
             for at, content in enumerate(contents)
         ]
+        if confirm is not None:
+            verdicts = [confirm(c.phase, v) for c, v in zip(contents, verdicts, strict=True)]
         told = [verdict for verdict in verdicts if verdict is not None]
         merged = {p.number for p in told if p.state == MERGED}
         settled |= _settled(contents, merged, head_tree)
@@ -326,9 +337,6 @@ def edited_base_revisions(
             )
         )
     return findings
-
-
-BY_PULL_REQUEST = "its pull request's merge commit"
 
 
 def confirmed_by_pull(

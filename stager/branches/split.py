@@ -715,11 +715,20 @@ def _move(
 def _onto_note(spec: _Spec, moved: int, onto: str) -> str:
     """The strategy note, saying what --onto REF already had."""
     if not moved and spec.recipes:
-        return f"nothing to add: {onto} already has all of this phase (an empty branch)"
+        return empty_note(onto, [planned.path for planned in spec.target.phase.files])
     left = len(spec.recipes) - moved
     if left:
         return f"{spec.note}; {left} commit{'s' if left != 1 else ''} already on {onto} left out"
     return spec.note
+
+
+def empty_note(onto: str, paths: Sequence[str]) -> str:
+    """What split and open-pr say of a phase the base already holds: no commit, no pull request
+    (GitHub refuses one with "No commits between"), and no record says it was merged."""
+    return (
+        f"empty: its files already are on {onto} ({', '.join(sorted(paths))}); the branch is "
+        f"{onto}'s tip, and open-pr opens no pull request for it"
+    )
 
 
 def refused_error(refused: Sequence[str], *, dry_run: bool = False) -> StagerError:

@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stager.analysis import MergedPhase
-from stager.branches.merged import MERGED
-from stager.branches.record import SplitRecord, pushed_commits
-from stager.errors import StagerError
+from stager.branches.merged import MERGED, branch_records
+from stager.branches.record import SplitRecord, StoredRecord, pushed_commits, record_name
+from stager.errors import GitError, StagerError
+from stager.git.history import is_ancestor
+from stager.git.repository import Repository
 from stager.types import Revision, Sha
 
 
@@ -109,3 +111,51 @@ def rechained(new: SplitRecord, before: Sequence[SplitRecord]) -> list[Rechained
                 )
             )
     return found
+
+
+def database_warnings(
+    repo: Repository, head_ref: str, stored: StoredRecord | None
+) -> dict[int, tuple[str, ...]]:
+    """Phase number → the warnings its pull request's body carries: each revision the last
+    split (``stored``) re-chained away from the parents of a tip pushed before, read from
+    the records (what was built and pushed), never from a plan."""
+    if stored is None:
+        return {}
+    older = [r for r in branch_records(repo, record_name(repo, head_ref)) if r != stored.record]
+    found: dict[int, tuple[str, ...]] = {}
+    for item in rechained(stored.record, older):
+        if item.pushed:
+            found[item.phase] = (*found.get(item.phase, ()), item.message)
+    return found
+
+
+def refuse_stale_record(
+    repo: Repository,
+    name: str,
+    remote: str,
+    local: Sha | None,
+    on_remote: Sha | None,
+    pushed_here: Sha | None,
+) -> None:
+    """Stop when the remote's record of branch ``name`` is not in this clone's (another clone
+    ran split or sync since): this clone would take what that one built and pushed for someone
+    else's commits, and overwrite its record. One this clone pushed itself (``pushed_here``)
+    is no news: ``split --undo`` went back from it on purpose."""
+    if local is None or on_remote is None or on_remote in (local, pushed_here):
+        return
+    try:
+        if is_ancestor(repo, on_remote, local):
+            return  # ours is newer: the push brings the remote up to date
+        newer = is_ancestor(repo, local, on_remote)
+    except (GitError, StagerError):  # a record this clone never fetched: newer, as far as we know
+        newer = True
+    said = "is newer than this clone's" if newer else "and this clone's went separate ways:"
+    raise StagerError(
+        f"the record of {name} on {remote} ({on_remote[:12]}) {said} ({local[:12]}): another "
+        "clone ran split or sync since, and going on would overwrite what it built; nothing "
+        "was written",
+        f"fetch the record (`git fetch {remote} 'refs/stager/*:refs/stager/*'`), then run again"
+        if newer
+        else f"keep one: fetch theirs over yours (`git fetch {remote} "
+        f"'+refs/stager/*:refs/stager/*'`), or split again here and push with open-pr",
+    )

@@ -21,10 +21,19 @@ from stager.analysis import Analysis, analyze_branch, chosen_plan
 from stager.branches import Layout
 from stager.branches.journal import Settle, settle
 from stager.branches.merged import merged_content
-from stager.branches.record import built_chains, built_record, open_findings
+from stager.branches.record import (
+    RECORD_PREFIX,
+    StoredRecord,
+    built_chains,
+    built_record,
+    open_findings,
+)
+from stager.branches.split import empty_note
+from stager.branches.sync_plan import database_warnings, refuse_stale_record
 from stager.errors import GitError, StagerError
 from stager.findings import Finding
 from stager.git.history import is_ancestor
+from stager.git.object_ids import object_ids
 from stager.git.refs import read_refs
 from stager.git.repository import Repository
 from stager.github.context import PhaseView, PullLink, StackPhase, phase_views, pull_context
@@ -111,6 +120,7 @@ class Prepared:
     target_error: str | None = None
     # a dry run without the git remote: the error a real run stops at first
     remote_error: str | None = None
+    notes: tuple[str, ...] = ()  # the phases skipped as empty
 
     @property
     def repository(self) -> str:
@@ -191,7 +201,6 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
             "no phase has any file: there is no pull request to open",
             "check the branch with `stager analyze`",
         )
-    selected = _selected(phases, options.phase)
     branches = {
         phase.number: analysis.rules.split.branch_name(phase.number, phase.name) for phase in phases
     }
@@ -206,6 +215,18 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
     layout = detect_layout(repo, [tips[branches[phase.number]] for phase in phases])
     base_branch = remote_branch_name(repo, analysis.refs.base_ref, options.remote)
     stored = built_record(repo, analysis.refs.head_ref, analysis.refs.head, tips)
+    # A phase the base already held when split built it (no record says it was merged):
+    # GitHub refuses its pull request ("No commits between"), so it gets none, with a note.
+    empty = _empty_phases(repo, stored, base_branch)
+    if options.phase in empty:
+        raise StagerError(empty[options.phase], "open the other phases (`open-pr --all`)")
+    phases = [phase for phase in phases if phase.number not in empty]
+    if not phases:
+        raise StagerError(
+            "; ".join(empty.values()) + ": there is no pull request to open",
+            f"check the branch with `stager analyze --base {analysis.refs.base_ref}`",
+        )
+    selected = _selected(phases, options.phase)
     # What split built wins over the plan: the parents as written, the findings left open.
     chains = built_chains(stored, phases, analysis.migrations.base.heads())
     findings: Sequence[Finding] = analysis.findings
@@ -213,7 +234,15 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
         findings = open_findings(stored.record, analysis.findings, analysis.refs.base)
     stack = _stack(phases, branches, base_branch, layout)
     views = tuple(
-        phase_views(analysis, stack, chains, findings, splits=plan.splits, partials=plan.partials)
+        phase_views(
+            analysis,
+            stack,
+            chains,
+            findings,
+            splits=plan.splits,
+            partials=plan.partials,
+            database_warnings=database_warnings(repo, analysis.refs.head_ref, stored),
+        )
     )
     target_error = remote_error = None
     try:
@@ -265,6 +294,7 @@ def prepare(repo: Repository, analysis: Analysis, options: OpenPrOptions) -> Pre
         ),
         target_error=target_error,
         remote_error=remote_error,
+        notes=tuple(empty.values()),
     )
     prepared.check_templates()  # a template typo stops here: before any push or API call
     return prepared
@@ -274,11 +304,17 @@ def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Cal
     """Push and open or update the pull requests; what prints the outcome."""
     from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
-    from stager.github.push import push_stack, remote_shas
+    from stager.github.push import push_stack, recorded_shas, remote_shas
     from stager.github.pygithub_client import PyGithubClient
 
     target = prepared.target
     assert target is not None  # only a dry run goes on without one
+    records = [(ref, sha) for ref, sha in prepared.push_tips if ref.startswith(RECORD_PREFIX)]
+    for ref, sha in records:  # another clone's newer record: say so, not a lease failure
+        on_remote = remote_shas(prepared.repo, options.remote, [ref]).get(ref)
+        pushed = recorded_shas(prepared.repo, options.remote, [ref]).get(ref)
+        name = ref.removeprefix(RECORD_PREFIX)
+        refuse_stale_record(prepared.repo, name, options.remote, sha, on_remote, pushed)
     announce(f"connecting to {target.host}")
     token = find_token(target.host)
     client = PyGithubClient(target, token, CLIENT_SETTINGS)  # checks token and access first
@@ -324,8 +360,35 @@ def _open(options: OpenPrOptions, prepared: Prepared, announce: Announce) -> Cal
         if pull.merged and pull.head_sha and local.get(pull.branch, pull.head_sha) != pull.head_sha
     ]
     return partial(
-        _print_outcomes, options, target, token.source, pushes, outcomes, stale, closed, changed
+        _print_outcomes,
+        options,
+        target,
+        token.source,
+        pushes,
+        outcomes,
+        stale,
+        closed,
+        [*prepared.notes, *changed],
     )
+
+
+def _empty_phases(repo: Repository, stored: StoredRecord | None, base: str) -> dict[int, str]:
+    """The recorded phases that add nothing to their start (no commit, or one with the
+    start's tree), each with what split said of it."""
+    if stored is None:
+        return {}
+    phases = stored.record.phases
+    trees = object_ids(repo, [f"{c}^{{tree}}" for p in phases for c in (p.commit, p.parent)])
+
+    def tree(commit: Sha) -> Sha | None:
+        found = trees[f"{commit}^{{tree}}"]
+        return found.sha if found is not None else None
+
+    return {
+        phase.number: f"phase {phase.number} ({phase.branch}) is {empty_note(base, phase.files)}"
+        for phase in phases
+        if phase.commit == phase.parent or tree(phase.commit) == tree(phase.parent)
+    }
 
 
 def _selected(phases: Sequence[Phase], number: int | None) -> set[int]:
@@ -469,6 +532,7 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
                 }
                 for view, title, body in rendered
             ],
+            "notes": list(prepared.notes),
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -478,6 +542,7 @@ def _dry_run(options: OpenPrOptions, prepared: Prepared) -> None:
         print("\n---\n\n".join(bodies), end="")
         return
     lines = ["# stager open-pr --dry-run: nothing was pushed and GitHub was not contacted", ""]
+    lines += [*(f"note: {note}" for note in prepared.notes), *([""] if prepared.notes else [])]
     if prepared.remote_error is not None:
         lines += [f"> a real run would stop here: {prepared.remote_error}", ""]
     if target is None:
@@ -535,6 +600,7 @@ def _print_outcomes(
                 }
                 for c in closed
             ],
+            "notes": notes,
             "schema_version": SCHEMA_VERSION,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))

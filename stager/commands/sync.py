@@ -8,7 +8,8 @@ with the record, atomically, with leases; retarget the open pull requests and
 refresh their bodies; only then delete the merged phases' branches, never one an
 open pull request is based on (GitHub would close that pull request).
 
-Each step prints one line on stderr. ``--dry-run`` neither fetches nor pushes nor
+Progress goes through :mod:`stager.render.progress`, on stderr (none in
+``--format json`` outside a terminal). ``--dry-run`` neither fetches nor pushes nor
 calls GitHub: it shows what the rebuild would be from the base as last fetched.
 """
 
@@ -17,17 +18,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stager.analysis import Analysis, MergedPhase, analyze_branch, default_base_ref
+from stager.analysis import (
+    Analysis,
+    MergedContent,
+    MergedLookup,
+    MergedPhase,
+    analyze_branch,
+    default_base_ref,
+)
 from stager.branches import BuildStatus, SplitResult
-from stager.branches.merged import branch_records, merged_content
+from stager.branches.merged import (
+    MERGED,
+    REVERTED,
+    Confirm,
+    branch_records,
+    confirmed_by_pull,
+    merged_content,
+)
 from stager.branches.record import (
     RECORD_PREFIX,
+    RecordedPhase,
     SplitRecord,
     pushed_commits,
     read_record,
@@ -37,19 +52,26 @@ from stager.branches.record import (
 from stager.branches.reviewer_commits import kept_commits, written_by_stager
 from stager.branches.split_types import KeptCommit
 from stager.branches.sync_heads import heads_to_merge, merge_commit
-from stager.branches.sync_plan import merged_branches, rechained, refuse_unsettled
+from stager.branches.sync_plan import (
+    merged_branches,
+    rechained,
+    refuse_stale_record,
+    refuse_unsettled,
+)
 from stager.commands import open_pr
 from stager.commands.split import SplitCommandOptions, split
 from stager.errors import GitError, StagerError
 from stager.git import remote as git_remote
+from stager.git.history import is_ancestor
 from stager.git.refs import read_refs
-from stager.git.repository import Repository
-from stager.github.protocol import GitHubApi
+from stager.git.repository import BranchRefs, Repository, TreeEntry
+from stager.github.protocol import GitHubApi, PullRequest
 from stager.github.push import recorded_shas, remote_shas
-from stager.github.remote_url import GitHubTarget
 from stager.render.formats import SCHEMA_VERSION, Format
+from stager.render.progress import Progress
 from stager.rules.project import PROJECT_RULES, load_project_rules
-from stager.types import Sha
+from stager.rules.settings import Rules
+from stager.types import Announce, RepoPath, Sha
 
 
 @dataclass(frozen=True)
@@ -82,17 +104,16 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
 
 
-class Progress:
-    """One line per step, on stderr: stdout holds only the report."""
-
-    def step(self, message: str) -> None:
-        print(f"stager: sync: {message}", file=sys.stderr, flush=True)
-
-
 def run(options: SyncOptions) -> int:
     """Fetch, rebuild, push, retarget, delete; print what was done."""
+    with Progress.for_output(options.output_format).steps() as announce:
+        report = _sync(options, announce)
+    _print(options, report)  # once the progress is gone from the terminal
+    return 0
+
+
+def _sync(options: SyncOptions, announce: Announce) -> SyncReport:
     repo = Repository(options.repo_path)
-    progress = Progress()
     head_ref = options.head or "HEAD"
     head = repo.resolve(head_ref)
     rules = load_project_rules(
@@ -103,30 +124,29 @@ def run(options: SyncOptions) -> int:
     tracking = f"refs/remotes/{options.remote}/{base_branch}"
     name = record_name(repo, head_ref)
     if options.dry_run:
-        progress.step(f"dry run: {base_branch} as last fetched ({tracking}); nothing is fetched")
         if not repo.ref_exists(tracking):
             raise StagerError(
                 f"{tracking} does not exist: the base was never fetched from {options.remote}",
                 f"run `git fetch {options.remote} {base_branch}` first, or sync without --dry-run",
             )
     else:
-        progress.step(f"fetching {base_branch} from {options.remote}")
+        announce(f"fetching {base_branch} from {options.remote}")
         _fetch(repo, options.remote, base_branch, tracking, name)
-    stored = read_record(repo, name)
-    if stored is None:
-        raise StagerError(
-            f"{name} has no stager record (refs/stager/record/{name}), here or on "
-            f"{options.remote}: sync rebuilds what split built",
-            "run `stager split --all` (then `stager open-pr --all`) first",
-        )
+    _check_record(repo, name, options)
     records = branch_records(repo, name)
     remote_tips = {} if options.dry_run else _phase_tips(repo, options.remote, records)
 
-    progress.step("telling the merged phases from the record")
-    analysis = analyze_branch(repo, tracking, head_ref, options.rules_path, merged=merged_content)
+    # GitHub's word on a merged pull request settles a phase git alone is unsure of; a
+    # dry run calls nothing, and a clone without a token goes by git alone.
+    github = None if options.dry_run else _connect(repo, rules, options)
+    announce("telling the merged phases from the record")
+    merged_lookup = _merged_lookup(github, repo.resolve(tracking))
+    analysis = analyze_branch(repo, tracking, head_ref, options.rules_path, merged_lookup, announce)
     refuse_unsettled(analysis.merged_phases, tracking)
     merged = merged_branches(analysis.merged_phases)
     report = SyncReport(options.dry_run, options.remote, base_branch, analysis.refs.base)
+    if options.dry_run:
+        report.notes.append(f"{base_branch} as last fetched ({tracking}): nothing was fetched")
     report.merged_phases = [dataclasses.asdict(phase) for phase in merged.values()]
 
     # A reviewer's commits on a phase branch: kept, replayed on the rebuilt phase.
@@ -138,11 +158,9 @@ def run(options: SyncOptions) -> int:
         if heads is not None:
             heads = merge_commit(repo, analysis.refs.base, heads)
             report.notes.append(heads.note)
-        progress.step(
-            f"rebuilding the phases left onto {base_branch}'s tip {analysis.refs.base[:12]}"
-        )
+        announce(f"rebuilding the phases left onto {base_branch}'s tip {analysis.refs.base[:12]}")
         onto = heads.commit if heads is not None else tracking if replay else None
-        result = _rebuild(repo, analysis, options, replay, report, records, onto)
+        result = _rebuild(repo, analysis, options, replay, report, records, onto, announce)
     else:
         report.notes.append(
             f"every phase is merged into {base_branch}: nothing is left to rebuild"
@@ -151,19 +169,17 @@ def run(options: SyncOptions) -> int:
 
     if options.dry_run:
         _dry_run_notes(report, result, merged)
-        _print(options, report)
-        return 0
+        return report
 
     stored = read_record(repo, name)
     assert stored is not None  # split keeps or replaces it, never removes it
     if result is not None:
-        progress.step(f"pushing the phases left to {options.remote} (atomic, with leases)")
+        announce(f"pushing the phases left to {options.remote} (atomic, with leases)")
         report.pushed = _push(
             repo, options.remote, result, stored.ref, stored.commit, remote_tips, replay
         )
-    _github(repo, analysis, options, report, merged, remote_tips, records, progress)
-    _print(options, report)
-    return 0
+    _github(repo, analysis, options, report, merged, remote_tips, records, announce, github)
+    return report
 
 
 def _rebuild(
@@ -174,6 +190,7 @@ def _rebuild(
     report: SyncReport,
     records: Sequence[SplitRecord],
     onto: str | None,
+    announce: Announce,
 ) -> SplitResult:
     """``split``'s rebuild of the phases left onto the base's tip (the checkout untouched)."""
     name = record_name(repo, analysis.refs.head_ref)
@@ -195,6 +212,7 @@ def _rebuild(
         ),
         repo,
         analysis,
+        announce,
     )
     report.notes += result.notes
     report.phases = [
@@ -213,6 +231,21 @@ def _rebuild(
     if after is not None and (before is None or after.commit != before.commit):
         report.notes += [item.message for item in rechained(after.record, records)]
     return result
+
+
+def _check_record(repo: Repository, name: str, options: SyncOptions) -> None:
+    """Stop without a record, or with one older than the remote's (another clone synced)."""
+    stored = read_record(repo, name)
+    if stored is None:
+        raise StagerError(
+            f"{name} has no stager record (refs/stager/record/{name}), here or on "
+            f"{options.remote}: sync rebuilds what split built",
+            "run `stager split --all` (then `stager open-pr --all`) first",
+        )
+    if not options.dry_run:  # a dry run asks the remote nothing
+        on_remote = remote_shas(repo, options.remote, [stored.ref]).get(stored.ref)
+        pushed = recorded_shas(repo, options.remote, [stored.ref]).get(stored.ref)
+        refuse_stale_record(repo, name, options.remote, stored.commit, on_remote, pushed)
 
 
 def _fetch(repo: Repository, remote: str, base_branch: str, tracking: str, name: str) -> None:
@@ -277,39 +310,23 @@ def _github(
     merged: Mapping[str, MergedPhase],
     remote_tips: Mapping[str, Sha],
     records: Sequence[SplitRecord],
-    progress: Progress,
+    announce: Announce,
+    client: GitHubApi | str | None,
 ) -> None:
     """Retarget and refresh the open pull requests, then delete the merged phase branches."""
-    from stager.github.auth import find_token
     from stager.github.pull_requests import after_merges, look_up, sync_pulls
-    from stager.github.pygithub_client import PyGithubClient
 
-    pr_options = open_pr.OpenPrOptions(
-        repo_path=options.repo_path,
-        rules_path=options.rules_path,
-        base=analysis.refs.base_ref,
-        head=options.head,
-        phase=None,
-        remote=options.remote,
-        github_repo=options.github_repo,
-        draft=False,
-        dry_run=False,
-        output_format=options.output_format,
-        plan_path=options.plan_path,
-    )
-    try:
-        target = _target(repo, analysis, pr_options)
-        token = find_token(target.host)
-    except StagerError as error:
+    if client is None or isinstance(client, str):
         report.notes.append(
-            f"GitHub was not reached ({error.problem}): no pull request was retargeted and no "
+            f"GitHub was not reached ({client}): no pull request was retargeted and no "
             "merged branch deleted (an open pull request may still be based on one); fix that "
             "and run sync again"
         )
         return
-    client = PyGithubClient(target, token, open_pr.CLIENT_SETTINGS)
+
+    pr_options = _pr_options(options, analysis.refs.base_ref)
     if analysis.files:
-        progress.step("retargeting the open pull requests and refreshing their stack tables")
+        announce("retargeting the open pull requests and refreshing their stack tables")
         prepared = open_pr.prepare(repo, analysis, pr_options)
         lookup = look_up(client, prepared.plans, prepared.in_base)
         # sync opens no pull request: that is open-pr's; it brings the open ones up to date
@@ -324,23 +341,78 @@ def _github(
     if deletable:
         from stager.github.push import delete_branches
 
-        progress.step(f"deleting the merged phase branches {', '.join(deletable)}")
+        announce(f"deleting the merged phase branches {', '.join(deletable)}")
         delete_branches(repo, options.remote, deletable)
         report.deleted = sorted(deletable)
 
 
-def _target(repo: Repository, analysis: Analysis, options: open_pr.OpenPrOptions) -> GitHubTarget:
+def _pr_options(options: SyncOptions, base_ref: str) -> open_pr.OpenPrOptions:
+    return open_pr.OpenPrOptions(
+        repo_path=options.repo_path,
+        rules_path=options.rules_path,
+        base=base_ref,
+        head=options.head,
+        phase=None,
+        remote=options.remote,
+        github_repo=options.github_repo,
+        draft=False,
+        dry_run=False,
+        output_format=options.output_format,
+        plan_path=options.plan_path,
+    )
+
+
+def _connect(repo: Repository, rules: Rules, options: SyncOptions) -> GitHubApi | str:
+    """A client of the remote's GitHub repository, or why there is none (no token…)."""
+    from stager.github.auth import find_token
     from stager.github.push import remote_url
+    from stager.github.pygithub_client import PyGithubClient
     from stager.github.remote_url import parse_remote_url, resolve_target
 
-    return resolve_target(
-        options.remote,
-        parse_remote_url(remote_url(repo, options.remote)),
-        repo_option=options.github_repo,
-        configured_repo=analysis.rules.github.repo,
-        configured_api_url=analysis.rules.github.api_url,
-        env=os.environ,
-    )
+    try:
+        target = resolve_target(
+            options.remote,
+            parse_remote_url(remote_url(repo, options.remote)),
+            repo_option=options.github_repo,
+            configured_repo=rules.github.repo,
+            configured_api_url=rules.github.api_url,
+            env=os.environ,
+        )
+        token = find_token(target.host)
+        return PyGithubClient(target, token, open_pr.CLIENT_SETTINGS)  # reads the repository
+    except StagerError as error:  # sync goes on by git alone, and says so
+        return error.problem
+
+
+def _merged_lookup(github: GitHubApi | str | None, base: Sha) -> MergedLookup:
+    """The record's merged phases, with GitHub's second opinion when it was reached."""
+    if github is None or isinstance(github, str):
+        return merged_content
+
+    def lookup(
+        repo: Repository, refs: BranchRefs, head_tree: Mapping[RepoPath, TreeEntry]
+    ) -> MergedContent:
+        return merged_content(repo, refs, head_tree, _pull_confirm(repo, github, base))
+
+    return lookup
+
+
+def _pull_confirm(repo: Repository, client: GitHubApi, base: Sha) -> Confirm:
+    """GitHub's second opinion on a phase git is unsure of: its branch's last closed pull
+    request, merged, of this phase (the tip split built, or a commit on top of it)."""
+    pulls: dict[str, PullRequest | None] = {}
+
+    def confirm(phase: RecordedPhase, verdict: MergedPhase | None) -> MergedPhase | None:
+        if verdict is not None and verdict.state in (MERGED, REVERTED):
+            return verdict  # git is sure: no request
+        if phase.branch not in pulls:
+            pulls[phase.branch] = client.find_closed_pull(phase.branch)
+        pull = pulls[phase.branch]
+        if pull is None or not pull.merged or not _of_phase(repo, phase, pull):
+            return verdict
+        return confirmed_by_pull(repo, phase, verdict, Sha(pull.merge_commit_sha), base)
+
+    return confirm
 
 
 def _deletable(
@@ -420,3 +492,14 @@ def _print(options: SyncOptions, report: SyncReport) -> None:
     lines += [f"kept: {kept}" for kept in report.kept]
     lines += [f"note: {note}" for note in report.notes]
     print("\n".join(lines))
+
+
+def _of_phase(repo: Repository, phase: RecordedPhase, pull: PullRequest) -> bool:
+    """Whether ``pull`` merged this phase, not an earlier feature's branch of the same name:
+    its head is the tip split built, or a commit on top of it (a reviewer's)."""
+    if pull.head_sha == phase.commit:
+        return True
+    try:
+        return is_ancestor(repo, phase.commit, Sha(pull.head_sha))
+    except (GitError, StagerError):  # a head this clone never fetched
+        return False

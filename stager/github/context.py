@@ -88,6 +88,9 @@ class PhaseView:
     # The first phase of the stack only: databases at revisions the phases re-chain
     # must be downgraded or restored first (its body opens with it).
     history_warning: HistoryWarning | None = None
+    # A phase a sync re-chained after its tip was pushed: what databases that ran the old
+    # branch must do first, one sentence per revision (read from the records).
+    database_warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,13 +157,15 @@ def phase_views(
     *,
     splits: Sequence[PlannedSplit] = (),
     partials: Sequence[PlannedPartial] = (),
+    database_warnings: Mapping[int, tuple[str, ...]] | None = None,
 ) -> list[PhaseView]:
     """The PhaseView of every phase of the stack, in stack order.
 
     ``chains`` and ``findings`` come from the record of what split built when
     there is one: the revisions' parents as written, and only the findings the
     built branches have not already settled. ``splits`` and ``partials``: the
-    plan's expand/contract splits and files split by hunk.
+    plan's expand/contract splits and files split by hunk. ``database_warnings``: phase
+    number → its warnings for databases that ran its old branch (``sync_plan``'s).
     """
     classes = {c.path: c for c in analysis.classes}
     changed = {f.path: f for f in analysis.files}
@@ -206,6 +211,7 @@ def phase_views(
                 depends_on=tuple(n for n in phase.depends_on if n in {p.number for p in phases}),
                 assessment=assessment,
                 history_warning=warning if index == 0 else None,
+                database_warnings=(database_warnings or {}).get(phase.number, ()),
             )
         )
     return views

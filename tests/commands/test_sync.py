@@ -50,7 +50,7 @@ def test_phase_1_merged_any_way_leaves_the_rest_rebuilt_retargeted_and_one_head(
     main = stack.merge(PHASE_1, 1, how)
     result = stack.sync()
     assert result.exit_code == 0, result.output
-    assert "stager: sync:" not in result.stdout and "stager: sync: fetching" in result.stderr
+    assert result.stdout.startswith("# stager sync\n")  # the report only: progress is on stderr
     git = stack.git
     # Phases 3 and 4 start at main's new tip; phase 1's files are not repeated.
     assert git.git("rev-parse", f"{PHASE_3}^") == main
@@ -81,10 +81,14 @@ def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
     assert stack.heads(PHASE_4) == {"drop3"}
     assert '"other9"' in stack.git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
     new = stack.git.git("rev-parse", PHASE_4)
-    assert (
+    warning = (
         f"databases that ran this branch before {new[:12]} must first be downgraded to add2 "
         f"with the old branch (`alembic downgrade add2` in a checkout of {old[:12]})"
-    ) in " ".join(report["notes"])
+    )
+    assert warning in " ".join(report["notes"])
+    # The refreshed body of that phase's pull request says it too, and only that one.
+    bodies = {pull.head: " ".join(pull.body.split()) for pull in stack.fake.pulls.values()}
+    assert warning in bodies[PHASE_4] and f"before {new[:12]}" not in bodies[PHASE_3]
 
 
 def test_a_conflicting_change_on_the_base_stops_sync_naming_the_file(stack: SyncStack) -> None:
@@ -247,3 +251,68 @@ def test_open_pr_and_verify_after_sync_leave_the_merged_phase_alone(stack: SyncS
     assert opened.exit_code == 0, opened.output
     assert json.loads(opened.stdout)["pushed"] == []
     assert len(stack.fake.pulls) == pulls and stack.refs() == refs
+
+
+def test_a_phase_github_says_merged_counts_as_merged_when_git_alone_is_unsure(
+    stack: SyncStack,
+) -> None:
+    """Squash-merged, then the base changed one of its files again (the feature branch took
+    the same fix): git sees the phase only partly on the base; GitHub's merged pull request,
+    whose merge commit the base holds, settles it."""
+    main = stack.merge(PHASE_1, 1, "squash")
+    newer = "class Thing:\n    add2 = 1\n    later = 2\n"
+    stack.base_commit("the model grows on main", {MODEL: newer})
+    stack.git.commit("the model grows here too", {MODEL: newer})
+    report = stack.sync_json()
+    (merged,) = report["merged_phases"]
+    assert (merged["number"], merged["how"]) == (1, "its pull request's merge commit")
+    tip = stack.remote_main()
+    assert tip != main and stack.git.git("rev-parse", f"{PHASE_3}^") == tip
+    assert stack.git.git("diff", "--name-only", tip, PHASE_3).split() == [SERVICE]
+    assert stack.git.git("show", f"{PHASE_4}:{MODEL}") == newer.rstrip("\n")
+    assert stack.fake.pulls[2].base == "main" and stack.remote.branch(PHASE_1) is None
+
+
+def test_sync_in_json_outside_a_terminal_prints_no_progress(stack: SyncStack) -> None:
+    """Progress goes through the one facility of every command: a program reading the JSON
+    (and maybe stderr with it) gets no progress line."""
+    stack.merge(PHASE_1, 1, "squash")
+    result = stack.sync("--format", "json")
+    assert result.exit_code == 0, result.output
+    assert PHASE_3 in json.loads(result.stdout)["pushed"]
+    assert "stager:" not in result.stderr
+
+
+def test_a_record_older_than_the_remotes_stops_sync_and_open_pr_with_the_fetch(
+    stack: SyncStack,
+) -> None:
+    """Another clone ran sync: the remote's record is newer than this clone's. Going on would
+    take that clone's rebuilt phases for a reviewer's commits; the fix is to fetch the record."""
+    git, record = stack.git, "refs/stager/record/feature"
+    newer = git.git("commit-tree", f"{record}^{{tree}}", "-p", record, "-m", "another clone")
+    git.git("push", "-q", "origin", f"{newer}:{record}")
+    stack.merge(PHASE_1, 1, "squash")
+    fix = "git fetch origin 'refs/stager/*:refs/stager/*'"
+    open_pr = ("open-pr", "--base", "main", "--all", "--github-repo", REPO)
+    for command in ("sync", "open-pr"):
+        git.git("fetch", "-q", "origin")
+        refs, writes = stack.refs(), len(stack.fake.writes)
+        result = stack.sync() if command == "sync" else stack.stager(*open_pr)
+        assert result.exit_code == 1, result.output
+        shown = " ".join(result.output.split())
+        assert f"the record of feature on origin ({newer[:12]}) is newer than this clone's" in shown
+        assert fix in shown
+        assert stack.refs() == refs and len(stack.fake.writes) == writes
+
+
+def test_without_a_token_sync_goes_by_git_alone_and_says_github_was_not_reached(
+    stack: SyncStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.merge(PHASE_1, 1, "squash")
+    monkeypatch.delenv("GITHUB_TOKEN")
+    requests = len(stack.fake.requests)
+    report = stack.sync_json()
+    assert [phase["how"] for phase in report["merged_phases"]] == ["squash or rebase"]
+    assert stack.remote.branch(PHASE_3) == stack.git.git("rev-parse", PHASE_3)
+    assert any(note.startswith("GitHub was not reached (") for note in report["notes"])
+    assert len(stack.fake.requests) == requests and stack.remote.branch(PHASE_1) is not None
