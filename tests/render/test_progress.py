@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import time
 
 import pytest
@@ -63,7 +64,8 @@ def test_a_terminal_sees_the_spinner_and_a_line_per_finished_step() -> None:
     terminal.close()
     shown = visible(os.read(main, 65536).decode("utf-8"))
     os.close(main)
-    assert "✓ phase 1 check: make test  0.0 s" in shown
+    # the time is the step's own: 0.0 s idle, more on a loaded machine
+    assert re.search(r"✓ phase 1 check: make test  \d+\.\d s", shown), shown
     assert "✓ parsing" not in shown  # its spinner, if drawn at all, is erased
 
 
@@ -78,7 +80,9 @@ def test_a_terminal_step_cut_short_leaves_no_tick() -> None:
     terminal.close()
     shown = visible(os.read(main, 65536).decode("utf-8"))
     os.close(main)
-    assert "phase 1 check: make test" in shown and "✓" not in shown
+    # The spinner's own drawing (if rich got to it before the interruption) is erased
+    # with it; what must never appear is the tick of a finished step.
+    assert "✓" not in shown, shown
 
 
 def test_elapsed_reads_as_a_person_says_it() -> None:
