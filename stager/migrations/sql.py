@@ -341,6 +341,15 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
                 flags.add("volatile_default")
         elif action == "SetTableSpace":
             constraint_name, columns = name, ()  # the tablespace
+        elif "Trig" in action:  # ENABLE/DISABLE TRIGGER name: a trigger, not a column
+            constraint_name, columns = name, ()
+            if action.startswith("Disable"):
+                flags.add("disable")
+        elif action == "DetachPartition" and "PartitionCmd" in definition:
+            partition = definition["PartitionCmd"]
+            constraint_name, columns = _relation(partition.get("name")), ()  # the partition
+            if partition.get("concurrent"):
+                flags.add("concurrently")
         if action == "AddConstraint" and "check" in flags:
             checked = _not_null_check(definition["Constraint"].get("raw_expr"))
             if checked is not None:

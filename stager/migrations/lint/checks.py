@@ -559,6 +559,40 @@ class _Checker:
             for later in self.up[position + 1 :]
         )
 
+    def _trigger(self, action: Action) -> None:
+        if not self.existing(action):
+            return
+        trigger = _quote(action.name) if action.name else "every trigger"
+        if action.verb == a.CREATE_TRIGGER:
+            what = f"creates trigger {trigger} on {_on(action)}"
+        else:
+            how = "disables" if "disable" in action.flags else "enables"
+            what = f"{how} {'trigger ' + trigger if action.name else trigger} on {_on(action)}"
+        after = (
+            "writes from then on skip it"
+            if "disable" in action.flags
+            else "from then on its function runs in every write"
+        )
+        self.hit(
+            "SM036",
+            action,
+            f"{what}: takes a SHARE ROW EXCLUSIVE lock, so every write to the table waits "
+            f"behind it, and it waits behind every running transaction; {after}",
+        )
+
+    def _detach_partition(self, action: Action) -> None:
+        if "concurrently" in action.flags:
+            self._concurrently(action, "DETACH PARTITION CONCURRENTLY")
+            return
+        if self.existing(action):
+            self.hit(
+                "SM037",
+                action,
+                f"detaches partition {_quote(action.name)} from {_on(action)} without "
+                "CONCURRENTLY: takes an ACCESS EXCLUSIVE lock on the partitioned table, so "
+                "every read and write of every partition waits",
+            )
+
     # -- maintenance commands ----------------------------------------------------
 
     def _vacuum(self, action: Action) -> None:
@@ -635,7 +669,7 @@ class _Checker:
             if "TABLESPACE" in how
             else "SET UNLOGGED rewrites"
             if "UNLOGGED" in how
-            else "SET LOGGED writes all of"
+            else "SET LOGGED rewrites"
         )
         self.hit(
             "SM034",
@@ -823,7 +857,7 @@ class _Checker:
         if action.verb == a.VACUUM:
             return "full" in action.flags
         return (
-            action.verb in {a.CREATE_INDEX, a.DROP_INDEX, a.REINDEX}
+            action.verb in {a.CREATE_INDEX, a.DROP_INDEX, a.REINDEX, a.DETACH_PARTITION}
             and "concurrently" not in action.flags
         )
 
@@ -858,6 +892,9 @@ _BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
     a.REFRESH_VIEW: _Checker._refresh_view,
     a.SET_PERSISTENCE: _Checker._set_persistence,
     a.VALIDATE_CONSTRAINT: _Checker._validate_constraint,
+    a.CREATE_TRIGGER: _Checker._trigger,
+    a.TOGGLE_TRIGGER: _Checker._trigger,
+    a.DETACH_PARTITION: _Checker._detach_partition,
 }
 """The per-action rules; inserts, add+drop pairs and locks are judged per migration."""
 

@@ -348,6 +348,24 @@ CASES = [
         'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
         'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
     ),
+    Case(
+        "SM036",
+        'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON orders FOR EACH ROW '
+        'EXECUTE FUNCTION audit()")',
+        'op.create_table("audits", sa.Column("id", sa.Integer))\n'
+        'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON audits FOR EACH ROW '
+        'EXECUTE FUNCTION audit()")',
+    ),
+    Case(
+        "SM036",
+        'op.execute("ALTER TABLE orders ENABLE ALWAYS TRIGGER t_audit")',
+        'op.execute("ALTER TABLE orders SET (fillfactor = 90)")',
+    ),
+    Case(
+        "SM037",
+        'op.execute("ALTER TABLE events DETACH PARTITION events_2020")',
+        AUTOCOMMIT + 'op.execute("ALTER TABLE events DETACH PARTITION events_2020 CONCURRENTLY")',
+    ),
 ]
 
 
@@ -647,6 +665,23 @@ def test_reindex_hint_follows_the_target_version() -> None:
     [old] = [f for f in findings(body, version=11) if f.rule == "SM031"]
     assert "REINDEX" in new.hint and "CONCURRENTLY" in new.hint
     assert "before PostgreSQL 12" in old.hint
+
+
+def test_detach_partition_hint_follows_the_target_version() -> None:
+    body = 'op.execute("ALTER TABLE events DETACH PARTITION events_2020")'
+    [new] = [f for f in findings(body, version=14) if f.rule == "SM037"]
+    [old] = [f for f in findings(body, version=13) if f.rule == "SM037"]
+    assert "DETACH PARTITION events_2020 CONCURRENTLY" in new.hint.replace("part", "events_2020")
+    assert "autocommit_block" in new.hint
+    assert "only from PostgreSQL 14" in old.hint and "lock_timeout" in old.hint
+
+
+def test_disabling_a_trigger_says_writes_skip_it() -> None:
+    found = findings('op.execute("ALTER TABLE orders DISABLE TRIGGER ALL")')
+    [trigger] = [f for f in found if f.rule == "SM036"]
+    assert trigger.risk is Risk.MEDIUM
+    assert "disables every trigger on 'orders'" in trigger.message
+    assert "writes from then on skip it" in trigger.message
 
 
 def test_downgrade_is_checked_at_a_lower_risk_and_says_so() -> None:
