@@ -180,6 +180,7 @@ class _Checker:
         function: str = UPGRADE,
         checks: Mapping[str, NotNullCheck] | None = None,
         type_uses: TypeUses | None = None,
+        new_tables: frozenset[str] = frozenset(),
     ) -> None:
         self.checks = checks or {}
         self.type_uses = type_uses or {}
@@ -190,11 +191,13 @@ class _Checker:
         self.env = env
         self.version = version
         self.hits: list[Hit] = []
+        # ``new_tables``: created by an earlier revision of the same phase's upgrade, so
+        # as empty here as a table this migration creates (no release has used it yet)
         self.created = {
             action.table.lower()
             for action in self.up
             if action.verb == a.CREATE_TABLE and action.table
-        }
+        } | new_tables
         self.created_types = {
             action.name.lower()
             for action in self.up
@@ -950,13 +953,17 @@ def check_actions(
     version: int,
     checks: Mapping[str, NotNullCheck] | None = None,
     type_uses: TypeUses | None = None,
+    new_tables: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     """The per-migration rules on ``actions`` of upgrade() and downgrade(), however written.
 
     A plain SQL migration file (Flyway, dbmate, golang-migrate, sqitch) gives
-    its actions here too: the same rules as an Alembic revision.
+    its actions here too: the same rules as an Alembic revision. ``new_tables``:
+    tables an earlier revision of the same phase creates (empty when this runs).
     """
-    hits = _Checker(actions, env, version, checks=checks, type_uses=type_uses).run()
+    hits = _Checker(
+        actions, env, version, checks=checks, type_uses=type_uses, new_tables=new_tables
+    ).run()
     hits.extend(_Checker(actions, env, version, DOWNGRADE).run_downgrade())
     return hits
 
@@ -968,6 +975,7 @@ def check_migration(
     downgrade: Downgrade | None = None,
     checks: Mapping[str, NotNullCheck] | None = None,
     type_uses: TypeUses | None = None,
+    new_tables: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     """Every rule about one revision file on its own (SM017 needs the upgrade path).
 
@@ -975,7 +983,7 @@ def check_migration(
     ``type_uses``: the columns they left of each enum type (SM019).
     """
     found = migration_actions(migration)
-    hits = check_actions(found, env, version, checks, type_uses)
+    hits = check_actions(found, env, version, checks, type_uses, new_tables)
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(
             action.function == UPGRADE and action.verb not in _NOTHING_TO_UNDO for action in found
