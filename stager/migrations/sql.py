@@ -252,6 +252,15 @@ def _column_refs(node: Any) -> frozenset[str]:
 _KEY_COLUMNS = frozenset({"id", "pk"})
 
 
+def _batch(where: Any) -> bool:
+    """WHERE id IN (SELECT id ... LIMIT 1000): one batch of at most a literal count of rows."""
+    return any(
+        isinstance(select := found.get("SelectStmt"), dict)
+        and "A_Const" in (select.get("limitCount") or {})
+        for found in _nodes(where)
+    )
+
+
 def _bounded(where: Any) -> bool:
     """WHERE id = 1, id IN (1, 2), id BETWEEN 1 AND 1000 (maybe ANDed with more): a few rows."""
     if not isinstance(where, dict):
@@ -506,6 +515,8 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             flags.add("on_conflict")  # INSERT ... ON CONFLICT: rows already there are fine
         if _bounded(node.get("whereClause")):
             flags.add("bounded")
+        elif _batch(node.get("whereClause")):
+            flags.add("batch")
         found.append(
             Statement(
                 _STATEMENT_NAMES[name],

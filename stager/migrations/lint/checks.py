@@ -716,6 +716,24 @@ class _Checker:
                 "bounded data change, short row locks, but still data to reconcile on rollback",
                 Risk.MEDIUM,
             )
+        elif "batch" in action.flags and action.autocommit:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} one LIMIT batch of {rows}, committed on its own: "
+                "each batch holds its row locks only until it commits, but the data still has "
+                "to be reconciled on rollback",
+                Risk.MEDIUM,
+            )
+        elif "batch" in action.flags:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} {rows} in LIMIT batches inside the migration's transaction "
+                f"({_short(action.written)}): no batch commits before the whole upgrade does, "
+                "so row locks and bloat add up as for one UPDATE of every row",
+                hint=_BATCH_HINT,
+            )
         elif "where" not in action.flags:
             self.hit(
                 "SM022",
@@ -923,6 +941,10 @@ _DOWNGRADE_VERBS = frozenset(
         a.SET_PERSISTENCE,
         a.VALIDATE_CONSTRAINT,
     }
+)
+_BATCH_HINT = (
+    f"commit each batch: run the loop inside `{AUTOCOMMIT}`, each statement making "
+    "progress on its own (WHERE new IS NULL ... LIMIT n), or move the backfill to a script"
 )
 _FAILS_OUTRIGHT = frozenset({"SM012", "SM018"})
 # What an empty downgrade() rightly leaves alone: maintenance that changes no schema,

@@ -708,3 +708,15 @@ def test_downgrade_concurrently_in_a_transaction_keeps_its_risk() -> None:
     )
     [down] = [f for f in found if f.rule == "SM012"]
     assert down.risk is Risk.HIGH and "in downgrade()" in down.message
+
+
+def test_limit_batches_count_as_batched_only_when_each_commits() -> None:
+    batch = 'op.execute("UPDATE orders SET n = 0 WHERE id IN (SELECT id FROM orders LIMIT 500)")'
+    [together] = [f for f in findings(f"for _ in range(9):\n    {batch}") if f.rule == "SM020"]
+    assert together.risk is Risk.HIGH
+    assert "no batch commits before the whole upgrade does" in together.message
+    assert "autocommit_block" in together.hint
+    loop = f"{AUTOCOMMIT}for _ in range(9):\n        {batch}"
+    [committed] = [f for f in findings(loop) if f.rule == "SM020"]
+    assert committed.risk is Risk.MEDIUM
+    assert "one LIMIT batch of rows of 'orders', committed on its own" in committed.message
