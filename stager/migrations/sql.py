@@ -441,6 +441,29 @@ def _rename(node: dict[str, Any], text: str) -> Statement:
     )
 
 
+def _alter_enum(node: dict[str, Any], text: str) -> Statement:
+    renamed = node.get("oldVal")
+    return Statement(
+        "ALTER TYPE RENAME VALUE" if renamed else "ALTER TYPE ADD VALUE",
+        name=".".join(_strings(node.get("typeName"))),
+        value=node.get("newVal"),
+        old_value=renamed,
+        text=text,
+    )
+
+
+def _set_schema(node: dict[str, Any], text: str) -> Statement:
+    """ALTER TABLE t SET SCHEMA s: running code still names t where it was, as after a rename."""
+    relation = node.get("relation") or {}
+    return Statement(
+        "RENAME TABLE",
+        table=_relation(relation),
+        value=f"{node.get('newschema')}.{relation.get('relname')}",
+        flags=frozenset({"set_schema"}),
+        text=text,
+    )
+
+
 def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
     """Statements of one parsed statement; data-modifying CTEs count too."""
     ((name, node),) = statement.items()
@@ -453,18 +476,10 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
         found.extend(_drop(node, text))
     elif name == "RenameStmt":
         found.append(_rename(node, text))
+    elif name == "AlterObjectSchemaStmt" and node.get("objectType") == "OBJECT_TABLE":
+        found.append(_set_schema(node, text))
     elif name == "AlterEnumStmt":
-        type_name = ".".join(_strings(node.get("typeName")))
-        renamed = node.get("oldVal")
-        found.append(
-            Statement(
-                "ALTER TYPE RENAME VALUE" if renamed else "ALTER TYPE ADD VALUE",
-                name=type_name,
-                value=node.get("newVal"),
-                old_value=renamed,
-                text=text,
-            )
-        )
+        found.append(_alter_enum(node, text))
     elif name == "IndexStmt":
         flags = {
             flag

@@ -32,6 +32,7 @@ PREPARE = {
     ),
     "drop_view": "CREATE VIEW order_totals AS SELECT user_id FROM orders;",
     "drop_schema_cascade": "CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int);",
+    "set_schema": "CREATE SCHEMA archive;",
     **dict.fromkeys(
         ("refresh_view", "refresh_view_concurrently"),
         "CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, count(*) AS total "

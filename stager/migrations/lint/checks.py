@@ -297,13 +297,18 @@ class _Checker:
         )
 
     def _rename_table(self, action: Action) -> None:
-        if self.existing(action):
-            self.hit(
-                "SM005",
-                action,
-                f"renames table {_on(action)} to {_quote(action.value)}: code that is still "
-                "running uses the old name and fails",
-            )
+        if not self.existing(action):
+            return
+        if "set_schema" in action.flags:
+            schema = (action.value or "").rpartition(".")[0]
+            what = f"moves table {_on(action)} to schema {_quote(schema)} (SET SCHEMA)"
+        else:
+            what = f"renames table {_on(action)} to {_quote(action.value)}"
+        self.hit(
+            "SM005",
+            action,
+            f"{what}: code that is still running uses the old name and fails",
+        )
 
     def _add_column(self, action: Action) -> None:
         if not self.existing(action):

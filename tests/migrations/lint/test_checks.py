@@ -349,6 +349,12 @@ CASES = [
         'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
     ),
     Case(
+        "SM005",
+        'op.execute("ALTER TABLE public.orders SET SCHEMA archive")',
+        'op.create_table("scratch", sa.Column("id", sa.Integer))\n'
+        'op.execute("ALTER TABLE scratch SET SCHEMA archive")',
+    ),
+    Case(
         "SM036",
         'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON orders FOR EACH ROW '
         'EXECUTE FUNCTION audit()")',
