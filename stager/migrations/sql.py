@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 UNPARSABLE = "UNPARSABLE"
@@ -441,6 +441,28 @@ def _rename(node: dict[str, Any], text: str) -> Statement:
     )
 
 
+def _domain_check_of(node: dict[str, Any]) -> dict[str, Any]:
+    """The CHECK constraint ALTER DOMAIN ADD CONSTRAINT adds; empty for any other ALTER DOMAIN."""
+    constraint = (node.get("def") or {}).get("Constraint") or {}
+    added = node.get("subtype") == "C" and constraint.get("contype") == "CONSTR_CHECK"
+    return constraint if added else {}
+
+
+def _domain_check(node: dict[str, Any], text: str) -> Statement:
+    """ALTER DOMAIN d ADD CONSTRAINT: a check of every column of the domain, in every table."""
+    constraint = _domain_check_of(node)
+    flags = {"domain", "check"}
+    if constraint.get("skip_validation"):
+        flags.add("not_valid")
+    return Statement(
+        "ALTER TABLE ADD CONSTRAINT",
+        name=constraint.get("conname"),
+        value=".".join(_strings(node.get("typeName"))),
+        flags=frozenset(flags),
+        text=text,
+    )
+
+
 def _alter_enum(node: dict[str, Any], text: str) -> Statement:
     renamed = node.get("oldVal")
     return Statement(
@@ -464,22 +486,34 @@ def _set_schema(node: dict[str, Any], text: str) -> Statement:
     )
 
 
+def _set_schema_of(node: dict[str, Any], text: str) -> list[Statement]:
+    return [_set_schema(node, text)] if node.get("objectType") == "OBJECT_TABLE" else []
+
+
+def _domain_of(node: dict[str, Any], text: str) -> list[Statement]:
+    return [_domain_check(node, text)] if _domain_check_of(node) else []
+
+
+# Parse nodes whose statements a function of their own builds; [] leaves the generic kind.
+_BUILT_ELSEWHERE: dict[str, Callable[[dict[str, Any], str], list[Statement]]] = {
+    "AlterTableStmt": _alter_table,
+    "DropStmt": _drop,
+    "RenameStmt": lambda node, text: [_rename(node, text)],
+    "AlterObjectSchemaStmt": _set_schema_of,
+    "AlterEnumStmt": lambda node, text: [_alter_enum(node, text)],
+    "AlterDomainStmt": _domain_of,
+}
+
+
 def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
     """Statements of one parsed statement; data-modifying CTEs count too."""
     ((name, node),) = statement.items()
     found: list[Statement] = []
     for cte in (node.get("withClause") or {}).get("ctes", ()):
         found.extend(_statements_of(cte["CommonTableExpr"]["ctequery"], text))
-    if name == "AlterTableStmt":
-        found.extend(_alter_table(node, text))
-    elif name == "DropStmt":
-        found.extend(_drop(node, text))
-    elif name == "RenameStmt":
-        found.append(_rename(node, text))
-    elif name == "AlterObjectSchemaStmt" and node.get("objectType") == "OBJECT_TABLE":
-        found.append(_set_schema(node, text))
-    elif name == "AlterEnumStmt":
-        found.append(_alter_enum(node, text))
+    built = _BUILT_ELSEWHERE[name](node, text) if name in _BUILT_ELSEWHERE else []
+    if built:
+        found.extend(built)
     elif name == "IndexStmt":
         flags = {
             flag

@@ -449,13 +449,24 @@ class _Checker:
             )
 
     def _add_check(self, action: Action) -> None:
-        if self.existing(action) and "not_valid" not in action.flags:
+        if "not_valid" in action.flags or not self.existing(action):
+            return
+        if "domain" in action.flags:
             self.hit(
                 "SM014",
                 action,
-                f"adds check constraint {_quote(action.name)} on {_on(action)} without NOT "
-                "VALID: PostgreSQL checks every row under an ACCESS EXCLUSIVE lock",
+                f"adds constraint {_quote(action.name)} to domain {_quote(action.value)} "
+                "without NOT VALID: PostgreSQL checks every column of that domain, in every "
+                "table, while it blocks writes to them",
+                hint=_DOMAIN_HINT,
             )
+            return
+        self.hit(
+            "SM014",
+            action,
+            f"adds check constraint {_quote(action.name)} on {_on(action)} without NOT "
+            "VALID: PostgreSQL checks every row under an ACCESS EXCLUSIVE lock",
+        )
 
     def _add_unique(self, action: Action) -> None:
         if not self.existing(action) or "using_index" in action.flags:
@@ -864,6 +875,8 @@ class _Checker:
             parts += dict.fromkeys(
                 f"the table of index {_quote(x.name)}"
                 if x.verb == a.REINDEX
+                else f"the tables of domain {_quote(x.value)}"
+                if "domain" in x.flags
                 else f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
                 for x in locking
                 if not x.table
@@ -946,6 +959,10 @@ _DOWNGRADE_VERBS = frozenset(
         a.SET_PERSISTENCE,
         a.VALIDATE_CONSTRAINT,
     }
+)
+_DOMAIN_HINT = (
+    "ALTER DOMAIN name ADD CONSTRAINT c CHECK (...) NOT VALID (new values are checked at "
+    "once), then ALTER DOMAIN name VALIDATE CONSTRAINT c in a later migration"
 )
 _BATCH_HINT = (
     f"commit each batch: run the loop inside `{AUTOCOMMIT}`, each statement making "

@@ -355,6 +355,11 @@ CASES = [
         'op.execute("ALTER TABLE scratch SET SCHEMA archive")',
     ),
     Case(
+        "SM014",
+        'op.execute("ALTER DOMAIN quantity ADD CONSTRAINT positive CHECK (VALUE > 0)")',
+        'op.execute("ALTER DOMAIN quantity ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID")',
+    ),
+    Case(
         "SM036",
         'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON orders FOR EACH ROW '
         'EXECUTE FUNCTION audit()")',
