@@ -106,6 +106,14 @@ CASES = [
         'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=True))',
         version=10,
     ),
+    # ... and from PostgreSQL 11 the same constant default is instant
+    Case(
+        "SM007",
+        'op.add_column("orders", sa.Column("n", sa.Integer(), server_default="0"))',
+        'op.add_column("orders", sa.Column("n", sa.Integer(), server_default="0"))',
+        version=10,
+        good_version=11,
+    ),
     Case(
         "SM008",
         'op.alter_column("orders", "n", nullable=False)',
