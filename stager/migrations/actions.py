@@ -66,6 +66,9 @@ REINDEX = "reindex"
 LOCK_TABLE = "lock_table"  # an explicit LOCK TABLE
 REFRESH_VIEW = "refresh_materialized_view"
 SET_PERSISTENCE = "set_persistence"  # SET LOGGED / UNLOGGED / TABLESPACE: a rewrite
+TOGGLE_TRIGGER = "toggle_trigger"  # ALTER TABLE ENABLE/DISABLE TRIGGER: SHARE ROW EXCLUSIVE
+# ACCESS EXCLUSIVE on the partitioned table, SHARE UPDATE EXCLUSIVE with CONCURRENTLY (14+)
+DETACH_PARTITION = "detach_partition"
 REFERENCE = "reference"  # a new table's foreign key: SHARE ROW EXCLUSIVE on the table it names
 OTHER = "other"
 
@@ -91,6 +94,7 @@ LOCKING = frozenset(
         TRUNCATE,
         REFERENCE,
         CREATE_TRIGGER,
+        TOGGLE_TRIGGER,
         CLUSTER,
         LOCK_TABLE,
         SET_PERSISTENCE,
@@ -429,7 +433,10 @@ _STATEMENTS = {
     "ALTER TABLE SET LOGGED": SET_PERSISTENCE,
     "ALTER TABLE SET UN LOGGED": SET_PERSISTENCE,
     "ALTER TABLE SET TABLE SPACE": SET_PERSISTENCE,
+    "ALTER TABLE DETACH PARTITION": DETACH_PARTITION,
 }
+# ENABLE [ALWAYS | REPLICA] TRIGGER name, DISABLE TRIGGER ALL … as pglast's subtypes spell them
+_TOGGLE_TRIGGER = re.compile(r"ALTER TABLE (EN|DIS)ABLE\b.*\bTRIG\b")
 # Statements that change the whole cluster, not one database: roles, their
 # memberships, server settings, tablespaces and other databases. Flagged ``cluster``,
 # as is a GRANT of rights to a named role (not PUBLIC or the current user): roles are
@@ -465,6 +472,8 @@ def statement_actions(statement: Statement, base: Action) -> Iterator[Action]:
     verb = _STATEMENTS.get(kind) or _ALTER_TABLE.get(kind)
     if kind == "ALTER TABLE ADD CONSTRAINT":
         verb = next((v for flag, v in _CONSTRAINTS if flag in statement.flags), ALTER_OTHER)
+    elif verb is None and _TOGGLE_TRIGGER.match(kind):
+        verb = TOGGLE_TRIGGER
     elif verb is None and kind.startswith("ALTER TABLE "):
         verb = ALTER_OTHER
     elif verb is None and kind.startswith("DROP ") and kind not in _DROP_KEPT:

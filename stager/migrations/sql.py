@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 UNPARSABLE = "UNPARSABLE"
@@ -252,6 +252,15 @@ def _column_refs(node: Any) -> frozenset[str]:
 _KEY_COLUMNS = frozenset({"id", "pk"})
 
 
+def _batch(where: Any) -> bool:
+    """WHERE id IN (SELECT id ... LIMIT 1000): one batch of at most a literal count of rows."""
+    return any(
+        isinstance(select := found.get("SelectStmt"), dict)
+        and "A_Const" in (select.get("limitCount") or {})
+        for found in _nodes(where)
+    )
+
+
 def _bounded(where: Any) -> bool:
     """WHERE id = 1, id IN (1, 2), id BETWEEN 1 AND 1000 (maybe ANDed with more): a few rows."""
     if not isinstance(where, dict):
@@ -341,6 +350,15 @@ def _alter_table(node: dict[str, Any], text: str) -> list[Statement]:
                 flags.add("volatile_default")
         elif action == "SetTableSpace":
             constraint_name, columns = name, ()  # the tablespace
+        elif "Trig" in action:  # ENABLE/DISABLE TRIGGER name: a trigger, not a column
+            constraint_name, columns = name, ()
+            if action.startswith("Disable"):
+                flags.add("disable")
+        elif action == "DetachPartition" and "PartitionCmd" in definition:
+            partition = definition["PartitionCmd"]
+            constraint_name, columns = _relation(partition.get("name")), ()  # the partition
+            if partition.get("concurrent"):
+                flags.add("concurrently")
         if action == "AddConstraint" and "check" in flags:
             checked = _not_null_check(definition["Constraint"].get("raw_expr"))
             if checked is not None:
@@ -423,30 +441,79 @@ def _rename(node: dict[str, Any], text: str) -> Statement:
     )
 
 
+def _domain_check_of(node: dict[str, Any]) -> dict[str, Any]:
+    """The CHECK constraint ALTER DOMAIN ADD CONSTRAINT adds; empty for any other ALTER DOMAIN."""
+    constraint = (node.get("def") or {}).get("Constraint") or {}
+    added = node.get("subtype") == "C" and constraint.get("contype") == "CONSTR_CHECK"
+    return constraint if added else {}
+
+
+def _domain_check(node: dict[str, Any], text: str) -> Statement:
+    """ALTER DOMAIN d ADD CONSTRAINT: a check of every column of the domain, in every table."""
+    constraint = _domain_check_of(node)
+    flags = {"domain", "check"}
+    if constraint.get("skip_validation"):
+        flags.add("not_valid")
+    return Statement(
+        "ALTER TABLE ADD CONSTRAINT",
+        name=constraint.get("conname"),
+        value=".".join(_strings(node.get("typeName"))),
+        flags=frozenset(flags),
+        text=text,
+    )
+
+
+def _alter_enum(node: dict[str, Any], text: str) -> Statement:
+    renamed = node.get("oldVal")
+    return Statement(
+        "ALTER TYPE RENAME VALUE" if renamed else "ALTER TYPE ADD VALUE",
+        name=".".join(_strings(node.get("typeName"))),
+        value=node.get("newVal"),
+        old_value=renamed,
+        text=text,
+    )
+
+
+def _set_schema(node: dict[str, Any], text: str) -> Statement:
+    """ALTER TABLE t SET SCHEMA s: running code still names t where it was, as after a rename."""
+    relation = node.get("relation") or {}
+    return Statement(
+        "RENAME TABLE",
+        table=_relation(relation),
+        value=f"{node.get('newschema')}.{relation.get('relname')}",
+        flags=frozenset({"set_schema"}),
+        text=text,
+    )
+
+
+def _set_schema_of(node: dict[str, Any], text: str) -> list[Statement]:
+    return [_set_schema(node, text)] if node.get("objectType") == "OBJECT_TABLE" else []
+
+
+def _domain_of(node: dict[str, Any], text: str) -> list[Statement]:
+    return [_domain_check(node, text)] if _domain_check_of(node) else []
+
+
+# Parse nodes whose statements a function of their own builds; [] leaves the generic kind.
+_BUILT_ELSEWHERE: dict[str, Callable[[dict[str, Any], str], list[Statement]]] = {
+    "AlterTableStmt": _alter_table,
+    "DropStmt": _drop,
+    "RenameStmt": lambda node, text: [_rename(node, text)],
+    "AlterObjectSchemaStmt": _set_schema_of,
+    "AlterEnumStmt": lambda node, text: [_alter_enum(node, text)],
+    "AlterDomainStmt": _domain_of,
+}
+
+
 def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
     """Statements of one parsed statement; data-modifying CTEs count too."""
     ((name, node),) = statement.items()
     found: list[Statement] = []
     for cte in (node.get("withClause") or {}).get("ctes", ()):
         found.extend(_statements_of(cte["CommonTableExpr"]["ctequery"], text))
-    if name == "AlterTableStmt":
-        found.extend(_alter_table(node, text))
-    elif name == "DropStmt":
-        found.extend(_drop(node, text))
-    elif name == "RenameStmt":
-        found.append(_rename(node, text))
-    elif name == "AlterEnumStmt":
-        type_name = ".".join(_strings(node.get("typeName")))
-        renamed = node.get("oldVal")
-        found.append(
-            Statement(
-                "ALTER TYPE RENAME VALUE" if renamed else "ALTER TYPE ADD VALUE",
-                name=type_name,
-                value=node.get("newVal"),
-                old_value=renamed,
-                text=text,
-            )
-        )
+    built = _BUILT_ELSEWHERE[name](node, text) if name in _BUILT_ELSEWHERE else []
+    if built:
+        found.extend(built)
     elif name == "IndexStmt":
         flags = {
             flag
@@ -497,6 +564,8 @@ def _statements_of(statement: dict[str, Any], text: str) -> list[Statement]:
             flags.add("on_conflict")  # INSERT ... ON CONFLICT: rows already there are fine
         if _bounded(node.get("whereClause")):
             flags.add("bounded")
+        elif _batch(node.get("whereClause")):
+            flags.add("batch")
         found.append(
             Statement(
                 _STATEMENT_NAMES[name],

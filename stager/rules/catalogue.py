@@ -352,6 +352,29 @@ RULES: dict[str, Rule] = _rules(
         f"(`{AUTOCOMMIT}`): validation alone takes only a SHARE UPDATE EXCLUSIVE lock, which "
         "lets reads and writes go on",
     ),
+    Rule(
+        "SM036",
+        "Trigger created, enabled or disabled on an existing table",
+        Risk.MEDIUM,
+        "put it in a migration of its own with a short lock_timeout (SET LOCAL lock_timeout = "
+        "'2s') and retry on timeout, so the write lock never queues behind a long query; "
+        "keep the trigger's function cheap, it runs in every write",
+    ),
+    Rule(
+        "SM037",
+        "Partition detached without CONCURRENTLY",
+        Risk.HIGH,
+        f'`{AUTOCOMMIT}` op.execute("ALTER TABLE parent DETACH PARTITION part CONCURRENTLY")'
+        " — the partitioned table keeps serving reads and writes (SHARE UPDATE EXCLUSIVE)",
+        older=(
+            (
+                14,
+                "DETACH PARTITION CONCURRENTLY exists only from PostgreSQL 14; before "
+                "PostgreSQL 14 detach in a migration of its own with a short lock_timeout "
+                "(SET LOCAL lock_timeout = '2s'), retried, at a quiet hour",
+            ),
+        ),
+    ),
     # SG: what the branch does to the Alembic history (stager analyze)
     Rule(
         "SG001",

@@ -180,6 +180,7 @@ class _Checker:
         function: str = UPGRADE,
         checks: Mapping[str, NotNullCheck] | None = None,
         type_uses: TypeUses | None = None,
+        new_tables: frozenset[str] = frozenset(),
     ) -> None:
         self.checks = checks or {}
         self.type_uses = type_uses or {}
@@ -190,11 +191,13 @@ class _Checker:
         self.env = env
         self.version = version
         self.hits: list[Hit] = []
+        # ``new_tables``: created by an earlier revision of the same phase's upgrade, so
+        # as empty here as a table this migration creates (no release has used it yet)
         self.created = {
             action.table.lower()
             for action in self.up
             if action.verb == a.CREATE_TABLE and action.table
-        }
+        } | new_tables
         self.created_types = {
             action.name.lower()
             for action in self.up
@@ -294,13 +297,18 @@ class _Checker:
         )
 
     def _rename_table(self, action: Action) -> None:
-        if self.existing(action):
-            self.hit(
-                "SM005",
-                action,
-                f"renames table {_on(action)} to {_quote(action.value)}: code that is still "
-                "running uses the old name and fails",
-            )
+        if not self.existing(action):
+            return
+        if "set_schema" in action.flags:
+            schema = (action.value or "").rpartition(".")[0]
+            what = f"moves table {_on(action)} to schema {_quote(schema)} (SET SCHEMA)"
+        else:
+            what = f"renames table {_on(action)} to {_quote(action.value)}"
+        self.hit(
+            "SM005",
+            action,
+            f"{what}: code that is still running uses the old name and fails",
+        )
 
     def _add_column(self, action: Action) -> None:
         if not self.existing(action):
@@ -441,13 +449,24 @@ class _Checker:
             )
 
     def _add_check(self, action: Action) -> None:
-        if self.existing(action) and "not_valid" not in action.flags:
+        if "not_valid" in action.flags or not self.existing(action):
+            return
+        if "domain" in action.flags:
             self.hit(
                 "SM014",
                 action,
-                f"adds check constraint {_quote(action.name)} on {_on(action)} without NOT "
-                "VALID: PostgreSQL checks every row under an ACCESS EXCLUSIVE lock",
+                f"adds constraint {_quote(action.name)} to domain {_quote(action.value)} "
+                "without NOT VALID: PostgreSQL checks every column of that domain, in every "
+                "table, while it blocks writes to them",
+                hint=_DOMAIN_HINT,
             )
+            return
+        self.hit(
+            "SM014",
+            action,
+            f"adds check constraint {_quote(action.name)} on {_on(action)} without NOT "
+            "VALID: PostgreSQL checks every row under an ACCESS EXCLUSIVE lock",
+        )
 
     def _add_unique(self, action: Action) -> None:
         if not self.existing(action) or "using_index" in action.flags:
@@ -559,6 +578,40 @@ class _Checker:
             for later in self.up[position + 1 :]
         )
 
+    def _trigger(self, action: Action) -> None:
+        if not self.existing(action):
+            return
+        trigger = _quote(action.name) if action.name else "every trigger"
+        if action.verb == a.CREATE_TRIGGER:
+            what = f"creates trigger {trigger} on {_on(action)}"
+        else:
+            how = "disables" if "disable" in action.flags else "enables"
+            what = f"{how} {'trigger ' + trigger if action.name else trigger} on {_on(action)}"
+        after = (
+            "writes from then on skip it"
+            if "disable" in action.flags
+            else "from then on its function runs in every write"
+        )
+        self.hit(
+            "SM036",
+            action,
+            f"{what}: takes a SHARE ROW EXCLUSIVE lock, so every write to the table waits "
+            f"behind it, and it waits behind every running transaction; {after}",
+        )
+
+    def _detach_partition(self, action: Action) -> None:
+        if "concurrently" in action.flags:
+            self._concurrently(action, "DETACH PARTITION CONCURRENTLY")
+            return
+        if self.existing(action):
+            self.hit(
+                "SM037",
+                action,
+                f"detaches partition {_quote(action.name)} from {_on(action)} without "
+                "CONCURRENTLY: takes an ACCESS EXCLUSIVE lock on the partitioned table, so "
+                "every read and write of every partition waits",
+            )
+
     # -- maintenance commands ----------------------------------------------------
 
     def _vacuum(self, action: Action) -> None:
@@ -635,7 +688,7 @@ class _Checker:
             if "TABLESPACE" in how
             else "SET UNLOGGED rewrites"
             if "UNLOGGED" in how
-            else "SET LOGGED writes all of"
+            else "SET LOGGED rewrites"
         )
         self.hit(
             "SM034",
@@ -678,6 +731,24 @@ class _Checker:
                 f"{verb} a few {rows} picked by primary key ({_short(action.written)}): a "
                 "bounded data change, short row locks, but still data to reconcile on rollback",
                 Risk.MEDIUM,
+            )
+        elif "batch" in action.flags and action.autocommit:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} one LIMIT batch of {rows}, committed on its own: "
+                "each batch holds its row locks only until it commits, but the data still has "
+                "to be reconciled on rollback",
+                Risk.MEDIUM,
+            )
+        elif "batch" in action.flags:
+            self.hit(
+                "SM020",
+                action,
+                f"{verb} {rows} in LIMIT batches inside the migration's transaction "
+                f"({_short(action.written)}): no batch commits before the whole upgrade does, "
+                "so row locks and bloat add up as for one UPDATE of every row",
+                hint=_BATCH_HINT,
             )
         elif "where" not in action.flags:
             self.hit(
@@ -804,6 +875,8 @@ class _Checker:
             parts += dict.fromkeys(
                 f"the table of index {_quote(x.name)}"
                 if x.verb == a.REINDEX
+                else f"the tables of domain {_quote(x.value)}"
+                if "domain" in x.flags
                 else f"the table of {x.verb.split('_', 1)[-1]} {_quote(x.name)}"
                 for x in locking
                 if not x.table
@@ -823,7 +896,7 @@ class _Checker:
         if action.verb == a.VACUUM:
             return "full" in action.flags
         return (
-            action.verb in {a.CREATE_INDEX, a.DROP_INDEX, a.REINDEX}
+            action.verb in {a.CREATE_INDEX, a.DROP_INDEX, a.REINDEX, a.DETACH_PARTITION}
             and "concurrently" not in action.flags
         )
 
@@ -858,6 +931,9 @@ _BY_VERB: dict[str, Callable[[_Checker, Action], None]] = {
     a.REFRESH_VIEW: _Checker._refresh_view,
     a.SET_PERSISTENCE: _Checker._set_persistence,
     a.VALIDATE_CONSTRAINT: _Checker._validate_constraint,
+    a.CREATE_TRIGGER: _Checker._trigger,
+    a.TOGGLE_TRIGGER: _Checker._trigger,
+    a.DETACH_PARTITION: _Checker._detach_partition,
 }
 """The per-action rules; inserts, add+drop pairs and locks are judged per migration."""
 
@@ -883,6 +959,14 @@ _DOWNGRADE_VERBS = frozenset(
         a.SET_PERSISTENCE,
         a.VALIDATE_CONSTRAINT,
     }
+)
+_DOMAIN_HINT = (
+    "ALTER DOMAIN name ADD CONSTRAINT c CHECK (...) NOT VALID (new values are checked at "
+    "once), then ALTER DOMAIN name VALIDATE CONSTRAINT c in a later migration"
+)
+_BATCH_HINT = (
+    f"commit each batch: run the loop inside `{AUTOCOMMIT}`, each statement making "
+    "progress on its own (WHERE new IS NULL ... LIMIT n), or move the backfill to a script"
 )
 _FAILS_OUTRIGHT = frozenset({"SM012", "SM018"})
 # What an empty downgrade() rightly leaves alone: maintenance that changes no schema,
@@ -913,13 +997,17 @@ def check_actions(
     version: int,
     checks: Mapping[str, NotNullCheck] | None = None,
     type_uses: TypeUses | None = None,
+    new_tables: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     """The per-migration rules on ``actions`` of upgrade() and downgrade(), however written.
 
     A plain SQL migration file (Flyway, dbmate, golang-migrate, sqitch) gives
-    its actions here too: the same rules as an Alembic revision.
+    its actions here too: the same rules as an Alembic revision. ``new_tables``:
+    tables an earlier revision of the same phase creates (empty when this runs).
     """
-    hits = _Checker(actions, env, version, checks=checks, type_uses=type_uses).run()
+    hits = _Checker(
+        actions, env, version, checks=checks, type_uses=type_uses, new_tables=new_tables
+    ).run()
     hits.extend(_Checker(actions, env, version, DOWNGRADE).run_downgrade())
     return hits
 
@@ -931,6 +1019,7 @@ def check_migration(
     downgrade: Downgrade | None = None,
     checks: Mapping[str, NotNullCheck] | None = None,
     type_uses: TypeUses | None = None,
+    new_tables: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     """Every rule about one revision file on its own (SM017 needs the upgrade path).
 
@@ -938,7 +1027,7 @@ def check_migration(
     ``type_uses``: the columns they left of each enum type (SM019).
     """
     found = migration_actions(migration)
-    hits = check_actions(found, env, version, checks, type_uses)
+    hits = check_actions(found, env, version, checks, type_uses, new_tables)
     if downgrade is not None and downgrade.shape != "ok":
         does_something = any(
             action.function == UPGRADE and action.verb not in _NOTHING_TO_UNDO for action in found

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from stager.findings import Finding
 from stager.git.repository import TreeEntry
-from stager.migrations.actions import ENUM_ADD_VALUE, migration_actions
+from stager.migrations.actions import CREATE_TABLE, ENUM_ADD_VALUE, migration_actions
 from stager.migrations.compare import MigrationReport
 from stager.migrations.lint.checks import (
     DOWNGRADE,
@@ -173,9 +173,10 @@ def _file_hits(
     version: int,
     checks: Mapping[str, NotNullCheck] | None = None,
     type_uses: TypeUses | None = None,
+    new_tables: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     facts = source_facts(migration, source)
-    hits = check_migration(migration, env, version, facts.downgrade, checks, type_uses)
+    hits = check_migration(migration, env, version, facts.downgrade, checks, type_uses, new_tables)
     if source is not None:
         hits.extend(helper_hits(source))
         hits.extend(recreate_hits(source))
@@ -413,12 +414,18 @@ def with_phase_findings(
 ) -> list[Finding]:
     """``findings`` plus SM017 along each phase's own upgrade, in split order.
 
+    What a table made earlier in the same phase's upgrade is spared (an index,
+    a constraint, a backfill on it: the table is still empty) is dropped from
+    ``findings`` first (:func:`_without_new_table_findings`).
+
     Each phase is deployed by its own ``alembic upgrade``, with its revisions
     re-chained: a commit (an autocommit_block) that the branch's order puts
     between a new enum value and its use may land in another phase. Files are
-    read only when a phase adds an enum value.
+    read only when a phase adds an enum value (or a revision touches a table
+    an earlier one of its phase creates).
     """
 
+    findings = _without_new_table_findings(findings, phases, report, head_tree, rules, blobs)
     by_path = {m.path: m for m in report.added if m.revision is not None}
     runs = [(phase, [by_path[path] for path in phase.paths if path in by_path]) for phase in phases]
     runs = [
@@ -442,3 +449,49 @@ def with_phase_findings(
                 message = f"{finding.message} — in phase {phase.number}'s own upgrade"
                 extra.append(replace(finding, message=message))
     return [*findings, *apply_settings(extra, rules)]
+
+
+def _without_new_table_findings(
+    findings: Sequence[Finding],
+    phases: Sequence[PhaseUpgrade],
+    report: MigrationReport,
+    head_tree: Mapping[RepoPath, TreeEntry],
+    rules: Rules,
+    blobs: BlobSource,
+) -> list[Finding]:
+    """``findings`` minus those a table created earlier in the same phase makes moot.
+
+    A phase ships as one ``alembic upgrade``: a table an earlier revision of
+    it creates is empty and unused by any release when a later one indexes,
+    constrains or fills it, as if the same migration had created it. A table
+    created in an earlier phase is live by then, and keeps its findings.
+    """
+    by_path = {m.path: m for m in report.added if m.revision is not None}
+    later: list[tuple[MigrationFile, frozenset[str]]] = []
+    for phase in phases:
+        created: set[str] = set()
+        for path in phase.paths:
+            migration = by_path.get(path)
+            if migration is None:
+                continue
+            upgrade = [x for x in migration_actions(migration) if x.function == UPGRADE]
+            touched = {x.table.lower() for x in upgrade if x.table and x.verb != CREATE_TABLE}
+            if touched & created:
+                later.append((migration, frozenset(created)))
+            created |= {x.table.lower() for x in upgrade if x.verb == CREATE_TABLE and x.table}
+    if not later:
+        return list(findings)
+    sources, env_of, _ = _read([migration for migration, _ in later], head_tree, blobs)
+    version = rules.postgres_version
+    moot: set[tuple[RepoPath, str, int | None]] = set()
+    for migration, created_before in later:
+        source, env = sources.get(migration.path), env_of(migration)
+        alone = _file_hits(migration, source, env, version)
+        in_phase = _file_hits(migration, source, env, version, new_tables=created_before)
+        kept = {(hit.rule, hit.line or None) for hit in in_phase}
+        moot |= {
+            (migration.path, hit.rule, hit.line or None)
+            for hit in alone
+            if (hit.rule, hit.line or None) not in kept
+        }
+    return [f for f in findings if (f.path, f.rule, f.line) not in moot]

@@ -106,6 +106,14 @@ CASES = [
         'op.add_column("orders", sa.Column("n", sa.Integer(), nullable=True))',
         version=10,
     ),
+    # ... and from PostgreSQL 11 the same constant default is instant
+    Case(
+        "SM007",
+        'op.add_column("orders", sa.Column("n", sa.Integer(), server_default="0"))',
+        'op.add_column("orders", sa.Column("n", sa.Integer(), server_default="0"))',
+        version=10,
+        good_version=11,
+    ),
     Case(
         "SM008",
         'op.alter_column("orders", "n", nullable=False)',
@@ -347,6 +355,35 @@ CASES = [
         'op.create_check_constraint("ck_n", "orders", "n > 0", postgresql_not_valid=True)\n'
         'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
         'op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_n")',
+    ),
+    Case(
+        "SM005",
+        'op.execute("ALTER TABLE public.orders SET SCHEMA archive")',
+        'op.create_table("scratch", sa.Column("id", sa.Integer))\n'
+        'op.execute("ALTER TABLE scratch SET SCHEMA archive")',
+    ),
+    Case(
+        "SM014",
+        'op.execute("ALTER DOMAIN quantity ADD CONSTRAINT positive CHECK (VALUE > 0)")',
+        'op.execute("ALTER DOMAIN quantity ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID")',
+    ),
+    Case(
+        "SM036",
+        'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON orders FOR EACH ROW '
+        'EXECUTE FUNCTION audit()")',
+        'op.create_table("audits", sa.Column("id", sa.Integer))\n'
+        'op.execute("CREATE TRIGGER t_audit AFTER UPDATE ON audits FOR EACH ROW '
+        'EXECUTE FUNCTION audit()")',
+    ),
+    Case(
+        "SM036",
+        'op.execute("ALTER TABLE orders ENABLE ALWAYS TRIGGER t_audit")',
+        'op.execute("ALTER TABLE orders SET (fillfactor = 90)")',
+    ),
+    Case(
+        "SM037",
+        'op.execute("ALTER TABLE events DETACH PARTITION events_2020")',
+        AUTOCOMMIT + 'op.execute("ALTER TABLE events DETACH PARTITION events_2020 CONCURRENTLY")',
     ),
 ]
 
@@ -649,6 +686,23 @@ def test_reindex_hint_follows_the_target_version() -> None:
     assert "before PostgreSQL 12" in old.hint
 
 
+def test_detach_partition_hint_follows_the_target_version() -> None:
+    body = 'op.execute("ALTER TABLE events DETACH PARTITION events_2020")'
+    [new] = [f for f in findings(body, version=14) if f.rule == "SM037"]
+    [old] = [f for f in findings(body, version=13) if f.rule == "SM037"]
+    assert "DETACH PARTITION events_2020 CONCURRENTLY" in new.hint.replace("part", "events_2020")
+    assert "autocommit_block" in new.hint
+    assert "only from PostgreSQL 14" in old.hint and "lock_timeout" in old.hint
+
+
+def test_disabling_a_trigger_says_writes_skip_it() -> None:
+    found = findings('op.execute("ALTER TABLE orders DISABLE TRIGGER ALL")')
+    [trigger] = [f for f in found if f.rule == "SM036"]
+    assert trigger.risk is Risk.MEDIUM
+    assert "disables every trigger on 'orders'" in trigger.message
+    assert "writes from then on skip it" in trigger.message
+
+
 def test_downgrade_is_checked_at_a_lower_risk_and_says_so() -> None:
     found = findings(
         'op.alter_column("orders", "id", type_=sa.BigInteger(), existing_type=sa.Integer())',
@@ -673,3 +727,15 @@ def test_downgrade_concurrently_in_a_transaction_keeps_its_risk() -> None:
     )
     [down] = [f for f in found if f.rule == "SM012"]
     assert down.risk is Risk.HIGH and "in downgrade()" in down.message
+
+
+def test_limit_batches_count_as_batched_only_when_each_commits() -> None:
+    batch = 'op.execute("UPDATE orders SET n = 0 WHERE id IN (SELECT id FROM orders LIMIT 500)")'
+    [together] = [f for f in findings(f"for _ in range(9):\n    {batch}") if f.rule == "SM020"]
+    assert together.risk is Risk.HIGH
+    assert "no batch commits before the whole upgrade does" in together.message
+    assert "autocommit_block" in together.hint
+    loop = f"{AUTOCOMMIT}for _ in range(9):\n        {batch}"
+    [committed] = [f for f in findings(loop) if f.rule == "SM020"]
+    assert committed.risk is Risk.MEDIUM
+    assert "one LIMIT batch of rows of 'orders', committed on its own" in committed.message

@@ -152,3 +152,39 @@ def test_each_phase_is_checked_along_its_own_upgrade(blobs: MemoryBlobs) -> None
     assert new[0].message.endswith("in phase 1's own upgrade")
     # one phase: the branch's own order, already checked
     assert with_phase_findings(found, phases[:1], report, head, default_rules(), blobs) == found
+
+
+def test_an_index_on_a_table_an_earlier_revision_of_the_phase_creates_is_not_flagged(
+    blobs: MemoryBlobs,
+) -> None:
+    from stager.migrations.lint.engine import PhaseUpgrade, with_phase_findings
+
+    create = 'op.create_table("plan", sa.Column("id", sa.Integer), sa.Column("tier", sa.Text))'
+    index = 'op.create_index("ix_tier", "plan", ["tier"])\nop.execute("UPDATE plan SET tier = 1")'
+    base_files = {"alembic.ini": INI, "migrations/env.py": ENV.format(flag=False)}
+    head = blobs.tree(
+        {
+            **base_files,
+            "migrations/versions/r1.py": revision_source(create, revision="r1"),
+            "migrations/versions/r2.py": revision_source(index, revision="r2", down="r1"),
+        }
+    )
+    report = analyze_migrations(blobs.tree(base_files), head, None, blobs)
+    found = with_rule_findings(report.findings, report, head, default_rules(), blobs)
+    r2 = RepoPath("migrations/versions/r2.py")
+    # linted one revision at a time, the table is an existing one
+    assert {"SM010", "SM022", "SM025"} <= {f.rule for f in found if f.path == r2}
+
+    def phases(*paths: tuple[str, ...]) -> list[PhaseUpgrade]:
+        return [
+            PhaseUpgrade(n, tuple(RepoPath(f"migrations/versions/{r}.py") for r in revisions))
+            for n, revisions in enumerate(paths, 1)
+        ]
+
+    # one phase's upgrade creates the table, then indexes and fills it: still empty
+    same = with_phase_findings(found, phases(("r1", "r2")), report, head, default_rules(), blobs)
+    assert not [f for f in same if f.path == r2 and f.rule in {"SM010", "SM022", "SM025"}]
+    # created in an earlier phase, the table is live when phase 2 indexes it
+    two = phases(("r1",), ("r2",))
+    apart = with_phase_findings(found, two, report, head, default_rules(), blobs)
+    assert {"SM010", "SM022", "SM025"} <= {f.rule for f in apart if f.path == r2}

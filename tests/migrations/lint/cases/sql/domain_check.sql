@@ -1,0 +1,1 @@
+ALTER DOMAIN quantity ADD CONSTRAINT quantity_positive CHECK (VALUE > 0);
