@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from stager.findings import Finding
 from stager.types import RepoPath, Risk
 
-DEFAULT_POSTGRES_VERSION = 14
+DEFAULT_POSTGRES_VERSION = 12
 """Target PostgreSQL major version when rules.toml sets no ``[postgres] version``."""
 
 AUTOCOMMIT = "with op.get_context().autocommit_block():"

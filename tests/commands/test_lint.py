@@ -36,7 +36,7 @@ def test_lint_a_versions_folder(tmp_path: Path) -> None:
     assert f"{VERSIONS}/{DROP}:30: SM002 critical drops column 'credits_offset_c'" in lines[0]
     assert lines[1].startswith("    fix: expand/contract")
     assert lines[-1] == (
-        "24 findings in 20 revision files, PostgreSQL 14: 3 critical, 3 high, 18 medium."
+        "24 findings in 20 revision files, PostgreSQL 12: 3 critical, 3 high, 18 medium."
     )
 
 
@@ -48,7 +48,7 @@ def test_fail_on_and_a_clean_file(tmp_path: Path) -> None:
     )
     result = invoke("-C", str(tmp_path), "lint", "clean.py", "--fail-on", "low")
     assert result.exit_code == 0
-    assert result.stdout == "No findings in 1 revision file, PostgreSQL 14.\n"
+    assert result.stdout == "No findings in 1 revision file, PostgreSQL 12.\n"
     medium = f"{VERSIONS}/2024_05_02_1600-8e2f4a6c8e0a_add_historical_snapshot_to_summary.py"
     assert invoke("-C", str(tmp_path), "lint", medium).exit_code == 0  # SM025 is medium
     assert invoke("-C", str(tmp_path), "lint", medium, "--fail-on", "medium").exit_code == 4
@@ -68,7 +68,7 @@ def test_json_and_markdown(tmp_path: Path) -> None:
         "sql_files",
         "schema_version",
     }
-    assert data["postgres_version"] == 14 and data["schema_version"] == 1
+    assert data["postgres_version"] == 12 and data["schema_version"] == 1
     assert data["environments"] == [
         {
             "env_py": "backend/migrations/env.py",

@@ -36,7 +36,7 @@ def finding(rule: str, path: str = "migrations/versions/a.py", risk: Risk = Risk
 
 def test_defaults() -> None:
     rules = load(MINIMAL)
-    assert rules.postgres_version == DEFAULT_POSTGRES_VERSION == 14
+    assert rules.postgres_version == DEFAULT_POSTGRES_VERSION == 12  # the issue: 12 when absent
     assert rules.rule_settings == {}
     assert default_rules().rule_settings == {}
 
