@@ -25,11 +25,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stager.plain_data import from_plain, to_plain
 from stager.plan.comment_edits import carried_over
 from stager.plan.pyfacts import PyFacts, python_facts
 from stager.types import Sha
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from threading import Thread
 
 _VERSION = 1  # of the file's layout; the parser itself is in the name
 # The modules whose code decides the facts or their JSON form.
@@ -191,18 +196,54 @@ _LINES_ONLY = PyFacts()
 
 
 def parse_all(texts: Sequence[str]) -> list[PyFacts]:
-    """``python_facts`` of each text, in order, on every core (a process each)."""
+    """``python_facts`` of each text, in order, on every core (a process each).
+
+    A worker that dies (the kernel's out-of-memory killer) breaks the pool: what
+    it had not given back is parsed here instead, never waited for.
+    """
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     start = _start_method()
     if start is None or (workers or 1) < 2:
         return [python_facts(text) for text in texts]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = workers or 1
-    chunk = max(1, len(texts) // (workers * 8))
-    # The pool is ended (its workers killed) on the way out, Ctrl-C included.
-    with multiprocessing.get_context(start).Pool(workers, initializer=_worker_signals) as pool:
-        return pool.map(python_facts, texts, chunksize=chunk)
+    size = max(1, len(texts) // (workers * 8))
+    chunks = [texts[first : first + size] for first in range(0, len(texts), size)]
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(start), initializer=_worker_signals
+    )
+    found: list[PyFacts] = []
+    try:
+        for chunk, job in [(chunk, pool.submit(_parse_chunk, chunk)) for chunk in chunks]:
+            try:
+                found.extend(job.result())
+            except BrokenProcessPool:  # its workers are gone: parse the rest here
+                found.extend(python_facts(text) for text in chunk)
+    except BaseException:  # Ctrl-C: stop now, not once the workers finish their share
+        _kill(pool)
+        raise
+    pool.shutdown()
+    return found
+
+
+def _parse_chunk(texts: Sequence[str]) -> list[PyFacts]:
+    return [python_facts(text) for text in texts]
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """End the pool at once: its workers killed, its thread ended, nothing left running."""
+    processes = list((pool._processes or {}).values())
+    manager: Thread | None = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
+    if manager is not None:
+        manager.join()
 
 
 def _start_method() -> str | None:
@@ -215,7 +256,7 @@ def _start_method() -> str | None:
 
 
 def _worker_signals() -> None:
-    """Ctrl-C reaches the whole process group: stager stops the workers, they do not."""
+    """Ctrl-C reaches the whole process group: stager kills the workers, they do not stop."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -208,6 +208,54 @@ def test_ctrl_c_stops_the_pool_and_its_workers(tmp_path: Path) -> None:
         os.killpg(process.pid, 0)
 
 
+# Each worker says its id at its first file and takes its time with it: the test kills one
+# while it holds its share. This process parses without the pause.
+KILLED = """
+import os, sys, time
+from stager.plan import facts_store
+from stager.plan.pyfacts import python_facts
+parent, started = os.getpid(), []
+
+def parse(text):
+    if os.getpid() != parent and not started:
+        started.append(True)
+        os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines never mix
+        time.sleep(30)
+    return python_facts(text)
+
+facts_store.python_facts = parse
+texts = [f"X{number} = {number}\\n" for number in range(400)]
+found = facts_store.parse_all(texts)
+print("same" if found == [python_facts(text) for text in texts] else "different", flush=True)
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no pool")
+def test_a_worker_killed_mid_parse_leaves_the_rest_to_stager_which_finishes(
+    tmp_path: Path,
+) -> None:
+    """The out-of-memory killer takes a worker: stager parses its share itself, never hangs."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    worker = int(process.stdout.readline())
+    os.kill(worker, signal.SIGKILL)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("stager waited for the killed worker")
+    lines = out.splitlines()
+    assert (process.returncode, lines[-1]) == (0, "same"), err
+    with pytest.raises(ProcessLookupError):  # no worker is left behind
+        os.killpg(process.pid, 0)
+
+
 def test_only_versions_that_import_a_changed_module_are_parsed_ahead(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
