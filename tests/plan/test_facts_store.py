@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from stager.analysis import analyze_branch
+from stager.git.repository import Repository
 from stager.plan import facts_store
 from stager.plan.comment_edits import carried_over
-from stager.plan.facts_store import FactsStore, parse_all
+from stager.plan.facts_store import FactsStore, earlier_file, parse_all
 from stager.plan.pyfacts import PyFacts, python_facts
 from stager.types import Sha
 from tests.gitrepo import GitRepo
-from tests.plan.helpers import analyze, edge_kinds, make_branch
+from tests.plan.helpers import RULES, analyze, edge_kinds, make_branch
 
 HELPERS = "def fmt(value):\n    return str(value)\n"
 SERVICE = "from app.helpers import fmt\n\n\ndef show(x):\n    return fmt(x)\n"
@@ -55,6 +57,11 @@ MODULE = textwrap.dedent(
 )
 
 
+def last_run_files() -> list[Path]:
+    folder = Path(os.environ["XDG_CACHE_HOME"]) / "stager" / "facts"
+    return [path for path in folder.glob("*.jsonl") if not path.name.endswith(".earlier.jsonl")]
+
+
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts the store parses from now on."""
     parsed: list[str] = []
@@ -81,12 +88,68 @@ def test_the_next_run_parses_nothing_and_plans_the_same(
     again = analyze(repo, tmp_path)
     assert parsed == []
     assert again.plan == first.plan
-    [cache] = (Path(os.environ["XDG_CACHE_HOME"]) / "stager" / "facts").glob("*.json")
+    [cache] = last_run_files()
     cache.write_bytes(b"not JSON")  # a broken cache is only a slower run
     assert analyze(repo, tmp_path).plan == first.plan
     assert len(parsed) == 4  # both versions of both files
     monkeypatch.setenv("STAGER_NO_CACHE", "1")
     assert analyze(repo, tmp_path).plan == first.plan
+
+
+CLIENT = "from app.helpers import fmt\n\n\ndef client(x):\n    return fmt(x)\n"
+
+
+def two_branches(repo: GitRepo) -> None:
+    """feature and other both change helpers.py the same way; each changes one user of it."""
+    base = {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE, "app/client.py": CLIENT}
+    make_branch(repo, base, {"app/helpers.py": HELPERS, "app/service.py": SERVICE + "Y = 1\n"})
+    repo.checkout("-b", "other", "main")
+    repo.commit("other", {"app/helpers.py": HELPERS, "app/client.py": CLIENT + "Z = 1\n"})
+
+
+def analyze_head(repo: GitRepo, tmp_path: Path, head: str) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    analyze_branch(Repository(repo.path), "main", head, rules)
+
+
+def test_switching_branches_parses_only_what_neither_run_parsed(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_branches(repo)
+    parsed = counting(monkeypatch)
+    analyze_head(repo, tmp_path, "feature")
+    assert sorted(parsed) == sorted(["X = 1\n", HELPERS, SERVICE, SERVICE + "Y = 1\n"])
+    parsed.clear()
+    analyze_head(repo, tmp_path, "other")
+    assert sorted(parsed) == sorted([CLIENT, CLIENT + "Z = 1\n"])  # helpers.py's are kept
+    parsed.clear()
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []  # service.py's come from the run before the last
+    [latest] = last_run_files()
+    written = latest.stat().st_mtime_ns, earlier_file(latest).stat().st_mtime_ns
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []
+    assert (latest.stat().st_mtime_ns, earlier_file(latest).stat().st_mtime_ns) == written
+
+
+def test_the_least_recently_used_facts_go_beyond_the_limit(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_branches(repo)
+    analyze_head(repo, tmp_path, "feature")
+    [latest] = last_run_files()
+    monkeypatch.setattr(facts_store, "CACHE_LIMIT", 0)
+    analyze_head(repo, tmp_path, "other")  # the last run's facts are kept, nothing more
+    assert earlier_file(latest).read_text(encoding="utf-8").count("\n") == 0  # the header only
+    parsed = counting(monkeypatch)
+    analyze_head(repo, tmp_path, "feature")
+    assert sorted(parsed) == sorted([SERVICE, SERVICE + "Y = 1\n"])  # dropped, parsed again
+    monkeypatch.setattr(facts_store, "CACHE_LIMIT", 10 * latest.stat().st_size)
+    analyze_head(repo, tmp_path, "other")  # room for what feature used
+    parsed.clear()
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []
 
 
 def test_a_file_changed_only_in_comments_is_parsed_once(
