@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stager.analysis import MergedContent, analyze_branch
+from stager.analysis import analyze_branch
+from stager.branches.merged import merged_content
 from stager.commands.output import EXIT_FINDINGS, check_writable, emit
-from stager.git.repository import BranchRefs, Repository, TreeEntry
+from stager.git.repository import Repository
 from stager.render.analysis import render_json, render_markdown, render_terminal
 from stager.render.formats import Format
 from stager.render.progress import Progress
-from stager.types import RepoPath, Risk
+from stager.types import Risk
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,6 @@ class AnalyzeOptions:
     fail_on: Risk | None
 
 
-def _merged_content(
-    repo: Repository, refs: BranchRefs, head_tree: Mapping[RepoPath, TreeEntry]
-) -> MergedContent:
-    # Imported when asked: the analysis asks once git works on the branch, and the
-    # split's modules (~50 ms, the planner's among them) load meanwhile, not before.
-    from stager.branches.merged import merged_content
-
-    return merged_content(repo, refs, head_tree)
-
-
 def run(options: AnalyzeOptions) -> int:
     """Analyze the branch, print or write the report; 4 when --fail-on is met."""
     if options.output is not None:
@@ -48,7 +38,7 @@ def run(options: AnalyzeOptions) -> int:
             options.base,
             options.head,
             options.rules_path,
-            merged=_merged_content,
+            merged=merged_content,
             announce=announce,
         )
     emit(
