@@ -73,10 +73,12 @@ def main() -> None:
     ]
     alternate(cases, folder, runs)
     baseline = cases[0].seconds
+    cpu_baseline = max(cases[0].cpu_seconds, 1e-6)
     print(f"medians of {runs} alternating runs")
     for case in cases:
         print(
             f"{case.name:28}: {case.seconds * 1000:8.1f} ms  {case.seconds / baseline:6.2f}x"
+            f"  cpu {case.cpu_seconds * 1000:8.1f} ms  {case.cpu_seconds / cpu_baseline:6.1f}x"
             f"  peak {case.peak_mb:6.1f} MB"
         )
     print("target: warm <= 2.0x git diff")

@@ -144,11 +144,13 @@ def main() -> None:
     compileall.compile_dir(ROOT / "stager", quiet=1)
     alternate(cases, folder, args.runs)
     baseline = cases[0].seconds
+    cpu_baseline = max(cases[0].cpu_seconds, 1e-6)
     print(f"{files} files, {changed} changed; medians of {args.runs} alternating runs")
     for case in cases:
         ratio = case.seconds / baseline
         print(
             f"{case.name:26}: {case.seconds * 1000:8.1f} ms  {ratio:7.1f}x git diff"
+            f"  cpu {case.cpu_seconds * 1000:8.1f} ms  {case.cpu_seconds / cpu_baseline:6.1f}x"
             f"  peak {case.peak_mb:6.1f} MB"
         )
     shutil.rmtree(work)

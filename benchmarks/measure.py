@@ -21,6 +21,9 @@ from pathlib import Path
 class Measured:
     seconds: float
     peak_mb: float  # the process's own peak resident memory
+    # user + system CPU time, its worker processes included: steadier than the wall
+    # clock on a machine that other work slows down
+    cpu_seconds: float = 0.0
 
 
 def measure(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Measured:
@@ -37,7 +40,8 @@ def measure(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Measur
     process.stderr.close()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{errors.decode()}")
-    return Measured(seconds, usage.ru_maxrss / 1024)  # Linux: kilobytes
+    # Linux: kilobytes. The child's usage counts the children it waited for (its workers).
+    return Measured(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
@@ -54,6 +58,10 @@ class Case:
     @property
     def seconds(self) -> float:
         return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
 
     @property
     def peak_mb(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -635,6 +636,11 @@ def main() -> None:
     SIGTERM (CI cancelling a job) and SIGHUP (a closed terminal) stop stager
     as Ctrl-C does: every temporary worktree and folder is removed first.
     """
+    # A run is short and its objects mostly live to the end (facts, trees, texts):
+    # what is loaded now is never garbage, and fewer young-object collections of
+    # many thousand facts save ~10% of a large analysis.
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 50)
     with stop_like_ctrl_c(), error_handler():
         try:
             code = cli.main(prog_name="stager", standalone_mode=False)

@@ -148,9 +148,10 @@ def _record_reader(kind: type) -> Reader:
             raise _Unreadable(f"an object expected, found {value!r}")
         given: dict[str, object] = {}
         for name, read, required in fields:
-            if name in value:
+            item = value.get(name, _ABSENT)  # one look-up: thousands of records per cache
+            if item is not _ABSENT:
                 try:
-                    given[name] = read(value[name])
+                    given[name] = read(item)
                 except _Unreadable as error:
                     error.path.insert(0, f".{name}")
                     raise
@@ -161,6 +162,9 @@ def _record_reader(kind: type) -> Reader:
         return kind(**given)
 
     return read_record
+
+
+_ABSENT = object()  # a field the object leaves out
 
 
 def _read_str(value: object) -> object:

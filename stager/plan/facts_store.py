@@ -5,10 +5,12 @@ are a pure function of its content, so an entry is never stale for the same
 parser. The cache file's name carries a hash of the parser's source and
 Python's version (its grammar decides what parses), so a new stager or Python
 starts a fresh one. As the revision files' cache (:mod:`stager.migrations.parse_cache`),
-it is plain JSON read back by type, never a pickle, written atomically, one
-file per repository holding the facts of the last run (so it stays bounded);
-anything wrong with it only means parsing again. ``STAGER_NO_CACHE=1`` turns it
-off.
+it is plain JSON read back by type, never a pickle, and written atomically.
+Two files per repository: the facts the last run used, read at the start, and
+those of earlier runs (another branch's files), read only when the first
+lacks a blob; together at most ``CACHE_LIMIT``, the least recently used
+dropped first. A run that needs nothing new writes nothing. Anything wrong
+with them only means parsing again. ``STAGER_NO_CACHE=1`` turns it off.
 
 What is not cached is parsed, on both cores when there is much of it
 (:func:`prefetch`), and a version that differs from the other one only in
@@ -25,13 +27,21 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stager.plain_data import from_plain, to_plain
 from stager.plan.comment_edits import carried_over
 from stager.plan.pyfacts import PyFacts, python_facts
 from stager.types import Sha
 
-_VERSION = 1  # of the file's layout; the parser itself is in the name
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from threading import Thread
+
+_VERSION = 2  # of the files' layout; the parser itself is in the name
+_HEADER = json.dumps({"stager facts": _VERSION})
+# What the two cache files of a repository may hold together: about 8,000 file versions.
+CACHE_LIMIT = 32 * 1024 * 1024
 # The modules whose code decides the facts or their JSON form.
 _PARSER_MODULES = (
     "types.py",
@@ -67,7 +77,10 @@ def _fingerprint() -> str | None:
 
 
 def cache_file(repository_key: str) -> Path | None:
-    """Where the facts cache of one repository lives; None when caching is off."""
+    """Where the last run's facts of one repository live; None when caching is off.
+
+    The earlier runs' facts are next to it (:func:`earlier_file`).
+    """
     if os.environ.get("STAGER_NO_CACHE"):
         return None
     fingerprint = _fingerprint()
@@ -77,29 +90,71 @@ def cache_file(repository_key: str) -> Path | None:
     name = hashlib.sha1(
         f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
     ).hexdigest()
-    return Path(root) / "stager" / "facts" / f"{name}.json"
+    return Path(root) / "stager" / "facts" / f"{name}.jsonl"
 
 
-def _load(path: Path | None) -> dict[Sha, PyFacts]:
-    if path is None:
-        return {}
+def earlier_file(path: Path) -> Path:
+    """The facts earlier runs used and the last one did not, most recently used first."""
+    return path.with_name(f"{path.stem}.earlier.jsonl")
+
+
+def _read_lines(path: Path) -> dict[Sha, str]:
+    """A cache file's entries, each still as its JSON text (read back when asked for)."""
     try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("version") != _VERSION:
-            return {}
-        return {
-            Sha(blob): from_plain(PyFacts, entry, blob) for blob, entry in data["facts"].items()
-        }
-    except Exception:  # a broken or foreign cache is only a slower run, never trusted
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except Exception:  # a missing or unreadable cache is only a slower run
         return {}
+    if lines[0] != _HEADER:
+        return {}
+    entries: dict[Sha, str] = {}
+    for line in lines[1:]:
+        blob, tab, entry = line.partition("\t")
+        if tab:
+            entries[Sha(blob)] = entry
+    return entries
+
+
+def _decode(blob: Sha, entry: str) -> PyFacts | None:
+    try:
+        found: PyFacts = from_plain(PyFacts, json.loads(entry), blob)
+    except Exception:  # a broken or foreign entry is only a parse more, never trusted
+        return None
+    return found
+
+
+def _encode(facts: PyFacts) -> str:
+    # ASCII and compact: no tab or line break inside an entry.
+    return json.dumps(to_plain(facts), separators=(",", ":"))
+
+
+def _write(path: Path, entries: Iterable[tuple[Sha, str]]) -> None:
+    """Replace ``path`` at once with these entries (a reader sees the old file or the new one)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(_HEADER)
+        stream.writelines(f"\n{blob}\t{entry}" for blob, entry in entries)
+    Path(temporary).replace(path)
 
 
 class FactsStore:
-    """Facts by blob id for one run: from the cache, carried over, or parsed."""
+    """Facts by blob id for one run: from the cache, carried over, or parsed.
+
+    The cache is two files: the facts the last run used, read whole at the
+    start, and those of earlier runs (other branches), read only when a blob
+    is not in the first. Together they stay under ``CACHE_LIMIT``: the
+    least recently used go first.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self.known = _load(path)
+        self.known: dict[Sha, PyFacts] = {}
+        self._entries: dict[Sha, str] = {}  # the JSON text of each fact read from the cache
+        for blob, entry in (_read_lines(path) if path else {}).items():
+            found = _decode(blob, entry)
+            if found is not None:
+                self.known[blob] = found
+                self._entries[blob] = entry
+        self._earlier: dict[Sha, str] | None = None  # read on the first blob the last run lacks
         self.used: dict[Sha, PyFacts] = {}
         self.parsed = 0  # files this run parsed (or scanned), for the tests and benchmarks
         self.carried = 0  # versions that took the other version's facts instead
@@ -150,25 +205,52 @@ class FactsStore:
             self.parsed += 1
 
     def save(self) -> None:
-        """Replace the cache with this run's facts (nothing to write: left as it is)."""
+        """Keep this run's facts first, then the earlier ones that fit (nothing new: left as is)."""
         if self.path is None or self.used.keys() == self.known.keys():
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            facts = {blob: to_plain(found) for blob, found in sorted(self.used.items())}
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"version": _VERSION, "facts": facts}, stream, separators=(",", ":"))
-            Path(temporary).replace(self.path)
+            latest = [
+                (blob, self._entries.get(blob) or _encode(found))
+                for blob, found in sorted(self.used.items())
+            ]
+            room = CACHE_LIMIT - sum(len(blob) + len(entry) + 2 for blob, entry in latest)
+            kept: list[tuple[Sha, str]] = []
+            # The last run's facts this one did not use, then the earlier ones, in that order.
+            for blob, entry in [*_read_lines(self.path).items(), *self.earlier().items()]:
+                size = len(blob) + len(entry) + 2
+                if blob in self.used or size > room:
+                    continue
+                room -= size
+                kept.append((blob, entry))
+            _write(earlier_file(self.path), dict(kept).items())
+            _write(self.path, latest)
         except Exception:  # an unwritable cache is only a slower next run
             return
+
+    def earlier(self) -> dict[Sha, str]:
+        """The earlier runs' entries (an empty dict without a cache)."""
+        if self._earlier is None:
+            self._earlier = _read_lines(earlier_file(self.path)) if self.path else {}
+        return self._earlier
 
     def _known(self, blob: Sha) -> PyFacts | None:
         found = self.used.get(blob)
         if found is None:
             found = self.known.get(blob)
+            if found is None:
+                found = self._from_earlier(blob)
             if found is not None:
                 self.used[blob] = found
+        return found
+
+    def _from_earlier(self, blob: Sha) -> PyFacts | None:
+        entry = self.earlier().get(blob)
+        if entry is None:
+            return None
+        found = _decode(blob, entry)
+        if found is not None:
+            self._entries[blob] = entry  # written back as read
         return found
 
     def _parse(self, blob: Sha, text: str) -> PyFacts:
@@ -191,18 +273,54 @@ _LINES_ONLY = PyFacts()
 
 
 def parse_all(texts: Sequence[str]) -> list[PyFacts]:
-    """``python_facts`` of each text, in order, on every core (a process each)."""
+    """``python_facts`` of each text, in order, on every core (a process each).
+
+    A worker that dies (the kernel's out-of-memory killer) breaks the pool: what
+    it had not given back is parsed here instead, never waited for.
+    """
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     start = _start_method()
     if start is None or (workers or 1) < 2:
         return [python_facts(text) for text in texts]
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = workers or 1
-    chunk = max(1, len(texts) // (workers * 8))
-    # The pool is ended (its workers killed) on the way out, Ctrl-C included.
-    with multiprocessing.get_context(start).Pool(workers, initializer=_worker_signals) as pool:
-        return pool.map(python_facts, texts, chunksize=chunk)
+    size = max(1, len(texts) // (workers * 8))
+    chunks = [texts[first : first + size] for first in range(0, len(texts), size)]
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(start), initializer=_worker_signals
+    )
+    found: list[PyFacts] = []
+    try:
+        for chunk, job in [(chunk, pool.submit(_parse_chunk, chunk)) for chunk in chunks]:
+            try:
+                found.extend(job.result())
+            except BrokenProcessPool:  # its workers are gone: parse the rest here
+                found.extend(python_facts(text) for text in chunk)
+    except BaseException:  # Ctrl-C: stop now, not once the workers finish their share
+        _kill(pool)
+        raise
+    pool.shutdown()
+    return found
+
+
+def _parse_chunk(texts: Sequence[str]) -> list[PyFacts]:
+    return [python_facts(text) for text in texts]
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """End the pool at once: its workers killed, its thread ended, nothing left running."""
+    processes = list((pool._processes or {}).values())
+    manager: Thread | None = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
+    if manager is not None:
+        manager.join()
 
 
 def _start_method() -> str | None:
@@ -215,7 +333,7 @@ def _start_method() -> str | None:
 
 
 def _worker_signals() -> None:
-    """Ctrl-C reaches the whole process group: stager stops the workers, they do not."""
+    """Ctrl-C reaches the whole process group: stager kills the workers, they do not stop."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

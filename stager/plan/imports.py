@@ -53,6 +53,7 @@ class ModuleIndex:
     def __init__(self, paths: Iterable[str]) -> None:
         self._all = paths
         self._resolved: dict[tuple[str, str], str | None] = {}
+        self._by_module: dict[str, list[tuple[str, str]]] = {}
 
     @cached_property
     def paths(self) -> set[str]:
@@ -74,13 +75,39 @@ class ModuleIndex:
         return self._resolved[key]
 
     def _resolve(self, dotted: str, importer: str) -> str | None:
-        if not dotted:
-            return None
-        stem = dotted.replace(".", "/")
         # ``import logging`` is the standard library's unless a source root holding
         # the importer shadows it (a first-party logging.py next to the code's root).
         stdlib = dotted.partition(".")[0] in sys.stdlib_module_names
-        best: tuple[tuple[int, int], str] | None = None
+        candidates = self._candidates(dotted)
+        # A source root that contains the importer (backend/ for
+        # backend/app/x.py importing app.models) beats any other.
+        inside = [(path, root) for path, root in candidates if importer.startswith(root)]
+        if inside:
+            return min(inside, key=lambda found: (-len(found[1]), found[0]))[0]
+        if stdlib:
+            return None
+        # Else the root sharing the longest folder prefix with the importer.
+        best: tuple[int, str] | None = None
+        for path, root in candidates:
+            shared = len(posixpath.commonprefix([root, importer]))
+            if best is None or shared > best[0] or (shared == best[0] and path < best[1]):
+                best = (shared, path)
+        return best[1] if best else None
+
+    def _candidates(self, dotted: str) -> list[tuple[str, str]]:
+        """(file, its source root) of each file that module ``dotted`` may be, whoever imports it.
+
+        Kept by name: the many files of a branch import the same few modules.
+        """
+        found = self._by_module.get(dotted)
+        if found is None:
+            found = self._by_module[dotted] = list(self._find_candidates(dotted))
+        return found
+
+    def _find_candidates(self, dotted: str) -> Iterator[tuple[str, str]]:
+        if not dotted:
+            return
+        stem = dotted.replace(".", "/")
         last = dotted.rpartition(".")[2]
         for relative, name in (
             (f"{stem}.py", f"{last}.py"),
@@ -93,16 +120,7 @@ class ModuleIndex:
                 root = path[: len(path) - len(relative)]
                 if root and f"{root}__init__.py" in self.paths:
                     continue  # inside a package: an absolute import never starts there
-                if stdlib and not importer.startswith(root):
-                    continue
-                # A source root that contains the importer (backend/ for
-                # backend/app/x.py importing app.models) beats any other.
-                inside = importer.startswith(root)
-                shared = len(posixpath.commonprefix([root, importer]))
-                key = (1 if inside else 0, len(root) if inside else shared)
-                if best is None or key > best[0] or (key == best[0] and path < best[1]):
-                    best = (key, path)
-        return best[1] if best else None
+                yield path, root
 
     def resolve_relative(self, importer: str, level: int, module: str) -> str | None:
         folder = posixpath.dirname(importer)

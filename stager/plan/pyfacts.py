@@ -16,6 +16,7 @@ import ast
 import hashlib
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from stager.migrations.parse import TOO_DEEP
@@ -76,7 +77,7 @@ class PyFacts:
     # Strings over several lines: where a line starting with ``#`` is no comment.
     multiline_strings: tuple[LineSpan, ...] = ()
 
-    @property
+    @cached_property  # asked for each pair of modules the import graph compares
     def signatures(self) -> dict[str, str]:
         """Module-level functions and classes → their signature."""
         return dict(entry.split(" ") for entry in self.signature_list)

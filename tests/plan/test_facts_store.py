@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from stager.analysis import analyze_branch
+from stager.git.repository import Repository
 from stager.plan import facts_store
 from stager.plan.comment_edits import carried_over
-from stager.plan.facts_store import FactsStore, parse_all
+from stager.plan.facts_store import FactsStore, earlier_file, parse_all
 from stager.plan.pyfacts import PyFacts, python_facts
 from stager.types import Sha
 from tests.gitrepo import GitRepo
-from tests.plan.helpers import analyze, edge_kinds, make_branch
+from tests.plan.helpers import RULES, analyze, edge_kinds, make_branch
 
 HELPERS = "def fmt(value):\n    return str(value)\n"
 SERVICE = "from app.helpers import fmt\n\n\ndef show(x):\n    return fmt(x)\n"
@@ -55,6 +57,11 @@ MODULE = textwrap.dedent(
 )
 
 
+def last_run_files() -> list[Path]:
+    folder = Path(os.environ["XDG_CACHE_HOME"]) / "stager" / "facts"
+    return [path for path in folder.glob("*.jsonl") if not path.name.endswith(".earlier.jsonl")]
+
+
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The texts the store parses from now on."""
     parsed: list[str] = []
@@ -81,12 +88,68 @@ def test_the_next_run_parses_nothing_and_plans_the_same(
     again = analyze(repo, tmp_path)
     assert parsed == []
     assert again.plan == first.plan
-    [cache] = (Path(os.environ["XDG_CACHE_HOME"]) / "stager" / "facts").glob("*.json")
+    [cache] = last_run_files()
     cache.write_bytes(b"not JSON")  # a broken cache is only a slower run
     assert analyze(repo, tmp_path).plan == first.plan
     assert len(parsed) == 4  # both versions of both files
     monkeypatch.setenv("STAGER_NO_CACHE", "1")
     assert analyze(repo, tmp_path).plan == first.plan
+
+
+CLIENT = "from app.helpers import fmt\n\n\ndef client(x):\n    return fmt(x)\n"
+
+
+def two_branches(repo: GitRepo) -> None:
+    """feature and other both change helpers.py the same way; each changes one user of it."""
+    base = {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE, "app/client.py": CLIENT}
+    make_branch(repo, base, {"app/helpers.py": HELPERS, "app/service.py": SERVICE + "Y = 1\n"})
+    repo.checkout("-b", "other", "main")
+    repo.commit("other", {"app/helpers.py": HELPERS, "app/client.py": CLIENT + "Z = 1\n"})
+
+
+def analyze_head(repo: GitRepo, tmp_path: Path, head: str) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    analyze_branch(Repository(repo.path), "main", head, rules)
+
+
+def test_switching_branches_parses_only_what_neither_run_parsed(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_branches(repo)
+    parsed = counting(monkeypatch)
+    analyze_head(repo, tmp_path, "feature")
+    assert sorted(parsed) == sorted(["X = 1\n", HELPERS, SERVICE, SERVICE + "Y = 1\n"])
+    parsed.clear()
+    analyze_head(repo, tmp_path, "other")
+    assert sorted(parsed) == sorted([CLIENT, CLIENT + "Z = 1\n"])  # helpers.py's are kept
+    parsed.clear()
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []  # service.py's come from the run before the last
+    [latest] = last_run_files()
+    written = latest.stat().st_mtime_ns, earlier_file(latest).stat().st_mtime_ns
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []
+    assert (latest.stat().st_mtime_ns, earlier_file(latest).stat().st_mtime_ns) == written
+
+
+def test_the_least_recently_used_facts_go_beyond_the_limit(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_branches(repo)
+    analyze_head(repo, tmp_path, "feature")
+    [latest] = last_run_files()
+    monkeypatch.setattr(facts_store, "CACHE_LIMIT", 0)
+    analyze_head(repo, tmp_path, "other")  # the last run's facts are kept, nothing more
+    assert earlier_file(latest).read_text(encoding="utf-8").count("\n") == 0  # the header only
+    parsed = counting(monkeypatch)
+    analyze_head(repo, tmp_path, "feature")
+    assert sorted(parsed) == sorted([SERVICE, SERVICE + "Y = 1\n"])  # dropped, parsed again
+    monkeypatch.setattr(facts_store, "CACHE_LIMIT", 10 * latest.stat().st_size)
+    analyze_head(repo, tmp_path, "other")  # room for what feature used
+    parsed.clear()
+    analyze_head(repo, tmp_path, "feature")
+    assert parsed == []
 
 
 def test_a_file_changed_only_in_comments_is_parsed_once(
@@ -205,6 +268,54 @@ def test_ctrl_c_stops_the_pool_and_its_workers(tmp_path: Path) -> None:
     assert (process.returncode, out) == (130, "interrupted\n"), err
     assert "Traceback" not in err  # no worker printed its own KeyboardInterrupt
     with pytest.raises(ProcessLookupError):  # nothing of the group is left
+        os.killpg(process.pid, 0)
+
+
+# Each worker says its id at its first file and takes its time with it: the test kills one
+# while it holds its share. This process parses without the pause.
+KILLED = """
+import os, sys, time
+from stager.plan import facts_store
+from stager.plan.pyfacts import python_facts
+parent, started = os.getpid(), []
+
+def parse(text):
+    if os.getpid() != parent and not started:
+        started.append(True)
+        os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines never mix
+        time.sleep(30)
+    return python_facts(text)
+
+facts_store.python_facts = parse
+texts = [f"X{number} = {number}\\n" for number in range(400)]
+found = facts_store.parse_all(texts)
+print("same" if found == [python_facts(text) for text in texts] else "different", flush=True)
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no pool")
+def test_a_worker_killed_mid_parse_leaves_the_rest_to_stager_which_finishes(
+    tmp_path: Path,
+) -> None:
+    """The out-of-memory killer takes a worker: stager parses its share itself, never hangs."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    worker = int(process.stdout.readline())
+    os.kill(worker, signal.SIGKILL)
+    try:
+        out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("stager waited for the killed worker")
+    lines = out.splitlines()
+    assert (process.returncode, lines[-1]) == (0, "same"), err
+    with pytest.raises(ProcessLookupError):  # no worker is left behind
         os.killpg(process.pid, 0)
 
 
