@@ -30,6 +30,7 @@ only ``verify --database`` does it.
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shlex
@@ -81,14 +82,41 @@ def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> di
     return {name: template.format(**values) for name, template in templates}
 
 
+def working_folder(tree: Path, ini: Path) -> Path:
+    """Where the project runs its Alembic: the tree's root, or the folder of its ini.
+
+    Alembic finds a relative ``script_location`` (one without ``%(here)s``) from
+    the folder it runs in. When that location is missing from the root but next
+    to the ini, the project runs Alembic there (``cd backend && alembic upgrade
+    head``, as full-stack-fastapi-template's ``backend/alembic.ini`` with
+    ``script_location = app/alembic`` needs), and so does stager.
+    """
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        script = parser.get("alembic", "script_location", fallback="")
+    except (configparser.Error, UnicodeDecodeError):
+        return tree
+    if not script or Path(script).is_absolute() or ":" in script:  # a package resource
+        return tree
+    if not (tree / script).is_dir() and (ini.parent / script).is_dir():
+        return ini.parent
+    return tree
+
+
 def routed_environment(
     connection: Connection,
     tree: Path,
     folder: Path,
     environ: Mapping[str, str] | None = None,
     templates: Sequence[tuple[str, str]] = (),
+    working: Path | None = None,
 ) -> dict[str, str]:
-    """The environment of the project's Alembic: stager's database and nothing else."""
+    """The environment of the project's Alembic: stager's database and nothing else.
+
+    ``PYTHONPATH`` starts with the folder Alembic runs in (``working``), where the
+    project's imports resolve when it runs there, then the tree's root.
+    """
     source = os.environ if environ is None else environ
     env = {key: value for key, value in source.items() if key in _KEPT or key.startswith("LC_")}
     url = sqlalchemy_url(connection)
@@ -109,7 +137,13 @@ def routed_environment(
         PGSERVICEFILE=str(empty),
         PGSYSCONFDIR=str(folder),
         PYTHONPATH=os.pathsep.join(
-            [str(tree), *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else [])]
+            dict.fromkeys(
+                [
+                    str(working or tree),
+                    str(tree),
+                    *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else []),
+                ]
+            )
         ),
         PYTHONDONTWRITEBYTECODE="1",
     )
@@ -216,7 +250,10 @@ class ProjectAlembic:
         Asked of the interpreter that runs the project's Alembic command, which sees
         the project's virtualenv and its editable installs; stager's may not.
         """
-        env = routed_environment(connection, tree, folder, templates=self.templates)
+        working = working_folder(tree, tree / self.config)
+        env = routed_environment(
+            connection, tree, folder, templates=self.templates, working=working
+        )
         python = project_python(self.words, tree, env)
         return [
             f"the project's package {name} resolves to {origin}, outside the phase's tree "
@@ -228,7 +265,11 @@ class ProjectAlembic:
     def run(
         self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]
     ) -> AlembicOutcome:
-        """``alembic -c <copy> -x db_url=URL ARGUMENTS`` in ``tree``; its exit code and output."""
+        """``alembic -c <copy> -x db_url=URL ARGUMENTS`` in ``tree``; its exit code and output.
+
+        It runs in the tree's root, or in the ini's folder when the project's
+        Alembic must run there (``working_folder``).
+        """
         ini = tree / self.config
         if not ini.is_file():
             raise DatabaseError(
@@ -238,12 +279,18 @@ class ProjectAlembic:
         url = sqlalchemy_url(connection, password=False)  # libpq reads it from the environment
         routed = ini.parent / TEMPORARY_INI
         routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
-        command = [*self.words, "-c", str(routed), "-x", f"db_url={url}", *arguments]
+        working = working_folder(tree, ini)
+        program, *rest = self.words
+        if "/" in program and not Path(program).is_absolute():
+            program = str(tree / program)  # from the tree's root, wherever Alembic runs
+        command = [program, *rest, "-c", str(routed), "-x", f"db_url={url}", *arguments]
         try:
             result = subprocess.run(
                 command,
-                cwd=tree,
-                env=routed_environment(connection, tree, folder, templates=self.templates),
+                cwd=working,
+                env=routed_environment(
+                    connection, tree, folder, templates=self.templates, working=working
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -10,6 +10,7 @@ logged the connection with stager's ``application_name``.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from stager.database.alembic_run import PROJECT_APPLICATION, AlembicOutcome, ProjectAlembic
 from stager.database.errors import DatabaseError
-from stager.database.psql import Psql
+from stager.database.psql import Connection, Psql
 from stager.database.server import Progress
 from stager.git.refs import worktree_add, worktree_remove
 from stager.git.repository import Repository
@@ -43,6 +44,27 @@ class Step:
 
 
 SKIPPED = Step("skipped")
+
+
+_ELSEWHERE = re.compile(
+    r'connection to server (?:at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d+)'
+    r'|on socket "(?P<socket>[^"]+)")'
+)
+
+
+def elsewhere(output: str, connection: Connection) -> str | None:
+    """The server libpq says the project tried, when it is not stager's: "host:port" or a socket."""
+    for found in _ELSEWHERE.finditer(output):
+        if found.group("socket"):
+            socket = found.group("socket")
+            if not socket.startswith(connection.host + "/"):
+                return socket
+        elif (found.group("host"), int(found.group("port"))) != (
+            connection.host,
+            connection.port,
+        ):
+            return f"{found.group('host')}:{found.group('port')}"
+    return None
 
 
 def tail(output: str) -> tuple[str, ...]:
@@ -129,12 +151,36 @@ class Runner:
                 '"alembic -c stager-alembic.ini"; an env.py that needs the running app '
                 "(Flask-Migrate's current_app) cannot run outside it",
             )
+        if "Path doesn't exist" in probed.output:
+            raise DatabaseError(
+                f"the project's Alembic configuration {self.alembic.config} names a "
+                "script_location found neither from the phase's root nor from the "
+                f"configuration's folder: {' | '.join(tail(probed.output))}",
+                "write it from the configuration's folder, as script_location = "
+                "%(here)s/migrations, or name the configuration in [verify] alembic",
+            )
+        target = elsewhere(probed.output, self.psql.connection)
+        if PROBE_REVISION not in probed.output and target is not None:
+            connection = self.psql.connection
+            raise DatabaseError(
+                f"the project's Alembic tried to connect to {target}, not to stager's "
+                f"database ({connection.host}:{connection.port}): its env.py builds its URL "
+                "from settings of its own (variables, a .env file) that none of stager's "
+                "channels reaches",
+                "name those variables in rules.toml, e.g. [verify] env = { DB_HOST = "
+                '"{host}", DB_PORT = "{port}", DB_USER = "{user}", DB_PASSWORD = '
+                '"{password}", DB_NAME = "{database}" }',
+            )
         if PROBE_REVISION not in probed.output and not probed.ok:
+            missing = "No module named" in probed.output
             raise DatabaseError(
                 "the project's `alembic current` failed before it read stager's database: "
                 f"{' | '.join(tail(probed.output))}",
                 "install the project's dependencies (alembic, its database driver) where "
-                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"',
+                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"'
+                if missing
+                else "run the same `alembic current` in the project to see why; a setting "
+                "its env.py needs can be given in rules.toml: [verify] env",
             )
         if PROBE_REVISION not in probed.output:
             raise DatabaseError(

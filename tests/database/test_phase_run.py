@@ -22,7 +22,14 @@ from stager.database.seed import Seed
 from stager.database.server import Server
 from stager.git.repository import Repository
 from stager.types import Sha
-from tests.database.project import ALEMBIC, base_commit, commit_revisions, revision
+from tests.database.project import (
+    ALEMBIC,
+    SUBFOLDER_ALEMBIC,
+    base_commit,
+    commit_revisions,
+    revision,
+    subfolder_base_commit,
+)
 from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
@@ -373,3 +380,53 @@ def test_a_seed_that_fails_stops_before_the_first_phase(
     assert result.phases[0].problems[0].startswith("the seed ")
     assert "no fixtures" in result.phases[0].problems
     assert result.end_state.skipped and not result.ok
+
+
+def test_a_project_that_runs_alembic_in_the_folder_of_its_ini_runs_there(
+    server: Server, repo: GitRepo
+) -> None:
+    # full-stack-fastapi-template: backend/alembic.ini says script_location = app/alembic,
+    # found from backend/ only, and env.py imports the package app that backend/ holds
+    base = subfolder_base_commit(repo)
+    result = _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+
+
+def test_a_project_that_builds_its_url_from_variables_of_its_own_is_told_which_server_it_tried(
+    server: Server, repo: GitRepo, decoy: Psql
+) -> None:
+    # the template's older config: POSTGRES_SERVER, POSTGRES_PORT, … (and a .env) build the URL
+    own = (
+        "import os\n"
+        "from alembic import context\n"
+        "context.config.cmd_opts.x = [\n"
+        "    'db_url=postgresql://{}:{}/{}'.format(\n"
+        "        os.environ.get('DB_HOST', '127.0.0.1'), os.environ.get('DB_PORT', '9'),\n"
+        f"        os.environ.get('DB_NAME', {decoy.connection.database!r}),\n"
+        "    )\n"
+        "]\n"
+    )
+    base = subfolder_base_commit(repo, own)
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    assert "tried to connect to 127.0.0.1:9, not to stager's database" in message, message
+    assert '[verify] env = { DB_HOST = "{host}"' in message
+    templates = (("DB_HOST", "{host}"), ("DB_PORT", "{port}"), ("DB_NAME", "{database}"))
+    result = _run(server, repo, base, [], base, templates, alembic=SUBFOLDER_ALEMBIC)
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+    assert _tables(decoy) == []
+
+
+def test_a_script_location_found_nowhere_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    subfolder_base_commit(repo)
+    ini = Path(repo.path / "backend/alembic.ini").read_text()
+    moved = ini.replace("script_location = migrations", "script_location = backend/nowhere")
+    base = repo.commit("scripts moved", {"backend/alembic.ini": moved})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    assert "names a script_location found neither from the phase's root" in message, message
+    assert "script_location = %(here)s/migrations" in message
