@@ -369,6 +369,41 @@ def test_a_seed_proves_the_data_migrations_the_phases_lost(
     )
 
 
+def test_a_downgrade_that_brings_back_the_schema_but_not_the_rows_is_a_warning(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    # full-stack-fastapi-template's branch dropped item.description: the downgrade adds the
+    # column back empty. The schema returns, the seeded rows' values do not.
+    base_commit(repo)
+    base = commit_revisions(
+        repo,
+        "base: a note per account",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN note text")',
+            'op.execute("ALTER TABLE account DROP COLUMN note")',
+        ),
+    )
+    phase = commit_revisions(
+        repo,
+        "phase 1: the note dropped",
+        revision(
+            3,
+            'op.execute("ALTER TABLE account DROP COLUMN note")',
+            'op.execute("ALTER TABLE account ADD COLUMN note text")',
+        ),
+    )
+    (tmp_path / "seed.sql").write_text("INSERT INTO account VALUES (1, 'kept'), (2, NULL);\n")
+    seed = Seed.parse("seed.sql", tmp_path)
+    result = _run(server, repo, base, [phase], phase, seed=seed)
+
+    assert result.phases[1].warnings == (
+        "the downgrade brings back the previous phase's schema but not its rows: account "
+        "(a rollback after this phase loses their data: restore it from a backup)",
+    )
+    assert result.ok  # a warning: SM002 already says that a drop loses data
+
+
 def test_a_seed_that_fails_stops_before_the_first_phase(
     server: Server, repo: GitRepo, tmp_path: Path
 ) -> None:
