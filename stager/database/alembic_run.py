@@ -34,6 +34,7 @@ import configparser
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -244,6 +245,13 @@ class ProjectAlembic:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
         return cls(tuple(kept), config, tuple(templates))
 
+    def program(self, tree: Path) -> str:
+        """The file the command's first word runs: a path from the tree's root, or found on PATH."""
+        program = self.words[0]
+        if "/" in program:
+            return program if Path(program).is_absolute() else str(tree / program)
+        return shutil.which(program) or program
+
     def foreign_packages(self, tree: Path, folder: Path, connection: Connection) -> list[str]:
         """A warning per package of the project its Alembic would import from elsewhere.
 
@@ -280,10 +288,10 @@ class ProjectAlembic:
         routed = ini.parent / TEMPORARY_INI
         routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
         working = working_folder(tree, ini)
-        program, *rest = self.words
-        if "/" in program and not Path(program).is_absolute():
-            program = str(tree / program)  # from the tree's root, wherever Alembic runs
-        command = [program, *rest, "-c", str(routed), "-x", f"db_url={url}", *arguments]
+        program = self.words[0]
+        if "/" in program:  # from the tree's root, wherever Alembic runs
+            program = self.program(tree)
+        command = [program, *self.words[1:], "-c", str(routed), "-x", f"db_url={url}", *arguments]
         try:
             result = subprocess.run(
                 command,

@@ -52,6 +52,9 @@ _ELSEWHERE = re.compile(
 )
 
 
+_MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<name>[\w.]+)'?")
+
+
 def elsewhere(output: str, connection: Connection) -> str | None:
     """The server libpq says the project tried, when it is not stager's: "host:port" or a socket."""
     for found in _ELSEWHERE.finditer(output):
@@ -171,15 +174,19 @@ class Runner:
                 '"{host}", DB_PORT = "{port}", DB_USER = "{user}", DB_PASSWORD = '
                 '"{password}", DB_NAME = "{database}" }',
             )
+        missing = _MISSING_MODULE.search(probed.output)
+        if PROBE_REVISION not in probed.output and missing is not None:
+            raise DatabaseError(
+                f"the project's Alembic ({self.alembic.program(tree)}) cannot import "
+                f"{missing.group('name')}: {missing.group(0)}",
+                "install the project's dependencies in the environment of that Alembic, or "
+                'name the project\'s own: [verify] alembic = ".venv/bin/alembic"',
+            )
         if PROBE_REVISION not in probed.output and not probed.ok:
-            missing = "No module named" in probed.output
             raise DatabaseError(
                 "the project's `alembic current` failed before it read stager's database: "
                 f"{' | '.join(tail(probed.output))}",
-                "install the project's dependencies (alembic, its database driver) where "
-                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"'
-                if missing
-                else "run the same `alembic current` in the project to see why; a setting "
+                "run the same `alembic current` in the project to see why; a setting "
                 "its env.py needs can be given in rules.toml: [verify] env",
             )
         if PROBE_REVISION not in probed.output:

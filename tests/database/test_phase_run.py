@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -465,3 +466,21 @@ def test_a_script_location_found_nowhere_is_named_with_the_fix(
     message = " ".join(str(raised.value).split())
     assert "names a script_location found neither from the phase's root" in message, message
     assert "script_location = %(here)s/migrations" in message
+
+
+def test_a_dependency_the_projects_alembic_cannot_import_is_named_with_that_alembic(
+    server: Server, repo: GitRepo
+) -> None:
+    # The alembic on PATH was stager's own, not the project's virtualenv's: say which ran
+    base = subfolder_base_commit(repo, "import sqlmodel_of_the_project  # noqa: F401\n")
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    alembic = shutil.which("alembic")
+    assert alembic is not None
+    assert message.startswith(
+        f"the project's Alembic ({alembic}) cannot import sqlmodel_of_the_project: "
+        "ModuleNotFoundError: No module named 'sqlmodel_of_the_project' — "
+    ), message
+    assert "Traceback" not in message and 'File "' not in message
+    assert '[verify] alembic = ".venv/bin/alembic"' in message
