@@ -52,7 +52,9 @@ _ELSEWHERE = re.compile(
 )
 
 
-_MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<name>[\w.]+)'?")
+_MISSING_MODULE = re.compile(
+    r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<name>[\w.]+)'?"
+)
 
 
 def elsewhere(output: str, connection: Connection) -> str | None:
