@@ -83,7 +83,7 @@ def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> di
     return {name: template.format(**values) for name, template in templates}
 
 
-def working_folder(tree: Path, ini: Path) -> Path:
+def working_folder(tree: Path, ini: Path, section: str = "alembic") -> Path:
     """Where the project runs its Alembic: the tree's root, or the folder of its ini.
 
     Alembic finds a relative ``script_location`` (one without ``%(here)s``) from
@@ -95,7 +95,7 @@ def working_folder(tree: Path, ini: Path) -> Path:
     parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
     try:
         parser.read(ini, encoding="utf-8")
-        script = parser.get("alembic", "script_location", fallback="")
+        script = parser.get(section, "script_location", fallback="")
     except (configparser.Error, UnicodeDecodeError):
         return tree
     if not script or Path(script).is_absolute() or ":" in script:  # a package resource
@@ -217,6 +217,7 @@ class ProjectAlembic:
     words: tuple[str, ...]  # the command without -c/--config
     config: str  # the ini file, from the tree's root
     templates: tuple[tuple[str, str], ...] = ()  # [verify] env
+    section: str = "alembic"  # -n/--name: the ini's section this environment reads
 
     @classmethod
     def parse(cls, command: str, templates: Sequence[tuple[str, str]] = ()) -> ProjectAlembic:
@@ -228,10 +229,15 @@ class ProjectAlembic:
                 'write it as a shell would, e.g. alembic = "alembic -c backend/alembic.ini"',
             ) from None
         config = "alembic.ini"
+        section = "alembic"
         kept: list[str] = []
         index = 0
         while index < len(words):
             word = words[index]
+            if word in {"-n", "--name"} and index + 1 < len(words):
+                section = words[index + 1]  # kept in the command too: Alembic reads it
+            elif word.startswith("--name="):
+                section = word.split("=", 1)[1]
             if word in {"-c", "--config"} and index + 1 < len(words):
                 config = words[index + 1]
                 index += 2
@@ -243,7 +249,7 @@ class ProjectAlembic:
             index += 1
         if not kept:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
-        return cls(tuple(kept), config, tuple(templates))
+        return cls(tuple(kept), config, tuple(templates), section)
 
     def program(self, tree: Path) -> str:
         """The file the command's first word runs: a path from the tree's root, or found on PATH."""
@@ -258,7 +264,7 @@ class ProjectAlembic:
         Asked of the interpreter that runs the project's Alembic command, which sees
         the project's virtualenv and its editable installs; stager's may not.
         """
-        working = working_folder(tree, tree / self.config)
+        working = working_folder(tree, tree / self.config, self.section)
         env = routed_environment(
             connection, tree, folder, templates=self.templates, working=working
         )
@@ -286,8 +292,9 @@ class ProjectAlembic:
             )
         url = sqlalchemy_url(connection, password=False)  # libpq reads it from the environment
         routed = ini.parent / TEMPORARY_INI
-        routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
-        working = working_folder(tree, ini)
+        text = ini.read_text(encoding="utf-8")
+        routed.write_text(with_url(text, url, self.section), encoding="utf-8")
+        working = working_folder(tree, ini, self.section)
         program = self.words[0]
         if "/" in program:  # from the tree's root, wherever Alembic runs
             program = self.program(tree)

@@ -191,6 +191,19 @@ class Runner:
                 "run the same `alembic current` in the project to see why; a setting "
                 "its env.py needs can be given in rules.toml: [verify] env",
             )
+        if (
+            PROBE_REVISION not in probed.output
+            and server_log is not None
+            and self._logged_connection(server_log, log_start)
+        ):
+            raise DatabaseError(
+                "the project's Alembic connected to stager's database but did not read the "
+                "probe revision stager wrote into public.alembic_version: it keeps its "
+                "alembic_version elsewhere (env.py's version_table_schema, or a search_path "
+                f"of its own); its output: {' | '.join(tail(probed.output)) or 'nothing'}",
+                "stager proves a project's routing through public.alembic_version only: "
+                "verify --database cannot check this project's migrations yet",
+            )
         if PROBE_REVISION not in probed.output:
             raise DatabaseError(
                 "the project's Alembic did not read stager's database: it never saw the probe "

@@ -484,3 +484,49 @@ def test_a_dependency_the_projects_alembic_cannot_import_is_named_with_that_alem
     ), message
     assert "Traceback" not in message and 'File "' not in message
     assert '[verify] alembic = ".venv/bin/alembic"' in message
+
+
+def test_a_project_that_keeps_alembic_version_in_a_schema_of_its_own_is_told_so(
+    server: Server, repo: GitRepo
+) -> None:
+    # Netflix/dispatch: env.py sets search_path to "dispatch_core", where its alembic_version
+    # lives; it reads stager's database, but not the probe in public.alembic_version
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    own_schema = env_py.replace(
+        "context.configure(connection=connection, target_metadata=None)",
+        "context.configure(\n"
+        "        connection=connection, target_metadata=None, version_table_schema='core'\n"
+        "    )",
+    )
+    assert own_schema != env_py
+    base = repo.commit("alembic_version in schema core", {"migrations/env.py": own_schema})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert message.startswith(
+        "the project's Alembic connected to stager's database but did not read the probe "
+        "revision stager wrote into public.alembic_version: it keeps its alembic_version "
+        "elsewhere (env.py's version_table_schema, or a search_path of its own)"
+    ), message
+
+
+def test_an_environment_named_with_dash_n_reads_stagers_url_from_its_own_section(
+    server: Server, repo: GitRepo, decoy: Psql
+) -> None:
+    # Netflix/dispatch's alembic.ini: [core] and [tenant], run as `alembic -n core`; the
+    # ini copy must carry stager's URL in the section the environment reads
+    base_commit(repo)
+    ini = Path(repo.path / "alembic.ini").read_text()
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    named = ini.replace("[alembic]", "[alembic]\n\n[core]").replace(
+        "postgresql://decoy:decoy@127.0.0.1:9/decoy", decoy.connection.url()
+    )
+    ini_only = env_py.replace('context.get_x_argument(as_dictionary=True).get("db_url") or ', "")
+    assert named != ini and ini_only != env_py
+    base = repo.commit(
+        "a [core] environment", {"alembic.ini": named, "migrations/env.py": ini_only}
+    )
+    result = _run(server, repo, base, [], base, alembic="alembic -c alembic.ini -n core")
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+    assert _tables(decoy) == []
