@@ -105,18 +105,47 @@ def working_folder(tree: Path, ini: Path, section: str = "alembic") -> Path:
     return tree
 
 
+def package_folder(tree: Path, ini: Path, section: str = "alembic") -> Path | None:
+    """The tree's folder that holds the package a ``package:path`` script_location names.
+
+    Netflix/dispatch's ``script_location = dispatch:database/revisions/core`` in
+    ``src/dispatch/alembic.ini``: ``src``, which an editable install puts on the
+    path of the user's checkout and the phase's tree must get from ``PYTHONPATH``.
+    The nearest folder from the ini's up to the tree's root, else the tree's ``src``.
+    """
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        script = parser.get(section, "script_location", fallback="")
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    package, colon, _ = script.partition(":")
+    if not colon or not package.isidentifier():
+        return None
+    folder = ini.parent
+    candidates = []
+    while folder == tree or tree in folder.parents:
+        candidates.append(folder)
+        folder = folder.parent
+    candidates.append(tree / "src")  # an ini at the root of a src/ layout
+    return next(
+        (folder for folder in candidates if (folder / package / "__init__.py").is_file()), None
+    )
+
+
 def routed_environment(
     connection: Connection,
     tree: Path,
     folder: Path,
     environ: Mapping[str, str] | None = None,
     templates: Sequence[tuple[str, str]] = (),
-    working: Path | None = None,
+    first: Sequence[Path] = (),
 ) -> dict[str, str]:
     """The environment of the project's Alembic: stager's database and nothing else.
 
-    ``PYTHONPATH`` starts with the folder Alembic runs in (``working``), where the
-    project's imports resolve when it runs there, then the tree's root.
+    ``PYTHONPATH`` starts with ``first`` (the folder Alembic runs in, the folder
+    of the project's package), where the project's imports resolve, then the
+    tree's root.
     """
     source = os.environ if environ is None else environ
     env = {key: value for key, value in source.items() if key in _KEPT or key.startswith("LC_")}
@@ -140,7 +169,7 @@ def routed_environment(
         PYTHONPATH=os.pathsep.join(
             dict.fromkeys(
                 [
-                    str(working or tree),
+                    *(str(folder) for folder in first),
                     str(tree),
                     *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else []),
                 ]
@@ -251,6 +280,12 @@ class ProjectAlembic:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
         return cls(tuple(kept), config, tuple(templates), section)
 
+    def first(self, tree: Path) -> list[Path]:
+        """The folders before the tree's root on ``PYTHONPATH``: Alembic's, the package's."""
+        ini = tree / self.config
+        found = [working_folder(tree, ini, self.section), package_folder(tree, ini, self.section)]
+        return [folder for folder in found if folder is not None and folder != tree]
+
     def program(self, tree: Path) -> str:
         """The file the command's first word runs: a path from the tree's root, or found on PATH."""
         program = self.words[0]
@@ -264,9 +299,8 @@ class ProjectAlembic:
         Asked of the interpreter that runs the project's Alembic command, which sees
         the project's virtualenv and its editable installs; stager's may not.
         """
-        working = working_folder(tree, tree / self.config, self.section)
         env = routed_environment(
-            connection, tree, folder, templates=self.templates, working=working
+            connection, tree, folder, templates=self.templates, first=self.first(tree)
         )
         python = project_python(self.words, tree, env)
         return [
@@ -304,7 +338,7 @@ class ProjectAlembic:
                 command,
                 cwd=working,
                 env=routed_environment(
-                    connection, tree, folder, templates=self.templates, working=working
+                    connection, tree, folder, templates=self.templates, first=self.first(tree)
                 ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -28,6 +28,7 @@ from tests.database.project import (
     SUBFOLDER_ALEMBIC,
     base_commit,
     commit_revisions,
+    project_files,
     revision,
     subfolder_base_commit,
 )
@@ -530,3 +531,27 @@ def test_an_environment_named_with_dash_n_reads_stagers_url_from_its_own_section
     result = _run(server, repo, base, [], base, alembic="alembic -c alembic.ini -n core")
     assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
     assert _tables(decoy) == []
+
+
+def test_a_package_that_script_location_names_is_imported_from_the_phases_src(
+    server: Server, repo: GitRepo
+) -> None:
+    # src/ layout with script_location = fuelapp:migrations (Netflix/dispatch's kind): the
+    # package is on no path of the phase's tree unless stager puts src/ there
+    files = {
+        path.replace("migrations/", "src/fuelapp/migrations/"): text
+        for path, text in project_files().items()
+    }
+    files["alembic.ini"] = files["alembic.ini"].replace(
+        "script_location = %(here)s/migrations", "script_location = fuelapp:migrations"
+    )
+    files["src/fuelapp/__init__.py"] = ""
+    path, source = revision(
+        1,
+        'op.execute("CREATE TABLE account (id int PRIMARY KEY)")',
+        'op.execute("DROP TABLE account")',
+    )
+    files[path.replace("migrations/", "src/fuelapp/migrations/")] = source
+    base = repo.commit("base, src/ layout", files)
+    result = _run(server, repo, base, [], base)
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
