@@ -419,20 +419,12 @@ def test_a_seed_that_fails_stops_before_the_first_phase(
     assert result.end_state.skipped and not result.ok
 
 
-def test_a_project_that_runs_alembic_in_the_folder_of_its_ini_runs_there(
-    server: Server, repo: GitRepo
-) -> None:
-    # full-stack-fastapi-template: backend/alembic.ini says script_location = app/alembic,
-    # found from backend/ only, and env.py imports the package app that backend/ holds
-    base = subfolder_base_commit(repo)
-    result = _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
-    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
-
-
-def test_a_project_that_builds_its_url_from_variables_of_its_own_is_told_which_server_it_tried(
+def test_a_project_run_in_its_ini_folder_that_builds_its_url_from_variables_is_told_the_server(
     server: Server, repo: GitRepo, decoy: Psql
 ) -> None:
-    # the template's older config: POSTGRES_SERVER, POSTGRES_PORT, … (and a .env) build the URL
+    # full-stack-fastapi-template: backend/alembic.ini says script_location = app/alembic,
+    # found from backend/ only, and env.py imports the package app that backend/ holds.
+    # Its older config builds the URL from POSTGRES_SERVER, POSTGRES_PORT, … (and a .env).
     own = (
         "import os\n"
         "from alembic import context\n"
