@@ -10,6 +10,7 @@ logged the connection with stager's ``application_name``.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from stager.database.alembic_run import PROJECT_APPLICATION, AlembicOutcome, ProjectAlembic
 from stager.database.errors import DatabaseError
+from stager.database.package_origin import package_folders
 from stager.database.psql import Connection, Psql
 from stager.database.server import Progress
 from stager.git.refs import worktree_add, worktree_remove
@@ -55,6 +57,18 @@ _ELSEWHERE = re.compile(
 _MISSING_MODULE = re.compile(
     r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<name>[\w.]+)'?"
 )
+
+
+def _held(tree: Path, module: str) -> Path | None:
+    """The package of the tree that ``module`` (``app.models``) would come from, if any."""
+    top = module.split(".", maxsplit=1)[0]
+    return next((folder for folder in package_folders(tree) if folder.name == top), None)
+
+
+def _from_ini(ini: Path, folder: Path) -> str:
+    """``folder`` as the ini names it, wherever Alembic runs: ``%(here)s/src``."""
+    relative = Path(os.path.relpath(folder, ini.parent)).as_posix()
+    return "%(here)s" if relative == "." else f"%(here)s/{relative}"
 
 
 def elsewhere(output: str, connection: Connection) -> str | None:
@@ -177,6 +191,16 @@ class Runner:
                 '"{password}", DB_NAME = "{database}" }',
             )
         missing = _MISSING_MODULE.search(probed.output)
+        held = _held(tree, missing.group("name")) if missing is not None else None
+        if PROBE_REVISION not in probed.output and missing is not None and held is not None:
+            raise DatabaseError(
+                f"the project's Alembic cannot import {missing.group('name')}, which the "
+                f"phase's tree holds at {held.relative_to(tree).as_posix()}: that folder's "
+                "parent is on no path of the phase's Alembic",
+                "put it there in the project's ini, as prepend_sys_path = "
+                f"{_from_ini(tree / self.alembic.config, held.parent)} (the project's own "
+                "runs need it too, without an editable install of its checkout)",
+            )
         if PROBE_REVISION not in probed.output and missing is not None:
             raise DatabaseError(
                 f"the project's Alembic ({self.alembic.program(tree)}) cannot import "

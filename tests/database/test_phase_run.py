@@ -547,3 +547,23 @@ def test_a_package_that_script_location_names_is_imported_from_the_phases_src(
     base = repo.commit("base, src/ layout", files)
     result = _run(server, repo, base, [], base)
     assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+
+
+def test_a_package_of_the_tree_on_no_path_of_its_alembic_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    # env.py imports the project's package, which lies under src/ with no prepend_sys_path
+    # and no editable install: installing dependencies would not help
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    base = repo.commit(
+        "env.py imports src/fuelapp",
+        {"migrations/env.py": "import fuelapp.models\n" + env_py, "src/fuelapp/__init__.py": ""},
+    )
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert message.startswith(
+        "the project's Alembic cannot import fuelapp, which the phase's tree holds at src/fuelapp"
+    ), message
+    assert "prepend_sys_path = %(here)s/src" in message
