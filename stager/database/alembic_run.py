@@ -30,9 +30,11 @@ only ``verify --database`` does it.
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,14 +83,70 @@ def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> di
     return {name: template.format(**values) for name, template in templates}
 
 
+def working_folder(tree: Path, ini: Path, section: str = "alembic") -> Path:
+    """Where the project runs its Alembic: the tree's root, or the folder of its ini.
+
+    Alembic finds a relative ``script_location`` (one without ``%(here)s``) from
+    the folder it runs in. When that location is missing from the root but next
+    to the ini, the project runs Alembic there (``cd backend && alembic upgrade
+    head``, as full-stack-fastapi-template's ``backend/alembic.ini`` with
+    ``script_location = app/alembic`` needs), and so does stager.
+    """
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        script = parser.get(section, "script_location", fallback="")
+    except (configparser.Error, UnicodeDecodeError):
+        return tree
+    if not script or Path(script).is_absolute() or ":" in script:  # a package resource
+        return tree
+    if not (tree / script).is_dir() and (ini.parent / script).is_dir():
+        return ini.parent
+    return tree
+
+
+def package_folder(tree: Path, ini: Path, section: str = "alembic") -> Path | None:
+    """The tree's folder that holds the package a ``package:path`` script_location names.
+
+    Netflix/dispatch's ``script_location = dispatch:database/revisions/core`` in
+    ``src/dispatch/alembic.ini``: ``src``, which an editable install puts on the
+    path of the user's checkout and the phase's tree must get from ``PYTHONPATH``.
+    The nearest folder from the ini's up to the tree's root, else the tree's ``src``.
+    """
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        script = parser.get(section, "script_location", fallback="")
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    package, colon, _ = script.partition(":")
+    if not colon or not package.isidentifier():
+        return None
+    folder = ini.parent
+    candidates = []
+    while folder == tree or tree in folder.parents:
+        candidates.append(folder)
+        folder = folder.parent
+    candidates.append(tree / "src")  # an ini at the root of a src/ layout
+    return next(
+        (folder for folder in candidates if (folder / package / "__init__.py").is_file()), None
+    )
+
+
 def routed_environment(
     connection: Connection,
     tree: Path,
     folder: Path,
     environ: Mapping[str, str] | None = None,
     templates: Sequence[tuple[str, str]] = (),
+    first: Sequence[Path] = (),
 ) -> dict[str, str]:
-    """The environment of the project's Alembic: stager's database and nothing else."""
+    """The environment of the project's Alembic: stager's database and nothing else.
+
+    ``PYTHONPATH`` starts with ``first`` (the folder Alembic runs in, the folder
+    of the project's package), where the project's imports resolve, then the
+    tree's root.
+    """
     source = os.environ if environ is None else environ
     env = {key: value for key, value in source.items() if key in _KEPT or key.startswith("LC_")}
     url = sqlalchemy_url(connection)
@@ -109,7 +167,13 @@ def routed_environment(
         PGSERVICEFILE=str(empty),
         PGSYSCONFDIR=str(folder),
         PYTHONPATH=os.pathsep.join(
-            [str(tree), *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else [])]
+            dict.fromkeys(
+                [
+                    *(str(folder) for folder in first),
+                    str(tree),
+                    *([source["PYTHONPATH"]] if source.get("PYTHONPATH") else []),
+                ]
+            )
         ),
         PYTHONDONTWRITEBYTECODE="1",
     )
@@ -182,6 +246,7 @@ class ProjectAlembic:
     words: tuple[str, ...]  # the command without -c/--config
     config: str  # the ini file, from the tree's root
     templates: tuple[tuple[str, str], ...] = ()  # [verify] env
+    section: str = "alembic"  # -n/--name: the ini's section this environment reads
 
     @classmethod
     def parse(cls, command: str, templates: Sequence[tuple[str, str]] = ()) -> ProjectAlembic:
@@ -193,10 +258,15 @@ class ProjectAlembic:
                 'write it as a shell would, e.g. alembic = "alembic -c backend/alembic.ini"',
             ) from None
         config = "alembic.ini"
+        section = "alembic"
         kept: list[str] = []
         index = 0
         while index < len(words):
             word = words[index]
+            if word in {"-n", "--name"} and index + 1 < len(words):
+                section = words[index + 1]  # kept in the command too: Alembic reads it
+            elif word.startswith("--name="):
+                section = word.split("=", 1)[1]
             if word in {"-c", "--config"} and index + 1 < len(words):
                 config = words[index + 1]
                 index += 2
@@ -208,7 +278,20 @@ class ProjectAlembic:
             index += 1
         if not kept:
             raise DatabaseError("the Alembic command is empty", 'write alembic = "alembic"')
-        return cls(tuple(kept), config, tuple(templates))
+        return cls(tuple(kept), config, tuple(templates), section)
+
+    def first(self, tree: Path) -> list[Path]:
+        """The folders before the tree's root on ``PYTHONPATH``: Alembic's, the package's."""
+        ini = tree / self.config
+        found = [working_folder(tree, ini, self.section), package_folder(tree, ini, self.section)]
+        return [folder for folder in found if folder is not None and folder != tree]
+
+    def program(self, tree: Path) -> str:
+        """The file the command's first word runs: a path from the tree's root, or found on PATH."""
+        program = self.words[0]
+        if "/" in program:
+            return program if Path(program).is_absolute() else str(tree / program)
+        return shutil.which(program) or program
 
     def foreign_packages(self, tree: Path, folder: Path, connection: Connection) -> list[str]:
         """A warning per package of the project its Alembic would import from elsewhere.
@@ -216,7 +299,9 @@ class ProjectAlembic:
         Asked of the interpreter that runs the project's Alembic command, which sees
         the project's virtualenv and its editable installs; stager's may not.
         """
-        env = routed_environment(connection, tree, folder, templates=self.templates)
+        env = routed_environment(
+            connection, tree, folder, templates=self.templates, first=self.first(tree)
+        )
         python = project_python(self.words, tree, env)
         return [
             f"the project's package {name} resolves to {origin}, outside the phase's tree "
@@ -228,7 +313,11 @@ class ProjectAlembic:
     def run(
         self, tree: Path, folder: Path, connection: Connection, arguments: Sequence[str]
     ) -> AlembicOutcome:
-        """``alembic -c <copy> -x db_url=URL ARGUMENTS`` in ``tree``; its exit code and output."""
+        """``alembic -c <copy> -x db_url=URL ARGUMENTS`` in ``tree``; its exit code and output.
+
+        It runs in the tree's root, or in the ini's folder when the project's
+        Alembic must run there (``working_folder``).
+        """
         ini = tree / self.config
         if not ini.is_file():
             raise DatabaseError(
@@ -237,13 +326,20 @@ class ProjectAlembic:
             )
         url = sqlalchemy_url(connection, password=False)  # libpq reads it from the environment
         routed = ini.parent / TEMPORARY_INI
-        routed.write_text(with_url(ini.read_text(encoding="utf-8"), url), encoding="utf-8")
-        command = [*self.words, "-c", str(routed), "-x", f"db_url={url}", *arguments]
+        text = ini.read_text(encoding="utf-8")
+        routed.write_text(with_url(text, url, self.section), encoding="utf-8")
+        working = working_folder(tree, ini, self.section)
+        program = self.words[0]
+        if "/" in program:  # from the tree's root, wherever Alembic runs
+            program = self.program(tree)
+        command = [program, *self.words[1:], "-c", str(routed), "-x", f"db_url={url}", *arguments]
         try:
             result = subprocess.run(
                 command,
-                cwd=tree,
-                env=routed_environment(connection, tree, folder, templates=self.templates),
+                cwd=working,
+                env=routed_environment(
+                    connection, tree, folder, templates=self.templates, first=self.first(tree)
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -71,6 +71,12 @@ def _imported(folder: Path) -> set[str]:
 
 def _packages(tree: Path, depth: int = _DEPTH) -> Iterator[str]:
     """Names of the packages (folders with ``__init__.py``) near the top of the tree."""
+    for package in package_folders(tree, depth):
+        yield package.name
+
+
+def package_folders(tree: Path, depth: int = _DEPTH) -> Iterator[Path]:
+    """The packages (folders with ``__init__.py``) near the top of the tree."""
     folders = [tree]
     for _level in range(depth):
         deeper: list[Path] = []
@@ -79,7 +85,7 @@ def _packages(tree: Path, depth: int = _DEPTH) -> Iterator[str]:
                 if not child.is_dir() or child.name.startswith(".") or child.name in _SKIPPED:
                     continue
                 if (child / "__init__.py").is_file():
-                    yield child.name
+                    yield child
                 deeper.append(child)
         folders = deeper
 

@@ -217,6 +217,15 @@ def _phase(
                     "the downgrade does not return the schema to the previous phase's: "
                     + "; ".join(change.line() for change in back.changes)
                 )
+            elif previous_rows is not None:
+                # a dropped column comes back empty: the schema returns, the data does not
+                lost_rows = changed_tables(previous_rows, table_rows(psql))
+                if lost_rows:
+                    warnings.append(
+                        "the downgrade brings back the previous phase's schema but not its "
+                        f"rows: {', '.join(lost_rows)} (a rollback after this phase loses "
+                        "their data: restore it from a backup)"
+                    )
         runner.progress(f"phase {phase.number}: alembic upgrade heads again")
         reupgrade = runner.step(tree, scratch, "upgrade", "heads")
         if reupgrade.status == "ok":

@@ -10,6 +10,8 @@ logged the connection with stager's ``application_name``.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from stager.database.alembic_run import PROJECT_APPLICATION, AlembicOutcome, ProjectAlembic
 from stager.database.errors import DatabaseError
-from stager.database.psql import Psql
+from stager.database.package_origin import package_folders
+from stager.database.psql import Connection, Psql
 from stager.database.server import Progress
 from stager.git.refs import worktree_add, worktree_remove
 from stager.git.repository import Repository
@@ -43,6 +46,44 @@ class Step:
 
 
 SKIPPED = Step("skipped")
+
+
+_ELSEWHERE = re.compile(
+    r'connection to server (?:at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d+)'
+    r'|on socket "(?P<socket>[^"]+)")'
+)
+
+
+_MISSING_MODULE = re.compile(
+    r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<name>[\w.]+)'?"
+)
+
+
+def _held(tree: Path, module: str) -> Path | None:
+    """The package of the tree that ``module`` (``app.models``) would come from, if any."""
+    top = module.split(".", maxsplit=1)[0]
+    return next((folder for folder in package_folders(tree) if folder.name == top), None)
+
+
+def _from_ini(ini: Path, folder: Path) -> str:
+    """``folder`` as the ini names it, wherever Alembic runs: ``%(here)s/src``."""
+    relative = Path(os.path.relpath(folder, ini.parent)).as_posix()
+    return "%(here)s" if relative == "." else f"%(here)s/{relative}"
+
+
+def elsewhere(output: str, connection: Connection) -> str | None:
+    """The server libpq says the project tried, when it is not stager's: "host:port" or a socket."""
+    for found in _ELSEWHERE.finditer(output):
+        if found.group("socket"):
+            socket = found.group("socket")
+            if not socket.startswith(connection.host + "/"):
+                return socket
+        elif (found.group("host"), int(found.group("port"))) != (
+            connection.host,
+            connection.port,
+        ):
+            return f"{found.group('host')}:{found.group('port')}"
+    return None
 
 
 def tail(output: str) -> tuple[str, ...]:
@@ -129,12 +170,63 @@ class Runner:
                 '"alembic -c stager-alembic.ini"; an env.py that needs the running app '
                 "(Flask-Migrate's current_app) cannot run outside it",
             )
+        if "Path doesn't exist" in probed.output:
+            raise DatabaseError(
+                f"the project's Alembic configuration {self.alembic.config} names a "
+                "script_location found neither from the phase's root nor from the "
+                f"configuration's folder: {' | '.join(tail(probed.output))}",
+                "write it from the configuration's folder, as script_location = "
+                "%(here)s/migrations, or name the configuration in [verify] alembic",
+            )
+        target = elsewhere(probed.output, self.psql.connection)
+        if PROBE_REVISION not in probed.output and target is not None:
+            connection = self.psql.connection
+            raise DatabaseError(
+                f"the project's Alembic tried to connect to {target}, not to stager's "
+                f"database ({connection.host}:{connection.port}): its env.py builds its URL "
+                "from settings of its own (variables, a .env file) that none of stager's "
+                "channels reaches",
+                "name those variables in rules.toml, e.g. [verify] env = { DB_HOST = "
+                '"{host}", DB_PORT = "{port}", DB_USER = "{user}", DB_PASSWORD = '
+                '"{password}", DB_NAME = "{database}" }',
+            )
+        missing = _MISSING_MODULE.search(probed.output)
+        held = _held(tree, missing.group("name")) if missing is not None else None
+        if PROBE_REVISION not in probed.output and missing is not None and held is not None:
+            raise DatabaseError(
+                f"the project's Alembic cannot import {missing.group('name')}, which the "
+                f"phase's tree holds at {held.relative_to(tree).as_posix()}: that folder's "
+                "parent is on no path of the phase's Alembic",
+                "put it there in the project's ini, as prepend_sys_path = "
+                f"{_from_ini(tree / self.alembic.config, held.parent)} (the project's own "
+                "runs need it too, without an editable install of its checkout)",
+            )
+        if PROBE_REVISION not in probed.output and missing is not None:
+            raise DatabaseError(
+                f"the project's Alembic ({self.alembic.program(tree)}) cannot import "
+                f"{missing.group('name')}: {missing.group(0)}",
+                "install the project's dependencies in the environment of that Alembic, or "
+                'name the project\'s own: [verify] alembic = ".venv/bin/alembic"',
+            )
         if PROBE_REVISION not in probed.output and not probed.ok:
             raise DatabaseError(
                 "the project's `alembic current` failed before it read stager's database: "
                 f"{' | '.join(tail(probed.output))}",
-                "install the project's dependencies (alembic, its database driver) where "
-                'stager runs, or name the command: [verify] alembic = ".venv/bin/alembic"',
+                "run the same `alembic current` in the project to see why; a setting "
+                "its env.py needs can be given in rules.toml: [verify] env",
+            )
+        if (
+            PROBE_REVISION not in probed.output
+            and server_log is not None
+            and self._logged_connection(server_log, log_start)
+        ):
+            raise DatabaseError(
+                "the project's Alembic connected to stager's database but did not read the "
+                "probe revision stager wrote into public.alembic_version: it keeps its "
+                "alembic_version elsewhere (env.py's version_table_schema, or a search_path "
+                f"of its own); its output: {' | '.join(tail(probed.output)) or 'nothing'}",
+                "stager proves a project's routing through public.alembic_version only: "
+                "verify --database cannot check this project's migrations yet",
             )
         if PROBE_REVISION not in probed.output:
             raise DatabaseError(

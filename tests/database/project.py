@@ -101,3 +101,35 @@ def feature_branch(repo: GitRepo, *, base_moves: bool = False) -> str:
         repo.commit("main gains a revision", dict([_main_revision()]))
         repo.git("checkout", "-q", "feature")
     return head
+
+
+SUBFOLDER_ALEMBIC = "alembic -c backend/alembic.ini"
+
+
+def subfolder_base_commit(repo: GitRepo, env_py: str = "") -> str:
+    """The base, laid out as full-stack-fastapi-template's backend: Alembic runs in backend/.
+
+    Its ``script_location`` is relative without ``%(here)s`` and there is no
+    ``prepend_sys_path``, so Alembic finds the scripts, and env.py its package
+    ``app``, only when it runs in backend/ (``cd backend && alembic upgrade
+    head``). ``env_py``: lines that env.py starts with.
+    """
+    files = {f"backend/{path}": text for path, text in project_files().items()}
+    ini = files["backend/alembic.ini"]
+    files["backend/alembic.ini"] = ini.replace(
+        "script_location = %(here)s/migrations\nprepend_sys_path = .\n",
+        "script_location = migrations\n",
+    )
+    assert files["backend/alembic.ini"] != ini
+    files["backend/migrations/env.py"] = (
+        "import app.settings  # noqa: F401\n" + env_py + files["backend/migrations/env.py"]
+    )
+    files["backend/app/__init__.py"] = ""
+    files["backend/app/settings.py"] = "PROJECT = 'fuel'\n"
+    path, source = revision(
+        1,
+        'op.execute("CREATE TABLE account (id int PRIMARY KEY)")',
+        'op.execute("DROP TABLE account")',
+    )
+    files[f"backend/{path}"] = source
+    return repo.commit("base", files)

@@ -13,10 +13,12 @@ import pytest
 from stager.database.alembic_run import (
     PROJECT_APPLICATION,
     ProjectAlembic,
+    package_folder,
     routed_environment,
     sqlalchemy_url,
     url_variables,
     with_url,
+    working_folder,
 )
 from stager.database.errors import DatabaseError
 from stager.database.psql import Connection
@@ -126,3 +128,34 @@ def test_the_password_is_in_no_command_line_and_no_file_but_the_runs_own_passfil
     passfile = scratch / "pgpass"
     assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
     assert passfile.read_text() == "*:54321:stager_verify_ab12:stager:s3cret-pw\\:x\n"
+
+
+def test_alembic_runs_in_the_folder_of_its_ini_only_when_its_scripts_are_found_from_there(
+    tmp_path: Path,
+) -> None:
+    ini = tmp_path / "backend" / "alembic.ini"
+    (tmp_path / "backend" / "app" / "alembic").mkdir(parents=True)
+    ini.write_text("[alembic]\nscript_location = app/alembic\n")
+    assert working_folder(tmp_path, ini) == tmp_path / "backend"
+    (tmp_path / "app" / "alembic").mkdir(parents=True)  # found from the root too: the root
+    assert working_folder(tmp_path, ini) == tmp_path
+    for location in ("%(here)s/app/alembic", "myapp:migrations", ""):
+        ini.write_text(f"[alembic]\nscript_location = {location}\n")
+        assert working_folder(tmp_path, ini) == tmp_path, location
+
+
+def test_the_folder_of_a_package_that_script_location_names_is_found_in_the_tree(
+    tmp_path: Path,
+) -> None:
+    # Netflix/dispatch: src/dispatch/alembic.ini, script_location = dispatch:database/revisions
+    (tmp_path / "src" / "dispatch").mkdir(parents=True)
+    (tmp_path / "src" / "dispatch" / "__init__.py").write_text("")
+    ini = tmp_path / "src" / "dispatch" / "alembic.ini"
+    ini.write_text("[alembic]\n[core]\nscript_location = dispatch:database/revisions/core\n")
+    assert package_folder(tmp_path, ini, "core") == tmp_path / "src"
+    assert package_folder(tmp_path, ini) is None  # [alembic] names none
+    root_ini = tmp_path / "alembic.ini"  # at the root of a src/ layout
+    root_ini.write_text("[alembic]\nscript_location = dispatch:migrations\n")
+    assert package_folder(tmp_path, root_ini) == tmp_path / "src"
+    root_ini.write_text("[alembic]\nscript_location = elsewhere:migrations\n")
+    assert package_folder(tmp_path, root_ini) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,15 @@ from stager.database.seed import Seed
 from stager.database.server import Server
 from stager.git.repository import Repository
 from stager.types import Sha
-from tests.database.project import ALEMBIC, base_commit, commit_revisions, revision
+from tests.database.project import (
+    ALEMBIC,
+    SUBFOLDER_ALEMBIC,
+    base_commit,
+    commit_revisions,
+    project_files,
+    revision,
+    subfolder_base_commit,
+)
 from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
@@ -362,6 +371,41 @@ def test_a_seed_proves_the_data_migrations_the_phases_lost(
     )
 
 
+def test_a_downgrade_that_brings_back_the_schema_but_not_the_rows_is_a_warning(
+    server: Server, repo: GitRepo, tmp_path: Path
+) -> None:
+    # full-stack-fastapi-template's branch dropped item.description: the downgrade adds the
+    # column back empty. The schema returns, the seeded rows' values do not.
+    base_commit(repo)
+    base = commit_revisions(
+        repo,
+        "base: a note per account",
+        revision(
+            2,
+            'op.execute("ALTER TABLE account ADD COLUMN note text")',
+            'op.execute("ALTER TABLE account DROP COLUMN note")',
+        ),
+    )
+    phase = commit_revisions(
+        repo,
+        "phase 1: the note dropped",
+        revision(
+            3,
+            'op.execute("ALTER TABLE account DROP COLUMN note")',
+            'op.execute("ALTER TABLE account ADD COLUMN note text")',
+        ),
+    )
+    (tmp_path / "seed.sql").write_text("INSERT INTO account VALUES (1, 'kept'), (2, NULL);\n")
+    seed = Seed.parse("seed.sql", tmp_path)
+    result = _run(server, repo, base, [phase], phase, seed=seed)
+
+    assert result.phases[1].warnings == (
+        "the downgrade brings back the previous phase's schema but not its rows: account "
+        "(a rollback after this phase loses their data: restore it from a backup)",
+    )
+    assert result.ok  # a warning: SM002 already says that a drop loses data
+
+
 def test_a_seed_that_fails_stops_before_the_first_phase(
     server: Server, repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -373,3 +417,153 @@ def test_a_seed_that_fails_stops_before_the_first_phase(
     assert result.phases[0].problems[0].startswith("the seed ")
     assert "no fixtures" in result.phases[0].problems
     assert result.end_state.skipped and not result.ok
+
+
+def test_a_project_run_in_its_ini_folder_that_builds_its_url_from_variables_is_told_the_server(
+    server: Server, repo: GitRepo, decoy: Psql
+) -> None:
+    # full-stack-fastapi-template: backend/alembic.ini says script_location = app/alembic,
+    # found from backend/ only, and env.py imports the package app that backend/ holds.
+    # Its older config builds the URL from POSTGRES_SERVER, POSTGRES_PORT, … (and a .env).
+    own = (
+        "import os\n"
+        "from alembic import context\n"
+        "context.config.cmd_opts.x = [\n"
+        "    'db_url=postgresql://{}:{}/{}'.format(\n"
+        "        os.environ.get('DB_HOST', '127.0.0.1'), os.environ.get('DB_PORT', '9'),\n"
+        f"        os.environ.get('DB_NAME', {decoy.connection.database!r}),\n"
+        "    )\n"
+        "]\n"
+    )
+    base = subfolder_base_commit(repo, own)
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    assert "tried to connect to 127.0.0.1:9, not to stager's database" in message, message
+    assert '[verify] env = { DB_HOST = "{host}"' in message
+    templates = (("DB_HOST", "{host}"), ("DB_PORT", "{port}"), ("DB_NAME", "{database}"))
+    result = _run(server, repo, base, [], base, templates, alembic=SUBFOLDER_ALEMBIC)
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+    assert _tables(decoy) == []
+
+
+def test_a_script_location_found_nowhere_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    subfolder_base_commit(repo)
+    ini = Path(repo.path / "backend/alembic.ini").read_text()
+    moved = ini.replace("script_location = migrations", "script_location = backend/nowhere")
+    base = repo.commit("scripts moved", {"backend/alembic.ini": moved})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    assert "names a script_location found neither from the phase's root" in message, message
+    assert "script_location = %(here)s/migrations" in message
+
+
+def test_a_dependency_the_projects_alembic_cannot_import_is_named_with_that_alembic(
+    server: Server, repo: GitRepo
+) -> None:
+    # The alembic on PATH was stager's own, not the project's virtualenv's: say which ran
+    base = subfolder_base_commit(repo, "import sqlmodel_of_the_project  # noqa: F401\n")
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base, alembic=SUBFOLDER_ALEMBIC)
+    message = " ".join(str(raised.value).split())
+    alembic = shutil.which("alembic")
+    assert alembic is not None
+    assert message.startswith(
+        f"the project's Alembic ({alembic}) cannot import sqlmodel_of_the_project: "
+        "ModuleNotFoundError: No module named 'sqlmodel_of_the_project' — "
+    ), message
+    assert "Traceback" not in message and 'File "' not in message
+    assert '[verify] alembic = ".venv/bin/alembic"' in message
+
+
+def test_a_project_that_keeps_alembic_version_in_a_schema_of_its_own_is_told_so(
+    server: Server, repo: GitRepo
+) -> None:
+    # Netflix/dispatch: env.py sets search_path to "dispatch_core", where its alembic_version
+    # lives; it reads stager's database, but not the probe in public.alembic_version
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    own_schema = env_py.replace(
+        "context.configure(connection=connection, target_metadata=None)",
+        "context.configure(\n"
+        "        connection=connection, target_metadata=None, version_table_schema='core'\n"
+        "    )",
+    )
+    assert own_schema != env_py
+    base = repo.commit("alembic_version in schema core", {"migrations/env.py": own_schema})
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert message.startswith(
+        "the project's Alembic connected to stager's database but did not read the probe "
+        "revision stager wrote into public.alembic_version: it keeps its alembic_version "
+        "elsewhere (env.py's version_table_schema, or a search_path of its own)"
+    ), message
+
+
+def test_an_environment_named_with_dash_n_reads_stagers_url_from_its_own_section(
+    server: Server, repo: GitRepo, decoy: Psql
+) -> None:
+    # Netflix/dispatch's alembic.ini: [core] and [tenant], run as `alembic -n core`; the
+    # ini copy must carry stager's URL in the section the environment reads
+    base_commit(repo)
+    ini = Path(repo.path / "alembic.ini").read_text()
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    named = ini.replace("[alembic]", "[alembic]\n\n[core]").replace(
+        "postgresql://decoy:decoy@127.0.0.1:9/decoy", decoy.connection.url()
+    )
+    ini_only = env_py.replace('context.get_x_argument(as_dictionary=True).get("db_url") or ', "")
+    assert named != ini and ini_only != env_py
+    base = repo.commit(
+        "a [core] environment", {"alembic.ini": named, "migrations/env.py": ini_only}
+    )
+    result = _run(server, repo, base, [], base, alembic="alembic -c alembic.ini -n core")
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+    assert _tables(decoy) == []
+
+
+def test_a_package_that_script_location_names_is_imported_from_the_phases_src(
+    server: Server, repo: GitRepo
+) -> None:
+    # src/ layout with script_location = fuelapp:migrations (Netflix/dispatch's kind): the
+    # package is on no path of the phase's tree unless stager puts src/ there
+    files = {
+        path.replace("migrations/", "src/fuelapp/migrations/"): text
+        for path, text in project_files().items()
+    }
+    files["alembic.ini"] = files["alembic.ini"].replace(
+        "script_location = %(here)s/migrations", "script_location = fuelapp:migrations"
+    )
+    files["src/fuelapp/__init__.py"] = ""
+    path, source = revision(
+        1,
+        'op.execute("CREATE TABLE account (id int PRIMARY KEY)")',
+        'op.execute("DROP TABLE account")',
+    )
+    files[path.replace("migrations/", "src/fuelapp/migrations/")] = source
+    base = repo.commit("base, src/ layout", files)
+    result = _run(server, repo, base, [], base)
+    assert [run.upgrade.status for run in result.phases] == ["ok"], result.phases
+
+
+def test_a_package_of_the_tree_on_no_path_of_its_alembic_is_named_with_the_fix(
+    server: Server, repo: GitRepo
+) -> None:
+    # env.py imports the project's package, which lies under src/ with no prepend_sys_path
+    # and no editable install: installing dependencies would not help
+    base_commit(repo)
+    env_py = Path(repo.path / "migrations/env.py").read_text()
+    base = repo.commit(
+        "env.py imports src/fuelapp",
+        {"migrations/env.py": "import fuelapp.models\n" + env_py, "src/fuelapp/__init__.py": ""},
+    )
+    with pytest.raises(DatabaseError) as raised:
+        _run(server, repo, base, [], base)
+    message = " ".join(str(raised.value).split())
+    assert message.startswith(
+        "the project's Alembic cannot import fuelapp, which the phase's tree holds at src/fuelapp"
+    ), message
+    assert "prepend_sys_path = %(here)s/src" in message
