@@ -12,7 +12,6 @@ just means parsing again. It never lives in the analysed repository.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -20,6 +19,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from stager.cache_files import cache_path, sources_fingerprint
 from stager.migrations.revision_files import MigrationFile
 from stager.plain_data import from_plain, to_plain
 from stager.types import Sha
@@ -33,6 +33,7 @@ _VERSION = 1  # of the file's layout; the parser itself is in the name
 _PARSER_MODULES = (
     "types.py",
     "plain_data.py",
+    "cache_files.py",
     "migrations/revision_files.py",
     "migrations/parse.py",
     "migrations/parse_cache.py",
@@ -53,27 +54,14 @@ def parser_sources() -> list[Path]:
 @cache
 def _parser_fingerprint() -> str | None:
     """A hash of :func:`parser_sources`; None when one cannot be read (no cache then)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    try:
-        for path in parser_sources():
-            digest.update(path.read_bytes())
-    except OSError:
-        return None
-    return digest.hexdigest()[:16]
+    return sources_fingerprint(parser_sources())
 
 
 def cache_file(repository_key: str) -> Path | None:
     """Where the cache for one repository lives; None when caching is off."""
     if os.environ.get("STAGER_NO_CACHE"):
         return None
-    fingerprint = _parser_fingerprint()
-    if fingerprint is None:
-        return None
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    name = hashlib.sha1(
-        f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
-    ).hexdigest()
-    return Path(root) / "stager" / "parsed" / f"{name}.json"
+    return cache_path("parsed", repository_key, _parser_fingerprint(), ".json")
 
 
 def load(path: Path | None) -> dict[Sha, MigrationFile]:

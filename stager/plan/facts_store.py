@@ -19,7 +19,6 @@ comments takes the other one's facts (:mod:`stager.plan.comment_edits`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -29,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stager.cache_files import cache_path, sources_fingerprint
 from stager.plain_data import from_plain, to_plain
 from stager.plan.comment_edits import carried_over
 from stager.plan.pyfacts import PyFacts, python_facts
@@ -46,6 +46,7 @@ CACHE_LIMIT = 32 * 1024 * 1024
 _PARSER_MODULES = (
     "types.py",
     "plain_data.py",
+    "cache_files.py",
     "migrations/parse.py",
     "migrations/revision_files.py",
     "plan/pyfacts.py",
@@ -67,13 +68,7 @@ def parser_sources() -> list[Path]:
 @cache
 def _fingerprint() -> str | None:
     """A hash of the parser's sources and Python's version; None when one cannot be read."""
-    digest = hashlib.sha1(sys.version.encode(), usedforsecurity=False)
-    try:
-        for path in parser_sources():
-            digest.update(path.read_bytes())
-    except OSError:
-        return None
-    return digest.hexdigest()[:16]
+    return sources_fingerprint(parser_sources(), sys.version.encode())
 
 
 def cache_file(repository_key: str) -> Path | None:
@@ -83,14 +78,7 @@ def cache_file(repository_key: str) -> Path | None:
     """
     if os.environ.get("STAGER_NO_CACHE"):
         return None
-    fingerprint = _fingerprint()
-    if fingerprint is None:
-        return None
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    name = hashlib.sha1(
-        f"{repository_key}\0{fingerprint}".encode(), usedforsecurity=False
-    ).hexdigest()
-    return Path(root) / "stager" / "facts" / f"{name}.jsonl"
+    return cache_path("facts", repository_key, _fingerprint(), ".jsonl")
 
 
 def earlier_file(path: Path) -> Path:
