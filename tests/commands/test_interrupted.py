@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from stager.cli import cli
 from stager.demo import DemoRepository
 from tests.gitrepo import GitRepo
-from tests.processes import ends_soon
+from tests.processes import described, ends_soon, started
 
 # Python keeps SIGINT ignored when its parent ignored it (a test run in the background):
 # stager respects that, so the run under test starts with Python's own Ctrl-C handler.
@@ -143,6 +143,7 @@ def test_a_signal_during_the_check_stops_it_and_removes_its_worktree(
     run = start("-C", str(split_demo.path), "verify", "--phase", "1", "--check", check)
     wait_for(tmp_path / "started", run)
     shell, child = (int((tmp_path / name).read_text()) for name in ("shell", "child"))
+    births = {pid: started(pid) for pid in (shell, child)}  # a pid alone may be reused
     run.signal(signum)  # stager alone: its check runs on, unless stager stops it
     returncode, err = run.finish()
     assert returncode == code, err
@@ -151,7 +152,11 @@ def test_a_signal_during_the_check_stops_it_and_removes_its_worktree(
         f"stager: {'interrupted' if code == 130 else 'terminated'} ({name})"
     )
     assert "Traceback" not in err
-    assert ends_soon(shell) and ends_soon(child), "the check's processes outlived stager"
+    for pid in (shell, child):
+        assert ends_soon(pid, start=births[pid]), (
+            f"the check's processes outlived stager: {described(pid)}, started at "
+            f"{births[pid]}, now {started(pid)}"
+        )
     assert worktrees(split_demo) == [str(split_demo.path)]
     assert not (split_demo.path / ".git" / "worktrees").exists() or not any(
         (split_demo.path / ".git" / "worktrees").iterdir()

@@ -19,7 +19,7 @@ from stager.demo import DemoRepository
 from tests.database.project import feature_branch
 from tests.demo_copies import copy_demo
 from tests.gitrepo import GitRepo
-from tests.processes import ends_soon
+from tests.processes import ends_soon, started
 
 pytestmark = pytest.mark.usefixtures("alembic_driver")
 
@@ -160,12 +160,13 @@ def test_sigterm_in_the_middle_of_a_phase_leaves_no_server_database_or_worktree(
             break
     servers = _servers_of(child.pid)
     assert len(servers) == 1, seen  # its server runs now
+    births = {pid: started(pid) for pid in servers}  # a pid alone may be reused
     child.send_signal(signal.SIGTERM)
     rest = child.stderr.read()
     child.stderr.close()
     assert child.wait(60) == 143, rest
     assert "terminated (SIGTERM)" in rest
-    assert all(ends_soon(pid) for pid in servers), servers
+    assert all(ends_soon(pid, start=births[pid]) for pid in servers), servers
     assert not any(folder.exists() for folder in servers.values()), servers
     worktrees = subprocess.run(
         ["git", "-C", str(repo.path), "worktree", "list", "--porcelain"],
