@@ -9,7 +9,6 @@ for want of the network.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,21 +88,13 @@ def _with_github(
     """``stack`` with each phase's pull request, when GitHub can be read; else as it is,
     saying why the pull requests' state is unknown."""
     from stager.github.auth import AuthError, find_token
-    from stager.github.push import remote_url
-    from stager.github.remote_url import parse_remote_url, resolve_target
+    from stager.github.push import remote_target
 
     rules = load_project_rules(
         options.rules_path, repo.work_tree, lambda: repo.read_path(stack.head, PROJECT_RULES)
     )
     try:
-        target = resolve_target(
-            options.remote,
-            parse_remote_url(remote_url(repo, options.remote)),
-            repo_option=options.github_repo,
-            configured_repo=rules.github.repo,
-            configured_api_url=rules.github.api_url,
-            env=os.environ,
-        )
+        target = remote_target(repo, options.remote, options.github_repo, rules.github)
     except StagerError as error:
         return with_pulls(repo, stack, {}, f"unknown: no GitHub repository ({error.problem})")
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,19 +364,11 @@ def _pr_options(options: SyncOptions, base_ref: str) -> open_pr.OpenPrOptions:
 def _connect(repo: Repository, rules: Rules, options: SyncOptions) -> GitHubApi | str:
     """A client of the remote's GitHub repository, or why there is none (no token…)."""
     from stager.github.auth import find_token
-    from stager.github.push import remote_url
+    from stager.github.push import remote_target
     from stager.github.pygithub_client import PyGithubClient
-    from stager.github.remote_url import parse_remote_url, resolve_target
 
     try:
-        target = resolve_target(
-            options.remote,
-            parse_remote_url(remote_url(repo, options.remote)),
-            repo_option=options.github_repo,
-            configured_repo=rules.github.repo,
-            configured_api_url=rules.github.api_url,
-            env=os.environ,
-        )
+        target = remote_target(repo, options.remote, options.github_repo, rules.github)
         token = find_token(target.host)
         return PyGithubClient(target, token, open_pr.CLIENT_SETTINGS)  # reads the repository
     except StagerError as error:  # sync goes on by git alone, and says so

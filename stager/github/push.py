@@ -13,6 +13,7 @@ the same push, with its lease, so that any clone can read what was built.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +23,8 @@ from stager.errors import GitError, StagerError
 from stager.git import remote as git_remote
 from stager.git.refs import RefUpdate, list_refs, update_refs
 from stager.git.repository import Repository
+from stager.github.remote_url import GitHubTarget, parse_remote_url, resolve_target
+from stager.rules.sections import GitHubRules
 from stager.types import Sha
 
 PUSHED_PREFIX = "refs/stager/pushed/"
@@ -76,6 +79,21 @@ def remote_url(repo: Repository, remote: str) -> str:
             "pass --remote NAME, or add one with `git remote add origin URL`",
         )
     return url
+
+
+def remote_target(
+    repo: Repository, remote: str, repo_option: str | None, github: GitHubRules
+) -> GitHubTarget:
+    """The GitHub repository and API of ``remote``: ``--github-repo``, ``[github]`` settings,
+    else the remote's push URL (:func:`stager.github.remote_url.resolve_target`)."""
+    return resolve_target(
+        remote,
+        parse_remote_url(remote_url(repo, remote)),
+        repo_option=repo_option,
+        configured_repo=github.repo,
+        configured_api_url=github.api_url,
+        env=os.environ,
+    )
 
 
 def recorded_shas(repo: Repository, remote: str, branches: Sequence[str]) -> dict[str, Sha]:
