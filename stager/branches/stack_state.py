@@ -268,12 +268,10 @@ def read_stack(
 
 
 def _branch_on(remote: str, base_ref: str) -> str | None:
-    """The base's branch name on ``remote``: ``main`` for ``main``, ``origin/main`` or
-    ``refs/remotes/origin/main``; None for a ref of another namespace (a tag)."""
-    for prefix in (f"refs/remotes/{remote}/", f"{remote}/", "refs/heads/"):
-        if base_ref.startswith(prefix):
-            return base_ref.removeprefix(prefix)
-    return None if base_ref.startswith("refs/") else base_ref
+    """The base's branch name on ``remote`` (:func:`_branch_name`: ``main`` for ``main``,
+    ``origin/main`` or ``refs/remotes/origin/main``); None for a ref of another namespace."""
+    name = _branch_name(base_ref, remote)
+    return None if name.startswith("refs/") else name
 
 
 def _unfetched(repo: Repository, base: Sha, there: Sha | None) -> Sha | None:
