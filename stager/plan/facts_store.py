@@ -192,6 +192,10 @@ class FactsStore:
             self.used[blob] = found
             self.parsed += 1
 
+    def has(self, blob: Sha) -> bool:
+        """Whether this run has ``blob``'s facts at hand (parsed, or read from the last run's)."""
+        return blob in self.used or blob in self.known
+
     def save(self) -> None:
         """Keep this run's facts first, then the earlier ones that fit (nothing new: left as is)."""
         if self.path is None or self.used.keys() == self.known.keys():

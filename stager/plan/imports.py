@@ -17,9 +17,9 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from functools import cached_property
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property, partial
 
 from stager.git.diff import Status
 from stager.plan.phase import Dependency, DependencyKind, first_few, reachable
@@ -47,6 +47,10 @@ def _name_key(path: str) -> str:
     return name
 
 
+def _in_stdlib(dotted: str) -> bool:
+    return dotted.partition(".")[0] in sys.stdlib_module_names
+
+
 class ModuleIndex:
     """Finds the file of a dotted module name among the repository's Python files."""
 
@@ -69,22 +73,29 @@ class ModuleIndex:
 
     def resolve(self, dotted: str, importer: str) -> str | None:
         """The file of absolute module ``dotted``, the one nearest ``importer`` if several."""
+        candidates = self._candidates(dotted)
+        if not candidates:
+            return None  # most names of ``from x import a, b`` are no submodule
+        if len(candidates) == 1:
+            path, root = candidates[0]
+            if importer.startswith(root) or not _in_stdlib(dotted):
+                return path
+            return None
         key = (dotted, importer)
         if key not in self._resolved:  # both versions of a file mostly import the same
-            self._resolved[key] = self._resolve(dotted, importer)
+            self._resolved[key] = self._resolve(candidates, dotted, importer)
         return self._resolved[key]
 
-    def _resolve(self, dotted: str, importer: str) -> str | None:
+    @staticmethod
+    def _resolve(candidates: list[tuple[str, str]], dotted: str, importer: str) -> str | None:
         # ``import logging`` is the standard library's unless a source root holding
         # the importer shadows it (a first-party logging.py next to the code's root).
-        stdlib = dotted.partition(".")[0] in sys.stdlib_module_names
-        candidates = self._candidates(dotted)
         # A source root that contains the importer (backend/ for
         # backend/app/x.py importing app.models) beats any other.
         inside = [(path, root) for path, root in candidates if importer.startswith(root)]
         if inside:
             return min(inside, key=lambda found: (-len(found[1]), found[0]))[0]
-        if stdlib:
+        if _in_stdlib(dotted):
             return None
         # Else the root sharing the longest folder prefix with the importer.
         best: tuple[int, str] | None = None
@@ -169,12 +180,23 @@ def _tail(path: str) -> str:
     return posixpath.basename(posixpath.dirname(path)) if stem == "__init__" else stem
 
 
-def _may_import(text: str, tails: set[str]) -> bool:
-    """Cheap test before parsing: does an import statement name one of ``tails``?"""
-    return any(
-        not tails.isdisjoint(_IDENTIFIER.findall(match.group(0)))
-        for match in _IMPORT_STATEMENT.finditer(text)
-    )
+_PACKAGE_IMPORT = re.compile(r"[ \t]*from[ \t]+(\.+)[ \t]*import\b")
+
+
+def _may_import(text: str, tails: set[str], package_changed: Callable[[int], bool]) -> bool:
+    """Cheap test before parsing: does an import statement name one of ``tails``?
+
+    ``from . import x`` names no module file: it loads the package ``level`` dots
+    up, which ``package_changed`` tells.
+    """
+    for match in _IMPORT_STATEMENT.finditer(text):
+        statement = match.group(0)
+        if not tails.isdisjoint(_IDENTIFIER.findall(statement)):
+            return True
+        package = _PACKAGE_IMPORT.match(statement)
+        if package is not None and package_changed(len(package.group(1))):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -214,6 +236,7 @@ class _Modules:
         self.tails = {
             _tail(name) for path in self.paths for name in code.files[path].paths if is_python(name)
         }
+        self.files = {name for path in self.paths for name in code.files[path].paths}
 
     def may_import(self, path: RepoPath, *, head: bool) -> bool:
         """Whether the version's import statements name a changed module (else: not parsed)."""
@@ -221,15 +244,33 @@ class _Modules:
         if (head and is_gone(change)) or (not head and change.status is Status.ADDED):
             return False
         text = (self.code.head if head else self.code.base).get(path)
-        return text is not None and _may_import(text, self.tails)
+        if text is None:
+            return False
+        importer = change.path if head else (change.old_path or change.path)
+        return _may_import(text, self.tails, partial(self._package_changed, importer))
+
+    def _package_changed(self, importer: str, level: int) -> bool:
+        """Whether the package ``level`` dots up from ``importer`` is a changed module."""
+        folder = posixpath.dirname(importer)
+        for _ in range(level - 1):
+            folder = posixpath.dirname(folder)
+        return any(f"{folder}{suffix}" in self.files for suffix in _PACKAGE_FILES)
+
+
+_PACKAGE_FILES = (".py", "/__init__.py", ".pyi")
 
 
 def prefetch_imports(code: Code) -> None:
-    """Parse now, on every core if many, the versions whose imports the graph reads first."""
+    """Parse now, on every core if many, the versions whose imports the graph reads first.
+
+    A file whose two versions this run has already (from the cache) needs no
+    scan of its imports: there is nothing to parse.
+    """
     modules = _Modules(code)
     code.prefetch(
         (path, modules.may_import(path, head=False), modules.may_import(path, head=True))
         for path in modules.paths
+        if not (code.has_facts(path, head=False) and code.has_facts(path, head=True))
     )
 
 
@@ -242,64 +283,171 @@ class _PythonGraph:
         self.head_owner, self.base_owner = _owners(code, skip=code.migrations)
         self.changed = _Modules(code)
         self.modules = self.changed.paths
+        # The modules each import statement loads, by statement and importer: both
+        # versions of a file mostly have the same imports (at other lines).
+        self._loads: dict[tuple[str, int, tuple[str, ...], str], list[tuple[str, str]]] = {}
         self.head_links = {path: self._links(path, head=True) for path in self.modules}
         self.base_links = {path: self._links(path, head=False) for path in self.modules}
 
-    def _links(self, path: RepoPath, *, head: bool) -> list[_Link]:
+    def _links(self, path: RepoPath, *, head: bool) -> dict[RepoPath, _Link]:
+        """The changed modules the version imports directly, by path."""
         if not self.changed.may_import(path, head=head):
-            return []  # no import statement names a changed module: no need to parse it
+            return {}  # no import statement names a changed module: no need to parse it
         change = self.code.files[path]
         importer = change.path if head else (change.old_path or change.path)
         owner = self.head_owner if head else self.base_owner
-        links: dict[RepoPath, _Link] = {}
+        found: dict[RepoPath, tuple[str, int, set[str]]] = {}
         for ref in self.code.facts(path, head=head).imports:
-            for found, module in self.index.targets(ref, importer):
-                target = owner.get(found)
+            key = (ref.module, ref.level, ref.names, importer)
+            loads = self._loads.get(key)
+            if loads is None:
+                loads = self._loads[key] = list(self.index.targets(ref, importer))
+            for module_file, module in loads:
+                target = owner.get(module_file)
                 if target is None or target == path:
                     continue
-                first = links.get(target, _Link(target, module, ref.line))
-                links[target] = replace(first, names=first.names | set(ref.names))
-        return list(links.values())
+                first = found.get(target)
+                if first is None:
+                    found[target] = (module, ref.line, set(ref.names))
+                else:
+                    first[2].update(ref.names)
+        return {
+            target: _Link(target, module, line, frozenset(names))
+            for target, (module, line, names) in found.items()
+        }
 
     def reach(self, path: RepoPath, *, head: bool) -> list[RepoPath]:
         """Changed modules ``path`` loads, directly or through other changed modules."""
         links = self.head_links if head else self.base_links
-        found = reachable(path, lambda current: (link.target for link in links.get(current, ())))
+        found = reachable(path, lambda current: links.get(current, {}).keys())
         return sorted(found - {path})
 
 
-def _uses(user: PyFacts, top: frozenset[str], members: frozenset[str], before: PyFacts) -> set[str]:
-    """Names of ``top`` the user names, and members it starts using as attributes.
+@dataclass(frozen=True)
+class _Added:
+    """What the branch adds to a module, as its users can start using it."""
 
-    Members are attribute names (``id``, ``name``): one the user already used
-    before the branch proves nothing, so only new uses count.
+    top: frozenset[str]  # module-level names new on head
+    own_top: frozenset[str]  # of those, the ones it does not merely import
+    members: frozenset[str]  # class-body names new on head
+    signatures: frozenset[str]  # functions and classes whose signature changes
+    own_signatures: frozenset[str]  # of those, the module's own (not imported)
+
+    def __bool__(self) -> bool:
+        return bool(self.top or self.members or self.signatures)
+
+
+@dataclass(frozen=True)
+class _Removed:
+    """What the branch removes from a module, as the merge base's users may still use it."""
+
+    top: frozenset[str]
+    members: frozenset[str]
+    signatures: frozenset[str]  # functions and classes whose signature changes
+
+    def __bool__(self) -> bool:
+        return bool(self.top or self.members or self.signatures)
+
+
+@dataclass(frozen=True)
+class _Uses:
+    """What one user module does differently on head than on the merge base."""
+
+    named: frozenset[str]  # names and attributes on head
+    started: frozenset[str]  # attributes head uses and the merge base did not
+    new_calls: frozenset[str]  # callees head calls in a shape the merge base did not
+    old_named: frozenset[str]  # names and attributes on the merge base
+    old_attributes: frozenset[str]
+    attributes: frozenset[str]  # on head
+    dropped_calls: frozenset[str]  # callees the merge base calls in a shape head does not
+
+
+class _Changes:
+    """Each module's added and removed names, and each user's uses: once per module, not per pair.
+
+    A module's facts are only asked for once a pair needs them, as the scan
+    warnings name only the versions read.
     """
-    started = user.attributes - before.attributes
-    return set((user.names | user.attributes) & top) | (started & members)
+
+    def __init__(self, code: Code) -> None:
+        self.code = code
+        self._added: dict[RepoPath, _Added] = {}
+        self._removed: dict[RepoPath, _Removed] = {}
+        self._uses: dict[RepoPath, _Uses] = {}
+
+    def added(self, target: RepoPath) -> _Added:
+        found = self._added.get(target)
+        if found is None:
+            after = self.code.facts(target, head=True)
+            before = self.code.facts(target, head=False)
+            signatures = frozenset(_changed_signatures(before, after))
+            own = after.top - after.imported
+            found = self._added[target] = _Added(
+                top=after.top - before.top,
+                own_top=own - before.top,
+                members=after.members - before.members,
+                signatures=signatures & after.top,
+                own_signatures=signatures & own,
+            )
+        return found
+
+    def removed(self, target: RepoPath) -> _Removed:
+        found = self._removed.get(target)
+        if found is None:
+            old = self.code.facts(target, head=False)
+            new = self.code.facts(target, head=True)
+            found = self._removed[target] = _Removed(
+                top=old.top - new.top,
+                members=old.members - new.members,
+                signatures=frozenset(_changed_signatures(old, new)),
+            )
+        return found
+
+    def uses(self, path: RepoPath) -> _Uses:
+        found = self._uses.get(path)
+        if found is None:
+            now = self.code.facts(path, head=True)
+            before = self.code.facts(path, head=False)
+            found = self._uses[path] = _Uses(
+                named=now.names | now.attributes,
+                started=now.attributes - before.attributes,
+                new_calls=frozenset(call_name(shape) for shape in now.calls - before.calls),
+                old_named=before.names | before.attributes,
+                old_attributes=before.attributes,
+                attributes=now.attributes,
+                dropped_calls=frozenset(call_name(shape) for shape in before.calls - now.calls),
+            )
+        return found
 
 
 def python_dependencies(code: Code, index: ModuleIndex) -> list[Dependency]:
     """Edges between changed Python modules (migrations excluded: they import no app code)."""
     graph = _PythonGraph(code, index)
+    changes = _Changes(code)
     edges: list[Dependency] = []
     for path in graph.modules:
         change = code.files[path]
-        direct_head = {link.target: link for link in graph.head_links[path]}
         # A version is only asked for once it reaches a changed module (scan warnings).
         if not is_gone(change):
+            direct_head = graph.head_links[path]
             for target in graph.reach(path, head=True):
                 user = code.facts(path, head=True)
-                edges.extend(_needs(code, path, target, direct_head.get(target), user))
+                edges.extend(_needs(code, changes, path, target, direct_head.get(target), user))
         if change.status is not Status.ADDED:
-            direct_base = {link.target: link for link in graph.base_links[path]}
+            direct_base = graph.base_links[path]
             for target in graph.reach(path, head=False):
-                before = code.facts(path, head=False)
-                edges.extend(_removes(code, path, target, direct_base.get(target), before))
+                code.facts(path, head=False)
+                edges.extend(_removes(code, changes, path, target, direct_base.get(target)))
     return edges
 
 
 def _needs(
-    code: Code, path: RepoPath, target: RepoPath, link: _Link | None, user: PyFacts
+    code: Code,
+    changes: _Changes,
+    path: RepoPath,
+    target: RepoPath,
+    link: _Link | None,
+    user: PyFacts,
 ) -> Iterator[Dependency]:
     """``path`` (head version) needs what the branch adds to ``target``."""
     change = code.files[target]
@@ -313,24 +461,25 @@ def _needs(
             line=link.line,
         )
         return
-    after = code.facts(target, head=True)
-    before = code.facts(target, head=False)
+    added = changes.added(target)
+    uses = changes.uses(path)
+    if not added:
+        return
     # A name a module merely imports counts for its direct users (a package
     # re-exporting it); further away it is that module's own business.
-    top = after.top if link is not None else after.top - after.imported
-    earlier = code.facts(path, head=False)
+    top = added.top if link is not None else added.own_top
     # A name the user binds by its own import from elsewhere (its own `import datetime`)
     # is not the target's, whatever the target defines or imports under that name.
     own = user.imported - (link.names if link else frozenset())
-    used = _uses(user, top - before.top - own, after.members - before.members, earlier)
+    used = ((uses.named & top) - own) | (uses.started & added.members)
     via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
         reason = f"uses {_names(used)}, which the branch adds to {target} ({via})"
     else:
         # A call shape the user starts making to a function (or class) whose signature
         # the branch changes: the merge-base version of the target does not accept it.
-        changed = _changed_signatures(before, after) & top
-        called = {call_name(shape) for shape in user.calls - earlier.calls} & changed
+        changed = added.signatures if link is not None else added.own_signatures
+        called = uses.new_calls & changed
         if not called:
             return
         reason = (
@@ -346,7 +495,7 @@ def _changed_signatures(before: PyFacts, after: PyFacts) -> set[str]:
 
 
 def _removes(
-    code: Code, path: RepoPath, target: RepoPath, link: _Link | None, before: PyFacts
+    code: Code, changes: _Changes, path: RepoPath, target: RepoPath, link: _Link | None
 ) -> Iterator[Dependency]:
     """``target``'s change removes what the merge-base version of ``path`` uses."""
     change = code.files[target]
@@ -362,15 +511,14 @@ def _removes(
         return
     if is_gone(change):
         return
-    old = code.facts(target, head=False)
-    new = code.facts(target, head=True)
-    now = code.facts(path, head=True)
-    removed_top = old.top - new.top
+    removed = changes.removed(target)
+    uses = changes.uses(path)
+    if not removed:
+        return
     # An attribute name is common (``name``, ``id``): count it only when the
     # user really stopped using it, not when it merely appears in both versions.
-    removed_members = (old.members - new.members) - now.attributes
-    used = set((before.names | before.attributes) & removed_top) | (
-        before.attributes & removed_members
+    used = (uses.old_named & removed.top) | (
+        (uses.old_attributes & removed.members) - uses.attributes
     )
     if used:
         reason = (
@@ -380,8 +528,7 @@ def _removes(
     else:
         # The merge-base user calls a function whose signature changes, in a way the
         # user stops: the old call would break against the new signature.
-        changed = _changed_signatures(old, new)
-        dropped = {call_name(shape) for shape in before.calls - now.calls} & changed
+        dropped = uses.dropped_calls & removed.signatures
         if not dropped:
             return
         reason = (

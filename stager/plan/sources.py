@@ -84,6 +84,11 @@ class Code:
             self._facts[key] = found
         return found
 
+    def has_facts(self, path: RepoPath, *, head: bool) -> bool:
+        """Whether the store holds that version's facts already (it costs nothing then)."""
+        change = self.files[path]
+        return self.store.has(change.new_blob if head else change.old_blob)
+
     def _version(self, path: RepoPath, *, head: bool) -> Version | None:
         """The blob and text of one version of a changed Python file (None: none)."""
         text = (self.head if head else self.base).get(path)

@@ -255,6 +255,24 @@ def test_python_import_of_a_module_the_branch_adds_later(repo: GitRepo, tmp_path
     assert "`NEW`" in reason and "app/shared.py" in reason
 
 
+def test_a_name_the_branch_adds_to_the_package_reached_by_a_relative_import(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """``from . import helper`` names no module file: the package's __init__.py is what it loads."""
+    make_branch(
+        repo,
+        {**BASE, "app/__init__.py": "", "app/jobs.py": "X = 1\n"},
+        {
+            "app/__init__.py": "def helper():\n    return 1\n",
+            "app/jobs.py": "from . import helper\n\nX = helper()\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    assert edge_kinds(analysis, "app/jobs.py", "app/__init__.py") == ["import"]
+    (edge,) = [e for e in plan_of(analysis).dependencies if e.dependent == "app/jobs.py"]
+    assert "`helper`" in edge.reason and "app/__init__.py" in edge.reason
+
+
 def test_python_removal_waits_for_the_code_that_stops_importing_it(
     repo: GitRepo, tmp_path: Path
 ) -> None:
