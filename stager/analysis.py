@@ -202,43 +202,49 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
             parse_cache.save(cache, migrations.parsed)
         commits = commits_job.result()
         drift_commits = drift_commits_job.result() if drift_commits_job else []
+        # The pool stays open: the texts are read while the rules and the
+        # classification run.
 
-    if not files:
-        # An empty table alone reads like a bug: say why it is empty.
-        # A defaulted base (origin/HEAD of a clone of a clone) may be the branch itself.
-        guess = (
-            f"; {refs.base_ref} is the default base: pass --base REF to compare with another"
-            if base_ref is None
-            else ""
+        if not files:
+            # An empty table alone reads like a bug: say why it is empty.
+            # A defaulted base (origin/HEAD of a clone of a clone) may be the branch itself.
+            guess = (
+                f"; {refs.base_ref} is the default base: pass --base REF to compare with another"
+                if base_ref is None
+                else ""
+            )
+            warnings.append(
+                f"no changes between {refs.head_ref} and its merge base {refs.merge_base[:12]} "
+                f"with {refs.base_ref}: the branch has nothing to analyze (is {refs.head_ref} "
+                f"already merged, or is --head the branch you meant?{guess})"
+            )
+        drift = base_drift(
+            files,
+            drift_commits,
+            branch_own_on_base(
+                files, drift_files_job.result() if drift_files_job else [], migrations
+            ),
         )
-        warnings.append(
-            f"no changes between {refs.head_ref} and its merge base {refs.merge_base[:12]} "
-            f"with {refs.base_ref}: the branch has nothing to analyze (is {refs.head_ref} "
-            f"already merged, or is --head the branch you meant?{guess})"
+        sql = _sql_migrations(files, head_tree_job.result(), repo, rules)
+        announce("checking the migrations and classifying the changed files")
+        # The migration rules (SM…) of the branch's revisions and SQL migration files;
+        # rules.toml's [rules.ID] settings.
+        findings = with_rule_findings(
+            [*migrations.findings, *drift_findings(drift, refs), *sql.findings, *content.findings],
+            migrations,
+            head_tree_job.result(),
+            rules,
+            repo,
         )
-    drift = base_drift(
-        files,
-        drift_commits,
-        branch_own_on_base(files, drift_files_job.result() if drift_files_job else [], migrations),
-    )
-    sql = _sql_migrations(files, head_tree_job.result(), repo, rules)
-    announce("checking the migrations and classifying the changed files")
-    # The migration rules (SM…) of the branch's revisions and SQL migration files;
-    # rules.toml's [rules.ID] settings.
-    findings = with_rule_findings(
-        [*migrations.findings, *drift_findings(drift, refs), *sql.findings, *content.findings],
-        migrations,
-        head_tree_job.result(),
-        rules,
-        repo,
-    )
-    findings.sort(key=finding_order)
-    classes = classify(files, rules, migrations.by_path, findings, sql.kinds)
-    inputs = PlanInputs(tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head)
+        findings.sort(key=finding_order)
+        classes = classify(files, rules, migrations.by_path, findings, sql.kinds)
+        inputs = PlanInputs(
+            tuple(files), tuple(classes), rules, migrations, refs.merge_base, refs.head
+        )
+        texts, facts = texts_job.result(), facts_job.result()
+    # The pool's threads are gone: the planner may fork workers to parse.
     announce("planning the phases")
-    plan, dropped = _plan_and_dropped_uses(
-        inputs, head_tree_job.result(), texts_job.result(), facts_job.result(), repo
-    )
+    plan, dropped = _plan_and_dropped_uses(inputs, head_tree_job.result(), texts, facts, repo)
     classes = annotate_classes(classes, plan)
     findings = sorted([*findings, *plan.findings, *dropped], key=finding_order)
     # SM017 again along each phase's own upgrade: re-chaining may move a commit away.

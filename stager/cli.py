@@ -498,7 +498,7 @@ def split(all_phases: bool, strategy: str, layout: str, **params: Any) -> NoRetu
         raise click.UsageError(
             "--onto REF and --from-merge-base name two different starts: pass one of them"
         )
-    from stager.branches import Layout, Strategy
+    from stager.branches.split_types import Layout, Strategy
     from stager.commands import split as command
 
     _run(

@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from stager.analysis import Analysis, analyze_branch
-from stager.branches import SplitOptions, split_branch
 from stager.branches.onto import start
+from stager.branches.split import split_branch
+from stager.branches.split_types import SplitOptions
 from stager.branches.verify import verify_split
 from stager.demo import build_demo_repository
 from stager.git.repository import Repository

@@ -18,7 +18,6 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
-from stager.branches import Layout
 from stager.branches.journal import Settle, settle
 from stager.branches.merged import merged_content
 from stager.branches.record import (
@@ -29,6 +28,7 @@ from stager.branches.record import (
     open_findings,
 )
 from stager.branches.split import empty_note
+from stager.branches.split_types import Layout
 from stager.branches.sync_plan import database_warnings, refuse_stale_record
 from stager.errors import GitError, StagerError
 from stager.findings import Finding

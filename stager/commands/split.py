@@ -9,23 +9,22 @@ from functools import partial
 from pathlib import Path
 
 from stager.analysis import Analysis, analyze_branch, chosen_plan
-from stager.branches import (
-    BuildStatus,
-    Layout,
-    SplitOptions,
-    SplitResult,
-    Strategy,
-    split_branch,
-    undo_last_split,
-)
 from stager.branches.base_owned import base_owned
 from stager.branches.graph_check import broken_graph
 from stager.branches.journal import after_interrupt
 from stager.branches.merged import merged_content, merged_notes
 from stager.branches.onto import start
 from stager.branches.record import record_name, record_ref
-from stager.branches.split import refused_error
-from stager.branches.split_types import KeptCommit
+from stager.branches.refs import undo_last_split
+from stager.branches.split import refused_error, split_branch
+from stager.branches.split_types import (
+    BuildStatus,
+    KeptCommit,
+    Layout,
+    SplitOptions,
+    SplitResult,
+    Strategy,
+)
 from stager.commands.output import emit
 from stager.git.refs import read_refs
 from stager.git.repository import Repository

@@ -30,7 +30,6 @@ from stager.analysis import (
     analyze_branch,
     default_base_ref,
 )
-from stager.branches import BuildStatus, SplitResult
 from stager.branches.merged import (
     MERGED,
     REVERTED,
@@ -49,7 +48,7 @@ from stager.branches.record import (
     record_ref,
 )
 from stager.branches.reviewer_commits import kept_commits, written_by_stager
-from stager.branches.split_types import KeptCommit
+from stager.branches.split_types import BuildStatus, KeptCommit, SplitResult
 from stager.branches.sync_heads import heads_to_merge, merge_commit
 from stager.branches.sync_plan import (
     merged_branches,

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from stager.analysis import analyze_branch
-from stager.branches import SplitOptions, split_branch
+from stager.branches.split import split_branch
+from stager.branches.split_types import SplitOptions
 from stager.cli import cli
 from stager.git.repository import Repository
 from tests.branches.helpers import Checkout, migration

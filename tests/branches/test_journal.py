@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stager.branches import undo_last_split
 from stager.branches.journal import Settle, settle
+from stager.branches.refs import undo_last_split
 from stager.errors import StagerError
 from stager.git.process_owner import process_start
 from stager.git.repository import Repository

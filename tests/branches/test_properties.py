@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stager.analysis import Analysis
-from stager.branches import Layout, SplitOptions, Strategy, independent_problem, split_branch
 from stager.branches.graph_check import broken_graph
+from stager.branches.split import independent_problem, split_branch
+from stager.branches.split_types import Layout, SplitOptions, Strategy
 from stager.branches.verify import verify_split
 from stager.errors import StagerError
 from stager.git.history import diff_entries

@@ -7,15 +7,17 @@ import subprocess
 
 import pytest
 
-from stager.branches import BuildStatus, Strategy, read_record, undo_last_split
 from stager.branches.record import (
     RECORD_VERSION,
     SplitRecord,
     StoredRecord,
     open_findings,
     phase_chains,
+    read_record,
     record_name,
 )
+from stager.branches.refs import undo_last_split
+from stager.branches.split_types import BuildStatus, Strategy
 from stager.errors import StagerError
 from stager.findings import Finding
 from stager.git.repository import Repository

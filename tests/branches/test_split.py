@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from stager.branches import (
-    BuildStatus,
-    Layout,
-    SplitOptions,
-    SplitResult,
-    Strategy,
-    read_record,
-    split_branch,
-    undo_last_split,
-)
+from stager.branches.record import read_record
+from stager.branches.refs import undo_last_split
+from stager.branches.split import split_branch
+from stager.branches.split_types import BuildStatus, Layout, SplitOptions, SplitResult, Strategy
 from stager.branches.verify import verify_split
 from stager.errors import StagerError
 from stager.git.repository import Repository

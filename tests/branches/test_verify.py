@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stager.branches import SplitOptions, heads, split_branch
+from stager.branches import heads
+from stager.branches.split import split_branch
+from stager.branches.split_types import SplitOptions
 from stager.branches.verify import ALEMBIC, CHECK, COMPILES, PLAN, Verification, verify_split
 from stager.errors import StagerError
 from stager.git.repository import Repository
