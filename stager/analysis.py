@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from stager.migrations.compare import MigrationReport
     from stager.migrations.lint.envpy import EnvSettings
     from stager.migrations.lint.sql_files import SqlMigrations
+    from stager.migrations.revision_files import MigrationFile
     from stager.plan import FactsStore, Plan, PlanInputs
     from stager.plan.sources import Texts
 
@@ -124,7 +125,7 @@ def resolve_refs(repo: Repository, base_ref: str, head_ref: str) -> BranchRefs:
     return BranchRefs(base_ref, head_ref, base, head, merge_base)
 
 
-def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announced)
+def analyze_branch(
     repo: Repository,
     base_ref: str | None,
     head_ref: str | None,
@@ -137,7 +138,34 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
     ``merged``: what the base already holds of the branch's last split; the files it
     settles are left out, as if the merge base had them as head has them. ``announce``
     is told each step as it begins (progress on a large repository).
+
+    The parse cache gives the revision files and SQL texts earlier runs parsed; it
+    keeps this run's for the next one, rewritten only when this run parsed something.
     """
+    from stager.migrations import parse_cache
+    from stager.migrations.pg_parser import recording
+
+    cache = parse_cache.cache_file(str(repo.git_dir))
+    stored = parse_cache.load(cache)
+    with recording(stored.sql) as asked:
+        analysis = _analyze_branch(
+            repo, base_ref, head_ref, rules_path, merged, announce, stored.files
+        )
+    parsed = analysis.migrations.parsed
+    if parsed.keys() != stored.files.keys() or not asked.keys() <= stored.sql.keys():
+        parse_cache.save(cache, parsed, asked)
+    return analysis
+
+
+def _analyze_branch(
+    repo: Repository,
+    base_ref: str | None,
+    head_ref: str | None,
+    rules_path: Path | None,
+    merged: MergedLookup | None,
+    announce: Announce,
+    known: Mapping[Sha, MigrationFile],
+) -> Analysis:
     head_ref = head_ref or "HEAD"
     head = repo.resolve(head_ref)
     rules = load_project_rules(
@@ -176,7 +204,6 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
         # Import the analysis proper while git works on the other core: these
         # modules cost ~60 ms to import, about what git's diff takes.
         from stager.classify import classify, summarize
-        from stager.migrations import parse_cache
         from stager.migrations.compare import analyze_migrations
         from stager.migrations.lint.engine import (
             PhaseUpgrade,
@@ -195,11 +222,7 @@ def analyze_branch(  # noqa: PLR0915 (the pipeline's steps in order, each announ
         base_tree = tree_before(head_tree_job.result(), files)
         tip_tree = tree_after(base_tree, drift_files_job.result()) if drift_files_job else None
         announce("parsing the migrations")
-        cache = parse_cache.cache_file(str(repo.git_dir))
-        known = parse_cache.load(cache)
         migrations = analyze_migrations(base_tree, head_tree_job.result(), tip_tree, repo, known)
-        if migrations.parsed.keys() != known.keys():
-            parse_cache.save(cache, migrations.parsed)
         commits = commits_job.result()
         drift_commits = drift_commits_job.result() if drift_commits_job else []
         # The pool stays open: the texts are read while the rules and the

@@ -13,11 +13,12 @@ import logging
 import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from stager.errors import GitError, GitTooOld
 
@@ -88,8 +89,27 @@ class Outcome(NamedTuple):
     stderr: bytes
 
 
+def _buffer(content: bytes = b"") -> BinaryIO:
+    """An anonymous in-memory file (a temporary file where there is no memfd): nothing to
+    remove, even when stager is killed."""
+    if hasattr(os, "memfd_create"):
+        buffer: BinaryIO = os.fdopen(os.memfd_create("stager-git", os.MFD_CLOEXEC), "w+b")
+    else:
+        buffer = tempfile.TemporaryFile()  # noqa: SIM115 (closed by GitProcess)
+    if content:
+        buffer.write(content)
+        buffer.seek(0)
+    return buffer
+
+
 class GitProcess:
-    """One git process, started at once; ``wait`` writes its stdin and collects its output.
+    """One git process, started at once; ``wait`` collects its output.
+
+    Its stdin, stdout and stderr are anonymous files, not pipes. Waiting for
+    git then holds no lock of Python's: a thread that waits for a large answer
+    (every changed file's blob) is not slowed by the main thread's work, as a
+    reader of a pipe is, which takes the interpreter's lock again for each
+    chunk. And no pipe can fill up and deadlock.
 
     ``own_session``: out of reach of the signals sent to stager's process
     group (Ctrl-C, a CI job cancelled), for a command that must not be cut
@@ -108,31 +128,37 @@ class GitProcess:
         environ = {**os.environ, **GIT_ENV, **(env or {})}
         if not (args and args[0] in HOOKS_RUN):
             environ.update(no_hooks(environ))
+        self._out, self._err = _buffer(), _buffer()
+        request = _buffer(stdin) if stdin is not None else None
         try:
             self._popen = subprocess.Popen(
                 ["git", *args],
                 cwd=cwd,
                 env=environ,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdin=request if request is not None else subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
                 start_new_session=own_session,
             )
         except FileNotFoundError:
+            self._close()
             raise GitError(
                 "git is not installed or not on PATH",
                 f"install git {_version_text(MIN_GIT_VERSION)} or newer and make sure "
                 "`git --version` works in this shell",
             ) from None
-        self._stdin = stdin
+        finally:
+            if request is not None:
+                request.close()  # git has its own copy
         self._args = args
         self._started = time.perf_counter()
 
     def wait(self) -> Outcome:
-        # communicate() writes stdin and reads stdout/stderr together, so a
-        # large request or answer can never fill a pipe and deadlock.
-        out, err = self._popen.communicate(self._stdin)
-        outcome = Outcome(self._popen.returncode, out, err)
+        try:
+            self._popen.wait()
+            outcome = Outcome(self._popen.returncode, _read(self._out), _read(self._err))
+        finally:
+            self._close()
         if _log.isEnabledFor(logging.DEBUG):  # `stager -v` shows every git call and its cost
             _log.debug(
                 "%s → exit %d, %d bytes, %.0f ms",
@@ -142,6 +168,15 @@ class GitProcess:
                 (time.perf_counter() - self._started) * 1000,
             )
         return outcome
+
+    def _close(self) -> None:
+        self._out.close()
+        self._err.close()
+
+
+def _read(buffer: BinaryIO) -> bytes:
+    buffer.seek(0)
+    return buffer.read()
 
 
 _NOISE = frozenset(DIFF_FLAGS) | {"--no-show-signature", "--end-of-options", *NO_USER_ATTRIBUTES}

@@ -25,6 +25,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from stager.migrations.ec_classify import ObjectKey
+from stager.migrations.pg_parser import parse_sql_json
 from stager.migrations.revision_files import Operation
 
 _PARAMETER = re.compile(r"(?<![:\w]):\w+|%\(\w+\)s|%s")
@@ -59,8 +60,6 @@ def _name(name: object) -> str:
 
 def _statements(sql: str) -> list[dict[str, Any]] | None:
     """libpg_query's tree of each statement of ``sql``; None when PostgreSQL cannot parse it."""
-    from pglast.parser import parse_sql_json
-
     for text in (sql, _PARAMETER.sub("$1", sql)):
         try:
             tree = json.loads(parse_sql_json(text))

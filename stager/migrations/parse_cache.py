@@ -1,5 +1,9 @@
 """A cache of parsed revision files, keyed by blob id, in the user's cache folder.
 
+It also keeps what PostgreSQL's parser answered for each SQL text a run asked
+about (:mod:`stager.migrations.pg_parser`): a run that finds them all here does
+not even import pglast.
+
 A blob id names its content, so an entry can never be stale for the same
 parser; the file name carries a hash of the source of every module the parser
 imports, so a new stager (or an edited checkout) starts a fresh cache. It is
@@ -18,13 +22,15 @@ import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from stager.cache_files import cache_path, sources_fingerprint
+from stager.migrations.pg_parser import Answer
 from stager.migrations.revision_files import MigrationFile
 from stager.plain_data import from_plain, to_plain
 from stager.types import Sha
 
-_VERSION = 1  # of the file's layout; the parser itself is in the name
+_VERSION = 2  # of the file's layout; the parser itself is in the name
 
 # Every stager module the parser and the cache import (tests/migrations/test_parse_cache.py
 # checks against Python's own imports): their classes give the entries their shape
@@ -43,6 +49,7 @@ _PARSER_MODULES = (
     "migrations/actions.py",
     "migrations/kinds.py",
     "migrations/sql.py",
+    "migrations/pg_parser.py",
 )
 
 
@@ -53,8 +60,17 @@ def parser_sources() -> list[Path]:
 
 @cache
 def _parser_fingerprint() -> str | None:
-    """A hash of :func:`parser_sources`; None when one cannot be read (no cache then)."""
-    return sources_fingerprint(parser_sources())
+    """A hash of :func:`parser_sources` and pglast's version (its answers are kept too);
+    None when one cannot be read (no cache then)."""
+    return sources_fingerprint([*parser_sources(), *_pglast_version_file()])
+
+
+def _pglast_version_file() -> list[Path]:
+    """pglast's ``__init__.py``, which holds its version, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pglast")
+    return [Path(spec.origin)] if spec is not None and spec.origin else []
 
 
 def cache_file(repository_key: str) -> Path | None:
@@ -64,23 +80,40 @@ def cache_file(repository_key: str) -> Path | None:
     return cache_path("parsed", repository_key, _parser_fingerprint(), ".json")
 
 
-def load(path: Path | None) -> dict[Sha, MigrationFile]:
+class Cached(NamedTuple):
+    """What a run reads back: revision files by blob, PostgreSQL's parser's answers by SQL text."""
+
+    files: dict[Sha, MigrationFile]
+    sql: dict[str, Answer]
+
+
+def load(path: Path | None) -> Cached:
     if path is None:
-        return {}
+        return Cached({}, {})
     try:
         data = json.loads(path.read_bytes())
         if not isinstance(data, dict) or data.get("version") != _VERSION:
-            return {}
-        return {
+            return Cached({}, {})
+        files = {
             Sha(blob): from_plain(MigrationFile, entry, blob)
             for blob, entry in data["files"].items()
         }
+        answers = data["sql"]
+        if not isinstance(answers, dict) or not all(
+            isinstance(answer, str | None) for answer in answers.values()
+        ):
+            return Cached({}, {})
+        return Cached(files, answers)
     except Exception:  # a broken or foreign cache is only a slower run, never trusted
-        return {}
+        return Cached({}, {})
 
 
-def save(path: Path | None, parsed: Mapping[Sha, MigrationFile]) -> None:
-    """Replace the cache with ``parsed`` (the files of this run: the cache stays bounded)."""
+def save(
+    path: Path | None,
+    parsed: Mapping[Sha, MigrationFile],
+    sql: Mapping[str, Answer],
+) -> None:
+    """Replace the cache with ``parsed`` and ``sql``: this run's, so it stays bounded."""
     if path is None:
         return
     try:
@@ -88,7 +121,11 @@ def save(path: Path | None, parsed: Mapping[Sha, MigrationFile]) -> None:
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         files = {blob: to_plain(migration) for blob, migration in parsed.items()}
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"version": _VERSION, "files": files}, stream, separators=(",", ":"))
+            json.dump(
+                {"version": _VERSION, "files": files, "sql": dict(sql)},
+                stream,
+                separators=(",", ":"),
+            )
         Path(temporary).replace(path)
     except Exception:  # an unwritable cache is only a slower next run
         return

@@ -5,9 +5,11 @@ change (an ``ALTER TABLE`` with three actions gives three), with the table,
 columns and flags the migration rules need. :func:`statement_kinds` is the
 coarse view (``["INSERT", "ALTER TABLE DROP COLUMN"]``) the classification uses.
 
-pglast is imported inside :func:`parse_statements` only: most revision files
-hold no literal SQL, and the analyze path must not pay for the import. Results
-are cached by SQL text, so the extraction and the rules parse each string once.
+pglast is imported on the first text to parse only (:mod:`~stager.migrations.pg_parser`,
+which keeps its answers by text, for the process and in the parse cache): most
+revision files hold no literal SQL, and the analyze path must not pay for the
+import. Results are cached by SQL text, so the extraction and the rules parse
+each string once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
+
+from stager.migrations.pg_parser import parse_sql_json
 
 UNPARSABLE = "UNPARSABLE"
 """Kind of SQL pglast rejects: stager cannot tell what it does (opaque)."""
@@ -732,8 +736,6 @@ def _start_line(data: bytes, start: int) -> int:
 def _parse(sql: str) -> list[Statement]:
     # The JSON form of libpg_query's tree is 3x faster to get than pglast's
     # Python node objects, and holds all the rules need.
-    from pglast.parser import parse_sql_json
-
     tree = json.loads(parse_sql_json(sql))
     data = sql.encode("utf-8")
     found: list[Statement] = []

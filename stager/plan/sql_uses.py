@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from stager.migrations.pg_parser import parse_sql_json
 from stager.migrations.sql import with_placeholders
 
 
@@ -42,13 +43,11 @@ _STATEMENTS = ("SelectStmt", "UpdateStmt", "DeleteStmt", "InsertStmt")
 @functools.lru_cache(maxsize=1024)
 def column_uses(sql: str) -> tuple[ColumnUse, ...] | None:
     """Every column ``sql`` names whose table is known; None when pglast rejects it."""
-    from pglast.parser import ParseError, parse_sql_json
-
     for text in (sql, with_placeholders(sql)):
         try:
             tree = json.loads(parse_sql_json(text))
             found = list(_uses(tree, ()))
-        except (ParseError, ValueError):
+        except ValueError:  # rejected by PostgreSQL's parser, or broken JSON
             continue
         except RecursionError:  # nested deeper than Python recurses: read as unparsed
             return None

@@ -34,7 +34,7 @@ def test_a_cached_run_reports_exactly_what_a_fresh_run_does(
     demo = build_demo_repository(tmp_path / "demo")
     fresh = analyze(demo.path)
     [cache] = cache_files(Path(git_env["HOME"]))
-    assert len(parse_cache.load(cache)) >= 20  # every revision file of the trees
+    assert len(parse_cache.load(cache).files) >= 20  # every revision file of the trees
     mtime = cache.stat().st_mtime_ns
     assert analyze(demo.path) == fresh
     assert cache.stat().st_mtime_ns == mtime, "nothing new parsed: the cache is not rewritten"
@@ -47,9 +47,9 @@ def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path: Path, git_env: dict[s
     fresh = analyze(demo.path)
     [cache] = cache_files(Path(git_env["HOME"]))
     cache.write_bytes(b"not JSON")
-    assert parse_cache.load(cache) == {}
+    assert parse_cache.load(cache) == parse_cache.Cached({}, {})
     assert analyze(demo.path) == fresh
-    assert len(parse_cache.load(cache)) >= 20
+    assert len(parse_cache.load(cache).files) >= 20
 
 
 def test_no_cache_file_when_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,10 +119,55 @@ def test_a_planted_cache_file_runs_no_code_and_is_not_trusted(
     fresh = analyze(demo.path)
     [cache] = cache_files(Path(git_env["HOME"]))
     cache.write_bytes(pickle.dumps(_Planted()))
-    assert parse_cache.load(cache) == {}
+    assert parse_cache.load(cache) == parse_cache.Cached({}, {})
     assert not (Path(git_env["HOME"]) / "pwned").exists()
     # well-formed JSON of the wrong shape is not trusted either
-    entry = {"version": 1, "files": {"a" * 40: {"path": 1}}}
+    entry = {"version": 2, "files": {"a" * 40: {"path": 1}}, "sql": {}}
     cache.write_text(json.dumps(entry), encoding="utf-8")
-    assert parse_cache.load(cache) == {}
+    assert parse_cache.load(cache) == parse_cache.Cached({}, {})
+    # nor an answer of the wrong shape for an SQL text
+    entry = {"version": 2, "files": {}, "sql": {"SELECT 1": {"stmts": []}}}
+    cache.write_text(json.dumps(entry), encoding="utf-8")
+    assert parse_cache.load(cache) == parse_cache.Cached({}, {})
     assert analyze(demo.path) == fresh
+
+
+_RUN_AND_SAY_IF_PGLAST_LOADED = """
+import sys
+from stager.cli import main
+sys.argv = ["stager", "analyze", "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+print("pglast" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_second_run_takes_the_sql_statements_from_the_cache_without_pglast(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """The demo's revisions run literal SQL: the first run parses it, the next reads it back."""
+    demo = build_demo_repository(tmp_path / "demo")
+
+    def run() -> tuple[str, bool]:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN_AND_SAY_IF_PGLAST_LOADED],
+            cwd=demo.path,
+            env=git_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout, done.stderr.strip().splitlines()[-1] == "True"
+
+    first, parsed = run()
+    [cache] = cache_files(Path(git_env["HOME"]))
+    statements = parse_cache.load(cache).sql
+    assert parsed and statements, "the demo's SQL was parsed, and kept"
+    assert any("UPDATE" in sql for sql in statements)
+    mtime = cache.stat().st_mtime_ns
+    second, parsed_again = run()
+    assert second == first
+    assert not parsed_again, "every SQL text came from the cache: pglast was not imported"
+    assert cache.stat().st_mtime_ns == mtime
