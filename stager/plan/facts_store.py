@@ -23,22 +23,24 @@ import json
 import os
 import sys
 import tempfile
+import typing
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stager.cache_files import cache_path, sources_fingerprint
 from stager.plain_data import from_plain, to_plain
 from stager.plan.comment_edits import carried_over
 from stager.plan.pyfacts import PyFacts, python_facts
+from stager.plan.pyscan import ImportRef
 from stager.types import Sha
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
     from threading import Thread
 
-_VERSION = 2  # of the files' layout; the parser itself is in the name
+_VERSION = 3  # of the files' layout; the parser itself is in the name
 _HEADER = json.dumps({"stager facts": _VERSION})
 # What the two cache files of a repository may hold together: about 8,000 file versions.
 CACHE_LIMIT = 32 * 1024 * 1024
@@ -104,15 +106,70 @@ def _read_lines(path: Path) -> dict[Sha, str]:
 
 def _decode(blob: Sha, entry: str) -> PyFacts | None:
     try:
-        found: PyFacts = from_plain(PyFacts, json.loads(entry), blob)
+        return _read_facts(json.loads(entry), blob)
     except Exception:  # a broken or foreign entry is only a parse more, never trusted
         return None
-    return found
 
 
 def _encode(facts: PyFacts) -> str:
     # ASCII and compact: no tab or line break inside an entry.
-    return json.dumps(to_plain(facts), separators=(",", ":"))
+    plain: dict[str, Any] = to_plain(facts)  # type: ignore[assignment]
+    for name in _STRINGS.keys() & plain.keys():
+        items = plain[name]
+        if all(item and _SEPARATOR not in item for item in items):
+            plain[name] = _SEPARATOR.join(items)  # one JSON string: read back many times faster
+    if "imports" in plain:
+        plain["imports"] = [
+            [ref["module"], ref["level"], ref["names"], ref["line"]] for ref in plain["imports"]
+        ]
+    return json.dumps(plain, separators=(",", ":"))
+
+
+# A Python file's names by the thousand are kept as one string each, joined by a
+# character no identifier or call shape holds. A list is still read (``_encode``
+# writes one when an item holds it).
+_SEPARATOR = "|"
+_FIELDS: dict[str, Any] = typing.get_type_hints(PyFacts)
+_STRINGS = {
+    name: kind for name, kind in _FIELDS.items() if kind in (frozenset[str], tuple[str, ...])
+}
+
+
+def _read_facts(data: object, blob: str) -> PyFacts:
+    """An entry's facts, every value checked against its field's type (ValueError if not)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{blob}: an object expected")
+    given: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = _STRINGS.get(name)
+        if kind is not None and type(value) is str:
+            items = value.split(_SEPARATOR)
+            given[name] = frozenset(items) if kind == frozenset[str] else tuple(items)
+        elif name == "imports":
+            given[name] = _read_imports(value)
+        elif name in _FIELDS:
+            given[name] = from_plain(_FIELDS[name], value, f"{blob}.{name}")
+        else:
+            raise ValueError(f"{blob}: unknown field {name!r}")
+    return PyFacts(**given)
+
+
+def _read_imports(value: object) -> tuple[ImportRef, ...]:
+    """``[[module, level, [names], line], …]``, each checked."""
+    if not isinstance(value, list):
+        raise ValueError("imports: a list expected")
+    refs = []
+    for module, level, names, line in value:
+        if not (
+            type(module) is str
+            and type(level) is int
+            and type(line) is int
+            and type(names) is list
+            and all(type(name) is str for name in names)
+        ):
+            raise ValueError(f"imports: not an import: {[module, level, names, line]!r}")
+        refs.append(ImportRef(module, level, tuple(names), line))
+    return tuple(refs)
 
 
 def _write(path: Path, entries: Iterable[tuple[Sha, str]]) -> None:

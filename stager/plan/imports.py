@@ -462,9 +462,10 @@ def _needs(
         )
         return
     added = changes.added(target)
-    uses = changes.uses(path)
     if not added:
+        code.facts(path, head=False)  # read as for any pair compared (its scan warning)
         return
+    uses = changes.uses(path)
     # A name a module merely imports counts for its direct users (a package
     # re-exporting it); further away it is that module's own business.
     top = added.top if link is not None else added.own_top
@@ -512,9 +513,10 @@ def _removes(
     if is_gone(change):
         return
     removed = changes.removed(target)
-    uses = changes.uses(path)
     if not removed:
+        code.facts(path, head=True)  # read as for any pair compared (its scan warning)
         return
+    uses = changes.uses(path)
     # An attribute name is common (``name``, ``id``): count it only when the
     # user really stopped using it, not when it merely appears in both versions.
     used = (uses.old_named & removed.top) | (

@@ -20,6 +20,7 @@ import re
 import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A string is taken for SQL when it reads like a statement, not like prose.
@@ -42,9 +43,11 @@ def looks_like_sql(text: str) -> bool:
     return _SQL.search(text) is not None
 
 
-@dataclass(frozen=True)
-class ImportRef:
-    """``import module`` (names empty) or ``from [.]module import names``."""
+class ImportRef(NamedTuple):
+    """``import module`` (names empty) or ``from [.]module import names``.
+
+    A NamedTuple: thousands are read back from the facts cache per run.
+    """
 
     module: str  # dotted; "" for ``from . import x``
     level: int  # 0 absolute, 1 for ``.``, 2 for ``..``
