@@ -153,6 +153,18 @@ def main() -> None:
             f"  cpu {case.cpu_seconds * 1000:8.1f} ms  {case.cpu_seconds / cpu_baseline:6.1f}x"
             f"  peak {case.peak_mb:6.1f} MB"
         )
+    warm, cold = cases[1], cases[2]
+    print(
+        "goal: analyze warm <= 2 s and <= 15x git diff, cold <= 5 s, peak <= 150 MB: "
+        + (
+            "met"
+            if warm.seconds <= 2
+            and warm.seconds / baseline <= 15
+            and cold.seconds <= 5
+            and max(warm.peak_mb, cold.peak_mb) <= 150
+            else "NOT met"
+        )
+    )
     shutil.rmtree(work)
 
 
