@@ -115,6 +115,26 @@ def _strings(name: str, assigned: _Value | None, problems: list[ParseProblem]) -
     return ()
 
 
+def _named(name: str, assigned: _Value | None, problems: list[ParseProblem]) -> tuple[str, ...]:
+    """The revisions ``down_revision`` or ``depends_on`` names; an empty string names none.
+
+    Alembic 1.12 still read ``down_revision = ""`` as a root, and projects kept it
+    for years (Netflix/dispatch until it moved to Alembic 1.14); newer Alembic
+    stops on it (``KeyError: ''``). Read as a parent named "", a branch that
+    fixes it to None would look re-parented.
+    """
+    values = _strings(name, assigned, problems)
+    if "" in values and assigned is not None:
+        problems.append(
+            ParseProblem(
+                assigned.line,
+                f"{name} '' names no revision: stager reads it as none, as Alembic 1.12 "
+                "did, but newer Alembic stops on it (KeyError: ''): write None",
+            )
+        )
+    return tuple(value for value in values if value)
+
+
 def _docstring(docstring: str | None) -> tuple[str, tuple[Revision, ...] | None]:
     """First docstring line, and the ``Revises:`` line's revisions (None when absent)."""
     if not docstring:
@@ -280,8 +300,8 @@ def parse_migration(path: RepoPath, blob: Sha, source: bytes) -> MigrationFile:
     )
     down = assigned.get("down_revision")
     depends = assigned.get("depends_on")
-    down_revisions = _strings("down_revision", down, problems)
-    depends_on = _strings("depends_on", depends, problems)
+    down_revisions = _named("down_revision", down, problems)
+    depends_on = _named("depends_on", depends, problems)
     _check_ids("down_revision", down_revisions, down.line if down else 0, problems)
     _check_ids("depends_on", depends_on, depends.line if depends else 0, problems)
     return MigrationFile(
