@@ -76,7 +76,7 @@ class ModuleIndex:
         candidates = self._candidates(dotted)
         if not candidates:
             return None  # most names of ``from x import a, b`` are no submodule
-        if len(candidates) == 1:
+        if len(candidates) == 1:  # what ``_resolve`` decides of one, without a memo per importer
             path, root = candidates[0]
             if importer.startswith(root) or not _in_stdlib(dotted):
                 return path
@@ -88,13 +88,13 @@ class ModuleIndex:
 
     @staticmethod
     def _resolve(candidates: list[tuple[str, str]], dotted: str, importer: str) -> str | None:
-        # ``import logging`` is the standard library's unless a source root holding
-        # the importer shadows it (a first-party logging.py next to the code's root).
         # A source root that contains the importer (backend/ for
         # backend/app/x.py importing app.models) beats any other.
         inside = [(path, root) for path, root in candidates if importer.startswith(root)]
         if inside:
             return min(inside, key=lambda found: (-len(found[1]), found[0]))[0]
+        # ``import logging`` is the standard library's unless a source root holding
+        # the importer shadows it (a first-party logging.py next to the code's root).
         if _in_stdlib(dotted):
             return None
         # Else the root sharing the longest folder prefix with the importer.
