@@ -1,7 +1,8 @@
 """SQLAlchemy models ↔ migrations ↔ code, by table and column name.
 
 - A model that maps a new table, column or enum value needs the branch
-  migration that creates it in the same phase or an earlier one.
+  migration that creates it in the same phase or an earlier one (SQLModel's
+  ``table=True`` classes too, with the fields of the file's classes they derive from).
 - A model that stops mapping a column waits for the code that stops using it:
   the merge-base version of that code reads the attribute until its phase.
 - Code that starts using a column a model gains needs that model.
@@ -31,6 +32,16 @@ from stager.plan.subjects import subject_names
 from stager.types import MigrationKind, RepoPath
 
 Column = tuple[str, str]  # (table, column), lower-case
+_SQLMODEL_TABLE = re.compile(r"\btable\s*=\s*True")
+
+
+def _may_hold_model(text: str) -> bool:
+    """Whether a file may define a model: a declarative class, a Table, a SQLModel table."""
+    return (
+        "__tablename__" in text
+        or "Table(" in text
+        or ("True" in text and _SQLMODEL_TABLE.search(text) is not None)
+    )
 
 
 def _columns(facts: PyFacts) -> dict[Column, str]:
@@ -119,7 +130,7 @@ class _Models:
                 (False, self.base_columns, self.base_tables),
             ):
                 text = (code.head if head else code.base).get(path, "")
-                if "__tablename__" not in text and "Table(" not in text:
+                if not _may_hold_model(text):
                     continue  # no model in it: no need to parse it
                 self.modelled.add(path)
                 facts = code.facts(path, head=head)
