@@ -208,6 +208,64 @@ def test_a_sqlmodel_field_inherited_from_its_base_waits_for_the_migration_adding
     assert (moved.asked, moved.needed, moved.dependency.kind) == (1, 2, DependencyKind.IMPORT)
 
 
+FILLER = "".join(f"# note {n}\n" for n in range(8))  # keeps the two changes apart: two hunks
+
+
+def _route_branch(repo: GitRepo, tmp_path: Path, match: str) -> Analysis:
+    """The SQLModel branch, its models file's hunks matching ``match`` routed to phase 1."""
+    tag, status = "a000000000t2", "d000000000s2"
+    head = SQLMODEL_HEAD.replace("\n\nclass Tag(", f"\n\n{FILLER}\n\nclass Tag(")
+    make_branch(
+        repo,
+        {**BASE, "app/models.py": SQLMODEL_BASE.rstrip("\n") + f"\n\n\n{FILLER}"},
+        {
+            version_path(tag): revision_file(
+                tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
+            ),
+            version_path(status): revision_file(
+                status,
+                tag,
+                'op.add_column("item", sa.Column("status", sa.String(32)))\n'
+                "op.execute(\"UPDATE item SET status = 'active'\")",
+            ),
+            "app/models.py": head.rstrip("\n") + f"\n\n\n{FILLER}",
+        },
+    )
+    route = f'hunks = [{{ path = "app/models.py", match = "{match}" }}]\n'
+    rules = RULES.replace(
+        'categories = ["migration-additive", "models"]\n',
+        'categories = ["migration-additive", "models"]\n' + route,
+    )
+    return analyze(repo, tmp_path, rules)
+
+
+def test_a_route_shipping_a_model_s_new_column_before_its_migration_keeps_the_file_whole(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    analysis = _route_branch(repo, tmp_path, "status")
+    assert phases(analysis)["app/models.py"] == 2
+    assert plan_of(analysis).partials == ()
+    (warning,) = [w for w in plan_of(analysis).warnings if w.startswith("app/models.py")]
+    assert warning == (
+        "app/models.py: the version for phase 1 maps Item.status: the column item.status, "
+        "which migration d000000000s2 adds in phase 2; it ships whole in phase 2"
+    )
+
+
+def test_a_route_shipping_a_model_s_new_table_with_its_migration_splits_the_file(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    analysis = _route_branch(repo, tmp_path, "Tag|tag")
+    (partial,) = plan_of(analysis).partials
+    assert (partial.path, partial.phase, partial.file_phase, partial.routed) == (
+        "app/models.py",
+        1,
+        2,
+        (2,),
+    )
+    assert not [w for w in plan_of(analysis).warnings if w.startswith("app/models.py")]
+
+
 SERVICE_BASE = """\
 from app.models import Summary
 
