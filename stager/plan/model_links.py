@@ -1,7 +1,8 @@
 """SQLAlchemy models ↔ migrations ↔ code, by table and column name.
 
 - A model that maps a new table, column or enum value needs the branch
-  migration that creates it in the same phase or an earlier one.
+  migration that creates it in the same phase or an earlier one (SQLModel's
+  ``table=True`` classes too, with the fields of the file's classes they derive from).
 - A model that stops mapping a column waits for the code that stops using it:
   the merge-base version of that code reads the attribute until its phase.
 - Code that starts using a column a model gains needs that model.
@@ -12,6 +13,8 @@
   previous version still read it. ("Using" is found by searching the code for
   the name: Python names, attributes and SQL strings; a whole-word search in
   other code.)
+- A version of a model file with only some of its hunks (a ``[[phase]] hunks``
+  route) obeys the first rule in the phase that ships it (:class:`EarlyVersions`).
 """
 
 from __future__ import annotations
@@ -19,18 +22,35 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 
+from stager.migrations.revision_files import MigrationFile
 from stager.plan.phase import Dependency, DependencyKind
-from stager.plan.pyfacts import PyFacts
+from stager.plan.pyfacts import PyFacts, python_facts
 from stager.plan.pyscan import IDENTIFIER, looks_like_sql
-from stager.plan.schema_objects import ObjectKey, SchemaIndex, describe, names_object
+from stager.plan.schema_objects import (
+    ObjectKey,
+    SchemaIndex,
+    build_index,
+    describe,
+    names_object,
+)
 from stager.plan.sources import Code, is_python
 from stager.plan.subjects import subject_names
 from stager.types import MigrationKind, RepoPath
 
 Column = tuple[str, str]  # (table, column), lower-case
+_SQLMODEL_TABLE = re.compile(r"\btable\s*=\s*True")
+
+
+def _may_hold_model(text: str) -> bool:
+    """Whether a file may define a model: a declarative class, a Table, a SQLModel table."""
+    return (
+        "__tablename__" in text
+        or "Table(" in text
+        or ("True" in text and _SQLMODEL_TABLE.search(text) is not None)
+    )
 
 
 def _columns(facts: PyFacts) -> dict[Column, str]:
@@ -119,7 +139,7 @@ class _Models:
                 (False, self.base_columns, self.base_tables),
             ):
                 text = (code.head if head else code.base).get(path, "")
-                if "__tablename__" not in text and "Table(" not in text:
+                if not _may_hold_model(text):
                     continue  # no model in it: no need to parse it
                 self.modelled.add(path)
                 facts = code.facts(path, head=head)
@@ -370,3 +390,49 @@ def _stops_using(code: Code, path: RepoPath, name: str) -> bool:
     pattern = _word(name)
     new = code.head.get(path)
     return pattern.search(old) is not None and (new is None or pattern.search(new) is None)
+
+
+class EarlyVersions:
+    """Whether a model file's early version (some hunks only) maps what a later phase adds.
+
+    A route may move the hunk that maps a new column into a phase before the
+    migration adding it: that version's code would select a column that does
+    not exist yet. ``placed``: each migration's phase, a split's expand revision
+    at its own; the index of what they create is built on the first model file.
+    """
+
+    def __init__(self, migrations: Sequence[MigrationFile], placed: Mapping[RepoPath, int]) -> None:
+        self._migrations = migrations
+        self._placed = placed
+        self._index: SchemaIndex | None = None
+
+    def too_early(self, path: RepoPath, phase: int, base: str, text: str) -> str | None:
+        """Why ``text``, shipped in ``phase``, cannot ship there; None when it can."""
+        if not is_python(path) or not _may_hold_model(text):
+            return None
+        if self._index is None:
+            self._index = build_index(self._migrations)
+        before, early = python_facts(base), python_facts(text)
+        old_tables, old_columns = _tables(before), _columns(before)
+        gained: list[tuple[ObjectKey, str]] = [
+            (("table", table), f"maps the new table {table} ({owner})")
+            for table, owner in sorted(_tables(early).items())
+            if table not in old_tables
+        ]
+        gained += [
+            (("column", *column), f"maps {owner}.{column[1]}")
+            for column, owner in sorted(_columns(early).items())
+            if column not in old_columns
+        ]
+        for key, what in gained:
+            found = self._index.creator(key)
+            if found is None:
+                continue
+            migration, _ = found
+            later = self._placed.get(migration.path, 0)
+            if later > phase:
+                return (
+                    f"{path}: the version for phase {phase} {what}: the {describe(key)}, "
+                    f"which migration {migration.revision} adds in phase {later}"
+                )
+        return None

@@ -6,14 +6,15 @@ ships its expand hunks with the expand revision (a ``partial`` derived file:
 base plus those hunks) and the rest in its own phase, with head's version.
 ``[[phase]] hunks`` routes move the hunks they match the same way, split or
 not. A file that cannot be split (a hunk mixing both, a hunk that depends on
-a later one, a partial Python file that does not compile) ships whole in its
-phase, and the plan's warnings say why.
+a later one, a partial Python file that does not compile, a partial model that
+maps a column a later phase's migration adds) ships whole in its phase, and the
+plan's warnings say why.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from stager.git.diff import ChangedFile
@@ -26,6 +27,10 @@ from stager.types import RepoPath
 
 _ADDS = ("add_column", "create_table")
 _DROPS = ("drop_column", "drop_table")
+
+
+# Why a file's version with some hunks cannot ship in a phase (path, phase, base, text).
+EarlyCheck = Callable[[RepoPath, int, str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,13 @@ def partial_files(
     expand_phases: Mapping[RepoPath, int],
     routes: Sequence[Route],
     migrations: Collection[RepoPath],
+    too_early: EarlyCheck,
 ) -> Partials:
     """Split each changed non-migration file that a split migration or a route concerns.
 
     ``expand_phases``: each split migration's path → its expand revision's phase.
+    ``too_early``: why a version cannot ship in a phase (a model mapping a column
+    a later migration adds); such a file ships whole in its own phase.
     """
     derived: dict[int, list[DerivedFile]] = {}
     steps: list[PlannedPartial] = []
@@ -74,6 +82,10 @@ def partial_files(
             continue  # not UTF-8: read with replacements, a partial text would corrupt it
         late = final[path]
         found = _split_one(path, base, head, late, splits, expand_phases, routes)
+        if found is not None and not isinstance(found, WholeFile):
+            # Every version shipped before the file's own phase, head's too when a route moved it.
+            early = (too_early(path, n, base, text) for n, text in found.texts if n < late)
+            found = next((WholeFile(path, why) for why in early if why is not None), found)
         if isinstance(found, WholeFile):
             warnings.append(f"{found.reason}; it ships whole in phase {late}")
         elif found is not None:

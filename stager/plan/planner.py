@@ -43,7 +43,7 @@ from stager.plan.imports import (
     prefetch_imports,
     python_dependencies,
 )
-from stager.plan.model_links import model_dependencies
+from stager.plan.model_links import EarlyVersions, model_dependencies
 from stager.plan.partial_files import partial_files
 from stager.plan.phase import (
     Conflict,
@@ -250,6 +250,7 @@ def assemble(
         {item.migration.path: placed[item.expand.path] for item in splits},
         routes_of(rules.phases),
         report.by_path.keys(),
+        EarlyVersions(added, placed).too_early,
     )
 
     phases: list[Phase] = []

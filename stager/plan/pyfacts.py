@@ -24,12 +24,17 @@ from stager.migrations.revision_files import over_parse_limit
 from stager.plan.pyscan import ImportRef, Scanned, scan_lines, scan_tokens
 
 _COLUMN_CALLS = frozenset({"mapped_column", "Column"})
+_RELATIONSHIP_CALLS = frozenset({"Relationship", "relationship"})
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass(frozen=True)
 class ModelTable:
-    """A table a SQLAlchemy model maps: ``__tablename__`` and its columns, or ``Table(...)``."""
+    """A table a SQLAlchemy model maps: ``__tablename__`` and its columns, or ``Table(...)``.
+
+    A SQLModel class ``table=True`` maps its fields, and those of the classes of the
+    same file it derives from, to the table ``__tablename__`` or its lower-cased name.
+    """
 
     table: str
     class_name: str | None
@@ -65,7 +70,7 @@ class PyFacts:
     attributes: frozenset[str] = frozenset()  # ``x.attr`` and ``attr=`` keyword arguments
     words: frozenset[str] = frozenset()  # identifiers inside string constants (not docstrings)
     sql_words: frozenset[str] = frozenset()  # identifiers inside SQL-looking strings
-    tables: tuple[ModelTable, ...] = ()  # mapped tables (none from a scan)
+    tables: tuple[ModelTable, ...] = ()  # mapped tables, SQLModel's too (none from a scan)
     enums: tuple[EnumClass, ...] = ()  # enum classes (none from a scan)
     # "name digest" of each module-level function and class: a hash of its signature
     # (a class: bases and methods'), all a comparison needs.
@@ -208,6 +213,20 @@ def _targets(node: ast.expr) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a class would map, its bases' included, as SQLAlchemy reads it and as SQLModel does.
+
+    ``columns``: its ``Column``/``mapped_column``/``Mapped`` attributes (a mixin's are
+    copied into each model); ``fields``: the columns of its annotated fields, every one
+    a column of a SQLModel ``table=True`` class but relationships and class variables.
+    """
+
+    columns: tuple[str, ...]
+    fields: tuple[str, ...]
+    table: bool  # a mapped class: its own table's columns are not its subclasses'
+
+
 class _Collector(Scanned):
     """What ``ast`` finds: a scan's facts, and the tables and enums only a tree shows."""
 
@@ -215,6 +234,8 @@ class _Collector(Scanned):
         super().__init__()
         self.tables: list[ModelTable] = []
         self.enums: list[EnumClass] = []
+        # Classes by name as far as read: a base is always defined before the class deriving it.
+        self.shapes: dict[str, _Shape] = {}
 
     # -- module level: imports and definitions ---------------------------------
 
@@ -259,16 +280,17 @@ class _Collector(Scanned):
         elif isinstance(statement, ast.With | ast.For | ast.While):
             self.module(statement.body)
 
-    def _class(self, node: ast.ClassDef) -> None:
+    def _class(self, node: ast.ClassDef, *, nested: bool = False) -> None:
         table: str | None = None
         columns: list[str] = []
+        fields: list[str] = []
         values: set[str] = set()
         for statement in node.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.members.add(statement.name)
             elif isinstance(statement, ast.ClassDef):
                 self.members.add(statement.name)
-                self._class(statement)
+                self._class(statement, nested=True)
             elif isinstance(statement, ast.Assign):
                 for target in statement.targets:
                     for name in _targets(target):
@@ -289,10 +311,29 @@ class _Collector(Scanned):
                 self.members.add(name)
                 if name == "__tablename__":
                     table = _string(statement.value) or table
-                elif not name.startswith("_") and self._annotated_column(statement):
-                    columns.append(self._column_name(statement.value, name))
+                elif not name.startswith("_"):
+                    if self._annotated_column(statement):
+                        columns.append(self._column_name(statement.value, name))
+                    if _is_field(statement):
+                        fields.append(_field_column(statement.value, name))
+        sqlmodel = any(
+            keyword.arg == "table" and _is_true(keyword.value) for keyword in node.keywords
+        )
+        inherited = [self.shapes[name] for name in _base_names(node) if name in self.shapes]
+        mixins = [shape for shape in inherited if not shape.table]
+        columns = [column for shape in mixins for column in shape.columns] + columns
+        fields = [field for shape in mixins for field in shape.fields] + fields
+        if sqlmodel and table is None:
+            table = node.name.lower()  # SQLModel's default __tablename__
+        if not nested:  # a nested class (pydantic's Config) is no base of the file's classes
+            self.shapes[node.name] = _Shape(
+                tuple(dict.fromkeys(columns)), tuple(dict.fromkeys(fields)), table is not None
+            )
         if table is not None:
-            self.tables.append(ModelTable(table, node.name, tuple(columns), node.lineno))
+            mapped_columns = fields if sqlmodel else columns
+            self.tables.append(
+                ModelTable(table, node.name, tuple(dict.fromkeys(mapped_columns)), node.lineno)
+            )
         if any((_call_name(base) or "").endswith("Enum") for base in node.bases) and values:
             self.enums.append(EnumClass(node.name, frozenset(values), node.lineno))
 
@@ -331,6 +372,34 @@ class _Collector(Scanned):
             and (column := _string(argument.args[0])) is not None
         ]
         self.tables.append(ModelTable(name, None, tuple(columns), node.lineno))
+
+
+def _base_names(node: ast.ClassDef) -> list[str]:
+    """The bases a class names plainly, ``Base`` of ``class X(Base)``: the file's own classes."""
+    return [base.id for base in node.bases if isinstance(base, ast.Name)]
+
+
+def _is_true(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _is_field(statement: ast.AnnAssign) -> bool:
+    """Whether a SQLModel table maps this annotated attribute to a column of its own."""
+    annotation = statement.annotation
+    if isinstance(annotation, ast.Subscript):
+        annotation = annotation.value
+    if _call_name(annotation) == "ClassVar":
+        return False
+    return statement.value is None or _call_name(statement.value) not in _RELATIONSHIP_CALLS
+
+
+def _field_column(value: ast.expr | None, attribute: str) -> str:
+    """``Field(sa_column=Column("db_name", ...))`` maps a field to a column of another name."""
+    if isinstance(value, ast.Call):
+        for keyword in value.keywords:
+            if keyword.arg == "sa_column" and isinstance(keyword.value, ast.Call):
+                return _Collector._column_name(keyword.value, attribute)
+    return attribute
 
 
 _DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)

@@ -135,6 +135,137 @@ def test_model_column_whose_migration_is_in_a_later_phase_moves_the_model(
     )
 
 
+SQLMODEL_BASE = """\
+import uuid
+
+from sqlmodel import Field, Relationship, SQLModel
+
+
+class ItemBase(SQLModel):
+    title: str = Field(max_length=255)
+
+
+class Item(ItemBase, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner: "User | None" = Relationship(back_populates="items")
+"""
+SQLMODEL_HEAD = (
+    SQLMODEL_BASE.replace(
+        "    title: str = Field(max_length=255)\n",
+        '    title: str = Field(max_length=255)\n    status: str = Field(default="active")\n',
+    )
+    + """
+
+class Tag(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str
+"""
+)
+
+
+def test_a_sqlmodel_field_inherited_from_its_base_waits_for_the_migration_adding_its_column(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """fastapi's template: ``Item(ItemBase, table=True)`` maps ItemBase's fields, no
+    ``__tablename__``. The branch adds Tag (its table in phase 1) and ``status``, whose
+    column a data migration (phase 2) adds and backfills: the models file waits for it,
+    and the phase-1 file importing Tag moves with it."""
+    tag, status = "a000000000t1", "d000000000s1"
+    users = "app/tags/models.py"  # a models file too: the rules ask phase 1 for it
+    make_branch(
+        repo,
+        {**BASE, "app/models.py": SQLMODEL_BASE},
+        {
+            version_path(tag): revision_file(
+                tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
+            ),
+            version_path(status): revision_file(
+                status,
+                tag,
+                'op.add_column("item", sa.Column("status", sa.String(32)))\n'
+                "op.execute(\"UPDATE item SET status = 'active'\")",
+            ),
+            "app/models.py": SQLMODEL_HEAD,
+            users: "from app.models import Tag\n\nTAGGED = Tag\n",
+            "app/routes/tags.py": "from app.models import Tag\n\nROUTE = Tag\n",
+        },
+    )
+    analysis = analyze(repo, tmp_path)
+    placed = phases(analysis)
+    assert placed[version_path(tag)] == 1
+    assert placed[version_path(status)] == placed["app/models.py"] == 2
+    assert placed[users] == 2
+    assert placed["app/routes/tags.py"] == 3
+    assert edge_kinds(analysis, "app/models.py", version_path(tag)) == ["model"]
+    conflict = conflict_for(analysis, "app/models.py")
+    assert (conflict.asked, conflict.needed) == (1, 2)
+    assert conflict.dependency.kind is DependencyKind.MODEL
+    assert conflict.dependency.dependency == version_path(status)
+    assert "Item.status" in conflict.dependency.reason
+    assert "item.status" in conflict.dependency.reason
+    assert status in conflict.dependency.reason
+    moved = conflict_for(analysis, users)
+    assert (moved.asked, moved.needed, moved.dependency.kind) == (1, 2, DependencyKind.IMPORT)
+
+
+FILLER = "".join(f"# note {n}\n" for n in range(8))  # keeps the two changes apart: two hunks
+
+
+def _route_branch(repo: GitRepo, tmp_path: Path, match: str) -> Analysis:
+    """The SQLModel branch, its models file's hunks matching ``match`` routed to phase 1."""
+    tag, status = "a000000000t2", "d000000000s2"
+    head = SQLMODEL_HEAD.replace("\n\nclass Tag(", f"\n\n{FILLER}\n\nclass Tag(")
+    make_branch(
+        repo,
+        {**BASE, "app/models.py": SQLMODEL_BASE.rstrip("\n") + f"\n\n\n{FILLER}"},
+        {
+            version_path(tag): revision_file(
+                tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
+            ),
+            version_path(status): revision_file(
+                status,
+                tag,
+                'op.add_column("item", sa.Column("status", sa.String(32)))\n'
+                "op.execute(\"UPDATE item SET status = 'active'\")",
+            ),
+            "app/models.py": head.rstrip("\n") + f"\n\n\n{FILLER}",
+        },
+    )
+    route = f'hunks = [{{ path = "app/models.py", match = "{match}" }}]\n'
+    rules = RULES.replace(
+        'categories = ["migration-additive", "models"]\n',
+        'categories = ["migration-additive", "models"]\n' + route,
+    )
+    return analyze(repo, tmp_path, rules)
+
+
+def test_a_route_shipping_a_model_s_new_column_before_its_migration_keeps_the_file_whole(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    analysis = _route_branch(repo, tmp_path, "status")
+    assert phases(analysis)["app/models.py"] == 2
+    assert plan_of(analysis).partials == ()
+    (warning,) = [w for w in plan_of(analysis).warnings if w.startswith("app/models.py")]
+    assert warning == (
+        "app/models.py: the version for phase 1 maps Item.status: the column item.status, "
+        "which migration d000000000s2 adds in phase 2; it ships whole in phase 2"
+    )
+
+
+def test_a_route_shipping_a_model_s_new_table_with_its_migration_splits_the_file(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    analysis = _route_branch(repo, tmp_path, "Tag|tag")
+    (partial,) = plan_of(analysis).partials
+    assert (partial.path, partial.phase, partial.file_phase, partial.routed) == (
+        "app/models.py",
+        1,
+        2,
+        (2,),
+    )
+    assert not [w for w in plan_of(analysis).warnings if w.startswith("app/models.py")]
+
+
 SERVICE_BASE = """\
 from app.models import Summary
 

@@ -62,6 +62,66 @@ def test_models_enums_imports_and_names() -> None:
     assert not facts.uses("credits_offset_z")  # only in the docstring
 
 
+SQLMODELS = """\
+from typing import ClassVar
+
+from sqlalchemy import Column, String
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, Relationship, SQLModel
+
+
+class ItemBase(SQLModel):
+    title: str = Field(max_length=255)
+    status: str = Field(default="active")
+
+
+class Item(ItemBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(sa_column=Column("label_text", String))
+    owner: "User | None" = Relationship(back_populates="items")
+    kinds: ClassVar[tuple[str, ...]] = ("a", "b")
+    _cache: dict[str, str] = {}
+
+    class Config:
+        title: str = "not a column"
+
+
+class ItemPublic(ItemBase):
+    id: int
+
+
+class Audit(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int = Field(primary_key=True)
+
+
+class Stamped:
+    created_at: Mapped[int] = mapped_column()
+
+
+class Event(Stamped, Base):
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Special(Event):
+    __tablename__ = "special"
+    extra: Mapped[int] = mapped_column()
+"""
+
+
+def test_sqlmodel_tables_map_their_fields_and_those_of_the_file_s_bases() -> None:
+    tables = {table.table: table for table in python_facts(SQLMODELS).tables}
+    assert set(tables) == {"item", "audit_log", "event", "special"}  # no table for ItemPublic
+    assert tables["item"].class_name == "Item"
+    # ItemBase's fields first; a relationship, a class variable, a private name are no columns
+    assert tables["item"].columns == ("title", "status", "id", "label_text")
+    assert tables["audit_log"].columns == ("id",)
+    # a SQLAlchemy mixin's columns are copied into the model; a mapped base's stay in its table
+    assert tables["event"].columns == ("created_at", "id")
+    assert tables["special"].columns == ("extra",)
+
+
 def test_a_file_ast_cannot_parse_is_read_by_its_tokens() -> None:
     facts = python_facts("from app.helpers import fmt\n\ndef broken(:\n    return fmt(X)\n")
     assert facts.scanned is not None and "line 3" in facts.scanned
