@@ -229,6 +229,51 @@ def test_a_base_with_two_heads_one_a_merged_phases_gets_a_merge_revision_first(
     assert stack.refs() == refs and len(stack.fake.writes) == writes
 
 
+def _object_files(git: GitRepo) -> list[str]:
+    """Every file of the repository's object store (loose objects, packs, their indexes)."""
+    objects = git.path / ".git" / "objects"
+    return sorted(str(path.relative_to(objects)) for path in objects.rglob("*") if path.is_file())
+
+
+def test_a_dry_run_that_needs_a_merge_revision_writes_no_object(stack: SyncStack) -> None:
+    """The merge revision's commit lives only in the dry run's thrown-away quarantine; the
+    report names the same commits a real run then builds, and a second real run writes
+    nothing."""
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
+    )
+    stack.merge(PHASE_1, 1, "squash")
+    stack.git.git("fetch", "-q", "origin")
+    refs, objects = stack.refs(), _object_files(stack.git)
+    dry = stack.sync_json("--dry-run")
+    assert stack.refs() == refs and _object_files(stack.git) == objects
+    merge = merge_revision_id([Revision("add2"), Revision("other9")])
+    real = stack.sync_json()
+    assert [phase["commit"] for phase in real["phases"]] == [
+        phase["commit"] for phase in dry["phases"]
+    ]
+    said = f"the merge revision {merge} of exactly those heads"
+    noted = [n for n in dry["notes"] if said in n]
+    assert noted and [n for n in real["notes"] if said in n] == noted
+    refs, objects, writes = stack.refs(), _object_files(stack.git), len(stack.fake.writes)
+    assert stack.sync_json()["pushed"] == []
+    assert stack.refs() == refs and _object_files(stack.git) == objects
+    assert len(stack.fake.writes) == writes
+
+
+def test_a_sync_that_stops_after_the_merge_revision_writes_no_object(stack: SyncStack) -> None:
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
+    )
+    stack.merge(PHASE_1, 1, "squash")
+    stack.base_commit("someone else's ETL", {ETL: "x = 2\n"})
+    stack.git.git("fetch", "-q", "origin")
+    refs, objects = stack.refs(), _object_files(stack.git)
+    result = stack.sync()
+    assert result.exit_code == 1 and ETL in result.output
+    assert stack.refs() == refs and _object_files(stack.git) == objects
+
+
 def test_a_merged_branch_an_open_pull_request_is_based_on_is_kept(stack: SyncStack) -> None:
     stack.merge(PHASE_1, 1, "squash")
     stack.git.git("push", "-q", "origin", f"{PHASE_1}:refs/heads/someones-follow-up")
