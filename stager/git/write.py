@@ -16,11 +16,12 @@ the user's work tree, index, HEAD or stash:
   refused check, throws it away and leaves no object behind; a run that goes
   on ``migrate``s them, just before its refs move: ``git pack-objects`` packs
   the quarantine and ``git index-pack`` stores that pack in the repository, as
-  a push does. A writer on a view of the repository that reads another
-  quarantine too (``Repository.with_objects``: the merge revision ``sync``
-  starts the phases from) stores that quarantine's objects in the same pack. git moves the objects, and fsyncs the pack as ``core.fsync``
+  a push does. git moves the objects, and fsyncs the pack as ``core.fsync``
   asks (by default it does) before the ref transaction starts: a power loss
-  cannot leave a ref naming an object that never reached the disk.
+  cannot leave a ref naming an object that never reached the disk. A writer
+  on a view of the repository that reads another quarantine too
+  (``Repository.with_objects``: the merge revision ``sync`` starts the phases
+  from) stores that quarantine's objects in the same pack.
 
 Refs move in :mod:`stager.git.refs`; the history is read in
 :mod:`stager.git.history`. Every call runs through
