@@ -5,11 +5,14 @@ The merge revision is a commit of its own on the base's tip; the phases left are
 onto it (``split``'s ``--onto``), so their first migration is re-chained onto it and the
 base plus the next phase has one head. The commit is deterministic: its id comes from
 the heads, its dates and author from the base's tip, so a second sync builds the same.
+It is written into a quarantine that the rebuild reads: it reaches the repository with
+the phase branches, and a dry run (or a run that stops) stores nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -70,27 +73,41 @@ def heads_to_merge(
     return HeadsMerge(heads, revision, RepoPath(f"{folder}/{revision}_merge_heads.py"))
 
 
-def merge_commit(repo: Repository, base: Sha, merge: HeadsMerge) -> HeadsMerge:
-    """``merge`` with its commit on ``base`` written into the repository (it is unreferenced
-    until a phase branch holds it)."""
+def merge_commit(writer: Writer, base: Sha, merge: HeadsMerge) -> HeadsMerge:
+    """``merge`` with its commit on ``base`` written by ``writer`` (into its quarantine: the
+    rebuild reads it through ``Repository.with_objects`` and stores it with the phases)."""
     _revision, source = merge_revision_source(merge.heads)
-    info = repo.run(
+    info = writer.repo.run(
         ["log", "-1", "--format=%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd", "--date=raw", base]
     )
     an, ae, ad, cn, ce, cd = info.decode("utf-8", "surrogateescape").strip().split("\x00")
-    with Writer(repo) as writer:
-        blob = writer.add_object("blob", source)
-        model = TreeModel(writer)
-        base_tree = writer.tree_of(base)
-        model.load(base_tree)
-        tree = model.build(base_tree, {merge.path: ("100644", blob)})
-        who = f"{an} <{ae}> {ad}"
-        text = (
-            f"tree {tree}\nparent {base}\nauthor {who}\ncommitter {cn} <{ce}> {cd}\n\n"
-            f"Merge Alembic heads {', '.join(merge.heads)}\n\n"
-            f"Written by stager sync: the base has several heads, one of them a merged "
-            f"phase's.\n"
-        )
-        commit = writer.add_object("commit", text.encode("utf-8", "surrogateescape"))
-        writer.migrate()
+    blob = writer.add_object("blob", source)
+    model = TreeModel(writer)
+    base_tree = writer.tree_of(base)
+    model.load(base_tree)
+    tree = model.build(base_tree, {merge.path: ("100644", blob)})
+    who = f"{an} <{ae}> {ad}"
+    text = (
+        f"tree {tree}\nparent {base}\nauthor {who}\ncommitter {cn} <{ce}> {cd}\n\n"
+        f"Merge Alembic heads {', '.join(merge.heads)}\n\n"
+        f"Written by stager sync: the base has several heads, one of them a merged "
+        f"phase's.\n"
+    )
+    commit = writer.add_object("commit", text.encode("utf-8", "surrogateescape"))
+    writer.flush()
     return HeadsMerge(merge.heads, merge.revision, merge.path, commit)
+
+
+@contextmanager
+def rebuild_view(
+    repo: Repository, base: Sha, merge: HeadsMerge | None, *, dry_run: bool
+) -> Iterator[tuple[Repository, HeadsMerge | None]]:
+    """The repository as the rebuild reads it, and ``merge`` with its commit on ``base``.
+
+    The commit waits in a quarantine that only the view reads: the rebuild's own writer
+    stores it with the phase branches, so a dry run, or a run that stops, leaves no object.
+    """
+    with Writer(repo, dry_run=dry_run) as writer:
+        if merge is not None:
+            merge = merge_commit(writer, base, merge)
+        yield repo.with_objects(writer.objects), merge

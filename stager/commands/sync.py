@@ -49,7 +49,7 @@ from stager.branches.record import (
 )
 from stager.branches.reviewer_commits import kept_commits, written_by_stager
 from stager.branches.split_types import BuildStatus, KeptCommit, SplitResult
-from stager.branches.sync_heads import heads_to_merge, merge_commit
+from stager.branches.sync_heads import heads_to_merge, rebuild_view
 from stager.branches.sync_plan import (
     merged_branches,
     rechained,
@@ -153,12 +153,15 @@ def _sync(options: SyncOptions, announce: Announce) -> SyncReport:
     heads = heads_to_merge(analysis, records, analysis.merged_phases)
     result: SplitResult | None = None
     if analysis.files:
-        if heads is not None:
-            heads = merge_commit(repo, analysis.refs.base, heads)
-            report.notes.append(heads.note)
-        announce(f"rebuilding the phases left onto {base_branch}'s tip {analysis.refs.base[:12]}")
-        onto = heads.commit if heads is not None else tracking if replay else None
-        result = _rebuild(repo, analysis, options, replay, report, records, onto, announce)
+        # The merge revision waits in a quarantine the rebuild reads: it reaches the
+        # repository with the phase branches, never in a dry run or a run that stops.
+        base_tip = analysis.refs.base
+        with rebuild_view(repo, base_tip, heads, dry_run=options.dry_run) as (view, heads):
+            if heads is not None:
+                report.notes.append(heads.note)
+            announce(f"rebuilding the phases left onto {base_branch}'s tip {base_tip[:12]}")
+            onto = heads.commit if heads is not None else tracking if replay else None
+            result = _rebuild(view, analysis, options, replay, report, records, onto, announce)
     else:
         report.notes.append(
             f"every phase is merged into {base_branch}: nothing is left to rebuild"

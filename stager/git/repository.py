@@ -23,6 +23,7 @@ called from a thread pool (``stager.analysis`` runs its reads so).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -147,6 +148,7 @@ class Repository:
         self._env = {"GIT_DIR": str(self._git_dir)}
         if self._work_tree is not None:
             self._env["GIT_WORK_TREE"] = str(self._work_tree)
+        self._added_objects: tuple[Path, ...] = ()
 
     @property
     def git_dir(self) -> Path:
@@ -161,6 +163,26 @@ class Repository:
     @property
     def is_bare(self) -> bool:
         return self._is_bare
+
+    def with_objects(self, folder: Path) -> Repository:
+        """This repository, whose every call also reads the objects in ``folder``.
+
+        ``folder`` is a quarantine's (:class:`stager.git.write.Writer`): what a
+        run built before anything is stored, such as the merge revision
+        ``sync`` starts the phases from. Every read sees those objects, and a
+        ``Writer`` on this view carries them into the repository when it
+        migrates its own, so a dry run, or a run that stops, stores none.
+        """
+        view = copy.copy(self)
+        view._added_objects = (*self._added_objects, folder)
+        objects = alternates(view._added_objects)
+        view._env = {**self._env, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+        return view
+
+    @property
+    def added_objects(self) -> tuple[Path, ...]:
+        """The object folders :meth:`with_objects` added, oldest first."""
+        return self._added_objects
 
     # -- running commands ----------------------------------------------------
 
@@ -480,6 +502,23 @@ class Repository:
             "--",
         ]
         return parse_log(self.run(args))
+
+
+def alternates(folders: Sequence[Path]) -> str:
+    """``GIT_ALTERNATE_OBJECT_DIRECTORIES`` naming ``folders``.
+
+    git splits the value at the path separator and reads an entry in double
+    quotes C-style: a folder whose path holds a ``:`` (or starts with a quote)
+    is quoted, so it stays one entry.
+    """
+    entries = []
+    for folder in folders:
+        text = str(folder)
+        if os.pathsep in text or text.startswith('"'):
+            escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+            text = f'"{escaped}"'
+        entries.append(text)
+    return os.pathsep.join(entries)
 
 
 def _short(ref: str) -> str:

@@ -18,7 +18,10 @@ the user's work tree, index, HEAD or stash:
   the quarantine and ``git index-pack`` stores that pack in the repository, as
   a push does. git moves the objects, and fsyncs the pack as ``core.fsync``
   asks (by default it does) before the ref transaction starts: a power loss
-  cannot leave a ref naming an object that never reached the disk.
+  cannot leave a ref naming an object that never reached the disk. A writer
+  on a view of the repository that reads another quarantine too
+  (``Repository.with_objects``: the merge revision ``sync`` starts the phases
+  from) stores that quarantine's objects in the same pack.
 
 Refs move in :mod:`stager.git.refs`; the history is read in
 :mod:`stager.git.history`. Every call runs through
@@ -41,7 +44,7 @@ from stager.git.diff import SUBMODULE_MODE, SYMLINK_MODE
 from stager.git.objects import parse_batch
 from stager.git.process import NO_RENAME_FLAGS, NO_USER_ATTRIBUTES
 from stager.git.quarantine import Quarantine, remove_stale
-from stager.git.repository import Repository
+from stager.git.repository import Repository, alternates
 from stager.types import RepoPath, Sha
 
 EMPTY_TREE = {
@@ -212,7 +215,8 @@ class Writer:
         self._folder = self._quarantine.folder
         self.env: dict[str, str] = {
             "GIT_OBJECT_DIRECTORY": str(self._quarantine.objects),
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
+            # the repository's objects, and those of a view's quarantines (its added objects)
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates((objects, *repo.added_objects)),
             # git refuses every ref update while this is set: no ref can name a
             # quarantined object
             "GIT_QUARANTINE_PATH": str(self._quarantine.objects),
@@ -228,18 +232,28 @@ class Writer:
     def __exit__(self, *_exc: object) -> None:
         self._quarantine.close()
 
+    @property
+    def objects(self) -> Path:
+        """The quarantine's object folder: :meth:`Repository.with_objects` reads it."""
+        return self._quarantine.objects
+
     def migrate(self) -> None:
         """Store every object written so far in the repository, as one pack (not for a dry run).
 
-        git lists the quarantine (without its alternate), packs what it lists
-        and indexes the pack into the repository's own object folder.
+        git lists the quarantine (without the repository's objects), packs what
+        it lists and indexes the pack into the repository's own object folder.
+        The objects a view of the repository added (``Repository.with_objects``:
+        another quarantine, whose objects this run's stand on) are listed and
+        stored with them: they reach the repository only with the refs that need them.
         """
         assert not self.dry_run, "a dry run's objects are never migrated"
         self.flush()
-        quarantine_only = {"GIT_OBJECT_DIRECTORY": str(self._quarantine.objects)}
+        listed = {
+            "GIT_OBJECT_DIRECTORY": str(self._quarantine.objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates(self.repo.added_objects),
+        }
         names = self.repo.run(
-            ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"],
-            env={**quarantine_only, "GIT_ALTERNATE_OBJECT_DIRECTORIES": ""},
+            ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], env=listed
         )
         if names:
             pack = self.run(["pack-objects", "--stdout", "-q", "--window=0"], stdin=names)

@@ -262,6 +262,20 @@ def test_a_revision_id_with_a_newline_is_a_finding_and_never_rechained(
     assert "Signed-off-by" not in repo.git("log", "--all", "--format=%B")
 
 
+def test_a_repository_whose_path_holds_a_colon_splits(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """git splits the quarantine's alternates at ':', so the repository's own objects are
+    named quoted: unquoted, git saw none of them and every split stopped."""
+    repo = GitRepo.init(tmp_path / "team:project", git_env)
+    repo.commit("base", {"README.md": "hi\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature", {"app/a.py": "x = 1\n"})
+    result = CliRunner().invoke(cli, ["-C", str(repo.path), "split", "--all"])
+    assert result.exit_code == 0, result.output
+    assert repo.git("show", "stage/3-application:app/a.py") == "x = 1"
+
+
 @pytest.mark.parametrize("field", ["depends_on", "down_revision"])
 def test_a_migration_that_names_a_missing_revision_says_so_not_to_move_it(
     tmp_path: Path, git_env: dict[str, str], field: str

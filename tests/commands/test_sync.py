@@ -205,28 +205,61 @@ def test_without_a_record_sync_says_to_split_first(repo: GitRepo, remote: Remote
     assert "run `stager split --all`" in result.output
 
 
+def _object_files(git: GitRepo) -> list[str]:
+    """Every file of the repository's object store (loose objects, packs, their indexes)."""
+    objects = git.path / ".git" / "objects"
+    return sorted(str(path.relative_to(objects)) for path in objects.rglob("*") if path.is_file())
+
+
 def test_a_base_with_two_heads_one_a_merged_phases_gets_a_merge_revision_first(
     stack: SyncStack,
 ) -> None:
     """Phase 1 was built before another team's revision landed on the same parent: merging
-    it gave main two heads. The next phase starts with the merge revision of exactly those."""
+    it gave main two heads. The next phase starts with the merge revision of exactly those.
+    A dry run first writes no object at all (its merge revision lives only in its quarantine)
+    and names the commits the real run then builds."""
     stack.base_commit(
         "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
     )
     main = stack.merge(PHASE_1, 1, "squash")
     assert stack.heads(main) == {"add2", "other9"}
     merge = merge_revision_id([Revision("add2"), Revision("other9")])
+    stack.git.git("fetch", "-q", "origin")  # what the dry run reads: main as last fetched
+    refs, objects = stack.refs(), _object_files(stack.git)
+    dry = stack.sync_json("--dry-run")
+    assert stack.refs() == refs and _object_files(stack.git) == objects
     report = stack.sync_json()
+    assert [phase["commit"] for phase in report["phases"]] == [
+        phase["commit"] for phase in dry["phases"]
+    ]
     git = stack.git
     first = git.git("rev-list", "--reverse", f"{main}..{PHASE_3}").split()[0]
     assert git.git("log", "-1", "--format=%s", first) == "Merge Alembic heads add2, other9"
     assert stack.heads(PHASE_3) == {merge} and stack.heads(PHASE_4) == {"drop3"}
     drop = git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
     assert f'down_revision: Union[str, None] = "{merge}"' in drop
-    assert any(f"the merge revision {merge} of exactly those heads" in n for n in report["notes"])
-    refs, writes = stack.refs(), len(stack.fake.writes)
+    said = f"the merge revision {merge} of exactly those heads"
+    noted = [note for note in report["notes"] if said in note]
+    assert noted and [note for note in dry["notes"] if said in note] == noted
+    refs, objects, writes = stack.refs(), _object_files(stack.git), len(stack.fake.writes)
     assert stack.sync_json()["pushed"] == []  # the same merge revision, the same commit
-    assert stack.refs() == refs and len(stack.fake.writes) == writes
+    assert stack.refs() == refs and _object_files(stack.git) == objects
+    assert len(stack.fake.writes) == writes
+
+
+def test_a_sync_that_stops_after_the_merge_revision_writes_no_object(stack: SyncStack) -> None:
+    """The merge revision is written, then the rebuild stops on a conflict: nothing of it
+    reaches the repository."""
+    stack.base_commit(
+        "other team", {"migrations/versions/0009_other.py": migration("other9", "base1")}
+    )
+    stack.merge(PHASE_1, 1, "squash")
+    stack.base_commit("someone else's ETL", {ETL: "x = 2\n"})
+    stack.git.git("fetch", "-q", "origin")
+    refs, objects = stack.refs(), _object_files(stack.git)
+    result = stack.sync()
+    assert result.exit_code == 1 and ETL in result.output
+    assert stack.refs() == refs and _object_files(stack.git) == objects
 
 
 def test_a_merged_branch_an_open_pull_request_is_based_on_is_kept(stack: SyncStack) -> None:

@@ -69,6 +69,42 @@ def test_a_run_that_stops_leaves_no_object(repo: GitRepo) -> None:
     assert repo.git("count-objects", "-v") == before
 
 
+def test_a_view_reads_a_quarantines_objects_and_a_writer_on_it_stores_them_too(
+    repo: GitRepo,
+) -> None:
+    """sync's merge revision: written in one quarantine, read by the rebuild through a view,
+    stored only when the rebuild's own writer migrates (never by a dry run)."""
+    repo.commit("one", {"a": "1\n"})
+    found = Repository(repo.path)
+    before = repo.git("count-objects", "-v")
+    with Writer(found) as first:
+        start = first.commit(Sha(repo.git("rev-parse", "HEAD^{tree}")), [Sha(repo.head())], "s\n")
+        first.flush()
+        view = found.with_objects(first.objects)
+        assert view.run(["cat-file", "-t", start]) == b"commit\n"
+        assert found.call(["cat-file", "-t", start])[0] != 0  # only the view reads it
+        with Writer(view, dry_run=True) as dry:
+            dry.commit(dry.tree_of(start), [start], "on top, dry\n")
+            dry.flush()
+        assert repo.git("count-objects", "-v") == before
+        with Writer(view) as real:
+            tip = real.commit(real.tree_of(start), [start], "on top\n")
+            real.migrate()
+    assert repo.git("rev-parse", f"{tip}^") == start  # both stored, in one pack
+
+
+def test_a_repository_whose_path_holds_a_colon_is_read_from_the_quarantine(
+    tmp_path: Path, git_env: dict[str, str]
+) -> None:
+    """git splits its alternates at ':': the repository's objects are named quoted."""
+    repo = GitRepo.init(tmp_path / "a:b", git_env)
+    repo.commit("one", {"a": "1\n"})
+    with Writer(Repository(repo.path), dry_run=True) as writer:
+        assert writer.run(["cat-file", "-t", repo.head()]) == b"commit\n"
+        view = writer.repo.with_objects(writer.objects)
+        assert view.run(["cat-file", "-t", repo.head()]) == b"commit\n"
+
+
 def test_migrate_lets_git_copy_the_objects_across_filesystems(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
