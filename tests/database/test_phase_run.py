@@ -28,6 +28,7 @@ from tests.database.project import (
     SUBFOLDER_ALEMBIC,
     base_commit,
     commit_revisions,
+    env_py_with,
     project_files,
     revision,
     subfolder_base_commit,
@@ -479,28 +480,23 @@ def test_a_dependency_the_projects_alembic_cannot_import_is_named_with_that_alem
     assert '[verify] alembic = ".venv/bin/alembic"' in message
 
 
-def test_a_project_that_keeps_alembic_version_in_a_schema_of_its_own_is_told_so(
+def test_a_project_that_keeps_alembic_version_on_a_search_path_of_its_own_is_told_the_fix(
     server: Server, repo: GitRepo
 ) -> None:
     # Netflix/dispatch: env.py sets search_path to "dispatch_core", where its alembic_version
     # lives; it reads stager's database, but not the probe in public.alembic_version
-    base_commit(repo)
-    env_py = Path(repo.path / "migrations/env.py").read_text()
-    own_schema = env_py.replace(
-        "context.configure(connection=connection, target_metadata=None)",
-        "context.configure(\n"
-        "        connection=connection, target_metadata=None, version_table_schema='core'\n"
-        "    )",
-    )
-    assert own_schema != env_py
-    base = repo.commit("alembic_version in schema core", {"migrations/env.py": own_schema})
+    base = base_commit(repo, {"migrations/env.py": env_py_with(["SET search_path TO core"])})
     with pytest.raises(DatabaseError) as raised:
         _run(server, repo, base, [], base)
     message = " ".join(str(raised.value).split())
     assert message.startswith(
         "the project's Alembic connected to stager's database but did not read the probe "
         "revision stager wrote into public.alembic_version: it keeps its alembic_version "
-        "elsewhere (env.py's version_table_schema, or a search_path of its own)"
+        "elsewhere (a search_path its env.py sets"
+    ), message
+    assert message.endswith(
+        'name it in rules.toml: [verify] version_table = "SCHEMA.alembic_version", with the '
+        "first schema of that search_path"
     ), message
 
 
