@@ -35,7 +35,7 @@ from stager.database.seed import Seed
 from stager.database.server import Progress
 from stager.database.snapshot import take_snapshot
 from stager.database.table_data import changed_tables, table_rows
-from stager.database.version_table import locate, versions
+from stager.database.version_table import locate, missing_schema, versions
 from stager.git.repository import Repository
 from stager.types import Sha, VersionTable
 
@@ -131,7 +131,7 @@ def verify_on_database(
             started = time.monotonic()
             base_step = runner.step(tree, scratch, "upgrade", "heads")
             if base_step.failed:
-                problem = ("the base's own migrations do not run",)
+                problem = ("the base's own migrations do not run", *missing_schema(psql, table))
                 runs.append(_base_run(base_step, 0.0, problem, foreign))
                 return DatabaseVerification(tuple(runs), EndState(False, True))
             seed_error = _load_seed(runner, seed)

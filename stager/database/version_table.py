@@ -83,6 +83,25 @@ def versions(psql: Psql, table: VersionTable) -> tuple[str, ...]:
     return tuple(sorted(row["v"] for row in rows))
 
 
+def _schema_exists(psql: Psql, schema: str) -> bool:
+    return bool(
+        psql.json(f"SELECT 1 AS x FROM pg_namespace WHERE nspname = {quote_literal(schema)}")
+    )
+
+
+def missing_schema(psql: Psql, table: VersionTable) -> tuple[str, ...]:
+    """Why a first upgrade failed, when the version table's schema does not exist (else none)."""
+    if _schema_exists(psql, table.schema):
+        return ()
+    return (
+        f"the schema {table.schema}, where the project's Alembic keeps its version table, does "
+        "not exist: stager creates it for the routing probe only; the project's env.py or "
+        "its first migration must create it, as a new production database needs (a project "
+        "whose base a command of its own builds, such as `dispatch database init`, cannot "
+        "be proven from its migrations alone)",
+    )
+
+
 @contextmanager
 def probe_revision(psql: Psql, table: VersionTable, revision: str) -> Iterator[None]:
     """``revision`` in the version table while the block runs; the database as it was after.
@@ -91,9 +110,7 @@ def probe_revision(psql: Psql, table: VersionTable, revision: str) -> Iterator[N
     the project's job (its env.py, its migrations), which the phases must show.
     """
     schema = quote_ident(table.schema)
-    missing = not psql.json(
-        f"SELECT 1 AS x FROM pg_namespace WHERE nspname = {quote_literal(table.schema)}"
-    )
+    missing = not _schema_exists(psql, table.schema)
     psql.run(
         (f"CREATE SCHEMA {schema};" if missing else "")
         + f"CREATE TABLE {_relation(table)} (version_num varchar(64) PRIMARY KEY);"

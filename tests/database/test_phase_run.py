@@ -500,6 +500,24 @@ def test_a_project_that_keeps_alembic_version_on_a_search_path_of_its_own_is_tol
     ), message
 
 
+def test_a_version_table_schema_the_project_never_creates_is_named_when_the_base_fails(
+    server: Server, repo: GitRepo
+) -> None:
+    # env.py names the schema but leaves its creation to something outside the migrations:
+    # stager created it for the probe only, so the base's upgrade fails as on a new database
+    in_app_meta = env_py_with([], ', version_table_schema="app_meta"')
+    base = base_commit(repo, {"migrations/env.py": in_app_meta})
+    result = _run(server, repo, base, [], base)
+    base_run = result.phases[0]
+    assert base_run.upgrade.failed
+    assert base_run.problems[0] == "the base's own migrations do not run"
+    assert base_run.problems[1].startswith(
+        "the schema app_meta, where the project's Alembic keeps its version table, does not "
+        "exist: stager creates it for the routing probe only; the project's env.py or its "
+        "first migration must create it"
+    ), base_run.problems
+
+
 def test_an_environment_named_with_dash_n_reads_stagers_url_from_its_own_section(
     server: Server, repo: GitRepo, decoy: Psql
 ) -> None:
