@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import NewType, Protocol
 
 Sha = NewType("Sha", str)
@@ -13,6 +14,24 @@ Revision = NewType("Revision", str)
 
 RepoPath = NewType("RepoPath", str)
 """A path relative to the repository root, '/'-separated, as git prints it."""
+
+
+@dataclass(frozen=True)
+class VersionTable:
+    """Where a project's Alembic keeps its revisions: a table, in a schema.
+
+    Alembic's default, ``alembic_version`` found on the ``search_path``, is
+    ``public.alembic_version`` on a database stager creates. env.py moves it with
+    ``context.configure(version_table_schema=..., version_table=...)``.
+    """
+
+    schema: str = "public"
+    name: str = "alembic_version"
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``, as people write it (not quoted for SQL)."""
+        return f"{self.schema}.{self.name}"
 
 
 class Announce(Protocol):

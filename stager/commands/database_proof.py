@@ -168,5 +168,6 @@ def prove_on_database(
             easy,
             _edited_revisions(repo, analysis),
             seed,
+            analysis.rules.verify.version_table,
         )
     raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell

@@ -83,6 +83,30 @@ def rendered(templates: Sequence[tuple[str, str]], connection: Connection) -> di
     return {name: template.format(**values) for name, template in templates}
 
 
+def _script_location(ini: Path, section: str) -> str:
+    """``script_location`` of the ini's ``[section]``, ``%(here)s`` filled in; "" when none."""
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    try:
+        parser.read(ini, encoding="utf-8")
+        return parser.get(section, "script_location", fallback="")
+    except (configparser.Error, UnicodeDecodeError):
+        return ""
+
+
+def script_folder(tree: Path, ini: Path, section: str = "alembic") -> Path | None:
+    """The folder of the environment's scripts (its ``env.py``), as Alembic finds it."""
+    script = _script_location(ini, section)
+    package, colon, inside = script.partition(":")
+    if colon and package.isidentifier():
+        holder = package_folder(tree, ini, section)
+        return None if holder is None else holder / package / inside
+    if not script:
+        return None
+    return (
+        Path(script) if Path(script).is_absolute() else working_folder(tree, ini, section) / script
+    )
+
+
 def working_folder(tree: Path, ini: Path, section: str = "alembic") -> Path:
     """Where the project runs its Alembic: the tree's root, or the folder of its ini.
 
@@ -92,12 +116,7 @@ def working_folder(tree: Path, ini: Path, section: str = "alembic") -> Path:
     head``, as full-stack-fastapi-template's ``backend/alembic.ini`` with
     ``script_location = app/alembic`` needs), and so does stager.
     """
-    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
-    try:
-        parser.read(ini, encoding="utf-8")
-        script = parser.get(section, "script_location", fallback="")
-    except (configparser.Error, UnicodeDecodeError):
-        return tree
+    script = _script_location(ini, section)
     if not script or Path(script).is_absolute() or ":" in script:  # a package resource
         return tree
     if not (tree / script).is_dir() and (ini.parent / script).is_dir():
@@ -113,13 +132,7 @@ def package_folder(tree: Path, ini: Path, section: str = "alembic") -> Path | No
     path of the user's checkout and the phase's tree must get from ``PYTHONPATH``.
     The nearest folder from the ini's up to the tree's root, else the tree's ``src``.
     """
-    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
-    try:
-        parser.read(ini, encoding="utf-8")
-        script = parser.get(section, "script_location", fallback="")
-    except (configparser.Error, UnicodeDecodeError):
-        return None
-    package, colon, _ = script.partition(":")
+    package, colon, _ = _script_location(ini, section).partition(":")
     if not colon or not package.isidentifier():
         return None
     folder = ini.parent

@@ -28,7 +28,7 @@ from stager.database.server import Progress
 from stager.database.snapshot import CatalogSnapshot, take_snapshot
 from stager.database.table_data import TableRows, changed_tables, table_rows
 from stager.git.repository import Repository
-from stager.types import Sha
+from stager.types import Sha, VersionTable
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class Context:
     admin: Psql
     base: Sha
     progress: Progress
+    version_table: VersionTable  # where the project's Alembic keeps its revisions
     seed: Seed | None = None
 
 
@@ -105,7 +106,9 @@ def _against_reference(change: Change, what: str) -> str:
 def _base_with(context: Context, edit: EditedRevision) -> CatalogSnapshot | None:
     """The base's ``upgrade heads`` with head's version of ``edit``; None when it fails."""
     with fresh_database(context.admin) as psql:
-        runner = Runner(context.repo, context.alembic, psql, context.progress)
+        runner = Runner(
+            context.repo, context.alembic, psql, context.progress, context.version_table
+        )
         with phase_tree(context.repo, context.base, "edit") as (tree, scratch):
             context.progress(f"the base with head's edit of {edit.revision}: alembic upgrade heads")
             (tree / edit.base_path).unlink(missing_ok=True)
@@ -113,7 +116,7 @@ def _base_with(context: Context, edit: EditedRevision) -> CatalogSnapshot | None
             (tree / edit.head_path).write_bytes(edit.head_text)
             if runner.step(tree, scratch, "upgrade", "heads").failed:
                 return None
-        return take_snapshot(psql)
+        return take_snapshot(psql, context.version_table)
 
 
 def _edited_objects(
@@ -151,7 +154,9 @@ def _seeded_rows(context: Context, reference: Reference) -> dict[str, TableRows]
     """
     assert context.seed is not None
     with fresh_database(context.admin) as psql:
-        runner = Runner(context.repo, context.alembic, psql, context.progress)
+        runner = Runner(
+            context.repo, context.alembic, psql, context.progress, context.version_table
+        )
         with phase_tree(context.repo, context.base, "seeded-base") as (tree, scratch):
             context.progress("the reference's data: the base's alembic upgrade heads, the seed")
             if runner.step(tree, scratch, "upgrade", "heads").failed:
@@ -165,7 +170,7 @@ def _seeded_rows(context: Context, reference: Reference) -> dict[str, TableRows]
                 return f"{reference.what}'s `upgrade heads` after the seed failed: " + " | ".join(
                     step.tail[-3:]
                 )
-        return table_rows(psql)
+        return table_rows(psql, context.version_table)
 
 
 def _data_problems(
@@ -200,7 +205,9 @@ def compare_end_state(
             True, True, warnings=(f"the end state is not compared: {reference.missing}",)
         )
     with fresh_database(context.admin) as psql:
-        runner = Runner(context.repo, context.alembic, psql, context.progress)
+        runner = Runner(
+            context.repo, context.alembic, psql, context.progress, context.version_table
+        )
         with _reference_tree(context.repo, reference) as (tree, scratch):
             context.progress(
                 f"the reference, {reference.what}: alembic upgrade heads on an empty database"
@@ -209,9 +216,13 @@ def compare_end_state(
             if step.failed:
                 problem = f"{reference.what}'s own `upgrade heads` failed"
                 return EndState(False, False, (problem, *step.tail), against=reference.what)
-        expected = take_snapshot(psql)
+        expected = take_snapshot(psql, context.version_table)
         difference = diff_snapshots(expected, reached.schema)
-        shown = dump_diff(psql, phased, reference.what) if difference.changes else ()
+        shown = (
+            dump_diff(psql, phased, reference.what, context.version_table)
+            if difference.changes
+            else ()
+        )
     explained = (
         _edited_objects(context, base_schema, edited) if difference.changes and edited else {}
     )

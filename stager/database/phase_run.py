@@ -7,7 +7,8 @@ the previous phase's heads, ``upgrade heads`` again (``heads``: ``head`` for a
 project with one head, and a project that keeps several upgrades them all,
 where ``head`` would refuse), with a catalog snapshot after each step. After
 each step ``alembic_version`` of stager's own database must say where the step
-went. Last, the end state (:mod:`stager.database.end_state`).
+went (the project's version table: :mod:`stager.database.version_table`).
+Last, the end state (:mod:`stager.database.end_state`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from stager.database.end_state import (
 )
 from stager.database.fresh import fresh_database
 from stager.database.psql import Psql
-from stager.database.runner import SKIPPED, Runner, Step, phase_tree, versions
+from stager.database.runner import SKIPPED, Runner, Step, phase_tree
 from stager.database.schema_diff import SchemaDiff, diff_snapshots
 from stager.database.seed import Seed
 from stager.database.server import Progress
 from stager.database.snapshot import take_snapshot
 from stager.database.table_data import changed_tables, table_rows
+from stager.database.version_table import locate, missing_schema, versions
 from stager.git.repository import Repository
-from stager.types import Sha
+from stager.types import Sha, VersionTable
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def verify_on_database(
     easy_rollback: frozenset[int] = frozenset(),
     edited: Sequence[EditedRevision] = (),
     seed: Seed | None = None,
+    version_table: VersionTable | None = None,
 ) -> DatabaseVerification:
     """Run the base, then every phase, then the reference; what each did to the schema.
 
@@ -111,21 +114,24 @@ def verify_on_database(
     which a downgrade that raises on purpose is a failure; ``edited``: the base's
     revisions the branch edits, whose edit a database already past them never runs;
     ``seed``: rows loaded after the base's upgrade, whose every table is then hashed
-    after each phase and compared at the end with the reference's, seeded alike.
+    after each phase and compared at the end with the reference's, seeded alike;
+    ``version_table``: ``[verify] version_table`` (None: env.py's, else Alembic's default).
     """
     alembic = ProjectAlembic.parse(alembic_command, env_templates)
     runs: list[PhaseRun] = []
     with fresh_database(admin) as psql:
-        runner = Runner(repo, alembic, psql, progress)
         with phase_tree(repo, base, "0") as (tree, scratch):
+            located = locate(tree, alembic, version_table)
+            table = located.table
+            runner = Runner(repo, alembic, psql, progress, table)
             progress("proving that the project's Alembic connects to stager's database")
-            runner.prove_routing(tree, scratch, server_log)
+            runner.prove_routing(tree, scratch, server_log, located)
             foreign = alembic.foreign_packages(tree, scratch, psql.connection)
             progress("phase 0 (the base): alembic upgrade heads")
             started = time.monotonic()
             base_step = runner.step(tree, scratch, "upgrade", "heads")
             if base_step.failed:
-                problem = ("the base's own migrations do not run",)
+                problem = ("the base's own migrations do not run", *missing_schema(psql, table))
                 runs.append(_base_run(base_step, 0.0, problem, foreign))
                 return DatabaseVerification(tuple(runs), EndState(False, True))
             seed_error = _load_seed(runner, seed)
@@ -133,9 +139,11 @@ def verify_on_database(
             failed = (f"the seed {seed.written if seed else ''} failed", *seed_error)
             runs.append(_base_run(base_step, time.monotonic() - started, failed, foreign))
             return DatabaseVerification(tuple(runs), EndState(False, True))
-        base_schema = take_snapshot(psql)
+        base_schema = take_snapshot(psql, table)
         reached = Reached(
-            base_schema, versions(psql), table_rows(psql) if seed is not None else None
+            base_schema,
+            versions(psql, table),
+            table_rows(psql, table) if seed is not None else None,
         )
         runs.append(_base_run(base_step, time.monotonic() - started, (), foreign))
         for phase in phases:
@@ -144,7 +152,7 @@ def verify_on_database(
             if after is None:
                 return DatabaseVerification(tuple(runs), EndState(False, True))
             reached = after
-        context = Context(repo, alembic, admin, base, progress, seed)
+        context = Context(repo, alembic, admin, base, progress, table, seed)
         end_state = compare_end_state(context, reference, reached, base_schema, edited, psql)
     note = (
         f"data: the seed {seed.written} loaded after the base's upgrade; every table's rows "
@@ -175,7 +183,7 @@ def _phase(
 ) -> tuple[PhaseRun, Reached | None]:
     """Upgrade, downgrade, re-upgrade; the run, and where it left the database (None: failed)."""
     previous, previous_heads, previous_rows = before.schema, before.heads, before.rows
-    psql = runner.psql
+    psql, table = runner.psql, runner.version_table
     started = time.monotonic()
     problems: list[str] = []
     warnings: list[str] = []
@@ -194,9 +202,9 @@ def _phase(
                 ("upgrade heads failed",),
             )
             return run, None
-        upgraded = take_snapshot(psql)
-        heads = versions(psql)
-        upgraded_rows = table_rows(psql) if previous_rows is not None else None
+        upgraded = take_snapshot(psql, table)
+        heads = versions(psql, table)
+        upgraded_rows = table_rows(psql, table) if previous_rows is not None else None
         targets = _downgrade_targets(previous_heads, heads)
         runner.progress(f"phase {phase.number}: alembic downgrade {' then '.join(targets)}")
         downgrade = runner.downgrade(tree, scratch, targets)
@@ -206,12 +214,13 @@ def _phase(
                 "says its rollback is EASY"
             )
         if downgrade.status == "ok":
-            if versions(psql) != previous_heads:
+            held = versions(psql, table)
+            if held != previous_heads:
                 problems.append(
-                    f"after the downgrade alembic_version holds {versions(psql) or 'nothing'}, "
+                    f"after the downgrade alembic_version holds {held or 'nothing'}, "
                     f"not {', '.join(previous_heads) or 'nothing'}"
                 )
-            back = diff_snapshots(previous, take_snapshot(psql))
+            back = diff_snapshots(previous, take_snapshot(psql, table))
             if not back.empty:
                 warnings.append(
                     "the downgrade does not return the schema to the previous phase's: "
@@ -219,7 +228,7 @@ def _phase(
                 )
             elif previous_rows is not None:
                 # a dropped column comes back empty: the schema returns, the data does not
-                lost_rows = changed_tables(previous_rows, table_rows(psql))
+                lost_rows = changed_tables(previous_rows, table_rows(psql, table))
                 if lost_rows:
                     warnings.append(
                         "the downgrade brings back the previous phase's schema but not its "
@@ -229,18 +238,17 @@ def _phase(
         runner.progress(f"phase {phase.number}: alembic upgrade heads again")
         reupgrade = runner.step(tree, scratch, "upgrade", "heads")
         if reupgrade.status == "ok":
-            if versions(psql) != heads:
-                problems.append(
-                    f"after the re-upgrade alembic_version holds {versions(psql)}, not {heads}"
-                )
-            again = diff_snapshots(upgraded, take_snapshot(psql))
+            held = versions(psql, table)
+            if held != heads:
+                problems.append(f"after the re-upgrade alembic_version holds {held}, not {heads}")
+            again = diff_snapshots(upgraded, take_snapshot(psql, table))
             if not again.empty:
                 problems.append(
                     "the re-upgrade does not rebuild the schema of the first upgrade: "
                     + "; ".join(change.line() for change in again.changes)
                 )
             if upgraded_rows is not None:
-                lost = changed_tables(upgraded_rows, table_rows(psql))
+                lost = changed_tables(upgraded_rows, table_rows(psql, table))
                 if lost:
                     warnings.append(
                         "the downgrade and the re-upgrade do not give back the rows of the "
@@ -260,5 +268,5 @@ def _phase(
         if previous_rows is None or upgraded_rows is None
         else tuple(changed_tables(previous_rows, upgraded_rows)),
     )
-    rows = table_rows(psql) if previous_rows is not None else None
+    rows = table_rows(psql, table) if previous_rows is not None else None
     return run, Reached(upgraded, heads, rows)

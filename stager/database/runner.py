@@ -3,9 +3,10 @@
 A step is one ``alembic`` command in a temporary detached worktree of a
 commit (or a folder of files already written out). Before any step, the
 routing is proven: the project's ``alembic current`` must read stager's
-database (a probe revision stager writes there shows up in its output) and
-print no revision once the probe is gone, and stager's server must have
-logged the connection with stager's ``application_name``.
+database (a probe revision stager writes into the project's version table,
+:mod:`stager.database.version_table`, shows up in its output) and print no
+revision once the probe is gone, and stager's server must have logged the
+connection with stager's ``application_name``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from stager.database.errors import DatabaseError
 from stager.database.package_origin import package_folders
 from stager.database.psql import Connection, Psql
 from stager.database.server import Progress
+from stager.database.version_table import CONFIGURED, FIX, Located, probe_revision
 from stager.git.refs import worktree_add, worktree_remove
 from stager.git.repository import Repository
 from stager.interrupts import deferred
-from stager.types import Sha
+from stager.types import Sha, VersionTable
 
 PROBE_REVISION = "stager_routing_probe"
 _TAIL = 15
@@ -118,16 +120,6 @@ def files_tree(files: Path, label: str) -> Iterator[tuple[Path, Path]]:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def versions(psql: Psql) -> tuple[str, ...]:
-    """What ``alembic_version`` of stager's database holds (nothing when there is no table)."""
-    present = psql.json("SELECT 1 AS x FROM pg_class WHERE relname = 'alembic_version'")
-    if not present:
-        return ()
-    return tuple(
-        sorted(row["v"] for row in psql.json("SELECT version_num AS v FROM alembic_version"))
-    )
-
-
 def _looks_like_revision(line: str) -> bool:
     """A line of ``alembic current`` that names a revision (``abc123 (head)``)."""
     words = line.split()
@@ -138,29 +130,71 @@ def _looks_like_revision(line: str) -> bool:
     )
 
 
+def _version_table_elsewhere(located: Located, output: str) -> DatabaseError:
+    """The project reads stager's database but not its version table where stager looked."""
+    table = located.table.qualified
+    seen = f"its output: {' | '.join(tail(output)) or 'nothing'}"
+    start = (
+        "the project's Alembic connected to stager's database but did not read the probe "
+        f"revision stager wrote into {table}"
+    )
+    if located.computed:
+        return DatabaseError(
+            f"{start}: its env.py ({located.env_py}) passes context.configure "
+            f"{'; '.join(located.computed)}, which stager does not read (it reads literal "
+            f"values only, and never runs env.py); {seen}",
+            f"{FIX}, with the schema and table that env.py gives",
+        )
+    if located.origin == CONFIGURED:
+        return DatabaseError(
+            f"{start}, which {CONFIGURED} names; {seen}",
+            f"correct {CONFIGURED}: the schema and table the project's env.py gives "
+            "context.configure (version_table_schema, version_table), or the first schema "
+            "of the search_path it sets",
+        )
+    if located.origin is not None:
+        return DatabaseError(
+            f"{start}, where its env.py ({located.origin}) keeps it; it may set a "
+            f"search_path of its own too; {seen}",
+            f"{FIX}, with the schema its Alembic really uses",
+        )
+    return DatabaseError(
+        f"{start}: it keeps its alembic_version elsewhere (a search_path its env.py sets, "
+        f"as Netflix/dispatch's does, or a version_table_schema stager did not find); {seen}",
+        f"{FIX}, with the first schema of that search_path",
+    )
+
+
 class Runner:
     """The project's Alembic, aimed at ``psql``'s database."""
 
     def __init__(
-        self, repo: Repository, alembic: ProjectAlembic, psql: Psql, progress: Progress
+        self,
+        repo: Repository,
+        alembic: ProjectAlembic,
+        psql: Psql,
+        progress: Progress,
+        version_table: VersionTable,
     ) -> None:
         self.repo = repo
         self.alembic = alembic
         self.psql = psql
         self.progress = progress
+        self.version_table = version_table
 
     def alembic_in(self, tree: Path, scratch: Path, *arguments: str) -> AlembicOutcome:
         return self.alembic.run(tree, scratch, self.psql.connection, arguments)
 
-    def prove_routing(self, tree: Path, scratch: Path, server_log: Path | None) -> None:
-        """The project's Alembic reads stager's database, or nothing runs at all."""
+    def prove_routing(
+        self, tree: Path, scratch: Path, server_log: Path | None, located: Located
+    ) -> None:
+        """The project's Alembic reads stager's database, or nothing runs at all.
+
+        ``located``: where its version table is (the runner's ``version_table``).
+        """
         log_start = server_log.stat().st_size if server_log is not None else 0
-        self.psql.run(
-            "CREATE TABLE alembic_version (version_num varchar(64) PRIMARY KEY);"
-            f"INSERT INTO alembic_version VALUES ('{PROBE_REVISION}');"
-        )
-        probed = self.alembic_in(tree, scratch, "current")
-        self.psql.run("DROP TABLE alembic_version;")
+        with probe_revision(self.psql, located.table, PROBE_REVISION):
+            probed = self.alembic_in(tree, scratch, "current")
         if "No 'script_location' key found" in probed.output:
             raise DatabaseError(
                 f"the project's Alembic configuration {self.alembic.config} names no "
@@ -220,14 +254,7 @@ class Runner:
             and server_log is not None
             and self._logged_connection(server_log, log_start)
         ):
-            raise DatabaseError(
-                "the project's Alembic connected to stager's database but did not read the "
-                "probe revision stager wrote into public.alembic_version: it keeps its "
-                "alembic_version elsewhere (env.py's version_table_schema, or a search_path "
-                f"of its own); its output: {' | '.join(tail(probed.output)) or 'nothing'}",
-                "stager proves a project's routing through public.alembic_version only: "
-                "verify --database cannot check this project's migrations yet",
-            )
+            raise _version_table_elsewhere(located, probed.output)
         if PROBE_REVISION not in probed.output:
             raise DatabaseError(
                 "the project's Alembic did not read stager's database: it never saw the probe "

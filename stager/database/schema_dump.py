@@ -5,7 +5,7 @@ not compare, since column order follows the order of ``ADD COLUMN`` and recent
 ``pg_dump`` versions write a random ``\\restrict`` key. When the end state
 differs, the diff of the two dumps shows the objects in full, as SQL. The key
 is fixed (``--restrict-key``, on the versions that have it), the comments and
-``SET`` lines are left out, and so is ``alembic_version``.
+``SET`` lines are left out, and so is the project's Alembic version table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import functools
 import subprocess
 from pathlib import Path
 
-from stager.database.psql import Psql, sealed_environment
+from stager.database.psql import Psql, quote_ident, sealed_environment
+from stager.types import VersionTable
 
 RESTRICT_KEY = "stager"
 _SHOWN = 80
@@ -35,7 +36,7 @@ def _has_restrict_key(pg_dump: Path) -> bool:
     return "--restrict-key" in result.stdout
 
 
-def schema_dump(psql: Psql) -> list[str] | None:
+def schema_dump(psql: Psql, version_table: VersionTable) -> list[str] | None:
     """The schema of ``psql``'s database as ``pg_dump`` writes it, noise left out.
 
     None when there is no ``pg_dump`` beside ``psql`` or it fails: the diff is an aid.
@@ -47,7 +48,8 @@ def schema_dump(psql: Psql) -> list[str] | None:
         str(pg_dump),
         "--schema-only",
         "--no-owner",
-        "--exclude-table=*.alembic_version",
+        # quoted: pg_dump's pattern then names exactly that table
+        f"--exclude-table={quote_ident(version_table.schema)}.{quote_ident(version_table.name)}",
         f"--dbname={psql.connection.conninfo()}",
     ]
     if _has_restrict_key(pg_dump):
@@ -69,9 +71,11 @@ def schema_dump(psql: Psql) -> list[str] | None:
     ]
 
 
-def dump_diff(expected: Psql, phased: Psql, what: str) -> tuple[str, ...]:
+def dump_diff(
+    expected: Psql, phased: Psql, what: str, version_table: VersionTable
+) -> tuple[str, ...]:
     """The unified diff from ``what``'s schema dump to the phases' (empty when none can be had)."""
-    before, after = schema_dump(expected), schema_dump(phased)
+    before, after = schema_dump(expected, version_table), schema_dump(phased, version_table)
     if before is None or after is None:
         return ()
     lines = list(

@@ -9,8 +9,11 @@ triggers (``pg_get_indexdef`` and its siblings), sequences, extensions,
 grants, and enums with their labels in order.
 
 Objects of the schemas ``pg_catalog``, ``information_schema`` and
-``pg_toast``, objects an extension owns, and Alembic's own ``alembic_version``
-table are left out. Names in ``public`` are bare; others are ``schema.name``.
+``pg_toast``, objects an extension owns, and the project's Alembic version
+table (``public.alembic_version``, or where :mod:`stager.database.version_table`
+found it) are left out: exactly that table, so another schema's
+``alembic_version`` is the project's own. Names in ``public`` are bare; others
+are ``schema.name``.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from stager.database.psql import Psql
+from stager.database.version_table import excluded
+from stager.types import VersionTable
 
-VERSION_TABLE = "alembic_version"
+# Stands in each query for the condition that leaves out the project's version table.
+_NOT_VERSION_TABLE = "(NOT the version table)"
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def _not_extension(catalog: str, oid: str) -> str:
 
 
 _TABLE = (
-    f"c.relkind IN ('r', 'p', 'f') AND {_user('n')} AND c.relname <> '{VERSION_TABLE}' "
+    f"c.relkind IN ('r', 'p', 'f') AND {_user('n')} AND {_NOT_VERSION_TABLE} "
     f"AND {_not_extension('pg_class', 'c.oid')}"
 )
 
@@ -96,11 +102,20 @@ WHERE {_TABLE}
 ORDER BY 1, a.attnum
 """
 
-TABLE_NAMES = f"""
+_TABLE_NAMES = f"""
 SELECT {_qualified("n", "c.relname")} AS key, n.nspname AS schema, c.relname AS name
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_TABLE} ORDER BY 1
 """
-"""The tables the snapshot holds: their readable name, schema and name (for their rows)."""
+
+
+def _leaving_out(query: str, version_table: VersionTable) -> str:
+    return query.replace(_NOT_VERSION_TABLE, excluded(version_table))
+
+
+def table_names(version_table: VersionTable) -> str:
+    """The query of the tables the snapshot holds: readable name, schema and name (for rows)."""
+    return _leaving_out(_TABLE_NAMES, version_table)
+
 
 TABLES = f"""
 SELECT {_qualified("n", "c.relname")} AS key FROM pg_class c
@@ -171,7 +186,7 @@ SELECT a.privilege_type || ' on ' || {_qualified("n", "c.relname")} || ' to '
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
      aclexplode(c.relacl) AS a
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND {_user("n")}
-      AND c.relname <> '{VERSION_TABLE}'
+      AND {_NOT_VERSION_TABLE}
 UNION ALL
 SELECT a.privilege_type || ' on schema ' || n.nspname || ' to '
            || CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
@@ -208,10 +223,14 @@ def _pairs(rows: list[dict[str, Any]]) -> dict[str, str]:
     return {str(row["key"]): str(row["value"]) for row in rows}
 
 
-def take_snapshot(psql: Psql) -> CatalogSnapshot:
-    """The schema of ``psql``'s database, read from its catalog in one query."""
+def take_snapshot(psql: Psql, version_table: VersionTable) -> CatalogSnapshot:
+    """The schema of ``psql``'s database, read from its catalog in one query.
+
+    ``version_table``: the project's Alembic version table, left out.
+    """
     parts = ", ".join(
-        f"'{name}', (SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({query}) AS q)"
+        f"'{name}', (SELECT coalesce(json_agg(row_to_json(q)), '[]') "
+        f"FROM ({_leaving_out(query, version_table)}) AS q)"
         for name, query in _QUERIES.items()
     )
     found: dict[str, list[dict[str, Any]]] = psql.value(f"SELECT json_build_object({parts})")

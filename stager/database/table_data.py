@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stager.database.psql import Psql, quote_ident, quote_literal
-from stager.database.snapshot import TABLE_NAMES
+from stager.database.snapshot import table_names
+from stager.types import VersionTable
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,9 @@ class TableRows:
     digest: str  # md5 of the sorted rows
 
 
-def table_rows(psql: Psql) -> dict[str, TableRows]:
-    """Every table of the snapshot (``alembic_version`` left out): its row count and hash."""
-    tables = psql.json(TABLE_NAMES)
+def table_rows(psql: Psql, version_table: VersionTable) -> dict[str, TableRows]:
+    """Every table of the snapshot (the version table left out): its row count and hash."""
+    tables = psql.json(table_names(version_table))
     if not tables:
         return {}
     parts = [

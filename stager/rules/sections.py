@@ -17,7 +17,7 @@ from stager.rules.catalogue import RULES
 from stager.rules.globs import Pattern, match_patterns
 from stager.rules.toml_schema import DEFAULT_SOURCE, RULE_TABLE
 from stager.rules.toml_tables import Table, value_kind
-from stager.types import Risk
+from stager.types import Risk, VersionTable
 
 DEFAULT_SPLIT_BRANCH = "stage/{number}-{name}"
 DEFAULT_PYTHON = "python3"
@@ -152,6 +152,8 @@ class VerifyRules:
     alembic: str | None = None  # verify --database: the project's Alembic (None: discovered)
     env: tuple[tuple[str, str], ...] = ()  # verify --database: variable → template of its URL
     seed: str | None = None  # verify --database: a .sql file or a command, after the base
+    # verify --database: where the project's Alembic keeps its revisions (None: env.py says)
+    version_table: VersionTable | None = None
 
 
 DATABASE_PLACEHOLDERS = ("url", "host", "port", "database", "user", "password")
@@ -189,8 +191,31 @@ def _database_env(table: Table) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+# PostgreSQL's unquoted identifiers (SQLAlchemy quotes one with upper case: kept as written)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
+
+
+def _version_table(table: Table) -> VersionTable | None:
+    """``[verify] version_table``: ``schema.table``, or a table of ``public``."""
+    written = table.string("version_table")
+    if written is None:
+        return None
+    parts = written.split(".")
+    if len(parts) > 2 or not all(_IDENTIFIER.fullmatch(part) for part in parts):
+        raise table.error(
+            "version_table",
+            f"{written!r} is not a table name, with its schema or without",
+            "write the schema and the table as env.py's version_table_schema and version_table "
+            'name them, e.g. version_table = "dispatch_core.alembic_version"',
+            value=written,
+        )
+    if len(parts) == 1:
+        return VersionTable(name=parts[0])
+    return VersionTable(parts[0], parts[1])
+
+
 def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
-    """``[verify]`` ``python`` and ``alembic``, command lines; they replace the inherited ones."""
+    """``[verify]``'s settings; they replace the inherited ones."""
     table = _section(root, "verify")
     if table is None:
         return inherited
@@ -210,9 +235,10 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
         raise table.error(
             "seed", "is empty", 'name a SQL file or a command, e.g. seed = "tests/seed.sql"'
         )
+    version_table = _version_table(table)
     python = table.string("python")
     if python is None:
-        return VerifyRules(alembic=alembic, env=env, seed=seed)
+        return VerifyRules(alembic=alembic, env=env, seed=seed, version_table=version_table)
     fix = 'name the interpreter, e.g. python = "python3.14" or python = ".venv/bin/python"'
     try:
         words = shlex.split(python)
@@ -220,7 +246,7 @@ def verify_rules(root: Table, inherited: VerifyRules) -> VerifyRules:
         raise table.error("python", f"{python!r} is not a command line ({error})", fix) from None
     if not words:
         raise table.error("python", "is empty", fix, value=python)
-    return VerifyRules(python, alembic, env, seed)
+    return VerifyRules(python, alembic, env, seed, version_table)
 
 
 def sql_migration_paths(root: Table, inherited: tuple[Pattern, ...]) -> tuple[Pattern, ...]:

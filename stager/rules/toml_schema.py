@@ -76,6 +76,14 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "the repository root, or a command run there with stager's database in its "
             "environment (default: none, data migrations run on empty tables).",
         ),
+        Key(
+            "version_table",
+            "string",
+            "For `verify --database`: where the project's Alembic keeps its revisions, "
+            '"schema.table" or a table of public, e.g. "dispatch_core.alembic_version" '
+            "(default: the literal version_table_schema and version_table its env.py passes "
+            "to context.configure, else public.alembic_version).",
+        ),
     ),
     "split": _keys(
         Key(

@@ -7,6 +7,7 @@ server, so a run that ignored stager's URL would fail instead of passing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.gitrepo import GitRepo
@@ -42,9 +43,26 @@ def commit_revisions(repo: GitRepo, message: str, *revisions: tuple[str, str]) -
     return repo.commit(message, dict(revisions))
 
 
-def base_commit(repo: GitRepo) -> str:
-    """The base: the project with one table."""
+def env_py_with(statements: Sequence[str], keywords: str = "", top: str = "") -> str:
+    """The project's env.py, running ``statements`` on its connection before it configures
+    Alembic with ``keywords`` more (``', version_table_schema="app_meta"'``); ``top``: lines
+    it starts with."""
+    env_py = project_files()["migrations/env.py"]
+    configure = "    context.configure(connection=connection, target_metadata=None)\n"
+    ran = "".join(f"    connection.exec_driver_sql({sql!r})\n" for sql in statements)
+    changed = env_py.replace(
+        configure,
+        f"{ran}    connection.commit()\n"
+        f"    context.configure(connection=connection, target_metadata=None{keywords})\n",
+    )
+    assert changed != env_py
+    return top + changed
+
+
+def base_commit(repo: GitRepo, changes: Mapping[str, str] | None = None) -> str:
+    """The base: the project with one table; ``changes``: files it has instead."""
     files = project_files()
+    files.update(changes or {})
     files.update(
         dict(
             [
@@ -71,14 +89,17 @@ def _main_revision() -> tuple[str, str]:
     return "migrations/versions/m002.py", source
 
 
-def feature_branch(repo: GitRepo, *, base_moves: bool = False) -> str:
+def feature_branch(
+    repo: GitRepo, *, base_moves: bool = False, base_changes: Mapping[str, str] | None = None
+) -> str:
     """``main`` with the base, and branch ``feature`` (checked out) adding a table and its index.
 
     ``base_moves``: main gains revision ``m002`` afterwards, so that ``split``
     builds onto main's tip (``--onto``), re-chaining the branch's first revision.
-    Returns the feature branch's head.
+    ``base_changes``: files the base has instead of the project's. Returns the feature
+    branch's head.
     """
-    base_commit(repo)
+    base_commit(repo, base_changes)
     repo.git("checkout", "-q", "-b", "feature")
     commit_revisions(
         repo,

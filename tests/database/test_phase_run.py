@@ -28,6 +28,7 @@ from tests.database.project import (
     SUBFOLDER_ALEMBIC,
     base_commit,
     commit_revisions,
+    env_py_with,
     project_files,
     revision,
     subfolder_base_commit,
@@ -479,29 +480,42 @@ def test_a_dependency_the_projects_alembic_cannot_import_is_named_with_that_alem
     assert '[verify] alembic = ".venv/bin/alembic"' in message
 
 
-def test_a_project_that_keeps_alembic_version_in_a_schema_of_its_own_is_told_so(
+def test_a_project_that_keeps_alembic_version_on_a_search_path_of_its_own_is_told_the_fix(
     server: Server, repo: GitRepo
 ) -> None:
     # Netflix/dispatch: env.py sets search_path to "dispatch_core", where its alembic_version
     # lives; it reads stager's database, but not the probe in public.alembic_version
-    base_commit(repo)
-    env_py = Path(repo.path / "migrations/env.py").read_text()
-    own_schema = env_py.replace(
-        "context.configure(connection=connection, target_metadata=None)",
-        "context.configure(\n"
-        "        connection=connection, target_metadata=None, version_table_schema='core'\n"
-        "    )",
-    )
-    assert own_schema != env_py
-    base = repo.commit("alembic_version in schema core", {"migrations/env.py": own_schema})
+    base = base_commit(repo, {"migrations/env.py": env_py_with(["SET search_path TO core"])})
     with pytest.raises(DatabaseError) as raised:
         _run(server, repo, base, [], base)
     message = " ".join(str(raised.value).split())
     assert message.startswith(
         "the project's Alembic connected to stager's database but did not read the probe "
         "revision stager wrote into public.alembic_version: it keeps its alembic_version "
-        "elsewhere (env.py's version_table_schema, or a search_path of its own)"
+        "elsewhere (a search_path its env.py sets"
     ), message
+    assert message.endswith(
+        'name it in rules.toml: [verify] version_table = "SCHEMA.alembic_version", with the '
+        "first schema of that search_path"
+    ), message
+
+
+def test_a_version_table_schema_the_project_never_creates_is_named_when_the_base_fails(
+    server: Server, repo: GitRepo
+) -> None:
+    # env.py names the schema but leaves its creation to something outside the migrations:
+    # stager created it for the probe only, so the base's upgrade fails as on a new database
+    in_app_meta = env_py_with([], ', version_table_schema="app_meta"')
+    base = base_commit(repo, {"migrations/env.py": in_app_meta})
+    result = _run(server, repo, base, [], base)
+    base_run = result.phases[0]
+    assert base_run.upgrade.failed
+    assert base_run.problems[0] == "the base's own migrations do not run"
+    assert base_run.problems[1].startswith(
+        "the schema app_meta, where the project's Alembic keeps its version table, does not "
+        "exist: stager creates it for the routing probe only; the project's env.py or its "
+        "first migration must create it"
+    ), base_run.problems
 
 
 def test_an_environment_named_with_dash_n_reads_stagers_url_from_its_own_section(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stager.database.psql import Psql
 from stager.database.schema_diff import Action, Change, diff_snapshots
 from stager.database.snapshot import take_snapshot
+from stager.types import VersionTable
 
 BASE = """
 CREATE TYPE status AS ENUM ('new', 'paid');
@@ -15,14 +16,16 @@ CREATE INDEX invoice_amount ON invoice (amount);
 
 def _changes(database: Psql, ddl: str) -> tuple[Change, ...]:
     database.run(BASE)
-    before = take_snapshot(database)
+    before = take_snapshot(database, VersionTable())
     database.run(ddl)
-    return diff_snapshots(before, take_snapshot(database)).changes
+    return diff_snapshots(before, take_snapshot(database, VersionTable())).changes
 
 
 def test_the_same_schema_has_no_difference(database: Psql) -> None:
     database.run(BASE)
-    diff = diff_snapshots(take_snapshot(database), take_snapshot(database))
+    diff = diff_snapshots(
+        take_snapshot(database, VersionTable()), take_snapshot(database, VersionTable())
+    )
     assert diff.empty
     assert diff.summary() == "none"
 
@@ -72,9 +75,9 @@ def test_views_functions_triggers_and_enum_values(database: Psql) -> None:
 
 def test_enum_label_order_is_a_change(database: Psql) -> None:
     database.run("CREATE TYPE status AS ENUM ('new', 'paid');")
-    before = take_snapshot(database)
+    before = take_snapshot(database, VersionTable())
     database.run("DROP TYPE status; CREATE TYPE status AS ENUM ('paid', 'new');")
-    diff = diff_snapshots(before, take_snapshot(database))
+    diff = diff_snapshots(before, take_snapshot(database, VersionTable()))
     assert [change.line() for change in diff.changes] == [
         "~ enum status: label order ('new', 'paid') → ('paid', 'new')"
     ]
@@ -82,18 +85,18 @@ def test_enum_label_order_is_a_change(database: Psql) -> None:
 
 def test_column_order_alone_is_only_a_warning(database: Psql) -> None:
     database.run("CREATE TABLE t (a int, b int);")
-    before = take_snapshot(database)
+    before = take_snapshot(database, VersionTable())
     database.run("DROP TABLE t; CREATE TABLE t (b int, a int);")
-    diff = diff_snapshots(before, take_snapshot(database))
+    diff = diff_snapshots(before, take_snapshot(database, VersionTable()))
     assert diff.empty
     assert diff.column_order == ("t",)
 
 
 def test_the_summary_counts_by_kind(database: Psql) -> None:
     database.run(BASE)
-    before = take_snapshot(database)
+    before = take_snapshot(database, VersionTable())
     database.run(
         "ALTER TABLE invoice ADD COLUMN a int, ADD COLUMN b int; DROP INDEX invoice_amount;"
     )
-    diff = diff_snapshots(before, take_snapshot(database))
+    diff = diff_snapshots(before, take_snapshot(database, VersionTable()))
     assert diff.summary() == "+2 columns, -1 index"

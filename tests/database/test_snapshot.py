@@ -6,6 +6,8 @@ import secrets
 
 from stager.database.psql import Psql
 from stager.database.snapshot import Column, take_snapshot
+from stager.database.table_data import table_rows
+from stager.types import VersionTable
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -31,7 +33,7 @@ def test_a_snapshot_holds_every_kind_of_object(database: Psql) -> None:
     reader = f"reader_{secrets.token_hex(4)}"
     database.run(SCHEMA + f"CREATE ROLE {reader}; GRANT SELECT ON app.account TO {reader};")
     try:
-        snapshot = take_snapshot(database)
+        snapshot = take_snapshot(database, VersionTable())
     finally:
         database.run(f"DROP OWNED BY {reader}; DROP ROLE {reader};")
 
@@ -75,14 +77,32 @@ def test_a_snapshot_holds_every_kind_of_object(database: Psql) -> None:
 def test_alembic_version_is_left_out(database: Psql) -> None:
     database.run("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);")
     database.run("INSERT INTO alembic_version VALUES ('abc123');")
-    snapshot = take_snapshot(database)
+    snapshot = take_snapshot(database, VersionTable())
     assert snapshot.tables == {}
     assert snapshot.indexes == {}
     assert snapshot.constraints == {}
 
 
+def test_exactly_the_projects_version_table_is_left_out_wherever_it_is(database: Psql) -> None:
+    # a project that keeps it in a schema of its own; public's alembic_version is then a table
+    # of the project's like any other
+    database.run(
+        "CREATE SCHEMA app_meta;"
+        "CREATE TABLE app_meta.alembic_version (version_num varchar(32) PRIMARY KEY);"
+        "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+        "GRANT SELECT ON app_meta.alembic_version TO PUBLIC;"
+    )
+    snapshot = take_snapshot(database, VersionTable("app_meta", "alembic_version"))
+    assert list(snapshot.tables) == ["alembic_version"]
+    assert list(snapshot.indexes) == ["alembic_version_pkey"]
+    assert snapshot.grants == frozenset()
+    assert list(table_rows(database, VersionTable("app_meta", "alembic_version"))) == [
+        "alembic_version"
+    ]
+
+
 def test_an_empty_database_has_an_empty_snapshot(database: Psql) -> None:
-    snapshot = take_snapshot(database)
+    snapshot = take_snapshot(database, VersionTable())
     assert (snapshot.tables, snapshot.views, snapshot.functions, snapshot.enums) == ({}, {}, {}, {})
 
 
@@ -91,6 +111,6 @@ def test_objects_of_an_extension_are_left_out(database: Psql) -> None:
     if not available:  # contrib is part of Debian's postgresql; elsewhere it may be absent
         return
     database.run("CREATE EXTENSION citext;")
-    snapshot = take_snapshot(database)
+    snapshot = take_snapshot(database, VersionTable())
     assert "citext" in snapshot.extensions
     assert not any(name.startswith("citext") for name in snapshot.functions)

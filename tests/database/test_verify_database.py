@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from stager.cli import cli
 from stager.database.binaries import Binaries
 from stager.demo import DemoRepository
-from tests.database.project import feature_branch
+from tests.database.project import env_py_with, feature_branch
 from tests.demo_copies import copy_demo
 from tests.gitrepo import GitRepo
 from tests.processes import ends_soon, started
@@ -100,6 +100,60 @@ def test_a_split_onto_the_moved_base_ends_where_the_merge_of_base_and_head_does(
     assert end_state["against"] == "the merge of main and head"
     assert database["notes"][0].startswith("data: the seed fixtures/seed.sql loaded")
     assert [run["data_change"] for run in database["phases"]] == [None, []]
+    assert result.exit_code == 0, result.output
+
+
+def test_a_project_that_keeps_alembic_version_in_a_schema_of_its_own_is_proven(
+    repo: GitRepo, postgres_binaries: Binaries
+) -> None:
+    # a multi-tenant project's env.py: its version table in the schema app_meta, which it
+    # creates itself; stager reads that from env.py, probes there and reads each step's
+    # heads there
+    in_app_meta = env_py_with(
+        ["CREATE SCHEMA IF NOT EXISTS app_meta"], ', version_table_schema="app_meta"'
+    )
+    feature_branch(repo, base_changes={"migrations/env.py": in_app_meta})
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-C", str(repo.path), "split", "--all"]).exit_code == 0
+    repo.write(".stager/rules.toml", 'extends = "default"\n[verify]\nseed = "seed.sql"\n')
+    repo.write("seed.sql", "INSERT INTO account VALUES (1);\n")
+    result = runner.invoke(cli, ["-C", str(repo.path), "verify", "--database", "--format", "json"])
+
+    database = json.loads(result.stdout)["database"]
+    assert [run["problems"] for run in database["phases"]] == [[], []], result.output
+    # the version table, whose row each step changes, is no table of the project's data
+    assert [run["data_change"] for run in database["phases"]] == [None, []]
+    assert database["end_state"]["ok"] and database["end_state"]["problems"] == []
+    assert result.exit_code == 0, result.output
+
+
+def test_a_version_table_env_py_computes_is_named_and_verify_version_table_fixes_it(
+    repo: GitRepo, postgres_binaries: Binaries
+) -> None:
+    computed = env_py_with(
+        ["CREATE SCHEMA IF NOT EXISTS app_meta"],
+        ", version_table_schema=META",
+        top='META = "app_meta"\n',
+    )
+    feature_branch(repo, base_changes={"migrations/env.py": computed})
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-C", str(repo.path), "split", "--all"]).exit_code == 0
+    refused = runner.invoke(cli, ["-C", str(repo.path), "verify", "--database"])
+    message = " ".join(refused.stderr.split())
+    assert refused.exit_code == 1, refused.output
+    assert (
+        "did not read the probe revision stager wrote into public.alembic_version: its env.py "
+        "(migrations/env.py) passes context.configure version_table_schema=META (line "
+    ) in message, message
+    assert '[verify] version_table = "SCHEMA.alembic_version"' in message
+
+    repo.write(
+        ".stager/rules.toml",
+        'extends = "default"\n[verify]\nversion_table = "app_meta.alembic_version"\n',
+    )
+    result = runner.invoke(cli, ["-C", str(repo.path), "verify", "--database", "--format", "json"])
+    database = json.loads(result.stdout)["database"]
+    assert [run["problems"] for run in database["phases"]] == [[], []], result.output
     assert result.exit_code == 0, result.output
 
 

@@ -1,4 +1,4 @@
-"""What an Alembic env.py says about transactions and lock_timeout, read with ``ast``.
+"""What an Alembic env.py says about transactions, lock_timeout and its version table, by ``ast``.
 
 Real projects configure these once, in env.py, for every migration:
 
@@ -8,7 +8,10 @@ Real projects configure these once, in env.py, for every migration:
 * ``context.configure(transactional_ddl=False)``: no transaction at all;
 * ``SET lock_timeout`` executed on the connection, or passed as a connection
   option (``connect_args={"options": "-c lock_timeout=5s"}``, asyncpg's
-  ``server_settings={"lock_timeout": ...}``).
+  ``server_settings={"lock_timeout": ...}``);
+* ``context.configure(version_table_schema="core", version_table="versions")``:
+  where Alembic keeps its revisions (``verify --database`` reads and writes
+  there), when env.py writes them as literals.
 
 env.py is never imported or run.
 """
@@ -88,6 +91,56 @@ def read_env(source: bytes, path: str | None = None) -> EnvSettings:
         ):
             lock_line = node.lineno
     return EnvSettings(path, per_migration, transactional, lock_line)
+
+
+_VERSION_KEYWORDS = ("version_table_schema", "version_table")
+
+
+@dataclass(frozen=True)
+class EnvVersionTable:
+    """The version table env.py passes to ``context.configure``; None: Alembic's default."""
+
+    schema: str | None = None
+    name: str | None = None
+    line: int | None = None  # the first keyword that names it
+    # what env.py computes instead of writing a literal, or writes differently in two
+    # calls: "version_table_schema=CORE_SCHEMA (line 42)"
+    computed: tuple[str, ...] = ()
+
+
+def read_version_table(source: bytes) -> EnvVersionTable:
+    """``version_table_schema=`` and ``version_table=`` of env.py's ``configure`` calls."""
+    try:
+        module = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return EnvVersionTable()
+    found: dict[str, set[str | None]] = {keyword: set() for keyword in _VERSION_KEYWORDS}
+    computed: list[str] = []
+    lines: list[int] = []
+    for node in ast.walk(module):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) != (
+            "configure"
+        ):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg not in found:
+                continue
+            value = keyword.value
+            lines.append(value.lineno)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str | None):
+                found[keyword.arg].add(value.value)
+            else:
+                computed.append(f"{keyword.arg}={ast.unparse(value)} (line {value.lineno})")
+    for argument, values in found.items():
+        if len(values) > 1:  # the offline and online runs disagree: not one place
+            shown = " and ".join(repr(value) for value in sorted(values, key=str))
+            computed.append(f"{argument}={shown} in different calls")
+    schema = next(iter(found["version_table_schema"]), None)
+    name = next(iter(found["version_table"]), None)
+    return EnvVersionTable(schema, name, min(lines, default=None), tuple(computed))
 
 
 def find_env(

@@ -1,4 +1,4 @@
-"""env.py settings read with ast: transactions and a global lock_timeout."""
+"""env.py settings read with ast: transactions, a global lock_timeout, the version table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import textwrap
 
 import pytest
 
-from stager.migrations.lint.envpy import EnvSettings, find_env, read_env
+from stager.migrations.lint.envpy import (
+    EnvSettings,
+    EnvVersionTable,
+    find_env,
+    read_env,
+    read_version_table,
+)
 from tests.demo.files import ENV_PY, demo_file
 
 
@@ -87,3 +93,41 @@ def test_find_env_walks_up_from_the_revision() -> None:
     assert find_env("elsewhere/versions/a.py", files.__contains__) is None
     assert find_env("versions/a.py", {"env.py"}.__contains__) == "env.py"
     assert find_env("a/b/c/d/e/versions/x.py", {"a/env.py"}.__contains__, levels=2) is None
+
+
+def _version_table(body: str) -> EnvVersionTable:
+    return read_version_table(textwrap.dedent(body).encode())
+
+
+def test_the_version_table_is_read_from_literal_keywords_of_every_configure_call() -> None:
+    # the offline and the online run of a usual env.py both name it
+    found = _version_table(
+        """
+        def run_migrations_offline():
+            context.configure(url=url, version_table_schema="app_meta")
+
+        def run_migrations_online():
+            context.configure(
+                connection=connection,
+                version_table_schema="app_meta",
+                version_table="versions",
+            )
+        """
+    )
+    assert found == EnvVersionTable("app_meta", "versions", line=3)
+    assert read_version_table(demo_file(ENV_PY).encode()) == EnvVersionTable()
+
+
+def test_a_version_table_env_py_computes_or_names_twice_is_no_literal() -> None:
+    found = _version_table(
+        """
+        CORE = "dispatch_core"
+        context.configure(connection=c, version_table_schema=CORE)
+        context.configure(url=url, version_table="a")
+        context.configure(url=url, version_table="b")
+        """
+    )
+    assert found.computed == (
+        "version_table_schema=CORE (line 3)",
+        "version_table='a' and 'b' in different calls",
+    )
