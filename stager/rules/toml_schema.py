@@ -60,7 +60,9 @@ SCHEMA: Mapping[str, Mapping[str, Key]] = {
             "alembic",
             "string",
             "The project's Alembic for `verify --database`, run from the root of each phase's "
-            'tree (default: "alembic", with -c naming the configuration stager found).',
+            "tree, or from its configuration's folder when a relative script_location is "
+            'found from there only (default: "alembic", with -c naming the configuration '
+            "stager found).",
         ),
         Key(
             "env",
