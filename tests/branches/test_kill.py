@@ -51,6 +51,7 @@ class Killer:
         shim.chmod(0o755)
         self.calls = folder / "calls"
         self.done = folder / "done"
+        self.runs = 0
         self.env = {
             **repo.env,
             "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
@@ -65,7 +66,17 @@ class Killer:
         arguments; the git calls it made."""
         self.calls.write_text("")
         self.done.unlink(missing_ok=True)
-        env = {**self.env, "KILL_TEST_WHEN": when, "KILL_TEST_AT": at or "no such call"}
+        # Each run its own commit date: with the sealed fixed date, a run in the same second
+        # as an earlier one builds only objects git has (the record's time is to the second),
+        # so it writes none, and the hash-object or index-pack to kill at never comes.
+        self.runs += 1
+        date = f"@{1_700_000_000 + self.runs} +0000"
+        env = {
+            **self.env,
+            "GIT_COMMITTER_DATE": date,
+            "KILL_TEST_WHEN": when,
+            "KILL_TEST_AT": at or "no such call",
+        }
         process = subprocess.run(
             [sys.executable, "-m", "stager", "split", "--all"],
             cwd=self.repo.path,
@@ -93,6 +104,11 @@ class Killer:
 def moved_refs(repo: GitRepo) -> dict[str, str]:
     out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", *MOVED)
     return dict(line.split(" ") for line in out.splitlines())
+
+
+def trees(repo: GitRepo, refs: dict[str, str]) -> dict[str, str]:
+    """The tree of each ref's commit: what a branch holds, whatever its commit date."""
+    return {name: repo.git("rev-parse", f"{sha}^{{tree}}") for name, sha in refs.items()}
 
 
 def quarantines(repo: GitRepo) -> list[str]:
@@ -133,11 +149,12 @@ def test_sigkill_anywhere_in_a_split(repo: GitRepo, tmp_path: Path) -> None:
         ("before", "update-ref"),  # the refs move
         ("after", "update-ref"),  # the refs moved, the quarantine stays
     ]
+    built_trees = trees(repo, {name: sha for name, sha in built.items() if name not in record})
     for when, at in kills:
         killer.split(when, at)
         now = moved_refs(repo)
-        branches = {name: sha for name, sha in now.items() if name not in record}
-        assert not now or (now.keys() == built.keys() and branches.items() <= built.items()), (
+        branches = trees(repo, {name: sha for name, sha in now.items() if name not in record})
+        assert not now or (now.keys() == built.keys() and branches == built_trees), (
             f"killed {when} {at}: {now}"
         )
         assert_fsck_clean(repo)
