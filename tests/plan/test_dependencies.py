@@ -176,15 +176,7 @@ def test_a_sqlmodel_field_inherited_from_its_base_waits_for_the_migration_adding
         repo,
         {**BASE, "app/models.py": SQLMODEL_BASE},
         {
-            version_path(tag): revision_file(
-                tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
-            ),
-            version_path(status): revision_file(
-                status,
-                tag,
-                'op.add_column("item", sa.Column("status", sa.String(32)))\n'
-                "op.execute(\"UPDATE item SET status = 'active'\")",
-            ),
+            **_tag_and_status_migrations(tag, status),
             "app/models.py": SQLMODEL_HEAD,
             users: "from app.models import Tag\n\nTAGGED = Tag\n",
             "app/routes/tags.py": "from app.models import Tag\n\nROUTE = Tag\n",
@@ -208,6 +200,22 @@ def test_a_sqlmodel_field_inherited_from_its_base_waits_for_the_migration_adding
     assert (moved.asked, moved.needed, moved.dependency.kind) == (1, 2, DependencyKind.IMPORT)
 
 
+def _tag_and_status_migrations(tag: str, status: str) -> dict[str, str]:
+    """The SQLModel branch's migrations: the table tag (additive), then item.status added and
+    backfilled (a data migration)."""
+    return {
+        version_path(tag): revision_file(
+            tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
+        ),
+        version_path(status): revision_file(
+            status,
+            tag,
+            'op.add_column("item", sa.Column("status", sa.String(32)))\n'
+            "op.execute(\"UPDATE item SET status = 'active'\")",
+        ),
+    }
+
+
 FILLER = "".join(f"# note {n}\n" for n in range(8))  # keeps the two changes apart: two hunks
 
 
@@ -219,15 +227,7 @@ def _route_branch(repo: GitRepo, tmp_path: Path, match: str) -> Analysis:
         repo,
         {**BASE, "app/models.py": SQLMODEL_BASE.rstrip("\n") + f"\n\n\n{FILLER}"},
         {
-            version_path(tag): revision_file(
-                tag, H0, 'op.create_table("tag", sa.Column("id", sa.Uuid()))'
-            ),
-            version_path(status): revision_file(
-                status,
-                tag,
-                'op.add_column("item", sa.Column("status", sa.String(32)))\n'
-                "op.execute(\"UPDATE item SET status = 'active'\")",
-            ),
+            **_tag_and_status_migrations(tag, status),
             "app/models.py": head.rstrip("\n") + f"\n\n\n{FILLER}",
         },
     )
