@@ -37,18 +37,28 @@ def run_in_terminal(
         close_fds=True,
     )
     os.close(child)
+    shown = read_to_the_end(main)
+    process.wait(timeout=120)
+    return shown.replace("\r\n", "\n")
+
+
+def read_to_the_end(main: int) -> str:
+    """Everything written to a pseudo-terminal whose other end is closed; ``main`` is closed.
+
+    One read is not enough: the kernel hands what was written to the reading end in
+    chunks, some of them later on a busy machine.
+    """
     chunks: list[bytes] = []
     while True:
         try:
             chunk = os.read(main, 65536)
-        except OSError:  # EIO: the child closed its end
+        except OSError:  # EIO: every writer closed its end and all was read
             break
         if not chunk:
             break
         chunks.append(chunk)
     os.close(main)
-    process.wait(timeout=120)
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    return b"".join(chunks).decode("utf-8")
 
 
 def visible(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from stager.render import progress as progress_module
 from stager.render.formats import Format
 from stager.render.progress import Progress, elapsed
-from tests.terminal import visible
+from tests.terminal import read_to_the_end, visible
 
 
 def test_a_step_announced_always_starts_and_ends_with_its_time() -> None:
@@ -62,8 +62,7 @@ def test_a_terminal_sees_the_spinner_and_a_line_per_finished_step() -> None:
         announce("phase 1 check: make test", always=True)
         announce("parsing the migrations")  # quick: the spinner only, erased
     terminal.close()
-    shown = visible(os.read(main, 65536).decode("utf-8"))
-    os.close(main)
+    shown = visible(read_to_the_end(main))
     # the time is the step's own: 0.0 s idle, more on a loaded machine
     assert re.search(r"✓ phase 1 check: make test  \d+\.\d s", shown), shown
     assert "✓ parsing" not in shown  # its spinner, if drawn at all, is erased
@@ -78,8 +77,7 @@ def test_a_terminal_step_cut_short_leaves_no_tick() -> None:
     ):
         raise KeyboardInterrupt
     terminal.close()
-    shown = visible(os.read(main, 65536).decode("utf-8"))
-    os.close(main)
+    shown = visible(read_to_the_end(main))
     # The spinner's own drawing (if rich got to it before the interruption) is erased
     # with it; what must never appear is the tick of a finished step.
     assert "✓" not in shown, shown
