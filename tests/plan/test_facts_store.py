@@ -344,3 +344,57 @@ def test_only_versions_that_import_a_changed_module_are_parsed_ahead(
     analysis = analyze(repo, tmp_path)
     assert sorted(pooled) == sorted([SERVICE, SERVICE + "\n\ndef more(x):\n    return fmt(x)\n"])
     assert edge_kinds(analysis, "app/service.py", "app/helpers.py") == ["import"]
+
+
+def test_the_cache_entries_read_back_as_the_facts_they_were_written_from() -> None:
+    """A file's names are written as one string per field: they come back the same, and an
+    item holding the separator is written as a list instead, and comes back too."""
+    package = Path(facts_store.__file__).resolve().parents[1]
+    for source in sorted(package.glob("plan/*.py")):
+        facts = python_facts(source.read_text(encoding="utf-8"))
+        assert facts_store._decode(Sha("a" * 40), facts_store._encode(facts)) == facts, source
+    odd = PyFacts(words=frozenset({"a|b", "c"}), names=frozenset({"x"}))
+    entry = facts_store._encode(odd)
+    assert '"names":"x"' in entry and '"words":["a|b","c"]' in entry
+    assert facts_store._decode(Sha("a" * 40), entry) == odd
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"names": 5}',
+        '{"names": ["x", 1]}',
+        '{"imports": [["os", 0, "not a list", 1]]}',
+        '{"imports": [["os", "0", [], 1]]}',
+        '{"imports": [["os", 0, []]]}',
+        '{"no such field": "x"}',
+        '["not", "an", "object"]',
+    ],
+)
+def test_a_cache_entry_of_the_wrong_shape_is_parsed_again_never_trusted(entry: str) -> None:
+    assert facts_store._decode(Sha("a" * 40), entry) is None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the pool forks on Linux only")
+def test_the_analysis_lets_the_pool_fork_its_git_threads_are_gone_by_then(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The texts are read in a thread while the rules run; that thread must be gone before
+    the planner parses, or the pool would not fork and a cold run would use one core."""
+    make_branch(
+        repo,
+        {"app/helpers.py": "X = 1\n", "app/service.py": SERVICE},
+        {"app/helpers.py": HELPERS, "app/service.py": SERVICE + "\nY = 2\n"},
+    )
+    monkeypatch.setattr(facts_store, "POOL_THRESHOLD", 1)
+    chosen: list[str | None] = []
+    start_method = facts_store._start_method
+
+    def recorded() -> str | None:
+        chosen.append(start_method())
+        return chosen[-1]
+
+    monkeypatch.setattr(facts_store, "_start_method", recorded)
+    analysis = analyze(repo, tmp_path)
+    assert chosen == ["fork"]
+    assert edge_kinds(analysis, "app/service.py", "app/helpers.py") == ["import"]
