@@ -260,16 +260,13 @@ def split_branch(
         record = _record(analysis, head_ref, options, result, heads)
         result = _with_history_warning(result, analysis, plan, record)
         writer.flush()  # every object, in one pack, before a ref names one of them
+        name = record_name(repo, analysis.refs.head_ref)
+        written = _record_to_write(repo, name, record, built)
+        if written is None:
+            return result
+        record = written
+        result = replace(result, record=record)
         if not options.dry_run:
-            name = record_name(repo, analysis.refs.head_ref)
-            if all(item.status is BuildStatus.UNCHANGED for item in built):
-                # The branches stay; the record is rewritten only when what it says of them
-                # changed (a re-chaining now made with --rechain-broken), and keeps the refs
-                # the split that built them moved, for --undo.
-                kept = _kept_record(repo, name, record)
-                if kept is None:
-                    return result
-                record = kept
             # The record moves with the branches: a transaction that fails writes neither.
             ref = record_ref(name)
             previous = read_refs(repo, [ref]).get(ref)
@@ -316,6 +313,20 @@ def _with_history_warning(
     if warning is None:
         return result
     return replace(result, notes=(*result.notes, warning.message))
+
+
+def _record_to_write(
+    repo: Repository, name: str, record: SplitRecord, built: Sequence[BuiltPhase]
+) -> SplitRecord | None:
+    """The record the run writes (a dry run: would write); None when the stored one stays.
+
+    Branches that all stay as they were rewrite the record only when what it says of
+    them changed (a re-chaining now made with --rechain-broken), keeping the refs the
+    split that built them moved, for --undo.
+    """
+    if all(item.status is BuildStatus.UNCHANGED for item in built):
+        return _kept_record(repo, name, record)
+    return record
 
 
 def _kept_record(repo: Repository, name: str, record: SplitRecord) -> SplitRecord | None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stager.plan.phase import Phase
 from stager.types import RepoPath, Revision, Sha
+
+if TYPE_CHECKING:
+    from stager.branches.record import SplitRecord
 
 DEFAULT_BRANCH_TEMPLATE = "stage/{number}-{name}"
 # Why a migration was re-chained (``Rewrite.reason``): the plan's phase order, --onto
@@ -164,3 +168,5 @@ class SplitResult:
     dry_run: bool
     phases: tuple[BuiltPhase, ...]
     notes: tuple[str, ...]
+    # The record the run wrote, or a dry run would write; None when the stored one stays.
+    record: SplitRecord | None = None

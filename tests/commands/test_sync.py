@@ -77,6 +77,7 @@ def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
         "other team", {"migrations/versions/0009_other.py": migration("other9", "add2")}
     )
     old = stack.git.git("rev-parse", PHASE_4)
+    dry = stack.sync_json("--dry-run")  # says what the real run will: the warning included
     report = stack.sync_json()
     assert stack.heads(PHASE_4) == {"drop3"}
     assert '"other9"' in stack.git.git("show", f"{PHASE_4}:migrations/versions/0003_drop.py")
@@ -86,6 +87,7 @@ def test_another_teams_migration_gets_the_last_phase_rechained_with_the_warning(
         f"with the old branch (`alembic downgrade add2` in a checkout of {old[:12]})"
     )
     assert warning in " ".join(report["notes"])
+    assert warning in " ".join(dry["notes"])
     # The refreshed body of that phase's pull request says it too, and only that one.
     bodies = {pull.head: " ".join(pull.body.split()) for pull in stack.fake.pulls.values()}
     assert warning in bodies[PHASE_4] and f"before {new[:12]}" not in bodies[PHASE_3]
