@@ -324,29 +324,23 @@ class _PythonGraph:
 
 
 @dataclass(frozen=True)
-class _Added:
-    """What the branch adds to a module, as its users can start using it."""
+class _ModuleChange:
+    """What the branch adds to and removes from one module, as its users on either side see it."""
 
-    top: frozenset[str]  # module-level names new on head
-    own_top: frozenset[str]  # of those, the ones it does not merely import
-    members: frozenset[str]  # class-body names new on head
+    added_top: frozenset[str]  # module-level names new on head
+    own_added_top: frozenset[str]  # of those, the ones it does not merely import
+    added_members: frozenset[str]  # class-body names new on head
+    removed_top: frozenset[str]
+    removed_members: frozenset[str]
     signatures: frozenset[str]  # functions and classes whose signature changes
+    top_signatures: frozenset[str]  # of those, the ones bound at head's module level
     own_signatures: frozenset[str]  # of those, the module's own (not imported)
 
-    def __bool__(self) -> bool:
-        return bool(self.top or self.members or self.signatures)
+    def adds(self) -> bool:
+        return bool(self.added_top or self.added_members or self.top_signatures)
 
-
-@dataclass(frozen=True)
-class _Removed:
-    """What the branch removes from a module, as the merge base's users may still use it."""
-
-    top: frozenset[str]
-    members: frozenset[str]
-    signatures: frozenset[str]  # functions and classes whose signature changes
-
-    def __bool__(self) -> bool:
-        return bool(self.top or self.members or self.signatures)
+    def removes(self) -> bool:
+        return bool(self.removed_top or self.removed_members or self.signatures)
 
 
 @dataclass(frozen=True)
@@ -357,13 +351,11 @@ class _Uses:
     started: frozenset[str]  # attributes head uses and the merge base did not
     new_calls: frozenset[str]  # callees head calls in a shape the merge base did not
     old_named: frozenset[str]  # names and attributes on the merge base
-    old_attributes: frozenset[str]
-    attributes: frozenset[str]  # on head
     dropped_calls: frozenset[str]  # callees the merge base calls in a shape head does not
 
 
 class _Changes:
-    """Each module's added and removed names, and each user's uses: once per module, not per pair.
+    """Each module's change, and each user's uses: worked out once per module, not per pair.
 
     A module's facts are only asked for once a pair needs them, as the scan
     warnings name only the versions read.
@@ -371,35 +363,25 @@ class _Changes:
 
     def __init__(self, code: Code) -> None:
         self.code = code
-        self._added: dict[RepoPath, _Added] = {}
-        self._removed: dict[RepoPath, _Removed] = {}
+        self._modules: dict[RepoPath, _ModuleChange] = {}
         self._uses: dict[RepoPath, _Uses] = {}
 
-    def added(self, target: RepoPath) -> _Added:
-        found = self._added.get(target)
+    def of(self, target: RepoPath) -> _ModuleChange:
+        found = self._modules.get(target)
         if found is None:
             after = self.code.facts(target, head=True)
             before = self.code.facts(target, head=False)
             signatures = frozenset(_changed_signatures(before, after))
             own = after.top - after.imported
-            found = self._added[target] = _Added(
-                top=after.top - before.top,
-                own_top=own - before.top,
-                members=after.members - before.members,
-                signatures=signatures & after.top,
+            found = self._modules[target] = _ModuleChange(
+                added_top=after.top - before.top,
+                own_added_top=own - before.top,
+                added_members=after.members - before.members,
+                removed_top=before.top - after.top,
+                removed_members=before.members - after.members,
+                signatures=signatures,
+                top_signatures=signatures & after.top,
                 own_signatures=signatures & own,
-            )
-        return found
-
-    def removed(self, target: RepoPath) -> _Removed:
-        found = self._removed.get(target)
-        if found is None:
-            old = self.code.facts(target, head=False)
-            new = self.code.facts(target, head=True)
-            found = self._removed[target] = _Removed(
-                top=old.top - new.top,
-                members=old.members - new.members,
-                signatures=frozenset(_changed_signatures(old, new)),
             )
         return found
 
@@ -413,8 +395,6 @@ class _Changes:
                 started=now.attributes - before.attributes,
                 new_calls=frozenset(call_name(shape) for shape in now.calls - before.calls),
                 old_named=before.names | before.attributes,
-                old_attributes=before.attributes,
-                attributes=now.attributes,
                 dropped_calls=frozenset(call_name(shape) for shape in before.calls - now.calls),
             )
         return found
@@ -461,25 +441,25 @@ def _needs(
             line=link.line,
         )
         return
-    added = changes.added(target)
-    if not added:
+    module = changes.of(target)
+    if not module.adds():
         code.facts(path, head=False)  # read as for any pair compared (its scan warning)
         return
     uses = changes.uses(path)
     # A name a module merely imports counts for its direct users (a package
     # re-exporting it); further away it is that module's own business.
-    top = added.top if link is not None else added.own_top
+    top = module.added_top if link is not None else module.own_added_top
     # A name the user binds by its own import from elsewhere (its own `import datetime`)
     # is not the target's, whatever the target defines or imports under that name.
     own = user.imported - (link.names if link else frozenset())
-    used = ((uses.named & top) - own) | (uses.started & added.members)
+    used = ((uses.named & top) - own) | (uses.started & module.added_members)
     via = f"imports `{link.module}`" if link else "loads it through changed packages"
     if used:
         reason = f"uses {_names(used)}, which the branch adds to {target} ({via})"
     else:
         # A call shape the user starts making to a function (or class) whose signature
         # the branch changes: the merge-base version of the target does not accept it.
-        changed = added.signatures if link is not None else added.own_signatures
+        changed = module.top_signatures if link is not None else module.own_signatures
         called = uses.new_calls & changed
         if not called:
             return
@@ -512,15 +492,16 @@ def _removes(
         return
     if is_gone(change):
         return
-    removed = changes.removed(target)
-    if not removed:
-        code.facts(path, head=True)  # read as for any pair compared (its scan warning)
+    module = changes.of(target)
+    now = code.facts(path, head=True)  # read as for any pair compared (its scan warning)
+    if not module.removes():
         return
     uses = changes.uses(path)
+    before = code.facts(path, head=False)
     # An attribute name is common (``name``, ``id``): count it only when the
     # user really stopped using it, not when it merely appears in both versions.
-    used = (uses.old_named & removed.top) | (
-        (uses.old_attributes & removed.members) - uses.attributes
+    used = (uses.old_named & module.removed_top) | (
+        (before.attributes & module.removed_members) - now.attributes
     )
     if used:
         reason = (
@@ -530,7 +511,7 @@ def _removes(
     else:
         # The merge-base user calls a function whose signature changes, in a way the
         # user stops: the old call would break against the new signature.
-        dropped = uses.dropped_calls & removed.signatures
+        dropped = uses.dropped_calls & module.signatures
         if not dropped:
             return
         reason = (
